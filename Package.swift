@@ -1,0 +1,126 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "danmaku",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "danmaku", targets: ["danmaku"]),
+        .library(name: "DanmakuServer", targets: ["DanmakuServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // The comment's model and wire codec: shared by every role.
+        .target(
+            name: "DanmakuCore",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Validation, rate limits, word filter, dedupe; hands accepted comments to the bus.
+        .target(
+            name: "DanmakuLogic",
+            dependencies: ["DanmakuCore", "DanmakuBus", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        // Sequence numbers, history and pub/sub: carries accepted comments from logic to push nodes.
+        .target(
+            name: "DanmakuBus",
+            dependencies: ["DanmakuCore", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        // WebSocket viewers: per-loop rooms, batching, encode-once fan-out.
+        .target(
+            name: "DanmakuPush",
+            dependencies: [
+                "DanmakuCore", "DanmakuLogic", "DanmakuBus",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // HTTP API: parse, validate and answer.
+        .target(
+            name: "DanmakuIngest",
+            dependencies: [
+                "DanmakuCore", "DanmakuLogic",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Wiring and lifecycle: one port, all roles.
+        .target(
+            name: "DanmakuServer",
+            dependencies: [
+                "DanmakuCore", "DanmakuLogic", "DanmakuBus", "DanmakuPush", "DanmakuIngest",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "danmaku",
+            dependencies: [
+                "DanmakuServer", "DanmakuLogic", "DanmakuPush",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DanmakuCoreTests",
+            dependencies: ["DanmakuCore", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DanmakuLogicTests",
+            dependencies: [
+                "DanmakuLogic", "DanmakuCore", "DanmakuBus",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DanmakuPushTests",
+            dependencies: [
+                "DanmakuPush", "DanmakuCore", "DanmakuLogic", "DanmakuBus",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DanmakuServerTests",
+            dependencies: [
+                "DanmakuServer", "DanmakuCore", "DanmakuLogic", "DanmakuPush",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

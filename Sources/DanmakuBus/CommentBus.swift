@@ -1,0 +1,59 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuCore
+import NIOCore
+
+/// Receives the comments published to a room a subscriber has subscribed to.
+///
+/// Called on an arbitrary thread; comments of one publish call arrive together, in seq order,
+/// but separate publishes may arrive out of seq order (push nodes reorder by `seq`).
+public protocol BusSubscriber: AnyObject, Sendable {
+    /// New comments of `room`.
+    func deliver(_ comments: [EncodedComment], room: RoomID)
+}
+
+/// Fan-out transport from logic nodes to push nodes.
+public protocol CommentBus: Sendable {
+    /// Publishes accepted comments of one room. Throws when the bus cannot take them.
+    func publish(_ comments: [EncodedComment], room: RoomID) async throws
+
+    /// Starts delivering `room`'s comments to `subscriber`.
+    ///
+    /// Registration takes effect in call order; the future completes once comments published
+    /// after it are guaranteed to be delivered.
+    func subscribe(_ room: RoomID, subscriber: any BusSubscriber, on eventLoop: any EventLoop) -> EventLoopFuture<Void>
+
+    /// Stops delivering `room`'s comments to `subscriber`.
+    func unsubscribe(_ room: RoomID, subscriber: any BusSubscriber)
+}
+
+/// What history holds for a room at one moment.
+public struct HistorySnapshot: Sendable {
+    /// The room's latest seq (0 when nothing was ever posted).
+    public var lastSeq: UInt64
+    /// The oldest seq history still holds (`lastSeq + 1` when it holds nothing).
+    public var firstAvailableSeq: UInt64
+    /// The comments asked for, in seq order.
+    public var comments: [EncodedComment]
+
+    public init(lastSeq: UInt64, firstAvailableSeq: UInt64, comments: [EncodedComment]) {
+        self.lastSeq = lastSeq
+        self.firstAvailableSeq = firstAvailableSeq
+        self.comments = comments
+    }
+}
+
+/// Per-room sequence numbers and bounded history: where accepted comments are kept.
+public protocol CommentLog: Sendable {
+    /// Assigns the room's next seq, builds the comment with it and stores it.
+    ///
+    /// `build` receives the seq and must return the comment encoded with that seq.
+    func append(
+        room: RoomID, build: @Sendable (_ seq: UInt64) throws -> EncodedComment
+    ) async throws -> EncodedComment
+
+    /// Comments after `since` (the first `limit`), or the latest `limit` when `since` is nil.
+    ///
+    /// Future-based so a push loop can read history without leaving its EventLoop.
+    func snapshot(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot>
+}

@@ -1,0 +1,83 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuCore
+import NIOCore
+import Synchronization
+
+/// The embedded bus: sequencing, history and pub/sub inside one process.
+///
+/// Delivery is a direct call to each subscriber, so a comment reaches push loops as soon as it
+/// is published, and nothing is lost while the process lives.
+public final class MemoryBus: CommentBus, CommentLog {
+    /// Comments kept per room.
+    public let historyCapacity: Int
+
+    private struct Room {
+        var lastSeq: UInt64 = 0
+        var history = CircularBuffer<EncodedComment>()
+    }
+
+    private let rooms = Mutex<[RoomID: Room]>([:])
+    private let subscribers = Mutex<[RoomID: [ObjectIdentifier: any BusSubscriber]]>([:])
+
+    public init(historyCapacity: Int) {
+        precondition(historyCapacity > 0, "history must hold at least one comment")
+        self.historyCapacity = historyCapacity
+    }
+
+    public func append(
+        room: RoomID, build: @Sendable (UInt64) throws -> EncodedComment
+    ) async throws -> EncodedComment {
+        try rooms.withLock { rooms in
+            var state = rooms[room] ?? Room()
+            let comment = try build(state.lastSeq + 1)
+            state.lastSeq += 1
+            if state.history.count == historyCapacity { state.history.removeFirst() }
+            state.history.append(comment)
+            rooms[room] = state
+            return comment
+        }
+    }
+
+    public func snapshot(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
+        eventLoop.makeSucceededFuture(snapshot(room: room, since: since, limit: limit))
+    }
+
+    private func snapshot(room: RoomID, since: UInt64?, limit: Int) -> HistorySnapshot {
+        rooms.withLock { rooms in
+            guard let state = rooms[room] else {
+                return HistorySnapshot(lastSeq: 0, firstAvailableSeq: 1, comments: [])
+            }
+            let first = state.history.first?.seq ?? state.lastSeq + 1
+            let selected: [EncodedComment]
+            if let since {
+                // History is contiguous, so the start index follows from the seq.
+                let start = since < first ? 0 : Int(min(since - first + 1, UInt64(state.history.count)))
+                selected = Array(state.history[state.history.index(state.history.startIndex, offsetBy: start)...].prefix(limit))
+            } else {
+                selected = Array(state.history.suffix(limit))
+            }
+            return HistorySnapshot(lastSeq: state.lastSeq, firstAvailableSeq: first, comments: selected)
+        }
+    }
+
+    public func publish(_ comments: [EncodedComment], room: RoomID) async throws {
+        let targets = subscribers.withLock { Array(($0[room] ?? [:]).values) }
+        for subscriber in targets { subscriber.deliver(comments, room: room) }
+    }
+
+    public func subscribe(_ room: RoomID, subscriber: any BusSubscriber, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        subscribers.withLock { $0[room, default: [:]][ObjectIdentifier(subscriber)] = subscriber }
+        return eventLoop.makeSucceededVoidFuture()
+    }
+
+    public func unsubscribe(_ room: RoomID, subscriber: any BusSubscriber) {
+        subscribers.withLock { subscribers in
+            subscribers[room]?[ObjectIdentifier(subscriber)] = nil
+            if subscribers[room]?.isEmpty == true { subscribers[room] = nil }
+        }
+    }
+
+    /// Rooms with at least one subscriber (for tests and metrics).
+    public var subscribedRooms: Int { subscribers.withLock { $0.count } }
+}

@@ -1,0 +1,58 @@
+// Danmaku — a live-stream bullet-comment service.
+
+/// How a comment moves over the video.
+public enum CommentMode: String, Codable, Sendable, CaseIterable {
+    /// Right to left across the screen (the default).
+    case scroll
+    /// Fixed at the top, centred.
+    case top
+    /// Fixed at the bottom, centred.
+    case bottom
+}
+
+/// Who posted a comment, as viewers see it.
+public struct CommentAuthor: Codable, Hashable, Sendable {
+    /// Stable user id (a token's `sub`, or an anonymous id in open mode).
+    public var id: String
+    /// Display name.
+    public var name: String
+
+    public init(id: String, name: String) {
+        self.id = id
+        self.name = name
+    }
+}
+
+/// An accepted comment, exactly as viewers receive it.
+public struct Comment: Codable, Hashable, Sendable {
+    /// Position in the room's sequence: strictly increasing by 1 per room.
+    public var seq: UInt64
+    /// Unique id, used to retract a comment.
+    public var id: String
+    /// The room it was posted to.
+    public var room: String
+    /// The author.
+    public var user: CommentAuthor
+    /// The text after filtering (masked words replaced).
+    public var text: String
+    /// `#rrggbb`.
+    public var color: String
+    /// Display mode.
+    public var mode: CommentMode
+    /// Server accept time, milliseconds since the Unix epoch.
+    public var ts: Int64
+
+    public init(
+        seq: UInt64, id: String, room: String, user: CommentAuthor, text: String, color: String,
+        mode: CommentMode, ts: Int64
+    ) {
+        self.seq = seq
+        self.id = id
+        self.room = room
+        self.user = user
+        self.text = text
+        self.color = color
+        self.mode = mode
+        self.ts = ts
+    }
+}

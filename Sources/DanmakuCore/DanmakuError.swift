@@ -1,0 +1,80 @@
+// Danmaku — a live-stream bullet-comment service.
+
+/// An error a client can act on: a stable machine-readable `code`, an HTTP status and a message.
+///
+/// Serialized as `{"error": {"code": "...", "message": "..."}}` over HTTP and as
+/// `{"type": "error", "code": "...", "message": "..."}` over WebSocket.
+public struct DanmakuError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// Stable, snake_case code (`rate_limited`, `invalid_json`, …).
+    public var code: String
+    /// HTTP status that carries this error.
+    public var status: Int
+    /// Human-readable explanation.
+    public var message: String
+    /// Seconds after which a retry may succeed (sent as `Retry-After`), for 429 and 503.
+    public var retryAfterSeconds: Int?
+
+    public init(code: String, status: Int, message: String, retryAfterSeconds: Int? = nil) {
+        self.code = code
+        self.status = status
+        self.message = message
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    public var description: String { "\(status) \(code): \(message)" }
+}
+
+extension DanmakuError {
+    /// The body was not valid JSON (or not valid UTF-8).
+    public static func invalidJSON(_ detail: String) -> Self {
+        .init(code: "invalid_json", status: 400, message: "request body is not valid JSON: \(detail)")
+    }
+    /// A field is missing, has the wrong type or an invalid value.
+    public static func invalidField(_ field: String, _ detail: String) -> Self {
+        .init(code: "invalid_\(field)", status: 400, message: detail)
+    }
+    /// The room id in the path is malformed.
+    public static let invalidRoom = DanmakuError(
+        code: "invalid_room", status: 400,
+        message: "room id must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'")
+    /// The text is longer than allowed.
+    public static func textTooLong(max: Int) -> Self {
+        .init(code: "text_too_long", status: 413, message: "text must be at most \(max) characters")
+    }
+    /// The request body is larger than allowed.
+    public static func bodyTooLarge(max: Int) -> Self {
+        .init(code: "body_too_large", status: 413, message: "request body must be at most \(max) bytes")
+    }
+    /// The text contains a blocked word and the filter policy is `reject`.
+    public static let filtered = DanmakuError(
+        code: "filtered", status: 422, message: "comment contains a blocked word")
+    /// The same user posted the same text moments ago.
+    public static let duplicate = DanmakuError(
+        code: "duplicate", status: 409, message: "the same comment was posted moments ago")
+    /// A rate limit was exceeded; `scope` is `user`, `ip` or `room`.
+    public static func rateLimited(scope: String, retryAfter: Int) -> Self {
+        .init(
+            code: "rate_limited", status: 429,
+            message: "too many comments (\(scope) limit); retry after \(retryAfter)s",
+            retryAfterSeconds: retryAfter)
+    }
+    /// The bus or store could not take the comment; nothing was published.
+    public static func busUnavailable(_ detail: String) -> Self {
+        .init(code: "bus_unavailable", status: 503, message: "comment bus unavailable: \(detail)",
+              retryAfterSeconds: 1)
+    }
+    /// Unknown path.
+    public static let notFound = DanmakuError(code: "not_found", status: 404, message: "no such resource")
+    /// Known path, wrong method.
+    public static let methodNotAllowed = DanmakuError(
+        code: "method_not_allowed", status: 405, message: "method not allowed on this resource")
+    /// A body that is not JSON.
+    public static let unsupportedMediaType = DanmakuError(
+        code: "unsupported_media_type", status: 415, message: "Content-Type must be application/json")
+    /// A plain GET on the WebSocket endpoint.
+    public static let upgradeRequired = DanmakuError(
+        code: "upgrade_required", status: 426, message: "this endpoint needs a WebSocket upgrade")
+    /// The server is shutting down.
+    public static let shuttingDown = DanmakuError(
+        code: "shutting_down", status: 503, message: "server is shutting down", retryAfterSeconds: 1)
+}

@@ -1,0 +1,13 @@
+// Danmaku — a live-stream bullet-comment service.
+
+/// Settings of the HTTP API. Defaults are documented once, in README.md.
+public struct IngestConfiguration: Sendable {
+    /// Largest request body accepted, in bytes.
+    public var maxBodyBytes = 4096
+    /// Comments returned by the history API when `limit` is not given.
+    public var defaultHistoryLimit = 100
+    /// Largest `limit` the history API accepts.
+    public var maxHistoryLimit = 1000
+
+    public init() {}
+}

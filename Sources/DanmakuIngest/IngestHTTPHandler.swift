@@ -1,0 +1,191 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuBus
+import DanmakuCore
+import DanmakuLogic
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// The HTTP API: collects a request (body bounded), routes it, and answers in JSON.
+///
+/// Requests on one connection are answered in order (the pipelining helper in front of this
+/// handler holds the next request until the current response ends).
+public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    public typealias InboundIn = HTTPServerRequestPart
+    public typealias OutboundOut = HTTPServerResponsePart
+
+    private enum State {
+        case idle
+        case receiving(HTTPRequestHead, ByteBuffer)
+        /// The request was answered early (e.g. 413); the rest of it is dropped.
+        case discarding
+    }
+
+    private let configuration: IngestConfiguration
+    private let service: CommentService
+    private var state = State.idle
+
+    public init(configuration: IngestConfiguration, service: CommentService) {
+        self.configuration = configuration
+        self.service = service
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch (unwrapInboundIn(data), state) {
+        case (.head(let head), _):
+            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > configuration.maxBodyBytes {
+                state = .discarding
+                respond(context: context, error: .bodyTooLarge(max: configuration.maxBodyBytes), keepAlive: false)
+                return
+            }
+            state = .receiving(head, context.channel.allocator.buffer(capacity: 0))
+        case (.body(var chunk), .receiving(let head, var body)):
+            guard body.readableBytes + chunk.readableBytes <= configuration.maxBodyBytes else {
+                state = .discarding
+                respond(context: context, error: .bodyTooLarge(max: configuration.maxBodyBytes), keepAlive: false)
+                return
+            }
+            body.writeBuffer(&chunk)
+            state = .receiving(head, body)
+        case (.end, .receiving(let head, let body)):
+            state = .idle
+            handle(context: context, head: head, body: body)
+        case (.end, .discarding):
+            state = .idle
+        case (.body, _), (.end, .idle):
+            break
+        }
+    }
+
+    // MARK: Routing
+
+    private func handle(context: ChannelHandlerContext, head: HTTPRequestHead, body: ByteBuffer) {
+        let target = RequestTarget(uri: head.uri)
+        let keepAlive = head.isKeepAlive
+        switch (Route(path: target.path), head.method) {
+        case (.health, .GET):
+            respond(context: context, status: .ok, json: ByteBuffer(string: #"{"status":"ok"}"#), keepAlive: keepAlive)
+        case (.comments(let room), .POST):
+            postComment(context: context, room: room, head: head, body: body)
+        case (.comments(let room), .GET):
+            getHistory(context: context, room: room, target: target, keepAlive: keepAlive)
+        case (.viewerSocket, .GET):
+            respond(context: context, error: .upgradeRequired, keepAlive: keepAlive)
+        case (.invalidRoom, _):
+            respond(context: context, error: .invalidRoom, keepAlive: keepAlive)
+        case (.unknown, _):
+            respond(context: context, error: .notFound, keepAlive: keepAlive)
+        case (.health, _), (.comments, _), (.viewerSocket, _):
+            respond(context: context, error: .methodNotAllowed, keepAlive: keepAlive)
+        }
+    }
+
+    private func postComment(context: ChannelHandlerContext, room: RoomID, head: HTTPRequestHead, body: ByteBuffer) {
+        let keepAlive = head.isKeepAlive
+        if let type = head.headers.first(name: "content-type"), !type.lowercased().hasPrefix("application/json") {
+            return respond(context: context, error: .unsupportedMediaType, keepAlive: keepAlive)
+        }
+        let request: CommentRequest
+        switch CommentRequest.decode(from: Array(body.readableBytesView)) {
+        case .success(let decoded): request = decoded
+        case .failure(let error): return respond(context: context, error: error, keepAlive: keepAlive)
+        }
+        let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        let author = AnonymousIdentity.author(forAddress: address)
+        let service = self.service
+        context.eventLoop.makeFutureWithTask {
+            await service.submit(room: room, request: request, author: author, clientAddress: address)
+        }.assumeIsolated().whenSuccess { [self] result in
+            switch result {
+            case .success(let accepted):
+                let comment = accepted.comment
+                let created = Created(id: comment.id, room: comment.room, seq: comment.seq, ts: comment.ts)
+                respond(context: context, status: .created, json: encode(created), keepAlive: keepAlive)
+            case .failure(let error):
+                respond(context: context, error: error, keepAlive: keepAlive)
+            }
+        }
+    }
+
+    private func getHistory(context: ChannelHandlerContext, room: RoomID, target: RequestTarget, keepAlive: Bool) {
+        let since: UInt64?
+        let limit: Int
+        switch (target.unsignedInteger("since"), target.unsignedInteger("limit")) {
+        case (.failure(let error), _), (_, .failure(let error)):
+            return respond(context: context, error: error, keepAlive: keepAlive)
+        case (.success(let parsedSince), .success(let parsedLimit)):
+            since = parsedSince
+            guard (parsedLimit ?? 1) >= 1, (parsedLimit ?? 1) <= UInt64(configuration.maxHistoryLimit) else {
+                return respond(context: context, error: .invalidField("limit", "limit must be between 1 and \(configuration.maxHistoryLimit)"), keepAlive: keepAlive)
+            }
+            limit = parsedLimit.map(Int.init) ?? configuration.defaultHistoryLimit
+        }
+        service.history(room: room, since: since, limit: limit, on: context.eventLoop).assumeIsolated().whenSuccess { [self] result in
+            switch result {
+            case .success(let snapshot):
+                respond(context: context, status: .ok, json: historyBody(room: room, snapshot: snapshot, allocator: context.channel.allocator), keepAlive: keepAlive)
+            case .failure(let error):
+                respond(context: context, error: error, keepAlive: keepAlive)
+            }
+        }
+    }
+
+    /// `{"room":…,"comments":[…],"lastSeq":…}`, with each comment's stored JSON copied in.
+    private func historyBody(room: RoomID, snapshot: HistorySnapshot, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var body = allocator.buffer(capacity: 64 + WireCodec.arrayLength(of: snapshot.comments))
+        body.writeString(#"{"room":""#)
+        body.writeString(room.value)
+        body.writeString(#"","comments":"#)
+        WireCodec.writeArray(of: snapshot.comments, into: &body)
+        body.writeString(#","lastSeq":\#(snapshot.lastSeq)}"#)
+        return body
+    }
+
+    // MARK: Responses
+
+    private struct Created: Encodable {
+        var id: String
+        var room: String
+        var seq: UInt64
+        var ts: Int64
+    }
+
+    private struct ErrorBody: Encodable {
+        struct Detail: Encodable {
+            var code: String
+            var message: String
+        }
+        var error: Detail
+    }
+
+    private func encode(_ value: some Encodable) -> ByteBuffer {
+        // These shapes always encode; an empty object is a safe fallback that never traps.
+        (try? WireCodec.encode(value)) ?? ByteBuffer(string: "{}")
+    }
+
+    private func respond(context: ChannelHandlerContext, error: DanmakuError, keepAlive: Bool) {
+        var headers = HTTPHeaders()
+        if let seconds = error.retryAfterSeconds { headers.add(name: "Retry-After", value: String(seconds)) }
+        let body = encode(ErrorBody(error: .init(code: error.code, message: error.message)))
+        respond(context: context, status: HTTPResponseStatus(statusCode: error.status), json: body, keepAlive: keepAlive, extraHeaders: headers)
+    }
+
+    private func respond(
+        context: ChannelHandlerContext, status: HTTPResponseStatus, json body: ByteBuffer, keepAlive: Bool,
+        extraHeaders: HTTPHeaders = [:]
+    ) {
+        var headers = extraHeaders
+        headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
+        headers.add(name: "Content-Length", value: String(body.readableBytes))
+        headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        let head = HTTPResponseHead(version: .http1_1, status: status, headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive {
+            let channel = context.channel
+            done.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuCore
+import Foundation
+
+/// What a request path asks for.
+public enum Route: Equatable, Sendable {
+    case health
+    case comments(RoomID)
+    case viewerSocket(RoomID)
+    /// A room path whose room id is malformed.
+    case invalidRoom
+    case unknown
+
+    /// Parses the path part of a URI (the query is ignored).
+    public init(path: Substring) {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        switch parts.count {
+        case 2 where parts[1] == "healthz":
+            self = .health
+        case 5 where parts[1] == "v1" && parts[2] == "rooms" && (parts[4] == "comments" || parts[4] == "ws"):
+            guard let room = RoomID(parts[3]) else {
+                self = .invalidRoom
+                return
+            }
+            self = parts[4] == "comments" ? .comments(room) : .viewerSocket(room)
+        default:
+            self = .unknown
+        }
+    }
+}
+
+/// A request URI split into path and decoded query parameters.
+public struct RequestTarget: Sendable {
+    /// The path, without the query.
+    public var path: Substring
+    /// Query parameters; the last value wins when a name repeats.
+    public var query: [String: String]
+
+    public init(uri: String) {
+        let split = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        path = split[0]
+        query = [:]
+        guard split.count == 2 else { return }
+        for pair in split[1].split(separator: "&") {
+            let keyValue = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = String(keyValue[0]).removingPercentEncoding ?? String(keyValue[0])
+            let value = keyValue.count == 2 ? (String(keyValue[1]).removingPercentEncoding ?? String(keyValue[1])) : ""
+            query[key] = value
+        }
+    }
+
+    /// A non-negative integer parameter; `.failure` when present but malformed.
+    public func unsignedInteger(_ name: String) -> Result<UInt64?, DanmakuError> {
+        guard let raw = query[name] else { return .success(nil) }
+        guard let value = UInt64(raw) else {
+            return .failure(.invalidField(name, "\(name) must be a non-negative integer"))
+        }
+        return .success(value)
+    }
+}

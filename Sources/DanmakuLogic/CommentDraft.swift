@@ -1,0 +1,90 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuCore
+import Foundation
+
+/// The fields a client sends to post a comment, before validation.
+public struct CommentRequest: Decodable, Sendable {
+    /// The text; required.
+    public var text: String
+    /// `#rrggbb`; defaults to white.
+    public var color: String?
+    /// `scroll`, `top` or `bottom`; defaults to `scroll`.
+    public var mode: String?
+
+    public init(text: String, color: String? = nil, mode: String? = nil) {
+        self.text = text
+        self.color = color
+        self.mode = mode
+    }
+
+    /// Decodes a request body, turning decoder failures into field-level errors a client can act on.
+    public static func decode(from body: [UInt8]) -> Result<CommentRequest, DanmakuError> {
+        guard let _ = String(validating: body, as: UTF8.self) else {
+            return .failure(.invalidJSON("body is not valid UTF-8"))
+        }
+        do {
+            return .success(try JSONDecoder().decode(CommentRequest.self, from: Data(body)))
+        } catch let DecodingError.keyNotFound(key, _) {
+            return .failure(.invalidField(key.stringValue, "field '\(key.stringValue)' is required"))
+        } catch let DecodingError.typeMismatch(_, context) {
+            return .failure(fieldError(context, "has the wrong type"))
+        } catch let DecodingError.valueNotFound(_, context) {
+            return .failure(fieldError(context, "must not be null"))
+        } catch {
+            return .failure(.invalidJSON("expected an object like {\"text\": \"...\"}"))
+        }
+    }
+
+    private static func fieldError(_ context: DecodingError.Context, _ problem: String) -> DanmakuError {
+        guard let field = context.codingPath.first?.stringValue else {
+            return .invalidJSON("expected an object like {\"text\": \"...\"}")
+        }
+        return .invalidField(field, "field '\(field)' \(problem)")
+    }
+}
+
+/// A request that passed validation: trimmed text, a known color and mode.
+public struct CommentDraft: Sendable, Hashable {
+    public var text: String
+    public var color: String
+    public var mode: CommentMode
+}
+
+/// Checks a request's fields against the contract.
+public struct CommentValidator: Sendable {
+    /// Most characters (grapheme clusters) allowed after trimming.
+    public var maxTextLength: Int
+
+    public init(maxTextLength: Int = 200) {
+        self.maxTextLength = maxTextLength
+    }
+
+    /// The draft, or the first field error.
+    public func validate(_ request: CommentRequest) -> Result<CommentDraft, DanmakuError> {
+        let text = request.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.isEmpty {
+            return .failure(.invalidField("text", "text must not be empty"))
+        }
+        if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            return .failure(.invalidField("text", "text must not contain control characters"))
+        }
+        if text.count > maxTextLength {
+            return .failure(.textTooLong(max: maxTextLength))
+        }
+        let color = (request.color ?? "#ffffff").lowercased()
+        guard Self.isHexColor(color) else {
+            return .failure(.invalidField("color", "color must look like #rrggbb"))
+        }
+        guard let mode = CommentMode(rawValue: request.mode ?? "scroll") else {
+            return .failure(.invalidField("mode", "mode must be one of scroll, top, bottom"))
+        }
+        return .success(CommentDraft(text: text, color: color, mode: mode))
+    }
+
+    static func isHexColor(_ color: String) -> Bool {
+        let bytes = Array(color.utf8)
+        return bytes.count == 7 && bytes[0] == UInt8(ascii: "#")
+            && bytes[1...].allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+    }
+}

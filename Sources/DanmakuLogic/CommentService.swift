@@ -1,0 +1,111 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuBus
+import DanmakuCore
+import Foundation
+import NIOCore
+import Synchronization
+
+/// A comment that passed every check and was stored: the model (for the 201 answer) and its bytes.
+public struct AcceptedComment: Sendable {
+    /// The comment as viewers see it.
+    public var comment: Comment
+    /// Its encoded form, as stored and published.
+    public var encoded: EncodedComment
+}
+
+/// The logic tier: every post, from HTTP or from a viewer's socket, goes through `submit`.
+///
+/// Order of checks: fields, rate limits, word filter, duplicates; then the log assigns the seq
+/// and stores it, and only then is it published. A comment that fails any check is never stored
+/// or published.
+public final class CommentService: Sendable {
+    private let configuration: LogicConfiguration
+    private let validator: CommentValidator
+    private let limiter: RateLimiter
+    private let duplicates: DuplicateSuppressor
+    private let filter: Mutex<SensitiveWordFilter>
+    private let log: any CommentLog
+    private let bus: any CommentBus
+    private let onPublishFailure: @Sendable (any Error) -> Void
+
+    /// - Parameter onPublishFailure: told when a stored comment could not be published live
+    ///   (it stays in history, so resuming viewers still get it).
+    public init(
+        configuration: LogicConfiguration, log: any CommentLog, bus: any CommentBus,
+        onPublishFailure: @escaping @Sendable (any Error) -> Void = { _ in }
+    ) {
+        self.configuration = configuration
+        self.validator = CommentValidator(maxTextLength: configuration.maxTextLength)
+        self.limiter = RateLimiter(limits: [
+            .user: configuration.userLimit, .ip: configuration.ipLimit, .room: configuration.roomLimit,
+        ])
+        self.duplicates = DuplicateSuppressor(window: configuration.duplicateWindowSeconds)
+        self.filter = Mutex(SensitiveWordFilter(words: configuration.words))
+        self.log = log
+        self.bus = bus
+        self.onPublishFailure = onPublishFailure
+    }
+
+    /// Replaces the blocked-word list at run time.
+    public func replaceWords(_ words: [String]) {
+        let rebuilt = SensitiveWordFilter(words: words)
+        filter.withLock { $0 = rebuilt }
+    }
+
+    /// Checks, stores and publishes one comment.
+    public func submit(
+        room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String
+    ) async -> Result<AcceptedComment, DanmakuError> {
+        let draft: CommentDraft
+        switch validator.validate(request) {
+        case .success(let valid): draft = valid
+        case .failure(let error): return .failure(error)
+        }
+        let now = Date().timeIntervalSince1970
+        let keys: [RateScope: String] = [.user: author.id, .ip: clientAddress, .room: room.value]
+        if let limited = limiter.acquire(keys: keys, now: now) {
+            return .failure(limited)
+        }
+        var text = draft.text
+        let currentFilter = filter.withLock { $0 }
+        switch configuration.filterPolicy {
+        case .reject:
+            if currentFilter.contains(in: text) { return .failure(.filtered) }
+        case .mask:
+            if let masked = currentFilter.masked(text) { text = masked }
+        }
+        if duplicates.isDuplicate(user: author.id, normalizedText: TextNormalizer.key(draft.text), now: now) {
+            return .failure(.duplicate)
+        }
+        let id = UUID().uuidString.lowercased()
+        let ts = Int64((now * 1000).rounded(.down))
+        let finalText = text
+        let stored: EncodedComment
+        do {
+            stored = try await log.append(room: room) { seq in
+                let comment = Comment(
+                    seq: seq, id: id, room: room.value, user: author, text: finalText,
+                    color: draft.color, mode: draft.mode, ts: ts)
+                return try EncodedComment(comment, room: room)
+            }
+        } catch {
+            return .failure(.busUnavailable(String(describing: error)))
+        }
+        do {
+            try await bus.publish([stored], room: room)
+        } catch {
+            onPublishFailure(error)
+        }
+        let comment = Comment(
+            seq: stored.seq, id: id, room: room.value, user: author, text: finalText,
+            color: draft.color, mode: draft.mode, ts: ts)
+        return .success(AcceptedComment(comment: comment, encoded: stored))
+    }
+
+    /// History of a room, as the HTTP API serves it.
+    public func history(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<Result<HistorySnapshot, DanmakuError>> {
+        log.snapshot(room: room, since: since, limit: limit, on: eventLoop).map { .success($0) }
+            .recover { .failure(.busUnavailable(String(describing: $0))) }
+    }
+}

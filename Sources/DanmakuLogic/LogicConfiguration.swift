@@ -1,0 +1,32 @@
+// Danmaku — a live-stream bullet-comment service.
+
+/// Settings of the logic tier. Defaults are documented once, in README.md.
+public struct LogicConfiguration: Sendable {
+    /// Most characters of a comment's text after trimming.
+    public var maxTextLength = 200
+    /// Per user (token subject, or anonymous id in open mode).
+    public var userLimit = RateLimit(perSecond: 2, burst: 10)
+    /// Per client IP address.
+    public var ipLimit = RateLimit(perSecond: 20, burst: 50)
+    /// Per room, across all users.
+    public var roomLimit = RateLimit(perSecond: 500, burst: 1000)
+    /// Reject or mask comments with blocked words.
+    public var filterPolicy = FilterPolicy.reject
+    /// The blocked words.
+    public var words: [String] = DefaultWordList.words
+    /// Seconds during which the same user may not post the same (normalized) text again; 0 disables.
+    public var duplicateWindowSeconds = 10.0
+    /// Comments kept per room for resume and the history API.
+    public var historyCapacity = 1000
+
+    public init() {}
+}
+
+/// The word list used when no `--words` file is given: a few common insults and spam phrases.
+public enum DefaultWordList {
+    /// The default blocked words.
+    public static let words = [
+        "fuck", "shit", "bitch", "cunt", "asshole",
+        "傻逼", "操你妈", "草泥马", "加微信", "代刷",
+    ]
+}

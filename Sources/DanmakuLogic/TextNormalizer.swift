@@ -1,0 +1,56 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import Foundation
+
+/// Folds text into the form the word filter and duplicate check compare.
+///
+/// People dodge filters with `ＢＡＤ`, `B\u{200B}AD` or `B̶A̶D̶`; all of these normalize to `bad`.
+/// Each original scalar is compatibility-decomposed (NFKD: full width to half width, ligatures
+/// split), combining marks and format characters (zero-width, bidi controls) are dropped, and
+/// the rest is case-folded. The index of the original scalar is kept for every output scalar so
+/// a match can be masked in the original text.
+public enum TextNormalizer {
+    /// Normalized scalars of `text`, each with the index of the original scalar it came from.
+    public static func normalize(_ text: String) -> (scalars: [Unicode.Scalar], origins: [Int]) {
+        var scalars: [Unicode.Scalar] = []
+        var origins: [Int] = []
+        scalars.reserveCapacity(text.unicodeScalars.count)
+        origins.reserveCapacity(text.unicodeScalars.count)
+        for (index, scalar) in text.unicodeScalars.enumerated() {
+            if scalar.isASCII {
+                // Fast path: most comments are mostly ASCII, and ASCII needs only case folding.
+                let folded = (0x41...0x5A).contains(scalar.value) ? Unicode.Scalar(scalar.value + 32)! : scalar
+                scalars.append(folded)
+                origins.append(index)
+                continue
+            }
+            if isInvisible(scalar) { continue }
+            for decomposed in String(scalar).decomposedStringWithCompatibilityMapping.unicodeScalars {
+                if isInvisible(decomposed) { continue }
+                for folded in decomposed.properties.lowercaseMapping.unicodeScalars {
+                    scalars.append(folded)
+                    origins.append(index)
+                }
+            }
+        }
+        return (scalars, origins)
+    }
+
+    /// The normalized text as a string, used as the duplicate-suppression key.
+    public static func key(_ text: String) -> String {
+        var result = String.UnicodeScalarView()
+        result.append(contentsOf: normalize(text).scalars.filter { !$0.properties.isWhitespace })
+        return String(result)
+    }
+
+    /// Characters that render as nothing (or only decorate a neighbour) and so must not split a word.
+    static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .nonspacingMark, .enclosingMark, .spacingMark, .format:
+            return true
+        default:
+            // U+3164 and U+115F/U+1160 are Hangul fillers, a common invisible-character trick.
+            return scalar.value == 0x3164 || scalar.value == 0x115F || scalar.value == 0x1160
+        }
+    }
+}

@@ -1,0 +1,138 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuBus
+import DanmakuCore
+import NIOCore
+
+/// One room's state on one EventLoop: its viewers there, and the comments waiting for the next tick.
+///
+/// Owned by a `PushShard`, touched only on that shard's loop, never locked.
+final class LoopRoom {
+    let id: RoomID
+    /// Viewers receiving batches, in a dense array for the fan-out loop.
+    private(set) var viewers: [ViewerHandler] = []
+    /// Viewers waiting for their history snapshot; they collect what is flushed meanwhile.
+    private(set) var joining: [ViewerHandler] = []
+    /// The next seq to pass on, or nil until the first snapshot tells where the room stands.
+    private var nextSeq: UInt64?
+    /// Comments that arrived ahead of a missing seq (or before `nextSeq` was known).
+    private var held: [UInt64: EncodedComment] = [:]
+    private var heldSince: NIODeadline?
+    /// In-order comments for the next batch.
+    private(set) var pending: [EncodedComment] = []
+    /// Whether the room is on its shard's list of rooms to flush.
+    var isDirty = false
+
+    init(id: RoomID) {
+        self.id = id
+    }
+
+    var isEmpty: Bool { viewers.isEmpty && joining.isEmpty }
+
+    func addJoining(_ viewer: ViewerHandler) {
+        joining.append(viewer)
+    }
+
+    /// Removes `viewer` wherever it is; O(1) for live viewers.
+    func remove(_ viewer: ViewerHandler) {
+        if let slot = viewer.slot, slot < viewers.count, viewers[slot] === viewer {
+            let last = viewers.removeLast()
+            if slot < viewers.count {
+                viewers[slot] = last
+                last.slot = slot
+            }
+            viewer.slot = nil
+        } else if let index = joining.firstIndex(where: { $0 === viewer }) {
+            joining.remove(at: index)
+        }
+    }
+
+    /// Takes comments from the bus. Returns true when some became ready to flush.
+    func receive(_ comments: [EncodedComment], now: NIODeadline) -> Bool {
+        for comment in comments {
+            if let next = nextSeq, comment.seq < next { continue }  // already passed on
+            held[comment.seq] = comment
+        }
+        return release(now: now)
+    }
+
+    /// Moves the contiguous run starting at `nextSeq` from `held` to `pending`.
+    private func release(now: NIODeadline) -> Bool {
+        guard var next = nextSeq else {
+            if !held.isEmpty, heldSince == nil { heldSince = now }
+            return false
+        }
+        let before = pending.count
+        while let comment = held.removeValue(forKey: next) {
+            pending.append(comment)
+            next += 1
+        }
+        nextSeq = next
+        heldSince = held.isEmpty ? nil : (heldSince ?? now)
+        return pending.count > before
+    }
+
+    /// Gives up on a seq that has been missing for `timeout`: skips to the oldest held comment.
+    ///
+    /// The bus lost nothing in memory mode; this guards against a lost publish on a remote bus,
+    /// where the comment is still in history and a resuming viewer gets it.
+    func skipStalledGap(now: NIODeadline, timeout: TimeAmount) -> Bool {
+        guard let since = heldSince, now - since >= timeout, nextSeq != nil, let oldest = held.keys.min() else {
+            return false
+        }
+        nextSeq = oldest
+        return release(now: now)
+    }
+
+    /// A joining viewer's history arrived: send it, then make the viewer live.
+    func activate(_ viewer: ViewerHandler, snapshot: HistorySnapshot, since: UInt64?, now: NIODeadline, allocator: ByteBufferAllocator) -> Bool {
+        guard let index = joining.firstIndex(where: { $0 === viewer }) else { return false }
+        joining.remove(at: index)
+        var becameReady = false
+        if nextSeq == nil {
+            // The first snapshot fixes where this loop's copy of the room starts.
+            nextSeq = snapshot.lastSeq + 1
+            held = held.filter { $0.key > snapshot.lastSeq }
+            becameReady = release(now: now)
+        }
+        viewer.sendHello(lastSeq: snapshot.lastSeq)
+        if let since, since < snapshot.lastSeq {
+            if since + 1 < snapshot.firstAvailableSeq {
+                viewer.sendGap(from: since + 1, to: snapshot.firstAvailableSeq - 1)
+            }
+            if !snapshot.comments.isEmpty {
+                viewer.send(ViewerMessage.batch(room: id, comments: snapshot.comments, allocator: allocator))
+            }
+        }
+        viewer.lastSentSeq = snapshot.lastSeq
+        // What was flushed while the snapshot was being read, past what the snapshot covered.
+        let missed = viewer.takeJoinBuffer().filter { $0.seq > snapshot.lastSeq }
+        if let last = missed.last {
+            viewer.send(ViewerMessage.batch(room: id, comments: missed, allocator: allocator))
+            viewer.lastSentSeq = last.seq
+        }
+        viewer.slot = viewers.count
+        viewers.append(viewer)
+        return becameReady
+    }
+
+    /// Writes the pending comments as one frame, the same bytes to every live viewer.
+    func flush(allocator: ByteBufferAllocator) {
+        guard let first = pending.first?.seq, let last = pending.last?.seq else { return }
+        var shared: ByteBuffer?
+        for viewer in viewers {
+            let sent = viewer.lastSentSeq
+            if sent >= last { continue }
+            if sent < first {
+                if shared == nil { shared = ViewerMessage.batch(room: id, comments: pending, allocator: allocator) }
+                viewer.send(shared!)
+            } else {
+                // Only right after a join can a viewer already hold part of the batch.
+                viewer.send(ViewerMessage.batch(room: id, comments: pending.filter { $0.seq > sent }, allocator: allocator))
+            }
+            viewer.lastSentSeq = last
+        }
+        for viewer in joining { viewer.bufferWhileJoining(pending) }
+        pending.removeAll(keepingCapacity: true)
+    }
+}

@@ -1,0 +1,25 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import NIOCore
+
+/// Settings of the push role. Defaults are documented once, in README.md.
+public struct PushConfiguration: Sendable {
+    /// Batch window in milliseconds; 0 sends one frame per comment (the naive mode).
+    public var batchWindowMilliseconds = 10
+    /// How often the server pings a viewer.
+    public var pingInterval = TimeAmount.seconds(20)
+    /// A viewer that sent no frame (pong included) for this long is closed.
+    public var idleTimeout = TimeAmount.seconds(60)
+    /// Largest inbound WebSocket message, in bytes.
+    public var maxInboundFrameBytes = 4096
+    /// Unwritten bytes a viewer may have queued before it is closed as a slow consumer.
+    public var maxUnwrittenBytes = 1 << 20
+    /// How long a viewer may take to answer a close frame before the socket is closed anyway.
+    public var closeTimeout = TimeAmount.seconds(2)
+    /// How long a comment that arrived ahead of a missing seq is held before the gap is skipped.
+    public var reorderTimeout = TimeAmount.seconds(2)
+    /// Name reported in `hello`.
+    public var nodeName = "danmaku"
+
+    public init() {}
+}

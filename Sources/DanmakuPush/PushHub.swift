@@ -1,0 +1,143 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuBus
+import DanmakuCore
+import DanmakuLogic
+import Logging
+import NIOCore
+import Synchronization
+
+/// The push role of one node: one `PushShard` per EventLoop, and the room subscriptions that feed them.
+///
+/// A room is subscribed on the bus while any loop of this node has a viewer in it; each bus
+/// message is handed to exactly the loops that have the room, as one task each.
+public final class PushHub: BusSubscriber, Sendable {
+    /// The push settings.
+    public let configuration: PushConfiguration
+    let service: CommentService
+    let log: any CommentLog
+    let bus: any CommentBus
+    let logger: Logger
+    private let shards: [NIOLoopBoundBox<PushShard?>]
+    private let shardIndex: [ObjectIdentifier: Int]
+
+    private struct Route {
+        var loops: Set<Int>
+        var ready: EventLoopFuture<Void>
+    }
+
+    private let routes = Mutex<[RoomID: Route]>([:])
+
+    /// Creates the hub and one shard on each of `eventLoops`.
+    ///
+    /// Each shard is created by a task on its loop; a connection accepted later on that loop
+    /// is handled after the task, so it always finds its shard.
+    public init(
+        configuration: PushConfiguration, eventLoops: [any EventLoop], service: CommentService,
+        log: any CommentLog, bus: any CommentBus, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.service = service
+        self.log = log
+        self.bus = bus
+        self.logger = logger
+        self.shards = eventLoops.map { NIOLoopBoundBox.makeEmptyBox(valueType: PushShard.self, eventLoop: $0) }
+        var index: [ObjectIdentifier: Int] = [:]
+        for (position, loop) in eventLoops.enumerated() { index[ObjectIdentifier(loop)] = position }
+        self.shardIndex = index
+        for (position, box) in shards.enumerated() {
+            box.eventLoop.execute { [self] in
+                let shard = PushShard(eventLoop: box.eventLoop, index: position, hub: self)
+                box.value = shard
+                shard.start()
+            }
+        }
+    }
+
+    /// The shard of `eventLoop`; call on that loop.
+    func shard(for eventLoop: any EventLoop) -> PushShard {
+        guard let index = shardIndex[ObjectIdentifier(eventLoop)], let shard = shards[index].value else {
+            preconditionFailure("a viewer arrived on an EventLoop the push hub was not built for")
+        }
+        return shard
+    }
+
+    // MARK: Subscriptions
+
+    /// Notes that loop `shard` has viewers in `room`; the future completes (on that loop) when
+    /// the room's bus subscription is live.
+    func attach(_ room: RoomID, shard: Int) -> EventLoopFuture<Void> {
+        let loop = shards[shard].eventLoop
+        let ready = routes.withLock { routes -> EventLoopFuture<Void> in
+            if var route = routes[room] {
+                route.loops.insert(shard)
+                routes[room] = route
+                return route.ready
+            }
+            // Subscribing under the lock keeps subscribe/unsubscribe calls in order.
+            let ready = bus.subscribe(room, subscriber: self, on: loop)
+            routes[room] = Route(loops: [shard], ready: ready)
+            return ready
+        }
+        return ready.hop(to: loop)
+    }
+
+    /// Notes that loop `shard` has no viewer left in `room`.
+    func detach(_ room: RoomID, shard: Int) {
+        routes.withLock { routes in
+            guard var route = routes[room] else { return }
+            route.loops.remove(shard)
+            if route.loops.isEmpty {
+                routes[room] = nil
+                bus.unsubscribe(room, subscriber: self)
+            } else {
+                routes[room] = route
+            }
+        }
+    }
+
+    /// From the bus: hands the comments to each loop that has the room.
+    public func deliver(_ comments: [EncodedComment], room: RoomID) {
+        let loops = routes.withLock { $0[room]?.loops }
+        guard let loops else { return }
+        for index in loops {
+            let box = shards[index]
+            box.eventLoop.execute {
+                box.value?.receive(comments, room: room)
+            }
+        }
+    }
+
+    /// Rooms this node is subscribed to.
+    public var subscribedRooms: Int { routes.withLock { $0.count } }
+
+    // MARK: Lifecycle
+
+    /// Viewers connected to this node, summed over its loops.
+    public func viewerCount() async throws -> Int {
+        var total = 0
+        for box in shards {
+            total += try await box.eventLoop.submit { box.value?.viewerCount ?? 0 }.get()
+        }
+        return total
+    }
+
+    /// Sends close 1001 to every viewer and waits until they are gone (at most the close timeout each).
+    public func drain() async {
+        // Start every shard's drain before waiting, so all viewers get their close frame at once.
+        let closing = shards.map { box in
+            box.eventLoop.flatSubmit { box.value?.drain() ?? box.eventLoop.makeSucceededVoidFuture() }
+        }
+        for closed in closing { try? await closed.get() }
+    }
+
+    /// Stops the shards' timers; call after `drain`, before the loops shut down.
+    public func stop() async {
+        for box in shards {
+            try? await box.eventLoop.submit {
+                box.value?.stop()
+                box.value = nil
+            }.get()
+        }
+    }
+}

@@ -1,0 +1,159 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuBus
+import DanmakuCore
+import Logging
+import NIOCore
+
+/// Everything the push role keeps for one EventLoop: its rooms, its viewers and its batch clock.
+///
+/// Connections are sharded by the loop that accepted them, so the fan-out loop runs without
+/// locks; comments reach a shard as one task per bus message.
+final class PushShard {
+    let eventLoop: any EventLoop
+    let index: Int
+    private unowned let hub: PushHub
+    private var rooms: [RoomID: LoopRoom] = [:]
+    private var dirty: [LoopRoom] = []
+    private var flushScheduled = false
+    /// Batches are cut at origin + k × window, so the period never stretches with flush time.
+    private let origin: NIODeadline
+    private let window: TimeAmount
+    private var sweeper: Scheduled<Void>?
+    private(set) var viewerCount = 0
+    private let allocator = ByteBufferAllocator()
+
+    init(eventLoop: any EventLoop, index: Int, hub: PushHub) {
+        self.eventLoop = eventLoop
+        self.index = index
+        self.hub = hub
+        self.origin = .now()
+        self.window = .milliseconds(Int64(hub.configuration.batchWindowMilliseconds))
+    }
+
+    /// Starts the once-a-second heartbeat and reorder sweep.
+    func start() {
+        eventLoop.preconditionInEventLoop()
+        sweeper = eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) { [unowned self] in
+            self.sweep(now: .now())
+            self.start()
+        }
+    }
+
+    func stop() {
+        sweeper?.cancel()
+        sweeper = nil
+    }
+
+    var roomCount: Int { rooms.count }
+
+    // MARK: Viewers
+
+    /// Registers a viewer, subscribes the room if needed, then activates it with its history.
+    func join(_ viewer: ViewerHandler) {
+        eventLoop.preconditionInEventLoop()
+        let room: LoopRoom
+        if let existing = rooms[viewer.room] {
+            room = existing
+        } else {
+            room = LoopRoom(id: viewer.room)
+            rooms[viewer.room] = room
+        }
+        room.addJoining(viewer)
+        viewerCount += 1
+        let roomID = viewer.room
+        let since = viewer.since
+        let log = hub.log
+        // Attaching is idempotent; every joiner waits until the room's subscription is live, so
+        // whatever is published after its snapshot is read is sure to reach this loop.
+        hub.attach(roomID, shard: index).flatMap { [eventLoop] in
+            log.snapshot(room: roomID, since: since, limit: since == nil ? 0 : Int.max, on: eventLoop)
+        }.assumeIsolated().whenComplete { [self] result in
+            guard rooms[roomID] === room, viewer.isJoining else { return }
+            switch result {
+            case .success(let snapshot):
+                if room.activate(viewer, snapshot: snapshot, since: since, now: .now(), allocator: allocator) {
+                    markDirty(room)
+                }
+            case .failure(let error):
+                hub.logger.warning("history unavailable", metadata: ["room": "\(roomID)", "error": "\(error)"])
+                viewer.close(code: .unexpectedServerError, reason: "history unavailable")
+            }
+        }
+    }
+
+    /// Forgets a viewer; the last one out of a room releases the room's subscription.
+    func leave(_ viewer: ViewerHandler) {
+        eventLoop.preconditionInEventLoop()
+        guard let room = rooms[viewer.room] else { return }
+        room.remove(viewer)
+        viewerCount -= 1
+        if room.isEmpty {
+            rooms[viewer.room] = nil
+            hub.detach(viewer.room, shard: index)
+        }
+    }
+
+    // MARK: Comments
+
+    /// New comments of `room` from the bus.
+    func receive(_ comments: [EncodedComment], room id: RoomID) {
+        eventLoop.preconditionInEventLoop()
+        guard let room = rooms[id] else { return }
+        if room.receive(comments, now: .now()) { markDirty(room) }
+    }
+
+    private func markDirty(_ room: LoopRoom) {
+        if !room.isDirty {
+            room.isDirty = true
+            dirty.append(room)
+        }
+        if window == .zero {
+            flushDirty()
+        } else if !flushScheduled {
+            flushScheduled = true
+            let now = NIODeadline.now()
+            let windows = (now - origin).nanoseconds / window.nanoseconds + 1
+            let deadline = origin + .nanoseconds(windows * window.nanoseconds)
+            eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [unowned self] in
+                self.flushScheduled = false
+                self.flushDirty()
+            }
+        }
+    }
+
+    private func flushDirty() {
+        for room in dirty {
+            room.isDirty = false
+            room.flush(allocator: allocator)
+        }
+        dirty.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: Heartbeats
+
+    private func sweep(now: NIODeadline) {
+        var expired: [ViewerHandler] = []
+        for room in rooms.values {
+            if room.skipStalledGap(now: now, timeout: hub.configuration.reorderTimeout) {
+                hub.logger.warning("skipped a missing seq after the reorder timeout", metadata: ["room": "\(room.id)"])
+                markDirty(room)
+            }
+            for viewer in room.viewers where viewer.heartbeat(now: now) == false { expired.append(viewer) }
+            for viewer in room.joining where viewer.heartbeat(now: now) == false { expired.append(viewer) }
+        }
+        for viewer in expired { viewer.close(code: .goingAway, reason: "idle timeout") }
+    }
+
+    /// Sends every viewer close 1001; the future completes when all their channels are closed.
+    func drain() -> EventLoopFuture<Void> {
+        eventLoop.preconditionInEventLoop()
+        let all = rooms.values.flatMap { $0.viewers + $0.joining }
+        var closed: [EventLoopFuture<Void>] = []
+        for viewer in all {
+            if let future = viewer.closeFuture { closed.append(future) }
+            viewer.close(code: .goingAway, reason: "server shutting down")
+        }
+        return EventLoopFuture.andAllComplete(closed, on: eventLoop)
+    }
+}

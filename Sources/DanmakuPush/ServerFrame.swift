@@ -1,0 +1,55 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import NIOCore
+import NIOWebSocket
+
+/// Complete server-to-client WebSocket frames as bytes.
+///
+/// Server frames are never masked (RFC 6455 §5.1), so a frame's bytes do not depend on the
+/// connection: one buffer, header included, is written unchanged to every viewer of a room.
+public enum ServerFrame {
+    /// Size of the header for a payload of `length` bytes.
+    public static func headerLength(payloadLength length: Int) -> Int {
+        length < 126 ? 2 : (length <= Int(UInt16.max) ? 4 : 10)
+    }
+
+    /// Writes a final frame's header (FIN set, no mask) for `opcode` and `length`.
+    public static func writeHeader(opcode: WebSocketOpcode, payloadLength length: Int, into buffer: inout ByteBuffer) {
+        buffer.writeInteger(0x80 | UInt8(webSocketOpcode: opcode))
+        if length < 126 {
+            buffer.writeInteger(UInt8(length))
+        } else if length <= Int(UInt16.max) {
+            buffer.writeInteger(UInt8(126))
+            buffer.writeInteger(UInt16(length))
+        } else {
+            buffer.writeInteger(UInt8(127))
+            buffer.writeInteger(UInt64(length))
+        }
+    }
+
+    /// A text frame carrying `payload`.
+    public static func text(_ payload: ByteBuffer, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+        frame(opcode: .text, payload: payload, allocator: allocator)
+    }
+
+    /// A close frame with a status code and a short reason.
+    public static func close(code: WebSocketErrorCode, reason: String, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+        var payload = allocator.buffer(capacity: 2 + reason.utf8.count)
+        payload.write(webSocketErrorCode: code)
+        // Control frames hold at most 125 bytes.
+        payload.writeBytes(reason.utf8.prefix(123))
+        return frame(opcode: .connectionClose, payload: payload, allocator: allocator)
+    }
+
+    /// A frame of any opcode carrying `payload` (≤ 125 bytes for control frames).
+    public static func frame(opcode: WebSocketOpcode, payload: ByteBuffer, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: headerLength(payloadLength: payload.readableBytes) + payload.readableBytes)
+        writeHeader(opcode: opcode, payloadLength: payload.readableBytes, into: &buffer)
+        var payload = payload
+        buffer.writeBuffer(&payload)
+        return buffer
+    }
+
+    /// An empty ping; the same bytes serve every viewer.
+    public static let ping = frame(opcode: .ping, payload: ByteBuffer())
+}

@@ -1,0 +1,288 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuBus
+import DanmakuCore
+import DanmakuLogic
+import Foundation
+import NIOCore
+import NIOWebSocket
+
+/// One viewer's WebSocket: joins its room's `LoopRoom`, answers pings, takes posted comments,
+/// and closes the connection on protocol errors, idleness or when it cannot keep up.
+///
+/// Sits after the frame decoder and aggregator. Everything it writes is a complete frame as
+/// bytes (`ServerFrame`), written through the `FrameOutlet` at the head of the pipeline, so a
+/// batch built once for a room goes to every viewer unchanged.
+public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler {
+    public typealias InboundIn = WebSocketFrame
+    public typealias OutboundOut = ByteBuffer
+
+    private enum Phase {
+        case waitingForChannel
+        case joining(buffer: [EncodedComment])
+        case live
+        case closing
+    }
+
+    /// The room this viewer watches.
+    let room: RoomID
+    /// Resume point asked for in the URL.
+    let since: UInt64?
+    /// Highest seq written to this viewer.
+    var lastSentSeq: UInt64 = 0
+    /// Position in its `LoopRoom`'s array of live viewers.
+    var slot: Int?
+
+    private let hub: PushHub
+    private let author: CommentAuthor
+    private let clientAddress: String
+    private var phase = Phase.waitingForChannel
+    private var context: ChannelHandlerContext?
+    /// Where frames are written: the `FrameOutlet`'s context, past the frame encoder.
+    private var outlet: ChannelHandlerContext?
+    private var shard: PushShard?
+    private var lastInbound = NIODeadline.now()
+    private var nextPing = NIODeadline.now()
+    private var postsInFlight = 0
+    /// The most posts a viewer may have awaiting an answer; more are refused, not queued.
+    private static let maxPostsInFlight = 4
+
+    /// A viewer of `room` from `clientAddress`, resuming after `since` when given.
+    public init(room: RoomID, since: UInt64?, clientAddress: String, hub: PushHub) {
+        self.room = room
+        self.since = since
+        self.hub = hub
+        self.clientAddress = clientAddress
+        self.author = AnonymousIdentity.author(forAddress: clientAddress)
+    }
+
+    var isJoining: Bool {
+        if case .joining = phase { return true }
+        return false
+    }
+
+    var closeFuture: EventLoopFuture<Void>? { context?.channel.closeFuture }
+
+    // MARK: Lifecycle
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        outlet = try? context.pipeline.syncOperations.context(handlerType: FrameOutlet.self)
+        precondition(outlet != nil, "ViewerHandler needs a FrameOutlet at the head of its pipeline")
+        let now = NIODeadline.now()
+        lastInbound = now
+        nextPing = now + hub.configuration.pingInterval
+        if context.channel.isActive { start(context: context) }
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        start(context: context)
+        context.fireChannelActive()
+    }
+
+    private func start(context: ChannelHandlerContext) {
+        guard case .waitingForChannel = phase else { return }
+        phase = .joining(buffer: [])
+        let shard = hub.shard(for: context.eventLoop)
+        self.shard = shard
+        shard.join(self)
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        leaveRoom()
+        phase = .closing
+        context.fireChannelInactive()
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        leaveRoom()
+        self.context = nil
+        outlet = nil
+    }
+
+    private func leaveRoom() {
+        switch phase {
+        case .joining, .live:
+            shard?.leave(self)
+        case .waitingForChannel, .closing:
+            break
+        }
+    }
+
+    // MARK: Outbound
+
+    /// Writes a complete frame, unless the viewer is closing.
+    func send(_ frame: ByteBuffer) {
+        switch phase {
+        case .joining, .live:
+            write(frame)
+        case .waitingForChannel, .closing:
+            break
+        }
+    }
+
+    private func write(_ frame: ByteBuffer) {
+        outlet?.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+    }
+
+    func sendHello(lastSeq: UInt64) {
+        phase = .live
+        send(ViewerMessage.frame(ViewerMessage.Hello(
+            room: room.value, node: hub.configuration.nodeName, lastSeq: lastSeq,
+            batchWindowMs: hub.configuration.batchWindowMilliseconds)))
+    }
+
+    func sendGap(from: UInt64, to: UInt64) {
+        send(ViewerMessage.frame(ViewerMessage.Gap(room: room.value, from: from, to: to)))
+    }
+
+    /// Keeps comments flushed while the snapshot is read, so none fall between snapshot and live.
+    func bufferWhileJoining(_ comments: [EncodedComment]) {
+        guard case .joining(var buffer) = phase else { return }
+        buffer.append(contentsOf: comments)
+        if buffer.count > 100_000 {
+            // A snapshot this late means the history store is in trouble; let the viewer resume.
+            close(code: .unexpectedServerError, reason: "history too slow")
+            return
+        }
+        phase = .joining(buffer: buffer)
+    }
+
+    func takeJoinBuffer() -> [EncodedComment] {
+        guard case .joining(let buffer) = phase else { return [] }
+        phase = .joining(buffer: [])
+        return buffer
+    }
+
+    /// Sends a ping when one is due; false when the viewer has been silent past the idle timeout.
+    func heartbeat(now: NIODeadline) -> Bool {
+        if now - lastInbound >= hub.configuration.idleTimeout { return false }
+        if now >= nextPing {
+            nextPing = now + hub.configuration.pingInterval
+            send(ServerFrame.ping)
+        }
+        return true
+    }
+
+    /// Starts the closing handshake: leaves the room, sends a close frame, and closes the socket
+    /// when the viewer answers or after the close timeout.
+    func close(code: WebSocketErrorCode, reason: String) {
+        if case .closing = phase { return }
+        leaveRoom()
+        phase = .closing
+        guard let context else { return }
+        write(ServerFrame.close(code: code, reason: reason))
+        let channel = context.channel
+        let timeout = context.eventLoop.scheduleTask(in: hub.configuration.closeTimeout) {
+            channel.close(promise: nil)
+        }
+        channel.closeFuture.whenComplete { _ in timeout.cancel() }
+    }
+
+    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+        // Unwritable means the viewer has more than `maxUnwrittenBytes` queued: it cannot keep up.
+        if !context.channel.isWritable {
+            close(code: .policyViolation, reason: "slow consumer")
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: Inbound
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        lastInbound = .now()
+        if case .closing = phase {
+            // Waiting for the viewer's answer to our close frame; anything else is ignored.
+            if frame.opcode == .connectionClose { context.close(promise: nil) }
+            return
+        }
+        // RFC 6455 §5.1: a server must close on an unmasked client frame.
+        guard frame.maskKey != nil else {
+            return close(code: .protocolError, reason: "client frames must be masked")
+        }
+        guard !frame.rsv1, !frame.rsv2, !frame.rsv3 else {
+            return close(code: .protocolError, reason: "reserved bits set without an extension")
+        }
+        switch frame.opcode {
+        case .text:
+            var payload = frame.unmaskedData
+            let bytes = payload.readBytes(length: payload.readableBytes) ?? []
+            guard String(validating: bytes, as: UTF8.self) != nil else {
+                return close(code: .dataInconsistentWithMessage, reason: "text frame is not valid UTF-8")
+            }
+            handleMessage(bytes, context: context)
+        case .binary:
+            close(code: .unacceptableData, reason: "binary frames are not supported")
+        case .ping:
+            let pong = ServerFrame.frame(opcode: .pong, payload: frame.unmaskedData)
+            write(pong)
+        case .pong:
+            break
+        case .connectionClose:
+            // Echo the viewer's close and end the connection.
+            var payload = frame.unmaskedData
+            let code = payload.readWebSocketErrorCode() ?? .normalClosure
+            phase = .closing
+            leaveRoomAfterClose()
+            let channel = context.channel
+            outlet?.writeAndFlush(wrapOutboundOut(ServerFrame.close(code: code, reason: "")))
+                .whenComplete { _ in channel.close(promise: nil) }
+        default:
+            close(code: .protocolError, reason: "unknown opcode")
+        }
+    }
+
+    private func leaveRoomAfterClose() {
+        // `phase` is already `.closing`, so leave explicitly.
+        shard?.leave(self)
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        switch error {
+        case NIOWebSocketError.invalidFrameLength, NIOWebSocketFrameAggregator.Error.accumulatedFrameSizeIsTooLarge:
+            close(code: .messageTooLarge, reason: "message larger than \(hub.configuration.maxInboundFrameBytes) bytes")
+        case is NIOWebSocketError, is NIOWebSocketFrameAggregator.Error:
+            close(code: .protocolError, reason: "malformed frame")
+        default:
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: Viewer messages
+
+    private struct MessageType: Decodable {
+        var type: String
+    }
+
+    private func handleMessage(_ bytes: [UInt8], context: ChannelHandlerContext) {
+        guard let type = try? JSONDecoder().decode(MessageType.self, from: Data(bytes)).type else {
+            return send(ViewerMessage.error(.invalidJSON("expected an object with a string field 'type'")))
+        }
+        guard type == "comment" else {
+            return send(ViewerMessage.error(.init(code: "unknown_type", status: 400, message: "unknown message type '\(type)'")))
+        }
+        let request: CommentRequest
+        switch CommentRequest.decode(from: bytes) {
+        case .success(let decoded): request = decoded
+        case .failure(let error): return send(ViewerMessage.error(error))
+        }
+        guard postsInFlight < Self.maxPostsInFlight else {
+            return send(ViewerMessage.error(.rateLimited(scope: "connection", retryAfter: 1)))
+        }
+        postsInFlight += 1
+        let (service, room, author, address) = (hub.service, room, author, clientAddress)
+        context.eventLoop.makeFutureWithTask {
+            await service.submit(room: room, request: request, author: author, clientAddress: address)
+        }.assumeIsolated().whenSuccess { [self] result in
+            postsInFlight -= 1
+            switch result {
+            case .success(let accepted):
+                let comment = accepted.comment
+                send(ViewerMessage.frame(ViewerMessage.Ack(id: comment.id, room: comment.room, seq: comment.seq, ts: comment.ts)))
+            case .failure(let error):
+                send(ViewerMessage.error(error))
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuCore
+import DanmakuIngest
+import DanmakuLogic
+import DanmakuPush
+import NIOCore
+import NIOHTTP1
+import NIOWebSocket
+
+/// Builds each accepted connection's pipeline: HTTP/1.1 with the WebSocket upgrade on
+/// `/v1/rooms/{room}/ws`, the JSON API otherwise.
+enum ConnectionPipeline {
+    static func configure(
+        channel: any Channel, configuration: ServerConfiguration, service: CommentService, hub: PushHub
+    ) throws {
+        let push = configuration.push
+        let ingest = NIOLoopBound(IngestHTTPHandler(configuration: configuration.ingest, service: service), eventLoop: channel.eventLoop)
+        let upgrader = NIOWebSocketServerUpgrader(
+            maxFrameSize: push.maxInboundFrameBytes,
+            automaticErrorHandling: false,
+            shouldUpgrade: { channel, head in
+                // Refusing (nil) passes the request on to the HTTP handler, which explains why.
+                let target = RequestTarget(uri: head.uri)
+                guard case .viewerSocket = Route(path: target.path), case .success = target.unsignedInteger("since") else {
+                    return channel.eventLoop.makeSucceededFuture(nil)
+                }
+                return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
+            },
+            upgradePipelineHandler: { channel, head in
+                channel.eventLoop.makeCompletedFuture {
+                    let target = RequestTarget(uri: head.uri)
+                    guard case .viewerSocket(let room) = Route(path: target.path) else {
+                        throw NIOWebSocketUpgradeError.unsupportedWebSocketTarget
+                    }
+                    let since = (try? target.unsignedInteger("since").get()) ?? nil
+                    try configureViewer(channel: channel, room: room, since: since, push: push, hub: hub)
+                }
+            })
+        try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+            withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
+                context.pipeline.syncOperations.removeHandler(ingest.value, promise: nil)
+            }),
+            withErrorHandling: true)
+        try channel.pipeline.syncOperations.addHandler(ingest.value)
+    }
+
+    /// Adds the viewer handler and the outlet it writes whole frames through.
+    private static func configureViewer(
+        channel: any Channel, room: RoomID, since: UInt64?, push: PushConfiguration, hub: PushHub
+    ) throws {
+        let pipeline = channel.pipeline.syncOperations
+        try pipeline.addHandler(FrameOutlet(), position: .first)
+        // Bounded unwritten bytes: past the high mark the channel turns unwritable, and the viewer
+        // is closed as a slow consumer instead of buffering without limit.
+        try channel.syncOptions?.setOption(
+            .writeBufferWaterMark,
+            value: .init(low: push.maxUnwrittenBytes / 2, high: push.maxUnwrittenBytes))
+        try pipeline.addHandler(NIOWebSocketFrameAggregator(
+            minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64,
+            maxAccumulatedFrameSize: push.maxInboundFrameBytes))
+        let address = channel.remoteAddress?.ipAddress ?? "unknown"
+        try pipeline.addHandler(ViewerHandler(room: room, since: since, clientAddress: address, hub: hub))
+    }
+}

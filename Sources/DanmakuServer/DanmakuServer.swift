@@ -1,0 +1,104 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuBus
+import DanmakuCore
+import DanmakuIngest
+import DanmakuLogic
+import DanmakuPush
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+
+/// One process running every role (ingest, logic, push) on the embedded memory bus, on one port.
+///
+/// `start()` binds and returns; `shutdown()` stops accepting, sends viewers close 1001, waits for
+/// them (bounded by `drainTimeout`) and releases the threads.
+public final class DanmakuServer: Sendable {
+    /// The configuration the server was built with.
+    public let configuration: ServerConfiguration
+    private let logger: Logger
+    private let group: MultiThreadedEventLoopGroup
+    private let bus: MemoryBus
+    /// The logic tier, shared by HTTP and WebSocket posts.
+    public let service: CommentService
+    private let state = NIOLockedState()
+
+    public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "danmaku")) {
+        self.configuration = configuration
+        self.logger = logger
+        let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        self.bus = MemoryBus(historyCapacity: configuration.logic.historyCapacity)
+        let failureLogger = logger
+        self.service = CommentService(
+            configuration: configuration.logic, log: bus, bus: bus,
+            onPublishFailure: { failureLogger.error("stored comment not published live", metadata: ["error": "\($0)"]) })
+    }
+
+    /// The bound port (valid after `start`).
+    public var port: Int { state.withLock { $0.channel?.localAddress?.port ?? 0 } }
+
+    /// Binds the listening socket and starts serving.
+    @discardableResult
+    public func start() async throws -> SocketAddress {
+        let hub = PushHub(
+            configuration: configuration.push, eventLoops: Array(group.makeIterator()), service: service,
+            log: bus, bus: bus, logger: logger)
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 4096)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { [configuration, service] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try ConnectionPipeline.configure(channel: channel, configuration: configuration, service: service, hub: hub)
+                }
+            }
+            .bind(host: configuration.host, port: configuration.port)
+            .get()
+        state.withLock {
+            $0.channel = channel
+            $0.hub = hub
+        }
+        let address = channel.localAddress!
+        logger.info("listening", metadata: ["address": "\(address)", "threads": "\(Array(group.makeIterator()).count)"])
+        return address
+    }
+
+    /// Stops accepting, closes viewers with 1001, and shuts the threads down.
+    public func shutdown() async {
+        let (channel, hub) = state.withLock { ($0.channel, $0.hub) }
+        try? await channel?.close()
+        if let hub {
+            let drained = Task { await hub.drain() }
+            // Bound the drain: a viewer that never answers is cut off by its close timeout anyway.
+            let timeout = Task {
+                try await Task.sleep(for: .nanoseconds(configuration.drainTimeout.nanoseconds))
+                drained.cancel()
+            }
+            await drained.value
+            timeout.cancel()
+            await hub.stop()
+        }
+        try? await group.shutdownGracefully()
+        logger.info("stopped")
+    }
+
+    /// The push hub (valid after `start`), for tests and metrics.
+    public var hub: PushHub? { state.withLock { $0.hub } }
+}
+
+/// The server's mutable parts, set once by `start`.
+private final class NIOLockedState: Sendable {
+    struct Value {
+        var channel: (any Channel)?
+        var hub: PushHub?
+    }
+
+    private let box = NIOLockedValueBox(Value())
+
+    func withLock<T>(_ body: (inout Value) -> T) -> T { box.withLockedValue(body) }
+}

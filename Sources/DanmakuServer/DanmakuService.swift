@@ -1,0 +1,25 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import Logging
+import ServiceLifecycle
+
+/// Runs a `DanmakuServer` as a swift-service-lifecycle `Service`: serves until graceful
+/// shutdown (SIGTERM/SIGINT via `ServiceGroup`), then drains and stops.
+public struct DanmakuService: Service {
+    private let server: DanmakuServer
+    private let onListening: @Sendable (Int) -> Void
+
+    /// - Parameter onListening: told the bound port once the server accepts connections.
+    public init(server: DanmakuServer, onListening: @escaping @Sendable (Int) -> Void = { _ in }) {
+        self.server = server
+        self.onListening = onListening
+    }
+
+    public func run() async throws {
+        try await server.start()
+        onListening(server.port)
+        // Sleep until shutdown is requested; cancellation (a forced stop) ends the wait too.
+        try? await gracefulShutdown()
+        await server.shutdown()
+    }
+}

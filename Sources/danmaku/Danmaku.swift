@@ -1,0 +1,13 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import ArgumentParser
+
+/// The `danmaku` command: `serve` (the default) runs the service.
+@main
+struct Danmaku: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "danmaku",
+        abstract: "Live-stream bullet comments: HTTP in, batched WebSocket frames out.",
+        subcommands: [Serve.self],
+        defaultSubcommand: Serve.self)
+}

@@ -1,0 +1,133 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import ArgumentParser
+import DanmakuLogic
+import DanmakuServer
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// `danmaku serve`: every role in one process on the embedded memory bus.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run ingest, logic and push in one process (the default command).")
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on (0 picks a free port).")
+    var port = 7000
+
+    @Option(help: "EventLoop threads (0 = one per core).")
+    var threads = 0
+
+    @Option(name: .customLong("batch-window-ms"), help: "Batch window in ms; 0 sends one frame per comment.")
+    var batchWindowMilliseconds = 10
+
+    @Option(help: "Comments kept per room for resume and history.")
+    var history = 1000
+
+    @Option(help: "Most characters in a comment after trimming.")
+    var maxTextLength = 200
+
+    @Option(help: "Per-user limit, RATE/BURST comments per second.")
+    var userRate = "2/10"
+
+    @Option(help: "Per-client-IP limit, RATE/BURST.")
+    var ipRate = "20/50"
+
+    @Option(help: "Per-room limit, RATE/BURST.")
+    var roomRate = "500/1000"
+
+    @Option(help: "Blocked-word list: one word per line, '#' comments (default: a small built-in list).")
+    var words: String?
+
+    @Option(help: "What to do with a blocked word: reject (422) or mask (***).")
+    var filterPolicy = "reject"
+
+    @Option(help: "Seconds within which the same user may not repeat the same text (0 disables).")
+    var duplicateWindow = 10.0
+
+    @Option(help: "Largest HTTP request body, bytes.")
+    var maxBodyBytes = 4096
+
+    @Option(help: "Largest inbound WebSocket message, bytes.")
+    var maxFrameBytes = 4096
+
+    @Option(help: "Unwritten bytes per viewer before it is closed as a slow consumer.")
+    var maxUnwrittenBytes = 1 << 20
+
+    @Option(help: "Seconds between server pings.")
+    var pingInterval = 20
+
+    @Option(help: "Seconds without any frame from a viewer before it is closed.")
+    var idleTimeout = 60
+
+    @Option(help: "Node name reported to viewers in 'hello'.")
+    var nodeName = ProcessInfo.processInfo.hostName
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    func run() async throws {
+        let configuration = try makeConfiguration()
+        var logger = Logger(label: "danmaku")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let server = DanmakuServer(configuration: configuration, logger: logger)
+        let host = configuration.host
+        let service = DanmakuService(server: server) { port in
+            let base = "http://\(host):\(port)"
+            print("""
+                Danmaku is serving on \(base) (all roles, in-memory bus, batch window \(configuration.push.batchWindowMilliseconds) ms)
+                  watch a room:   ws://\(host):\(port)/v1/rooms/{room}/ws?since={seq}
+                  post:           curl -X POST -H 'Content-Type: application/json' -d '{"text":"hello"}' \(base)/v1/rooms/{room}/comments
+                  history:        \(base)/v1/rooms/{room}/comments?since=0
+                  health:         \(base)/healthz
+                """)
+        }
+        let group = ServiceGroup(
+            services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+    }
+
+    private func makeConfiguration() throws -> ServerConfiguration {
+        var configuration = ServerConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.threads = threads
+        guard batchWindowMilliseconds >= 0 else { throw ValidationError("--batch-window-ms must be 0 or more") }
+        configuration.push.batchWindowMilliseconds = batchWindowMilliseconds
+        configuration.push.maxInboundFrameBytes = maxFrameBytes
+        configuration.push.maxUnwrittenBytes = maxUnwrittenBytes
+        configuration.push.pingInterval = .seconds(Int64(pingInterval))
+        configuration.push.idleTimeout = .seconds(Int64(idleTimeout))
+        configuration.push.nodeName = nodeName
+        configuration.ingest.maxBodyBytes = maxBodyBytes
+        guard history > 0 else { throw ValidationError("--history must be at least 1") }
+        configuration.logic.historyCapacity = history
+        configuration.logic.maxTextLength = maxTextLength
+        configuration.logic.userLimit = try rate(userRate, "--user-rate")
+        configuration.logic.ipLimit = try rate(ipRate, "--ip-rate")
+        configuration.logic.roomLimit = try rate(roomRate, "--room-rate")
+        configuration.logic.duplicateWindowSeconds = duplicateWindow
+        guard let policy = FilterPolicy(rawValue: filterPolicy) else {
+            throw ValidationError("--filter-policy must be reject or mask")
+        }
+        configuration.logic.filterPolicy = policy
+        if let words {
+            let list = try String(contentsOfFile: words, encoding: .utf8)
+            configuration.logic.words = list.split(whereSeparator: \.isNewline)
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        }
+        return configuration
+    }
+
+    private func rate(_ text: String, _ flag: String) throws -> RateLimit {
+        guard let limit = RateLimit(parsing: text) else {
+            throw ValidationError("\(flag) must look like RATE/BURST, e.g. 2/10")
+        }
+        return limit
+    }
+}

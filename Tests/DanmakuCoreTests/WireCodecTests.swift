@@ -1,0 +1,62 @@
+import DanmakuCore
+import Foundation
+import NIOCore
+import Testing
+
+@Suite struct RoomIDTests {
+    @Test(arguments: ["r1", "ROOM_9-x", String(repeating: "a", count: 64)])
+    func acceptsValidIDs(_ id: String) {
+        #expect(RoomID(id)?.value == id)
+    }
+
+    @Test(arguments: ["", String(repeating: "a", count: 65), "a b", "a/b", "röom", "a\"b", "%41"])
+    func rejectsInvalidIDs(_ id: String) {
+        #expect(RoomID(id) == nil)
+    }
+}
+
+@Suite struct WireCodecTests {
+    let comment = DanmakuCore.Comment(
+        seq: 42, id: "c-1", room: "r1", user: CommentAuthor(id: "u1", name: "Ann \"A\""),
+        text: "hi </script> 你好", color: "#ffffff", mode: .top, ts: 1_764_160_000_123)
+
+    @Test func encodedCommentRoundTrips() throws {
+        let encoded = try EncodedComment(comment, room: RoomID("r1")!)
+        #expect(encoded.seq == 42)
+        #expect(try encoded.decoded() == comment)
+    }
+
+    @Test func encodingIsDeterministic() throws {
+        let first = try EncodedComment(comment, room: RoomID("r1")!)
+        let second = try EncodedComment(comment, room: RoomID("r1")!)
+        #expect(first.json == second.json)
+        #expect(String(buffer: first.json).hasPrefix(##"{"color":"#ffffff","id":"c-1","##))
+    }
+
+    @Test func arrayWriterConcatenatesEncodedItems() throws {
+        var items: [EncodedComment] = []
+        for seq in 1...3 {
+            var copy = comment
+            copy.seq = UInt64(seq)
+            items.append(try EncodedComment(copy, room: RoomID("r1")!))
+        }
+        for count in 0...3 {
+            let slice: ArraySlice<EncodedComment> = items.prefix(count)
+            var buffer = ByteBuffer()
+            WireCodec.writeArray(of: slice, into: &buffer)
+            #expect(buffer.readableBytes == WireCodec.arrayLength(of: slice))
+            let bytes: [UInt8] = Array(buffer.readableBytesView)
+            let decoded: [DanmakuCore.Comment] = try JSONDecoder().decode([DanmakuCore.Comment].self, from: Data(bytes))
+            let expected: [UInt64] = slice.map { $0.seq }
+            #expect(decoded.map { $0.seq } == expected)
+        }
+    }
+
+    @Test func errorsCarryStatusAndCode() {
+        #expect(DanmakuError.rateLimited(scope: "user", retryAfter: 3).status == 429)
+        #expect(DanmakuError.rateLimited(scope: "user", retryAfter: 3).retryAfterSeconds == 3)
+        #expect(DanmakuError.filtered.status == 422)
+        #expect(DanmakuError.textTooLong(max: 200).status == 413)
+        #expect(DanmakuError.invalidField("color", "x").code == "invalid_color")
+    }
+}

@@ -1,0 +1,95 @@
+import DanmakuBus
+import DanmakuCore
+import DanmakuLogic
+import NIOCore
+import NIOEmbedded
+import Testing
+
+@Suite struct CommentServiceTests {
+    let room = RoomID("r1")!
+    let author = CommentAuthor(id: "u1", name: "Ann")
+
+    func makeService(_ adjust: (inout LogicConfiguration) -> Void = { _ in }) -> (CommentService, MemoryBus) {
+        var configuration = LogicConfiguration()
+        configuration.userLimit = RateLimit(perSecond: 1000, burst: 1000)
+        configuration.ipLimit = RateLimit(perSecond: 1000, burst: 1000)
+        configuration.words = ["bad"]
+        adjust(&configuration)
+        let bus = MemoryBus(historyCapacity: 5)
+        return (CommentService(configuration: configuration, log: bus, bus: bus), bus)
+    }
+
+    func history(_ bus: MemoryBus, since: UInt64? = 0) throws -> HistorySnapshot {
+        try bus.snapshot(room: room, since: since, limit: 100, on: EmbeddedEventLoop()).wait()
+    }
+
+    @Test func assignsConsecutiveSeqsAndStores() async throws {
+        let (service, bus) = makeService()
+        for index in 1...3 {
+            let accepted = try await service.submit(
+                room: room, request: CommentRequest(text: "hello \(index)"), author: author, clientAddress: "1.1.1.1"
+            ).get()
+            #expect(accepted.comment.seq == UInt64(index))
+            #expect(try accepted.encoded.decoded() == accepted.comment)
+        }
+        #expect(try history(bus).comments.map(\.seq) == [1, 2, 3])
+    }
+
+    @Test func rejectedCommentsAreNeverStored() async throws {
+        let (service, bus) = makeService()
+        let cases: [(CommentRequest, String)] = [
+            (CommentRequest(text: "so BAD"), "filtered"),
+            (CommentRequest(text: ""), "invalid_text"),
+            (CommentRequest(text: "x", color: "blue"), "invalid_color"),
+        ]
+        for (request, code) in cases {
+            let result = await service.submit(room: room, request: request, author: author, clientAddress: "1.1.1.1")
+            guard case .failure(let error) = result else { Issue.record("accepted \(request)"); return }
+            #expect(error.code == code)
+        }
+        #expect(try history(bus).lastSeq == 0)
+    }
+
+    @Test func maskPolicyAcceptsWithStars() async throws {
+        let (service, _) = makeService { $0.filterPolicy = .mask }
+        let accepted = try await service.submit(
+            room: room, request: CommentRequest(text: "so ＢＡＤ!"), author: author, clientAddress: "1.1.1.1"
+        ).get()
+        #expect(accepted.comment.text == "so ***!")
+    }
+
+    @Test func suppressesDuplicatesPerUser() async throws {
+        let (service, _) = makeService()
+        _ = try await service.submit(room: room, request: CommentRequest(text: "Same"), author: author, clientAddress: "a").get()
+        let again = await service.submit(room: room, request: CommentRequest(text: "ｓａｍｅ "), author: author, clientAddress: "a")
+        guard case .failure(let error) = again else { Issue.record("duplicate accepted"); return }
+        #expect(error.code == "duplicate" && error.status == 409)
+        let other = CommentAuthor(id: "u2", name: "Bo")
+        _ = try await service.submit(room: room, request: CommentRequest(text: "Same"), author: other, clientAddress: "a").get()
+    }
+
+    @Test func appliesUserRateLimitWithRetryAfter() async throws {
+        let (service, bus) = makeService { $0.userLimit = RateLimit(perSecond: 1, burst: 2) }
+        for index in 0..<2 {
+            _ = try await service.submit(room: room, request: CommentRequest(text: "m\(index)"), author: author, clientAddress: "a").get()
+        }
+        let limited = await service.submit(room: room, request: CommentRequest(text: "m3"), author: author, clientAddress: "a")
+        guard case .failure(let error) = limited else { Issue.record("not limited"); return }
+        #expect(error.status == 429 && error.retryAfterSeconds == 1)
+        #expect(try history(bus).lastSeq == 2)
+    }
+
+    @Test func historyIsBoundedAndReportsWhatItHolds() async throws {
+        let (service, bus) = makeService()
+        for index in 1...8 {
+            _ = try await service.submit(room: room, request: CommentRequest(text: "n\(index)"), author: author, clientAddress: "a").get()
+        }
+        let snapshot = try history(bus, since: 0)
+        #expect(snapshot.lastSeq == 8)
+        #expect(snapshot.firstAvailableSeq == 4)
+        #expect(snapshot.comments.map(\.seq) == [4, 5, 6, 7, 8])
+        #expect(try history(bus, since: 6).comments.map(\.seq) == [7, 8])
+        #expect(try history(bus, since: 8).comments.isEmpty)
+        #expect(try history(bus, since: nil).comments.count == 5)
+    }
+}
