@@ -87,6 +87,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Sockets, HTTP and WebSocket clients written independently of the server, for tests.
+        .target(
+            name: "DanmakuTestSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Tests/DanmakuTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "DanmakuCoreTests",
             dependencies: ["DanmakuCore", .product(name: "NIOCore", package: "swift-nio")],
@@ -104,18 +115,20 @@ let package = Package(
         .testTarget(
             name: "DanmakuPushTests",
             dependencies: [
-                "DanmakuPush", "DanmakuCore", "DanmakuLogic", "DanmakuBus",
+                "DanmakuPush", "DanmakuCore", "DanmakuLogic", "DanmakuBus", "DanmakuTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "DanmakuServerTests",
             dependencies: [
-                "DanmakuServer", "DanmakuCore", "DanmakuLogic", "DanmakuPush",
+                "DanmakuServer", "DanmakuCore", "DanmakuLogic", "DanmakuPush", "DanmakuTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),

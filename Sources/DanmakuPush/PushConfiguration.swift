@@ -14,6 +14,9 @@ public struct PushConfiguration: Sendable {
     public var maxInboundFrameBytes = 4096
     /// Unwritten bytes a viewer may have queued before it is closed as a slow consumer.
     public var maxUnwrittenBytes = 1 << 20
+    /// SO_SNDBUF for viewer sockets in bytes; nil keeps the kernel's autotuning. A small value
+    /// caps kernel memory per idle viewer and makes slow consumers visible sooner.
+    public var socketSendBufferBytes: Int?
     /// How long a viewer may take to answer a close frame before the socket is closed anyway.
     public var closeTimeout = TimeAmount.seconds(2)
     /// How long a comment that arrived ahead of a missing seq is held before the gap is skipped.

@@ -27,7 +27,7 @@ final class PushShard {
         self.eventLoop = eventLoop
         self.index = index
         self.hub = hub
-        self.origin = .now()
+        self.origin = eventLoop.now
         self.window = .milliseconds(Int64(hub.configuration.batchWindowMilliseconds))
     }
 
@@ -35,7 +35,7 @@ final class PushShard {
     func start() {
         eventLoop.preconditionInEventLoop()
         sweeper = eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) { [unowned self] in
-            self.sweep(now: .now())
+            self.sweep(now: self.eventLoop.now)
             self.start()
         }
     }
@@ -72,7 +72,7 @@ final class PushShard {
             guard rooms[roomID] === room, viewer.isJoining else { return }
             switch result {
             case .success(let snapshot):
-                if room.activate(viewer, snapshot: snapshot, since: since, now: .now(), allocator: allocator) {
+                if room.activate(viewer, snapshot: snapshot, since: since, now: eventLoop.now, allocator: allocator) {
                     markDirty(room)
                 }
             case .failure(let error):
@@ -100,7 +100,7 @@ final class PushShard {
     func receive(_ comments: [EncodedComment], room id: RoomID) {
         eventLoop.preconditionInEventLoop()
         guard let room = rooms[id] else { return }
-        if room.receive(comments, now: .now()) { markDirty(room) }
+        if room.receive(comments, now: eventLoop.now) { markDirty(room) }
     }
 
     private func markDirty(_ room: LoopRoom) {
@@ -112,7 +112,7 @@ final class PushShard {
             flushDirty()
         } else if !flushScheduled {
             flushScheduled = true
-            let now = NIODeadline.now()
+            let now = eventLoop.now
             let windows = (now - origin).nanoseconds / window.nanoseconds + 1
             let deadline = origin + .nanoseconds(windows * window.nanoseconds)
             eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [unowned self] in

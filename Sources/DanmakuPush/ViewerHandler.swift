@@ -41,8 +41,8 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     /// Where frames are written: the `FrameOutlet`'s context, past the frame encoder.
     private var outlet: ChannelHandlerContext?
     private var shard: PushShard?
-    private var lastInbound = NIODeadline.now()
-    private var nextPing = NIODeadline.now()
+    private var lastInbound = NIODeadline.uptimeNanoseconds(0)
+    private var nextPing = NIODeadline.uptimeNanoseconds(0)
     private var postsInFlight = 0
     /// The most posts a viewer may have awaiting an answer; more are refused, not queued.
     private static let maxPostsInFlight = 4
@@ -69,7 +69,7 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         self.context = context
         outlet = try? context.pipeline.syncOperations.context(handlerType: FrameOutlet.self)
         precondition(outlet != nil, "ViewerHandler needs a FrameOutlet at the head of its pipeline")
-        let now = NIODeadline.now()
+        let now = context.eventLoop.now
         lastInbound = now
         nextPing = now + hub.configuration.pingInterval
         if context.channel.isActive { start(context: context) }
@@ -191,7 +191,7 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        lastInbound = .now()
+        lastInbound = context.eventLoop.now
         if case .closing = phase {
             // Waiting for the viewer's answer to our close frame; anything else is ignored.
             if frame.opcode == .connectionClose { context.close(promise: nil) }

@@ -56,6 +56,9 @@ enum ConnectionPipeline {
         try channel.syncOptions?.setOption(
             .writeBufferWaterMark,
             value: .init(low: push.maxUnwrittenBytes / 2, high: push.maxUnwrittenBytes))
+        if let sendBuffer = push.socketSendBufferBytes {
+            try channel.syncOptions?.setOption(.socketOption(.so_sndbuf), value: SocketOptionValue(sendBuffer))
+        }
         try pipeline.addHandler(NIOWebSocketFrameAggregator(
             minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64,
             maxAccumulatedFrameSize: push.maxInboundFrameBytes))

@@ -58,6 +58,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Unwritten bytes per viewer before it is closed as a slow consumer.")
     var maxUnwrittenBytes = 1 << 20
 
+    @Option(help: "SO_SNDBUF of viewer sockets in bytes (default: kernel autotuning).")
+    var socketSendBuffer: Int?
+
     @Option(help: "Seconds between server pings.")
     var pingInterval = 20
 
@@ -100,6 +103,7 @@ struct Serve: AsyncParsableCommand {
         configuration.push.batchWindowMilliseconds = batchWindowMilliseconds
         configuration.push.maxInboundFrameBytes = maxFrameBytes
         configuration.push.maxUnwrittenBytes = maxUnwrittenBytes
+        configuration.push.socketSendBufferBytes = socketSendBuffer
         configuration.push.pingInterval = .seconds(Int64(pingInterval))
         configuration.push.idleTimeout = .seconds(Int64(idleTimeout))
         configuration.push.nodeName = nodeName

@@ -1,0 +1,262 @@
+import DanmakuBus
+import DanmakuCore
+import DanmakuLogic
+import DanmakuPush
+import DanmakuTestSupport
+import Foundation
+import Logging
+import NIOCore
+import NIOEmbedded
+import NIOWebSocket
+import Testing
+
+/// Drives a `ViewerHandler` in an `EmbeddedChannel` behind NIO's real frame decoder: bytes in,
+/// bytes out, virtual time, no sockets.
+final class ViewerHarness {
+    let loop = EmbeddedEventLoop()
+    let bus: MemoryBus
+    let hub: PushHub
+    let room = RoomID("r1")!
+    var push = PushConfiguration()
+
+    init(window: Int = 10, history: Int = 100, adjust: (inout PushConfiguration) -> Void = { _ in }) {
+        push.batchWindowMilliseconds = window
+        push.nodeName = "test-node"
+        adjust(&push)
+        bus = MemoryBus(historyCapacity: history)
+        var logic = LogicConfiguration()
+        logic.userLimit = RateLimit(perSecond: 1000, burst: 1000)
+        let service = CommentService(configuration: logic, log: bus, bus: bus)
+        hub = PushHub(configuration: push, eventLoops: [loop], service: service, log: bus, bus: bus, logger: Logger(label: "test"))
+        loop.run()
+    }
+
+    /// A connected viewer channel, its hello already read.
+    func connect(since: UInt64? = nil) throws -> EmbeddedChannel {
+        let channel = EmbeddedChannel(loop: loop)
+        try channel.pipeline.syncOperations.addHandler(FrameOutlet())
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: push.maxInboundFrameBytes)))
+        try channel.pipeline.syncOperations.addHandler(NIOWebSocketFrameAggregator(
+            minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64, maxAccumulatedFrameSize: push.maxInboundFrameBytes))
+        try channel.pipeline.syncOperations.addHandler(ViewerHandler(room: room, since: since, clientAddress: "10.0.0.1", hub: hub))
+        try channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 5000)).wait()
+        return channel
+    }
+
+    /// Stores and publishes `count` comments, as the logic tier does.
+    func post(_ count: Int, text: String = "hello") async throws {
+        for _ in 0..<count {
+            let stored = try await bus.append(room: room) { [room] seq in
+                try EncodedComment(Comment(
+                    seq: seq, id: "id-\(seq)", room: room.value, user: CommentAuthor(id: "u", name: "U"),
+                    text: "\(text) \(seq)", color: "#ffffff", mode: .scroll, ts: 0), room: room)
+            }
+            try await bus.publish([stored], room: room)
+        }
+        loop.run()
+    }
+
+    func frames(_ channel: EmbeddedChannel) throws -> [ParsedFrame] {
+        var frames: [ParsedFrame] = []
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) {
+            guard let parsed = ParsedFrame.parseAll(buffer) else { throw HarnessError.truncatedFrame }
+            frames += parsed
+        }
+        return frames
+    }
+
+    enum HarnessError: Error { case truncatedFrame }
+}
+
+/// The `seq`s of a `comments` message.
+func seqs(_ frame: ParsedFrame) throws -> [UInt64] {
+    let object = try JSONSerialization.jsonObject(with: Data(frame.payload)) as! [String: Any]
+    #expect(object["type"] as? String == "comments")
+    return (object["comments"] as! [[String: Any]]).map { ($0["seq"] as! NSNumber).uint64Value }
+}
+
+func json(_ frame: ParsedFrame) throws -> [String: Any] {
+    try JSONSerialization.jsonObject(with: Data(frame.payload)) as! [String: Any]
+}
+
+@Suite struct ViewerHandlerTests {
+    @Test func sendsHelloFirst() throws {
+        let harness = ViewerHarness()
+        let channel = try harness.connect()
+        let frames = try harness.frames(channel)
+        #expect(frames.count == 1)
+        let hello = try json(frames[0])
+        #expect(hello["type"] as? String == "hello")
+        #expect(hello["room"] as? String == "r1")
+        #expect(hello["node"] as? String == "test-node")
+        #expect(hello["lastSeq"] as? Int == 0)
+        #expect(hello["batchWindowMs"] as? Int == 10)
+        #expect(frames[0].opcode == 0x1 && frames[0].fin)
+    }
+
+    @Test func batchesAWindowOfCommentsIntoOneFrame() async throws {
+        let harness = ViewerHarness(window: 10)
+        let channel = try harness.connect()
+        _ = try harness.frames(channel)
+        try await harness.post(5)
+        #expect(try harness.frames(channel).isEmpty, "nothing is sent before the window closes")
+        harness.loop.advanceTime(by: .milliseconds(10))
+        let frames = try harness.frames(channel)
+        #expect(frames.count == 1)
+        #expect(try seqs(frames[0]) == [1, 2, 3, 4, 5])
+    }
+
+    @Test func sameBytesGoToEveryViewer() async throws {
+        let harness = ViewerHarness(window: 10)
+        let viewers = try (0..<3).map { _ in try harness.connect() }
+        for viewer in viewers { _ = try harness.frames(viewer) }
+        try await harness.post(3)
+        harness.loop.advanceTime(by: .milliseconds(10))
+        var outputs: [ByteBuffer] = []
+        for viewer in viewers { outputs.append(try #require(try viewer.readOutbound(as: ByteBuffer.self))) }
+        #expect(outputs.allSatisfy { $0 == outputs[0] })
+        // Encode once: the three writes share one storage, not three copies.
+        let addresses = outputs.map { buffer in buffer.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) } }
+        #expect(Set(addresses).count == 1)
+    }
+
+    @Test func naiveModeSendsOneFramePerComment() async throws {
+        let harness = ViewerHarness(window: 0)
+        let channel = try harness.connect()
+        _ = try harness.frames(channel)
+        try await harness.post(3)
+        let frames = try harness.frames(channel)
+        #expect(try frames.map(seqs) == [[1], [2], [3]])
+    }
+
+    @Test func resumeSendsExactlyTheMissedComments() async throws {
+        let harness = ViewerHarness(window: 10)
+        try await harness.post(6)
+        let channel = try harness.connect(since: 4)
+        let frames = try harness.frames(channel)
+        #expect(try json(frames[0])["lastSeq"] as? Int == 6)
+        #expect(try seqs(frames[1]) == [5, 6])
+        #expect(frames.count == 2)
+        try await harness.post(1)
+        harness.loop.advanceTime(by: .milliseconds(10))
+        #expect(try harness.frames(channel).map(seqs) == [[7]])
+    }
+
+    @Test func resumeBeyondHistorySendsAGap() async throws {
+        let harness = ViewerHarness(window: 10, history: 3)
+        try await harness.post(10)
+        let channel = try harness.connect(since: 2)
+        let frames = try harness.frames(channel)
+        let gap = try json(frames[1])
+        #expect(gap["type"] as? String == "gap")
+        #expect(gap["from"] as? Int == 3 && gap["to"] as? Int == 7)
+        #expect(try seqs(frames[2]) == [8, 9, 10])
+    }
+
+    @Test func answersPingWithPong() throws {
+        let harness = ViewerHarness()
+        let channel = try harness.connect()
+        _ = try harness.frames(channel)
+        try channel.writeInbound(clientFrame(opcode: 0x9, payload: Array("abc".utf8)))
+        let frames = try harness.frames(channel)
+        #expect(frames == [ParsedFrame(fin: true, opcode: 0xA, masked: false, payload: Array("abc".utf8))])
+    }
+
+    @Test func pingsAndClosesIdleViewers() throws {
+        let harness = ViewerHarness { $0.pingInterval = .seconds(20); $0.idleTimeout = .seconds(60) }
+        let channel = try harness.connect()
+        _ = try harness.frames(channel)
+        harness.loop.advanceTime(by: .seconds(21))
+        #expect(try harness.frames(channel).map(\.opcode) == [0x9])
+        // A pong keeps it alive past the first minute.
+        try channel.writeInbound(clientFrame(opcode: 0xA, payload: []))
+        harness.loop.advanceTime(by: .seconds(40))
+        #expect(try harness.frames(channel).map(\.opcode) == [0x9, 0x9])
+        #expect(channel.isActive)
+        harness.loop.advanceTime(by: .seconds(61))
+        let frames = try harness.frames(channel)
+        #expect(frames.last?.closeCode == 1001)
+        harness.loop.advanceTime(by: .seconds(3))
+        #expect(!channel.isActive, "closed after the close timeout")
+    }
+
+    @Test(arguments: [
+        ("unmasked", clientFrame(opcode: 0x1, payload: Array("{}".utf8), masked: false), UInt16(1002)),
+        ("rsv1", clientFrame(opcode: 0x1, payload: Array("{}".utf8), rsv1: true), 1002),
+        ("reserved opcode", clientFrame(opcode: 0x3, payload: []), 1002),
+        ("binary", clientFrame(opcode: 0x2, payload: [1, 2]), 1003),
+        ("invalid UTF-8", clientFrame(opcode: 0x1, payload: [0x7B, 0xFF, 0x7D]), 1007),
+        ("oversize", clientFrame(opcode: 0x1, payload: Array(repeating: 0x61, count: 5000)), 1009),
+        ("fragmented ping", clientFrame(opcode: 0x9, payload: [], fin: false), 1002),
+    ])
+    func closesOnProtocolViolations(_ name: String, _ bytes: ByteBuffer, _ code: UInt16) throws {
+        let harness = ViewerHarness()
+        let channel = try harness.connect()
+        _ = try harness.frames(channel)
+        try? channel.writeInbound(bytes)
+        let frames = try harness.frames(channel)
+        #expect(frames.last?.closeCode == code, "\(name)")
+        // The viewer left its room: no more batches after the close frame.
+        harness.loop.advanceTime(by: .seconds(3))
+        #expect(!channel.isActive, "\(name)")
+    }
+
+    @Test func echoesTheViewersCloseAndDisconnects() throws {
+        let harness = ViewerHarness()
+        let channel = try harness.connect()
+        _ = try harness.frames(channel)
+        try channel.writeInbound(clientFrame(opcode: 0x8, payload: [0x03, 0xE8]))
+        #expect(try harness.frames(channel).last?.closeCode == 1000)
+        #expect(!channel.isActive)
+    }
+
+    @Test func answersUnknownMessagesWithAnErrorAndStaysOpen() throws {
+        let harness = ViewerHarness()
+        let channel = try harness.connect()
+        _ = try harness.frames(channel)
+        try channel.writeInbound(clientFrame(opcode: 0x1, payload: Array(#"{"type":"dance"}"#.utf8)))
+        try channel.writeInbound(clientFrame(opcode: 0x1, payload: Array("not json".utf8)))
+        let errors = try harness.frames(channel).map { try json($0)["code"] as? String }
+        #expect(errors == ["unknown_type", "invalid_json"])
+        #expect(channel.isActive)
+    }
+
+    @Test func closesSlowConsumersAndStopsSendingToThem() async throws {
+        let harness = ViewerHarness()
+        let slow = try harness.connect()
+        let healthy = try harness.connect()
+        _ = try harness.frames(slow)
+        _ = try harness.frames(healthy)
+        slow.isWritable = false
+        slow.pipeline.fireChannelWritabilityChanged()
+        #expect(try harness.frames(slow).last?.closeCode == 1008)
+        try await harness.post(2)
+        harness.loop.advanceTime(by: .milliseconds(10))
+        #expect(try harness.frames(slow).isEmpty)
+        #expect(try harness.frames(healthy).map(seqs) == [[1, 2]])
+    }
+
+    @Test func viewersOfOtherRoomsGetNothing() async throws {
+        let harness = ViewerHarness()
+        let channel = EmbeddedChannel(loop: harness.loop)
+        try channel.pipeline.syncOperations.addHandler(FrameOutlet())
+        try channel.pipeline.syncOperations.addHandler(ViewerHandler(room: RoomID("other")!, since: nil, clientAddress: "x", hub: harness.hub))
+        try channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 5000)).wait()
+        _ = try harness.frames(channel)
+        try await harness.post(3)
+        harness.loop.advanceTime(by: .milliseconds(20))
+        #expect(try harness.frames(channel).isEmpty)
+    }
+
+    @Test func lastViewerOutReleasesTheSubscription() throws {
+        let harness = ViewerHarness()
+        let first = try harness.connect()
+        let second = try harness.connect()
+        #expect(harness.bus.subscribedRooms == 1)
+        try first.close().wait()
+        #expect(harness.bus.subscribedRooms == 1)
+        try second.close().wait()
+        #expect(harness.bus.subscribedRooms == 0)
+        #expect(harness.hub.subscribedRooms == 0)
+    }
+}
