@@ -74,6 +74,9 @@ extension DanmakuError {
     /// A plain GET on the WebSocket endpoint.
     public static let upgradeRequired = DanmakuError(
         code: "upgrade_required", status: 426, message: "this endpoint needs a WebSocket upgrade")
+    /// The bytes were not a valid HTTP/1.1 request.
+    public static let malformedRequest = DanmakuError(
+        code: "malformed_request", status: 400, message: "request is not valid HTTP/1.1")
     /// The server is shutting down.
     public static let shuttingDown = DanmakuError(
         code: "shutting_down", status: 503, message: "server is shutting down", retryAfterSeconds: 1)

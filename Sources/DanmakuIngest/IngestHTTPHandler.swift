@@ -25,6 +25,8 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     private let configuration: IngestConfiguration
     private let service: CommentService
     private var state = State.idle
+    /// Whether a request is being answered (an error answer must not interleave with it).
+    private var requestInFlight = false
 
     public init(configuration: IngestConfiguration, service: CommentService) {
         self.configuration = configuration
@@ -50,11 +52,30 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             state = .receiving(head, body)
         case (.end, .receiving(let head, let body)):
             state = .idle
+            requestInFlight = true
             handle(context: context, head: head, body: body)
         case (.end, .discarding):
             state = .idle
         case (.body, _), (.end, .idle):
             break
+        }
+    }
+
+    /// Unparseable HTTP: answer 400 with a code (unless a response is under way) and close,
+    /// since the rest of the byte stream cannot be trusted.
+    ///
+    /// Other errors pass on: NIO reports a refused upgrade this way before handing the request
+    /// itself to this handler.
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard error is HTTPParserError else {
+            context.fireErrorCaught(error)
+            return
+        }
+        if requestInFlight {
+            context.close(promise: nil)
+        } else {
+            state = .discarding
+            respond(context: context, error: .malformedRequest, keepAlive: false)
         }
     }
 
@@ -71,7 +92,12 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         case (.comments(let room), .GET):
             getHistory(context: context, room: room, target: target, keepAlive: keepAlive)
         case (.viewerSocket, .GET):
-            respond(context: context, error: .upgradeRequired, keepAlive: keepAlive)
+            // A valid upgrade never gets here; say what is wrong with this one.
+            if case .failure(let error) = target.unsignedInteger("since") {
+                respond(context: context, error: error, keepAlive: keepAlive)
+            } else {
+                respond(context: context, error: .upgradeRequired, keepAlive: keepAlive)
+            }
         case (.invalidRoom, _):
             respond(context: context, error: .invalidRoom, keepAlive: keepAlive)
         case (.unknown, _):
@@ -183,6 +209,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        requestInFlight = false
         if !keepAlive {
             let channel = context.channel
             done.whenComplete { _ in channel.close(promise: nil) }

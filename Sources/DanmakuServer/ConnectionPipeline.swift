@@ -41,7 +41,8 @@ enum ConnectionPipeline {
             withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
                 context.pipeline.syncOperations.removeHandler(ingest.value, promise: nil)
             }),
-            withErrorHandling: true)
+            // Parser errors are answered by the ingest handler, with a JSON body and a close.
+            withErrorHandling: false)
         try channel.pipeline.syncOperations.addHandler(ingest.value)
     }
 

@@ -53,9 +53,9 @@ public final class TestConnection: Sendable {
         try await channel.writeAndFlush(buffer)
     }
 
-    /// Starts reading (for a connection made with `autoRead: false`).
-    public func startReading() {
-        channel.setOption(.autoRead, value: true).whenSuccess { [channel] in channel.read() }
+    /// Stops reading from the socket: the peer's writes pile up (a slow consumer).
+    public func stopReading() async {
+        try? await channel.setOption(.autoRead, value: false).get()
     }
 
     public func close() async {

@@ -115,6 +115,10 @@ public final class TestViewer: Sendable {
                     batches += 1
                     seqs += comments.compactMap { ($0["seq"] as? NSNumber)?.uint64Value }
                 }
+                // A well-behaved client answers the server's close frame with its own.
+                if let close = parsed.first(where: { $0.opcode == 0x8 }) {
+                    context.writeAndFlush(NIOAny(clientFrame(opcode: 0x8, payload: Array(close.payload.prefix(2)))), promise: nil)
+                }
                 state.update { state in
                     if let status { state.handshakeStatus = status }
                     state.frames += parsed

@@ -1,0 +1,162 @@
+import DanmakuLogic
+import DanmakuTestSupport
+import Foundation
+import Testing
+
+/// Each bad input gets its documented answer, and a viewer on the same server keeps receiving.
+@Suite struct BadInputTests {
+    /// Sends `attack`, then checks that a well-behaved viewer still gets a fresh comment.
+    func expectServerStillServes(port: Int, viewer: TestViewer, expected: inout Int) async throws {
+        expected += 1
+        let reply = try await postComment(port: port, room: "calm", json: #"{"text":"still here \#(expected)"}"#)
+        #expect(reply.status == 201, "server stopped accepting: \(reply)")
+        try await viewer.waitForComments(expected)
+        #expect(viewer.observed.value.seqs == Array(1...UInt64(expected)))
+    }
+
+    @Test func httpErrorsHaveCodesAndTheServerKeepsServing() async throws {
+        try await withServer({ $0.logic.words = ["forbidden"] }) { _, port in
+            let viewer = try await TestViewer.join(port: port, room: "calm")
+            var delivered = 0
+            let cases: [(String, () async throws -> HTTPReply, Int, String)] = [
+                ("malformed JSON", { try await postComment(port: port, room: "r", json: #"{"text": "#) }, 400, "invalid_json"),
+                ("not an object", { try await postComment(port: port, room: "r", json: "[]") }, 400, "invalid_json"),
+                ("wrong type", { try await postComment(port: port, room: "r", json: #"{"text": 12}"#) }, 400, "invalid_text"),
+                ("missing text", { try await postComment(port: port, room: "r", json: "{}") }, 400, "invalid_text"),
+                ("bad color", { try await postComment(port: port, room: "r", json: #"{"text":"a","color":"red"}"#) }, 400, "invalid_color"),
+                ("bad mode", { try await postComment(port: port, room: "r", json: #"{"text":"a","mode":"spin"}"#) }, 400, "invalid_mode"),
+                ("empty text", { try await postComment(port: port, room: "r", json: #"{"text":"   "}"#) }, 400, "invalid_text"),
+                ("control characters", { try await postComment(port: port, room: "r", json: #"{"text":"a\u0000b"}"#) }, 400, "invalid_text"),
+                ("text too long", { try await postComment(port: port, room: "r", json: "{\"text\":\"\(String(repeating: "x", count: 201))\"}") }, 413, "text_too_long"),
+                ("oversized body", { try await postComment(port: port, room: "r", json: "{\"text\":\"\(String(repeating: "x", count: 5000))\"}") }, 413, "body_too_large"),
+                ("invalid UTF-8", {
+                    try await httpRequest(port: port, method: "POST", path: "/v1/rooms/r/comments", headers: ["Content-Type": "application/json"],
+                                          body: Array(#"{"text":""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8))
+                }, 400, "invalid_json"),
+                ("invalid room id", { try await postComment(port: port, room: "bad%20room", json: #"{"text":"a"}"#) }, 400, "invalid_room"),
+                ("too long room id", { try await postComment(port: port, room: String(repeating: "r", count: 65), json: #"{"text":"a"}"#) }, 400, "invalid_room"),
+                ("filtered word", { try await postComment(port: port, room: "r", json: #"{"text":"so ＦＯＲＢＩＤＤＥＮ"}"#) }, 422, "filtered"),
+                ("wrong content type", { try await postComment(port: port, room: "r", json: #"{"text":"a"}"#, contentType: "text/plain") }, 415, "unsupported_media_type"),
+                ("unknown path", { try await httpRequest(port: port, method: "GET", path: "/v2/nothing") }, 404, "not_found"),
+                ("wrong method", { try await httpRequest(port: port, method: "DELETE", path: "/v1/rooms/r/comments") }, 405, "method_not_allowed"),
+                ("bad since", { try await httpRequest(port: port, method: "GET", path: "/v1/rooms/r/comments?since=-1") }, 400, "invalid_since"),
+                ("bad limit", { try await httpRequest(port: port, method: "GET", path: "/v1/rooms/r/comments?limit=0") }, 400, "invalid_limit"),
+                ("plain GET on the socket path", { try await httpRequest(port: port, method: "GET", path: "/v1/rooms/r/ws") }, 426, "upgrade_required"),
+            ]
+            for (name, attack, status, code) in cases {
+                let reply = try await attack()
+                #expect(reply.status == status, "\(name): \(reply)")
+                #expect(reply.errorCode == code, "\(name): \(reply)")
+                #expect(reply.headers["content-type"]?.hasPrefix("application/json") == true, "\(name)")
+                try await expectServerStillServes(port: port, viewer: viewer, expected: &delivered)
+            }
+            // None of the rejected comments was stored.
+            let history = try await httpRequest(port: port, method: "GET", path: "/v1/rooms/r/comments?since=0")
+            #expect(history.json["lastSeq"] as? Int == 0)
+            await viewer.close()
+        }
+    }
+
+    @Test func malformedHTTPIsAnsweredAndClosed() async throws {
+        try await withServer { _, port in
+            let viewer = try await TestViewer.join(port: port, room: "calm")
+            var delivered = 0
+            for garbage in ["GARBAGE\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", "\u{0}\u{1}\u{2}\r\n\r\n"] {
+                let connection = try await TestConnection.connect(port: port)
+                try await connection.send(garbage)
+                try await connection.waitForClose()
+                let reply = String(decoding: connection.input.value.bytes, as: UTF8.self)
+                #expect(reply.hasPrefix("HTTP/1.1 400"), "\(garbage.debugDescription): \(reply)")
+                #expect(reply.contains("malformed_request"), "\(garbage.debugDescription): \(reply)")
+                try await expectServerStillServes(port: port, viewer: viewer, expected: &delivered)
+            }
+            await viewer.close()
+        }
+    }
+
+    @Test func floodPastTheRateLimitGets429WithRetryAfter() async throws {
+        try await withServer({ $0.logic.ipLimit = RateLimit(perSecond: 1, burst: 5) }) { _, port in
+            var statuses: [Int] = []
+            var retryAfter: String?
+            for index in 0..<20 {
+                let reply = try await postComment(port: port, room: "flood", json: #"{"text":"spam \#(index)"}"#)
+                statuses.append(reply.status)
+                if reply.status == 429 {
+                    retryAfter = reply.headers["retry-after"]
+                    #expect(reply.errorCode == "rate_limited")
+                }
+            }
+            #expect(statuses.prefix(5).allSatisfy { $0 == 201 })
+            #expect(statuses.dropFirst(5).filter { $0 == 429 }.count >= 14)
+            #expect(retryAfter.flatMap(Int.init).map { $0 >= 1 } == true)
+            // Only the accepted ones were numbered and stored.
+            let history = try await httpRequest(port: port, method: "GET", path: "/v1/rooms/flood/comments?since=0")
+            #expect(history.json["lastSeq"] as? Int == statuses.filter { $0 == 201 }.count)
+        }
+    }
+
+    @Test func socketProtocolViolationsCloseWithTheRightCode() async throws {
+        try await withServer { _, port in
+            let calm = try await TestViewer.join(port: port, room: "calm")
+            var delivered = 0
+            let cases: [(String, [UInt8], Bool, UInt8, Bool, UInt16)] = [
+                ("invalid UTF-8", [0x7B, 0xC3, 0x28, 0x7D], true, 0x1, true, 1007),
+                ("unmasked frame", Array(#"{"type":"comment","text":"x"}"#.utf8), false, 0x1, true, 1002),
+                ("oversize frame", Array(repeating: 0x61, count: 4097), true, 0x1, true, 1009),
+                ("binary frame", [1, 2, 3], true, 0x2, true, 1003),
+                ("reserved opcode", [], true, 0xB, true, 1002),
+                ("fragmented control frame", [], true, 0x9, false, 1002),
+            ]
+            for (name, payload, masked, opcode, fin, code) in cases {
+                let viewer = try await TestViewer.join(port: port, room: "r")
+                try await viewer.send(opcode: opcode, payload, masked: masked, fin: fin)
+                try await viewer.waitForClose()
+                #expect(viewer.observed.value.closeCode == code, "\(name)")
+                try await expectServerStillServes(port: port, viewer: calm, expected: &delivered)
+            }
+            await calm.close()
+        }
+    }
+
+    @Test func badUpgradeRequestsAreRefused() async throws {
+        try await withServer { _, port in
+            let invalidRoom = try await TestViewer.connect(port: port, path: "/v1/rooms/bad!room/ws")
+            try await invalidRoom.observed.wait { $0.handshakeStatus != nil }
+            #expect(invalidRoom.observed.value.handshakeStatus == 400)
+            let unknown = try await TestViewer.connect(port: port, path: "/v1/nowhere/ws")
+            try await unknown.observed.wait { $0.handshakeStatus != nil }
+            #expect(unknown.observed.value.handshakeStatus == 404)
+            let badSince = try await TestViewer.connect(port: port, path: "/v1/rooms/r/ws?since=abc")
+            try await badSince.observed.wait { $0.handshakeStatus != nil }
+            #expect(badSince.observed.value.handshakeStatus == 400)
+            for viewer in [invalidRoom, unknown, badSince] { await viewer.close() }
+        }
+    }
+
+    @Test func slowConsumersAreClosedAndHealthyViewersLoseNothing() async throws {
+        try await withServer({
+            $0.push.maxUnwrittenBytes = 64 * 1024
+            $0.push.socketSendBufferBytes = 16 * 1024
+        }) { server, port in
+            let healthy = try await TestViewer.join(port: port, room: "busy")
+            // A viewer that completes the handshake, then never reads again.
+            let slow = try await TestConnection.connect(port: port, receiveBuffer: 4096)
+            try await slow.send("GET /v1/rooms/busy/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+            try await slow.input.wait { String(decoding: $0.bytes, as: UTF8.self).contains("\"hello\"") }
+            await slow.stopReading()
+            let text = String(repeating: "弹", count: 190)
+            var posted = 0
+            // Post until the server gives up on the slow viewer (bounded: at most 2,000 comments).
+            while try await server.hub!.viewerCount() > 1, posted < 2000 {
+                let reply = try await postComment(port: port, room: "busy", json: #"{"text":"\#(text) \#(posted)"}"#)
+                #expect(reply.status == 201)
+                posted += 1
+            }
+            #expect(try await server.hub!.viewerCount() == 1, "the slow viewer was not dropped after \(posted) comments")
+            try await healthy.waitForComments(posted)
+            #expect(healthy.observed.value.seqs == Array(1...UInt64(posted)))
+            await slow.close()
+            await healthy.close()
+        }
+    }
+}
