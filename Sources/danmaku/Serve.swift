@@ -88,6 +88,9 @@ struct Serve: AsyncParsableCommand {
                   history:        \(base)/v1/rooms/{room}/comments?since=0
                   health:         \(base)/healthz
                 """)
+            // Under a supervisor stdout is a pipe, and block-buffered: flush the banner now
+            // (fflush(nil) flushes every stream without touching the global `stdout`).
+            fflush(nil)
         }
         let group = ServiceGroup(
             services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

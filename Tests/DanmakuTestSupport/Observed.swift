@@ -67,4 +67,8 @@ public final class Observed<State: Sendable>: Sendable {
 /// A wait that did not see its condition in time.
 public struct TimedOut: Error, CustomStringConvertible {
     public var description: String
+
+    public init(description: String) {
+        self.description = description
+    }
 }
