@@ -116,8 +116,17 @@ final class LoopRoom {
         return becameReady
     }
 
-    /// Writes the pending comments as one frame, the same bytes to every live viewer.
-    func flush(allocator: ByteBufferAllocator) {
+    /// Writes the pending comments as one frame, the same bytes to every live viewer; in the
+    /// naive mode (`framePerComment`), as one frame per comment.
+    func flush(allocator: ByteBufferAllocator, framePerComment: Bool) {
+        if framePerComment, pending.count > 1 {
+            let comments = pending
+            for comment in comments {
+                pending = [comment]
+                flush(allocator: allocator, framePerComment: false)
+            }
+            return
+        }
         guard let first = pending.first?.seq, let last = pending.last?.seq else { return }
         var shared: ByteBuffer?
         for viewer in viewers {

@@ -125,7 +125,7 @@ final class PushShard {
     private func flushDirty() {
         for room in dirty {
             room.isDirty = false
-            room.flush(allocator: allocator)
+            room.flush(allocator: allocator, framePerComment: window == .zero)
         }
         dirty.removeAll(keepingCapacity: true)
     }
