@@ -95,6 +95,8 @@ final class LoopRoom {
             held = held.filter { $0.key > snapshot.lastSeq }
             becameReady = release(now: now)
         }
+        // Taken first: `becomeLive` ends the joining phase, and with it the buffer.
+        let flushedMeanwhile = viewer.becomeLive()
         viewer.sendHello(lastSeq: snapshot.lastSeq)
         if let since, since < snapshot.lastSeq {
             if since + 1 < snapshot.firstAvailableSeq {
@@ -105,8 +107,8 @@ final class LoopRoom {
             }
         }
         viewer.lastSentSeq = snapshot.lastSeq
-        // What was flushed while the snapshot was being read, past what the snapshot covered.
-        let missed = viewer.takeJoinBuffer().filter { $0.seq > snapshot.lastSeq }
+        // What was flushed while the snapshot was on its way, past what the snapshot covered.
+        let missed = flushedMeanwhile.filter { $0.seq > snapshot.lastSeq }
         if let last = missed.last {
             viewer.send(ViewerMessage.batch(room: id, comments: missed, allocator: allocator))
             viewer.lastSentSeq = last.seq

@@ -126,7 +126,6 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     func sendHello(lastSeq: UInt64) {
-        phase = .live
         send(ViewerMessage.frame(ViewerMessage.Hello(
             room: room.value, node: hub.configuration.nodeName, lastSeq: lastSeq,
             batchWindowMs: hub.configuration.batchWindowMilliseconds)))
@@ -148,9 +147,10 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         phase = .joining(buffer: buffer)
     }
 
-    func takeJoinBuffer() -> [EncodedComment] {
+    /// Ends the joining phase; returns what was flushed to the room while joining.
+    func becomeLive() -> [EncodedComment] {
         guard case .joining(let buffer) = phase else { return [] }
-        phase = .joining(buffer: [])
+        phase = .live
         return buffer
     }
 
@@ -223,19 +223,14 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
             // Echo the viewer's close and end the connection.
             var payload = frame.unmaskedData
             let code = payload.readWebSocketErrorCode() ?? .normalClosure
+            leaveRoom()
             phase = .closing
-            leaveRoomAfterClose()
             let channel = context.channel
             outlet?.writeAndFlush(wrapOutboundOut(ServerFrame.close(code: code, reason: "")))
                 .whenComplete { _ in channel.close(promise: nil) }
         default:
             close(code: .protocolError, reason: "unknown opcode")
         }
-    }
-
-    private func leaveRoomAfterClose() {
-        // `phase` is already `.closing`, so leave explicitly.
-        shard?.leave(self)
     }
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -260,3 +260,80 @@ func json(_ frame: ParsedFrame) throws -> [String: Any] {
         #expect(harness.hub.subscribedRooms == 0)
     }
 }
+
+/// A history log whose snapshots are answered only when the test says so, like a remote store.
+final class DelayedLog: CommentLog, @unchecked Sendable {
+    let inner: MemoryBus
+    var pending: [(promise: EventLoopPromise<HistorySnapshot>, room: RoomID, since: UInt64?, limit: Int)] = []
+
+    init(inner: MemoryBus) {
+        self.inner = inner
+    }
+
+    func append(room: RoomID, build: @Sendable (UInt64) throws -> EncodedComment) async throws -> EncodedComment {
+        try await inner.append(room: room, build: build)
+    }
+
+    func snapshot(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
+        let promise = eventLoop.makePromise(of: HistorySnapshot.self)
+        pending.append((promise, room, since, limit))
+        return promise.futureResult
+    }
+
+    /// Reads history for the oldest request now; the answer is delivered when `deliver` is called.
+    func readOldest(on eventLoop: any EventLoop) throws -> () -> Void {
+        let request = pending.removeFirst()
+        let snapshot = try inner.snapshot(room: request.room, since: request.since, limit: request.limit, on: eventLoop).wait()
+        return { request.promise.succeed(snapshot) }
+    }
+}
+
+@Suite struct SlowHistoryTests {
+    @Test func commentsFlushedWhileAViewerJoinsAreNotLost() async throws {
+        let loop = EmbeddedEventLoop()
+        let bus = MemoryBus(historyCapacity: 100)
+        let log = DelayedLog(inner: bus)
+        var logic = LogicConfiguration()
+        logic.userLimit = RateLimit(perSecond: 1000, burst: 1000)
+        let service = CommentService(configuration: logic, log: bus, bus: bus)
+        let hub = PushHub(configuration: PushConfiguration(), eventLoops: [loop], service: service, log: log, bus: bus, logger: Logger(label: "test"))
+        loop.run()
+        let harness = ViewerHarness()
+        let room = RoomID("r1")!
+
+        func connect() throws -> EmbeddedChannel {
+            let channel = EmbeddedChannel(loop: loop)
+            try channel.pipeline.syncOperations.addHandler(FrameOutlet())
+            try channel.pipeline.syncOperations.addHandler(ViewerHandler(room: room, since: nil, clientAddress: "x", hub: hub))
+            try channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 5000)).wait()
+            return channel
+        }
+
+        func post(_ seq: Int) async throws {
+            let stored = try await bus.append(room: room) { seq in
+                try EncodedComment(Comment(seq: seq, id: "\(seq)", room: "r1", user: CommentAuthor(id: "u", name: "U"),
+                                           text: "t", color: "#ffffff", mode: .scroll, ts: 0), room: room)
+            }
+            try await bus.publish([stored], room: room)
+            loop.run()
+        }
+
+        let first = try connect()
+        try log.readOldest(on: loop)()               // first viewer live at lastSeq 0
+        try await post(1)
+        let second = try connect()                   // second viewer joins…
+        try await post(2)
+        let deliver = try log.readOldest(on: loop)   // …its history is read at lastSeq 2…
+        try await post(3)
+        loop.advanceTime(by: .milliseconds(10))      // …seqs 1-3 are flushed to live viewers…
+        deliver()                                    // …and only then does the snapshot arrive.
+        try await post(4)
+        loop.advanceTime(by: .milliseconds(10))
+
+        let firstSeqs = try harness.frames(first).dropFirst().flatMap(seqs)
+        #expect(firstSeqs == [1, 2, 3, 4])
+        let secondFrames = try harness.frames(second)
+        #expect(try json(secondFrames[0])["lastSeq"] as? Int == 2)
+        #expect(try secondFrames.dropFirst().flatMap(seqs) == [3, 4])
+    }
+}
