@@ -1,5 +1,7 @@
 // Danmaku — a live-stream bullet-comment service.
 
+import NIOCore
+
 /// Settings of the HTTP API. Defaults are documented once, in README.md.
 public struct IngestConfiguration: Sendable {
     /// Largest request body accepted, in bytes.
@@ -8,6 +10,10 @@ public struct IngestConfiguration: Sendable {
     public var defaultHistoryLimit = 100
     /// Largest `limit` the history API accepts.
     public var maxHistoryLimit = 1000
+
+    /// An HTTP connection that sends nothing for this long is closed (WebSocket viewers have
+    /// their own heartbeat); also bounds how long a request may dribble in.
+    public var idleTimeout = TimeAmount.seconds(30)
 
     public init() {}
 }

@@ -61,6 +61,15 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         }
     }
 
+    /// Closes a connection that has been silent past the idle timeout (from `IdleStateHandler`).
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read, !requestInFlight {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     /// Unparseable HTTP: answer 400 with a code (unless a response is under way) and close,
     /// since the rest of the byte stream cannot be trusted.
     ///

@@ -52,6 +52,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest HTTP request body, bytes.")
     var maxBodyBytes = 4096
 
+    @Option(help: "Seconds an HTTP connection may stay silent before it is closed.")
+    var httpIdleTimeout = 30
+
     @Option(help: "Largest inbound WebSocket message, bytes.")
     var maxFrameBytes = 4096
 
@@ -111,6 +114,7 @@ struct Serve: AsyncParsableCommand {
         configuration.push.idleTimeout = .seconds(Int64(idleTimeout))
         configuration.push.nodeName = nodeName
         configuration.ingest.maxBodyBytes = maxBodyBytes
+        configuration.ingest.idleTimeout = .seconds(Int64(httpIdleTimeout))
         guard history > 0 else { throw ValidationError("--history must be at least 1") }
         configuration.logic.historyCapacity = history
         configuration.logic.maxTextLength = maxTextLength

@@ -74,6 +74,23 @@ import Testing
         }
     }
 
+    @Test func silentAndDribblingHTTPConnectionsAreClosed() async throws {
+        try await withServer({ $0.ingest.idleTimeout = .milliseconds(300) }) { _, port in
+            let silent = try await TestConnection.connect(port: port)
+            let partial = try await TestConnection.connect(port: port)
+            try await partial.send("POST /v1/rooms/r/comments HTTP/1.1\r\nHost: x\r\n")
+            try await silent.waitForClose(timeout: .seconds(5))
+            try await partial.waitForClose(timeout: .seconds(5))
+            // A viewer is not an HTTP connection: it outlives the HTTP idle timeout.
+            let viewer = try await TestViewer.join(port: port, room: "r")
+            let reply = try await httpRequest(port: port, method: "GET", path: "/healthz")
+            #expect(reply.status == 200)
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(!viewer.observed.value.closed)
+            await viewer.close()
+        }
+    }
+
     @Test func floodPastTheRateLimitGets429WithRetryAfter() async throws {
         try await withServer({ $0.logic.ipLimit = RateLimit(perSecond: 1, burst: 5) }) { _, port in
             var statuses: [Int] = []
