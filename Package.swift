@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "danmaku", targets: ["danmaku"]),
+        .executable(name: "danmaku-bench", targets: ["danmaku-bench"]),
         .library(name: "DanmakuServer", targets: ["DanmakuServer"]),
     ],
     dependencies: [
@@ -17,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // The comment's model and wire codec: shared by every role.
@@ -96,6 +98,32 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             path: "Tests/DanmakuTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        // The load generator's parts: viewers that check seq continuity, paced publishers, reports.
+        .target(
+            name: "DanmakuBench",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "danmaku-bench",
+            dependencies: [
+                "DanmakuBench",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DanmakuBenchTests",
+            dependencies: ["DanmakuBench"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

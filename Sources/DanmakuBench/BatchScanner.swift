@@ -1,0 +1,110 @@
+// Danmaku — a live-stream bullet-comment service.
+
+/// Reads what the bench needs from a server text frame without decoding its JSON.
+///
+/// A `comments` batch is `{"type":"comments","room":"…","comments":[{…,"seq":N,"text":"b<µs>…",…},…]}`
+/// with keys sorted, so `"seq":` appears once per comment and nowhere else unescaped (quotes in
+/// strings are escaped). Scanning bytes keeps the bench cheaper than the server it measures.
+public enum BatchScanner {
+    /// The kind of a server message.
+    public enum Kind: Equatable {
+        case comments, hello, gap, other
+    }
+
+    private static let commentsPrefix = Array(#"{"type":"comments""#.utf8)
+    private static let seqKey = Array(#""seq":"#.utf8)
+    private static let stampKey = Array(#""text":"b"#.utf8)
+
+    /// The message type, from the first bytes.
+    public static func kind(_ payload: UnsafeRawBufferPointer) -> Kind {
+        if payload.starts(with: commentsPrefix) { return .comments }
+        // Other messages are rare; a plain search is fine.
+        if contains(payload, Array(#""type":"hello""#.utf8)) { return .hello }
+        if contains(payload, Array(#""type":"gap""#.utf8)) { return .gap }
+        return .other
+    }
+
+    /// The seq of the first and of the last comment in a batch.
+    public static func firstAndLastSeq(_ payload: UnsafeRawBufferPointer) -> (first: UInt64, last: UInt64)? {
+        guard let firstKey = index(of: seqKey, in: payload, from: 0),
+            let lastKey = lastIndex(of: seqKey, in: payload)
+        else { return nil }
+        guard let first = number(in: payload, at: firstKey + seqKey.count),
+            let last = number(in: payload, at: lastKey + seqKey.count)
+        else { return nil }
+        return (first.value, last.value)
+    }
+
+    /// Calls `body(seq, stamp)` for every comment; `stamp` is the send time the bench wrote in
+    /// the text (`b<microseconds>`), or nil for comments the bench did not post.
+    public static func forEachComment(_ payload: UnsafeRawBufferPointer, _ body: (UInt64, UInt64?) -> Void) {
+        var position = 0
+        while let key = index(of: seqKey, in: payload, from: position) {
+            guard let seq = number(in: payload, at: key + seqKey.count) else { return }
+            position = seq.end
+            // Keys are sorted: "text" follows "seq" directly.
+            var stamp: UInt64?
+            if payload.count >= position + 1 + stampKey.count,
+                UnsafeRawBufferPointer(rebasing: payload[(position + 1)..<(position + 1 + stampKey.count)]).elementsEqual(stampKey) {
+                stamp = number(in: payload, at: position + 1 + stampKey.count)?.value
+            }
+            body(seq.value, stamp)
+        }
+    }
+
+    /// The integer after `"key":` anywhere in the payload (for `hello`'s `lastSeq`, `gap`'s bounds).
+    public static func integerField(_ key: String, in payload: UnsafeRawBufferPointer) -> UInt64? {
+        let pattern = Array("\"\(key)\":".utf8)
+        guard let at = index(of: pattern, in: payload, from: 0) else { return nil }
+        return number(in: payload, at: at + pattern.count)?.value
+    }
+
+    private static func number(in payload: UnsafeRawBufferPointer, at start: Int) -> (value: UInt64, end: Int)? {
+        var value: UInt64 = 0
+        var index = start
+        while index < payload.count, payload[index] >= 0x30, payload[index] <= 0x39 {
+            value = value &* 10 &+ UInt64(payload[index] - 0x30)
+            index += 1
+        }
+        return index > start ? (value, index) : nil
+    }
+
+    private static func index(of pattern: [UInt8], in payload: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        guard let firstByte = pattern.first, payload.count >= pattern.count else { return nil }
+        var index = start
+        let end = payload.count - pattern.count
+        while index <= end {
+            if payload[index] == firstByte {
+                var matched = true
+                for offset in 1..<pattern.count where payload[index + offset] != pattern[offset] {
+                    matched = false
+                    break
+                }
+                if matched { return index }
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    private static func lastIndex(of pattern: [UInt8], in payload: UnsafeRawBufferPointer) -> Int? {
+        guard payload.count >= pattern.count else { return nil }
+        var index = payload.count - pattern.count
+        while index >= 0 {
+            if payload[index] == pattern[0] {
+                var matched = true
+                for offset in 1..<pattern.count where payload[index + offset] != pattern[offset] {
+                    matched = false
+                    break
+                }
+                if matched { return index }
+            }
+            index -= 1
+        }
+        return nil
+    }
+
+    private static func contains(_ payload: UnsafeRawBufferPointer, _ pattern: [UInt8]) -> Bool {
+        index(of: pattern, in: payload, from: 0) != nil
+    }
+}

@@ -1,0 +1,136 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import Foundation
+import NIOCore
+
+/// What the publishers did, merged at the end.
+public struct PublishTotals: Sendable {
+    public var sent = 0
+    public var accepted = 0
+    /// Refused posts by HTTP status.
+    public var rejected: [Int: Int] = [:]
+    /// Highest accepted seq per room index: where every viewer of the room must end.
+    public var maxSeq: [Int: UInt64] = [:]
+
+    public init() {}
+
+    public mutating func add(_ other: PublishTotals) {
+        sent += other.sent
+        accepted += other.accepted
+        rejected.merge(other.rejected, uniquingKeysWith: +)
+        maxSeq.merge(other.maxSeq, uniquingKeysWith: max)
+    }
+}
+
+/// One keep-alive HTTP connection posting comments at a steady rate, pipelined.
+///
+/// Each comment's text starts with `b<µs>`, its send time, so viewers can measure end-to-end
+/// latency. Pacing is by schedule (comments due since the start), so a slow answer does not
+/// lower the offered rate; at most `maxInFlight` posts wait for an answer.
+public final class Publisher: ChannelInboundHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias OutboundOut = ByteBuffer
+
+    private let rooms: [String]
+    private let ratePerSecond: Double
+    private let textPadding: String
+    private let maxInFlight = 256
+    private var roomCursor: Int
+    private var inFlightRooms: [Int] = []
+    private var inFlightHead = 0
+    private var started: NIODeadline?
+    private var ticker: RepeatedTask?
+    private var received = ByteBuffer()
+    /// Totals so far (read on this handler's loop).
+    public private(set) var totals = PublishTotals()
+
+    public init(rooms: [String], ratePerSecond: Double, textBytes: Int, firstRoom: Int) {
+        self.rooms = rooms
+        self.ratePerSecond = ratePerSecond
+        self.textPadding = String(repeating: "x", count: max(0, textBytes - 18))
+        self.roomCursor = firstRoom % max(1, rooms.count)
+    }
+
+    /// Starts posting as soon as the connection is up.
+    public func channelActive(context: ChannelHandlerContext) {
+        start(context: context)
+        context.fireChannelActive()
+    }
+
+    private func start(context: ChannelHandlerContext) {
+        started = context.eventLoop.now
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        ticker = context.eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(1)) { _ in
+            let (publisher, context) = loopBound.value
+            publisher.tick(context: context)
+        }
+    }
+
+    /// Stops posting (answers still in flight are still counted).
+    public func stop() {
+        ticker?.cancel()
+        ticker = nil
+    }
+
+    private func tick(context: ChannelHandlerContext) {
+        guard let started, context.channel.isActive else { return }
+        let elapsed = Double((context.eventLoop.now - started).nanoseconds) / 1e9
+        let due = Int(elapsed * ratePerSecond) - totals.sent
+        let room = min(due, maxInFlight - (inFlightRooms.count - inFlightHead))
+        guard room > 0 else { return }
+        var batch = context.channel.allocator.buffer(capacity: room * 200)
+        for _ in 0..<room {
+            let index = roomCursor
+            roomCursor = (roomCursor + 1) % rooms.count
+            let body = #"{"text":"b\#(microsecondsNow()) \#(textPadding)"}"#
+            batch.writeString("POST /v1/rooms/\(rooms[index])/comments HTTP/1.1\r\nHost: danmaku\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n")
+            batch.writeString(body)
+            inFlightRooms.append(index)
+            totals.sent += 1
+        }
+        context.writeAndFlush(wrapOutboundOut(batch), promise: nil)
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var chunk = unwrapInboundIn(data)
+        received.writeBuffer(&chunk)
+        while let (status, body) = nextResponse() {
+            let room = inFlightRooms[inFlightHead]
+            inFlightHead += 1
+            if inFlightHead > 1024 {
+                inFlightRooms.removeFirst(inFlightHead)
+                inFlightHead = 0
+            }
+            if status == 201 {
+                totals.accepted += 1
+                if let seq = body.withUnsafeReadableBytes({ BatchScanner.integerField("seq", in: $0) }) {
+                    totals.maxSeq[room] = max(totals.maxSeq[room] ?? 0, seq)
+                }
+            } else {
+                totals.rejected[status, default: 0] += 1
+            }
+        }
+        received.discardReadBytes()
+    }
+
+    /// Cuts one response (status and body) off `received`.
+    private func nextResponse() -> (Int, ByteBuffer)? {
+        let view = received.readableBytesView
+        guard let headEnd = view.firstRange(of: [13, 10, 13, 10]) else { return nil }
+        let head = String(decoding: view[view.startIndex..<headEnd.lowerBound], as: UTF8.self)
+        let status = Int(head.dropFirst(9).prefix(3)) ?? 0
+        var length = 0
+        for line in head.split(separator: "\r\n") where line.lowercased().hasPrefix("content-length:") {
+            length = Int(line.dropFirst(15).trimmingCharacters(in: .whitespaces)) ?? 0
+        }
+        let headLength = headEnd.upperBound - view.startIndex
+        guard received.readableBytes >= headLength + length else { return nil }
+        received.moveReaderIndex(forwardBy: headLength)
+        let body = received.readSlice(length: length)!
+        return (status, body)
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}

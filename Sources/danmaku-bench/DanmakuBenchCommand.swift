@@ -1,0 +1,114 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import ArgumentParser
+import DanmakuBench
+import Foundation
+import Histogram
+import NIOCore
+import NIOPosix
+
+/// `danmaku-bench`: load a Danmaku deployment with real sockets and check it loses nothing.
+@main
+struct DanmakuBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "danmaku-bench",
+        abstract: "Connect viewers, post comments, measure deliveries/s and latency, check every seq.",
+        discussion: "Scenarios: \(Scenario.named.keys.sorted().joined(separator: ", ")). Without --url a local 'danmaku serve' is started.")
+
+    @Option(help: "Server to load, e.g. http://127.0.0.1:7000 (default: start a local danmaku serve).")
+    var url: String?
+
+    @Option(help: "Named workload whose rooms, viewers and rate are the defaults.")
+    var scenario = "one-room"
+
+    @Option(help: "Rooms (overrides the scenario).")
+    var rooms: Int?
+
+    @Option(help: "Viewers per room (overrides the scenario).")
+    var viewers: Int?
+
+    @Option(help: "Comments per second in total (overrides the scenario).")
+    var rate: Double?
+
+    @Option(help: "Seconds of measurement.")
+    var duration = 10.0
+
+    @Option(help: "Seconds of posting before measurement starts.")
+    var warmup = 2.0
+
+    @Option(help: "New connections per second.")
+    var connectRate = 5000.0
+
+    @Option(help: "Source addresses for viewer connections, e.g. 127.0.0.1-127.0.0.16.")
+    var sourceIps = "127.0.0.1"
+
+    @Option(help: "PID of the server, to sample its RSS and CPU (automatic for a local server).")
+    var serverPid: Int32?
+
+    @Option(help: "Write the report as JSON to this file.")
+    var json: String?
+
+    @Option(help: "Client EventLoop threads (0 = one per available core).")
+    var threads = 0
+
+    @Option(help: "Publisher connections (default: one per 500 comments/s).")
+    var publishers: Int?
+
+    @Option(help: "Bytes of text per comment.")
+    var textBytes = 40
+
+    @Option(help: "Check every comment (and its latency) on one viewer in N; the others check batch boundaries.")
+    var verifyEvery = 10
+
+    @Option(name: .customLong("batch-window-ms"), help: "Batch window of the local server (0 = naive mode).")
+    var batchWindowMilliseconds = 10
+
+    @Option(help: "Pin the local server to these CPUs (taskset -c), e.g. 0.")
+    var serverCpus: String?
+
+    @Option(help: "Extra argument for the local server (repeatable), e.g. --server-arg=--threads=1.")
+    var serverArg: [String] = []
+
+    func run() async throws {
+        guard var workload = Scenario.named[scenario] else {
+            throw ValidationError("unknown scenario '\(scenario)'; known: \(Scenario.named.keys.sorted().joined(separator: ", "))")
+        }
+        if let rooms { workload.rooms = rooms }
+        if let viewers { workload.viewersPerRoom = viewers }
+        if let rate { workload.commentsPerSecond = rate }
+        guard let sources = parseSourceAddresses(sourceIps) else { throw ValidationError("bad --source-ips") }
+
+        var local: LocalServer?
+        let host: String
+        let port: Int
+        if let url {
+            guard let parsed = URL(string: url), let urlHost = parsed.host, let urlPort = parsed.port else {
+                throw ValidationError("--url must look like http://HOST:PORT")
+            }
+            host = urlHost
+            port = urlPort
+        } else {
+            local = try LocalServer(batchWindowMilliseconds: batchWindowMilliseconds, cpus: serverCpus, extraArguments: serverArg)
+            host = "127.0.0.1"
+            port = local!.port
+        }
+        defer { local?.stop() }
+        let pid = serverPid ?? local?.pid
+
+        let run = LoadRun(
+            host: host, port: port, workload: workload, sources: sources,
+            threads: threads > 0 ? threads : System.coreCount, verifyEvery: max(1, verifyEvery),
+            textBytes: textBytes, connectRate: connectRate,
+            publishers: publishers ?? max(1, Int((workload.commentsPerSecond / 500).rounded(.up))))
+        var report = try await run.execute(warmup: warmup, duration: duration, serverPID: pid)
+        report.url = url ?? "local danmaku serve on :\(port)\(serverCpus.map { " (taskset -c \($0))" } ?? "")"
+        report.batchWindowMs = url == nil ? batchWindowMilliseconds : nil
+        report.printTable()
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(report).write(to: URL(fileURLWithPath: json))
+        }
+        if !report.passed { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,213 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuBench
+import Foundation
+import Histogram
+import NIOCore
+import NIOPosix
+
+/// One load run: connect viewers, post at the rate, measure, drain, check.
+struct LoadRun {
+    var host: String
+    var port: Int
+    var workload: Scenario
+    var sources: [String]
+    var threads: Int
+    var verifyEvery: Int
+    var textBytes: Int
+    var connectRate: Double
+    var publishers: Int
+
+    /// A viewer's handler and room, kept on its loop.
+    private struct ViewerRecord {
+        var room: Int
+        var handler: NIOLoopBoundBox<BenchViewer>
+        var channel: any Channel
+    }
+
+    func execute(warmup: Double, duration: Double, serverPID: Int32?) async throws -> Report {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        do {
+            let report = try await execute(group: group, warmup: warmup, duration: duration, serverPID: serverPID)
+            try? await group.shutdownGracefully()
+            return report
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+    }
+
+    private func execute(group: MultiThreadedEventLoopGroup, warmup: Double, duration: Double, serverPID: Int32?) async throws -> Report {
+        let loops = Array(group.makeIterator())
+        var table: [ObjectIdentifier: NIOLoopBound<LoopStats>] = [:]
+        for loop in loops {
+            table[ObjectIdentifier(loop)] = try await loop.submit { NIOLoopBound(LoopStats(), eventLoop: loop) }.get()
+        }
+        let stats = table
+        let statsForLoop: @Sendable (any EventLoop) -> LoopStats = { stats[ObjectIdentifier($0)]!.value }
+        let counters = ConnectionCounters()
+        let roomNames = (0..<workload.rooms).map { "bench-\($0)" }
+        let idle = serverPID.flatMap(ProcessSample.take)
+
+        // Viewers, paced by the connect rate, spread over the source addresses.
+        let total = workload.rooms * workload.viewersPerRoom
+        let connectStart = ContinuousClock.now
+        var pending: [EventLoopFuture<ViewerRecord>] = []
+        let perTick = max(1, Int(connectRate / 100))
+        for index in 0..<total {
+            if index > 0, index % perTick == 0 {
+                try await Task.sleep(for: .milliseconds(10))
+                if index % (perTick * 100) == 0 {
+                    progress("connecting: \(counters.joined)/\(total) joined, \(counters.failed) failed")
+                }
+            }
+            let room = index % workload.rooms
+            let handler = BenchViewer(
+                path: "/v1/rooms/\(roomNames[room])/ws", verifyEveryComment: index % verifyEvery == 0,
+                counters: counters, statsForLoop: statsForLoop)
+            let loop = group.next()
+            let bound = NIOLoopBoundBox.makeBoxSendingValue(handler, eventLoop: loop)
+            let connected = ClientBootstrap(group: loop)
+                .bind(to: try SocketAddress(ipAddress: sources[index % sources.count], port: 0))
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(bound.value) }
+                }
+                .connect(host: host, port: port)
+                .map { ViewerRecord(room: room, handler: bound, channel: $0) }
+            connected.whenFailure { _ in counters.didFail() }
+            pending.append(connected)
+        }
+        let connectDeadline = ContinuousClock.now + .seconds(60)
+        while counters.joined + counters.failed < total, ContinuousClock.now < connectDeadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let connectSeconds = seconds(ContinuousClock.now - connectStart)
+        progress("connected: \(counters.joined)/\(total) joined, \(counters.failed) failed in \(String(format: "%.1f", connectSeconds)) s")
+        var viewers: [ViewerRecord] = []
+        for future in pending { if let record = try? await future.get() { viewers.append(record) } }
+        let connected = serverPID.flatMap(ProcessSample.take)
+
+        // Publishers.
+        var publisherHandlers: [NIOLoopBoundBox<Publisher>] = []
+        if workload.commentsPerSecond > 0 {
+            for index in 0..<publishers {
+                let loop = group.next()
+                let publisher = Publisher(
+                    rooms: roomNames, ratePerSecond: workload.commentsPerSecond / Double(publishers),
+                    textBytes: textBytes, firstRoom: index)
+                let bound = NIOLoopBoundBox.makeBoxSendingValue(publisher, eventLoop: loop)
+                _ = try await ClientBootstrap(group: loop)
+                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(bound.value) }
+                    }
+                    .connect(host: host, port: port).get()
+                publisherHandlers.append(bound)
+            }
+        }
+
+        // Warm-up, then measure.
+        try await tick(seconds: warmup, label: "warm-up", loops: loops, stats: stats)
+        _ = try await collect(loops: loops, stats: stats, reset: true)
+        let measureStart = ContinuousClock.now
+        let cpuStart = serverPID.flatMap(ProcessSample.take)
+        try await tick(seconds: duration, label: "measuring", loops: loops, stats: stats)
+        let measured = try await collect(loops: loops, stats: stats, reset: false)
+        let elapsed = seconds(ContinuousClock.now - measureStart)
+        let cpuEnd = serverPID.flatMap(ProcessSample.take)
+
+        // Stop posting, then wait until every viewer has its room's last accepted seq.
+        var totals = PublishTotals()
+        for bound in publisherHandlers {
+            totals.add(try await bound.eventLoop.submit { bound.value.stop(); return bound.value.totals }.get())
+        }
+        let drainDeadline = ContinuousClock.now + .seconds(10)
+        var behind = 0
+        var tailMissing: UInt64 = 0
+        repeat {
+            try await Task.sleep(for: .milliseconds(200))
+            // Answers still in flight when posting stopped raise the bar: refresh the totals.
+            totals = PublishTotals()
+            for bound in publisherHandlers {
+                totals.add(try await bound.eventLoop.submit { bound.value.totals }.get())
+            }
+            behind = 0
+            tailMissing = 0
+            for record in viewers {
+                let target = totals.maxSeq[record.room] ?? 0
+                let seen = try await record.handler.eventLoop.submit { record.handler.value.lastSeq ?? 0 }.get()
+                if seen < target {
+                    behind += 1
+                    tailMissing += target - seen
+                }
+            }
+        } while behind > 0 && ContinuousClock.now < drainDeadline
+        let final = try await collect(loops: loops, stats: stats, reset: false)
+
+        for record in viewers {
+            try? await record.handler.eventLoop.submit { record.handler.value.markStopping() }.get()
+            record.channel.close(promise: nil)
+        }
+
+        var report = Report(
+            scenario: workload.name, url: "", batchWindowMs: nil, rooms: workload.rooms,
+            viewersPerRoom: workload.viewersPerRoom, offeredCommentsPerSecond: workload.commentsPerSecond,
+            durationSeconds: elapsed, connectionsOK: counters.joined, connectionsFailed: counters.failed,
+            connectionsClosedEarly: counters.closedEarly, connectSeconds: connectSeconds,
+            commentsPosted: totals.sent, commentsAccepted: totals.accepted,
+            commentsRejected: Dictionary(uniqueKeysWithValues: totals.rejected.map { (String($0.key), $0.value) }),
+            deliveriesPerSecond: Double(measured.deliveries) / elapsed,
+            framesPerSecond: Double(measured.frames) / elapsed, bytesPerSecond: Double(measured.bytes) / elapsed,
+            latencyMicroseconds: Report.latency(final.latency), latencySamples: final.latency.totalCount,
+            verifiedViewers: (total + verifyEvery - 1) / verifyEvery,
+            missing: final.missing + tailMissing, duplicated: final.duplicated)
+        if let cpuStart, let cpuEnd {
+            report.serverCPUPercent = (cpuEnd.cpuSeconds - cpuStart.cpuSeconds) / elapsed * 100
+            report.serverRSSBytes = cpuEnd.rssBytes
+            report.serverOpenFiles = cpuEnd.openFiles
+        }
+        if let idle, let connected, counters.joined > 0 {
+            report.serverRSSBytesIdleBefore = idle.rssBytes
+            report.serverRSSPerConnectionBytes = Double(connected.rssBytes - idle.rssBytes) / Double(counters.joined)
+        }
+        return report
+    }
+
+    /// Sleeps `seconds`, printing a progress line each second.
+    private func tick(seconds total: Double, label: String, loops: [any EventLoop], stats: [ObjectIdentifier: NIOLoopBound<LoopStats>]) async throws {
+        var previous = try await collect(loops: loops, stats: stats, reset: false).deliveries
+        var remaining = total
+        while remaining > 0 {
+            let step = min(1, remaining)
+            try await Task.sleep(for: .milliseconds(Int(step * 1000)))
+            remaining -= step
+            let now = try await collect(loops: loops, stats: stats, reset: false)
+            let p99 = now.latency.totalCount > 0 ? String(format: "%.1f ms", Double(now.latency.valueAtPercentile(99)) / 1000) : "-"
+            progress("\(label): \(format(Double(now.deliveries &- previous) / step)) deliveries/s, p99 \(p99), missing \(now.missing), dup \(now.duplicated)")
+            previous = now.deliveries
+        }
+    }
+
+    private func collect(loops: [any EventLoop], stats: [ObjectIdentifier: NIOLoopBound<LoopStats>], reset: Bool) async throws -> LoopStats.Snapshot {
+        var merged = LoopStats.Snapshot()
+        for loop in loops {
+            let bound = stats[ObjectIdentifier(loop)]!
+            merged.add(try await loop.submit { bound.value.snapshot(reset: reset) }.get())
+        }
+        return merged
+    }
+}
+
+private func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+private func format(_ value: Double) -> String {
+    value >= 1e6 ? String(format: "%.2fM", value / 1e6) : String(format: "%.0f", value)
+}
+
+/// One progress line on stderr.
+func progress(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}

@@ -1,0 +1,73 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuBench
+import Foundation
+import Histogram
+
+/// The result of one run, as printed and as written with `--json`.
+struct Report: Codable {
+    var scenario: String
+    var url: String
+    var batchWindowMs: Int?
+    var rooms: Int
+    var viewersPerRoom: Int
+    var offeredCommentsPerSecond: Double
+    var durationSeconds: Double
+    var connectionsOK: Int
+    var connectionsFailed: Int
+    var connectionsClosedEarly: Int
+    var connectSeconds: Double
+    var commentsPosted: Int
+    var commentsAccepted: Int
+    var commentsRejected: [String: Int]
+    var deliveriesPerSecond: Double
+    var framesPerSecond: Double
+    var bytesPerSecond: Double
+    var latencyMicroseconds: [String: UInt64]
+    var latencySamples: UInt64
+    var verifiedViewers: Int
+    var missing: UInt64
+    var duplicated: UInt64
+    var serverRSSBytes: Int?
+    var serverRSSBytesIdleBefore: Int?
+    var serverCPUPercent: Double?
+    var serverRSSPerConnectionBytes: Double?
+    var serverOpenFiles: Int?
+
+    var passed: Bool { missing == 0 && duplicated == 0 && connectionsFailed == 0 && connectionsClosedEarly == 0 }
+
+    static func latency(_ histogram: Histogram<UInt64>) -> [String: UInt64] {
+        guard histogram.totalCount > 0 else { return [:] }
+        return [
+            "p50": histogram.valueAtPercentile(50), "p90": histogram.valueAtPercentile(90),
+            "p99": histogram.valueAtPercentile(99), "p99.9": histogram.valueAtPercentile(99.9), "max": histogram.max,
+        ]
+    }
+
+    func printTable() {
+        func rate(_ value: Double) -> String {
+            value >= 1e6 ? String(format: "%.2fM", value / 1e6) : value >= 1e3 ? String(format: "%.1fk", value / 1e3) : String(format: "%.0f", value)
+        }
+        func ms(_ key: String) -> String {
+            latencyMicroseconds[key].map { String(format: "%.2f ms", Double($0) / 1000) } ?? "-"
+        }
+        let rows: [(String, String)] = [
+            ("scenario", "\(scenario): \(rooms) room(s) × \(viewersPerRoom) viewers, \(rate(offeredCommentsPerSecond)) comments/s, window \(batchWindowMs.map { "\($0) ms" } ?? "server's")"),
+            ("server", url),
+            ("connections", "\(connectionsOK) ok, \(connectionsFailed) failed, \(connectionsClosedEarly) closed early; connected in \(String(format: "%.1f", connectSeconds)) s"),
+            ("comments", "\(commentsPosted) posted, \(commentsAccepted) accepted, rejected \(commentsRejected.isEmpty ? "0" : commentsRejected.map { "\($0.key): \($0.value)" }.joined(separator: ", "))"),
+            ("deliveries/s", rate(deliveriesPerSecond)),
+            ("frames/s", rate(framesPerSecond)),
+            ("bytes/s", rate(bytesPerSecond) + "B"),
+            ("latency", "p50 \(ms("p50"))  p90 \(ms("p90"))  p99 \(ms("p99"))  p99.9 \(ms("p99.9"))  max \(ms("max"))  (\(latencySamples) samples from \(verifiedViewers) fully verified viewers)"),
+            ("correctness", "missing \(missing), duplicated/out of order \(duplicated)"),
+            ("server RSS", serverRSSBytes.map { String(format: "%.1f MiB", Double($0) / 1_048_576) } ?? "-"),
+            ("server CPU", serverCPUPercent.map { String(format: "%.0f %% of one core", $0) } ?? "-"),
+            ("RSS/connection", serverRSSPerConnectionBytes.map { String(format: "%.2f KiB", $0 / 1024) } ?? "-"),
+        ]
+        for (name, value) in rows {
+            print(name.padding(toLength: 16, withPad: " ", startingAt: 0) + value)
+        }
+        print(passed ? "result          PASS" : "result          FAIL: comments missing or duplicated, or connections lost")
+    }
+}

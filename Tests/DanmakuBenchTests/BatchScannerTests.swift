@@ -1,0 +1,32 @@
+import DanmakuBench
+import Testing
+
+@Suite struct BatchScannerTests {
+    let batch = ##"{"type":"comments","room":"r","comments":[{"color":"#ffffff","id":"a","mode":"scroll","room":"r","seq":7,"text":"b1000 xx","ts":1,"user":{"id":"u","name":"\"seq\":99"}},{"color":"#ffffff","id":"b","mode":"scroll","room":"r","seq":8,"text":"hello","ts":2,"user":{"id":"u","name":"n"}}]}"##
+
+    @Test func findsFirstAndLastSeq() {
+        let result = Array(batch.utf8).withUnsafeBytes { BatchScanner.firstAndLastSeq($0) }
+        #expect(result?.first == 7 && result?.last == 8)
+    }
+
+    @Test func walksEveryCommentWithItsStamp() {
+        var seen: [(UInt64, UInt64?)] = []
+        Array(batch.utf8).withUnsafeBytes { BatchScanner.forEachComment($0) { seen.append(($0, $1)) } }
+        #expect(seen.map(\.0) == [7, 8])
+        #expect(seen.map(\.1) == [1000, nil])
+    }
+
+    @Test func classifiesMessages() {
+        func kind(_ text: String) -> BatchScanner.Kind { Array(text.utf8).withUnsafeBytes { BatchScanner.kind($0) } }
+        #expect(kind(batch) == .comments)
+        #expect(kind(#"{"batchWindowMs":10,"lastSeq":41,"node":"n","room":"r","type":"hello"}"#) == .hello)
+        #expect(kind(#"{"from":3,"room":"r","to":9,"type":"gap"}"#) == .gap)
+        #expect(Array(#"{"lastSeq":41}"#.utf8).withUnsafeBytes { BatchScanner.integerField("lastSeq", in: $0) } == 41)
+    }
+
+    @Test func parsesSourceAddressRanges() {
+        #expect(parseSourceAddresses("127.0.0.1-127.0.0.3") == ["127.0.0.1", "127.0.0.2", "127.0.0.3"])
+        #expect(parseSourceAddresses("127.0.0.1,127.0.0.9") == ["127.0.0.1", "127.0.0.9"])
+        #expect(parseSourceAddresses("127.0.0.1-127.0.1.3") == nil)
+    }
+}
