@@ -51,7 +51,10 @@ public final class DanmakuServer: Sendable {
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelOption(.maxMessagesPerRead, value: 4)
+            // Viewers send little (pongs, the odd post): a small first receive buffer, grown on
+            // demand, keeps idle connections cheap (NIO keeps one pooled per channel).
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536))
             .childChannelInitializer { [configuration, service] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try ConnectionPipeline.configure(channel: channel, configuration: configuration, service: service, hub: hub)
