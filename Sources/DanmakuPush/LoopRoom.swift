@@ -20,8 +20,11 @@ final class LoopRoom {
     private var heldSince: NIODeadline?
     /// In-order comments for the next batch.
     private(set) var pending: [EncodedComment] = []
-    /// Whether the room is on its shard's list of rooms to flush.
+    /// Whether the room is on its shard's list of rooms to flush, and when it is due.
     var isDirty = false
+    var flushDeadline = NIODeadline.distantPast
+    /// Whether comments arrived since the last sweep (the room counts as active).
+    var receivedRecently = false
 
     init(id: RoomID) {
         self.id = id
@@ -49,6 +52,7 @@ final class LoopRoom {
 
     /// Takes comments from the bus. Returns true when some became ready to flush.
     func receive(_ comments: [EncodedComment], now: NIODeadline) -> Bool {
+        receivedRecently = true
         for comment in comments {
             if let next = nextSeq, comment.seq < next { continue }  // already passed on
             held[comment.seq] = comment
@@ -85,7 +89,10 @@ final class LoopRoom {
     }
 
     /// A joining viewer's history arrived: send it, then make the viewer live.
-    func activate(_ viewer: ViewerHandler, snapshot: HistorySnapshot, since: UInt64?, now: NIODeadline, allocator: ByteBufferAllocator) -> Bool {
+    func activate(
+        _ viewer: ViewerHandler, snapshot: HistorySnapshot, since: UInt64?, window: TimeAmount, now: NIODeadline,
+        allocator: ByteBufferAllocator
+    ) -> Bool {
         guard let index = joining.firstIndex(where: { $0 === viewer }) else { return false }
         joining.remove(at: index)
         var becameReady = false
@@ -97,7 +104,7 @@ final class LoopRoom {
         }
         // Taken first: `becomeLive` ends the joining phase, and with it the buffer.
         let flushedMeanwhile = viewer.becomeLive()
-        viewer.sendHello(lastSeq: snapshot.lastSeq)
+        viewer.sendHello(lastSeq: snapshot.lastSeq, window: window)
         if let since, since < snapshot.lastSeq {
             if since + 1 < snapshot.firstAvailableSeq {
                 viewer.sendGap(from: since + 1, to: snapshot.firstAvailableSeq - 1)

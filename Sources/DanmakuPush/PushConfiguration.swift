@@ -6,6 +6,11 @@ import NIOCore
 public struct PushConfiguration: Sendable {
     /// Batch window in milliseconds; 0 sends one frame per comment (the naive mode).
     public var batchWindowMilliseconds = 10
+    /// Frames a node may write per second; when set, each room's window widens with its
+    /// viewer count (between the batch window and `maxBatchWindowMilliseconds`) to stay under it.
+    public var maxSendsPerSecond: Int?
+    /// Longest window the adaptive mode may choose.
+    public var maxBatchWindowMilliseconds = 250
     /// How often the server pings a viewer.
     public var pingInterval = TimeAmount.seconds(20)
     /// A viewer that sent no frame (pong included) for this long is closed.

@@ -54,6 +54,9 @@ public final class PushHub: BusSubscriber, Sendable {
         }
     }
 
+    /// Number of loops (each has a shard and its share of the send budget).
+    var shardCount: Int { shards.count }
+
     /// The shard of `eventLoop`; call on that loop.
     func shard(for eventLoop: any EventLoop) -> PushShard {
         guard let index = shardIndex[ObjectIdentifier(eventLoop)], let shard = shards[index].value else {

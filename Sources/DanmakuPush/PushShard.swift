@@ -15,10 +15,12 @@ final class PushShard {
     private unowned let hub: PushHub
     private var rooms: [RoomID: LoopRoom] = [:]
     private var dirty: [LoopRoom] = []
-    private var flushScheduled = false
+    private var scheduledFlush: (deadline: NIODeadline, task: Scheduled<Void>)?
     /// Batches are cut at origin + k × window, so the period never stretches with flush time.
     private let origin: NIODeadline
-    private let window: TimeAmount
+    private let policy: BatchWindowPolicy
+    /// Rooms that received comments in the last sweep period (the adaptive budget's divisor).
+    private var activeRooms = 1
     private var sweeper: Scheduled<Void>?
     private(set) var viewerCount = 0
     private let allocator = ByteBufferAllocator()
@@ -28,7 +30,11 @@ final class PushShard {
         self.index = index
         self.hub = hub
         self.origin = eventLoop.now
-        self.window = .milliseconds(Int64(hub.configuration.batchWindowMilliseconds))
+        let configuration = hub.configuration
+        self.policy = BatchWindowPolicy(
+            floor: .milliseconds(Int64(configuration.batchWindowMilliseconds)),
+            ceiling: .milliseconds(Int64(configuration.maxBatchWindowMilliseconds)),
+            sendsPerSecond: configuration.maxSendsPerSecond.map { Double($0) / Double(hub.shardCount) })
     }
 
     /// Starts the once-a-second heartbeat and reorder sweep.
@@ -72,7 +78,8 @@ final class PushShard {
             guard rooms[roomID] === room, viewer.isJoining else { return }
             switch result {
             case .success(let snapshot):
-                if room.activate(viewer, snapshot: snapshot, since: since, now: eventLoop.now, allocator: allocator) {
+                let window = policy.window(viewers: room.viewers.count + 1, activeRooms: activeRooms)
+                if room.activate(viewer, snapshot: snapshot, since: since, window: window, now: eventLoop.now, allocator: allocator) {
                     markDirty(room)
                 }
             case .failure(let error):
@@ -104,37 +111,59 @@ final class PushShard {
     }
 
     private func markDirty(_ room: LoopRoom) {
-        if !room.isDirty {
-            room.isDirty = true
-            dirty.append(room)
+        if policy.floor == .zero {
+            // The naive mode: no batching, every comment is written as soon as it arrives.
+            room.flush(allocator: allocator, framePerComment: true)
+            return
         }
-        if window == .zero {
-            flushDirty()
-        } else if !flushScheduled {
-            flushScheduled = true
-            let now = eventLoop.now
-            let windows = (now - origin).nanoseconds / window.nanoseconds + 1
-            let deadline = origin + .nanoseconds(windows * window.nanoseconds)
-            eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [unowned self] in
-                self.flushScheduled = false
-                self.flushDirty()
-            }
-        }
+        guard !room.isDirty else { return }
+        room.isDirty = true
+        let window = policy.window(viewers: room.viewers.count, activeRooms: activeRooms)
+        let windows = (eventLoop.now - origin).nanoseconds / window.nanoseconds + 1
+        room.flushDeadline = origin + .nanoseconds(windows * window.nanoseconds)
+        dirty.append(room)
+        scheduleFlush(at: room.flushDeadline)
     }
 
-    private func flushDirty() {
-        for room in dirty {
-            room.isDirty = false
-            room.flush(allocator: allocator, framePerComment: window == .zero)
+    private func scheduleFlush(at deadline: NIODeadline) {
+        if let scheduled = scheduledFlush {
+            if scheduled.deadline <= deadline { return }
+            scheduled.task.cancel()
         }
-        dirty.removeAll(keepingCapacity: true)
+        let task = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [unowned self] in
+            self.scheduledFlush = nil
+            self.flushDue()
+        }
+        scheduledFlush = (deadline, task)
+    }
+
+    /// Flushes the rooms whose deadline has come, and sets the timer for the next one.
+    private func flushDue() {
+        let now = eventLoop.now
+        var next: NIODeadline?
+        var remaining = 0
+        for room in dirty {
+            if room.flushDeadline <= now {
+                room.isDirty = false
+                room.flush(allocator: allocator, framePerComment: false)
+            } else {
+                dirty[remaining] = room
+                remaining += 1
+                next = min(next ?? room.flushDeadline, room.flushDeadline)
+            }
+        }
+        dirty.removeLast(dirty.count - remaining)
+        if let next { scheduleFlush(at: next) }
     }
 
     // MARK: Heartbeats
 
     private func sweep(now: NIODeadline) {
         var expired: [ViewerHandler] = []
+        var active = 0
         for room in rooms.values {
+            if room.receivedRecently { active += 1 }
+            room.receivedRecently = false
             if room.skipStalledGap(now: now, timeout: hub.configuration.reorderTimeout) {
                 hub.logger.warning("skipped a missing seq after the reorder timeout", metadata: ["room": "\(room.id)"])
                 markDirty(room)
@@ -142,6 +171,7 @@ final class PushShard {
             for viewer in room.viewers where viewer.heartbeat(now: now) == false { expired.append(viewer) }
             for viewer in room.joining where viewer.heartbeat(now: now) == false { expired.append(viewer) }
         }
+        activeRooms = max(1, active)
         for viewer in expired { viewer.close(code: .goingAway, reason: "idle timeout") }
     }
 

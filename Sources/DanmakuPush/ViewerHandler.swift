@@ -125,10 +125,10 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         outlet?.writeAndFlush(wrapOutboundOut(frame), promise: nil)
     }
 
-    func sendHello(lastSeq: UInt64) {
+    func sendHello(lastSeq: UInt64, window: TimeAmount) {
         send(ViewerMessage.frame(ViewerMessage.Hello(
             room: room.value, node: hub.configuration.nodeName, lastSeq: lastSeq,
-            batchWindowMs: hub.configuration.batchWindowMilliseconds)))
+            batchWindowMs: Int(window.nanoseconds / 1_000_000))))
     }
 
     func sendGap(from: UInt64, to: UInt64) {
@@ -234,6 +234,10 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Once closing, errors change nothing: the close frame is out and the close timeout
+        // bounds the rest. (The remainder of a rejected frame raises one error per read; closing
+        // the socket then, with unread input, would reset it and lose the close frame.)
+        if case .closing = phase { return }
         switch error {
         case NIOWebSocketError.invalidFrameLength, NIOWebSocketFrameAggregator.Error.accumulatedFrameSizeIsTooLarge:
             close(code: .messageTooLarge, reason: "message larger than \(hub.configuration.maxInboundFrameBytes) bytes")

@@ -25,6 +25,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("batch-window-ms"), help: "Batch window in ms; 0 sends one frame per comment.")
     var batchWindowMilliseconds = 10
 
+    @Option(help: "Frames per second this node may write; rooms' windows widen with their viewers to stay under it (default: fixed window).")
+    var maxSendsPerSecond: Int?
+
+    @Option(name: .customLong("max-batch-window-ms"), help: "Longest window the adaptive mode may choose, ms.")
+    var maxBatchWindowMilliseconds = 250
+
     @Option(help: "Comments kept per room for resume and history.")
     var history = 1000
 
@@ -107,6 +113,9 @@ struct Serve: AsyncParsableCommand {
         configuration.threads = threads
         guard batchWindowMilliseconds >= 0 else { throw ValidationError("--batch-window-ms must be 0 or more") }
         configuration.push.batchWindowMilliseconds = batchWindowMilliseconds
+        guard maxSendsPerSecond.map({ $0 > 0 }) ?? true else { throw ValidationError("--max-sends-per-second must be positive") }
+        configuration.push.maxSendsPerSecond = maxSendsPerSecond
+        configuration.push.maxBatchWindowMilliseconds = maxBatchWindowMilliseconds
         configuration.push.maxInboundFrameBytes = maxFrameBytes
         configuration.push.maxUnwrittenBytes = maxUnwrittenBytes
         configuration.push.socketSendBufferBytes = socketSendBuffer

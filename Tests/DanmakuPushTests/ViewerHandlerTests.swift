@@ -120,6 +120,20 @@ func json(_ frame: ParsedFrame) throws -> [String: Any] {
         #expect(Set(addresses).count == 1)
     }
 
+    @Test func adaptiveWindowWidensForABigRoomAndSaysSo() async throws {
+        // A budget of 1,000 frames/s shared by 50 viewers: a 50 ms window.
+        let harness = ViewerHarness(window: 10) { $0.maxSendsPerSecond = 1000 }
+        let viewers = try (0..<50).map { _ in try harness.connect() }
+        let lastHello = try json(try harness.frames(viewers[49])[0])
+        #expect(lastHello["batchWindowMs"] as? Int == 50)
+        for viewer in viewers.dropLast() { _ = try harness.frames(viewer) }
+        try await harness.post(3)
+        harness.loop.advanceTime(by: .milliseconds(40))
+        #expect(try harness.frames(viewers[0]).isEmpty, "still inside the widened window")
+        harness.loop.advanceTime(by: .milliseconds(10))
+        #expect(try harness.frames(viewers[0]).map(seqs) == [[1, 2, 3]])
+    }
+
     @Test func naiveModeSendsOneFramePerComment() async throws {
         let harness = ViewerHarness(window: 0)
         let channel = try harness.connect()
