@@ -84,7 +84,13 @@ public final class BenchViewer: ChannelInboundHandler {
             chunk.moveReaderIndex(to: end.upperBound)
         }
         while readFrame(from: &chunk, context: context) {}
-        cumulation = chunk.readableBytes > 0 ? chunk : nil
+        if chunk.readableBytes > 0 {
+            // Keep only the partial frame: parsed bytes must not ride along into the next read.
+            chunk.discardReadBytes()
+            cumulation = chunk
+        } else {
+            cumulation = nil
+        }
     }
 
     /// Parses one frame off the front of `buffer`; false when it is incomplete.

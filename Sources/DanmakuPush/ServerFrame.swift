@@ -1,5 +1,6 @@
 // Danmaku — a live-stream bullet-comment service.
 
+import DanmakuCore
 import NIOCore
 import NIOWebSocket
 
@@ -47,6 +48,26 @@ public enum ServerFrame {
         writeHeader(opcode: opcode, payloadLength: payload.readableBytes, into: &buffer)
         var payload = payload
         buffer.writeBuffer(&payload)
+        return buffer
+    }
+
+    /// One `comments` frame: header and payload written into a single exactly-sized buffer.
+    ///
+    /// The comments' JSON is copied in as-is; nothing is encoded per batch or per viewer.
+    public static func comments(
+        room: RoomID, comments: some Collection<EncodedComment>, allocator: ByteBufferAllocator
+    ) -> ByteBuffer {
+        let prefix = #"{"type":"comments","room":""#
+        let middle = #"","comments":"#
+        let payloadLength = prefix.utf8.count + room.value.utf8.count + middle.utf8.count
+            + WireCodec.arrayLength(of: comments) + 1
+        var buffer = allocator.buffer(capacity: headerLength(payloadLength: payloadLength) + payloadLength)
+        writeHeader(opcode: .text, payloadLength: payloadLength, into: &buffer)
+        buffer.writeString(prefix)
+        buffer.writeString(room.value)
+        buffer.writeString(middle)
+        WireCodec.writeArray(of: comments, into: &buffer)
+        buffer.writeInteger(UInt8(ascii: "}"))
         return buffer
     }
 

@@ -46,21 +46,7 @@ enum ViewerMessage {
         frame(Failure(code: error.code, message: error.message, retryAfter: error.retryAfterSeconds))
     }
 
-    /// One `comments` frame: header and payload written into a single exactly-sized buffer.
-    ///
-    /// The comments' JSON is copied in as-is; nothing is encoded per batch or per viewer.
     static func batch(room: RoomID, comments: some Collection<EncodedComment>, allocator: ByteBufferAllocator) -> ByteBuffer {
-        let prefix = #"{"type":"comments","room":""#
-        let middle = #"","comments":"#
-        let payloadLength = prefix.utf8.count + room.value.utf8.count + middle.utf8.count
-            + WireCodec.arrayLength(of: comments) + 1
-        var buffer = allocator.buffer(capacity: ServerFrame.headerLength(payloadLength: payloadLength) + payloadLength)
-        ServerFrame.writeHeader(opcode: .text, payloadLength: payloadLength, into: &buffer)
-        buffer.writeString(prefix)
-        buffer.writeString(room.value)
-        buffer.writeString(middle)
-        WireCodec.writeArray(of: comments, into: &buffer)
-        buffer.writeInteger(UInt8(ascii: "}"))
-        return buffer
+        ServerFrame.comments(room: room, comments: comments, allocator: allocator)
     }
 }

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs the danmaku-bench scenarios of BENCHMARKS.md: the server pinned to CPU 0, the bench to CPU 1.
+# Usage: Benchmarks/scenarios.sh OUTDIR [SCENARIO_LABEL...]   (labels: w1 w1-adaptive w1-naive w2 w2-naive w3 w3-naive w4)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:?output directory}; shift
+mkdir -p "$out"
+swift build -c release --product danmaku >/dev/null
+swift build -c release --product danmaku-bench >/dev/null
+bench=.build/release/danmaku-bench
+# Each run uses its own block of source addresses: the previous run's ports linger in TIME_WAIT.
+block=0
+run() {
+    local label=$1; shift
+    local first=$((block * 16 + 1)) last=$((block * 16 + 16))
+    block=$((block + 1))
+    echo "== $label: $*" | tee "$out/$label.txt"
+    taskset -c 1 "$bench" --server-cpus 0 --source-ips "127.0.$block.$first-127.0.$block.$last" \
+        --json "$out/$label.json" "$@" 2> "$out/$label.progress" | tee -a "$out/$label.txt" || true
+}
+labels=${*:-w1 w1-adaptive w1-naive w2 w2-naive w3 w3-naive w4}
+for label in $labels; do
+    case $label in
+    w1) run w1 --scenario one-room --duration 15 ;;
+    w1-adaptive) run w1-adaptive --scenario one-room --duration 15 --server-arg=--max-sends-per-second=80000 ;;
+    w1-naive) run w1-naive --scenario one-room --duration 15 --batch-window-ms 0 ;;
+    # 19,000 viewers: one process holds at most ~19,900 sockets (the open-files limit here).
+    w2) run w2 --scenario hot-room --viewers 19000 --duration 15 --server-arg=--max-sends-per-second=80000 ;;
+    w2-naive) run w2-naive --scenario hot-room --viewers 19000 --duration 15 --batch-window-ms 0 ;;
+    w3) run w3 --scenario many-rooms --duration 15 ;;
+    w3-naive) run w3-naive --scenario many-rooms --duration 15 --batch-window-ms 0 ;;
+    w4) run w4 --scenario idle --viewers 19000 --duration 5 --warmup 0 ;;
+    *) echo "unknown label $label" >&2; exit 2 ;;
+    esac
+done
