@@ -24,8 +24,10 @@ public enum WireCodec {
     /// Writes `{prefix}[item,item,…]{suffix}` from already-encoded JSON items.
     ///
     /// Used for batch frames and history answers: the items are copied, never re-encoded.
+    /// (A concrete array, not a generic collection: across modules a generic would run
+    /// unspecialized and allocate per item on the hottest path.)
     public static func writeArray(
-        of items: some Collection<EncodedComment>, into buffer: inout ByteBuffer
+        of items: [EncodedComment], into buffer: inout ByteBuffer
     ) {
         buffer.writeInteger(UInt8(ascii: "["))
         var first = true
@@ -39,7 +41,7 @@ public enum WireCodec {
     }
 
     /// The bytes `writeArray` would write for `items`.
-    public static func arrayLength(of items: some Collection<EncodedComment>) -> Int {
+    public static func arrayLength(of items: [EncodedComment]) -> Int {
         var length = 2 + max(0, items.count - 1)
         for item in items { length += item.json.readableBytes }
         return length

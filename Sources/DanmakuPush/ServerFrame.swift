@@ -55,7 +55,7 @@ public enum ServerFrame {
     ///
     /// The comments' JSON is copied in as-is; nothing is encoded per batch or per viewer.
     public static func comments(
-        room: RoomID, comments: some Collection<EncodedComment>, allocator: ByteBufferAllocator
+        room: RoomID, comments: [EncodedComment], allocator: ByteBufferAllocator
     ) -> ByteBuffer {
         let prefix = #"{"type":"comments","room":""#
         let middle = #"","comments":"#

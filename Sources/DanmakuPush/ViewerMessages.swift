@@ -46,7 +46,7 @@ enum ViewerMessage {
         frame(Failure(code: error.code, message: error.message, retryAfter: error.retryAfterSeconds))
     }
 
-    static func batch(room: RoomID, comments: some Collection<EncodedComment>, allocator: ByteBufferAllocator) -> ByteBuffer {
+    static func batch(room: RoomID, comments: [EncodedComment], allocator: ByteBufferAllocator) -> ByteBuffer {
         ServerFrame.comments(room: room, comments: comments, allocator: allocator)
     }
 }

@@ -41,7 +41,7 @@ import Testing
             items.append(try EncodedComment(copy, room: RoomID("r1")!))
         }
         for count in 0...3 {
-            let slice: ArraySlice<EncodedComment> = items.prefix(count)
+            let slice = Array(items.prefix(count))
             var buffer = ByteBuffer()
             WireCodec.writeArray(of: slice, into: &buffer)
             #expect(buffer.readableBytes == WireCodec.arrayLength(of: slice))
