@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the danmaku-bench scenarios of BENCHMARKS.md: the server pinned to CPU 0, the bench to CPU 1.
-# Usage: Benchmarks/scenarios.sh OUTDIR [SCENARIO_LABEL...]   (labels: w1 w1-adaptive w1-naive w2 w2-naive w3 w3-naive w4)
+# Usage: Benchmarks/scenarios.sh OUTDIR [LABEL...]
+#   labels: w1 w1-adaptive w1-naive w2 w2-naive w2-8000 w2-8000-naive w3 w3-adaptive w3-naive w4
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?output directory}; shift
@@ -27,7 +28,11 @@ for label in $labels; do
     # 19,000 viewers: one process holds at most ~19,900 sockets (the open-files limit here).
     w2) run w2 --scenario hot-room --viewers 19000 --duration 15 --server-arg=--max-sends-per-second=80000 ;;
     w2-naive) run w2-naive --scenario hot-room --viewers 19000 --duration 15 --batch-window-ms 0 ;;
+    # The largest hot room one bench core can absorb here (1.8 GB/s of frames over loopback).
+    w2-8000) run w2-8000 --scenario hot-room --viewers 8000 --duration 15 --warmup 3 --server-arg=--max-sends-per-second=80000 ;;
+    w2-8000-naive) run w2-8000-naive --scenario hot-room --viewers 8000 --duration 15 --warmup 3 --batch-window-ms 0 ;;
     w3) run w3 --scenario many-rooms --duration 15 ;;
+    w3-adaptive) run w3-adaptive --scenario many-rooms --duration 15 --server-arg=--max-sends-per-second=80000 ;;
     w3-naive) run w3-naive --scenario many-rooms --duration 15 --batch-window-ms 0 ;;
     w4) run w4 --scenario idle --viewers 19000 --duration 5 --warmup 0 ;;
     *) echo "unknown label $label" >&2; exit 2 ;;
