@@ -123,7 +123,7 @@ public final class BenchViewer: ChannelInboundHandler {
     private func handle(opcode: UInt8, payload: UnsafeRawBufferPointer, context: ChannelHandlerContext) {
         switch opcode {
         case 0x1:
-            stats.bytes += UInt64(payload.count)
+            stats.totals.bytes += UInt64(payload.count)
             switch BatchScanner.kind(payload) {
             case .comments: handleBatch(payload)
             case .hello:
@@ -132,7 +132,7 @@ public final class BenchViewer: ChannelInboundHandler {
             case .gap:
                 let from = BatchScanner.integerField("from", in: payload) ?? 0
                 let to = BatchScanner.integerField("to", in: payload) ?? from
-                stats.missing += to - from + 1
+                stats.totals.missing += to - from + 1
                 lastSeq = max(lastSeq ?? 0, to)
             case .other:
                 break
@@ -151,7 +151,7 @@ public final class BenchViewer: ChannelInboundHandler {
     }
 
     private func handleBatch(_ payload: UnsafeRawBufferPointer) {
-        stats.frames += 1
+        stats.totals.frames += 1
         guard var expected = lastSeq.map({ $0 + 1 }) else { return }
         if verifyEveryComment {
             let now = microsecondsNow()
@@ -159,24 +159,24 @@ public final class BenchViewer: ChannelInboundHandler {
                 if seq == expected {
                     expected += 1
                 } else if seq < expected {
-                    stats.duplicated += 1
+                    stats.totals.duplicated += 1
                     return
                 } else {
-                    stats.missing += seq - expected
+                    stats.totals.missing += seq - expected
                     expected = seq + 1
                 }
-                stats.deliveries += 1
-                if let stamp, now >= stamp { stats.latency.record(now - stamp) }
+                stats.totals.deliveries += 1
+                if let stamp, now >= stamp { stats.totals.latency.record(now - stamp) }
             }
             lastSeq = expected - 1
         } else if let (first, last) = BatchScanner.firstAndLastSeq(payload) {
             if first > expected {
-                stats.missing += first - expected
+                stats.totals.missing += first - expected
             } else if first < expected {
-                stats.duplicated += min(last, expected - 1) - first + 1
+                stats.totals.duplicated += min(last, expected - 1) - first + 1
             }
             if last >= expected {
-                stats.deliveries += last - max(first, expected) + 1
+                stats.totals.deliveries += last - max(first, expected) + 1
                 lastSeq = last
             }
         }

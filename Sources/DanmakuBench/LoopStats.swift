@@ -2,8 +2,8 @@
 
 import Histogram
 
-/// Counters and a latency histogram owned by one client EventLoop (no locks); merged for reports.
-public final class LoopStats {
+/// What viewers measured: counters and end-to-end latency.
+public struct ViewerTotals: Sendable {
     /// Comments received (deliveries).
     public var deliveries: UInt64 = 0
     /// `comments` frames received.
@@ -19,8 +19,7 @@ public final class LoopStats {
 
     public init() {}
 
-    /// Adds `other` into this one.
-    public func add(_ other: Snapshot) {
+    public mutating func add(_ other: ViewerTotals) {
         deliveries += other.deliveries
         frames += other.frames
         bytes += other.bytes
@@ -28,42 +27,23 @@ public final class LoopStats {
         duplicated += other.duplicated
         latency.add(other.latency)
     }
+}
 
-    /// A copy that can leave the loop.
-    public struct Snapshot: Sendable {
-        public var deliveries: UInt64 = 0
-        public var frames: UInt64 = 0
-        public var bytes: UInt64 = 0
-        public var missing: UInt64 = 0
-        public var duplicated: UInt64 = 0
-        public var latency = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+/// The totals of one client EventLoop's viewers, updated without locks on that loop.
+public final class LoopStats {
+    public var totals = ViewerTotals()
 
-        public init() {}
+    public init() {}
 
-        public mutating func add(_ other: Snapshot) {
-            deliveries += other.deliveries
-            frames += other.frames
-            bytes += other.bytes
-            missing += other.missing
-            duplicated += other.duplicated
-            latency.add(other.latency)
-        }
-    }
-
-    /// Copies the counters out, optionally starting afresh (after the warm-up).
-    public func snapshot(reset: Bool) -> Snapshot {
-        var copy = Snapshot()
-        copy.deliveries = deliveries
-        copy.frames = frames
-        copy.bytes = bytes
-        copy.missing = missing
-        copy.duplicated = duplicated
-        copy.latency = latency
+    /// A copy of the totals; with `reset`, rates and latency start afresh (after the warm-up).
+    /// Missing and duplicated counts are never reset: correctness covers the whole run.
+    public func snapshot(reset: Bool) -> ViewerTotals {
+        let copy = totals
         if reset {
-            deliveries = 0
-            frames = 0
-            bytes = 0
-            latency.reset()
+            totals.deliveries = 0
+            totals.frames = 0
+            totals.bytes = 0
+            totals.latency.reset()
         }
         return copy
     }

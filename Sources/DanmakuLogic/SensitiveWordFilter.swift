@@ -48,12 +48,16 @@ public struct SensitiveWordFilter: Sendable {
         buildFailureLinks()
     }
 
-    /// Parses a word list: one word per line, blank lines and lines starting with `#` ignored.
+    /// Builds the automaton from a word-list file's text (see `words(fromList:)`).
     public init(wordList: String) {
-        self.init(
-            words: wordList.split(whereSeparator: \.isNewline)
-                .map { $0.trimmingCharacters(in: .whitespaces) }
-                .filter { !$0.isEmpty && !$0.hasPrefix("#") })
+        self.init(words: Self.words(fromList: wordList))
+    }
+
+    /// The words of a word list: one per line, blank lines and lines starting with `#` ignored.
+    public static func words(fromList text: String) -> [String] {
+        text.split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
     }
 
     private mutating func buildFailureLinks() {

@@ -51,8 +51,6 @@ final class PushShard {
         sweeper = nil
     }
 
-    var roomCount: Int { rooms.count }
-
     // MARK: Viewers
 
     /// Registers a viewer, subscribes the room if needed, then activates it with its history.

@@ -189,8 +189,8 @@ struct LoadRun {
         }
     }
 
-    private func collect(loops: [any EventLoop], stats: [ObjectIdentifier: NIOLoopBound<LoopStats>], reset: Bool) async throws -> LoopStats.Snapshot {
-        var merged = LoopStats.Snapshot()
+    private func collect(loops: [any EventLoop], stats: [ObjectIdentifier: NIOLoopBound<LoopStats>], reset: Bool) async throws -> ViewerTotals {
+        var merged = ViewerTotals()
         for loop in loops {
             let bound = stats[ObjectIdentifier(loop)]!
             merged.add(try await loop.submit { bound.value.snapshot(reset: reset) }.get())

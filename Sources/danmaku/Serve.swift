@@ -137,9 +137,7 @@ struct Serve: AsyncParsableCommand {
         configuration.logic.filterPolicy = policy
         if let words {
             let list = try String(contentsOfFile: words, encoding: .utf8)
-            configuration.logic.words = list.split(whereSeparator: \.isNewline)
-                .map { $0.trimmingCharacters(in: .whitespaces) }
-                .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+            configuration.logic.words = SensitiveWordFilter.words(fromList: list)
         }
         return configuration
     }
