@@ -125,25 +125,32 @@ final class LoopRoom {
         return becameReady
     }
 
-    /// Writes the pending comments as one frame, the same bytes to every live viewer; in the
-    /// naive mode (`framePerComment`), as one frame per comment.
-    func flush(allocator: ByteBufferAllocator, framePerComment: Bool) {
+    /// Writes the pending comments as one frame, the same bytes to every live viewer (one
+    /// compressed copy for the viewers that negotiated permessage-deflate); in the naive mode
+    /// (`framePerComment`), as one frame per comment.
+    func flush(allocator: ByteBufferAllocator, framePerComment: Bool, compressor: () -> FrameCompressor?) {
         if framePerComment, pending.count > 1 {
             let comments = pending
             for comment in comments {
                 pending = [comment]
-                flush(allocator: allocator, framePerComment: false)
+                flush(allocator: allocator, framePerComment: false, compressor: compressor)
             }
             return
         }
         guard let first = pending.first?.seq, let last = pending.last?.seq else { return }
         var shared: ByteBuffer?
+        var sharedCompressed: ByteBuffer?
         for viewer in viewers {
             let sent = viewer.lastSentSeq
             if sent >= last { continue }
             if sent < first {
                 if shared == nil { shared = ViewerMessage.batch(room: id, comments: pending, allocator: allocator) }
-                viewer.send(shared!)
+                if viewer.compressesBatches {
+                    if sharedCompressed == nil { sharedCompressed = Self.compressed(shared!, compressor: compressor(), allocator: allocator) }
+                    viewer.send(sharedCompressed!)
+                } else {
+                    viewer.send(shared!)
+                }
             } else {
                 // Only right after a join can a viewer already hold part of the batch.
                 viewer.send(ViewerMessage.batch(room: id, comments: pending.filter { $0.seq > sent }, allocator: allocator))
@@ -152,5 +159,16 @@ final class LoopRoom {
         }
         for viewer in joining { viewer.bufferWhileJoining(pending) }
         pending.removeAll(keepingCapacity: true)
+    }
+
+    /// The compressed form of a plain batch frame; the plain frame itself if compression fails
+    /// (an uncompressed message is always allowed under permessage-deflate).
+    private static func compressed(_ frame: ByteBuffer, compressor: FrameCompressor?, allocator: ByteBufferAllocator) -> ByteBuffer {
+        guard let lengthByte = frame.getInteger(at: frame.readerIndex + 1, as: UInt8.self) else { return frame }
+        let headerLength = lengthByte < 126 ? 2 : (lengthByte == 126 ? 4 : 10)
+        guard let compressor, let payload = frame.getSlice(at: frame.readerIndex + headerLength, length: frame.readableBytes - headerLength),
+            let compressed = try? compressor.textFrame(payload: payload, allocator: allocator)
+        else { return frame }
+        return compressed
     }
 }

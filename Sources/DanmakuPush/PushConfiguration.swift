@@ -11,6 +11,9 @@ public struct PushConfiguration: Sendable {
     public var maxSendsPerSecond: Int?
     /// Longest window the adaptive mode may choose.
     public var maxBatchWindowMilliseconds = 250
+    /// Accept permessage-deflate: a room's batch is then compressed once per loop and the same
+    /// compressed bytes go to every viewer that negotiated it.
+    public var compression = true
     /// How often the server pings a viewer.
     public var pingInterval = TimeAmount.seconds(20)
     /// A viewer that sent no frame (pong included) for this long is closed.

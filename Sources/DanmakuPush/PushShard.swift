@@ -24,6 +24,14 @@ final class PushShard {
     private var sweeper: Scheduled<Void>?
     private(set) var viewerCount = 0
     private let allocator = ByteBufferAllocator()
+    /// Created on first use: zlib state is only worth its memory once a viewer negotiates it.
+    private var compressorStorage: FrameCompressor?
+
+    /// This loop's permessage-deflate compressor (nil if zlib could not be set up).
+    func compressor() -> FrameCompressor? {
+        if compressorStorage == nil { compressorStorage = try? FrameCompressor() }
+        return compressorStorage
+    }
 
     init(eventLoop: any EventLoop, index: Int, hub: PushHub) {
         self.eventLoop = eventLoop
@@ -111,7 +119,7 @@ final class PushShard {
     private func markDirty(_ room: LoopRoom) {
         if policy.floor == .zero {
             // The naive mode: no batching, every comment is written as soon as it arrives.
-            room.flush(allocator: allocator, framePerComment: true)
+            room.flush(allocator: allocator, framePerComment: true, compressor: compressor)
             return
         }
         guard !room.isDirty else { return }
@@ -143,7 +151,7 @@ final class PushShard {
         for room in dirty {
             if room.flushDeadline <= now {
                 room.isDirty = false
-                room.flush(allocator: allocator, framePerComment: false)
+                room.flush(allocator: allocator, framePerComment: false, compressor: compressor)
             } else {
                 dirty[remaining] = room
                 remaining += 1

@@ -14,9 +14,10 @@ public enum ServerFrame {
         length < 126 ? 2 : (length <= Int(UInt16.max) ? 4 : 10)
     }
 
-    /// Writes a final frame's header (FIN set, no mask) for `opcode` and `length`.
-    public static func writeHeader(opcode: WebSocketOpcode, payloadLength length: Int, into buffer: inout ByteBuffer) {
-        buffer.writeInteger(0x80 | UInt8(webSocketOpcode: opcode))
+    /// Writes a final frame's header (FIN set, no mask) for `opcode` and `length`; `rsv1` marks a
+    /// compressed message (permessage-deflate).
+    public static func writeHeader(opcode: WebSocketOpcode, payloadLength length: Int, rsv1: Bool = false, into buffer: inout ByteBuffer) {
+        buffer.writeInteger(0x80 | (rsv1 ? 0x40 : 0) | UInt8(webSocketOpcode: opcode))
         if length < 126 {
             buffer.writeInteger(UInt8(length))
         } else if length <= Int(UInt16.max) {

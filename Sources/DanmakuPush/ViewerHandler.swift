@@ -32,6 +32,9 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     var lastSentSeq: UInt64 = 0
     /// Position in its `LoopRoom`'s array of live viewers.
     var slot: Int?
+    /// Whether the viewer negotiated permessage-deflate: batches go to it compressed, and its
+    /// own messages may arrive compressed.
+    let compressesBatches: Bool
 
     private let hub: PushHub
     private let author: CommentAuthor
@@ -47,10 +50,12 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     /// The most posts a viewer may have awaiting an answer; more are refused, not queued.
     private static let maxPostsInFlight = 4
 
-    /// A viewer of `room` from `clientAddress`, resuming after `since` when given.
-    public init(room: RoomID, since: UInt64?, clientAddress: String, hub: PushHub) {
+    /// A viewer of `room` from `clientAddress`, resuming after `since` when given; `compression`
+    /// when permessage-deflate was negotiated in the upgrade.
+    public init(room: RoomID, since: UInt64?, clientAddress: String, hub: PushHub, compression: Bool = false) {
         self.room = room
         self.since = since
+        self.compressesBatches = compression
         self.hub = hub
         self.clientAddress = clientAddress
         self.author = AnonymousIdentity.author(forAddress: clientAddress)
@@ -201,12 +206,18 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         guard frame.maskKey != nil else {
             return close(code: .protocolError, reason: "client frames must be masked")
         }
-        guard !frame.rsv1, !frame.rsv2, !frame.rsv3 else {
+        // RSV1 is permessage-deflate's "compressed" bit: allowed on data frames once negotiated.
+        let compressed = frame.rsv1 && compressesBatches && frame.opcode == .text
+        guard !frame.rsv1 || compressed, !frame.rsv2, !frame.rsv3 else {
             return close(code: .protocolError, reason: "reserved bits set without an extension")
         }
         switch frame.opcode {
         case .text:
             var payload = frame.unmaskedData
+            if compressed {
+                guard let inflated = inflate(payload, context: context) else { return }
+                payload = inflated
+            }
             let bytes = payload.readBytes(length: payload.readableBytes) ?? []
             guard String(validating: bytes, as: UTF8.self) != nil else {
                 return close(code: .dataInconsistentWithMessage, reason: "text frame is not valid UTF-8")
@@ -231,6 +242,23 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         default:
             close(code: .protocolError, reason: "unknown opcode")
         }
+    }
+
+    /// A compressed message's text, or nil after closing the connection (too large or corrupt).
+    private func inflate(_ data: ByteBuffer, context: ChannelHandlerContext) -> ByteBuffer? {
+        let limit = hub.configuration.maxInboundFrameBytes
+        guard let compressor = shard?.compressor() else {
+            close(code: .unexpectedServerError, reason: "compression unavailable")
+            return nil
+        }
+        do {
+            return try compressor.inflate(data, maxSize: limit, allocator: context.channel.allocator)
+        } catch FrameCompressor.InflateError.tooLarge {
+            close(code: .messageTooLarge, reason: "message larger than \(limit) bytes")
+        } catch {
+            close(code: .dataInconsistentWithMessage, reason: "compressed message is corrupt")
+        }
+        return nil
     }
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -26,7 +26,11 @@ enum ConnectionPipeline {
                 guard case .viewerSocket = Route(path: target.path), case .success = target.unsignedInteger("since") else {
                     return channel.eventLoop.makeSucceededFuture(nil)
                 }
-                return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
+                var headers = HTTPHeaders()
+                if negotiatesCompression(head, push: push) {
+                    headers.add(name: "Sec-WebSocket-Extensions", value: PerMessageDeflate.response)
+                }
+                return channel.eventLoop.makeSucceededFuture(headers)
             },
             upgradePipelineHandler: { channel, head in
                 channel.eventLoop.makeCompletedFuture {
@@ -35,7 +39,9 @@ enum ConnectionPipeline {
                         throw NIOWebSocketUpgradeError.unsupportedWebSocketTarget
                     }
                     let since = (try? target.unsignedInteger("since").get()) ?? nil
-                    try configureViewer(channel: channel, room: room, since: since, push: push, hub: hub)
+                    try configureViewer(
+                        channel: channel, room: room, since: since, compression: negotiatesCompression(head, push: push),
+                        push: push, hub: hub)
                 }
             })
         try channel.pipeline.syncOperations.configureHTTPServerPipeline(
@@ -49,9 +55,14 @@ enum ConnectionPipeline {
         try channel.pipeline.syncOperations.addHandler(ingest.value)
     }
 
+    /// Whether the upgrade request offers permessage-deflate in a form the server accepts.
+    private static func negotiatesCompression(_ head: HTTPRequestHead, push: PushConfiguration) -> Bool {
+        push.compression && PerMessageDeflate.accepts(head.headers["Sec-WebSocket-Extensions"])
+    }
+
     /// Adds the viewer handler and the outlet it writes whole frames through.
     private static func configureViewer(
-        channel: any Channel, room: RoomID, since: UInt64?, push: PushConfiguration, hub: PushHub
+        channel: any Channel, room: RoomID, since: UInt64?, compression: Bool, push: PushConfiguration, hub: PushHub
     ) throws {
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(FrameOutlet(), position: .first)
@@ -67,6 +78,6 @@ enum ConnectionPipeline {
             minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64,
             maxAccumulatedFrameSize: push.maxInboundFrameBytes))
         let address = channel.remoteAddress?.ipAddress ?? "unknown"
-        try pipeline.addHandler(ViewerHandler(room: room, since: since, clientAddress: address, hub: hub))
+        try pipeline.addHandler(ViewerHandler(room: room, since: since, clientAddress: address, hub: hub, compression: compression))
     }
 }

@@ -31,6 +31,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-batch-window-ms"), help: "Longest window the adaptive mode may choose, ms.")
     var maxBatchWindowMilliseconds = 250
 
+    @Flag(inversion: .prefixedEnableDisable, help: "Accept permessage-deflate (each batch compressed once per loop, shared by every viewer that negotiated it).")
+    var compression = true
+
     @Option(help: "Comments kept per room for resume and history.")
     var history = 1000
 
@@ -116,6 +119,7 @@ struct Serve: AsyncParsableCommand {
         guard maxSendsPerSecond.map({ $0 > 0 }) ?? true else { throw ValidationError("--max-sends-per-second must be positive") }
         configuration.push.maxSendsPerSecond = maxSendsPerSecond
         configuration.push.maxBatchWindowMilliseconds = maxBatchWindowMilliseconds
+        configuration.push.compression = compression
         configuration.push.maxInboundFrameBytes = maxFrameBytes
         configuration.push.maxUnwrittenBytes = maxUnwrittenBytes
         configuration.push.socketSendBufferBytes = socketSendBuffer

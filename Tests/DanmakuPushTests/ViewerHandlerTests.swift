@@ -31,14 +31,15 @@ final class ViewerHarness {
         loop.run()
     }
 
-    /// A connected viewer channel, its hello already read.
-    func connect(since: UInt64? = nil) throws -> EmbeddedChannel {
+    /// A connected viewer channel (its hello not yet read).
+    func connect(since: UInt64? = nil, compression: Bool = false) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel(loop: loop)
         try channel.pipeline.syncOperations.addHandler(FrameOutlet())
         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: push.maxInboundFrameBytes)))
         try channel.pipeline.syncOperations.addHandler(NIOWebSocketFrameAggregator(
             minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64, maxAccumulatedFrameSize: push.maxInboundFrameBytes))
-        try channel.pipeline.syncOperations.addHandler(ViewerHandler(room: room, since: since, clientAddress: "10.0.0.1", hub: hub))
+        try channel.pipeline.syncOperations.addHandler(
+            ViewerHandler(room: room, since: since, clientAddress: "10.0.0.1", hub: hub, compression: compression))
         try channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 5000)).wait()
         return channel
     }
