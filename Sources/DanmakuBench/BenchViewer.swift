@@ -24,6 +24,7 @@ public final class BenchViewer: ChannelInboundHandler {
     public typealias OutboundOut = ByteBuffer
 
     private let path: String
+    private let compression: Bool
     private let verifyEveryComment: Bool
     private let counters: ConnectionCounters
     private let statsForLoop: @Sendable (any EventLoop) -> LoopStats
@@ -34,8 +35,13 @@ public final class BenchViewer: ChannelInboundHandler {
     public private(set) var lastSeq: UInt64?
     private var stopping = false
 
-    public init(path: String, verifyEveryComment: Bool, counters: ConnectionCounters, statsForLoop: @escaping @Sendable (any EventLoop) -> LoopStats) {
+    /// - Parameter compression: offer permessage-deflate and inflate what arrives compressed.
+    public init(
+        path: String, compression: Bool = false, verifyEveryComment: Bool, counters: ConnectionCounters,
+        statsForLoop: @escaping @Sendable (any EventLoop) -> LoopStats
+    ) {
         self.path = path
+        self.compression = compression
         self.verifyEveryComment = verifyEveryComment
         self.counters = counters
         self.statsForLoop = statsForLoop
@@ -44,7 +50,8 @@ public final class BenchViewer: ChannelInboundHandler {
     public func channelActive(context: ChannelHandlerContext) {
         stats = statsForLoop(context.eventLoop)
         let request = "GET \(path) HTTP/1.1\r\nHost: danmaku\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+            + (compression ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" : "") + "\r\n"
         context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: request)), promise: nil)
     }
 
@@ -112,18 +119,26 @@ public final class BenchViewer: ChannelInboundHandler {
         }
         guard buffer.readableBytes >= headerLength + length else { return false }
         let opcode = first & 0x0F
+        let compressed = first & 0x40 != 0
         buffer.withUnsafeReadableBytes { bytes in
             let payload = UnsafeRawBufferPointer(rebasing: bytes[headerLength..<(headerLength + length)])
-            handle(opcode: opcode, payload: payload, context: context)
+            guard compressed else { return handle(opcode: opcode, payload: payload, context: context) }
+            stats.totals.bytes += UInt64(payload.count)
+            do {
+                try stats.withInflated(payload) { handle(opcode: opcode, payload: $0, context: context, countBytes: false) }
+            } catch {
+                context.close(promise: nil)
+            }
         }
         buffer.moveReaderIndex(forwardBy: headerLength + length)
         return true
     }
 
-    private func handle(opcode: UInt8, payload: UnsafeRawBufferPointer, context: ChannelHandlerContext) {
+    /// One message; `countBytes` is false for inflated payloads (the wire bytes were counted).
+    private func handle(opcode: UInt8, payload: UnsafeRawBufferPointer, context: ChannelHandlerContext, countBytes: Bool = true) {
         switch opcode {
         case 0x1:
-            stats.totals.bytes += UInt64(payload.count)
+            if countBytes { stats.totals.bytes += UInt64(payload.count) }
             switch BatchScanner.kind(payload) {
             case .comments: handleBatch(payload)
             case .hello:

@@ -1,6 +1,8 @@
 // Danmaku — a live-stream bullet-comment service.
 
+import CompressNIO
 import Histogram
+import NIOCore
 
 /// What viewers measured: counters and end-to-end latency.
 public struct ViewerTotals: Sendable {
@@ -32,8 +34,31 @@ public struct ViewerTotals: Sendable {
 /// The totals of one client EventLoop's viewers, updated without locks on that loop.
 public final class LoopStats {
     public var totals = ViewerTotals()
+    /// Inflates permessage-deflate frames for this loop's viewers (created on first use).
+    private var inflater: ZlibDecompressor?
+    private var inflated = ByteBufferAllocator().buffer(capacity: 1 << 16)
 
     public init() {}
+
+    /// Inflates one compressed message (RFC 7692) and hands its bytes to `body`.
+    public func withInflated(_ payload: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) throws {
+        if inflater == nil { inflater = try ZlibDecompressor(algorithm: .deflate) }
+        var input = ByteBuffer(bytes: payload)
+        input.writeBytes([0x00, 0x00, 0xFF, 0xFF])
+        defer { try? inflater?.reset() }
+        inflated.clear()
+        while true {
+            do {
+                try inflater!.inflate(from: &input, to: &inflated)
+                break
+            } catch let error as CompressNIOError where error == .bufferOverflow {
+                inflated.reserveCapacity(minimumWritableBytes: inflated.capacity)
+            } catch let error as CompressNIOError where error == .inputBufferOverflow {
+                break
+            }
+        }
+        inflated.withUnsafeReadableBytes(body)
+    }
 
     /// A copy of the totals; with `reset`, rates and latency start afresh (after the warm-up).
     /// Missing and duplicated counts are never reset: correctness covers the whole run.

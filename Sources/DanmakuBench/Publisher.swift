@@ -33,7 +33,8 @@ public final class Publisher: ChannelInboundHandler {
 
     private let rooms: [String]
     private let ratePerSecond: Double
-    private let textPadding: String
+    private let textBytes: Int
+    private var phraseCursor: Int
     private let maxInFlight = 256
     private var roomCursor: Int
     private var inFlightRooms: [Int] = []
@@ -47,8 +48,9 @@ public final class Publisher: ChannelInboundHandler {
     public init(rooms: [String], ratePerSecond: Double, textBytes: Int, firstRoom: Int) {
         self.rooms = rooms
         self.ratePerSecond = ratePerSecond
-        self.textPadding = String(repeating: "x", count: max(0, textBytes - 18))
+        self.textBytes = textBytes
         self.roomCursor = firstRoom % max(1, rooms.count)
+        self.phraseCursor = firstRoom * 7
     }
 
     /// Starts posting as soon as the connection is up.
@@ -82,13 +84,30 @@ public final class Publisher: ChannelInboundHandler {
         for _ in 0..<room {
             let index = roomCursor
             roomCursor = (roomCursor + 1) % rooms.count
-            let body = #"{"text":"b\#(microsecondsNow()) \#(textPadding)"}"#
+            let body = #"{"text":"b\#(microsecondsNow()) \#(nextText())"}"#
             batch.writeString("POST /v1/rooms/\(rooms[index])/comments HTTP/1.1\r\nHost: danmaku\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n")
             batch.writeString(body)
             inFlightRooms.append(index)
             totals.sent += 1
         }
         context.writeAndFlush(wrapOutboundOut(batch), promise: nil)
+    }
+
+    /// Phrases as they appear in live rooms, mixed so that compression meets realistic text.
+    private static let phrases = [
+        "666", "哈哈哈哈哈", "前方高能", "主播太强了", "awesome play", "lol", "好耶", "2333", "爷青回",
+        "this is insane", "gg", "打卡", "泪目", "nice shot!", "what just happened", "来了来了", "高能预警",
+        "first time here", "主播加油", "awsl", "GOAT", "clip it", "卧槽", "🔥🔥🔥", "天秀", "belly laugh",
+    ]
+
+    /// About `textBytes` bytes of phrases, a different mix for each post.
+    private func nextText() -> String {
+        var text = ""
+        while text.utf8.count < textBytes {
+            phraseCursor = (phraseCursor &* 1_103_515_245 &+ 12345) & 0x7FFF_FFFF
+            text += (text.isEmpty ? "" : " ") + Self.phrases[phraseCursor % Self.phrases.count]
+        }
+        return text
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {

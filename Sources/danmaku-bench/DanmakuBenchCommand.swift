@@ -57,6 +57,9 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
     @Option(help: "Bytes of text per comment.")
     var textBytes = 40
 
+    @Flag(help: "Viewers negotiate permessage-deflate (and inflate every frame).")
+    var compression = false
+
     @Option(help: "Check every comment (and its latency) on one viewer in N; the others check batch boundaries.")
     var verifyEvery = 10
 
@@ -98,11 +101,12 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
         let run = LoadRun(
             host: host, port: port, workload: workload, sources: sources,
             threads: threads > 0 ? threads : System.coreCount, verifyEvery: max(1, verifyEvery),
-            textBytes: textBytes, connectRate: connectRate,
+            textBytes: textBytes, compression: compression, connectRate: connectRate,
             publishers: publishers ?? max(1, Int((workload.commentsPerSecond / 500).rounded(.up))))
         var report = try await run.execute(warmup: warmup, duration: duration, serverPID: pid)
         report.url = url ?? "local danmaku serve on :\(port)\(serverCpus.map { " (taskset -c \($0))" } ?? "")"
         report.batchWindowMs = url == nil ? batchWindowMilliseconds : nil
+        report.compression = compression
         report.printTable()
         if let json {
             let encoder = JSONEncoder()

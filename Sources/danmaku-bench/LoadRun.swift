@@ -15,6 +15,7 @@ struct LoadRun {
     var threads: Int
     var verifyEvery: Int
     var textBytes: Int
+    var compression: Bool
     var connectRate: Double
     var publishers: Int
 
@@ -63,7 +64,7 @@ struct LoadRun {
             }
             let room = index % workload.rooms
             let handler = BenchViewer(
-                path: "/v1/rooms/\(roomNames[room])/ws", verifyEveryComment: index % verifyEvery == 0,
+                path: "/v1/rooms/\(roomNames[room])/ws", compression: compression, verifyEveryComment: index % verifyEvery == 0,
                 counters: counters, statsForLoop: statsForLoop)
             let loop = group.next()
             let bound = NIOLoopBoundBox.makeBoxSendingValue(handler, eventLoop: loop)

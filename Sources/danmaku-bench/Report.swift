@@ -9,6 +9,7 @@ struct Report: Codable {
     var scenario: String
     var url: String
     var batchWindowMs: Int?
+    var compression = false
     var rooms: Int
     var viewersPerRoom: Int
     var offeredCommentsPerSecond: Double
@@ -58,7 +59,7 @@ struct Report: Codable {
             ("comments", "\(commentsPosted) posted, \(commentsAccepted) accepted, rejected \(commentsRejected.isEmpty ? "0" : commentsRejected.map { "\($0.key): \($0.value)" }.joined(separator: ", "))"),
             ("deliveries/s", rate(deliveriesPerSecond)),
             ("frames/s", rate(framesPerSecond)),
-            ("bytes/s", rate(bytesPerSecond) + "B"),
+            ("bytes/s", rate(bytesPerSecond) + "B" + (compression ? " (permessage-deflate, on the wire)" : "")),
             ("latency", "p50 \(ms("p50"))  p90 \(ms("p90"))  p99 \(ms("p99"))  p99.9 \(ms("p99.9"))  max \(ms("max"))  (\(latencySamples) samples from \(verifiedViewers) fully verified viewers)"),
             ("correctness", "missing \(missing), duplicated/out of order \(duplicated)"),
             ("server RSS", serverRSSBytes.map { String(format: "%.1f MiB", Double($0) / 1_048_576) } ?? "-"),
