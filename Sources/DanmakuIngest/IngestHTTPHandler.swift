@@ -24,13 +24,16 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
 
     private let configuration: IngestConfiguration
     private let service: CommentService
+    private let metricsText: @Sendable () -> [UInt8]
     private var state = State.idle
     /// Whether a request is being answered (an error answer must not interleave with it).
     private var requestInFlight = false
 
-    public init(configuration: IngestConfiguration, service: CommentService) {
+    /// - Parameter metricsText: the Prometheus text exposition served at `GET /metrics`.
+    public init(configuration: IngestConfiguration, service: CommentService, metricsText: @escaping @Sendable () -> [UInt8]) {
         self.configuration = configuration
         self.service = service
+        self.metricsText = metricsText
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -96,6 +99,10 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         switch (Route(path: target.path), head.method) {
         case (.health, .GET):
             respond(context: context, status: .ok, json: ByteBuffer(string: #"{"status":"ok"}"#), keepAlive: keepAlive)
+        case (.metrics, .GET):
+            respond(
+                context: context, status: .ok, body: ByteBuffer(bytes: metricsText()),
+                contentType: "text/plain; version=0.0.4; charset=utf-8", keepAlive: keepAlive)
         case (.comments(let room), .POST):
             postComment(context: context, room: room, head: head, body: body)
         case (.comments(let room), .GET):
@@ -111,7 +118,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             respond(context: context, error: .invalidRoom, keepAlive: keepAlive)
         case (.unknown, _):
             respond(context: context, error: .notFound, keepAlive: keepAlive)
-        case (.health, _), (.comments, _), (.viewerSocket, _):
+        case (.health, _), (.metrics, _), (.comments, _), (.viewerSocket, _):
             respond(context: context, error: .methodNotAllowed, keepAlive: keepAlive)
         }
     }
@@ -210,8 +217,17 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         context: ChannelHandlerContext, status: HTTPResponseStatus, json body: ByteBuffer, keepAlive: Bool,
         extraHeaders: HTTPHeaders = [:]
     ) {
+        respond(
+            context: context, status: status, body: body, contentType: "application/json; charset=utf-8",
+            keepAlive: keepAlive, extraHeaders: extraHeaders)
+    }
+
+    private func respond(
+        context: ChannelHandlerContext, status: HTTPResponseStatus, body: ByteBuffer, contentType: String, keepAlive: Bool,
+        extraHeaders: HTTPHeaders = [:]
+    ) {
         var headers = extraHeaders
-        headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
+        headers.add(name: "Content-Type", value: contentType)
         headers.add(name: "Content-Length", value: String(body.readableBytes))
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
         let head = HTTPResponseHead(version: .http1_1, status: status, headers: headers)

@@ -6,6 +6,7 @@ import Foundation
 /// What a request path asks for.
 public enum Route: Equatable, Sendable {
     case health
+    case metrics
     case comments(RoomID)
     case viewerSocket(RoomID)
     /// A room path whose room id is malformed.
@@ -18,6 +19,8 @@ public enum Route: Equatable, Sendable {
         switch parts.count {
         case 2 where parts[1] == "healthz":
             self = .health
+        case 2 where parts[1] == "metrics":
+            self = .metrics
         case 5 where parts[1] == "v1" && parts[2] == "rooms" && (parts[4] == "comments" || parts[4] == "ws"):
             guard let room = RoomID(parts[3]) else {
                 self = .invalidRoom

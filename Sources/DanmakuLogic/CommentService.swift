@@ -28,13 +28,16 @@ public final class CommentService: Sendable {
     private let log: any CommentLog
     private let bus: any CommentBus
     private let onPublishFailure: @Sendable (any Error) -> Void
+    private let metrics: LogicMetrics
 
     /// - Parameter onPublishFailure: told when a stored comment could not be published live
     ///   (it stays in history, so resuming viewers still get it).
     public init(
         configuration: LogicConfiguration, log: any CommentLog, bus: any CommentBus,
+        metrics: LogicMetrics = LogicMetrics(),
         onPublishFailure: @escaping @Sendable (any Error) -> Void = { _ in }
     ) {
+        self.metrics = metrics
         self.configuration = configuration
         self.validator = CommentValidator(maxTextLength: configuration.maxTextLength)
         self.limiter = RateLimiter(limits: [
@@ -55,6 +58,17 @@ public final class CommentService: Sendable {
 
     /// Checks, stores and publishes one comment.
     public func submit(
+        room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String
+    ) async -> Result<AcceptedComment, DanmakuError> {
+        let result = await check(room: room, request: request, author: author, clientAddress: clientAddress)
+        switch result {
+        case .success: metrics.didAccept()
+        case .failure(let error): metrics.didReject(error)
+        }
+        return result
+    }
+
+    private func check(
         room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String
     ) async -> Result<AcceptedComment, DanmakuError> {
         let draft: CommentDraft

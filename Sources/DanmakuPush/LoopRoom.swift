@@ -128,21 +128,30 @@ final class LoopRoom {
     /// Writes the pending comments as one frame, the same bytes to every live viewer (one
     /// compressed copy for the viewers that negotiated permessage-deflate); in the naive mode
     /// (`framePerComment`), as one frame per comment.
-    func flush(allocator: ByteBufferAllocator, framePerComment: Bool, compressor: () -> FrameCompressor?) {
+    ///
+    /// - Returns: the frames written and the comments they carried, for metrics.
+    @discardableResult
+    func flush(allocator: ByteBufferAllocator, framePerComment: Bool, compressor: () -> FrameCompressor?) -> (frames: Int, deliveries: Int) {
         if framePerComment, pending.count > 1 {
             let comments = pending
+            var total = (frames: 0, deliveries: 0)
             for comment in comments {
                 pending = [comment]
-                flush(allocator: allocator, framePerComment: false, compressor: compressor)
+                let written = flush(allocator: allocator, framePerComment: false, compressor: compressor)
+                total = (total.frames + written.frames, total.deliveries + written.deliveries)
             }
-            return
+            return total
         }
-        guard let first = pending.first?.seq, let last = pending.last?.seq else { return }
+        guard let first = pending.first?.seq, let last = pending.last?.seq else { return (0, 0) }
+        var frames = 0
+        var deliveries = 0
         var shared: ByteBuffer?
         var sharedCompressed: ByteBuffer?
         for viewer in viewers {
             let sent = viewer.lastSentSeq
             if sent >= last { continue }
+            frames += 1
+            deliveries += Int(last - max(sent + 1, first) + 1)
             if sent < first {
                 if shared == nil { shared = ViewerMessage.batch(room: id, comments: pending, allocator: allocator) }
                 if viewer.compressesBatches {
@@ -159,6 +168,7 @@ final class LoopRoom {
         }
         for viewer in joining { viewer.bufferWhileJoining(pending) }
         pending.removeAll(keepingCapacity: true)
+        return (frames, deliveries)
     }
 
     /// The compressed form of a plain batch frame; the plain frame itself if compression fails

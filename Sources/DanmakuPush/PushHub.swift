@@ -18,6 +18,7 @@ public final class PushHub: BusSubscriber, Sendable {
     let log: any CommentLog
     let bus: any CommentBus
     let logger: Logger
+    let metrics: PushMetrics
     private let shards: [NIOLoopBoundBox<PushShard?>]
     private let shardIndex: [ObjectIdentifier: Int]
 
@@ -34,9 +35,10 @@ public final class PushHub: BusSubscriber, Sendable {
     /// is handled after the task, so it always finds its shard.
     public init(
         configuration: PushConfiguration, eventLoops: [any EventLoop], service: CommentService,
-        log: any CommentLog, bus: any CommentBus, logger: Logger
+        log: any CommentLog, bus: any CommentBus, logger: Logger, metrics: PushMetrics = PushMetrics()
     ) {
         self.configuration = configuration
+        self.metrics = metrics
         self.service = service
         self.log = log
         self.bus = bus

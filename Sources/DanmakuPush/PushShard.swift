@@ -3,6 +3,7 @@
 import DanmakuBus
 import DanmakuCore
 import Logging
+import CoreMetrics
 import NIOCore
 
 /// Everything the push role keeps for one EventLoop: its rooms, its viewers and its batch clock.
@@ -21,6 +22,8 @@ final class PushShard {
     private let policy: BatchWindowPolicy
     /// Rooms that received comments in the last sweep period (the adaptive budget's divisor).
     private var activeRooms = 1
+    private let metrics: PushMetrics
+    private let windowGauge: Gauge
     private var sweeper: Scheduled<Void>?
     private(set) var viewerCount = 0
     private let allocator = ByteBufferAllocator()
@@ -38,6 +41,8 @@ final class PushShard {
         self.index = index
         self.hub = hub
         self.origin = eventLoop.now
+        self.metrics = hub.metrics
+        self.windowGauge = hub.metrics.windowGauge(loop: index)
         let configuration = hub.configuration
         self.policy = BatchWindowPolicy(
             floor: .milliseconds(Int64(configuration.batchWindowMilliseconds)),
@@ -70,9 +75,11 @@ final class PushShard {
         } else {
             room = LoopRoom(id: viewer.room)
             rooms[viewer.room] = room
+            metrics.rooms.increment()
         }
         room.addJoining(viewer)
         viewerCount += 1
+        metrics.viewers.increment()
         let roomID = viewer.room
         let since = viewer.since
         let log = hub.log
@@ -101,8 +108,10 @@ final class PushShard {
         guard let room = rooms[viewer.room] else { return }
         room.remove(viewer)
         viewerCount -= 1
+        metrics.viewers.decrement()
         if room.isEmpty {
             rooms[viewer.room] = nil
+            metrics.rooms.decrement()
             hub.detach(viewer.room, shard: index)
         }
     }
@@ -119,7 +128,7 @@ final class PushShard {
     private func markDirty(_ room: LoopRoom) {
         if policy.floor == .zero {
             // The naive mode: no batching, every comment is written as soon as it arrives.
-            room.flush(allocator: allocator, framePerComment: true, compressor: compressor)
+            record(room.flush(allocator: allocator, framePerComment: true, compressor: compressor))
             return
         }
         guard !room.isDirty else { return }
@@ -146,12 +155,14 @@ final class PushShard {
     /// Flushes the rooms whose deadline has come, and sets the timer for the next one.
     private func flushDue() {
         let now = eventLoop.now
+        let started = NIODeadline.now()
+        defer { metrics.flushDuration.recordNanoseconds((NIODeadline.now() - started).nanoseconds) }
         var next: NIODeadline?
         var remaining = 0
         for room in dirty {
             if room.flushDeadline <= now {
                 room.isDirty = false
-                room.flush(allocator: allocator, framePerComment: false, compressor: compressor)
+                record(room.flush(allocator: allocator, framePerComment: false, compressor: compressor))
             } else {
                 dirty[remaining] = room
                 remaining += 1
@@ -160,6 +171,13 @@ final class PushShard {
         }
         dirty.removeLast(dirty.count - remaining)
         if let next { scheduleFlush(at: next) }
+    }
+
+    private func record(_ written: (frames: Int, deliveries: Int)) {
+        guard written.frames > 0 else { return }
+        metrics.frames.increment(by: written.frames)
+        metrics.deliveries.increment(by: written.deliveries)
+        metrics.batchComments.record(written.deliveries / written.frames)
     }
 
     // MARK: Heartbeats
@@ -178,6 +196,8 @@ final class PushShard {
             for viewer in room.joining where viewer.heartbeat(now: now) == false { expired.append(viewer) }
         }
         activeRooms = max(1, active)
+        let widest = rooms.values.lazy.map { $0.viewers.count }.max() ?? 0
+        windowGauge.record(policy.window(viewers: widest, activeRooms: activeRooms).nanoseconds / 1_000_000)
         for viewer in expired { viewer.close(code: .goingAway, reason: "idle timeout") }
     }
 

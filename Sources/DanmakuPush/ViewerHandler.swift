@@ -66,6 +66,11 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         return false
     }
 
+    private var isClosing: Bool {
+        if case .closing = phase { return true }
+        return false
+    }
+
     var closeFuture: EventLoopFuture<Void>? { context?.channel.closeFuture }
 
     // MARK: Lifecycle
@@ -186,7 +191,8 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
 
     public func channelWritabilityChanged(context: ChannelHandlerContext) {
         // Unwritable means the viewer has more than `maxUnwrittenBytes` queued: it cannot keep up.
-        if !context.channel.isWritable {
+        if !context.channel.isWritable, !isClosing {
+            hub.metrics.slowConsumerCloses.increment()
             close(code: .policyViolation, reason: "slow consumer")
         }
         context.fireChannelWritabilityChanged()

@@ -12,10 +12,11 @@ import NIOWebSocket
 /// `/v1/rooms/{room}/ws`, the JSON API otherwise.
 enum ConnectionPipeline {
     static func configure(
-        channel: any Channel, configuration: ServerConfiguration, service: CommentService, hub: PushHub
+        channel: any Channel, configuration: ServerConfiguration, service: CommentService, hub: PushHub,
+        metricsText: @escaping @Sendable () -> [UInt8]
     ) throws {
         let push = configuration.push
-        let ingest = NIOLoopBound(IngestHTTPHandler(configuration: configuration.ingest, service: service), eventLoop: channel.eventLoop)
+        let ingest = NIOLoopBound(IngestHTTPHandler(configuration: configuration.ingest, service: service, metricsText: metricsText), eventLoop: channel.eventLoop)
         let idle = NIOLoopBound(IdleStateHandler(readTimeout: configuration.ingest.idleTimeout), eventLoop: channel.eventLoop)
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: push.maxInboundFrameBytes,

@@ -11,6 +11,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
+import Prometheus
 
 /// One process running every role (ingest, logic, push) on the embedded memory bus, on one port.
 ///
@@ -25,6 +26,9 @@ public final class DanmakuServer: Sendable {
     /// The logic tier, shared by HTTP and WebSocket posts.
     public let service: CommentService
     private let state = NIOLockedState()
+    /// This server's metrics, served at `GET /metrics` (one registry per server, no global state).
+    public let metrics = PrometheusCollectorRegistry()
+    private let metricsFactory: PrometheusMetricsFactory
 
     public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "danmaku")) {
         self.configuration = configuration
@@ -32,9 +36,13 @@ public final class DanmakuServer: Sendable {
         let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         self.bus = MemoryBus(historyCapacity: configuration.logic.historyCapacity)
+        var factory = PrometheusMetricsFactory(registry: metrics)
+        factory.valueHistogramBuckets[PushMetrics.batchCommentsLabel] = PushMetrics.batchCommentsBuckets
+        factory.durationHistogramBuckets[PushMetrics.flushDurationLabel] = PushMetrics.flushDurationBuckets
+        self.metricsFactory = factory
         let failureLogger = logger
         self.service = CommentService(
-            configuration: configuration.logic, log: bus, bus: bus,
+            configuration: configuration.logic, log: bus, bus: bus, metrics: LogicMetrics(factory: factory),
             onPublishFailure: { failureLogger.error("stored comment not published live", metadata: ["error": "\($0)"]) })
     }
 
@@ -46,7 +54,7 @@ public final class DanmakuServer: Sendable {
     public func start() async throws -> SocketAddress {
         let hub = PushHub(
             configuration: configuration.push, eventLoops: Array(group.makeIterator()), service: service,
-            log: bus, bus: bus, logger: logger)
+            log: bus, bus: bus, logger: logger, metrics: PushMetrics(factory: metricsFactory))
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -55,9 +63,11 @@ public final class DanmakuServer: Sendable {
             // Viewers send little (pongs, the odd post): a small first receive buffer, grown on
             // demand, keeps idle connections cheap (NIO keeps one pooled per channel).
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536))
-            .childChannelInitializer { [configuration, service] channel in
+            .childChannelInitializer { [configuration, service, metrics] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try ConnectionPipeline.configure(channel: channel, configuration: configuration, service: service, hub: hub)
+                    try ConnectionPipeline.configure(
+                        channel: channel, configuration: configuration, service: service, hub: hub,
+                        metricsText: { metrics.emitToBuffer() })
                 }
             }
             .bind(host: configuration.host, port: configuration.port)

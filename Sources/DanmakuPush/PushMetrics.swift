@@ -1,0 +1,51 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import CoreMetrics
+
+/// The push role's metrics. Updated once per flush, never per viewer.
+public struct PushMetrics: Sendable {
+    let factory: any MetricsFactory
+    /// Connected viewers.
+    let viewers: Meter
+    /// Rooms with viewers, summed over loops.
+    let rooms: Meter
+    /// Comments written to viewers (one per comment per viewer).
+    let deliveries: Counter
+    /// WebSocket frames written for batches.
+    let frames: Counter
+    /// Comments per batch.
+    let batchComments: Recorder
+    /// Time to flush one loop's due rooms.
+    let flushDuration: Timer
+    /// Viewers closed with 1008 for not keeping up.
+    let slowConsumerCloses: Counter
+
+    /// Buckets for `flushDuration`: a flush takes microseconds to tens of milliseconds.
+    public static let flushDurationLabel = "danmaku_flush_duration_seconds"
+    public static let flushDurationBuckets: [Duration] = [
+        .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+        .microseconds(2500), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+        .milliseconds(100), .milliseconds(250),
+    ]
+
+    /// The histogram buckets `batchComments` should have (for factories that take buckets by label).
+    public static let batchCommentsLabel = "danmaku_batch_comments"
+    public static let batchCommentsBuckets: [Double] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
+
+    /// Metrics made by `factory` (no-op by default).
+    public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
+        self.factory = factory
+        viewers = Meter(label: "danmaku_viewers", factory: factory)
+        rooms = Meter(label: "danmaku_rooms", factory: factory)
+        deliveries = Counter(label: "danmaku_deliveries_total", factory: factory)
+        frames = Counter(label: "danmaku_frames_total", factory: factory)
+        batchComments = Recorder(label: Self.batchCommentsLabel, factory: factory)
+        flushDuration = Timer(label: Self.flushDurationLabel, factory: factory)
+        slowConsumerCloses = Counter(label: "danmaku_slow_consumer_closes_total", factory: factory)
+    }
+
+    /// The widest batch window in force on loop `index`, in milliseconds.
+    func windowGauge(loop index: Int) -> Gauge {
+        Gauge(label: "danmaku_batch_window_milliseconds", dimensions: [("loop", String(index))], factory: factory)
+    }
+}

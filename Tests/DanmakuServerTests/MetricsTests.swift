@@ -1,0 +1,36 @@
+import DanmakuTestSupport
+import Foundation
+import Testing
+
+@Suite struct MetricsTests {
+    /// The value of a sample line `name{labels} value` (or `name value`).
+    func sample(_ text: String, _ name: String) -> Double? {
+        for line in text.split(separator: "\n") where line.hasPrefix(name + " ") || line.hasPrefix(name + "{") {
+            if let value = line.split(separator: " ").last.flatMap({ Double($0) }) { return value }
+        }
+        return nil
+    }
+
+    @Test func exposesCommentsDeliveriesViewersAndTheWindow() async throws {
+        try await withServer({ $0.logic.words = ["forbidden"] }) { _, port in
+            let viewers = [try await TestViewer.join(port: port, room: "m"), try await TestViewer.join(port: port, room: "m")]
+            for index in 0..<3 {
+                #expect(try await postComment(port: port, room: "m", json: #"{"text":"hi \#(index)"}"#).status == 201)
+            }
+            #expect(try await postComment(port: port, room: "m", json: #"{"text":"forbidden"}"#).status == 422)
+            for viewer in viewers { try await viewer.waitForComments(3) }
+            let reply = try await httpRequest(port: port, method: "GET", path: "/metrics")
+            #expect(reply.status == 200)
+            #expect(reply.headers["content-type"]?.hasPrefix("text/plain") == true)
+            let text = String(decoding: reply.body, as: UTF8.self)
+            #expect(sample(text, "danmaku_comments_accepted_total") == 3)
+            #expect(sample(text, #"danmaku_comments_rejected_total{reason="filtered"}"#) == 1)
+            #expect(sample(text, "danmaku_deliveries_total") == 6)
+            #expect(sample(text, "danmaku_viewers") == 2)
+            #expect(sample(text, "danmaku_rooms") ?? 0 >= 1)
+            #expect(text.contains("danmaku_batch_window_milliseconds"))
+            #expect(text.contains("danmaku_flush_duration_seconds"))
+            for viewer in viewers { await viewer.close() }
+        }
+    }
+}
