@@ -109,11 +109,11 @@ struct LoadRun {
         }
 
         // Warm-up, then measure.
-        try await tick(seconds: warmup, label: "warm-up", loops: loops, stats: stats)
+        try await tick(seconds: warmup, label: "warm-up", loops: loops, stats: stats, counters: counters)
         _ = try await collect(loops: loops, stats: stats, reset: true)
         let measureStart = ContinuousClock.now
         let cpuStart = serverPID.flatMap(ProcessSample.take)
-        try await tick(seconds: duration, label: "measuring", loops: loops, stats: stats)
+        try await tick(seconds: duration, label: "measuring", loops: loops, stats: stats, counters: counters)
         let measured = try await collect(loops: loops, stats: stats, reset: false)
         let elapsed = seconds(ContinuousClock.now - measureStart)
         let cpuEnd = serverPID.flatMap(ProcessSample.take)
@@ -176,7 +176,10 @@ struct LoadRun {
     }
 
     /// Sleeps `seconds`, printing a progress line each second.
-    private func tick(seconds total: Double, label: String, loops: [any EventLoop], stats: [ObjectIdentifier: NIOLoopBound<LoopStats>]) async throws {
+    private func tick(
+        seconds total: Double, label: String, loops: [any EventLoop], stats: [ObjectIdentifier: NIOLoopBound<LoopStats>],
+        counters: ConnectionCounters
+    ) async throws {
         var previous = try await collect(loops: loops, stats: stats, reset: false).deliveries
         var remaining = total
         while remaining > 0 {
@@ -185,7 +188,7 @@ struct LoadRun {
             remaining -= step
             let now = try await collect(loops: loops, stats: stats, reset: false)
             let p99 = now.latency.totalCount > 0 ? String(format: "%.1f ms", Double(now.latency.valueAtPercentile(99)) / 1000) : "-"
-            progress("\(label): \(format(Double(now.deliveries &- previous) / step)) deliveries/s, p99 \(p99), missing \(now.missing), dup \(now.duplicated)")
+            progress("\(label): \(counters.joined - counters.closedEarly) viewers, \(format(Double(now.deliveries &- previous) / step)) deliveries/s, p99 \(p99), missing \(now.missing), dup \(now.duplicated)")
             previous = now.deliveries
         }
     }
