@@ -25,7 +25,8 @@ public final class DanmakuServer: Sendable {
     private let bus: MemoryBus
     /// The logic tier, shared by HTTP and WebSocket posts.
     public let service: CommentService
-    private let state = NIOLockedState()
+    /// Set once by `start`, read by `port`, `hub` and `shutdown`.
+    private let state = NIOLockedValueBox(Running())
     /// This server's metrics, served at `GET /metrics` (one registry per server, no global state).
     public let metrics = PrometheusCollectorRegistry()
     private let metricsFactory: PrometheusMetricsFactory
@@ -47,7 +48,7 @@ public final class DanmakuServer: Sendable {
     }
 
     /// The bound port (valid after `start`).
-    public var port: Int { state.withLock { $0.channel?.localAddress?.port ?? 0 } }
+    public var port: Int { state.withLockedValue { $0.channel?.localAddress?.port ?? 0 } }
 
     /// Binds the listening socket and starts serving.
     @discardableResult
@@ -72,7 +73,7 @@ public final class DanmakuServer: Sendable {
             }
             .bind(host: configuration.host, port: configuration.port)
             .get()
-        state.withLock {
+        state.withLockedValue {
             $0.channel = channel
             $0.hub = hub
         }
@@ -83,7 +84,7 @@ public final class DanmakuServer: Sendable {
 
     /// Stops accepting, closes viewers with 1001, and shuts the threads down.
     public func shutdown() async {
-        let (channel, hub) = state.withLock { ($0.channel, $0.hub) }
+        let (channel, hub) = state.withLockedValue { ($0.channel, $0.hub) }
         try? await channel?.close()
         if let hub {
             let drained = Task { await hub.drain() }
@@ -101,17 +102,11 @@ public final class DanmakuServer: Sendable {
     }
 
     /// The push hub (valid after `start`), for tests and metrics.
-    public var hub: PushHub? { state.withLock { $0.hub } }
+    public var hub: PushHub? { state.withLockedValue { $0.hub } }
 }
 
-/// The server's mutable parts, set once by `start`.
-private final class NIOLockedState: Sendable {
-    struct Value {
-        var channel: (any Channel)?
-        var hub: PushHub?
-    }
-
-    private let box = NIOLockedValueBox(Value())
-
-    func withLock<T>(_ body: (inout Value) -> T) -> T { box.withLockedValue(body) }
+/// The parts of a server that exist once it is started.
+private struct Running {
+    var channel: (any Channel)?
+    var hub: PushHub?
 }
