@@ -92,7 +92,8 @@ import Testing
     }
 
     @Test func floodPastTheRateLimitGets429WithRetryAfter() async throws {
-        try await withServer({ $0.logic.ipLimit = RateLimit(perSecond: 1, burst: 5) }) { _, port in
+        // One token per 20 s: however slow the machine, no token refills during the test.
+        try await withServer({ $0.logic.ipLimit = RateLimit(perSecond: 0.05, burst: 5) }) { _, port in
             var statuses: [Int] = []
             var retryAfter: String?
             for index in 0..<20 {
@@ -104,7 +105,7 @@ import Testing
                 }
             }
             #expect(statuses.prefix(5).allSatisfy { $0 == 201 })
-            #expect(statuses.dropFirst(5).filter { $0 == 429 }.count >= 14)
+            #expect(statuses.dropFirst(5).allSatisfy { $0 == 429 })
             #expect(retryAfter.flatMap(Int.init).map { $0 >= 1 } == true)
             // Only the accepted ones were numbered and stored.
             let history = try await httpRequest(port: port, method: "GET", path: "/v1/rooms/flood/comments?since=0")
