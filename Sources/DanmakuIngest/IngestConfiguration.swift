@@ -15,5 +15,8 @@ public struct IngestConfiguration: Sendable {
     /// their own heartbeat); also bounds how long a request may dribble in.
     public var idleTimeout = TimeAmount.seconds(30)
 
+    /// Most open connections (HTTP and WebSocket) per client address; 0 means no limit.
+    public var maxConnectionsPerAddress = 1000
+
     public init() {}
 }

@@ -1,5 +1,6 @@
 // Danmaku — a live-stream bullet-comment service.
 
+import DanmakuLogic
 import NIOCore
 
 /// Settings of the push role. Defaults are documented once, in README.md.
@@ -20,6 +21,9 @@ public struct PushConfiguration: Sendable {
     public var idleTimeout = TimeAmount.seconds(60)
     /// Largest inbound WebSocket message, in bytes.
     public var maxInboundFrameBytes = 4096
+    /// Frames a viewer may send (posts, pings, pongs, anything); past it the connection is closed
+    /// with 1008. Posts are also subject to the logic tier's user, IP and room limits.
+    public var inboundMessageRate = RateLimit(perSecond: 20, burst: 40)
     /// Unwritten bytes a viewer may have queued before it is closed as a slow consumer.
     public var maxUnwrittenBytes = 1 << 20
     /// SO_SNDBUF for viewer sockets in bytes; nil keeps the kernel's autotuning. A small value

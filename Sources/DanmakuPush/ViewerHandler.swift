@@ -47,6 +47,8 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     private var lastInbound = NIODeadline.uptimeNanoseconds(0)
     private var nextPing = NIODeadline.uptimeNanoseconds(0)
     private var postsInFlight = 0
+    /// Every inbound frame takes a token: a ping flood costs the server no more than posts do.
+    private var inboundBucket: TokenBucket?
     /// The most posts a viewer may have awaiting an answer; more are refused, not queued.
     private static let maxPostsInFlight = 4
 
@@ -203,6 +205,9 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         lastInbound = context.eventLoop.now
+        if !isClosing, !takeInboundToken(now: lastInbound) {
+            return close(code: .policyViolation, reason: "too many messages")
+        }
         if case .closing = phase {
             // Waiting for the viewer's answer to our close frame; anything else is ignored.
             if frame.opcode == .connectionClose { context.close(promise: nil) }
@@ -248,6 +253,16 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         default:
             close(code: .protocolError, reason: "unknown opcode")
         }
+    }
+
+    private func takeInboundToken(now: NIODeadline) -> Bool {
+        let limit = hub.configuration.inboundMessageRate
+        let seconds = Double(now.uptimeNanoseconds) / 1e9
+        var bucket = inboundBucket ?? TokenBucket(limit: limit, now: seconds)
+        defer { inboundBucket = bucket }
+        guard bucket.available(limit: limit, now: seconds) >= 1 else { return false }
+        bucket.take()
+        return true
     }
 
     /// A compressed message's text, or nil after closing the connection (too large or corrupt).

@@ -25,6 +25,8 @@ public final class DanmakuServer: Sendable {
     private let bus: MemoryBus
     /// The logic tier, shared by HTTP and WebSocket posts.
     public let service: CommentService
+    /// Open connections per client address.
+    public let connections: ConnectionLimiter
     /// Set once by `start`, read by `port`, `hub` and `shutdown`.
     private let state = NIOLockedValueBox(Running())
     /// This server's metrics, served at `GET /metrics` (one registry per server, no global state).
@@ -37,6 +39,7 @@ public final class DanmakuServer: Sendable {
         let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         self.bus = MemoryBus(historyCapacity: configuration.logic.historyCapacity)
+        self.connections = ConnectionLimiter(maxPerAddress: configuration.ingest.maxConnectionsPerAddress)
         var factory = PrometheusMetricsFactory(registry: metrics)
         factory.valueHistogramBuckets[PushMetrics.batchCommentsLabel] = PushMetrics.batchCommentsBuckets
         factory.durationHistogramBuckets[PushMetrics.flushDurationLabel] = PushMetrics.flushDurationBuckets
@@ -64,8 +67,15 @@ public final class DanmakuServer: Sendable {
             // Viewers send little (pongs, the odd post): a small first receive buffer, grown on
             // demand, keeps idle connections cheap (NIO keeps one pooled per channel).
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536))
-            .childChannelInitializer { [configuration, service, metrics] channel in
+            .childChannelInitializer { [configuration, service, metrics, connections] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let address = channel.remoteAddress?.ipAddress ?? "unknown"
+                    guard connections.acquire(address) else {
+                        try channel.pipeline.syncOperations.addHandler(ConnectionRefusal())
+                        return
+                    }
+                    // A close-future callback, not a handler: idle viewers stay as light as they are.
+                    channel.closeFuture.whenComplete { _ in connections.release(address) }
                     try ConnectionPipeline.configure(
                         channel: channel, configuration: configuration, service: service, hub: hub,
                         metricsText: { metrics.emitToBuffer() })

@@ -21,7 +21,7 @@ final class LocalServer {
             binary, "serve", "--port", "0", "--log-level", "warning",
             "--batch-window-ms", String(batchWindowMilliseconds),
             "--user-rate", "1000000/1000000", "--ip-rate", "1000000/1000000", "--room-rate", "1000000/1000000",
-            "--duplicate-window", "0",
+            "--duplicate-window", "0", "--max-connections-per-ip", "0",
         ] + extraArguments
         if let cpus {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")

@@ -61,6 +61,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest HTTP request body, bytes.")
     var maxBodyBytes = 4096
 
+    @Option(name: .customLong("max-connections-per-ip"), help: "Most open connections per client address (0 = no limit).")
+    var maxConnectionsPerAddress = 1000
+
     @Option(help: "Seconds an HTTP connection may stay silent before it is closed.")
     var httpIdleTimeout = 30
 
@@ -69,6 +72,9 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Unwritten bytes per viewer before it is closed as a slow consumer.")
     var maxUnwrittenBytes = 1 << 20
+
+    @Option(help: "Frames a viewer may send per second, RATE/BURST; past it the viewer is closed (1008).")
+    var viewerMessageRate = "20/40"
 
     @Option(help: "SO_SNDBUF of viewer sockets in bytes (default: kernel autotuning).")
     var socketSendBuffer: Int?
@@ -123,11 +129,13 @@ struct Serve: AsyncParsableCommand {
         configuration.push.maxInboundFrameBytes = maxFrameBytes
         configuration.push.maxUnwrittenBytes = maxUnwrittenBytes
         configuration.push.socketSendBufferBytes = socketSendBuffer
+        configuration.push.inboundMessageRate = try rate(viewerMessageRate, "--viewer-message-rate")
         configuration.push.pingInterval = .seconds(Int64(pingInterval))
         configuration.push.idleTimeout = .seconds(Int64(idleTimeout))
         configuration.push.nodeName = nodeName
         configuration.ingest.maxBodyBytes = maxBodyBytes
         configuration.ingest.idleTimeout = .seconds(Int64(httpIdleTimeout))
+        configuration.ingest.maxConnectionsPerAddress = maxConnectionsPerAddress
         guard history > 0 else { throw ValidationError("--history must be at least 1") }
         configuration.logic.historyCapacity = history
         configuration.logic.maxTextLength = maxTextLength

@@ -216,6 +216,25 @@ func json(_ frame: ParsedFrame) throws -> [String: Any] {
         #expect(!channel.isActive, "\(name)")
     }
 
+    @Test func aPingFloodIsClosedAfterTheBurst() throws {
+        let harness = ViewerHarness { $0.inboundMessageRate = RateLimit(perSecond: 20, burst: 40) }
+        let flooder = try harness.connect()
+        _ = try harness.frames(flooder)
+        for _ in 0..<100 { try? flooder.writeInbound(clientFrame(opcode: 0x9, payload: [])) }
+        let frames = try harness.frames(flooder)
+        #expect(frames.filter { $0.opcode == 0xA }.count == 40, "the burst is answered")
+        #expect(frames.last?.closeCode == 1008)
+        #expect(frames.last?.text.contains("too many messages") == true)
+        // At the sustained rate a viewer is never closed.
+        let steady = try harness.connect()
+        _ = try harness.frames(steady)
+        for _ in 0..<200 {
+            try steady.writeInbound(clientFrame(opcode: 0x9, payload: []))
+            harness.loop.advanceTime(by: .milliseconds(50))
+        }
+        #expect(try harness.frames(steady).allSatisfy { $0.opcode == 0xA || $0.opcode == 0x9 })
+    }
+
     @Test func echoesTheViewersCloseAndDisconnects() throws {
         let harness = ViewerHarness()
         let channel = try harness.connect()

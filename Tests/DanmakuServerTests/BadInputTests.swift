@@ -1,4 +1,5 @@
 import DanmakuLogic
+import DanmakuServer
 import DanmakuTestSupport
 import Foundation
 import Testing
@@ -88,6 +89,35 @@ import Testing
             try await Task.sleep(for: .milliseconds(1500))
             #expect(!viewer.observed.value.closed, "a viewer outlived the HTTP idle timeout")
             await viewer.close()
+        }
+    }
+
+    @Test func connectionsPastThePerAddressCapGet429() async throws {
+        try await withServer({ $0.ingest.maxConnectionsPerAddress = 5 }) { server, port in
+            var viewers: [TestViewer] = []
+            for _ in 0..<5 { viewers.append(try await TestViewer.join(port: port, room: "cap")) }
+            // The sixth connection is answered at once, before it sends anything, and closed.
+            let refused = try await TestConnection.connect(port: port)
+            try await refused.waitForClose()
+            let reply = try #require(HTTPReply.parse(refused.input.value.bytes)?.reply)
+            #expect(reply.status == 429)
+            #expect(reply.errorCode == "too_many_connections")
+            #expect(reply.headers["retry-after"] == "1")
+            // The viewers already connected are unaffected, and a closed one frees its place.
+            for viewer in viewers { #expect(!viewer.observed.value.closed) }
+            await viewers[0].close()
+            try await waitUntil { server.connections.count("127.0.0.1") < 5 }
+            #expect(try await httpRequest(port: port, method: "GET", path: "/healthz").status == 200)
+            for viewer in viewers.dropFirst() { await viewer.close() }
+        }
+    }
+
+    /// Waits (bounded) for a server-side condition that has no event to wait on.
+    private func waitUntil(timeout: Duration = .seconds(5), _ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !condition() {
+            guard ContinuousClock.now < deadline else { throw TimedOut(description: "server-side condition") }
+            try await Task.sleep(for: .milliseconds(10))
         }
     }
 
