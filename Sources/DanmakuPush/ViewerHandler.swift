@@ -37,7 +37,6 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     let compressesBatches: Bool
 
     private let hub: PushHub
-    private let author: CommentAuthor
     private let clientAddress: String
     private var phase = Phase.waitingForChannel
     private var context: ChannelHandlerContext?
@@ -60,7 +59,6 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         self.compressesBatches = compression
         self.hub = hub
         self.clientAddress = clientAddress
-        self.author = AnonymousIdentity.author(forAddress: clientAddress)
     }
 
     var isJoining: Bool {
@@ -319,7 +317,10 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
             return send(ViewerMessage.error(.rateLimited(scope: "connection", retryAfter: 1)))
         }
         postsInFlight += 1
-        let (service, room, author, address) = (hub.service, room, author, clientAddress)
+        // Derived when posting rather than stored: most viewers never post, and every byte of an
+        // idle viewer is multiplied by the connections a node holds.
+        let (service, room, address) = (hub.service, room, clientAddress)
+        let author = AnonymousIdentity.author(forAddress: address)
         context.eventLoop.makeFutureWithTask {
             await service.submit(room: room, request: request, author: author, clientAddress: address)
         }.assumeIsolated().whenSuccess { [self] result in
