@@ -57,6 +57,9 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
     @Option(help: "Bytes of text per comment.")
     var textBytes = 40
 
+    @Option(help: "Extra viewers that stop reading after the handshake (slow consumers).")
+    var slowViewers = 0
+
     @Flag(help: "Viewers negotiate permessage-deflate (and inflate every frame).")
     var compression = false
 
@@ -98,11 +101,12 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
         defer { local?.stop() }
         let pid = serverPid ?? local?.pid
 
-        let run = LoadRun(
+        var run = LoadRun(
             host: host, port: port, workload: workload, sources: sources,
             threads: threads > 0 ? threads : System.coreCount, verifyEvery: max(1, verifyEvery),
             textBytes: textBytes, compression: compression, connectRate: connectRate,
             publishers: publishers ?? max(1, Int((workload.commentsPerSecond / 500).rounded(.up))))
+        run.slowViewers = slowViewers
         var report = try await run.execute(warmup: warmup, duration: duration, serverPID: pid)
         report.url = url ?? "local danmaku serve on :\(port)\(serverCpus.map { " (taskset -c \($0))" } ?? "")"
         report.batchWindowMs = url == nil ? batchWindowMilliseconds : nil

@@ -18,6 +18,8 @@ struct LoadRun {
     var compression: Bool
     var connectRate: Double
     var publishers: Int
+    /// Viewers that stop reading after the handshake, spread over the rooms.
+    var slowViewers = 0
 
     /// A viewer's handler and room, kept on its loop.
     private struct ViewerRecord {
@@ -79,8 +81,27 @@ struct LoadRun {
             connected.whenFailure { _ in counters.didFail() }
             pending.append(connected)
         }
+        // Slow consumers join after the healthy viewers; they are counted apart.
+        let slowCounters = ConnectionCounters()
+        var slowChannels: [EventLoopFuture<any Channel>] = []
+        for index in 0..<slowViewers {
+            if index > 0, index % perTick == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            let loop = group.next()
+            let handler = NIOLoopBoundBox.makeBoxSendingValue(
+                SlowViewer(path: "/v1/rooms/\(roomNames[index % workload.rooms])/ws", counters: slowCounters), eventLoop: loop)
+            let connected = ClientBootstrap(group: loop)
+                .bind(to: try SocketAddress(ipAddress: sources[(index + total) % sources.count], port: 0))
+                .channelOption(.socketOption(.so_rcvbuf), value: 4096)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler.value) }
+                }
+                .connect(host: host, port: port)
+            connected.whenFailure { _ in slowCounters.didFail() }
+            slowChannels.append(connected)
+        }
         let connectDeadline = ContinuousClock.now + .seconds(60)
-        while counters.joined + counters.failed < total, ContinuousClock.now < connectDeadline {
+        while counters.joined + counters.failed < total || slowCounters.joined + slowCounters.failed < slowViewers,
+            ContinuousClock.now < connectDeadline {
             try await Task.sleep(for: .milliseconds(100))
         }
         let connectSeconds = seconds(ContinuousClock.now - connectStart)
@@ -113,7 +134,10 @@ struct LoadRun {
         _ = try await collect(loops: loops, stats: stats, reset: true)
         let measureStart = ContinuousClock.now
         let cpuStart = serverPID.flatMap(ProcessSample.take)
-        try await tick(seconds: duration, label: "measuring", loops: loops, stats: stats, counters: counters)
+        var peakRSS = cpuStart?.rssBytes ?? 0
+        try await tick(seconds: duration, label: "measuring", loops: loops, stats: stats, counters: counters) {
+            if let sample = serverPID.flatMap(ProcessSample.take) { peakRSS = max(peakRSS, sample.rssBytes) }
+        }
         let measured = try await collect(loops: loops, stats: stats, reset: false)
         let elapsed = seconds(ContinuousClock.now - measureStart)
         let cpuEnd = serverPID.flatMap(ProcessSample.take)
@@ -146,10 +170,12 @@ struct LoadRun {
         } while behind > 0 && ContinuousClock.now < drainDeadline
         let final = try await collect(loops: loops, stats: stats, reset: false)
 
+        let serverMetrics = await MetricsScrape.fetch(host: host, port: port, group: group)
         for record in viewers {
             try? await record.handler.eventLoop.submit { record.handler.value.markStopping() }.get()
             record.channel.close(promise: nil)
         }
+        for future in slowChannels { (try? await future.get())?.close(promise: nil) }
 
         var report = Report(
             scenario: workload.name, url: "", batchWindowMs: nil, rooms: workload.rooms,
@@ -163,6 +189,10 @@ struct LoadRun {
             latencyMicroseconds: Report.latency(final.latency), latencySamples: final.latency.totalCount,
             verifiedViewers: (total + verifyEvery - 1) / verifyEvery,
             missing: final.missing + tailMissing, duplicated: final.duplicated)
+        report.slowViewers = slowViewers
+        report.slowViewersJoined = slowCounters.joined
+        report.serverSlowConsumerCloses = serverMetrics.flatMap { MetricsScrape.value("danmaku_slow_consumer_closes_total", in: $0) }.map { Int($0) }
+        report.serverRSSPeakBytes = peakRSS > 0 ? peakRSS : nil
         if let cpuStart, let cpuEnd {
             report.serverCPUPercent = (cpuEnd.cpuSeconds - cpuStart.cpuSeconds) / elapsed * 100
             report.serverRSSBytes = cpuEnd.rssBytes
@@ -178,7 +208,7 @@ struct LoadRun {
     /// Sleeps `seconds`, printing a progress line each second.
     private func tick(
         seconds total: Double, label: String, loops: [any EventLoop], stats: [ObjectIdentifier: NIOLoopBound<LoopStats>],
-        counters: ConnectionCounters
+        counters: ConnectionCounters, everySecond: () -> Void = {}
     ) async throws {
         var previous = try await collect(loops: loops, stats: stats, reset: false).deliveries
         var remaining = total
@@ -186,6 +216,7 @@ struct LoadRun {
             let step = min(1, remaining)
             try await Task.sleep(for: .milliseconds(Int(step * 1000)))
             remaining -= step
+            everySecond()
             let now = try await collect(loops: loops, stats: stats, reset: false)
             let p99 = now.latency.totalCount > 0 ? String(format: "%.1f ms", Double(now.latency.valueAtPercentile(99)) / 1000) : "-"
             progress("\(label): \(counters.joined - counters.closedEarly) viewers, \(format(Double(now.deliveries &- previous) / step)) deliveries/s, p99 \(p99), missing \(now.missing), dup \(now.duplicated)")

@@ -34,6 +34,10 @@ struct Report: Codable {
     var serverCPUPercent: Double?
     var serverRSSPerConnectionBytes: Double?
     var serverOpenFiles: Int?
+    var serverRSSPeakBytes: Int?
+    var slowViewers = 0
+    var slowViewersJoined = 0
+    var serverSlowConsumerCloses: Int?
 
     var passed: Bool { missing == 0 && duplicated == 0 && connectionsFailed == 0 && connectionsClosedEarly == 0 }
 
@@ -63,6 +67,8 @@ struct Report: Codable {
             ("latency", "p50 \(ms("p50"))  p90 \(ms("p90"))  p99 \(ms("p99"))  p99.9 \(ms("p99.9"))  max \(ms("max"))  (\(latencySamples) samples from \(verifiedViewers) fully verified viewers)"),
             ("correctness", "missing \(missing), duplicated/out of order \(duplicated)"),
             ("server RSS", serverRSSBytes.map { String(format: "%.1f MiB", Double($0) / 1_048_576) } ?? "-"),
+            ("server RSS peak", serverRSSPeakBytes.map { String(format: "%.1f MiB (sampled each second while measuring)", Double($0) / 1_048_576) } ?? "-"),
+            ("slow viewers", slowViewers == 0 ? "none" : "\(slowViewersJoined) of \(slowViewers) joined and stopped reading; server closed \(serverSlowConsumerCloses.map(String.init) ?? "?") as slow consumers"),
             ("server CPU", serverCPUPercent.map { String(format: "%.0f %% of one core", $0) } ?? "-"),
             ("RSS/connection", serverRSSPerConnectionBytes.map { String(format: "%.2f KiB", $0 / 1024) } ?? "-"),
         ]
