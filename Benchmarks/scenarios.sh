@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the danmaku-bench scenarios of BENCHMARKS.md: the server pinned to CPU 0, the bench to CPU 1.
 # Usage: Benchmarks/scenarios.sh OUTDIR [LABEL...]
-#   labels: w1 w1-adaptive w1-naive w2 w2-naive w2-8000 w2-8000-naive w3 w3-adaptive w3-naive w4 slow-readers
+#   labels: w1 w1-adaptive w1-naive w2 w2-naive w2-8000 w2-8000-naive w3 w3-adaptive w3-naive w4 slow-readers soak
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?output directory}; shift
@@ -35,6 +35,8 @@ for label in $labels; do
     w3-adaptive) run w3-adaptive --scenario many-rooms --duration 15 --server-arg=--max-sends-per-second=80000 ;;
     w3-naive) run w3-naive --scenario many-rooms --duration 15 --batch-window-ms 0 ;;
     w4) run w4 --scenario idle --viewers 19000 --duration 5 --warmup 0 ;;
+    # 30 minutes: 200 rooms × 10 viewers, 50 viewers replaced per second, RSS and fds every minute.
+    soak) run soak --scenario many-rooms --rooms 200 --viewers 10 --rate 200 --churn 50 --sample-every 60 --duration 1800 --warmup 5 ;;
     slow-readers) run slow-readers --scenario one-room --viewers 1000 --slow-viewers 1000 --rate 500 --duration 60 ;;
     *) echo "unknown label $label" >&2; exit 2 ;;
     esac

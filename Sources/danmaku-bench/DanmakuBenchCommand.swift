@@ -57,6 +57,12 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
     @Option(help: "Bytes of text per comment.")
     var textBytes = 40
 
+    @Option(help: "Viewers replaced per second while measuring: the oldest leave, new ones join (soak).")
+    var churn = 0
+
+    @Option(help: "Seconds between recorded server samples of RSS and open files.")
+    var sampleEvery = 60
+
     @Option(help: "Extra viewers that stop reading after the handshake (slow consumers).")
     var slowViewers = 0
 
@@ -107,6 +113,8 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
             textBytes: textBytes, compression: compression, connectRate: connectRate,
             publishers: publishers ?? max(1, Int((workload.commentsPerSecond / 500).rounded(.up))))
         run.slowViewers = slowViewers
+        run.churnPerSecond = churn
+        run.sampleEvery = max(1, sampleEvery)
         var report = try await run.execute(warmup: warmup, duration: duration, serverPID: pid)
         report.url = url ?? "local danmaku serve on :\(port)\(serverCpus.map { " (taskset -c \($0))" } ?? "")"
         report.batchWindowMs = url == nil ? batchWindowMilliseconds : nil

@@ -20,6 +20,10 @@ struct LoadRun {
     var publishers: Int
     /// Viewers that stop reading after the handshake, spread over the rooms.
     var slowViewers = 0
+    /// Viewers replaced per second while measuring (soak).
+    var churnPerSecond = 0
+    /// Seconds between recorded server samples (RSS, open files).
+    var sampleEvery = 60
 
     /// A viewer's handler and room, kept on its loop.
     private struct ViewerRecord {
@@ -64,20 +68,9 @@ struct LoadRun {
                     progress("connecting: \(counters.joined)/\(total) joined, \(counters.failed) failed")
                 }
             }
-            let room = index % workload.rooms
-            let handler = BenchViewer(
-                path: "/v1/rooms/\(roomNames[room])/ws", compression: compression, verifyEveryComment: index % verifyEvery == 0,
-                counters: counters, statsForLoop: statsForLoop)
-            let loop = group.next()
-            let bound = NIOLoopBoundBox.makeBoxSendingValue(handler, eventLoop: loop)
-            let connected = ClientBootstrap(group: loop)
-                .bind(to: try SocketAddress(ipAddress: sources[index % sources.count], port: 0))
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(bound.value) }
-                }
-                .connect(host: host, port: port)
-                .map { ViewerRecord(room: room, handler: bound, channel: $0) }
+            let connected = try connectViewer(
+                index: index, room: index % workload.rooms, roomNames: roomNames, group: group, counters: counters,
+                statsForLoop: statsForLoop)
             connected.whenFailure { _ in counters.didFail() }
             pending.append(connected)
         }
@@ -135,8 +128,23 @@ struct LoadRun {
         let measureStart = ContinuousClock.now
         let cpuStart = serverPID.flatMap(ProcessSample.take)
         var peakRSS = cpuStart?.rssBytes ?? 0
+        var samples: [Report.Sample] = []
+        var churnIndex = total
+        var second = 0
         try await tick(seconds: duration, label: "measuring", loops: loops, stats: stats, counters: counters) {
-            if let sample = serverPID.flatMap(ProcessSample.take) { peakRSS = max(peakRSS, sample.rssBytes) }
+            second += 1
+            if let sample = serverPID.flatMap(ProcessSample.take) {
+                peakRSS = max(peakRSS, sample.rssBytes)
+                if second % sampleEvery == 0 {
+                    samples.append(.init(second: second, rssBytes: sample.rssBytes, openFiles: sample.openFiles))
+                    progress("sample: t=\(second)s rss=\(sample.rssBytes / 1024) KiB fds=\(sample.openFiles)")
+                }
+            }
+            if churnPerSecond > 0 {
+                try await churn(
+                    churnPerSecond, viewers: &viewers, nextIndex: &churnIndex, roomNames: roomNames, group: group,
+                    counters: counters, statsForLoop: statsForLoop)
+            }
         }
         let measured = try await collect(loops: loops, stats: stats, reset: false)
         let elapsed = seconds(ContinuousClock.now - measureStart)
@@ -189,6 +197,8 @@ struct LoadRun {
             latencyMicroseconds: Report.latency(final.latency), latencySamples: final.latency.totalCount,
             verifiedViewers: (total + verifyEvery - 1) / verifyEvery,
             missing: final.missing + tailMissing, duplicated: final.duplicated)
+        report.samples = samples
+        report.churnedConnections = churnIndex - total
         report.slowViewers = slowViewers
         report.slowViewersJoined = slowCounters.joined
         report.serverSlowConsumerCloses = serverMetrics.flatMap { MetricsScrape.value("danmaku_slow_consumer_closes_total", in: $0) }.map { Int($0) }
@@ -205,10 +215,56 @@ struct LoadRun {
         return report
     }
 
+    /// Connects one viewer to `roomNames[room]` from the `index`-th source address.
+    private func connectViewer(
+        index: Int, room: Int, roomNames: [String], group: MultiThreadedEventLoopGroup, counters: ConnectionCounters,
+        statsForLoop: @escaping @Sendable (any EventLoop) -> LoopStats
+    ) throws -> EventLoopFuture<ViewerRecord> {
+        let handler = BenchViewer(
+            path: "/v1/rooms/\(roomNames[room])/ws", compression: compression, verifyEveryComment: index % verifyEvery == 0,
+            counters: counters, statsForLoop: statsForLoop)
+        let loop = group.next()
+        let bound = NIOLoopBoundBox.makeBoxSendingValue(handler, eventLoop: loop)
+        return ClientBootstrap(group: loop)
+            .bind(to: try SocketAddress(ipAddress: sources[index % sources.count], port: 0))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(bound.value) }
+            }
+            .connect(host: host, port: port)
+            .map { ViewerRecord(room: room, handler: bound, channel: $0) }
+    }
+
+    /// Replaces `count` viewers: the oldest leave, new ones join rooms chosen round-robin, so
+    /// connections and rooms come and go as in a real service.
+    private func churn(
+        _ count: Int, viewers: inout [ViewerRecord], nextIndex: inout Int, roomNames: [String],
+        group: MultiThreadedEventLoopGroup, counters: ConnectionCounters,
+        statsForLoop: @escaping @Sendable (any EventLoop) -> LoopStats
+    ) async throws {
+        let leaving = viewers.prefix(min(count, viewers.count))
+        viewers.removeFirst(leaving.count)
+        for record in leaving {
+            try? await record.handler.eventLoop.submit { record.handler.value.markStopping() }.get()
+            record.channel.close(promise: nil)
+        }
+        var joining: [EventLoopFuture<ViewerRecord>] = []
+        for _ in 0..<leaving.count {
+            nextIndex += 1
+            // A prime stride over the rooms: consecutive joiners land in different rooms.
+            let room = (nextIndex * 7919) % roomNames.count
+            let future = try connectViewer(
+                index: nextIndex, room: room, roomNames: roomNames, group: group, counters: counters, statsForLoop: statsForLoop)
+            future.whenFailure { _ in counters.didFail() }
+            joining.append(future)
+        }
+        for future in joining { if let record = try? await future.get() { viewers.append(record) } }
+    }
+
     /// Sleeps `seconds`, printing a progress line each second.
     private func tick(
         seconds total: Double, label: String, loops: [any EventLoop], stats: [ObjectIdentifier: NIOLoopBound<LoopStats>],
-        counters: ConnectionCounters, everySecond: () -> Void = {}
+        counters: ConnectionCounters, everySecond: () async throws -> Void = {}
     ) async throws {
         var previous = try await collect(loops: loops, stats: stats, reset: false).deliveries
         var remaining = total
@@ -216,7 +272,7 @@ struct LoadRun {
             let step = min(1, remaining)
             try await Task.sleep(for: .milliseconds(Int(step * 1000)))
             remaining -= step
-            everySecond()
+            try await everySecond()
             let now = try await collect(loops: loops, stats: stats, reset: false)
             let p99 = now.latency.totalCount > 0 ? String(format: "%.1f ms", Double(now.latency.valueAtPercentile(99)) / 1000) : "-"
             progress("\(label): \(counters.joined - counters.closedEarly) viewers, \(format(Double(now.deliveries &- previous) / step)) deliveries/s, p99 \(p99), missing \(now.missing), dup \(now.duplicated)")

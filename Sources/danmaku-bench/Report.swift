@@ -38,6 +38,15 @@ struct Report: Codable {
     var slowViewers = 0
     var slowViewersJoined = 0
     var serverSlowConsumerCloses: Int?
+    var churnedConnections = 0
+    /// Server RSS and open files over time (soak runs).
+    var samples: [Sample] = []
+
+    struct Sample: Codable {
+        var second: Int
+        var rssBytes: Int
+        var openFiles: Int
+    }
 
     var passed: Bool { missing == 0 && duplicated == 0 && connectionsFailed == 0 && connectionsClosedEarly == 0 }
 
@@ -69,6 +78,8 @@ struct Report: Codable {
             ("server RSS", serverRSSBytes.map { String(format: "%.1f MiB", Double($0) / 1_048_576) } ?? "-"),
             ("server RSS peak", serverRSSPeakBytes.map { String(format: "%.1f MiB (sampled each second while measuring)", Double($0) / 1_048_576) } ?? "-"),
             ("slow viewers", slowViewers == 0 ? "none" : "\(slowViewersJoined) of \(slowViewers) joined and stopped reading; server closed \(serverSlowConsumerCloses.map(String.init) ?? "?") as slow consumers"),
+            ("churn", churnedConnections == 0 ? "none" : "\(churnedConnections) viewers replaced while measuring"),
+            ("samples", samples.isEmpty ? "-" : samples.map { "t=\($0.second)s \($0.rssBytes / 1_048_576) MiB \($0.openFiles) fds" }.joined(separator: "; ")),
             ("server CPU", serverCPUPercent.map { String(format: "%.0f %% of one core", $0) } ?? "-"),
             ("RSS/connection", serverRSSPerConnectionBytes.map { String(format: "%.2f KiB", $0 / 1024) } ?? "-"),
         ]
