@@ -13,4 +13,5 @@ final class AtomicCounters: Sendable {
     let joined = Counter()
     let failed = Counter()
     let closedEarly = Counter()
+    let left = Counter()
 }

@@ -9,9 +9,12 @@ public final class ConnectionCounters: Sendable {
     public var joined: Int { box.joined.load() }
     public var failed: Int { box.failed.load() }
     public var closedEarly: Int { box.closedEarly.load() }
+    /// Viewers that joined and are connected now.
+    public var connected: Int { box.joined.load() - box.closedEarly.load() - box.left.load() }
     func didJoin() { box.joined.add() }
     public func didFail() { box.failed.add() }
     func didCloseEarly() { box.closedEarly.add() }
+    func didLeave() { box.left.add() }
 }
 
 /// One bench viewer: sends the upgrade, then reads frames, checking seq continuity of its room.
@@ -56,8 +59,13 @@ public final class BenchViewer: ChannelInboundHandler {
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
-        if !stopping { counters.didCloseEarly() }
-        if lastSeq == nil { counters.didFail() }
+        if lastSeq == nil {
+            counters.didFail()
+        } else if stopping {
+            counters.didLeave()
+        } else {
+            counters.didCloseEarly()
+        }
     }
 
     /// Marks the end of the run, so the close that follows is not counted as a failure.

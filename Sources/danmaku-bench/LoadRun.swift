@@ -275,7 +275,7 @@ struct LoadRun {
             try await everySecond()
             let now = try await collect(loops: loops, stats: stats, reset: false)
             let p99 = now.latency.totalCount > 0 ? String(format: "%.1f ms", Double(now.latency.valueAtPercentile(99)) / 1000) : "-"
-            progress("\(label): \(counters.joined - counters.closedEarly) viewers, \(format(Double(now.deliveries &- previous) / step)) deliveries/s, p99 \(p99), missing \(now.missing), dup \(now.duplicated)")
+            progress("\(label): \(counters.connected) viewers, \(format(Double(now.deliveries &- previous) / step)) deliveries/s, p99 \(p99), missing \(now.missing), dup \(now.duplicated)")
             previous = now.deliveries
         }
     }
