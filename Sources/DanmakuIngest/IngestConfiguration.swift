@@ -11,8 +11,9 @@ public struct IngestConfiguration: Sendable {
     /// Largest `limit` the history API accepts.
     public var maxHistoryLimit = 1000
 
-    /// An HTTP connection that sends nothing for this long is closed (WebSocket viewers have
-    /// their own heartbeat); also bounds how long a request may dribble in.
+    /// An HTTP connection must deliver a complete request within this long of opening or of its
+    /// previous answer, else it is closed: idle keep-alives, slowloris heads and endless bodies
+    /// alike. WebSocket viewers have their own heartbeat.
     public var idleTimeout = TimeAmount.seconds(30)
 
     /// Most open connections (HTTP and WebSocket) per client address; 0 means no limit.

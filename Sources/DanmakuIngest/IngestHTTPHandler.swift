@@ -28,6 +28,8 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     private var state = State.idle
     /// Whether a request is being answered (an error answer must not interleave with it).
     private var requestInFlight = false
+    /// Closes the connection unless a complete request arrives in time (see `armRequestDeadline`).
+    private var requestDeadline: Scheduled<Void>?
 
     /// - Parameter metricsText: the Prometheus text exposition served at `GET /metrics`.
     public init(configuration: IngestConfiguration, service: CommentService, metricsText: @escaping @Sendable () -> [UInt8]) {
@@ -56,6 +58,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         case (.end, .receiving(let head, let body)):
             state = .idle
             requestInFlight = true
+            requestDeadline?.cancel()
             handle(context: context, head: head, body: body)
         case (.end, .discarding):
             state = .idle
@@ -64,13 +67,32 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         }
     }
 
-    /// Closes a connection that has been silent past the idle timeout (from `IdleStateHandler`).
-    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read, !requestInFlight {
-            context.close(promise: nil)
-            return
+    // MARK: Request deadline
+
+    /// A complete request must arrive within `idleTimeout` of the connection opening or of the
+    /// previous answer. Unlike a read-idle timer, a client cannot extend it by trickling bytes
+    /// (slowloris), by sending a body that never ends, or by holding an idle keep-alive.
+    private func armRequestDeadline(context: ChannelHandlerContext) {
+        requestDeadline?.cancel()
+        let channel = context.channel
+        requestDeadline = context.eventLoop.scheduleTask(in: configuration.idleTimeout) {
+            channel.close(promise: nil)
         }
-        context.fireUserInboundEventTriggered(event)
+    }
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { armRequestDeadline(context: context) }
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        armRequestDeadline(context: context)
+        context.fireChannelActive()
+    }
+
+    /// Removed after a WebSocket upgrade: the viewer's heartbeat takes over.
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        requestDeadline?.cancel()
+        requestDeadline = nil
     }
 
     /// Unparseable HTTP: answer 400 with a code (unless a response is under way) and close,
@@ -235,6 +257,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         requestInFlight = false
+        if keepAlive { armRequestDeadline(context: context) }
         if !keepAlive {
             let channel = context.channel
             done.whenComplete { _ in channel.close(promise: nil) }

@@ -17,7 +17,6 @@ enum ConnectionPipeline {
     ) throws {
         let push = configuration.push
         let ingest = NIOLoopBound(IngestHTTPHandler(configuration: configuration.ingest, service: service, metricsText: metricsText), eventLoop: channel.eventLoop)
-        let idle = NIOLoopBound(IdleStateHandler(readTimeout: configuration.ingest.idleTimeout), eventLoop: channel.eventLoop)
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: push.maxInboundFrameBytes,
             automaticErrorHandling: false,
@@ -48,11 +47,9 @@ enum ConnectionPipeline {
         try channel.pipeline.syncOperations.configureHTTPServerPipeline(
             withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
                 context.pipeline.syncOperations.removeHandler(ingest.value, promise: nil)
-                context.pipeline.syncOperations.removeHandler(idle.value, promise: nil)
             }),
             // Parser errors are answered by the ingest handler, with a JSON body and a close.
             withErrorHandling: false)
-        try channel.pipeline.syncOperations.addHandler(idle.value, position: .first)
         try channel.pipeline.syncOperations.addHandler(ingest.value)
     }
 

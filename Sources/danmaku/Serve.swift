@@ -64,7 +64,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-connections-per-ip"), help: "Most open connections per client address (0 = no limit).")
     var maxConnectionsPerAddress = 1000
 
-    @Option(help: "Seconds an HTTP connection may stay silent before it is closed.")
+    @Option(help: "Seconds an HTTP connection has to deliver a complete request (from opening or its previous answer).")
     var httpIdleTimeout = 30
 
     @Option(help: "Largest inbound WebSocket message, bytes.")

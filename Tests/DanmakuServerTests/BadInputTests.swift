@@ -92,6 +92,30 @@ import Testing
         }
     }
 
+    @Test func slowlorisCannotExtendTheRequestDeadline() async throws {
+        try await withServer({ $0.ingest.idleTimeout = .seconds(1) }) { _, port in
+            let started = ContinuousClock.now
+            let slowloris = try await TestConnection.connect(port: port)
+            let endlessBody = try await TestConnection.connect(port: port)
+            try await endlessBody.send("POST /v1/rooms/r/comments HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+            // One header byte every 200 ms: activity all along, but never a complete request.
+            let trickle = Task {
+                try await slowloris.send("GET /healthz HTTP/1.1\r\n")
+                for _ in 0..<50 {
+                    try await Task.sleep(for: .milliseconds(200))
+                    try await slowloris.send("X")
+                    try await endlessBody.send("1\r\nx\r\n")
+                }
+            }
+            try await slowloris.waitForClose(timeout: .seconds(5))
+            try await endlessBody.waitForClose(timeout: .seconds(5))
+            trickle.cancel()
+            #expect(ContinuousClock.now - started < .seconds(4))
+            // A client that sends complete requests on a keep-alive connection is served.
+            #expect(try await httpRequest(port: port, method: "GET", path: "/healthz").status == 200)
+        }
+    }
+
     @Test func connectionsPastThePerAddressCapGet429() async throws {
         try await withServer({ $0.ingest.maxConnectionsPerAddress = 5 }) { server, port in
             var viewers: [TestViewer] = []
