@@ -240,9 +240,8 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         case .pong:
             break
         case .connectionClose:
-            // Echo the viewer's close and end the connection.
-            var payload = frame.unmaskedData
-            let code = payload.readWebSocketErrorCode() ?? .normalClosure
+            // Echo the viewer's close and end the connection; a malformed close is answered 1002.
+            let code = Self.closeCode(answering: frame.unmaskedData)
             leaveRoom()
             phase = .closing
             let channel = context.channel
@@ -250,6 +249,21 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
                 .whenComplete { _ in channel.close(promise: nil) }
         default:
             close(code: .protocolError, reason: "unknown opcode")
+        }
+    }
+
+    /// The code to answer a viewer's close frame with (RFC 6455 §5.5.1, §7.4): its own code when
+    /// valid, 1000 for an empty close, 1002 for a one-byte payload, a code that must not be sent
+    /// (e.g. 1005, 1006, 1015, below 1000, unassigned) or a reason that is not UTF-8.
+    static func closeCode(answering payload: ByteBuffer) -> WebSocketErrorCode {
+        var payload = payload
+        if payload.readableBytes == 0 { return .normalClosure }
+        guard let raw = payload.readInteger(as: UInt16.self),
+            String(validating: payload.readableBytesView, as: UTF8.self) != nil
+        else { return .protocolError }
+        switch raw {
+        case 1000...1003, 1007...1014, 3000...4999: return WebSocketErrorCode(codeNumber: Int(raw))
+        default: return .protocolError
         }
     }
 

@@ -244,6 +244,35 @@ func json(_ frame: ParsedFrame) throws -> [String: Any] {
         #expect(!channel.isActive)
     }
 
+    static let closeCases: [CloseCase] = [
+        CloseCase(payload: [], expected: 1000),
+        CloseCase(payload: [0x03, 0xE9], expected: 1001),
+        CloseCase(payload: [0x0F, 0xA0], expected: 4000),
+        CloseCase(payload: [0x03], expected: 1002),             // one byte: no room for a code
+        CloseCase(payload: [0x03, 0xED], expected: 1002),       // 1005 must never be sent
+        CloseCase(payload: [0x03, 0xEE], expected: 1002),       // 1006 neither
+        CloseCase(payload: [0x03, 0xE7], expected: 1002),       // 999: below the range
+        CloseCase(payload: [0x13, 0x88], expected: 1002),       // 5000: above it
+        CloseCase(payload: [0x03, 0xE8, 0xFF], expected: 1002), // reason not UTF-8
+    ]
+
+    struct CloseCase: Sendable, CustomTestStringConvertible {
+        var payload: [UInt8]
+        var expected: UInt16
+        var testDescription: String { "\(payload) → \(expected)" }
+    }
+
+    @Test(arguments: closeCases)
+    func answersCloseFramesWithAValidCode(_ close: CloseCase) throws {
+        let (payload, expected) = (close.payload, close.expected)
+        let harness = ViewerHarness()
+        let channel = try harness.connect()
+        _ = try harness.frames(channel)
+        try channel.writeInbound(clientFrame(opcode: 0x8, payload: payload))
+        #expect(try harness.frames(channel).last?.closeCode == expected)
+        #expect(!channel.isActive)
+    }
+
     @Test func answersUnknownMessagesWithAnErrorAndStaysOpen() throws {
         let harness = ViewerHarness()
         let channel = try harness.connect()
