@@ -135,6 +135,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Fuzz targets: libFuzzer with -DFUZZING -sanitize=fuzzer, corpus replay otherwise.
+        .executableTarget(
+            name: "danmaku-fuzz",
+            dependencies: [
+                "DanmakuCore", "DanmakuLogic", "DanmakuBus", "DanmakuPush", "DanmakuIngest",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Micro-benchmarks of the hot paths (`swift package benchmark`).
         .executableTarget(
             name: "DanmakuBenchmarks",

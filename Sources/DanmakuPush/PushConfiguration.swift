@@ -15,6 +15,9 @@ public struct PushConfiguration: Sendable {
     /// Accept permessage-deflate: a room's batch is then compressed once per loop and the same
     /// compressed bytes go to every viewer that negotiated it.
     public var compression = true
+    /// Whether viewers may post over their socket; when off (watch-only push nodes) posts go
+    /// through the HTTP API only and a `comment` message is answered `posting_disabled`.
+    public var viewerPosts = true
     /// How often the server pings a viewer.
     public var pingInterval = TimeAmount.seconds(20)
     /// A viewer that sent no frame (pong included) for this long is closed.

@@ -322,6 +322,10 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         guard type == "comment" else {
             return send(ViewerMessage.error(.init(code: "unknown_type", status: 400, message: "unknown message type '\(type)'")))
         }
+        guard hub.configuration.viewerPosts else {
+            return send(ViewerMessage.error(.init(
+                code: "posting_disabled", status: 403, message: "this node does not take posts over WebSocket; use the HTTP API")))
+        }
         let request: CommentRequest
         switch CommentRequest.decode(from: bytes) {
         case .success(let decoded): request = decoded

@@ -34,6 +34,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(inversion: .prefixedEnableDisable, help: "Accept permessage-deflate (each batch compressed once per loop, shared by every viewer that negotiated it).")
     var compression = true
 
+    @Flag(inversion: .prefixedEnableDisable, help: "Let viewers post over their WebSocket (off: watch-only push node).")
+    var viewerPosts = true
+
     @Option(help: "Comments kept per room for resume and history.")
     var history = 1000
 
@@ -126,6 +129,7 @@ struct Serve: AsyncParsableCommand {
         configuration.push.maxSendsPerSecond = maxSendsPerSecond
         configuration.push.maxBatchWindowMilliseconds = maxBatchWindowMilliseconds
         configuration.push.compression = compression
+        configuration.push.viewerPosts = viewerPosts
         configuration.push.maxInboundFrameBytes = maxFrameBytes
         configuration.push.maxUnwrittenBytes = maxUnwrittenBytes
         configuration.push.socketSendBufferBytes = socketSendBuffer

@@ -284,6 +284,15 @@ func json(_ frame: ParsedFrame) throws -> [String: Any] {
         #expect(channel.isActive)
     }
 
+    @Test func watchOnlyNodesRefuseSocketPosts() throws {
+        let harness = ViewerHarness { $0.viewerPosts = false }
+        let channel = try harness.connect()
+        _ = try harness.frames(channel)
+        try channel.writeInbound(clientFrame(opcode: 0x1, payload: Array(#"{"type":"comment","text":"hi"}"#.utf8)))
+        #expect(try harness.frames(channel).map { try json($0)["code"] as? String } == ["posting_disabled"])
+        #expect(channel.isActive)
+    }
+
     @Test func closesSlowConsumersAndStopsSendingToThem() async throws {
         let harness = ViewerHarness()
         let slow = try harness.connect()
