@@ -116,6 +116,40 @@ import Testing
         }
     }
 
+    @Test func hugeHeadersAreRefusedAndTheServerKeepsServing() async throws {
+        try await withServer { _, port in
+            let viewer = try await TestViewer.join(port: port, room: "calm")
+            var delivered = 0
+            let connection = try await TestConnection.connect(port: port)
+            // 200 KiB of one header: past the HTTP parser's head limit (~80 KiB).
+            try? await connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 200_000) + "\r\n\r\n")
+            try await connection.waitForClose()
+            let reply = try #require(HTTPReply.parse(connection.input.value.bytes)?.reply)
+            #expect(reply.status == 400 && reply.errorCode == "malformed_request")
+            try await expectServerStillServes(port: port, viewer: viewer, expected: &delivered)
+            await viewer.close()
+        }
+    }
+
+    @Test func aConnectionStormFromOneAddressStopsAtTheDefaultCap() async throws {
+        try await withServer { server, port in
+            let cap = server.configuration.ingest.maxConnectionsPerAddress
+            #expect(cap == 1000)
+            // 1,100 connections from one address (20,000 would exceed this process's open files).
+            var connections: [TestConnection] = []
+            for _ in 0..<(cap + 100) { connections.append(try await TestConnection.connect(port: port)) }
+            var refused = 0
+            for connection in connections.suffix(100) {
+                try await connection.waitForClose()
+                if HTTPReply.parse(connection.input.value.bytes)?.reply.errorCode == "too_many_connections" { refused += 1 }
+            }
+            #expect(refused == 100)
+            #expect(server.connections.count("127.0.0.1") == cap)
+            #expect(connections.prefix(cap).allSatisfy { !$0.input.value.closed })
+            for connection in connections { await connection.close() }
+        }
+    }
+
     @Test func connectionsPastThePerAddressCapGet429() async throws {
         try await withServer({ $0.ingest.maxConnectionsPerAddress = 5 }) { server, port in
             var viewers: [TestViewer] = []
