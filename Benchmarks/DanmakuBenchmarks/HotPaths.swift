@@ -95,9 +95,10 @@ final class FanOutFixture {
         loop.run()
         for _ in 0..<viewers {
             let channel = EmbeddedChannel(loop: loop)
-            try channel.pipeline.syncOperations.addHandler(DiscardingSink())
-            try channel.pipeline.syncOperations.addHandler(FrameOutlet())
-            try channel.pipeline.syncOperations.addHandler(ViewerHandler(room: room, since: nil, clientAddress: "10.0.0.1", hub: hub))
+            try ViewerPipeline.addHandlers(
+                to: channel, room: room, since: nil, clientAddress: "10.0.0.1", compression: false, hub: hub)
+            // Ahead of the outlet: the frames end here instead of in the channel's buffer.
+            try channel.pipeline.syncOperations.addHandler(DiscardingSink(), position: .first)
             try channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 5000)).wait()
             channels.append(channel)
         }

@@ -58,12 +58,10 @@ enum ConnectionPipeline {
         push.compression && PerMessageDeflate.accepts(head.headers["Sec-WebSocket-Extensions"])
     }
 
-    /// Adds the viewer handler and the outlet it writes whole frames through.
+    /// Sets the viewer socket's bounds and adds the viewer's handlers.
     private static func configureViewer(
         channel: any Channel, room: RoomID, since: UInt64?, compression: Bool, push: PushConfiguration, hub: PushHub
     ) throws {
-        let pipeline = channel.pipeline.syncOperations
-        try pipeline.addHandler(FrameOutlet(), position: .first)
         // Bounded unwritten bytes: past the high mark the channel turns unwritable, and the viewer
         // is closed as a slow consumer instead of buffering without limit.
         try channel.syncOptions?.setOption(
@@ -72,10 +70,8 @@ enum ConnectionPipeline {
         if let sendBuffer = push.socketSendBufferBytes {
             try channel.syncOptions?.setOption(.socketOption(.so_sndbuf), value: SocketOptionValue(sendBuffer))
         }
-        try pipeline.addHandler(NIOWebSocketFrameAggregator(
-            minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64,
-            maxAccumulatedFrameSize: push.maxInboundFrameBytes))
-        let address = channel.remoteAddress?.ipAddress ?? "unknown"
-        try pipeline.addHandler(ViewerHandler(room: room, since: since, clientAddress: address, hub: hub, compression: compression))
+        try ViewerPipeline.addHandlers(
+            to: channel, room: room, since: since, clientAddress: channel.remoteAddress?.ipAddress ?? "unknown",
+            compression: compression, hub: hub)
     }
 }

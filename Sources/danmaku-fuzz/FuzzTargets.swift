@@ -77,12 +77,10 @@ final class ViewerHarness {
     func feed(_ bytes: [UInt8]) {
         let channel = EmbeddedChannel(loop: loop)
         let limit = hub.configuration.maxInboundFrameBytes
-        try! channel.pipeline.syncOperations.addHandler(FrameOutlet())
         try! channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: limit)))
-        try! channel.pipeline.syncOperations.addHandler(NIOWebSocketFrameAggregator(
-            minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64, maxAccumulatedFrameSize: limit))
-        try! channel.pipeline.syncOperations.addHandler(ViewerHandler(
-            room: RoomID("fuzz")!, since: nil, clientAddress: "10.0.0.1", hub: hub, compression: bytes.first.map { $0 & 1 == 1 } ?? false))
+        try! ViewerPipeline.addHandlers(
+            to: channel, room: RoomID("fuzz")!, since: nil, clientAddress: "10.0.0.1",
+            compression: bytes.first.map { $0 & 1 == 1 } ?? false, hub: hub)
         try! channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 1)).wait()
         try? channel.writeInbound(ByteBuffer(bytes: bytes))
         loop.run()

@@ -33,13 +33,19 @@ final class ViewerHarness {
 
     /// A connected viewer channel (its hello not yet read).
     func connect(since: UInt64? = nil, compression: Bool = false) throws -> EmbeddedChannel {
+        try Self.viewerChannel(loop: loop, room: room, since: since, compression: compression, hub: hub)
+    }
+
+    /// A viewer channel built as the server builds one: NIO's decoder (added by its upgrader in
+    /// the server), then `ViewerPipeline`; connected, its hello not yet read.
+    static func viewerChannel(
+        loop: EmbeddedEventLoop, room: RoomID, since: UInt64? = nil, compression: Bool = false, hub: PushHub
+    ) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel(loop: loop)
-        try channel.pipeline.syncOperations.addHandler(FrameOutlet())
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: push.maxInboundFrameBytes)))
-        try channel.pipeline.syncOperations.addHandler(NIOWebSocketFrameAggregator(
-            minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64, maxAccumulatedFrameSize: push.maxInboundFrameBytes))
         try channel.pipeline.syncOperations.addHandler(
-            ViewerHandler(room: room, since: since, clientAddress: "10.0.0.1", hub: hub, compression: compression))
+            ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: hub.configuration.maxInboundFrameBytes)))
+        try ViewerPipeline.addHandlers(
+            to: channel, room: room, since: since, clientAddress: "10.0.0.1", compression: compression, hub: hub)
         try channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 5000)).wait()
         return channel
     }
@@ -310,10 +316,7 @@ func json(_ frame: ParsedFrame) throws -> [String: Any] {
 
     @Test func viewersOfOtherRoomsGetNothing() async throws {
         let harness = ViewerHarness()
-        let channel = EmbeddedChannel(loop: harness.loop)
-        try channel.pipeline.syncOperations.addHandler(FrameOutlet())
-        try channel.pipeline.syncOperations.addHandler(ViewerHandler(room: RoomID("other")!, since: nil, clientAddress: "x", hub: harness.hub))
-        try channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 5000)).wait()
+        let channel = try ViewerHarness.viewerChannel(loop: harness.loop, room: RoomID("other")!, hub: harness.hub)
         _ = try harness.frames(channel)
         try await harness.post(3)
         harness.loop.advanceTime(by: .milliseconds(20))
@@ -374,11 +377,7 @@ final class DelayedLog: CommentLog, @unchecked Sendable {
         let room = RoomID("r1")!
 
         func connect() throws -> EmbeddedChannel {
-            let channel = EmbeddedChannel(loop: loop)
-            try channel.pipeline.syncOperations.addHandler(FrameOutlet())
-            try channel.pipeline.syncOperations.addHandler(ViewerHandler(room: room, since: nil, clientAddress: "x", hub: hub))
-            try channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 5000)).wait()
-            return channel
+            try ViewerHarness.viewerChannel(loop: loop, room: room, hub: hub)
         }
 
         func post(_ seq: Int) async throws {
