@@ -52,11 +52,13 @@ public final class ConnectionRefusal: ChannelInboundHandler {
     public init() {}
 
     public func channelActive(context: ChannelHandlerContext) {
-        let body = #"{"error":{"code":"\#(Self.error.code)","message":"\#(Self.error.message)"}}"#
-        let response = "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json; charset=utf-8\r\n"
-            + "Retry-After: 1\r\nConnection: close\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        // Written as bytes: this connection never gets an HTTP codec.
+        var body = Self.error.httpBody
+        var response = ByteBuffer(string: "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json; charset=utf-8\r\n"
+            + "Retry-After: 1\r\nConnection: close\r\nContent-Length: \(body.readableBytes)\r\n\r\n")
+        response.writeBuffer(&body)
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: response))).whenComplete { _ in
+        context.writeAndFlush(wrapOutboundOut(response)).whenComplete { _ in
             channel.close(promise: nil)
         }
     }

@@ -215,14 +215,6 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         var ts: Int64
     }
 
-    private struct ErrorBody: Encodable {
-        struct Detail: Encodable {
-            var code: String
-            var message: String
-        }
-        var error: Detail
-    }
-
     private func encode(_ value: some Encodable) -> ByteBuffer {
         // These shapes always encode; an empty object is a safe fallback that never traps.
         (try? WireCodec.encode(value)) ?? ByteBuffer(string: "{}")
@@ -231,7 +223,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     private func respond(context: ChannelHandlerContext, error: DanmakuError, keepAlive: Bool) {
         var headers = HTTPHeaders()
         if let seconds = error.retryAfterSeconds { headers.add(name: "Retry-After", value: String(seconds)) }
-        let body = encode(ErrorBody(error: .init(code: error.code, message: error.message)))
+        let body = error.httpBody
         respond(context: context, status: HTTPResponseStatus(statusCode: error.status), json: body, keepAlive: keepAlive, extraHeaders: headers)
     }
 
