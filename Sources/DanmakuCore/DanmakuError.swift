@@ -74,9 +74,19 @@ extension DanmakuError {
     /// A plain GET on the WebSocket endpoint.
     public static let upgradeRequired = DanmakuError(
         code: "upgrade_required", status: 426, message: "this endpoint needs a WebSocket upgrade")
+    /// A WebSocket upgrade for a version other than 13.
+    public static let unsupportedWebSocketVersion = DanmakuError(
+        code: "unsupported_websocket_version", status: 426, message: "only WebSocket version 13 is supported")
+    /// A WebSocket upgrade without a usable `Sec-WebSocket-Key`.
+    public static let invalidWebSocketKey = DanmakuError(
+        code: "invalid_websocket_key", status: 400, message: "Sec-WebSocket-Key must be one base64-encoded 16-byte value")
     /// The bytes were not a valid HTTP/1.1 request.
     public static let malformedRequest = DanmakuError(
         code: "malformed_request", status: 400, message: "request is not valid HTTP/1.1")
+    /// The request line and headers together are over the configured size.
+    public static func headersTooLarge(max: Int) -> DanmakuError {
+        .init(code: "headers_too_large", status: 431, message: "request line and headers must be at most \(max) bytes")
+    }
     /// The server is shutting down.
     public static let shuttingDown = DanmakuError(
         code: "shutting_down", status: 503, message: "server is shutting down", retryAfterSeconds: 1)

@@ -6,6 +6,9 @@ import NIOCore
 public struct IngestConfiguration: Sendable {
     /// Largest request body accepted, in bytes.
     public var maxBodyBytes = 4096
+    /// Largest request head (request line and headers) accepted, in bytes. NIO's parser stops at
+    /// 80 KiB whatever this says; WebSocket upgrade requests are bound by it too.
+    public var maxHeaderBytes = 16 * 1024
     /// Comments returned by the history API when `limit` is not given.
     public var defaultHistoryLimit = 100
     /// Largest `limit` the history API accepts.

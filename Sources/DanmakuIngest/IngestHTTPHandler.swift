@@ -134,7 +134,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             if case .failure(let error) = target.unsignedInteger("since") {
                 respond(context: context, error: error, keepAlive: keepAlive)
             } else {
-                respond(context: context, error: .upgradeRequired, keepAlive: keepAlive)
+                respond(context: context, error: Self.upgradeProblem(head.headers), keepAlive: keepAlive)
             }
         case (.invalidRoom, _):
             respond(context: context, error: .invalidRoom, keepAlive: keepAlive)
@@ -143,6 +143,21 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         case (.health, _), (.metrics, _), (.comments, _), (.viewerSocket, _):
             respond(context: context, error: .methodNotAllowed, keepAlive: keepAlive)
         }
+    }
+
+    /// Why a request to the socket path was not upgraded (RFC 6455 §4.2.1, §4.4).
+    static func upgradeProblem(_ headers: HTTPHeaders) -> DanmakuError {
+        guard headers["upgrade"].contains(where: { $0.lowercased() == "websocket" }) else { return .upgradeRequired }
+        guard headers["sec-websocket-version"] == ["13"] else { return .unsupportedWebSocketVersion }
+        return isValidWebSocketKey(headers) ? .upgradeRequired : .invalidWebSocketKey
+    }
+
+    /// One `Sec-WebSocket-Key` that is base64 of 16 bytes (RFC 6455 §4.2.1 item 5). NIO's upgrader
+    /// only checks that there is one.
+    public static func isValidWebSocketKey(_ headers: HTTPHeaders) -> Bool {
+        let keys = headers["sec-websocket-key"]
+        guard keys.count == 1, keys[0].utf8.count == 24, let decoded = Data(base64Encoded: keys[0]) else { return false }
+        return decoded.count == 16
     }
 
     private func postComment(context: ChannelHandlerContext, room: RoomID, head: HTTPRequestHead, body: ByteBuffer) {
@@ -223,6 +238,8 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     private func respond(context: ChannelHandlerContext, error: DanmakuError, keepAlive: Bool) {
         var headers = HTTPHeaders()
         if let seconds = error.retryAfterSeconds { headers.add(name: "Retry-After", value: String(seconds)) }
+        // RFC 6455 §4.4: tell the client which version the server speaks.
+        if error.code == DanmakuError.unsupportedWebSocketVersion.code { headers.add(name: "Sec-WebSocket-Version", value: "13") }
         let body = error.httpBody
         respond(context: context, status: HTTPResponseStatus(statusCode: error.status), json: body, keepAlive: keepAlive, extraHeaders: headers)
     }

@@ -16,6 +16,7 @@ enum ConnectionPipeline {
         metricsText: @escaping @Sendable () -> [UInt8]
     ) throws {
         let push = configuration.push
+        let headLimit = NIOLoopBound(HeadSizeLimit(maxHeaderBytes: configuration.ingest.maxHeaderBytes), eventLoop: channel.eventLoop)
         let ingest = NIOLoopBound(IngestHTTPHandler(configuration: configuration.ingest, service: service, metricsText: metricsText), eventLoop: channel.eventLoop)
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: push.maxInboundFrameBytes,
@@ -23,7 +24,8 @@ enum ConnectionPipeline {
             shouldUpgrade: { channel, head in
                 // Refusing (nil) passes the request on to the HTTP handler, which explains why.
                 let target = RequestTarget(uri: head.uri)
-                guard case .viewerSocket = Route(path: target.path), case .success = target.unsignedInteger("since") else {
+                guard case .viewerSocket = Route(path: target.path), case .success = target.unsignedInteger("since"),
+                      IngestHTTPHandler.isValidWebSocketKey(head.headers) else {
                     return channel.eventLoop.makeSucceededFuture(nil)
                 }
                 var headers = HTTPHeaders()
@@ -46,10 +48,14 @@ enum ConnectionPipeline {
             })
         try channel.pipeline.syncOperations.configureHTTPServerPipeline(
             withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
+                context.pipeline.syncOperations.removeHandler(headLimit.value, promise: nil)
                 context.pipeline.syncOperations.removeHandler(ingest.value, promise: nil)
             }),
             // Parser errors are answered by the ingest handler, with a JSON body and a close.
             withErrorHandling: false)
+        // Right after the decoder, so the bound covers upgrade requests as well as API calls.
+        let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+        try channel.pipeline.syncOperations.addHandler(headLimit.value, position: .after(decoder))
         try channel.pipeline.syncOperations.addHandler(ingest.value)
     }
 

@@ -61,6 +61,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds within which the same user may not repeat the same text (0 disables).")
     var duplicateWindow = 10.0
 
+    @Option(help: "Largest HTTP request line and headers together, in bytes (431 headers_too_large; NIO stops at 80 KiB).")
+    var maxHeaderBytes = 16 * 1024
+
     @Option(help: "Largest HTTP request body, bytes.")
     var maxBodyBytes = 4096
 
@@ -138,6 +141,7 @@ struct Serve: AsyncParsableCommand {
         configuration.push.idleTimeout = .seconds(Int64(idleTimeout))
         configuration.push.nodeName = nodeName
         configuration.ingest.maxBodyBytes = maxBodyBytes
+        configuration.ingest.maxHeaderBytes = maxHeaderBytes
         configuration.ingest.idleTimeout = .seconds(Int64(httpIdleTimeout))
         configuration.ingest.maxConnectionsPerAddress = maxConnectionsPerAddress
         guard history > 0 else { throw ValidationError("--history must be at least 1") }

@@ -42,6 +42,16 @@ import Testing
                 ("wrong method", { try await httpRequest(port: port, method: "DELETE", path: "/v1/rooms/r/comments") }, 405, "method_not_allowed"),
                 ("bad since", { try await httpRequest(port: port, method: "GET", path: "/v1/rooms/r/comments?since=-1") }, 400, "invalid_since"),
                 ("bad limit", { try await httpRequest(port: port, method: "GET", path: "/v1/rooms/r/comments?limit=0") }, 400, "invalid_limit"),
+                ("deeply nested JSON", { try await postComment(port: port, room: "r", json: String(repeating: "[", count: 2000) + String(repeating: "]", count: 2000)) }, 400, "invalid_json"),
+                ("blocked word hidden by zero-width and bidi characters", {
+                    try await postComment(port: port, room: "r", json: "{\"text\":\(jsonQuoted("f\u{200B}or\u{202E}bid\u{2066}den!"))}")
+                }, 422, "filtered"),
+                ("blocked word spelled with combining marks", {
+                    try await postComment(port: port, room: "r", json: "{\"text\":\(jsonQuoted("fo\u{0301}rbi\u{0308}dden"))}")
+                }, 422, "filtered"),
+                ("headers over the head-size limit", {
+                    try await httpRequest(port: port, method: "GET", path: "/healthz", headers: ["X-Big": String(repeating: "a", count: 20_000)])
+                }, 431, "headers_too_large"),
                 ("plain GET on the socket path", { try await httpRequest(port: port, method: "GET", path: "/v1/rooms/r/ws") }, 426, "upgrade_required"),
             ]
             for (name, attack, status, code) in cases {
@@ -212,6 +222,8 @@ import Testing
                 ("binary frame", [1, 2, 3], true, 0x2, true, 1003),
                 ("reserved opcode", [], true, 0xB, true, 1002),
                 ("fragmented control frame", [], true, 0x9, false, 1002),
+                ("close with a code that must not be sent", [0x03, 0xE7], true, 0x8, true, 1002),
+                ("close with a one-byte payload", [0x03], true, 0x8, true, 1002),
             ]
             for (name, payload, masked, opcode, fin, code) in cases {
                 let viewer = try await TestViewer.join(port: port, room: "r")
@@ -220,26 +232,82 @@ import Testing
                 #expect(viewer.observed.value.closeCode == code, "\(name)")
                 try await expectServerStillServes(port: port, viewer: calm, expected: &delivered)
             }
+            let reserved = try await TestViewer.join(port: port, room: "r")
+            try await reserved.send(Array("{}".utf8), rsv1: true)
+            try await reserved.waitForClose()
+            #expect(reserved.observed.value.closeCode == 1002, "reserved bit without an extension")
+            try await expectServerStillServes(port: port, viewer: calm, expected: &delivered)
+
+            let flood = try await TestViewer.join(port: port, room: "r")
+            for _ in 0..<100 { try? await flood.send(opcode: 0x9, Array("ping".utf8)) }
+            try await flood.waitForClose()
+            #expect(flood.observed.value.closeCode == 1008, "ping flood")
+            #expect(flood.observed.value.frames.contains { $0.opcode == 0x8 && String(decoding: $0.payload.dropFirst(2), as: UTF8.self) == "too many messages" })
+            try await expectServerStillServes(port: port, viewer: calm, expected: &delivered)
+            await calm.close()
+        }
+    }
+
+    @Test func badViewerMessagesGetAnErrorAndTheSocketStaysOpen() async throws {
+        try await withServer { _, port in
+            let calm = try await TestViewer.join(port: port, room: "calm")
+            var delivered = 0
+            let viewer = try await TestViewer.join(port: port, room: "r")
+            let cases: [(String, String, String)] = [
+                ("unknown message type", #"{"type":"dance"}"#, "unknown_type"),
+                ("no type", #"{"text":"hi"}"#, "invalid_json"),
+                ("wrong field types", #"{"type":"comment","text":["a"],"color":7}"#, "invalid_text"),
+                ("not JSON", "hello?", "invalid_json"),
+                ("deeply nested JSON", String(repeating: "[", count: 2000) + String(repeating: "]", count: 2000), "invalid_json"),
+                ("empty comment", #"{"type":"comment","text":"  "}"#, "invalid_text"),
+            ]
+            for (index, (name, message, code)) in cases.enumerated() {
+                try await viewer.sendText(message)
+                try await viewer.observed.wait(for: name) { $0.messages.filter { $0["type"] as? String == "error" }.count > index || $0.closed }
+                let error = viewer.observed.value.messages.filter { $0["type"] as? String == "error" }.last
+                #expect(error?["code"] as? String == code, "\(name): \(String(describing: error))")
+                #expect(!viewer.observed.value.closed, "\(name) closed the socket")
+                try await expectServerStillServes(port: port, viewer: calm, expected: &delivered)
+            }
+            await viewer.close()
             await calm.close()
         }
     }
 
     @Test func badUpgradeRequestsAreRefused() async throws {
         try await withServer { _, port in
-            let invalidRoom = try await TestViewer.connect(port: port, path: "/v1/rooms/bad!room/ws")
-            try await invalidRoom.observed.wait { $0.handshakeStatus != nil }
-            #expect(invalidRoom.observed.value.handshakeStatus == 400)
-            let unknown = try await TestViewer.connect(port: port, path: "/v1/nowhere/ws")
-            try await unknown.observed.wait { $0.handshakeStatus != nil }
-            #expect(unknown.observed.value.handshakeStatus == 404)
-            let badSince = try await TestViewer.connect(port: port, path: "/v1/rooms/r/ws?since=abc")
-            try await badSince.observed.wait { $0.handshakeStatus != nil }
-            #expect(badSince.observed.value.handshakeStatus == 400)
-            for viewer in [invalidRoom, unknown, badSince] { await viewer.close() }
+            let calm = try await TestViewer.join(port: port, room: "calm")
+            var delivered = 0
+            func upgrade(_ path: String, key: String? = "dGhlIHNhbXBsZSBub25jZQ==", version: String = "13", extra: String = "") -> String {
+                "GET \(path) HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + (key.map { "Sec-WebSocket-Key: \($0)\r\n" } ?? "") + "Sec-WebSocket-Version: \(version)\r\n\(extra)\r\n"
+            }
+            let cases: [(String, String, Int, String?)] = [
+                ("invalid room id", upgrade("/v1/rooms/bad!room/ws"), 400, "invalid_room"),
+                ("unknown path", upgrade("/v1/nowhere/ws"), 404, "not_found"),
+                ("bad since", upgrade("/v1/rooms/r/ws?since=abc"), 400, "invalid_since"),
+                ("missing key", upgrade("/v1/rooms/r/ws", key: nil), 400, "invalid_websocket_key"),
+                ("two keys", upgrade("/v1/rooms/r/ws", extra: "Sec-WebSocket-Key: c2Vjb25kIGtleSBoZXJlIQ==\r\n"), 400, "invalid_websocket_key"),
+                ("key that is not 16 bytes", upgrade("/v1/rooms/r/ws", key: "c2hvcnQ="), 400, "invalid_websocket_key"),
+                ("wrong version", upgrade("/v1/rooms/r/ws", version: "8"), 426, "unsupported_websocket_version"),
+                ("huge upgrade headers", upgrade("/v1/rooms/r/ws", extra: "X-Big: \(String(repeating: "b", count: 20_000))\r\n"), 431, "headers_too_large"),
+            ]
+            for (name, request, status, code) in cases {
+                let viewer = try await TestViewer.connect(port: port, request: request)
+                try await viewer.observed.wait(for: name) { $0.handshake != nil || $0.closed }
+                let reply = viewer.observed.value.handshake
+                #expect(reply?.status == status, "\(name): \(String(describing: reply))")
+                #expect(reply?.errorCode == code, "\(name): \(String(describing: reply))")
+                if status == 426 { #expect(reply?.headers["sec-websocket-version"] == "13", "\(name)") }
+                await viewer.close()
+                try await expectServerStillServes(port: port, viewer: calm, expected: &delivered)
+            }
+            await calm.close()
         }
     }
 
     @Test func slowConsumersAreClosedAndHealthyViewersLoseNothing() async throws {
+
         try await withServer({
             $0.push.maxUnwrittenBytes = 64 * 1024
             $0.push.socketSendBufferBytes = 16 * 1024

@@ -7,8 +7,10 @@ import NIOPosix
 /// sharing nothing with the server. Records every frame and every comment's seq.
 public final class TestViewer: Sendable {
     public struct State: Sendable {
+        /// The handshake answer (101 on success; a JSON error otherwise).
+        public var handshake: HTTPReply?
         /// Status of the handshake answer (101 on success).
-        public var handshakeStatus: Int?
+        public var handshakeStatus: Int? { handshake?.status }
         /// Every frame after the handshake, in arrival order.
         public var frames: [ParsedFrame] = []
         /// Seqs of all comments received, in arrival order.
@@ -34,6 +36,13 @@ public final class TestViewer: Sendable {
 
     /// Connects and sends the upgrade request for `path` (e.g. `/v1/rooms/r1/ws?since=3`).
     public static func connect(port: Int, path: String, extraHeaders: String = "") async throws -> TestViewer {
+        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\(extraHeaders)\r\n"
+        return try await connect(port: port, request: request)
+    }
+
+    /// Connects and sends `request` as it is (for malformed upgrade requests).
+    public static func connect(port: Int, request: String) async throws -> TestViewer {
         let state = Observed(State())
         let channel = try await ClientBootstrap(group: TestConnection.group)
             .channelInitializer { channel in
@@ -43,8 +52,6 @@ public final class TestViewer: Sendable {
             }
             .connect(host: "127.0.0.1", port: port).get()
         let viewer = TestViewer(channel: channel, state: state)
-        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\(extraHeaders)\r\n"
         try await channel.writeAndFlush(ByteBuffer(string: request))
         return viewer
     }
@@ -62,8 +69,8 @@ public final class TestViewer: Sendable {
     }
 
     /// Sends a masked client frame.
-    public func send(opcode: UInt8 = 0x1, _ payload: [UInt8], masked: Bool = true, fin: Bool = true) async throws {
-        try await channel.writeAndFlush(clientFrame(opcode: opcode, payload: payload, fin: fin, masked: masked))
+    public func send(opcode: UInt8 = 0x1, _ payload: [UInt8], masked: Bool = true, fin: Bool = true, rsv1: Bool = false) async throws {
+        try await channel.writeAndFlush(clientFrame(opcode: opcode, payload: payload, fin: fin, masked: masked, rsv1: rsv1))
     }
 
     public func sendText(_ text: String) async throws {
@@ -97,11 +104,11 @@ public final class TestViewer: Sendable {
             pending.withBuffer { buffer in
                 buffer.writeBuffer(&chunk)
                 var parsed: [ParsedFrame] = []
-                var status: Int?
-                if state.value.handshakeStatus == nil {
+                var handshake: HTTPReply?
+                if state.value.handshake == nil {
                     let bytes = Array(buffer.readableBytesView)
                     guard let (reply, length) = HTTPReply.parse(bytes) else { return }
-                    status = reply.status
+                    handshake = reply
                     buffer.moveReaderIndex(forwardBy: length)
                 }
                 while let frame = ParsedFrame.parseOne(&buffer) { parsed.append(frame) }
@@ -120,7 +127,7 @@ public final class TestViewer: Sendable {
                     context.writeAndFlush(NIOAny(clientFrame(opcode: 0x8, payload: Array(close.payload.prefix(2)))), promise: nil)
                 }
                 state.update { state in
-                    if let status { state.handshakeStatus = status }
+                    if let handshake { state.handshake = handshake }
                     state.frames += parsed
                     state.seqs += seqs
                     state.batches += batches
