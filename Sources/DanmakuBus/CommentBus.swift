@@ -45,12 +45,11 @@ public struct HistorySnapshot: Sendable {
 
 /// Per-room sequence numbers and bounded history: where accepted comments are kept.
 public protocol CommentLog: Sendable {
-    /// Assigns the room's next seq, builds the comment with it and stores it.
+    /// Assigns the room's next seq to a comment and stores it; returns it numbered.
     ///
-    /// `build` receives the seq and must return the comment encoded with that seq.
-    func append(
-        room: RoomID, build: @Sendable (_ seq: UInt64) throws -> EncodedComment
-    ) async throws -> EncodedComment
+    /// `unnumbered` is the comment's JSON without `seq` (`Comment.unnumberedJSON`); the stored
+    /// bytes are `EncodedComment(numbering:seq:room:)` of it. The comment is stored when this returns.
+    func append(room: RoomID, unnumbered: ByteBuffer) async throws -> EncodedComment
 
     /// Comments after `since` (the first `limit`), or the latest `limit` when `since` is nil.
     ///

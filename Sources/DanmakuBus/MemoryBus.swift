@@ -25,13 +25,11 @@ public final class MemoryBus: CommentBus, CommentLog {
         self.historyCapacity = historyCapacity
     }
 
-    public func append(
-        room: RoomID, build: @Sendable (UInt64) throws -> EncodedComment
-    ) async throws -> EncodedComment {
-        try rooms.withLock { rooms in
+    public func append(room: RoomID, unnumbered: ByteBuffer) async throws -> EncodedComment {
+        rooms.withLock { rooms in
             var state = rooms[room] ?? Room()
-            let comment = try build(state.lastSeq + 1)
             state.lastSeq += 1
+            let comment = EncodedComment(numbering: unnumbered, seq: state.lastSeq, room: room)
             if state.history.count == historyCapacity { state.history.removeFirst() }
             state.history.append(comment)
             rooms[room] = state

@@ -7,34 +7,83 @@ import NIOCore
 ///
 /// Everything downstream (history answers, batch frames, the bus) reuses `json` instead of
 /// encoding again; this is what makes fan-out cost independent of the comment's shape.
+///
+/// `seq` is the first key of the JSON and the others follow in sorted order: a store numbers a
+/// comment by putting `{"seq":N,` in front of its unnumbered JSON (`Comment.unnumberedJSON`), so the
+/// memory bus and Redis (in a script) produce the same bytes, and a reader finds the seq without
+/// decoding the rest.
 public struct EncodedComment: Sendable, Hashable {
     /// The room the comment belongs to.
     public let room: RoomID
     /// The comment's sequence number in its room.
     public let seq: UInt64
-    /// The comment's id.
-    public let id: String
     /// The comment as a JSON object (`{"seq":…}`), ready to be concatenated into a frame.
     public let json: ByteBuffer
 
     /// Encodes `comment`.
     public init(_ comment: Comment, room: RoomID) throws {
-        self.room = room
-        self.seq = comment.seq
-        self.id = comment.id
-        self.json = ByteBuffer(bytes: try WireCodec.encoder.encode(comment))
+        self.init(numbering: try comment.unnumberedJSON(), seq: comment.seq, room: room)
+    }
+
+    /// Numbers an unnumbered comment: `{"seq":N,` followed by `unnumbered` without its `{`.
+    public init(numbering unnumbered: ByteBuffer, seq: UInt64, room: RoomID) {
+        var json = ByteBuffer()
+        json.reserveCapacity(unnumbered.readableBytes + 28)
+        json.writeStaticString("{\"seq\":")
+        json.writeString(String(seq))
+        json.writeStaticString(",")
+        json.writeImmutableBuffer(unnumbered.getSlice(at: unnumbered.readerIndex + 1, length: unnumbered.readableBytes - 1) ?? ByteBuffer())
+        self.init(room: room, seq: seq, json: json)
     }
 
     /// Wraps bytes that are already a comment's JSON (e.g. received from a bus).
-    public init(room: RoomID, seq: UInt64, id: String, json: ByteBuffer) {
+    public init(room: RoomID, seq: UInt64, json: ByteBuffer) {
         self.room = room
         self.seq = seq
-        self.id = id
         self.json = json
+    }
+
+    /// Wraps a numbered comment's JSON, reading its seq from the leading `{"seq":N,`; nil when
+    /// the bytes do not start that way.
+    public init?(numberedJSON json: ByteBuffer, room: RoomID) {
+        let prefix = "{\"seq\":".utf8
+        let view = json.readableBytesView
+        guard view.starts(with: prefix) else { return nil }
+        var seq: UInt64 = 0
+        var digits = 0
+        for byte in view.dropFirst(prefix.count) {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { break }
+            let (times10, overflow1) = seq.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
+            guard !overflow1, !overflow2 else { return nil }
+            seq = sum
+            digits += 1
+        }
+        guard digits > 0 else { return nil }
+        self.init(room: room, seq: seq, json: json)
     }
 
     /// Decodes the JSON back into a model value.
     public func decoded() throws -> Comment {
         try WireCodec.decoder.decode(Comment.self, from: json)
+    }
+}
+
+extension Comment {
+    /// Every field but `seq`, for `EncodedComment(numbering:seq:room:)`.
+    private struct Unnumbered: Encodable {
+        var id: String
+        var room: String
+        var user: CommentAuthor
+        var text: String
+        var color: String
+        var mode: CommentMode
+        var ts: Int64
+    }
+
+    /// The comment's JSON without `seq` (keys sorted), ready to be numbered by a store.
+    public func unnumberedJSON() throws -> ByteBuffer {
+        let unnumbered = Unnumbered(id: id, room: room, user: user, text: text, color: color, mode: mode, ts: ts)
+        return ByteBuffer(bytes: try WireCodec.encoder.encode(unnumbered))
     }
 }

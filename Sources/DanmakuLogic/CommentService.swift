@@ -97,12 +97,11 @@ public final class CommentService: Sendable {
         let finalText = text
         let stored: EncodedComment
         do {
-            stored = try await log.append(room: room) { seq in
-                let comment = Comment(
-                    seq: seq, id: id, room: room.value, user: author, text: finalText,
-                    color: draft.color, mode: draft.mode, ts: ts)
-                return try EncodedComment(comment, room: room)
-            }
+            let unnumbered = try Comment(
+                seq: 0, id: id, room: room.value, user: author, text: finalText,
+                color: draft.color, mode: draft.mode, ts: ts
+            ).unnumberedJSON()
+            stored = try await log.append(room: room, unnumbered: unnumbered)
         } catch {
             return .failure(.busUnavailable(String(describing: error)))
         }

@@ -30,7 +30,22 @@ import Testing
         let first = try EncodedComment(comment, room: RoomID("r1")!)
         let second = try EncodedComment(comment, room: RoomID("r1")!)
         #expect(first.json == second.json)
-        #expect(String(buffer: first.json).hasPrefix(##"{"color":"#ffffff","id":"c-1","##))
+        #expect(String(buffer: first.json).hasPrefix(##"{"seq":42,"color":"#ffffff","id":"c-1","##))
+    }
+
+    @Test func numberingPutsTheSeqFirstAndCanBeReadBack() throws {
+        var unnumbered = comment
+        unnumbered.seq = 0
+        let numbered = EncodedComment(numbering: try unnumbered.unnumberedJSON(), seq: 7, room: RoomID("r1")!)
+        #expect(numbered.seq == 7)
+        var expected = comment
+        expected.seq = 7
+        #expect(try numbered.decoded() == expected)
+        let read = try #require(EncodedComment(numberedJSON: numbered.json, room: RoomID("r1")!))
+        #expect(read == numbered)
+        for bad in [#"{"color":"x","seq":1}"#, #"{"seq":}"#, #"{"seq":99999999999999999999999,"a":1}"#, ""] {
+            #expect(EncodedComment(numberedJSON: ByteBuffer(string: bad), room: RoomID("r1")!) == nil, "\(bad)")
+        }
     }
 
     @Test func arrayWriterConcatenatesEncodedItems() throws {

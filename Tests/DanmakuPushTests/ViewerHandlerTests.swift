@@ -53,11 +53,11 @@ final class ViewerHarness {
     /// Stores and publishes `count` comments, as the logic tier does.
     func post(_ count: Int, text: String = "hello") async throws {
         for _ in 0..<count {
-            let stored = try await bus.append(room: room) { [room] seq in
-                try EncodedComment(Comment(
-                    seq: seq, id: "id-\(seq)", room: room.value, user: CommentAuthor(id: "u", name: "U"),
-                    text: "\(text) \(seq)", color: "#ffffff", mode: .scroll, ts: 0), room: room)
-            }
+            let unnumbered = try Comment(
+                seq: 0, id: UUID().uuidString, room: room.value, user: CommentAuthor(id: "u", name: "U"),
+                text: text, color: "#ffffff", mode: .scroll, ts: 0
+            ).unnumberedJSON()
+            let stored = try await bus.append(room: room, unnumbered: unnumbered)
             try await bus.publish([stored], room: room)
         }
         loop.run()
@@ -345,8 +345,8 @@ final class DelayedLog: CommentLog, @unchecked Sendable {
         self.inner = inner
     }
 
-    func append(room: RoomID, build: @Sendable (UInt64) throws -> EncodedComment) async throws -> EncodedComment {
-        try await inner.append(room: room, build: build)
+    func append(room: RoomID, unnumbered: ByteBuffer) async throws -> EncodedComment {
+        try await inner.append(room: room, unnumbered: unnumbered)
     }
 
     func snapshot(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
@@ -381,10 +381,9 @@ final class DelayedLog: CommentLog, @unchecked Sendable {
         }
 
         func post(_ seq: Int) async throws {
-            let stored = try await bus.append(room: room) { seq in
-                try EncodedComment(Comment(seq: seq, id: "\(seq)", room: "r1", user: CommentAuthor(id: "u", name: "U"),
-                                           text: "t", color: "#ffffff", mode: .scroll, ts: 0), room: room)
-            }
+            let unnumbered = try Comment(seq: 0, id: "\(seq)", room: "r1", user: CommentAuthor(id: "u", name: "U"),
+                                         text: "t", color: "#ffffff", mode: .scroll, ts: 0).unnumberedJSON()
+            let stored = try await bus.append(room: room, unnumbered: unnumbered)
             try await bus.publish([stored], room: room)
             loop.run()
         }
