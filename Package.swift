@@ -48,7 +48,22 @@ let package = Package(
         // Sequence numbers, history and pub/sub: carries accepted comments from logic to push nodes.
         .target(
             name: "DanmakuBus",
-            dependencies: ["DanmakuCore", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "DanmakuCore", "DanmakuRedis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A RESP client on SwiftNIO: pipelined commands, pub/sub, reconnects.
+        .target(
+            name: "DanmakuRedis",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // WebSocket viewers: per-loop rooms, batching, encode-once fan-out.

@@ -87,6 +87,10 @@ extension DanmakuError {
     public static func headersTooLarge(max: Int) -> DanmakuError {
         .init(code: "headers_too_large", status: 431, message: "request line and headers must be at most \(max) bytes")
     }
+    /// The node does not run the role the request needs (in a cluster, ask another node).
+    public static func roleNotServed(_ role: String) -> DanmakuError {
+        .init(code: "role_not_served", status: 404, message: "this node does not run the \(role) role")
+    }
     /// The server is shutting down.
     public static let shuttingDown = DanmakuError(
         code: "shutting_down", status: 503, message: "server is shutting down", retryAfterSeconds: 1)

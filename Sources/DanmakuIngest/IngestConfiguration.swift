@@ -22,5 +22,10 @@ public struct IngestConfiguration: Sendable {
     /// Most open connections (HTTP and WebSocket) per client address; 0 means no limit.
     public var maxConnectionsPerAddress = 1000
 
+    /// Whether this node takes posts (it runs the logic role); otherwise they get 404 `role_not_served`.
+    public var acceptsPosts = true
+    /// Whether this node holds viewers (it runs the push role); otherwise upgrades get 404 `role_not_served`.
+    public var servesViewers = true
+
     public init() {}
 }

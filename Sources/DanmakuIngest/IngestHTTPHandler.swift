@@ -125,10 +125,14 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             respond(
                 context: context, status: .ok, body: ByteBuffer(bytes: metricsText()),
                 contentType: "text/plain; version=0.0.4; charset=utf-8", keepAlive: keepAlive)
+        case (.comments, .POST) where !configuration.acceptsPosts:
+            respond(context: context, error: .roleNotServed("ingest"), keepAlive: keepAlive)
         case (.comments(let room), .POST):
             postComment(context: context, room: room, head: head, body: body)
         case (.comments(let room), .GET):
             getHistory(context: context, room: room, target: target, keepAlive: keepAlive)
+        case (.viewerSocket, .GET) where !configuration.servesViewers:
+            respond(context: context, error: .roleNotServed("push"), keepAlive: keepAlive)
         case (.viewerSocket, .GET):
             // A valid upgrade never gets here; say what is wrong with this one.
             if case .failure(let error) = target.unsignedInteger("since") {

@@ -12,19 +12,22 @@ import NIOWebSocket
 /// `/v1/rooms/{room}/ws`, the JSON API otherwise.
 enum ConnectionPipeline {
     static func configure(
-        channel: any Channel, configuration: ServerConfiguration, service: CommentService, hub: PushHub,
+        channel: any Channel, configuration: ServerConfiguration, service: CommentService, hub: PushHub?,
         metricsText: @escaping @Sendable () -> [UInt8]
     ) throws {
         let push = configuration.push
         let headLimit = NIOLoopBound(HeadSizeLimit(maxHeaderBytes: configuration.ingest.maxHeaderBytes), eventLoop: channel.eventLoop)
-        let ingest = NIOLoopBound(IngestHTTPHandler(configuration: configuration.ingest, service: service, metricsText: metricsText), eventLoop: channel.eventLoop)
+        var api = configuration.ingest
+        api.acceptsPosts = configuration.roles.contains(.api)
+        api.servesViewers = hub != nil
+        let ingest = NIOLoopBound(IngestHTTPHandler(configuration: api, service: service, metricsText: metricsText), eventLoop: channel.eventLoop)
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: push.maxInboundFrameBytes,
             automaticErrorHandling: false,
             shouldUpgrade: { channel, head in
                 // Refusing (nil) passes the request on to the HTTP handler, which explains why.
                 let target = RequestTarget(uri: head.uri)
-                guard case .viewerSocket = Route(path: target.path), case .success = target.unsignedInteger("since"),
+                guard hub != nil, case .viewerSocket = Route(path: target.path), case .success = target.unsignedInteger("since"),
                       IngestHTTPHandler.isValidWebSocketKey(head.headers) else {
                     return channel.eventLoop.makeSucceededFuture(nil)
                 }
@@ -37,7 +40,7 @@ enum ConnectionPipeline {
             upgradePipelineHandler: { channel, head in
                 channel.eventLoop.makeCompletedFuture {
                     let target = RequestTarget(uri: head.uri)
-                    guard case .viewerSocket(let room) = Route(path: target.path) else {
+                    guard let hub, case .viewerSocket(let room) = Route(path: target.path) else {
                         throw NIOWebSocketUpgradeError.unsupportedWebSocketTarget
                     }
                     let since = (try? target.unsignedInteger("since").get()) ?? nil

@@ -5,6 +5,7 @@ import DanmakuCore
 import DanmakuIngest
 import DanmakuLogic
 import DanmakuPush
+import DanmakuRedis
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -13,7 +14,8 @@ import NIOPosix
 import NIOWebSocket
 import Prometheus
 
-/// One process running every role (ingest, logic, push) on the embedded memory bus, on one port.
+/// One process running its roles (ingest and logic, push, or all) on one port, over the embedded
+/// memory bus or a Redis server shared with other nodes.
 ///
 /// `start()` binds and returns; `shutdown()` stops accepting, sends viewers close 1001, waits for
 /// them (bounded by `drainTimeout`) and releases the threads.
@@ -22,7 +24,9 @@ public final class DanmakuServer: Sendable {
     public let configuration: ServerConfiguration
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
-    private let bus: MemoryBus
+    private let bus: any CommentBus & CommentLog
+    /// The Redis bus, when the server runs on one (it has connections to start and stop).
+    private let redisBus: RedisBus?
     /// The logic tier, shared by HTTP and WebSocket posts.
     public let service: CommentService
     /// Open connections per client address.
@@ -38,12 +42,22 @@ public final class DanmakuServer: Sendable {
         self.logger = logger
         let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        self.bus = MemoryBus(historyCapacity: configuration.logic.historyCapacity)
         self.connections = ConnectionLimiter(maxPerAddress: configuration.ingest.maxConnectionsPerAddress)
         var factory = PrometheusMetricsFactory(registry: metrics)
         factory.valueHistogramBuckets[PushMetrics.batchCommentsLabel] = PushMetrics.batchCommentsBuckets
         factory.durationHistogramBuckets[PushMetrics.flushDurationLabel] = PushMetrics.flushDurationBuckets
         self.metricsFactory = factory
+        switch configuration.bus {
+        case .memory:
+            self.bus = MemoryBus(historyCapacity: configuration.logic.historyCapacity)
+            self.redisBus = nil
+        case .redis(let address):
+            let redis = RedisBus(
+                address: address, eventLoop: group.next(), historyCapacity: configuration.logic.historyCapacity,
+                logger: logger, metrics: BusMetrics(factory: factory))
+            self.bus = redis
+            self.redisBus = redis
+        }
         let failureLogger = logger
         self.service = CommentService(
             configuration: configuration.logic, log: bus, bus: bus, metrics: LogicMetrics(factory: factory),
@@ -56,9 +70,21 @@ public final class DanmakuServer: Sendable {
     /// Binds the listening socket and starts serving.
     @discardableResult
     public func start() async throws -> SocketAddress {
-        let hub = PushHub(
-            configuration: configuration.push, eventLoops: Array(group.makeIterator()), service: service,
-            log: bus, bus: bus, logger: logger, metrics: PushMetrics(factory: metricsFactory))
+        if let redisBus {
+            redisBus.start()
+            do {
+                try await redisBus.waitForConnection(timeout: .seconds(2))
+            } catch {
+                // Serve anyway: posts get 503 until Redis is reachable, and the bus keeps trying.
+                logger.warning("redis is not reachable yet; posts are answered 503 until it is", metadata: ["error": "\(error)"])
+            }
+        }
+        var push = configuration.push
+        // A push-only node has no logic role to check posts with.
+        if !configuration.roles.contains(.api) { push.viewerPosts = false }
+        let hub = configuration.roles.contains(.push) ? PushHub(
+            configuration: push, eventLoops: Array(group.makeIterator()), service: service,
+            log: bus, bus: bus, logger: logger, metrics: PushMetrics(factory: metricsFactory)) : nil
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -107,6 +133,7 @@ public final class DanmakuServer: Sendable {
             timeout.cancel()
             await hub.stop()
         }
+        await redisBus?.shutdown()
         try? await group.shutdownGracefully()
         logger.info("stopped")
     }

@@ -1,6 +1,8 @@
 // Danmaku — a live-stream bullet-comment service.
 
 import DanmakuIngest
+import Foundation
+import DanmakuRedis
 import DanmakuLogic
 import DanmakuPush
 import NIOCore
@@ -13,6 +15,10 @@ public struct ServerConfiguration: Sendable {
     public var port = 7000
     /// EventLoop threads; 0 means one per available core.
     public var threads = 0
+    /// Which roles this process runs.
+    public var roles = ServerRoles.all
+    /// Where comments travel between the roles.
+    public var bus = BusChoice.memory
     /// How long shutdown waits for viewers to leave before closing everything.
     public var drainTimeout = TimeAmount.seconds(5)
     /// The HTTP API.
@@ -23,4 +29,70 @@ public struct ServerConfiguration: Sendable {
     public var push = PushConfiguration()
 
     public init() {}
+}
+
+/// The roles a process runs. `api` is ingest and logic together (they share the process path of
+/// a post); `push` holds the viewers' WebSockets.
+public struct ServerRoles: OptionSet, Sendable, CustomStringConvertible {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    /// Ingest and logic: the HTTP API that takes, checks and stores comments.
+    public static let api = ServerRoles(rawValue: 1)
+    /// Push: viewers' WebSockets and batched fan-out.
+    public static let push = ServerRoles(rawValue: 2)
+    public static let all: ServerRoles = [.api, .push]
+
+    /// Parses `all` or a comma-separated list of `ingest`, `logic` and `push` (ingest and logic
+    /// go together); nil when invalid.
+    public init?(list: String) {
+        var roles: ServerRoles = []
+        var named: Set<String> = []
+        for name in list.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) {
+            switch name {
+            case "all": roles.formUnion(.all)
+            case "ingest", "logic": roles.insert(.api); named.insert(name)
+            case "push": roles.insert(.push)
+            default: return nil
+            }
+        }
+        // A node that takes posts but does not check them (or the reverse) does not exist.
+        guard !roles.isEmpty, named.count != 1 || list.lowercased().contains("all") else { return nil }
+        self = roles
+    }
+
+    public var description: String {
+        switch self {
+        case .all: "all roles"
+        case .api: "ingest,logic"
+        case .push: "push"
+        default: "none"
+        }
+    }
+}
+
+/// Where comments travel between the roles.
+public enum BusChoice: Sendable, Equatable, CustomStringConvertible {
+    /// In process: every role in this process, nothing shared with others.
+    case memory
+    /// A Redis 7 server shared by every node.
+    case redis(RedisAddress)
+
+    /// Parses `memory` or `redis://host:port`.
+    public init?(_ text: String) {
+        if text == "memory" {
+            self = .memory
+        } else if let address = RedisAddress(url: text) {
+            self = .redis(address)
+        } else {
+            return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .memory: "in-memory bus"
+        case .redis(let address): "bus \(address)"
+        }
+    }
 }

@@ -8,10 +8,17 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 
-/// `danmaku serve`: every role in one process on the embedded memory bus.
+/// `danmaku serve`: every role in one process on the embedded memory bus, or some roles of a
+/// cluster joined by Redis.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run ingest, logic and push in one process (the default command).")
+        abstract: "Run ingest, logic and push in one process, or some of them on a Redis bus (the default command).")
+
+    @Option(help: "Roles to run: all, or a comma-separated list of ingest, logic (together) and push.")
+    var roles = "all"
+
+    @Option(help: "Bus between the roles: memory (one process) or redis://HOST:PORT (a cluster).")
+    var bus = "memory"
 
     @Option(help: "Address to listen on.")
     var host = "127.0.0.1"
@@ -106,7 +113,7 @@ struct Serve: AsyncParsableCommand {
         let service = DanmakuService(server: server) { port in
             let base = "http://\(host):\(port)"
             print("""
-                Danmaku is serving on \(base) (all roles, in-memory bus, batch window \(configuration.push.batchWindowMilliseconds) ms)
+                Danmaku is serving on \(base) (\(configuration.roles), \(configuration.bus), batch window \(configuration.push.batchWindowMilliseconds) ms)
                   watch a room:   ws://\(host):\(port)/v1/rooms/{room}/ws?since={seq}
                   post:           curl -X POST -H 'Content-Type: application/json' -d '{"text":"hello"}' \(base)/v1/rooms/{room}/comments
                   history:        \(base)/v1/rooms/{room}/comments?since=0
@@ -126,6 +133,15 @@ struct Serve: AsyncParsableCommand {
         configuration.host = host
         configuration.port = port
         configuration.threads = threads
+        guard let roles = ServerRoles(list: roles) else {
+            throw ValidationError("--roles must be all, or a list of ingest,logic and/or push (ingest and logic together)")
+        }
+        configuration.roles = roles
+        guard let bus = BusChoice(bus) else { throw ValidationError("--bus must be memory or redis://HOST:PORT") }
+        guard roles == .all || bus != .memory else {
+            throw ValidationError("--roles \(self.roles) needs a shared bus: add --bus redis://HOST:PORT")
+        }
+        configuration.bus = bus
         guard batchWindowMilliseconds >= 0 else { throw ValidationError("--batch-window-ms must be 0 or more") }
         configuration.push.batchWindowMilliseconds = batchWindowMilliseconds
         guard maxSendsPerSecond.map({ $0 > 0 }) ?? true else { throw ValidationError("--max-sends-per-second must be positive") }

@@ -1,0 +1,22 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import CoreMetrics
+
+/// What the distributed bus counts, exported at `GET /metrics`.
+public struct BusMetrics: Sendable {
+    /// Batches published (one message per room per publish window).
+    public let published: Counter
+    /// Publishes Redis did not take (push nodes repair them from the stream).
+    public let publishFailures: Counter
+    /// Comments a push node read from the stream because pub/sub did not bring them.
+    public let repaired: Counter
+    /// Bus messages received by a push node.
+    public let received: Counter
+
+    public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
+        published = Counter(label: "danmaku_bus_messages_published_total", factory: factory)
+        publishFailures = Counter(label: "danmaku_bus_publish_failures_total", factory: factory)
+        repaired = Counter(label: "danmaku_bus_comments_repaired_total", factory: factory)
+        received = Counter(label: "danmaku_bus_messages_received_total", factory: factory)
+    }
+}

@@ -1,0 +1,208 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuCore
+import DanmakuRedis
+import Logging
+import NIOCore
+import Synchronization
+
+/// The distributed bus: seqs and history in Redis streams, live comments over sharded pub/sub.
+///
+/// Logic nodes number and store each comment with one script call (counter and stream together),
+/// so a 201 is only sent once the comment is in Redis, then publish each room's accepted comments
+/// as one message per `publishWindow`. Push nodes subscribe to a room's channel only while they
+/// have viewers in it, and read from the stream whatever pub/sub did not bring (see `SeqTracker`).
+/// Redis unreachable: `append` fails at once (the API answers 503), subscriptions and gaps are
+/// restored when it returns.
+public final class RedisBus: CommentBus, CommentLog {
+    /// Comments kept per room (streams are trimmed to about this many).
+    public let historyCapacity: Int
+    /// How long accepted comments collect before a room's batch is published.
+    public let publishWindow: TimeAmount
+    let commands: RedisClient
+    let subscriptions: RedisClient
+    let feeds: RedisFeeds
+    let eventLoop: any EventLoop
+    let logger: Logger
+    let metrics: BusMetrics
+    private let scripts = RedisScriptCache()
+    private let outbox = Mutex(Outbox())
+    private let maintenance = Mutex<RepeatedTask?>(nil)
+
+    private struct Outbox {
+        var rooms: [RoomID: [EncodedComment]] = [:]
+        var flushScheduled = false
+    }
+
+    /// A missing seq is read from the stream once it has been missing this long.
+    static let repairGrace = TimeAmount.milliseconds(250)
+    /// Room counters are polled this often, to notice a lost last message of a burst.
+    static let pollEvery = 10  // maintenance ticks of 100 ms
+
+    public init(
+        address: RedisAddress, eventLoop: any EventLoop, historyCapacity: Int, publishWindow: TimeAmount = .milliseconds(5),
+        commandTimeout: TimeAmount = .seconds(2), logger: Logger, metrics: BusMetrics = BusMetrics()
+    ) {
+        self.historyCapacity = historyCapacity
+        self.publishWindow = publishWindow
+        self.eventLoop = eventLoop
+        self.logger = logger
+        self.metrics = metrics
+        let feeds = RedisFeeds(metrics: metrics)
+        self.feeds = feeds
+        let scripts = scripts
+        self.commands = RedisClient(
+            address: address, eventLoop: eventLoop, commandTimeout: commandTimeout, logger: logger,
+            onConnect: { connection in scripts.load(on: connection) })
+        self.subscriptions = RedisClient(
+            address: address, eventLoop: eventLoop, commandTimeout: commandTimeout, logger: logger,
+            onMessage: { channel, payload in feeds.receive(channel: channel, payload: payload) },
+            onConnect: { connection in feeds.resubscribe(on: connection) })
+        feeds.owner.withLock { $0 = self }
+    }
+
+    /// Connects both connections and starts the repair and poll timer.
+    public func start() {
+        commands.start()
+        subscriptions.start()
+        let tick = NIOLoopBoundBox.makeBoxSendingValue(0, as: Int.self, eventLoop: eventLoop)
+        let task = eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { [self] _ in
+            tick.value += 1
+            feeds.maintain(bus: self, poll: tick.value % Self.pollEvery == 0)
+        }
+        maintenance.withLock { $0 = task }
+    }
+
+    /// Waits until both connections are up (for startup and tests).
+    public func waitForConnection(timeout: Duration = .seconds(5)) async throws {
+        try await commands.waitForConnection(timeout: timeout)
+        try await subscriptions.waitForConnection(timeout: timeout)
+    }
+
+    /// Publishes what is waiting, stops the timer and closes the connections.
+    public func shutdown() async {
+        maintenance.withLock { $0?.cancel() }
+        try? await eventLoop.submit { self.flushOutbox() }.get()
+        await commands.close()
+        await subscriptions.close()
+        feeds.owner.withLock { $0 = nil }
+    }
+
+    /// Rooms this node holds a subscription for.
+    public var subscribedRooms: Int { feeds.count }
+
+    // MARK: CommentLog
+
+    public func append(room: RoomID, unnumbered: ByteBuffer) async throws -> EncodedComment {
+        let keys = RedisKeys(room)
+        let reply = try await scripts.run(
+            RedisScripts.append, keys: [keys.seq, keys.log],
+            arguments: [RESPArgument(bytes: unnumbered), RESPArgument(historyCapacity)], on: commands
+        ).get()
+        guard let seq = reply.integer, seq > 0 else { throw RedisError.unexpectedReply("append: \(reply)") }
+        return EncodedComment(numbering: unnumbered, seq: UInt64(seq), room: room)
+    }
+
+    public func snapshot(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
+        let keys = RedisKeys(room)
+        let count = min(limit, historyCapacity + 1000)
+        return scripts.run(
+            RedisScripts.snapshot, keys: [keys.seq, keys.log],
+            arguments: [RESPArgument(since.map(String.init) ?? ""), RESPArgument(count)], on: commands
+        ).flatMapThrowing { reply in
+            guard let parts = reply.array, parts.count == 3, let last = parts[0].integer, let first = parts[1].integer else {
+                throw RedisError.unexpectedReply("snapshot: \(reply)")
+            }
+            var comments = count == 0 ? [] : try parts[2].streamComments(room: room)
+            if since == nil { comments.reverse() }
+            return HistorySnapshot(lastSeq: UInt64(max(0, last)), firstAvailableSeq: UInt64(max(1, first)), comments: comments)
+        }.hop(to: eventLoop)
+    }
+
+    /// Comments of `room` with seqs in `range`, read from the stream.
+    func read(room: RoomID, range: ClosedRange<UInt64>) -> EventLoopFuture<[EncodedComment]> {
+        let keys = RedisKeys(room)
+        return commands.send(RESPCommand("XRANGE", [
+            RESPArgument(keys.log), RESPArgument("\(range.lowerBound)-0"), RESPArgument("\(range.upperBound)-0"),
+        ])).flatMapThrowing { try $0.streamComments(room: room) }
+    }
+
+    /// The rooms' last seqs, from their counters (0 for a room never posted to).
+    func lastSeqs(of rooms: [RoomID]) -> EventLoopFuture<[UInt64]> {
+        commands.send(RESPCommand("MGET", rooms.map { RESPArgument(RedisKeys($0).seq) })).flatMapThrowing { reply in
+            guard let values = reply.array, values.count == rooms.count else { throw RedisError.unexpectedReply("MGET: \(reply)") }
+            return values.map { UInt64(max(0, $0.integer ?? 0)) }
+        }
+    }
+
+    // MARK: CommentBus
+
+    public func publish(_ comments: [EncodedComment], room: RoomID) async throws {
+        // The comments are already in the stream: a lost publish is repaired by the push nodes.
+        let schedule = outbox.withLock { outbox -> Bool in
+            outbox.rooms[room, default: []].append(contentsOf: comments)
+            defer { outbox.flushScheduled = true }
+            return !outbox.flushScheduled
+        }
+        if schedule {
+            eventLoop.scheduleTask(in: publishWindow) { [self] in flushOutbox() }
+        }
+    }
+
+    /// Publishes each room's waiting comments as one message: their JSON, one per line.
+    private func flushOutbox() {
+        let rooms = outbox.withLock { outbox -> [RoomID: [EncodedComment]] in
+            outbox.flushScheduled = false
+            defer { outbox.rooms.removeAll(keepingCapacity: true) }
+            return outbox.rooms
+        }
+        for (room, comments) in rooms {
+            var payload = ByteBuffer()
+            payload.reserveCapacity(comments.reduce(0) { $0 + $1.json.readableBytes + 1 })
+            for (index, comment) in comments.enumerated() {
+                if index > 0 { payload.writeStaticString("\n") }
+                payload.writeImmutableBuffer(comment.json)
+            }
+            metrics.published.increment()
+            commands.send(RESPCommand("SPUBLISH", [RESPArgument(RedisKeys(room).channel), RESPArgument(bytes: payload)]))
+                .whenFailure { [metrics] _ in metrics.publishFailures.increment() }
+        }
+    }
+
+    public func subscribe(_ room: RoomID, subscriber: any BusSubscriber, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        feeds.add(room, subscriber: subscriber, bus: self).hop(to: eventLoop)
+    }
+
+    public func unsubscribe(_ room: RoomID, subscriber: any BusSubscriber) {
+        feeds.remove(room, subscriber: subscriber, bus: self)
+    }
+}
+
+/// Scripts loaded with `SCRIPT LOAD` on each connection and run with `EVALSHA`; `EVAL` when the
+/// server does not know the script (e.g. after `SCRIPT FLUSH`).
+final class RedisScriptCache: Sendable {
+    private let shas = Mutex<[String: String]>([:])
+
+    func load(on connection: RedisConnection) -> EventLoopFuture<Void> {
+        let scripts = [RedisScripts.append, RedisScripts.snapshot]
+        let loads = scripts.map { script in
+            connection.send(RESPCommand("SCRIPT", ["LOAD", RESPArgument(script)])).map { [self] reply in
+                if let sha = reply.string { shas.withLock { $0[script] = sha } }
+            }
+        }
+        return EventLoopFuture.andAllSucceed(loads, on: connection.eventLoop)
+    }
+
+    func run(_ script: String, keys: [String], arguments: [RESPArgument], on client: RedisClient) -> EventLoopFuture<RESPValue> {
+        let tail = [RESPArgument(keys.count)] + keys.map { RESPArgument($0) } + arguments
+        guard let sha = shas.withLock({ $0[script] }) else {
+            return client.send(RESPCommand("EVAL", [RESPArgument(script)] + tail))
+        }
+        return client.send(RESPCommand("EVALSHA", [RESPArgument(sha)] + tail)).flatMapError { error in
+            guard case RedisError.server(let message) = error, message.hasPrefix("NOSCRIPT") else {
+                return client.eventLoop.makeFailedFuture(error)
+            }
+            return client.send(RESPCommand("EVAL", [RESPArgument(script)] + tail))
+        }
+    }
+}

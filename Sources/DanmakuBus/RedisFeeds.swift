@@ -1,0 +1,228 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuCore
+import DanmakuRedis
+import NIOCore
+import Synchronization
+
+/// A push node's room subscriptions on the distributed bus, and what each has received.
+///
+/// A room's feed exists while any local subscriber wants it. It is live once its channel is
+/// subscribed on the current connection and its counter has been read; `ready` completes then.
+/// After a reconnect every channel is subscribed again, and the counters are polled at once so
+/// that whatever was published during the outage is read from the streams.
+final class RedisFeeds: Sendable {
+    private struct Feed {
+        var subscribers: [ObjectIdentifier: any BusSubscriber] = [:]
+        /// Bumped on each (re)subscription, so a stale acknowledgement is not taken for a new one.
+        var generation = 0
+        var subscribed = false
+        var subscribing = false
+        var readingCounter = false
+        var repairing = false
+        var tracker: SeqTracker?
+        var ready: EventLoopPromise<Void>
+    }
+
+    private struct State {
+        var feeds: [RoomID: Feed] = [:]
+        var pollSoon = false
+    }
+
+    private let state = Mutex(State())
+    private let metrics: BusMetrics
+
+    init(metrics: BusMetrics) {
+        self.metrics = metrics
+    }
+
+    var count: Int { state.withLock { $0.feeds.count } }
+
+    // MARK: Subscribers
+
+    /// Adds `subscriber` to `room`; the future completes once the room's feed is live.
+    func add(_ room: RoomID, subscriber: any BusSubscriber, bus: RedisBus) -> EventLoopFuture<Void> {
+        let (ready, isNew) = state.withLock { state -> (EventLoopFuture<Void>, Bool) in
+            if state.feeds[room] != nil {
+                state.feeds[room]!.subscribers[ObjectIdentifier(subscriber)] = subscriber
+                return (state.feeds[room]!.ready.futureResult, false)
+            }
+            var feed = Feed(ready: bus.eventLoop.makePromise())
+            feed.subscribers[ObjectIdentifier(subscriber)] = subscriber
+            state.feeds[room] = feed
+            return (feed.ready.futureResult, true)
+        }
+        if isNew { _ = subscribeChannel(room, on: nil, bus: bus) }
+        return ready
+    }
+
+    /// Removes `subscriber`; the last one out unsubscribes the channel.
+    func remove(_ room: RoomID, subscriber: any BusSubscriber, bus: RedisBus) {
+        let emptied = state.withLock { state -> Feed? in
+            guard var feed = state.feeds[room] else { return nil }
+            feed.subscribers[ObjectIdentifier(subscriber)] = nil
+            guard feed.subscribers.isEmpty else {
+                state.feeds[room] = feed
+                return nil
+            }
+            state.feeds[room] = nil
+            return feed
+        }
+        guard let emptied else { return }
+        emptied.ready.fail(RedisError.unavailable("unsubscribed"))
+        if bus.subscriptions.isConnected {
+            bus.subscriptions.send(RESPCommand("SUNSUBSCRIBE", [RESPArgument(RedisKeys(room).channel)])).whenFailure { _ in }
+        }
+    }
+
+    /// Sends SSUBSCRIBE for `room` (on `connection` during a reconnect, else on the current one).
+    private func subscribeChannel(_ room: RoomID, on connection: RedisConnection?, bus: RedisBus) -> EventLoopFuture<Void> {
+        let generation = state.withLock { state -> Int? in
+            guard state.feeds[room] != nil else { return nil }
+            state.feeds[room]!.generation += 1
+            state.feeds[room]!.subscribing = true
+            state.feeds[room]!.subscribed = false
+            return state.feeds[room]!.generation
+        }
+        guard let generation else { return bus.eventLoop.makeSucceededVoidFuture() }
+        let command = RESPCommand("SSUBSCRIBE", [RESPArgument(RedisKeys(room).channel)])
+        let sent = connection?.send(command) ?? bus.subscriptions.send(command)
+        return sent.map { _ in () }.always { [self] result in
+            let readCounter = state.withLock { state -> Bool in
+                guard state.feeds[room]?.generation == generation else { return false }
+                state.feeds[room]!.subscribing = false
+                guard case .success = result else { return false }
+                state.feeds[room]!.subscribed = true
+                return state.feeds[room]!.tracker == nil
+            }
+            if readCounter { self.readCounter(room, bus: bus) }
+        }
+    }
+
+    /// First read of a room's counter: where its feed starts. Completes `ready`.
+    private func readCounter(_ room: RoomID, bus: RedisBus) {
+        state.withLock { $0.feeds[room]?.readingCounter = true }
+        bus.lastSeqs(of: [room]).whenComplete { [self] result in
+            let ready = state.withLock { state -> EventLoopPromise<Void>? in
+                guard state.feeds[room] != nil else { return nil }
+                state.feeds[room]!.readingCounter = false
+                guard case .success(let seqs) = result, state.feeds[room]!.tracker == nil else { return nil }
+                state.feeds[room]!.tracker = SeqTracker(frontier: seqs[0])
+                return state.feeds[room]!.ready
+            }
+            ready?.succeed()
+        }
+    }
+
+    /// On a new subscriber connection: subscribes every room again, then has the counters polled.
+    func resubscribe(on connection: RedisConnection) -> EventLoopFuture<Void> {
+        // Called by the client before the connection takes other commands; whatever fails here is
+        // retried by the next maintenance tick.
+        let rooms = state.withLock { state -> [RoomID] in
+            state.pollSoon = true
+            for room in state.feeds.keys { state.feeds[room]!.subscribed = false }
+            return Array(state.feeds.keys)
+        }
+        guard let bus = owner.withLock({ $0 }) else { return connection.eventLoop.makeSucceededVoidFuture() }
+        let sent = rooms.map { subscribeChannel($0, on: connection, bus: bus) }
+        return EventLoopFuture.andAllComplete(sent, on: connection.eventLoop)
+    }
+
+    /// The bus, set once it exists (its subscriber client, which calls `resubscribe`, is made
+    /// before it); cleared at shutdown.
+    let owner = Mutex<RedisBus?>(nil)
+
+    // MARK: Messages
+
+    /// A message on a room channel: the batch's comments, one JSON per line.
+    func receive(channel: ByteBuffer, payload: ByteBuffer) {
+        guard let room = RedisKeys.room(ofChannel: String(buffer: channel)) else { return }
+        metrics.received.increment()
+        var comments: [EncodedComment] = []
+        var rest = payload
+        while rest.readableBytes > 0 {
+            let line: ByteBuffer
+            if let newline = rest.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
+                line = rest.readSlice(length: newline - rest.readerIndex)!
+                rest.moveReaderIndex(forwardBy: 1)
+            } else {
+                line = rest.readSlice(length: rest.readableBytes)!
+            }
+            if let comment = EncodedComment(numberedJSON: line, room: room) { comments.append(comment) }
+        }
+        deliver(comments, room: room)
+    }
+
+    /// Hands comments not delivered before to the room's subscribers.
+    private func deliver(_ comments: [EncodedComment], room: RoomID) {
+        let now = NIODeadline.now()
+        let (fresh, subscribers) = state.withLock { state -> ([EncodedComment], [any BusSubscriber]) in
+            guard var feed = state.feeds[room] else { return ([], []) }
+            // Before the counter is read every comment is passed on (the push loop drops the old).
+            let fresh = feed.tracker == nil ? comments : comments.filter { feed.tracker!.see($0.seq, now: now) }
+            state.feeds[room] = feed
+            return (fresh, Array(feed.subscribers.values))
+        }
+        guard !fresh.isEmpty else { return }
+        for subscriber in subscribers { subscriber.deliver(fresh, room: room) }
+    }
+
+    // MARK: Maintenance
+
+    /// Every 100 ms: subscribes rooms that are not, reads gaps from the streams, and (each
+    /// second, or right after a reconnect) polls the counters of all rooms.
+    func maintain(bus: RedisBus, poll: Bool) {
+        let now = NIODeadline.now()
+        let (toSubscribe, toRead, repairs, pollRooms) = state.withLock { state in
+            var toSubscribe: [RoomID] = []
+            var toRead: [RoomID] = []
+            var repairs: [(RoomID, ClosedRange<UInt64>)] = []
+            for (room, feed) in state.feeds {
+                if !feed.subscribed, !feed.subscribing {
+                    toSubscribe.append(room)
+                } else if feed.subscribed, feed.tracker == nil, !feed.readingCounter {
+                    toRead.append(room)
+                } else if !feed.repairing, let range = feed.tracker?.repairRange(now: now, grace: RedisBus.repairGrace) {
+                    state.feeds[room]!.repairing = true
+                    repairs.append((room, range))
+                }
+            }
+            let pollRooms = (poll || state.pollSoon) ? state.feeds.compactMap { $0.value.tracker == nil ? nil : $0.key } : []
+            if !pollRooms.isEmpty { state.pollSoon = false }
+            return (toSubscribe, toRead, repairs, pollRooms)
+        }
+        if bus.subscriptions.isConnected {
+            for room in toSubscribe { _ = subscribeChannel(room, on: nil, bus: bus) }
+        }
+        for room in toRead { readCounter(room, bus: bus) }
+        for (room, range) in repairs { repair(room, range: range, bus: bus) }
+        if !pollRooms.isEmpty { pollCounters(pollRooms, bus: bus) }
+    }
+
+    private func repair(_ room: RoomID, range: ClosedRange<UInt64>, bus: RedisBus) {
+        bus.read(room: room, range: range).whenComplete { [self] result in
+            if case .success(let comments) = result {
+                metrics.repaired.increment(by: comments.count)
+                deliver(comments, room: room)
+            }
+            state.withLock { state in
+                guard state.feeds[room] != nil else { return }
+                state.feeds[room]!.repairing = false
+                if case .success = result { state.feeds[room]!.tracker?.repaired(range, now: .now()) }
+            }
+        }
+    }
+
+    private func pollCounters(_ rooms: [RoomID], bus: RedisBus) {
+        // In chunks, so one answer stays small however many rooms a node has.
+        for start in stride(from: 0, to: rooms.count, by: 1000) {
+            let chunk = Array(rooms[start..<min(start + 1000, rooms.count)])
+            bus.lastSeqs(of: chunk).whenSuccess { [self] seqs in
+                let now = NIODeadline.now()
+                state.withLock { state in
+                    for (room, seq) in zip(chunk, seqs) { state.feeds[room]?.tracker?.learn(lastSeq: seq, now: now) }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuCore
+import DanmakuRedis
+
+/// Names of a room's keys and channel in Redis.
+///
+/// The room id is in braces, a hash tag: on a Redis Cluster a room's counter, stream and channel
+/// share one slot, so the scripts may touch them together and `SPUBLISH` goes to that shard.
+struct RedisKeys {
+    /// Counter holding the room's last seq.
+    let seq: String
+    /// Stream of the room's comments, entry id `seq-0`, trimmed to about the history length.
+    let log: String
+    /// Sharded pub/sub channel carrying batches of the room's new comments.
+    let channel: String
+
+    init(_ room: RoomID) {
+        seq = "danmaku:{\(room.value)}:seq"
+        log = "danmaku:{\(room.value)}:log"
+        channel = "danmaku:{\(room.value)}:live"
+    }
+
+    /// The room of a channel name made by `init`.
+    static func room(ofChannel name: String) -> RoomID? {
+        guard name.hasPrefix("danmaku:{"), name.hasSuffix("}:live") else { return nil }
+        return RoomID(String(name.dropFirst("danmaku:{".count).dropLast("}:live".count)))
+    }
+}
+
+/// The Lua scripts the bus runs; each is atomic on the server.
+enum RedisScripts {
+    /// Numbers a comment and stores it: INCR the counter, prefix the JSON with its seq, XADD it
+    /// with id `seq-0` (so ids follow seqs) trimming to about ARGV[2] entries. Returns the seq.
+    static let append = """
+        local seq = redis.call('INCR', KEYS[1])
+        local json = '{"seq":' .. seq .. ',' .. string.sub(ARGV[1], 2)
+        redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'c', json)
+        return seq
+        """
+
+    /// A consistent history read: {lastSeq, first seq still held, entries}. ARGV[1] is `since`
+    /// ('' for the latest ARGV[2] entries, newest first), ARGV[2] the most entries.
+    static let snapshot = """
+        local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+        local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+        local firstSeq = last + 1
+        if first[1] then firstSeq = tonumber(string.match(first[1][1], '^(%d+)')) end
+        local entries
+        if ARGV[1] == '' then
+            entries = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', ARGV[2])
+        else
+            entries = redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-0', '+', 'COUNT', ARGV[2])
+        end
+        return {last, firstSeq, entries}
+        """
+}
+
+extension RESPValue {
+    /// Stream entries (`[[id, [field, value, …]], …]`) as comments of `room`.
+    func streamComments(room: RoomID) throws -> [EncodedComment] {
+        guard let entries = array else { throw RedisError.unexpectedReply("stream entries: \(self)") }
+        return try entries.map { entry in
+            guard let parts = entry.array, parts.count == 2, let fields = parts[1].array, fields.count >= 2,
+                  let json = fields[1].bytes, let comment = EncodedComment(numberedJSON: json, room: room)
+            else { throw RedisError.unexpectedReply("stream entry: \(entry)") }
+            return comment
+        }
+    }
+}

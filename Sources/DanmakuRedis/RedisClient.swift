@@ -1,0 +1,188 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// One live connection to Redis, for sending commands on it directly.
+public struct RedisConnection: Sendable {
+    let channel: any Channel
+    /// The loop the connection runs on.
+    public var eventLoop: any EventLoop { channel.eventLoop }
+    let commandTimeout: TimeAmount
+
+    /// Sends `command` and completes with its answer (an error reply fails the future).
+    public func send(_ command: RESPCommand) -> EventLoopFuture<RESPValue> {
+        let promise = channel.eventLoop.makePromise(of: RESPValue.self)
+        let request = RedisRequest(command: command, promise: promise, deadline: .now() + commandTimeout)
+        // A write that never reached the handler (the channel closed first) must still fail the promise.
+        channel.writeAndFlush(request).whenFailure { promise.fail($0) }
+        return promise.futureResult
+    }
+}
+
+/// A connection to one Redis server that is made again whenever it is lost.
+///
+/// Commands are pipelined on the one connection. While it is down they fail at once with
+/// `RedisError.unavailable` instead of waiting: callers answer their own clients quickly, and
+/// nothing piles up in memory. Reconnecting backs off from 50 ms to 1 s. `onConnect` runs on each
+/// new connection before it takes commands (re-subscribing, for a subscriber).
+public final class RedisClient: Sendable {
+    /// The server.
+    public let address: RedisAddress
+    /// How long a command may wait for its answer.
+    public let commandTimeout: TimeAmount
+    /// The loop the connection runs on.
+    public let eventLoop: any EventLoop
+    private let logger: Logger
+    private let onMessage: (@Sendable (ByteBuffer, ByteBuffer) -> Void)?
+    private let onConnect: (@Sendable (RedisConnection) -> EventLoopFuture<Void>)?
+
+    private struct State {
+        var connection: RedisConnection?
+        var backoff = RedisClient.firstBackoff
+        var closed = false
+        var lastError = "not connected yet"
+        var wasConnected = false
+    }
+
+    private let state = Mutex(State())
+    private static let firstBackoff = TimeAmount.milliseconds(50)
+    private static let maxBackoff = TimeAmount.seconds(1)
+
+    /// - Parameters:
+    ///   - onMessage: receives pub/sub messages (channel, payload) from this connection.
+    ///   - onConnect: runs on each new connection before it is used; a failure drops it.
+    public init(
+        address: RedisAddress, eventLoop: any EventLoop, commandTimeout: TimeAmount = .seconds(2), logger: Logger,
+        onMessage: (@Sendable (ByteBuffer, ByteBuffer) -> Void)? = nil,
+        onConnect: (@Sendable (RedisConnection) -> EventLoopFuture<Void>)? = nil
+    ) {
+        self.address = address
+        self.eventLoop = eventLoop
+        self.commandTimeout = commandTimeout
+        self.logger = logger
+        self.onMessage = onMessage
+        self.onConnect = onConnect
+    }
+
+    /// Starts connecting (and reconnecting whenever the connection is lost).
+    public func start() {
+        connect()
+    }
+
+    /// Whether commands can be sent now.
+    public var isConnected: Bool { state.withLock { $0.connection != nil } }
+
+    /// Waits until connected or `timeout` passes; throws `unavailable` on timeout.
+    public func waitForConnection(timeout: Duration = .seconds(5)) async throws {
+        let clock = ContinuousClock()
+        let end = clock.now + timeout
+        while !isConnected {
+            guard clock.now < end else { throw RedisError.unavailable(state.withLock { $0.lastError }) }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Sends `command`; fails at once with `unavailable` while not connected.
+    public func send(_ command: RESPCommand) -> EventLoopFuture<RESPValue> {
+        let (connection, why) = state.withLock { ($0.connection, $0.lastError) }
+        guard let connection else { return eventLoop.makeFailedFuture(RedisError.unavailable(why)) }
+        return connection.send(command)
+    }
+
+    /// Sends `command` and waits for its answer.
+    public func send(_ command: RESPCommand) async throws -> RESPValue {
+        try await send(command).get()
+    }
+
+    /// Closes the connection and stops reconnecting.
+    public func close() async {
+        let connection = state.withLock { state -> RedisConnection? in
+            state.closed = true
+            defer { state.connection = nil }
+            return state.connection
+        }
+        try? await connection?.channel.close()
+    }
+
+    // MARK: Connecting
+
+    private func connect() {
+        guard !state.withLock({ $0.closed }) else { return }
+        let onMessage = onMessage
+        ClientBootstrap(group: eventLoop)
+            .connectTimeout(.seconds(2))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RESPDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(RedisCommandHandler(onMessage: onMessage))
+                }
+            }
+            .connect(host: address.host, port: address.port)
+            .whenComplete { [self] result in
+                switch result {
+                case .success(let channel): prepare(RedisConnection(channel: channel, commandTimeout: commandTimeout))
+                case .failure(let error): retry(after: error)
+                }
+            }
+    }
+
+    /// Runs `onConnect`, then opens the connection to commands.
+    private func prepare(_ connection: RedisConnection) {
+        connection.channel.closeFuture.whenComplete { [self] _ in lost(connection) }
+        let ready = onConnect?(connection) ?? eventLoop.makeSucceededVoidFuture()
+        ready.whenComplete { [self] result in
+            switch result {
+            case .success:
+                let (reconnected, closed) = state.withLock { state -> (Bool, Bool) in
+                    guard !state.closed, connection.channel.isActive else { return (false, true) }
+                    state.connection = connection
+                    state.backoff = Self.firstBackoff
+                    defer { state.wasConnected = true }
+                    return (state.wasConnected, false)
+                }
+                if closed {
+                    connection.channel.close(promise: nil)
+                } else {
+                    logger.info(reconnected ? "redis reconnected" : "redis connected", metadata: ["address": "\(address)"])
+                }
+            case .failure(let error):
+                state.withLock { $0.lastError = "\(error)" }
+                connection.channel.close(promise: nil)
+            }
+        }
+    }
+
+    private func lost(_ connection: RedisConnection) {
+        let (wasCurrent, closed) = state.withLock { state -> (Bool, Bool) in
+            let current = state.connection?.channel === connection.channel
+            if current {
+                state.connection = nil
+                state.lastError = "connection to \(address) lost"
+            }
+            return (current, state.closed)
+        }
+        guard !closed else { return }
+        if wasCurrent { logger.warning("redis connection lost; reconnecting", metadata: ["address": "\(address)"]) }
+        scheduleReconnect()
+    }
+
+    private func retry(after error: any Error) {
+        state.withLock { $0.lastError = "cannot connect to \(address): \(error)" }
+        scheduleReconnect()
+    }
+
+    private func scheduleReconnect() {
+        let delay = state.withLock { state -> TimeAmount? in
+            guard !state.closed else { return nil }
+            let delay = state.backoff
+            state.backoff = min(.nanoseconds(state.backoff.nanoseconds * 2), Self.maxBackoff)
+            return delay
+        }
+        guard let delay else { return }
+        eventLoop.scheduleTask(in: delay) { [self] in connect() }
+    }
+}

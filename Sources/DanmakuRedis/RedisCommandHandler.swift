@@ -1,0 +1,105 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import NIOCore
+
+/// A command on its way to Redis and the promise its answer completes.
+struct RedisRequest {
+    var command: RESPCommand
+    var promise: EventLoopPromise<RESPValue>
+    var deadline: NIODeadline
+}
+
+/// Pipelines commands on one connection: writes each as it comes, completes answers in order.
+///
+/// Pub/sub messages (`message`, `smessage`) are not answers; they go to `onMessage`. When the
+/// oldest command has waited past its deadline the connection is closed (its answers could no
+/// longer be matched) and every waiting command fails.
+final class RedisCommandHandler: ChannelDuplexHandler {
+    typealias InboundIn = RESPValue
+    typealias OutboundIn = RedisRequest
+    typealias OutboundOut = ByteBuffer
+
+    private var waiting = CircularBuffer<RedisRequest>()
+    private var timer: Scheduled<Void>?
+    private let onMessage: (@Sendable (_ channel: ByteBuffer, _ payload: ByteBuffer) -> Void)?
+
+    init(onMessage: (@Sendable (ByteBuffer, ByteBuffer) -> Void)?) {
+        self.onMessage = onMessage
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let request = unwrapOutboundIn(data)
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        request.command.write(to: &buffer)
+        waiting.append(request)
+        armTimer(context: context)
+        context.write(wrapOutboundOut(buffer), promise: promise)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let value = unwrapInboundIn(data)
+        if let onMessage, let (channel, payload) = Self.message(value) {
+            onMessage(channel, payload)
+            return
+        }
+        guard let request = waiting.popFirst() else {
+            context.fireErrorCaught(RESPDecoder.ProtocolError(description: "an answer nobody asked for"))
+            context.close(promise: nil)
+            return
+        }
+        if case .error(let message) = value {
+            request.promise.fail(RedisError.server(message))
+        } else {
+            request.promise.succeed(value)
+        }
+        if waiting.isEmpty {
+            timer?.cancel()
+            timer = nil
+        }
+    }
+
+    /// The channel and payload of a pub/sub message, in RESP2 or RESP3 form.
+    private static func message(_ value: RESPValue) -> (ByteBuffer, ByteBuffer)? {
+        guard let parts = value.array, parts.count == 3, let kind = parts[0].string,
+              kind == "smessage" || kind == "message", let channel = parts[1].bytes, let payload = parts[2].bytes
+        else { return nil }
+        return (channel, payload)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        failAll(RedisError.connectionClosed)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        failAll(error)
+        context.close(promise: nil)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        failAll(RedisError.connectionClosed)
+    }
+
+    private func failAll(_ error: any Error) {
+        timer?.cancel()
+        timer = nil
+        while let request = waiting.popFirst() { request.promise.fail(error) }
+    }
+
+    /// Keeps one timer, for the oldest command's deadline.
+    private func armTimer(context: ChannelHandlerContext) {
+        guard timer == nil, let oldest = waiting.first else { return }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: oldest.deadline) {
+            let (handler, context) = loopBound.value
+            handler.timer = nil
+            guard let oldest = handler.waiting.first else { return }
+            if oldest.deadline <= .now() {
+                handler.failAll(RedisError.timeout(command: oldest.command.name))
+                context.close(promise: nil)
+            } else {
+                handler.armTimer(context: context)
+            }
+        }
+    }
+}
