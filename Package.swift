@@ -208,6 +208,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "DanmakuRedisTests",
+            dependencies: [
+                "DanmakuRedis", "DanmakuTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "DanmakuServerTests",
             dependencies: [
                 "DanmakuServer", "DanmakuCore", "DanmakuLogic", "DanmakuPush", "DanmakuTestSupport",

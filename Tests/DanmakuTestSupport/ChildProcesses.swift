@@ -1,0 +1,180 @@
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// A `danmaku` process started by a test, as an operator would run it.
+public final class DanmakuNode: Sendable {
+    public let process: Process
+    /// The port it serves on (read from its banner).
+    public let port: Int
+
+    /// The `danmaku` binary built next to the test bundle.
+    public static var executable: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("danmaku")
+    }
+
+    /// Starts `danmaku serve` with `arguments` (on a free port) and waits for its banner.
+    public static func start(_ arguments: [String]) async throws -> DanmakuNode {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["serve", "--port", "0", "--log-level", "warning"] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        do {
+            let port = try await readPort(from: output)
+            return DanmakuNode(process: process, port: port)
+        } catch {
+            process.terminate()
+            throw error
+        }
+    }
+
+    private init(process: Process, port: Int) {
+        self.process = process
+        self.port = port
+    }
+
+    /// Sends `signal` (SIGKILL for a crash, SIGTERM for a graceful stop) and waits for the exit.
+    public func stop(signal: Int32 = SIGTERM) async {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, signal)
+        try? await Self.waitForExit(process, timeout: .seconds(15))
+    }
+
+    /// Reads the banner line `… serving on http://127.0.0.1:PORT …`.
+    public static func readPort(from pipe: Pipe) async throws -> Int {
+        let text = Observed("")
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let chunk = String(decoding: handle.availableData, as: UTF8.self)
+            text.update { $0 += chunk }
+        }
+        defer { pipe.fileHandleForReading.readabilityHandler = nil }
+        try await text.wait(for: "the serving banner") { port(in: $0) != nil }
+        return port(in: text.value)!
+    }
+
+    static func port(in banner: String) -> Int? {
+        let marker = "serving on http://127.0.0.1:"
+        guard let start = banner.range(of: marker)?.upperBound else { return nil }
+        let digits = banner[start...].prefix { $0.isNumber }
+        return banner[start...].dropFirst(digits.count).first == nil ? nil : Int(digits)
+    }
+
+    /// Waits for `process` to exit and returns its status.
+    public static func waitForExit(_ process: Process, timeout: Duration) async throws -> Int32 {
+        // Polled: Foundation's termination handler is not called reliably for every child here.
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else { throw TimedOut(description: "process exit") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return process.terminationStatus
+    }
+}
+
+/// A real `redis-server` on a free loopback port, in its own directory, for one test.
+///
+/// With `durable`, it keeps an append-only file synced on every write, so a restart keeps what
+/// it acknowledged (the setting the distributed mode's guarantees assume; see docs/CLUSTER.md).
+public final class RedisServer: Sendable {
+    public let port: Int
+    public let directory: URL
+    let durable: Bool
+    private let running = Observed<Process?>(nil)
+
+    /// `redis-server` from `DANMAKU_REDIS_SERVER` or the PATH; `.ci/run` installs it.
+    public static var executable: URL {
+        get throws {
+            if let path = ProcessInfo.processInfo.environment["DANMAKU_REDIS_SERVER"] { return URL(fileURLWithPath: path) }
+            let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
+            for directory in path + ["/usr/bin", "/usr/local/bin"] {
+                let candidate = URL(fileURLWithPath: directory).appendingPathComponent("redis-server")
+                if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            }
+            throw MissingRedis()
+        }
+    }
+
+    struct MissingRedis: Error, CustomStringConvertible {
+        var description: String { "redis-server not found (install Debian's redis-server, as .ci/run does, or set DANMAKU_REDIS_SERVER)" }
+    }
+
+    public var url: String { "redis://127.0.0.1:\(port)" }
+
+    /// Starts a server and waits until it answers.
+    public static func start(durable: Bool = false) async throws -> RedisServer {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("danmaku-redis-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let server = RedisServer(port: try freePort(), directory: directory, durable: durable)
+        try await server.start()
+        return server
+    }
+
+    private init(port: Int, directory: URL, durable: Bool) {
+        self.port = port
+        self.directory = directory
+        self.durable = durable
+    }
+
+    /// Starts (or restarts) the server on the same port and directory.
+    public func start() async throws {
+        let process = Process()
+        process.executableURL = try Self.executable
+        process.currentDirectoryURL = directory
+        process.arguments = [
+            "--port", String(port), "--bind", "127.0.0.1", "--dir", directory.path, "--save", "",
+            "--appendonly", durable ? "yes" : "no", "--appendfsync", "always", "--enable-debug-command", "yes",
+        ]
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        running.update { $0 = process }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if (try? await command(["PING"])) == "+PONG\r\n" { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TimedOut(description: "redis-server on port \(port) did not answer PING")
+    }
+
+    /// Stops the server with `SHUTDOWN` (a child of the test process may have SIGTERM blocked),
+    /// SIGKILL if it is still there after 5 s. With `durable`, every acknowledged write is
+    /// already on disk either way (`appendfsync always`).
+    public func stop() async {
+        guard let process = running.value, process.isRunning else { return }
+        _ = try? await command(["SHUTDOWN"])
+        if (try? await DanmakuNode.waitForExit(process, timeout: .seconds(5))) == nil {
+            kill(process.processIdentifier, SIGKILL)
+            _ = try? await DanmakuNode.waitForExit(process, timeout: .seconds(5))
+        }
+        running.update { $0 = nil }
+    }
+
+    /// Stops the server and removes its directory.
+    public func remove() async {
+        await stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Sends one command (inline form) and returns the raw reply, for checks from tests.
+    public func command(_ words: [String]) async throws -> String {
+        let connection = try await TestConnection.connect(port: port)
+        let encoded = "*\(words.count)\r\n" + words.map { "$\($0.utf8.count)\r\n\($0)\r\n" }.joined()
+        try await connection.send(encoded)
+        try await connection.input.wait(for: "redis reply", timeout: .seconds(5)) { $0.bytes.contains(UInt8(ascii: "\n")) || $0.closed }
+        // A short settle for multi-line replies.
+        try await Task.sleep(for: .milliseconds(20))
+        let reply = String(decoding: connection.input.value.bytes, as: UTF8.self)
+        await connection.close()
+        return reply
+    }
+
+    /// A free TCP port on loopback (bound once by the kernel's choice, then released).
+    static func freePort() throws -> Int {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let channel = try ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).wait()
+        let port = channel.localAddress!.port!
+        try channel.close().wait()
+        return port
+    }
+}
