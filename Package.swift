@@ -210,11 +210,16 @@ let package = Package(
         .testTarget(
             name: "DanmakuRedisTests",
             dependencies: [
-                "DanmakuRedis", "DanmakuTestSupport",
+                "DanmakuRedis", "DanmakuBus", "DanmakuCore", "DanmakuTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DanmakuClusterTests",
+            dependencies: ["DanmakuTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

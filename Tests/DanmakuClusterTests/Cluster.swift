@@ -1,0 +1,82 @@
+import DanmakuTestSupport
+import Foundation
+import Testing
+
+/// Real processes: a `redis-server`, `api` ingest/logic nodes and `push` nodes joined by it.
+struct Cluster {
+    let redis: RedisServer
+    let api: [DanmakuNode]
+    let push: [DanmakuNode]
+
+    /// Limits wide enough that the tests' bursts from one address are not rate-limited.
+    static let wideLimits = [
+        "--user-rate", "100000/100000", "--ip-rate", "100000/100000", "--room-rate", "100000/100000",
+        "--duplicate-window", "0",
+    ]
+
+    static func start(api: Int, push: Int, durable: Bool = false) async throws -> Cluster {
+        let redis = try await RedisServer.start(durable: durable)
+        var apiNodes: [DanmakuNode] = []
+        var pushNodes: [DanmakuNode] = []
+        do {
+            for _ in 0..<api {
+                apiNodes.append(try await DanmakuNode.start(["--roles", "ingest,logic", "--bus", redis.url, "--threads", "1"] + wideLimits))
+            }
+            for _ in 0..<push {
+                pushNodes.append(try await DanmakuNode.start(["--roles", "push", "--bus", redis.url, "--threads", "1"]))
+            }
+        } catch {
+            for node in apiNodes + pushNodes { await node.stop(signal: SIGKILL) }
+            await redis.remove()
+            throw error
+        }
+        return Cluster(redis: redis, api: apiNodes, push: pushNodes)
+    }
+
+    func stop() async {
+        for node in api + push { await node.stop() }
+        await redis.remove()
+    }
+
+    /// Runs `body` on a fresh cluster and always stops it.
+    static func with<T>(api: Int, push: Int, durable: Bool = false, _ body: (Cluster) async throws -> T) async throws -> T {
+        let cluster = try await start(api: api, push: push, durable: durable)
+        do {
+            let result = try await body(cluster)
+            await cluster.stop()
+            return result
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+    }
+}
+
+/// The room's history as seqs, read from a node.
+func historySeqs(port: Int, room: String) async throws -> [UInt64] {
+    let reply = try await httpRequest(port: port, method: "GET", path: "/v1/rooms/\(room)/comments?since=0&limit=1000")
+    let comments = reply.json["comments"] as? [[String: Any]] ?? []
+    return comments.compactMap { ($0["seq"] as? NSNumber)?.uint64Value }
+}
+
+/// Polls `condition` every 50 ms until it holds or `timeout` passes.
+func eventually(_ what: String, timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else { throw TimedOut(description: what) }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+}
+
+/// Runs `post(0..<count)` with up to `inFlight` at once; returns their results in completion order.
+func postConcurrently<T: Sendable>(_ count: Int, inFlight: Int = 32, _ post: @escaping @Sendable (Int) async throws -> T) async throws -> [T] {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        var results: [T] = []
+        for index in 0..<count {
+            if index >= inFlight, let result = try await group.next() { results.append(result) }
+            group.addTask { try await post(index) }
+        }
+        for try await result in group { results.append(result) }
+        return results
+    }
+}

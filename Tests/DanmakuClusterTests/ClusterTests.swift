@@ -1,0 +1,152 @@
+import DanmakuTestSupport
+import Foundation
+import Testing
+
+/// The distributed mode as it runs: separate processes on a real Redis.
+@Suite(.serialized) struct ClusterTests {
+    @Test func viewersOnTwoPushNodesGetEveryCommentPostedToTwoIngestNodesOnceInOrder() async throws {
+        try await Cluster.with(api: 2, push: 2) { cluster in
+            let rooms = ["r0", "r1", "r2"]
+            var viewers: [(room: String, viewer: TestViewer)] = []
+            for index in 0..<60 {
+                let room = rooms[index % rooms.count]
+                viewers.append((room, try await TestViewer.join(port: cluster.push[index % 2].port, room: room)))
+            }
+            let total = 600
+            let statuses = try await postConcurrently(total) { index in
+                try await postComment(
+                    port: cluster.api[index % 2].port, room: rooms[index % rooms.count], json: #"{"text":"comment \#(index)"}"#
+                ).status
+            }
+            #expect(statuses == Array(repeating: 201, count: total))
+            let perRoom = total / rooms.count
+            for (room, viewer) in viewers {
+                try await viewer.waitForComments(perRoom)
+                #expect(viewer.observed.value.seqs == Array(1...UInt64(perRoom)), "a viewer of \(room)")
+            }
+            for room in rooms { #expect(try await historySeqs(port: cluster.push[0].port, room: room) == Array(1...UInt64(perRoom))) }
+            for (_, viewer) in viewers { await viewer.close() }
+        }
+    }
+
+    @Test func viewersOfAKilledPushNodeResumeOnAnotherWithNothingMissingOrRepeated() async throws {
+        try await Cluster.with(api: 1, push: 2) { cluster in
+            let doomed = try await (0..<20).asyncMap { _ in try await TestViewer.join(port: cluster.push[0].port, room: "k") }
+            let survivors = try await (0..<20).asyncMap { _ in try await TestViewer.join(port: cluster.push[1].port, room: "k") }
+            let total = 400
+            let posting = Task {
+                var statuses: [Int] = []
+                for index in 0..<total {
+                    statuses.append(try await postComment(port: cluster.api[0].port, room: "k", json: #"{"text":"n \#(index)"}"#).status)
+                    try await Task.sleep(for: .milliseconds(2))
+                }
+                return statuses
+            }
+            try await doomed[0].waitForComments(100)
+            await cluster.push[0].stop(signal: SIGKILL)
+            // Each viewer of the dead node reconnects to the other one from the last seq it saw.
+            var resumed: [(before: [UInt64], after: TestViewer)] = []
+            for viewer in doomed {
+                try await viewer.waitForClose()
+                let seen = viewer.observed.value.seqs
+                resumed.append((seen, try await TestViewer.join(port: cluster.push[1].port, room: "k", since: seen.last ?? 0)))
+            }
+            #expect(try await posting.value == Array(repeating: 201, count: total))
+            let everything = Array(1...UInt64(total))
+            for (before, after) in resumed {
+                try await after.observed.wait(for: "the rest", timeout: .seconds(20)) { before + $0.seqs == everything || $0.closed }
+                #expect(before + after.observed.value.seqs == everything)
+            }
+            for viewer in survivors {
+                try await viewer.waitForComments(total)
+                #expect(viewer.observed.value.seqs == everything)
+            }
+            for viewer in survivors + resumed.map(\.after) { await viewer.close() }
+        }
+    }
+
+    @Test func aRedisRestartMeans503sMeanwhileAndNoAcceptedCommentLost() async throws {
+        try await Cluster.with(api: 1, push: 1, durable: true) { cluster in
+            let viewers = try await (0..<10).asyncMap { _ in try await TestViewer.join(port: cluster.push[0].port, room: "o") }
+            var accepted: [UInt64] = []
+            var unavailable = 0
+            func post(_ index: Int) async throws {
+                let started = ContinuousClock.now
+                let reply = try await postComment(port: cluster.api[0].port, room: "o", json: #"{"text":"o \#(index)"}"#)
+                if reply.status == 201 {
+                    accepted.append((reply.json["seq"] as? NSNumber)?.uint64Value ?? 0)
+                } else {
+                    #expect(reply.status == 503 && reply.errorCode == "bus_unavailable", "\(reply)")
+                    #expect(reply.headers["retry-after"] != nil)
+                    #expect(ContinuousClock.now - started < .seconds(1), "a 503 must come quickly")
+                    unavailable += 1
+                }
+            }
+            for index in 0..<50 { try await post(index) }
+            await cluster.redis.stop()
+            for index in 50..<80 {
+                try await post(index)
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            try await cluster.redis.start()
+            var index = 80
+            // The nodes reconnect by themselves (no restart): posting succeeds again.
+            try await eventually("posts accepted again") {
+                try await post(index)
+                index += 1
+                return accepted.count >= 50 + 20
+            }
+            #expect(unavailable >= 30)
+            let history = try await historySeqs(port: cluster.push[0].port, room: "o")
+            #expect(Set(accepted).isSubset(of: Set(history)), "an accepted comment is missing from history")
+            #expect(history == Array(1...UInt64(history.count)))
+            for viewer in viewers {
+                // Connected through the outage, and given everything history holds, once, in order.
+                try await viewer.observed.wait(for: "all comments", timeout: .seconds(20)) { $0.seqs.count >= history.count || $0.closed }
+                #expect(!viewer.observed.value.closed)
+                #expect(viewer.observed.value.seqs == history)
+                await viewer.close()
+            }
+        }
+    }
+
+    @Test func pushNodesHoldSubscriptionsOnlyForRoomsWithViewers() async throws {
+        try await Cluster.with(api: 1, push: 1) { cluster in
+            func channels() async throws -> Int {
+                let list = try await cluster.redis.command(["PUBSUB", "SHARDCHANNELS", "danmaku:*"])
+                return Int(list.split(separator: "\r\n").first?.dropFirst() ?? "") ?? -1
+            }
+            var viewers: [TestViewer] = []
+            for chunk in stride(from: 0, to: 1000, by: 50) {
+                viewers += try await (chunk..<chunk + 50).concurrentMap { try await TestViewer.join(port: cluster.push[0].port, room: "churn-\($0)") }
+            }
+            try await eventually("1,000 subscriptions") { try await channels() == 1000 }
+            // Half leave, and a second viewer joins and leaves rooms that stay.
+            for viewer in viewers[..<500] { await viewer.close() }
+            try await eventually("500 subscriptions") { try await channels() == 500 }
+            let visitor = try await TestViewer.join(port: cluster.push[0].port, room: "churn-700")
+            await visitor.close()
+            #expect(try await postComment(port: cluster.api[0].port, room: "churn-700", json: #"{"text":"still subscribed"}"#).status == 201)
+            try await viewers[700].waitForComments(1)
+            for viewer in viewers[500...] { await viewer.close() }
+            try await eventually("no subscriptions") { try await channels() == 0 }
+        }
+    }
+}
+
+extension Sequence {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async throws -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
+
+    /// Transforms all elements at once; results in the elements' order.
+    func concurrentMap<T: Sendable>(_ transform: @escaping @Sendable (Element) async throws -> T) async throws -> [T] where Element: Sendable {
+        try await withThrowingTaskGroup(of: (Int, T).self) { group in
+            for (index, element) in enumerated() { group.addTask { (index, try await transform(element)) } }
+            let results = try await group.reduce(into: [(Int, T)]()) { $0.append($1) }
+            return results.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+    }
+}
