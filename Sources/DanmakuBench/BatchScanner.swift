@@ -2,9 +2,9 @@
 
 /// Reads what the bench needs from a server text frame without decoding its JSON.
 ///
-/// A `comments` batch is `{"type":"comments","room":"…","comments":[{…,"seq":N,"text":"b<µs>…",…},…]}`
-/// with keys sorted, so `"seq":` appears once per comment and nowhere else unescaped (quotes in
-/// strings are escaped). Scanning bytes keeps the bench cheaper than the server it measures.
+/// A `comments` batch is `{"type":"comments","room":"…","comments":[{"seq":N,…,"text":"b<µs>…",…},…]}`:
+/// `"seq":` appears once per comment, first, and nowhere else unescaped (quotes in strings are
+/// escaped), and the comment's `"text":` comes before the next comment's `"seq":`. Scanning bytes keeps the bench cheaper than the server it measures.
 public enum BatchScanner {
     /// The kind of a server message.
     public enum Kind: Equatable {
@@ -42,11 +42,10 @@ public enum BatchScanner {
         while let key = index(of: seqKey, in: payload, from: position) {
             guard let seq = number(in: payload, at: key + seqKey.count) else { return }
             position = seq.end
-            // Keys are sorted: "text" follows "seq" directly.
+            let next = index(of: seqKey, in: payload, from: position) ?? payload.count
             var stamp: UInt64?
-            if payload.count >= position + 1 + stampKey.count,
-                UnsafeRawBufferPointer(rebasing: payload[(position + 1)..<(position + 1 + stampKey.count)]).elementsEqual(stampKey) {
-                stamp = number(in: payload, at: position + 1 + stampKey.count)?.value
+            if let text = index(of: stampKey, in: payload, from: position), text < next {
+                stamp = number(in: payload, at: text + stampKey.count)?.value
             }
             body(seq.value, stamp)
         }

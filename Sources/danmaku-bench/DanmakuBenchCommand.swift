@@ -18,6 +18,9 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
     @Option(help: "Server to load, e.g. http://127.0.0.1:7000 (default: start a local danmaku serve).")
     var url: String?
 
+    @Option(help: "Push node for viewers (repeatable; viewers are spread round robin); posts still go to --url.")
+    var viewerUrl: [String] = []
+
     @Option(help: "Named workload whose rooms, viewers and rate are the defaults.")
     var scenario = "one-room"
 
@@ -112,6 +115,12 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
             threads: threads > 0 ? threads : System.coreCount, verifyEvery: max(1, verifyEvery),
             textBytes: textBytes, compression: compression, connectRate: connectRate,
             publishers: publishers ?? max(1, Int((workload.commentsPerSecond / 500).rounded(.up))))
+        run.viewerEndpoints = try viewerUrl.map { text in
+            guard let parsed = URL(string: text), let host = parsed.host, let port = parsed.port else {
+                throw ValidationError("--viewer-url must look like http://HOST:PORT")
+            }
+            return (host, port)
+        }
         run.slowViewers = slowViewers
         run.churnPerSecond = churn
         run.sampleEvery = max(1, sampleEvery)

@@ -24,6 +24,20 @@ struct LoadRun {
     var churnPerSecond = 0
     /// Seconds between recorded server samples (RSS, open files).
     var sampleEvery = 60
+    /// Push nodes for the viewers, round robin (empty: `host:port`, which also takes the posts).
+    var viewerEndpoints: [(host: String, port: Int)] = []
+
+    /// Where viewer `index` connects.
+    private func viewerEndpoint(_ index: Int) -> (host: String, port: Int) {
+        viewerEndpoints.isEmpty ? (host, port) : viewerEndpoints[index % viewerEndpoints.count]
+    }
+
+    /// The posting node's count of bus messages published (Redis mode only).
+    private func busMessagesPublished(group: MultiThreadedEventLoopGroup) async -> Double? {
+        await MetricsScrape.fetch(host: host, port: port, group: group).flatMap {
+            MetricsScrape.value("danmaku_bus_messages_published_total", in: $0)
+        }
+    }
 
     /// A viewer's handler and room, kept on its loop.
     private struct ViewerRecord {
@@ -88,7 +102,7 @@ struct LoadRun {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler.value) }
                 }
-                .connect(host: host, port: port)
+                .connect(host: viewerEndpoint(index).host, port: viewerEndpoint(index).port)
             connected.whenFailure { _ in slowCounters.didFail() }
             slowChannels.append(connected)
         }
@@ -126,6 +140,7 @@ struct LoadRun {
         try await tick(seconds: warmup, label: "warm-up", loops: loops, stats: stats, counters: counters)
         _ = try await collect(loops: loops, stats: stats, reset: true)
         let measureStart = ContinuousClock.now
+        let busPublishedStart = await busMessagesPublished(group: group)
         let cpuStart = serverPID.flatMap(ProcessSample.take)
         var peakRSS = cpuStart?.rssBytes ?? 0
         var samples: [Report.Sample] = []
@@ -148,6 +163,7 @@ struct LoadRun {
         }
         let measured = try await collect(loops: loops, stats: stats, reset: false)
         let elapsed = seconds(ContinuousClock.now - measureStart)
+        let busPublishedEnd = await busMessagesPublished(group: group)
         let cpuEnd = serverPID.flatMap(ProcessSample.take)
 
         // Stop posting, then wait until every viewer has its room's last accepted seq.
@@ -198,6 +214,7 @@ struct LoadRun {
             verifiedViewers: (total + verifyEvery - 1) / verifyEvery,
             missing: final.missing + tailMissing, duplicated: final.duplicated)
         report.samples = samples
+        if let start = busPublishedStart, let end = busPublishedEnd { report.busMessagesPerSecond = (end - start) / elapsed }
         report.churnedConnections = churnIndex - total
         report.slowViewers = slowViewers
         report.slowViewersJoined = slowCounters.joined
@@ -231,7 +248,7 @@ struct LoadRun {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(bound.value) }
             }
-            .connect(host: host, port: port)
+            .connect(host: viewerEndpoint(index).host, port: viewerEndpoint(index).port)
             .map { ViewerRecord(room: room, handler: bound, channel: $0) }
     }
 
@@ -301,4 +318,5 @@ private func format(_ value: Double) -> String {
 /// One progress line on stderr.
 func progress(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
+
 }

@@ -38,6 +38,8 @@ struct Report: Codable {
     var slowViewers = 0
     var slowViewersJoined = 0
     var serverSlowConsumerCloses: Int?
+    /// Bus messages the posting node published per second while measuring (Redis mode).
+    var busMessagesPerSecond: Double?
     var churnedConnections = 0
     /// Server RSS and open files over time (soak runs).
     var samples: [Sample] = []
@@ -72,6 +74,7 @@ struct Report: Codable {
             ("comments", "\(commentsPosted) posted, \(commentsAccepted) accepted, rejected \(commentsRejected.isEmpty ? "0" : commentsRejected.map { "\($0.key): \($0.value)" }.joined(separator: ", "))"),
             ("deliveries/s", rate(deliveriesPerSecond)),
             ("frames/s", rate(framesPerSecond)),
+            ("bus messages/s", busMessagesPerSecond.map { rate($0) + " (published by the posting node)" } ?? "-"),
             ("bytes/s", rate(bytesPerSecond) + "B" + (compression ? " (permessage-deflate, on the wire)" : "")),
             ("latency", "p50 \(ms("p50"))  p90 \(ms("p90"))  p99 \(ms("p99"))  p99.9 \(ms("p99.9"))  max \(ms("max"))  (\(latencySamples) samples from \(verifiedViewers) fully verified viewers)"),
             ("correctness", "missing \(missing), duplicated/out of order \(duplicated)"),

@@ -2,7 +2,7 @@ import DanmakuBench
 import Testing
 
 @Suite struct BatchScannerTests {
-    let batch = ##"{"type":"comments","room":"r","comments":[{"color":"#ffffff","id":"a","mode":"scroll","room":"r","seq":7,"text":"b1000 xx","ts":1,"user":{"id":"u","name":"\"seq\":99"}},{"color":"#ffffff","id":"b","mode":"scroll","room":"r","seq":8,"text":"hello","ts":2,"user":{"id":"u","name":"n"}}]}"##
+    let batch = ##"{"type":"comments","room":"r","comments":[{"seq":7,"color":"#ffffff","id":"a","mode":"scroll","room":"r","text":"b1000 xx","ts":1,"user":{"id":"u","name":"\"seq\":99"}},{"seq":8,"color":"#ffffff","id":"b","mode":"scroll","room":"r","text":"hello","ts":2,"user":{"id":"u","name":"n"}}]}"##
 
     @Test func findsFirstAndLastSeq() {
         let result = Array(batch.utf8).withUnsafeBytes { BatchScanner.firstAndLastSeq($0) }
