@@ -81,7 +81,7 @@ import Testing
             try await waitUntil { !client.isConnected }
             let started = ContinuousClock.now
             await #expect(throws: RedisError.self) { _ = try await client.send(RESPCommand("PING")) as RESPValue }
-            #expect(ContinuousClock.now - started < .milliseconds(100))
+            #expect(ContinuousClock.now - started < .seconds(1), "failed at once, not after the 2 s command timeout")
             try await server.start()
             try await client.waitForConnection(timeout: .seconds(5))
             #expect((try await client.send(RESPCommand("PING")) as RESPValue) == .simpleString("PONG"))
