@@ -125,6 +125,12 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             respond(
                 context: context, status: .ok, body: ByteBuffer(bytes: metricsText()),
                 contentType: "text/plain; version=0.0.4; charset=utf-8", keepAlive: keepAlive)
+        case (.viewerPage, .GET):
+            var headers = HTTPHeaders()
+            for (name, value) in ViewerPage.securityHeaders { headers.add(name: name, value: value) }
+            respond(
+                context: context, status: .ok, body: ViewerPage.body,
+                contentType: "text/html; charset=utf-8", keepAlive: keepAlive, extraHeaders: headers)
         case (.comments, .POST) where !configuration.acceptsPosts:
             respond(context: context, error: .roleNotServed("ingest"), keepAlive: keepAlive)
         case (.comments(let room), .POST):
@@ -144,7 +150,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             respond(context: context, error: .invalidRoom, keepAlive: keepAlive)
         case (.unknown, _):
             respond(context: context, error: .notFound, keepAlive: keepAlive)
-        case (.health, _), (.metrics, _), (.comments, _), (.viewerSocket, _):
+        case (.health, _), (.metrics, _), (.comments, _), (.viewerSocket, _), (.viewerPage, _):
             respond(context: context, error: .methodNotAllowed, keepAlive: keepAlive)
         }
     }

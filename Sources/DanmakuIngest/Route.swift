@@ -9,6 +9,8 @@ public enum Route: Equatable, Sendable {
     case metrics
     case comments(RoomID)
     case viewerSocket(RoomID)
+    /// The viewer page: `/` (room `lobby`, or `?room=`) or `/rooms/{room}`.
+    case viewerPage
     /// A room path whose room id is malformed.
     case invalidRoom
     case unknown
@@ -17,6 +19,10 @@ public enum Route: Equatable, Sendable {
     public init(path: Substring) {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
         switch parts.count {
+        case 2 where parts[1].isEmpty:
+            self = .viewerPage
+        case 3 where parts[1] == "rooms":
+            self = RoomID(parts[2]) == nil ? .invalidRoom : .viewerPage
         case 2 where parts[1] == "healthz":
             self = .health
         case 2 where parts[1] == "metrics":

@@ -1,0 +1,180 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import NIOCore
+
+/// The viewer page served at `/` and `/rooms/{room}`: one self-contained HTML document (no build
+/// step, no CDN). Comments scroll right to left over a video-area placeholder in lanes that do
+/// not overlap (`top` and `bottom` comments stay fixed for 4 s); a box posts to the HTTP API; the
+/// socket reconnects by itself with `since`, so nothing is missed across a reconnect.
+enum ViewerPage {
+    /// Headers sent with the page: it runs only its own inline code and talks only to this origin.
+    static let securityHeaders = [
+        ("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+        ("Cache-Control", "no-cache"),
+    ]
+
+    /// The page's bytes, made once.
+    static let body = ByteBuffer(string: html)
+
+    static let html = #"""
+<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Danmaku</title>
+<style>
+  :root { color-scheme: dark; font-family: system-ui, sans-serif; }
+  body { margin: 0; background: #111; color: #eee; }
+  header, form, #notes { max-width: 960px; margin: 0 auto; padding: 8px 12px; display: flex; gap: 8px; align-items: center; }
+  header h1 { font-size: 16px; margin: 0; flex: 1; }
+  #status { font-size: 13px; padding: 2px 8px; border-radius: 10px; background: #444; }
+  #status[data-state="live"] { background: #1b5e20; }
+  #status[data-state="reconnecting"] { background: #8a4b00; }
+  #stage { position: relative; max-width: 960px; margin: 0 auto; aspect-ratio: 16 / 9; overflow: hidden;
+           background: repeating-linear-gradient(45deg, #1c1c1c 0 20px, #222 20px 40px); }
+  #stage .placeholder { position: absolute; inset: 0; display: grid; place-items: center; color: #555; font-size: 14px; }
+  .danmaku { position: absolute; left: 0; white-space: nowrap; font-size: 22px; line-height: 28px; font-weight: 600;
+             text-shadow: 1px 1px 2px #000, -1px -1px 2px #000; will-change: transform; pointer-events: none; }
+  .danmaku.fixed { left: 50%; transform: translateX(-50%); }
+  form input[type=text] { flex: 1; padding: 6px; background: #222; color: #eee; border: 1px solid #555; }
+  #post-result { font-size: 13px; min-width: 12em; }
+  #log { max-width: 960px; margin: 0 auto; height: 120px; overflow-y: auto; font-size: 13px; color: #aaa; list-style: none; padding: 0 12px; }
+</style>
+</head>
+<body>
+<header><h1>Danmaku · room <span id="room"></span></h1><span id="status" data-state="connecting">connecting</span></header>
+<div id="stage" aria-hidden="true"><div class="placeholder">video</div></div>
+<form id="post-form" autocomplete="off">
+  <input id="text" type="text" maxlength="200" placeholder="Say something" aria-label="comment" required>
+  <input id="color" type="color" value="#ffffff" aria-label="color">
+  <select id="mode" aria-label="mode"><option>scroll</option><option>top</option><option>bottom</option></select>
+  <button type="submit">Send</button>
+  <span id="post-result" role="status"></span>
+</form>
+<div id="notes"><small id="shown">0 shown</small></div>
+<ul id="log" aria-live="polite"></ul>
+<script>
+"use strict";
+const room = location.pathname.startsWith("/rooms/")
+  ? decodeURIComponent(location.pathname.slice("/rooms/".length))
+  : (new URLSearchParams(location.search).get("room") || "lobby");
+const stage = document.getElementById("stage"), statusBox = document.getElementById("status"), log = document.getElementById("log");
+document.getElementById("room").textContent = room;
+const laneHeight = 30, scrollSeconds = 8, fixedSeconds = 4, logSize = 200;
+let lastSeq = null, socket = null, backoff = 500, shown = 0, heldBack = 0;
+const lanes = { scroll: [], top: [], bottom: [] };  // per lane: when it is free again (ms)
+
+function setStatus(state, text) { statusBox.dataset.state = state; statusBox.textContent = text || state; }
+
+function connect() {
+  setStatus(lastSeq === null ? "connecting" : "reconnecting");
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const since = lastSeq === null ? "" : "?since=" + lastSeq;
+  socket = new WebSocket(`${scheme}://${location.host}/v1/rooms/${encodeURIComponent(room)}/ws${since}`);
+  socket.onmessage = (event) => {
+    let message;
+    try { message = JSON.parse(event.data); } catch { return; }
+    if (message.type === "hello") {
+      backoff = 500;
+      if (lastSeq === null) lastSeq = message.lastSeq;
+      setStatus("live");
+    } else if (message.type === "comments") {
+      for (const comment of message.comments) receive(comment);
+    } else if (message.type === "gap") {
+      note(`comments ${message.from}–${message.to} are no longer in history`);
+    } else if (message.type === "error") {
+      note(`${message.code}: ${message.message}`);
+    }
+  };
+  socket.onclose = () => {
+    setStatus("reconnecting");
+    setTimeout(connect, backoff);
+    backoff = Math.min(backoff * 2, 10000);
+  };
+}
+
+function receive(comment) {
+  if (lastSeq !== null && comment.seq <= lastSeq) return;  // seen before a reconnect
+  lastSeq = comment.seq;
+  const item = document.createElement("li");
+  item.dataset.seq = comment.seq;
+  item.textContent = `#${comment.seq} ${comment.user.name}: ${comment.text}`;
+  log.prepend(item);
+  while (log.children.length > logSize) log.lastChild.remove();
+  fly(comment);
+}
+
+/// Puts a comment on screen in the first free lane of its mode; a full screen holds it back.
+function fly(comment) {
+  const element = document.createElement("div");
+  element.className = "danmaku";
+  element.dataset.seq = comment.seq;
+  element.textContent = comment.text;
+  element.style.color = comment.color;
+  const width = stage.clientWidth, now = performance.now();
+  const count = Math.max(1, Math.floor(stage.clientHeight / laneHeight) - 1);
+  const mode = comment.mode in lanes ? comment.mode : "scroll";
+  const busy = lanes[mode];
+  let lane = 0;
+  while (lane < count && (busy[lane] || 0) > now) lane++;
+  if (lane === count) { heldBack++; updateShown(); return; }
+  stage.appendChild(element);
+  shown++; updateShown();
+  if (mode === "scroll") {
+    // One speed for every comment, so a later one never catches up with the one ahead of it.
+    const speed = width / scrollSeconds, own = element.offsetWidth;
+    element.style.top = `${lane * laneHeight + 4}px`;
+    busy[lane] = now + (own + 24) / speed * 1000;  // free once this one has fully entered
+    const animation = element.animate(
+      [{ transform: `translateX(${width}px)` }, { transform: `translateX(${-own}px)` }],
+      { duration: (width + own) / speed * 1000, easing: "linear" });
+    animation.onfinish = () => element.remove();
+  } else {
+    element.classList.add("fixed");
+    const offset = lane * laneHeight + 4;
+    if (mode === "top") element.style.top = `${offset}px`; else element.style.bottom = `${offset}px`;
+    busy[lane] = now + fixedSeconds * 1000;
+    setTimeout(() => element.remove(), fixedSeconds * 1000);
+  }
+}
+
+function updateShown() {
+  document.getElementById("shown").textContent = `${shown} shown` + (heldBack ? `, ${heldBack} held back (screen full)` : "");
+}
+function note(text) {
+  const item = document.createElement("li");
+  item.textContent = text;
+  log.prepend(item);
+}
+
+document.getElementById("post-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const input = document.getElementById("text"), result = document.getElementById("post-result");
+  const body = { text: input.value, color: document.getElementById("color").value, mode: document.getElementById("mode").value };
+  try {
+    const response = await fetch(`/v1/rooms/${encodeURIComponent(room)}/comments`,
+      { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const answer = await response.json();
+    if (response.status === 201) {
+      result.dataset.state = "accepted";
+      result.textContent = `sent #${answer.seq}`;
+      input.value = "";
+    } else {
+      result.dataset.state = "rejected";
+      result.textContent = `${answer.error.code}: ${answer.error.message}`;
+    }
+  } catch (error) {
+    result.dataset.state = "failed";
+    result.textContent = `not sent: ${error}`;
+  }
+});
+
+connect();
+</script>
+</body>
+</html>
+"""#
+}

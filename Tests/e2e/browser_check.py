@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""The viewer page in a real headless Chromium, driven over the DevTools protocol.
+
+Starts `danmaku serve` on a free port and Chromium with remote debugging, opens
+/rooms/browser and checks, in the page's own DOM: it connects (status "live"); a comment posted
+over HTTP appears (log entry and a flying element in its colour); a comment typed into the box
+and sent is accepted and appears; comments fly in lanes without overlapping; `top` comments are
+fixed; after the socket drops, the page reconnects with `since` and shows what was posted
+meanwhile, once. Any JavaScript exception fails the check.
+
+Usage: browser_check.py --binary .build/debug/danmaku [--chromium /usr/bin/chromium]
+"""
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import websockets
+
+
+def start_server(binary):
+    # The lane check posts a burst from one address: wider than the default 2/s per user.
+    process = subprocess.Popen([binary, "serve", "--port", "0", "--log-level", "warning", "--user-rate", "50/50"],
+                               stdout=subprocess.PIPE, text=True)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        line = process.stdout.readline()
+        match = re.search(r"serving on http://127\.0\.0\.1:(\d+)", line)
+        if match:
+            return process, int(match.group(1))
+    process.kill()
+    raise SystemExit("the server did not print its banner")
+
+
+def start_chromium(path, profile):
+    process = subprocess.Popen(
+        [path, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+         "--no-default-browser-check", "--remote-debugging-port=0", "--remote-allow-origins=*",
+         f"--user-data-dir={profile}", "--window-size=1000,800", "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    port_file = os.path.join(profile, "DevToolsActivePort")
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if os.path.exists(port_file):
+            with open(port_file) as handle:
+                first = handle.readline().strip()
+            if first:
+                return process, int(first)
+        time.sleep(0.1)
+    process.kill()
+    raise SystemExit("chromium did not open its DevTools port")
+
+
+def http(method, url, body=None):
+    request = urllib.request.Request(url, method=method, data=None if body is None else json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+class Page:
+    """A page target over the DevTools protocol: commands by id, exceptions collected."""
+
+    def __init__(self, socket):
+        self.socket = socket
+        self.next_id = 0
+        self.exceptions = []
+
+    async def send(self, method, **params):
+        self.next_id += 1
+        ident = self.next_id
+        await self.socket.send(json.dumps({"id": ident, "method": method, "params": params}))
+        while True:
+            message = json.loads(await asyncio.wait_for(self.socket.recv(), 30))
+            if message.get("method") == "Runtime.exceptionThrown":
+                self.exceptions.append(message["params"]["exceptionDetails"])
+            if message.get("id") == ident:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message.get("result", {})
+
+    async def evaluate(self, expression):
+        result = await self.send("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    async def wait_for(self, what, expression, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if await self.evaluate(expression):
+                return
+            await asyncio.sleep(0.1)
+        raise SystemExit(f"FAIL: {what} (waited {timeout} s for `{expression}`)")
+
+
+async def check(server_port, devtools_port):
+    base = f"http://127.0.0.1:{server_port}"
+    with urllib.request.urlopen(f"http://127.0.0.1:{devtools_port}/json/list") as response:
+        targets = [t for t in json.loads(response.read()) if t["type"] == "page"]
+    async with websockets.connect(targets[0]["webSocketDebuggerUrl"], max_size=None) as socket:
+        page = Page(socket)
+        await page.send("Runtime.enable")
+        await page.send("Page.enable")
+        await page.send("Page.navigate", url=f"{base}/rooms/browser")
+        await page.wait_for("the page connects", "document.getElementById('status')?.dataset.state === 'live'")
+        print("page connected")
+
+        status, answer = http("POST", f"{base}/v1/rooms/browser/comments", {"text": "posted over HTTP", "color": "#ff0000"})
+        assert status == 201, (status, answer)
+        seq = answer["seq"]
+        await page.wait_for("a comment posted over HTTP appears",
+                            f"document.querySelector('#log li[data-seq=\"{seq}\"]')?.textContent.includes('posted over HTTP')")
+        color = await page.evaluate(f"getComputedStyle(document.querySelector('#stage .danmaku[data-seq=\"{seq}\"]')).color")
+        assert color == "rgb(255, 0, 0)", color
+        print(f"comment #{seq} posted over HTTP is on screen in its colour")
+
+        await page.evaluate("document.getElementById('text').focus()")
+        await page.send("Input.insertText", text="typed into the page")
+        await page.evaluate("document.querySelector('#post-form button').click()")
+        await page.wait_for("the typed comment is accepted", "document.getElementById('post-result').dataset.state === 'accepted'")
+        await page.wait_for("the typed comment appears",
+                            "[...document.querySelectorAll('#log li')].some(li => li.textContent.includes('typed into the page'))")
+        status, history = http("GET", f"{base}/v1/rooms/browser/comments?since=0")
+        assert any(c["text"] == "typed into the page" for c in history["comments"]), history
+        print("a comment typed into the box was accepted and shown")
+
+        for index in range(12):
+            status, _ = http("POST", f"{base}/v1/rooms/browser/comments", {"text": f"lane test {index} " + "x" * index})
+            assert status == 201
+        await page.wait_for("12 more comments arrive", "document.querySelectorAll('#log li[data-seq]').length >= 14")
+        overlaps = await page.evaluate("""(() => {
+            const rects = [...document.querySelectorAll('#stage .danmaku:not(.fixed)')].map(e => e.getBoundingClientRect());
+            let overlaps = 0;
+            for (let i = 0; i < rects.length; i++) for (let j = i + 1; j < rects.length; j++) {
+                const a = rects[i], b = rects[j];
+                if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) overlaps++;
+            }
+            return overlaps;
+        })()""")
+        assert overlaps == 0, f"{overlaps} overlapping comments on screen"
+        print("scrolling comments share no space on screen")
+
+        status, answer = http("POST", f"{base}/v1/rooms/browser/comments", {"text": "pinned at the top", "mode": "top"})
+        assert status == 201
+        await page.wait_for("a top comment is fixed",
+                            f"document.querySelector('#stage .danmaku[data-seq=\"{answer['seq']}\"]')?.classList.contains('fixed')")
+        print("a top comment is shown fixed")
+
+        # Drop the socket, post while the page is away, and expect it after the reconnect, once.
+        await page.evaluate("socket.onclose = null; socket.close(); setStatus('reconnecting'); setTimeout(connect, 1500); true")
+        await asyncio.sleep(0.3)
+        status, answer = http("POST", f"{base}/v1/rooms/browser/comments", {"text": "posted while away"})
+        assert status == 201
+        await page.wait_for("the page reconnects", "document.getElementById('status').dataset.state === 'live'")
+        await page.wait_for("the missed comment arrives", f"document.querySelector('#log li[data-seq=\"{answer['seq']}\"]') !== null")
+        seqs = await page.evaluate("[...document.querySelectorAll('#log li[data-seq]')].map(li => Number(li.dataset.seq)).reverse()")
+        assert seqs == list(range(1, answer["seq"] + 1)), seqs
+        print(f"reconnected with since and got the missed comment; log holds seqs 1..{answer['seq']} once each")
+
+        if page.exceptions:
+            raise SystemExit(f"FAIL: JavaScript exceptions: {page.exceptions}")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", required=True)
+    parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
+    options = parser.parse_args()
+    profile = tempfile.mkdtemp(prefix="danmaku-chromium-")
+    server, server_port = start_server(options.binary)
+    browser = None
+    try:
+        browser, devtools_port = start_chromium(options.chromium, profile)
+        asyncio.run(check(server_port, devtools_port))
+        print("browser check: PASS")
+    finally:
+        if browser:
+            # Chromium's helpers share its process group: stop them all.
+            os.killpg(browser.pid, signal.SIGKILL)
+            browser.wait()
+        server.terminate()
+        server.wait(timeout=15)
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
