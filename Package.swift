@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         // The default trait needs jemalloc, which is not available here; the interposer counts mallocs.
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
@@ -79,6 +80,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Who may post: HS256 tokens (jwt-kit), their claims and room scopes.
+        .target(
+            name: "DanmakuAuth",
+            dependencies: [
+                "DanmakuCore", "DanmakuLogic",
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // HTTP API: parse, validate and answer.
         .target(
             name: "DanmakuIngest",
@@ -94,7 +104,7 @@ let package = Package(
         .target(
             name: "DanmakuServer",
             dependencies: [
-                "DanmakuCore", "DanmakuLogic", "DanmakuBus", "DanmakuPush", "DanmakuIngest",
+                "DanmakuCore", "DanmakuLogic", "DanmakuBus", "DanmakuPush", "DanmakuIngest", "DanmakuAuth",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -109,7 +119,7 @@ let package = Package(
         .executableTarget(
             name: "danmaku",
             dependencies: [
-                "DanmakuServer", "DanmakuLogic", "DanmakuPush",
+                "DanmakuServer", "DanmakuLogic", "DanmakuPush", "DanmakuAuth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -225,7 +235,7 @@ let package = Package(
         .testTarget(
             name: "DanmakuServerTests",
             dependencies: [
-                "DanmakuServer", "DanmakuCore", "DanmakuLogic", "DanmakuPush", "DanmakuTestSupport",
+                "DanmakuServer", "DanmakuAuth", "DanmakuCore", "DanmakuLogic", "DanmakuPush", "DanmakuTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -91,6 +91,18 @@ extension DanmakuError {
     public static func roleNotServed(_ role: String) -> DanmakuError {
         .init(code: "role_not_served", status: 404, message: "this node does not run the \(role) role")
     }
+    /// Posting needs a token and none was sent.
+    public static let missingToken = DanmakuError(
+        code: "missing_token", status: 401, message: "posting needs a token: send Authorization: Bearer TOKEN (WebSocket: ?token=TOKEN)")
+    /// The token is malformed, wrongly signed, of another algorithm, or its claims are not ours.
+    public static func invalidToken(_ why: String) -> DanmakuError {
+        .init(code: "invalid_token", status: 401, message: "token rejected: \(why)")
+    }
+    /// The token's `exp` has passed.
+    public static let tokenExpired = DanmakuError(code: "token_expired", status: 401, message: "token expired")
+    /// The token's `rooms` scope does not include the room.
+    public static let roomNotAllowed = DanmakuError(
+        code: "room_not_allowed", status: 403, message: "the token does not allow posting in this room")
     /// The server is shutting down.
     public static let shuttingDown = DanmakuError(
         code: "shutting_down", status: 503, message: "server is shutting down", retryAfterSeconds: 1)

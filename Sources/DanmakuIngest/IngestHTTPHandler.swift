@@ -181,10 +181,10 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         case .failure(let error): return respond(context: context, error: error, keepAlive: keepAlive)
         }
         let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
-        let author = AnonymousIdentity.author(forAddress: address)
+        let token = Self.bearerToken(head.headers)
         let service = self.service
         context.eventLoop.makeFutureWithTask {
-            await service.submit(room: room, request: request, author: author, clientAddress: address)
+            await service.submit(room: room, request: request, token: token, clientAddress: address)
         }.assumeIsolated().whenSuccess { [self] result in
             switch result {
             case .success(let accepted):
@@ -195,6 +195,14 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
                 respond(context: context, error: error, keepAlive: keepAlive)
             }
         }
+    }
+
+    /// The token of `Authorization: Bearer TOKEN`, if there is one.
+    static func bearerToken(_ headers: HTTPHeaders) -> String? {
+        guard let value = headers.first(name: "authorization") else { return nil }
+        let parts = value.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return "" }  // present but unusable
+        return String(parts[1]).trimmingCharacters(in: .whitespaces)
     }
 
     private func getHistory(context: ChannelHandlerContext, room: RoomID, target: RequestTarget, keepAlive: Bool) {
@@ -248,6 +256,8 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     private func respond(context: ChannelHandlerContext, error: DanmakuError, keepAlive: Bool) {
         var headers = HTTPHeaders()
         if let seconds = error.retryAfterSeconds { headers.add(name: "Retry-After", value: String(seconds)) }
+        // RFC 6750 §3: a 401 names the scheme the client should use.
+        if error.status == 401 { headers.add(name: "WWW-Authenticate", value: "Bearer realm=\"danmaku\"") }
         // RFC 6455 §4.4: tell the client which version the server speaks.
         if error.code == DanmakuError.unsupportedWebSocketVersion.code { headers.add(name: "Sec-WebSocket-Version", value: "13") }
         let body = error.httpBody

@@ -61,6 +61,8 @@ enum ViewerPage {
 const room = location.pathname.startsWith("/rooms/")
   ? decodeURIComponent(location.pathname.slice("/rooms/".length))
   : (new URLSearchParams(location.search).get("room") || "lobby");
+// With a token in the page's URL (?token=…), posts carry it; watching never needs one.
+const token = new URLSearchParams(location.search).get("token");
 const stage = document.getElementById("stage"), statusBox = document.getElementById("status"), log = document.getElementById("log");
 document.getElementById("room").textContent = room;
 const laneHeight = 30, scrollSeconds = 8, fixedSeconds = 4, logSize = 200;
@@ -156,7 +158,8 @@ document.getElementById("post-form").addEventListener("submit", async (event) =>
   const body = { text: input.value, color: document.getElementById("color").value, mode: document.getElementById("mode").value };
   try {
     const response = await fetch(`/v1/rooms/${encodeURIComponent(room)}/comments`,
-      { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+      { method: "POST", body: JSON.stringify(body),
+        headers: Object.assign({ "Content-Type": "application/json" }, token ? { "Authorization": `Bearer ${token}` } : {}) });
     const answer = await response.json();
     if (response.status === 201) {
       result.dataset.state = "accepted";

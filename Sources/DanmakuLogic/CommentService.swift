@@ -29,15 +29,17 @@ public final class CommentService: Sendable {
     private let bus: any CommentBus
     private let onPublishFailure: @Sendable (any Error) -> Void
     private let metrics: LogicMetrics
+    private let authenticator: any PostAuthenticator
 
     /// - Parameter onPublishFailure: told when a stored comment could not be published live
     ///   (it stays in history, so resuming viewers still get it).
     public init(
         configuration: LogicConfiguration, log: any CommentLog, bus: any CommentBus,
-        metrics: LogicMetrics = LogicMetrics(),
+        metrics: LogicMetrics = LogicMetrics(), authenticator: any PostAuthenticator = OpenPosting(),
         onPublishFailure: @escaping @Sendable (any Error) -> Void = { _ in }
     ) {
         self.metrics = metrics
+        self.authenticator = authenticator
         self.configuration = configuration
         self.validator = CommentValidator(maxTextLength: configuration.maxTextLength)
         self.limiter = RateLimiter(limits: [
@@ -56,7 +58,21 @@ public final class CommentService: Sendable {
         filter.withLock { $0 = rebuilt }
     }
 
-    /// Checks, stores and publishes one comment.
+    /// Authenticates the poster (`token` as sent, nil for none), then checks, stores and
+    /// publishes the comment.
+    public func submit(
+        room: RoomID, request: CommentRequest, token: String?, clientAddress: String
+    ) async -> Result<AcceptedComment, DanmakuError> {
+        switch await authenticator.author(token: token, room: room, clientAddress: clientAddress) {
+        case .success(let author):
+            return await submit(room: room, request: request, author: author, clientAddress: clientAddress)
+        case .failure(let error):
+            metrics.didReject(error)
+            return .failure(error)
+        }
+    }
+
+    /// Checks, stores and publishes one comment of a known author.
     public func submit(
         room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String
     ) async -> Result<AcceptedComment, DanmakuError> {

@@ -38,6 +38,8 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
 
     private let hub: PushHub
     private let clientAddress: String
+    /// The token from the upgrade URL (`?token=`), for posts; nil for watch-only viewers.
+    private let token: String?
     private var phase = Phase.waitingForChannel
     private var context: ChannelHandlerContext?
     /// Where frames are written: the `FrameOutlet`'s context, past the frame encoder.
@@ -53,7 +55,8 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
 
     /// A viewer of `room` from `clientAddress`, resuming after `since` when given; `compression`
     /// when permessage-deflate was negotiated in the upgrade.
-    public init(room: RoomID, since: UInt64?, clientAddress: String, hub: PushHub, compression: Bool = false) {
+    public init(room: RoomID, since: UInt64?, clientAddress: String, hub: PushHub, compression: Bool = false, token: String? = nil) {
+        self.token = token
         self.room = room
         self.since = since
         self.compressesBatches = compression
@@ -335,12 +338,11 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
             return send(ViewerMessage.error(.rateLimited(scope: "connection", retryAfter: 1)))
         }
         postsInFlight += 1
-        // Derived when posting rather than stored: most viewers never post, and every byte of an
-        // idle viewer is multiplied by the connections a node holds.
-        let (service, room, address) = (hub.service, room, clientAddress)
-        let author = AnonymousIdentity.author(forAddress: address)
+        // The author is derived when posting rather than stored: most viewers never post, and
+        // every byte of an idle viewer is multiplied by the connections a node holds.
+        let (service, room, address, token) = (hub.service, room, clientAddress, token)
         context.eventLoop.makeFutureWithTask {
-            await service.submit(room: room, request: request, author: author, clientAddress: address)
+            await service.submit(room: room, request: request, token: token, clientAddress: address)
         }.assumeIsolated().whenSuccess { [self] result in
             postsInFlight -= 1
             switch result {

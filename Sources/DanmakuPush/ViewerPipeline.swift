@@ -11,7 +11,8 @@ import NIOWebSocket
 /// they exercise the same pipeline. Socket options (write bounds, send buffer) are the server's.
 public enum ViewerPipeline {
     public static func addHandlers(
-        to channel: any Channel, room: RoomID, since: UInt64?, clientAddress: String, compression: Bool, hub: PushHub
+        to channel: any Channel, room: RoomID, since: UInt64?, clientAddress: String, compression: Bool, hub: PushHub,
+        token: String? = nil
     ) throws {
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(FrameOutlet(), position: .first)
@@ -19,6 +20,6 @@ public enum ViewerPipeline {
             minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64,
             maxAccumulatedFrameSize: hub.configuration.maxInboundFrameBytes))
         try pipeline.addHandler(ViewerHandler(
-            room: room, since: since, clientAddress: clientAddress, hub: hub, compression: compression))
+            room: room, since: since, clientAddress: clientAddress, hub: hub, compression: compression, token: token))
     }
 }

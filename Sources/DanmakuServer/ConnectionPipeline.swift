@@ -46,7 +46,7 @@ enum ConnectionPipeline {
                     let since = (try? target.unsignedInteger("since").get()) ?? nil
                     try configureViewer(
                         channel: channel, room: room, since: since, compression: negotiatesCompression(head, push: push),
-                        push: push, hub: hub)
+                        push: push, hub: hub, token: target.query["token"])
                 }
             })
         try channel.pipeline.syncOperations.configureHTTPServerPipeline(
@@ -69,7 +69,8 @@ enum ConnectionPipeline {
 
     /// Sets the viewer socket's bounds and adds the viewer's handlers.
     private static func configureViewer(
-        channel: any Channel, room: RoomID, since: UInt64?, compression: Bool, push: PushConfiguration, hub: PushHub
+        channel: any Channel, room: RoomID, since: UInt64?, compression: Bool, push: PushConfiguration, hub: PushHub,
+        token: String?
     ) throws {
         // Bounded unwritten bytes: past the high mark the channel turns unwritable, and the viewer
         // is closed as a slow consumer instead of buffering without limit.
@@ -81,6 +82,6 @@ enum ConnectionPipeline {
         }
         try ViewerPipeline.addHandlers(
             to: channel, room: room, since: since, clientAddress: channel.remoteAddress?.ipAddress ?? "unknown",
-            compression: compression, hub: hub)
+            compression: compression, hub: hub, token: token)
     }
 }

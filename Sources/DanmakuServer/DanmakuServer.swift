@@ -1,5 +1,6 @@
 // Danmaku — a live-stream bullet-comment service.
 
+import DanmakuAuth
 import DanmakuBus
 import DanmakuCore
 import DanmakuIngest
@@ -59,8 +60,11 @@ public final class DanmakuServer: Sendable {
             self.redisBus = redis
         }
         let failureLogger = logger
+        var authenticator: any PostAuthenticator = OpenPosting()
+        if let secret = configuration.jwtSecret { authenticator = TokenAuthenticator(secret: secret) }
         self.service = CommentService(
             configuration: configuration.logic, log: bus, bus: bus, metrics: LogicMetrics(factory: factory),
+            authenticator: authenticator,
             onPublishFailure: { failureLogger.error("stored comment not published live", metadata: ["error": "\($0)"]) })
     }
 

@@ -19,6 +19,9 @@ public struct ServerConfiguration: Sendable {
     public var roles = ServerRoles.all
     /// Where comments travel between the roles.
     public var bus = BusChoice.memory
+    /// Secret of the HS256 tokens posts must carry; nil runs the open (development) mode, where
+    /// anyone may post anonymously.
+    public var jwtSecret: String?
     /// How long shutdown waits for viewers to leave before closing everything.
     public var drainTimeout = TimeAmount.seconds(5)
     /// The HTTP API.

@@ -1,6 +1,7 @@
 // Danmaku — a live-stream bullet-comment service.
 
 import ArgumentParser
+import DanmakuAuth
 import DanmakuLogic
 import DanmakuServer
 import Foundation
@@ -19,6 +20,9 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Bus between the roles: memory (one process) or redis://HOST:PORT (a cluster).")
     var bus = "memory"
+
+    @Option(help: "Secret of the HS256 tokens posts must carry (default: $DANMAKU_JWT_SECRET; none: open mode, anyone posts).")
+    var jwtSecret: String?
 
     @Option(help: "Address to listen on.")
     var host = "127.0.0.1"
@@ -114,6 +118,7 @@ struct Serve: AsyncParsableCommand {
             let base = "http://\(host):\(port)"
             print("""
                 Danmaku is serving on \(base) (\(configuration.roles), \(configuration.bus), batch window \(configuration.push.batchWindowMilliseconds) ms)
+                  posting:        \(configuration.jwtSecret == nil ? "OPEN development mode: anyone may post, no token needed (set --jwt-secret to require tokens)" : "needs a token (Authorization: Bearer …; make one with `danmaku token`)")
                   watch a room:   ws://\(host):\(port)/v1/rooms/{room}/ws?since={seq}
                   post:           curl -X POST -H 'Content-Type: application/json' -d '{"text":"hello"}' \(base)/v1/rooms/{room}/comments
                   history:        \(base)/v1/rooms/{room}/comments?since=0
@@ -142,6 +147,10 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--roles \(self.roles) needs a shared bus: add --bus redis://HOST:PORT")
         }
         configuration.bus = bus
+        configuration.jwtSecret = (jwtSecret ?? ProcessInfo.processInfo.environment["DANMAKU_JWT_SECRET"]).flatMap { $0.isEmpty ? nil : $0 }
+        if let secret = configuration.jwtSecret, secret.utf8.count < TokenAuthenticator.minimumSecretBytes {
+            throw ValidationError("the JWT secret must be at least \(TokenAuthenticator.minimumSecretBytes) bytes (HS256)")
+        }
         guard batchWindowMilliseconds >= 0 else { throw ValidationError("--batch-window-ms must be 0 or more") }
         configuration.push.batchWindowMilliseconds = batchWindowMilliseconds
         guard maxSendsPerSecond.map({ $0 > 0 }) ?? true else { throw ValidationError("--max-sends-per-second must be positive") }

@@ -1,0 +1,40 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import Foundation
+import JWTKit
+
+/// What a user may do, from least to most.
+public enum PosterRole: String, Codable, Sendable, CaseIterable {
+    /// Watches and posts.
+    case viewer
+    /// Also moderates the rooms of their `rooms` scope.
+    case streamer
+    /// Moderates every room (or the `rooms` scope).
+    case moderator
+    /// Everything.
+    case admin
+}
+
+/// The claims of a Danmaku token (HS256).
+public struct DanmakuClaims: JWTPayload, Equatable {
+    /// The user's stable id.
+    public var sub: SubjectClaim
+    /// The display name viewers see.
+    public var name: String
+    public var role: PosterRole
+    public var exp: ExpirationClaim
+    /// Rooms the token is good for; nil means every room.
+    public var rooms: [String]?
+
+    public init(user: String, name: String, role: PosterRole, expires: Date, rooms: [String]? = nil) {
+        self.sub = SubjectClaim(value: user)
+        self.name = name
+        self.role = role
+        self.exp = ExpirationClaim(value: expires)
+        self.rooms = rooms
+    }
+
+    public func verify(using algorithm: some JWTAlgorithm) async throws {
+        try exp.verifyNotExpired()
+    }
+}

@@ -1,0 +1,99 @@
+import DanmakuAuth
+import DanmakuTestSupport
+import Foundation
+import Testing
+
+/// Posting with tokens over real sockets: every way a token can be wrong has its own answer.
+@Suite struct AuthTests {
+    static let secret = "test-secret-of-at-least-32-bytes!"
+
+    func token(
+        user: String = "u1", name: String = "Ann", role: PosterRole = .viewer, expires: TimeInterval = 3600,
+        rooms: [String]? = nil, secret: String = AuthTests.secret
+    ) async throws -> String {
+        try await TokenIssuer.sign(
+            DanmakuClaims(user: user, name: name, role: role, expires: Date().addingTimeInterval(expires), rooms: rooms),
+            secret: secret)
+    }
+
+    /// A token that says it needs no signature.
+    func unsignedToken() -> String {
+        func base64URL(_ text: String) -> String {
+            Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+                .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        }
+        let exp = Int(Date().timeIntervalSince1970) + 3600
+        return base64URL(#"{"alg":"none","typ":"JWT"}"#) + "."
+            + base64URL(#"{"sub":"mallory","name":"Admin","role":"admin","exp":\#(exp)}"#) + "."
+    }
+
+    func post(_ port: Int, room: String = "r", authorization: String?) async throws -> HTTPReply {
+        var headers = ["Content-Type": "application/json"]
+        if let authorization { headers["Authorization"] = authorization }
+        return try await httpRequest(
+            port: port, method: "POST", path: "/v1/rooms/\(room)/comments", headers: headers,
+            body: Array(#"{"text":"with a token \#(UUID().uuidString.prefix(8))"}"#.utf8))
+    }
+
+    @Test func everyBadTokenHasItsOwnAnswerAndNothingIsStored() async throws {
+        try await withServer({ $0.jwtSecret = Self.secret }) { _, port in
+            let viewer = try await TestViewer.join(port: port, room: "r")
+            let cases: [(String, String?, Int, String)] = [
+                ("no token", nil, 401, "missing_token"),
+                ("not a bearer token", "Basic dTpw", 401, "missing_token"),
+                ("garbage", "Bearer not.a.jwt", 401, "invalid_token"),
+                ("expired", "Bearer " + (try await token(expires: -60)), 401, "token_expired"),
+                ("signed with another secret", "Bearer " + (try await token(secret: "another-secret-of-at-least-32-bytes")), 401, "invalid_token"),
+                ("algorithm none", "Bearer " + unsignedToken(), 401, "invalid_token"),
+                ("scoped to other rooms", "Bearer " + (try await token(rooms: ["other"])), 403, "room_not_allowed"),
+            ]
+            for (name, authorization, status, code) in cases {
+                let reply = try await post(port, authorization: authorization)
+                #expect(reply.status == status, "\(name): \(reply)")
+                #expect(reply.errorCode == code, "\(name): \(reply)")
+                if status == 401 { #expect(reply.headers["www-authenticate"]?.hasPrefix("Bearer") == true, "\(name)") }
+            }
+            #expect(try await httpRequest(port: port, method: "GET", path: "/v1/rooms/r/comments?since=0").json["lastSeq"] as? Int == 0)
+
+            // A good token posts, as the user it names; a scoped one only in its rooms.
+            let good = try await post(port, authorization: "Bearer " + (try await token(user: "u7", name: "Bea")))
+            #expect(good.status == 201, "\(good)")
+            let scoped = try await post(port, authorization: "Bearer " + (try await token(rooms: ["r", "s"])))
+            #expect(scoped.status == 201, "\(scoped)")
+            try await viewer.waitForComments(2)
+            let first = viewer.observed.value.messages.first { $0["type"] as? String == "comments" }
+            let user = ((first?["comments"] as? [[String: Any]])?.first?["user"] as? [String: Any])
+            #expect(user?["id"] as? String == "u7" && user?["name"] as? String == "Bea")
+            #expect(viewer.observed.value.seqs == [1, 2], "rejected posts were never shown")
+            await viewer.close()
+        }
+    }
+
+    @Test func socketPostsUseTheTokenFromTheUpgradeURL() async throws {
+        try await withServer({ $0.jwtSecret = Self.secret }) { _, port in
+            let anonymous = try await TestViewer.join(port: port, room: "r")
+            try await anonymous.sendText(#"{"type":"comment","text":"no token"}"#)
+            try await anonymous.observed.wait { $0.messages.contains { $0["type"] as? String == "error" } }
+            #expect(anonymous.observed.value.messages.last?["code"] as? String == "missing_token")
+
+            let token = try await token(name: "Cy")
+            let signedIn = try await TestViewer.connect(port: port, path: "/v1/rooms/r/ws?token=\(token)")
+            try await signedIn.observed.wait { $0.messages.contains { $0["type"] as? String == "hello" } }
+            try await signedIn.sendText(#"{"type":"comment","text":"with a token"}"#)
+            try await signedIn.observed.wait { $0.messages.contains { $0["type"] as? String == "ack" } }
+            try await anonymous.waitForComments(1)
+            await anonymous.close()
+            await signedIn.close()
+        }
+    }
+
+    @Test func openModeNeedsNoToken() async throws {
+        try await withServer { _, port in
+            let anonymous = try await post(port, authorization: nil)
+            #expect(anonymous.status == 201)
+            // A token is ignored in open mode, even a bad one.
+            let withToken = try await post(port, authorization: "Bearer nonsense")
+            #expect(withToken.status == 201)
+        }
+    }
+}
