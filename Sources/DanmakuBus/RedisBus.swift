@@ -88,6 +88,9 @@ public final class RedisBus: CommentBus, CommentLog {
         feeds.owner.withLock { $0 = nil }
     }
 
+    /// Whether both connections (commands and subscriptions) are up.
+    public var isConnected: Bool { commands.isConnected && subscriptions.isConnected }
+
     /// Rooms this node holds a subscription for.
     public var subscribedRooms: Int { feeds.count }
 

@@ -103,6 +103,10 @@ extension DanmakuError {
     /// The token's `rooms` scope does not include the room.
     public static let roomNotAllowed = DanmakuError(
         code: "room_not_allowed", status: 403, message: "the token does not allow posting in this room")
+    /// `GET /readyz` while the node should not get traffic.
+    public static func notReady(_ reason: String) -> DanmakuError {
+        .init(code: "not_ready", status: 503, message: reason, retryAfterSeconds: 1)
+    }
     /// The server is shutting down.
     public static let shuttingDown = DanmakuError(
         code: "shutting_down", status: 503, message: "server is shutting down", retryAfterSeconds: 1)

@@ -25,14 +25,21 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     private let configuration: IngestConfiguration
     private let service: CommentService
     private let metricsText: @Sendable () -> [UInt8]
+    private let unreadiness: @Sendable () -> String?
     private var state = State.idle
     /// Whether a request is being answered (an error answer must not interleave with it).
     private var requestInFlight = false
     /// Closes the connection unless a complete request arrives in time (see `armRequestDeadline`).
     private var requestDeadline: Scheduled<Void>?
 
-    /// - Parameter metricsText: the Prometheus text exposition served at `GET /metrics`.
-    public init(configuration: IngestConfiguration, service: CommentService, metricsText: @escaping @Sendable () -> [UInt8]) {
+    /// - Parameters:
+    ///   - metricsText: the Prometheus text exposition served at `GET /metrics`.
+    ///   - unreadiness: why the node should not get traffic now (`GET /readyz` answers 503), or nil.
+    public init(
+        configuration: IngestConfiguration, service: CommentService, metricsText: @escaping @Sendable () -> [UInt8],
+        unreadiness: @escaping @Sendable () -> String? = { nil }
+    ) {
+        self.unreadiness = unreadiness
         self.configuration = configuration
         self.service = service
         self.metricsText = metricsText
@@ -121,6 +128,12 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         switch (Route(path: target.path), head.method) {
         case (.health, .GET):
             respond(context: context, status: .ok, json: ByteBuffer(string: #"{"status":"ok"}"#), keepAlive: keepAlive)
+        case (.ready, .GET):
+            if let reason = unreadiness() {
+                respond(context: context, error: .notReady(reason), keepAlive: keepAlive)
+            } else {
+                respond(context: context, status: .ok, json: ByteBuffer(string: #"{"status":"ready"}"#), keepAlive: keepAlive)
+            }
         case (.metrics, .GET):
             respond(
                 context: context, status: .ok, body: ByteBuffer(bytes: metricsText()),
@@ -150,7 +163,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             respond(context: context, error: .invalidRoom, keepAlive: keepAlive)
         case (.unknown, _):
             respond(context: context, error: .notFound, keepAlive: keepAlive)
-        case (.health, _), (.metrics, _), (.comments, _), (.viewerSocket, _), (.viewerPage, _):
+        case (.health, _), (.ready, _), (.metrics, _), (.comments, _), (.viewerSocket, _), (.viewerPage, _):
             respond(context: context, error: .methodNotAllowed, keepAlive: keepAlive)
         }
     }

@@ -6,6 +6,8 @@ import Foundation
 /// What a request path asks for.
 public enum Route: Equatable, Sendable {
     case health
+    /// `/readyz`: whether this node should get traffic now.
+    case ready
     case metrics
     case comments(RoomID)
     case viewerSocket(RoomID)
@@ -23,6 +25,8 @@ public enum Route: Equatable, Sendable {
             self = .viewerPage
         case 3 where parts[1] == "rooms":
             self = RoomID(parts[2]) == nil ? .invalidRoom : .viewerPage
+        case 2 where parts[1] == "readyz":
+            self = .ready
         case 2 where parts[1] == "healthz":
             self = .health
         case 2 where parts[1] == "metrics":

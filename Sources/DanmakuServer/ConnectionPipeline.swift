@@ -13,14 +13,15 @@ import NIOWebSocket
 enum ConnectionPipeline {
     static func configure(
         channel: any Channel, configuration: ServerConfiguration, service: CommentService, hub: PushHub?,
-        metricsText: @escaping @Sendable () -> [UInt8]
+        metricsText: @escaping @Sendable () -> [UInt8], unreadiness: @escaping @Sendable () -> String?
     ) throws {
         let push = configuration.push
         let headLimit = NIOLoopBound(HeadSizeLimit(maxHeaderBytes: configuration.ingest.maxHeaderBytes), eventLoop: channel.eventLoop)
         var api = configuration.ingest
         api.acceptsPosts = configuration.roles.contains(.api)
         api.servesViewers = hub != nil
-        let ingest = NIOLoopBound(IngestHTTPHandler(configuration: api, service: service, metricsText: metricsText), eventLoop: channel.eventLoop)
+        let ingest = NIOLoopBound(IngestHTTPHandler(
+            configuration: api, service: service, metricsText: metricsText, unreadiness: unreadiness), eventLoop: channel.eventLoop)
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: push.maxInboundFrameBytes,
             automaticErrorHandling: false,

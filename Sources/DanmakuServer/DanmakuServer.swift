@@ -108,7 +108,7 @@ public final class DanmakuServer: Sendable {
                     channel.closeFuture.whenComplete { _ in connections.release(address) }
                     try ConnectionPipeline.configure(
                         channel: channel, configuration: configuration, service: service, hub: hub,
-                        metricsText: { metrics.emitToBuffer() })
+                        metricsText: { metrics.emitToBuffer() }, unreadiness: { [weak self] in self?.unreadiness })
                 }
             }
             .bind(host: configuration.host, port: configuration.port)
@@ -124,7 +124,10 @@ public final class DanmakuServer: Sendable {
 
     /// Stops accepting, closes viewers with 1001, and shuts the threads down.
     public func shutdown() async {
-        let (channel, hub) = state.withLockedValue { ($0.channel, $0.hub) }
+        let (channel, hub) = state.withLockedValue { state in
+            state.draining = true
+            return (state.channel, state.hub)
+        }
         try? await channel?.close()
         if let hub {
             let drained = Task { await hub.drain() }
@@ -142,6 +145,13 @@ public final class DanmakuServer: Sendable {
         logger.info("stopped")
     }
 
+    /// Why this node should not get traffic now (`GET /readyz`), or nil when it should.
+    public var unreadiness: String? {
+        if state.withLockedValue({ $0.draining }) { return "shutting down" }
+        if let redisBus, !redisBus.isConnected { return "redis is unreachable" }
+        return nil
+    }
+
     /// The push hub (valid after `start`), for tests and metrics.
     public var hub: PushHub? { state.withLockedValue { $0.hub } }
 }
@@ -150,4 +160,5 @@ public final class DanmakuServer: Sendable {
 private struct Running {
     var channel: (any Channel)?
     var hub: PushHub?
+    var draining = false
 }

@@ -83,7 +83,13 @@ import Testing
                 }
             }
             for index in 0..<50 { try await post(index) }
+            #expect(try await httpRequest(port: cluster.api[0].port, method: "GET", path: "/readyz").status == 200)
             await cluster.redis.stop()
+            try await eventually("the node reports itself not ready") {
+                let reply = try await httpRequest(port: cluster.api[0].port, method: "GET", path: "/readyz")
+                return reply.status == 503 && reply.errorCode == "not_ready"
+            }
+            #expect(try await httpRequest(port: cluster.push[0].port, method: "GET", path: "/healthz").status == 200, "alive all the same")
             for index in 50..<80 {
                 try await post(index)
                 try await Task.sleep(for: .milliseconds(10))
@@ -97,6 +103,9 @@ import Testing
                 return accepted.count >= 50 + 20
             }
             #expect(unavailable >= 30)
+            try await eventually("ready again") {
+                try await httpRequest(port: cluster.push[0].port, method: "GET", path: "/readyz").status == 200
+            }
             let history = try await historySeqs(port: cluster.push[0].port, room: "o")
             #expect(Set(accepted).isSubset(of: Set(history)), "an accepted comment is missing from history")
             #expect(history == Array(1...UInt64(history.count)))

@@ -18,6 +18,8 @@ import Testing
             }
             #expect(try await httpRequest(port: port, method: "GET", path: "/rooms/bad!room").errorCode == "invalid_room")
             #expect(try await httpRequest(port: port, method: "POST", path: "/").status == 405)
+            let ready = try await httpRequest(port: port, method: "GET", path: "/readyz")
+            #expect(ready.status == 200 && ready.json["status"] as? String == "ready")
         }
     }
 }
