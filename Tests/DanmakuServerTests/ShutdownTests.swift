@@ -30,3 +30,26 @@ import Testing
         await #expect(throws: (any Error).self) { _ = try await TestConnection.connect(port: port) }
     }
 }
+
+/// `DANMAKU_*` environment variables stand for `serve`'s flags; flags win.
+@Suite struct EnvironmentTests {
+    @Test func environmentVariablesSetOptionsAndFlagsWin() async throws {
+        let (node, banner) = try await DanmakuNode.start(
+            ["--batch-window-ms", "9"],
+            environment: ["DANMAKU_BATCH_WINDOW_MS": "7", "DANMAKU_MAX_BODY_BYTES": "64", "DANMAKU_COMPRESSION": "false"])
+        #expect(banner.contains("batch window 9 ms"), "\(banner)")
+        let reply = try await postComment(port: node.port, room: "env", json: #"{"text":"\#(String(repeating: "x", count: 80))"}"#)
+        #expect(reply.status == 413 && reply.errorCode == "body_too_large", "DANMAKU_MAX_BODY_BYTES applies: \(reply)")
+        await node.stop()
+    }
+
+    @Test func aSecretFromTheEnvironmentTurnsTokensOn() async throws {
+        let (open, openBanner) = try await DanmakuNode.start([], environment: ["DANMAKU_JWT_SECRET": ""])
+        #expect(openBanner.contains("OPEN development mode"))
+        await open.stop()
+        let (node, banner) = try await DanmakuNode.start([], environment: ["DANMAKU_JWT_SECRET": "a-secret-of-at-least-thirty-two-bytes"])
+        #expect(banner.contains("needs a token"))
+        #expect(try await postComment(port: node.port, room: "env", json: #"{"text":"hi"}"#).errorCode == "missing_token")
+        await node.stop()
+    }
+}

@@ -14,16 +14,23 @@ public final class DanmakuNode: Sendable {
     }
 
     /// Starts `danmaku serve` with `arguments` (on a free port) and waits for its banner.
-    public static func start(_ arguments: [String]) async throws -> DanmakuNode {
+    public static func start(_ arguments: [String], environment: [String: String] = [:]) async throws -> DanmakuNode {
+        try await start(arguments, environment: environment).node
+    }
+
+    /// Starts `danmaku serve` and returns the node with the banner it printed.
+    public static func start(_ arguments: [String], environment: [String: String] = [:], errors: Pipe? = nil) async throws -> (node: DanmakuNode, banner: String) {
         let process = Process()
         process.executableURL = executable
         process.arguments = ["serve", "--port", "0", "--log-level", "warning"] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        if let errors { process.standardError = errors }
         let output = Pipe()
         process.standardOutput = output
         try process.run()
         do {
-            let port = try await readPort(from: output)
-            return DanmakuNode(process: process, port: port)
+            let (port, banner) = try await readBanner(from: output)
+            return (DanmakuNode(process: process, port: port), banner)
         } catch {
             process.terminate()
             throw error
@@ -44,14 +51,19 @@ public final class DanmakuNode: Sendable {
 
     /// Reads the banner line `… serving on http://127.0.0.1:PORT …`.
     public static func readPort(from pipe: Pipe) async throws -> Int {
+        try await readBanner(from: pipe).port
+    }
+
+    /// Reads the banner (until its `health:` line) and the port in it.
+    public static func readBanner(from pipe: Pipe) async throws -> (port: Int, banner: String) {
         let text = Observed("")
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let chunk = String(decoding: handle.availableData, as: UTF8.self)
             text.update { $0 += chunk }
         }
         defer { pipe.fileHandleForReading.readabilityHandler = nil }
-        try await text.wait(for: "the serving banner") { port(in: $0) != nil }
-        return port(in: text.value)!
+        try await text.wait(for: "the serving banner") { port(in: $0) != nil && $0.contains("health:") }
+        return (port(in: text.value)!, text.value)
     }
 
     static func port(in banner: String) -> Int? {
