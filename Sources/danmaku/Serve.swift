@@ -108,10 +108,21 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
+    @Option(help: "Log format: text (one line per event) or json (one JSON object per line).")
+    var logFormat = "text"
+
     func run() async throws {
         let configuration = try makeConfiguration()
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        switch logFormat {
+        case "text": LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        case "json": LoggingSystem.bootstrap(JSONLogHandler.init)
+        default: throw ValidationError("--log-format must be text or json")
+        }
         var logger = Logger(label: "danmaku")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        logger.logLevel = level
         let server = DanmakuServer(configuration: configuration, logger: logger)
         let host = configuration.host
         let service = DanmakuService(server: server) { port in

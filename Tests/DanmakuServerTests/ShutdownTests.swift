@@ -31,8 +31,8 @@ import Testing
     }
 }
 
-/// `DANMAKU_*` environment variables stand for `serve`'s flags; flags win.
-@Suite struct EnvironmentTests {
+/// What an operator sets from outside: `DANMAKU_*` variables (flags win) and the log format.
+@Suite struct CommandLineTests {
     @Test func environmentVariablesSetOptionsAndFlagsWin() async throws {
         let (node, banner) = try await DanmakuNode.start(
             ["--batch-window-ms", "9"],
@@ -51,5 +51,22 @@ import Testing
         #expect(banner.contains("needs a token"))
         #expect(try await postComment(port: node.port, room: "env", json: #"{"text":"hi"}"#).errorCode == "missing_token")
         await node.stop()
+    }
+
+    @Test func jsonLogsAreOneObjectPerLine() async throws {
+        let errors = Pipe()
+        let lines = Observed("")
+        errors.fileHandleForReading.readabilityHandler = { handle in
+            let chunk = String(decoding: handle.availableData, as: UTF8.self)
+            lines.update { $0 += chunk }
+        }
+        defer { errors.fileHandleForReading.readabilityHandler = nil }
+        let (node, _) = try await DanmakuNode.start(["--log-format", "json", "--log-level", "info"], errors: errors)
+        try await lines.wait(for: "the listening line") { $0.contains("listening") }
+        await node.stop()
+        for line in lines.value.split(separator: "\n") {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["level"] != nil && object?["message"] != nil && (object?["ts"] as? String)?.hasSuffix("Z") == true, "\(line)")
+        }
     }
 }
