@@ -69,4 +69,28 @@ import Testing
             #expect(object?["level"] != nil && object?["message"] != nil && (object?["ts"] as? String)?.hasSuffix("Z") == true, "\(line)")
         }
     }
+
+    @Test func postSendsEachLineWaitingOut429sAndSummarizes() async throws {
+        let (node, _) = try await DanmakuNode.start([])
+        let process = Process()
+        process.executableURL = DanmakuNode.executable
+        process.arguments = ["post", "--url", "http://127.0.0.1:\(node.port)", "--room", "tools"]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        // 12 lines: more than the default per-user burst of 10, so some get 429 and are retried.
+        let lines = (1...12).map { "line \($0)" } + [String(repeating: "x", count: 201)]
+        input.fileHandleForWriting.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+        try input.fileHandleForWriting.close()
+        let status = try await DanmakuNode.waitForExit(process, timeout: .seconds(30))
+        let summary = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(status == 1, "a line was refused")
+        #expect(summary.hasPrefix("accepted 12, rejected 1 (text_too_long 1); waited"), "\(summary)")
+        let history = try await httpRequest(port: node.port, method: "GET", path: "/v1/rooms/tools/comments?since=0")
+        #expect(history.json["lastSeq"] as? Int == 12)
+        await node.stop()
+    }
 }
