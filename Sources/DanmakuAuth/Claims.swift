@@ -34,6 +34,18 @@ public struct DanmakuClaims: JWTPayload, Equatable {
         self.rooms = rooms
     }
 
+    /// Whether these claims may moderate `room` (nil: node-wide settings such as the word list).
+    /// Admins moderate everything; moderators every room of their scope (node-wide only without
+    /// a scope); streamers only the rooms of their scope.
+    public func mayModerate(room: String?) -> Bool {
+        switch role {
+        case .admin: return true
+        case .moderator: return room.map { rooms?.contains($0) ?? true } ?? (rooms == nil)
+        case .streamer: return room.map { rooms?.contains($0) ?? false } ?? false
+        case .viewer: return false
+        }
+    }
+
     public func verify(using algorithm: some JWTAlgorithm) async throws {
         try exp.verifyNotExpired()
     }

@@ -36,6 +36,14 @@ public struct TokenAuthenticator: PostAuthenticator {
         }
     }
 
+    public func moderator(token: String?, room: RoomID?) async -> Result<String, DanmakuError> {
+        switch await claims(token: token) {
+        case .failure(let error): return .failure(error)
+        case .success(let claims):
+            return claims.mayModerate(room: room?.value) ? .success(claims.sub.value) : .failure(.notAModerator)
+        }
+    }
+
     /// The token's verified claims.
     public func claims(token: String?) async -> Result<DanmakuClaims, DanmakuError> {
         guard let token, !token.isEmpty else { return .failure(.missingToken) }

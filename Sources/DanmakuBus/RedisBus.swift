@@ -25,7 +25,7 @@ public final class RedisBus: CommentBus, CommentLog {
     let eventLoop: any EventLoop
     let logger: Logger
     let metrics: BusMetrics
-    private let scripts = RedisScriptCache()
+    let scripts = RedisScriptCache()
     private let outbox = Mutex(Outbox())
     private let maintenance = Mutex<RepeatedTask?>(nil)
 
@@ -187,7 +187,7 @@ final class RedisScriptCache: Sendable {
     private let shas = Mutex<[String: String]>([:])
 
     func load(on connection: RedisConnection) -> EventLoopFuture<Void> {
-        let scripts = [RedisScripts.append, RedisScripts.snapshot]
+        let scripts = [RedisScripts.append, RedisScripts.snapshot, RedisScripts.admit]
         let loads = scripts.map { script in
             connection.send(RESPCommand("SCRIPT", ["LOAD", RESPArgument(script)])).map { [self] reply in
                 if let sha = reply.string { shas.withLock { $0[script] = sha } }

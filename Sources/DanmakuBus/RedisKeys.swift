@@ -39,6 +39,20 @@ enum RedisScripts {
         return seq
         """
 
+    /// May a user post? KEYS: ban key, settings hash, the user's last-post key. Returns
+    /// {'banned', ms left} or {'slow', ms left}, or {'ok', 0} after marking the post for slow mode.
+    static let admit = """
+        local ban = redis.call('PTTL', KEYS[1])
+        if ban > 0 then return {'banned', ban} end
+        local slow = tonumber(redis.call('HGET', KEYS[2], 'slow') or '0')
+        if slow > 0 then
+            if not redis.call('SET', KEYS[3], '1', 'NX', 'PX', slow * 1000) then
+                return {'slow', redis.call('PTTL', KEYS[3])}
+            end
+        end
+        return {'ok', 0}
+        """
+
     /// A consistent history read: {lastSeq, first seq still held, entries}. ARGV[1] is `since`
     /// ('' for the latest ARGV[2] entries, newest first), ARGV[2] the most entries.
     static let snapshot = """

@@ -107,6 +107,20 @@ extension DanmakuError {
     public static func notReady(_ reason: String) -> DanmakuError {
         .init(code: "not_ready", status: 503, message: reason, retryAfterSeconds: 1)
     }
+    /// The user is banned from the room.
+    public static func banned(retryAfter: Int) -> DanmakuError {
+        .init(code: "banned", status: 403, message: "you are banned from this room", retryAfterSeconds: retryAfter)
+    }
+    /// The room is in slow mode and the user posted too recently.
+    public static func slowMode(retryAfter: Int) -> DanmakuError {
+        .init(code: "slow_mode", status: 429, message: "this room is in slow mode", retryAfterSeconds: retryAfter)
+    }
+    /// The token may not moderate here.
+    public static let notAModerator = DanmakuError(
+        code: "forbidden", status: 403, message: "moderating needs an admin or moderator token, or the room's streamer")
+    /// Moderation in open (development) mode, where nobody can prove who they are.
+    public static let moderationNeedsTokens = DanmakuError(
+        code: "moderation_needs_tokens", status: 403, message: "moderation needs tokens: start the server with --jwt-secret")
     /// The server is shutting down.
     public static let shuttingDown = DanmakuError(
         code: "shutting_down", status: 503, message: "server is shutting down", retryAfterSeconds: 1)

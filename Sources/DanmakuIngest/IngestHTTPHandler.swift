@@ -125,7 +125,11 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     private func handle(context: ChannelHandlerContext, head: HTTPRequestHead, body: ByteBuffer) {
         let target = RequestTarget(uri: head.uri)
         let keepAlive = head.isKeepAlive
-        switch (Route(path: target.path), head.method) {
+        let route = Route(path: target.path)
+        if !configuration.acceptsPosts, Self.isModerationChange(route, head.method) {
+            return respond(context: context, error: .roleNotServed("logic"), keepAlive: keepAlive)
+        }
+        switch (route, head.method) {
         case (.health, .GET):
             respond(context: context, status: .ok, json: ByteBuffer(string: #"{"status":"ok"}"#), keepAlive: keepAlive)
         case (.ready, .GET):
@@ -144,6 +148,20 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             respond(
                 context: context, status: .ok, body: ViewerPage.body,
                 contentType: "text/html; charset=utf-8", keepAlive: keepAlive, extraHeaders: headers)
+        case (.bans(let room), .POST):
+            let token = Self.bearerToken(head.headers)
+            moderate(context: context, keepAlive: keepAlive) { await $0.ban(room: room, token: token, body: body) }
+        case (.ban(let room, let user), .DELETE):
+            let token = Self.bearerToken(head.headers)
+            moderate(context: context, keepAlive: keepAlive) { await $0.unban(room: room, user: user, token: token) }
+        case (.settings(let room), .GET):
+            moderate(context: context, keepAlive: keepAlive) { await $0.settings(room: room) }
+        case (.settings(let room), .PUT):
+            let token = Self.bearerToken(head.headers)
+            moderate(context: context, keepAlive: keepAlive) { await $0.updateSettings(room: room, token: token, body: body) }
+        case (.words, .PUT):
+            let token = Self.bearerToken(head.headers)
+            moderate(context: context, keepAlive: keepAlive) { await $0.replaceWords(token: token, body: body) }
         case (.comments, .POST) where !configuration.acceptsPosts:
             respond(context: context, error: .roleNotServed("ingest"), keepAlive: keepAlive)
         case (.comments(let room), .POST):
@@ -163,7 +181,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             respond(context: context, error: .invalidRoom, keepAlive: keepAlive)
         case (.unknown, _):
             respond(context: context, error: .notFound, keepAlive: keepAlive)
-        case (.health, _), (.ready, _), (.metrics, _), (.comments, _), (.viewerSocket, _), (.viewerPage, _):
+        case (.bans, _), (.ban, _), (.settings, _), (.words, _), (.health, _), (.ready, _), (.metrics, _), (.comments, _), (.viewerSocket, _), (.viewerPage, _):
             respond(context: context, error: .methodNotAllowed, keepAlive: keepAlive)
         }
     }
@@ -206,6 +224,28 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
                 respond(context: context, status: .created, json: encode(created), keepAlive: keepAlive)
             case .failure(let error):
                 respond(context: context, error: error, keepAlive: keepAlive)
+            }
+        }
+    }
+
+    /// Whether the request changes bans, settings or words (which only logic nodes do).
+    private static func isModerationChange(_ route: Route, _ method: HTTPMethod) -> Bool {
+        switch route {
+        case .bans, .ban, .words: true
+        case .settings: method != .GET
+        default: false
+        }
+    }
+
+    /// Runs a moderation call off the loop and answers with its JSON or its error.
+    private func moderate(
+        context: ChannelHandlerContext, keepAlive: Bool, _ call: @escaping @Sendable (ModerationAPI) async -> ModerationAPI.Answer
+    ) {
+        let api = ModerationAPI(service: service)
+        context.eventLoop.makeFutureWithTask { await call(api) }.assumeIsolated().whenSuccess { [self] answer in
+            switch answer {
+            case .success(let body): respond(context: context, status: .ok, json: body, keepAlive: keepAlive)
+            case .failure(let error): respond(context: context, error: error, keepAlive: keepAlive)
             }
         }
     }

@@ -11,6 +11,14 @@ public enum Route: Equatable, Sendable {
     case metrics
     case comments(RoomID)
     case viewerSocket(RoomID)
+    /// `/v1/rooms/{room}/bans`: ban a user.
+    case bans(RoomID)
+    /// `/v1/rooms/{room}/bans/{user}`: lift a ban.
+    case ban(RoomID, user: String)
+    /// `/v1/rooms/{room}/settings`: slow mode.
+    case settings(RoomID)
+    /// `/v1/words`: the node's blocked-word list.
+    case words
     /// The viewer page: `/` (room `lobby`, or `?room=`) or `/rooms/{room}`.
     case viewerPage
     /// A room path whose room id is malformed.
@@ -31,12 +39,25 @@ public enum Route: Equatable, Sendable {
             self = .health
         case 2 where parts[1] == "metrics":
             self = .metrics
-        case 5 where parts[1] == "v1" && parts[2] == "rooms" && (parts[4] == "comments" || parts[4] == "ws"):
+        case 3 where parts[1] == "v1" && parts[2] == "words":
+            self = .words
+        case 5 where parts[1] == "v1" && parts[2] == "rooms" && ["comments", "ws", "bans", "settings"].contains(parts[4]):
             guard let room = RoomID(parts[3]) else {
                 self = .invalidRoom
                 return
             }
-            self = parts[4] == "comments" ? .comments(room) : .viewerSocket(room)
+            switch parts[4] {
+            case "comments": self = .comments(room)
+            case "ws": self = .viewerSocket(room)
+            case "bans": self = .bans(room)
+            default: self = .settings(room)
+            }
+        case 6 where parts[1] == "v1" && parts[2] == "rooms" && parts[4] == "bans" && !parts[5].isEmpty:
+            guard let room = RoomID(parts[3]) else {
+                self = .invalidRoom
+                return
+            }
+            self = .ban(room, user: String(parts[5]).removingPercentEncoding ?? String(parts[5]))
         default:
             self = .unknown
         }

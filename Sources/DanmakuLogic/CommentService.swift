@@ -30,14 +30,18 @@ public final class CommentService: Sendable {
     private let onPublishFailure: @Sendable (any Error) -> Void
     private let metrics: LogicMetrics
     private let authenticator: any PostAuthenticator
+    /// Bans and room settings.
+    public let moderation: any ModerationStore
 
     /// - Parameter onPublishFailure: told when a stored comment could not be published live
     ///   (it stays in history, so resuming viewers still get it).
     public init(
         configuration: LogicConfiguration, log: any CommentLog, bus: any CommentBus,
         metrics: LogicMetrics = LogicMetrics(), authenticator: any PostAuthenticator = OpenPosting(),
+        moderation: any ModerationStore = MemoryModeration(),
         onPublishFailure: @escaping @Sendable (any Error) -> Void = { _ in }
     ) {
+        self.moderation = moderation
         self.metrics = metrics
         self.authenticator = authenticator
         self.configuration = configuration
@@ -108,6 +112,12 @@ public final class CommentService: Sendable {
         if duplicates.isDuplicate(user: author.id, normalizedText: TextNormalizer.key(draft.text), now: now) {
             return .failure(.duplicate)
         }
+        // Last, so that only a post that passed every other check counts towards slow mode.
+        do {
+            if let refused = try await moderation.admit(user: author.id, room: room) { return .failure(refused) }
+        } catch {
+            return .failure(.busUnavailable(String(describing: error)))
+        }
         let id = UUID().uuidString.lowercased()
         let ts = Int64((now * 1000).rounded(.down))
         let finalText = text
@@ -130,6 +140,11 @@ public final class CommentService: Sendable {
             seq: stored.seq, id: id, room: room.value, user: author, text: finalText,
             color: draft.color, mode: draft.mode, ts: ts)
         return .success(AcceptedComment(comment: comment, encoded: stored))
+    }
+
+    /// The id of the user `token` names if it may moderate `room` (nil: node-wide), or why not.
+    public func moderator(token: String?, room: RoomID?) async -> Result<String, DanmakuError> {
+        await authenticator.moderator(token: token, room: room)
     }
 
     /// History of a room, as the HTTP API serves it.

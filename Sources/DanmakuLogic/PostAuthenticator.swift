@@ -6,6 +6,10 @@ import DanmakuCore
 public protocol PostAuthenticator: Sendable {
     /// The author of a post to `room` that carried `token` (nil: none), or the 401/403 to answer.
     func author(token: String?, room: RoomID, clientAddress: String) async -> Result<CommentAuthor, DanmakuError>
+
+    /// The id of the user `token` names if it may moderate `room` (nil: the whole node, e.g. the
+    /// word list), or the 401/403 to answer.
+    func moderator(token: String?, room: RoomID?) async -> Result<String, DanmakuError>
 }
 
 /// Open (development) mode: no token needed; one anonymous author per client address. A token,
@@ -15,5 +19,10 @@ public struct OpenPosting: PostAuthenticator {
 
     public func author(token: String?, room: RoomID, clientAddress: String) async -> Result<CommentAuthor, DanmakuError> {
         .success(AnonymousIdentity.author(forAddress: clientAddress))
+    }
+
+    /// Nobody can prove who they are, so nobody moderates.
+    public func moderator(token: String?, room: RoomID?) async -> Result<String, DanmakuError> {
+        .failure(.moderationNeedsTokens)
     }
 }

@@ -62,9 +62,10 @@ public final class DanmakuServer: Sendable {
         let failureLogger = logger
         var authenticator: any PostAuthenticator = OpenPosting()
         if let secret = configuration.jwtSecret { authenticator = TokenAuthenticator(secret: secret) }
+        let moderation: any ModerationStore = redisBus.map { RedisModeration(bus: $0) } ?? MemoryModeration()
         self.service = CommentService(
             configuration: configuration.logic, log: bus, bus: bus, metrics: LogicMetrics(factory: factory),
-            authenticator: authenticator,
+            authenticator: authenticator, moderation: moderation,
             onPublishFailure: { failureLogger.error("stored comment not published live", metadata: ["error": "\($0)"]) })
     }
 

@@ -63,7 +63,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Per-room limit, RATE/BURST.")
     var roomRate = "500/1000"
 
-    @Option(help: "Blocked-word list: one word per line, '#' comments (default: a small built-in list).")
+    @Option(help: "Blocked-word list: one word per line, '#' comments (default: a small built-in list); SIGHUP reloads it.")
     var words: String?
 
     @Option(help: "What to do with a blocked word: reject (422) or mask (***).")
@@ -139,9 +139,28 @@ struct Serve: AsyncParsableCommand {
             // (fflush(nil) flushes every stream without touching the global `stdout`).
             fflush(nil)
         }
+        let reloader = words.map { path in Self.reloadWordsOnHangup(path: path, server: server, logger: logger) }
         let group = ServiceGroup(
             services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
+        reloader?.cancel()
+    }
+
+    /// Re-reads the word list from `path` on SIGHUP (a bad file keeps the list in force).
+    private static func reloadWordsOnHangup(path: String, server: DanmakuServer, logger: Logger) -> any DispatchSourceSignal {
+        signal(SIGHUP, SIG_IGN)  // handled by the source below, not by the default (terminate)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        source.setEventHandler {
+            do {
+                let words = SensitiveWordFilter.words(fromList: try String(contentsOfFile: path, encoding: .utf8))
+                server.service.replaceWords(words)
+                logger.notice("word list reloaded", metadata: ["path": "\(path)", "words": "\(words.count)"])
+            } catch {
+                logger.error("word list not reloaded; the previous one stays", metadata: ["path": "\(path)", "error": "\(error)"])
+            }
+        }
+        source.resume()
+        return source
     }
 
     private func makeConfiguration() throws -> ServerConfiguration {

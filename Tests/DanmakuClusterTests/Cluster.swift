@@ -14,13 +14,13 @@ struct Cluster {
         "--duplicate-window", "0",
     ]
 
-    static func start(api: Int, push: Int, durable: Bool = false) async throws -> Cluster {
+    static func start(api: Int, push: Int, durable: Bool = false, extra: [String] = []) async throws -> Cluster {
         let redis = try await RedisServer.start(durable: durable)
         var apiNodes: [DanmakuNode] = []
         var pushNodes: [DanmakuNode] = []
         do {
             for _ in 0..<api {
-                apiNodes.append(try await DanmakuNode.start(["--roles", "ingest,logic", "--bus", redis.url, "--threads", "1"] + wideLimits))
+                apiNodes.append(try await DanmakuNode.start(["--roles", "ingest,logic", "--bus", redis.url, "--threads", "1"] + wideLimits + extra))
             }
             for _ in 0..<push {
                 pushNodes.append(try await DanmakuNode.start(["--roles", "push", "--bus", redis.url, "--threads", "1"]))
@@ -39,8 +39,10 @@ struct Cluster {
     }
 
     /// Runs `body` on a fresh cluster and always stops it.
-    static func with<T>(api: Int, push: Int, durable: Bool = false, _ body: (Cluster) async throws -> T) async throws -> T {
-        let cluster = try await start(api: api, push: push, durable: durable)
+    static func with<T>(
+        api: Int, push: Int, durable: Bool = false, extra: [String] = [], _ body: (Cluster) async throws -> T
+    ) async throws -> T {
+        let cluster = try await start(api: api, push: push, durable: durable, extra: extra)
         do {
             let result = try await body(cluster)
             await cluster.stop()

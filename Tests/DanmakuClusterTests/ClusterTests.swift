@@ -143,6 +143,40 @@ import Testing
     }
 }
 
+/// Bans and slow mode live in Redis: set through one ingest node, enforced by every one.
+@Suite struct ClusterModerationTests {
+    static let secret = "cluster-secret-of-at-least-32-bytes"
+
+    func token(_ user: String, _ role: String) throws -> String {
+        let process = Process()
+        process.executableURL = DanmakuNode.executable
+        process.arguments = ["token", "--secret", Self.secret, "--user", user, "--name", user, "--role", role, "--ttl", "10m"]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        process.waitUntilExit()
+        return String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func aBanOrSlowModeSetOnOneNodeHoldsOnTheOther() async throws {
+        try await Cluster.with(api: 2, push: 0, extra: ["--jwt-secret", Self.secret]) { cluster in
+            let (moderator, troll, fan) = (try token("mod", "moderator"), try token("troll", "viewer"), try token("fan", "viewer"))
+            func call(_ node: Int, _ method: String, _ path: String, _ token: String, _ json: String) async throws -> HTTPReply {
+                try await httpRequest(
+                    port: cluster.api[node].port, method: method, path: path,
+                    headers: ["Content-Type": "application/json", "Authorization": "Bearer \(token)"], body: Array(json.utf8))
+            }
+            #expect(try await call(0, "POST", "/v1/rooms/c/bans", moderator, #"{"user":"troll","seconds":60}"#).status == 200)
+            #expect(try await call(1, "POST", "/v1/rooms/c/comments", troll, #"{"text":"hi"}"#).errorCode == "banned")
+            #expect(try await call(1, "PUT", "/v1/rooms/c/settings", moderator, #"{"slowModeSeconds":60}"#).status == 200)
+            #expect(try await call(0, "POST", "/v1/rooms/c/comments", fan, #"{"text":"one"}"#).status == 201)
+            #expect(try await call(1, "POST", "/v1/rooms/c/comments", fan, #"{"text":"two"}"#).errorCode == "slow_mode")
+            #expect(try await call(0, "DELETE", "/v1/rooms/c/bans/troll", moderator, "").status == 200)
+            #expect(try await call(1, "POST", "/v1/rooms/c/comments", troll, #"{"text":"back"}"#).status == 201)
+        }
+    }
+}
+
 extension Sequence {
     func asyncMap<T>(_ transform: (Element) async throws -> T) async throws -> [T] {
         var results: [T] = []

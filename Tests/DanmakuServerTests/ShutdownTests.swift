@@ -93,4 +93,24 @@ import Testing
         #expect(history.json["lastSeq"] as? Int == 12)
         await node.stop()
     }
+
+    @Test func sighupReloadsTheWordList() async throws {
+        let list = FileManager.default.temporaryDirectory.appendingPathComponent("words-\(UUID().uuidString).txt")
+        try "# blocked\nspoiler\n".write(to: list, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: list) }
+        let (node, _) = try await DanmakuNode.start(["--words", list.path])
+        #expect(try await postComment(port: node.port, room: "w", json: #"{"text":"a spoiler"}"#).errorCode == "filtered")
+        #expect(try await postComment(port: node.port, room: "w", json: #"{"text":"durian"}"#).status == 201)
+        try "spoiler\ndurian\n".write(to: list, atomically: true, encoding: .utf8)
+        kill(node.process.processIdentifier, SIGHUP)
+        var answer = 0
+        for attempt in 0..<100 {
+            answer = try await postComment(port: node.port, room: "w", json: #"{"text":"durian again \#(attempt)"}"#).status
+            if answer == 422 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(answer == 422, "the reloaded list blocks the new word")
+        #expect(node.process.isRunning, "SIGHUP does not stop the server")
+        await node.stop()
+    }
 }

@@ -1,0 +1,104 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuCore
+import Foundation
+import Synchronization
+
+/// A room's moderation settings.
+public struct RoomSettings: Codable, Sendable, Equatable {
+    /// Least seconds between two comments of one user in the room (0: off).
+    public var slowModeSeconds: Int
+
+    public init(slowModeSeconds: Int = 0) {
+        self.slowModeSeconds = slowModeSeconds
+    }
+
+    /// The longest slow mode a room may set.
+    public static let maxSlowModeSeconds = 3600
+}
+
+/// Bans and room settings, shared by every logic node of a deployment (kept beside the bus: it is
+/// state the nodes share).
+public protocol ModerationStore: Sendable {
+    /// Keeps `user` from posting in `room` for `seconds`.
+    func ban(user: String, room: RoomID, seconds: Int) async throws
+    /// Lifts a ban.
+    func unban(user: String, room: RoomID) async throws
+    func settings(room: RoomID) async throws -> RoomSettings
+    func update(_ settings: RoomSettings, room: RoomID) async throws
+    /// Why `user` may not post in `room` now (a ban, slow mode), or nil; when nil, the post is
+    /// counted for slow mode.
+    func admit(user: String, room: RoomID) async throws -> DanmakuError?
+}
+
+/// Moderation state of one process (the in-memory bus's companion).
+public final class MemoryModeration: ModerationStore {
+    private struct State {
+        var bans: [RoomID: [String: Date]] = [:]
+        var settings: [RoomID: RoomSettings] = [:]
+        var lastPost: [RoomID: [String: Date]] = [:]
+        var entries = 0
+    }
+
+    private let state = Mutex(State())
+    /// Past this many bans and slow-mode records, expired ones are swept before adding more.
+    private let sweepThreshold: Int
+
+    public init(sweepThreshold: Int = 100_000) {
+        self.sweepThreshold = sweepThreshold
+    }
+
+    public func ban(user: String, room: RoomID, seconds: Int) async throws {
+        state.withLock { state in
+            state.bans[room, default: [:]][user] = Date().addingTimeInterval(TimeInterval(seconds))
+            Self.count(&state, sweepAbove: sweepThreshold)
+        }
+    }
+
+    public func unban(user: String, room: RoomID) async throws {
+        state.withLock { _ = $0.bans[room]?.removeValue(forKey: user) }
+    }
+
+    public func settings(room: RoomID) async throws -> RoomSettings {
+        state.withLock { $0.settings[room] ?? RoomSettings() }
+    }
+
+    public func update(_ settings: RoomSettings, room: RoomID) async throws {
+        state.withLock { $0.settings[room] = settings == RoomSettings() ? nil : settings }
+    }
+
+    public func admit(user: String, room: RoomID) async throws -> DanmakuError? {
+        let now = Date()
+        return state.withLock { state in
+            if let until = state.bans[room]?[user] {
+                if until > now { return .banned(retryAfter: Self.seconds(until.timeIntervalSince(now))) }
+                state.bans[room]?[user] = nil
+            }
+            guard let slow = state.settings[room]?.slowModeSeconds, slow > 0 else { return nil }
+            if let last = state.lastPost[room]?[user], now.timeIntervalSince(last) < TimeInterval(slow) {
+                return .slowMode(retryAfter: Self.seconds(TimeInterval(slow) - now.timeIntervalSince(last)))
+            }
+            state.lastPost[room, default: [:]][user] = now
+            Self.count(&state, sweepAbove: sweepThreshold)
+            return nil
+        }
+    }
+
+    private static func seconds(_ interval: TimeInterval) -> Int { max(1, Int(interval.rounded(.up))) }
+
+    /// Counts an added entry; over the threshold, drops expired bans and stale slow-mode records.
+    private static func count(_ state: inout State, sweepAbove threshold: Int) {
+        state.entries += 1
+        guard state.entries > threshold else { return }
+        let now = Date()
+        state.bans = state.bans.compactMapValues { bans in
+            let live = bans.filter { $0.value > now }
+            return live.isEmpty ? nil : live
+        }
+        state.lastPost = state.lastPost.compactMapValues { posts in
+            let recent = posts.filter { now.timeIntervalSince($0.value) < TimeInterval(RoomSettings.maxSlowModeSeconds) }
+            return recent.isEmpty ? nil : recent
+        }
+        state.entries = state.bans.values.reduce(0) { $0 + $1.count } + state.lastPost.values.reduce(0) { $0 + $1.count }
+    }
+}

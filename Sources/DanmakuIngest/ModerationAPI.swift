@@ -1,0 +1,114 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuBus
+import DanmakuCore
+import DanmakuLogic
+import Foundation
+import NIOCore
+
+/// The moderation endpoints: bans, room settings and the word list. Each needs a token that may
+/// moderate the room (see `DanmakuClaims.mayModerate`); answers are JSON.
+struct ModerationAPI: Sendable {
+    let service: CommentService
+
+    /// The longest ban: 30 days.
+    static let maxBanSeconds = 30 * 86_400
+    /// The most words a list may hold.
+    static let maxWords = 100_000
+
+    struct BanRequest: Decodable {
+        var user: String
+        var seconds: Int
+    }
+
+    struct BanAnswer: Encodable {
+        var room: String
+        var user: String
+        var bannedSeconds: Int
+    }
+
+    struct WordsRequest: Decodable {
+        var words: [String]
+    }
+
+    struct WordsAnswer: Encodable {
+        var words: Int
+    }
+
+    /// A 200 body, or the error to answer.
+    typealias Answer = Result<ByteBuffer, DanmakuError>
+
+    func ban(room: RoomID, token: String?, body: ByteBuffer) async -> Answer {
+        await authorized(token: token, room: room) {
+            let request = try decode(BanRequest.self, body)
+            guard !request.user.isEmpty, request.user.utf8.count <= 256 else { return .failure(.invalidField("user", "user must be 1 to 256 bytes")) }
+            guard (1...Self.maxBanSeconds).contains(request.seconds) else {
+                return .failure(.invalidField("seconds", "seconds must be between 1 and \(Self.maxBanSeconds)"))
+            }
+            try await service.moderation.ban(user: request.user, room: room, seconds: request.seconds)
+            return encode(BanAnswer(room: room.value, user: request.user, bannedSeconds: request.seconds))
+        }
+    }
+
+    func unban(room: RoomID, user: String, token: String?) async -> Answer {
+        await authorized(token: token, room: room) {
+            try await service.moderation.unban(user: user, room: room)
+            return encode(BanAnswer(room: room.value, user: user, bannedSeconds: 0))
+        }
+    }
+
+    func settings(room: RoomID) async -> Answer {
+        do {
+            return encode(try await service.moderation.settings(room: room))
+        } catch {
+            return .failure(.busUnavailable(String(describing: error)))
+        }
+    }
+
+    func updateSettings(room: RoomID, token: String?, body: ByteBuffer) async -> Answer {
+        await authorized(token: token, room: room) {
+            let settings = try decode(RoomSettings.self, body)
+            guard (0...RoomSettings.maxSlowModeSeconds).contains(settings.slowModeSeconds) else {
+                return .failure(.invalidField("slowModeSeconds", "slowModeSeconds must be between 0 and \(RoomSettings.maxSlowModeSeconds)"))
+            }
+            try await service.moderation.update(settings, room: room)
+            return encode(settings)
+        }
+    }
+
+    /// Replaces this node's blocked-word list (each node has its own; see docs/PROTOCOL.md).
+    func replaceWords(token: String?, body: ByteBuffer) async -> Answer {
+        await authorized(token: token, room: nil) {
+            let request = try decode(WordsRequest.self, body)
+            guard request.words.count <= Self.maxWords else {
+                return .failure(.invalidField("words", "at most \(Self.maxWords) words"))
+            }
+            service.replaceWords(request.words)
+            return encode(WordsAnswer(words: request.words.count))
+        }
+    }
+
+    /// Runs `action` when `token` may moderate `room`; malformed bodies are 400, store failures 503.
+    private func authorized(token: String?, room: RoomID?, _ action: () async throws -> Answer) async -> Answer {
+        if case .failure(let error) = await service.moderator(token: token, room: room) { return .failure(error) }
+        do {
+            return try await action()
+        } catch let error as DanmakuError {
+            return .failure(error)
+        } catch {
+            return .failure(.busUnavailable(String(describing: error)))
+        }
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
+        } catch {
+            throw DanmakuError.invalidJSON("expected \(T.self == BanRequest.self ? #"{"user": "...", "seconds": N}"# : T.self == WordsRequest.self ? #"{"words": ["..."]}"# : #"{"slowModeSeconds": N}"#)")
+        }
+    }
+
+    private func encode(_ value: some Encodable) -> Answer {
+        .success((try? WireCodec.encode(value)) ?? ByteBuffer(string: "{}"))
+    }
+}

@@ -1,0 +1,92 @@
+import DanmakuAuth
+import DanmakuTestSupport
+import Foundation
+import Testing
+
+/// The moderation API over real sockets: who may do what, and what bans and slow mode do to posts.
+@Suite struct ModerationTests {
+    static let secret = AuthTests.secret
+
+    func bearer(_ user: String, _ role: PosterRole, rooms: [String]? = nil) async throws -> String {
+        "Bearer " + (try await TokenIssuer.sign(
+            DanmakuClaims(user: user, name: user, role: role, expires: Date().addingTimeInterval(600), rooms: rooms), secret: Self.secret))
+    }
+
+    func call(_ port: Int, _ method: String, _ path: String, _ authorization: String?, _ json: String = "") async throws -> HTTPReply {
+        var headers = ["Content-Type": "application/json"]
+        if let authorization { headers["Authorization"] = authorization }
+        return try await httpRequest(port: port, method: method, path: path, headers: headers, body: Array(json.utf8))
+    }
+
+    func post(_ port: Int, room: String, as authorization: String, _ text: String) async throws -> HTTPReply {
+        try await call(port, "POST", "/v1/rooms/\(room)/comments", authorization, #"{"text":"\#(text)"}"#)
+    }
+
+    @Test func moderatorsBanAndUnbanAndOnlyTheyMay() async throws {
+        try await withServer({ $0.jwtSecret = Self.secret }) { _, port in
+            let troll = try await bearer("troll", .viewer)
+            let moderator = try await bearer("mod", .moderator)
+            #expect(try await post(port, room: "r", as: troll, "first").status == 201)
+
+            let byViewer = try await call(port, "POST", "/v1/rooms/r/bans", troll, #"{"user":"mod","seconds":60}"#)
+            #expect(byViewer.status == 403 && byViewer.errorCode == "forbidden")
+            let anonymous = try await call(port, "POST", "/v1/rooms/r/bans", nil, #"{"user":"troll","seconds":60}"#)
+            #expect(anonymous.status == 401 && anonymous.errorCode == "missing_token")
+            let badBody = try await call(port, "POST", "/v1/rooms/r/bans", moderator, #"{"user":"troll","seconds":0}"#)
+            #expect(badBody.status == 400 && badBody.errorCode == "invalid_seconds")
+
+            let ban = try await call(port, "POST", "/v1/rooms/r/bans", moderator, #"{"user":"troll","seconds":60}"#)
+            #expect(ban.status == 200 && ban.json["bannedSeconds"] as? Int == 60, "\(ban)")
+            let refused = try await post(port, room: "r", as: troll, "again")
+            #expect(refused.status == 403 && refused.errorCode == "banned", "\(refused)")
+            #expect(Int(refused.headers["retry-after"] ?? "") ?? 0 > 50)
+            #expect(try await post(port, room: "elsewhere", as: troll, "other room").status == 201, "a ban is per room")
+
+            let unban = try await call(port, "DELETE", "/v1/rooms/r/bans/troll", moderator)
+            #expect(unban.status == 200)
+            #expect(try await post(port, room: "r", as: troll, "reformed").status == 201)
+        }
+    }
+
+    @Test func streamersSetSlowModeInTheirOwnRoomsOnly() async throws {
+        try await withServer({ $0.jwtSecret = Self.secret }) { _, port in
+            let streamer = try await bearer("star", .streamer, rooms: ["stage"])
+            let viewer = try await bearer("fan", .viewer)
+            let elsewhere = try await call(port, "PUT", "/v1/rooms/other/settings", streamer, #"{"slowModeSeconds":30}"#)
+            #expect(elsewhere.status == 403)
+            let tooSlow = try await call(port, "PUT", "/v1/rooms/stage/settings", streamer, #"{"slowModeSeconds":100000}"#)
+            #expect(tooSlow.status == 400)
+            let set = try await call(port, "PUT", "/v1/rooms/stage/settings", streamer, #"{"slowModeSeconds":30}"#)
+            #expect(set.status == 200 && set.json["slowModeSeconds"] as? Int == 30)
+            let read = try await call(port, "GET", "/v1/rooms/stage/settings", nil)
+            #expect(read.json["slowModeSeconds"] as? Int == 30, "settings are public")
+
+            #expect(try await post(port, room: "stage", as: viewer, "one").status == 201)
+            let second = try await post(port, room: "stage", as: viewer, "two")
+            #expect(second.status == 429 && second.errorCode == "slow_mode" && second.headers["retry-after"] != nil, "\(second)")
+            // A refused post did not count: the first post's clock still runs; other users are not held.
+            #expect(try await post(port, room: "stage", as: try await bearer("other", .viewer), "hello").status == 201)
+        }
+    }
+
+    @Test func adminsReplaceTheWordListAtRunTime() async throws {
+        try await withServer({ $0.jwtSecret = Self.secret }) { _, port in
+            let admin = try await bearer("root", .admin)
+            let user = try await bearer("u", .viewer)
+            #expect(try await post(port, room: "r", as: user, "pineapple pizza").status == 201)
+            let scoped = try await call(port, "PUT", "/v1/words", try await bearer("m", .moderator, rooms: ["r"]), #"{"words":["pineapple"]}"#)
+            #expect(scoped.status == 403, "a room-scoped moderator cannot change the node's list")
+            let replaced = try await call(port, "PUT", "/v1/words", admin, #"{"words":["pineapple"]}"#)
+            #expect(replaced.status == 200 && replaced.json["words"] as? Int == 1)
+            let filtered = try await post(port, room: "r", as: user, "more PINEAPPLE please")
+            #expect(filtered.status == 422 && filtered.errorCode == "filtered")
+        }
+    }
+
+    @Test func openModeHasNoModeration() async throws {
+        try await withServer { _, port in
+            let reply = try await call(port, "POST", "/v1/rooms/r/bans", nil, #"{"user":"x","seconds":60}"#)
+            #expect(reply.status == 403 && reply.errorCode == "moderation_needs_tokens")
+        }
+    }
+}
