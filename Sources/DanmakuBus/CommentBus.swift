@@ -10,6 +10,9 @@ import NIOCore
 public protocol BusSubscriber: AnyObject, Sendable {
     /// New comments of `room`.
     func deliver(_ comments: [EncodedComment], room: RoomID)
+
+    /// A moderator took back comment `id` (`seq`) of `room`.
+    func retract(seq: UInt64, id: String, room: RoomID)
 }
 
 /// Fan-out transport from logic nodes to push nodes.
@@ -25,6 +28,9 @@ public protocol CommentBus: Sendable {
 
     /// Stops delivering `room`'s comments to `subscriber`.
     func unsubscribe(_ room: RoomID, subscriber: any BusSubscriber)
+
+    /// Tells the room's subscribers that comment `id` (`seq`) was taken back.
+    func publishRetraction(seq: UInt64, id: String, room: RoomID) async throws
 }
 
 /// What history holds for a room at one moment.
@@ -55,4 +61,8 @@ public protocol CommentLog: Sendable {
     ///
     /// Future-based so a push loop can read history without leaving its EventLoop.
     func snapshot(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot>
+
+    /// Removes comment `id` from the room's history; its seq, or nil when history does not hold it.
+    /// The seq is not reused: history has a hole there from now on.
+    func retract(room: RoomID, id: String) async throws -> UInt64?
 }

@@ -49,14 +49,29 @@ public final class MemoryBus: CommentBus, CommentLog {
             let first = state.history.first?.seq ?? state.lastSeq + 1
             let selected: [EncodedComment]
             if let since {
-                // History is contiguous, so the start index follows from the seq.
-                let start = since < first ? 0 : Int(min(since - first + 1, UInt64(state.history.count)))
-                selected = Array(state.history[state.history.index(state.history.startIndex, offsetBy: start)...].prefix(limit))
+                // Seqs ascend, with holes where comments were retracted.
+                let start = state.history.firstIndex { $0.seq > since } ?? state.history.endIndex
+                selected = Array(state.history[start...].prefix(limit))
             } else {
                 selected = Array(state.history.suffix(limit))
             }
             return HistorySnapshot(lastSeq: state.lastSeq, firstAvailableSeq: first, comments: selected)
         }
+    }
+
+    public func retract(room: RoomID, id: String) async throws -> UInt64? {
+        rooms.withLock { rooms in
+            guard var state = rooms[room], let index = state.history.firstIndex(where: { $0.hasID(id) }) else { return nil }
+            let seq = state.history[index].seq
+            state.history = CircularBuffer(state.history.filter { $0.seq != seq })
+            rooms[room] = state
+            return seq
+        }
+    }
+
+    public func publishRetraction(seq: UInt64, id: String, room: RoomID) async throws {
+        let targets = subscribers.withLock { Array(($0[room] ?? [:]).values) }
+        for subscriber in targets { subscriber.retract(seq: seq, id: id, room: room) }
     }
 
     public func publish(_ comments: [EncodedComment], room: RoomID) async throws {

@@ -122,6 +122,14 @@ public final class RedisBus: CommentBus, CommentLog {
         }.hop(to: eventLoop)
     }
 
+    public func retract(room: RoomID, id: String) async throws -> UInt64? {
+        let reply = try await scripts.run(
+            RedisScripts.retract, keys: [RedisKeys(room).log], arguments: [RESPArgument(EncodedComment.idMarker(id))], on: commands
+        ).get()
+        guard let seq = reply.integer else { throw RedisError.unexpectedReply("retract: \(reply)") }
+        return seq > 0 ? UInt64(seq) : nil
+    }
+
     /// Comments of `room` with seqs in `range`, read from the stream.
     func read(room: RoomID, range: ClosedRange<UInt64>) -> EventLoopFuture<[EncodedComment]> {
         let keys = RedisKeys(room)
@@ -172,6 +180,21 @@ public final class RedisBus: CommentBus, CommentLog {
         }
     }
 
+    /// Sent at once (not batched) as a line of its own on the room's channel. A push node that
+    /// misses it (a dropped connection) keeps showing the comment until its viewers reconnect;
+    /// history no longer has it either way.
+    public func publishRetraction(seq: UInt64, id: String, room: RoomID) async throws {
+        let line = try WireCodec.encode(Retraction(seq: seq, id: id))
+        _ = try await commands.send(RESPCommand("SPUBLISH", [RESPArgument(RedisKeys(room).channel), RESPArgument(bytes: line)])).get()
+    }
+
+    /// A retraction on a room channel: `{"type":"retract",…}` (comments start `{"seq":`).
+    struct Retraction: Codable {
+        var type = "retract"
+        var seq: UInt64
+        var id: String
+    }
+
     public func subscribe(_ room: RoomID, subscriber: any BusSubscriber, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
         feeds.add(room, subscriber: subscriber, bus: self).hop(to: eventLoop)
     }
@@ -187,7 +210,7 @@ final class RedisScriptCache: Sendable {
     private let shas = Mutex<[String: String]>([:])
 
     func load(on connection: RedisConnection) -> EventLoopFuture<Void> {
-        let scripts = [RedisScripts.append, RedisScripts.snapshot, RedisScripts.admit]
+        let scripts = [RedisScripts.append, RedisScripts.snapshot, RedisScripts.admit, RedisScripts.retract]
         let loads = scripts.map { script in
             connection.send(RESPCommand("SCRIPT", ["LOAD", RESPArgument(script)])).map { [self] reply in
                 if let sha = reply.string { shas.withLock { $0[script] = sha } }

@@ -2,6 +2,7 @@
 
 import DanmakuCore
 import DanmakuRedis
+import Foundation
 import NIOCore
 import Synchronization
 
@@ -148,7 +149,12 @@ final class RedisFeeds: Sendable {
             } else {
                 line = rest.readSlice(length: rest.readableBytes)!
             }
-            if let comment = EncodedComment(numberedJSON: line, room: room) { comments.append(comment) }
+            if let comment = EncodedComment(numberedJSON: line, room: room) {
+                comments.append(comment)
+            } else if let retraction = try? WireCodec.decoder.decode(RedisBus.Retraction.self, from: Data(line.readableBytesView)), retraction.type == "retract" {
+                let subscribers = state.withLock { Array(($0.feeds[room]?.subscribers ?? [:]).values) }
+                for subscriber in subscribers { subscriber.retract(seq: retraction.seq, id: retraction.id, room: room) }
+            }
         }
         deliver(comments, room: room)
     }

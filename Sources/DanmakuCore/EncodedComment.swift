@@ -63,6 +63,20 @@ public struct EncodedComment: Sendable, Hashable {
         self.init(room: room, seq: seq, json: json)
     }
 
+    /// The bytes that mark the comment with id `id` in its JSON: the top-level `id` sits between
+    /// `color` and `mode` (keys are sorted), unlike the author's `id`, which `name` follows.
+    public static func idMarker(_ id: String) -> String { ",\"id\":\"" + id + "\",\"mode\":" }
+
+    /// Whether this is the comment with id `id` (a plain id: letters, digits and dashes).
+    public func hasID(_ id: String) -> Bool {
+        json.readableBytesView.firstRange(of: Array(Self.idMarker(id).utf8)) != nil
+    }
+
+    /// Whether `id` could be a comment id: 1 to 64 letters, digits or dashes.
+    public static func isPlausibleID(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= 64 && id.utf8.allSatisfy { $0 == UInt8(ascii: "-") || ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 122) }
+    }
+
     /// Decodes the JSON back into a model value.
     public func decoded() throws -> Comment {
         try WireCodec.decoder.decode(Comment.self, from: json)

@@ -154,6 +154,9 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         case (.ban(let room, let user), .DELETE):
             let token = Self.bearerToken(head.headers)
             moderate(context: context, keepAlive: keepAlive) { await $0.unban(room: room, user: user, token: token) }
+        case (.comment(let room, let id), .DELETE):
+            let token = Self.bearerToken(head.headers)
+            moderate(context: context, keepAlive: keepAlive) { await $0.retract(room: room, id: id, token: token) }
         case (.settings(let room), .GET):
             moderate(context: context, keepAlive: keepAlive) { await $0.settings(room: room) }
         case (.settings(let room), .PUT):
@@ -181,7 +184,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             respond(context: context, error: .invalidRoom, keepAlive: keepAlive)
         case (.unknown, _):
             respond(context: context, error: .notFound, keepAlive: keepAlive)
-        case (.bans, _), (.ban, _), (.settings, _), (.words, _), (.health, _), (.ready, _), (.metrics, _), (.comments, _), (.viewerSocket, _), (.viewerPage, _):
+        case (.bans, _), (.ban, _), (.comment, _), (.settings, _), (.words, _), (.health, _), (.ready, _), (.metrics, _), (.comments, _), (.viewerSocket, _), (.viewerPage, _):
             respond(context: context, error: .methodNotAllowed, keepAlive: keepAlive)
         }
     }
@@ -231,7 +234,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     /// Whether the request changes bans, settings or words (which only logic nodes do).
     private static func isModerationChange(_ route: Route, _ method: HTTPMethod) -> Bool {
         switch route {
-        case .bans, .ban, .words: true
+        case .bans, .ban, .words, .comment: true
         case .settings: method != .GET
         default: false
         }

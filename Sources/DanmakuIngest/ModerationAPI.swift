@@ -57,6 +57,21 @@ struct ModerationAPI: Sendable {
         }
     }
 
+    struct RetractAnswer: Encodable {
+        var room: String
+        var id: String
+        var seq: UInt64
+    }
+
+    func retract(room: RoomID, id: String, token: String?) async -> Answer {
+        await authorized(token: token, room: room) {
+            switch await service.retract(room: room, id: id) {
+            case .success(let seq): return encode(RetractAnswer(room: room.value, id: id, seq: seq))
+            case .failure(let error): return .failure(error)
+            }
+        }
+    }
+
     func settings(room: RoomID) async -> Answer {
         do {
             return encode(try await service.moderation.settings(room: room))

@@ -13,6 +13,8 @@ public enum Route: Equatable, Sendable {
     case viewerSocket(RoomID)
     /// `/v1/rooms/{room}/bans`: ban a user.
     case bans(RoomID)
+    /// `/v1/rooms/{room}/comments/{id}`: retract a comment.
+    case comment(RoomID, id: String)
     /// `/v1/rooms/{room}/bans/{user}`: lift a ban.
     case ban(RoomID, user: String)
     /// `/v1/rooms/{room}/settings`: slow mode.
@@ -52,12 +54,13 @@ public enum Route: Equatable, Sendable {
             case "bans": self = .bans(room)
             default: self = .settings(room)
             }
-        case 6 where parts[1] == "v1" && parts[2] == "rooms" && parts[4] == "bans" && !parts[5].isEmpty:
+        case 6 where parts[1] == "v1" && parts[2] == "rooms" && (parts[4] == "bans" || parts[4] == "comments") && !parts[5].isEmpty:
             guard let room = RoomID(parts[3]) else {
                 self = .invalidRoom
                 return
             }
-            self = .ban(room, user: String(parts[5]).removingPercentEncoding ?? String(parts[5]))
+            let last = String(parts[5]).removingPercentEncoding ?? String(parts[5])
+            self = parts[4] == "bans" ? .ban(room, user: last) : .comment(room, id: last)
         default:
             self = .unknown
         }

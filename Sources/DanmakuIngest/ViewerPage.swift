@@ -85,6 +85,8 @@ function connect() {
       setStatus("live");
     } else if (message.type === "comments") {
       for (const comment of message.comments) receive(comment);
+    } else if (message.type === "retract") {
+      for (const element of document.querySelectorAll(`[data-seq="${message.seq}"]`)) element.remove();
     } else if (message.type === "gap") {
       note(`comments ${message.from}–${message.to} are no longer in history`);
     } else if (message.type === "error") {

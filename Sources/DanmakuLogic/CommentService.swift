@@ -147,6 +147,26 @@ public final class CommentService: Sendable {
         await authenticator.moderator(token: token, room: room)
     }
 
+    /// Takes comment `id` back: out of history, and off the screens of the room's viewers.
+    /// Returns its seq, or `not_found` when history does not hold it (too old, or unknown).
+    public func retract(room: RoomID, id: String) async -> Result<UInt64, DanmakuError> {
+        guard EncodedComment.isPlausibleID(id) else { return .failure(.notFound) }
+        let seq: UInt64?
+        do {
+            seq = try await log.retract(room: room, id: id)
+        } catch {
+            return .failure(.busUnavailable(String(describing: error)))
+        }
+        guard let seq else { return .failure(.notFound) }
+        do {
+            try await bus.publishRetraction(seq: seq, id: id, room: room)
+        } catch {
+            // History no longer has it; viewers connected now keep it on screen until they reconnect.
+            onPublishFailure(error)
+        }
+        return .success(seq)
+    }
+
     /// History of a room, as the HTTP API serves it.
     public func history(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<Result<HistorySnapshot, DanmakuError>> {
         log.snapshot(room: room, since: since, limit: limit, on: eventLoop).map { .success($0) }

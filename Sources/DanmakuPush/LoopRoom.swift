@@ -88,6 +88,16 @@ final class LoopRoom {
         return release(now: now)
     }
 
+    /// Takes comment `seq` back: out of the next batch if it is still waiting, and a `retract`
+    /// message (one shared frame) to every viewer, which removes it if already shown.
+    func retract(seq: UInt64, id: String) {
+        pending.removeAll { $0.seq == seq }
+        held[seq] = nil
+        let frame = ViewerMessage.frame(ViewerMessage.Retract(room: self.id.value, seq: seq, id: id))
+        for viewer in viewers { viewer.send(frame) }
+        for viewer in joining { viewer.send(frame) }
+    }
+
     /// A joining viewer's history arrived: send it, then make the viewer live.
     func activate(
         _ viewer: ViewerHandler, snapshot: HistorySnapshot, since: UInt64?, window: TimeAmount, now: NIODeadline,

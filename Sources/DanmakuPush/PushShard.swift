@@ -125,6 +125,12 @@ final class PushShard {
         if room.receive(comments, now: eventLoop.now) { markDirty(room) }
     }
 
+    /// A comment of `room` was taken back: drop it if not sent yet, and tell the viewers.
+    func retract(seq: UInt64, id: String, room roomID: RoomID) {
+        eventLoop.preconditionInEventLoop()
+        rooms[roomID]?.retract(seq: seq, id: id)
+    }
+
     private func markDirty(_ room: LoopRoom) {
         if policy.floor == .zero {
             // The naive mode: no batching, every comment is written as soon as it arrives.

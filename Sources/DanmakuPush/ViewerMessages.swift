@@ -28,6 +28,13 @@ enum ViewerMessage {
         let ts: Int64
     }
 
+    struct Retract: Encodable {
+        let type = "retract"
+        let room: String
+        let seq: UInt64
+        let id: String
+    }
+
     struct Failure: Encodable {
         let type = "error"
         let code: String

@@ -175,6 +175,26 @@ import Testing
             #expect(try await call(1, "POST", "/v1/rooms/c/comments", troll, #"{"text":"back"}"#).status == 201)
         }
     }
+
+    @Test func aRetractionReachesViewersOnPushNodesAndHistory() async throws {
+        try await Cluster.with(api: 1, push: 1, extra: ["--jwt-secret", Self.secret]) { cluster in
+            let (moderator, fan) = (try token("mod", "moderator"), try token("fan", "viewer"))
+            let viewer = try await TestViewer.join(port: cluster.push[0].port, room: "x")
+            func call(_ method: String, _ path: String, _ token: String, _ json: String = "") async throws -> HTTPReply {
+                try await httpRequest(
+                    port: cluster.api[0].port, method: method, path: path,
+                    headers: ["Content-Type": "application/json", "Authorization": "Bearer \(token)"], body: Array(json.utf8))
+            }
+            let posted = try await call("POST", "/v1/rooms/x/comments", fan, #"{"text":"take me back"}"#)
+            _ = try await call("POST", "/v1/rooms/x/comments", fan, #"{"text":"stay"}"#)
+            try await viewer.waitForComments(2)
+            let id = try #require(posted.json["id"] as? String)
+            #expect(try await call("DELETE", "/v1/rooms/x/comments/\(id)", moderator).status == 200)
+            try await viewer.observed.wait(for: "retract") { $0.messages.contains { $0["type"] as? String == "retract" && $0["id"] as? String == id } }
+            #expect(try await historySeqs(port: cluster.push[0].port, room: "x") == [2])
+            await viewer.close()
+        }
+    }
 }
 
 extension Sequence {

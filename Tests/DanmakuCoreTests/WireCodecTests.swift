@@ -33,6 +33,16 @@ import Testing
         #expect(String(buffer: first.json).hasPrefix(##"{"seq":42,"color":"#ffffff","id":"c-1","##))
     }
 
+    @Test func aCommentIsFoundByItsIDAndNotByItsAuthors() throws {
+        let encoded = try EncodedComment(comment, room: RoomID("r1")!)
+        #expect(EncodedComment.idMarker("c-1") == #","id":"c-1","mode":"#)
+        #expect(encoded.hasID("c-1"))
+        #expect(!encoded.hasID("u1"), "the author's id")
+        #expect(!encoded.hasID("c"))
+        #expect(EncodedComment.isPlausibleID("7ab5543e-f72f-4057-b770-48c8bd8bc09d"))
+        for bad in ["", "a b", "x\"", String(repeating: "a", count: 65), "é"] { #expect(!EncodedComment.isPlausibleID(bad), "\(bad)") }
+    }
+
     @Test func numberingPutsTheSeqFirstAndCanBeReadBack() throws {
         var unnumbered = comment
         unnumbered.seq = 0

@@ -349,6 +349,10 @@ final class DelayedLog: CommentLog, @unchecked Sendable {
         try await inner.append(room: room, unnumbered: unnumbered)
     }
 
+    func retract(room: RoomID, id: String) async throws -> UInt64? {
+        try await inner.retract(room: room, id: id)
+    }
+
     func snapshot(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
         let promise = eventLoop.makePromise(of: HistorySnapshot.self)
         pending.append((promise, room, since, limit))

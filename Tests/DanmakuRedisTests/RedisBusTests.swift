@@ -14,6 +14,11 @@ final class Inbox: BusSubscriber {
         deliveries.update { $0 += 1 }
         seqs.update { $0 += comments.map(\.seq) }
     }
+
+    let retracted = Observed<[UInt64]>([])
+    func retract(seq: UInt64, id: String, room: RoomID) {
+        retracted.update { $0.append(seq) }
+    }
 }
 
 @Suite struct RedisBusTests {
@@ -101,6 +106,26 @@ final class Inbox: BusSubscriber {
             try await bus.publish([fourth], room: room)
             try await inbox.seqs.wait(for: "gap filled", timeout: .seconds(5)) { Set($0) == [1, 2, third.seq, fourth.seq] }
             #expect(inbox.seqs.value.count == 4, "nothing delivered twice")
+        }
+        await server.remove()
+    }
+
+    @Test func aRetractedCommentLeavesTheStreamAndSubscribersAreTold() async throws {
+        let server = try await RedisServer.start()
+        try await withBus(server) { bus in
+            let inbox = Inbox()
+            try await bus.subscribe(room, subscriber: inbox, on: MultiThreadedEventLoopGroup.singleton.next()).get()
+            let first = try await bus.append(room: room, unnumbered: try unnumbered("keep"))
+            let second = try await bus.append(room: room, unnumbered: try unnumbered("oops"))
+            let third = try await bus.append(room: room, unnumbered: try unnumbered("keep too"))
+            // The comment's id is "oops" (see `unnumbered`); the author's id "u" must not match.
+            #expect(try await bus.retract(room: room, id: "u") == nil)
+            #expect(try await bus.retract(room: room, id: "oops") == second.seq)
+            #expect(try await bus.retract(room: room, id: "oops") == nil, "gone")
+            try await bus.publishRetraction(seq: second.seq, id: "oops", room: room)
+            try await inbox.retracted.wait { $0 == [second.seq] }
+            let history = try await bus.snapshot(room: room, since: 0, limit: 100, on: MultiThreadedEventLoopGroup.singleton.next()).get()
+            #expect(history.comments.map(\.seq) == [first.seq, third.seq])
         }
         await server.remove()
     }

@@ -83,6 +83,35 @@ import Testing
         }
     }
 
+    @Test func aRetractedCommentLeavesHistoryAndViewersAreTold() async throws {
+        try await withServer({ $0.jwtSecret = Self.secret }) { _, port in
+            let viewer = try await TestViewer.join(port: port, room: "r")
+            let user = try await bearer("u", .viewer)
+            var ids: [String] = []
+            for text in ["fine", "regrettable", "also fine"] {
+                let reply = try await post(port, room: "r", as: user, text)
+                ids.append(try #require(reply.json["id"] as? String))
+            }
+            try await viewer.waitForComments(3)
+            #expect(try await call(port, "DELETE", "/v1/rooms/r/comments/\(ids[1])", user).status == 403, "viewers cannot retract")
+            let streamer = try await bearer("star", .streamer, rooms: ["r"])
+            let retracted = try await call(port, "DELETE", "/v1/rooms/r/comments/\(ids[1])", streamer)
+            #expect(retracted.status == 200 && retracted.json["seq"] as? Int == 2, "\(retracted)")
+            try await viewer.observed.wait(for: "retract") { $0.messages.contains { $0["type"] as? String == "retract" } }
+            let message = viewer.observed.value.messages.first { $0["type"] as? String == "retract" }
+            #expect(message?["id"] as? String == ids[1] && message?["seq"] as? Int == 2 && message?["room"] as? String == "r")
+            let history = try await httpRequest(port: port, method: "GET", path: "/v1/rooms/r/comments?since=0")
+            #expect((history.json["comments"] as? [[String: Any]])?.compactMap { $0["seq"] as? Int } == [1, 3])
+            let resumed = try await TestViewer.join(port: port, room: "r", since: 1)
+            try await resumed.waitForComments(1)
+            #expect(resumed.observed.value.seqs == [3], "resuming skips the retracted comment")
+            #expect(try await call(port, "DELETE", "/v1/rooms/r/comments/\(ids[1])", streamer).errorCode == "not_found")
+            #expect(try await call(port, "DELETE", "/v1/rooms/r/comments/no%20such", streamer).errorCode == "not_found")
+            await viewer.close()
+            await resumed.close()
+        }
+    }
+
     @Test func openModeHasNoModeration() async throws {
         try await withServer { _, port in
             let reply = try await call(port, "POST", "/v1/rooms/r/bans", nil, #"{"user":"x","seconds":60}"#)
