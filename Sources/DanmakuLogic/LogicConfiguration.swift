@@ -1,5 +1,7 @@
 // Danmaku — a live-stream bullet-comment service.
 
+import DanmakuCore
+
 /// Settings of the logic tier. Defaults are documented once, in README.md.
 public struct LogicConfiguration: Sendable {
     /// Most characters of a comment's text after trimming.

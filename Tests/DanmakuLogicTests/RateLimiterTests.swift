@@ -1,3 +1,4 @@
+import DanmakuCore
 import DanmakuLogic
 import Testing
 
