@@ -50,95 +50,95 @@ final class Inbox: BusSubscriber {
     }
 
     @Test func appendNumbersInOrderAndHistoryIsTrimmedToAboutItsLength() async throws {
-        let server = try await RedisServer.start()
-        try await withBus(server) { bus in
-            for index in 1...300 {
-                let stored = try await bus.append(room: room, unnumbered: try unnumbered("c\(index)"))
-                #expect(stored.seq == UInt64(index))
-                #expect(try stored.decoded().text == "c\(index)")
+        try await RedisServer.with { server in
+            try await withBus(server) { bus in
+                for index in 1...300 {
+                    let stored = try await bus.append(room: room, unnumbered: try unnumbered("c\(index)"))
+                    #expect(stored.seq == UInt64(index))
+                    #expect(try stored.decoded().text == "c\(index)")
+                }
+                let loop = MultiThreadedEventLoopGroup.singleton.next()
+                let latest = try await bus.snapshot(room: room, since: nil, limit: 10, on: loop).get()
+                #expect(latest.lastSeq == 300)
+                #expect(latest.comments.map(\.seq) == Array(291...300))
+                let resume = try await bus.snapshot(room: room, since: 295, limit: 100, on: loop).get()
+                #expect(resume.comments.map(\.seq) == Array(296...300))
+                // Approximate trimming keeps at least the history length, and says where history starts.
+                let all = try await bus.snapshot(room: room, since: 0, limit: 1000, on: loop).get()
+                #expect(all.comments.count >= 50 && all.comments.count < 300)
+                #expect(all.firstAvailableSeq == all.comments.first?.seq)
+                let empty = try await bus.snapshot(room: RoomID("nobody")!, since: 0, limit: 10, on: loop).get()
+                #expect(empty.lastSeq == 0 && empty.firstAvailableSeq == 1 && empty.comments.isEmpty)
             }
-            let loop = MultiThreadedEventLoopGroup.singleton.next()
-            let latest = try await bus.snapshot(room: room, since: nil, limit: 10, on: loop).get()
-            #expect(latest.lastSeq == 300)
-            #expect(latest.comments.map(\.seq) == Array(291...300))
-            let resume = try await bus.snapshot(room: room, since: 295, limit: 100, on: loop).get()
-            #expect(resume.comments.map(\.seq) == Array(296...300))
-            // Approximate trimming keeps at least the history length, and says where history starts.
-            let all = try await bus.snapshot(room: room, since: 0, limit: 1000, on: loop).get()
-            #expect(all.comments.count >= 50 && all.comments.count < 300)
-            #expect(all.firstAvailableSeq == all.comments.first?.seq)
-            let empty = try await bus.snapshot(room: RoomID("nobody")!, since: 0, limit: 10, on: loop).get()
-            #expect(empty.lastSeq == 0 && empty.firstAvailableSeq == 1 && empty.comments.isEmpty)
         }
-        await server.remove()
     }
 
     @Test func commentsPublishedInOneWindowTravelAsOneMessage() async throws {
-        let server = try await RedisServer.start()
-        try await withBus(server) { bus in
-            let inbox = Inbox()
-            try await bus.subscribe(room, subscriber: inbox, on: MultiThreadedEventLoopGroup.singleton.next()).get()
-            var stored: [EncodedComment] = []
-            for index in 1...20 { stored.append(try await bus.append(room: room, unnumbered: try unnumbered("b\(index)"))) }
-            for comment in stored { try await bus.publish([comment], room: room) }
-            try await inbox.seqs.wait { $0.count >= 20 }
-            #expect(inbox.seqs.value == Array(1...20))
-            // Published back to back, well inside one 5 ms window: one or two bus messages, not 20.
-            #expect(inbox.deliveries.value <= 2)
-            let stats = try await server.command(["PUBSUB", "SHARDNUMSUB", "danmaku:{lobby}:live"])
-            #expect(stats.contains(":1"))
+        try await RedisServer.with { server in
+            try await withBus(server) { bus in
+                let inbox = Inbox()
+                try await bus.subscribe(room, subscriber: inbox, on: MultiThreadedEventLoopGroup.singleton.next()).get()
+                var stored: [EncodedComment] = []
+                for index in 1...20 { stored.append(try await bus.append(room: room, unnumbered: try unnumbered("b\(index)"))) }
+                for comment in stored { try await bus.publish([comment], room: room) }
+                try await inbox.seqs.wait { $0.count >= 20 }
+                #expect(inbox.seqs.value == Array(1...20))
+                // Published back to back, well inside one 5 ms window: one or two bus messages, not 20.
+                #expect(inbox.deliveries.value <= 2)
+                let stats = try await server.command(["PUBSUB", "SHARDNUMSUB", "danmaku:{lobby}:live"])
+                #expect(stats.contains(":1"))
+            }
         }
-        await server.remove()
     }
 
     @Test func aStoredCommentWhosePublishWasLostStillReachesSubscribers() async throws {
-        let server = try await RedisServer.start()
-        try await withBus(server) { bus in
-            let inbox = Inbox()
-            try await bus.subscribe(room, subscriber: inbox, on: MultiThreadedEventLoopGroup.singleton.next()).get()
-            // Stored but never published (a logic node that died before its publish window ended).
-            _ = try await bus.append(room: room, unnumbered: try unnumbered("lost"))
-            _ = try await bus.append(room: room, unnumbered: try unnumbered("lost too"))
-            try await inbox.seqs.wait(for: "repair from the stream", timeout: .seconds(5)) { $0.count >= 2 }
-            // A gap in the middle of published comments is filled the same way.
-            let third = try await bus.append(room: room, unnumbered: try unnumbered("skipped"))
-            let fourth = try await bus.append(room: room, unnumbered: try unnumbered("published"))
-            try await bus.publish([fourth], room: room)
-            try await inbox.seqs.wait(for: "gap filled", timeout: .seconds(5)) { Set($0) == [1, 2, third.seq, fourth.seq] }
-            #expect(inbox.seqs.value.count == 4, "nothing delivered twice")
+        try await RedisServer.with { server in
+            try await withBus(server) { bus in
+                let inbox = Inbox()
+                try await bus.subscribe(room, subscriber: inbox, on: MultiThreadedEventLoopGroup.singleton.next()).get()
+                // Stored but never published (a logic node that died before its publish window ended).
+                _ = try await bus.append(room: room, unnumbered: try unnumbered("lost"))
+                _ = try await bus.append(room: room, unnumbered: try unnumbered("lost too"))
+                try await inbox.seqs.wait(for: "repair from the stream", timeout: .seconds(5)) { $0.count >= 2 }
+                // A gap in the middle of published comments is filled the same way.
+                let third = try await bus.append(room: room, unnumbered: try unnumbered("skipped"))
+                let fourth = try await bus.append(room: room, unnumbered: try unnumbered("published"))
+                try await bus.publish([fourth], room: room)
+                try await inbox.seqs.wait(for: "gap filled", timeout: .seconds(5)) { Set($0) == [1, 2, third.seq, fourth.seq] }
+                #expect(inbox.seqs.value.count == 4, "nothing delivered twice")
+            }
         }
-        await server.remove()
     }
 
     @Test func aRetractedCommentLeavesTheStreamAndSubscribersAreTold() async throws {
-        let server = try await RedisServer.start()
-        try await withBus(server) { bus in
-            let inbox = Inbox()
-            try await bus.subscribe(room, subscriber: inbox, on: MultiThreadedEventLoopGroup.singleton.next()).get()
-            let first = try await bus.append(room: room, unnumbered: try unnumbered("keep"))
-            let second = try await bus.append(room: room, unnumbered: try unnumbered("oops"))
-            let third = try await bus.append(room: room, unnumbered: try unnumbered("keep too"))
-            // The comment's id is "oops" (see `unnumbered`); the author's id "u" must not match.
-            #expect(try await bus.retract(room: room, id: "u") == nil)
-            #expect(try await bus.retract(room: room, id: "oops") == second.seq)
-            #expect(try await bus.retract(room: room, id: "oops") == nil, "gone")
-            try await bus.publishRetraction(seq: second.seq, id: "oops", room: room)
-            try await inbox.retracted.wait { $0 == [second.seq] }
-            let history = try await bus.snapshot(room: room, since: 0, limit: 100, on: MultiThreadedEventLoopGroup.singleton.next()).get()
-            #expect(history.comments.map(\.seq) == [first.seq, third.seq])
+        try await RedisServer.with { server in
+            try await withBus(server) { bus in
+                let inbox = Inbox()
+                try await bus.subscribe(room, subscriber: inbox, on: MultiThreadedEventLoopGroup.singleton.next()).get()
+                let first = try await bus.append(room: room, unnumbered: try unnumbered("keep"))
+                let second = try await bus.append(room: room, unnumbered: try unnumbered("oops"))
+                let third = try await bus.append(room: room, unnumbered: try unnumbered("keep too"))
+                // The comment's id is "oops" (see `unnumbered`); the author's id "u" must not match.
+                #expect(try await bus.retract(room: room, id: "u") == nil)
+                #expect(try await bus.retract(room: room, id: "oops") == second.seq)
+                #expect(try await bus.retract(room: room, id: "oops") == nil, "gone")
+                try await bus.publishRetraction(seq: second.seq, id: "oops", room: room)
+                try await inbox.retracted.wait { $0 == [second.seq] }
+                let history = try await bus.snapshot(room: room, since: 0, limit: 100, on: MultiThreadedEventLoopGroup.singleton.next()).get()
+                #expect(history.comments.map(\.seq) == [first.seq, third.seq])
+            }
         }
-        await server.remove()
     }
 
     @Test func appendFailsAtOnceWhileRedisIsDown() async throws {
-        let server = try await RedisServer.start()
-        try await withBus(server) { bus in
-            await server.stop()
-            try await Task.sleep(for: .milliseconds(100))
-            let started = ContinuousClock.now
-            await #expect(throws: (any Error).self) { _ = try await bus.append(room: room, unnumbered: try unnumbered("x")) }
-            #expect(ContinuousClock.now - started < .seconds(1), "failed at once, not after the 2 s command timeout")
+        try await RedisServer.with { server in
+            try await withBus(server) { bus in
+                await server.stop()
+                try await Task.sleep(for: .milliseconds(100))
+                let started = ContinuousClock.now
+                await #expect(throws: (any Error).self) { _ = try await bus.append(room: room, unnumbered: try unnumbered("x")) }
+                #expect(ContinuousClock.now - started < .seconds(1), "failed at once, not after the 2 s command timeout")
+            }
         }
-        await server.remove()
     }
 }

@@ -32,92 +32,99 @@ import Testing
     }
 
     @Test func pipelinedCommandsAreAnsweredInOrder() async throws {
-        let server = try await RedisServer.start()
-        try await withClient(server) { client in
-            let futures = (1...2000).map { _ in client.send(RESPCommand("INCR", ["n"])) as EventLoopFuture<RESPValue> }
-            var answers: [Int64] = []
-            for future in futures { answers.append(try await future.get().integer ?? -1) }
-            #expect(answers == Array(1...2000))
-            let value: RESPValue = try await client.send(RESPCommand("GET", ["n"]))
-            #expect(value.string == "2000")
-            let missing: RESPValue = try await client.send(RESPCommand("GET", ["nothing"]))
-            #expect(missing.isNull)
+        try await RedisServer.with { server in
+            try await withClient(server) { client in
+                let futures = (1...2000).map { _ in client.send(RESPCommand("INCR", ["n"])) as EventLoopFuture<RESPValue> }
+                var answers: [Int64] = []
+                for future in futures { answers.append(try await future.get().integer ?? -1) }
+                #expect(answers == Array(1...2000))
+                let value: RESPValue = try await client.send(RESPCommand("GET", ["n"]))
+                #expect(value.string == "2000")
+                let missing: RESPValue = try await client.send(RESPCommand("GET", ["nothing"]))
+                #expect(missing.isNull)
+            }
         }
-        await server.remove()
     }
 
     @Test func errorRepliesFailWithTheServersMessage() async throws {
-        let server = try await RedisServer.start()
-        try await withClient(server) { client in
-            _ = try await client.send(RESPCommand("SET", ["k", "text"])) as RESPValue
-            await #expect(throws: RedisError.server("ERR value is not an integer or out of range")) {
-                _ = try await client.send(RESPCommand("INCR", ["k"])) as RESPValue
+        try await RedisServer.with { server in
+            try await withClient(server) { client in
+                _ = try await client.send(RESPCommand("SET", ["k", "text"])) as RESPValue
+                await #expect(throws: RedisError.server("ERR value is not an integer or out of range")) {
+                    _ = try await client.send(RESPCommand("INCR", ["k"])) as RESPValue
+                }
+                // The connection still works after an error reply.
+                #expect((try await client.send(RESPCommand("PING")) as RESPValue) == .simpleString("PONG"))
             }
-            // The connection still works after an error reply.
-            #expect((try await client.send(RESPCommand("PING")) as RESPValue) == .simpleString("PONG"))
         }
-        await server.remove()
     }
 
     @Test func aSlowAnswerTimesOutAndTheClientReconnects() async throws {
-        let server = try await RedisServer.start()
-        try await withClient(server, timeout: .milliseconds(300)) { client in
-            let started = ContinuousClock.now
-            await #expect(throws: RedisError.timeout(command: "DEBUG")) {
-                _ = try await client.send(RESPCommand("DEBUG", ["SLEEP", "1"])) as RESPValue
+        try await RedisServer.with { server in
+            try await withClient(server, timeout: .milliseconds(300)) { client in
+                let started = ContinuousClock.now
+                await #expect(throws: RedisError.timeout(command: "DEBUG")) {
+                    _ = try await client.send(RESPCommand("DEBUG", ["SLEEP", "1"])) as RESPValue
+                }
+                #expect(ContinuousClock.now - started < .seconds(1))
+                try await Task.sleep(for: .seconds(1))
+                try await client.waitForConnection()
+                #expect((try await client.send(RESPCommand("PING")) as RESPValue) == .simpleString("PONG"))
             }
-            #expect(ContinuousClock.now - started < .seconds(1))
-            try await Task.sleep(for: .seconds(1))
-            try await client.waitForConnection()
-            #expect((try await client.send(RESPCommand("PING")) as RESPValue) == .simpleString("PONG"))
         }
-        await server.remove()
     }
 
     @Test func whileRedisIsDownCommandsFailAtOnceAndTheClientComesBack() async throws {
-        let server = try await RedisServer.start()
-        try await withClient(server) { client in
-            await server.stop()
-            try await waitUntil { !client.isConnected }
-            let started = ContinuousClock.now
-            await #expect(throws: RedisError.self) { _ = try await client.send(RESPCommand("PING")) as RESPValue }
-            #expect(ContinuousClock.now - started < .seconds(1), "failed at once, not after the 2 s command timeout")
-            try await server.start()
-            try await client.waitForConnection(timeout: .seconds(5))
-            #expect((try await client.send(RESPCommand("PING")) as RESPValue) == .simpleString("PONG"))
+        try await RedisServer.with { server in
+            try await withClient(server) { client in
+                await server.stop()
+                try await waitUntil { !client.isConnected }
+                let started = ContinuousClock.now
+                await #expect(throws: RedisError.self) { _ = try await client.send(RESPCommand("PING")) as RESPValue }
+                #expect(ContinuousClock.now - started < .seconds(1), "failed at once, not after the 2 s command timeout")
+                try await server.start()
+                try await client.waitForConnection(timeout: .seconds(5))
+                #expect((try await client.send(RESPCommand("PING")) as RESPValue) == .simpleString("PONG"))
+            }
         }
-        await server.remove()
     }
 
     @Test func shardedPubSubDeliversMessagesAndResubscribesAfterARestart() async throws {
-        let server = try await RedisServer.start()
-        let received = Observed<[String]>([])
-        let publisherLogger = Logger(label: "publisher")
-        let publisher = RedisClient(
-            address: RedisAddress(host: "127.0.0.1", port: server.port), eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
-            logger: publisherLogger)
-        publisher.start()
-        try await publisher.waitForConnection()
-        let subscriber = RedisClient(
-            address: RedisAddress(host: "127.0.0.1", port: server.port), eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
-            logger: publisherLogger,
-            onMessage: { channel, payload in received.update { $0.append("\(String(buffer: channel))=\(String(buffer: payload))") } },
-            onConnect: { connection in connection.send(RESPCommand("SSUBSCRIBE", ["room:{a}"])).map { _ in () } })
-        subscriber.start()
-        try await subscriber.waitForConnection()
-        let delivered: RESPValue = try await publisher.send(RESPCommand("SPUBLISH", ["room:{a}", "one"]))
-        #expect(delivered == .integer(1))
-        try await received.wait { $0 == ["room:{a}=one"] }
+        try await RedisServer.with { server in
+            let received = Observed<[String]>([])
+            let publisherLogger = Logger(label: "publisher")
+            let publisher = RedisClient(
+                address: RedisAddress(host: "127.0.0.1", port: server.port), eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
+                logger: publisherLogger)
+            publisher.start()
+            try await publisher.waitForConnection()
+            let subscriber = RedisClient(
+                address: RedisAddress(host: "127.0.0.1", port: server.port), eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
+                logger: publisherLogger,
+                onMessage: { channel, payload in received.update { $0.append("\(String(buffer: channel))=\(String(buffer: payload))") } },
+                onConnect: { connection in connection.send(RESPCommand("SSUBSCRIBE", ["room:{a}"])).map { _ in () } })
+            subscriber.start()
+            try await subscriber.waitForConnection()
+            let delivered: RESPValue = try await publisher.send(RESPCommand("SPUBLISH", ["room:{a}", "one"]))
+            #expect(delivered == .integer(1))
+            try await received.wait { $0 == ["room:{a}=one"] }
 
-        await server.stop()
-        try await server.start()
-        try await subscriber.waitForConnection(timeout: .seconds(5))
-        try await publisher.waitForConnection(timeout: .seconds(5))
-        _ = try await publisher.send(RESPCommand("SPUBLISH", ["room:{a}", "two"])) as RESPValue
-        try await received.wait { $0 == ["room:{a}=one", "room:{a}=two"] }
-        await subscriber.close()
-        await publisher.close()
-        await server.remove()
+            await server.stop()
+            try await waitUntil { !subscriber.isConnected && !publisher.isConnected }
+            try await server.start()
+            try await subscriber.waitForConnection(timeout: .seconds(5))
+            try await publisher.waitForConnection(timeout: .seconds(5))
+            // SPUBLISH answers how many subscribers got it: 1 once the subscription is back.
+            var receivers: Int64 = 0
+            for _ in 0..<100 where receivers == 0 {
+                receivers = (try await publisher.send(RESPCommand("SPUBLISH", ["room:{a}", "two"])) as RESPValue).integer ?? 0
+                if receivers == 0 { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(receivers == 1)
+            try await received.wait { $0 == ["room:{a}=one", "room:{a}=two"] }
+            await subscriber.close()
+            await publisher.close()
+        }
     }
 }
 

@@ -24,7 +24,9 @@ public final class DanmakuNode: Sendable {
         process.executableURL = executable
         process.arguments = ["serve", "--port", "0", "--log-level", "warning"] + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        if let errors { process.standardError = errors }
+        // Never the test runner's own stderr: a node left behind would keep `swift test` waiting
+        // for the end of its output. Without `errors`, the log goes to a file in the temp folder.
+        process.standardError = errors ?? FileHandle(forWritingAtPath: logFile()) ?? FileHandle.nullDevice
         let output = Pipe()
         process.standardOutput = output
         try process.run()
@@ -40,6 +42,13 @@ public final class DanmakuNode: Sendable {
     private init(process: Process, port: Int) {
         self.process = process
         self.port = port
+    }
+
+    /// A fresh file for a node's log.
+    private static func logFile() -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("danmaku-node-\(UUID().uuidString).log").path
+        FileManager.default.createFile(atPath: path, contents: nil)
+        return path
     }
 
     /// Sends `signal` (SIGKILL for a crash, SIGTERM for a graceful stop) and waits for the exit.
@@ -138,7 +147,10 @@ public final class RedisServer: Sendable {
             "--port", String(port), "--bind", "127.0.0.1", "--dir", directory.path, "--save", "",
             "--appendonly", durable ? "yes" : "no", "--appendfsync", "always", "--enable-debug-command", "yes",
         ]
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        // Neither stream may be the test runner's: a server left behind would keep `swift test`
+        // waiting for the end of its output.
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
         try process.run()
         running.update { $0 = process }
         let deadline = ContinuousClock.now + .seconds(10)
@@ -160,6 +172,19 @@ public final class RedisServer: Sendable {
             _ = try? await DanmakuNode.waitForExit(process, timeout: .seconds(5))
         }
         running.update { $0 = nil }
+    }
+
+    /// Runs `body` with a fresh server, and removes the server whatever happens.
+    public static func with<T>(durable: Bool = false, _ body: (RedisServer) async throws -> T) async throws -> T {
+        let server = try await start(durable: durable)
+        do {
+            let result = try await body(server)
+            await server.remove()
+            return result
+        } catch {
+            await server.remove()
+            throw error
+        }
     }
 
     /// Stops the server and removes its directory.
