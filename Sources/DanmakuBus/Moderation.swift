@@ -8,10 +8,31 @@ import Synchronization
 public struct RoomSettings: Codable, Sendable, Equatable {
     /// Least seconds between two comments of one user in the room (0: off).
     public var slowModeSeconds: Int
+    /// The room's own limit on comments from everyone, `RATE/BURST` (e.g. `5/10`), applied on top
+    /// of the node-wide `--room-rate`; nil: none.
+    public var rate: String?
 
-    public init(slowModeSeconds: Int = 0) {
+    public init(slowModeSeconds: Int = 0, rate: String? = nil) {
         self.slowModeSeconds = slowModeSeconds
+        self.rate = rate
     }
+
+    private enum CodingKeys: String, CodingKey {
+        case slowModeSeconds, rate
+    }
+
+    /// Either field may be left out of a request: slow mode then is off, and no room rate applies.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        slowModeSeconds = try container.decodeIfPresent(Int.self, forKey: .slowModeSeconds) ?? 0
+        rate = try container.decodeIfPresent(String.self, forKey: .rate)
+    }
+
+    /// `rate` parsed; nil when unset or malformed.
+    public var rateLimit: RateLimit? { rate.flatMap(RateLimit.init(parsing:)) }
+
+    /// The fastest room rate a room may set, comments per second.
+    public static let maxRatePerSecond = 100_000.0
 
     /// The longest slow mode a room may set.
     public static let maxSlowModeSeconds = 3600
@@ -37,6 +58,7 @@ public final class MemoryModeration: ModerationStore {
         var bans: [RoomID: [String: Date]] = [:]
         var settings: [RoomID: RoomSettings] = [:]
         var lastPost: [RoomID: [String: Date]] = [:]
+        var buckets: [RoomID: TokenBucket] = [:]
         var entries = 0
     }
 
@@ -64,7 +86,10 @@ public final class MemoryModeration: ModerationStore {
     }
 
     public func update(_ settings: RoomSettings, room: RoomID) async throws {
-        state.withLock { $0.settings[room] = settings == RoomSettings() ? nil : settings }
+        state.withLock { state in
+            state.settings[room] = settings == RoomSettings() ? nil : settings
+            state.buckets[room] = nil  // a new rate starts with a full bucket
+        }
     }
 
     public func admit(user: String, room: RoomID) async throws -> DanmakuError? {
@@ -74,12 +99,26 @@ public final class MemoryModeration: ModerationStore {
                 if until > now { return .banned(retryAfter: Self.seconds(until.timeIntervalSince(now))) }
                 state.bans[room]?[user] = nil
             }
-            guard let slow = state.settings[room]?.slowModeSeconds, slow > 0 else { return nil }
-            if let last = state.lastPost[room]?[user], now.timeIntervalSince(last) < TimeInterval(slow) {
+            guard let settings = state.settings[room] else { return nil }
+            let slow = settings.slowModeSeconds
+            if slow > 0, let last = state.lastPost[room]?[user], now.timeIntervalSince(last) < TimeInterval(slow) {
                 return .slowMode(retryAfter: Self.seconds(TimeInterval(slow) - now.timeIntervalSince(last)))
             }
-            state.lastPost[room, default: [:]][user] = now
-            Self.count(&state, sweepAbove: sweepThreshold)
+            // Checked before anything is recorded: a refused post counts for neither limit.
+            if let limit = settings.rateLimit {
+                let time = now.timeIntervalSince1970
+                var bucket = state.buckets[room] ?? TokenBucket(limit: limit, now: time)
+                guard bucket.available(limit: limit, now: time) >= 1 else {
+                    state.buckets[room] = bucket
+                    return .rateLimited(scope: "room", retryAfter: Self.seconds(bucket.secondsUntilToken(limit: limit)))
+                }
+                bucket.take()
+                state.buckets[room] = bucket
+            }
+            if slow > 0 {
+                state.lastPost[room, default: [:]][user] = now
+                Self.count(&state, sweepAbove: sweepThreshold)
+            }
             return nil
         }
     }

@@ -39,16 +39,34 @@ enum RedisScripts {
         return seq
         """
 
-    /// May a user post? KEYS: ban key, settings hash, the user's last-post key. Returns
-    /// {'banned', ms left} or {'slow', ms left}, or {'ok', 0} after marking the post for slow mode.
+    /// May a user post? KEYS: ban key, settings hash, the user's last-post key, the room's token
+    /// bucket. Returns {'banned', ms left}, {'slow', ms left} or {'rate', ms until a token}, or
+    /// {'ok', 0} after recording the post (slow mode, bucket). Nothing is recorded for a refusal.
     static let admit = """
         local ban = redis.call('PTTL', KEYS[1])
         if ban > 0 then return {'banned', ban} end
-        local slow = tonumber(redis.call('HGET', KEYS[2], 'slow') or '0')
+        local settings = redis.call('HMGET', KEYS[2], 'slow', 'rate', 'burst')
+        local slow = tonumber(settings[1] or '0') or 0
+        local rate = tonumber(settings[2] or '0') or 0
+        local burst = tonumber(settings[3] or '0') or 0
         if slow > 0 then
-            if not redis.call('SET', KEYS[3], '1', 'NX', 'PX', slow * 1000) then
-                return {'slow', redis.call('PTTL', KEYS[3])}
-            end
+            local left = redis.call('PTTL', KEYS[3])
+            if left > 0 then return {'slow', left} end
+        end
+        local tokens, now
+        if rate > 0 then
+            local time = redis.call('TIME')
+            now = tonumber(time[1]) + tonumber(time[2]) / 1000000
+            local bucket = redis.call('HMGET', KEYS[4], 'tokens', 'ts')
+            tokens = tonumber(bucket[1] or '') or burst
+            local since = tonumber(bucket[2] or '') or now
+            tokens = math.min(burst, tokens + math.max(0, now - since) * rate)
+            if tokens < 1 then return {'rate', math.ceil((1 - tokens) / rate * 1000)} end
+        end
+        if slow > 0 then redis.call('SET', KEYS[3], '1', 'PX', slow * 1000) end
+        if rate > 0 then
+            redis.call('HSET', KEYS[4], 'tokens', tostring(tokens - 1), 'ts', tostring(now))
+            redis.call('PEXPIRE', KEYS[4], math.ceil(burst / rate * 1000) + 1000)
         end
         return {'ok', 0}
         """

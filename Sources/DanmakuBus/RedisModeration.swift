@@ -17,6 +17,7 @@ public final class RedisModeration: ModerationStore {
     private static func banKey(_ room: RoomID, _ user: String) -> String { "danmaku:{\(room.value)}:ban:\(user)" }
     private static func settingsKey(_ room: RoomID) -> String { "danmaku:{\(room.value)}:settings" }
     private static func lastPostKey(_ room: RoomID, _ user: String) -> String { "danmaku:{\(room.value)}:last:\(user)" }
+    private static func bucketKey(_ room: RoomID) -> String { "danmaku:{\(room.value)}:bucket" }
 
     public func ban(user: String, room: RoomID, seconds: Int) async throws {
         _ = try await bus.commands.send(RESPCommand("SET", [
@@ -29,19 +30,28 @@ public final class RedisModeration: ModerationStore {
     }
 
     public func settings(room: RoomID) async throws -> RoomSettings {
-        let reply: RESPValue = try await bus.commands.send(RESPCommand("HGET", [RESPArgument(Self.settingsKey(room)), "slow"]))
-        return RoomSettings(slowModeSeconds: Int(reply.integer ?? 0))
+        let reply: RESPValue = try await bus.commands.send(RESPCommand("HMGET", [RESPArgument(Self.settingsKey(room)), "slow", "rate", "burst"]))
+        guard let values = reply.array, values.count == 3 else { throw RedisError.unexpectedReply("settings: \(reply)") }
+        let rate = values[1].string.flatMap(Double.init).flatMap { perSecond -> String? in
+            guard perSecond > 0, let burst = values[2].string.flatMap(Double.init) else { return nil }
+            return RateLimit(perSecond: perSecond, burst: burst).description
+        }
+        return RoomSettings(slowModeSeconds: Int(values[0].integer ?? 0), rate: rate)
     }
 
     public func update(_ settings: RoomSettings, room: RoomID) async throws {
+        let limit = settings.rateLimit
         _ = try await bus.commands.send(RESPCommand("HSET", [
             RESPArgument(Self.settingsKey(room)), "slow", RESPArgument(settings.slowModeSeconds),
+            "rate", RESPArgument(limit.map { String($0.perSecond) } ?? "0"), "burst", RESPArgument(limit.map { String($0.burst) } ?? "0"),
         ])) as RESPValue
+        // A new rate starts with a full bucket.
+        _ = try await bus.commands.send(RESPCommand("DEL", [RESPArgument(Self.bucketKey(room))])) as RESPValue
     }
 
     public func admit(user: String, room: RoomID) async throws -> DanmakuError? {
         let reply = try await bus.scripts.run(
-            RedisScripts.admit, keys: [Self.banKey(room, user), Self.settingsKey(room), Self.lastPostKey(room, user)],
+            RedisScripts.admit, keys: [Self.banKey(room, user), Self.settingsKey(room), Self.lastPostKey(room, user), Self.bucketKey(room)],
             arguments: [], on: bus.commands
         ).get()
         guard let parts = reply.array, parts.count == 2, let verdict = parts[0].string, let milliseconds = parts[1].integer else {
@@ -51,6 +61,7 @@ public final class RedisModeration: ModerationStore {
         switch verdict {
         case "banned": return .banned(retryAfter: seconds)
         case "slow": return .slowMode(retryAfter: seconds)
+        case "rate": return .rateLimited(scope: "room", retryAfter: seconds)
         default: return nil
         }
     }

@@ -1,7 +1,7 @@
 // Danmaku — a live-stream bullet-comment service.
 
 /// A token-bucket rate: `perSecond` sustained, up to `burst` at once.
-public struct RateLimit: Sendable, Hashable {
+public struct RateLimit: Sendable, Hashable, CustomStringConvertible {
     /// Tokens added per second.
     public var perSecond: Double
     /// Bucket capacity.
@@ -20,6 +20,12 @@ public struct RateLimit: Sendable, Hashable {
         let burst = parts.count == 2 ? Double(parts[1]) : max(1, rate)
         guard let burst, burst >= 1 else { return nil }
         self.init(perSecond: rate, burst: burst)
+    }
+
+    /// `RATE/BURST`, as `init(parsing:)` reads it (whole numbers without a decimal point).
+    public var description: String {
+        func number(_ value: Double) -> String { value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value) }
+        return "\(number(perSecond))/\(number(burst))"
     }
 }
 

@@ -82,9 +82,15 @@ struct ModerationAPI: Sendable {
 
     func updateSettings(room: RoomID, token: String?, body: ByteBuffer) async -> Answer {
         await authorized(token: token, room: room) {
-            let settings = try decode(RoomSettings.self, body)
+            var settings = try decode(RoomSettings.self, body)
             guard (0...RoomSettings.maxSlowModeSeconds).contains(settings.slowModeSeconds) else {
                 return .failure(.invalidField("slowModeSeconds", "slowModeSeconds must be between 0 and \(RoomSettings.maxSlowModeSeconds)"))
+            }
+            if let rate = settings.rate {
+                guard let limit = RateLimit(parsing: rate), limit.perSecond <= RoomSettings.maxRatePerSecond else {
+                    return .failure(.invalidField("rate", "rate must look like RATE/BURST, e.g. 5/10, at most \(Int(RoomSettings.maxRatePerSecond))/s"))
+                }
+                settings.rate = limit.description
             }
             try await service.moderation.update(settings, room: room)
             return encode(settings)
@@ -119,7 +125,7 @@ struct ModerationAPI: Sendable {
         do {
             return try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
         } catch {
-            throw DanmakuError.invalidJSON("expected \(T.self == BanRequest.self ? #"{"user": "...", "seconds": N}"# : T.self == WordsRequest.self ? #"{"words": ["..."]}"# : #"{"slowModeSeconds": N}"#)")
+            throw DanmakuError.invalidJSON("expected \(T.self == BanRequest.self ? #"{"user": "...", "seconds": N}"# : T.self == WordsRequest.self ? #"{"words": ["..."]}"# : #"{"slowModeSeconds": N, "rate": "RATE/BURST"}"#)")
         }
     }
 

@@ -171,6 +171,13 @@ import Testing
             #expect(try await call(1, "PUT", "/v1/rooms/c/settings", moderator, #"{"slowModeSeconds":60}"#).status == 200)
             #expect(try await call(0, "POST", "/v1/rooms/c/comments", fan, #"{"text":"one"}"#).status == 201)
             #expect(try await call(1, "POST", "/v1/rooms/c/comments", fan, #"{"text":"two"}"#).errorCode == "slow_mode")
+            #expect(try await call(0, "PUT", "/v1/rooms/d/settings", moderator, #"{"rate":"0.1/2"}"#).status == 200)
+            let statuses = [
+                try await call(0, "POST", "/v1/rooms/d/comments", fan, #"{"text":"a"}"#).status,
+                try await call(1, "POST", "/v1/rooms/d/comments", moderator, #"{"text":"b"}"#).status,
+                try await call(0, "POST", "/v1/rooms/d/comments", troll, #"{"text":"c"}"#).status,
+            ]
+            #expect(statuses == [201, 201, 429], "one bucket for the room, whichever node takes the post")
             #expect(try await call(0, "DELETE", "/v1/rooms/c/bans/troll", moderator, "").status == 200)
             #expect(try await call(1, "POST", "/v1/rooms/c/comments", troll, #"{"text":"back"}"#).status == 201)
         }

@@ -69,6 +69,23 @@ import Testing
         }
     }
 
+    @Test func aRoomRateCapsEveryoneInThatRoom() async throws {
+        try await withServer({ $0.jwtSecret = Self.secret }) { _, port in
+            let streamer = try await bearer("star", .streamer, rooms: ["calm"])
+            #expect(try await call(port, "PUT", "/v1/rooms/calm/settings", streamer, #"{"rate":"fast"}"#).errorCode == "invalid_rate")
+            let set = try await call(port, "PUT", "/v1/rooms/calm/settings", streamer, #"{"slowModeSeconds":0,"rate":"0.1/3"}"#)
+            #expect(set.status == 200 && set.json["rate"] as? String == "0.1/3", "\(set)")
+            var statuses: [Int] = []
+            for index in 0..<5 {
+                statuses.append(try await post(port, room: "calm", as: try await bearer("user\(index)", .viewer), "hi").status)
+            }
+            #expect(statuses == [201, 201, 201, 429, 429], "three different users fill the room's burst of 3")
+            let refused = try await post(port, room: "calm", as: try await bearer("late", .viewer), "hi")
+            #expect(refused.errorCode == "rate_limited" && Int(refused.headers["retry-after"] ?? "") ?? 0 >= 1)
+            #expect(try await post(port, room: "busy", as: try await bearer("late", .viewer), "hi").status == 201, "other rooms are not held")
+        }
+    }
+
     @Test func adminsReplaceTheWordListAtRunTime() async throws {
         try await withServer({ $0.jwtSecret = Self.secret }) { _, port in
             let admin = try await bearer("root", .admin)
