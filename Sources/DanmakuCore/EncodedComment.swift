@@ -77,6 +77,21 @@ public struct EncodedComment: Sendable, Hashable {
         !id.isEmpty && id.utf8.count <= 64 && id.utf8.allSatisfy { $0 == UInt8(ascii: "-") || ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 122) }
     }
 
+    /// The comment's `ts` (acceptance time, ms since the epoch), read from its JSON without
+    /// decoding it: `"ts":` appears once, at the top level (in strings a quote is escaped).
+    public var acceptedAtMilliseconds: Int64? {
+        let view = json.readableBytesView
+        guard let key = view.firstRange(of: Array(#""ts":"#.utf8)) else { return nil }
+        var value: Int64 = 0
+        var digits = 0
+        for byte in view[key.upperBound...] {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), digits < 18 else { break }
+            value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+            digits += 1
+        }
+        return digits > 0 ? value : nil
+    }
+
     /// Decodes the JSON back into a model value.
     public func decoded() throws -> Comment {
         try WireCodec.decoder.decode(Comment.self, from: json)

@@ -3,6 +3,7 @@
 import DanmakuBus
 import DanmakuCore
 import DanmakuLogic
+import Foundation
 import Logging
 import NIOCore
 import Synchronization
@@ -105,6 +106,10 @@ public final class PushHub: BusSubscriber, Sendable {
     public func deliver(_ comments: [EncodedComment], room: RoomID) {
         let loops = routes.withLock { $0[room]?.loops }
         guard let loops else { return }
+        if let accepted = comments.first?.acceptedAtMilliseconds {
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            metrics.busLatency.recordNanoseconds(max(0, now - accepted) * 1_000_000)
+        }
         for index in loops {
             let box = shards[index]
             box.eventLoop.execute {

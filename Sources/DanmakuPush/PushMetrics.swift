@@ -19,6 +19,16 @@ public struct PushMetrics: Sendable {
     let flushDuration: Timer
     /// Viewers closed with 1008 for not keeping up.
     let slowConsumerCloses: Counter
+    /// From a comment's acceptance (its `ts`) to its arrival at this push node, for the first
+    /// comment of each bus message. Across hosts it includes their clock difference.
+    let busLatency: Timer
+
+    /// Buckets for `busLatency`: in process a few microseconds, across Redis a few milliseconds.
+    public static let busLatencyLabel = "danmaku_bus_latency_seconds"
+    public static let busLatencyBuckets: [Duration] = [
+        .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+        .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
+    ]
 
     /// Buckets for `flushDuration`: a flush takes microseconds to tens of milliseconds.
     public static let flushDurationLabel = "danmaku_flush_duration_seconds"
@@ -42,6 +52,7 @@ public struct PushMetrics: Sendable {
         batchComments = Recorder(label: Self.batchCommentsLabel, factory: factory)
         flushDuration = Timer(label: Self.flushDurationLabel, factory: factory)
         slowConsumerCloses = Counter(label: "danmaku_slow_consumer_closes_total", factory: factory)
+        busLatency = Timer(label: Self.busLatencyLabel, factory: factory)
     }
 
     /// The widest batch window in force on loop `index`, in milliseconds.

@@ -47,6 +47,7 @@ public final class DanmakuServer: Sendable {
         var factory = PrometheusMetricsFactory(registry: metrics)
         factory.valueHistogramBuckets[PushMetrics.batchCommentsLabel] = PushMetrics.batchCommentsBuckets
         factory.durationHistogramBuckets[PushMetrics.flushDurationLabel] = PushMetrics.flushDurationBuckets
+        factory.durationHistogramBuckets[PushMetrics.busLatencyLabel] = PushMetrics.busLatencyBuckets
         self.metricsFactory = factory
         switch configuration.bus {
         case .memory:

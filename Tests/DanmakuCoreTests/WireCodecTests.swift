@@ -33,6 +33,11 @@ import Testing
         #expect(String(buffer: first.json).hasPrefix(##"{"seq":42,"color":"#ffffff","id":"c-1","##))
     }
 
+    @Test func theAcceptTimeIsReadWithoutDecoding() throws {
+        #expect(try EncodedComment(comment, room: RoomID("r1")!).acceptedAtMilliseconds == 1_764_160_000_123)
+        #expect(EncodedComment(room: RoomID("r1")!, seq: 1, json: ByteBuffer(string: #"{"seq":1}"#)).acceptedAtMilliseconds == nil)
+    }
+
     @Test func aCommentIsFoundByItsIDAndNotByItsAuthors() throws {
         let encoded = try EncodedComment(comment, room: RoomID("r1")!)
         #expect(EncodedComment.idMarker("c-1") == #","id":"c-1","mode":"#)

@@ -30,6 +30,9 @@ import Testing
             #expect(sample(text, "danmaku_rooms") ?? 0 >= 1)
             #expect(text.contains("danmaku_batch_window_milliseconds"))
             #expect(text.contains("danmaku_flush_duration_seconds"))
+            // Each of the three posts reached the push hub as one bus message, in well under a second.
+            #expect(sample(text, "danmaku_bus_latency_seconds_count") == 3)
+            #expect(sample(text, #"danmaku_bus_latency_seconds_bucket{le="1.0"}"#) == 3, "\(text.split(separator: "\n").filter { $0.contains("bus_latency") })")
             for viewer in viewers { await viewer.close() }
         }
     }
