@@ -26,6 +26,8 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     private let service: CommentService
     private let metricsText: @Sendable () -> [UInt8]
     private let unreadiness: @Sendable () -> String?
+    /// Hands the connection over to the push role as an event stream (nil: no push role here).
+    private let startEventStream: (@Sendable (any Channel, RoomID, UInt64?) throws -> Void)?
     private var state = State.idle
     /// Whether a request is being answered (an error answer must not interleave with it).
     private var requestInFlight = false
@@ -37,8 +39,10 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     ///   - unreadiness: why the node should not get traffic now (`GET /readyz` answers 503), or nil.
     public init(
         configuration: IngestConfiguration, service: CommentService, metricsText: @escaping @Sendable () -> [UInt8],
-        unreadiness: @escaping @Sendable () -> String? = { nil }
+        unreadiness: @escaping @Sendable () -> String? = { nil },
+        startEventStream: (@Sendable (any Channel, RoomID, UInt64?) throws -> Void)? = nil
     ) {
+        self.startEventStream = startEventStream
         self.unreadiness = unreadiness
         self.configuration = configuration
         self.service = service
@@ -171,6 +175,8 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             postComment(context: context, room: room, head: head, body: body)
         case (.comments(let room), .GET):
             getHistory(context: context, room: room, target: target, keepAlive: keepAlive)
+        case (.events(let room), .GET):
+            openEventStream(context: context, room: room, head: head, target: target)
         case (.viewerSocket, .GET) where !configuration.servesViewers:
             respond(context: context, error: .roleNotServed("push"), keepAlive: keepAlive)
         case (.viewerSocket, .GET):
@@ -184,7 +190,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             respond(context: context, error: .invalidRoom, keepAlive: keepAlive)
         case (.unknown, _):
             respond(context: context, error: .notFound, keepAlive: keepAlive)
-        case (.bans, _), (.ban, _), (.comment, _), (.settings, _), (.words, _), (.health, _), (.ready, _), (.metrics, _), (.comments, _), (.viewerSocket, _), (.viewerPage, _):
+        case (.bans, _), (.ban, _), (.comment, _), (.settings, _), (.words, _), (.events, _), (.health, _), (.ready, _), (.metrics, _), (.comments, _), (.viewerSocket, _), (.viewerPage, _):
             respond(context: context, error: .methodNotAllowed, keepAlive: keepAlive)
         }
     }
@@ -237,6 +243,32 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         case .bans, .ban, .words, .comment: true
         case .settings: method != .GET
         default: false
+        }
+    }
+
+    /// `GET /v1/rooms/{room}/events`: resumes after `Last-Event-ID` (or `?since=`), then hands the
+    /// connection to the push role; it is no longer HTTP after this.
+    private func openEventStream(context: ChannelHandlerContext, room: RoomID, head: HTTPRequestHead, target: RequestTarget) {
+        let keepAlive = head.isKeepAlive
+        guard let startEventStream, configuration.servesViewers else {
+            return respond(context: context, error: .roleNotServed("push"), keepAlive: keepAlive)
+        }
+        var since: UInt64?
+        switch target.unsignedInteger("since") {
+        case .failure(let error): return respond(context: context, error: error, keepAlive: keepAlive)
+        case .success(let value): since = value
+        }
+        if let lastEventID = head.headers.first(name: "last-event-id") {
+            guard let value = UInt64(lastEventID) else {
+                return respond(context: context, error: .invalidField("since", "Last-Event-ID must be a seq"), keepAlive: keepAlive)
+            }
+            since = value
+        }
+        requestDeadline?.cancel()
+        do {
+            try startEventStream(context.channel, room, since)
+        } catch {
+            context.close(promise: nil)
         }
     }
 

@@ -11,6 +11,8 @@ public enum Route: Equatable, Sendable {
     case metrics
     case comments(RoomID)
     case viewerSocket(RoomID)
+    /// `/v1/rooms/{room}/events`: the room as Server-Sent Events.
+    case events(RoomID)
     /// `/v1/rooms/{room}/bans`: ban a user.
     case bans(RoomID)
     /// `/v1/rooms/{room}/comments/{id}`: retract a comment.
@@ -43,7 +45,7 @@ public enum Route: Equatable, Sendable {
             self = .metrics
         case 3 where parts[1] == "v1" && parts[2] == "words":
             self = .words
-        case 5 where parts[1] == "v1" && parts[2] == "rooms" && ["comments", "ws", "bans", "settings"].contains(parts[4]):
+        case 5 where parts[1] == "v1" && parts[2] == "rooms" && ["comments", "ws", "events", "bans", "settings"].contains(parts[4]):
             guard let room = RoomID(parts[3]) else {
                 self = .invalidRoom
                 return
@@ -51,6 +53,7 @@ public enum Route: Equatable, Sendable {
             switch parts[4] {
             case "comments": self = .comments(room)
             case "ws": self = .viewerSocket(room)
+            case "events": self = .events(room)
             case "bans": self = .bans(room)
             default: self = .settings(room)
             }

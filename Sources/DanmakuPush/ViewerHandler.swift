@@ -40,6 +40,8 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     private let clientAddress: String
     /// The token from the upgrade URL (`?token=`), for posts; nil for watch-only viewers.
     private let token: String?
+    /// Whether this viewer reads Server-Sent Events instead of WebSocket frames.
+    let eventStream: Bool
     private var phase = Phase.waitingForChannel
     private var context: ChannelHandlerContext?
     /// Where frames are written: the `FrameOutlet`'s context, past the frame encoder.
@@ -55,8 +57,12 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
 
     /// A viewer of `room` from `clientAddress`, resuming after `since` when given; `compression`
     /// when permessage-deflate was negotiated in the upgrade.
-    public init(room: RoomID, since: UInt64?, clientAddress: String, hub: PushHub, compression: Bool = false, token: String? = nil) {
+    public init(
+        room: RoomID, since: UInt64?, clientAddress: String, hub: PushHub, compression: Bool = false, token: String? = nil,
+        eventStream: Bool = false
+    ) {
         self.token = token
+        self.eventStream = eventStream
         self.room = room
         self.since = since
         self.compressesBatches = compression
@@ -135,6 +141,11 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     private func write(_ frame: ByteBuffer) {
+        if eventStream {
+            guard let outlet, let event = EventStream.event(fromFrame: frame, allocator: outlet.channel.allocator) else { return }
+            outlet.writeAndFlush(wrapOutboundOut(event), promise: nil)
+            return
+        }
         outlet?.writeAndFlush(wrapOutboundOut(frame), promise: nil)
     }
 
@@ -169,7 +180,8 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
 
     /// Sends a ping when one is due; false when the viewer has been silent past the idle timeout.
     func heartbeat(now: NIODeadline) -> Bool {
-        if now - lastInbound >= hub.configuration.idleTimeout { return false }
+        // An event-stream client cannot answer pings; a dead one shows as a failed or stuck write.
+        if !eventStream, now - lastInbound >= hub.configuration.idleTimeout { return false }
         if now >= nextPing {
             nextPing = now + hub.configuration.pingInterval
             send(ServerFrame.ping)
@@ -184,6 +196,14 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         leaveRoom()
         phase = .closing
         guard let context else { return }
+        if eventStream {
+            // No closing handshake: the stream's end is the close; an event says why first.
+            let reason = ViewerMessage.frame(ViewerMessage.Failure(code: "closed", message: reason, retryAfter: nil))
+            write(reason)
+            let channel = context.channel
+            context.eventLoop.assumeIsolated().execute { channel.close(promise: nil) }
+            return
+        }
         write(ServerFrame.close(code: code, reason: reason))
         let channel = context.channel
         let timeout = context.eventLoop.scheduleTask(in: hub.configuration.closeTimeout) {

@@ -10,6 +10,22 @@ import NIOWebSocket
 /// The server, the tests, the fuzz harness and the benchmarks all build viewers with this, so
 /// they exercise the same pipeline. Socket options (write bounds, send buffer) are the server's.
 public enum ViewerPipeline {
+    /// Turns an HTTP connection into an event stream for `room`: writes the response head as
+    /// bytes, removes the HTTP handlers (`httpHandlers`), and adds the viewer in event-stream mode.
+    public static func startEventStream(
+        on channel: any Channel, removing httpHandlers: [any RemovableChannelHandler], room: RoomID, since: UInt64?,
+        clientAddress: String, hub: PushHub
+    ) throws {
+        let pipeline = channel.pipeline.syncOperations
+        let outlet = FrameOutlet()
+        try pipeline.addHandler(outlet, position: .first)
+        let head = try pipeline.context(handler: outlet)
+        head.writeAndFlush(NIOAny(EventStream.responseHead), promise: nil)
+        for handler in httpHandlers { pipeline.removeHandler(handler, promise: nil) }
+        try pipeline.addHandler(DiscardInbound())
+        try pipeline.addHandler(ViewerHandler(room: room, since: since, clientAddress: clientAddress, hub: hub, eventStream: true))
+    }
+
     public static func addHandlers(
         to channel: any Channel, room: RoomID, since: UInt64?, clientAddress: String, compression: Bool, hub: PushHub,
         token: String? = nil

@@ -20,8 +20,15 @@ enum ConnectionPipeline {
         var api = configuration.ingest
         api.acceptsPosts = configuration.roles.contains(.api)
         api.servesViewers = hub != nil
+        var startEventStream: (@Sendable (any Channel, RoomID, UInt64?) throws -> Void)?
+        if let hub {
+            startEventStream = { channel, room, since in
+                try Self.startEventStream(channel: channel, room: room, since: since, push: push, hub: hub)
+            }
+        }
         let ingest = NIOLoopBound(IngestHTTPHandler(
-            configuration: api, service: service, metricsText: metricsText, unreadiness: unreadiness), eventLoop: channel.eventLoop)
+            configuration: api, service: service, metricsText: metricsText, unreadiness: unreadiness,
+            startEventStream: startEventStream), eventLoop: channel.eventLoop)
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: push.maxInboundFrameBytes,
             automaticErrorHandling: false,
@@ -63,6 +70,33 @@ enum ConnectionPipeline {
         try channel.pipeline.syncOperations.addHandler(ingest.value)
     }
 
+    /// Removes the HTTP handlers and makes the connection an event-stream viewer of `room`.
+    private static func startEventStream(channel: any Channel, room: RoomID, since: UInt64?, push: PushConfiguration, hub: PushHub) throws {
+        let pipeline = channel.pipeline.syncOperations
+        var http: [any RemovableChannelHandler] = []
+        if let handler = try? pipeline.handler(type: HTTPResponseEncoder.self) { http.append(handler) }
+        if let handler = try? pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self) { http.append(handler) }
+        if let handler = try? pipeline.handler(type: HTTPServerPipelineHandler.self) { http.append(handler) }
+        if let handler = try? pipeline.handler(type: HTTPServerUpgradeHandler.self) { http.append(handler) }
+        if let handler = try? pipeline.handler(type: HeadSizeLimit.self) { http.append(handler) }
+        if let handler = try? pipeline.handler(type: IngestHTTPHandler.self) { http.append(handler) }
+        try setViewerSocketOptions(channel, push: push)
+        try ViewerPipeline.startEventStream(
+            on: channel, removing: http, room: room, since: since, clientAddress: channel.remoteAddress?.ipAddress ?? "unknown",
+            hub: hub)
+    }
+
+    /// Bounded unwritten bytes: past the high mark the channel turns unwritable, and the viewer is
+    /// closed as a slow consumer instead of buffering without limit.
+    private static func setViewerSocketOptions(_ channel: any Channel, push: PushConfiguration) throws {
+        try channel.syncOptions?.setOption(
+            .writeBufferWaterMark,
+            value: .init(low: push.maxUnwrittenBytes / 2, high: push.maxUnwrittenBytes))
+        if let sendBuffer = push.socketSendBufferBytes {
+            try channel.syncOptions?.setOption(.socketOption(.so_sndbuf), value: SocketOptionValue(sendBuffer))
+        }
+    }
+
     /// Whether the upgrade request offers permessage-deflate in a form the server accepts.
     private static func negotiatesCompression(_ head: HTTPRequestHead, push: PushConfiguration) -> Bool {
         push.compression && PerMessageDeflate.accepts(head.headers["Sec-WebSocket-Extensions"])
@@ -73,14 +107,7 @@ enum ConnectionPipeline {
         channel: any Channel, room: RoomID, since: UInt64?, compression: Bool, push: PushConfiguration, hub: PushHub,
         token: String?
     ) throws {
-        // Bounded unwritten bytes: past the high mark the channel turns unwritable, and the viewer
-        // is closed as a slow consumer instead of buffering without limit.
-        try channel.syncOptions?.setOption(
-            .writeBufferWaterMark,
-            value: .init(low: push.maxUnwrittenBytes / 2, high: push.maxUnwrittenBytes))
-        if let sendBuffer = push.socketSendBufferBytes {
-            try channel.syncOptions?.setOption(.socketOption(.so_sndbuf), value: SocketOptionValue(sendBuffer))
-        }
+        try setViewerSocketOptions(channel, push: push)
         try ViewerPipeline.addHandlers(
             to: channel, room: room, since: since, clientAddress: channel.remoteAddress?.ipAddress ?? "unknown",
             compression: compression, hub: hub, token: token)

@@ -1,0 +1,66 @@
+import DanmakuTestSupport
+import Foundation
+import Testing
+
+/// Server-Sent Events, read off a raw socket: one event per batch, `id` = last seq, resume with
+/// `Last-Event-ID`.
+@Suite struct EventStreamTests {
+    /// The events received so far: (id, data) pairs.
+    func events(_ bytes: [UInt8]) -> [(id: UInt64?, data: [String: Any])] {
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let bodyStart = text.range(of: "\r\n\r\n")?.upperBound else { return [] }
+        return text[bodyStart...].components(separatedBy: "\n\n").compactMap { block in
+            var id: UInt64?
+            var data: [String: Any]?
+            for line in block.split(separator: "\n") {
+                if line.hasPrefix("id: ") { id = UInt64(line.dropFirst(4)) }
+                if line.hasPrefix("data: ") {
+                    data = (try? JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8))) as? [String: Any]
+                }
+            }
+            return data.map { (id, $0) }
+        }
+    }
+
+    func seqs(_ events: [(id: UInt64?, data: [String: Any])]) -> [Int] {
+        events.flatMap { ($0.data["comments"] as? [[String: Any]] ?? []).compactMap { $0["seq"] as? Int } }
+    }
+
+    @Test func batchesArriveAsEventsAndLastEventIDResumes() async throws {
+        try await withServer { _, port in
+            let stream = try await TestConnection.connect(port: port)
+            try await stream.send("GET /v1/rooms/sse/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+            try await stream.input.wait(for: "hello") { String(decoding: $0.bytes, as: UTF8.self).contains(#""type":"hello""#) }
+            let head = String(decoding: stream.input.value.bytes, as: UTF8.self)
+            #expect(head.hasPrefix("HTTP/1.1 200 OK\r\n") && head.contains("Content-Type: text/event-stream"))
+            for index in 1...3 {
+                #expect(try await postComment(port: port, room: "sse", json: #"{"text":"event \#(index)"}"#).status == 201)
+            }
+            try await stream.input.wait(for: "three comments") { seqs(events($0.bytes)).count >= 3 }
+            let received = events(stream.input.value.bytes)
+            #expect(seqs(received) == [1, 2, 3])
+            #expect(received.last?.id == 3, "id is the batch's last seq")
+
+            let resumed = try await TestConnection.connect(port: port)
+            try await resumed.send("GET /v1/rooms/sse/events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 1\r\n\r\n")
+            try await resumed.input.wait(for: "the rest") { seqs(events($0.bytes)).count >= 2 }
+            #expect(seqs(events(resumed.input.value.bytes)) == [2, 3])
+
+            let bad = try await httpRequest(port: port, method: "GET", path: "/v1/rooms/sse/events", headers: ["Last-Event-ID": "yesterday"])
+            #expect(bad.status == 400 && bad.errorCode == "invalid_since")
+            await stream.close()
+            await resumed.close()
+            // The server keeps serving after event-stream clients leave.
+            #expect(try await postComment(port: port, room: "sse", json: #"{"text":"after"}"#).status == 201)
+        }
+    }
+
+    @Test func aPushlessNodeRefusesEventStreams() async throws {
+        try await RedisServer.with { redis in
+            let (node, _) = try await DanmakuNode.start(["--roles", "ingest,logic", "--bus", redis.url])
+            let reply = try await httpRequest(port: node.port, method: "GET", path: "/v1/rooms/r/events")
+            await node.stop()
+            #expect(reply.status == 404 && reply.errorCode == "role_not_served")
+        }
+    }
+}
