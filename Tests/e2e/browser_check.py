@@ -6,7 +6,8 @@ Starts `danmaku serve` on a free port and Chromium with remote debugging, opens
 over HTTP appears (log entry and a flying element in its colour); a comment typed into the box
 and sent is accepted and appears; comments fly in lanes without overlapping; `top` comments are
 fixed; after the socket drops, the page reconnects with `since` and shows what was posted
-meanwhile, once. Any JavaScript exception fails the check.
+meanwhile, once; the browser's EventSource follows the room over Server-Sent Events. Any
+JavaScript exception fails the check.
 
 Usage: browser_check.py --binary .build/debug/danmaku [--chromium /usr/bin/chromium]
 """
@@ -168,6 +169,21 @@ async def check(server_port, devtools_port):
         seqs = await page.evaluate("[...document.querySelectorAll('#log li[data-seq]')].map(li => Number(li.dataset.seq)).reverse()")
         assert seqs == list(range(1, answer["seq"] + 1)), seqs
         print(f"reconnected with since and got the missed comment; log holds seqs 1..{answer['seq']} once each")
+
+        # The Server-Sent Events fallback, through the browser's own EventSource.
+        await page.evaluate("""window.sse = { open: false, seqs: [] };
+            const source = new EventSource('/v1/rooms/browser/events');
+            source.onmessage = (event) => {
+                const message = JSON.parse(event.data);
+                if (message.type === 'hello') window.sse.open = true;
+                if (message.type === 'comments') for (const c of message.comments) window.sse.seqs.push(c.seq);
+            };
+            true""")
+        await page.wait_for("EventSource gets its hello", "window.sse.open")
+        status, answer = http("POST", f"{base}/v1/rooms/browser/comments", {"text": "over server-sent events"})
+        assert status == 201
+        await page.wait_for("EventSource gets the comment", f"window.sse.seqs.includes({answer['seq']})")
+        print("EventSource (Server-Sent Events) received a comment posted over HTTP")
 
         if page.exceptions:
             raise SystemExit(f"FAIL: JavaScript exceptions: {page.exceptions}")
