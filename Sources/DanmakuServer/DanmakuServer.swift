@@ -6,6 +6,7 @@ import DanmakuCore
 import DanmakuIngest
 import DanmakuLogic
 import DanmakuPush
+import CoreMetrics
 import DanmakuRedis
 import Logging
 import NIOConcurrencyHelpers
@@ -88,6 +89,8 @@ public final class DanmakuServer: Sendable {
         var push = configuration.push
         // A push-only node has no logic role to check posts with.
         if !configuration.roles.contains(.api) { push.viewerPosts = false }
+        // HTTP and WebSocket alike (refused ones are not counted).
+        let openConnections = Meter(label: "danmaku_connections", factory: metricsFactory)
         let hub = configuration.roles.contains(.push) ? PushHub(
             configuration: push, eventLoops: Array(group.makeIterator()), service: service,
             log: bus, bus: bus, logger: logger, metrics: PushMetrics(factory: metricsFactory)) : nil
@@ -99,7 +102,7 @@ public final class DanmakuServer: Sendable {
             // Viewers send little (pongs, the odd post): a small first receive buffer, grown on
             // demand, keeps idle connections cheap (NIO keeps one pooled per channel).
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536))
-            .childChannelInitializer { [configuration, service, metrics, connections] channel in
+            .childChannelInitializer { [configuration, service, metrics, connections, openConnections] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let address = channel.remoteAddress?.ipAddress ?? "unknown"
                     guard connections.acquire(address) else {
@@ -107,7 +110,11 @@ public final class DanmakuServer: Sendable {
                         return
                     }
                     // A close-future callback, not a handler: idle viewers stay as light as they are.
-                    channel.closeFuture.whenComplete { _ in connections.release(address) }
+                    openConnections.increment()
+                    channel.closeFuture.whenComplete { _ in
+                        connections.release(address)
+                        openConnections.decrement()
+                    }
                     try ConnectionPipeline.configure(
                         channel: channel, configuration: configuration, service: service, hub: hub,
                         metricsText: { metrics.emitToBuffer() }, unreadiness: { [weak self] in self?.unreadiness })

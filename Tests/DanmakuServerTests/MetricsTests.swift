@@ -27,6 +27,7 @@ import Testing
             #expect(sample(text, #"danmaku_comments_rejected_total{reason="filtered"}"#) == 1)
             #expect(sample(text, "danmaku_deliveries_total") == 6)
             #expect(sample(text, "danmaku_viewers") == 2)
+            #expect(sample(text, "danmaku_connections") ?? 0 >= 3, "two viewers and this request")
             #expect(sample(text, "danmaku_rooms") ?? 0 >= 1)
             #expect(text.contains("danmaku_batch_window_milliseconds"))
             #expect(text.contains("danmaku_flush_duration_seconds"))
