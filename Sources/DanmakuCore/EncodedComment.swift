@@ -48,18 +48,9 @@ public struct EncodedComment: Sendable, Hashable {
     public init?(numberedJSON json: ByteBuffer, room: RoomID) {
         let prefix = "{\"seq\":".utf8
         let view = json.readableBytesView
-        guard view.starts(with: prefix) else { return nil }
-        var seq: UInt64 = 0
-        var digits = 0
-        for byte in view.dropFirst(prefix.count) {
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { break }
-            let (times10, overflow1) = seq.multipliedReportingOverflow(by: 10)
-            let (sum, overflow2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
-            guard !overflow1, !overflow2 else { return nil }
-            seq = sum
-            digits += 1
+        guard view.starts(with: prefix), let seq = Self.unsignedInteger(in: view, at: view.startIndex + prefix.count) else {
+            return nil
         }
-        guard digits > 0 else { return nil }
         self.init(room: room, seq: seq, json: json)
     }
 
@@ -81,12 +72,24 @@ public struct EncodedComment: Sendable, Hashable {
     /// decoding it: `"ts":` appears once, at the top level (in strings a quote is escaped).
     public var acceptedAtMilliseconds: Int64? {
         let view = json.readableBytesView
-        guard let key = view.firstRange(of: Array(#""ts":"#.utf8)) else { return nil }
-        var value: Int64 = 0
+        guard let key = view.firstRange(of: Array(#""ts":"#.utf8)), let value = Self.unsignedInteger(in: view, at: key.upperBound) else {
+            return nil
+        }
+        return Int64(exactly: value)
+    }
+
+    /// The unsigned integer written at `index` of `view` (its digits up to the first non-digit);
+    /// nil when there is no digit there or the number does not fit 64 bits. For reading numbers
+    /// out of comment JSON without decoding it.
+    public static func unsignedInteger(in view: ByteBufferView, at index: ByteBufferView.Index) -> UInt64? {
+        var value: UInt64 = 0
         var digits = 0
-        for byte in view[key.upperBound...] {
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), digits < 18 else { break }
-            value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+        for byte in view[index...] {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { break }
+            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
+            guard !overflow1, !overflow2 else { return nil }
+            value = sum
             digits += 1
         }
         return digits > 0 ? value : nil

@@ -1,5 +1,6 @@
 // Danmaku — a live-stream bullet-comment service.
 
+import DanmakuCore
 import NIOCore
 
 /// The Server-Sent Events form of what a viewer is sent (`GET /v1/rooms/{room}/events`), for
@@ -41,14 +42,7 @@ enum EventStream {
         guard view.starts(with: #"{"type":"comments""#.utf8) else { return nil }
         let key = Array(#"{"seq":"#.utf8)
         guard let last = view.lastRange(of: key) else { return nil }
-        var seq: UInt64 = 0
-        var digits = 0
-        for byte in view[last.upperBound...] {
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), digits < 19 else { break }
-            seq = seq * 10 + UInt64(byte - UInt8(ascii: "0"))
-            digits += 1
-        }
-        return digits > 0 ? seq : nil
+        return EncodedComment.unsignedInteger(in: view, at: last.upperBound)
     }
 }
 
