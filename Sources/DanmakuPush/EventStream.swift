@@ -17,15 +17,13 @@ enum EventStream {
 
     /// The event for a server frame; nil for frames with no event form (close).
     static func event(fromFrame frame: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer? {
-        guard let first = frame.getInteger(at: frame.readerIndex, as: UInt8.self),
-              let lengthByte = frame.getInteger(at: frame.readerIndex + 1, as: UInt8.self) else { return nil }
+        guard let first = frame.getInteger(at: frame.readerIndex, as: UInt8.self) else { return nil }
         switch first & 0x0F {
         case 0x9: return ByteBuffer(string: ": ping\n\n")
         case 0x1: break
         default: return nil
         }
-        let headerLength = (lengthByte & 0x7F) < 126 ? 2 : ((lengthByte & 0x7F) == 126 ? 4 : 10)
-        guard let payload = frame.getSlice(at: frame.readerIndex + headerLength, length: frame.readableBytes - headerLength) else { return nil }
+        guard let payload = ServerFrame.payload(of: frame) else { return nil }
         var event = allocator.buffer(capacity: payload.readableBytes + 32)
         if let seq = lastSeq(inComments: payload) {
             event.writeString("id: \(seq)\n")

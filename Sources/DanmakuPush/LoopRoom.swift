@@ -184,9 +184,7 @@ final class LoopRoom {
     /// The compressed form of a plain batch frame; the plain frame itself if compression fails
     /// (an uncompressed message is always allowed under permessage-deflate).
     private static func compressed(_ frame: ByteBuffer, compressor: FrameCompressor?, allocator: ByteBufferAllocator) -> ByteBuffer {
-        guard let lengthByte = frame.getInteger(at: frame.readerIndex + 1, as: UInt8.self) else { return frame }
-        let headerLength = lengthByte < 126 ? 2 : (lengthByte == 126 ? 4 : 10)
-        guard let compressor, let payload = frame.getSlice(at: frame.readerIndex + headerLength, length: frame.readableBytes - headerLength),
+        guard let compressor, let payload = ServerFrame.payload(of: frame),
             let compressed = try? compressor.textFrame(payload: payload, allocator: allocator)
         else { return frame }
         return compressed

@@ -14,6 +14,13 @@ public enum ServerFrame {
         length < 126 ? 2 : (length <= Int(UInt16.max) ? 4 : 10)
     }
 
+    /// The payload of a frame this enum built (unmasked, so the header is all that precedes it).
+    public static func payload(of frame: ByteBuffer) -> ByteBuffer? {
+        guard let lengthByte = frame.getInteger(at: frame.readerIndex + 1, as: UInt8.self) else { return nil }
+        let header = (lengthByte & 0x7F) < 126 ? 2 : ((lengthByte & 0x7F) == 126 ? 4 : 10)
+        return frame.getSlice(at: frame.readerIndex + header, length: frame.readableBytes - header)
+    }
+
     /// Writes a final frame's header (FIN set, no mask) for `opcode` and `length`; `rsv1` marks a
     /// compressed message (permessage-deflate).
     public static func writeHeader(opcode: WebSocketOpcode, payloadLength length: Int, rsv1: Bool = false, into buffer: inout ByteBuffer) {
