@@ -2,6 +2,7 @@
 
 import DanmakuCore
 import NIOCore
+import NIOHTTP1
 
 extension DanmakuError {
     private struct Body: Encodable {
@@ -16,5 +17,26 @@ extension DanmakuError {
     var httpBody: ByteBuffer {
         // This shape always encodes; an empty object is a safe fallback that never traps.
         (try? WireCodec.encode(Body(error: .init(code: code, message: message)))) ?? ByteBuffer(string: "{}")
+    }
+
+    /// The headers this error's answer carries besides the body's: `Retry-After` when there is a
+    /// wait, `WWW-Authenticate` on a 401 (RFC 6750 §3), `Sec-WebSocket-Version` when the version
+    /// was wrong (RFC 6455 §4.4).
+    var httpHeaders: HTTPHeaders {
+        var headers = HTTPHeaders()
+        if let seconds = retryAfterSeconds { headers.add(name: "Retry-After", value: String(seconds)) }
+        if status == 401 { headers.add(name: "WWW-Authenticate", value: "Bearer realm=\"danmaku\"") }
+        if code == DanmakuError.unsupportedWebSocketVersion.code { headers.add(name: "Sec-WebSocket-Version", value: "13") }
+        return headers
+    }
+
+    /// The whole answer, for handlers that write it themselves.
+    func httpResponse(keepAlive: Bool) -> (head: HTTPResponseHead, body: ByteBuffer) {
+        let body = httpBody
+        var headers = httpHeaders
+        headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
+        headers.add(name: "Content-Length", value: String(body.readableBytes))
+        headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        return (HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: headers), body)
     }
 }

@@ -43,13 +43,7 @@ public final class HeadSizeLimit: ChannelInboundHandler, RemovableChannelHandler
     }
 
     private func refuse(context: ChannelHandlerContext) {
-        let error = DanmakuError.headersTooLarge(max: maxHeaderBytes)
-        let body = error.httpBody
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
-        headers.add(name: "Content-Length", value: String(body.readableBytes))
-        headers.add(name: "Connection", value: "close")
-        let head = HTTPResponseHead(version: .http1_1, status: .init(statusCode: error.status), headers: headers)
+        let (head, body) = DanmakuError.headersTooLarge(max: maxHeaderBytes).httpResponse(keepAlive: false)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         let channel = context.channel

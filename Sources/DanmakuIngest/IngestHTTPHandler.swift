@@ -342,14 +342,9 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     private func respond(context: ChannelHandlerContext, error: DanmakuError, keepAlive: Bool) {
-        var headers = HTTPHeaders()
-        if let seconds = error.retryAfterSeconds { headers.add(name: "Retry-After", value: String(seconds)) }
-        // RFC 6750 §3: a 401 names the scheme the client should use.
-        if error.status == 401 { headers.add(name: "WWW-Authenticate", value: "Bearer realm=\"danmaku\"") }
-        // RFC 6455 §4.4: tell the client which version the server speaks.
-        if error.code == DanmakuError.unsupportedWebSocketVersion.code { headers.add(name: "Sec-WebSocket-Version", value: "13") }
-        let body = error.httpBody
-        respond(context: context, status: HTTPResponseStatus(statusCode: error.status), json: body, keepAlive: keepAlive, extraHeaders: headers)
+        respond(
+            context: context, status: HTTPResponseStatus(statusCode: error.status), json: error.httpBody, keepAlive: keepAlive,
+            extraHeaders: error.httpHeaders)
     }
 
     private func respond(
