@@ -40,7 +40,7 @@ struct ModerationAPI: Sendable {
 
     func ban(room: RoomID, token: String?, body: ByteBuffer) async -> Answer {
         await authorized(token: token, room: room) {
-            let request = try decode(BanRequest.self, body)
+            let request = try decode(BanRequest.self, body, expected: #"{"user": "...", "seconds": N}"#)
             guard !request.user.isEmpty, request.user.utf8.count <= 256 else { return .failure(.invalidField("user", "user must be 1 to 256 bytes")) }
             guard (1...Self.maxBanSeconds).contains(request.seconds) else {
                 return .failure(.invalidField("seconds", "seconds must be between 1 and \(Self.maxBanSeconds)"))
@@ -82,7 +82,7 @@ struct ModerationAPI: Sendable {
 
     func updateSettings(room: RoomID, token: String?, body: ByteBuffer) async -> Answer {
         await authorized(token: token, room: room) {
-            var settings = try decode(RoomSettings.self, body)
+            var settings = try decode(RoomSettings.self, body, expected: #"{"slowModeSeconds": N, "rate": "RATE/BURST"}"#)
             guard (0...RoomSettings.maxSlowModeSeconds).contains(settings.slowModeSeconds) else {
                 return .failure(.invalidField("slowModeSeconds", "slowModeSeconds must be between 0 and \(RoomSettings.maxSlowModeSeconds)"))
             }
@@ -100,7 +100,7 @@ struct ModerationAPI: Sendable {
     /// Replaces this node's blocked-word list (each node has its own; see docs/PROTOCOL.md).
     func replaceWords(token: String?, body: ByteBuffer) async -> Answer {
         await authorized(token: token, room: nil) {
-            let request = try decode(WordsRequest.self, body)
+            let request = try decode(WordsRequest.self, body, expected: #"{"words": ["..."]}"#)
             guard request.words.count <= Self.maxWords else {
                 return .failure(.invalidField("words", "at most \(Self.maxWords) words"))
             }
@@ -121,11 +121,12 @@ struct ModerationAPI: Sendable {
         }
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer) throws -> T {
+    /// `body` as a `T`; a body of another shape is `invalid_json` naming the `expected` one.
+    private func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer, expected: String) throws -> T {
         do {
             return try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
         } catch {
-            throw DanmakuError.invalidJSON("expected \(T.self == BanRequest.self ? #"{"user": "...", "seconds": N}"# : T.self == WordsRequest.self ? #"{"words": ["..."]}"# : #"{"slowModeSeconds": N, "rate": "RATE/BURST"}"#)")
+            throw DanmakuError.invalidJSON("expected \(expected)")
         }
     }
 
