@@ -57,7 +57,7 @@ public final class DanmakuServer: Sendable {
         case .redis(let address):
             let redis = RedisBus(
                 address: address, eventLoop: group.next(), historyCapacity: configuration.logic.historyCapacity,
-                logger: logger, metrics: BusMetrics(factory: factory))
+                commandTimeout: configuration.busTimeout, logger: logger, metrics: BusMetrics(factory: factory))
             self.bus = redis
             self.redisBus = redis
         }

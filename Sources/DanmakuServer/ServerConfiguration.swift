@@ -19,6 +19,9 @@ public struct ServerConfiguration: Sendable {
     public var roles = ServerRoles.all
     /// Where comments travel between the roles.
     public var bus = BusChoice.memory
+    /// How long a Redis command may take before it fails (and the connection is renewed, since
+    /// later answers could not be matched).
+    public var busTimeout = TimeAmount.seconds(2)
     /// Secret of the HS256 tokens posts must carry; nil runs the open (development) mode, where
     /// anyone may post anonymously.
     public var jwtSecret: String?

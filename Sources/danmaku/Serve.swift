@@ -22,6 +22,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Bus between the roles: memory (one process) or redis://HOST:PORT (a cluster).")
     var bus = "memory"
 
+    @Option(name: .customLong("bus-timeout-ms"), help: "How long a Redis command may take before it fails and the connection is renewed, ms.")
+    var busTimeoutMilliseconds = 2000
+
     @Option(help: "Secret of the HS256 tokens posts must carry (default: $DANMAKU_JWT_SECRET; none: open mode, anyone posts).")
     var jwtSecret: String?
 
@@ -178,6 +181,8 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--roles \(self.roles) needs a shared bus: add --bus redis://HOST:PORT")
         }
         configuration.bus = bus
+        guard busTimeoutMilliseconds > 0 else { throw ValidationError("--bus-timeout-ms must be positive") }
+        configuration.busTimeout = .milliseconds(Int64(busTimeoutMilliseconds))
         configuration.jwtSecret = (jwtSecret ?? ProcessInfo.processInfo.environment["DANMAKU_JWT_SECRET"]).flatMap { $0.isEmpty ? nil : $0 }
         if let secret = configuration.jwtSecret, secret.utf8.count < TokenAuthenticator.minimumSecretBytes {
             throw ValidationError("the JWT secret must be at least \(TokenAuthenticator.minimumSecretBytes) bytes (HS256)")

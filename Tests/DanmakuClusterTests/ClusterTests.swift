@@ -66,7 +66,9 @@ import Testing
     }
 
     @Test func aRedisRestartMeans503sMeanwhileAndNoAcceptedCommentLost() async throws {
-        try await Cluster.with(api: 1, push: 1, durable: true) { cluster in
+        // A long command timeout, so that a quick 503 (the client knows Redis is gone) is told
+        // apart from a command timing out, even on a loaded machine.
+        try await Cluster.with(api: 1, push: 1, durable: true, extra: ["--bus-timeout-ms", "30000"]) { cluster in
             let viewers = try await (0..<10).asyncMap { _ in try await TestViewer.join(port: cluster.push[0].port, room: "o") }
             var accepted: [UInt64] = []
             var unavailable = 0
@@ -78,7 +80,7 @@ import Testing
                 } else {
                     #expect(reply.status == 503 && reply.errorCode == "bus_unavailable", "\(reply)")
                     #expect(reply.headers["retry-after"] != nil)
-                    #expect(ContinuousClock.now - started < .seconds(1), "a 503 must come quickly")
+                    #expect(ContinuousClock.now - started < .seconds(10), "a 503 must come at once, not after the command timeout")
                     unavailable += 1
                 }
             }
