@@ -122,6 +122,21 @@ extension DanmakuError {
     public static let moderationNeedsTokens = DanmakuError(
         code: "moderation_needs_tokens", status: 403, message: "moderation needs tokens: start the server with --jwt-secret")
     /// The server is shutting down.
+    /// A viewer message about a room the connection does not watch.
+    public static func notWatching(_ room: String) -> DanmakuError {
+        DanmakuError(code: "not_watching", status: 400, message: "this connection does not watch room '\(room)'; join it first")
+    }
+
+    /// A `join` for a room the connection already watches.
+    public static func alreadyWatching(_ room: String) -> DanmakuError {
+        DanmakuError(code: "already_watching", status: 409, message: "this connection already watches room '\(room)'")
+    }
+
+    /// A `join` past the per-connection room limit.
+    public static func tooManyRooms(max: Int) -> DanmakuError {
+        DanmakuError(code: "too_many_rooms", status: 429, message: "a connection may watch at most \(max) rooms; leave one first")
+    }
+
     public static let shuttingDown = DanmakuError(
         code: "shutting_down", status: 503, message: "server is shutting down", retryAfterSeconds: 1)
 }

@@ -10,9 +10,9 @@ import NIOCore
 final class LoopRoom {
     let id: RoomID
     /// Viewers receiving batches, in a dense array for the fan-out loop.
-    private(set) var viewers: [ViewerHandler] = []
+    private(set) var viewers: [RoomSubscription] = []
     /// Viewers waiting for their history snapshot; they collect what is flushed meanwhile.
-    private(set) var joining: [ViewerHandler] = []
+    private(set) var joining: [RoomSubscription] = []
     /// The next seq to pass on, or nil until the first snapshot tells where the room stands.
     private var nextSeq: UInt64?
     /// Comments that arrived ahead of a missing seq (or before `nextSeq` was known).
@@ -32,12 +32,12 @@ final class LoopRoom {
 
     var isEmpty: Bool { viewers.isEmpty && joining.isEmpty }
 
-    func addJoining(_ viewer: ViewerHandler) {
+    func addJoining(_ viewer: RoomSubscription) {
         joining.append(viewer)
     }
 
     /// Removes `viewer` wherever it is; O(1) for live viewers.
-    func remove(_ viewer: ViewerHandler) {
+    func remove(_ viewer: RoomSubscription) {
         if let slot = viewer.slot, slot < viewers.count, viewers[slot] === viewer {
             let last = viewers.removeLast()
             if slot < viewers.count {
@@ -94,13 +94,13 @@ final class LoopRoom {
         pending.removeAll { $0.seq == seq }
         held[seq] = nil
         let frame = ViewerMessage.frame(ViewerMessage.Retract(room: self.id.value, seq: seq, id: id))
-        for viewer in viewers { viewer.send(frame) }
-        for viewer in joining { viewer.send(frame) }
+        for subscription in viewers { subscription.viewer.send(frame) }
+        for subscription in joining { subscription.viewer.send(frame) }
     }
 
     /// A joining viewer's history arrived: send it, then make the viewer live.
     func activate(
-        _ viewer: ViewerHandler, snapshot: HistorySnapshot, since: UInt64?, window: TimeAmount, now: NIODeadline,
+        _ viewer: RoomSubscription, snapshot: HistorySnapshot, since: UInt64?, window: TimeAmount, now: NIODeadline,
         allocator: ByteBufferAllocator
     ) -> Bool {
         guard let index = joining.firstIndex(where: { $0 === viewer }) else { return false }
@@ -114,20 +114,21 @@ final class LoopRoom {
         }
         // Taken first: `becomeLive` ends the joining phase, and with it the buffer.
         let flushedMeanwhile = viewer.becomeLive()
-        viewer.sendHello(lastSeq: snapshot.lastSeq, window: window)
+        let connection = viewer.viewer
+        connection.sendHello(room: id, lastSeq: snapshot.lastSeq, window: window)
         if let since, since < snapshot.lastSeq {
             if since + 1 < snapshot.firstAvailableSeq {
-                viewer.sendGap(from: since + 1, to: snapshot.firstAvailableSeq - 1)
+                connection.sendGap(room: id, from: since + 1, to: snapshot.firstAvailableSeq - 1)
             }
             if !snapshot.comments.isEmpty {
-                viewer.send(ViewerMessage.batch(room: id, comments: snapshot.comments, allocator: allocator))
+                connection.send(ViewerMessage.batch(room: id, comments: snapshot.comments, allocator: allocator))
             }
         }
         viewer.lastSentSeq = snapshot.lastSeq
         // What was flushed while the snapshot was on its way, past what the snapshot covered.
         let missed = flushedMeanwhile.filter { $0.seq > snapshot.lastSeq }
         if let last = missed.last {
-            viewer.send(ViewerMessage.batch(room: id, comments: missed, allocator: allocator))
+            connection.send(ViewerMessage.batch(room: id, comments: missed, allocator: allocator))
             viewer.lastSentSeq = last.seq
         }
         viewer.slot = viewers.count
@@ -157,9 +158,10 @@ final class LoopRoom {
         var deliveries = 0
         var shared: ByteBuffer?
         var sharedCompressed: ByteBuffer?
-        for viewer in viewers {
-            let sent = viewer.lastSentSeq
+        for subscription in viewers {
+            let sent = subscription.lastSentSeq
             if sent >= last { continue }
+            let viewer = subscription.viewer
             frames += 1
             deliveries += Int(last - max(sent + 1, first) + 1)
             if sent < first {
@@ -174,9 +176,12 @@ final class LoopRoom {
                 // Only right after a join can a viewer already hold part of the batch.
                 viewer.send(ViewerMessage.batch(room: id, comments: pending.filter { $0.seq > sent }, allocator: allocator))
             }
-            viewer.lastSentSeq = last
+            subscription.lastSentSeq = last
         }
-        for viewer in joining { viewer.bufferWhileJoining(pending) }
+        for subscription in joining where !subscription.bufferWhileJoining(pending) {
+            // A snapshot this late means the history store is in trouble; let the viewer resume.
+            subscription.viewer.close(code: .unexpectedServerError, reason: "history too slow")
+        }
         pending.removeAll(keepingCapacity: true)
         return (frames, deliveries)
     }

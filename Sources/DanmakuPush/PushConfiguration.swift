@@ -39,6 +39,8 @@ public struct PushConfiguration: Sendable {
     public var reorderTimeout = TimeAmount.seconds(2)
     /// Name reported in `hello`.
     public var nodeName = "danmaku"
+    /// Rooms one connection may watch at once (its URL's room and those it `join`s).
+    public var maxRoomsPerConnection = 8
 
     public init() {}
 }

@@ -25,7 +25,9 @@ final class PushShard {
     private let metrics: PushMetrics
     private let windowGauge: Gauge
     private var sweeper: Scheduled<Void>?
-    private(set) var viewerCount = 0
+    /// Open viewer connections on this loop, whatever rooms they watch.
+    private var connections: [ObjectIdentifier: ViewerHandler] = [:]
+    var viewerCount: Int { connections.count }
     private let allocator = ByteBufferAllocator()
     /// Created on first use: zlib state is only worth its memory once a viewer negotiates it.
     private var compressorStorage: FrameCompressor?
@@ -66,8 +68,22 @@ final class PushShard {
 
     // MARK: Viewers
 
-    /// Registers a viewer, subscribes the room if needed, then activates it with its history.
-    func join(_ viewer: ViewerHandler) {
+    /// Counts a new viewer connection (for heartbeats, draining and the connection gauge).
+    func open(_ viewer: ViewerHandler) {
+        eventLoop.preconditionInEventLoop()
+        guard connections.updateValue(viewer, forKey: ObjectIdentifier(viewer)) == nil else { return }
+        metrics.viewers.increment()
+    }
+
+    /// Forgets a viewer connection; its rooms are left separately (`leave`).
+    func close(_ viewer: ViewerHandler) {
+        eventLoop.preconditionInEventLoop()
+        guard connections.removeValue(forKey: ObjectIdentifier(viewer)) != nil else { return }
+        metrics.viewers.decrement()
+    }
+
+    /// Adds a viewer to a room, subscribes the room if needed, then activates it with its history.
+    func join(_ viewer: RoomSubscription) {
         eventLoop.preconditionInEventLoop()
         let room: LoopRoom
         if let existing = rooms[viewer.room] {
@@ -78,8 +94,6 @@ final class PushShard {
             metrics.rooms.increment()
         }
         room.addJoining(viewer)
-        viewerCount += 1
-        metrics.viewers.increment()
         let roomID = viewer.room
         let since = viewer.since
         let log = hub.log
@@ -97,18 +111,16 @@ final class PushShard {
                 }
             case .failure(let error):
                 hub.logger.warning("history unavailable", metadata: ["room": "\(roomID)", "error": "\(error)"])
-                viewer.close(code: .unexpectedServerError, reason: "history unavailable")
+                viewer.viewer.close(code: .unexpectedServerError, reason: "history unavailable")
             }
         }
     }
 
-    /// Forgets a viewer; the last one out of a room releases the room's subscription.
-    func leave(_ viewer: ViewerHandler) {
+    /// Takes a viewer out of a room; the last one out releases the room's subscription.
+    func leave(_ viewer: RoomSubscription) {
         eventLoop.preconditionInEventLoop()
         guard let room = rooms[viewer.room] else { return }
         room.remove(viewer)
-        viewerCount -= 1
-        metrics.viewers.decrement()
         if room.isEmpty {
             rooms[viewer.room] = nil
             metrics.rooms.decrement()
@@ -198,9 +210,8 @@ final class PushShard {
                 hub.logger.warning("skipped a missing seq after the reorder timeout", metadata: ["room": "\(room.id)"])
                 markDirty(room)
             }
-            for viewer in room.viewers where viewer.heartbeat(now: now) == false { expired.append(viewer) }
-            for viewer in room.joining where viewer.heartbeat(now: now) == false { expired.append(viewer) }
         }
+        for viewer in connections.values where viewer.heartbeat(now: now) == false { expired.append(viewer) }
         activeRooms = max(1, active)
         let widest = rooms.values.lazy.map { $0.viewers.count }.max() ?? 0
         windowGauge.record(policy.window(viewers: widest, activeRooms: activeRooms).nanoseconds / 1_000_000)
@@ -210,9 +221,8 @@ final class PushShard {
     /// Sends every viewer close 1001; the future completes when all their channels are closed.
     func drain() -> EventLoopFuture<Void> {
         eventLoop.preconditionInEventLoop()
-        let all = rooms.values.flatMap { $0.viewers + $0.joining }
         var closed: [EventLoopFuture<Void>] = []
-        for viewer in all {
+        for viewer in connections.values {
             if let future = viewer.closeFuture { closed.append(future) }
             viewer.close(code: .goingAway, reason: "server shutting down")
         }

@@ -7,8 +7,9 @@ import Foundation
 import NIOCore
 import NIOWebSocket
 
-/// One viewer's WebSocket: joins its room's `LoopRoom`, answers pings, takes posted comments,
-/// and closes the connection on protocol errors, idleness or when it cannot keep up.
+/// One viewer's WebSocket: joins its rooms' `LoopRoom`s (the URL's room, then any it `join`s),
+/// answers pings, takes posted comments, and closes the connection on protocol errors, idleness
+/// or when it cannot keep up.
 ///
 /// Sits after the frame decoder and aggregator. Everything it writes is a complete frame as
 /// bytes (`ServerFrame`), written through the `FrameOutlet` at the head of the pipeline, so a
@@ -19,19 +20,16 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
 
     private enum Phase {
         case waitingForChannel
-        case joining(buffer: [EncodedComment])
-        case live
+        case open
         case closing
     }
 
-    /// The room this viewer watches.
-    let room: RoomID
+    /// The room named in the URL, watched from the start.
+    let firstRoom: RoomID
     /// Resume point asked for in the URL.
-    let since: UInt64?
-    /// Highest seq written to this viewer.
-    var lastSentSeq: UInt64 = 0
-    /// Position in its `LoopRoom`'s array of live viewers.
-    var slot: Int?
+    private let firstSince: UInt64?
+    /// The rooms this connection watches.
+    private var subscriptions: [RoomID: RoomSubscription] = [:]
     /// Whether the viewer negotiated permessage-deflate: batches go to it compressed, and its
     /// own messages may arrive compressed.
     let compressesBatches: Bool
@@ -63,16 +61,11 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     ) {
         self.token = token
         self.eventStream = eventStream
-        self.room = room
-        self.since = since
+        self.firstRoom = room
+        self.firstSince = since
         self.compressesBatches = compression
         self.hub = hub
         self.clientAddress = clientAddress
-    }
-
-    var isJoining: Bool {
-        if case .joining = phase { return true }
-        return false
     }
 
     private var isClosing: Bool {
@@ -101,10 +94,19 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
 
     private func start(context: ChannelHandlerContext) {
         guard case .waitingForChannel = phase else { return }
-        phase = .joining(buffer: [])
+        phase = .open
         let shard = hub.shard(for: context.eventLoop)
         self.shard = shard
-        shard.join(self)
+        shard.open(self)
+        watch(firstRoom, since: firstSince)
+    }
+
+    /// Starts watching `room`: the shard sends `hello` (and the history after `since`) once the
+    /// room's feed is live.
+    private func watch(_ room: RoomID, since: UInt64?) {
+        let subscription = RoomSubscription(room: room, since: since, viewer: self)
+        subscriptions[room] = subscription
+        shard?.join(subscription)
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
@@ -119,25 +121,20 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         outlet = nil
     }
 
+    /// Leaves every room and gives up the connection's place in the shard.
     private func leaveRoom() {
-        switch phase {
-        case .joining, .live:
-            shard?.leave(self)
-        case .waitingForChannel, .closing:
-            break
-        }
+        guard case .open = phase else { return }
+        for subscription in subscriptions.values { shard?.leave(subscription) }
+        subscriptions.removeAll()
+        shard?.close(self)
     }
 
     // MARK: Outbound
 
     /// Writes a complete frame, unless the viewer is closing.
     func send(_ frame: ByteBuffer) {
-        switch phase {
-        case .joining, .live:
-            write(frame)
-        case .waitingForChannel, .closing:
-            break
-        }
+        guard case .open = phase else { return }
+        write(frame)
     }
 
     private func write(_ frame: ByteBuffer) {
@@ -149,33 +146,14 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         outlet?.writeAndFlush(wrapOutboundOut(frame), promise: nil)
     }
 
-    func sendHello(lastSeq: UInt64, window: TimeAmount) {
+    func sendHello(room: RoomID, lastSeq: UInt64, window: TimeAmount) {
         send(ViewerMessage.frame(ViewerMessage.Hello(
             room: room.value, node: hub.configuration.nodeName, lastSeq: lastSeq,
             batchWindowMs: Int(window.nanoseconds / 1_000_000))))
     }
 
-    func sendGap(from: UInt64, to: UInt64) {
+    func sendGap(room: RoomID, from: UInt64, to: UInt64) {
         send(ViewerMessage.frame(ViewerMessage.Gap(room: room.value, from: from, to: to)))
-    }
-
-    /// Keeps comments flushed while the snapshot is read, so none fall between snapshot and live.
-    func bufferWhileJoining(_ comments: [EncodedComment]) {
-        guard case .joining(var buffer) = phase else { return }
-        buffer.append(contentsOf: comments)
-        if buffer.count > 100_000 {
-            // A snapshot this late means the history store is in trouble; let the viewer resume.
-            close(code: .unexpectedServerError, reason: "history too slow")
-            return
-        }
-        phase = .joining(buffer: buffer)
-    }
-
-    /// Ends the joining phase; returns what was flushed to the room while joining.
-    func becomeLive() -> [EncodedComment] {
-        guard case .joining(let buffer) = phase else { return [] }
-        phase = .live
-        return buffer
     }
 
     /// Sends a ping when one is due; false when the viewer has been silent past the idle timeout.
@@ -334,17 +312,56 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
 
     // MARK: Viewer messages
 
-    private struct MessageType: Decodable {
+    /// The fields every viewer message may carry besides its own.
+    private struct Envelope: Decodable {
         var type: String
+        /// Which room a `join`, `leave` or `comment` is about (a comment's default: the URL's room).
+        var room: String?
+        /// Resume point of a `join`.
+        var since: UInt64?
     }
 
     private func handleMessage(_ bytes: [UInt8], context: ChannelHandlerContext) {
-        guard let type = try? JSONDecoder().decode(MessageType.self, from: Data(bytes)).type else {
+        let envelope: Envelope
+        do {
+            envelope = try JSONDecoder().decode(Envelope.self, from: Data(bytes))
+        } catch DecodingError.typeMismatch(_, let failure) where failure.codingPath.first?.stringValue != "type" {
+            let field = failure.codingPath.first?.stringValue ?? "?"
+            return send(ViewerMessage.error(.invalidField(field, field == "since" ? "must be a non-negative integer" : "must be a string")))
+        } catch {
             return send(ViewerMessage.error(.invalidJSON("expected an object with a string field 'type'")))
         }
-        guard type == "comment" else {
-            return send(ViewerMessage.error(.init(code: "unknown_type", status: 400, message: "unknown message type '\(type)'")))
+        var room = firstRoom
+        if let name = envelope.room {
+            guard let named = RoomID(name) else { return send(ViewerMessage.error(.invalidRoom)) }
+            room = named
         }
+        switch envelope.type {
+        case "comment":
+            guard envelope.room == nil || subscriptions[room] != nil else {
+                return send(ViewerMessage.error(.notWatching(room.value)))
+            }
+            post(bytes, room: room, context: context)
+        case "join":
+            guard envelope.room != nil else { return send(ViewerMessage.error(.invalidField("room", "a room is required"))) }
+            guard subscriptions[room] == nil else { return send(ViewerMessage.error(.alreadyWatching(room.value))) }
+            let limit = hub.configuration.maxRoomsPerConnection
+            guard subscriptions.count < limit else { return send(ViewerMessage.error(.tooManyRooms(max: limit))) }
+            watch(room, since: envelope.since)
+        case "leave":
+            guard envelope.room != nil else { return send(ViewerMessage.error(.invalidField("room", "a room is required"))) }
+            guard let subscription = subscriptions.removeValue(forKey: room) else {
+                return send(ViewerMessage.error(.notWatching(room.value)))
+            }
+            shard?.leave(subscription)
+            send(ViewerMessage.frame(ViewerMessage.Left(room: room.value)))
+        default:
+            send(ViewerMessage.error(.init(code: "unknown_type", status: 400, message: "unknown message type '\(envelope.type)'")))
+        }
+    }
+
+    /// A comment posted over the socket, to `room`; answered with `ack` or `error`.
+    private func post(_ bytes: [UInt8], room: RoomID, context: ChannelHandlerContext) {
         guard hub.configuration.viewerPosts else {
             return send(ViewerMessage.error(.init(
                 code: "posting_disabled", status: 403, message: "this node does not take posts over WebSocket; use the HTTP API")))
@@ -360,7 +377,7 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         postsInFlight += 1
         // The author is derived when posting rather than stored: most viewers never post, and
         // every byte of an idle viewer is multiplied by the connections a node holds.
-        let (service, room, address, token) = (hub.service, room, clientAddress, token)
+        let (service, address, token) = (hub.service, clientAddress, token)
         context.eventLoop.makeFutureWithTask {
             await service.submit(room: room, request: request, token: token, clientAddress: address)
         }.assumeIsolated().whenSuccess { [self] result in

@@ -20,6 +20,12 @@ enum ViewerMessage {
         let to: UInt64
     }
 
+    /// The answer to `leave`: nothing more of `room` follows.
+    struct Left: Encodable {
+        let type = "left"
+        let room: String
+    }
+
     struct Ack: Encodable {
         let type = "ack"
         let id: String

@@ -106,6 +106,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds without any frame from a viewer before it is closed.")
     var idleTimeout = 60
 
+    @Option(help: "Rooms one viewer connection may watch at once (its URL's room and those it joins).")
+    var maxRoomsPerConnection = 8
+
     @Option(help: "Node name reported to viewers in 'hello'.")
     var nodeName = ProcessInfo.processInfo.hostName
 
@@ -201,6 +204,8 @@ struct Serve: AsyncParsableCommand {
         configuration.push.pingInterval = .seconds(Int64(pingInterval))
         configuration.push.idleTimeout = .seconds(Int64(idleTimeout))
         configuration.push.nodeName = nodeName
+        guard maxRoomsPerConnection >= 1 else { throw ValidationError("--max-rooms-per-connection must be at least 1") }
+        configuration.push.maxRoomsPerConnection = maxRoomsPerConnection
         configuration.ingest.maxBodyBytes = maxBodyBytes
         configuration.ingest.maxHeaderBytes = maxHeaderBytes
         configuration.ingest.idleTimeout = .seconds(Int64(httpIdleTimeout))

@@ -1,0 +1,45 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuCore
+
+/// One room watched over one connection: where the viewer stands in that room's sequence.
+///
+/// A connection watches its URL's room and any it `join`s later, each with its own `seq` and
+/// resume point; the room's `LoopRoom` holds these, not the connections, so the fan-out loop
+/// and the resume logic work per room whatever else the connection watches.
+final class RoomSubscription {
+    let room: RoomID
+    /// Resume point: the URL's `since`, or the one in the `join` message.
+    let since: UInt64?
+    /// The connection.
+    unowned let viewer: ViewerHandler
+    /// Highest seq this viewer has been sent or told about (with `shed`) in this room.
+    var lastSentSeq: UInt64 = 0
+    /// Position in its `LoopRoom`'s array of live subscriptions.
+    var slot: Int?
+    /// Comments flushed to the room while this subscription's history snapshot was on its way;
+    /// nil once live.
+    private(set) var joiningBuffer: [EncodedComment]? = []
+
+    init(room: RoomID, since: UInt64?, viewer: ViewerHandler) {
+        self.room = room
+        self.since = since
+        self.viewer = viewer
+    }
+
+    var isJoining: Bool { joiningBuffer != nil }
+
+    /// Keeps comments flushed while the snapshot is read, so none fall between snapshot and live.
+    /// False when the buffer grew past reason (the history store is in trouble).
+    func bufferWhileJoining(_ comments: [EncodedComment]) -> Bool {
+        guard joiningBuffer != nil else { return true }
+        joiningBuffer!.append(contentsOf: comments)
+        return joiningBuffer!.count <= 100_000
+    }
+
+    /// Ends the joining phase; returns what was flushed to the room meanwhile.
+    func becomeLive() -> [EncodedComment] {
+        defer { joiningBuffer = nil }
+        return joiningBuffer ?? []
+    }
+}
