@@ -169,6 +169,12 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         case (.words, .PUT):
             let token = Self.bearerToken(head.headers)
             moderate(context: context, keepAlive: keepAlive) { await $0.replaceWords(token: token, body: body) }
+        case (.room(let room), .GET):
+            let loop = context.eventLoop
+            answer(context: context, keepAlive: keepAlive) { [service] in await RoomsAPI(service: service).stats(room: room, on: loop) }
+        case (.rooms, .GET):
+            let loop = context.eventLoop
+            answer(context: context, keepAlive: keepAlive) { [service] in await RoomsAPI(service: service).busiest(target: target, on: loop) }
         case (.comments, .POST) where !configuration.acceptsPosts:
             respond(context: context, error: .roleNotServed("ingest"), keepAlive: keepAlive)
         case (.comments(let room), .POST):
@@ -190,7 +196,9 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             respond(context: context, error: .invalidRoom, keepAlive: keepAlive)
         case (.unknown, _):
             respond(context: context, error: .notFound, keepAlive: keepAlive)
-        case (.bans, _), (.ban, _), (.comment, _), (.settings, _), (.words, _), (.events, _), (.health, _), (.ready, _), (.metrics, _), (.comments, _), (.viewerSocket, _), (.viewerPage, _):
+        case (.bans, _), (.ban, _), (.comment, _), (.settings, _), (.words, _), (.events, _), (.health, _), (.ready, _), (.metrics, _),
+            (.comments, _), (.viewerSocket, _), (.viewerPage, _), (.room, _), (.rooms, _), (.notices, _), (.broadcast, _), (.live, _),
+            (.replay, _):
             respond(context: context, error: .methodNotAllowed, keepAlive: keepAlive)
         }
     }
@@ -277,7 +285,12 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         context: ChannelHandlerContext, keepAlive: Bool, _ call: @escaping @Sendable (ModerationAPI) async -> ModerationAPI.Answer
     ) {
         let api = ModerationAPI(service: service)
-        context.eventLoop.makeFutureWithTask { await call(api) }.assumeIsolated().whenSuccess { [self] answer in
+        answer(context: context, keepAlive: keepAlive) { await call(api) }
+    }
+
+    /// Runs `work` off the loop and answers 200 with its JSON, or with its error.
+    private func answer(context: ChannelHandlerContext, keepAlive: Bool, _ work: @escaping @Sendable () async -> ModerationAPI.Answer) {
+        context.eventLoop.makeFutureWithTask { await work() }.assumeIsolated().whenSuccess { [self] answer in
             switch answer {
             case .success(let body): respond(context: context, status: .ok, json: body, keepAlive: keepAlive)
             case .failure(let error): respond(context: context, error: error, keepAlive: keepAlive)

@@ -23,6 +23,18 @@ public enum Route: Equatable, Sendable {
     case settings(RoomID)
     /// `/v1/words`: the node's blocked-word list.
     case words
+    /// `/v1/rooms`: the busiest rooms (`?top=N`).
+    case rooms
+    /// `/v1/rooms/{room}`: online count, latest seq, comment rate.
+    case room(RoomID)
+    /// `/v1/rooms/{room}/notices`: a notice from a backend or a streamer's tool.
+    case notices(RoomID)
+    /// `/v1/broadcast`: a notice to every room.
+    case broadcast
+    /// `/v1/rooms/{room}/live`: start (POST) or end (DELETE) a stream, for replay.
+    case live(RoomID)
+    /// `/v1/rooms/{room}/replay`: a stream's comments by offset.
+    case replay(RoomID)
     /// The viewer page: `/` (room `lobby`, or `?room=`) or `/rooms/{room}`.
     case viewerPage
     /// A room path whose room id is malformed.
@@ -45,7 +57,14 @@ public enum Route: Equatable, Sendable {
             self = .metrics
         case 3 where parts[1] == "v1" && parts[2] == "words":
             self = .words
-        case 5 where parts[1] == "v1" && parts[2] == "rooms" && ["comments", "ws", "events", "bans", "settings"].contains(parts[4]):
+        case 3 where parts[1] == "v1" && parts[2] == "rooms":
+            self = .rooms
+        case 3 where parts[1] == "v1" && parts[2] == "broadcast":
+            self = .broadcast
+        case 4 where parts[1] == "v1" && parts[2] == "rooms":
+            self = RoomID(parts[3]).map { .room($0) } ?? .invalidRoom
+        case 5 where parts[1] == "v1" && parts[2] == "rooms"
+            && ["comments", "ws", "events", "bans", "settings", "notices", "live", "replay"].contains(parts[4]):
             guard let room = RoomID(parts[3]) else {
                 self = .invalidRoom
                 return
@@ -55,6 +74,9 @@ public enum Route: Equatable, Sendable {
             case "ws": self = .viewerSocket(room)
             case "events": self = .events(room)
             case "bans": self = .bans(room)
+            case "notices": self = .notices(room)
+            case "live": self = .live(room)
+            case "replay": self = .replay(room)
             default: self = .settings(room)
             }
         case 6 where parts[1] == "v1" && parts[2] == "rooms" && (parts[4] == "bans" || parts[4] == "comments") && !parts[5].isEmpty:

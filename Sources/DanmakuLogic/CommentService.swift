@@ -32,16 +32,19 @@ public final class CommentService: Sendable {
     private let authenticator: any PostAuthenticator
     /// Bans and room settings.
     public let moderation: any ModerationStore
+    /// Viewers per room across the deployment (kept up to date by the server's presence loop).
+    public let online: OnlineDirectory
 
     /// - Parameter onPublishFailure: told when a stored comment could not be published live
     ///   (it stays in history, so resuming viewers still get it).
     public init(
         configuration: LogicConfiguration, log: any CommentLog, bus: any CommentBus,
         metrics: LogicMetrics = LogicMetrics(), authenticator: any PostAuthenticator = OpenPosting(),
-        moderation: any ModerationStore = MemoryModeration(),
+        moderation: any ModerationStore = MemoryModeration(), online: OnlineDirectory = OnlineDirectory(),
         onPublishFailure: @escaping @Sendable (any Error) -> Void = { _ in }
     ) {
         self.moderation = moderation
+        self.online = online
         self.metrics = metrics
         self.authenticator = authenticator
         self.configuration = configuration

@@ -32,6 +32,20 @@ final class LoopRoom {
 
     var isEmpty: Bool { viewers.isEmpty && joining.isEmpty }
 
+    /// Viewers of the room on this loop, those still joining included.
+    var viewerCount: Int { viewers.count + joining.count }
+
+    /// The online count last sent to this room's viewers (in `hello` or `online`).
+    private var announcedOnline: Int?
+
+    /// Sends `{"type":"online",…}` (one shared frame) when `count` differs from the last one sent.
+    func announceOnline(_ count: Int) {
+        guard count != announcedOnline, !viewers.isEmpty else { return }
+        announcedOnline = count
+        let frame = ViewerMessage.frame(ViewerMessage.Online(room: id.value, count: count))
+        for subscription in viewers { subscription.viewer.send(frame) }
+    }
+
     func addJoining(_ viewer: RoomSubscription) {
         joining.append(viewer)
     }
@@ -100,7 +114,7 @@ final class LoopRoom {
 
     /// A joining viewer's history arrived: send it, then make the viewer live.
     func activate(
-        _ viewer: RoomSubscription, snapshot: HistorySnapshot, since: UInt64?, window: TimeAmount, now: NIODeadline,
+        _ viewer: RoomSubscription, snapshot: HistorySnapshot, since: UInt64?, window: TimeAmount, online: Int, now: NIODeadline,
         allocator: ByteBufferAllocator
     ) -> Bool {
         guard let index = joining.firstIndex(where: { $0 === viewer }) else { return false }
@@ -115,7 +129,7 @@ final class LoopRoom {
         // Taken first: `becomeLive` ends the joining phase, and with it the buffer.
         let flushedMeanwhile = viewer.becomeLive()
         let connection = viewer.viewer
-        connection.sendHello(room: id, lastSeq: snapshot.lastSeq, window: window)
+        connection.sendHello(room: id, lastSeq: snapshot.lastSeq, window: window, online: online)
         if let since, since < snapshot.lastSeq {
             if since + 1 < snapshot.firstAvailableSeq {
                 connection.sendGap(room: id, from: since + 1, to: snapshot.firstAvailableSeq - 1)

@@ -20,6 +20,8 @@ public final class PushHub: BusSubscriber, Sendable {
     let bus: any CommentBus
     let logger: Logger
     let metrics: PushMetrics
+    /// Viewers per room across the deployment, as of the last presence exchange.
+    let online: OnlineDirectory
     private let shards: [NIOLoopBoundBox<PushShard?>]
     private let shardIndex: [ObjectIdentifier: Int]
 
@@ -36,8 +38,10 @@ public final class PushHub: BusSubscriber, Sendable {
     /// is handled after the task, so it always finds its shard.
     public init(
         configuration: PushConfiguration, eventLoops: [any EventLoop], service: CommentService,
-        log: any CommentLog, bus: any CommentBus, logger: Logger, metrics: PushMetrics = PushMetrics()
+        log: any CommentLog, bus: any CommentBus, logger: Logger, metrics: PushMetrics = PushMetrics(),
+        online: OnlineDirectory = OnlineDirectory()
     ) {
+        self.online = online
         self.configuration = configuration
         self.metrics = metrics
         self.service = service
@@ -127,6 +131,25 @@ public final class PushHub: BusSubscriber, Sendable {
             box.eventLoop.execute {
                 box.value?.retract(seq: seq, id: id, room: room)
             }
+        }
+    }
+
+    // MARK: Online counts
+
+    /// Viewers per room on this node (those still joining included), summed over its loops.
+    public func localCounts() async -> [RoomID: Int] {
+        var counts: [RoomID: Int] = [:]
+        for box in shards {
+            let shardCounts = (try? await box.eventLoop.submit { box.value?.roomCounts() ?? [:] }.get()) ?? [:]
+            counts.merge(shardCounts, uniquingKeysWith: +)
+        }
+        return counts
+    }
+
+    /// Sends `online` to the viewers of every room whose count changed since it was last sent.
+    public func announceOnline() {
+        for box in shards {
+            box.eventLoop.execute { box.value?.announceOnline() }
         }
     }
 

@@ -106,7 +106,8 @@ final class PushShard {
             switch result {
             case .success(let snapshot):
                 let window = policy.window(viewers: room.viewers.count + 1, activeRooms: activeRooms)
-                if room.activate(viewer, snapshot: snapshot, since: since, window: window, now: eventLoop.now, allocator: allocator) {
+                let online = max(hub.online.count(roomID), room.viewerCount)
+                if room.activate(viewer, snapshot: snapshot, since: since, window: window, online: online, now: eventLoop.now, allocator: allocator) {
                     markDirty(room)
                 }
             case .failure(let error):
@@ -196,6 +197,22 @@ final class PushShard {
         metrics.frames.increment(by: written.frames)
         metrics.deliveries.increment(by: written.deliveries)
         metrics.batchComments.record(written.deliveries / written.frames)
+    }
+
+    // MARK: Online counts
+
+    /// Viewers per room on this loop.
+    func roomCounts() -> [RoomID: Int] {
+        rooms.mapValues(\.viewerCount)
+    }
+
+    /// Sends `online` to each room whose count (the deployment's, or this loop's own when that is
+    /// more recent and larger) changed since it was last sent.
+    func announceOnline() {
+        eventLoop.preconditionInEventLoop()
+        for room in rooms.values {
+            room.announceOnline(max(hub.online.count(room.id), room.viewerCount))
+        }
     }
 
     // MARK: Heartbeats

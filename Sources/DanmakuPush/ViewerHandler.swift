@@ -146,10 +146,10 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         outlet?.writeAndFlush(wrapOutboundOut(frame), promise: nil)
     }
 
-    func sendHello(room: RoomID, lastSeq: UInt64, window: TimeAmount) {
+    func sendHello(room: RoomID, lastSeq: UInt64, window: TimeAmount, online: Int) {
         send(ViewerMessage.frame(ViewerMessage.Hello(
             room: room.value, node: hub.configuration.nodeName, lastSeq: lastSeq,
-            batchWindowMs: Int(window.nanoseconds / 1_000_000))))
+            batchWindowMs: Int(window.nanoseconds / 1_000_000), online: online)))
     }
 
     func sendGap(room: RoomID, from: UInt64, to: UInt64) {

@@ -11,6 +11,15 @@ enum ViewerMessage {
         let node: String
         let lastSeq: UInt64
         let batchWindowMs: Int
+        /// Viewers of the room across the deployment, as last known.
+        let online: Int
+    }
+
+    /// The room's online count changed (sent at most once per presence interval).
+    struct Online: Encodable {
+        let type = "online"
+        let room: String
+        let count: Int
     }
 
     struct Gap: Encodable {

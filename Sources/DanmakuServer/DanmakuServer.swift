@@ -8,6 +8,7 @@ import DanmakuLogic
 import DanmakuPush
 import CoreMetrics
 import DanmakuRedis
+import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -38,6 +39,9 @@ public final class DanmakuServer: Sendable {
     /// This server's metrics, served at `GET /metrics` (one registry per server, no global state).
     public let metrics = PrometheusCollectorRegistry()
     private let metricsFactory: PrometheusMetricsFactory
+    /// Viewers per room across the deployment.
+    private let online = OnlineDirectory()
+    private let presence: any PresenceStore
 
     public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "danmaku")) {
         self.configuration = configuration
@@ -65,9 +69,13 @@ public final class DanmakuServer: Sendable {
         var authenticator: any PostAuthenticator = OpenPosting()
         if let secret = configuration.jwtSecret { authenticator = TokenAuthenticator(secret: secret) }
         let moderation: any ModerationStore = redisBus.map { RedisModeration(bus: $0) } ?? MemoryModeration()
+        // Three missed reports and a node's viewers stop counting.
+        self.presence = redisBus.map {
+            RedisPresence(bus: $0, nodeID: "\(configuration.push.nodeName)-\(UUID().uuidString)", lifetime: configuration.presenceInterval * 3)
+        } ?? MemoryPresence()
         self.service = CommentService(
             configuration: configuration.logic, log: bus, bus: bus, metrics: LogicMetrics(factory: factory),
-            authenticator: authenticator, moderation: moderation,
+            authenticator: authenticator, moderation: moderation, online: online,
             onPublishFailure: { failureLogger.error("stored comment not published live", metadata: ["error": "\($0)"]) })
     }
 
@@ -93,7 +101,7 @@ public final class DanmakuServer: Sendable {
         let openConnections = Meter(label: "danmaku_connections", factory: metricsFactory)
         let hub = configuration.roles.contains(.push) ? PushHub(
             configuration: push, eventLoops: Array(group.makeIterator()), service: service,
-            log: bus, bus: bus, logger: logger, metrics: PushMetrics(factory: metricsFactory)) : nil
+            log: bus, bus: bus, logger: logger, metrics: PushMetrics(factory: metricsFactory), online: online) : nil
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -122,9 +130,11 @@ public final class DanmakuServer: Sendable {
             }
             .bind(host: configuration.host, port: configuration.port)
             .get()
+        let presenceLoop = PresenceLoop(store: presence, directory: online, hub: hub, interval: configuration.presenceInterval, logger: logger)
         state.withLockedValue {
             $0.channel = channel
             $0.hub = hub
+            $0.presence = Task { await presenceLoop.run() }
         }
         let address = channel.localAddress!
         logger.info("listening", metadata: ["address": "\(address)", "threads": "\(Array(group.makeIterator()).count)"])
@@ -133,11 +143,14 @@ public final class DanmakuServer: Sendable {
 
     /// Stops accepting, closes viewers with 1001, and shuts the threads down.
     public func shutdown() async {
-        let (channel, hub) = state.withLockedValue { state in
+        let (channel, hub, presence) = state.withLockedValue { state in
             state.draining = true
-            return (state.channel, state.hub)
+            return (state.channel, state.hub, state.presence)
         }
         try? await channel?.close()
+        // Withdraws this node's counts while Redis is still connected.
+        presence?.cancel()
+        await presence?.value
         if let hub {
             let drained = Task { await hub.drain() }
             // Bound the drain: a viewer that never answers is cut off by its close timeout anyway.
@@ -169,5 +182,6 @@ public final class DanmakuServer: Sendable {
 private struct Running {
     var channel: (any Channel)?
     var hub: PushHub?
+    var presence: Task<Void, Never>?
     var draining = false
 }

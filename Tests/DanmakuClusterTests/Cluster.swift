@@ -61,14 +61,6 @@ func historySeqs(port: Int, room: String) async throws -> [UInt64] {
     return comments.compactMap { ($0["seq"] as? NSNumber)?.uint64Value }
 }
 
-/// Polls `condition` every 50 ms until it holds or `timeout` passes.
-func eventually(_ what: String, timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while try await !condition() {
-        guard ContinuousClock.now < deadline else { throw TimedOut(description: what) }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-}
 
 /// Runs `post(0..<count)` with up to `inFlight` at once; returns their results in completion order.
 func postConcurrently<T: Sendable>(_ count: Int, inFlight: Int = 32, _ post: @escaping @Sendable (Int) async throws -> T) async throws -> [T] {

@@ -72,3 +72,12 @@ public struct TimedOut: Error, CustomStringConvertible {
         self.description = description
     }
 }
+
+/// Polls `condition` every 50 ms until it holds or `timeout` passes.
+public func eventually(_ what: String, timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else { throw TimedOut(description: what) }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+}

@@ -1,0 +1,35 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuBus
+import DanmakuCore
+import DanmakuPush
+import Logging
+
+/// Every `interval`: reports this node's viewers per room, reads the deployment's totals into
+/// the directory, and lets viewers know the counts that changed.
+struct PresenceLoop {
+    let store: any PresenceStore
+    let directory: OnlineDirectory
+    /// The push role, if this node runs it (it has viewers to count and to tell).
+    let hub: PushHub?
+    let interval: Duration
+    let logger: Logger
+
+    func run() async {
+        var failing = false
+        while !Task.isCancelled {
+            let local = await hub?.localCounts() ?? [:]
+            do {
+                directory.replace(try await store.exchange(local: local))
+                failing = false
+            } catch {
+                // Counts go stale, nothing else: comments do not depend on them.
+                if !failing { logger.warning("online counts unavailable", metadata: ["error": "\(error)"]) }
+                failing = true
+            }
+            hub?.announceOnline()
+            try? await Task.sleep(for: interval)
+        }
+        await store.withdraw()
+    }
+}
