@@ -32,16 +32,21 @@ public struct TokenAuthenticator: PostAuthenticator {
         case .failure(let error): return .failure(error)
         case .success(let claims):
             if let rooms = claims.rooms, !rooms.contains(room.value) { return .failure(.roomNotAllowed) }
-            return .success(CommentAuthor(id: claims.sub.value, name: claims.name))
+            return .success(Self.author(claims))
         }
     }
 
-    public func moderator(token: String?, room: RoomID?) async -> Result<String, DanmakuError> {
+    public func moderator(token: String?, room: RoomID?) async -> Result<CommentAuthor, DanmakuError> {
         switch await claims(token: token) {
         case .failure(let error): return .failure(error)
         case .success(let claims):
-            return claims.mayModerate(room: room?.value) ? .success(claims.sub.value) : .failure(.notAModerator)
+            return claims.mayModerate(room: room?.value) ? .success(Self.author(claims)) : .failure(.notAModerator)
         }
+    }
+
+    /// The author the claims name; the role only when privileged (viewers' comments carry none).
+    static func author(_ claims: DanmakuClaims) -> CommentAuthor {
+        CommentAuthor(id: claims.sub.value, name: claims.name, role: claims.role == .viewer ? nil : claims.role.rawValue)
     }
 
     /// The token's verified claims.

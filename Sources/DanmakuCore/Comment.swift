@@ -16,10 +16,14 @@ public struct CommentAuthor: Codable, Hashable, Sendable {
     public var id: String
     /// Display name.
     public var name: String
+    /// `streamer`, `moderator` or `admin` for a privileged author (their comments are never shed
+    /// under a display budget); absent for viewers and anonymous authors.
+    public var role: String?
 
-    public init(id: String, name: String) {
+    public init(id: String, name: String, role: String? = nil) {
         self.id = id
         self.name = name
+        self.role = role
     }
 }
 

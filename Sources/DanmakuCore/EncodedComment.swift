@@ -69,13 +69,55 @@ public struct EncodedComment: Sendable, Hashable {
     }
 
     /// The comment's `ts` (acceptance time, ms since the epoch), read from its JSON without
-    /// decoding it: `"ts":` appears once, at the top level (in strings a quote is escaped).
+    /// decoding it. The top-level `"ts":` is the last one: only `user` (with fixed keys) follows
+    /// it, while a notice's `payload`, which may hold any keys, comes before; inside strings a
+    /// quote is escaped, so text never matches.
     public var acceptedAtMilliseconds: Int64? {
         let view = json.readableBytesView
-        guard let key = view.firstRange(of: Array(#""ts":"#.utf8)), let value = Self.unsignedInteger(in: view, at: key.upperBound) else {
+        guard let key = Self.lastRange(of: Self.tsKey, in: view), let value = Self.unsignedInteger(in: view, at: key.upperBound) else {
             return nil
         }
         return Int64(exactly: value)
+    }
+
+    private static let tsKey = Array(#""ts":"#.utf8)
+    private static let noticeMarker = Array(#""kind":"notice","payload":"#.utf8)
+    private static let roleMarker = Array(#""role":""#.utf8)
+    private static let authorMarker = Array(#""user":{"id":"#.utf8)
+
+    /// Whether this is a notice, or a comment by a streamer, moderator or admin: what a display
+    /// budget never sheds. Read from the JSON: `"kind"` is only ever a notice's key, and `"role"`
+    /// only appears in a privileged author (a viewer's text cannot hold an unescaped quote).
+    public var isPriority: Bool {
+        let view = json.readableBytesView
+        if view.firstRange(of: Self.noticeMarker) != nil { return true }
+        guard let author = Self.lastRange(of: Self.authorMarker, in: view) else { return false }
+        return view[author.upperBound...].firstRange(of: Self.roleMarker) != nil
+    }
+
+    /// Whether the author's id is `encodedID` (the id as JSON, quotes included; see
+    /// `authorMarker(_:)`).
+    public func isBy(encodedID: [UInt8]) -> Bool {
+        let view = json.readableBytesView
+        guard let author = Self.lastRange(of: Self.authorMarker, in: view) else { return false }
+        let rest = view[author.upperBound...]
+        return rest.starts(with: encodedID) && rest.dropFirst(encodedID.count).first == UInt8(ascii: ",")
+    }
+
+    /// A user id as it appears in comment JSON, for `isBy(encodedID:)`.
+    public static func encodedAuthorID(_ id: String) -> [UInt8] {
+        (try? Array(WireCodec.encoder.encode(id))) ?? []
+    }
+
+    /// The last occurrence of `pattern` in `view`.
+    static func lastRange(of pattern: [UInt8], in view: ByteBufferView) -> Range<ByteBufferView.Index>? {
+        guard view.count >= pattern.count else { return nil }
+        var start = view.endIndex - pattern.count
+        while start >= view.startIndex {
+            if view[start..<start + pattern.count].elementsEqual(pattern) { return start..<start + pattern.count }
+            start -= 1
+        }
+        return nil
     }
 
     /// The unsigned integer written at `index` of `view` (its digits up to the first non-digit);

@@ -175,6 +175,9 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         case (.rooms, .GET):
             let loop = context.eventLoop
             answer(context: context, keepAlive: keepAlive) { [service] in await RoomsAPI(service: service).busiest(target: target, on: loop) }
+        case (.notices, .POST), (.broadcast, .POST):
+            guard configuration.acceptsPosts else { return respond(context: context, error: .roleNotServed("ingest"), keepAlive: keepAlive) }
+            postNotice(context: context, route: route, head: head, body: body)
         case (.comments, .POST) where !configuration.acceptsPosts:
             respond(context: context, error: .roleNotServed("ingest"), keepAlive: keepAlive)
         case (.comments(let room), .POST):
@@ -243,6 +246,33 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
                 respond(context: context, error: error, keepAlive: keepAlive)
             }
         }
+    }
+
+    /// `POST /v1/rooms/{room}/notices` (201 with the notice's id and seq) or `POST /v1/broadcast`
+    /// (201 with one such per room).
+    private func postNotice(context: ChannelHandlerContext, route: Route, head: HTTPRequestHead, body: ByteBuffer) {
+        let keepAlive = head.isKeepAlive
+        if let type = head.headers.first(name: "content-type"), !type.lowercased().hasPrefix("application/json") {
+            return respond(context: context, error: .unsupportedMediaType, keepAlive: keepAlive)
+        }
+        let token = Self.bearerToken(head.headers)
+        let bytes = Array(body.readableBytesView)
+        let service = self.service
+        context.eventLoop.makeFutureWithTask { () -> Result<ByteBuffer, DanmakuError> in
+            if case .notices(let room) = route {
+                return await service.postNotice(room: room, body: bytes, token: token).map(RoomsAPI.encode)
+            }
+            return await service.broadcast(body: bytes, token: token).map { RoomsAPI.encode(Broadcast(notices: $0)) }
+        }.assumeIsolated().whenSuccess { [self] result in
+            switch result {
+            case .success(let json): respond(context: context, status: .created, json: json, keepAlive: keepAlive)
+            case .failure(let error): respond(context: context, error: error, keepAlive: keepAlive)
+            }
+        }
+    }
+
+    private struct Broadcast: Encodable {
+        var notices: [AcceptedNotice]
     }
 
     /// Whether the request changes bans, settings or words (which only logic nodes do).

@@ -41,11 +41,15 @@ enum ViewerPage {
   .danmaku.fixed { left: 50%; transform: translateX(-50%); }
   form input[type=text] { flex: 1; padding: 6px; background: #222; color: #eee; border: 1px solid #555; }
   #post-result { font-size: 13px; min-width: 12em; }
+  #notice { max-width: 936px; margin: 4px auto; padding: 6px 12px; background: #3b2f00; color: #ffd54f; border-radius: 4px; }
+  #notice:empty { display: none; }
+  #online { font-size: 13px; color: #aaa; }
   #log { max-width: 960px; margin: 0 auto; height: 120px; overflow-y: auto; font-size: 13px; color: #aaa; list-style: none; padding: 0 12px; }
 </style>
 </head>
 <body>
-<header><h1>Danmaku · room <span id="room"></span></h1><span id="status" data-state="connecting">connecting</span></header>
+<header><h1>Danmaku · room <span id="room"></span></h1><span id="online"></span><span id="status" data-state="connecting">connecting</span></header>
+<div id="notice" role="status"></div>
 <div id="stage" aria-hidden="true"><div class="placeholder">video</div></div>
 <form id="post-form" autocomplete="off">
   <input id="text" type="text" maxlength="200" placeholder="Say something" aria-label="comment" required>
@@ -66,7 +70,7 @@ const token = new URLSearchParams(location.search).get("token");
 const stage = document.getElementById("stage"), statusBox = document.getElementById("status"), log = document.getElementById("log");
 document.getElementById("room").textContent = room;
 const laneHeight = 30, scrollSeconds = 8, fixedSeconds = 4, logSize = 200;
-let lastSeq = null, socket = null, backoff = 500, shown = 0, heldBack = 0;
+let lastSeq = null, socket = null, backoff = 500, shown = 0, heldBack = 0, shed = 0;
 const lanes = { scroll: [], top: [], bottom: [] };  // per lane: when it is free again (ms)
 
 function setStatus(state, text) { statusBox.dataset.state = state; statusBox.textContent = text || state; }
@@ -83,8 +87,14 @@ function connect() {
       backoff = 500;
       if (lastSeq === null) lastSeq = message.lastSeq;
       setStatus("live");
+      setOnline(message.online);
+    } else if (message.type === "online") {
+      setOnline(message.count);
     } else if (message.type === "comments") {
       for (const comment of message.comments) receive(comment);
+      // Under the room's display budget the server sends a sample: count what it held back.
+      if (message.shed) { shed += message.shed; updateShown(); }
+      if (message.lastSeq && (lastSeq === null || message.lastSeq > lastSeq)) lastSeq = message.lastSeq;
     } else if (message.type === "retract") {
       for (const element of document.querySelectorAll(`[data-seq="${message.seq}"]`)) element.remove();
     } else if (message.type === "gap") {
@@ -100,11 +110,23 @@ function connect() {
   };
 }
 
+function setOnline(count) {
+  if (typeof count === "number") document.getElementById("online").textContent = `${count} watching`;
+}
+
 function receive(comment) {
   if (lastSeq !== null && comment.seq <= lastSeq) return;  // seen before a reconnect
   lastSeq = comment.seq;
   const item = document.createElement("li");
   item.dataset.seq = comment.seq;
+  if (comment.kind === "notice") {
+    // A notice (a gift, a pinned message) from the streamer's tools: shown above the video.
+    const text = typeof comment.payload.text === "string" ? comment.payload.text : JSON.stringify(comment.payload);
+    document.getElementById("notice").textContent = `${comment.user.name}: ${text}`;
+    item.textContent = `#${comment.seq} notice from ${comment.user.name}: ${text}`;
+    log.prepend(item);
+    return;
+  }
   item.textContent = `#${comment.seq} ${comment.user.name}: ${comment.text}`;
   log.prepend(item);
   while (log.children.length > logSize) log.lastChild.remove();
@@ -146,7 +168,8 @@ function fly(comment) {
 }
 
 function updateShown() {
-  document.getElementById("shown").textContent = `${shown} shown` + (heldBack ? `, ${heldBack} held back (screen full)` : "");
+  document.getElementById("shown").textContent = `${shown} shown` + (heldBack ? `, ${heldBack} held back (screen full)` : "")
+    + (shed ? `, ${shed} not sent (the room's display budget)` : "");
 }
 function note(text) {
   const item = document.createElement("li");

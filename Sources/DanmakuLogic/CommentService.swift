@@ -25,11 +25,11 @@ public final class CommentService: Sendable {
     private let limiter: RateLimiter
     private let duplicates: DuplicateSuppressor
     private let filter: Mutex<SensitiveWordFilter>
-    private let log: any CommentLog
-    private let bus: any CommentBus
-    private let onPublishFailure: @Sendable (any Error) -> Void
+    let log: any CommentLog
+    let bus: any CommentBus
+    let onPublishFailure: @Sendable (any Error) -> Void
     private let metrics: LogicMetrics
-    private let authenticator: any PostAuthenticator
+    let authenticator: any PostAuthenticator
     /// Bans and room settings.
     public let moderation: any ModerationStore
     /// Viewers per room across the deployment (kept up to date by the server's presence loop).
@@ -145,8 +145,8 @@ public final class CommentService: Sendable {
         return .success(AcceptedComment(comment: comment, encoded: stored))
     }
 
-    /// The id of the user `token` names if it may moderate `room` (nil: node-wide), or why not.
-    public func moderator(token: String?, room: RoomID?) async -> Result<String, DanmakuError> {
+    /// The user `token` names if it may moderate `room` (nil: node-wide), or why not.
+    public func moderator(token: String?, room: RoomID?) async -> Result<CommentAuthor, DanmakuError> {
         await authenticator.moderator(token: token, room: room)
     }
 

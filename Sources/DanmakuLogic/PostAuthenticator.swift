@@ -7,9 +7,9 @@ public protocol PostAuthenticator: Sendable {
     /// The author of a post to `room` that carried `token` (nil: none), or the 401/403 to answer.
     func author(token: String?, room: RoomID, clientAddress: String) async -> Result<CommentAuthor, DanmakuError>
 
-    /// The id of the user `token` names if it may moderate `room` (nil: the whole node, e.g. the
-    /// word list), or the 401/403 to answer.
-    func moderator(token: String?, room: RoomID?) async -> Result<String, DanmakuError>
+    /// The user `token` names (with its role) if it may moderate `room` (nil: the whole node,
+    /// e.g. the word list), or the 401/403 to answer.
+    func moderator(token: String?, room: RoomID?) async -> Result<CommentAuthor, DanmakuError>
 }
 
 /// Open (development) mode: no token needed; one anonymous author per client address. A token,
@@ -22,7 +22,7 @@ public struct OpenPosting: PostAuthenticator {
     }
 
     /// Nobody can prove who they are, so nobody moderates.
-    public func moderator(token: String?, room: RoomID?) async -> Result<String, DanmakuError> {
+    public func moderator(token: String?, room: RoomID?) async -> Result<CommentAuthor, DanmakuError> {
         .failure(.moderationNeedsTokens)
     }
 }

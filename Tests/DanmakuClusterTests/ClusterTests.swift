@@ -207,12 +207,6 @@ import Testing
 }
 
 extension Sequence {
-    func asyncMap<T>(_ transform: (Element) async throws -> T) async throws -> [T] {
-        var results: [T] = []
-        for element in self { results.append(try await transform(element)) }
-        return results
-    }
-
     /// Transforms all elements at once; results in the elements' order.
     func concurrentMap<T: Sendable>(_ transform: @escaping @Sendable (Element) async throws -> T) async throws -> [T] where Element: Sendable {
         try await withThrowingTaskGroup(of: (Int, T).self) { group in

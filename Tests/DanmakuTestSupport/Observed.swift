@@ -81,3 +81,12 @@ public func eventually(_ what: String, timeout: Duration = .seconds(20), _ condi
         try await Task.sleep(for: .milliseconds(50))
     }
 }
+
+extension Sequence {
+    /// `map` with an async transform, one element after the other.
+    public func asyncMap<T>(_ transform: (Element) async throws -> T) async throws -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
+}

@@ -1,0 +1,74 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuBus
+import DanmakuCore
+import Foundation
+import NIOCore
+
+/// A stored notice: what the 201 answer says.
+public struct AcceptedNotice: Encodable, Sendable {
+    public var id: String
+    public var room: String
+    public var seq: UInt64
+    public var ts: Int64
+}
+
+extension CommentService {
+    /// Posts a notice to `room`: a streamer of the room, a moderator or an admin may. Notices skip
+    /// the comment checks (rate limits, filter, slow mode): they come from trusted tools.
+    public func postNotice(room: RoomID, body: [UInt8], token: String?) async -> Result<AcceptedNotice, DanmakuError> {
+        let author: CommentAuthor
+        switch await authenticator.moderator(token: token, room: room) {
+        case .success(let value): author = value
+        case .failure(let error): return .failure(error)
+        }
+        switch Notice.canonicalPayload(body) {
+        case .success(let payload): return await store(payload: payload, room: room, author: author)
+        case .failure(let error): return .failure(error)
+        }
+    }
+
+    /// Posts a notice to every room that has viewers now (an admin only); the notices, one per room.
+    public func broadcast(body: [UInt8], token: String?) async -> Result<[AcceptedNotice], DanmakuError> {
+        let author: CommentAuthor
+        switch await authenticator.moderator(token: token, room: nil) {
+        case .failure(let error): return .failure(error)
+        case .success(let moderator):
+            guard moderator.role == "admin" else { return .failure(.notAModerator) }
+            author = moderator
+        }
+        let payload: ByteBuffer
+        switch Notice.canonicalPayload(body) {
+        case .success(let value): payload = value
+        case .failure(let error): return .failure(error)
+        }
+        var notices: [AcceptedNotice] = []
+        for (room, _) in online.busiest(Int.max) {
+            switch await store(payload: payload, room: room, author: author) {
+            case .success(let notice): notices.append(notice)
+            case .failure(let error): return .failure(error)
+            }
+        }
+        return .success(notices)
+    }
+
+
+    /// Numbers and stores a notice, then publishes it like a comment.
+    private func store(payload: ByteBuffer, room: RoomID, author: CommentAuthor) async -> Result<AcceptedNotice, DanmakuError> {
+        let id = UUID().uuidString.lowercased()
+        let ts = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        let stored: EncodedComment
+        do {
+            let unnumbered = try Notice.unnumberedJSON(id: id, room: room, payload: payload, ts: ts, author: author)
+            stored = try await log.append(room: room, unnumbered: unnumbered)
+        } catch {
+            return .failure(.busUnavailable(String(describing: error)))
+        }
+        do {
+            try await bus.publish([stored], room: room)
+        } catch {
+            onPublishFailure(error)
+        }
+        return .success(AcceptedNotice(id: id, room: room.value, seq: stored.seq, ts: ts))
+    }
+}
