@@ -51,6 +51,28 @@ public enum BatchScanner {
         }
     }
 
+    private static let commentsKey = Array(#""comments":["#.utf8)
+
+    /// A budgeted batch's `shed` count and `lastSeq` (from the batch's own fields, ahead of its
+    /// comments), or nil for a batch that sheds nothing.
+    public static func shed(_ payload: UnsafeRawBufferPointer) -> (count: UInt64, lastSeq: UInt64)? {
+        guard let end = index(of: commentsKey, in: payload, from: 0) else { return nil }
+        let head = UnsafeRawBufferPointer(rebasing: payload[..<end])
+        guard let count = integerField("shed", in: head), let last = integerField("lastSeq", in: head) else { return nil }
+        return (count, last)
+    }
+
+    /// The number of comments in a batch.
+    public static func commentCount(_ payload: UnsafeRawBufferPointer) -> UInt64 {
+        var count: UInt64 = 0
+        var position = 0
+        while let key = index(of: seqKey, in: payload, from: position) {
+            count += 1
+            position = key + seqKey.count
+        }
+        return count
+    }
+
     /// The integer after `"key":` anywhere in the payload (for `hello`'s `lastSeq`, `gap`'s bounds).
     public static func integerField(_ key: String, in payload: UnsafeRawBufferPointer) -> UInt64? {
         let pattern = Array("\"\(key)\":".utf8)

@@ -176,6 +176,9 @@ public final class BenchViewer: ChannelInboundHandler {
     private func handleBatch(_ payload: UnsafeRawBufferPointer) {
         stats.totals.frames += 1
         guard var expected = lastSeq.map({ $0 + 1 }) else { return }
+        if let shed = BatchScanner.shed(payload) {
+            return handleBudgetedBatch(payload, expected: expected, shed: shed)
+        }
         if verifyEveryComment {
             let now = microsecondsNow()
             BatchScanner.forEachComment(payload) { seq, stamp in
@@ -203,6 +206,31 @@ public final class BenchViewer: ChannelInboundHandler {
                 lastSeq = last
             }
         }
+    }
+}
+
+extension BenchViewer {
+    /// A batch under a display budget: it covers the seqs up to its `lastSeq`, of which it
+    /// carries some and says how many it shed; only what neither explains is missing.
+    fileprivate func handleBudgetedBatch(_ payload: UnsafeRawBufferPointer, expected start: UInt64, shed: (count: UInt64, lastSeq: UInt64)) {
+        var received: UInt64 = 0
+        var previous = start - 1
+        let now = microsecondsNow()
+        BatchScanner.forEachComment(payload) { seq, stamp in
+            guard seq > previous else {
+                stats.totals.duplicated += 1
+                return
+            }
+            previous = seq
+            received += 1
+            stats.totals.deliveries += 1
+            if verifyEveryComment, let stamp, now >= stamp { stats.totals.latency.record(now - stamp) }
+        }
+        guard shed.lastSeq >= start else { return }
+        let covered = shed.lastSeq - start + 1
+        stats.totals.shed += shed.count
+        if covered > received + shed.count { stats.totals.missing += covered - received - shed.count }
+        lastSeq = shed.lastSeq
     }
 }
 

@@ -12,8 +12,10 @@ public struct ViewerTotals: Sendable {
     public var frames: UInt64 = 0
     /// WebSocket payload bytes received.
     public var bytes: UInt64 = 0
-    /// Seqs a viewer never got (gaps, plus `gap` messages).
+    /// Seqs a viewer never got and was not told were shed (gaps, plus `gap` messages): lost.
     public var missing: UInt64 = 0
+    /// Seqs a display budget held back, as the batches said (`shed`): not lost.
+    public var shed: UInt64 = 0
     /// Seqs a viewer got twice or after a later one.
     public var duplicated: UInt64 = 0
     /// End-to-end latency in microseconds: post sent → comment received.
@@ -26,6 +28,7 @@ public struct ViewerTotals: Sendable {
         frames += other.frames
         bytes += other.bytes
         missing += other.missing
+        shed += other.shed
         duplicated += other.duplicated
         latency.add(other.latency)
     }

@@ -11,22 +11,32 @@ public struct RoomSettings: Codable, Sendable, Equatable {
     /// The room's own limit on comments from everyone, `RATE/BURST` (e.g. `5/10`), applied on top
     /// of the node-wide `--room-rate`; nil: none.
     public var rate: String?
+    /// The display budget: the most comments per second each viewer is sent (notices,
+    /// privileged authors' comments and a viewer's own always go; an even sample of the rest).
+    /// nil: off, every viewer gets every comment.
+    public var displayPerSecond: Int?
 
-    public init(slowModeSeconds: Int = 0, rate: String? = nil) {
+    public init(slowModeSeconds: Int = 0, rate: String? = nil, displayPerSecond: Int? = nil) {
         self.slowModeSeconds = slowModeSeconds
         self.rate = rate
+        self.displayPerSecond = displayPerSecond
     }
 
     private enum CodingKeys: String, CodingKey {
-        case slowModeSeconds, rate
+        case slowModeSeconds, rate, displayPerSecond
     }
 
-    /// Either field may be left out of a request: slow mode then is off, and no room rate applies.
+    /// Any field may be left out of a request: slow mode then is off, no room rate applies, and
+    /// there is no display budget.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         slowModeSeconds = try container.decodeIfPresent(Int.self, forKey: .slowModeSeconds) ?? 0
         rate = try container.decodeIfPresent(String.self, forKey: .rate)
+        displayPerSecond = try container.decodeIfPresent(Int.self, forKey: .displayPerSecond)
     }
+
+    /// The largest display budget a room may set (a budget that large is as good as none).
+    public static let maxDisplayPerSecond = 10_000
 
     /// `rate` parsed; nil when unset or malformed.
     public var rateLimit: RateLimit? { rate.flatMap(RateLimit.init(parsing:)) }
@@ -50,6 +60,14 @@ public protocol ModerationStore: Sendable {
     /// Why `user` may not post in `room` now (a ban, slow mode), or nil; when nil, the post is
     /// counted for slow mode.
     func admit(user: String, room: RoomID) async throws -> DanmakuError?
+
+    /// The room's settings when the store holds them in this process and can answer at once;
+    /// nil when they must be fetched (`settings(room:)`).
+    func localSettings(room: RoomID) -> RoomSettings?
+}
+
+extension ModerationStore {
+    public func localSettings(room: RoomID) -> RoomSettings? { nil }
 }
 
 /// Moderation state of one process (the in-memory bus's companion).
@@ -82,6 +100,10 @@ public final class MemoryModeration: ModerationStore {
     }
 
     public func settings(room: RoomID) async throws -> RoomSettings {
+        state.withLock { $0.settings[room] ?? RoomSettings() }
+    }
+
+    public func localSettings(room: RoomID) -> RoomSettings? {
         state.withLock { $0.settings[room] ?? RoomSettings() }
     }
 

@@ -30,13 +30,14 @@ public final class RedisModeration: ModerationStore {
     }
 
     public func settings(room: RoomID) async throws -> RoomSettings {
-        let reply: RESPValue = try await bus.commands.send(RESPCommand("HMGET", [RESPArgument(Self.settingsKey(room)), "slow", "rate", "burst"]))
-        guard let values = reply.array, values.count == 3 else { throw RedisError.unexpectedReply("settings: \(reply)") }
+        let reply: RESPValue = try await bus.commands.send(RESPCommand("HMGET", [RESPArgument(Self.settingsKey(room)), "slow", "rate", "burst", "display"]))
+        guard let values = reply.array, values.count == 4 else { throw RedisError.unexpectedReply("settings: \(reply)") }
         let rate = values[1].string.flatMap(Double.init).flatMap { perSecond -> String? in
             guard perSecond > 0, let burst = values[2].string.flatMap(Double.init) else { return nil }
             return RateLimit(perSecond: perSecond, burst: burst).description
         }
-        return RoomSettings(slowModeSeconds: Int(values[0].integer ?? 0), rate: rate)
+        let display = values[3].integer.flatMap { $0 > 0 ? Int($0) : nil }
+        return RoomSettings(slowModeSeconds: Int(values[0].integer ?? 0), rate: rate, displayPerSecond: display)
     }
 
     public func update(_ settings: RoomSettings, room: RoomID) async throws {
@@ -44,6 +45,7 @@ public final class RedisModeration: ModerationStore {
         _ = try await bus.commands.send(RESPCommand("HSET", [
             RESPArgument(Self.settingsKey(room)), "slow", RESPArgument(settings.slowModeSeconds),
             "rate", RESPArgument(limit.map { String($0.perSecond) } ?? "0"), "burst", RESPArgument(limit.map { String($0.burst) } ?? "0"),
+            "display", RESPArgument(settings.displayPerSecond ?? 0),
         ])) as RESPValue
         // A new rate starts with a full bucket.
         _ = try await bus.commands.send(RESPCommand("DEL", [RESPArgument(Self.bucketKey(room))])) as RESPValue

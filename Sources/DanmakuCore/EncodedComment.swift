@@ -95,16 +95,20 @@ public struct EncodedComment: Sendable, Hashable {
         return view[author.upperBound...].firstRange(of: Self.roleMarker) != nil
     }
 
-    /// Whether the author's id is `encodedID` (the id as JSON, quotes included; see
-    /// `authorMarker(_:)`).
-    public func isBy(encodedID: [UInt8]) -> Bool {
+    private static let nameKey = Array(#","name":"#.utf8)
+
+    /// The author's id as it appears in the JSON (a JSON string, quotes included), to compare
+    /// with `encodedAuthorID(_:)` of a user id. `user` is the last key, and its `id` is followed
+    /// by `name`, which cannot appear unescaped inside the id.
+    public var encodedAuthor: [UInt8]? {
         let view = json.readableBytesView
-        guard let author = Self.lastRange(of: Self.authorMarker, in: view) else { return false }
-        let rest = view[author.upperBound...]
-        return rest.starts(with: encodedID) && rest.dropFirst(encodedID.count).first == UInt8(ascii: ",")
+        guard let author = Self.lastRange(of: Self.authorMarker, in: view),
+            let end = view[author.upperBound...].firstRange(of: Self.nameKey)
+        else { return nil }
+        return Array(view[author.upperBound..<end.lowerBound])
     }
 
-    /// A user id as it appears in comment JSON, for `isBy(encodedID:)`.
+    /// A user id as it appears in comment JSON, to compare with `encodedAuthor`.
     public static func encodedAuthorID(_ id: String) -> [UInt8] {
         (try? Array(WireCodec.encoder.encode(id))) ?? []
     }

@@ -82,7 +82,12 @@ struct ModerationAPI: Sendable {
 
     func updateSettings(room: RoomID, token: String?, body: ByteBuffer) async -> Answer {
         await authorized(token: token, room: room) {
-            var settings = try decode(RoomSettings.self, body, expected: #"{"slowModeSeconds": N, "rate": "RATE/BURST"}"#)
+            var settings = try decode(
+                RoomSettings.self, body, expected: #"{"slowModeSeconds": N, "rate": "RATE/BURST", "displayPerSecond": N}"#)
+            if let display = settings.displayPerSecond, !(1...RoomSettings.maxDisplayPerSecond).contains(display) {
+                return .failure(.invalidField(
+                    "displayPerSecond", "displayPerSecond must be between 1 and \(RoomSettings.maxDisplayPerSecond), or absent for no budget"))
+            }
             guard (0...RoomSettings.maxSlowModeSeconds).contains(settings.slowModeSeconds) else {
                 return .failure(.invalidField("slowModeSeconds", "slowModeSeconds must be between 0 and \(RoomSettings.maxSlowModeSeconds)"))
             }

@@ -145,6 +145,14 @@ public final class CommentService: Sendable {
         return .success(AcceptedComment(comment: comment, encoded: stored))
     }
 
+    /// The author a viewer's token names, when it is valid for `room` and proves someone (not in
+    /// open mode, where tokens are ignored).
+    public func tokenAuthor(token: String, room: RoomID) async -> CommentAuthor? {
+        guard !(authenticator is OpenPosting), case .success(let author) = await authenticator.author(token: token, room: room, clientAddress: "")
+        else { return nil }
+        return author
+    }
+
     /// The user `token` names if it may moderate `room` (nil: node-wide), or why not.
     public func moderator(token: String?, room: RoomID?) async -> Result<CommentAuthor, DanmakuError> {
         await authenticator.moderator(token: token, room: room)

@@ -25,6 +25,17 @@ final class LoopRoom {
     var flushDeadline = NIODeadline.distantPast
     /// Whether comments arrived since the last sweep (the room counts as active).
     var receivedRecently = false
+    /// The room's display budget, when it has one.
+    private(set) var displayBudget: DisplayBudget?
+
+    /// The last seq a budgeted flush covered.
+    private var budgetedThrough: UInt64 = 0
+
+    /// Applies the room's `displayPerSecond` setting (nil: off).
+    func setDisplayPerSecond(_ perSecond: Int?, now: NIODeadline) {
+        guard perSecond != displayBudget?.perSecond else { return }
+        displayBudget = perSecond.map { DisplayBudget(perSecond: $0, now: now) }
+    }
 
     init(id: RoomID) {
         self.id = id
@@ -129,7 +140,7 @@ final class LoopRoom {
         // Taken first: `becomeLive` ends the joining phase, and with it the buffer.
         let flushedMeanwhile = viewer.becomeLive()
         let connection = viewer.viewer
-        connection.sendHello(room: id, lastSeq: snapshot.lastSeq, window: window, online: online)
+        connection.sendHello(room: id, lastSeq: snapshot.lastSeq, window: window, online: online, displayPerSecond: displayBudget?.perSecond)
         if let since, since < snapshot.lastSeq {
             if since + 1 < snapshot.firstAvailableSeq {
                 connection.sendGap(room: id, from: since + 1, to: snapshot.firstAvailableSeq - 1)
@@ -156,18 +167,20 @@ final class LoopRoom {
     ///
     /// - Returns: the frames written and the comments they carried, for metrics.
     @discardableResult
-    func flush(allocator: ByteBufferAllocator, framePerComment: Bool, compressor: () -> FrameCompressor?) -> (frames: Int, deliveries: Int) {
+    func flush(allocator: ByteBufferAllocator, framePerComment: Bool, compressor: () -> FrameCompressor?, now: NIODeadline = .now()) -> Flushed {
         if framePerComment, pending.count > 1 {
             let comments = pending
-            var total = (frames: 0, deliveries: 0)
+            var total = Flushed()
             for comment in comments {
                 pending = [comment]
-                let written = flush(allocator: allocator, framePerComment: false, compressor: compressor)
-                total = (total.frames + written.frames, total.deliveries + written.deliveries)
+                total.add(flush(allocator: allocator, framePerComment: false, compressor: compressor, now: now))
             }
             return total
         }
-        guard let first = pending.first?.seq, let last = pending.last?.seq else { return (0, 0) }
+        if displayBudget != nil, !pending.isEmpty {
+            return flushWithinBudget(allocator: allocator, compressor: compressor, now: now)
+        }
+        guard let first = pending.first?.seq, let last = pending.last?.seq else { return Flushed() }
         var frames = 0
         var deliveries = 0
         var shared: ByteBuffer?
@@ -192,12 +205,104 @@ final class LoopRoom {
             }
             subscription.lastSentSeq = last
         }
+        bufferForJoiners()
+        pending.removeAll(keepingCapacity: true)
+        return Flushed(frames: frames, deliveries: deliveries)
+    }
+
+    /// Tells viewers of a quiet budgeted room about the seqs they were never sent: an empty batch
+    /// whose `shed` covers them, so a viewer's count is complete without waiting for the next
+    /// comment. Called once a second for rooms that received nothing in that second.
+    func settleShed(allocator: ByteBufferAllocator) -> Flushed {
+        guard displayBudget != nil || budgetedThrough > 0 else { return Flushed() }
+        var total = Flushed()
+        var frames: [UInt64: ByteBuffer] = [:]
+        for subscription in viewers where subscription.lastSentSeq < budgetedThrough {
+            let sent = subscription.lastSentSeq
+            let shed = Int(budgetedThrough - sent)
+            if frames[sent] == nil {
+                frames[sent] = ViewerMessage.batch(room: id, comments: [], shed: (shed, budgetedThrough), allocator: allocator)
+            }
+            subscription.viewer.send(frames[sent]!)
+            subscription.lastSentSeq = budgetedThrough
+            total.add(Flushed(frames: 1, deliveries: 0, shed: shed))
+        }
+        return total
+    }
+
+    /// Viewers still joining keep the whole batch (their history catch-up is not budgeted).
+    private func bufferForJoiners() {
         for subscription in joining where !subscription.bufferWhileJoining(pending) {
             // A snapshot this late means the history store is in trouble; let the viewer resume.
             subscription.viewer.close(code: .unexpectedServerError, reason: "history too slow")
         }
+    }
+
+    /// The flush of a room with a display budget: every viewer is sent the budget's selection
+    /// plus its own held-back comments, and told how many seqs up to the batch's last were shed.
+    ///
+    /// Viewers that stand at the same seq and have none of their own held back share one frame;
+    /// a viewer for whom nothing is selected is sent nothing, and its next frame's `shed` covers
+    /// these seqs too.
+    private func flushWithinBudget(allocator: ByteBufferAllocator, compressor: () -> FrameCompressor?, now: NIODeadline) -> Flushed {
+        let last = pending[pending.count - 1].seq
+        budgetedThrough = last
+        let (selected, held) = displayBudget!.select(pending, now: now)
+        var total = Flushed()
+        // Frames shared by the viewers that stand at one seq (usually all of them); seqs from
+        // which the selection has nothing new.
+        var shared: [UInt64: SharedBatch] = [:]
+        var nothingNew: Set<UInt64> = []
+        // Held-back comments by author, for the viewers that wrote some of them.
+        var heldByAuthor: [[UInt8]: [EncodedComment]] = [:]
+        for comment in held {
+            if let author = comment.encodedAuthor { heldByAuthor[author, default: []].append(comment) }
+        }
+        for subscription in viewers {
+            let sent = subscription.lastSentSeq
+            if sent >= last { continue }
+            let viewer = subscription.viewer
+            let own = viewer.authorID.flatMap { heldByAuthor[$0] }?.filter { $0.seq > sent } ?? []
+            var frame: ByteBuffer
+            var count: Int
+            var shed: Int
+            if own.isEmpty {
+                if nothingNew.contains(sent) { continue }
+                if shared[sent] == nil {
+                    let items = selected.filter { $0.seq > sent }
+                    guard !items.isEmpty else {
+                        nothingNew.insert(sent)
+                        continue
+                    }
+                    let shedHere = Int(last - sent) - items.count
+                    shared[sent] = SharedBatch(
+                        plain: ViewerMessage.batch(room: id, comments: items, shed: (shedHere, last), allocator: allocator),
+                        count: items.count, shed: shedHere)
+                }
+                if viewer.compressesBatches {
+                    if shared[sent]!.compressed == nil {
+                        shared[sent]!.compressed = Self.compressed(shared[sent]!.plain, compressor: compressor(), allocator: allocator)
+                    }
+                    frame = shared[sent]!.compressed!
+                } else {
+                    frame = shared[sent]!.plain
+                }
+                (count, shed) = (shared[sent]!.count, shared[sent]!.shed)
+            } else {
+                var items = selected.filter { $0.seq > sent } + own
+                items.sort { $0.seq < $1.seq }
+                count = items.count
+                shed = Int(last - sent) - count
+                frame = ViewerMessage.batch(room: id, comments: items, shed: (shed, last), allocator: allocator)
+                if viewer.compressesBatches { frame = Self.compressed(frame, compressor: compressor(), allocator: allocator) }
+            }
+            viewer.send(frame)
+            subscription.lastSentSeq = last
+            total.add(Flushed(frames: 1, deliveries: count, shed: shed))
+        }
+        bufferForJoiners()
         pending.removeAll(keepingCapacity: true)
-        return (frames, deliveries)
+        return total
     }
 
     /// The compressed form of a plain batch frame; the plain frame itself if compression fails
@@ -207,5 +312,28 @@ final class LoopRoom {
             let compressed = try? compressor.textFrame(payload: payload, allocator: allocator)
         else { return frame }
         return compressed
+    }
+}
+
+/// A budgeted batch as sent to the viewers that stand at one seq.
+private struct SharedBatch {
+    var plain: ByteBuffer
+    var compressed: ByteBuffer?
+    var count: Int
+    var shed: Int
+}
+
+/// What one flush wrote, for metrics.
+struct Flushed {
+    var frames = 0
+    /// Comments written, summed over viewers.
+    var deliveries = 0
+    /// Comments held back by the display budget, summed over viewers.
+    var shed = 0
+
+    mutating func add(_ other: Flushed) {
+        frames += other.frames
+        deliveries += other.deliveries
+        shed += other.shed
     }
 }

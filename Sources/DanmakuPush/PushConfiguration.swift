@@ -39,6 +39,9 @@ public struct PushConfiguration: Sendable {
     public var reorderTimeout = TimeAmount.seconds(2)
     /// Name reported in `hello`.
     public var nodeName = "danmaku"
+    /// The display budget of rooms whose settings set none (nil: rooms without a setting send
+    /// every comment).
+    public var defaultDisplayPerSecond: Int?
     /// Rooms one connection may watch at once (its URL's room and those it `join`s).
     public var maxRoomsPerConnection = 8
 

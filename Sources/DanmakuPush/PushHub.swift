@@ -31,6 +31,8 @@ public final class PushHub: BusSubscriber, Sendable {
     }
 
     private let routes = Mutex<[RoomID: Route]>([:])
+    /// The display budgets of the rooms this node has, as last read from their settings.
+    private let displayBudgets = Mutex<[RoomID: Int]>([:])
 
     /// Creates the hub and one shard on each of `eventLoops`.
     ///
@@ -85,7 +87,18 @@ public final class PushHub: BusSubscriber, Sendable {
                 return route.ready
             }
             // Subscribing under the lock keeps subscribe/unsubscribe calls in order.
-            let ready = bus.subscribe(room, subscriber: self, on: loop)
+            var ready = bus.subscribe(room, subscriber: self, on: loop)
+            // The room's display budget is known before its first viewer is let in, so the
+            // viewer's `hello` says whether the room sheds: at once from a store in this
+            // process, otherwise once read.
+            if let settings = service.moderation.localSettings(room: room) {
+                let perSecond = settings.displayPerSecond ?? configuration.defaultDisplayPerSecond
+                displayBudgets.withLock { $0[room] = perSecond }
+            } else {
+                ready = ready.flatMap { [self] in
+                    loop.makeFutureWithTask { await self.refreshDisplayBudgets(rooms: [room]) }
+                }
+            }
             routes[room] = Route(loops: [shard], ready: ready)
             return ready
         }
@@ -99,6 +112,7 @@ public final class PushHub: BusSubscriber, Sendable {
             route.loops.remove(shard)
             if route.loops.isEmpty {
                 routes[room] = nil
+                displayBudgets.withLock { $0[room] = nil }
                 bus.unsubscribe(room, subscriber: self)
             } else {
                 routes[room] = route
@@ -151,6 +165,35 @@ public final class PushHub: BusSubscriber, Sendable {
         for box in shards {
             box.eventLoop.execute { box.value?.announceOnline() }
         }
+    }
+
+    // MARK: Display budgets
+
+    /// Reads the display budget of every room this node has and applies it on each loop that
+    /// has the room. Run on each presence tick, and for a room as soon as it is first attached.
+    public func refreshDisplayBudgets(rooms: [RoomID]? = nil) async {
+        let wanted = rooms ?? routes.withLock { Array($0.keys) }
+        var budgets: [RoomID: Int?] = [:]
+        for room in wanted {
+            // A store that cannot answer leaves the budget as it was.
+            guard let settings = try? await service.moderation.settings(room: room) else { continue }
+            // Typed apart: assigned straight into the dictionary, `??` would pick the `Int??`
+            // overload and never fall back to the default.
+            let perSecond: Int? = settings.displayPerSecond ?? configuration.defaultDisplayPerSecond
+            budgets[room] = .some(perSecond)
+        }
+        guard !budgets.isEmpty else { return }
+        displayBudgets.withLock { known in
+            for (room, perSecond) in budgets { known[room] = perSecond }
+        }
+        for box in shards {
+            box.eventLoop.execute { box.value?.setDisplayBudgets(budgets) }
+        }
+    }
+
+    /// The display budget of `room` as last read (for a loop that starts holding the room).
+    func displayBudget(_ room: RoomID) -> Int? {
+        displayBudgets.withLock { $0[room] }
     }
 
     /// Rooms this node is subscribed to.

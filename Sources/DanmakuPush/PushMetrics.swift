@@ -19,6 +19,8 @@ public struct PushMetrics: Sendable {
     let flushDuration: Timer
     /// Viewers closed with 1008 for not keeping up.
     let slowConsumerCloses: Counter
+    /// Comments a display budget held back, summed over viewers.
+    let shed: Counter
     /// From a comment's acceptance (its `ts`) to its arrival at this push node, for the first
     /// comment of each bus message. Across hosts it includes their clock difference.
     let busLatency: Timer
@@ -52,6 +54,7 @@ public struct PushMetrics: Sendable {
         batchComments = Recorder(label: Self.batchCommentsLabel, factory: factory)
         flushDuration = Timer(label: Self.flushDurationLabel, factory: factory)
         slowConsumerCloses = Counter(label: "danmaku_slow_consumer_closes_total", factory: factory)
+        shed = Counter(label: "danmaku_shed_total", factory: factory)
         busLatency = Timer(label: Self.busLatencyLabel, factory: factory)
     }
 

@@ -103,6 +103,8 @@ final class PushShard {
             log.snapshot(room: roomID, since: since, limit: since == nil ? 0 : Int.max, on: eventLoop)
         }.assumeIsolated().whenComplete { [self] result in
             guard rooms[roomID] === room, viewer.isJoining else { return }
+            // The budget as read when the room was attached (another loop may have attached it).
+            room.setDisplayPerSecond(hub.displayBudget(roomID), now: eventLoop.now)
             switch result {
             case .success(let snapshot):
                 let window = policy.window(viewers: room.viewers.count + 1, activeRooms: activeRooms)
@@ -147,7 +149,7 @@ final class PushShard {
     private func markDirty(_ room: LoopRoom) {
         if policy.floor == .zero {
             // The naive mode: no batching, every comment is written as soon as it arrives.
-            record(room.flush(allocator: allocator, framePerComment: true, compressor: compressor))
+            record(room.flush(allocator: allocator, framePerComment: true, compressor: compressor, now: eventLoop.now))
             return
         }
         guard !room.isDirty else { return }
@@ -181,7 +183,7 @@ final class PushShard {
         for room in dirty {
             if room.flushDeadline <= now {
                 room.isDirty = false
-                record(room.flush(allocator: allocator, framePerComment: false, compressor: compressor))
+                record(room.flush(allocator: allocator, framePerComment: false, compressor: compressor, now: now))
             } else {
                 dirty[remaining] = room
                 remaining += 1
@@ -192,11 +194,18 @@ final class PushShard {
         if let next { scheduleFlush(at: next) }
     }
 
-    private func record(_ written: (frames: Int, deliveries: Int)) {
+    private func record(_ written: Flushed) {
+        if written.shed > 0 { metrics.shed.increment(by: written.shed) }
         guard written.frames > 0 else { return }
         metrics.frames.increment(by: written.frames)
         metrics.deliveries.increment(by: written.deliveries)
         metrics.batchComments.record(written.deliveries / written.frames)
+    }
+
+    /// Applies rooms' display budgets (from their settings).
+    func setDisplayBudgets(_ budgets: [RoomID: Int?]) {
+        eventLoop.preconditionInEventLoop()
+        for (id, perSecond) in budgets { rooms[id]?.setDisplayPerSecond(perSecond, now: eventLoop.now) }
     }
 
     // MARK: Online counts
@@ -221,7 +230,7 @@ final class PushShard {
         var expired: [ViewerHandler] = []
         var active = 0
         for room in rooms.values {
-            if room.receivedRecently { active += 1 }
+            if room.receivedRecently { active += 1 } else { record(room.settleShed(allocator: allocator)) }
             room.receivedRecently = false
             if room.skipStalledGap(now: now, timeout: hub.configuration.reorderTimeout) {
                 hub.logger.warning("skipped a missing seq after the reorder timeout", metadata: ["room": "\(room.id)"])

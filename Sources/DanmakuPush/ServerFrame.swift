@@ -62,11 +62,14 @@ public enum ServerFrame {
     /// One `comments` frame: header and payload written into a single exactly-sized buffer.
     ///
     /// The comments' JSON is copied in as-is; nothing is encoded per batch or per viewer.
+    ///
+    /// Under a display budget, `shed` says how many seqs up to `lastSeq` the batch leaves out:
+    /// `{"type":"comments","room":…,"shed":N,"lastSeq":L,"comments":[…]}`.
     public static func comments(
-        room: RoomID, comments: [EncodedComment], allocator: ByteBufferAllocator
+        room: RoomID, comments: [EncodedComment], shed: (count: Int, lastSeq: UInt64)? = nil, allocator: ByteBufferAllocator
     ) -> ByteBuffer {
         let prefix = #"{"type":"comments","room":""#
-        let middle = #"","comments":"#
+        let middle = shed.map { #"","shed":\#($0.count),"lastSeq":\#($0.lastSeq),"comments":"# } ?? #"","comments":"#
         let payloadLength = prefix.utf8.count + room.value.utf8.count + middle.utf8.count
             + WireCodec.arrayLength(of: comments) + 1
         var buffer = allocator.buffer(capacity: headerLength(payloadLength: payloadLength) + payloadLength)

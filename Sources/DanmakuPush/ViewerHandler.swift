@@ -48,6 +48,9 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     private var lastInbound = NIODeadline.uptimeNanoseconds(0)
     private var nextPing = NIODeadline.uptimeNanoseconds(0)
     private var postsInFlight = 0
+    /// The viewer's user id as it appears in comment JSON, once known (from its token, or from
+    /// its first accepted post): a display budget never holds back a viewer's own comments.
+    private(set) var authorID: [UInt8]?
     /// Every inbound frame takes a token: a ping flood costs the server no more than posts do.
     private var inboundBucket: TokenBucket?
     /// The most posts a viewer may have awaiting an answer; more are refused, not queued.
@@ -98,7 +101,22 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         let shard = hub.shard(for: context.eventLoop)
         self.shard = shard
         shard.open(self)
-        watch(firstRoom, since: firstSince)
+        // A viewer with a token is known before its first batch, so that none of its own
+        // comments is ever held back by a display budget.
+        learnAuthor(context: context) { [self] in watch(firstRoom, since: firstSince) }
+    }
+
+    /// With a token in the URL, learns the viewer's user id (its own comments are never shed),
+    /// then calls `then`; at once without one. An invalid token only leaves the viewer unknown.
+    private func learnAuthor(context: ChannelHandlerContext, then: @escaping () -> Void) {
+        guard let token, !eventStream else { return then() }
+        let (service, room) = (hub.service, firstRoom)
+        context.eventLoop.makeFutureWithTask { await service.tokenAuthor(token: token, room: room) }
+            .assumeIsolated().whenSuccess { [self] author in
+                if let author, authorID == nil { authorID = EncodedComment.encodedAuthorID(author.id) }
+                guard case .open = phase else { return }
+                then()
+            }
     }
 
     /// Starts watching `room`: the shard sends `hello` (and the history after `since`) once the
@@ -146,10 +164,10 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         outlet?.writeAndFlush(wrapOutboundOut(frame), promise: nil)
     }
 
-    func sendHello(room: RoomID, lastSeq: UInt64, window: TimeAmount, online: Int) {
+    func sendHello(room: RoomID, lastSeq: UInt64, window: TimeAmount, online: Int, displayPerSecond: Int?) {
         send(ViewerMessage.frame(ViewerMessage.Hello(
             room: room.value, node: hub.configuration.nodeName, lastSeq: lastSeq,
-            batchWindowMs: Int(window.nanoseconds / 1_000_000), online: online)))
+            batchWindowMs: Int(window.nanoseconds / 1_000_000), online: online, displayPerSecond: displayPerSecond)))
     }
 
     func sendGap(room: RoomID, from: UInt64, to: UInt64) {
@@ -385,6 +403,7 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
             switch result {
             case .success(let accepted):
                 let comment = accepted.comment
+                if authorID == nil { authorID = EncodedComment.encodedAuthorID(comment.user.id) }
                 send(ViewerMessage.frame(ViewerMessage.Ack(id: comment.id, room: comment.room, seq: comment.seq, ts: comment.ts)))
             case .failure(let error):
                 send(ViewerMessage.error(error))

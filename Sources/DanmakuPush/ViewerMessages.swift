@@ -13,6 +13,8 @@ enum ViewerMessage {
         let batchWindowMs: Int
         /// Viewers of the room across the deployment, as last known.
         let online: Int
+        /// The room's display budget when it has one: batches then carry a sample and `shed`.
+        let displayPerSecond: Int?
     }
 
     /// The room's online count changed (sent at most once per presence interval).
@@ -68,7 +70,9 @@ enum ViewerMessage {
         frame(Failure(code: error.code, message: error.message, retryAfter: error.retryAfterSeconds))
     }
 
-    static func batch(room: RoomID, comments: [EncodedComment], allocator: ByteBufferAllocator) -> ByteBuffer {
-        ServerFrame.comments(room: room, comments: comments, allocator: allocator)
+    static func batch(
+        room: RoomID, comments: [EncodedComment], shed: (count: Int, lastSeq: UInt64)? = nil, allocator: ByteBufferAllocator
+    ) -> ByteBuffer {
+        ServerFrame.comments(room: room, comments: comments, shed: shed, allocator: allocator)
     }
 }

@@ -6,7 +6,7 @@ import DanmakuPush
 import Logging
 
 /// Every `interval`: reports this node's viewers per room, reads the deployment's totals into
-/// the directory, and lets viewers know the counts that changed.
+/// the directory, lets viewers know the counts that changed, and applies rooms' display budgets.
 struct PresenceLoop {
     let store: any PresenceStore
     let directory: OnlineDirectory
@@ -28,6 +28,8 @@ struct PresenceLoop {
                 failing = true
             }
             hub?.announceOnline()
+            // Room settings change rarely; this is when a new display budget takes effect.
+            await hub?.refreshDisplayBudgets()
             try? await Task.sleep(for: interval)
         }
         await store.withdraw()

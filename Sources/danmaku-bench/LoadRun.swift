@@ -213,6 +213,7 @@ struct LoadRun {
             latencyMicroseconds: Report.latency(final.latency), latencySamples: final.latency.totalCount,
             verifiedViewers: (total + verifyEvery - 1) / verifyEvery,
             missing: final.missing + tailMissing, duplicated: final.duplicated)
+        report.shed = final.shed
         report.samples = samples
         if let start = busPublishedStart, let end = busPublishedEnd { report.busMessagesPerSecond = (end - start) / elapsed }
         report.churnedConnections = churnIndex - total

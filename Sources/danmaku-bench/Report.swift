@@ -28,6 +28,8 @@ struct Report: Codable {
     var latencySamples: UInt64
     var verifiedViewers: Int
     var missing: UInt64
+    /// Comments the server's display budget held back, as its batches said (not lost).
+    var shed: UInt64 = 0
     var duplicated: UInt64
     var serverRSSBytes: Int?
     var serverRSSBytesIdleBefore: Int?
@@ -77,7 +79,8 @@ struct Report: Codable {
             ("bus messages/s", busMessagesPerSecond.map { rate($0) + " (published by the posting node)" } ?? "-"),
             ("bytes/s", rate(bytesPerSecond) + "B" + (compression ? " (permessage-deflate, on the wire)" : "")),
             ("latency", "p50 \(ms("p50"))  p90 \(ms("p90"))  p99 \(ms("p99"))  p99.9 \(ms("p99.9"))  max \(ms("max"))  (\(latencySamples) samples from \(verifiedViewers) fully verified viewers)"),
-            ("correctness", "missing \(missing), duplicated/out of order \(duplicated)"),
+            ("correctness", "lost (missing) \(missing), duplicated/out of order \(duplicated)"),
+            ("shed", shed == 0 ? "none" : "\(shed) held back by the display budget (announced in batches, not lost)"),
             ("server RSS", serverRSSBytes.map { String(format: "%.1f MiB", Double($0) / 1_048_576) } ?? "-"),
             ("server RSS peak", serverRSSPeakBytes.map { String(format: "%.1f MiB (sampled each second while measuring)", Double($0) / 1_048_576) } ?? "-"),
             ("slow viewers", slowViewers == 0 ? "none" : "\(slowViewersJoined) of \(slowViewers) joined and stopped reading; server closed \(serverSlowConsumerCloses.map(String.init) ?? "?") as slow consumers"),

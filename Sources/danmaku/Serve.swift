@@ -1,5 +1,6 @@
 // Danmaku — a live-stream bullet-comment service.
 
+import DanmakuBus
 import DanmakuCore
 import ArgumentParser
 import DanmakuAuth
@@ -106,6 +107,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds without any frame from a viewer before it is closed.")
     var idleTimeout = 60
 
+    @Option(help: "Display budget of rooms whose settings set none: comments per second each viewer is sent (default: off).")
+    var defaultDisplayPerSecond: Int?
+
     @Option(help: "Rooms one viewer connection may watch at once (its URL's room and those it joins).")
     var maxRoomsPerConnection = 8
 
@@ -204,6 +208,12 @@ struct Serve: AsyncParsableCommand {
         configuration.push.pingInterval = .seconds(Int64(pingInterval))
         configuration.push.idleTimeout = .seconds(Int64(idleTimeout))
         configuration.push.nodeName = nodeName
+        if let budget = defaultDisplayPerSecond {
+            guard (1...RoomSettings.maxDisplayPerSecond).contains(budget) else {
+                throw ValidationError("--default-display-per-second must be between 1 and \(RoomSettings.maxDisplayPerSecond)")
+            }
+        }
+        configuration.push.defaultDisplayPerSecond = defaultDisplayPerSecond
         guard maxRoomsPerConnection >= 1 else { throw ValidationError("--max-rooms-per-connection must be at least 1") }
         configuration.push.maxRoomsPerConnection = maxRoomsPerConnection
         configuration.ingest.maxBodyBytes = maxBodyBytes

@@ -24,6 +24,17 @@ import Testing
         #expect(Array(#"{"lastSeq":41}"#.utf8).withUnsafeBytes { BatchScanner.integerField("lastSeq", in: $0) } == 41)
     }
 
+    @Test func readsABudgetedBatchsShedCountFromItsHeadOnly() {
+        let budgeted = ##"{"type":"comments","room":"r","shed":12,"lastSeq":20,"comments":[{"seq":9,"kind":"notice","payload":{"shed":99,"lastSeq":1},"ts":1}]}"##
+        let shed = Array(budgeted.utf8).withUnsafeBytes { BatchScanner.shed($0) }
+        #expect(shed?.count == 12 && shed?.lastSeq == 20)
+        #expect(Array(budgeted.utf8).withUnsafeBytes { BatchScanner.commentCount($0) } == 1)
+        // A plain batch sheds nothing, whatever its comments say.
+        let plain = ##"{"type":"comments","room":"r","comments":[{"seq":9,"kind":"notice","payload":{"shed":99,"lastSeq":1},"ts":1}]}"##
+        #expect(Array(plain.utf8).withUnsafeBytes { BatchScanner.shed($0) } == nil)
+        #expect(Array(batch.utf8).withUnsafeBytes { BatchScanner.commentCount($0) } == 2)
+    }
+
     @Test func parsesSourceAddressRanges() {
         #expect(parseSourceAddresses("127.0.0.1-127.0.0.3") == ["127.0.0.1", "127.0.0.2", "127.0.0.3"])
         #expect(parseSourceAddresses("127.0.0.1,127.0.0.9") == ["127.0.0.1", "127.0.0.9"])

@@ -90,3 +90,16 @@ extension Sequence {
         return results
     }
 }
+
+/// Runs `post(0..<count)` with up to `inFlight` at once; returns their results in completion order.
+public func postConcurrently<T: Sendable>(_ count: Int, inFlight: Int = 32, _ post: @escaping @Sendable (Int) async throws -> T) async throws -> [T] {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        var results: [T] = []
+        for index in 0..<count {
+            if index >= inFlight, let result = try await group.next() { results.append(result) }
+            group.addTask { try await post(index) }
+        }
+        for try await result in group { results.append(result) }
+        return results
+    }
+}
