@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         // The default trait needs jemalloc, which is not available here; the interposer counts mallocs.
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
@@ -54,6 +55,17 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The durable archive (--data-dir): every accepted comment in SQLite, and stream replay.
+        .target(
+            name: "DanmakuArchive",
+            dependencies: [
+                "DanmakuCore", "DanmakuBus",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -104,7 +116,7 @@ let package = Package(
         .target(
             name: "DanmakuServer",
             dependencies: [
-                "DanmakuCore", "DanmakuLogic", "DanmakuBus", "DanmakuPush", "DanmakuIngest", "DanmakuAuth",
+                "DanmakuCore", "DanmakuLogic", "DanmakuBus", "DanmakuPush", "DanmakuIngest", "DanmakuAuth", "DanmakuArchive",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -120,7 +132,7 @@ let package = Package(
         .executableTarget(
             name: "danmaku",
             dependencies: [
-                "DanmakuServer", "DanmakuLogic", "DanmakuPush", "DanmakuAuth",
+                "DanmakuServer", "DanmakuLogic", "DanmakuPush", "DanmakuAuth", "DanmakuArchive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -25,6 +25,26 @@ public final class MemoryBus: CommentBus, CommentLog {
         self.historyCapacity = historyCapacity
     }
 
+    /// Puts back a room's state from a durable store: its last seq (numbering continues after
+    /// it) and its most recent comments (at most the history capacity are kept).
+    public func restore(room: RoomID, lastSeq: UInt64, history: [EncodedComment]) {
+        rooms.withLock { rooms in
+            var state = Room()
+            state.lastSeq = lastSeq
+            for comment in history.suffix(historyCapacity) { state.history.append(comment) }
+            rooms[room] = state
+        }
+    }
+
+    /// Drops comment `seq` from history (a store that could not make it durable takes it back).
+    public func remove(room: RoomID, seq: UInt64) {
+        rooms.withLock { rooms in
+            guard var state = rooms[room], let index = state.history.firstIndex(where: { $0.seq == seq }) else { return }
+            state.history.remove(at: index)
+            rooms[room] = state
+        }
+    }
+
     public func append(room: RoomID, unnumbered: ByteBuffer) async throws -> EncodedComment {
         rooms.withLock { rooms in
             var state = rooms[room] ?? Room()

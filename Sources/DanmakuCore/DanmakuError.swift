@@ -137,6 +137,17 @@ extension DanmakuError {
         DanmakuError(code: "too_many_rooms", status: 429, message: "a connection may watch at most \(max) rooms; leave one first")
     }
 
+    /// Replay on a server without an archive.
+    public static let noArchive = DanmakuError(
+        code: "no_archive", status: 404, message: "this server keeps no archive; start it with --data-dir to record streams")
+
+    /// Replay of a room (or stream id) that has no recorded stream.
+    public static let noStream = DanmakuError(
+        code: "no_stream", status: 404, message: "no such stream; start one with POST /v1/rooms/{room}/live")
+
+    /// Ending a stream when none is live.
+    public static let notLive = DanmakuError(code: "not_live", status: 409, message: "the room has no live stream")
+
     public static let shuttingDown = DanmakuError(
         code: "shutting_down", status: 503, message: "server is shutting down", retryAfterSeconds: 1)
 }

@@ -133,76 +133,90 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         if !configuration.acceptsPosts, Self.isModerationChange(route, head.method) {
             return respond(context: context, error: .roleNotServed("logic"), keepAlive: keepAlive)
         }
-        switch (route, head.method) {
-        case (.health, .GET):
+        guard Self.allows(route, head.method) else {
+            return respond(context: context, error: .methodNotAllowed, keepAlive: keepAlive)
+        }
+        let token = Self.bearerToken(head.headers)
+        let method = head.method
+        switch route {
+        case .health:
             respond(context: context, status: .ok, json: ByteBuffer(string: #"{"status":"ok"}"#), keepAlive: keepAlive)
-        case (.ready, .GET):
+        case .ready:
             if let reason = unreadiness() {
                 respond(context: context, error: .notReady(reason), keepAlive: keepAlive)
             } else {
                 respond(context: context, status: .ok, json: ByteBuffer(string: #"{"status":"ready"}"#), keepAlive: keepAlive)
             }
-        case (.metrics, .GET):
+        case .metrics:
             respond(
                 context: context, status: .ok, body: ByteBuffer(bytes: metricsText()),
                 contentType: "text/plain; version=0.0.4; charset=utf-8", keepAlive: keepAlive)
-        case (.viewerPage, .GET):
+        case .viewerPage:
             var headers = HTTPHeaders()
             for (name, value) in ViewerPage.securityHeaders { headers.add(name: name, value: value) }
             respond(
                 context: context, status: .ok, body: ViewerPage.body,
                 contentType: "text/html; charset=utf-8", keepAlive: keepAlive, extraHeaders: headers)
-        case (.bans(let room), .POST):
-            let token = Self.bearerToken(head.headers)
+        case .bans(let room):
             moderate(context: context, keepAlive: keepAlive) { await $0.ban(room: room, token: token, body: body) }
-        case (.ban(let room, let user), .DELETE):
-            let token = Self.bearerToken(head.headers)
+        case .ban(let room, let user):
             moderate(context: context, keepAlive: keepAlive) { await $0.unban(room: room, user: user, token: token) }
-        case (.comment(let room, let id), .DELETE):
-            let token = Self.bearerToken(head.headers)
+        case .comment(let room, let id):
             moderate(context: context, keepAlive: keepAlive) { await $0.retract(room: room, id: id, token: token) }
-        case (.settings(let room), .GET):
+        case .settings(let room) where method == .GET:
             moderate(context: context, keepAlive: keepAlive) { await $0.settings(room: room) }
-        case (.settings(let room), .PUT):
-            let token = Self.bearerToken(head.headers)
+        case .settings(let room):
             moderate(context: context, keepAlive: keepAlive) { await $0.updateSettings(room: room, token: token, body: body) }
-        case (.words, .PUT):
-            let token = Self.bearerToken(head.headers)
+        case .words:
             moderate(context: context, keepAlive: keepAlive) { await $0.replaceWords(token: token, body: body) }
-        case (.room(let room), .GET):
+        case .room(let room):
             let loop = context.eventLoop
             answer(context: context, keepAlive: keepAlive) { [service] in await RoomsAPI(service: service).stats(room: room, on: loop) }
-        case (.rooms, .GET):
+        case .rooms:
             let loop = context.eventLoop
             answer(context: context, keepAlive: keepAlive) { [service] in await RoomsAPI(service: service).busiest(target: target, on: loop) }
-        case (.notices, .POST), (.broadcast, .POST):
+        case .live(let room):
+            let start = method == .POST
+            answer(context: context, keepAlive: keepAlive) { [service] in await RoomsAPI(service: service).live(room: room, start: start, token: token) }
+        case .replay(let room):
+            answer(context: context, keepAlive: keepAlive) { [service] in await RoomsAPI(service: service).replay(room: room, target: target) }
+        case .notices, .broadcast:
             guard configuration.acceptsPosts else { return respond(context: context, error: .roleNotServed("ingest"), keepAlive: keepAlive) }
             postNotice(context: context, route: route, head: head, body: body)
-        case (.comments, .POST) where !configuration.acceptsPosts:
-            respond(context: context, error: .roleNotServed("ingest"), keepAlive: keepAlive)
-        case (.comments(let room), .POST):
+        case .comments(let room) where method == .POST:
+            guard configuration.acceptsPosts else { return respond(context: context, error: .roleNotServed("ingest"), keepAlive: keepAlive) }
             postComment(context: context, room: room, head: head, body: body)
-        case (.comments(let room), .GET):
+        case .comments(let room):
             getHistory(context: context, room: room, target: target, keepAlive: keepAlive)
-        case (.events(let room), .GET):
+        case .events(let room):
             openEventStream(context: context, room: room, head: head, target: target)
-        case (.viewerSocket, .GET) where !configuration.servesViewers:
-            respond(context: context, error: .roleNotServed("push"), keepAlive: keepAlive)
-        case (.viewerSocket, .GET):
+        case .viewerSocket:
+            guard configuration.servesViewers else { return respond(context: context, error: .roleNotServed("push"), keepAlive: keepAlive) }
             // A valid upgrade never gets here; say what is wrong with this one.
             if case .failure(let error) = target.unsignedInteger("since") {
                 respond(context: context, error: error, keepAlive: keepAlive)
             } else {
                 respond(context: context, error: Self.upgradeProblem(head.headers), keepAlive: keepAlive)
             }
-        case (.invalidRoom, _):
+        case .invalidRoom:
             respond(context: context, error: .invalidRoom, keepAlive: keepAlive)
-        case (.unknown, _):
+        case .unknown:
             respond(context: context, error: .notFound, keepAlive: keepAlive)
-        case (.bans, _), (.ban, _), (.comment, _), (.settings, _), (.words, _), (.events, _), (.health, _), (.ready, _), (.metrics, _),
-            (.comments, _), (.viewerSocket, _), (.viewerPage, _), (.room, _), (.rooms, _), (.notices, _), (.broadcast, _), (.live, _),
-            (.replay, _):
-            respond(context: context, error: .methodNotAllowed, keepAlive: keepAlive)
+        }
+    }
+
+    /// Whether `route` answers `method` (a malformed room or unknown path answers anything: with
+    /// its own error).
+    private static func allows(_ route: Route, _ method: HTTPMethod) -> Bool {
+        switch route {
+        case .health, .ready, .metrics, .viewerPage, .room, .rooms, .replay, .events, .viewerSocket: method == .GET
+        case .bans, .notices, .broadcast: method == .POST
+        case .ban, .comment: method == .DELETE
+        case .settings: method == .GET || method == .PUT
+        case .comments: method == .GET || method == .POST
+        case .words: method == .PUT
+        case .live: method == .POST || method == .DELETE
+        case .invalidRoom, .unknown: true
         }
     }
 

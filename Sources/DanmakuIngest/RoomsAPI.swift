@@ -1,5 +1,6 @@
 // Danmaku — a live-stream bullet-comment service.
 
+import DanmakuBus
 import DanmakuCore
 import DanmakuLogic
 import Foundation
@@ -33,6 +34,73 @@ struct RoomsAPI: Sendable {
             return .failure(.invalidField("top", "top must be between 1 and \(Self.maxTop)"))
         }
         return await service.busiestRooms(limit: Int(top), on: eventLoop).map { Self.encode(Busiest(rooms: $0)) }
+    }
+
+    // MARK: Streams and replay
+
+    /// The most comments one replay answer carries (`?limit=`, default 1000).
+    static let maxReplayLimit = 5000
+
+    /// `POST /v1/rooms/{room}/live` (start) and `DELETE` (end): a streamer of the room, a
+    /// moderator or an admin.
+    func live(room: RoomID, start: Bool, token: String?) async -> ModerationAPI.Answer {
+        guard let replay = service.replay else { return .failure(.noArchive) }
+        if case .failure(let error) = await service.moderator(token: token, room: room) { return .failure(error) }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        do {
+            if start { return .success(Self.encode(try await replay.startStream(room: room, now: now))) }
+            guard let ended = try await replay.endStream(room: room, now: now) else { return .failure(.notLive) }
+            return .success(Self.encode(ended))
+        } catch {
+            return .failure(.busUnavailable(String(describing: error)))
+        }
+    }
+
+    /// `GET /v1/rooms/{room}/replay?from=MS&to=MS[&stream=ID][&limit=N]`: the comments of a stream
+    /// (the latest by default) between two offsets from its start, each with its `offset`.
+    func replay(room: RoomID, target: RequestTarget) async -> ModerationAPI.Answer {
+        guard let replay = service.replay else { return .failure(.noArchive) }
+        let parsed: (from: UInt64?, to: UInt64?, stream: UInt64?, limit: UInt64?)
+        switch (target.unsignedInteger("from"), target.unsignedInteger("to"), target.unsignedInteger("stream"), target.unsignedInteger("limit")) {
+        case (.failure(let error), _, _, _), (_, .failure(let error), _, _), (_, _, .failure(let error), _), (_, _, _, .failure(let error)):
+            return .failure(error)
+        case (.success(let from), .success(let to), .success(let stream), .success(let limit)):
+            parsed = (from, to, stream, limit)
+        }
+        let limit = Int(parsed.limit ?? 1000)
+        guard (1...Self.maxReplayLimit).contains(limit) else {
+            return .failure(.invalidField("limit", "limit must be between 1 and \(Self.maxReplayLimit)"))
+        }
+        do {
+            guard let stream = try await replay.stream(room: room, id: parsed.stream.map { Int64(clamping: $0) }) else { return .failure(.noStream) }
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let length = (stream.endedAt ?? now) - stream.startedAt
+            let from = Int64(clamping: parsed.from ?? 0)
+            let to = min(Int64(clamping: parsed.to ?? UInt64(max(0, length) + 1)), length + 1)
+            guard from <= to else { return .failure(.invalidField("to", "to must not be before from")) }
+            let comments = try await replay.comments(room: room, from: stream.startedAt + from, to: stream.startedAt + to, limit: limit)
+            return .success(Self.replayBody(stream: stream, comments: comments))
+        } catch {
+            return .failure(.busUnavailable(String(describing: error)))
+        }
+    }
+
+    /// `{"room","stream","startedAt","endedAt","comments":[{"offset":MS,"comment":{…}},…]}`, the
+    /// stored JSON copied in.
+    static func replayBody(stream: StreamRecord, comments: [EncodedComment]) -> ByteBuffer {
+        var body = ByteBuffer()
+        var head = Self.encode(stream)
+        head.moveWriterIndex(to: head.writerIndex - 1)  // reopen the object: `…}` → `…`
+        body.writeBuffer(&head)
+        body.writeStaticString(",\"comments\":[")
+        for (index, comment) in comments.enumerated() {
+            if index > 0 { body.writeStaticString(",") }
+            body.writeString("{\"offset\":\((comment.acceptedAtMilliseconds ?? stream.startedAt) - stream.startedAt),\"comment\":")
+            body.writeImmutableBuffer(comment.json)
+            body.writeStaticString("}")
+        }
+        body.writeStaticString("]}")
+        return body
     }
 
     static func encode(_ value: some Encodable) -> ByteBuffer {

@@ -34,6 +34,8 @@ public final class CommentService: Sendable {
     public let moderation: any ModerationStore
     /// Viewers per room across the deployment (kept up to date by the server's presence loop).
     public let online: OnlineDirectory
+    /// Streams and the archive of every comment, for replay; nil without an archive (`--data-dir`).
+    public let replay: (any ReplayStore)?
 
     /// - Parameter onPublishFailure: told when a stored comment could not be published live
     ///   (it stays in history, so resuming viewers still get it).
@@ -41,8 +43,10 @@ public final class CommentService: Sendable {
         configuration: LogicConfiguration, log: any CommentLog, bus: any CommentBus,
         metrics: LogicMetrics = LogicMetrics(), authenticator: any PostAuthenticator = OpenPosting(),
         moderation: any ModerationStore = MemoryModeration(), online: OnlineDirectory = OnlineDirectory(),
+        replay: (any ReplayStore)? = nil,
         onPublishFailure: @escaping @Sendable (any Error) -> Void = { _ in }
     ) {
+        self.replay = replay
         self.moderation = moderation
         self.online = online
         self.metrics = metrics

@@ -1,5 +1,6 @@
 // Danmaku — a live-stream bullet-comment service.
 
+import DanmakuArchive
 import DanmakuAuth
 import DanmakuBus
 import DanmakuCore
@@ -30,6 +31,8 @@ public final class DanmakuServer: Sendable {
     private let bus: any CommentBus & CommentLog
     /// The Redis bus, when the server runs on one (it has connections to start and stop).
     private let redisBus: RedisBus?
+    /// The durable archive, when the server keeps one (closed on shutdown).
+    private let archive: ArchivedLog?
     /// The logic tier, shared by HTTP and WebSocket posts.
     public let service: CommentService
     /// Open connections per client address.
@@ -43,9 +46,12 @@ public final class DanmakuServer: Sendable {
     private let online = OnlineDirectory()
     private let presence: any PresenceStore
 
-    public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "danmaku")) {
+    /// - Parameter archive: the durable archive opened from `configuration.dataDirectory`
+    ///   (`ArchivedLog.open`); the single-process server then keeps every comment in it.
+    public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "danmaku"), archive: ArchivedLog? = nil) {
         self.configuration = configuration
         self.logger = logger
+        self.archive = archive
         let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         self.connections = ConnectionLimiter(maxPerAddress: configuration.ingest.maxConnectionsPerAddress)
@@ -56,7 +62,7 @@ public final class DanmakuServer: Sendable {
         self.metricsFactory = factory
         switch configuration.bus {
         case .memory:
-            self.bus = MemoryBus(historyCapacity: configuration.logic.historyCapacity)
+            self.bus = archive ?? MemoryBus(historyCapacity: configuration.logic.historyCapacity)
             self.redisBus = nil
         case .redis(let address):
             let redis = RedisBus(
@@ -75,7 +81,7 @@ public final class DanmakuServer: Sendable {
         } ?? MemoryPresence()
         self.service = CommentService(
             configuration: configuration.logic, log: bus, bus: bus, metrics: LogicMetrics(factory: factory),
-            authenticator: authenticator, moderation: moderation, online: online,
+            authenticator: authenticator, moderation: moderation, online: online, replay: archive,
             onPublishFailure: { failureLogger.error("stored comment not published live", metadata: ["error": "\($0)"]) })
     }
 
@@ -163,6 +169,7 @@ public final class DanmakuServer: Sendable {
             await hub.stop()
         }
         await redisBus?.shutdown()
+        await archive?.close()
         try? await group.shutdownGracefully()
         logger.info("stopped")
     }

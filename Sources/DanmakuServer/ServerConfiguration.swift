@@ -25,6 +25,8 @@ public struct ServerConfiguration: Sendable {
     /// Secret of the HS256 tokens posts must carry; nil runs the open (development) mode, where
     /// anyone may post anonymously.
     public var jwtSecret: String?
+    /// Where the durable archive lives (`--data-dir`); nil: comments live in memory only.
+    public var dataDirectory: String?
     /// How often online counts are reported, gathered and sent to viewers (when changed).
     public var presenceInterval = Duration.seconds(2)
     /// How long shutdown waits for viewers to leave before closing everything.

@@ -3,6 +3,7 @@
 import DanmakuBus
 import DanmakuCore
 import ArgumentParser
+import DanmakuArchive
 import DanmakuAuth
 import DanmakuLogic
 import DanmakuServer
@@ -52,6 +53,9 @@ struct Serve: AsyncParsableCommand {
 
     @Flag(inversion: .prefixedEnableDisable, help: "Let viewers post over their WebSocket (off: watch-only push node).")
     var viewerPosts = true
+
+    @Option(help: "Directory of the durable archive (SQLite): every accepted comment survives a restart, and streams can be replayed (default: memory only).")
+    var dataDir: String?
 
     @Option(help: "Comments kept per room for resume and history.")
     var history = 1000
@@ -134,7 +138,12 @@ struct Serve: AsyncParsableCommand {
         }
         var logger = Logger(label: "danmaku")
         logger.logLevel = level
-        let server = DanmakuServer(configuration: configuration, logger: logger)
+        var archive: ArchivedLog?
+        if let directory = configuration.dataDirectory {
+            archive = try await ArchivedLog.open(
+                directory: URL(fileURLWithPath: directory), historyCapacity: configuration.logic.historyCapacity, logger: logger)
+        }
+        let server = DanmakuServer(configuration: configuration, logger: logger, archive: archive)
         let host = configuration.host
         let service = DanmakuService(server: server) { port in
             let base = "http://\(host):\(port)"
@@ -145,6 +154,7 @@ struct Serve: AsyncParsableCommand {
                   post:           curl -X POST -H 'Content-Type: application/json' -d '{"text":"hello"}' \(base)/v1/rooms/{room}/comments
                   history:        \(base)/v1/rooms/{room}/comments?since=0
                   health:         \(base)/healthz
+                  archive:        \(configuration.dataDirectory.map { "every accepted comment kept in \($0)/danmaku.sqlite; replay: \(base)/v1/rooms/{room}/replay" } ?? "none: comments live in memory (set --data-dir to keep them across restarts)")
                 """)
             // Under a supervisor stdout is a pipe, and block-buffered: flush the banner now
             // (fflush(nil) flushes every stream without touching the global `stdout`).
@@ -188,6 +198,10 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--roles \(self.roles) needs a shared bus: add --bus redis://HOST:PORT")
         }
         configuration.bus = bus
+        if dataDir != nil, case .redis = bus {
+            throw ValidationError("--data-dir keeps the single-process server's archive; in cluster mode Redis keeps history (see docs/CLUSTER.md)")
+        }
+        configuration.dataDirectory = dataDir
         guard busTimeoutMilliseconds > 0 else { throw ValidationError("--bus-timeout-ms must be positive") }
         configuration.busTimeout = .milliseconds(Int64(busTimeoutMilliseconds))
         configuration.jwtSecret = (jwtSecret ?? ProcessInfo.processInfo.environment["DANMAKU_JWT_SECRET"]).flatMap { $0.isEmpty ? nil : $0 }

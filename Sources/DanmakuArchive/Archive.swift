@@ -1,0 +1,228 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuBus
+import DanmakuCore
+import Foundation
+import Logging
+import NIOCore
+import SQLiteNIO
+import Synchronization
+
+/// The durable archive of a single-process server (`--data-dir`): every accepted comment in an
+/// SQLite database, written in batches (one transaction per group of appends) by one writer, so
+/// an `append` returns (and the post is answered 201) only once its comment is on disk.
+///
+/// Sequencing, history and fan-out stay in the `MemoryBus`; on start the archive gives each
+/// room back its last seq and its recent history, so a restart, even after `kill -9`, loses no
+/// accepted comment and numbering continues.
+public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
+    private let memory: MemoryBus
+    private let database: SQLiteConnection
+    private let logger: Logger
+
+    private struct Pending {
+        var comment: EncodedComment
+        var ts: Int64
+        var done: CheckedContinuation<Void, any Error>
+    }
+
+    /// Appends waiting for the writer, and whether the writer is running.
+    private let queue = Mutex<(pending: [Pending], writing: Bool)>(([], false))
+
+    private init(memory: MemoryBus, database: SQLiteConnection, logger: Logger) {
+        self.memory = memory
+        self.database = database
+        self.logger = logger
+    }
+
+    /// Opens (or creates) `directory/danmaku.sqlite` and loads each room's last seq and history.
+    public static func open(directory: URL, historyCapacity: Int, logger: Logger) async throws -> ArchivedLog {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("danmaku.sqlite").path
+        let database = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        // WAL with FULL sync: a commit is on disk when it returns, and readers do not block it.
+        _ = try await database.query("PRAGMA journal_mode=WAL")
+        _ = try await database.query("PRAGMA synchronous=FULL")
+        _ = try await database.query("""
+            CREATE TABLE IF NOT EXISTS comments (
+                room TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL, json BLOB NOT NULL,
+                PRIMARY KEY (room, seq)) WITHOUT ROWID
+            """)
+        _ = try await database.query("CREATE INDEX IF NOT EXISTS comments_by_time ON comments (room, ts)")
+        _ = try await database.query("""
+            CREATE TABLE IF NOT EXISTS streams (
+                id INTEGER PRIMARY KEY AUTOINCREMENT, room TEXT NOT NULL, started INTEGER NOT NULL, ended INTEGER)
+            """)
+        _ = try await database.query("CREATE INDEX IF NOT EXISTS streams_by_room ON streams (room, id)")
+        // Seqs are never reused, retracted comments included: the highest seq ever given is kept.
+        _ = try await database.query("CREATE TABLE IF NOT EXISTS rooms (room TEXT PRIMARY KEY, last_seq INTEGER NOT NULL) WITHOUT ROWID")
+
+        let memory = MemoryBus(historyCapacity: historyCapacity)
+        var restored = 0
+        for row in try await database.query("SELECT room, last_seq FROM rooms") {
+            guard let name = row.column("room")?.string, let room = RoomID(name), let lastSeq = row.column("last_seq")?.integer else { continue }
+            let rows = try await database.query(
+                "SELECT seq, json FROM comments WHERE room = ? ORDER BY seq DESC LIMIT ?", [.text(name), .integer(historyCapacity)])
+            let history = rows.reversed().compactMap { row -> EncodedComment? in
+                guard case .blob(let json)? = row.column("json") else { return nil }
+                return EncodedComment(numberedJSON: json, room: room)
+            }
+            memory.restore(room: room, lastSeq: UInt64(lastSeq), history: history)
+            restored += 1
+        }
+        logger.info("archive opened", metadata: ["path": "\(path)", "rooms": "\(restored)"])
+        return ArchivedLog(memory: memory, database: database, logger: logger)
+    }
+
+    public func close() async {
+        try? await database.close()
+    }
+
+    // MARK: CommentLog
+
+    public func append(room: RoomID, unnumbered: ByteBuffer) async throws -> EncodedComment {
+        let comment = try await memory.append(room: room, unnumbered: unnumbered)
+        do {
+            try await withCheckedThrowingContinuation { continuation in
+                enqueue(Pending(comment: comment, ts: comment.acceptedAtMilliseconds ?? 0, done: continuation))
+            }
+        } catch {
+            // Not durable, so not accepted: out of history before anyone is told of it.
+            memory.remove(room: room, seq: comment.seq)
+            throw error
+        }
+        return comment
+    }
+
+    public func snapshot(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
+        memory.snapshot(room: room, since: since, limit: limit, on: eventLoop)
+    }
+
+    public func retract(room: RoomID, id: String) async throws -> UInt64? {
+        guard let seq = try await memory.retract(room: room, id: id) else { return nil }
+        _ = try await database.query("DELETE FROM comments WHERE room = ? AND seq = ?", [.text(room.value), .integer(Int(seq))])
+        return seq
+    }
+
+    // MARK: CommentBus
+
+    public func publish(_ comments: [EncodedComment], room: RoomID) async throws {
+        try await memory.publish(comments, room: room)
+    }
+
+    public func subscribe(_ room: RoomID, subscriber: any BusSubscriber, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        memory.subscribe(room, subscriber: subscriber, on: eventLoop)
+    }
+
+    public func unsubscribe(_ room: RoomID, subscriber: any BusSubscriber) {
+        memory.unsubscribe(room, subscriber: subscriber)
+    }
+
+    public func publishRetraction(seq: UInt64, id: String, room: RoomID) async throws {
+        try await memory.publishRetraction(seq: seq, id: id, room: room)
+    }
+
+    // MARK: The writer
+
+    /// Queues an append; starts the writer if it is idle. Whatever queues up while a transaction
+    /// commits goes into the next one: the busier the room, the larger the batches.
+    private func enqueue(_ item: Pending) {
+        let start = queue.withLock { state -> Bool in
+            state.pending.append(item)
+            if state.writing { return false }
+            state.writing = true
+            return true
+        }
+        if start { Task { await self.drain() } }
+    }
+
+    private func drain() async {
+        while true {
+            let batch = queue.withLock { state -> [Pending] in
+                let batch = state.pending
+                state.pending.removeAll()
+                if batch.isEmpty { state.writing = false }
+                return batch
+            }
+            if batch.isEmpty { return }
+            do {
+                try await write(batch)
+                for item in batch { item.done.resume() }
+            } catch {
+                logger.error("archive write failed", metadata: ["error": "\(error)", "comments": "\(batch.count)"])
+                for item in batch { item.done.resume(throwing: error) }
+            }
+        }
+    }
+
+    /// One transaction: the comments, and each room's highest seq.
+    private func write(_ batch: [Pending]) async throws {
+        try await database.withConnection { connection in
+            _ = try await connection.query("BEGIN IMMEDIATE")
+            do {
+                var highest: [String: UInt64] = [:]
+                for item in batch {
+                    let room = item.comment.room.value
+                    _ = try await connection.query(
+                        "INSERT OR REPLACE INTO comments (room, seq, ts, json) VALUES (?, ?, ?, ?)",
+                        [.text(room), .integer(Int(item.comment.seq)), .integer(Int(item.ts)), .blob(item.comment.json)])
+                    highest[room] = max(highest[room] ?? 0, item.comment.seq)
+                }
+                for (room, seq) in highest {
+                    _ = try await connection.query(
+                        "INSERT INTO rooms (room, last_seq) VALUES (?, ?) ON CONFLICT (room) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
+                        [.text(room), .integer(Int(seq))])
+                }
+                _ = try await connection.query("COMMIT")
+            } catch {
+                _ = try? await connection.query("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    // MARK: ReplayStore
+
+    public func startStream(room: RoomID, now: Int64) async throws -> StreamRecord {
+        if let live = try await stream(room: room, id: nil), live.endedAt == nil { return live }
+        _ = try await database.query("INSERT INTO streams (room, started) VALUES (?, ?)", [.text(room.value), .integer(Int(now))])
+        guard let started = try await stream(room: room, id: nil) else { throw ArchiveError("the new stream was not found") }
+        return started
+    }
+
+    public func endStream(room: RoomID, now: Int64) async throws -> StreamRecord? {
+        guard var live = try await stream(room: room, id: nil), live.endedAt == nil else { return nil }
+        _ = try await database.query("UPDATE streams SET ended = ? WHERE id = ?", [.integer(Int(now)), .integer(Int(live.stream))])
+        live.endedAt = now
+        return live
+    }
+
+    public func stream(room: RoomID, id: Int64?) async throws -> StreamRecord? {
+        let rows: [SQLiteRow]
+        if let id {
+            rows = try await database.query(
+                "SELECT id, started, ended FROM streams WHERE room = ? AND id = ?", [.text(room.value), .integer(Int(id))])
+        } else {
+            rows = try await database.query(
+                "SELECT id, started, ended FROM streams WHERE room = ? ORDER BY id DESC LIMIT 1", [.text(room.value)])
+        }
+        guard let row = rows.first, let stream = row.column("id")?.integer, let started = row.column("started")?.integer else { return nil }
+        let ended = row.column("ended").flatMap { $0 == .null ? nil : $0.integer }
+        return StreamRecord(room: room.value, stream: Int64(stream), startedAt: Int64(started), endedAt: ended.map(Int64.init))
+    }
+
+    public func comments(room: RoomID, from: Int64, to: Int64, limit: Int) async throws -> [EncodedComment] {
+        let rows = try await database.query(
+            "SELECT json FROM comments WHERE room = ? AND ts >= ? AND ts < ? ORDER BY ts, seq LIMIT ?",
+            [.text(room.value), .integer(Int(from)), .integer(Int(to)), .integer(limit)])
+        return rows.compactMap { row in
+            guard case .blob(let json)? = row.column("json") else { return nil }
+            return EncodedComment(numberedJSON: json, room: room)
+        }
+    }
+}
+
+struct ArchiveError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
