@@ -79,9 +79,11 @@ public final class DanmakuServer: Sendable {
         self.presence = redisBus.map {
             RedisPresence(bus: $0, nodeID: "\(configuration.push.nodeName)-\(UUID().uuidString)", lifetime: configuration.presenceInterval * 3)
         } ?? MemoryPresence()
+        // Single process: the SQLite archive, when there is one; a cluster: Redis's own streams.
+        let replay: (any ReplayStore)? = archive ?? redisBus.map { RedisReplay(bus: $0) }
         self.service = CommentService(
             configuration: configuration.logic, log: bus, bus: bus, metrics: LogicMetrics(factory: factory),
-            authenticator: authenticator, moderation: moderation, online: online, replay: archive,
+            authenticator: authenticator, moderation: moderation, online: online, replay: replay,
             onPublishFailure: { failureLogger.error("stored comment not published live", metadata: ["error": "\($0)"]) })
     }
 
