@@ -34,10 +34,16 @@ enum EventStream {
         return event
     }
 
-    /// The last comment's seq in a `comments` message; nil for other messages.
+    /// The seq a `comments` message brings its reader to: the batch's own `lastSeq` when a display
+    /// budget shed some (it may be past the last comment carried), else its last comment's seq;
+    /// nil for other messages.
     static func lastSeq(inComments payload: ByteBuffer) -> UInt64? {
         let view = payload.readableBytesView
         guard view.starts(with: #"{"type":"comments""#.utf8) else { return nil }
+        if let comments = view.firstRange(of: Array(#""comments":["#.utf8)),
+            let field = view[..<comments.lowerBound].firstRange(of: Array(#","lastSeq":"#.utf8)) {
+            return EncodedComment.unsignedInteger(in: view, at: field.upperBound)
+        }
         let key = Array(#"{"seq":"#.utf8)
         guard let last = view.lastRange(of: key) else { return nil }
         return EncodedComment.unsignedInteger(in: view, at: last.upperBound)

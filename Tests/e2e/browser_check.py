@@ -117,6 +117,8 @@ async def check(server_port, devtools_port):
         await page.send("Page.navigate", url=f"{base}/rooms/browser")
         await page.wait_for("the page connects", "document.getElementById('status')?.dataset.state === 'live'")
         print("page connected")
+        await page.wait_for("the page shows the room's online count",
+                            "document.getElementById('online').textContent === '1 watching'")
 
         status, answer = http("POST", f"{base}/v1/rooms/browser/comments", {"text": "posted over HTTP", "color": "#ff0000"})
         assert status == 201, (status, answer)
