@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the danmaku-bench scenarios of BENCHMARKS.md: the server pinned to CPU 0, the bench to CPU 1.
 # Usage: Benchmarks/scenarios.sh OUTDIR [LABEL...]
-#   labels: w1 w1-adaptive w1-naive w2 w2-naive w2-8000 w2-8000-naive w3 w3-adaptive w3-naive w4 slow-readers soak
+#   labels: w1 w1-adaptive w1-naive w2 w2-naive w2-8000 w2-8000-naive hot-8000 hot-8000-fixed-budget60
+#           hot-8000-budget60 hot-19000-budget60 w3 w3-adaptive w3-naive w4 slow-readers soak
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?output directory}; shift
@@ -31,6 +32,12 @@ for label in $labels; do
     # The largest hot room one bench core can absorb here (1.8 GB/s of frames over loopback).
     w2-8000) run w2-8000 --scenario hot-room --viewers 8000 --duration 15 --warmup 3 --server-arg=--max-sends-per-second=80000 ;;
     w2-8000-naive) run w2-8000-naive --scenario hot-room --viewers 8000 --duration 15 --warmup 3 --batch-window-ms 0 ;;
+    # The display budget: the hot room with 60 comments/s per viewer, next to w2-8000 / w2 (the same
+    # runs without it) and next to the fixed 10 ms window (hot-8000, hot-8000-fixed-budget60).
+    hot-8000) run hot-8000 --scenario hot-room --viewers 8000 --duration 15 --warmup 3 ;;
+    hot-8000-fixed-budget60) run hot-8000-fixed-budget60 --scenario hot-room --viewers 8000 --duration 15 --warmup 3 --server-arg=--default-display-per-second=60 ;;
+    hot-8000-budget60) run hot-8000-budget60 --scenario hot-room --viewers 8000 --duration 15 --warmup 3 --server-arg=--max-sends-per-second=80000 --server-arg=--default-display-per-second=60 ;;
+    hot-19000-budget60) run hot-19000-budget60 --scenario hot-room --viewers 19000 --duration 15 --warmup 3 --server-arg=--max-sends-per-second=80000 --server-arg=--default-display-per-second=60 ;;
     w3) run w3 --scenario many-rooms --duration 15 ;;
     w3-adaptive) run w3-adaptive --scenario many-rooms --duration 15 --server-arg=--max-sends-per-second=80000 ;;
     w3-naive) run w3-naive --scenario many-rooms --duration 15 --batch-window-ms 0 ;;

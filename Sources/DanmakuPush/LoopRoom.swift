@@ -230,6 +230,17 @@ final class LoopRoom {
         return total
     }
 
+    /// The frame for viewers standing at `sent`: the selected comments past it, and how many seqs
+    /// up to `last` it leaves out; nil when nothing selected is past it.
+    private static func sharedBatch(
+        _ selected: [EncodedComment], after sent: UInt64, last: UInt64, room: RoomID, allocator: ByteBufferAllocator
+    ) -> SharedBatch? {
+        let items = selected.filter { $0.seq > sent }
+        guard !items.isEmpty else { return nil }
+        let shed = Int(last - sent) - items.count
+        return SharedBatch(plain: ViewerMessage.batch(room: room, comments: items, shed: (shed, last), allocator: allocator), count: items.count, shed: shed)
+    }
+
     /// Viewers still joining keep the whole batch (their history catch-up is not budgeted).
     private func bufferForJoiners() {
         for subscription in joining where !subscription.bufferWhileJoining(pending) {
@@ -249,15 +260,17 @@ final class LoopRoom {
         budgetedThrough = last
         let (selected, held) = displayBudget!.select(pending, now: now)
         var total = Flushed()
-        // Frames shared by the viewers that stand at one seq (usually all of them); seqs from
-        // which the selection has nothing new.
-        var shared: [UInt64: SharedBatch] = [:]
-        var nothingNew: Set<UInt64> = []
+        // Frames shared by the viewers that stand at one seq (usually all of them); nil where
+        // the selection has nothing past that seq.
+        var shared: [UInt64: SharedBatch?] = [:]
         // Held-back comments by author, for the viewers that wrote some of them.
         var heldByAuthor: [[UInt8]: [EncodedComment]] = [:]
         for comment in held {
             if let author = comment.encodedAuthor { heldByAuthor[author, default: []].append(comment) }
         }
+        // The entry for the seq the previous viewer stood at: nearly every viewer stands at the
+        // same one, so the dictionary is consulted about once per flush, not once per viewer.
+        var current: (sent: UInt64, batch: SharedBatch?)?
         for subscription in viewers {
             let sent = subscription.lastSentSeq
             if sent >= last { continue }
@@ -267,27 +280,22 @@ final class LoopRoom {
             var count: Int
             var shed: Int
             if own.isEmpty {
-                if nothingNew.contains(sent) { continue }
-                if shared[sent] == nil {
-                    let items = selected.filter { $0.seq > sent }
-                    guard !items.isEmpty else {
-                        nothingNew.insert(sent)
-                        continue
-                    }
-                    let shedHere = Int(last - sent) - items.count
-                    shared[sent] = SharedBatch(
-                        plain: ViewerMessage.batch(room: id, comments: items, shed: (shedHere, last), allocator: allocator),
-                        count: items.count, shed: shedHere)
+                if current?.sent != sent {
+                    if let previous = current { shared[previous.sent] = .some(previous.batch) }
+                    current = (sent, shared[sent] ?? Self.sharedBatch(selected, after: sent, last: last, room: id, allocator: allocator))
                 }
+                // Nothing selected past this seq: the viewer's next frame will count these as shed.
+                guard var batch = current!.batch else { continue }
                 if viewer.compressesBatches {
-                    if shared[sent]!.compressed == nil {
-                        shared[sent]!.compressed = Self.compressed(shared[sent]!.plain, compressor: compressor(), allocator: allocator)
+                    if batch.compressed == nil {
+                        batch.compressed = Self.compressed(batch.plain, compressor: compressor(), allocator: allocator)
+                        current!.batch = batch
                     }
-                    frame = shared[sent]!.compressed!
+                    frame = batch.compressed!
                 } else {
-                    frame = shared[sent]!.plain
+                    frame = batch.plain
                 }
-                (count, shed) = (shared[sent]!.count, shared[sent]!.shed)
+                (count, shed) = (batch.count, batch.shed)
             } else {
                 var items = selected.filter { $0.seq > sent } + own
                 items.sort { $0.seq < $1.seq }
