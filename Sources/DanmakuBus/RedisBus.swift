@@ -124,7 +124,8 @@ public final class RedisBus: CommentBus, CommentLog {
 
     public func retract(room: RoomID, id: String) async throws -> UInt64? {
         let reply = try await scripts.run(
-            RedisScripts.retract, keys: [RedisKeys(room).log], arguments: [RESPArgument(EncodedComment.idMarker(id))], on: commands
+            RedisScripts.retract, keys: [RedisKeys(room).log], arguments: [RESPArgument(EncodedComment.idMarker(id)), RESPArgument(EncodedComment.noticeIDMarker(id))],
+            on: commands
         ).get()
         guard let seq = reply.integer else { throw RedisError.unexpectedReply("retract: \(reply)") }
         return seq > 0 ? UInt64(seq) : nil

@@ -71,12 +71,13 @@ enum RedisScripts {
         return {'ok', 0}
         """
 
-    /// Takes comment ARGV[1] (its id marker, `EncodedComment.idMarker`) out of stream KEYS[1].
+    /// Takes the comment or notice marked ARGV[1] or ARGV[2] (`EncodedComment.idMarker`,
+    /// `noticeIDMarker`) out of stream KEYS[1].
     /// Returns its seq, or 0 when the stream does not hold it.
     static let retract = """
         local entries = redis.call('XRANGE', KEYS[1], '-', '+')
         for _, entry in ipairs(entries) do
-            if string.find(entry[2][2], ARGV[1], 1, true) then
+            if string.find(entry[2][2], ARGV[1], 1, true) or string.find(entry[2][2], ARGV[2], 1, true) then
                 redis.call('XDEL', KEYS[1], entry[1])
                 return tonumber(string.match(entry[1], '^(%d+)'))
             end

@@ -58,9 +58,13 @@ public struct EncodedComment: Sendable, Hashable {
     /// `color` and `mode` (keys are sorted), unlike the author's `id`, which `name` follows.
     public static func idMarker(_ id: String) -> String { ",\"id\":\"" + id + "\",\"mode\":" }
 
-    /// Whether this is the comment with id `id` (a plain id: letters, digits and dashes).
+    /// The same for a notice, whose `id` is followed by its `kind`.
+    public static func noticeIDMarker(_ id: String) -> String { ",\"id\":\"" + id + "\",\"kind\":\"notice\"," }
+
+    /// Whether this is the comment or notice with id `id` (a plain id: letters, digits and dashes).
     public func hasID(_ id: String) -> Bool {
-        json.readableBytesView.firstRange(of: Array(Self.idMarker(id).utf8)) != nil
+        let view = json.readableBytesView
+        return view.firstRange(of: Array(Self.idMarker(id).utf8)) != nil || view.firstRange(of: Array(Self.noticeIDMarker(id).utf8)) != nil
     }
 
     /// Whether `id` could be a comment id: 1 to 64 letters, digits or dashes.

@@ -51,6 +51,14 @@ import Testing
             let huge = #"{"text":""# + String(repeating: "x", count: 5000) + #""}"#
             #expect(try await tokens.call(port, "POST", "/v1/rooms/nt/notices", streamer, huge).errorCode == "invalid_payload")
             #expect(try await tokens.call(port, "GET", "/v1/rooms/nt/notices", streamer).status == 405)
+
+            // A notice can be taken back like a comment: out of history, off the screens.
+            let id = posted.json["id"] as? String ?? ""
+            let retracted = try await tokens.call(port, "DELETE", "/v1/rooms/nt/comments/\(id)", streamer)
+            #expect(retracted.status == 200 && retracted.json["seq"] as? Int == 2, "\(retracted)")
+            try await viewer.observed.wait(for: "the retraction") { $0.messages.contains { $0["type"] as? String == "retract" && $0["seq"] as? Int == 2 } }
+            let after = try await httpRequest(port: port, method: "GET", path: "/v1/rooms/nt/comments?since=0").json
+            #expect((after["comments"] as? [[String: Any]])?.compactMap { $0["seq"] as? Int } == [1, 3])
             await viewer.close()
         }
     }
