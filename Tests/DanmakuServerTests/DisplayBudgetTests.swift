@@ -83,11 +83,11 @@ import Testing
                 // 50 a second, plus a second's worth saved up before the flood.
                 #expect(got.comments <= Int(50 * (seconds + 2)), "\(got.comments) comments in \(seconds) s")
                 #expect(got.comments >= 10, "a sample still gets through")
-                #expect(got.shed >= total / 2)
+                #expect(got.shed > 0)
             }
             try await poster.observed.wait(for: "the poster's last notice") { tally($0).lastSeq == lastSeq }
             let own = tally(poster.observed.value)
-            #expect(own.comments == total && own.shed == 0, "\(own.comments) \(own.shed) a sender's own comments always reach its connections")
+            #expect(own.comments == total && own.shed == 0, "\(own.comments) received, \(own.shed) shed: a sender's own comments always reach its connections")
 
             // History and the room's numbers hold every comment.
             let stats = try await httpRequest(port: port, method: "GET", path: "/v1/rooms/hot").json
