@@ -129,19 +129,12 @@ public final class CommentService: Sendable {
         let ts = Int64((now * 1000).rounded(.down))
         let finalText = text
         let stored: EncodedComment
-        do {
-            let unnumbered = try Comment(
-                seq: 0, id: id, room: room.value, user: author, text: finalText,
-                color: draft.color, mode: draft.mode, ts: ts
-            ).unnumberedJSON()
-            stored = try await log.append(room: room, unnumbered: unnumbered)
-        } catch {
-            return .failure(.busUnavailable(String(describing: error)))
-        }
-        do {
-            try await bus.publish([stored], room: room)
-        } catch {
-            onPublishFailure(error)
+        switch await storeAndPublish(room: room, {
+            try Comment(seq: 0, id: id, room: room.value, user: author, text: finalText, color: draft.color, mode: draft.mode, ts: ts)
+                .unnumberedJSON()
+        }) {
+        case .success(let value): stored = value
+        case .failure(let error): return .failure(error)
         }
         let comment = Comment(
             seq: stored.seq, id: id, room: room.value, user: author, text: finalText,
@@ -155,6 +148,24 @@ public final class CommentService: Sendable {
         guard !(authenticator is OpenPosting), case .success(let author) = await authenticator.author(token: token, room: room, clientAddress: "")
         else { return nil }
         return author
+    }
+
+    /// Numbers and stores a record (comment or notice) with the log, then publishes it: the
+    /// answer waits for the store, never for the publish (a stored record that could not be
+    /// published live is still in history, so resuming viewers get it).
+    func storeAndPublish(room: RoomID, _ unnumbered: () throws -> ByteBuffer) async -> Result<EncodedComment, DanmakuError> {
+        let stored: EncodedComment
+        do {
+            stored = try await log.append(room: room, unnumbered: try unnumbered())
+        } catch {
+            return .failure(.busUnavailable(String(describing: error)))
+        }
+        do {
+            try await bus.publish([stored], room: room)
+        } catch {
+            onPublishFailure(error)
+        }
+        return .success(stored)
     }
 
     /// The user `token` names if it may moderate `room` (nil: node-wide), or why not.

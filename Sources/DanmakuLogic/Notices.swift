@@ -53,22 +53,12 @@ extension CommentService {
     }
 
 
-    /// Numbers and stores a notice, then publishes it like a comment.
+    /// Numbers, stores and publishes a notice, like a comment.
     private func store(payload: ByteBuffer, room: RoomID, author: CommentAuthor) async -> Result<AcceptedNotice, DanmakuError> {
         let id = UUID().uuidString.lowercased()
         let ts = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
-        let stored: EncodedComment
-        do {
-            let unnumbered = try Notice.unnumberedJSON(id: id, room: room, payload: payload, ts: ts, author: author)
-            stored = try await log.append(room: room, unnumbered: unnumbered)
-        } catch {
-            return .failure(.busUnavailable(String(describing: error)))
-        }
-        do {
-            try await bus.publish([stored], room: room)
-        } catch {
-            onPublishFailure(error)
-        }
-        return .success(AcceptedNotice(id: id, room: room.value, seq: stored.seq, ts: ts))
+        return await storeAndPublish(room: room) {
+            try Notice.unnumberedJSON(id: id, room: room, payload: payload, ts: ts, author: author)
+        }.map { AcceptedNotice(id: id, room: room.value, seq: $0.seq, ts: ts) }
     }
 }

@@ -6,22 +6,19 @@ import Testing
 /// The durable archive (`--data-dir`), on the real binary: `kill -9` loses no accepted comment,
 /// numbering continues after a restart, and streams replay by offset.
 @Suite struct ArchiveTests {
-    static let secret = AuthTests.secret
     static let wideLimits = ["--user-rate", "100000/100000", "--ip-rate", "100000/100000", "--room-rate", "100000/100000", "--duplicate-window", "0"]
+    let tokens = ModerationTests()
 
     func bearer(_ user: String, _ role: PosterRole, rooms: [String]? = nil) async throws -> String {
-        "Bearer " + (try await TokenIssuer.sign(
-            DanmakuClaims(user: user, name: user, role: role, expires: Date().addingTimeInterval(600), rooms: rooms), secret: Self.secret))
+        try await tokens.bearer(user, role, rooms: rooms)
     }
 
     func call(_ port: Int, _ method: String, _ path: String, _ authorization: String?, _ json: String = "") async throws -> HTTPReply {
-        var headers = ["Content-Type": "application/json"]
-        if let authorization { headers["Authorization"] = authorization }
-        return try await httpRequest(port: port, method: method, path: path, headers: headers, body: Array(json.utf8))
+        try await tokens.call(port, method, path, authorization, json)
     }
 
     func start(_ directory: URL) async throws -> DanmakuNode {
-        try await DanmakuNode.start(["--data-dir", directory.path] + Self.wideLimits, environment: ["DANMAKU_JWT_SECRET": Self.secret])
+        try await DanmakuNode.start(["--data-dir", directory.path] + Self.wideLimits, environment: ["DANMAKU_JWT_SECRET": ModerationTests.secret])
     }
 
     @Test func killDashNineAfterFiveHundred201sLosesNoneAndNumberingContinues() async throws {
