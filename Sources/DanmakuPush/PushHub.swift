@@ -186,8 +186,9 @@ public final class PushHub: BusSubscriber, Sendable {
         displayBudgets.withLock { known in
             for (room, perSecond) in budgets { known[room] = perSecond }
         }
+        let read = budgets
         for box in shards {
-            box.eventLoop.execute { box.value?.setDisplayBudgets(budgets) }
+            box.eventLoop.execute { box.value?.setDisplayBudgets(read) }
         }
     }
 

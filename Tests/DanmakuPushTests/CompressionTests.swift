@@ -77,7 +77,7 @@ func deflateMessage(_ text: String) throws -> [UInt8] {
         #expect(try harness.frames(viewer).map { try json($0)["code"] as? String } == ["unknown_type"])
         // 1 MB of spaces deflates to about a kilobyte: under the frame limit, far over the message limit.
         frame = clientFrame(opcode: 0x1, payload: try deflateMessage(String(repeating: " ", count: 1_000_000)), rsv1: true)
-        try? viewer.writeInbound(frame)
+        _ = try? viewer.writeInbound(frame)
         #expect(try harness.frames(viewer).last?.closeCode == 1009)
     }
 
@@ -85,7 +85,7 @@ func deflateMessage(_ text: String) throws -> [UInt8] {
         let harness = ViewerHarness()
         let viewer = try harness.connect()
         _ = try harness.frames(viewer)
-        try? viewer.writeInbound(clientFrame(opcode: 0x1, payload: try deflateMessage("{}"), rsv1: true))
+        _ = try? viewer.writeInbound(clientFrame(opcode: 0x1, payload: try deflateMessage("{}"), rsv1: true))
         #expect(try harness.frames(viewer).last?.closeCode == 1002)
     }
 }

@@ -214,7 +214,7 @@ func json(_ frame: ParsedFrame) throws -> [String: Any] {
         let harness = ViewerHarness()
         let channel = try harness.connect()
         _ = try harness.frames(channel)
-        try? channel.writeInbound(bytes)
+        _ = try? channel.writeInbound(bytes)
         let frames = try harness.frames(channel)
         #expect(frames.last?.closeCode == code, "\(name)")
         // The viewer left its room: no more batches after the close frame.
@@ -226,7 +226,7 @@ func json(_ frame: ParsedFrame) throws -> [String: Any] {
         let harness = ViewerHarness { $0.inboundMessageRate = RateLimit(perSecond: 20, burst: 40) }
         let flooder = try harness.connect()
         _ = try harness.frames(flooder)
-        for _ in 0..<100 { try? flooder.writeInbound(clientFrame(opcode: 0x9, payload: [])) }
+        for _ in 0..<100 { _ = try? flooder.writeInbound(clientFrame(opcode: 0x9, payload: [])) }
         let frames = try harness.frames(flooder)
         #expect(frames.filter { $0.opcode == 0xA }.count == 40, "the burst is answered")
         #expect(frames.last?.closeCode == 1008)

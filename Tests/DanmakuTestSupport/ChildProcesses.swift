@@ -47,7 +47,7 @@ public final class DanmakuNode: Sendable {
     /// A fresh file for a node's log.
     private static func logFile() -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("danmaku-node-\(UUID().uuidString).log").path
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         return path
     }
 
@@ -55,7 +55,7 @@ public final class DanmakuNode: Sendable {
     public func stop(signal: Int32 = SIGTERM) async {
         guard process.isRunning else { return }
         kill(process.processIdentifier, signal)
-        try? await Self.waitForExit(process, timeout: .seconds(15))
+        _ = try? await Self.waitForExit(process, timeout: .seconds(15))
     }
 
     /// Reads the banner line `… serving on http://127.0.0.1:PORT …`.
