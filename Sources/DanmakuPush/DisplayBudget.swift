@@ -8,18 +8,20 @@ import NIOCore
 /// A screen cannot show a thousand comments a second; past the budget, each batch keeps every
 /// notice and privileged author's comment, and an even sample of the others. Credit accrues at
 /// `perSecond` (at most one second's worth is saved up) and each comment sent spends one.
-struct DisplayBudget {
-    let perSecond: Int
+public struct DisplayBudget: Sendable {
+    /// Comments a second each viewer is sent (priority ones included).
+    public let perSecond: Int
     private var credit: Double = 0
     private var updatedAt: NIODeadline
 
-    init(perSecond: Int, now: NIODeadline) {
+    /// A budget whose credit starts accruing at `now`, from zero.
+    public init(perSecond: Int, now: NIODeadline) {
         self.perSecond = perSecond
         self.updatedAt = now
     }
 
     /// Splits a batch into what every viewer is sent and what is held back (shed), both in seq order.
-    mutating func select(_ batch: [EncodedComment], now: NIODeadline) -> (sent: [EncodedComment], held: [EncodedComment]) {
+    public mutating func select(_ batch: [EncodedComment], now: NIODeadline) -> (sent: [EncodedComment], held: [EncodedComment]) {
         let budget = Double(perSecond)
         credit = min(budget, credit + budget * Double((now - updatedAt).nanoseconds) / 1e9)
         updatedAt = now
