@@ -27,9 +27,9 @@ import urllib.request
 import websockets
 
 
-def start_server(binary):
+def start_server(binary, *extra):
     # The lane check posts a burst from one address: wider than the default 2/s per user.
-    process = subprocess.Popen([binary, "serve", "--port", "0", "--log-level", "warning", "--user-rate", "50/50"],
+    process = subprocess.Popen([binary, "serve", "--port", "0", "--log-level", "warning", "--user-rate", "50/50", *extra],
                                stdout=subprocess.PIPE, text=True)
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -60,9 +60,12 @@ def start_chromium(path, profile):
     raise SystemExit("chromium did not open its DevTools port")
 
 
-def http(method, url, body=None):
+def http(method, url, body=None, token=None):
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(url, method=method, data=None if body is None else json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
+                                     headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read() or b"{}")
@@ -191,6 +194,29 @@ async def check(server_port, devtools_port):
             raise SystemExit(f"FAIL: JavaScript exceptions: {page.exceptions}")
 
 
+async def check_notice(server_port, devtools_port, streamer_token):
+    """Against a server with tokens: a streamer's notice shows above the video, not as a flying comment."""
+    base = f"http://127.0.0.1:{server_port}"
+    with urllib.request.urlopen(f"http://127.0.0.1:{devtools_port}/json/list") as response:
+        targets = [t for t in json.loads(response.read()) if t["type"] == "page"]
+    async with websockets.connect(targets[0]["webSocketDebuggerUrl"], max_size=None) as socket:
+        page = Page(socket)
+        await page.send("Runtime.enable")
+        await page.send("Page.enable")
+        await page.send("Page.navigate", url=f"{base}/rooms/stage")
+        await page.wait_for("the page connects", "document.getElementById('status')?.dataset.state === 'live'")
+        status, answer = http("POST", f"{base}/v1/rooms/stage/notices", {"kind": "gift", "text": "a rocket from Ann"},
+                              token=streamer_token)
+        assert status == 201, (status, answer)
+        await page.wait_for("the notice is shown above the video",
+                            "document.getElementById('notice').textContent.includes('a rocket from Ann')")
+        flying = await page.evaluate(f"document.querySelectorAll('#stage .danmaku[data-seq=\"{answer['seq']}\"]').length")
+        assert flying == 0, "a notice does not fly across the video"
+        print("a streamer's notice is shown above the video")
+        if page.exceptions:
+            raise SystemExit(f"FAIL: JavaScript exceptions: {page.exceptions}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
@@ -202,6 +228,14 @@ def main():
     try:
         browser, devtools_port = start_chromium(options.chromium, profile)
         asyncio.run(check(server_port, devtools_port))
+        # Notices need tokens: a second server with a secret, and a streamer's token for its room.
+        secret = "browser-check-secret-of-32-bytes-or-more"
+        server.terminate()
+        server.wait(timeout=15)
+        server, server_port = start_server(options.binary, "--jwt-secret", secret)
+        streamer = subprocess.run([options.binary, "token", "--secret", secret, "--user", "star", "--name", "Star",
+                                   "--role", "streamer", "--rooms", "stage"], capture_output=True, text=True, check=True).stdout.strip()
+        asyncio.run(check_notice(server_port, devtools_port, streamer))
         print("browser check: PASS")
     finally:
         if browser:
