@@ -74,6 +74,7 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
         return ArchivedLog(memory: memory, database: database, logger: logger)
     }
 
+    /// Closes the database (on shutdown, after the last append was answered).
     public func close() async {
         try? await database.close()
     }

@@ -13,6 +13,7 @@ import Foundation
 public final class RedisReplay: ReplayStore {
     private let bus: RedisBus
 
+    /// Streams and replay over `bus`'s Redis connection.
     public init(bus: RedisBus) {
         self.bus = bus
     }

@@ -4,6 +4,7 @@ import DanmakuCore
 
 /// One broadcast of a room, from `POST …/live` to `DELETE …/live`: what a replay is measured from.
 public struct StreamRecord: Codable, Sendable, Equatable {
+    /// The room streamed.
     public var room: String
     /// Increases with every stream of the node's archive.
     public var stream: Int64

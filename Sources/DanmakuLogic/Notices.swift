@@ -7,9 +7,12 @@ import NIOCore
 
 /// A stored notice: what the 201 answer says.
 public struct AcceptedNotice: Encodable, Sendable {
+    /// The notice's id (to retract it, like a comment).
     public var id: String
     public var room: String
+    /// Its place in the room's sequence.
     public var seq: UInt64
+    /// Acceptance time, ms since the epoch.
     public var ts: Int64
 }
 

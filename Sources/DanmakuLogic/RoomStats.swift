@@ -7,6 +7,7 @@ import NIOCore
 
 /// A room at a glance: what `GET /v1/rooms/{room}` answers.
 public struct RoomStats: Encodable, Sendable, Equatable {
+    /// The room's id.
     public var room: String
     /// Viewers across the deployment, as of the last presence exchange.
     public var online: Int
