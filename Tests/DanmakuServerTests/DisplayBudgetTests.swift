@@ -59,8 +59,8 @@ import Testing
             }
 
             let started = ContinuousClock.now
-            let total = 2000
-            let statuses = try await postConcurrently(total, inFlight: 48) { index in
+            let total = 1000
+            let statuses = try await postConcurrently(total, inFlight: 32) { index in
                 if index == total / 2 {
                     // A notice in the middle of the flood.
                     _ = try await tokens.call(port, "POST", "/v1/rooms/hot/notices", streamer, #"{"text":"gift"}"#)
