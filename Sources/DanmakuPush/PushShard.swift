@@ -55,15 +55,21 @@ final class PushShard {
     /// Starts the once-a-second heartbeat and reorder sweep.
     func start() {
         eventLoop.preconditionInEventLoop()
-        sweeper = eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) { [unowned self] in
+        // Weak: a timer must not outlive the shard it works for (stop() cancels them, and a
+        // shard released meanwhile is simply skipped).
+        sweeper = eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) { [weak self] in
+            guard let self else { return }
             self.sweep(now: self.eventLoop.now)
             self.start()
         }
     }
 
+    /// Cancels the shard's timers: the sweep and a pending flush (the shard may be released next).
     func stop() {
         sweeper?.cancel()
         sweeper = nil
+        scheduledFlush?.task.cancel()
+        scheduledFlush = nil
     }
 
     // MARK: Viewers
@@ -166,7 +172,8 @@ final class PushShard {
             if scheduled.deadline <= deadline { return }
             scheduled.task.cancel()
         }
-        let task = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [unowned self] in
+        let task = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+            guard let self else { return }
             self.scheduledFlush = nil
             self.flushDue()
         }

@@ -122,6 +122,9 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     /// Starts watching `room`: the shard sends `hello` (and the history after `since`) once the
     /// room's feed is live.
     private func watch(_ room: RoomID, since: UInt64?) {
+        // Once per room: a second subscription would be left in the room when the connection goes
+        // (the room holds subscriptions, and a subscription does not keep its connection alive).
+        guard subscriptions[room] == nil else { return }
         let subscription = RoomSubscription(room: room, since: since, viewer: self)
         subscriptions[room] = subscription
         shard?.join(subscription)

@@ -74,7 +74,8 @@ import Testing
             let anonymous = try await TestViewer.join(port: port, room: "r")
             try await anonymous.sendText(#"{"type":"comment","text":"no token"}"#)
             try await anonymous.observed.wait { $0.messages.contains { $0["type"] as? String == "error" } }
-            #expect(anonymous.observed.value.messages.last?["code"] as? String == "missing_token")
+            let refusal = anonymous.observed.value.messages.last { $0["type"] as? String == "error" }
+            #expect(refusal?["code"] as? String == "missing_token")
 
             let token = try await token(name: "Cy")
             let signedIn = try await TestViewer.connect(port: port, path: "/v1/rooms/r/ws?token=\(token)")
