@@ -115,7 +115,7 @@ struct ModerationAPI: Sendable {
     }
 
     /// Runs `action` when `token` may moderate `room`; malformed bodies are 400, store failures 503.
-    private func authorized(token: String?, room: RoomID?, _ action: () async throws -> Answer) async -> Answer {
+    func authorized(token: String?, room: RoomID?, _ action: () async throws -> Answer) async -> Answer {
         if case .failure(let error) = await service.moderator(token: token, room: room) { return .failure(error) }
         do {
             return try await action()

@@ -45,14 +45,12 @@ struct RoomsAPI: Sendable {
     /// moderator or an admin.
     func live(room: RoomID, start: Bool, token: String?) async -> ModerationAPI.Answer {
         guard let replay = service.replay else { return .failure(.noArchive) }
-        if case .failure(let error) = await service.moderator(token: token, room: room) { return .failure(error) }
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        do {
+        // Who may, and what a store failure answers, as for the moderation calls.
+        return await ModerationAPI(service: service).authorized(token: token, room: room) {
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
             if start { return .success(Self.encode(try await replay.startStream(room: room, now: now))) }
             guard let ended = try await replay.endStream(room: room, now: now) else { return .failure(.notLive) }
             return .success(Self.encode(ended))
-        } catch {
-            return .failure(.busUnavailable(String(describing: error)))
         }
     }
 

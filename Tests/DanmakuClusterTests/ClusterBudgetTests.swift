@@ -8,9 +8,7 @@ import Testing
     let tokens = ClusterModerationTests()
 
     func call(_ port: Int, _ method: String, _ path: String, _ token: String?, _ json: String = "") async throws -> HTTPReply {
-        var headers = ["Content-Type": "application/json"]
-        if let token { headers["Authorization"] = "Bearer \(token)" }
-        return try await httpRequest(port: port, method: method, path: path, headers: headers, body: Array(json.utf8))
+        try await jsonRequest(port: port, method, path, authorization: token.map { "Bearer \($0)" }, json)
     }
 
     @Test func aBudgetSetOnAnAPINodeShedsOnThePushNodesAndNoticesStillArrive() async throws {

@@ -9,14 +9,6 @@ import Testing
     static let wideLimits = ["--user-rate", "100000/100000", "--ip-rate", "100000/100000", "--room-rate", "100000/100000", "--duplicate-window", "0"]
     let tokens = ModerationTests()
 
-    func bearer(_ user: String, _ role: PosterRole, rooms: [String]? = nil) async throws -> String {
-        try await tokens.bearer(user, role, rooms: rooms)
-    }
-
-    func call(_ port: Int, _ method: String, _ path: String, _ authorization: String?, _ json: String = "") async throws -> HTTPReply {
-        try await tokens.call(port, method, path, authorization, json)
-    }
-
     func start(_ directory: URL) async throws -> DanmakuNode {
         try await DanmakuNode.start(["--data-dir", directory.path] + Self.wideLimits, environment: ["DANMAKU_JWT_SECRET": ModerationTests.secret])
     }
@@ -24,15 +16,15 @@ import Testing
     @Test func killDashNineAfterFiveHundred201sLosesNoneAndNumberingContinues() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("danmaku-archive-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let streamer = try await bearer("star", .streamer, rooms: ["ar"])
-        let viewer = try await bearer("fan", .viewer)
+        let streamer = try await tokens.bearer("star", .streamer, rooms: ["ar"])
+        let viewer = try await tokens.bearer("fan", .viewer)
 
         let first = try await start(directory)
-        let live = try await call(first.port, "POST", "/v1/rooms/ar/live", streamer)
+        let live = try await tokens.call(first.port, "POST", "/v1/rooms/ar/live", streamer)
         #expect(live.status == 200 && live.json["stream"] as? Int != nil && live.json["endedAt"] == nil, "\(live)")
         let port = first.port
         let answers = try await postConcurrently(500, inFlight: 32) { index in
-            try await call(port, "POST", "/v1/rooms/ar/comments", viewer, #"{"text":"kept \#(index)"}"#)
+            try await tokens.call(port, "POST", "/v1/rooms/ar/comments", viewer, #"{"text":"kept \#(index)"}"#)
         }
         // Killed the moment the last 201 is in: no chance to flush anything on the way out.
         await first.stop(signal: SIGKILL)
@@ -47,7 +39,7 @@ import Testing
         #expect(Set(stored.compactMap { ($0["seq"] as? NSNumber)?.uint64Value }) == accepted, "every 201 is back")
         #expect(Set(stored.compactMap { $0["id"] as? String }) == acceptedIDs)
         #expect(history["lastSeq"] as? Int == 500)
-        let next = try await call(second.port, "POST", "/v1/rooms/ar/comments", viewer, #"{"text":"after the restart"}"#)
+        let next = try await tokens.call(second.port, "POST", "/v1/rooms/ar/comments", viewer, #"{"text":"after the restart"}"#)
         #expect(next.status == 201 && next.json["seq"] as? Int == 501, "\(next)")
         // A viewer resuming across the restart gets what it missed.
         let resumed = try await TestViewer.join(port: second.port, room: "ar", since: 495)
@@ -56,9 +48,9 @@ import Testing
         await resumed.close()
 
         // The stream outlived the restart; ended, it replays in offset order.
-        let ended = try await call(second.port, "DELETE", "/v1/rooms/ar/live", streamer)
+        let ended = try await tokens.call(second.port, "DELETE", "/v1/rooms/ar/live", streamer)
         #expect(ended.status == 200 && ended.json["endedAt"] as? Int != nil, "\(ended)")
-        #expect(try await call(second.port, "DELETE", "/v1/rooms/ar/live", streamer).errorCode == "not_live")
+        #expect(try await tokens.call(second.port, "DELETE", "/v1/rooms/ar/live", streamer).errorCode == "not_live")
         let replay = try await httpRequest(port: second.port, method: "GET", path: "/v1/rooms/ar/replay?limit=5000").json
         let items = replay["comments"] as? [[String: Any]] ?? []
         #expect(items.count == 501)
@@ -73,7 +65,7 @@ import Testing
         #expect(!windowOffsets.isEmpty && windowOffsets.allSatisfy { $0 == cut })
         #expect(try await httpRequest(port: second.port, method: "GET", path: "/v1/rooms/ar/replay?from=x").errorCode == "invalid_from")
         #expect(try await httpRequest(port: second.port, method: "GET", path: "/v1/rooms/nobody/replay").errorCode == "no_stream")
-        #expect(try await call(second.port, "POST", "/v1/rooms/ar/live", viewer).errorCode == "forbidden")
+        #expect(try await tokens.call(second.port, "POST", "/v1/rooms/ar/live", viewer).errorCode == "forbidden")
         await second.stop()
     }
 

@@ -28,11 +28,9 @@ import Testing
     }
 
     func post(_ port: Int, room: String = "r", authorization: String?) async throws -> HTTPReply {
-        var headers = ["Content-Type": "application/json"]
-        if let authorization { headers["Authorization"] = authorization }
-        return try await httpRequest(
-            port: port, method: "POST", path: "/v1/rooms/\(room)/comments", headers: headers,
-            body: Array(#"{"text":"with a token \#(UUID().uuidString.prefix(8))"}"#.utf8))
+        try await jsonRequest(
+            port: port, "POST", "/v1/rooms/\(room)/comments", authorization: authorization,
+            #"{"text":"with a token \#(UUID().uuidString.prefix(8))"}"#)
     }
 
     @Test func everyBadTokenHasItsOwnAnswerAndNothingIsStored() async throws {

@@ -13,9 +13,7 @@ import Testing
     }
 
     func call(_ port: Int, _ method: String, _ path: String, _ authorization: String?, _ json: String = "") async throws -> HTTPReply {
-        var headers = ["Content-Type": "application/json"]
-        if let authorization { headers["Authorization"] = authorization }
-        return try await httpRequest(port: port, method: method, path: path, headers: headers, body: Array(json.utf8))
+        try await jsonRequest(port: port, method, path, authorization: authorization, json)
     }
 
     func post(_ port: Int, room: String, as authorization: String, _ text: String) async throws -> HTTPReply {

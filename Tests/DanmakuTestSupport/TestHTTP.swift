@@ -61,6 +61,13 @@ public func postComment(port: Int, room: String, json: String, contentType: Stri
         headers: ["Content-Type": contentType], body: Array(json.utf8))
 }
 
+/// A JSON request with an optional `Authorization` header (e.g. `Bearer TOKEN`).
+public func jsonRequest(port: Int, _ method: String, _ path: String, authorization: String?, _ json: String = "") async throws -> HTTPReply {
+    var headers = ["Content-Type": "application/json"]
+    if let authorization { headers["Authorization"] = authorization }
+    return try await httpRequest(port: port, method: method, path: path, headers: headers, body: Array(json.utf8))
+}
+
 /// JSON-quotes `text` for a request body.
 public func jsonQuoted(_ text: String) -> String {
     String(decoding: try! JSONEncoder().encode(text), as: UTF8.self)

@@ -13,6 +13,7 @@ Usage: browser_check.py --binary .build/debug/danmaku [--chromium /usr/bin/chrom
 """
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -109,16 +110,25 @@ class Page:
         raise SystemExit(f"FAIL: {what} (waited {timeout} s for `{expression}`)")
 
 
-async def check(server_port, devtools_port):
-    base = f"http://127.0.0.1:{server_port}"
+@contextlib.asynccontextmanager
+async def open_page(devtools_port, url):
+    """Chromium's page target, navigated to the viewer page at `url` and waited on until it is live."""
     with urllib.request.urlopen(f"http://127.0.0.1:{devtools_port}/json/list") as response:
         targets = [t for t in json.loads(response.read()) if t["type"] == "page"]
     async with websockets.connect(targets[0]["webSocketDebuggerUrl"], max_size=None) as socket:
         page = Page(socket)
         await page.send("Runtime.enable")
         await page.send("Page.enable")
-        await page.send("Page.navigate", url=f"{base}/rooms/browser")
+        await page.send("Page.navigate", url=url)
         await page.wait_for("the page connects", "document.getElementById('status')?.dataset.state === 'live'")
+        yield page
+        if page.exceptions:
+            raise SystemExit(f"FAIL: JavaScript exceptions: {page.exceptions}")
+
+
+async def check(server_port, devtools_port):
+    base = f"http://127.0.0.1:{server_port}"
+    async with open_page(devtools_port, f"{base}/rooms/browser") as page:
         print("page connected")
         await page.wait_for("the page shows the room's online count",
                             "document.getElementById('online').textContent === '1 watching'")
@@ -190,21 +200,11 @@ async def check(server_port, devtools_port):
         await page.wait_for("EventSource gets the comment", f"window.sse.seqs.includes({answer['seq']})")
         print("EventSource (Server-Sent Events) received a comment posted over HTTP")
 
-        if page.exceptions:
-            raise SystemExit(f"FAIL: JavaScript exceptions: {page.exceptions}")
-
 
 async def check_notice(server_port, devtools_port, streamer_token):
     """Against a server with tokens: a streamer's notice shows above the video, not as a flying comment."""
     base = f"http://127.0.0.1:{server_port}"
-    with urllib.request.urlopen(f"http://127.0.0.1:{devtools_port}/json/list") as response:
-        targets = [t for t in json.loads(response.read()) if t["type"] == "page"]
-    async with websockets.connect(targets[0]["webSocketDebuggerUrl"], max_size=None) as socket:
-        page = Page(socket)
-        await page.send("Runtime.enable")
-        await page.send("Page.enable")
-        await page.send("Page.navigate", url=f"{base}/rooms/stage")
-        await page.wait_for("the page connects", "document.getElementById('status')?.dataset.state === 'live'")
+    async with open_page(devtools_port, f"{base}/rooms/stage") as page:
         status, answer = http("POST", f"{base}/v1/rooms/stage/notices", {"kind": "gift", "text": "a rocket from Ann"},
                               token=streamer_token)
         assert status == 201, (status, answer)
@@ -213,8 +213,6 @@ async def check_notice(server_port, devtools_port, streamer_token):
         flying = await page.evaluate(f"document.querySelectorAll('#stage .danmaku[data-seq=\"{answer['seq']}\"]').length")
         assert flying == 0, "a notice does not fly across the video"
         print("a streamer's notice is shown above the video")
-        if page.exceptions:
-            raise SystemExit(f"FAIL: JavaScript exceptions: {page.exceptions}")
 
 
 def main():
