@@ -7,15 +7,11 @@ import Testing
 @Suite struct ClusterBudgetTests {
     let tokens = ClusterModerationTests()
 
-    func call(_ port: Int, _ method: String, _ path: String, _ token: String?, _ json: String = "") async throws -> HTTPReply {
-        try await jsonRequest(port: port, method, path, authorization: token.map { "Bearer \($0)" }, json)
-    }
-
     @Test func aBudgetSetOnAnAPINodeShedsOnThePushNodesAndNoticesStillArrive() async throws {
         try await Cluster.with(api: 1, push: 2, extra: ["--jwt-secret", ClusterModerationTests.secret]) { cluster in
             let (moderator, fan) = (try tokens.token("mod", "moderator"), try tokens.token("fan", "viewer"))
             let api = cluster.api[0].port
-            let set = try await call(api, "PUT", "/v1/rooms/cb/settings", moderator, #"{"displayPerSecond":5}"#)
+            let set = try await tokens.call(api, "PUT", "/v1/rooms/cb/settings", moderator, #"{"displayPerSecond":5}"#)
             #expect(set.status == 200, "\(set)")
             let viewers = try await [cluster.push[0].port, cluster.push[1].port].asyncMap { try await TestViewer.join(port: $0, room: "cb") }
             for viewer in viewers {
@@ -25,9 +21,9 @@ import Testing
             }
             let total = 200
             _ = try await postConcurrently(total, inFlight: 16) { index in
-                try await call(api, "POST", "/v1/rooms/cb/comments", fan, #"{"text":"c \#(index)"}"#).status
+                try await tokens.call(api, "POST", "/v1/rooms/cb/comments", fan, #"{"text":"c \#(index)"}"#).status
             }
-            let notice = try await call(api, "POST", "/v1/rooms/cb/notices", moderator, #"{"text":"end"}"#)
+            let notice = try await tokens.call(api, "POST", "/v1/rooms/cb/notices", moderator, #"{"text":"end"}"#)
             #expect(notice.status == 201, "\(notice)")
             let last = notice.json["seq"] as? Int ?? -1
             for viewer in viewers {

@@ -149,6 +149,11 @@ import Testing
 @Suite struct ClusterModerationTests {
     static let secret = "cluster-secret-of-at-least-32-bytes"
 
+    /// A JSON request carrying `token` (a raw token, sent as `Bearer`).
+    func call(_ port: Int, _ method: String, _ path: String, _ token: String?, _ json: String = "") async throws -> HTTPReply {
+        try await jsonRequest(port: port, method, path, authorization: token.map { "Bearer \($0)" }, json)
+    }
+
     func token(_ user: String, _ role: String) throws -> String {
         let process = Process()
         process.executableURL = DanmakuNode.executable
