@@ -205,6 +205,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "DanmakuArchiveTests",
+            dependencies: [
+                "DanmakuArchive", "DanmakuCore",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "DanmakuCoreTests",
             dependencies: ["DanmakuCore", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings

@@ -12,9 +12,10 @@ import Synchronization
 /// SQLite database, written in batches (one transaction per group of appends) by one writer, so
 /// an `append` returns (and the post is answered 201) only once its comment is on disk.
 ///
-/// Sequencing, history and fan-out stay in the `MemoryBus`; on start the archive gives each
-/// room back its last seq and its recent history, so a restart, even after `kill -9`, loses no
-/// accepted comment and numbering continues.
+/// Sequencing, history and fan-out stay in the `MemoryBus`; a comment enters its history only
+/// once committed, so no viewer sees a seq that a crash could hand out again. On start the
+/// archive gives each room back its last seq and its recent history, so a restart, even after
+/// `kill -9`, loses no accepted comment and numbering continues.
 public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
     private let memory: MemoryBus
     private let database: SQLiteConnection
@@ -23,7 +24,7 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
     private struct Pending {
         var comment: EncodedComment
         var ts: Int64
-        var done: CheckedContinuation<Void, any Error>
+        var done: CheckedContinuation<EncodedComment, any Error>
     }
 
     /// Appends waiting for the writer, and whether the writer is running.
@@ -82,27 +83,22 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
     // MARK: CommentLog
 
     public func append(room: RoomID, unnumbered: ByteBuffer) async throws -> EncodedComment {
-        let comment = try await memory.append(room: room, unnumbered: unnumbered)
-        do {
-            try await withCheckedThrowingContinuation { continuation in
-                enqueue(Pending(comment: comment, ts: comment.acceptedAtMilliseconds ?? 0, done: continuation))
-            }
-        } catch {
-            // Not durable, so not accepted: out of history before anyone is told of it.
-            memory.remove(room: room, seq: comment.seq)
-            throw error
+        // A comment that fails to commit was never in history: its seq stays a hole.
+        try await withCheckedThrowingContinuation { continuation in
+            enqueue(room: room, unnumbered: unnumbered, done: continuation)
         }
-        return comment
     }
 
     public func snapshot(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
         memory.snapshot(room: room, since: since, limit: limit, on: eventLoop)
     }
 
+    /// Off the disk first, then out of history: a retract that fails leaves both as they were,
+    /// and only committed comments can be found (so none is written back after its retract).
     public func retract(room: RoomID, id: String) async throws -> UInt64? {
-        guard let seq = try await memory.retract(room: room, id: id) else { return nil }
+        guard let seq = memory.storedSeq(room: room, id: id) else { return nil }
         _ = try await database.query("DELETE FROM comments WHERE room = ? AND seq = ?", [.text(room.value), .integer(Int(seq))])
-        return seq
+        return try await memory.retract(room: room, id: id)
     }
 
     // MARK: CommentBus
@@ -125,11 +121,13 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
 
     // MARK: The writer
 
-    /// Queues an append; starts the writer if it is idle. Whatever queues up while a transaction
-    /// commits goes into the next one: the busier the room, the larger the batches.
-    private func enqueue(_ item: Pending) {
+    /// Numbers and queues an append; starts the writer if it is idle. Whatever queues up while a
+    /// transaction commits goes into the next one: the busier the room, the larger the batches.
+    /// Numbered under the queue's lock, so the queue (and so history) is in seq order.
+    private func enqueue(room: RoomID, unnumbered: ByteBuffer, done: CheckedContinuation<EncodedComment, any Error>) {
         let start = queue.withLock { state -> Bool in
-            state.pending.append(item)
+            let comment = memory.number(room: room, unnumbered: unnumbered)
+            state.pending.append(Pending(comment: comment, ts: comment.acceptedAtMilliseconds ?? 0, done: done))
             if state.writing { return false }
             state.writing = true
             return true
@@ -148,7 +146,8 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
             if batch.isEmpty { return }
             do {
                 try await write(batch)
-                for item in batch { item.done.resume() }
+                for item in batch { memory.store(item.comment) }
+                for item in batch { item.done.resume(returning: item.comment) }
             } catch {
                 logger.error("archive write failed", metadata: ["error": "\(error)", "comments": "\(batch.count)"])
                 for item in batch { item.done.resume(throwing: error) }

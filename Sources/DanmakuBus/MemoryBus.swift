@@ -13,6 +13,10 @@ public final class MemoryBus: CommentBus, CommentLog {
     public let historyCapacity: Int
 
     private struct Room {
+        /// The last seq handed out (by `number`).
+        var numbered: UInt64 = 0
+        /// The last seq stored: what history and `lastSeq` answer with. Behind `numbered` only
+        /// while a durable store is writing (`ArchivedLog`).
         var lastSeq: UInt64 = 0
         var history = CircularBuffer<EncodedComment>()
     }
@@ -31,30 +35,60 @@ public final class MemoryBus: CommentBus, CommentLog {
         rooms.withLock { rooms in
             var state = Room()
             state.lastSeq = lastSeq
+            state.numbered = lastSeq
             for comment in history.suffix(historyCapacity) { state.history.append(comment) }
             rooms[room] = state
         }
     }
 
-    /// Drops comment `seq` from history (a store that could not make it durable takes it back).
-    public func remove(room: RoomID, seq: UInt64) {
+    /// Gives a comment the room's next seq without storing it: history and `lastSeq` do not
+    /// show it until `store`, so nobody sees a seq that a crash before it is durable could reuse.
+    public func number(room: RoomID, unnumbered: ByteBuffer) -> EncodedComment {
         rooms.withLock { rooms in
-            guard var state = rooms[room], let index = state.history.firstIndex(where: { $0.seq == seq }) else { return }
-            state.history.remove(at: index)
+            var state = rooms[room] ?? Room()
+            state.numbered += 1
             rooms[room] = state
+            return EncodedComment(numbering: unnumbered, seq: state.numbered, room: room)
         }
+    }
+
+    /// Puts a comment numbered by `number` into history (in seq order) once it is durable.
+    public func store(_ comment: EncodedComment) {
+        rooms.withLock { rooms in
+            var state = rooms[comment.room] ?? Room()
+            Self.insert(comment, into: &state, capacity: historyCapacity)
+            rooms[comment.room] = state
+        }
+    }
+
+    private static func insert(_ comment: EncodedComment, into state: inout Room, capacity: Int) {
+        state.numbered = max(state.numbered, comment.seq)
+        state.lastSeq = max(state.lastSeq, comment.seq)
+        if state.history.count == capacity {
+            guard let oldest = state.history.first, oldest.seq < comment.seq else { return }
+            state.history.removeFirst()
+        }
+        // Nearly always at the end; a store of an earlier seq (another writer's) goes before it.
+        var index = state.history.endIndex
+        while index > state.history.startIndex, state.history[state.history.index(before: index)].seq > comment.seq {
+            index = state.history.index(before: index)
+        }
+        state.history.insert(comment, at: index)
     }
 
     public func append(room: RoomID, unnumbered: ByteBuffer) async throws -> EncodedComment {
         rooms.withLock { rooms in
             var state = rooms[room] ?? Room()
-            state.lastSeq += 1
-            let comment = EncodedComment(numbering: unnumbered, seq: state.lastSeq, room: room)
-            if state.history.count == historyCapacity { state.history.removeFirst() }
-            state.history.append(comment)
+            let comment = EncodedComment(numbering: unnumbered, seq: state.numbered + 1, room: room)
+            Self.insert(comment, into: &state, capacity: historyCapacity)
             rooms[room] = state
             return comment
         }
+    }
+
+    /// The seq of comment `id` if history holds it (a durable store removes it from disk first).
+    public func storedSeq(room: RoomID, id: String) -> UInt64? {
+        rooms.withLock { rooms in rooms[room]?.history.first(where: { $0.hasID(id) })?.seq }
     }
 
     public func snapshot(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
