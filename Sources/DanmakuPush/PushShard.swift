@@ -128,6 +128,7 @@ final class PushShard {
     /// Takes a viewer out of a room; the last one out releases the room's subscription.
     func leave(_ viewer: RoomSubscription) {
         eventLoop.preconditionInEventLoop()
+        viewer.endJoining()
         guard let room = rooms[viewer.room] else { return }
         room.remove(viewer)
         if room.isEmpty {

@@ -11,8 +11,10 @@ final class RoomSubscription {
     let room: RoomID
     /// Resume point: the URL's `since`, or the one in the `join` message.
     let since: UInt64?
-    /// The connection.
-    unowned let viewer: ViewerHandler
+    /// The connection. Held strongly: a history read may complete after the viewer left, and
+    /// must find a live object to check (the connection drops its subscriptions when it closes,
+    /// which ends the cycle).
+    let viewer: ViewerHandler
     /// Highest seq this viewer has been sent or told about (with `shed`) in this room.
     var lastSentSeq: UInt64 = 0
     /// Position in its `LoopRoom`'s array of live subscriptions.
@@ -35,6 +37,11 @@ final class RoomSubscription {
         guard joiningBuffer != nil else { return true }
         joiningBuffer!.append(contentsOf: comments)
         return joiningBuffer!.count <= 100_000
+    }
+
+    /// The viewer left the room: a history read still on its way must not activate it.
+    func endJoining() {
+        joiningBuffer = nil
     }
 
     /// Ends the joining phase; returns what was flushed to the room meanwhile.
