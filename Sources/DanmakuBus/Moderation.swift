@@ -61,6 +61,10 @@ public protocol ModerationStore: Sendable {
     /// counted for slow mode.
     func admit(user: String, room: RoomID) async throws -> DanmakuError?
 
+    /// Undoes what an `admit` that answered nil recorded (the slow-mode mark, the room token):
+    /// the post was then not stored, and its retry must be admitted as the first try would have.
+    func refund(user: String, room: RoomID) async
+
     /// The room's settings when the store holds them in this process and can answer at once;
     /// nil when they must be fetched (`settings(room:)`).
     func localSettings(room: RoomID) -> RoomSettings?
@@ -142,6 +146,16 @@ public final class MemoryModeration: ModerationStore {
                 Self.count(&state, sweepAbove: sweepThreshold)
             }
             return nil
+        }
+    }
+
+    public func refund(user: String, room: RoomID) async {
+        state.withLock { state in
+            state.lastPost[room]?[user] = nil
+            if let limit = state.settings[room]?.rateLimit, var bucket = state.buckets[room] {
+                bucket.giveBack(limit: limit)
+                state.buckets[room] = bucket
+            }
         }
     }
 

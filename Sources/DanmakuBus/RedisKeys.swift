@@ -71,6 +71,18 @@ enum RedisScripts {
         return {'ok', 0}
         """
 
+    /// Undoes an `admit` that said ok: KEYS are the settings hash, the user's last-post key and
+    /// the room's token bucket. Deletes the slow-mode mark, gives the bucket its token back.
+    static let refund = """
+        redis.call('DEL', KEYS[2])
+        local burst = tonumber(redis.call('HGET', KEYS[1], 'burst') or '0') or 0
+        local tokens = tonumber(redis.call('HGET', KEYS[3], 'tokens') or '')
+        if tokens and burst > 0 then
+            redis.call('HSET', KEYS[3], 'tokens', tostring(math.min(burst, tokens + 1)))
+        end
+        return 1
+        """
+
     /// Takes the comment or notice marked ARGV[1] or ARGV[2] (`EncodedComment.idMarker`,
     /// `noticeIDMarker`) out of stream KEYS[1].
     /// Returns its seq, or 0 when the stream does not hold it.

@@ -51,6 +51,15 @@ public final class RedisModeration: ModerationStore {
         _ = try await bus.commands.send(RESPCommand("DEL", [RESPArgument(Self.bucketKey(room))])) as RESPValue
     }
 
+    public func refund(user: String, room: RoomID) async {
+        // Best effort: Redis failing now is likely why the post failed; the marks then expire
+        // on their own (slow mode within its seconds, the bucket within a refill).
+        _ = try? await bus.scripts.run(
+            RedisScripts.refund, keys: [Self.settingsKey(room), Self.lastPostKey(room, user), Self.bucketKey(room)],
+            arguments: [], on: bus.commands
+        ).get()
+    }
+
     public func admit(user: String, room: RoomID) async throws -> DanmakuError? {
         let reply = try await bus.scripts.run(
             RedisScripts.admit, keys: [Self.banKey(room, user), Self.settingsKey(room), Self.lastPostKey(room, user), Self.bucketKey(room)],

@@ -13,15 +13,19 @@ public struct DanmakuError: Error, Hashable, Sendable, CustomStringConvertible {
     public var message: String
     /// Seconds after which a retry may succeed (sent as `Retry-After`), for 429 and 503.
     public var retryAfterSeconds: Int?
+    /// What went wrong inside (a Redis reply, an SQLite message), for the server's log only: a
+    /// client is never sent it.
+    public var internalDetail: String?
 
-    public init(code: String, status: Int, message: String, retryAfterSeconds: Int? = nil) {
+    public init(code: String, status: Int, message: String, retryAfterSeconds: Int? = nil, internalDetail: String? = nil) {
         self.code = code
         self.status = status
         self.message = message
         self.retryAfterSeconds = retryAfterSeconds
+        self.internalDetail = internalDetail
     }
 
-    public var description: String { "\(status) \(code): \(message)" }
+    public var description: String { "\(status) \(code): \(message)" + (internalDetail.map { " (\($0))" } ?? "") }
 }
 
 extension DanmakuError {
@@ -58,10 +62,11 @@ extension DanmakuError {
             message: "too many comments (\(scope) limit); retry after \(retryAfter)s",
             retryAfterSeconds: retryAfter)
     }
-    /// The bus or store could not take the comment; nothing was published.
+    /// The bus or store could not serve the request; a comment refused so was not published.
+    /// `detail` (an internal error's text) goes to the log, not to the client.
     public static func busUnavailable(_ detail: String) -> Self {
-        .init(code: "bus_unavailable", status: 503, message: "comment bus unavailable: \(detail)",
-              retryAfterSeconds: 1)
+        .init(code: "bus_unavailable", status: 503, message: "the comment store is unavailable; retry shortly",
+              retryAfterSeconds: 1, internalDetail: detail)
     }
     /// Unknown path.
     public static let notFound = DanmakuError(code: "not_found", status: 404, message: "no such resource")

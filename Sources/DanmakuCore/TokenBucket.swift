@@ -54,6 +54,11 @@ public struct TokenBucket: Sendable {
         tokens -= 1
     }
 
+    /// Gives back a token taken for something that did not happen (never above the burst).
+    public mutating func giveBack(limit: RateLimit) {
+        tokens = min(limit.burst, tokens + 1)
+    }
+
     /// Seconds until one token is available.
     public func secondsUntilToken(limit: RateLimit) -> Double {
         max(0, (1 - tokens) / limit.perSecond)

@@ -116,13 +116,22 @@ public final class CommentService: Sendable {
         case .mask:
             if let masked = currentFilter.masked(text) { text = masked }
         }
-        if duplicates.isDuplicate(user: author.id, normalizedText: TextNormalizer.key(draft.text), now: now) {
+        let normalized = TextNormalizer.key(draft.text)
+        if duplicates.isDuplicate(user: author.id, normalizedText: normalized, now: now) {
             return .failure(.duplicate)
+        }
+        // A post the server fails (503) was charged for nothing: its retry must find the
+        // buckets, the duplicate window and slow mode as they were before it. (A post refused by a
+        // check stays charged: that is what keeps a flood of refused posts in check.)
+        let refund = { [limiter, duplicates] in
+            limiter.refund(keys: keys)
+            duplicates.forget(user: author.id, normalizedText: normalized)
         }
         // Last, so that only a post that passed every other check counts towards slow mode.
         do {
             if let refused = try await moderation.admit(user: author.id, room: room) { return .failure(refused) }
         } catch {
+            refund()
             return .failure(.busUnavailable(String(describing: error)))
         }
         let id = UUID().uuidString.lowercased()
@@ -134,7 +143,10 @@ public final class CommentService: Sendable {
                 .unnumberedJSON()
         }) {
         case .success(let value): stored = value
-        case .failure(let error): return .failure(error)
+        case .failure(let error):
+            refund()
+            await moderation.refund(user: author.id, room: room)
+            return .failure(error)
         }
         let comment = Comment(
             seq: stored.seq, id: id, room: room.value, user: author, text: finalText,

@@ -40,4 +40,12 @@ public final class DuplicateSuppressor: Sendable {
             return false
         }
     }
+
+    /// Forgets the pair `isDuplicate` just recorded: the post was not accepted after all, and its
+    /// retry is not a duplicate. (Its ring entry expires on its own and matches nothing then.)
+    public func forget(user: String, normalizedText: String) {
+        guard window > 0 else { return }
+        let key = user + "\u{0}" + normalizedText
+        state.withLock { _ = $0.expiries.removeValue(forKey: key) }
+    }
 }

@@ -60,6 +60,18 @@ public final class RateLimiter: Sendable {
         }
     }
 
+    /// Gives back the tokens `acquire` took for `keys`: the post they paid for was not accepted
+    /// (the store failed), so its retry must not be charged twice.
+    public func refund(keys: [RateScope: String]) {
+        state.withLock { state in
+            for scope in RateScope.allCases {
+                guard let key = keys[scope], let limit = limits[scope], var bucket = state.buckets[scope]?[key] else { continue }
+                bucket.giveBack(limit: limit)
+                state.buckets[scope]?[key] = bucket
+            }
+        }
+    }
+
     /// Buckets currently tracked for `scope` (for tests and metrics).
     public func trackedKeys(_ scope: RateScope) -> Int {
         state.withLock { $0.buckets[scope]?.count ?? 0 }
