@@ -85,7 +85,10 @@ function connect() {
     try { message = JSON.parse(event.data); } catch { return; }
     if (message.type === "hello") {
       backoff = 500;
-      if (lastSeq === null) lastSeq = message.lastSeq;
+      // A room whose numbering is behind what this page has seen started over (a server without
+      // an archive restarted): without this, every new comment would look seen already.
+      if (lastSeq !== null && message.lastSeq < lastSeq) note(`the room started over at #${message.lastSeq}`);
+      if (lastSeq === null || message.lastSeq < lastSeq) lastSeq = message.lastSeq;
       setStatus("live");
       setOnline(message.online);
     } else if (message.type === "online") {

@@ -28,9 +28,9 @@ import urllib.request
 import websockets
 
 
-def start_server(binary, *extra):
+def start_server(binary, *extra, port=0):
     # The lane check posts a burst from one address: wider than the default 2/s per user.
-    process = subprocess.Popen([binary, "serve", "--port", "0", "--log-level", "warning", "--user-rate", "50/50", *extra],
+    process = subprocess.Popen([binary, "serve", "--port", str(port), "--log-level", "warning", "--user-rate", "50/50", *extra],
                                stdout=subprocess.PIPE, text=True)
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -215,6 +215,31 @@ async def check_notice(server_port, devtools_port, streamer_token):
         print("a streamer's notice is shown above the video")
 
 
+async def check_restart(binary, devtools_port):
+    """A server without an archive restarts on the same port: its numbering starts over, and the
+    page, which has seen higher seqs, follows it instead of dropping every new comment."""
+    server, port = start_server(binary)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with open_page(devtools_port, f"{base}/rooms/again") as page:
+            await page.wait_for("the page is live", "document.getElementById('status').dataset.state === 'live'")
+            for index in range(3):
+                assert http("POST", f"{base}/v1/rooms/again/comments", {"text": f"before {index}"})[0] == 201
+            await page.wait_for("three comments", "document.querySelectorAll('#log li[data-seq]').length === 3")
+            server.terminate()
+            server.wait(timeout=15)
+            server, _ = start_server(binary, port=port)
+            await page.wait_for("the page reconnects", "document.getElementById('status').dataset.state === 'live'", timeout=30)
+            status, answer = http("POST", f"{base}/v1/rooms/again/comments", {"text": "after the restart"})
+            assert status == 201 and answer["seq"] == 1, (status, answer)
+            await page.wait_for("the new seq 1 is shown",
+                                "[...document.querySelectorAll('#log li[data-seq]')].some(li => li.textContent.includes('after the restart'))")
+            print("after a restart that started the numbering over, the page shows the new comments")
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
@@ -226,6 +251,7 @@ def main():
     try:
         browser, devtools_port = start_chromium(options.chromium, profile)
         asyncio.run(check(server_port, devtools_port))
+        asyncio.run(check_restart(options.binary, devtools_port))
         # Notices need tokens: a second server with a secret, and a streamer's token for its room.
         secret = "browser-check-secret-of-32-bytes-or-more"
         server.terminate()
