@@ -145,15 +145,15 @@ final class LoopRoom {
             if since + 1 < snapshot.firstAvailableSeq {
                 connection.sendGap(room: id, from: since + 1, to: snapshot.firstAvailableSeq - 1)
             }
-            if !snapshot.comments.isEmpty {
-                connection.send(ViewerMessage.batch(room: id, comments: snapshot.comments, allocator: allocator))
+            if let last = snapshot.comments.last {
+                connection.send(batch: ViewerMessage.batch(room: id, comments: snapshot.comments, allocator: allocator), through: last.seq)
             }
         }
         viewer.lastSentSeq = snapshot.lastSeq
         // What was flushed while the snapshot was on its way, past what the snapshot covered.
         let missed = flushedMeanwhile.filter { $0.seq > snapshot.lastSeq }
         if let last = missed.last {
-            connection.send(ViewerMessage.batch(room: id, comments: missed, allocator: allocator))
+            connection.send(batch: ViewerMessage.batch(room: id, comments: missed, allocator: allocator), through: last.seq)
             viewer.lastSentSeq = last.seq
         }
         viewer.slot = viewers.count
@@ -195,13 +195,13 @@ final class LoopRoom {
                 if shared == nil { shared = ViewerMessage.batch(room: id, comments: pending, allocator: allocator) }
                 if viewer.compressesBatches {
                     if sharedCompressed == nil { sharedCompressed = Self.compressed(shared!, compressor: compressor(), allocator: allocator) }
-                    viewer.send(sharedCompressed!)
+                    viewer.send(batch: sharedCompressed!, through: last)
                 } else {
-                    viewer.send(shared!)
+                    viewer.send(batch: shared!, through: last)
                 }
             } else {
                 // Only right after a join can a viewer already hold part of the batch.
-                viewer.send(ViewerMessage.batch(room: id, comments: pending.filter { $0.seq > sent }, allocator: allocator))
+                viewer.send(batch: ViewerMessage.batch(room: id, comments: pending.filter { $0.seq > sent }, allocator: allocator), through: last)
             }
             subscription.lastSentSeq = last
         }
@@ -223,7 +223,7 @@ final class LoopRoom {
             if frames[sent] == nil {
                 frames[sent] = ViewerMessage.batch(room: id, comments: [], shed: (shed, budgetedThrough), allocator: allocator)
             }
-            subscription.viewer.send(frames[sent]!)
+            subscription.viewer.send(batch: frames[sent]!, through: budgetedThrough)
             subscription.lastSentSeq = budgetedThrough
             total.add(Flushed(frames: 1, deliveries: 0, shed: shed))
         }
@@ -304,7 +304,7 @@ final class LoopRoom {
                 frame = ViewerMessage.batch(room: id, comments: items, shed: (shed, last), allocator: allocator)
                 if viewer.compressesBatches { frame = Self.compressed(frame, compressor: compressor(), allocator: allocator) }
             }
-            viewer.send(frame)
+            viewer.send(batch: frame, through: last)
             subscription.lastSentSeq = last
             total.add(Flushed(frames: 1, deliveries: count, shed: shed))
         }

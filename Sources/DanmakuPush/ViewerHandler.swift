@@ -158,9 +158,16 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         write(frame)
     }
 
-    private func write(_ frame: ByteBuffer) {
+    /// Writes a `comments` batch that brings the viewer to `seq` in its room (an event stream's
+    /// event id), unless the viewer is closing.
+    func send(batch frame: ByteBuffer, through seq: UInt64) {
+        guard case .open = phase else { return }
+        write(frame, eventID: seq)
+    }
+
+    private func write(_ frame: ByteBuffer, eventID: UInt64? = nil) {
         if eventStream {
-            guard let outlet, let event = EventStream.event(fromFrame: frame, allocator: outlet.channel.allocator) else { return }
+            guard let outlet, let event = EventStream.event(fromFrame: frame, id: eventID, allocator: outlet.channel.allocator) else { return }
             outlet.writeAndFlush(wrapOutboundOut(event), promise: nil)
             return
         }
@@ -338,14 +345,31 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         var type: String
         /// Which room a `join`, `leave` or `comment` is about (a comment's default: the URL's room).
         var room: String?
-        /// Resume point of a `join`.
+        /// Resume point of a `join`, range-checked here: a number out of range, negative, in
+        /// exponent form or of another type is `invalid_since`.
         var since: UInt64?
+
+        private enum CodingKeys: String, CodingKey { case type, room, since }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            type = try container.decode(String.self, forKey: .type)
+            room = try container.decodeIfPresent(String.self, forKey: .room)
+            do {
+                since = try container.decodeIfPresent(UInt64.self, forKey: .since)
+            } catch {
+                throw ClientNumber.refusal("since", ClientNumber.seqRange)
+            }
+            if let since { _ = try ClientNumber.check(since, name: "since", in: ClientNumber.seqRange).get() }
+        }
     }
 
     private func handleMessage(_ bytes: [UInt8], context: ChannelHandlerContext) {
         let envelope: Envelope
         do {
             envelope = try JSONDecoder().decode(Envelope.self, from: Data(bytes))
+        } catch let error as DanmakuError {
+            return send(ViewerMessage.error(error))
         } catch DecodingError.typeMismatch(_, let failure) where failure.codingPath.first?.stringValue != "type" {
             let field = failure.codingPath.first?.stringValue ?? "?"
             return send(ViewerMessage.error(.invalidField(field, field == "since" ? "must be a non-negative integer" : "must be a string")))
@@ -409,6 +433,9 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
                 if authorID == nil { authorID = EncodedComment.encodedAuthorID(comment.user.id) }
                 send(ViewerMessage.frame(ViewerMessage.Ack(id: comment.id, room: comment.room, seq: comment.seq, ts: comment.ts)))
             case .failure(let error):
+                if let detail = error.internalDetail {
+                    hub.logger.warning("post failed", metadata: ["code": "\(error.code)", "detail": "\(detail)"])
+                }
                 send(ViewerMessage.error(error))
             }
         }

@@ -58,6 +58,25 @@ import Testing
         }
     }
 
+    /// The event id is the seq the batch brings the reader to, even when a notice's payload
+    /// holds text that looks like a comment (`{"seq":999}`).
+    @Test func aNoticeWithSeqLikePayloadDoesNotSetTheEventID() async throws {
+        let tokens = ModerationTests()
+        try await withServer({ $0.jwtSecret = ModerationTests.secret }) { _, port in
+            let streamer = try await tokens.bearer("star", .streamer, rooms: ["ssn"])
+            let stream = try await TestConnection.connect(port: port)
+            try await stream.send("GET /v1/rooms/ssn/events HTTP/1.1\r\nHost: x\r\n\r\n")
+            try await stream.input.wait(for: "hello") { String(decoding: $0.bytes, as: UTF8.self).contains(#""type":"hello""#) }
+            let notice = #"{"kind":"trick","inner":{"seq":999}}"#
+            #expect(try await tokens.call(port, "POST", "/v1/rooms/ssn/notices", streamer, notice).status == 201)
+            try await stream.input.wait(for: "the notice") { seqs(events($0.bytes)).count >= 1 }
+            let batches = events(stream.input.value.bytes).filter { $0.data["type"] as? String == "comments" }
+            #expect(batches.last?.id == 1, "\(batches.map(\.id))")
+            #expect(String(decoding: stream.input.value.bytes, as: UTF8.self).contains(#"{"seq":999}"#), "the payload went out as sent")
+            await stream.close()
+        }
+    }
+
     @Test func aPushlessNodeRefusesEventStreams() async throws {
         try await RedisServer.with { redis in
             let (node, _) = try await DanmakuNode.start(["--roles", "ingest,logic", "--bus", redis.url])
