@@ -4,6 +4,7 @@ import DanmakuBus
 import DanmakuCore
 import DanmakuLogic
 import Foundation
+import Logging
 import NIOCore
 import NIOHTTP1
 
@@ -193,7 +194,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         case .viewerSocket:
             guard configuration.servesViewers else { return respond(context: context, error: .roleNotServed("push"), keepAlive: keepAlive) }
             // A valid upgrade never gets here; say what is wrong with this one.
-            if case .failure(let error) = target.unsignedInteger("since") {
+            if case .failure(let error) = target.since {
                 respond(context: context, error: error, keepAlive: keepAlive)
             } else {
                 respond(context: context, error: Self.upgradeProblem(head.headers), keepAlive: keepAlive)
@@ -306,15 +307,18 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             return respond(context: context, error: .roleNotServed("push"), keepAlive: keepAlive)
         }
         var since: UInt64?
-        switch target.unsignedInteger("since") {
+        switch target.since {
         case .failure(let error): return respond(context: context, error: error, keepAlive: keepAlive)
         case .success(let value): since = value
         }
-        if let lastEventID = head.headers.first(name: "last-event-id") {
-            guard let value = UInt64(lastEventID) else {
-                return respond(context: context, error: .invalidField("since", "Last-Event-ID must be a seq"), keepAlive: keepAlive)
+        let lastEventIDs = head.headers["last-event-id"]
+        if !lastEventIDs.isEmpty {
+            // Named `since` in the error, as the query parameter it stands in for.
+            guard lastEventIDs.count == 1 else { return respond(context: context, error: ClientNumber.repeated("since"), keepAlive: keepAlive) }
+            switch ClientNumber.parse(lastEventIDs[0], name: "since", in: ClientNumber.seqRange) {
+            case .failure(let error): return respond(context: context, error: error, keepAlive: keepAlive)
+            case .success(let value): since = value
             }
-            since = value
         }
         requestDeadline?.cancel()
         do {
@@ -353,15 +357,12 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     private func getHistory(context: ChannelHandlerContext, room: RoomID, target: RequestTarget, keepAlive: Bool) {
         let since: UInt64?
         let limit: Int
-        switch (target.unsignedInteger("since"), target.unsignedInteger("limit")) {
+        switch (target.since, target.integer("limit", in: 1...configuration.maxHistoryLimit, default: configuration.defaultHistoryLimit)) {
         case (.failure(let error), _), (_, .failure(let error)):
             return respond(context: context, error: error, keepAlive: keepAlive)
         case (.success(let parsedSince), .success(let parsedLimit)):
             since = parsedSince
-            guard (parsedLimit ?? 1) >= 1, (parsedLimit ?? 1) <= UInt64(configuration.maxHistoryLimit) else {
-                return respond(context: context, error: .invalidField("limit", "limit must be between 1 and \(configuration.maxHistoryLimit)"), keepAlive: keepAlive)
-            }
-            limit = parsedLimit.map(Int.init) ?? configuration.defaultHistoryLimit
+            limit = parsedLimit
         }
         service.history(room: room, since: since, limit: limit, on: context.eventLoop).assumeIsolated().whenSuccess { [self] result in
             switch result {
@@ -398,7 +399,13 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         (try? WireCodec.encode(value)) ?? ByteBuffer(string: "{}")
     }
 
+    /// Where the internal detail of a 503 goes: the client gets a fixed message.
+    private static let logger = Logger(label: "danmaku.ingest")
+
     private func respond(context: ChannelHandlerContext, error: DanmakuError, keepAlive: Bool) {
+        if let detail = error.internalDetail {
+            Self.logger.warning("request failed", metadata: ["code": "\(error.code)", "detail": "\(detail)"])
+        }
         respond(
             context: context, status: HTTPResponseStatus(statusCode: error.status), json: error.httpBody, keepAlive: keepAlive,
             extraHeaders: error.httpHeaders)

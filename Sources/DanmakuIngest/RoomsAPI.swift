@@ -25,21 +25,20 @@ struct RoomsAPI: Sendable {
 
     /// `GET /v1/rooms?top=N`.
     func busiest(target: RequestTarget, on eventLoop: any EventLoop) async -> ModerationAPI.Answer {
-        let top: UInt64
-        switch target.unsignedInteger("top") {
+        let top: Int
+        switch target.integer("top", in: 1...Self.maxTop, default: 10) {
         case .failure(let error): return .failure(error)
-        case .success(let value): top = value ?? 10
+        case .success(let value): top = value
         }
-        guard (1...UInt64(Self.maxTop)).contains(top) else {
-            return .failure(.invalidField("top", "top must be between 1 and \(Self.maxTop)"))
-        }
-        return await service.busiestRooms(limit: Int(top), on: eventLoop).map { Self.encode(Busiest(rooms: $0)) }
+        return await service.busiestRooms(limit: top, on: eventLoop).map { Self.encode(Busiest(rooms: $0)) }
     }
 
     // MARK: Streams and replay
 
     /// The most comments one replay answer carries (`?limit=`, default 1000).
     static let maxReplayLimit = 5000
+    /// The largest offset into a stream a replay may name: 100 years in milliseconds.
+    static let maxOffsetMilliseconds: UInt64 = 100 * 365 * 86_400_000
 
     /// `POST /v1/rooms/{room}/live` (start) and `DELETE` (end): a streamer of the room, a
     /// moderator or an admin.
@@ -57,25 +56,28 @@ struct RoomsAPI: Sendable {
     /// `GET /v1/rooms/{room}/replay?from=MS&to=MS[&stream=ID][&limit=N]`: the comments of a stream
     /// (the latest by default) between two offsets from its start, each with its `offset`.
     func replay(room: RoomID, target: RequestTarget) async -> ModerationAPI.Answer {
-        guard let replay = service.replay else { return .failure(.noArchive) }
-        let parsed: (from: UInt64?, to: UInt64?, stream: UInt64?, limit: UInt64?)
-        switch (target.unsignedInteger("from"), target.unsignedInteger("to"), target.unsignedInteger("stream"), target.unsignedInteger("limit")) {
+        // Offsets are bounded by a century of milliseconds, so `startedAt + offset` cannot overflow.
+        let offsets: ClosedRange<UInt64> = 0...Self.maxOffsetMilliseconds
+        let parsed: (from: UInt64?, to: UInt64?, stream: UInt64?, limit: Int)
+        switch (
+            target.number("from", in: offsets), target.number("to", in: offsets), target.number("stream", in: 1...ClientNumber.maxSeq),
+            target.integer("limit", in: 1...Self.maxReplayLimit, default: 1000)
+        ) {
         case (.failure(let error), _, _, _), (_, .failure(let error), _, _), (_, _, .failure(let error), _), (_, _, _, .failure(let error)):
             return .failure(error)
         case (.success(let from), .success(let to), .success(let stream), .success(let limit)):
             parsed = (from, to, stream, limit)
         }
-        let limit = Int(parsed.limit ?? 1000)
-        guard (1...Self.maxReplayLimit).contains(limit) else {
-            return .failure(.invalidField("limit", "limit must be between 1 and \(Self.maxReplayLimit)"))
-        }
+        let limit = parsed.limit
+        guard let replay = service.replay else { return .failure(.noArchive) }
         do {
-            guard let stream = try await replay.stream(room: room, id: parsed.stream.map { Int64(clamping: $0) }) else { return .failure(.noStream) }
+            guard let stream = try await replay.stream(room: room, id: parsed.stream.map { Int64($0) }) else { return .failure(.noStream) }
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            let length = (stream.endedAt ?? now) - stream.startedAt
-            let from = Int64(clamping: parsed.from ?? 0)
-            let to = min(Int64(clamping: parsed.to ?? UInt64(max(0, length) + 1)), length + 1)
-            guard from <= to else { return .failure(.invalidField("to", "to must not be before from")) }
+            let length = min(max(0, (stream.endedAt ?? now) - stream.startedAt), Int64(Self.maxOffsetMilliseconds))
+            let from = Int64(parsed.from ?? 0)
+            if let to = parsed.to, to < parsed.from ?? 0 { return .failure(.invalidField("to", "to must not be before from")) }
+            // A window past the stream's end is empty, not an error.
+            let to = min(Int64(parsed.to ?? UInt64(length) + 1), length + 1)
             let comments = try await replay.comments(room: room, from: stream.startedAt + from, to: stream.startedAt + to, limit: limit)
             return .success(Self.replayBody(stream: stream, comments: comments))
         } catch {

@@ -96,28 +96,39 @@ public enum Route: Equatable, Sendable {
 public struct RequestTarget: Sendable {
     /// The path, without the query.
     public var path: Substring
-    /// Query parameters; the last value wins when a name repeats.
+    /// Query parameters; see `repeated` for names given more than once.
     public var query: [String: String]
+    /// Names that appear more than once: a numeric parameter given twice is refused, since the
+    /// client and a proxy in front may each read a different one.
+    public var repeated: Set<String>
 
     public init(uri: String) {
         let split = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         path = split[0]
         query = [:]
+        repeated = []
         guard split.count == 2 else { return }
         for pair in split[1].split(separator: "&") {
             let keyValue = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let key = String(keyValue[0]).removingPercentEncoding ?? String(keyValue[0])
             let value = keyValue.count == 2 ? (String(keyValue[1]).removingPercentEncoding ?? String(keyValue[1])) : ""
-            query[key] = value
+            if query.updateValue(value, forKey: key) != nil { repeated.insert(key) }
         }
     }
 
-    /// A non-negative integer parameter; `.failure` when present but malformed.
-    public func unsignedInteger(_ name: String) -> Result<UInt64?, DanmakuError> {
+    /// A numeric parameter in `range` (through `ClientNumber`); nil when absent, `.failure` when
+    /// present but empty, malformed, out of range or repeated.
+    public func number(_ name: String, in range: ClosedRange<UInt64>) -> Result<UInt64?, DanmakuError> {
         guard let raw = query[name] else { return .success(nil) }
-        guard let value = UInt64(raw) else {
-            return .failure(.invalidField(name, "\(name) must be a non-negative integer"))
-        }
-        return .success(value)
+        guard !repeated.contains(name) else { return .failure(ClientNumber.repeated(name)) }
+        return ClientNumber.parse(raw, name: name, in: range).map { $0 }
     }
+
+    /// A numeric parameter in `range` as an `Int`, `fallback` when absent.
+    public func integer(_ name: String, in range: ClosedRange<Int>, default fallback: Int) -> Result<Int, DanmakuError> {
+        number(name, in: UInt64(range.lowerBound)...UInt64(range.upperBound)).map { $0.map { Int($0) } ?? fallback }
+    }
+
+    /// The resume point `since` (any seq), nil when absent.
+    public var since: Result<UInt64?, DanmakuError> { number("since", in: ClientNumber.seqRange) }
 }

@@ -35,7 +35,7 @@ enum ConnectionPipeline {
             shouldUpgrade: { channel, head in
                 // Refusing (nil) passes the request on to the HTTP handler, which explains why.
                 let target = RequestTarget(uri: head.uri)
-                guard hub != nil, case .viewerSocket = Route(path: target.path), case .success = target.unsignedInteger("since"),
+                guard hub != nil, case .viewerSocket = Route(path: target.path), case .success = target.since,
                       IngestHTTPHandler.isValidWebSocketKey(head.headers) else {
                     return channel.eventLoop.makeSucceededFuture(nil)
                 }
@@ -51,7 +51,7 @@ enum ConnectionPipeline {
                     guard let hub, case .viewerSocket(let room) = Route(path: target.path) else {
                         throw NIOWebSocketUpgradeError.unsupportedWebSocketTarget
                     }
-                    let since = (try? target.unsignedInteger("since").get()) ?? nil
+                    let since = (try? target.since.get()) ?? nil
                     try configureViewer(
                         channel: channel, room: room, since: since, compression: negotiatesCompression(head, push: push),
                         push: push, hub: hub, token: target.query["token"])

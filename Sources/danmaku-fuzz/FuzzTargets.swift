@@ -50,7 +50,7 @@ enum FuzzTarget: String, CaseIterable {
         let uri = String(decoding: bytes, as: UTF8.self)
         let target = RequestTarget(uri: uri)
         _ = Route(path: target.path)
-        _ = target.unsignedInteger("since")
+        _ = target.since
         viewerHarness.feed(bytes)
     }
 }

@@ -64,6 +64,12 @@ import Testing
         let windowOffsets = (window["comments"] as? [[String: Any]] ?? []).compactMap { $0["offset"] as? Int }
         #expect(!windowOffsets.isEmpty && windowOffsets.allSatisfy { $0 == cut })
         #expect(try await httpRequest(port: second.port, method: "GET", path: "/v1/rooms/ar/replay?from=x").errorCode == "invalid_from")
+        // Past Int64.max once trapped an anonymous request's node; the largest values in range are
+        // answered with what there is (nothing that far into the stream).
+        #expect(try await httpRequest(port: second.port, method: "GET", path: "/v1/rooms/ar/replay?limit=9223372036854775808").errorCode == "invalid_limit")
+        let far = try await httpRequest(port: second.port, method: "GET", path: "/v1/rooms/ar/replay?from=3153600000000&to=3153600000000&limit=5000")
+        #expect(far.status == 200 && (far.json["comments"] as? [Any])?.isEmpty == true, "\(far)")
+        #expect(try await httpRequest(port: second.port, method: "GET", path: "/v1/rooms/ar/replay?stream=9223372036854775806").errorCode == "no_stream")
         #expect(try await httpRequest(port: second.port, method: "GET", path: "/v1/rooms/nobody/replay").errorCode == "no_stream")
         #expect(try await tokens.call(second.port, "POST", "/v1/rooms/ar/live", viewer).errorCode == "forbidden")
         await second.stop()

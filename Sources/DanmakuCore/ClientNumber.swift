@@ -1,0 +1,53 @@
+// Danmaku — a live-stream bullet-comment service.
+
+/// The one way a number a client sent (query parameter, header, path part, message field)
+/// becomes a value the server computes with: its text is parsed and its range checked before it
+/// is an `Int`, so no input can trap on a conversion or on the arithmetic that follows.
+///
+/// Every refusal is `400 invalid_<name>` with a message naming the parameter and its range.
+public enum ClientNumber {
+    /// The largest seq, stream id or offset a client may name. Stores keep these as signed 64-bit
+    /// integers (SQLite, Redis), and `value + 1` must still fit.
+    public static let maxSeq: UInt64 = UInt64(Int64.max) - 1
+
+    /// Any seq a client may resume after (`since`, `Last-Event-ID`, a `join`'s `since`).
+    public static let seqRange: ClosedRange<UInt64> = 0...maxSeq
+
+    /// `text` as an integer in `range`: ASCII digits only (no sign, space, fraction or exponent),
+    /// at most 20 of them, so nothing is converted before it is known to fit.
+    public static func parse(_ text: some StringProtocol, name: String, in range: ClosedRange<UInt64>) -> Result<UInt64, DanmakuError> {
+        var value: UInt64 = 0
+        let digits = text.utf8
+        guard !digits.isEmpty, digits.count <= 20 else { return .failure(refusal(name, range)) }
+        for byte in digits {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return .failure(refusal(name, range)) }
+            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(UInt64(byte &- UInt8(ascii: "0")))
+            guard !overflow1, !overflow2 else { return .failure(refusal(name, range)) }
+            value = sum
+        }
+        return check(value, name: name, in: range)
+    }
+
+    /// `text` as an `Int` in `range` (whose bounds are non-negative).
+    public static func parseInt(_ text: some StringProtocol, name: String, in range: ClosedRange<Int>) -> Result<Int, DanmakuError> {
+        precondition(range.lowerBound >= 0, "client integers are non-negative")
+        return parse(text, name: name, in: UInt64(range.lowerBound)...UInt64(range.upperBound)).map { Int($0) }
+    }
+
+    /// An already decoded number (a JSON field) checked against `range`.
+    public static func check(_ value: UInt64, name: String, in range: ClosedRange<UInt64>) -> Result<UInt64, DanmakuError> {
+        range.contains(value) ? .success(value) : .failure(refusal(name, range))
+    }
+
+    /// `invalid_<name>` for a parameter given more than once.
+    public static func repeated(_ name: String) -> DanmakuError {
+        .invalidField(name, "\(name) must be given at most once")
+    }
+
+    /// `invalid_<name>` for a value that is not an integer in `range` (e.g. a JSON number of the
+    /// wrong form, found by a decoder).
+    public static func refusal(_ name: String, _ range: ClosedRange<UInt64>) -> DanmakuError {
+        .invalidField(name, "\(name) must be an integer from \(range.lowerBound) to \(range.upperBound)")
+    }
+}
