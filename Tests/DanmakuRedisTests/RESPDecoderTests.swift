@@ -40,6 +40,44 @@ import Testing
         #expect(throws: RESPDecoder.ProtocolError.self) { try parse(String(repeating: "*1\r\n", count: 40) + ":1\r\n") }
     }
 
+    /// A large reply arriving a few bytes at a time: every complete element is consumed as it
+    /// arrives (nothing is parsed twice), and the reply comes out whole and right.
+    @Test func decodesALargeReplyIncrementally() throws {
+        let count = 5000
+        var whole = "*\(count)\r\n"
+        for index in 0..<count { whole += "*2\r\n$\(String(index).utf8.count)\r\n\(index)\r\n:\(index)\r\n" }
+        let bytes = Array(whole.utf8)
+        var decoder = RESPDecoder()
+        var buffer = ByteBuffer()
+        var value: RESPValue?
+        var offset = 0
+        while offset < bytes.count {
+            let end = min(bytes.count, offset + 7)
+            buffer.writeBytes(bytes[offset..<end])
+            offset = end
+            if let decoded = try decoder.next(&buffer) { value = decoded }
+            // Only the incomplete tail of the last element is left waiting.
+            #expect(buffer.readableBytes < 40, "consumed as it arrives; \(buffer.readableBytes) bytes waiting at \(offset)")
+        }
+        let elements = try #require(value?.array)
+        #expect(elements.count == count)
+        #expect(elements[4321] == .array([.bulkString(ByteBuffer(string: "4321")), .integer(4321)]))
+        #expect(buffer.readableBytes == 0)
+    }
+
+    @Test func boundsMapsRepliesAndLines() throws {
+        var limits = RESPDecoder()
+        limits.maxElements = 10
+        var map = ByteBuffer(string: "%6\r\n")
+        #expect(throws: RESPDecoder.ProtocolError.self, "six pairs are twelve elements") { try RESPDecoder.parse(&map, limits: limits) }
+        limits = RESPDecoder()
+        limits.maxReplyBytes = 100
+        var reply = ByteBuffer(string: "*10\r\n" + String(repeating: "$20\r\n" + String(repeating: "x", count: 20) + "\r\n", count: 10))
+        #expect(throws: RESPDecoder.ProtocolError.self) { try RESPDecoder.parse(&reply, limits: limits) }
+        var line = ByteBuffer(string: "+" + String(repeating: "y", count: 70_000))
+        #expect(throws: RESPDecoder.ProtocolError.self, "a line with no end in sight") { try RESPDecoder.parse(&line) }
+    }
+
     @Test func encodesCommandsAsBulkStringArrays() {
         var buffer = ByteBuffer()
         RESPCommand("SET", ["k", RESPArgument(12)]).write(to: &buffer)
