@@ -5,6 +5,7 @@ import DanmakuCore
 import DanmakuIngest
 import DanmakuLogic
 import DanmakuPush
+import Dispatch
 import Logging
 import NIOCore
 import NIOEmbedded
@@ -17,12 +18,28 @@ enum FuzzTarget: String, CaseIterable {
     /// Bytes from a viewer after the upgrade: frame decoding, the viewer handler; and the same
     /// bytes as a request URI: routing and query parsing.
     case frames
+    /// A request head: request line, query string and headers through the HTTP API's routing
+    /// and handlers (`HTTPHarness`).
+    case http
 
     func run(_ bytes: [UInt8]) {
         switch self {
         case .comment: Self.comment(bytes)
         case .frames: Self.frames(bytes)
+        case .http: Self.http(bytes)
         }
+    }
+
+    private static let httpHarness = HTTPHarness()
+
+    /// Waits for the async check: libFuzzer calls targets synchronously, from one thread.
+    private static func http(_ bytes: [UInt8]) {
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            await httpHarness.check(bytes)
+            done.signal()
+        }
+        done.wait()
     }
 
     private static let filter = SensitiveWordFilter(words: ["bad", "傻逼", "fuck"])
