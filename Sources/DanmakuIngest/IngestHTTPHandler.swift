@@ -119,6 +119,10 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         }
         if requestInFlight {
             context.close(promise: nil)
+        } else if case .discarding = state {
+            // Already answered (the parser reports the rest of a bad request again): the close
+            // that follows that answer ends the connection.
+            return
         } else {
             state = .discarding
             respond(context: context, error: .malformedRequest, keepAlive: false)
@@ -129,7 +133,9 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
 
     private func handle(context: ChannelHandlerContext, head: HTTPRequestHead, body: ByteBuffer) {
         let target = RequestTarget(uri: head.uri)
-        let keepAlive = head.isKeepAlive
+        // NIO's parser reads no further request after one that asks to upgrade: a refused
+        // upgrade is answered and the connection closed, so the client knows to open another.
+        let keepAlive = head.isKeepAlive && !head.headers.contains(name: "upgrade")
         let route = Route(path: target.path)
         if !configuration.acceptsPosts, Self.isModerationChange(route, head.method) {
             return respond(context: context, error: .roleNotServed("logic"), keepAlive: keepAlive)
@@ -246,7 +252,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         case .success(let decoded): request = decoded
         case .failure(let error): return respond(context: context, error: error, keepAlive: keepAlive)
         }
-        let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        let address = configuration.clientAddress.key(peer: context.channel.remoteAddress, headers: head.headers)
         let token = Self.bearerToken(head.headers)
         let service = self.service
         context.eventLoop.makeFutureWithTask {
