@@ -22,6 +22,10 @@ public struct IngestConfiguration: Sendable {
     /// Most open connections (HTTP and WebSocket) per client address; 0 means no limit.
     public var maxConnectionsPerAddress = 1000
 
+    /// How a request's client address is found: the peer, or a trusted proxy's forwarded
+    /// header (`--trusted-proxies`); IPv6 clients counted per /64.
+    public var clientAddress = ClientAddress()
+
     /// Whether this node takes posts (it runs the logic role); otherwise they get 404 `role_not_served`.
     public var acceptsPosts = true
     /// Whether this node holds viewers (it runs the push role); otherwise upgrades get 404 `role_not_served`.

@@ -23,7 +23,8 @@ enum ConnectionPipeline {
         var startEventStream: (@Sendable (any Channel, RoomID, UInt64?) throws -> Void)?
         if let hub {
             startEventStream = { channel, room, since in
-                try Self.startEventStream(channel: channel, room: room, since: since, push: push, hub: hub)
+                try Self.startEventStream(
+                    channel: channel, room: room, since: since, push: push, clientAddress: configuration.ingest.clientAddress, hub: hub)
             }
         }
         let ingest = NIOLoopBound(IngestHTTPHandler(
@@ -54,7 +55,8 @@ enum ConnectionPipeline {
                     let since = (try? target.since.get()) ?? nil
                     try configureViewer(
                         channel: channel, room: room, since: since, compression: negotiatesCompression(head, push: push),
-                        push: push, hub: hub, token: target.query["token"])
+                        push: push, hub: hub, token: target.query["token"],
+                        clientAddress: configuration.ingest.clientAddress.key(peer: channel.remoteAddress, headers: head.headers))
                 }
             })
         try channel.pipeline.syncOperations.configureHTTPServerPipeline(
@@ -71,7 +73,9 @@ enum ConnectionPipeline {
     }
 
     /// Removes the HTTP handlers and makes the connection an event-stream viewer of `room`.
-    private static func startEventStream(channel: any Channel, room: RoomID, since: UInt64?, push: PushConfiguration, hub: PushHub) throws {
+    private static func startEventStream(
+        channel: any Channel, room: RoomID, since: UInt64?, push: PushConfiguration, clientAddress: ClientAddress, hub: PushHub
+    ) throws {
         let pipeline = channel.pipeline.syncOperations
         var http: [any RemovableChannelHandler] = []
         if let handler = try? pipeline.handler(type: HTTPResponseEncoder.self) { http.append(handler) }
@@ -82,7 +86,7 @@ enum ConnectionPipeline {
         if let handler = try? pipeline.handler(type: IngestHTTPHandler.self) { http.append(handler) }
         try setViewerSocketOptions(channel, push: push)
         try ViewerPipeline.startEventStream(
-            on: channel, removing: http, room: room, since: since, clientAddress: channel.remoteAddress?.ipAddress ?? "unknown",
+            on: channel, removing: http, room: room, since: since, clientAddress: clientAddress.key(peer: channel.remoteAddress),
             hub: hub)
     }
 
@@ -105,11 +109,11 @@ enum ConnectionPipeline {
     /// Sets the viewer socket's bounds and adds the viewer's handlers.
     private static func configureViewer(
         channel: any Channel, room: RoomID, since: UInt64?, compression: Bool, push: PushConfiguration, hub: PushHub,
-        token: String?
+        token: String?, clientAddress: String
     ) throws {
         try setViewerSocketOptions(channel, push: push)
         try ViewerPipeline.addHandlers(
-            to: channel, room: room, since: since, clientAddress: channel.remoteAddress?.ipAddress ?? "unknown",
+            to: channel, room: room, since: since, clientAddress: clientAddress,
             compression: compression, hub: hub, token: token)
     }
 }

@@ -120,15 +120,17 @@ public final class DanmakuServer: Sendable {
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536))
             .childChannelInitializer { [configuration, service, metrics, connections, openConnections] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let address = channel.remoteAddress?.ipAddress ?? "unknown"
-                    guard connections.acquire(address) else {
+                    let addresses = configuration.ingest.clientAddress
+                    // A trusted proxy carries many clients: its connections are not capped as one's.
+                    let address = addresses.isTrustedProxy(channel.remoteAddress) ? nil : addresses.key(peer: channel.remoteAddress)
+                    if let address, !connections.acquire(address) {
                         try channel.pipeline.syncOperations.addHandler(ConnectionRefusal())
                         return
                     }
                     // A close-future callback, not a handler: idle viewers stay as light as they are.
                     openConnections.increment()
                     channel.closeFuture.whenComplete { _ in
-                        connections.release(address)
+                        if let address { connections.release(address) }
                         openConnections.decrement()
                     }
                     try ConnectionPipeline.configure(

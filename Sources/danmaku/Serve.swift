@@ -5,6 +5,7 @@ import DanmakuCore
 import ArgumentParser
 import DanmakuArchive
 import DanmakuAuth
+import DanmakuIngest
 import DanmakuLogic
 import DanmakuServer
 import Foundation
@@ -32,6 +33,12 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Address to listen on.")
     var host = "127.0.0.1"
+
+    @Flag(help: "Let a node on a non-loopback address run without a JWT secret (anyone may post, anonymously).")
+    var allowAnonymousPosts = false
+
+    @Option(help: "Proxies (CIDR,CIDR,...) whose Forwarded / X-Forwarded-For header names the client for rate limits and connection caps.")
+    var trustedProxies: String?
 
     @Option(help: "Port to listen on (0 picks a free port).")
     var port = 7000
@@ -208,6 +215,19 @@ struct Serve: AsyncParsableCommand {
         if let secret = configuration.jwtSecret, secret.utf8.count < TokenAuthenticator.minimumSecretBytes {
             throw ValidationError("the JWT secret must be at least \(TokenAuthenticator.minimumSecretBytes) bytes (HS256)")
         }
+        let takesPosts = roles.contains(.api) || viewerPosts
+        if configuration.jwtSecret == nil, takesPosts, !allowAnonymousPosts, !Self.isLoopback(host) {
+            throw ValidationError("""
+                listening on \(host) without a JWT secret would let anyone post: set --jwt-secret (or DANMAKU_JWT_SECRET), \
+                or pass --allow-anonymous-posts to run open on purpose
+                """)
+        }
+        if let trustedProxies {
+            guard let addresses = ClientAddress(trustedProxies: trustedProxies) else {
+                throw ValidationError("--trusted-proxies must be a comma-separated list of addresses or CIDR networks, e.g. 10.0.0.0/8,::1")
+            }
+            configuration.ingest.clientAddress = addresses
+        }
         guard batchWindowMilliseconds >= 0 else { throw ValidationError("--batch-window-ms must be 0 or more") }
         configuration.push.batchWindowMilliseconds = batchWindowMilliseconds
         guard maxSendsPerSecond.map({ $0 > 0 }) ?? true else { throw ValidationError("--max-sends-per-second must be positive") }
@@ -250,6 +270,11 @@ struct Serve: AsyncParsableCommand {
             configuration.logic.words = SensitiveWordFilter.words(fromList: list)
         }
         return configuration
+    }
+
+    /// Whether `host` only listens on this machine (127.0.0.0/8, ::1, localhost).
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || ["127.0.0.0/8", "::1"].contains { ClientAddress.Network($0)?.contains(host) == true }
     }
 
     private func rate(_ text: String, _ flag: String) throws -> RateLimit {

@@ -76,8 +76,9 @@ public final class DanmakuNode: Sendable {
     }
 
     static func port(in banner: String) -> Int? {
-        let marker = "serving on http://127.0.0.1:"
-        guard let start = banner.range(of: marker)?.upperBound else { return nil }
+        // Loopback, or every address (0.0.0.0), which the tests reach on loopback too.
+        guard let start = banner.range(of: "serving on http://127.0.0.1:")?.upperBound ?? banner.range(of: "serving on http://0.0.0.0:")?.upperBound
+        else { return nil }
         let digits = banner[start...].prefix { $0.isNumber }
         return banner[start...].dropFirst(digits.count).first == nil ? nil : Int(digits)
     }

@@ -1,0 +1,129 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Who a request comes from, as rate limits, connection caps and anonymous ids count it.
+///
+/// The peer's address, unless the peer is one of the operator's `--trusted-proxies`: then the
+/// client address the proxy put in `Forwarded` or `X-Forwarded-For` (the nearest one that is
+/// not itself a trusted proxy). An IPv6 client is counted by its /64, the block one host is
+/// usually given, so that rotating addresses within it buys nothing.
+public struct ClientAddress: Sendable {
+    /// The networks whose connections may name the client in a header.
+    public let trustedProxies: [Network]
+
+    public init(trustedProxies: [Network] = []) {
+        self.trustedProxies = trustedProxies
+    }
+
+    /// Parses `CIDR,CIDR,…` (`10.0.0.0/8`, `2001:db8::/32`, or a bare address); nil when one is malformed.
+    public init?(trustedProxies list: String) {
+        var networks: [Network] = []
+        for item in list.split(separator: ",") {
+            guard let network = Network(String(item).trimmingCharacters(in: .whitespaces)) else { return nil }
+            networks.append(network)
+        }
+        self.init(trustedProxies: networks)
+    }
+
+    /// Whether `peer` is a trusted proxy (its connections are not capped per address: it carries many clients).
+    public func isTrustedProxy(_ peer: SocketAddress?) -> Bool {
+        guard let ip = peer?.ipAddress, let bytes = Network.bytes(of: ip) else { return false }
+        return trustedProxies.contains { $0.contains(bytes) }
+    }
+
+    /// The key a connection from `peer` is counted under, before any request is read.
+    public func key(peer: SocketAddress?) -> String {
+        Self.key(peer?.ipAddress ?? "unknown")
+    }
+
+    /// The key a request is counted under: the forwarded client when the peer is a trusted proxy.
+    public func key(peer: SocketAddress?, headers: HTTPHeaders) -> String {
+        guard isTrustedProxy(peer) else { return key(peer: peer) }
+        // Nearest first: the proxy that connected appended the address it saw last.
+        for candidate in Self.forwardedChain(headers).reversed() {
+            guard let bytes = Network.bytes(of: candidate) else { break }
+            if !trustedProxies.contains(where: { $0.contains(bytes) }) { return Self.key(candidate) }
+        }
+        return key(peer: peer)
+    }
+
+    /// An address as a counting key: IPv4 as it is, IPv6 as its /64.
+    public static func key(_ ip: String) -> String {
+        guard ip.contains(":"), let bytes = Network.bytes(of: ip), bytes.count == 16 else { return ip }
+        let groups = stride(from: 0, to: 8, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }
+        return groups.joined(separator: ":") + "::/64"
+    }
+
+    /// Client addresses named by `Forwarded` (RFC 7239 `for=`) or, without it, `X-Forwarded-For`,
+    /// farthest first.
+    static func forwardedChain(_ headers: HTTPHeaders) -> [String] {
+        let forwarded = headers["forwarded"].flatMap { $0.split(separator: ",") }
+        if !forwarded.isEmpty {
+            return forwarded.compactMap { element in
+                for pair in element.split(separator: ";") {
+                    let parts = pair.split(separator: "=", maxSplits: 1)
+                    guard parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces).lowercased() == "for" else { continue }
+                    return unquoted(parts[1].trimmingCharacters(in: .whitespaces))
+                }
+                return nil
+            }
+        }
+        return headers["x-forwarded-for"].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
+    /// `"[2001:db8::1]:4711"` → `2001:db8::1`, `192.0.2.1:80` → `192.0.2.1`.
+    private static func unquoted(_ value: String) -> String {
+        var text = value.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            text = String(text[text.index(after: text.startIndex)..<close])
+        } else if text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") {
+            text = String(text[..<colon])
+        }
+        return text
+    }
+
+    /// An IPv4 or IPv6 network: an address and a prefix length.
+    public struct Network: Sendable, Equatable {
+        let bytes: [UInt8]
+        let prefix: Int
+
+        /// `ADDRESS/PREFIX` or a bare address (a network of one).
+        public init?(_ text: String) {
+            let parts = text.split(separator: "/", maxSplits: 1)
+            guard let first = parts.first, let bytes = Self.bytes(of: String(first)) else { return nil }
+            let prefix = parts.count == 2 ? Int(parts[1]) : bytes.count * 8
+            guard let prefix, (0...bytes.count * 8).contains(prefix) else { return nil }
+            self.bytes = bytes
+            self.prefix = prefix
+        }
+
+        /// Whether the textual address `ip` is in this network.
+        public func contains(_ ip: String) -> Bool {
+            Self.bytes(of: ip).map(contains) ?? false
+        }
+
+        func contains(_ address: [UInt8]) -> Bool {
+            guard address.count == bytes.count else { return false }
+            var left = prefix
+            for (mine, theirs) in zip(bytes, address) where left > 0 {
+                let bits = min(8, left)
+                let mask = UInt8(truncatingIfNeeded: 0xFF << (8 - bits))
+                if mine & mask != theirs & mask { return false }
+                left -= bits
+            }
+            return true
+        }
+
+        /// The 4 or 16 bytes of a textual address; nil when it is not one.
+        static func bytes(of text: String) -> [UInt8]? {
+            var v4 = in_addr()
+            if inet_pton(AF_INET, text, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
+            var v6 = in6_addr()
+            if inet_pton(AF_INET6, text, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } }
+            return nil
+        }
+    }
+}

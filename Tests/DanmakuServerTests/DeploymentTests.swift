@@ -1,0 +1,66 @@
+import DanmakuCore
+import DanmakuIngest
+import DanmakuTestSupport
+import Foundation
+import Testing
+
+/// Safe defaults for a node exposed beyond this machine: no anonymous posting by accident, and
+/// client addresses from the operator's proxies only.
+@Suite struct DeploymentTests {
+    /// Runs `danmaku serve ARGUMENTS` to its exit and returns the status and what it printed on stderr.
+    func refusal(_ arguments: [String]) async throws -> (status: Int32, message: String) {
+        let process = Process()
+        process.executableURL = DanmakuNode.executable
+        process.arguments = ["serve", "--port", "0"] + arguments
+        process.environment = ProcessInfo.processInfo.environment.filter { $0.key != "DANMAKU_JWT_SECRET" }
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let status = try await DanmakuNode.waitForExit(process, timeout: .seconds(30))
+        return (status, String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
+
+    @Test func aNonLoopbackNodeWithoutASecretRefusesToStart() async throws {
+        let refused = try await refusal(["--host", "0.0.0.0"])
+        #expect(refused.status != 0)
+        #expect(refused.message.contains("--allow-anonymous-posts"), "\(refused.message)")
+        // A watch-only push node takes no posts: nothing to protect.
+        try await RedisServer.with { redis in
+            let (node, _) = try await DanmakuNode.start(["--host", "0.0.0.0", "--roles", "push", "--disable-viewer-posts", "--bus", redis.url])
+            await node.stop()
+        }
+        // On purpose: an open node, and it serves.
+        let open = try await DanmakuNode.start(["--host", "0.0.0.0", "--allow-anonymous-posts"])
+        #expect(try await postComment(port: open.port, room: "r", json: #"{"text":"open on purpose"}"#).status == 201)
+        await open.stop()
+        let badProxies = try await refusal(["--trusted-proxies", "10.0.0.0/99"])
+        #expect(badProxies.status != 0 && badProxies.message.contains("--trusted-proxies"), "\(badProxies.message)")
+    }
+
+    func post(_ port: Int, forwardedFor client: String) async throws -> Int {
+        try await httpRequest(
+            port: port, method: "POST", path: "/v1/rooms/px/comments",
+            headers: ["Content-Type": "application/json", "X-Forwarded-For": client],
+            body: Array(#"{"text":"from \#(client) \#(UUID().uuidString)"}"#.utf8)
+        ).status
+    }
+
+    @Test func aTrustedProxyNamesTheClientForRateLimits() async throws {
+        try await withServer({
+            $0.logic.ipLimit = RateLimit(perSecond: 0.01, burst: 1)
+            $0.ingest.clientAddress = ClientAddress(trustedProxies: "127.0.0.0/8")!
+        }) { _, port async throws in
+            #expect(try await post(port, forwardedFor: "198.51.100.1") == 201)
+            #expect(try await post(port, forwardedFor: "198.51.100.2") == 201, "another client behind the same proxy")
+            #expect(try await post(port, forwardedFor: "198.51.100.1") == 429, "the first client again")
+            #expect(try await post(port, forwardedFor: "2001:db8:7:7::1") == 201)
+            #expect(try await post(port, forwardedFor: "2001:db8:7:7::2") == 429, "the same /64")
+        }
+        // Without trusted proxies the header is the client's own word, and ignored.
+        try await withServer({ $0.logic.ipLimit = RateLimit(perSecond: 0.01, burst: 1) }) { _, port async throws in
+            #expect(try await post(port, forwardedFor: "198.51.100.1") == 201)
+            #expect(try await post(port, forwardedFor: "198.51.100.2") == 429)
+        }
+    }
+}
