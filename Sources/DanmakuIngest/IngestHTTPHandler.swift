@@ -145,6 +145,10 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         }
         let token = Self.bearerToken(head.headers)
         let method = head.method
+        if Self.isExpensiveRead(route, method),
+           let spent = service.reads.admit(clientAddress: configuration.clientAddress.key(peer: context.channel.remoteAddress, headers: head.headers)) {
+            return respond(context: context, error: spent, keepAlive: keepAlive)
+        }
         switch route {
         case .health:
             respond(context: context, status: .ok, json: ByteBuffer(string: #"{"status":"ok"}"#), keepAlive: keepAlive)
@@ -294,6 +298,15 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
 
     private struct Broadcast: Encodable {
         var notices: [AcceptedNotice]
+    }
+
+    /// Whether the request reads history or computes stats: counted against the address's `ReadBudget`.
+    private static func isExpensiveRead(_ route: Route, _ method: HTTPMethod) -> Bool {
+        switch route {
+        case .room, .rooms, .replay: true
+        case .comments: method == .GET
+        default: false
+        }
     }
 
     /// Whether the request changes bans, settings or words (which only logic nodes do).

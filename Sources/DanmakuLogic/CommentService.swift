@@ -36,6 +36,10 @@ public final class CommentService: Sendable {
     public let online: OnlineDirectory
     /// Streams and the archive of every comment, for replay; nil without an archive (`--data-dir`).
     public let replay: (any ReplayStore)?
+    /// The per-address budget of expensive reads (history, replay, room stats, socket joins).
+    public let reads: ReadBudget
+    /// Room stats of the last second.
+    let statsCache = RoomStatsCache()
 
     /// - Parameter onPublishFailure: told when a stored comment could not be published live
     ///   (it stays in history, so resuming viewers still get it).
@@ -47,6 +51,7 @@ public final class CommentService: Sendable {
         onPublishFailure: @escaping @Sendable (any Error) -> Void = { _ in }
     ) {
         self.replay = replay
+        self.reads = ReadBudget(limit: configuration.readLimit)
         self.moderation = moderation
         self.online = online
         self.metrics = metrics

@@ -12,6 +12,8 @@ public struct LogicConfiguration: Sendable {
     public var ipLimit = RateLimit(perSecond: 20, burst: 50)
     /// Per room, across all users.
     public var roomLimit = RateLimit(perSecond: 500, burst: 1000)
+    /// Expensive reads (history, replay, room stats, socket joins) per client address.
+    public var readLimit = RateLimit(perSecond: 20, burst: 100)
     /// Reject or mask comments with blocked words.
     public var filterPolicy = FilterPolicy.reject
     /// The blocked words.

@@ -23,13 +23,18 @@ extension CommentService {
     /// The most recent comments read to measure it (a busier room is measured over a shorter span).
     static let rateSample = 1000
 
-    /// `room`'s online count, latest seq and recent comment rate, read from history.
+    /// `room`'s online count, latest seq and recent comment rate, read from history (at most once
+    /// a second per room: `RoomStatsCache`).
     public func stats(room: RoomID, on eventLoop: any EventLoop) async -> Result<RoomStats, DanmakuError> {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        if let cached = statsCache.stats(room, now: now) { return .success(cached) }
         let read = try? await history(room: room, since: nil, limit: Self.rateSample, on: eventLoop).get()
         switch read ?? .failure(.busUnavailable("history unavailable")) {
         case .success(let snapshot):
-            let rate = Self.rate(of: snapshot.comments, now: Int64(Date().timeIntervalSince1970 * 1000))
-            return .success(RoomStats(room: room.value, online: online.count(room), lastSeq: snapshot.lastSeq, commentsPerSecond: rate))
+            let rate = Self.rate(of: snapshot.comments, now: now)
+            let stats = RoomStats(room: room.value, online: online.count(room), lastSeq: snapshot.lastSeq, commentsPerSecond: rate)
+            statsCache.store(stats, room: room, now: now)
+            return .success(stats)
         case .failure(let error):
             return .failure(error)
         }

@@ -392,6 +392,8 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
             guard subscriptions[room] == nil else { return send(ViewerMessage.error(.alreadyWatching(room.value))) }
             let limit = hub.configuration.maxRoomsPerConnection
             guard subscriptions.count < limit else { return send(ViewerMessage.error(.tooManyRooms(max: limit))) }
+            // Each join reads history: joins and leaves in a loop are budgeted like HTTP reads.
+            if let spent = hub.service.reads.admit(clientAddress: clientAddress) { return send(ViewerMessage.error(spent)) }
             watch(room, since: envelope.since)
         case "leave":
             guard envelope.room != nil else { return send(ViewerMessage.error(.invalidField("room", "a room is required"))) }

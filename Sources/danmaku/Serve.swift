@@ -79,6 +79,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Per-room limit, RATE/BURST.")
     var roomRate = "500/1000"
 
+    @Option(help: "Expensive reads per client address (history, replay, room stats, socket joins), RATE/BURST.")
+    var readRate = "20/100"
+
     @Option(help: "Blocked-word list: one word per line, '#' comments (default: a small built-in list); SIGHUP reloads it.")
     var words: String?
 
@@ -260,6 +263,7 @@ struct Serve: AsyncParsableCommand {
         configuration.logic.userLimit = try rate(userRate, "--user-rate")
         configuration.logic.ipLimit = try rate(ipRate, "--ip-rate")
         configuration.logic.roomLimit = try rate(roomRate, "--room-rate")
+        configuration.logic.readLimit = try rate(readRate, "--read-rate")
         configuration.logic.duplicateWindowSeconds = duplicateWindow
         guard let policy = FilterPolicy(rawValue: filterPolicy) else {
             throw ValidationError("--filter-policy must be reject or mask")

@@ -17,6 +17,7 @@ func withServer<T>(
     configuration.logic.userLimit = RateLimit(perSecond: 100_000, burst: 100_000)
     configuration.logic.ipLimit = RateLimit(perSecond: 100_000, burst: 100_000)
     configuration.logic.roomLimit = RateLimit(perSecond: 100_000, burst: 100_000)
+    configuration.logic.readLimit = RateLimit(perSecond: 100_000, burst: 100_000)
     configuration.logic.duplicateWindowSeconds = 0
     configuration.push.nodeName = "test"
     adjust(&configuration)
