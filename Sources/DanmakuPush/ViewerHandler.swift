@@ -8,14 +8,15 @@ import NIOCore
 import NIOWebSocket
 
 /// One viewer's WebSocket: joins its rooms' `LoopRoom`s (the URL's room, then any it `join`s),
-/// answers pings, takes posted comments, and closes the connection on protocol errors, idleness
-/// or when it cannot keep up.
+/// takes its messages (join, leave, comment), and closes the connection on idleness or when it
+/// cannot keep up.
 ///
-/// Sits after the frame decoder and aggregator. Everything it writes is a complete frame as
-/// bytes (`ServerFrame`), written through the `FrameOutlet` at the head of the pipeline, so a
-/// batch built once for a room goes to every viewer unchanged.
+/// Sits after the `ProtocolGuard`, which hands it complete text messages and owns the frame
+/// rules and the closing handshake. Everything it writes is a complete frame as bytes
+/// (`ServerFrame`), written through the `FrameOutlet` at the head of the pipeline, so a batch
+/// built once for a room goes to every viewer unchanged.
 public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler {
-    public typealias InboundIn = WebSocketFrame
+    public typealias InboundIn = ViewerInbound
     public typealias OutboundOut = ByteBuffer
 
     private enum Phase {
@@ -44,6 +45,8 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     private var context: ChannelHandlerContext?
     /// Where frames are written: the `FrameOutlet`'s context, past the frame encoder.
     private var outlet: ChannelHandlerContext?
+    /// The frame rules and the closing handshake (nil for an event stream).
+    private var protocolGuard: ProtocolGuard?
     private var shard: PushShard?
     private var lastInbound = NIODeadline.uptimeNanoseconds(0)
     private var nextPing = NIODeadline.uptimeNanoseconds(0)
@@ -51,8 +54,6 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     /// The viewer's user id as it appears in comment JSON, once known (from its token, or from
     /// its first accepted post): a display budget never holds back a viewer's own comments.
     private(set) var authorID: [UInt8]?
-    /// Every inbound frame takes a token: a ping flood costs the server no more than posts do.
-    private var inboundBucket: TokenBucket?
     /// The most posts a viewer may have awaiting an answer; more are refused, not queued.
     private static let maxPostsInFlight = 4
 
@@ -84,6 +85,7 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         self.context = context
         outlet = try? context.pipeline.syncOperations.context(handlerType: FrameOutlet.self)
         precondition(outlet != nil, "ViewerHandler needs a FrameOutlet at the head of its pipeline")
+        protocolGuard = try? context.pipeline.syncOperations.handler(type: ProtocolGuard.self)
         let now = context.eventLoop.now
         lastInbound = now
         nextPing = now + hub.configuration.pingInterval
@@ -140,6 +142,7 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         leaveRoom()
         self.context = nil
         outlet = nil
+        protocolGuard = nil
     }
 
     /// Leaves every room and gives up the connection's place in the shard.
@@ -210,12 +213,16 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
             context.eventLoop.assumeIsolated().execute { channel.close(promise: nil) }
             return
         }
-        write(ServerFrame.close(code: code, reason: reason))
-        let channel = context.channel
-        let timeout = context.eventLoop.scheduleTask(in: hub.configuration.closeTimeout) {
-            channel.close(promise: nil)
+        protocolGuard?.close(code: code, reason: reason)
+    }
+
+    /// The guard is closing on its own (a violation, the viewer's close): nothing more is written.
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ProtocolGuard.Closing {
+            leaveRoom()
+            phase = .closing
         }
-        channel.closeFuture.whenComplete { _ in timeout.cancel() }
+        context.fireUserInboundEventTriggered(event)
     }
 
     public func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -230,112 +237,22 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     // MARK: Inbound
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
         lastInbound = context.eventLoop.now
-        if !isClosing, !takeInboundToken(now: lastInbound) {
-            return close(code: .policyViolation, reason: "too many messages")
-        }
-        if case .closing = phase {
-            // Waiting for the viewer's answer to our close frame; anything else is ignored.
-            if frame.opcode == .connectionClose { context.close(promise: nil) }
-            return
-        }
-        // RFC 6455 §5.1: a server must close on an unmasked client frame.
-        guard frame.maskKey != nil else {
-            return close(code: .protocolError, reason: "client frames must be masked")
-        }
-        // RSV1 is permessage-deflate's "compressed" bit: allowed on data frames once negotiated.
-        let compressed = frame.rsv1 && compressesBatches && frame.opcode == .text
-        guard !frame.rsv1 || compressed, !frame.rsv2, !frame.rsv3 else {
-            return close(code: .protocolError, reason: "reserved bits set without an extension")
-        }
-        switch frame.opcode {
-        case .text:
-            var payload = frame.unmaskedData
-            if compressed {
-                guard let inflated = inflate(payload, context: context) else { return }
-                payload = inflated
-            }
-            let bytes = payload.readBytes(length: payload.readableBytes) ?? []
-            guard String(validating: bytes, as: UTF8.self) != nil else {
-                return close(code: .dataInconsistentWithMessage, reason: "text frame is not valid UTF-8")
-            }
-            handleMessage(bytes, context: context)
+        guard case .open = phase else { return }
+        switch unwrapInboundIn(data) {
+        case .text(let payload):
+            handleMessage(Array(payload.readableBytesView), context: context)
         case .binary:
             close(code: .unacceptableData, reason: "binary frames are not supported")
-        case .ping:
-            let pong = ServerFrame.frame(opcode: .pong, payload: frame.unmaskedData)
-            write(pong)
-        case .pong:
+        case .heartbeat:
             break
-        case .connectionClose:
-            // Echo the viewer's close and end the connection; a malformed close is answered 1002.
-            let code = Self.closeCode(answering: frame.unmaskedData)
-            leaveRoom()
-            phase = .closing
-            let channel = context.channel
-            outlet?.writeAndFlush(wrapOutboundOut(ServerFrame.close(code: code, reason: "")))
-                .whenComplete { _ in channel.close(promise: nil) }
-        default:
-            close(code: .protocolError, reason: "unknown opcode")
         }
-    }
-
-    /// The code to answer a viewer's close frame with (RFC 6455 §5.5.1, §7.4): its own code when
-    /// valid, 1000 for an empty close, 1002 for a one-byte payload, a code that must not be sent
-    /// (e.g. 1005, 1006, 1015, below 1000, unassigned) or a reason that is not UTF-8.
-    static func closeCode(answering payload: ByteBuffer) -> WebSocketErrorCode {
-        var payload = payload
-        if payload.readableBytes == 0 { return .normalClosure }
-        guard let raw = payload.readInteger(as: UInt16.self),
-            String(validating: payload.readableBytesView, as: UTF8.self) != nil
-        else { return .protocolError }
-        switch raw {
-        case 1000...1003, 1007...1014, 3000...4999: return WebSocketErrorCode(codeNumber: Int(raw))
-        default: return .protocolError
-        }
-    }
-
-    private func takeInboundToken(now: NIODeadline) -> Bool {
-        let limit = hub.configuration.inboundMessageRate
-        let seconds = Double(now.uptimeNanoseconds) / 1e9
-        var bucket = inboundBucket ?? TokenBucket(limit: limit, now: seconds)
-        defer { inboundBucket = bucket }
-        guard bucket.available(limit: limit, now: seconds) >= 1 else { return false }
-        bucket.take()
-        return true
-    }
-
-    /// A compressed message's text, or nil after closing the connection (too large or corrupt).
-    private func inflate(_ data: ByteBuffer, context: ChannelHandlerContext) -> ByteBuffer? {
-        let limit = hub.configuration.maxInboundFrameBytes
-        guard let compressor = shard?.compressor() else {
-            close(code: .unexpectedServerError, reason: "compression unavailable")
-            return nil
-        }
-        do {
-            return try compressor.inflate(data, maxSize: limit, allocator: context.channel.allocator)
-        } catch FrameCompressor.InflateError.tooLarge {
-            close(code: .messageTooLarge, reason: "message larger than \(limit) bytes")
-        } catch {
-            close(code: .dataInconsistentWithMessage, reason: "compressed message is corrupt")
-        }
-        return nil
     }
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // Once closing, errors change nothing: the close frame is out and the close timeout
-        // bounds the rest. (The remainder of a rejected frame raises one error per read; closing
-        // the socket then, with unread input, would reset it and lose the close frame.)
+        // Protocol errors are the guard's; anything else ends the connection.
         if case .closing = phase { return }
-        switch error {
-        case NIOWebSocketError.invalidFrameLength, NIOWebSocketFrameAggregator.Error.accumulatedFrameSizeIsTooLarge:
-            close(code: .messageTooLarge, reason: "message larger than \(hub.configuration.maxInboundFrameBytes) bytes")
-        case is NIOWebSocketError, is NIOWebSocketFrameAggregator.Error:
-            close(code: .protocolError, reason: "malformed frame")
-        default:
-            context.close(promise: nil)
-        }
+        context.close(promise: nil)
     }
 
     // MARK: Viewer messages

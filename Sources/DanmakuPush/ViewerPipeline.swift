@@ -5,7 +5,7 @@ import NIOCore
 import NIOWebSocket
 
 /// The handlers of a viewer's channel once NIO's upgrader has added its frame decoder: the
-/// `FrameOutlet` at the head, the fragment aggregator, and the `ViewerHandler`.
+/// `FrameOutlet` at the head, the `ProtocolGuard`, and the `ViewerHandler`.
 ///
 /// The server, the tests, the fuzz harness and the benchmarks all build viewers with this, so
 /// they exercise the same pipeline. Socket options (write bounds, send buffer) are the server's.
@@ -32,9 +32,13 @@ public enum ViewerPipeline {
     ) throws {
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(FrameOutlet(), position: .first)
-        try pipeline.addHandler(NIOWebSocketFrameAggregator(
-            minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64,
-            maxAccumulatedFrameSize: hub.configuration.maxInboundFrameBytes))
+        let push = hub.configuration
+        let settings = ProtocolGuard.Settings(
+            maxMessageBytes: push.maxInboundFrameBytes, frameRate: push.inboundMessageRate, closeTimeout: push.closeTimeout,
+            compression: compression, acceptsBinary: false)
+        // Viewers share their loop's zlib state: each compressed message is inflated on its own.
+        let loop = channel.eventLoop
+        try pipeline.addHandler(ProtocolGuard(settings: settings, inflater: { [hub] in hub.shard(for: loop).compressor() }))
         try pipeline.addHandler(ViewerHandler(
             room: room, since: since, clientAddress: clientAddress, hub: hub, compression: compression, token: token))
     }
