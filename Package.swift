@@ -187,6 +187,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // A WebSocket echo server on the viewers' protocol layer, for the Autobahn|Testsuite.
+        .executableTarget(
+            name: "danmaku-echo",
+            dependencies: [
+                "DanmakuPush",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Micro-benchmarks of the hot paths (`swift package benchmark`).
         .executableTarget(
             name: "DanmakuBenchmarks",

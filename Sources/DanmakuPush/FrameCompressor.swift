@@ -33,20 +33,26 @@ final class FrameCompressor {
         return frame
     }
 
-    /// Inflates a viewer's compressed message; throws `tooLarge` past `maxSize` bytes.
+    /// Inflates a viewer's compressed message; throws `tooLarge` past `maxSize` bytes. The output
+    /// starts small and doubles as needed, so a generous limit costs nothing until it is used.
     func inflate(_ data: ByteBuffer, maxSize: Int, allocator: ByteBufferAllocator) throws -> ByteBuffer {
         var input = data
         input.writeBytes([0x00, 0x00, 0xFF, 0xFF])
-        var output = allocator.buffer(capacity: maxSize)
+        var output = allocator.buffer(capacity: min(maxSize, max(4096, input.readableBytes * 4)))
         defer { try? decompressor.reset() }
-        do {
-            try decompressor.inflate(from: &input, to: &output)
-        } catch let error as CompressNIOError where error == .bufferOverflow {
-            throw InflateError.tooLarge
-        } catch let error as CompressNIOError where error == .inputBufferOverflow {
-            // All input consumed: the message is complete.
+        while true {
+            do {
+                try decompressor.inflate(from: &input, to: &output)
+                break
+            } catch let error as CompressNIOError where error == .bufferOverflow {
+                guard output.capacity < maxSize else { throw InflateError.tooLarge }
+                output.reserveCapacity(min(maxSize, output.capacity * 2))
+            } catch let error as CompressNIOError where error == .inputBufferOverflow {
+                // All input consumed: the message is complete.
+                break
+            }
         }
-        if input.readableBytes > 0 { throw InflateError.tooLarge }
+        if input.readableBytes > 0 || output.readableBytes > maxSize { throw InflateError.tooLarge }
         return output
     }
 
