@@ -240,6 +240,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "DanmakuBusTests",
+            dependencies: [
+                "DanmakuBus", "DanmakuCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "DanmakuCoreTests",
             dependencies: ["DanmakuCore", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings

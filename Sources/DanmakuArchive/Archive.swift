@@ -15,7 +15,8 @@ import Synchronization
 /// Sequencing, history and fan-out stay in the `MemoryBus`; a comment enters its history only
 /// once committed, so no viewer sees a seq that a crash could hand out again. On start the
 /// archive gives each room back its last seq and its recent history, so a restart, even after
-/// `kill -9`, loses no accepted comment and numbering continues.
+/// `kill -9`, loses no accepted comment and numbering continues (in the same epoch: the archive
+/// keeps every room, so its memory forgets none).
 public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
     private let memory: MemoryBus
     private let database: SQLiteConnection
@@ -57,18 +58,25 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
         _ = try await database.query("CREATE INDEX IF NOT EXISTS streams_by_room ON streams (room, id)")
         // Seqs are never reused, retracted comments included: the highest seq ever given is kept.
         _ = try await database.query("CREATE TABLE IF NOT EXISTS rooms (room TEXT PRIMARY KEY, last_seq INTEGER NOT NULL) WITHOUT ROWID")
+        // The numbering's epoch (added later: archives from before it get one when they open).
+        let columns = try await database.query("PRAGMA table_info(rooms)").compactMap { $0.column("name")?.string }
+        if !columns.contains("epoch") {
+            _ = try await database.query("ALTER TABLE rooms ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0")
+            _ = try await database.query("UPDATE rooms SET epoch = ?", [.integer(Int(currentTimeMillis()))])
+        }
 
         let memory = MemoryBus(historyCapacity: historyCapacity)
         var restored = 0
-        for row in try await database.query("SELECT room, last_seq FROM rooms") {
-            guard let name = row.column("room")?.string, let room = RoomID(name), let lastSeq = row.column("last_seq")?.integer else { continue }
+        for row in try await database.query("SELECT room, last_seq, epoch FROM rooms") {
+            guard let name = row.column("room")?.string, let room = RoomID(name), let lastSeq = row.column("last_seq")?.integer,
+                  let epoch = row.column("epoch")?.integer else { continue }
             let rows = try await database.query(
                 "SELECT seq, json FROM comments WHERE room = ? ORDER BY seq DESC LIMIT ?", [.text(name), .integer(historyCapacity)])
             let history = rows.reversed().compactMap { row -> EncodedComment? in
                 guard case .blob(let json)? = row.column("json") else { return nil }
                 return EncodedComment(numberedJSON: json, room: room)
             }
-            memory.restore(room: room, lastSeq: UInt64(lastSeq), history: history)
+            memory.restore(room: room, epoch: Int64(epoch), lastSeq: UInt64(lastSeq), history: history)
             restored += 1
         }
         logger.info("archive opened", metadata: ["path": "\(path)", "rooms": "\(restored)"])
@@ -169,9 +177,10 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
                     highest[room] = max(highest[room] ?? 0, item.comment.seq)
                 }
                 for (room, seq) in highest {
+                    let epoch = RoomID(room).flatMap(self.memory.epoch(of:)) ?? currentTimeMillis()
                     _ = try await connection.query(
-                        "INSERT INTO rooms (room, last_seq) VALUES (?, ?) ON CONFLICT (room) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
-                        [.text(room), .integer(Int(seq))])
+                        "INSERT INTO rooms (room, last_seq, epoch) VALUES (?, ?, ?) ON CONFLICT (room) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
+                        [.text(room), .integer(Int(seq)), .integer(Int(epoch))])
                 }
                 _ = try await connection.query("COMMIT")
             } catch {

@@ -41,11 +41,15 @@ public struct HistorySnapshot: Sendable {
     public var firstAvailableSeq: UInt64
     /// The comments asked for, in seq order.
     public var comments: [EncodedComment]
+    /// Which numbering the seqs belong to: a room forgotten (idle, evicted, or a server without
+    /// an archive restarted) starts a new epoch at seq 1. 0 for a room with no comments.
+    public var epoch: Int64
 
-    public init(lastSeq: UInt64, firstAvailableSeq: UInt64, comments: [EncodedComment]) {
+    public init(lastSeq: UInt64, firstAvailableSeq: UInt64, comments: [EncodedComment], epoch: Int64 = 0) {
         self.lastSeq = lastSeq
         self.firstAvailableSeq = firstAvailableSeq
         self.comments = comments
+        self.epoch = epoch
     }
 }
 

@@ -8,11 +8,23 @@ import Synchronization
 ///
 /// Delivery is a direct call to each subscriber, so a comment reaches push loops as soon as it
 /// is published, and nothing is lost while the process lives.
+///
+/// Rooms are bounded (`RoomRetention`): a room without posts for the idle time and without
+/// subscribers is forgotten, and past the most rooms the least recently posted-to unwatched ones
+/// go first. A forgotten room that comes back starts a new `epoch` with seq 1.
 public final class MemoryBus: CommentBus, CommentLog {
     /// Comments kept per room.
     public let historyCapacity: Int
+    /// How long rooms are kept, and how many.
+    public let retention: RoomRetention
+    private let clock: @Sendable () -> Int64
 
     private struct Room {
+        /// When this numbering started (ms since the Unix epoch): tells a returning client whether
+        /// the seqs it holds are this room's.
+        var epoch: Int64
+        /// The last post, ms.
+        var lastActivity: Int64
         /// The last seq handed out (by `number`).
         var numbered: UInt64 = 0
         /// The last seq stored: what history and `lastSeq` answer with. Behind `numbered` only
@@ -21,74 +33,124 @@ public final class MemoryBus: CommentBus, CommentLog {
         var history = CircularBuffer<EncodedComment>()
     }
 
-    private let rooms = Mutex<[RoomID: Room]>([:])
-    private let subscribers = Mutex<[RoomID: [ObjectIdentifier: any BusSubscriber]]>([:])
-
-    public init(historyCapacity: Int) {
-        precondition(historyCapacity > 0, "history must hold at least one comment")
-        self.historyCapacity = historyCapacity
+    private struct State {
+        var rooms: [RoomID: Room] = [:]
+        /// When idle rooms were last swept, ms.
+        var lastSweep: Int64 = 0
     }
 
-    /// Puts back a room's state from a durable store: its last seq (numbering continues after
-    /// it) and its most recent comments (at most the history capacity are kept).
-    public func restore(room: RoomID, lastSeq: UInt64, history: [EncodedComment]) {
-        rooms.withLock { rooms in
-            var state = Room()
-            state.lastSeq = lastSeq
-            state.numbered = lastSeq
-            for comment in history.suffix(historyCapacity) { state.history.append(comment) }
-            rooms[room] = state
+    private let state = Mutex(State())
+    private let subscribers = Mutex<[RoomID: [ObjectIdentifier: any BusSubscriber]]>([:])
+
+    /// - Parameter clock: ms since the Unix epoch (tests pass their own).
+    public init(historyCapacity: Int, retention: RoomRetention = .forever, clock: @escaping @Sendable () -> Int64 = currentTimeMillis) {
+        precondition(historyCapacity > 0, "history must hold at least one comment")
+        self.historyCapacity = historyCapacity
+        self.retention = retention
+        self.clock = clock
+    }
+
+    /// Rooms held now (for tests and metrics).
+    public var roomCount: Int { state.withLock { $0.rooms.count } }
+
+    /// The room `id` for a post at `now`: the one held, or a new one (a new epoch) when there is
+    /// none or the one held has been idle past the retention and nobody watches it.
+    private func roomForPost(_ id: RoomID, in state: inout State, now: Int64) -> Room {
+        if let room = state.rooms[id], !(retention.isIdle(room.lastActivity, now: now) && !isWatched(id)) { return room }
+        sweepIfDue(&state, now: now)
+        // Never the previous epoch again, even within one millisecond.
+        return Room(epoch: max(now, (state.rooms[id]?.epoch ?? 0) + 1), lastActivity: now)
+    }
+
+    private func isWatched(_ id: RoomID) -> Bool {
+        subscribers.withLock { $0[id] != nil }
+    }
+
+    /// Forgets idle unwatched rooms (at most once a minute), and the least recently posted-to
+    /// unwatched rooms while over the most rooms (down to nine tenths of it).
+    private func sweepIfDue(_ state: inout State, now: Int64) {
+        let overCap = retention.maxRooms.map { state.rooms.count >= $0 } ?? false
+        guard overCap || (retention.idleMilliseconds != nil && now - state.lastSweep >= 60_000) else { return }
+        state.lastSweep = now
+        let watched = subscribers.withLock { Set($0.keys) }
+        state.rooms = state.rooms.filter { watched.contains($0.key) || !retention.isIdle($0.value.lastActivity, now: now) }
+        if let maxRooms = retention.maxRooms, state.rooms.count >= maxRooms {
+            let evictable = state.rooms.filter { !watched.contains($0.key) }.sorted { $0.value.lastActivity < $1.value.lastActivity }
+            for (id, _) in evictable.prefix(state.rooms.count - maxRooms * 9 / 10) { state.rooms[id] = nil }
+        }
+    }
+
+    /// Puts back a room's state from a durable store: its epoch, its last seq (numbering
+    /// continues after it) and its most recent comments (at most the history capacity are kept).
+    public func restore(room: RoomID, epoch: Int64, lastSeq: UInt64, history: [EncodedComment]) {
+        let now = clock()
+        state.withLock { state in
+            var restored = Room(epoch: epoch, lastActivity: now)
+            restored.lastSeq = lastSeq
+            restored.numbered = lastSeq
+            for comment in history.suffix(historyCapacity) { restored.history.append(comment) }
+            state.rooms[room] = restored
         }
     }
 
     /// Gives a comment the room's next seq without storing it: history and `lastSeq` do not
     /// show it until `store`, so nobody sees a seq that a crash before it is durable could reuse.
     public func number(room: RoomID, unnumbered: ByteBuffer) -> EncodedComment {
-        rooms.withLock { rooms in
-            var state = rooms[room] ?? Room()
-            state.numbered += 1
-            rooms[room] = state
-            return EncodedComment(numbering: unnumbered, seq: state.numbered, room: room)
+        let now = clock()
+        return state.withLock { state in
+            var current = roomForPost(room, in: &state, now: now)
+            current.numbered += 1
+            current.lastActivity = now
+            state.rooms[room] = current
+            return EncodedComment(numbering: unnumbered, seq: current.numbered, room: room)
         }
     }
 
     /// Puts a comment numbered by `number` into history (in seq order) once it is durable.
     public func store(_ comment: EncodedComment) {
-        rooms.withLock { rooms in
-            var state = rooms[comment.room] ?? Room()
-            Self.insert(comment, into: &state, capacity: historyCapacity)
-            rooms[comment.room] = state
+        let now = clock()
+        state.withLock { state in
+            var current = state.rooms[comment.room] ?? Room(epoch: now, lastActivity: now)
+            Self.insert(comment, into: &current, capacity: historyCapacity)
+            state.rooms[comment.room] = current
         }
     }
 
-    private static func insert(_ comment: EncodedComment, into state: inout Room, capacity: Int) {
-        state.numbered = max(state.numbered, comment.seq)
-        state.lastSeq = max(state.lastSeq, comment.seq)
-        if state.history.count == capacity {
-            guard let oldest = state.history.first, oldest.seq < comment.seq else { return }
-            state.history.removeFirst()
+    private static func insert(_ comment: EncodedComment, into room: inout Room, capacity: Int) {
+        room.numbered = max(room.numbered, comment.seq)
+        room.lastSeq = max(room.lastSeq, comment.seq)
+        if room.history.count == capacity {
+            guard let oldest = room.history.first, oldest.seq < comment.seq else { return }
+            room.history.removeFirst()
         }
         // Nearly always at the end; a store of an earlier seq (another writer's) goes before it.
-        var index = state.history.endIndex
-        while index > state.history.startIndex, state.history[state.history.index(before: index)].seq > comment.seq {
-            index = state.history.index(before: index)
+        var index = room.history.endIndex
+        while index > room.history.startIndex, room.history[room.history.index(before: index)].seq > comment.seq {
+            index = room.history.index(before: index)
         }
-        state.history.insert(comment, at: index)
+        room.history.insert(comment, at: index)
     }
 
     public func append(room: RoomID, unnumbered: ByteBuffer) async throws -> EncodedComment {
-        rooms.withLock { rooms in
-            var state = rooms[room] ?? Room()
-            let comment = EncodedComment(numbering: unnumbered, seq: state.numbered + 1, room: room)
-            Self.insert(comment, into: &state, capacity: historyCapacity)
-            rooms[room] = state
+        let now = clock()
+        return state.withLock { state in
+            var current = roomForPost(room, in: &state, now: now)
+            current.lastActivity = now
+            let comment = EncodedComment(numbering: unnumbered, seq: current.numbered + 1, room: room)
+            Self.insert(comment, into: &current, capacity: historyCapacity)
+            state.rooms[room] = current
             return comment
         }
     }
 
     /// The seq of comment `id` if history holds it (a durable store removes it from disk first).
     public func storedSeq(room: RoomID, id: String) -> UInt64? {
-        rooms.withLock { rooms in rooms[room]?.history.first(where: { $0.hasID(id) })?.seq }
+        state.withLock { $0.rooms[room]?.history.first(where: { $0.hasID(id) })?.seq }
+    }
+
+    /// The room's epoch, when it is held (for a durable store to keep).
+    public func epoch(of room: RoomID) -> Int64? {
+        state.withLock { $0.rooms[room]?.epoch }
     }
 
     public func snapshot(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
@@ -96,29 +158,30 @@ public final class MemoryBus: CommentBus, CommentLog {
     }
 
     private func snapshot(room: RoomID, since: UInt64?, limit: Int) -> HistorySnapshot {
-        rooms.withLock { rooms in
-            guard let state = rooms[room] else {
+        state.withLock { state in
+            // A room never posted to (or forgotten) is epoch 0: its first post starts a new one.
+            guard let current = state.rooms[room] else {
                 return HistorySnapshot(lastSeq: 0, firstAvailableSeq: 1, comments: [])
             }
-            let first = state.history.first?.seq ?? state.lastSeq + 1
+            let first = current.history.first?.seq ?? current.lastSeq + 1
             let selected: [EncodedComment]
             if let since {
                 // Seqs ascend, with holes where comments were retracted.
-                let start = state.history.firstIndex { $0.seq > since } ?? state.history.endIndex
-                selected = Array(state.history[start...].prefix(limit))
+                let start = current.history.firstIndex { $0.seq > since } ?? current.history.endIndex
+                selected = Array(current.history[start...].prefix(limit))
             } else {
-                selected = Array(state.history.suffix(limit))
+                selected = Array(current.history.suffix(limit))
             }
-            return HistorySnapshot(lastSeq: state.lastSeq, firstAvailableSeq: first, comments: selected)
+            return HistorySnapshot(lastSeq: current.lastSeq, firstAvailableSeq: first, comments: selected, epoch: current.epoch)
         }
     }
 
     public func retract(room: RoomID, id: String) async throws -> UInt64? {
-        rooms.withLock { rooms in
-            guard var state = rooms[room], let index = state.history.firstIndex(where: { $0.hasID(id) }) else { return nil }
-            let seq = state.history[index].seq
-            state.history = CircularBuffer(state.history.filter { $0.seq != seq })
-            rooms[room] = state
+        state.withLock { state in
+            guard var current = state.rooms[room], let index = current.history.firstIndex(where: { $0.hasID(id) }) else { return nil }
+            let seq = current.history[index].seq
+            current.history = CircularBuffer(current.history.filter { $0.seq != seq })
+            state.rooms[room] = current
             return seq
         }
     }
@@ -147,4 +210,24 @@ public final class MemoryBus: CommentBus, CommentLog {
 
     /// Rooms with at least one subscriber (for tests and metrics).
     public var subscribedRooms: Int { subscribers.withLock { $0.count } }
+}
+
+/// How long rooms are kept in memory, and how many at most (per process).
+public struct RoomRetention: Sendable {
+    /// A room with no post for this long (and nobody watching) is forgotten; nil: never.
+    public var idleMilliseconds: Int64?
+    /// The most rooms held; past it the least recently posted-to unwatched rooms are forgotten.
+    public var maxRooms: Int?
+
+    public init(idleMilliseconds: Int64?, maxRooms: Int?) {
+        self.idleMilliseconds = idleMilliseconds
+        self.maxRooms = maxRooms
+    }
+
+    /// Keep every room (a durable store's memory, whose numbering must continue).
+    public static let forever = RoomRetention(idleMilliseconds: nil, maxRooms: nil)
+
+    func isIdle(_ lastActivity: Int64, now: Int64) -> Bool {
+        idleMilliseconds.map { now - lastActivity >= $0 } ?? false
+    }
 }

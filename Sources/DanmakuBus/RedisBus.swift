@@ -34,16 +34,25 @@ public final class RedisBus: CommentBus, CommentLog {
         var flushScheduled = false
     }
 
+    /// How long a room's keys outlive its last post; nil: forever.
+    let roomIdleMilliseconds: Int64?
+    /// Watched rooms' keys are renewed this often (maintenance ticks of 100 ms): a room with
+    /// viewers is never forgotten under them.
+    static let renewEvery = 600
+
     /// A missing seq is read from the stream once it has been missing this long.
     static let repairGrace = TimeAmount.milliseconds(250)
     /// Room counters are polled this often, to notice a lost last message of a burst.
     static let pollEvery = 10  // maintenance ticks of 100 ms
 
+    /// - Parameter roomIdleMilliseconds: a room's keys expire this long after its last post
+    ///   (push nodes with viewers in it renew them); nil: never.
     public init(
         address: RedisAddress, eventLoop: any EventLoop, historyCapacity: Int, publishWindow: TimeAmount = .milliseconds(5),
-        commandTimeout: TimeAmount = .seconds(2), logger: Logger, metrics: BusMetrics = BusMetrics()
+        commandTimeout: TimeAmount = .seconds(2), roomIdleMilliseconds: Int64? = nil, logger: Logger, metrics: BusMetrics = BusMetrics()
     ) {
         self.historyCapacity = historyCapacity
+        self.roomIdleMilliseconds = roomIdleMilliseconds
         self.publishWindow = publishWindow
         self.eventLoop = eventLoop
         self.logger = logger
@@ -69,6 +78,7 @@ public final class RedisBus: CommentBus, CommentLog {
         let task = eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { [self] _ in
             tick.value += 1
             feeds.maintain(bus: self, poll: tick.value % Self.pollEvery == 0)
+            if tick.value % Self.renewEvery == 0 { renewWatchedRooms() }
         }
         maintenance.withLock { $0 = task }
     }
@@ -99,8 +109,9 @@ public final class RedisBus: CommentBus, CommentLog {
     public func append(room: RoomID, unnumbered: ByteBuffer) async throws -> EncodedComment {
         let keys = RedisKeys(room)
         let reply = try await scripts.run(
-            RedisScripts.append, keys: [keys.seq, keys.log],
-            arguments: [RESPArgument(bytes: unnumbered), RESPArgument(historyCapacity)], on: commands
+            RedisScripts.append, keys: keys.numbering,
+            arguments: [RESPArgument(bytes: unnumbered), RESPArgument(historyCapacity), RESPArgument(roomIdleMilliseconds.map(String.init) ?? "")],
+            on: commands
         ).get()
         guard let seq = reply.integer, seq > 0 else { throw RedisError.unexpectedReply("append: \(reply)") }
         return EncodedComment(numbering: unnumbered, seq: UInt64(seq), room: room)
@@ -110,15 +121,17 @@ public final class RedisBus: CommentBus, CommentLog {
         let keys = RedisKeys(room)
         let count = min(limit, historyCapacity + 1000)
         return scripts.run(
-            RedisScripts.snapshot, keys: [keys.seq, keys.log],
+            RedisScripts.snapshot, keys: keys.numbering,
             arguments: [RESPArgument(since.map(String.init) ?? ""), RESPArgument(count)], on: commands
         ).flatMapThrowing { reply in
-            guard let parts = reply.array, parts.count == 3, let last = parts[0].integer, let first = parts[1].integer else {
+            guard let parts = reply.array, parts.count == 4, let last = parts[0].integer, let first = parts[1].integer,
+                  let epoch = parts[3].integer else {
                 throw RedisError.unexpectedReply("snapshot: \(reply)")
             }
             var comments = count == 0 ? [] : try parts[2].streamComments(room: room)
             if since == nil { comments.reverse() }
-            return HistorySnapshot(lastSeq: UInt64(max(0, last)), firstAvailableSeq: UInt64(max(1, first)), comments: comments)
+            return HistorySnapshot(
+                lastSeq: UInt64(max(0, last)), firstAvailableSeq: UInt64(max(1, first)), comments: comments, epoch: epoch)
         }.hop(to: eventLoop)
     }
 
@@ -137,6 +150,16 @@ public final class RedisBus: CommentBus, CommentLog {
         return commands.send(RESPCommand("XRANGE", [
             RESPArgument(keys.log), RESPArgument("\(range.lowerBound)-0"), RESPArgument("\(range.upperBound)-0"),
         ])).flatMapThrowing { try $0.streamComments(room: room) }
+    }
+
+    /// Renews the keys of the rooms this node watches for another idle period.
+    private func renewWatchedRooms() {
+        guard let idle = roomIdleMilliseconds else { return }
+        for room in feeds.rooms {
+            for key in RedisKeys(room).numbering {
+                _ = commands.send(RESPCommand("PEXPIRE", [RESPArgument(key), RESPArgument(String(idle))]))
+            }
+        }
     }
 
     /// The rooms' last seqs, from their counters (0 for a room never posted to).

@@ -39,6 +39,9 @@ final class RedisFeeds: Sendable {
 
     var count: Int { state.withLock { $0.feeds.count } }
 
+    /// The rooms with a feed (watched on this node).
+    var rooms: [RoomID] { state.withLock { Array($0.feeds.keys) } }
+
     // MARK: Subscribers
 
     /// Adds `subscriber` to `room`; the future completes once the room's feed is live.

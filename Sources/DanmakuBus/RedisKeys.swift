@@ -14,12 +14,18 @@ struct RedisKeys {
     let log: String
     /// Sharded pub/sub channel carrying batches of the room's new comments.
     let channel: String
+    /// When the room's current numbering started (ms): its epoch.
+    let epoch: String
 
     init(_ room: RoomID) {
         seq = "danmaku:{\(room.value)}:seq"
         log = "danmaku:{\(room.value)}:log"
         channel = "danmaku:{\(room.value)}:live"
+        epoch = "danmaku:{\(room.value)}:epoch"
     }
+
+    /// The keys that make up the room's numbering and history, which live and expire together.
+    var numbering: [String] { [seq, log, epoch] }
 
     /// The room of a channel name made by `init`.
     static func room(ofChannel name: String) -> RoomID? {
@@ -31,11 +37,22 @@ struct RedisKeys {
 /// The Lua scripts the bus runs; each is atomic on the server.
 enum RedisScripts {
     /// Numbers a comment and stores it: INCR the counter, prefix the JSON with its seq, XADD it
-    /// with id `seq-0` (so ids follow seqs) trimming to about ARGV[2] entries. Returns the seq.
+    /// with id `seq-0` (so ids follow seqs) trimming to about ARGV[2] entries. A numbering that
+    /// starts (seq 1, or a room from before epochs) gets an epoch, never the previous one; with
+    /// ARGV[3] (ms) the room's keys expire that long after its last post. Returns the seq.
     static let append = """
         local seq = redis.call('INCR', KEYS[1])
+        if seq == 1 or redis.call('EXISTS', KEYS[3]) == 0 then
+            local time = redis.call('TIME')
+            local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+            local previous = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
+            redis.call('SET', KEYS[3], string.format('%d', math.max(now, previous + 1)))
+        end
         local json = '{"seq":' .. seq .. ',' .. string.sub(ARGV[1], 2)
         redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'c', json)
+        if ARGV[3] ~= '' then
+            for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, ARGV[3]) end
+        end
         return seq
         """
 
@@ -97,9 +114,10 @@ enum RedisScripts {
         return 0
         """
 
-    /// A consistent history read: {lastSeq, first seq still held, entries}. ARGV[1] is `since`
-    /// ('' for the latest ARGV[2] entries, newest first), ARGV[2] the most entries.
+    /// A consistent history read: {lastSeq, first seq still held, entries, epoch}. ARGV[1] is
+    /// `since` ('' for the latest ARGV[2] entries, newest first), ARGV[2] the most entries.
     static let snapshot = """
+        local epoch = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
         local last = tonumber(redis.call('GET', KEYS[1]) or '0')
         local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
         local firstSeq = last + 1
@@ -110,7 +128,7 @@ enum RedisScripts {
         else
             entries = redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-0', '+', 'COUNT', ARGV[2])
         end
-        return {last, firstSeq, entries}
+        return {last, firstSeq, entries, epoch}
         """
 }
 

@@ -12,6 +12,8 @@ public enum ClientNumber {
 
     /// Any seq a client may resume after (`since`, `Last-Event-ID`, a `join`'s `since`).
     public static let seqRange: ClosedRange<UInt64> = 0...maxSeq
+    /// Any epoch a client may name (a room's numbering: ms since the Unix epoch when it began).
+    public static let epochRange: ClosedRange<UInt64> = 0...UInt64(Int64.max)
 
     /// `text` as an integer in `range`: ASCII digits only (no sign, space, fraction or exponent),
     /// at most 20 of them, so nothing is converted before it is known to fit.

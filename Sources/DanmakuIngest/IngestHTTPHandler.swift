@@ -206,6 +206,8 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             // A valid upgrade never gets here; say what is wrong with this one.
             if case .failure(let error) = target.since {
                 respond(context: context, error: error, keepAlive: keepAlive)
+            } else if case .failure(let error) = target.epoch {
+                respond(context: context, error: error, keepAlive: keepAlive)
             } else {
                 respond(context: context, error: Self.upgradeProblem(head.headers), keepAlive: keepAlive)
             }
@@ -376,14 +378,21 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     private func getHistory(context: ChannelHandlerContext, room: RoomID, target: RequestTarget, keepAlive: Bool) {
         let since: UInt64?
         let limit: Int
-        switch (target.since, target.integer("limit", in: 1...configuration.maxHistoryLimit, default: configuration.defaultHistoryLimit)) {
-        case (.failure(let error), _), (_, .failure(let error)):
+        let epoch: Int64?
+        switch (target.since, target.integer("limit", in: 1...configuration.maxHistoryLimit, default: configuration.defaultHistoryLimit), target.epoch) {
+        case (.failure(let error), _, _), (_, .failure(let error), _), (_, _, .failure(let error)):
             return respond(context: context, error: error, keepAlive: keepAlive)
-        case (.success(let parsedSince), .success(let parsedLimit)):
+        case (.success(let parsedSince), .success(let parsedLimit), .success(let parsedEpoch)):
             since = parsedSince
             limit = parsedLimit
+            epoch = parsedEpoch
         }
-        service.history(room: room, since: since, limit: limit, on: context.eventLoop).assumeIsolated().whenSuccess { [self] result in
+        let (service, loop) = (self.service, context.eventLoop)
+        service.history(room: room, since: since, limit: limit, on: loop).flatMap { result in
+            // `since` in another epoch: this numbering from its start instead.
+            guard case .success(let snapshot) = result, let epoch, epoch != 0, since != nil, epoch != snapshot.epoch else { return loop.makeSucceededFuture(result) }
+            return service.history(room: room, since: 0, limit: limit, on: loop)
+        }.assumeIsolated().whenSuccess { [self] result in
             switch result {
             case .success(let snapshot):
                 respond(context: context, status: .ok, json: historyBody(room: room, snapshot: snapshot, allocator: context.channel.allocator), keepAlive: keepAlive)
@@ -400,7 +409,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         body.writeString(room.value)
         body.writeString(#"","comments":"#)
         WireCodec.writeArray(of: snapshot.comments, into: &body)
-        body.writeString(#","lastSeq":\#(snapshot.lastSeq)}"#)
+        body.writeString(#","lastSeq":\#(snapshot.lastSeq),"epoch":\#(snapshot.epoch)}"#)
         return body
     }
 

@@ -131,4 +131,7 @@ public struct RequestTarget: Sendable {
 
     /// The resume point `since` (any seq), nil when absent.
     public var since: Result<UInt64?, DanmakuError> { number("since", in: ClientNumber.seqRange) }
+
+    /// The epoch `since` belongs to, nil when absent.
+    public var epoch: Result<Int64?, DanmakuError> { number("epoch", in: ClientNumber.epochRange).map { $0.map { Int64($0) } } }
 }

@@ -70,7 +70,7 @@ const token = new URLSearchParams(location.search).get("token");
 const stage = document.getElementById("stage"), statusBox = document.getElementById("status"), log = document.getElementById("log");
 document.getElementById("room").textContent = room;
 const laneHeight = 30, scrollSeconds = 8, fixedSeconds = 4, logSize = 200;
-let lastSeq = null, socket = null, backoff = 500, shown = 0, heldBack = 0, shed = 0;
+let lastSeq = null, epoch = null, socket = null, backoff = 500, shown = 0, heldBack = 0, shed = 0;
 const lanes = { scroll: [], top: [], bottom: [] };  // per lane: when it is free again (ms)
 
 function setStatus(state, text) { statusBox.dataset.state = state; statusBox.textContent = text || state; }
@@ -78,17 +78,26 @@ function setStatus(state, text) { statusBox.dataset.state = state; statusBox.tex
 function connect() {
   setStatus(lastSeq === null ? "connecting" : "reconnecting");
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const since = lastSeq === null ? "" : "?since=" + lastSeq;
+  const since = lastSeq === null ? "" : "?since=" + lastSeq + (epoch === null ? "" : "&epoch=" + epoch);
   socket = new WebSocket(`${scheme}://${location.host}/v1/rooms/${encodeURIComponent(room)}/ws${since}`);
   socket.onmessage = (event) => {
     let message;
     try { message = JSON.parse(event.data); } catch { return; }
     if (message.type === "hello") {
       backoff = 500;
-      // A room whose numbering is behind what this page has seen started over (a server without
-      // an archive restarted): without this, every new comment would look seen already.
-      if (lastSeq !== null && message.lastSeq < lastSeq) note(`the room started over at #${message.lastSeq}`);
-      if (lastSeq === null || message.lastSeq < lastSeq) lastSeq = message.lastSeq;
+      // A new epoch is a new numbering (the room was forgotten, or a server without an archive
+      // restarted): the server sends it from its start, and every seq of it is new to this page.
+      // A numbering behind what the page has seen started over too (a server without epochs).
+      // (Epoch 0 was a room with no numbering yet; the server takes its seqs as the next one's.)
+      if (lastSeq !== null && epoch && message.epoch !== undefined && message.epoch !== epoch) {
+        note("the room started over");
+        lastSeq = 0;
+      } else if (lastSeq !== null && message.lastSeq < lastSeq) {
+        note(`the room started over at #${message.lastSeq}`);
+        lastSeq = message.lastSeq;
+      }
+      if (lastSeq === null) lastSeq = message.lastSeq;
+      if (message.epoch !== undefined) epoch = message.epoch;
       setStatus("live");
       setOnline(message.online);
     } else if (message.type === "online") {

@@ -140,7 +140,8 @@ final class LoopRoom {
         // Taken first: `becomeLive` ends the joining phase, and with it the buffer.
         let flushedMeanwhile = viewer.becomeLive()
         let connection = viewer.viewer
-        connection.sendHello(room: id, lastSeq: snapshot.lastSeq, window: window, online: online, displayPerSecond: displayBudget?.perSecond)
+        connection.sendHello(
+            room: id, lastSeq: snapshot.lastSeq, epoch: snapshot.epoch, window: window, online: online, displayPerSecond: displayBudget?.perSecond)
         if let since, since < snapshot.lastSeq {
             if since + 1 < snapshot.firstAvailableSeq {
                 connection.sendGap(room: id, from: since + 1, to: snapshot.firstAvailableSeq - 1)

@@ -101,18 +101,23 @@ final class PushShard {
         }
         room.addJoining(viewer)
         let roomID = viewer.room
-        let since = viewer.since
+        let (requestedSince, epoch) = (viewer.since, viewer.epoch)
         let log = hub.log
         // Attaching is idempotent; every joiner waits until the room's subscription is live, so
         // whatever is published after its snapshot is read is sure to reach this loop.
         hub.attach(roomID, shard: index).flatMap { [eventLoop] in
-            log.snapshot(room: roomID, since: since, limit: since == nil ? 0 : Int.max, on: eventLoop)
+            log.snapshot(room: roomID, since: requestedSince, limit: requestedSince == nil ? 0 : Int.max, on: eventLoop)
+        }.flatMap { [eventLoop] snapshot -> EventLoopFuture<(HistorySnapshot, UInt64?)> in
+            // Seqs of another numbering say nothing about this one: the viewer gets it from its start.
+            // (Epoch 0 is a room that had none yet: its seqs are of the numbering that began next.)
+            guard let epoch, epoch != 0, requestedSince != nil, epoch != snapshot.epoch else { return eventLoop.makeSucceededFuture((snapshot, requestedSince)) }
+            return log.snapshot(room: roomID, since: 0, limit: Int.max, on: eventLoop).map { ($0, 0) }
         }.assumeIsolated().whenComplete { [self] result in
             guard rooms[roomID] === room, viewer.isJoining else { return }
             // The budget as read when the room was attached (another loop may have attached it).
             room.setDisplayPerSecond(hub.displayBudget(roomID), now: eventLoop.now)
             switch result {
-            case .success(let snapshot):
+            case .success(let (snapshot, since)):
                 let window = policy.window(viewers: room.viewers.count + 1, activeRooms: activeRooms)
                 let online = max(hub.online.count(roomID), room.viewerCount)
                 if room.activate(viewer, snapshot: snapshot, since: since, window: window, online: online, now: eventLoop.now, allocator: allocator) {

@@ -11,6 +11,8 @@ final class RoomSubscription {
     let room: RoomID
     /// Resume point: the URL's `since`, or the one in the `join` message.
     let since: UInt64?
+    /// The epoch `since` belongs to, when the viewer said; another epoch's seqs mean nothing now.
+    let epoch: Int64?
     /// The connection. Held strongly: a history read may complete after the viewer left, and
     /// must find a live object to check (the connection drops its subscriptions when it closes,
     /// which ends the cycle).
@@ -23,9 +25,10 @@ final class RoomSubscription {
     /// nil once live.
     private(set) var joiningBuffer: [EncodedComment]? = []
 
-    init(room: RoomID, since: UInt64?, viewer: ViewerHandler) {
+    init(room: RoomID, since: UInt64?, epoch: Int64? = nil, viewer: ViewerHandler) {
         self.room = room
         self.since = since
+        self.epoch = epoch
         self.viewer = viewer
     }
 

@@ -27,8 +27,9 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
 
     /// The room named in the URL, watched from the start.
     let firstRoom: RoomID
-    /// Resume point asked for in the URL.
+    /// Resume point asked for in the URL, and the epoch its seq belongs to.
     private let firstSince: UInt64?
+    private let firstEpoch: Int64?
     /// The rooms this connection watches.
     private var subscriptions: [RoomID: RoomSubscription] = [:]
     /// Whether the viewer negotiated permessage-deflate: batches go to it compressed, and its
@@ -60,9 +61,10 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     /// A viewer of `room` from `clientAddress`, resuming after `since` when given; `compression`
     /// when permessage-deflate was negotiated in the upgrade.
     public init(
-        room: RoomID, since: UInt64?, clientAddress: String, hub: PushHub, compression: Bool = false, token: String? = nil,
-        eventStream: Bool = false
+        room: RoomID, since: UInt64?, epoch: Int64? = nil, clientAddress: String, hub: PushHub, compression: Bool = false,
+        token: String? = nil, eventStream: Bool = false
     ) {
+        self.firstEpoch = epoch
         self.token = token
         self.eventStream = eventStream
         self.firstRoom = room
@@ -105,7 +107,7 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         shard.open(self)
         // A viewer with a token is known before its first batch, so that none of its own
         // comments is ever held back by a display budget.
-        learnAuthor(context: context) { [self] in watch(firstRoom, since: firstSince) }
+        learnAuthor(context: context) { [self] in watch(firstRoom, since: firstSince, epoch: firstEpoch) }
     }
 
     /// With a token in the URL, learns the viewer's user id (its own comments are never shed),
@@ -123,11 +125,11 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
 
     /// Starts watching `room`: the shard sends `hello` (and the history after `since`) once the
     /// room's feed is live.
-    private func watch(_ room: RoomID, since: UInt64?) {
+    private func watch(_ room: RoomID, since: UInt64?, epoch: Int64?) {
         // Once per room: a second subscription would be left in the room when the connection goes
         // (the room holds subscriptions, and a subscription does not keep its connection alive).
         guard subscriptions[room] == nil else { return }
-        let subscription = RoomSubscription(room: room, since: since, viewer: self)
+        let subscription = RoomSubscription(room: room, since: since, epoch: epoch, viewer: self)
         subscriptions[room] = subscription
         shard?.join(subscription)
     }
@@ -177,9 +179,9 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         outlet?.writeAndFlush(wrapOutboundOut(frame), promise: nil)
     }
 
-    func sendHello(room: RoomID, lastSeq: UInt64, window: TimeAmount, online: Int, displayPerSecond: Int?) {
+    func sendHello(room: RoomID, lastSeq: UInt64, epoch: Int64, window: TimeAmount, online: Int, displayPerSecond: Int?) {
         send(ViewerMessage.frame(ViewerMessage.Hello(
-            room: room.value, node: hub.configuration.nodeName, lastSeq: lastSeq,
+            room: room.value, node: hub.configuration.nodeName, lastSeq: lastSeq, epoch: epoch,
             batchWindowMs: Int(window.nanoseconds / 1_000_000), online: online, displayPerSecond: displayPerSecond)))
     }
 
@@ -265,8 +267,10 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         /// Resume point of a `join`, range-checked here: a number out of range, negative, in
         /// exponent form or of another type is `invalid_since`.
         var since: UInt64?
+        /// The epoch `since` belongs to, range-checked like it.
+        var epoch: Int64?
 
-        private enum CodingKeys: String, CodingKey { case type, room, since }
+        private enum CodingKeys: String, CodingKey { case type, room, since, epoch }
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -278,6 +282,12 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
                 throw ClientNumber.refusal("since", ClientNumber.seqRange)
             }
             if let since { _ = try ClientNumber.check(since, name: "since", in: ClientNumber.seqRange).get() }
+            do {
+                epoch = try container.decodeIfPresent(Int64.self, forKey: .epoch)
+            } catch {
+                throw ClientNumber.refusal("epoch", ClientNumber.epochRange)
+            }
+            if let epoch, epoch < 0 { throw ClientNumber.refusal("epoch", ClientNumber.epochRange) }
         }
     }
 
@@ -311,7 +321,7 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
             guard subscriptions.count < limit else { return send(ViewerMessage.error(.tooManyRooms(max: limit))) }
             // Each join reads history: joins and leaves in a loop are budgeted like HTTP reads.
             if let spent = hub.service.reads.admit(clientAddress: clientAddress) { return send(ViewerMessage.error(spent)) }
-            watch(room, since: envelope.since)
+            watch(room, since: envelope.since, epoch: envelope.epoch)
         case "leave":
             guard envelope.room != nil else { return send(ViewerMessage.error(.invalidField("room", "a room is required"))) }
             guard let subscription = subscriptions.removeValue(forKey: room) else {

@@ -10,6 +10,9 @@ enum ViewerMessage {
         let room: String
         let node: String
         let lastSeq: UInt64
+        /// The room's numbering: a client holding seqs of another epoch resumes with `epoch`, and
+        /// is sent this one from its start.
+        let epoch: Int64
         let batchWindowMs: Int
         /// Viewers of the room across the deployment, as last known.
         let online: Int

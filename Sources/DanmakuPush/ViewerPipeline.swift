@@ -27,8 +27,8 @@ public enum ViewerPipeline {
     }
 
     public static func addHandlers(
-        to channel: any Channel, room: RoomID, since: UInt64?, clientAddress: String, compression: Bool, hub: PushHub,
-        token: String? = nil
+        to channel: any Channel, room: RoomID, since: UInt64?, epoch: Int64? = nil, clientAddress: String, compression: Bool,
+        hub: PushHub, token: String? = nil
     ) throws {
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(FrameOutlet(), position: .first)
@@ -40,6 +40,6 @@ public enum ViewerPipeline {
         let loop = channel.eventLoop
         try pipeline.addHandler(ProtocolGuard(settings: settings, inflater: { [hub] in hub.shard(for: loop).compressor() }))
         try pipeline.addHandler(ViewerHandler(
-            room: room, since: since, clientAddress: clientAddress, hub: hub, compression: compression, token: token))
+            room: room, since: since, epoch: epoch, clientAddress: clientAddress, hub: hub, compression: compression, token: token))
     }
 }

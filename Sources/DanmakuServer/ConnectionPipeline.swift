@@ -36,7 +36,7 @@ enum ConnectionPipeline {
             shouldUpgrade: { channel, head in
                 // Refusing (nil) passes the request on to the HTTP handler, which explains why.
                 let target = RequestTarget(uri: head.uri)
-                guard hub != nil, case .viewerSocket = Route(path: target.path), case .success = target.since,
+                guard hub != nil, case .viewerSocket = Route(path: target.path), case .success = target.since, case .success = target.epoch,
                       IngestHTTPHandler.isValidWebSocketKey(head.headers) else {
                     return channel.eventLoop.makeSucceededFuture(nil)
                 }
@@ -53,8 +53,9 @@ enum ConnectionPipeline {
                         throw NIOWebSocketUpgradeError.unsupportedWebSocketTarget
                     }
                     let since = (try? target.since.get()) ?? nil
+                    let epoch = (try? target.epoch.get()) ?? nil
                     try configureViewer(
-                        channel: channel, room: room, since: since, compression: negotiatesCompression(head, push: push),
+                        channel: channel, room: room, since: since, epoch: epoch, compression: negotiatesCompression(head, push: push),
                         push: push, hub: hub, token: target.query["token"],
                         clientAddress: configuration.ingest.clientAddress.key(peer: channel.remoteAddress, headers: head.headers))
                 }
@@ -108,12 +109,12 @@ enum ConnectionPipeline {
 
     /// Sets the viewer socket's bounds and adds the viewer's handlers.
     private static func configureViewer(
-        channel: any Channel, room: RoomID, since: UInt64?, compression: Bool, push: PushConfiguration, hub: PushHub,
+        channel: any Channel, room: RoomID, since: UInt64?, epoch: Int64?, compression: Bool, push: PushConfiguration, hub: PushHub,
         token: String?, clientAddress: String
     ) throws {
         try setViewerSocketOptions(channel, push: push)
         try ViewerPipeline.addHandlers(
-            to: channel, room: room, since: since, clientAddress: clientAddress,
+            to: channel, room: room, since: since, epoch: epoch, clientAddress: clientAddress,
             compression: compression, hub: hub, token: token)
     }
 }

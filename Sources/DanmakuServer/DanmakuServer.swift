@@ -62,12 +62,17 @@ public final class DanmakuServer: Sendable {
         self.metricsFactory = factory
         switch configuration.bus {
         case .memory:
-            self.bus = archive ?? MemoryBus(historyCapacity: configuration.logic.historyCapacity)
+            let idle = configuration.roomIdleSeconds > 0 ? Int64(configuration.roomIdleSeconds) * 1000 : nil
+            self.bus = archive ?? MemoryBus(
+                historyCapacity: configuration.logic.historyCapacity,
+                retention: RoomRetention(idleMilliseconds: idle, maxRooms: configuration.maxRooms))
             self.redisBus = nil
         case .redis(let address):
             let redis = RedisBus(
                 address: address, eventLoop: group.next(), historyCapacity: configuration.logic.historyCapacity,
-                commandTimeout: configuration.busTimeout, logger: logger, metrics: BusMetrics(factory: factory))
+                commandTimeout: configuration.busTimeout,
+                roomIdleMilliseconds: configuration.roomIdleSeconds > 0 ? Int64(configuration.roomIdleSeconds) * 1000 : nil,
+                logger: logger, metrics: BusMetrics(factory: factory))
             self.bus = redis
             self.redisBus = redis
         }

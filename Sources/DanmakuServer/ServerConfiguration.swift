@@ -25,6 +25,13 @@ public struct ServerConfiguration: Sendable {
     /// Secret of the HS256 tokens posts must carry; nil runs the open (development) mode, where
     /// anyone may post anonymously.
     public var jwtSecret: String?
+    /// A room with no post for this long, and no viewer, is forgotten (its next post starts a new
+    /// epoch at seq 1): in memory, and in Redis, where its keys expire; 0: never.
+    public var roomIdleSeconds = 86_400
+    /// The most rooms one process holds in memory; past it the least recently posted-to rooms
+    /// without viewers are forgotten. (With `--data-dir` every room is kept: the archive's
+    /// numbering continues.)
+    public var maxRooms = 100_000
     /// Where the durable archive lives (`--data-dir`); nil: comments live in memory only.
     public var dataDirectory: String?
     /// How often online counts are reported, gathered and sent to viewers (when changed).

@@ -67,6 +67,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Comments kept per room for resume and history.")
     var history = 1000
 
+    @Option(help: "Seconds a room with no post and no viewer is kept (memory and Redis); its next post starts a new epoch (0 = forever).")
+    var roomIdleSeconds = 86_400
+
+    @Option(help: "Most rooms held in memory per process; past it the least recently posted-to rooms without viewers are forgotten.")
+    var maxRooms = 100_000
+
     @Option(help: "Most characters in a comment after trimming.")
     var maxTextLength = 200
 
@@ -258,6 +264,10 @@ struct Serve: AsyncParsableCommand {
         configuration.ingest.idleTimeout = .seconds(Int64(httpIdleTimeout))
         configuration.ingest.maxConnectionsPerAddress = maxConnectionsPerAddress
         guard history > 0 else { throw ValidationError("--history must be at least 1") }
+        guard roomIdleSeconds >= 0 else { throw ValidationError("--room-idle-seconds must be 0 (forever) or more") }
+        guard maxRooms >= 10 else { throw ValidationError("--max-rooms must be at least 10") }
+        configuration.roomIdleSeconds = roomIdleSeconds
+        configuration.maxRooms = maxRooms
         configuration.logic.historyCapacity = history
         configuration.logic.maxTextLength = maxTextLength
         configuration.logic.userLimit = try rate(userRate, "--user-rate")

@@ -26,13 +26,14 @@ final class Inbox: BusSubscriber {
 
     func withBus<T>(
         _ server: RedisServer, commandTimeout: TimeAmount = .seconds(2), publishWindow: TimeAmount = .milliseconds(5),
-        _ body: (RedisBus) async throws -> T
+        roomIdleMilliseconds: Int64? = nil, _ body: (RedisBus) async throws -> T
     ) async throws -> T {
         var logger = Logger(label: "bus-test")
         logger.logLevel = .critical
         let bus = RedisBus(
             address: .init(host: "127.0.0.1", port: server.port), eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
-            historyCapacity: 50, publishWindow: publishWindow, commandTimeout: commandTimeout, logger: logger)
+            historyCapacity: 50, publishWindow: publishWindow, commandTimeout: commandTimeout,
+            roomIdleMilliseconds: roomIdleMilliseconds, logger: logger)
         bus.start()
         do {
             try await bus.waitForConnection()

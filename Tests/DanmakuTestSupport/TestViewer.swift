@@ -62,8 +62,8 @@ public final class TestViewer: Sendable {
     }
 
     /// Connects to a room and waits for `hello`.
-    public static func join(port: Int, room: String, since: UInt64? = nil) async throws -> TestViewer {
-        let viewer = try await connect(port: port, path: "/v1/rooms/\(room)/ws" + (since.map { "?since=\($0)" } ?? ""))
+    public static func join(port: Int, room: String, since: UInt64? = nil, query: String? = nil) async throws -> TestViewer {
+        let viewer = try await connect(port: port, path: "/v1/rooms/\(room)/ws" + (since.map { "?since=\($0)" } ?? query.map { "?\($0)" } ?? ""))
         try await viewer.observed.wait(for: "hello in \(room)") { $0.frames.contains { $0.opcode == 0x1 } || $0.closed }
         return viewer
     }
