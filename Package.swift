@@ -47,11 +47,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Sequence numbers, history and pub/sub: carries accepted comments from logic to push nodes.
+        // The bus's ports (comment log, pub/sub, moderation, presence, replay) and their in-memory
+        // versions: what carries accepted comments from logic to push nodes in one process.
         .target(
             name: "DanmakuBus",
             dependencies: [
-                "DanmakuCore", "DanmakuRedis",
+                "DanmakuCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The bus's ports on Redis 7 (streams, sharded pub/sub, scripts, gap repair): the
+        // distributed mode's adapter, imported by DanmakuServer alone.
+        .target(
+            name: "DanmakuRedisBus",
+            dependencies: [
+                "DanmakuCore", "DanmakuBus", "DanmakuRedis",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -105,7 +116,7 @@ let package = Package(
         .target(
             name: "DanmakuIngest",
             dependencies: [
-                "DanmakuCore", "DanmakuLogic",
+                "DanmakuCore", "DanmakuLogic", "DanmakuBus",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -117,6 +128,7 @@ let package = Package(
             name: "DanmakuServer",
             dependencies: [
                 "DanmakuCore", "DanmakuLogic", "DanmakuBus", "DanmakuPush", "DanmakuIngest", "DanmakuAuth", "DanmakuArchive",
+                "DanmakuRedis", "DanmakuRedisBus",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -277,7 +289,17 @@ let package = Package(
         .testTarget(
             name: "DanmakuRedisTests",
             dependencies: [
-                "DanmakuRedis", "DanmakuBus", "DanmakuCore", "DanmakuTestSupport",
+                "DanmakuRedis", "DanmakuCore", "DanmakuTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DanmakuRedisBusTests",
+            dependencies: [
+                "DanmakuRedisBus", "DanmakuBus", "DanmakuCore", "DanmakuTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -9,6 +9,7 @@ import DanmakuLogic
 import DanmakuPush
 import CoreMetrics
 import DanmakuRedis
+import DanmakuRedisBus
 import Foundation
 import Logging
 import NIOConcurrencyHelpers

@@ -1,4 +1,5 @@
 import DanmakuBus
+import DanmakuRedisBus
 import DanmakuCore
 import DanmakuTestSupport
 import Logging

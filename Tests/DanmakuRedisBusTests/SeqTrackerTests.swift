@@ -1,4 +1,4 @@
-@testable import DanmakuBus
+@testable import DanmakuRedisBus
 import NIOCore
 import Testing
 

@@ -1,5 +1,6 @@
 // Danmaku — a live-stream bullet-comment service.
 
+import DanmakuBus
 import DanmakuCore
 import DanmakuRedis
 
