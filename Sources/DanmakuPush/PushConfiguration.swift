@@ -1,7 +1,6 @@
 // Danmaku — a live-stream bullet-comment service.
 
 import DanmakuCore
-import DanmakuLogic
 import NIOCore
 
 /// Settings of the push role. Defaults are documented once, in README.md.

@@ -53,7 +53,7 @@ public final class DanmakuServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.archive = archive
-        let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
+        let threads = configuration.threads > 0 ? configuration.threads : CPUAffinity.usableCores()
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         self.connections = ConnectionLimiter(maxPerAddress: configuration.ingest.maxConnectionsPerAddress)
         var factory = PrometheusMetricsFactory(registry: metrics)
