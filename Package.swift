@@ -245,7 +245,7 @@ let package = Package(
         .testTarget(
             name: "DanmakuIngestTests",
             dependencies: [
-                "DanmakuIngest",
+                "DanmakuIngest", "DanmakuCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

@@ -137,18 +137,17 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         // upgrade is answered and the connection closed, so the client knows to open another.
         let keepAlive = head.isKeepAlive && !head.headers.contains(name: "upgrade")
         let route = Route(path: target.path)
-        if !configuration.acceptsPosts, Self.isModerationChange(route, head.method) {
-            return respond(context: context, error: .roleNotServed("logic"), keepAlive: keepAlive)
-        }
-        guard Self.allows(route, head.method) else {
-            return respond(context: context, error: .methodNotAllowed, keepAlive: keepAlive)
+        let method = head.method
+        let endpoints = route.endpoints
+        if !endpoints.isEmpty {
+            guard let endpoint = endpoints.first(where: { $0.key == method })?.value else { return respond(context: context, error: .methodNotAllowed, keepAlive: keepAlive) }
+            if let missing = missingRole(endpoint.role) { return respond(context: context, error: .roleNotServed(missing), keepAlive: keepAlive) }
+            let address = configuration.clientAddress.key(peer: context.channel.remoteAddress, headers: head.headers)
+            if endpoint.readsStore, let spent = service.reads.admit(clientAddress: address) {
+                return respond(context: context, error: spent, keepAlive: keepAlive)
+            }
         }
         let token = Self.bearerToken(head.headers)
-        let method = head.method
-        if Self.isExpensiveRead(route, method),
-           let spent = service.reads.admit(clientAddress: configuration.clientAddress.key(peer: context.channel.remoteAddress, headers: head.headers)) {
-            return respond(context: context, error: spent, keepAlive: keepAlive)
-        }
         switch route {
         case .health:
             respond(context: context, status: .ok, json: ByteBuffer(string: #"{"status":"ok"}"#), keepAlive: keepAlive)
@@ -192,17 +191,14 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         case .replay(let room):
             answer(context: context, keepAlive: keepAlive) { [service] in await RoomsAPI(service: service).replay(room: room, target: target) }
         case .notices, .broadcast:
-            guard configuration.acceptsPosts else { return respond(context: context, error: .roleNotServed("ingest"), keepAlive: keepAlive) }
             postNotice(context: context, route: route, head: head, body: body)
         case .comments(let room) where method == .POST:
-            guard configuration.acceptsPosts else { return respond(context: context, error: .roleNotServed("ingest"), keepAlive: keepAlive) }
             postComment(context: context, room: room, head: head, body: body)
         case .comments(let room):
             getHistory(context: context, room: room, target: target, keepAlive: keepAlive)
         case .events(let room):
             openEventStream(context: context, room: room, head: head, target: target)
         case .viewerSocket:
-            guard configuration.servesViewers else { return respond(context: context, error: .roleNotServed("push"), keepAlive: keepAlive) }
             // A valid upgrade never gets here; say what is wrong with this one.
             if case .failure(let error) = target.since {
                 respond(context: context, error: error, keepAlive: keepAlive)
@@ -218,18 +214,13 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         }
     }
 
-    /// Whether `route` answers `method` (a malformed room or unknown path answers anything: with
-    /// its own error).
-    private static func allows(_ route: Route, _ method: HTTPMethod) -> Bool {
-        switch route {
-        case .health, .ready, .metrics, .viewerPage, .room, .rooms, .replay, .events, .viewerSocket: method == .GET
-        case .bans, .notices, .broadcast: method == .POST
-        case .ban, .comment: method == .DELETE
-        case .settings: method == .GET || method == .PUT
-        case .comments: method == .GET || method == .POST
-        case .words: method == .PUT
-        case .live: method == .POST || method == .DELETE
-        case .invalidRoom, .unknown: true
+    /// The role this node lacks to serve an endpoint of `role`, or nil when it serves it.
+    private func missingRole(_ role: ServingRole) -> String? {
+        switch role {
+        case .anyNode: nil
+        case .ingest: configuration.acceptsPosts ? nil : "ingest"
+        case .logic: configuration.acceptsPosts ? nil : "logic"
+        case .push: configuration.servesViewers ? nil : "push"
         }
     }
 
@@ -300,24 +291,6 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
 
     private struct Broadcast: Encodable {
         var notices: [AcceptedNotice]
-    }
-
-    /// Whether the request reads history or computes stats: counted against the address's `ReadBudget`.
-    private static func isExpensiveRead(_ route: Route, _ method: HTTPMethod) -> Bool {
-        switch route {
-        case .room, .rooms, .replay: true
-        case .comments: method == .GET
-        default: false
-        }
-    }
-
-    /// Whether the request changes bans, settings or words (which only logic nodes do).
-    private static func isModerationChange(_ route: Route, _ method: HTTPMethod) -> Bool {
-        switch route {
-        case .bans, .ban, .words, .comment: true
-        case .settings: method != .GET
-        default: false
-        }
     }
 
     /// `GET /v1/rooms/{room}/events`: resumes after `Last-Event-ID` (or `?since=`), then hands the
