@@ -147,7 +147,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
                 return respond(context: context, error: spent, keepAlive: keepAlive)
             }
         }
-        let token = Self.bearerToken(head.headers)
+        let token = RequestHeaders.bearerToken(head.headers)
         switch route {
         case .health:
             respond(context: context, status: .ok, json: ByteBuffer(string: #"{"status":"ok"}"#), keepAlive: keepAlive)
@@ -195,7 +195,8 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         case .comments(let room) where method == .POST:
             postComment(context: context, room: room, head: head, body: body)
         case .comments(let room):
-            getHistory(context: context, room: room, target: target, keepAlive: keepAlive)
+            let history = HistoryAPI(service: service, configuration: configuration).answer(room: room, target: target, on: context.eventLoop)
+            history.assumeIsolated().whenSuccess { [self] answer in respond(context: context, answer, keepAlive: keepAlive) }
         case .events(let room):
             openEventStream(context: context, room: room, head: head, target: target)
         case .viewerSocket:
@@ -205,7 +206,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             } else if case .failure(let error) = target.epoch {
                 respond(context: context, error: error, keepAlive: keepAlive)
             } else {
-                respond(context: context, error: Self.upgradeProblem(head.headers), keepAlive: keepAlive)
+                respond(context: context, error: RequestHeaders.upgradeProblem(head.headers), keepAlive: keepAlive)
             }
         case .invalidRoom:
             respond(context: context, error: .invalidRoom, keepAlive: keepAlive)
@@ -224,21 +225,6 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         }
     }
 
-    /// Why a request to the socket path was not upgraded (RFC 6455 §4.2.1, §4.4).
-    static func upgradeProblem(_ headers: HTTPHeaders) -> DanmakuError {
-        guard headers["upgrade"].contains(where: { $0.lowercased() == "websocket" }) else { return .upgradeRequired }
-        guard headers["sec-websocket-version"] == ["13"] else { return .unsupportedWebSocketVersion }
-        return isValidWebSocketKey(headers) ? .upgradeRequired : .invalidWebSocketKey
-    }
-
-    /// One `Sec-WebSocket-Key` that is base64 of 16 bytes (RFC 6455 §4.2.1 item 5). NIO's upgrader
-    /// only checks that there is one.
-    public static func isValidWebSocketKey(_ headers: HTTPHeaders) -> Bool {
-        let keys = headers["sec-websocket-key"]
-        guard keys.count == 1, keys[0].utf8.count == 24, let decoded = Data(base64Encoded: keys[0]) else { return false }
-        return decoded.count == 16
-    }
-
     private func postComment(context: ChannelHandlerContext, room: RoomID, head: HTTPRequestHead, body: ByteBuffer) {
         let keepAlive = head.isKeepAlive
         if let type = head.headers.first(name: "content-type"), !type.lowercased().hasPrefix("application/json") {
@@ -250,7 +236,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         case .failure(let error): return respond(context: context, error: error, keepAlive: keepAlive)
         }
         let address = configuration.clientAddress.key(peer: context.channel.remoteAddress, headers: head.headers)
-        let token = Self.bearerToken(head.headers)
+        let token = RequestHeaders.bearerToken(head.headers)
         let service = self.service
         context.eventLoop.makeFutureWithTask {
             await service.submit(room: room, request: request, token: token, clientAddress: address)
@@ -273,7 +259,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         if let type = head.headers.first(name: "content-type"), !type.lowercased().hasPrefix("application/json") {
             return respond(context: context, error: .unsupportedMediaType, keepAlive: keepAlive)
         }
-        let token = Self.bearerToken(head.headers)
+        let token = RequestHeaders.bearerToken(head.headers)
         let bytes = Array(body.readableBytesView)
         let service = self.service
         context.eventLoop.makeFutureWithTask { () -> Result<ByteBuffer, DanmakuError> in
@@ -333,57 +319,16 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     /// Runs `work` off the loop and answers 200 with its JSON, or with its error.
     private func answer(context: ChannelHandlerContext, keepAlive: Bool, _ work: @escaping @Sendable () async -> ModerationAPI.Answer) {
         context.eventLoop.makeFutureWithTask { await work() }.assumeIsolated().whenSuccess { [self] answer in
-            switch answer {
-            case .success(let body): respond(context: context, status: .ok, json: body, keepAlive: keepAlive)
-            case .failure(let error): respond(context: context, error: error, keepAlive: keepAlive)
-            }
+            respond(context: context, answer, keepAlive: keepAlive)
         }
     }
 
-    /// The token of `Authorization: Bearer TOKEN`, if there is one.
-    static func bearerToken(_ headers: HTTPHeaders) -> String? {
-        guard let value = headers.first(name: "authorization") else { return nil }
-        let parts = value.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return "" }  // present but unusable
-        return String(parts[1]).trimmingCharacters(in: .whitespaces)
-    }
-
-    private func getHistory(context: ChannelHandlerContext, room: RoomID, target: RequestTarget, keepAlive: Bool) {
-        let since: UInt64?
-        let limit: Int
-        let epoch: Int64?
-        switch (target.since, target.integer("limit", in: 1...configuration.maxHistoryLimit, default: configuration.defaultHistoryLimit), target.epoch) {
-        case (.failure(let error), _, _), (_, .failure(let error), _), (_, _, .failure(let error)):
-            return respond(context: context, error: error, keepAlive: keepAlive)
-        case (.success(let parsedSince), .success(let parsedLimit), .success(let parsedEpoch)):
-            since = parsedSince
-            limit = parsedLimit
-            epoch = parsedEpoch
+    /// 200 with the answer's JSON, or its error.
+    private func respond(context: ChannelHandlerContext, _ answer: ModerationAPI.Answer, keepAlive: Bool) {
+        switch answer {
+        case .success(let body): respond(context: context, status: .ok, json: body, keepAlive: keepAlive)
+        case .failure(let error): respond(context: context, error: error, keepAlive: keepAlive)
         }
-        let (service, loop) = (self.service, context.eventLoop)
-        service.history(room: room, since: since, limit: limit, on: loop).flatMap { result in
-            // `since` in another epoch: this numbering from its start instead.
-            guard case .success(let snapshot) = result, let epoch, epoch != 0, since != nil, epoch != snapshot.epoch else { return loop.makeSucceededFuture(result) }
-            return service.history(room: room, since: 0, limit: limit, on: loop)
-        }.assumeIsolated().whenSuccess { [self] result in
-            switch result {
-            case .success(let snapshot):
-                respond(context: context, status: .ok, json: historyBody(room: room, snapshot: snapshot, allocator: context.channel.allocator), keepAlive: keepAlive)
-            case .failure(let error):
-                respond(context: context, error: error, keepAlive: keepAlive)
-            }
-        }
-    }
-
-    /// `{"room":…,"comments":[…],"lastSeq":…}`, with each comment's stored JSON copied in.
-    private func historyBody(room: RoomID, snapshot: HistorySnapshot, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var body = allocator.buffer(capacity: 64 + WireCodec.arrayLength(of: snapshot.comments))
-        body.writeString(#"{"room":""#)
-        body.writeString(room.value)
-        body.writeString(#"","comments":"#)
-        WireCodec.writeArray(of: snapshot.comments, into: &body)
-        body.writeString(#","lastSeq":\#(snapshot.lastSeq),"epoch":\#(snapshot.epoch)}"#)
-        return body
     }
 
     // MARK: Responses

@@ -37,7 +37,7 @@ enum ConnectionPipeline {
                 // Refusing (nil) passes the request on to the HTTP handler, which explains why.
                 let target = RequestTarget(uri: head.uri)
                 guard hub != nil, case .viewerSocket = Route(path: target.path), case .success = target.since, case .success = target.epoch,
-                      IngestHTTPHandler.isValidWebSocketKey(head.headers) else {
+                      RequestHeaders.isValidWebSocketKey(head.headers) else {
                     return channel.eventLoop.makeSucceededFuture(nil)
                 }
                 var headers = HTTPHeaders()

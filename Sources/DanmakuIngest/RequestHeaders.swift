@@ -1,0 +1,32 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuCore
+import Foundation
+import NIOHTTP1
+
+/// What the API reads from request headers: the bearer token and the WebSocket upgrade's.
+public enum RequestHeaders {
+    /// The token of `Authorization: Bearer TOKEN`; nil without the header, "" when it is present
+    /// but not a bearer token (which the authenticator refuses).
+    static func bearerToken(_ headers: HTTPHeaders) -> String? {
+        guard let value = headers.first(name: "authorization") else { return nil }
+        let parts = value.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return "" }
+        return String(parts[1]).trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Why a request to the socket path was not upgraded (RFC 6455 §4.2.1, §4.4).
+    static func upgradeProblem(_ headers: HTTPHeaders) -> DanmakuError {
+        guard headers["upgrade"].contains(where: { $0.lowercased() == "websocket" }) else { return .upgradeRequired }
+        guard headers["sec-websocket-version"] == ["13"] else { return .unsupportedWebSocketVersion }
+        return isValidWebSocketKey(headers) ? .upgradeRequired : .invalidWebSocketKey
+    }
+
+    /// One `Sec-WebSocket-Key` that is base64 of 16 bytes (RFC 6455 §4.2.1 item 5). NIO's upgrader
+    /// only checks that there is one.
+    public static func isValidWebSocketKey(_ headers: HTTPHeaders) -> Bool {
+        let keys = headers["sec-websocket-key"]
+        guard keys.count == 1, keys[0].utf8.count == 24, let decoded = Data(base64Encoded: keys[0]) else { return false }
+        return decoded.count == 16
+    }
+}
