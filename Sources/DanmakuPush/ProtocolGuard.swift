@@ -191,10 +191,7 @@ public final class ProtocolGuard: ChannelInboundHandler, RemovableChannelHandler
             phase = .closed
             assembly = nil
             context.fireUserInboundEventTriggered(Closing())
-            let channel = context.channel
-            outlet?.writeAndFlush(wrapOutboundOut(ServerFrame.close(code: code, reason: ""))).whenComplete { _ in
-                channel.close(promise: nil)
-            }
+            closeAfterWriting(ServerFrame.close(code: code, reason: ""), context: context)
         }
     }
 
@@ -247,16 +244,23 @@ public final class ProtocolGuard: ChannelInboundHandler, RemovableChannelHandler
     // MARK: Closing
 
     /// Fails the connection (RFC 6455 §7.1.7): a close frame with `code`, then the socket is
-    /// closed once it is written; the peer's answer is not awaited.
+    /// closed once it is written (or after `closeTimeout`, if a peer that stopped reading keeps it
+    /// from being written); the peer's answer is not awaited.
     private func fail(_ code: WebSocketErrorCode, _ reason: String) {
         guard case .open = phase, let context else { return }
         phase = .closed
         assembly = nil
         context.fireUserInboundEventTriggered(Closing())
+        closeAfterWriting(ServerFrame.close(code: code, reason: reason), context: context)
+    }
+
+    /// Writes `frame`, then closes the socket: once written, or after `closeTimeout` at the latest.
+    private func closeAfterWriting(_ frame: ByteBuffer, context: ChannelHandlerContext) {
         let channel = context.channel
-        outlet?.writeAndFlush(wrapOutboundOut(ServerFrame.close(code: code, reason: reason))).whenComplete { _ in
-            channel.close(promise: nil)
-        }
+        let deadline = context.eventLoop.scheduleTask(in: settings.closeTimeout) { channel.close(promise: nil) }
+        channel.closeFuture.whenComplete { _ in deadline.cancel() }
+        guard let outlet else { return channel.close(promise: nil) }
+        outlet.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
     }
 
     /// Starts the closing handshake from the server's side (going away, slow consumer, idle):

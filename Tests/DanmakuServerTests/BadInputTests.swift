@@ -239,7 +239,12 @@ import Testing
             for (name, payload, masked, opcode, fin, code) in cases {
                 let viewer = try await TestViewer.join(port: port, room: "r")
                 try await viewer.send(opcode: opcode, payload, masked: masked, fin: fin)
-                try await viewer.waitForClose()
+                do {
+                    try await viewer.waitForClose()
+                } catch {
+                    Issue.record("\(name): the connection was not closed; frames \(viewer.observed.value.frames.map(\.opcode))")
+                    throw error
+                }
                 #expect(viewer.observed.value.closeCode == code, "\(name)")
                 try await expectServerStillServes(port: port, viewer: calm, expected: &delivered)
             }
