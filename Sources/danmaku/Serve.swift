@@ -176,28 +176,14 @@ struct Serve: AsyncParsableCommand {
             // (fflush(nil) flushes every stream without touching the global `stdout`).
             fflush(nil)
         }
-        let reloader = words.map { path in Self.reloadWordsOnHangup(path: path, server: server, logger: logger) }
-        let group = ServiceGroup(
-            services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        try await group.run()
-        reloader?.cancel()
-    }
-
-    /// Re-reads the word list from `path` on SIGHUP (a bad file keeps the list in force).
-    private static func reloadWordsOnHangup(path: String, server: DanmakuServer, logger: Logger) -> any DispatchSourceSignal {
-        signal(SIGHUP, SIG_IGN)  // handled by the source below, not by the default (terminate)
-        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        source.setEventHandler {
-            do {
-                let words = SensitiveWordFilter.words(fromList: try String(contentsOfFile: path, encoding: .utf8))
-                server.service.replaceWords(words)
-                logger.notice("word list reloaded", metadata: ["path": "\(path)", "words": "\(words.count)"])
-            } catch {
-                logger.error("word list not reloaded; the previous one stays", metadata: ["path": "\(path)", "error": "\(error)"])
-            }
+        var services: [any Service] = [service]
+        if let words {
+            // Ignored until the reloader traps it, so a SIGHUP right after start cannot end the process.
+            signal(SIGHUP, SIG_IGN)
+            services.append(WordListReloader(path: words, server: server, logger: logger))
         }
-        source.resume()
-        return source
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
     }
 
     private func makeConfiguration() throws -> ServerConfiguration {
