@@ -235,7 +235,7 @@ let package = Package(
         .testTarget(
             name: "DanmakuArchiveTests",
             dependencies: [
-                "DanmakuArchive", "DanmakuCore",
+                "DanmakuArchive", "DanmakuBus", "DanmakuCore",
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -31,14 +31,21 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
     /// Appends waiting for the writer, and whether the writer is running.
     private let queue = Mutex<(pending: [Pending], writing: Bool)>(([], false))
 
-    private init(memory: MemoryBus, database: SQLiteConnection, logger: Logger) {
+    private let historyCapacity: Int
+
+    private init(memory: MemoryBus, database: SQLiteConnection, historyCapacity: Int, logger: Logger) {
         self.memory = memory
         self.database = database
+        self.historyCapacity = historyCapacity
         self.logger = logger
     }
 
-    /// Opens (or creates) `directory/danmaku.sqlite` and loads each room's last seq and history.
-    public static func open(directory: URL, historyCapacity: Int, logger: Logger) async throws -> ArchivedLog {
+    /// Opens (or creates) `directory/danmaku.sqlite`. Rooms are loaded into memory when first
+    /// used (their last seq, epoch and recent history) and leave it under `retention` like the
+    /// memory bus's; the archive keeps them all, so a room that comes back continues its numbering.
+    public static func open(
+        directory: URL, historyCapacity: Int, retention: RoomRetention = .forever, logger: Logger
+    ) async throws -> ArchivedLog {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("danmaku.sqlite").path
         let database = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
@@ -65,22 +72,29 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
             _ = try await database.query("UPDATE rooms SET epoch = ?", [.integer(Int(currentTimeMillis()))])
         }
 
-        let memory = MemoryBus(historyCapacity: historyCapacity)
-        var restored = 0
-        for row in try await database.query("SELECT room, last_seq, epoch FROM rooms") {
-            guard let name = row.column("room")?.string, let room = RoomID(name), let lastSeq = row.column("last_seq")?.integer,
-                  let epoch = row.column("epoch")?.integer else { continue }
-            let rows = try await database.query(
-                "SELECT seq, json FROM comments WHERE room = ? ORDER BY seq DESC LIMIT ?", [.text(name), .integer(historyCapacity)])
-            let history = rows.reversed().compactMap { row -> EncodedComment? in
-                guard case .blob(let json)? = row.column("json") else { return nil }
-                return EncodedComment(numberedJSON: json, room: room)
-            }
-            memory.restore(room: room, epoch: Int64(epoch), lastSeq: UInt64(lastSeq), history: history)
-            restored += 1
+        var kept = retention
+        kept.startsOverWhenIdle = false  // a room left memory is loaded again, its numbering continuing
+        let memory = MemoryBus(historyCapacity: historyCapacity, retention: kept)
+        logger.info("archive opened", metadata: ["path": "\(path)"])
+        return ArchivedLog(memory: memory, database: database, historyCapacity: historyCapacity, logger: logger)
+    }
+
+    /// Puts `room` back in memory from the archive unless it is there; whether the archive has it.
+    @discardableResult
+    private func load(_ room: RoomID) async throws -> Bool {
+        if memory.epoch(of: room) != nil { return true }
+        let rows = try await database.query("SELECT last_seq, epoch FROM rooms WHERE room = ?", [.text(room.value)])
+        guard let row = rows.first, let lastSeq = row.column("last_seq")?.integer, let epoch = row.column("epoch")?.integer else {
+            return false
         }
-        logger.info("archive opened", metadata: ["path": "\(path)", "rooms": "\(restored)"])
-        return ArchivedLog(memory: memory, database: database, logger: logger)
+        let comments = try await database.query(
+            "SELECT json FROM comments WHERE room = ? ORDER BY seq DESC LIMIT ?", [.text(room.value), .integer(historyCapacity)])
+        let history = comments.reversed().compactMap { row -> EncodedComment? in
+            guard case .blob(let json)? = row.column("json") else { return nil }
+            return EncodedComment(numberedJSON: json, room: room)
+        }
+        memory.restore(room: room, epoch: Int64(epoch), lastSeq: UInt64(lastSeq), history: history)
+        return true
     }
 
     /// Closes the database (on shutdown, after the last append was answered).
@@ -91,19 +105,25 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
     // MARK: CommentLog
 
     public func append(room: RoomID, unnumbered: ByteBuffer) async throws -> EncodedComment {
+        let archived = try await load(room)
         // A comment that fails to commit was never in history: its seq stays a hole.
-        try await withCheckedThrowingContinuation { continuation in
-            enqueue(room: room, unnumbered: unnumbered, done: continuation)
+        return try await withCheckedThrowingContinuation { continuation in
+            enqueue(room: room, unnumbered: unnumbered, archived: archived, done: continuation)
         }
     }
 
     public func snapshot(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
-        memory.snapshot(room: room, since: since, limit: limit, on: eventLoop)
+        if memory.epoch(of: room) != nil { return memory.snapshot(room: room, since: since, limit: limit, on: eventLoop) }
+        let memory = self.memory
+        return eventLoop.makeFutureWithTask { try await self.load(room) }.flatMap { _ in
+            memory.snapshot(room: room, since: since, limit: limit, on: eventLoop)
+        }
     }
 
     /// Off the disk first, then out of history: a retract that fails leaves both as they were,
     /// and only committed comments can be found (so none is written back after its retract).
     public func retract(room: RoomID, id: String) async throws -> UInt64? {
+        try await load(room)
         guard let seq = memory.storedSeq(room: room, id: id) else { return nil }
         _ = try await database.query("DELETE FROM comments WHERE room = ? AND seq = ?", [.text(room.value), .integer(Int(seq))])
         return try await memory.retract(room: room, id: id)
@@ -132,14 +152,18 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
     /// Numbers and queues an append; starts the writer if it is idle. Whatever queues up while a
     /// transaction commits goes into the next one: the busier the room, the larger the batches.
     /// Numbered under the queue's lock, so the queue (and so history) is in seq order.
-    private func enqueue(room: RoomID, unnumbered: ByteBuffer, done: CheckedContinuation<EncodedComment, any Error>) {
-        let start = queue.withLock { state -> Bool in
+    private func enqueue(room: RoomID, unnumbered: ByteBuffer, archived: Bool, done: CheckedContinuation<EncodedComment, any Error>) {
+        let start = queue.withLock { state -> Bool? in
+            // An archived room that left memory since it was loaded would be numbered from 1 again,
+            // over its stored comments: refused instead (a 503 the client retries).
+            if archived, memory.epoch(of: room) == nil { return nil }
             let comment = memory.number(room: room, unnumbered: unnumbered)
             state.pending.append(Pending(comment: comment, ts: comment.acceptedAtMilliseconds ?? 0, done: done))
             if state.writing { return false }
             state.writing = true
             return true
         }
+        guard let start else { return done.resume(throwing: ArchiveError("room \(room) left memory while loading; retry")) }
         if start { Task { await self.drain() } }
     }
 

@@ -56,7 +56,9 @@ public final class MemoryBus: CommentBus, CommentLog {
     /// The room `id` for a post at `now`: the one held, or a new one (a new epoch) when there is
     /// none or the one held has been idle past the retention and nobody watches it.
     private func roomForPost(_ id: RoomID, in state: inout State, now: Int64) -> Room {
-        if let room = state.rooms[id], !(retention.isIdle(room.lastActivity, now: now) && !isWatched(id)) { return room }
+        if let room = state.rooms[id], !(retention.startsOverWhenIdle && retention.isIdle(room.lastActivity, now: now) && !isWatched(id)) {
+            return room
+        }
         sweepIfDue(&state, now: now)
         // Never the previous epoch again, even within one millisecond.
         return Room(epoch: max(now, (state.rooms[id]?.epoch ?? 0) + 1), lastActivity: now)
@@ -80,11 +82,13 @@ public final class MemoryBus: CommentBus, CommentLog {
         }
     }
 
-    /// Puts back a room's state from a durable store: its epoch, its last seq (numbering
-    /// continues after it) and its most recent comments (at most the history capacity are kept).
+    /// Puts back a room's state from a durable store, unless the room is held already: its
+    /// epoch, its last seq (numbering continues after it) and its most recent comments (at most
+    /// the history capacity are kept).
     public func restore(room: RoomID, epoch: Int64, lastSeq: UInt64, history: [EncodedComment]) {
         let now = clock()
         state.withLock { state in
+            guard state.rooms[room] == nil else { return }
             var restored = Room(epoch: epoch, lastActivity: now)
             restored.lastSeq = lastSeq
             restored.numbered = lastSeq
@@ -219,9 +223,14 @@ public struct RoomRetention: Sendable {
     /// The most rooms held; past it the least recently posted-to unwatched rooms are forgotten.
     public var maxRooms: Int?
 
-    public init(idleMilliseconds: Int64?, maxRooms: Int?) {
+    /// Whether an idle room still held starts a new numbering on its next post (memory), or
+    /// continues it (a durable store's memory, which only ever forgets what it can load again).
+    public var startsOverWhenIdle: Bool
+
+    public init(idleMilliseconds: Int64?, maxRooms: Int?, startsOverWhenIdle: Bool = true) {
         self.idleMilliseconds = idleMilliseconds
         self.maxRooms = maxRooms
+        self.startsOverWhenIdle = startsOverWhenIdle
     }
 
     /// Keep every room (a durable store's memory, whose numbering must continue).

@@ -63,10 +63,7 @@ public final class DanmakuServer: Sendable {
         self.metricsFactory = factory
         switch configuration.bus {
         case .memory:
-            let idle = configuration.roomIdleSeconds > 0 ? Int64(configuration.roomIdleSeconds) * 1000 : nil
-            self.bus = archive ?? MemoryBus(
-                historyCapacity: configuration.logic.historyCapacity,
-                retention: RoomRetention(idleMilliseconds: idle, maxRooms: configuration.maxRooms))
+            self.bus = archive ?? MemoryBus(historyCapacity: configuration.logic.historyCapacity, retention: configuration.roomRetention)
             self.redisBus = nil
         case .redis(let address):
             let redis = RedisBus(

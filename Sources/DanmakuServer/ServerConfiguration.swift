@@ -1,5 +1,6 @@
 // Danmaku — a live-stream bullet-comment service.
 
+import DanmakuBus
 import DanmakuIngest
 import Foundation
 import DanmakuRedis
@@ -29,9 +30,14 @@ public struct ServerConfiguration: Sendable {
     /// epoch at seq 1): in memory, and in Redis, where its keys expire; 0: never.
     public var roomIdleSeconds = 86_400
     /// The most rooms one process holds in memory; past it the least recently posted-to rooms
-    /// without viewers are forgotten. (With `--data-dir` every room is kept: the archive's
-    /// numbering continues.)
+    /// without viewers are forgotten. (With `--data-dir` they leave memory only: the archive
+    /// loads a room again when it is next used, its numbering continuing.)
     public var maxRooms = 100_000
+    /// The two bounds above, as the memory bus and the archive's memory apply them.
+    public var roomRetention: RoomRetention {
+        RoomRetention(idleMilliseconds: roomIdleSeconds > 0 ? Int64(roomIdleSeconds) * 1000 : nil, maxRooms: maxRooms)
+    }
+
     /// Where the durable archive lives (`--data-dir`); nil: comments live in memory only.
     public var dataDirectory: String?
     /// How often online counts are reported, gathered and sent to viewers (when changed).

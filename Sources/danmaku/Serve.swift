@@ -157,7 +157,8 @@ struct Serve: AsyncParsableCommand {
         var archive: ArchivedLog?
         if let directory = configuration.dataDirectory {
             archive = try await ArchivedLog.open(
-                directory: URL(fileURLWithPath: directory), historyCapacity: configuration.logic.historyCapacity, logger: logger)
+                directory: URL(fileURLWithPath: directory), historyCapacity: configuration.logic.historyCapacity,
+                retention: configuration.roomRetention, logger: logger)
         }
         let server = DanmakuServer(configuration: configuration, logger: logger, archive: archive)
         let host = configuration.host

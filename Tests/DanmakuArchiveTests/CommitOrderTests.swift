@@ -1,4 +1,5 @@
 import DanmakuArchive
+import DanmakuBus
 import DanmakuCore
 import Foundation
 import Logging
@@ -96,6 +97,34 @@ import Testing
         #expect(history.lastSeq == 200)
         #expect(history.comments.count == 100)
         #expect(ids.isDisjoint(with: retracted))
+        await reopened.close()
+    }
+
+    /// Past --max-rooms the archive's memory lets rooms go, but a room that comes back is loaded
+    /// again: its numbering continues in the same epoch and its history is all there.
+    @Test func aRoomThatLeftMemoryContinuesItsNumbering() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("danmaku-evict-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let keep = RoomID("keep")!
+        let archive = try await ArchivedLog.open(
+            directory: directory, historyCapacity: 100, retention: RoomRetention(idleMilliseconds: nil, maxRooms: 10), logger: Logger(label: "test"))
+        for index in 0..<3 { _ = try await archive.append(room: keep, unnumbered: try unnumbered(index, room: keep)) }
+        let before = try await archive.snapshot(room: keep, since: 0, limit: 100, on: loop).get()
+        for index in 0..<30 {
+            let other = RoomID("other\(index)")!
+            _ = try await archive.append(room: other, unnumbered: try unnumbered(index, room: other))
+        }
+        let again = try await archive.append(room: keep, unnumbered: try unnumbered(3, room: keep))
+        #expect(again.seq == 4, "numbering continues")
+        let after = try await archive.snapshot(room: keep, since: 0, limit: 100, on: loop).get()
+        #expect(after.epoch == before.epoch && after.comments.map(\.seq) == [1, 2, 3, 4])
+        await archive.close()
+        // Reopened: nothing is loaded until asked for, and then everything is there.
+        let reopened = try await ArchivedLog.open(directory: directory, historyCapacity: 100, logger: Logger(label: "test"))
+        let loaded = try await reopened.snapshot(room: keep, since: 0, limit: 100, on: loop).get()
+        #expect(loaded.lastSeq == 4 && loaded.epoch == before.epoch && loaded.comments.count == 4)
+        #expect(try await reopened.append(room: keep, unnumbered: try unnumbered(4, room: keep)).seq == 5)
         await reopened.close()
     }
 }
