@@ -28,7 +28,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     private let metricsText: @Sendable () -> [UInt8]
     private let unreadiness: @Sendable () -> String?
     /// Hands the connection over to the push role as an event stream (nil: no push role here).
-    private let startEventStream: (@Sendable (any Channel, RoomID, UInt64?) throws -> Void)?
+    private let startEventStream: (@Sendable (any Channel, RoomID, UInt64?, Int64?) throws -> Void)?
     private var state = State.idle
     /// Whether a request is being answered (an error answer must not interleave with it).
     private var requestInFlight = false
@@ -41,7 +41,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     public init(
         configuration: IngestConfiguration, service: CommentService, metricsText: @escaping @Sendable () -> [UInt8],
         unreadiness: @escaping @Sendable () -> String? = { nil },
-        startEventStream: (@Sendable (any Channel, RoomID, UInt64?) throws -> Void)? = nil
+        startEventStream: (@Sendable (any Channel, RoomID, UInt64?, Int64?) throws -> Void)? = nil
     ) {
         self.startEventStream = startEventStream
         self.unreadiness = unreadiness
@@ -287,22 +287,25 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             return respond(context: context, error: .roleNotServed("push"), keepAlive: keepAlive)
         }
         var since: UInt64?
-        switch target.since {
-        case .failure(let error): return respond(context: context, error: error, keepAlive: keepAlive)
-        case .success(let value): since = value
+        var epoch: Int64?
+        switch (target.since, target.epoch) {
+        case (.failure(let error), _), (_, .failure(let error)): return respond(context: context, error: error, keepAlive: keepAlive)
+        case (.success(let parsedSince), .success(let parsedEpoch)): (since, epoch) = (parsedSince, parsedEpoch)
         }
         let lastEventIDs = head.headers["last-event-id"]
         if !lastEventIDs.isEmpty {
-            // Named `since` in the error, as the query parameter it stands in for.
+            // `EPOCH-SEQ` (or a bare `SEQ`), as the stream's ids are written; named `since` in errors.
             guard lastEventIDs.count == 1 else { return respond(context: context, error: ClientNumber.repeated("since"), keepAlive: keepAlive) }
-            switch ClientNumber.parse(lastEventIDs[0], name: "since", in: ClientNumber.seqRange) {
-            case .failure(let error): return respond(context: context, error: error, keepAlive: keepAlive)
-            case .success(let value): since = value
+            let parts = lastEventIDs[0].split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+            switch (ClientNumber.parse(parts[parts.count - 1], name: "since", in: ClientNumber.seqRange),
+                    parts.count == 2 ? ClientNumber.parse(parts[0], name: "since", in: ClientNumber.epochRange).map { Int64($0) } : .success(epoch ?? 0)) {
+            case (.failure(let error), _), (_, .failure(let error)): return respond(context: context, error: error, keepAlive: keepAlive)
+            case (.success(let seq), .success(let idEpoch)): (since, epoch) = (seq, idEpoch)
             }
         }
         requestDeadline?.cancel()
         do {
-            try startEventStream(context.channel, room, since)
+            try startEventStream(context.channel, room, since, epoch)
         } catch {
             context.close(promise: nil)
         }

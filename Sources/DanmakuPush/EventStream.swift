@@ -18,7 +18,10 @@ enum EventStream {
     /// The event for a server frame, with `id` when the frame is a batch (the seq the fan-out
     /// says it covers: never read back from the JSON, where a notice may carry any text); nil for
     /// frames with no event form (close).
-    static func event(fromFrame frame: ByteBuffer, id: UInt64?, allocator: ByteBufferAllocator) -> ByteBuffer? {
+    ///
+    /// An id is `EPOCH-SEQ` (`SEQ` for a room with no epoch yet): `Last-Event-ID` then resumes in
+    /// the right numbering.
+    static func event(fromFrame frame: ByteBuffer, id: String?, allocator: ByteBufferAllocator) -> ByteBuffer? {
         guard let first = frame.getInteger(at: frame.readerIndex, as: UInt8.self) else { return nil }
         switch first & 0x0F {
         case 0x9: return ByteBuffer(string: ": ping\n\n")
@@ -34,6 +37,11 @@ enum EventStream {
         event.writeImmutableBuffer(payload)
         event.writeStaticString("\n\n")
         return event
+    }
+
+    /// The event id of a batch that brings the reader to `seq` of `epoch`.
+    static func id(seq: UInt64, epoch: Int64) -> String {
+        epoch > 0 ? "\(epoch)-\(seq)" : "\(seq)"
     }
 }
 

@@ -42,6 +42,8 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     private let token: String?
     /// Whether this viewer reads Server-Sent Events instead of WebSocket frames.
     let eventStream: Bool
+    /// The epoch of the event stream's room (its event ids carry it).
+    private var streamEpoch: Int64 = 0
     private var phase = Phase.waitingForChannel
     private var context: ChannelHandlerContext?
     /// Where frames are written: the `FrameOutlet`'s context, past the frame encoder.
@@ -172,7 +174,8 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
 
     private func write(_ frame: ByteBuffer, eventID: UInt64? = nil) {
         if eventStream {
-            guard let outlet, let event = EventStream.event(fromFrame: frame, id: eventID, allocator: outlet.channel.allocator) else { return }
+            let id = eventID.map { EventStream.id(seq: $0, epoch: streamEpoch) }
+            guard let outlet, let event = EventStream.event(fromFrame: frame, id: id, allocator: outlet.channel.allocator) else { return }
             outlet.writeAndFlush(wrapOutboundOut(event), promise: nil)
             return
         }
@@ -180,6 +183,7 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     func sendHello(room: RoomID, lastSeq: UInt64, epoch: Int64, window: TimeAmount, online: Int, displayPerSecond: Int?) {
+        streamEpoch = epoch
         send(ViewerMessage.frame(ViewerMessage.Hello(
             room: room.value, node: hub.configuration.nodeName, lastSeq: lastSeq, epoch: epoch,
             batchWindowMs: Int(window.nanoseconds / 1_000_000), online: online, displayPerSecond: displayPerSecond)))

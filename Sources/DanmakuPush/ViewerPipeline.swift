@@ -13,7 +13,7 @@ public enum ViewerPipeline {
     /// Turns an HTTP connection into an event stream for `room`: writes the response head as
     /// bytes, removes the HTTP handlers (`httpHandlers`), and adds the viewer in event-stream mode.
     public static func startEventStream(
-        on channel: any Channel, removing httpHandlers: [any RemovableChannelHandler], room: RoomID, since: UInt64?,
+        on channel: any Channel, removing httpHandlers: [any RemovableChannelHandler], room: RoomID, since: UInt64?, epoch: Int64?,
         clientAddress: String, hub: PushHub
     ) throws {
         let pipeline = channel.pipeline.syncOperations
@@ -23,7 +23,7 @@ public enum ViewerPipeline {
         head.writeAndFlush(NIOAny(EventStream.responseHead), promise: nil)
         for handler in httpHandlers { pipeline.removeHandler(handler, promise: nil) }
         try pipeline.addHandler(DiscardInbound())
-        try pipeline.addHandler(ViewerHandler(room: room, since: since, clientAddress: clientAddress, hub: hub, eventStream: true))
+        try pipeline.addHandler(ViewerHandler(room: room, since: since, epoch: epoch, clientAddress: clientAddress, hub: hub, eventStream: true))
     }
 
     public static func addHandlers(

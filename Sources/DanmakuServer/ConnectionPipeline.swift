@@ -20,11 +20,11 @@ enum ConnectionPipeline {
         var api = configuration.ingest
         api.acceptsPosts = configuration.roles.contains(.api)
         api.servesViewers = hub != nil
-        var startEventStream: (@Sendable (any Channel, RoomID, UInt64?) throws -> Void)?
+        var startEventStream: (@Sendable (any Channel, RoomID, UInt64?, Int64?) throws -> Void)?
         if let hub {
-            startEventStream = { channel, room, since in
+            startEventStream = { channel, room, since, epoch in
                 try Self.startEventStream(
-                    channel: channel, room: room, since: since, push: push, clientAddress: configuration.ingest.clientAddress, hub: hub)
+                    channel: channel, room: room, since: since, epoch: epoch, push: push, clientAddress: configuration.ingest.clientAddress, hub: hub)
             }
         }
         let ingest = NIOLoopBound(IngestHTTPHandler(
@@ -75,7 +75,7 @@ enum ConnectionPipeline {
 
     /// Removes the HTTP handlers and makes the connection an event-stream viewer of `room`.
     private static func startEventStream(
-        channel: any Channel, room: RoomID, since: UInt64?, push: PushConfiguration, clientAddress: ClientAddress, hub: PushHub
+        channel: any Channel, room: RoomID, since: UInt64?, epoch: Int64?, push: PushConfiguration, clientAddress: ClientAddress, hub: PushHub
     ) throws {
         let pipeline = channel.pipeline.syncOperations
         var http: [any RemovableChannelHandler] = []
@@ -87,7 +87,7 @@ enum ConnectionPipeline {
         if let handler = try? pipeline.handler(type: IngestHTTPHandler.self) { http.append(handler) }
         try setViewerSocketOptions(channel, push: push)
         try ViewerPipeline.startEventStream(
-            on: channel, removing: http, room: room, since: since, clientAddress: clientAddress.key(peer: channel.remoteAddress),
+            on: channel, removing: http, room: room, since: since, epoch: epoch, clientAddress: clientAddress.key(peer: channel.remoteAddress),
             hub: hub)
     }
 

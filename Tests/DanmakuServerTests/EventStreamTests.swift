@@ -13,7 +13,8 @@ import Testing
             var id: UInt64?
             var data: [String: Any]?
             for line in block.split(separator: "\n") {
-                if line.hasPrefix("id: ") { id = UInt64(line.dropFirst(4)) }
+                // `EPOCH-SEQ`: the seq is what a test compares.
+                if line.hasPrefix("id: ") { id = line.dropFirst(4).split(separator: "-").last.flatMap { UInt64($0) } }
                 if line.hasPrefix("data: ") {
                     data = (try? JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8))) as? [String: Any]
                 }
@@ -42,15 +43,25 @@ import Testing
             // Other events (`online`) may come between batches; they carry no id.
             let batches = received.filter { $0.data["type"] as? String == "comments" }
             #expect(batches.last?.id == 3, "id is the batch's last seq")
+            let epoch = try #require(try await httpRequest(port: port, method: "GET", path: "/v1/rooms/sse/comments").json["epoch"] as? Int)
             #expect(received.filter { $0.data["type"] as? String != "comments" }.allSatisfy { $0.id == nil })
 
             let resumed = try await TestConnection.connect(port: port)
             try await resumed.send("GET /v1/rooms/sse/events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 1\r\n\r\n")
             try await resumed.input.wait(for: "the rest") { seqs(events($0.bytes)).count >= 2 }
             #expect(seqs(events(resumed.input.value.bytes)) == [2, 3])
+            // A stream that began in a numbered room names its epoch in each id (one that began
+            // before the first post has ids of bare seqs, taken as the room's first numbering).
+            #expect(String(decoding: resumed.input.value.bytes, as: UTF8.self).contains("id: \(epoch)-3\n"), "the id names the epoch")
 
             let bad = try await httpRequest(port: port, method: "GET", path: "/v1/rooms/sse/events", headers: ["Last-Event-ID": "yesterday"])
             #expect(bad.status == 400 && bad.errorCode == "invalid_since")
+            // An id of another epoch: the room's numbering from its start, not a skip.
+            let stale = try await TestConnection.connect(port: port)
+            try await stale.send("GET /v1/rooms/sse/events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 12345-2\r\n\r\n")
+            try await stale.input.wait(for: "all three") { seqs(events($0.bytes)).count >= 3 }
+            #expect(seqs(events(stale.input.value.bytes)) == [1, 2, 3])
+            await stale.close()
             await stream.close()
             await resumed.close()
             // The server keeps serving after event-stream clients leave.
