@@ -243,9 +243,10 @@ public final class ProtocolGuard: ChannelInboundHandler, RemovableChannelHandler
 
     // MARK: Closing
 
-    /// Fails the connection (RFC 6455 §7.1.7): a close frame with `code`, then the socket is
-    /// closed once it is written (or after `closeTimeout`, if a peer that stopped reading keeps it
-    /// from being written); the peer's answer is not awaited.
+    /// Fails the connection (RFC 6455 §7.1.7): a close frame with `code`, then the server's side
+    /// of the socket is shut once it is written (FIN), and the rest of what the peer sends is
+    /// read and dropped until it closes, or for `closeTimeout` at most. (Closing with unread
+    /// input would reset the connection, and the peer could lose the close frame.)
     private func fail(_ code: WebSocketErrorCode, _ reason: String) {
         guard case .open = phase, let context else { return }
         phase = .closed
@@ -254,13 +255,16 @@ public final class ProtocolGuard: ChannelInboundHandler, RemovableChannelHandler
         closeAfterWriting(ServerFrame.close(code: code, reason: reason), context: context)
     }
 
-    /// Writes `frame`, then closes the socket: once written, or after `closeTimeout` at the latest.
+    /// Writes `frame`, then shuts the server's side (a full close where that is not possible),
+    /// and closes the socket when the peer does, or after `closeTimeout` at the latest.
     private func closeAfterWriting(_ frame: ByteBuffer, context: ChannelHandlerContext) {
         let channel = context.channel
         let deadline = context.eventLoop.scheduleTask(in: settings.closeTimeout) { channel.close(promise: nil) }
         channel.closeFuture.whenComplete { _ in deadline.cancel() }
         guard let outlet else { return channel.close(promise: nil) }
-        outlet.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
+        outlet.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in
+            channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
+        }
     }
 
     /// Starts the closing handshake from the server's side (going away, slow consumer, idle):

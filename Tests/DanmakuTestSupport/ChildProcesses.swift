@@ -124,14 +124,28 @@ public final class RedisServer: Sendable {
 
     public var url: String { "redis://127.0.0.1:\(port)" }
 
-    /// Starts a server and waits until it answers.
+    /// Starts a server and waits until it answers. The free port it was given may be taken by
+    /// another test's outgoing connection before the server binds it (both come from the kernel's
+    /// ephemeral range): then it starts again on another port.
     public static func start(durable: Bool = false) async throws -> RedisServer {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("danmaku-redis-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let server = RedisServer(port: try freePort(), directory: directory, durable: durable)
-        try await server.start()
-        return server
+        var attempt = 0
+        while true {
+            attempt += 1
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("danmaku-redis-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let server = RedisServer(port: try freePort(), directory: directory, durable: durable)
+            do {
+                try await server.start()
+                return server
+            } catch let error as PortTaken where attempt < 5 {
+                _ = error
+                await server.remove()
+            }
+        }
     }
+
+    /// The server exited at once: its port was taken.
+    struct PortTaken: Error {}
 
     private init(port: Int, directory: URL, durable: Bool) {
         self.port = port
@@ -157,6 +171,7 @@ public final class RedisServer: Sendable {
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
             if (try? await command(["PING"])) == "+PONG\r\n" { return }
+            if !process.isRunning { throw PortTaken() }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw TimedOut(description: "redis-server on port \(port) did not answer PING")

@@ -73,6 +73,11 @@ public final class TestViewer: Sendable {
         try await channel.writeAndFlush(clientFrame(opcode: opcode, payload: payload, fin: fin, masked: masked, rsv1: rsv1))
     }
 
+    /// Sends bytes as they are (several frames in one write, say).
+    public func send(raw bytes: ByteBuffer) async throws {
+        try await channel.writeAndFlush(bytes)
+    }
+
     public func sendText(_ text: String) async throws {
         try await send(Array(text.utf8))
     }
