@@ -31,12 +31,6 @@ public enum ClientNumber {
         return check(value, name: name, in: range)
     }
 
-    /// `text` as an `Int` in `range` (whose bounds are non-negative).
-    public static func parseInt(_ text: some StringProtocol, name: String, in range: ClosedRange<Int>) -> Result<Int, DanmakuError> {
-        precondition(range.lowerBound >= 0, "client integers are non-negative")
-        return parse(text, name: name, in: UInt64(range.lowerBound)...UInt64(range.upperBound)).map { Int($0) }
-    }
-
     /// An already decoded number (a JSON field) checked against `range`.
     public static func check(_ value: UInt64, name: String, in range: ClosedRange<UInt64>) -> Result<UInt64, DanmakuError> {
         range.contains(value) ? .success(value) : .failure(refusal(name, range))

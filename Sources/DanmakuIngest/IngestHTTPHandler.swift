@@ -142,8 +142,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         if !endpoints.isEmpty {
             guard let endpoint = endpoints.first(where: { $0.key == method })?.value else { return respond(context: context, error: .methodNotAllowed, keepAlive: keepAlive) }
             if let missing = missingRole(endpoint.role) { return respond(context: context, error: .roleNotServed(missing), keepAlive: keepAlive) }
-            let address = configuration.clientAddress.key(peer: context.channel.remoteAddress, headers: head.headers)
-            if endpoint.readsStore, let spent = service.reads.admit(clientAddress: address) {
+            if endpoint.readsStore, let spent = service.reads.admit(clientAddress: clientAddress(context: context, head: head)) {
                 return respond(context: context, error: spent, keepAlive: keepAlive)
             }
         }
@@ -215,6 +214,11 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         }
     }
 
+    /// Who the request counts as: the peer, or the client a trusted proxy names.
+    private func clientAddress(context: ChannelHandlerContext, head: HTTPRequestHead) -> String {
+        configuration.clientAddress.key(peer: context.channel.remoteAddress, headers: head.headers)
+    }
+
     /// The role this node lacks to serve an endpoint of `role`, or nil when it serves it.
     private func missingRole(_ role: ServingRole) -> String? {
         switch role {
@@ -235,7 +239,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         case .success(let decoded): request = decoded
         case .failure(let error): return respond(context: context, error: error, keepAlive: keepAlive)
         }
-        let address = configuration.clientAddress.key(peer: context.channel.remoteAddress, headers: head.headers)
+        let address = clientAddress(context: context, head: head)
         let token = RequestHeaders.bearerToken(head.headers)
         let service = self.service
         context.eventLoop.makeFutureWithTask {
