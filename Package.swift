@@ -94,7 +94,7 @@ let package = Package(
         .target(
             name: "DanmakuPush",
             dependencies: [
-                "DanmakuCore", "DanmakuLogic", "DanmakuBus",
+                "DanmakuCore", "DanmakuBus",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

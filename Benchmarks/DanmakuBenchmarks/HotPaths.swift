@@ -90,7 +90,7 @@ final class FanOutFixture {
         let bus = MemoryBus(historyCapacity: 10)
         let service = CommentService(configuration: LogicConfiguration(), log: bus, bus: bus)
         hub = PushHub(
-            configuration: PushConfiguration(), eventLoops: [loop], service: service, log: bus, bus: bus,
+            configuration: PushConfiguration(), eventLoops: [loop], services: service, moderation: service.moderation, log: bus, bus: bus,
             logger: Logger(label: "bench"))
         loop.run()
         for _ in 0..<viewers {

@@ -24,14 +24,14 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     private let configuration: IngestConfiguration
-    private let service: CommentService
+    let service: CommentService
     private let metricsText: @Sendable () -> [UInt8]
     private let unreadiness: @Sendable () -> String?
     /// Hands the connection over to the push role as an event stream (nil: no push role here).
     private let startEventStream: (@Sendable (any Channel, RoomID, UInt64?, Int64?) throws -> Void)?
     private var state = State.idle
     /// Whether a request is being answered (an error answer must not interleave with it).
-    private var requestInFlight = false
+    var requestInFlight = false
     /// Closes the connection unless a complete request arrives in time (see `armRequestDeadline`).
     private var requestDeadline: Scheduled<Void>?
 
@@ -84,7 +84,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     /// A complete request must arrive within `idleTimeout` of the connection opening or of the
     /// previous answer. Unlike a read-idle timer, a client cannot extend it by trickling bytes
     /// (slowloris), by sending a body that never ends, or by holding an idle keep-alive.
-    private func armRequestDeadline(context: ChannelHandlerContext) {
+    func armRequestDeadline(context: ChannelHandlerContext) {
         requestDeadline?.cancel()
         let channel = context.channel
         requestDeadline = context.eventLoop.scheduleTask(in: configuration.idleTimeout) {
@@ -215,7 +215,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     /// Who the request counts as: the peer, or the client a trusted proxy names.
-    private func clientAddress(context: ChannelHandlerContext, head: HTTPRequestHead) -> String {
+    func clientAddress(context: ChannelHandlerContext, head: HTTPRequestHead) -> String {
         configuration.clientAddress.key(peer: context.channel.remoteAddress, headers: head.headers)
     }
 
@@ -227,60 +227,6 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         case .logic: configuration.acceptsPosts ? nil : "logic"
         case .push: configuration.servesViewers ? nil : "push"
         }
-    }
-
-    private func postComment(context: ChannelHandlerContext, room: RoomID, head: HTTPRequestHead, body: ByteBuffer) {
-        let keepAlive = head.isKeepAlive
-        if let type = head.headers.first(name: "content-type"), !type.lowercased().hasPrefix("application/json") {
-            return respond(context: context, error: .unsupportedMediaType, keepAlive: keepAlive)
-        }
-        let request: CommentRequest
-        switch CommentRequest.decode(from: Array(body.readableBytesView)) {
-        case .success(let decoded): request = decoded
-        case .failure(let error): return respond(context: context, error: error, keepAlive: keepAlive)
-        }
-        let address = clientAddress(context: context, head: head)
-        let token = RequestHeaders.bearerToken(head.headers)
-        let service = self.service
-        context.eventLoop.makeFutureWithTask {
-            await service.submit(room: room, request: request, token: token, clientAddress: address)
-        }.assumeIsolated().whenSuccess { [self] result in
-            switch result {
-            case .success(let accepted):
-                let comment = accepted.comment
-                let created = Created(id: comment.id, room: comment.room, seq: comment.seq, ts: comment.ts)
-                respond(context: context, status: .created, json: encode(created), keepAlive: keepAlive)
-            case .failure(let error):
-                respond(context: context, error: error, keepAlive: keepAlive)
-            }
-        }
-    }
-
-    /// `POST /v1/rooms/{room}/notices` (201 with the notice's id and seq) or `POST /v1/broadcast`
-    /// (201 with one such per room).
-    private func postNotice(context: ChannelHandlerContext, route: Route, head: HTTPRequestHead, body: ByteBuffer) {
-        let keepAlive = head.isKeepAlive
-        if let type = head.headers.first(name: "content-type"), !type.lowercased().hasPrefix("application/json") {
-            return respond(context: context, error: .unsupportedMediaType, keepAlive: keepAlive)
-        }
-        let token = RequestHeaders.bearerToken(head.headers)
-        let bytes = Array(body.readableBytesView)
-        let service = self.service
-        context.eventLoop.makeFutureWithTask { () -> Result<ByteBuffer, DanmakuError> in
-            if case .notices(let room) = route {
-                return await service.postNotice(room: room, body: bytes, token: token).map(RoomsAPI.encode)
-            }
-            return await service.broadcast(body: bytes, token: token).map { RoomsAPI.encode(Broadcast(notices: $0)) }
-        }.assumeIsolated().whenSuccess { [self] result in
-            switch result {
-            case .success(let json): respond(context: context, status: .created, json: json, keepAlive: keepAlive)
-            case .failure(let error): respond(context: context, error: error, keepAlive: keepAlive)
-            }
-        }
-    }
-
-    private struct Broadcast: Encodable {
-        var notices: [AcceptedNotice]
     }
 
     /// `GET /v1/rooms/{room}/events`: resumes after `Last-Event-ID` (or `?since=`), then hands the
@@ -312,84 +258,6 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             try startEventStream(context.channel, room, since, epoch)
         } catch {
             context.close(promise: nil)
-        }
-    }
-
-    /// Runs a moderation call off the loop and answers with its JSON or its error.
-    private func moderate(
-        context: ChannelHandlerContext, keepAlive: Bool, _ call: @escaping @Sendable (ModerationAPI) async -> ModerationAPI.Answer
-    ) {
-        let api = ModerationAPI(service: service)
-        answer(context: context, keepAlive: keepAlive) { await call(api) }
-    }
-
-    /// Runs `work` off the loop and answers 200 with its JSON, or with its error.
-    private func answer(context: ChannelHandlerContext, keepAlive: Bool, _ work: @escaping @Sendable () async -> ModerationAPI.Answer) {
-        context.eventLoop.makeFutureWithTask { await work() }.assumeIsolated().whenSuccess { [self] answer in
-            respond(context: context, answer, keepAlive: keepAlive)
-        }
-    }
-
-    /// 200 with the answer's JSON, or its error.
-    private func respond(context: ChannelHandlerContext, _ answer: ModerationAPI.Answer, keepAlive: Bool) {
-        switch answer {
-        case .success(let body): respond(context: context, status: .ok, json: body, keepAlive: keepAlive)
-        case .failure(let error): respond(context: context, error: error, keepAlive: keepAlive)
-        }
-    }
-
-    // MARK: Responses
-
-    private struct Created: Encodable {
-        var id: String
-        var room: String
-        var seq: UInt64
-        var ts: Int64
-    }
-
-    private func encode(_ value: some Encodable) -> ByteBuffer {
-        // These shapes always encode; an empty object is a safe fallback that never traps.
-        (try? WireCodec.encode(value)) ?? ByteBuffer(string: "{}")
-    }
-
-    /// Where the internal detail of a 503 goes: the client gets a fixed message.
-    private static let logger = Logger(label: "danmaku.ingest")
-
-    private func respond(context: ChannelHandlerContext, error: DanmakuError, keepAlive: Bool) {
-        if let detail = error.internalDetail {
-            Self.logger.warning("request failed", metadata: ["code": "\(error.code)", "detail": "\(detail)"])
-        }
-        respond(
-            context: context, status: HTTPResponseStatus(statusCode: error.status), json: error.httpBody, keepAlive: keepAlive,
-            extraHeaders: error.httpHeaders)
-    }
-
-    private func respond(
-        context: ChannelHandlerContext, status: HTTPResponseStatus, json body: ByteBuffer, keepAlive: Bool,
-        extraHeaders: HTTPHeaders = [:]
-    ) {
-        respond(
-            context: context, status: status, body: body, contentType: "application/json; charset=utf-8",
-            keepAlive: keepAlive, extraHeaders: extraHeaders)
-    }
-
-    private func respond(
-        context: ChannelHandlerContext, status: HTTPResponseStatus, body: ByteBuffer, contentType: String, keepAlive: Bool,
-        extraHeaders: HTTPHeaders = [:]
-    ) {
-        var headers = extraHeaders
-        headers.add(name: "Content-Type", value: contentType)
-        headers.add(name: "Content-Length", value: String(body.readableBytes))
-        headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-        let head = HTTPResponseHead(version: .http1_1, status: status, headers: headers)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        requestInFlight = false
-        if keepAlive { armRequestDeadline(context: context) }
-        if !keepAlive {
-            let channel = context.channel
-            done.whenComplete { _ in channel.close(promise: nil) }
         }
     }
 }

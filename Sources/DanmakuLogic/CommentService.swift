@@ -159,14 +159,6 @@ public final class CommentService: Sendable {
         return .success(AcceptedComment(comment: comment, encoded: stored))
     }
 
-    /// The author a viewer's token names, when it is valid for `room` and proves someone (not in
-    /// open mode, where tokens are ignored).
-    public func tokenAuthor(token: String, room: RoomID) async -> CommentAuthor? {
-        guard !(authenticator is OpenPosting), case .success(let author) = await authenticator.author(token: token, room: room, clientAddress: "")
-        else { return nil }
-        return author
-    }
-
     /// Numbers and stores a record (comment or notice) with the log, then publishes it: the
     /// answer waits for the store, never for the publish (a stored record that could not be
     /// published live is still in history, so resuming viewers get it).

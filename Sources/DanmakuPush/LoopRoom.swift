@@ -19,17 +19,17 @@ final class LoopRoom {
     private var held: [UInt64: EncodedComment] = [:]
     private var heldSince: NIODeadline?
     /// In-order comments for the next batch.
-    private(set) var pending: [EncodedComment] = []
+    var pending: [EncodedComment] = []
     /// Whether the room is on its shard's list of rooms to flush, and when it is due.
     var isDirty = false
     var flushDeadline = NIODeadline.distantPast
     /// Whether comments arrived since the last sweep (the room counts as active).
     var receivedRecently = false
     /// The room's display budget, when it has one.
-    private(set) var displayBudget: DisplayBudget?
+    var displayBudget: DisplayBudget?
 
     /// The last seq a budgeted flush covered.
-    private var budgetedThrough: UInt64 = 0
+    var budgetedThrough: UInt64 = 0
 
     /// Applies the room's `displayPerSecond` setting (nil: off).
     func setDisplayPerSecond(_ perSecond: Int?, now: NIODeadline) {
@@ -211,125 +211,22 @@ final class LoopRoom {
         return Flushed(frames: frames, deliveries: deliveries)
     }
 
-    /// Tells viewers of a quiet budgeted room about the seqs they were never sent: an empty batch
-    /// whose `shed` covers them, so a viewer's count is complete without waiting for the next
-    /// comment. Called once a second for rooms that received nothing in that second.
-    func settleShed(allocator: ByteBufferAllocator) -> Flushed {
-        guard displayBudget != nil || budgetedThrough > 0 else { return Flushed() }
-        var total = Flushed()
-        var frames: [UInt64: ByteBuffer] = [:]
-        for subscription in viewers where subscription.lastSentSeq < budgetedThrough {
-            let sent = subscription.lastSentSeq
-            let shed = Int(budgetedThrough - sent)
-            if frames[sent] == nil {
-                frames[sent] = ViewerMessage.batch(room: id, comments: [], shed: (shed, budgetedThrough), allocator: allocator)
-            }
-            subscription.viewer.send(batch: frames[sent]!, through: budgetedThrough)
-            subscription.lastSentSeq = budgetedThrough
-            total.add(Flushed(frames: 1, deliveries: 0, shed: shed))
-        }
-        return total
-    }
-
-    /// The frame for viewers standing at `sent`: the selected comments past it, and how many seqs
-    /// up to `last` it leaves out; nil when nothing selected is past it.
-    private static func sharedBatch(
-        _ selected: [EncodedComment], after sent: UInt64, last: UInt64, room: RoomID, allocator: ByteBufferAllocator
-    ) -> SharedBatch? {
-        let items = selected.filter { $0.seq > sent }
-        guard !items.isEmpty else { return nil }
-        let shed = Int(last - sent) - items.count
-        return SharedBatch(plain: ViewerMessage.batch(room: room, comments: items, shed: (shed, last), allocator: allocator), count: items.count, shed: shed)
-    }
-
     /// Viewers still joining keep the whole batch (their history catch-up is not budgeted).
-    private func bufferForJoiners() {
+    func bufferForJoiners() {
         for subscription in joining where !subscription.bufferWhileJoining(pending) {
             // A snapshot this late means the history store is in trouble; let the viewer resume.
             subscription.viewer.close(code: .unexpectedServerError, reason: "history too slow")
         }
     }
 
-    /// The flush of a room with a display budget: every viewer is sent the budget's selection
-    /// plus its own held-back comments, and told how many seqs up to the batch's last were shed.
-    ///
-    /// Viewers that stand at the same seq and have none of their own held back share one frame;
-    /// a viewer for whom nothing is selected is sent nothing, and its next frame's `shed` covers
-    /// these seqs too.
-    private func flushWithinBudget(allocator: ByteBufferAllocator, compressor: () -> FrameCompressor?, now: NIODeadline) -> Flushed {
-        let last = pending[pending.count - 1].seq
-        budgetedThrough = last
-        let (selected, held) = displayBudget!.select(pending, now: now)
-        var total = Flushed()
-        // Frames shared by the viewers that stand at one seq (usually all of them); nil where
-        // the selection has nothing past that seq.
-        var shared: [UInt64: SharedBatch?] = [:]
-        // Held-back comments by author, for the viewers that wrote some of them.
-        var heldByAuthor: [[UInt8]: [EncodedComment]] = [:]
-        for comment in held {
-            if let author = comment.encodedAuthor { heldByAuthor[author, default: []].append(comment) }
-        }
-        // The entry for the seq the previous viewer stood at: nearly every viewer stands at the
-        // same one, so the dictionary is consulted about once per flush, not once per viewer.
-        var current: (sent: UInt64, batch: SharedBatch?)?
-        for subscription in viewers {
-            let sent = subscription.lastSentSeq
-            if sent >= last { continue }
-            let viewer = subscription.viewer
-            let own = viewer.authorID.flatMap { heldByAuthor[$0] }?.filter { $0.seq > sent } ?? []
-            var frame: ByteBuffer
-            var count: Int
-            var shed: Int
-            if own.isEmpty {
-                if current?.sent != sent {
-                    if let previous = current { shared[previous.sent] = .some(previous.batch) }
-                    current = (sent, shared[sent] ?? Self.sharedBatch(selected, after: sent, last: last, room: id, allocator: allocator))
-                }
-                // Nothing selected past this seq: the viewer's next frame will count these as shed.
-                guard var batch = current!.batch else { continue }
-                if viewer.compressesBatches {
-                    if batch.compressed == nil {
-                        batch.compressed = Self.compressed(batch.plain, compressor: compressor(), allocator: allocator)
-                        current!.batch = batch
-                    }
-                    frame = batch.compressed!
-                } else {
-                    frame = batch.plain
-                }
-                (count, shed) = (batch.count, batch.shed)
-            } else {
-                var items = selected.filter { $0.seq > sent } + own
-                items.sort { $0.seq < $1.seq }
-                count = items.count
-                shed = Int(last - sent) - count
-                frame = ViewerMessage.batch(room: id, comments: items, shed: (shed, last), allocator: allocator)
-                if viewer.compressesBatches { frame = Self.compressed(frame, compressor: compressor(), allocator: allocator) }
-            }
-            viewer.send(batch: frame, through: last)
-            subscription.lastSentSeq = last
-            total.add(Flushed(frames: 1, deliveries: count, shed: shed))
-        }
-        bufferForJoiners()
-        pending.removeAll(keepingCapacity: true)
-        return total
-    }
-
     /// The compressed form of a plain batch frame; the plain frame itself if compression fails
     /// (an uncompressed message is always allowed under permessage-deflate).
-    private static func compressed(_ frame: ByteBuffer, compressor: FrameCompressor?, allocator: ByteBufferAllocator) -> ByteBuffer {
+    static func compressed(_ frame: ByteBuffer, compressor: FrameCompressor?, allocator: ByteBufferAllocator) -> ByteBuffer {
         guard let compressor, let payload = ServerFrame.payload(of: frame),
             let compressed = try? compressor.textFrame(payload: payload, allocator: allocator)
         else { return frame }
         return compressed
     }
-}
-
-/// A budgeted batch as sent to the viewers that stand at one seq.
-private struct SharedBatch {
-    var plain: ByteBuffer
-    var compressed: ByteBuffer?
-    var count: Int
-    var shed: Int
 }
 
 /// What one flush wrote, for metrics.

@@ -2,7 +2,6 @@
 
 import DanmakuBus
 import DanmakuCore
-import DanmakuLogic
 import Foundation
 import Logging
 import NIOCore
@@ -15,7 +14,10 @@ import Synchronization
 public final class PushHub: BusSubscriber, Sendable {
     /// The push settings.
     public let configuration: PushConfiguration
-    let service: CommentService
+    /// What viewers' sockets ask of the logic tier (posts, tokens, the read budget).
+    let services: any ViewerServices
+    /// Room settings: each room's display budget.
+    let moderation: any ModerationStore
     let log: any CommentLog
     let bus: any CommentBus
     let logger: Logger
@@ -39,14 +41,16 @@ public final class PushHub: BusSubscriber, Sendable {
     /// Each shard is created by a task on its loop; a connection accepted later on that loop
     /// is handled after the task, so it always finds its shard.
     public init(
-        configuration: PushConfiguration, eventLoops: [any EventLoop], service: CommentService,
+        configuration: PushConfiguration, eventLoops: [any EventLoop], services: any ViewerServices,
+        moderation: any ModerationStore,
         log: any CommentLog, bus: any CommentBus, logger: Logger, metrics: PushMetrics = PushMetrics(),
         online: OnlineDirectory = OnlineDirectory()
     ) {
         self.online = online
         self.configuration = configuration
         self.metrics = metrics
-        self.service = service
+        self.services = services
+        self.moderation = moderation
         self.log = log
         self.bus = bus
         self.logger = logger
@@ -91,7 +95,7 @@ public final class PushHub: BusSubscriber, Sendable {
             // The room's display budget is known before its first viewer is let in, so the
             // viewer's `hello` says whether the room sheds: at once from a store in this
             // process, otherwise once read.
-            if let settings = service.moderation.localSettings(room: room) {
+            if let settings = moderation.localSettings(room: room) {
                 let perSecond = settings.displayPerSecond ?? configuration.defaultDisplayPerSecond
                 displayBudgets.withLock { $0[room] = perSecond }
             } else {
@@ -176,7 +180,7 @@ public final class PushHub: BusSubscriber, Sendable {
         var budgets: [RoomID: Int?] = [:]
         for room in wanted {
             // A store that cannot answer leaves the budget as it was.
-            guard let settings = try? await service.moderation.settings(room: room) else { continue }
+            guard let settings = try? await moderation.settings(room: room) else { continue }
             // Typed apart: assigned straight into the dictionary, `??` would pick the `Int??`
             // overload and never fall back to the default.
             let perSecond: Int? = settings.displayPerSecond ?? configuration.defaultDisplayPerSecond

@@ -2,7 +2,6 @@
 
 import DanmakuBus
 import DanmakuCore
-import DanmakuLogic
 import Foundation
 import NIOCore
 import NIOWebSocket
@@ -19,7 +18,7 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     public typealias InboundIn = ViewerInbound
     public typealias OutboundOut = ByteBuffer
 
-    private enum Phase {
+    enum Phase {
         case waitingForChannel
         case open
         case closing
@@ -28,37 +27,37 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     /// The room named in the URL, watched from the start.
     let firstRoom: RoomID
     /// Resume point asked for in the URL, and the epoch its seq belongs to.
-    private let firstSince: UInt64?
-    private let firstEpoch: Int64?
+    let firstSince: UInt64?
+    let firstEpoch: Int64?
     /// The rooms this connection watches.
-    private var subscriptions: [RoomID: RoomSubscription] = [:]
+    var subscriptions: [RoomID: RoomSubscription] = [:]
     /// Whether the viewer negotiated permessage-deflate: batches go to it compressed, and its
     /// own messages may arrive compressed.
     let compressesBatches: Bool
 
-    private let hub: PushHub
-    private let clientAddress: String
+    let hub: PushHub
+    let clientAddress: String
     /// The token from the upgrade URL (`?token=`), for posts; nil for watch-only viewers.
-    private let token: String?
+    let token: String?
     /// Whether this viewer reads Server-Sent Events instead of WebSocket frames.
     let eventStream: Bool
     /// The epoch of the event stream's room (its event ids carry it).
     private var streamEpoch: Int64 = 0
-    private var phase = Phase.waitingForChannel
+    var phase = Phase.waitingForChannel
     private var context: ChannelHandlerContext?
     /// Where frames are written: the `FrameOutlet`'s context, past the frame encoder.
     private var outlet: ChannelHandlerContext?
     /// The frame rules and the closing handshake (nil for an event stream).
     private var protocolGuard: ProtocolGuard?
-    private var shard: PushShard?
+    var shard: PushShard?
     private var lastInbound = NIODeadline.uptimeNanoseconds(0)
     private var nextPing = NIODeadline.uptimeNanoseconds(0)
-    private var postsInFlight = 0
+    var postsInFlight = 0
     /// The viewer's user id as it appears in comment JSON, once known (from its token, or from
     /// its first accepted post): a display budget never holds back a viewer's own comments.
-    private(set) var authorID: [UInt8]?
+    var authorID: [UInt8]?
     /// The most posts a viewer may have awaiting an answer; more are refused, not queued.
-    private static let maxPostsInFlight = 4
+    static let maxPostsInFlight = 4
 
     /// A viewer of `room` from `clientAddress`, resuming after `since` when given; `compression`
     /// when permessage-deflate was negotiated in the upgrade.
@@ -116,8 +115,8 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     /// then calls `then`; at once without one. An invalid token only leaves the viewer unknown.
     private func learnAuthor(context: ChannelHandlerContext, then: @escaping () -> Void) {
         guard let token, !eventStream else { return then() }
-        let (service, room) = (hub.service, firstRoom)
-        context.eventLoop.makeFutureWithTask { await service.tokenAuthor(token: token, room: room) }
+        let (services, room) = (hub.services, firstRoom)
+        context.eventLoop.makeFutureWithTask { await services.author(token: token, room: room) }
             .assumeIsolated().whenSuccess { [self] author in
                 if let author, authorID == nil { authorID = EncodedComment.encodedAuthorID(author.id) }
                 guard case .open = phase else { return }
@@ -127,7 +126,7 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
 
     /// Starts watching `room`: the shard sends `hello` (and the history after `since`) once the
     /// room's feed is live.
-    private func watch(_ room: RoomID, since: UInt64?, epoch: Int64?) {
+    func watch(_ room: RoomID, since: UInt64?, epoch: Int64?) {
         // Once per room: a second subscription would be left in the room when the connection goes
         // (the room holds subscriptions, and a subscription does not keep its connection alive).
         guard subscriptions[room] == nil else { return }
@@ -259,118 +258,5 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         // Protocol errors are the guard's; anything else ends the connection.
         if case .closing = phase { return }
         context.close(promise: nil)
-    }
-
-    // MARK: Viewer messages
-
-    /// The fields every viewer message may carry besides its own.
-    private struct Envelope: Decodable {
-        var type: String
-        /// Which room a `join`, `leave` or `comment` is about (a comment's default: the URL's room).
-        var room: String?
-        /// Resume point of a `join`, range-checked here: a number out of range, negative, in
-        /// exponent form or of another type is `invalid_since`.
-        var since: UInt64?
-        /// The epoch `since` belongs to, range-checked like it.
-        var epoch: Int64?
-
-        private enum CodingKeys: String, CodingKey { case type, room, since, epoch }
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            type = try container.decode(String.self, forKey: .type)
-            room = try container.decodeIfPresent(String.self, forKey: .room)
-            do {
-                since = try container.decodeIfPresent(UInt64.self, forKey: .since)
-            } catch {
-                throw ClientNumber.refusal("since", ClientNumber.seqRange)
-            }
-            if let since { _ = try ClientNumber.check(since, name: "since", in: ClientNumber.seqRange).get() }
-            do {
-                epoch = try container.decodeIfPresent(Int64.self, forKey: .epoch)
-            } catch {
-                throw ClientNumber.refusal("epoch", ClientNumber.epochRange)
-            }
-            if let epoch, epoch < 0 { throw ClientNumber.refusal("epoch", ClientNumber.epochRange) }
-        }
-    }
-
-    private func handleMessage(_ bytes: [UInt8], context: ChannelHandlerContext) {
-        let envelope: Envelope
-        do {
-            envelope = try JSONDecoder().decode(Envelope.self, from: Data(bytes))
-        } catch let error as DanmakuError {
-            return send(ViewerMessage.error(error))
-        } catch DecodingError.typeMismatch(_, let failure) where failure.codingPath.first?.stringValue != "type" {
-            let field = failure.codingPath.first?.stringValue ?? "?"
-            return send(ViewerMessage.error(.invalidField(field, field == "since" ? "must be a non-negative integer" : "must be a string")))
-        } catch {
-            return send(ViewerMessage.error(.invalidJSON("expected an object with a string field 'type'")))
-        }
-        var room = firstRoom
-        if let name = envelope.room {
-            guard let named = RoomID(name) else { return send(ViewerMessage.error(.invalidRoom)) }
-            room = named
-        }
-        switch envelope.type {
-        case "comment":
-            guard envelope.room == nil || subscriptions[room] != nil else {
-                return send(ViewerMessage.error(.notWatching(room.value)))
-            }
-            post(bytes, room: room, context: context)
-        case "join":
-            guard envelope.room != nil else { return send(ViewerMessage.error(.invalidField("room", "a room is required"))) }
-            guard subscriptions[room] == nil else { return send(ViewerMessage.error(.alreadyWatching(room.value))) }
-            let limit = hub.configuration.maxRoomsPerConnection
-            guard subscriptions.count < limit else { return send(ViewerMessage.error(.tooManyRooms(max: limit))) }
-            // Each join reads history: joins and leaves in a loop are budgeted like HTTP reads.
-            if let spent = hub.service.reads.admit(clientAddress: clientAddress) { return send(ViewerMessage.error(spent)) }
-            watch(room, since: envelope.since, epoch: envelope.epoch)
-        case "leave":
-            guard envelope.room != nil else { return send(ViewerMessage.error(.invalidField("room", "a room is required"))) }
-            guard let subscription = subscriptions.removeValue(forKey: room) else {
-                return send(ViewerMessage.error(.notWatching(room.value)))
-            }
-            shard?.leave(subscription)
-            send(ViewerMessage.frame(ViewerMessage.Left(room: room.value)))
-        default:
-            send(ViewerMessage.error(.init(code: "unknown_type", status: 400, message: "unknown message type '\(envelope.type)'")))
-        }
-    }
-
-    /// A comment posted over the socket, to `room`; answered with `ack` or `error`.
-    private func post(_ bytes: [UInt8], room: RoomID, context: ChannelHandlerContext) {
-        guard hub.configuration.viewerPosts else {
-            return send(ViewerMessage.error(.init(
-                code: "posting_disabled", status: 403, message: "this node does not take posts over WebSocket; use the HTTP API")))
-        }
-        let request: CommentRequest
-        switch CommentRequest.decode(from: bytes) {
-        case .success(let decoded): request = decoded
-        case .failure(let error): return send(ViewerMessage.error(error))
-        }
-        guard postsInFlight < Self.maxPostsInFlight else {
-            return send(ViewerMessage.error(.rateLimited(scope: "connection", retryAfter: 1)))
-        }
-        postsInFlight += 1
-        // The author is derived when posting rather than stored: most viewers never post, and
-        // every byte of an idle viewer is multiplied by the connections a node holds.
-        let (service, address, token) = (hub.service, clientAddress, token)
-        context.eventLoop.makeFutureWithTask {
-            await service.submit(room: room, request: request, token: token, clientAddress: address)
-        }.assumeIsolated().whenSuccess { [self] result in
-            postsInFlight -= 1
-            switch result {
-            case .success(let accepted):
-                let comment = accepted.comment
-                if authorID == nil { authorID = EncodedComment.encodedAuthorID(comment.user.id) }
-                send(ViewerMessage.frame(ViewerMessage.Ack(id: comment.id, room: comment.room, seq: comment.seq, ts: comment.ts)))
-            case .failure(let error):
-                if let detail = error.internalDetail {
-                    hub.logger.warning("post failed", metadata: ["code": "\(error.code)", "detail": "\(detail)"])
-                }
-                send(ViewerMessage.error(error))
-            }
-        }
     }
 }

@@ -111,7 +111,7 @@ public final class DanmakuServer: Sendable {
         // HTTP and WebSocket alike (refused ones are not counted).
         let openConnections = Meter(label: "danmaku_connections", factory: metricsFactory)
         let hub = configuration.roles.contains(.push) ? PushHub(
-            configuration: push, eventLoops: Array(group.makeIterator()), service: service,
+            configuration: push, eventLoops: Array(group.makeIterator()), services: service, moderation: service.moderation,
             log: bus, bus: bus, logger: logger, metrics: PushMetrics(factory: metricsFactory), online: online) : nil
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)

@@ -28,7 +28,7 @@ struct LoadRun {
     var viewerEndpoints: [(host: String, port: Int)] = []
 
     /// Where viewer `index` connects.
-    private func viewerEndpoint(_ index: Int) -> (host: String, port: Int) {
+    func viewerEndpoint(_ index: Int) -> (host: String, port: Int) {
         viewerEndpoints.isEmpty ? (host, port) : viewerEndpoints[index % viewerEndpoints.count]
     }
 
@@ -40,7 +40,7 @@ struct LoadRun {
     }
 
     /// A viewer's handler and room, kept on its loop.
-    private struct ViewerRecord {
+    struct ViewerRecord {
         var room: Int
         var handler: NIOLoopBoundBox<BenchViewer>
         var channel: any Channel
@@ -232,87 +232,13 @@ struct LoadRun {
         }
         return report
     }
-
-    /// Connects one viewer to `roomNames[room]` from the `index`-th source address.
-    private func connectViewer(
-        index: Int, room: Int, roomNames: [String], group: MultiThreadedEventLoopGroup, counters: ConnectionCounters,
-        statsForLoop: @escaping @Sendable (any EventLoop) -> LoopStats
-    ) throws -> EventLoopFuture<ViewerRecord> {
-        let handler = BenchViewer(
-            path: "/v1/rooms/\(roomNames[room])/ws", compression: compression, verifyEveryComment: index % verifyEvery == 0,
-            counters: counters, statsForLoop: statsForLoop)
-        let loop = group.next()
-        let bound = NIOLoopBoundBox.makeBoxSendingValue(handler, eventLoop: loop)
-        return ClientBootstrap(group: loop)
-            .bind(to: try SocketAddress(ipAddress: sources[index % sources.count], port: 0))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(bound.value) }
-            }
-            .connect(host: viewerEndpoint(index).host, port: viewerEndpoint(index).port)
-            .map { ViewerRecord(room: room, handler: bound, channel: $0) }
-    }
-
-    /// Replaces `count` viewers: the oldest leave, new ones join rooms chosen round-robin, so
-    /// connections and rooms come and go as in a real service.
-    private func churn(
-        _ count: Int, viewers: inout [ViewerRecord], nextIndex: inout Int, roomNames: [String],
-        group: MultiThreadedEventLoopGroup, counters: ConnectionCounters,
-        statsForLoop: @escaping @Sendable (any EventLoop) -> LoopStats
-    ) async throws {
-        let leaving = viewers.prefix(min(count, viewers.count))
-        viewers.removeFirst(leaving.count)
-        for record in leaving {
-            try? await record.handler.eventLoop.submit { record.handler.value.markStopping() }.get()
-            record.channel.close(promise: nil)
-        }
-        var joining: [EventLoopFuture<ViewerRecord>] = []
-        for _ in 0..<leaving.count {
-            nextIndex += 1
-            // A prime stride over the rooms: consecutive joiners land in different rooms.
-            let room = (nextIndex * 7919) % roomNames.count
-            let future = try connectViewer(
-                index: nextIndex, room: room, roomNames: roomNames, group: group, counters: counters, statsForLoop: statsForLoop)
-            future.whenFailure { _ in counters.didFail() }
-            joining.append(future)
-        }
-        for future in joining { if let record = try? await future.get() { viewers.append(record) } }
-    }
-
-    /// Sleeps `seconds`, printing a progress line each second.
-    private func tick(
-        seconds total: Double, label: String, loops: [any EventLoop], stats: [ObjectIdentifier: NIOLoopBound<LoopStats>],
-        counters: ConnectionCounters, everySecond: () async throws -> Void = {}
-    ) async throws {
-        var previous = try await collect(loops: loops, stats: stats, reset: false).deliveries
-        var remaining = total
-        while remaining > 0 {
-            let step = min(1, remaining)
-            try await Task.sleep(for: .milliseconds(Int(step * 1000)))
-            remaining -= step
-            try await everySecond()
-            let now = try await collect(loops: loops, stats: stats, reset: false)
-            let p99 = now.latency.totalCount > 0 ? String(format: "%.1f ms", Double(now.latency.valueAtPercentile(99)) / 1000) : "-"
-            progress("\(label): \(counters.connected) viewers, \(format(Double(now.deliveries &- previous) / step)) deliveries/s, p99 \(p99), missing \(now.missing), dup \(now.duplicated)")
-            previous = now.deliveries
-        }
-    }
-
-    private func collect(loops: [any EventLoop], stats: [ObjectIdentifier: NIOLoopBound<LoopStats>], reset: Bool) async throws -> ViewerTotals {
-        var merged = ViewerTotals()
-        for loop in loops {
-            let bound = stats[ObjectIdentifier(loop)]!
-            merged.add(try await loop.submit { bound.value.snapshot(reset: reset) }.get())
-        }
-        return merged
-    }
 }
 
-private func seconds(_ duration: Duration) -> Double {
+func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
 }
 
-private func format(_ value: Double) -> String {
+func format(_ value: Double) -> String {
     value >= 1e6 ? String(format: "%.2fM", value / 1e6) : String(format: "%.0f", value)
 }
 

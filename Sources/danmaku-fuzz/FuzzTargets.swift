@@ -86,7 +86,7 @@ final class ViewerHarness {
         var push = PushConfiguration()
         push.viewerPosts = false
         hub = PushHub(
-            configuration: push, eventLoops: [loop], service: service, log: bus, bus: bus,
+            configuration: push, eventLoops: [loop], services: service, moderation: service.moderation, log: bus, bus: bus,
             logger: Logger(label: "fuzz"))
         loop.run()
     }

@@ -27,7 +27,7 @@ final class ViewerHarness {
         var logic = LogicConfiguration()
         logic.userLimit = RateLimit(perSecond: 1000, burst: 1000)
         let service = CommentService(configuration: logic, log: bus, bus: bus)
-        hub = PushHub(configuration: push, eventLoops: [loop], service: service, log: bus, bus: bus, logger: Logger(label: "test"))
+        hub = PushHub(configuration: push, eventLoops: [loop], services: service, moderation: service.moderation, log: bus, bus: bus, logger: Logger(label: "test"))
         loop.run()
     }
 
@@ -375,7 +375,7 @@ final class DelayedLog: CommentLog, @unchecked Sendable {
         var logic = LogicConfiguration()
         logic.userLimit = RateLimit(perSecond: 1000, burst: 1000)
         let service = CommentService(configuration: logic, log: bus, bus: bus)
-        let hub = PushHub(configuration: PushConfiguration(), eventLoops: [loop], service: service, log: log, bus: bus, logger: Logger(label: "test"))
+        let hub = PushHub(configuration: PushConfiguration(), eventLoops: [loop], services: service, moderation: service.moderation, log: log, bus: bus, logger: Logger(label: "test"))
         loop.run()
         let harness = ViewerHarness()
         let room = RoomID("r1")!

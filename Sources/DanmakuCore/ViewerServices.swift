@@ -1,0 +1,17 @@
+// Danmaku — a live-stream bullet-comment service.
+
+/// What a viewer's socket asks of the logic tier, and nothing more: who a token belongs to,
+/// posting a comment, and whether an expensive read (a join's history) may go ahead.
+///
+/// The push role is handed this port rather than the logic tier itself, so it depends on what
+/// it uses; `CommentService` is the implementation.
+public protocol ViewerServices: Sendable {
+    /// The author a posting token stands for in `room`, or nil when posting is open to all or
+    /// the token is not valid there (the viewer then simply stays unknown).
+    func author(token: String, room: RoomID) async -> CommentAuthor?
+    /// Checks, stores and publishes the comment in `body` (a viewer's `comment` message, JSON),
+    /// posted with `token` from `clientAddress`.
+    func post(_ body: [UInt8], room: RoomID, token: String?, clientAddress: String) async -> Result<Comment, DanmakuError>
+    /// Charges one expensive read to `clientAddress`; the refusal when its budget is spent.
+    func admitRead(clientAddress: String) -> DanmakuError?
+}

@@ -1,0 +1,86 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuCore
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Answers: JSON bodies with their status and headers, errors with their code, and work done
+/// off the loop (moderation, stores) answered when it completes.
+extension IngestHTTPHandler {
+    /// Runs a moderation call off the loop and answers with its JSON or its error.
+    func moderate(
+        context: ChannelHandlerContext, keepAlive: Bool, _ call: @escaping @Sendable (ModerationAPI) async -> ModerationAPI.Answer
+    ) {
+        let api = ModerationAPI(service: service)
+        answer(context: context, keepAlive: keepAlive) { await call(api) }
+    }
+
+    /// Runs `work` off the loop and answers 200 with its JSON, or with its error.
+    func answer(context: ChannelHandlerContext, keepAlive: Bool, _ work: @escaping @Sendable () async -> ModerationAPI.Answer) {
+        context.eventLoop.makeFutureWithTask { await work() }.assumeIsolated().whenSuccess { [self] answer in
+            respond(context: context, answer, keepAlive: keepAlive)
+        }
+    }
+
+    /// 200 with the answer's JSON, or its error.
+    func respond(context: ChannelHandlerContext, _ answer: ModerationAPI.Answer, keepAlive: Bool) {
+        switch answer {
+        case .success(let body): respond(context: context, status: .ok, json: body, keepAlive: keepAlive)
+        case .failure(let error): respond(context: context, error: error, keepAlive: keepAlive)
+        }
+    }
+
+    struct Created: Encodable {
+        var id: String
+        var room: String
+        var seq: UInt64
+        var ts: Int64
+    }
+
+    func encode(_ value: some Encodable) -> ByteBuffer {
+        // These shapes always encode; an empty object is a safe fallback that never traps.
+        (try? WireCodec.encode(value)) ?? ByteBuffer(string: "{}")
+    }
+
+    /// Where the internal detail of a 503 goes: the client gets a fixed message.
+    static let logger = Logger(label: "danmaku.ingest")
+
+    func respond(context: ChannelHandlerContext, error: DanmakuError, keepAlive: Bool) {
+        if let detail = error.internalDetail {
+            Self.logger.warning("request failed", metadata: ["code": "\(error.code)", "detail": "\(detail)"])
+        }
+        respond(
+            context: context, status: HTTPResponseStatus(statusCode: error.status), json: error.httpBody, keepAlive: keepAlive,
+            extraHeaders: error.httpHeaders)
+    }
+
+    func respond(
+        context: ChannelHandlerContext, status: HTTPResponseStatus, json body: ByteBuffer, keepAlive: Bool,
+        extraHeaders: HTTPHeaders = [:]
+    ) {
+        respond(
+            context: context, status: status, body: body, contentType: "application/json; charset=utf-8",
+            keepAlive: keepAlive, extraHeaders: extraHeaders)
+    }
+
+    func respond(
+        context: ChannelHandlerContext, status: HTTPResponseStatus, body: ByteBuffer, contentType: String, keepAlive: Bool,
+        extraHeaders: HTTPHeaders = [:]
+    ) {
+        var headers = extraHeaders
+        headers.add(name: "Content-Type", value: contentType)
+        headers.add(name: "Content-Length", value: String(body.readableBytes))
+        headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        let head = HTTPResponseHead(version: .http1_1, status: status, headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        requestInFlight = false
+        if keepAlive { armRequestDeadline(context: context) }
+        if !keepAlive {
+            let channel = context.channel
+            done.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+}

@@ -1,0 +1,27 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuCore
+
+/// The logic tier as viewers' sockets use it.
+extension CommentService: ViewerServices {
+    /// The author a viewer's token names, when it is valid for `room` and proves someone (not in
+    /// open mode, where tokens are ignored).
+    public func author(token: String, room: RoomID) async -> CommentAuthor? {
+        guard !(authenticator is OpenPosting), case .success(let author) = await authenticator.author(token: token, room: room, clientAddress: "")
+        else { return nil }
+        return author
+    }
+
+    public func post(_ body: [UInt8], room: RoomID, token: String?, clientAddress: String) async -> Result<Comment, DanmakuError> {
+        let request: CommentRequest
+        switch CommentRequest.decode(from: body) {
+        case .success(let decoded): request = decoded
+        case .failure(let error): return .failure(error)
+        }
+        return await submit(room: room, request: request, token: token, clientAddress: clientAddress).map(\.comment)
+    }
+
+    public func admitRead(clientAddress: String) -> DanmakuError? {
+        reads.admit(clientAddress: clientAddress)
+    }
+}
