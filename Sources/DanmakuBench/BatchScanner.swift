@@ -1,5 +1,11 @@
 // Danmaku — a live-stream bullet-comment service.
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Reads what the bench needs from a server text frame without decoding its JSON.
 ///
 /// A `comments` batch is `{"type":"comments","room":"…","comments":[{"seq":N,…,"text":"b<µs>…",…},…]}`:
@@ -12,15 +18,29 @@ public enum BatchScanner {
     }
 
     private static let commentsPrefix = Array(#"{"type":"comments""#.utf8)
-    private static let seqKey = Array(#""seq":"#.utf8)
-    private static let stampKey = Array(#""text":"b"#.utf8)
+    private static let seqKey = Needle(#""seq":"#)
+    private static let stampKey = Needle(#""text":"b"#)
+
+    /// A byte pattern and the offset of its rarest byte, which is searched for first.
+    struct Needle {
+        let bytes: [UInt8]
+        let anchor: Int
+        var count: Int { bytes.count }
+
+        init(_ text: String) {
+            bytes = Array(text.utf8)
+            // Quotes, colons and common letters are everywhere in JSON: poor anchors.
+            let common = Set(Array(#""':,{}[] etoarnmisdcu"#.utf8))
+            anchor = bytes.lastIndex { !common.contains($0) } ?? bytes.count - 1
+        }
+    }
 
     /// The message type, from the first bytes.
     public static func kind(_ payload: UnsafeRawBufferPointer) -> Kind {
         if payload.starts(with: commentsPrefix) { return .comments }
         // Other messages are rare; a plain search is fine.
-        if contains(payload, Array(#""type":"hello""#.utf8)) { return .hello }
-        if contains(payload, Array(#""type":"gap""#.utf8)) { return .gap }
+        if contains(payload, Needle(#""type":"hello""#)) { return .hello }
+        if contains(payload, Needle(#""type":"gap""#)) { return .gap }
         return .other
     }
 
@@ -38,20 +58,22 @@ public enum BatchScanner {
     /// Calls `body(seq, stamp)` for every comment; `stamp` is the send time the bench wrote in
     /// the text (`b<microseconds>`), or nil for comments the bench did not post.
     public static func forEachComment(_ payload: UnsafeRawBufferPointer, _ body: (UInt64, UInt64?) -> Void) {
-        var position = 0
-        while let key = index(of: seqKey, in: payload, from: position) {
-            guard let seq = number(in: payload, at: key + seqKey.count) else { return }
-            position = seq.end
-            let next = index(of: seqKey, in: payload, from: position) ?? payload.count
+        // One pass: each comment's `"seq":` is found once, and its stamp only between it and the next.
+        var key = index(of: seqKey, in: payload, from: 0)
+        while let at = key {
+            guard let seq = number(in: payload, at: at + seqKey.count) else { return }
+            key = index(of: seqKey, in: payload, from: seq.end)
+            let commentEnd = key ?? payload.count
             var stamp: UInt64?
-            if let text = index(of: stampKey, in: payload, from: position), text < next {
-                stamp = number(in: payload, at: text + stampKey.count)?.value
+            let comment = UnsafeRawBufferPointer(rebasing: payload[seq.end..<commentEnd])
+            if let text = index(of: stampKey, in: comment, from: 0) {
+                stamp = number(in: comment, at: text + stampKey.count)?.value
             }
             body(seq.value, stamp)
         }
     }
 
-    private static let commentsKey = Array(#""comments":["#.utf8)
+    private static let commentsKey = Needle(#""comments":["#)
 
     /// A budgeted batch's `shed` count and `lastSeq` (from the batch's own fields, ahead of its
     /// comments), or nil for a batch that sheds nothing.
@@ -75,7 +97,7 @@ public enum BatchScanner {
 
     /// The integer after `"key":` anywhere in the payload (for `hello`'s `lastSeq`, `gap`'s bounds).
     public static func integerField(_ key: String, in payload: UnsafeRawBufferPointer) -> UInt64? {
-        let pattern = Array("\"\(key)\":".utf8)
+        let pattern = Needle("\"\(key)\":")
         guard let at = index(of: pattern, in: payload, from: 0) else { return nil }
         return number(in: payload, at: at + pattern.count)?.value
     }
@@ -90,25 +112,25 @@ public enum BatchScanner {
         return index > start ? (value, index) : nil
     }
 
-    private static func index(of pattern: [UInt8], in payload: UnsafeRawBufferPointer, from start: Int) -> Int? {
-        guard let firstByte = pattern.first, payload.count >= pattern.count else { return nil }
-        var index = start
-        let end = payload.count - pattern.count
-        while index <= end {
-            if payload[index] == firstByte {
-                var matched = true
-                for offset in 1..<pattern.count where payload[index + offset] != pattern[offset] {
-                    matched = false
-                    break
-                }
-                if matched { return index }
-            }
-            index += 1
+    private static func index(of pattern: Needle, in payload: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        guard let base = payload.baseAddress, start >= 0, payload.count - start >= pattern.count else { return nil }
+        // memchr (vectorised) for the pattern's rarest byte, then a check of the rest: the bench
+        // must read faster than the server writes.
+        let anchor = pattern.anchor
+        let anchorByte = Int32(pattern.bytes[anchor])
+        var from = start + anchor
+        let last = payload.count - pattern.count + anchor
+        while from <= last {
+            guard let hit = memchr(base + from, anchorByte, last - from + 1) else { return nil }
+            let candidate = UnsafeRawPointer(hit) - base - anchor
+            if memcmp(base + candidate, pattern.bytes, pattern.count) == 0 { return candidate }
+            from = candidate + anchor + 1
         }
         return nil
     }
 
-    private static func lastIndex(of pattern: [UInt8], in payload: UnsafeRawBufferPointer) -> Int? {
+    private static func lastIndex(of needle: Needle, in payload: UnsafeRawBufferPointer) -> Int? {
+        let pattern = needle.bytes
         guard payload.count >= pattern.count else { return nil }
         var index = payload.count - pattern.count
         while index >= 0 {
@@ -125,7 +147,7 @@ public enum BatchScanner {
         return nil
     }
 
-    private static func contains(_ payload: UnsafeRawBufferPointer, _ pattern: [UInt8]) -> Bool {
+    private static func contains(_ payload: UnsafeRawBufferPointer, _ pattern: Needle) -> Bool {
         index(of: pattern, in: payload, from: 0) != nil
     }
 }

@@ -79,11 +79,12 @@ public final class BenchViewer: ChannelInboundHandler {
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var chunk = unwrapInboundIn(data)
-        if var pending = cumulation {
-            pending.writeBuffer(&chunk)
-            chunk = pending
-        }
         if !handshakeDone {
+            if var pending = cumulation {
+                pending.writeBuffer(&chunk)
+                chunk = pending
+                cumulation = nil
+            }
             guard let end = chunk.readableBytesView.firstRange(of: [13, 10, 13, 10]) else {
                 cumulation = chunk
                 return
@@ -97,14 +98,50 @@ public final class BenchViewer: ChannelInboundHandler {
             }
             handshakeDone = true
             chunk.moveReaderIndex(to: end.upperBound)
+        } else if cumulation != nil, !completePendingFrame(from: &chunk, context: context) {
+            return
         }
         while readFrame(from: &chunk, context: context) {}
-        if chunk.readableBytes > 0 {
-            // Keep only the partial frame: parsed bytes must not ride along into the next read.
-            chunk.discardReadBytes()
-            cumulation = chunk
-        } else {
-            cumulation = nil
+        guard chunk.readableBytes > 0 else { return }
+        // Keep only the partial frame, in a buffer the size of the whole frame when its header
+        // says it: the next read completes it without growing it.
+        var pending = context.channel.allocator.buffer(capacity: max(Self.frameExtent(chunk).bytes, chunk.readableBytes))
+        pending.writeBuffer(&chunk)
+        cumulation = pending
+    }
+
+    /// Completes the frame a previous read left partial, taking from `chunk` only the bytes it
+    /// still needs (the rest of the read is parsed where it lies, not copied). False when
+    /// `chunk` ran out first.
+    private func completePendingFrame(from chunk: inout ByteBuffer, context: ChannelHandlerContext) -> Bool {
+        guard var pending = cumulation else { return true }
+        cumulation = nil
+        while true {
+            let extent = Self.frameExtent(pending)
+            if extent.complete, pending.readableBytes >= extent.bytes {
+                _ = readFrame(from: &pending, context: context)
+                return true
+            }
+            guard chunk.readableBytes > 0 else {
+                cumulation = pending
+                return false
+            }
+            var needed = chunk.readSlice(length: min(extent.bytes - pending.readableBytes, chunk.readableBytes))!
+            pending.writeBuffer(&needed)
+        }
+    }
+
+    /// The bytes the frame at the front of `buffer` spans (`complete`), or, while its header is
+    /// not all there, the bytes needed to know that.
+    static func frameExtent(_ buffer: ByteBuffer) -> (bytes: Int, complete: Bool) {
+        guard let second = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt8.self) else { return (2, false) }
+        let length = Int(second & 0x7F)
+        let headerLength = length == 127 ? 10 : length == 126 ? 4 : 2
+        guard buffer.readableBytes >= headerLength else { return (headerLength, false) }
+        switch length {
+        case 126: return (headerLength + Int(buffer.getInteger(at: buffer.readerIndex + 2, as: UInt16.self)!), true)
+        case 127: return (headerLength + Int(clamping: buffer.getInteger(at: buffer.readerIndex + 2, as: UInt64.self)!), true)
+        default: return (headerLength + length, true)
         }
     }
 

@@ -29,4 +29,14 @@ public struct ProcessSample: Sendable {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
         return ProcessSample(rssBytes: rss, cpuSeconds: ticks / hertz, openFiles: files)
     }
+
+    /// Cores this process may run on (its affinity mask, e.g. under `taskset`), or the machine's.
+    public static func allowedCores() -> Int {
+        let online = ProcessInfo.processInfo.activeProcessorCount
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") })
+        else { return online }
+        let bits = line.dropFirst("Cpus_allowed:".count).reduce(0) { $0 + (Int(String($1), radix: 16) ?? 0).nonzeroBitCount }
+        return bits > 0 ? min(bits, online) : online
+    }
 }

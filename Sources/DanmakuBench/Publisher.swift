@@ -1,6 +1,7 @@
 // Danmaku — a live-stream bullet-comment service.
 
 import Foundation
+import Histogram
 import NIOCore
 
 /// What the publishers did, merged at the end.
@@ -11,6 +12,8 @@ public struct PublishTotals: Sendable {
     public var rejected: [Int: Int] = [:]
     /// Highest accepted seq per room index: where every viewer of the room must end.
     public var maxSeq: [Int: UInt64] = [:]
+    /// Round trip of each answered post in microseconds: request written → answer read (201 or not).
+    public var postLatency = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
 
     public init() {}
 
@@ -19,6 +22,7 @@ public struct PublishTotals: Sendable {
         accepted += other.accepted
         rejected.merge(other.rejected, uniquingKeysWith: +)
         maxSeq.merge(other.maxSeq, uniquingKeysWith: max)
+        postLatency.add(other.postLatency)
     }
 }
 
@@ -38,6 +42,8 @@ public final class Publisher: ChannelInboundHandler {
     private let maxInFlight = 256
     private var roomCursor: Int
     private var inFlightRooms: [Int] = []
+    /// When each post in flight was written (µs, the same clock as `microsecondsNow`), in order.
+    private var inFlightSent: [UInt64] = []
     private var inFlightHead = 0
     private var started: NIODeadline?
     private var ticker: RepeatedTask?
@@ -68,6 +74,11 @@ public final class Publisher: ChannelInboundHandler {
         }
     }
 
+    /// Forgets the round trips measured so far (the warm-up's).
+    public func resetLatency() {
+        totals.postLatency.reset()
+    }
+
     /// Stops posting (answers still in flight are still counted).
     public func stop() {
         ticker?.cancel()
@@ -81,13 +92,15 @@ public final class Publisher: ChannelInboundHandler {
         let room = min(due, maxInFlight - (inFlightRooms.count - inFlightHead))
         guard room > 0 else { return }
         var batch = context.channel.allocator.buffer(capacity: room * 200)
+        let sentAt = microsecondsNow()
         for _ in 0..<room {
             let index = roomCursor
             roomCursor = (roomCursor + 1) % rooms.count
-            let body = #"{"text":"b\#(microsecondsNow()) \#(nextText())"}"#
+            let body = #"{"text":"b\#(sentAt) \#(nextText())"}"#
             batch.writeString("POST /v1/rooms/\(rooms[index])/comments HTTP/1.1\r\nHost: danmaku\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n")
             batch.writeString(body)
             inFlightRooms.append(index)
+            inFlightSent.append(sentAt)
             totals.sent += 1
         }
         context.writeAndFlush(wrapOutboundOut(batch), promise: nil)
@@ -113,11 +126,14 @@ public final class Publisher: ChannelInboundHandler {
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var chunk = unwrapInboundIn(data)
         received.writeBuffer(&chunk)
+        let answeredAt = microsecondsNow()
         while let (status, body) = nextResponse() {
             let room = inFlightRooms[inFlightHead]
+            _ = totals.postLatency.record(answeredAt &- min(answeredAt, inFlightSent[inFlightHead]))
             inFlightHead += 1
             if inFlightHead > 1024 {
                 inFlightRooms.removeFirst(inFlightHead)
+                inFlightSent.removeFirst(inFlightHead)
                 inFlightHead = 0
             }
             if status == 201 {

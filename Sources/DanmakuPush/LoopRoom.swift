@@ -25,6 +25,15 @@ final class LoopRoom {
     var flushDeadline = NIODeadline.distantPast
     /// Whether comments arrived since the last sweep (the room counts as active).
     var receivedRecently = false
+    /// The batch window the shard chose for the room (see `BatchWindowController`).
+    var window: TimeAmount
+    /// Comments received since the shard last looked, and the recent rate it derived from them.
+    var receivedSinceTuning = 0
+    var commentsPerSecond = 0.0
+    /// The batch on its way to the viewers, a slice at a time.
+    private var outgoing: Outgoing?
+    /// Frames that must not overtake the batch on its way (retractions of its comments).
+    private var afterFanOut: [ByteBuffer] = []
     /// The room's display budget, when it has one.
     var displayBudget: DisplayBudget?
 
@@ -37,8 +46,9 @@ final class LoopRoom {
         displayBudget = perSecond.map { DisplayBudget(perSecond: $0, now: now) }
     }
 
-    init(id: RoomID) {
+    init(id: RoomID, window: TimeAmount) {
         self.id = id
+        self.window = window
     }
 
     var isEmpty: Bool { viewers.isEmpty && joining.isEmpty }
@@ -78,6 +88,7 @@ final class LoopRoom {
     /// Takes comments from the bus. Returns true when some became ready to flush.
     func receive(_ comments: [EncodedComment], now: NIODeadline) -> Bool {
         receivedRecently = true
+        receivedSinceTuning += comments.count
         for comment in comments {
             if let next = nextSeq, comment.seq < next { continue }  // already passed on
             held[comment.seq] = comment
@@ -119,6 +130,12 @@ final class LoopRoom {
         pending.removeAll { $0.seq == seq }
         held[seq] = nil
         let frame = ViewerMessage.frame(ViewerMessage.Retract(room: self.id.value, seq: seq, id: id))
+        // A viewer the batch carrying it has not reached yet would get the retraction first,
+        // and then show the comment: it waits for the batch to reach everyone.
+        if let batch = outgoing, batch.first <= seq, seq <= batch.last {
+            afterFanOut.append(frame)
+            return
+        }
         for subscription in viewers { subscription.viewer.send(frame) }
         for subscription in joining { subscription.viewer.send(frame) }
     }
@@ -166,9 +183,17 @@ final class LoopRoom {
     /// compressed copy for the viewers that negotiated permessage-deflate); in the naive mode
     /// (`framePerComment`), as one frame per comment.
     ///
+    /// The shared frame goes to at most `writeLimit` viewers now; the shard hands the rest out
+    /// with `continueFanOut`, in slices between which the loop serves its sockets, so a hot room
+    /// never holds up posts, joins and pings for a whole round of writes. A room with a display
+    /// budget, and the naive mode, write everything at once.
+    ///
     /// - Returns: the frames written and the comments they carried, for metrics.
     @discardableResult
-    func flush(allocator: ByteBufferAllocator, framePerComment: Bool, compressor: () -> FrameCompressor?, now: NIODeadline = .now()) -> Flushed {
+    func flush(
+        allocator: ByteBufferAllocator, framePerComment: Bool, compressor: () -> FrameCompressor?, now: NIODeadline = .now(),
+        writeLimit: Int = .max
+    ) -> Flushed {
         if framePerComment, pending.count > 1 {
             let comments = pending
             var total = Flushed()
@@ -182,32 +207,61 @@ final class LoopRoom {
             return flushWithinBudget(allocator: allocator, compressor: compressor, now: now)
         }
         guard let first = pending.first?.seq, let last = pending.last?.seq else { return Flushed() }
+        precondition(outgoing == nil, "a room's batches go out one at a time")
+        // The viewers of this moment: one who leaves meanwhile is skipped, one who joins gets
+        // these comments with its history.
+        outgoing = Outgoing(comments: pending, first: first, last: last, targets: viewers)
+        bufferForJoiners()
+        pending.removeAll(keepingCapacity: true)
+        return continueFanOut(writeLimit: writeLimit, allocator: allocator, compressor: compressor)
+    }
+
+    /// Whether a batch is still on its way to some of the room's viewers.
+    var isFanningOut: Bool { outgoing != nil }
+
+    /// Writes the batch on its way to at most `writeLimit` more viewers; once every viewer has it,
+    /// sends what waited for it (retractions of its comments).
+    func continueFanOut(writeLimit: Int, allocator: ByteBufferAllocator, compressor: () -> FrameCompressor?) -> Flushed {
+        guard var batch = outgoing else { return Flushed() }
+        // Released while writing: the writes below may not touch `outgoing` through `self`.
+        outgoing = nil
         var frames = 0
         var deliveries = 0
-        var shared: ByteBuffer?
-        var sharedCompressed: ByteBuffer?
-        for subscription in viewers {
+        let end = min(batch.targets.count, batch.cursor + max(1, writeLimit))
+        while batch.cursor < end {
+            let subscription = batch.targets[batch.cursor]
+            batch.cursor += 1
             let sent = subscription.lastSentSeq
-            if sent >= last { continue }
+            // Gone from the room since the batch was cut, or already past it.
+            if subscription.slot == nil || sent >= batch.last { continue }
             let viewer = subscription.viewer
             frames += 1
-            deliveries += Int(last - max(sent + 1, first) + 1)
-            if sent < first {
-                if shared == nil { shared = ViewerMessage.batch(room: id, comments: pending, allocator: allocator) }
+            deliveries += Int(batch.last - max(sent + 1, batch.first) + 1)
+            if sent < batch.first {
+                if batch.plain == nil { batch.plain = ViewerMessage.batch(room: id, comments: batch.comments, allocator: allocator) }
                 if viewer.compressesBatches {
-                    if sharedCompressed == nil { sharedCompressed = Self.compressed(shared!, compressor: compressor(), allocator: allocator) }
-                    viewer.send(batch: sharedCompressed!, through: last)
+                    if batch.compressed == nil { batch.compressed = Self.compressed(batch.plain!, compressor: compressor(), allocator: allocator) }
+                    viewer.send(batch: batch.compressed!, through: batch.last)
                 } else {
-                    viewer.send(batch: shared!, through: last)
+                    viewer.send(batch: batch.plain!, through: batch.last)
                 }
             } else {
                 // Only right after a join can a viewer already hold part of the batch.
-                viewer.send(batch: ViewerMessage.batch(room: id, comments: pending.filter { $0.seq > sent }, allocator: allocator), through: last)
+                let rest = batch.comments.filter { $0.seq > sent }
+                viewer.send(batch: ViewerMessage.batch(room: id, comments: rest, allocator: allocator), through: batch.last)
             }
-            subscription.lastSentSeq = last
+            subscription.lastSentSeq = batch.last
         }
-        bufferForJoiners()
-        pending.removeAll(keepingCapacity: true)
+        if batch.cursor < batch.targets.count {
+            outgoing = batch
+        } else {
+            let waiting = afterFanOut
+            afterFanOut.removeAll()
+            for frame in waiting {
+                for subscription in viewers { subscription.viewer.send(frame) }
+                for subscription in joining { subscription.viewer.send(frame) }
+            }
+        }
         return Flushed(frames: frames, deliveries: deliveries)
     }
 
@@ -242,4 +296,16 @@ struct Flushed {
         deliveries += other.deliveries
         shed += other.shed
     }
+}
+
+/// A batch on its way to the room's viewers: the comments, the frames built for them (once,
+/// on first use), and how far through the viewers of its moment it has got.
+private struct Outgoing {
+    var comments: [EncodedComment]
+    var first: UInt64
+    var last: UInt64
+    var targets: [RoomSubscription]
+    var cursor = 0
+    var plain: ByteBuffer?
+    var compressed: ByteBuffer?
 }

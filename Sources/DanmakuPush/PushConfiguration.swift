@@ -7,11 +7,19 @@ import NIOCore
 public struct PushConfiguration: Sendable {
     /// Batch window in milliseconds; 0 sends one frame per comment (the naive mode).
     public var batchWindowMilliseconds = 10
-    /// Frames a node may write per second; when set, each room's window widens with its
-    /// viewer count (between the batch window and `maxBatchWindowMilliseconds`) to stay under it.
+    /// Frames a node may write per second, overriding the budget each loop measures for itself;
+    /// each room's window widens (between the batch window and `maxBatchWindowMilliseconds`) to
+    /// stay under it.
     public var maxSendsPerSecond: Int?
-    /// Longest window the adaptive mode may choose.
+    /// Longest window the self-tuning window may choose.
     public var maxBatchWindowMilliseconds = 250
+    /// The share of its time a loop should be busy at most: each room's window is chosen so that
+    /// fan-out takes what posts, joins and heartbeats leave of it (see `BatchWindowController`),
+    /// and the rest stays free to answer at once.
+    public var targetLoopBusy = 0.6
+    /// How long a loop writes a batch to many viewers before it serves its sockets again: what a
+    /// post, a join or a pong waits at most for a hot room's fan-out.
+    public var fanOutSlice = TimeAmount.milliseconds(1)
     /// Accept permessage-deflate: a room's batch is then compressed once per loop and the same
     /// compressed bytes go to every viewer that negotiated it.
     public var compression = true

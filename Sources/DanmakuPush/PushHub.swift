@@ -24,6 +24,8 @@ public final class PushHub: BusSubscriber, Sendable {
     let metrics: PushMetrics
     /// Viewers per room across the deployment, as of the last presence exchange.
     let online: OnlineDirectory
+    /// How long each loop slept, when the server measures it (the windows' headroom).
+    let loopSleep: LoopSleepMeter?
     private let shards: [NIOLoopBoundBox<PushShard?>]
     private let shardIndex: [ObjectIdentifier: Int]
 
@@ -44,8 +46,9 @@ public final class PushHub: BusSubscriber, Sendable {
         configuration: PushConfiguration, eventLoops: [any EventLoop], services: any ViewerServices,
         moderation: any ModerationStore,
         log: any CommentLog, bus: any CommentBus, logger: Logger, metrics: PushMetrics = PushMetrics(),
-        online: OnlineDirectory = OnlineDirectory()
+        online: OnlineDirectory = OnlineDirectory(), loopSleep: LoopSleepMeter? = nil
     ) {
+        self.loopSleep = loopSleep
         self.online = online
         self.configuration = configuration
         self.metrics = metrics

@@ -19,9 +19,16 @@ final class PushShard {
     private var scheduledFlush: (deadline: NIODeadline, task: Scheduled<Void>)?
     /// Batches are cut at origin + k × window, so the period never stretches with flush time.
     private let origin: NIODeadline
-    private let policy: BatchWindowPolicy
-    /// Rooms that received comments in the last sweep period (the adaptive budget's divisor).
-    private var activeRooms = 1
+    /// Chooses each room's window from what this loop's frames cost.
+    private var windows: BatchWindowController
+    /// Rooms whose batch is still on its way to their viewers, continued a slice at a time.
+    private var fanningOut: [LoopRoom] = []
+    private var continuationScheduled = false
+    private var tuner: Scheduled<Void>?
+    /// The loop's total sleep when windows were last tuned (see `LoopSleepMeter`).
+    private var sleptAtLastTuning: Int64?
+    /// How often windows are chosen anew: a room that turns hot is at its floor at most this long.
+    static let tuningInterval = TimeAmount.milliseconds(100)
     private let metrics: PushMetrics
     private let windowGauge: Gauge
     private var sweeper: Scheduled<Void>?
@@ -46,21 +53,35 @@ final class PushShard {
         self.metrics = hub.metrics
         self.windowGauge = hub.metrics.windowGauge(loop: index)
         let configuration = hub.configuration
-        self.policy = BatchWindowPolicy(
+        self.windows = BatchWindowController(
             floor: .milliseconds(Int64(configuration.batchWindowMilliseconds)),
             ceiling: .milliseconds(Int64(configuration.maxBatchWindowMilliseconds)),
-            sendsPerSecond: configuration.maxSendsPerSecond.map { Double($0) / Double(hub.shardCount) })
+            fixedSendsPerSecond: configuration.maxSendsPerSecond.map { Double($0) / Double(hub.shardCount) },
+            targetBusy: configuration.targetLoopBusy)
     }
 
-    /// Starts the once-a-second heartbeat and reorder sweep.
+    /// Starts the once-a-second heartbeat and reorder sweep, and the window tuning.
     func start() {
         eventLoop.preconditionInEventLoop()
+        startSweeping()
+        if windows.isBatching { startTuning() }
+    }
+
+    private func startSweeping() {
         // Weak: a timer must not outlive the shard it works for (stop() cancels them, and a
         // shard released meanwhile is simply skipped).
         sweeper = eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) { [weak self] in
             guard let self else { return }
             self.sweep(now: self.eventLoop.now)
-            self.start()
+            self.startSweeping()
+        }
+    }
+
+    private func startTuning() {
+        tuner = eventLoop.assumeIsolated().scheduleTask(in: Self.tuningInterval) { [weak self] in
+            guard let self else { return }
+            self.tuneWindows()
+            self.startTuning()
         }
     }
 
@@ -68,6 +89,8 @@ final class PushShard {
     func stop() {
         sweeper?.cancel()
         sweeper = nil
+        tuner?.cancel()
+        tuner = nil
         scheduledFlush?.task.cancel()
         scheduledFlush = nil
     }
@@ -95,7 +118,7 @@ final class PushShard {
         if let existing = rooms[viewer.room] {
             room = existing
         } else {
-            room = LoopRoom(id: viewer.room)
+            room = LoopRoom(id: viewer.room, window: windows.floor)
             rooms[viewer.room] = room
             metrics.rooms.increment()
         }
@@ -118,7 +141,7 @@ final class PushShard {
             room.setDisplayPerSecond(hub.displayBudget(roomID), now: eventLoop.now)
             switch result {
             case .success(let (snapshot, since)):
-                let window = policy.window(viewers: room.viewers.count + 1, activeRooms: activeRooms)
+                let window = room.window
                 let online = max(hub.online.count(roomID), room.viewerCount)
                 if room.activate(viewer, snapshot: snapshot, since: since, window: window, online: online, now: eventLoop.now, allocator: allocator) {
                     markDirty(room)
@@ -159,14 +182,14 @@ final class PushShard {
     }
 
     private func markDirty(_ room: LoopRoom) {
-        if policy.floor == .zero {
+        if !windows.isBatching {
             // The naive mode: no batching, every comment is written as soon as it arrives.
             record(room.flush(allocator: allocator, framePerComment: true, compressor: compressor, now: eventLoop.now))
             return
         }
         guard !room.isDirty else { return }
         room.isDirty = true
-        let window = policy.window(viewers: room.viewers.count, activeRooms: activeRooms)
+        let window = room.window
         let windows = (eventLoop.now - origin).nanoseconds / window.nanoseconds + 1
         room.flushDeadline = origin + .nanoseconds(windows * window.nanoseconds)
         dirty.append(room)
@@ -186,25 +209,126 @@ final class PushShard {
         scheduledFlush = (deadline, task)
     }
 
-    /// Flushes the rooms whose deadline has come, and sets the timer for the next one.
+    /// Starts the batches of the rooms whose deadline has come, and sets the timer for the next
+    /// one. A room whose previous batch is still on its way waits for it: its next batch starts
+    /// when that one is out, with everything that arrived meanwhile.
     private func flushDue() {
         let now = eventLoop.now
         let started = NIODeadline.now()
-        defer { metrics.flushDuration.recordNanoseconds((NIODeadline.now() - started).nanoseconds) }
+        var written = Flushed()
         var next: NIODeadline?
         var remaining = 0
         for room in dirty {
-            if room.flushDeadline <= now {
+            if room.flushDeadline <= now, !room.isFanningOut {
                 room.isDirty = false
-                record(room.flush(allocator: allocator, framePerComment: false, compressor: compressor, now: now))
+                // The slice's time left goes to this room's viewers; the rest of its batch follows.
+                let allowed = sliceEnded(since: started) ? 0 : Self.writesBetweenClockReads
+                written.add(room.flush(allocator: allocator, framePerComment: false, compressor: compressor, now: now, writeLimit: allowed))
+                if room.isFanningOut { fanningOut.append(room) }
             } else {
                 dirty[remaining] = room
                 remaining += 1
-                next = min(next ?? room.flushDeadline, room.flushDeadline)
+                if !room.isFanningOut { next = min(next ?? room.flushDeadline, room.flushDeadline) }
             }
         }
         dirty.removeLast(dirty.count - remaining)
         if let next { scheduleFlush(at: next) }
+        written.add(writeSlice(started: started))
+        finishSlice(written, started: started)
+    }
+
+    /// Writes batches on their way, a few viewers of each room in turn, until the slice's time is
+    /// up or every batch is out.
+    private func writeSlice(started: NIODeadline) -> Flushed {
+        var written = Flushed()
+        var finished = false
+        // At least one round per slice, however short the slice: every turn makes progress.
+        var firstRound = true
+        while !fanningOut.isEmpty, firstRound || !sliceEnded(since: started) {
+            firstRound = false
+            var remaining = 0
+            for room in fanningOut {
+                written.add(room.continueFanOut(writeLimit: Self.writesBetweenClockReads, allocator: allocator, compressor: compressor))
+                if room.isFanningOut {
+                    fanningOut[remaining] = room
+                    remaining += 1
+                } else {
+                    finished = true
+                }
+            }
+            fanningOut.removeLast(fanningOut.count - remaining)
+        }
+        if finished { startWaitingBatches() }
+        return written
+    }
+
+    /// How far ahead the next slice is scheduled: just long enough for the loop to see it is not
+    /// due when it looks for more tasks.
+    static let pauseBetweenSlices = TimeAmount.microseconds(20)
+
+    /// Writes between two looks at the clock: a few dozen microseconds of work at most.
+    static let writesBetweenClockReads = 16
+
+    private func sliceEnded(since started: NIODeadline) -> Bool {
+        NIODeadline.now() - started >= hub.configuration.fanOutSlice
+    }
+
+    /// Rooms whose deadline passed while their previous batch was on its way start the next one.
+    private func startWaitingBatches() {
+        guard dirty.contains(where: { !$0.isFanningOut && $0.flushDeadline <= eventLoop.now }) else { return }
+        eventLoop.assumeIsolated().scheduleTask(in: Self.pauseBetweenSlices) { [weak self] in self?.flushDue() }
+    }
+
+    /// Writes the next slice of the batches on their way, then lets the loop serve its sockets
+    /// before the one after.
+    private func continueFanOuts() {
+        continuationScheduled = false
+        let started = NIODeadline.now()
+        finishSlice(writeSlice(started: started), started: started)
+    }
+
+    /// Records a slice of fan-out, and schedules the next slice if batches are still on their way.
+    private func finishSlice(_ written: Flushed, started: NIODeadline) {
+        if written.frames > 0 {
+            let elapsed = (NIODeadline.now() - started).nanoseconds
+            windows.record(nanoseconds: elapsed, frames: written.frames)
+            metrics.flushDuration.recordNanoseconds(elapsed)
+            record(written)
+        }
+        guard !fanningOut.isEmpty, !continuationScheduled else { return }
+        continuationScheduled = true
+        // Scheduled a moment ahead rather than `execute`d: NIO runs the tasks enqueued while it
+        // runs tasks in the same tick, and only a task not yet due lets the tick end, so the
+        // sockets' events (posts, joins, pongs) are handled before the next slice.
+        eventLoop.assumeIsolated().scheduleTask(in: Self.pauseBetweenSlices) { [weak self] in self?.continueFanOuts() }
+    }
+
+    /// Chooses every room's window anew from the loop's measured cost per frame and each room's
+    /// recent comment rate.
+    private func tuneWindows() {
+        var slept: TimeAmount?
+        if let total = hub.loopSleep?.total(of: eventLoop) {
+            if let previous = sleptAtLastTuning { slept = .nanoseconds(total - previous) }
+            sleptAtLastTuning = total
+        }
+        windows.update(period: Self.tuningInterval, loopSlept: slept)
+        let seconds = Double(Self.tuningInterval.nanoseconds) / 1e9
+        var tuned: [LoopRoom] = []
+        var loads: [BatchWindowController.RoomLoad] = []
+        for room in rooms.values {
+            let rate = Double(room.receivedSinceTuning) / seconds
+            room.receivedSinceTuning = 0
+            // Up at once, down gently: a burst widens windows now, a lull narrows them over a second.
+            room.commentsPerSecond = rate >= room.commentsPerSecond ? rate : room.commentsPerSecond * 0.8 + rate * 0.2
+            tuned.append(room)
+            loads.append(.init(viewers: room.viewers.count, commentsPerSecond: room.commentsPerSecond))
+        }
+        var widest = windows.floor
+        for (room, window) in zip(tuned, windows.windows(for: loads)) {
+            room.window = window
+            widest = max(widest, window)
+        }
+        windowGauge.record(widest.nanoseconds / 1_000_000)
     }
 
     private func record(_ written: Flushed) {
@@ -241,9 +365,8 @@ final class PushShard {
 
     private func sweep(now: NIODeadline) {
         var expired: [ViewerHandler] = []
-        var active = 0
         for room in rooms.values {
-            if room.receivedRecently { active += 1 } else { record(room.settleShed(allocator: allocator)) }
+            if !room.receivedRecently { record(room.settleShed(allocator: allocator)) }
             room.receivedRecently = false
             if room.skipStalledGap(now: now, timeout: hub.configuration.reorderTimeout) {
                 hub.logger.warning("skipped a missing seq after the reorder timeout", metadata: ["room": "\(room.id)"])
@@ -251,9 +374,7 @@ final class PushShard {
             }
         }
         for viewer in connections.values where viewer.heartbeat(now: now) == false { expired.append(viewer) }
-        activeRooms = max(1, active)
-        let widest = rooms.values.lazy.map { $0.viewers.count }.max() ?? 0
-        windowGauge.record(policy.window(viewers: widest, activeRooms: activeRooms).nanoseconds / 1_000_000)
+        if !windows.isBatching { windowGauge.record(0) }
         for viewer in expired { viewer.close(code: .goingAway, reason: "idle timeout") }
     }
 

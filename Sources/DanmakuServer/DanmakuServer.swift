@@ -46,6 +46,8 @@ public final class DanmakuServer: Sendable {
     /// Viewers per room across the deployment.
     private let online = OnlineDirectory()
     private let presence: any PresenceStore
+    /// How long each loop slept: the push role's windows leave the rest of the loop free.
+    private let loopSleep = LoopSleepMeter()
 
     /// - Parameter archive: the durable archive opened from `configuration.dataDirectory`
     ///   (`ArchivedLog.open`); the single-process server then keeps every comment in it.
@@ -54,7 +56,7 @@ public final class DanmakuServer: Sendable {
         self.logger = logger
         self.archive = archive
         let threads = configuration.threads > 0 ? configuration.threads : CPUAffinity.usableCores()
-        self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads, metricsDelegate: LoopTickRecorder(meter: loopSleep))
         self.connections = ConnectionLimiter(maxPerAddress: configuration.ingest.maxConnectionsPerAddress)
         var factory = PrometheusMetricsFactory(registry: metrics)
         factory.valueHistogramBuckets[PushMetrics.batchCommentsLabel] = PushMetrics.batchCommentsBuckets
@@ -112,7 +114,8 @@ public final class DanmakuServer: Sendable {
         let openConnections = Meter(label: "danmaku_connections", factory: metricsFactory)
         let hub = configuration.roles.contains(.push) ? PushHub(
             configuration: push, eventLoops: Array(group.makeIterator()), services: service, moderation: service.moderation,
-            log: bus, bus: bus, logger: logger, metrics: PushMetrics(factory: metricsFactory), online: online) : nil
+            log: bus, bus: bus, logger: logger, metrics: PushMetrics(factory: metricsFactory), online: online,
+            loopSleep: loopSleep) : nil
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

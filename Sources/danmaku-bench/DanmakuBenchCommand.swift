@@ -54,7 +54,7 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
     @Option(help: "Client EventLoop threads (0 = one per available core).")
     var threads = 0
 
-    @Option(help: "Publisher connections (default: one per 500 comments/s).")
+    @Option(help: "Publisher connections (default: one per 100 comments/s, as many posters would open).")
     var publishers: Int?
 
     @Option(help: "Bytes of text per comment.")
@@ -84,6 +84,9 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
     @Option(help: "Extra argument for the local server (repeatable), e.g. --server-arg=--threads=1.")
     var serverArg: [String] = []
 
+    @Option(help: "The danmaku binary to start as the local server (default: the one next to danmaku-bench).")
+    var serverBinary: String?
+
     func run() async throws {
         guard var workload = Scenario.named[scenario] else {
             throw ValidationError("unknown scenario '\(scenario)'; known: \(Scenario.named.keys.sorted().joined(separator: ", "))")
@@ -103,7 +106,7 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
             host = urlHost
             port = urlPort
         } else {
-            local = try LocalServer(batchWindowMilliseconds: batchWindowMilliseconds, cpus: serverCpus, extraArguments: serverArg)
+            local = try LocalServer(binary: serverBinary, batchWindowMilliseconds: batchWindowMilliseconds, cpus: serverCpus, extraArguments: serverArg)
             host = "127.0.0.1"
             port = local!.port
         }
@@ -112,9 +115,9 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
 
         var run = LoadRun(
             host: host, port: port, workload: workload, sources: sources,
-            threads: threads > 0 ? threads : System.coreCount, verifyEvery: max(1, verifyEvery),
+            threads: threads > 0 ? threads : ProcessSample.allowedCores(), verifyEvery: max(1, verifyEvery),
             textBytes: textBytes, compression: compression, connectRate: connectRate,
-            publishers: publishers ?? max(1, Int((workload.commentsPerSecond / 500).rounded(.up))))
+            publishers: publishers ?? max(1, Int((workload.commentsPerSecond / 100).rounded(.up))))
         run.viewerEndpoints = try viewerUrl.map { text in
             guard let parsed = URL(string: text), let host = parsed.host, let port = parsed.port else {
                 throw ValidationError("--viewer-url must look like http://HOST:PORT")

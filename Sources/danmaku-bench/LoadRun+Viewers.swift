@@ -21,6 +21,8 @@ extension LoadRun {
         return ClientBootstrap(group: loop)
             .bind(to: try SocketAddress(ipAddress: sources[index % sources.count], port: 0))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // Reads as large as a hot room's batches: a frame split over reads costs a copy.
+            .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 262_144))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(bound.value) }
             }

@@ -48,17 +48,24 @@ struct LoadRun {
 
     func execute(warmup: Double, duration: Double, serverPID: Int32?) async throws -> Report {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        // Publishers on a thread of their own: a post's round trip is then not the time the
+        // viewers' loop takes to come round to its answer.
+        let publishing = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
-            let report = try await execute(group: group, warmup: warmup, duration: duration, serverPID: serverPID)
+            let report = try await execute(group: group, publishing: publishing, warmup: warmup, duration: duration, serverPID: serverPID)
+            try? await publishing.shutdownGracefully()
             try? await group.shutdownGracefully()
             return report
         } catch {
+            try? await publishing.shutdownGracefully()
             try? await group.shutdownGracefully()
             throw error
         }
     }
 
-    private func execute(group: MultiThreadedEventLoopGroup, warmup: Double, duration: Double, serverPID: Int32?) async throws -> Report {
+    private func execute(
+        group: MultiThreadedEventLoopGroup, publishing: MultiThreadedEventLoopGroup, warmup: Double, duration: Double, serverPID: Int32?
+    ) async throws -> Report {
         let loops = Array(group.makeIterator())
         var table: [ObjectIdentifier: NIOLoopBound<LoopStats>] = [:]
         for loop in loops {
@@ -121,7 +128,7 @@ struct LoadRun {
         var publisherHandlers: [NIOLoopBoundBox<Publisher>] = []
         if workload.commentsPerSecond > 0 {
             for index in 0..<publishers {
-                let loop = group.next()
+                let loop = publishing.next()
                 let publisher = Publisher(
                     rooms: roomNames, ratePerSecond: workload.commentsPerSecond / Double(publishers),
                     textBytes: textBytes, firstRoom: index)
@@ -139,6 +146,11 @@ struct LoadRun {
         // Warm-up, then measure.
         try await tick(seconds: warmup, label: "warm-up", loops: loops, stats: stats, counters: counters)
         _ = try await collect(loops: loops, stats: stats, reset: true)
+        var acceptedBefore = 0
+        for bound in publisherHandlers {
+            acceptedBefore += try await bound.eventLoop.submit { bound.value.resetLatency(); return bound.value.totals.accepted }.get()
+        }
+        let benchStart = ProcessSample.take(pid: getpid())
         let measureStart = ContinuousClock.now
         let busPublishedStart = await busMessagesPublished(group: group)
         let cpuStart = serverPID.flatMap(ProcessSample.take)
@@ -165,6 +177,14 @@ struct LoadRun {
         let elapsed = seconds(ContinuousClock.now - measureStart)
         let busPublishedEnd = await busMessagesPublished(group: group)
         let cpuEnd = serverPID.flatMap(ProcessSample.take)
+        let benchEnd = ProcessSample.take(pid: getpid())
+        var acceptedAfter = 0
+        var postLatency = PublishTotals().postLatency
+        for bound in publisherHandlers {
+            let totals = try await bound.eventLoop.submit { bound.value.totals }.get()
+            acceptedAfter += totals.accepted
+            postLatency.add(totals.postLatency)
+        }
 
         // Stop posting, then wait until every viewer has its room's last accepted seq.
         var totals = PublishTotals()
@@ -214,6 +234,14 @@ struct LoadRun {
             verifiedViewers: (total + verifyEvery - 1) / verifyEvery,
             missing: final.missing + tailMissing, duplicated: final.duplicated)
         report.shed = final.shed
+        if !publisherHandlers.isEmpty {
+            report.acceptedPerSecond = Double(acceptedAfter - acceptedBefore) / elapsed
+            report.postLatencyMicroseconds = Report.latency(postLatency)
+        }
+        if let benchStart, let benchEnd {
+            report.benchCPUPercent = (benchEnd.cpuSeconds - benchStart.cpuSeconds) / elapsed * 100
+            report.benchCores = ProcessSample.allowedCores()
+        }
         report.samples = samples
         if let start = busPublishedStart, let end = busPublishedEnd { report.busMessagesPerSecond = (end - start) / elapsed }
         report.churnedConnections = churnIndex - total

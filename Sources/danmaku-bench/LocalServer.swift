@@ -7,11 +7,11 @@ final class LocalServer {
     let process = Process()
     let port: Int
 
-    /// Starts the `danmaku` binary that sits next to this executable.
+    /// Starts `binary`, by default the `danmaku` binary that sits next to this executable.
     ///
     /// - Parameter cpus: when set, the server runs under `taskset -c cpus` (pinned away from the bench).
-    init(batchWindowMilliseconds: Int, cpus: String?, extraArguments: [String]) throws {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    init(binary: String? = nil, batchWindowMilliseconds: Int, cpus: String?, extraArguments: [String]) throws {
+        let binary = binary ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("danmaku").path
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw BenchError("no danmaku binary next to danmaku-bench (looked for \(binary)); build it or pass --url")

@@ -21,6 +21,13 @@ struct Report: Codable {
     var commentsPosted: Int
     var commentsAccepted: Int
     var commentsRejected: [String: Int]
+    /// Posts answered 201 per second while measuring: what the publishers actually got.
+    var acceptedPerSecond: Double?
+    /// Round trip of a post (request written → answer read), microseconds, while measuring.
+    var postLatencyMicroseconds: [String: UInt64] = [:]
+    /// This bench process's CPU while measuring, percent of one core, and the cores it may use.
+    var benchCPUPercent: Double?
+    var benchCores: Int?
     var deliveriesPerSecond: Double
     var framesPerSecond: Double
     var bytesPerSecond: Double
@@ -52,6 +59,13 @@ struct Report: Codable {
         var openFiles: Int
     }
 
+    /// Whether the bench itself ran out of CPU while measuring (≥ 90 % of the cores it may use):
+    /// its latency and any slow-consumer closes are then partly its own.
+    var benchSaturated: Bool {
+        guard let cpu = benchCPUPercent, let cores = benchCores else { return false }
+        return cpu >= 90 * Double(cores)
+    }
+
     var passed: Bool { missing == 0 && duplicated == 0 && connectionsFailed == 0 && connectionsClosedEarly == 0 }
 
     static func latency(_ histogram: Histogram<UInt64>) -> [String: UInt64] {
@@ -74,6 +88,8 @@ struct Report: Codable {
             ("server", url),
             ("connections", "\(connectionsOK) ok, \(connectionsFailed) failed, \(connectionsClosedEarly) closed early; connected in \(String(format: "%.1f", connectSeconds)) s"),
             ("comments", "\(commentsPosted) posted, \(commentsAccepted) accepted, rejected \(commentsRejected.isEmpty ? "0" : commentsRejected.map { "\($0.key): \($0.value)" }.joined(separator: ", "))"),
+            ("accepted/s", acceptedPerSecond.map { rate($0) + " of \(rate(offeredCommentsPerSecond)) offered" } ?? "-"),
+            ("post latency", postLatencyMicroseconds.isEmpty ? "-" : ["p50", "p99", "max"].map { key in "\(key) " + (postLatencyMicroseconds[key].map { String(format: "%.2f ms", Double($0) / 1000) } ?? "-") }.joined(separator: "  ")),
             ("deliveries/s", rate(deliveriesPerSecond)),
             ("frames/s", rate(framesPerSecond)),
             ("bus messages/s", busMessagesPerSecond.map { rate($0) + " (published by the posting node)" } ?? "-"),
@@ -87,6 +103,7 @@ struct Report: Codable {
             ("churn", churnedConnections == 0 ? "none" : "\(churnedConnections) viewers replaced while measuring"),
             ("samples", samples.isEmpty ? "-" : samples.map { "t=\($0.second)s \($0.rssBytes / 1_048_576) MiB \($0.openFiles) fds" }.joined(separator: "; ")),
             ("server CPU", serverCPUPercent.map { String(format: "%.0f %% of one core", $0) } ?? "-"),
+            ("bench CPU", benchCPUPercent.map { String(format: "%.0f %% of one core, %d core(s) allowed", $0, benchCores ?? 0) + (benchSaturated ? " — SATURATED: latency and closes are partly the bench's" : "") } ?? "-"),
             ("RSS/connection", serverRSSPerConnectionBytes.map { String(format: "%.2f KiB", $0 / 1024) } ?? "-"),
         ]
         for (name, value) in rows {

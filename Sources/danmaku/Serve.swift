@@ -46,13 +46,13 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "EventLoop threads (0 = one per core).")
     var threads = 0
 
-    @Option(name: .customLong("batch-window-ms"), help: "Batch window in ms; 0 sends one frame per comment.")
+    @Option(name: .customLong("batch-window-ms"), help: "Shortest batch window in ms (a quiet room's); 0 sends one frame per comment.")
     var batchWindowMilliseconds = 10
 
-    @Option(help: "Frames per second this node may write; rooms' windows widen with their viewers to stay under it (default: fixed window).")
+    @Option(help: "Frames per second this node may write, instead of the budget each loop measures (default: self-tuning).")
     var maxSendsPerSecond: Int?
 
-    @Option(name: .customLong("max-batch-window-ms"), help: "Longest window the adaptive mode may choose, ms.")
+    @Option(name: .customLong("max-batch-window-ms"), help: "Longest window a busy room may get, ms (equal to --batch-window-ms: a fixed window).")
     var maxBatchWindowMilliseconds = 250
 
     @Flag(inversion: .prefixedEnableDisable, help: "Accept permessage-deflate (each batch compressed once per loop, shared by every viewer that negotiated it).")

@@ -127,18 +127,44 @@ func json(_ frame: ParsedFrame) throws -> [String: Any] {
         #expect(Set(addresses).count == 1)
     }
 
-    @Test func adaptiveWindowWidensForABigRoomAndSaysSo() async throws {
-        // A budget of 1,000 frames/s shared by 50 viewers: a 50 ms window.
+    @Test func aBusyRoomsWindowWidensWithinTheBudgetAndHelloSaysSo() async throws {
+        // A budget of 1,000 frames/s; 50 viewers of a room taking 200 comments/s would need
+        // 5,000 at the 10 ms floor: its window widens to 50 ms.
         let harness = ViewerHarness(window: 10) { $0.maxSendsPerSecond = 1000 }
         let viewers = try (0..<50).map { _ in try harness.connect() }
-        let lastHello = try json(try harness.frames(viewers[49])[0])
-        #expect(lastHello["batchWindowMs"] as? Int == 50)
+        #expect(try json(try harness.frames(viewers[49])[0])["batchWindowMs"] as? Int == 10, "a quiet room keeps the floor")
         for viewer in viewers.dropLast() { _ = try harness.frames(viewer) }
+        try await harness.post(20)
+        harness.loop.advanceTime(by: .milliseconds(100))
+        for viewer in viewers { _ = try harness.frames(viewer) }
+        let late = try harness.connect()
+        #expect(try json(try harness.frames(late)[0])["batchWindowMs"] as? Int == 50)
         try await harness.post(3)
         harness.loop.advanceTime(by: .milliseconds(40))
         #expect(try harness.frames(viewers[0]).isEmpty, "still inside the widened window")
         harness.loop.advanceTime(by: .milliseconds(10))
-        #expect(try harness.frames(viewers[0]).map(seqs) == [[1, 2, 3]])
+        #expect(try harness.frames(viewers[0]).map(seqs) == [[21, 22, 23]])
+    }
+
+    @Test func aBatchForManyViewersGoesOutInSlicesAndInOrder() async throws {
+        // Slices too short for more than a few writes: a batch for 40 viewers takes several turns
+        // of the loop, and the next batch waits until every viewer has the previous one.
+        let harness = ViewerHarness(window: 10) { $0.fanOutSlice = .nanoseconds(1) }
+        let viewers = try (0..<40).map { _ in try harness.connect() }
+        for viewer in viewers { _ = try harness.frames(viewer) }
+        try await harness.post(2)
+        harness.loop.advanceTime(by: .milliseconds(10))
+        // The first batch is still on its way to the later viewers when the second is due...
+        #expect(try harness.frames(viewers[39]).isEmpty)
+        // ...and a viewer connecting now is answered at once, not after the whole fan-out.
+        let newcomer = try harness.connect()
+        #expect(try json(try harness.frames(newcomer)[0])["type"] as? String == "hello")
+        #expect(try harness.frames(viewers[39]).isEmpty, "the fan-out has not finished meanwhile")
+        try await harness.post(1)
+        for _ in 0..<200 { harness.loop.advanceTime(by: .microseconds(100)) }
+        for viewer in viewers {
+            #expect(try harness.frames(viewer).map(seqs) == [[1, 2], [3]])
+        }
     }
 
     @Test func naiveModeSendsOneFramePerComment() async throws {

@@ -1,0 +1,141 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import NIOCore
+
+/// Chooses each room's batch window on one loop, from what a frame costs on that loop.
+///
+/// The loop measures its fan-out: the time spent writing batches and the frames written, folded
+/// into a smoothed cost per frame (kernel included), and, when the server reports it, how long
+/// the loop slept. Fan-out may use what the loop's other work (posts, joins, heartbeats) leaves
+/// of `targetBusy` of its time, never less than `minimumShare`; the loop's frame budget is that
+/// share over the cost per frame: the frames per second it can write and still answer a post at
+/// once. The budget is shared max-min fairly by the rooms:
+/// a room that needs less than an equal share (few viewers or few comments) keeps the floor
+/// window; the others split what is left equally, and each such room's window is what keeps its
+/// viewers within its share, `window = viewers / share`. So a small room keeps the floor and a
+/// hot one widens, by itself, on any machine.
+///
+/// With an explicit budget (`--max-sends-per-second`) the measured cost is not used. The window
+/// never goes below the floor (`--batch-window-ms`) or above the ceiling
+/// (`--max-batch-window-ms`: latency is bounded before packets); a floor of zero is the naive
+/// mode, one frame per comment, and is left alone.
+public struct BatchWindowController: Sendable {
+    /// What one room asks of the loop.
+    public struct RoomLoad: Sendable, Equatable {
+        /// Live viewers of the room on this loop.
+        public var viewers: Int
+        /// Comments the room received per second, recently.
+        public var commentsPerSecond: Double
+
+        public init(viewers: Int, commentsPerSecond: Double) {
+            self.viewers = viewers
+            self.commentsPerSecond = commentsPerSecond
+        }
+    }
+
+    /// The shortest window (`--batch-window-ms`); zero is the naive mode.
+    public let floor: TimeAmount
+    /// The longest window the controller may choose (`--max-batch-window-ms`).
+    public let ceiling: TimeAmount
+    /// An explicit frames-per-second budget for this loop (`--max-sends-per-second` divided by
+    /// the loops), used instead of the measured one.
+    public let fixedSendsPerSecond: Double?
+    /// The share of its time the loop should be busy at most, fan-out included.
+    public let targetBusy: Double
+    /// The share fan-out keeps however busy the loop is with other work.
+    public static let minimumShare = 0.1
+    /// Smoothed nanoseconds per frame written on this loop.
+    public private(set) var frameCostNanoseconds: Double
+    /// Smoothed share of the loop's time taken by work other than fan-out (posts, joins, pings).
+    public private(set) var otherWorkShare = 0.0
+
+    private var recordedNanoseconds: Int64 = 0
+    private var recordedFrames = 0
+
+    /// A cost per frame assumed until the loop has measured its own: a ~6 KB frame on a
+    /// loopback socket of a modest core. The first measurement replaces most of it.
+    public static let assumedFrameCostNanoseconds = 8_000.0
+    /// Fewer frames than this since the last update say too little to move the estimate.
+    static let minimumSample = 64
+    /// How much of the estimate one update replaces.
+    static let smoothing = 0.3
+
+    public init(
+        floor: TimeAmount, ceiling: TimeAmount, fixedSendsPerSecond: Double? = nil, targetBusy: Double = 0.6,
+        assumedFrameCostNanoseconds: Double = Self.assumedFrameCostNanoseconds
+    ) {
+        self.floor = floor
+        self.ceiling = max(floor, ceiling)
+        self.fixedSendsPerSecond = fixedSendsPerSecond
+        self.targetBusy = min(1, max(Self.minimumShare, targetBusy))
+        self.frameCostNanoseconds = assumedFrameCostNanoseconds
+    }
+
+    /// Whether windows are chosen at all (not the naive mode).
+    public var isBatching: Bool { floor > .zero }
+
+    /// Notes one stretch of fan-out: `nanoseconds` spent writing `frames` frames.
+    public mutating func record(nanoseconds: Int64, frames: Int) {
+        guard nanoseconds > 0, frames > 0 else { return }
+        recordedNanoseconds += nanoseconds
+        recordedFrames += frames
+    }
+
+    /// Folds what was recorded over the last `period` into the smoothed cost per frame and, when
+    /// the loop's sleep over the period is known, into the share its other work takes.
+    public mutating func update(period: TimeAmount, loopSlept: TimeAmount? = nil) {
+        if let loopSlept, period > .zero {
+            let busy = Double(max(0, period.nanoseconds - loopSlept.nanoseconds))
+            let other = max(0, busy - Double(recordedNanoseconds)) / Double(period.nanoseconds)
+            otherWorkShare += (min(1, other) - otherWorkShare) * Self.smoothing
+        }
+        defer {
+            recordedNanoseconds = 0
+            recordedFrames = 0
+        }
+        guard recordedFrames >= Self.minimumSample else { return }
+        let sample = Double(recordedNanoseconds) / Double(recordedFrames)
+        frameCostNanoseconds += (sample - frameCostNanoseconds) * Self.smoothing
+    }
+
+    /// The share of the loop's time fan-out may take now.
+    public var fanOutShare: Double {
+        max(Self.minimumShare, targetBusy - otherWorkShare)
+    }
+
+    /// Frames per second this loop may write.
+    public var sendsPerSecond: Double {
+        fixedSendsPerSecond ?? fanOutShare * 1e9 / max(1, frameCostNanoseconds)
+    }
+
+    /// The window for each room of `loads`, in the same order.
+    public func windows(for loads: [RoomLoad]) -> [TimeAmount] {
+        guard isBatching else { return loads.map { _ in floor } }
+        let floorSeconds = Double(floor.nanoseconds) / 1e9
+        // Frames per second each room would cost at the floor window.
+        let demands = loads.map { Double($0.viewers) * min($0.commentsPerSecond, 1 / floorSeconds) }
+        var windows = loads.map { _ in floor }
+        var remaining = sendsPerSecond
+        var unserved = loads.count
+        for index in demands.indices.sorted(by: { demands[$0] < demands[$1] }) {
+            let share = remaining / Double(unserved)
+            unserved -= 1
+            if demands[index] <= share {
+                remaining -= demands[index]
+                continue
+            }
+            // The room's flushes per second are `share / viewers`: its window is the inverse.
+            windows[index] = window(seconds: Double(loads[index].viewers) / max(share, 1))
+            remaining -= share
+        }
+        return windows
+    }
+
+    /// `seconds` rounded up to a multiple of the floor, between the floor and the ceiling.
+    private func window(seconds: Double) -> TimeAmount {
+        // A microsecond of slack: an estimate a hair above a round figure does not add a step.
+        let wanted = Int64(min(seconds * 1e9 - 1_000, Double(Int64.max / 2)).rounded(.up))
+        let steps = (wanted + floor.nanoseconds - 1) / floor.nanoseconds
+        return min(ceiling, max(floor, .nanoseconds(steps * floor.nanoseconds)))
+    }
+}
