@@ -28,7 +28,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     private let metricsText: @Sendable () -> [UInt8]
     private let unreadiness: @Sendable () -> String?
     /// Hands the connection over to the push role as an event stream (nil: no push role here).
-    private let startEventStream: (@Sendable (any Channel, RoomID, UInt64?, Int64?) throws -> Void)?
+    private let startEventStream: (@Sendable (any Channel, RoomID, UInt64?, Int64?, WireFormat) throws -> Void)?
     private var state = State.idle
     /// Whether a request is being answered (an error answer must not interleave with it).
     var requestInFlight = false
@@ -41,7 +41,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     public init(
         configuration: IngestConfiguration, service: CommentService, metricsText: @escaping @Sendable () -> [UInt8],
         unreadiness: @escaping @Sendable () -> String? = { nil },
-        startEventStream: (@Sendable (any Channel, RoomID, UInt64?, Int64?) throws -> Void)? = nil
+        startEventStream: (@Sendable (any Channel, RoomID, UInt64?, Int64?, WireFormat) throws -> Void)? = nil
     ) {
         self.startEventStream = startEventStream
         self.unreadiness = unreadiness
@@ -204,6 +204,8 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
                 respond(context: context, error: error, keepAlive: keepAlive)
             } else if case .failure(let error) = target.epoch {
                 respond(context: context, error: error, keepAlive: keepAlive)
+            } else if case .failure(let error) = target.wireFormat {
+                respond(context: context, error: error, keepAlive: keepAlive)
             } else {
                 respond(context: context, error: RequestHeaders.upgradeProblem(head.headers), keepAlive: keepAlive)
             }
@@ -242,6 +244,11 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         case (.failure(let error), _), (_, .failure(let error)): return respond(context: context, error: error, keepAlive: keepAlive)
         case (.success(let parsedSince), .success(let parsedEpoch)): (since, epoch) = (parsedSince, parsedEpoch)
         }
+        let format: WireFormat
+        switch target.wireFormat {
+        case .failure(let error): return respond(context: context, error: error, keepAlive: keepAlive)
+        case .success(let asked): format = asked
+        }
         let lastEventIDs = head.headers["last-event-id"]
         if !lastEventIDs.isEmpty {
             // `EPOCH-SEQ` (or a bare `SEQ`), as the stream's ids are written; named `since` in errors.
@@ -255,7 +262,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         }
         requestDeadline?.cancel()
         do {
-            try startEventStream(context.channel, room, since, epoch)
+            try startEventStream(context.channel, room, since, epoch, format)
         } catch {
             context.close(promise: nil)
         }

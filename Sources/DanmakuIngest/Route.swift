@@ -132,6 +132,11 @@ public struct RequestTarget: Sendable {
     /// The resume point `since` (any seq), nil when absent.
     public var since: Result<UInt64?, DanmakuError> { number("since", in: ClientNumber.seqRange) }
 
+    /// The wire format a viewer asks for (`?v=`), version 1 when absent.
+    public var wireFormat: Result<WireFormat, DanmakuError> {
+        number("v", in: WireFormat.versions).map { $0.flatMap { WireFormat(rawValue: Int($0)) } ?? .full }
+    }
+
     /// The epoch `since` belongs to, nil when absent.
     public var epoch: Result<Int64?, DanmakuError> { number("epoch", in: ClientNumber.epochRange).map { $0.map { Int64($0) } } }
 }

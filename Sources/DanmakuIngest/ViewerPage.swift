@@ -78,8 +78,9 @@ function setStatus(state, text) { statusBox.dataset.state = state; statusBox.tex
 function connect() {
   setStatus(lastSeq === null ? "connecting" : "reconnecting");
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const since = lastSeq === null ? "" : "?since=" + lastSeq + (epoch === null ? "" : "&epoch=" + epoch);
-  socket = new WebSocket(`${scheme}://${location.host}/v1/rooms/${encodeURIComponent(room)}/ws${since}`);
+  // Wire format 2: comments leave out the room and default colour and mode (filled in by fly()).
+  const since = lastSeq === null ? "" : "&since=" + lastSeq + (epoch === null ? "" : "&epoch=" + epoch);
+  socket = new WebSocket(`${scheme}://${location.host}/v1/rooms/${encodeURIComponent(room)}/ws?v=2${since}`);
   socket.onmessage = (event) => {
     let message;
     try { message = JSON.parse(event.data); } catch { return; }
@@ -151,7 +152,7 @@ function fly(comment) {
   element.className = "danmaku";
   element.dataset.seq = comment.seq;
   element.textContent = comment.text;
-  element.style.color = comment.color;
+  element.style.color = comment.color || "#ffffff";
   const width = stage.clientWidth, now = performance.now();
   const count = Math.max(1, Math.floor(stage.clientHeight / laneHeight) - 1);
   const mode = comment.mode in lanes ? comment.mode : "scroll";

@@ -12,6 +12,7 @@ extension LoopRoom {
     func settleShed(allocator: ByteBufferAllocator) -> Flushed {
         guard displayBudget != nil || budgetedThrough > 0 else { return Flushed() }
         var total = Flushed()
+        // An empty batch reads the same in every wire format.
         var frames: [UInt64: ByteBuffer] = [:]
         for subscription in viewers where subscription.lastSentSeq < budgetedThrough {
             let sent = subscription.lastSentSeq
@@ -28,13 +29,10 @@ extension LoopRoom {
 
     /// The frame for viewers standing at `sent`: the selected comments past it, and how many seqs
     /// up to `last` it leaves out; nil when nothing selected is past it.
-    static func sharedBatch(
-        _ selected: [EncodedComment], after sent: UInt64, last: UInt64, room: RoomID, allocator: ByteBufferAllocator
-    ) -> SharedBatch? {
+    static func sharedBatch(_ selected: [EncodedComment], after sent: UInt64, last: UInt64) -> SharedBatch? {
         let items = selected.filter { $0.seq > sent }
         guard !items.isEmpty else { return nil }
-        let shed = Int(last - sent) - items.count
-        return SharedBatch(plain: ViewerMessage.batch(room: room, comments: items, shed: (shed, last), allocator: allocator), count: items.count, shed: shed)
+        return SharedBatch(items: items, last: last, count: items.count, shed: Int(last - sent) - items.count)
     }
 
     /// The flush of a room with a display budget: every viewer is sent the budget's selection
@@ -70,26 +68,23 @@ extension LoopRoom {
             if own.isEmpty {
                 if current?.sent != sent {
                     if let previous = current { shared[previous.sent] = .some(previous.batch) }
-                    current = (sent, shared[sent] ?? Self.sharedBatch(selected, after: sent, last: last, room: id, allocator: allocator))
+                    current = (sent, shared[sent] ?? Self.sharedBatch(selected, after: sent, last: last))
                 }
                 // Nothing selected past this seq: the viewer's next frame will count these as shed.
                 guard var batch = current!.batch else { continue }
-                if viewer.compressesBatches {
-                    if batch.compressed == nil {
-                        batch.compressed = Self.compressed(batch.plain, compressor: compressor(), allocator: allocator)
-                        current!.batch = batch
-                    }
-                    frame = batch.compressed!
-                } else {
-                    frame = batch.plain
+                frame = batch.frames.frame(format: viewer.format, compressed: viewer.compressesBatches) {
+                    ViewerMessage.batch(room: id, comments: batch.items, shed: (batch.shed, batch.last), format: viewer.format, allocator: allocator)
+                } compress: {
+                    Self.compressed($0, compressor: compressor(), allocator: allocator)
                 }
+                current!.batch = batch
                 (count, shed) = (batch.count, batch.shed)
             } else {
                 var items = selected.filter { $0.seq > sent } + own
                 items.sort { $0.seq < $1.seq }
                 count = items.count
                 shed = Int(last - sent) - count
-                frame = ViewerMessage.batch(room: id, comments: items, shed: (shed, last), allocator: allocator)
+                frame = ViewerMessage.batch(room: id, comments: items, shed: (shed, last), format: viewer.format, allocator: allocator)
                 if viewer.compressesBatches { frame = Self.compressed(frame, compressor: compressor(), allocator: allocator) }
             }
             viewer.send(batch: frame, through: last)
@@ -104,8 +99,9 @@ extension LoopRoom {
 
 /// A budgeted batch as sent to the viewers that stand at one seq.
 struct SharedBatch {
-    var plain: ByteBuffer
-    var compressed: ByteBuffer?
+    var items: [EncodedComment]
+    var last: UInt64
     var count: Int
     var shed: Int
+    var frames = BatchFrames()
 }

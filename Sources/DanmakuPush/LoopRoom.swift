@@ -164,14 +164,16 @@ final class LoopRoom {
                 connection.sendGap(room: id, from: since + 1, to: snapshot.firstAvailableSeq - 1)
             }
             if let last = snapshot.comments.last {
-                connection.send(batch: ViewerMessage.batch(room: id, comments: snapshot.comments, allocator: allocator), through: last.seq)
+                connection.send(
+                    batch: ViewerMessage.batch(room: id, comments: snapshot.comments, format: connection.format, allocator: allocator),
+                    through: last.seq)
             }
         }
         viewer.lastSentSeq = snapshot.lastSeq
         // What was flushed while the snapshot was on its way, past what the snapshot covered.
         let missed = flushedMeanwhile.filter { $0.seq > snapshot.lastSeq }
         if let last = missed.last {
-            connection.send(batch: ViewerMessage.batch(room: id, comments: missed, allocator: allocator), through: last.seq)
+            connection.send(batch: ViewerMessage.batch(room: id, comments: missed, format: connection.format, allocator: allocator), through: last.seq)
             viewer.lastSentSeq = last.seq
         }
         viewer.slot = viewers.count
@@ -238,17 +240,16 @@ final class LoopRoom {
             frames += 1
             deliveries += Int(batch.last - max(sent + 1, batch.first) + 1)
             if sent < batch.first {
-                if batch.plain == nil { batch.plain = ViewerMessage.batch(room: id, comments: batch.comments, allocator: allocator) }
-                if viewer.compressesBatches {
-                    if batch.compressed == nil { batch.compressed = Self.compressed(batch.plain!, compressor: compressor(), allocator: allocator) }
-                    viewer.send(batch: batch.compressed!, through: batch.last)
-                } else {
-                    viewer.send(batch: batch.plain!, through: batch.last)
+                let frame = batch.frames.frame(format: viewer.format, compressed: viewer.compressesBatches) {
+                    ViewerMessage.batch(room: id, comments: batch.comments, format: viewer.format, allocator: allocator)
+                } compress: {
+                    Self.compressed($0, compressor: compressor(), allocator: allocator)
                 }
+                viewer.send(batch: frame, through: batch.last)
             } else {
                 // Only right after a join can a viewer already hold part of the batch.
                 let rest = batch.comments.filter { $0.seq > sent }
-                viewer.send(batch: ViewerMessage.batch(room: id, comments: rest, allocator: allocator), through: batch.last)
+                viewer.send(batch: ViewerMessage.batch(room: id, comments: rest, format: viewer.format, allocator: allocator), through: batch.last)
             }
             subscription.lastSentSeq = batch.last
         }
@@ -306,6 +307,25 @@ private struct Outgoing {
     var last: UInt64
     var targets: [RoomSubscription]
     var cursor = 0
-    var plain: ByteBuffer?
-    var compressed: ByteBuffer?
+    var frames = BatchFrames()
+}
+
+/// One batch's frames, built on first use: in each wire format, plain and compressed.
+struct BatchFrames {
+    private var built: [Int: ByteBuffer] = [:]
+
+    /// The frame for viewers that read `format`, compressed or not; `build` makes the plain frame
+    /// and `compress` the compressed one from it, once each.
+    mutating func frame(
+        format: WireFormat, compressed: Bool, build: () -> ByteBuffer, compress: (ByteBuffer) -> ByteBuffer
+    ) -> ByteBuffer {
+        let plainKey = format.rawValue * 2
+        let plain = built[plainKey] ?? build()
+        built[plainKey] = plain
+        guard compressed else { return plain }
+        if let frame = built[plainKey + 1] { return frame }
+        let frame = compress(plain)
+        built[plainKey + 1] = frame
+        return frame
+    }
 }

@@ -66,8 +66,11 @@ public enum ServerFrame {
     /// Under a display budget, `shed` says how many seqs up to `lastSeq` the batch leaves out:
     /// `{"type":"comments","room":…,"shed":N,"lastSeq":L,"comments":[…]}`.
     public static func comments(
-        room: RoomID, comments: [EncodedComment], shed: (count: Int, lastSeq: UInt64)? = nil, allocator: ByteBufferAllocator
+        room: RoomID, comments: [EncodedComment], shed: (count: Int, lastSeq: UInt64)? = nil, format: WireFormat = .full,
+        allocator: ByteBufferAllocator
     ) -> ByteBuffer {
+        let comments = format == .compact
+            ? comments.map { EncodedComment(room: $0.room, seq: $0.seq, json: $0.compactJSON()) } : comments
         let prefix = #"{"type":"comments","room":""#
         let middle = shed.map { #"","shed":\#($0.count),"lastSeq":\#($0.lastSeq),"comments":"# } ?? #"","comments":"#
         let payloadLength = prefix.utf8.count + room.value.utf8.count + middle.utf8.count

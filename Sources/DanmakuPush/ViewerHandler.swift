@@ -34,6 +34,8 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     /// Whether the viewer negotiated permessage-deflate: batches go to it compressed, and its
     /// own messages may arrive compressed.
     let compressesBatches: Bool
+    /// How comments are written in this viewer's batches (`?v=`).
+    let format: WireFormat
 
     let hub: PushHub
     let clientAddress: String
@@ -63,8 +65,9 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     /// when permessage-deflate was negotiated in the upgrade.
     public init(
         room: RoomID, since: UInt64?, epoch: Int64? = nil, clientAddress: String, hub: PushHub, compression: Bool = false,
-        token: String? = nil, eventStream: Bool = false
+        token: String? = nil, eventStream: Bool = false, format: WireFormat = .full
     ) {
+        self.format = format
         self.firstEpoch = epoch
         self.token = token
         self.eventStream = eventStream
@@ -185,7 +188,8 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         streamEpoch = epoch
         send(ViewerMessage.frame(ViewerMessage.Hello(
             room: room.value, node: hub.configuration.nodeName, lastSeq: lastSeq, epoch: epoch,
-            batchWindowMs: Int(window.nanoseconds / 1_000_000), online: online, displayPerSecond: displayPerSecond)))
+            batchWindowMs: Int(window.nanoseconds / 1_000_000), online: online, displayPerSecond: displayPerSecond,
+            v: format.rawValue)))
     }
 
     func sendGap(room: RoomID, from: UInt64, to: UInt64) {

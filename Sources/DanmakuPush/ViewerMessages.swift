@@ -18,6 +18,8 @@ enum ViewerMessage {
         let online: Int
         /// The room's display budget when it has one: batches then carry a sample and `shed`.
         let displayPerSecond: Int?
+        /// The wire format of this connection's batches (`WireFormat`).
+        let v: Int
     }
 
     /// The room's online count changed (sent at most once per presence interval).
@@ -74,8 +76,9 @@ enum ViewerMessage {
     }
 
     static func batch(
-        room: RoomID, comments: [EncodedComment], shed: (count: Int, lastSeq: UInt64)? = nil, allocator: ByteBufferAllocator
+        room: RoomID, comments: [EncodedComment], shed: (count: Int, lastSeq: UInt64)? = nil, format: WireFormat = .full,
+        allocator: ByteBufferAllocator
     ) -> ByteBuffer {
-        ServerFrame.comments(room: room, comments: comments, shed: shed, allocator: allocator)
+        ServerFrame.comments(room: room, comments: comments, shed: shed, format: format, allocator: allocator)
     }
 }

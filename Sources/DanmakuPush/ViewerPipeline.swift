@@ -14,7 +14,7 @@ public enum ViewerPipeline {
     /// bytes, removes the HTTP handlers (`httpHandlers`), and adds the viewer in event-stream mode.
     public static func startEventStream(
         on channel: any Channel, removing httpHandlers: [any RemovableChannelHandler], room: RoomID, since: UInt64?, epoch: Int64?,
-        clientAddress: String, hub: PushHub
+        clientAddress: String, hub: PushHub, format: WireFormat = .full
     ) throws {
         let pipeline = channel.pipeline.syncOperations
         let outlet = FrameOutlet()
@@ -23,12 +23,13 @@ public enum ViewerPipeline {
         head.writeAndFlush(NIOAny(EventStream.responseHead), promise: nil)
         for handler in httpHandlers { pipeline.removeHandler(handler, promise: nil) }
         try pipeline.addHandler(DiscardInbound())
-        try pipeline.addHandler(ViewerHandler(room: room, since: since, epoch: epoch, clientAddress: clientAddress, hub: hub, eventStream: true))
+        try pipeline.addHandler(ViewerHandler(
+            room: room, since: since, epoch: epoch, clientAddress: clientAddress, hub: hub, eventStream: true, format: format))
     }
 
     public static func addHandlers(
         to channel: any Channel, room: RoomID, since: UInt64?, epoch: Int64? = nil, clientAddress: String, compression: Bool,
-        hub: PushHub, token: String? = nil
+        hub: PushHub, token: String? = nil, format: WireFormat = .full
     ) throws {
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(FrameOutlet(), position: .first)
@@ -40,6 +41,7 @@ public enum ViewerPipeline {
         let loop = channel.eventLoop
         try pipeline.addHandler(ProtocolGuard(settings: settings, inflater: { [hub] in hub.shard(for: loop).compressor() }))
         try pipeline.addHandler(ViewerHandler(
-            room: room, since: since, epoch: epoch, clientAddress: clientAddress, hub: hub, compression: compression, token: token))
+            room: room, since: since, epoch: epoch, clientAddress: clientAddress, hub: hub, compression: compression, token: token,
+            format: format))
     }
 }

@@ -20,11 +20,12 @@ enum ConnectionPipeline {
         var api = configuration.ingest
         api.acceptsPosts = configuration.roles.contains(.api)
         api.servesViewers = hub != nil
-        var startEventStream: (@Sendable (any Channel, RoomID, UInt64?, Int64?) throws -> Void)?
+        var startEventStream: (@Sendable (any Channel, RoomID, UInt64?, Int64?, WireFormat) throws -> Void)?
         if let hub {
-            startEventStream = { channel, room, since, epoch in
+            startEventStream = { channel, room, since, epoch, format in
                 try Self.startEventStream(
-                    channel: channel, room: room, since: since, epoch: epoch, push: push, clientAddress: configuration.ingest.clientAddress, hub: hub)
+                    channel: channel, room: room, since: since, epoch: epoch, format: format, push: push,
+                    clientAddress: configuration.ingest.clientAddress, hub: hub)
             }
         }
         let ingest = NIOLoopBound(IngestHTTPHandler(
@@ -37,6 +38,7 @@ enum ConnectionPipeline {
                 // Refusing (nil) passes the request on to the HTTP handler, which explains why.
                 let target = RequestTarget(uri: head.uri)
                 guard hub != nil, case .viewerSocket = Route(path: target.path), case .success = target.since, case .success = target.epoch,
+                      case .success = target.wireFormat,
                       RequestHeaders.isValidWebSocketKey(head.headers) else {
                     return channel.eventLoop.makeSucceededFuture(nil)
                 }
@@ -56,7 +58,7 @@ enum ConnectionPipeline {
                     let epoch = (try? target.epoch.get()) ?? nil
                     try configureViewer(
                         channel: channel, room: room, since: since, epoch: epoch, compression: negotiatesCompression(head, push: push),
-                        push: push, hub: hub, token: target.query["token"],
+                        push: push, hub: hub, token: target.query["token"], format: (try? target.wireFormat.get()) ?? .full,
                         clientAddress: configuration.ingest.clientAddress.key(peer: channel.remoteAddress, headers: head.headers))
                 }
             })
@@ -75,7 +77,8 @@ enum ConnectionPipeline {
 
     /// Removes the HTTP handlers and makes the connection an event-stream viewer of `room`.
     private static func startEventStream(
-        channel: any Channel, room: RoomID, since: UInt64?, epoch: Int64?, push: PushConfiguration, clientAddress: ClientAddress, hub: PushHub
+        channel: any Channel, room: RoomID, since: UInt64?, epoch: Int64?, format: WireFormat, push: PushConfiguration,
+        clientAddress: ClientAddress, hub: PushHub
     ) throws {
         let pipeline = channel.pipeline.syncOperations
         var http: [any RemovableChannelHandler] = []
@@ -88,7 +91,7 @@ enum ConnectionPipeline {
         try setViewerSocketOptions(channel, push: push)
         try ViewerPipeline.startEventStream(
             on: channel, removing: http, room: room, since: since, epoch: epoch, clientAddress: clientAddress.key(peer: channel.remoteAddress),
-            hub: hub)
+            hub: hub, format: format)
     }
 
     /// Bounded unwritten bytes: past the high mark the channel turns unwritable, and the viewer is
@@ -110,11 +113,11 @@ enum ConnectionPipeline {
     /// Sets the viewer socket's bounds and adds the viewer's handlers.
     private static func configureViewer(
         channel: any Channel, room: RoomID, since: UInt64?, epoch: Int64?, compression: Bool, push: PushConfiguration, hub: PushHub,
-        token: String?, clientAddress: String
+        token: String?, format: WireFormat, clientAddress: String
     ) throws {
         try setViewerSocketOptions(channel, push: push)
         try ViewerPipeline.addHandlers(
             to: channel, room: room, since: since, epoch: epoch, clientAddress: clientAddress,
-            compression: compression, hub: hub, token: token)
+            compression: compression, hub: hub, token: token, format: format)
     }
 }

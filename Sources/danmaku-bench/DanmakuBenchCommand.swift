@@ -84,6 +84,9 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
     @Option(help: "Extra argument for the local server (repeatable), e.g. --server-arg=--threads=1.")
     var serverArg: [String] = []
 
+    @Option(help: "Wire format viewers ask for: 2 leaves out what every comment repeats, 1 is the full comment.")
+    var wireFormat = 2
+
     @Option(help: "The danmaku binary to start as the local server (default: the one next to danmaku-bench).")
     var serverBinary: String?
 
@@ -124,6 +127,8 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
             }
             return (host, port)
         }
+        guard (1...2).contains(wireFormat) else { throw ValidationError("--wire-format must be 1 or 2") }
+        run.wireFormat = wireFormat
         run.slowViewers = slowViewers
         run.churnPerSecond = churn
         run.sampleEvery = max(1, sampleEvery)

@@ -14,7 +14,7 @@ extension LoadRun {
         statsForLoop: @escaping @Sendable (any EventLoop) -> LoopStats
     ) throws -> EventLoopFuture<ViewerRecord> {
         let handler = BenchViewer(
-            path: "/v1/rooms/\(roomNames[room])/ws", compression: compression, verifyEveryComment: index % verifyEvery == 0,
+            path: "/v1/rooms/\(roomNames[room])/ws?v=\(wireFormat)", compression: compression, verifyEveryComment: index % verifyEvery == 0,
             counters: counters, statsForLoop: statsForLoop)
         let loop = group.next()
         let bound = NIOLoopBoundBox.makeBoxSendingValue(handler, eventLoop: loop)

@@ -16,6 +16,8 @@ struct LoadRun {
     var verifyEvery: Int
     var textBytes: Int
     var compression: Bool
+    /// The wire format viewers ask for (`?v=`).
+    var wireFormat = 2
     var connectRate: Double
     var publishers: Int
     /// Viewers that stop reading after the handshake, spread over the rooms.

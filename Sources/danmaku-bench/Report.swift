@@ -93,7 +93,8 @@ struct Report: Codable {
             ("deliveries/s", rate(deliveriesPerSecond)),
             ("frames/s", rate(framesPerSecond)),
             ("bus messages/s", busMessagesPerSecond.map { rate($0) + " (published by the posting node)" } ?? "-"),
-            ("bytes/s", rate(bytesPerSecond) + "B" + (compression ? " (permessage-deflate, on the wire)" : "")),
+            ("bytes/s", rate(bytesPerSecond) + "B" + (compression ? " (permessage-deflate, on the wire)" : "")
+                + (deliveriesPerSecond > 0 ? String(format: ", %.0f B per delivered comment", bytesPerSecond / deliveriesPerSecond) : "")),
             ("latency", "p50 \(ms("p50"))  p90 \(ms("p90"))  p99 \(ms("p99"))  p99.9 \(ms("p99.9"))  max \(ms("max"))  (\(latencySamples) samples from \(verifiedViewers) fully verified viewers)"),
             ("correctness", "lost (missing) \(missing), duplicated/out of order \(duplicated)"),
             ("shed", shed == 0 ? "none" : "\(shed) held back by the display budget (announced in batches, not lost)"),

@@ -32,20 +32,21 @@ final class ViewerHarness {
     }
 
     /// A connected viewer channel (its hello not yet read).
-    func connect(since: UInt64? = nil, compression: Bool = false) throws -> EmbeddedChannel {
-        try Self.viewerChannel(loop: loop, room: room, since: since, compression: compression, hub: hub)
+    func connect(since: UInt64? = nil, compression: Bool = false, format: WireFormat = .full) throws -> EmbeddedChannel {
+        try Self.viewerChannel(loop: loop, room: room, since: since, compression: compression, format: format, hub: hub)
     }
 
     /// A viewer channel built as the server builds one: NIO's decoder (added by its upgrader in
     /// the server), then `ViewerPipeline`; connected, its hello not yet read.
     static func viewerChannel(
-        loop: EmbeddedEventLoop, room: RoomID, since: UInt64? = nil, compression: Bool = false, hub: PushHub
+        loop: EmbeddedEventLoop, room: RoomID, since: UInt64? = nil, compression: Bool = false, format: WireFormat = .full,
+        hub: PushHub
     ) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel(loop: loop)
         try channel.pipeline.syncOperations.addHandler(
             ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: hub.configuration.maxInboundFrameBytes)))
         try ViewerPipeline.addHandlers(
-            to: channel, room: room, since: since, clientAddress: "10.0.0.1", compression: compression, hub: hub)
+            to: channel, room: room, since: since, clientAddress: "10.0.0.1", compression: compression, hub: hub, format: format)
         try channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 5000)).wait()
         return channel
     }
@@ -165,6 +166,29 @@ func json(_ frame: ParsedFrame) throws -> [String: Any] {
         for viewer in viewers {
             #expect(try harness.frames(viewer).map(seqs) == [[1, 2], [3]])
         }
+    }
+
+    @Test func compactViewersGetTheSameCommentsWithoutWhatEveryOneRepeats() async throws {
+        let harness = ViewerHarness(window: 10)
+        let full = try harness.connect()
+        let compact = try harness.connect(format: .compact)
+        let compactDeflate = try harness.connect(compression: true, format: .compact)
+        #expect(try json(try harness.frames(full)[0])["v"] as? Int == 1)
+        #expect(try json(try harness.frames(compact)[0])["v"] as? Int == 2)
+        _ = try harness.frames(compactDeflate)
+        try await harness.post(2)
+        harness.loop.advanceTime(by: .milliseconds(10))
+        let fullFrame = try harness.frames(full)[0]
+        let compactFrame = try harness.frames(compact)[0]
+        #expect(try seqs(compactFrame) == [1, 2])
+        let fullComments = try #require(try json(fullFrame)["comments"] as? [[String: Any]])
+        let compactComments = try #require(try json(compactFrame)["comments"] as? [[String: Any]])
+        #expect(Set(fullComments[0].keys) == ["seq", "id", "room", "user", "text", "color", "mode", "ts"])
+        #expect(Set(compactComments[0].keys) == ["seq", "id", "user", "text", "ts"])
+        #expect(compactComments[0]["id"] as? String == fullComments[0]["id"] as? String)
+        #expect(compactFrame.payload.count < fullFrame.payload.count - 2 * 40)
+        let inflated = try inflateMessage(try harness.frames(compactDeflate)[0].payload)
+        #expect(inflated == String(decoding: compactFrame.payload, as: UTF8.self), "compressed compact batches inflate to the same")
     }
 
     @Test func naiveModeSendsOneFramePerComment() async throws {

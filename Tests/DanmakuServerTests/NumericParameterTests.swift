@@ -17,7 +17,7 @@ import Testing
         ("/v1/rooms", "top", true),
         ("/v1/rooms/n/replay", "from", true), ("/v1/rooms/n/replay", "to", true),
         ("/v1/rooms/n/replay", "stream", true), ("/v1/rooms/n/replay", "limit", true),
-        ("/v1/rooms/n/events", "since", false),
+        ("/v1/rooms/n/events", "since", false), ("/v1/rooms/n/events", "v", false),
     ]
 
     func percentEncoded(_ value: String) -> String {
