@@ -26,8 +26,10 @@ public struct RedisConnection: Sendable {
 ///
 /// Commands are pipelined on the one connection. While it is down they fail at once with
 /// `RedisError.unavailable` instead of waiting: callers answer their own clients quickly, and
-/// nothing piles up in memory. Reconnecting backs off from 50 ms to 1 s. `onConnect` runs on each
-/// new connection before it takes commands (re-subscribing, for a subscriber).
+/// nothing piles up in memory. Reconnecting backs off from 50 ms to 1 s. Each new connection logs
+/// in first (`AUTH`, `SELECT`, from the address), then `onConnect` runs on it before it takes
+/// commands (re-subscribing, for a subscriber). A refusal (a wrong password, a user without a
+/// command it needs) is not retried: the client stops, and `waitForConnection` says why.
 public final class RedisClient: Sendable {
     /// The server.
     public let address: RedisAddress
@@ -45,6 +47,8 @@ public final class RedisClient: Sendable {
         var closed = false
         var lastError = "not connected yet"
         var wasConnected = false
+        /// Why the server refused this client, once it has: no more attempts.
+        var refusal: RedisError?
     }
 
     private let state = Mutex(State())
@@ -75,11 +79,16 @@ public final class RedisClient: Sendable {
     /// Whether commands can be sent now.
     public var isConnected: Bool { state.withLock { $0.connection != nil } }
 
-    /// Waits until connected or `timeout` passes; throws `unavailable` on timeout.
+    /// Why the server refused this client, if it has (it then no longer tries).
+    public var refusal: RedisError? { state.withLock { $0.refusal } }
+
+    /// Waits until connected or `timeout` passes; throws `unavailable` on timeout, and the
+    /// refusal at once when the server refused this client.
     public func waitForConnection(timeout: Duration = .seconds(5)) async throws {
         let clock = ContinuousClock()
         let end = clock.now + timeout
         while !isConnected {
+            if let refusal { throw refusal }
             guard clock.now < end else { throw RedisError.unavailable(state.withLock { $0.lastError }) }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -130,10 +139,13 @@ public final class RedisClient: Sendable {
             }
     }
 
-    /// Runs `onConnect`, then opens the connection to commands.
+    /// Logs in, runs `onConnect`, then opens the connection to commands.
     private func prepare(_ connection: RedisConnection) {
         connection.channel.closeFuture.whenComplete { [self] _ in lost(connection) }
-        let ready = onConnect?(connection) ?? eventLoop.makeSucceededVoidFuture()
+        let onConnect = onConnect
+        let ready = logIn(connection).flatMap { [eventLoop] in
+            onConnect?(connection) ?? eventLoop.makeSucceededVoidFuture()
+        }
         ready.whenComplete { [self] result in
             switch result {
             case .success:
@@ -149,11 +161,35 @@ public final class RedisClient: Sendable {
                 } else {
                     logger.info(reconnected ? "redis reconnected" : "redis connected", metadata: ["address": "\(address)"])
                 }
+            case .failure(RedisError.server(let message)) where RedisError.isRefusal(message):
+                // Asking again would get the same answer (and fill the server's log with it).
+                let refusal = RedisError.refused(message)
+                state.withLock {
+                    $0.refusal = refusal
+                    $0.lastError = "\(refusal)"
+                    $0.closed = true
+                }
+                logger.error("redis refused this client; not retrying", metadata: ["address": "\(address)", "reply": "\(message)"])
+                connection.channel.close(promise: nil)
             case .failure(let error):
                 state.withLock { $0.lastError = "\(error)" }
                 connection.channel.close(promise: nil)
             }
         }
+    }
+
+    /// `AUTH` (with the address's user and password) and `SELECT` (its database), when set.
+    private func logIn(_ connection: RedisConnection) -> EventLoopFuture<Void> {
+        var steps: [RESPCommand] = []
+        if let password = address.password {
+            steps.append(RESPCommand("AUTH", (address.username.map { [RESPArgument($0)] } ?? []) + [RESPArgument(password)]))
+        }
+        if address.database != 0 { steps.append(RESPCommand("SELECT", [RESPArgument(String(address.database))])) }
+        var done = eventLoop.makeSucceededVoidFuture()
+        for step in steps {
+            done = done.flatMap { connection.send(step).map { _ in () } }
+        }
+        return done
     }
 
     private func lost(_ connection: RedisConnection) {

@@ -12,6 +12,10 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     case server(String)
     /// The answer had an unexpected shape.
     case unexpectedReply(String)
+    /// The server refused this client's credentials (`WRONGPASS`, `NOAUTH`) or the permission to
+    /// run a command it needs (`NOPERM`, naming the command): trying again cannot help, so the
+    /// client stops and says why.
+    case refused(String)
 
     public var description: String {
         switch self {
@@ -20,35 +24,20 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         case .timeout(let command): "redis did not answer \(command) in time"
         case .server(let message): "redis error: \(message)"
         case .unexpectedReply(let what): "unexpected redis reply: \(what)"
+        case .refused(let why): "redis refused this client: \(why)"
         }
     }
 }
 
-/// Where a Redis server listens: `redis://host:port` (port 6379 when omitted).
-public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
-
-    public init(host: String, port: Int) {
-        self.host = host
-        self.port = port
+extension RedisError {
+    /// Whether this is the server refusing the client (see `refused`).
+    public var isRefusal: Bool {
+        if case .refused = self { return true }
+        return false
     }
 
-    /// Parses `redis://host[:port][/]`; nil for anything else.
-    public init?(url: String) {
-        guard url.hasPrefix("redis://") else { return nil }
-        var rest = url.dropFirst("redis://".count)
-        if rest.hasSuffix("/") { rest = rest.dropLast() }
-        let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
-        guard let host = parts.first, !host.isEmpty, parts.count <= 2 else { return nil }
-        self.host = String(host)
-        if parts.count == 2 {
-            guard let port = Int(parts[1]), (1...65535).contains(port) else { return nil }
-            self.port = port
-        } else {
-            self.port = 6379
-        }
+    /// Whether a reply says the client may not do this at all, so that retrying is pointless.
+    static func isRefusal(_ message: String) -> Bool {
+        ["WRONGPASS", "NOAUTH", "NOPERM", "ERR AUTH", "ERR invalid password", "ERR Client sent AUTH"].contains { message.hasPrefix($0) }
     }
-
-    public var description: String { "redis://\(host):\(port)" }
 }

@@ -102,6 +102,10 @@ public final class DanmakuServer: Sendable {
             redisBus.start()
             do {
                 try await redisBus.waitForConnection(timeout: .seconds(2))
+            } catch let refusal as RedisError where refusal.isRefusal {
+                // A wrong password or a missing permission: a startup error, not a retry loop.
+                await redisBus.shutdown()
+                throw refusal
             } catch {
                 // Serve anyway: posts get 503 until Redis is reachable, and the bus keeps trying.
                 logger.warning("redis is not reachable yet; posts are answered 503 until it is", metadata: ["error": "\(error)"])

@@ -10,8 +10,9 @@ import Foundation
 /// second list to keep in step. Variables that name no flag are reported and ignored (tools and
 /// tests use a few `DANMAKU_*` names of their own).
 enum EnvironmentDefaults {
-    /// `DANMAKU_*` names used by the tests and scripts, not by `serve`: not worth a warning.
-    static let otherUses: Set<String> = ["DANMAKU_BIN", "DANMAKU_REDIS_SERVER", "DANMAKU_FUZZ_TARGET"]
+    /// `DANMAKU_*` names used by the tests and scripts, or read by `serve` itself rather than as a
+    /// flag (the bus password, kept out of process listings): not worth a warning.
+    static let otherUses: Set<String> = ["DANMAKU_BIN", "DANMAKU_REDIS_SERVER", "DANMAKU_FUZZ_TARGET", "DANMAKU_BUS_PASSWORD"]
 
     /// `arguments` (without the program name) with the environment's defaults added for `serve`.
     static func apply(to arguments: [String], environment: [String: String], help: String) -> (arguments: [String], ignored: [String]) {

@@ -22,7 +22,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Roles to run: all, or a comma-separated list of ingest, logic (together) and push.")
     var roles = "all"
 
-    @Option(help: "Bus between the roles: memory (one process) or redis://HOST:PORT (a cluster).")
+    @Option(help: "Bus between the roles: memory (one process) or redis://[USER[:PASSWORD]@]HOST[:PORT][/DB] (a cluster; password also from DANMAKU_BUS_PASSWORD).")
     var bus = "memory"
 
     @Option(name: .customLong("bus-timeout-ms"), help: "How long a Redis command may take before it fails and the connection is renewed, ms.")
@@ -196,7 +196,13 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--roles must be all, or a list of ingest,logic and/or push (ingest and logic together)")
         }
         configuration.roles = roles
-        guard let bus = BusChoice(bus) else { throw ValidationError("--bus must be memory or redis://HOST:PORT") }
+        guard var bus = BusChoice(bus) else { throw ValidationError("--bus must be memory or redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]") }
+        // The password may come from the environment, which process listings do not show.
+        if case .redis(var address) = bus, address.password == nil,
+           let password = ProcessInfo.processInfo.environment["DANMAKU_BUS_PASSWORD"], !password.isEmpty {
+            address.password = password
+            bus = .redis(address)
+        }
         guard roles == .all || bus != .memory else {
             throw ValidationError("--roles \(self.roles) needs a shared bus: add --bus redis://HOST:PORT")
         }

@@ -1,0 +1,37 @@
+import DanmakuTestSupport
+import Foundation
+import Testing
+
+/// `danmaku serve` against a Redis server that requires a login, as an operator runs it.
+@Suite struct BusAuthTests {
+    @Test func theBusPasswordComesFromTheEnvironmentAndPostsFlow() async throws {
+        try await RedisServer.with { server in
+            _ = try await server.command(["ACL", "SETUSER", "danmaku", "on", ">s3cret", "~*", "&*", "+@all"])
+            // The password is not on the command line, where process listings would show it.
+            let node = try await DanmakuNode.start(
+                ["--bus", "redis://danmaku@127.0.0.1:\(server.port)"], environment: ["DANMAKU_BUS_PASSWORD": "s3cret"])
+            let viewer = try await TestViewer.join(port: node.port, room: "acl")
+            #expect(try await postComment(port: node.port, room: "acl", json: #"{"text":"logged in"}"#).status == 201)
+            try await viewer.waitForComments(1)
+            await node.stop()
+        }
+    }
+
+    @Test func aWrongPasswordIsAStartupErrorNotARetryLoop() async throws {
+        try await RedisServer.with { server in
+            _ = try await server.command(["ACL", "SETUSER", "danmaku", "on", ">s3cret", "~*", "&*", "+@all"])
+            let process = Process()
+            process.executableURL = DanmakuNode.executable
+            process.arguments = ["serve", "--port", "0", "--bus", "redis://danmaku:wrong@127.0.0.1:\(server.port)"]
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let status = try await DanmakuNode.waitForExit(process, timeout: .seconds(10))
+            #expect(status != 0)
+            let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(said.contains("WRONGPASS"), "\(said)")
+            #expect(!said.contains("wrong@"), "the password is never printed")
+        }
+    }
+}
