@@ -26,10 +26,13 @@ public struct BatchWindowController: Sendable {
         public var viewers: Int
         /// Comments the room received per second, recently.
         public var commentsPerSecond: Double
+        /// The bytes of those comments per second.
+        public var bytesPerSecond: Double
 
-        public init(viewers: Int, commentsPerSecond: Double) {
+        public init(viewers: Int, commentsPerSecond: Double, bytesPerSecond: Double = 0) {
             self.viewers = viewers
             self.commentsPerSecond = commentsPerSecond
+            self.bytesPerSecond = bytesPerSecond
         }
     }
 
@@ -52,6 +55,10 @@ public struct BatchWindowController: Sendable {
     private var recordedNanoseconds: Int64 = 0
     private var recordedFrames = 0
 
+    /// The largest batch frame worth waiting for: past it a frame's fixed cost is a small part of
+    /// its cost, so a wider window would only add latency, and bursts of large frames to every
+    /// viewer at once fill the kernel's socket memory.
+    public static let maximumFrameBytes = 32 * 1024
     /// A cost per frame assumed until the loop has measured its own: a ~6 KB frame on a
     /// loopback socket of a modest core. The first measurement replaces most of it.
     public static let assumedFrameCostNanoseconds = 8_000.0
@@ -124,8 +131,13 @@ public struct BatchWindowController: Sendable {
                 remaining -= demands[index]
                 continue
             }
-            // The room's flushes per second are `share / viewers`: its window is the inverse.
-            windows[index] = window(seconds: Double(loads[index].viewers) / max(share, 1))
+            // The room's flushes per second are `share / viewers`: its window is the inverse, no
+            // longer than it takes the room's comments to fill the largest frame worth sending.
+            var seconds = Double(loads[index].viewers) / max(share, 1)
+            if loads[index].bytesPerSecond > 0 {
+                seconds = min(seconds, Double(Self.maximumFrameBytes) / loads[index].bytesPerSecond)
+            }
+            windows[index] = window(seconds: seconds)
             remaining -= share
         }
         return windows

@@ -29,7 +29,9 @@ final class LoopRoom {
     var window: TimeAmount
     /// Comments received since the shard last looked, and the recent rate it derived from them.
     var receivedSinceTuning = 0
+    var receivedBytesSinceTuning = 0
     var commentsPerSecond = 0.0
+    var bytesPerSecond = 0.0
     /// The batch on its way to the viewers, a slice at a time.
     private var outgoing: Outgoing?
     /// Frames that must not overtake the batch on its way (retractions of its comments).
@@ -89,6 +91,7 @@ final class LoopRoom {
     func receive(_ comments: [EncodedComment], now: NIODeadline) -> Bool {
         receivedRecently = true
         receivedSinceTuning += comments.count
+        for comment in comments { receivedBytesSinceTuning += comment.json.readableBytes }
         for comment in comments {
             if let next = nextSeq, comment.seq < next { continue }  // already passed on
             held[comment.seq] = comment

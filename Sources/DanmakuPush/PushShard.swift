@@ -316,12 +316,17 @@ final class PushShard {
         var tuned: [LoopRoom] = []
         var loads: [BatchWindowController.RoomLoad] = []
         for room in rooms.values {
-            let rate = Double(room.receivedSinceTuning) / seconds
-            room.receivedSinceTuning = 0
             // Up at once, down gently: a burst widens windows now, a lull narrows them over a second.
-            room.commentsPerSecond = rate >= room.commentsPerSecond ? rate : room.commentsPerSecond * 0.8 + rate * 0.2
+            func smoothed(_ previous: Double, _ count: Int) -> Double {
+                let rate = Double(count) / seconds
+                return rate >= previous ? rate : previous * 0.8 + rate * 0.2
+            }
+            room.commentsPerSecond = smoothed(room.commentsPerSecond, room.receivedSinceTuning)
+            room.bytesPerSecond = smoothed(room.bytesPerSecond, room.receivedBytesSinceTuning)
+            room.receivedSinceTuning = 0
+            room.receivedBytesSinceTuning = 0
             tuned.append(room)
-            loads.append(.init(viewers: room.viewers.count, commentsPerSecond: room.commentsPerSecond))
+            loads.append(.init(viewers: room.viewers.count, commentsPerSecond: room.commentsPerSecond, bytesPerSecond: room.bytesPerSecond))
         }
         var widest = windows.floor
         for (room, window) in zip(tuned, windows.windows(for: loads)) {

@@ -44,6 +44,15 @@ import Testing
         #expect(controller.windows(for: hot) == [.milliseconds(100)])
     }
 
+    @Test func aWindowStopsWideningOnceItsFrameIsLargeEnough() {
+        let controller = measured(10_000)  // 50,000 frames/s: 10,000 viewers would get 200 ms
+        let hot = Load(viewers: 10_000, commentsPerSecond: 1000, bytesPerSecond: 1000 * 200)
+        // 200 KB of comments a second fill the largest frame worth sending in 164 ms.
+        #expect(controller.windows(for: [hot]) == [.milliseconds(170)])
+        let small = Load(viewers: 10_000, commentsPerSecond: 1000, bytesPerSecond: 1000 * 20)
+        #expect(controller.windows(for: [small]) == [.milliseconds(200)], "small comments: the budget decides")
+    }
+
     @Test func theFirstMeasurementNeedsEnoughFrames() {
         var controller = BatchWindowController(floor: .milliseconds(10), ceiling: .milliseconds(250))
         controller.record(nanoseconds: 1_000_000, frames: 1)
