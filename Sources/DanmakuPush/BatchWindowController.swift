@@ -55,6 +55,8 @@ public struct BatchWindowController: Sendable {
     private var recordedNanoseconds: Int64 = 0
     private var recordedFrames = 0
 
+    /// Comments a widest-window frame must be expected to hold for a room's window to widen.
+    static let fewestCommentsWorthWaitingFor = 4.0
     /// The largest batch frame worth waiting for: past it a frame's fixed cost is a small part of
     /// its cost, so a wider window would only add latency, and bursts of large frames to every
     /// viewer at once fill the kernel's socket memory.
@@ -124,10 +126,14 @@ public struct BatchWindowController: Sendable {
         var windows = loads.map { _ in floor }
         var remaining = sendsPerSecond
         var unserved = loads.count
+        let ceilingSeconds = Double(ceiling.nanoseconds) / 1e9
         for index in demands.indices.sorted(by: { demands[$0] < demands[$1] }) {
             let share = remaining / Double(unserved)
             unserved -= 1
-            if demands[index] <= share {
+            // A room too quiet to put a few comments in one frame even at the widest window keeps
+            // the floor: widening would add latency and save few frames (the slices keep the loop
+            // answering whatever it costs).
+            if demands[index] <= share || loads[index].commentsPerSecond * ceilingSeconds < Self.fewestCommentsWorthWaitingFor {
                 remaining -= demands[index]
                 continue
             }

@@ -24,6 +24,8 @@ final class PushShard {
     /// Rooms whose batch is still on its way to their viewers, continued a slice at a time.
     private var fanningOut: [LoopRoom] = []
     private var continuationScheduled = false
+    /// Whether a pass over the due rooms is already scheduled for rooms that waited on a batch.
+    private var waitingFlushScheduled = false
     private var tuner: Scheduled<Void>?
     /// The loop's total sleep when windows were last tuned (see `LoopSleepMeter`).
     private var sleptAtLastTuning: Int64?
@@ -275,8 +277,12 @@ final class PushShard {
 
     /// Rooms whose deadline passed while their previous batch was on its way start the next one.
     private func startWaitingBatches() {
-        guard dirty.contains(where: { !$0.isFanningOut && $0.flushDeadline <= eventLoop.now }) else { return }
-        eventLoop.assumeIsolated().scheduleTask(in: Self.pauseBetweenSlices) { [weak self] in self?.flushDue() }
+        guard !waitingFlushScheduled, dirty.contains(where: { !$0.isFanningOut && $0.flushDeadline <= eventLoop.now }) else { return }
+        waitingFlushScheduled = true
+        eventLoop.assumeIsolated().scheduleTask(in: Self.pauseBetweenSlices) { [weak self] in
+            self?.waitingFlushScheduled = false
+            self?.flushDue()
+        }
     }
 
     /// Writes the next slice of the batches on their way, then lets the loop serve its sockets
@@ -316,10 +322,10 @@ final class PushShard {
         var tuned: [LoopRoom] = []
         var loads: [BatchWindowController.RoomLoad] = []
         for room in rooms.values {
-            // Up at once, down gently: a burst widens windows now, a lull narrows them over a second.
+            // Smoothed over about a third of a second: a few comments arriving together do not
+            // make a quiet room look busy, and a room that turns hot is seen within a few periods.
             func smoothed(_ previous: Double, _ count: Int) -> Double {
-                let rate = Double(count) / seconds
-                return rate >= previous ? rate : previous * 0.8 + rate * 0.2
+                previous + (Double(count) / seconds - previous) * 0.3
             }
             room.commentsPerSecond = smoothed(room.commentsPerSecond, room.receivedSinceTuning)
             room.bytesPerSecond = smoothed(room.bytesPerSecond, room.receivedBytesSinceTuning)
