@@ -97,16 +97,23 @@ public final class MemoryBus: CommentBus, CommentLog {
         }
     }
 
+    /// Makes `state.rooms[id]` the room a post at `now` goes to (`roomForPost`). Callers then
+    /// change it in place, through the dictionary: a copy taken out and put back would share its
+    /// history buffer while changed, and so copy the whole history on every comment.
+    private func holdRoomForPost(_ id: RoomID, in state: inout State, now: Int64) {
+        let epoch = roomForPost(id, in: &state, now: now).epoch
+        if state.rooms[id]?.epoch != epoch { state.rooms[id] = Room(epoch: epoch, lastActivity: now) }
+    }
+
     /// Gives a comment the room's next seq without storing it: history and `lastSeq` do not
     /// show it until `store`, so nobody sees a seq that a crash before it is durable could reuse.
     public func number(room: RoomID, unnumbered: ByteBuffer) -> EncodedComment {
         let now = clock()
         return state.withLock { state in
-            var current = roomForPost(room, in: &state, now: now)
-            current.numbered += 1
-            current.lastActivity = now
-            state.rooms[room] = current
-            return EncodedComment(numbering: unnumbered, seq: current.numbered, room: room)
+            holdRoomForPost(room, in: &state, now: now)
+            state.rooms[room]!.numbered += 1
+            state.rooms[room]!.lastActivity = now
+            return EncodedComment(numbering: unnumbered, seq: state.rooms[room]!.numbered, room: room)
         }
     }
 
@@ -114,9 +121,8 @@ public final class MemoryBus: CommentBus, CommentLog {
     public func store(_ comment: EncodedComment) {
         let now = clock()
         state.withLock { state in
-            var current = state.rooms[comment.room] ?? Room(epoch: now, lastActivity: now)
-            Self.insert(comment, into: &current, capacity: historyCapacity)
-            state.rooms[comment.room] = current
+            if state.rooms[comment.room] == nil { state.rooms[comment.room] = Room(epoch: now, lastActivity: now) }
+            Self.insert(comment, into: &state.rooms[comment.room]!, capacity: historyCapacity)
         }
     }
 
@@ -138,11 +144,10 @@ public final class MemoryBus: CommentBus, CommentLog {
     public func append(room: RoomID, unnumbered: ByteBuffer) async throws -> EncodedComment {
         let now = clock()
         return state.withLock { state in
-            var current = roomForPost(room, in: &state, now: now)
-            current.lastActivity = now
-            let comment = EncodedComment(numbering: unnumbered, seq: current.numbered + 1, room: room)
-            Self.insert(comment, into: &current, capacity: historyCapacity)
-            state.rooms[room] = current
+            holdRoomForPost(room, in: &state, now: now)
+            state.rooms[room]!.lastActivity = now
+            let comment = EncodedComment(numbering: unnumbered, seq: state.rooms[room]!.numbered + 1, room: room)
+            Self.insert(comment, into: &state.rooms[room]!, capacity: historyCapacity)
             return comment
         }
     }

@@ -56,7 +56,7 @@ public struct BatchWindowController: Sendable {
     private var recordedFrames = 0
 
     /// Comments a widest-window frame must be expected to hold for a room's window to widen.
-    static let fewestCommentsWorthWaitingFor = 4.0
+    static let fewestCommentsWorthWaitingFor = 3.0
     /// The largest batch frame worth waiting for: past it a frame's fixed cost is a small part of
     /// its cost, so a wider window would only add latency, and bursts of large frames to every
     /// viewer at once fill the kernel's socket memory.

@@ -23,9 +23,10 @@ final class PushShard {
     private var windows: BatchWindowController
     /// Rooms whose batch is still on its way to their viewers, continued a slice at a time.
     private var fanningOut: [LoopRoom] = []
-    private var continuationScheduled = false
-    /// Whether a pass over the due rooms is already scheduled for rooms that waited on a batch.
-    private var waitingFlushScheduled = false
+    /// Whether `flushDue` runs again after the loop's next look at its sockets.
+    private var resumeRequested = false
+    /// How the shard waits for that look (see `NextIOTurn`); nil until made, and in tests.
+    private var ioTurn: NextIOTurn?
     private var tuner: Scheduled<Void>?
     /// The loop's total sleep when windows were last tuned (see `LoopSleepMeter`).
     private var sleptAtLastTuning: Int64?
@@ -66,7 +67,12 @@ final class PushShard {
     func start() {
         eventLoop.preconditionInEventLoop()
         startSweeping()
-        if windows.isBatching { startTuning() }
+        guard windows.isBatching else { return }
+        startTuning()
+        NextIOTurn.make(on: eventLoop, { [weak self] in self?.resume() }) { [weak self] turn in
+            guard let self, self.sweeper != nil else { return turn?.close() ?? () }
+            self.ioTurn = turn
+        }
     }
 
     private func startSweeping() {
@@ -93,6 +99,8 @@ final class PushShard {
         sweeper = nil
         tuner?.cancel()
         tuner = nil
+        ioTurn?.close()
+        ioTurn = nil
         scheduledFlush?.task.cancel()
         scheduledFlush = nil
     }
@@ -264,10 +272,6 @@ final class PushShard {
         return written
     }
 
-    /// How far ahead the next slice is scheduled: just long enough for the loop to see it is not
-    /// due when it looks for more tasks.
-    static let pauseBetweenSlices = TimeAmount.microseconds(20)
-
     /// Writes between two looks at the clock: a few dozen microseconds of work at most.
     static let writesBetweenClockReads = 16
 
@@ -277,23 +281,12 @@ final class PushShard {
 
     /// Rooms whose deadline passed while their previous batch was on its way start the next one.
     private func startWaitingBatches() {
-        guard !waitingFlushScheduled, dirty.contains(where: { !$0.isFanningOut && $0.flushDeadline <= eventLoop.now }) else { return }
-        waitingFlushScheduled = true
-        eventLoop.assumeIsolated().scheduleTask(in: Self.pauseBetweenSlices) { [weak self] in
-            self?.waitingFlushScheduled = false
-            self?.flushDue()
-        }
+        guard dirty.contains(where: { !$0.isFanningOut && $0.flushDeadline <= eventLoop.now }) else { return }
+        resumeAfterIO()
     }
 
-    /// Writes the next slice of the batches on their way, then lets the loop serve its sockets
-    /// before the one after.
-    private func continueFanOuts() {
-        continuationScheduled = false
-        let started = NIODeadline.now()
-        finishSlice(writeSlice(started: started), started: started)
-    }
-
-    /// Records a slice of fan-out, and schedules the next slice if batches are still on their way.
+    /// Records a slice of fan-out, and resumes after the loop's next look at its sockets if
+    /// batches are still on their way.
     private func finishSlice(_ written: Flushed, started: NIODeadline) {
         if written.frames > 0 {
             let elapsed = (NIODeadline.now() - started).nanoseconds
@@ -301,12 +294,25 @@ final class PushShard {
             metrics.flushDuration.recordNanoseconds(elapsed)
             record(written)
         }
-        guard !fanningOut.isEmpty, !continuationScheduled else { return }
-        continuationScheduled = true
-        // Scheduled a moment ahead rather than `execute`d: NIO runs the tasks enqueued while it
-        // runs tasks in the same tick, and only a task not yet due lets the tick end, so the
-        // sockets' events (posts, joins, pongs) are handled before the next slice.
-        eventLoop.assumeIsolated().scheduleTask(in: Self.pauseBetweenSlices) { [weak self] in self?.continueFanOuts() }
+        if !fanningOut.isEmpty { resumeAfterIO() }
+    }
+
+    /// Runs `flushDue` (due batches started, those on their way continued) once the loop has
+    /// handled its sockets' events: posts, joins and pongs go between two slices.
+    private func resumeAfterIO() {
+        guard !resumeRequested else { return }
+        resumeRequested = true
+        if let ioTurn {
+            ioTurn.request()
+        } else {
+            // A loop that polls no descriptors (tests): a task a moment ahead.
+            eventLoop.assumeIsolated().scheduleTask(in: .microseconds(20)) { [weak self] in self?.resume() }
+        }
+    }
+
+    private func resume() {
+        resumeRequested = false
+        flushDue()
     }
 
     /// Chooses every room's window anew from the loop's measured cost per frame and each room's
@@ -322,10 +328,11 @@ final class PushShard {
         var tuned: [LoopRoom] = []
         var loads: [BatchWindowController.RoomLoad] = []
         for room in rooms.values {
-            // Smoothed over about a third of a second: a few comments arriving together do not
-            // make a quiet room look busy, and a room that turns hot is seen within a few periods.
+            // Smoothed over most of a second: a few comments arriving together do not make a
+            // quiet room look busy, and a room that turns hot is seen within a second (its slices
+            // keep the loop answering meanwhile).
             func smoothed(_ previous: Double, _ count: Int) -> Double {
-                previous + (Double(count) / seconds - previous) * 0.3
+                previous + (Double(count) / seconds - previous) * 0.15
             }
             room.commentsPerSecond = smoothed(room.commentsPerSecond, room.receivedSinceTuning)
             room.bytesPerSecond = smoothed(room.bytesPerSecond, room.receivedBytesSinceTuning)

@@ -20,7 +20,7 @@ import Testing
         #expect(controller.windows(for: [Load(viewers: 100, commentsPerSecond: 1000)]) == [.milliseconds(10)])
         // One comment per frame: 10,000 viewers × 5/s is 50,000 frames/s, within the budget.
         #expect(controller.windows(for: [Load(viewers: 10_000, commentsPerSecond: 5)]) == [.milliseconds(10)])
-        // Over it (19,000 viewers × 7/s), but too quiet to put four comments in a 250 ms frame:
+        // Over it (19,000 viewers × 7/s), but too quiet to put three comments in a 250 ms frame:
         // widening would only add latency.
         #expect(controller.windows(for: [Load(viewers: 19_000, commentsPerSecond: 7)]) == [.milliseconds(10)])
         // No comments, no frames: a big room that is silent keeps the floor too.
