@@ -232,6 +232,9 @@ final class LoopRoom {
         outgoing = nil
         var frames = 0
         var deliveries = 0
+        // Read out of `batch` once: a closure below that captured `batch` itself would put it in a
+        // heap box on every call.
+        let comments = batch.comments
         let end = min(batch.targets.count, batch.cursor + max(1, writeLimit))
         while batch.cursor < end {
             let subscription = batch.targets[batch.cursor]
@@ -244,14 +247,14 @@ final class LoopRoom {
             deliveries += Int(batch.last - max(sent + 1, batch.first) + 1)
             if sent < batch.first {
                 let frame = batch.frames.frame(format: viewer.format, compressed: viewer.compressesBatches) {
-                    ViewerMessage.batch(room: id, comments: batch.comments, format: viewer.format, allocator: allocator)
+                    ViewerMessage.batch(room: id, comments: comments, format: viewer.format, allocator: allocator)
                 } compress: {
                     Self.compressed($0, compressor: compressor(), allocator: allocator)
                 }
                 viewer.send(batch: frame, through: batch.last)
             } else {
                 // Only right after a join can a viewer already hold part of the batch.
-                let rest = batch.comments.filter { $0.seq > sent }
+                let rest = comments.filter { $0.seq > sent }
                 viewer.send(batch: ViewerMessage.batch(room: id, comments: rest, format: viewer.format, allocator: allocator), through: batch.last)
             }
             subscription.lastSentSeq = batch.last
@@ -315,20 +318,29 @@ private struct Outgoing {
 
 /// One batch's frames, built on first use: in each wire format, plain and compressed.
 struct BatchFrames {
-    private var built: [Int: ByteBuffer] = [:]
+    private var full: ByteBuffer?
+    private var fullCompressed: ByteBuffer?
+    private var compact: ByteBuffer?
+    private var compactCompressed: ByteBuffer?
 
     /// The frame for viewers that read `format`, compressed or not; `build` makes the plain frame
-    /// and `compress` the compressed one from it, once each.
+    /// and `compress` the compressed one from it, once each. Called once per viewer: a lookup,
+    /// no hashing.
     mutating func frame(
         format: WireFormat, compressed: Bool, build: () -> ByteBuffer, compress: (ByteBuffer) -> ByteBuffer
     ) -> ByteBuffer {
-        let plainKey = format.rawValue * 2
-        let plain = built[plainKey] ?? build()
-        built[plainKey] = plain
-        guard compressed else { return plain }
-        if let frame = built[plainKey + 1] { return frame }
-        let frame = compress(plain)
-        built[plainKey + 1] = frame
+        switch (format, compressed) {
+        case (.full, false): return Self.made(&full, build)
+        case (.compact, false): return Self.made(&compact, build)
+        case (.full, true): return Self.made(&fullCompressed) { compress(Self.made(&full, build)) }
+        case (.compact, true): return Self.made(&compactCompressed) { compress(Self.made(&compact, build)) }
+        }
+    }
+
+    private static func made(_ slot: inout ByteBuffer?, _ make: () -> ByteBuffer) -> ByteBuffer {
+        if let frame = slot { return frame }
+        let frame = make()
+        slot = frame
         return frame
     }
 }

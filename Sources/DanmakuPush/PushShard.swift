@@ -42,6 +42,10 @@ final class PushShard {
     /// Created on first use: zlib state is only worth its memory once a viewer negotiates it.
     private var compressorStorage: FrameCompressor?
 
+    /// `compressor` as a closure made once: a method passed as a function value is a new closure
+    /// (an allocation) each time, and fan-out passes it once per few writes.
+    private lazy var compressorOnce: () -> FrameCompressor? = { [unowned self] in self.compressor() }
+
     /// This loop's permessage-deflate compressor (nil if zlib could not be set up).
     func compressor() -> FrameCompressor? {
         if compressorStorage == nil { compressorStorage = try? FrameCompressor() }
@@ -228,12 +232,14 @@ final class PushShard {
         var written = Flushed()
         var next: NIODeadline?
         var remaining = 0
-        for room in dirty {
+        // By index: iterating the array while compacting it would copy it.
+        for index in dirty.indices {
+            let room = dirty[index]
             if room.flushDeadline <= now, !room.isFanningOut {
                 room.isDirty = false
                 // The slice's time left goes to this room's viewers; the rest of its batch follows.
                 let allowed = sliceEnded(since: started) ? 0 : Self.writesBetweenClockReads
-                written.add(room.flush(allocator: allocator, framePerComment: false, compressor: compressor, now: now, writeLimit: allowed))
+                written.add(room.flush(allocator: allocator, framePerComment: false, compressor: compressorOnce, now: now, writeLimit: allowed))
                 if room.isFanningOut { fanningOut.append(room) }
             } else {
                 dirty[remaining] = room
@@ -257,8 +263,10 @@ final class PushShard {
         while !fanningOut.isEmpty, firstRound || !sliceEnded(since: started) {
             firstRound = false
             var remaining = 0
-            for room in fanningOut {
-                written.add(room.continueFanOut(writeLimit: Self.writesBetweenClockReads, allocator: allocator, compressor: compressor))
+            // By index: iterating the array while compacting it would copy it every round.
+            for index in fanningOut.indices {
+                let room = fanningOut[index]
+                written.add(room.continueFanOut(writeLimit: Self.writesBetweenClockReads, allocator: allocator, compressor: compressorOnce))
                 if room.isFanningOut {
                     fanningOut[remaining] = room
                     remaining += 1
