@@ -33,9 +33,9 @@ final class LoopRoom {
     var commentsPerSecond = 0.0
     var bytesPerSecond = 0.0
     /// The batch on its way to the viewers, a slice at a time.
-    private var outgoing: Outgoing?
+    var outgoing: Outgoing?
     /// Frames that must not overtake the batch on its way (retractions of its comments).
-    private var afterFanOut: [ByteBuffer] = []
+    var afterFanOut: [ByteBuffer] = []
     /// The room's display budget, when it has one.
     var displayBudget: DisplayBudget?
 
@@ -221,57 +221,6 @@ final class LoopRoom {
         return continueFanOut(writeLimit: writeLimit, allocator: allocator, compressor: compressor)
     }
 
-    /// Whether a batch is still on its way to some of the room's viewers.
-    var isFanningOut: Bool { outgoing != nil }
-
-    /// Writes the batch on its way to at most `writeLimit` more viewers; once every viewer has it,
-    /// sends what waited for it (retractions of its comments).
-    func continueFanOut(writeLimit: Int, allocator: ByteBufferAllocator, compressor: () -> FrameCompressor?) -> Flushed {
-        guard var batch = outgoing else { return Flushed() }
-        // Released while writing: the writes below may not touch `outgoing` through `self`.
-        outgoing = nil
-        var frames = 0
-        var deliveries = 0
-        // Read out of `batch` once: a closure below that captured `batch` itself would put it in a
-        // heap box on every call.
-        let comments = batch.comments
-        let end = min(batch.targets.count, batch.cursor + max(1, writeLimit))
-        while batch.cursor < end {
-            let subscription = batch.targets[batch.cursor]
-            batch.cursor += 1
-            let sent = subscription.lastSentSeq
-            // Gone from the room since the batch was cut, or already past it.
-            if subscription.slot == nil || sent >= batch.last { continue }
-            let viewer = subscription.viewer
-            frames += 1
-            deliveries += Int(batch.last - max(sent + 1, batch.first) + 1)
-            if sent < batch.first {
-                let frame = batch.frames.frame(format: viewer.format, compressed: viewer.compressesBatches) {
-                    ViewerMessage.batch(room: id, comments: comments, format: viewer.format, allocator: allocator)
-                } compress: {
-                    Self.compressed($0, compressor: compressor(), allocator: allocator)
-                }
-                viewer.send(batch: frame, through: batch.last)
-            } else {
-                // Only right after a join can a viewer already hold part of the batch.
-                let rest = comments.filter { $0.seq > sent }
-                viewer.send(batch: ViewerMessage.batch(room: id, comments: rest, format: viewer.format, allocator: allocator), through: batch.last)
-            }
-            subscription.lastSentSeq = batch.last
-        }
-        if batch.cursor < batch.targets.count {
-            outgoing = batch
-        } else {
-            let waiting = afterFanOut
-            afterFanOut.removeAll()
-            for frame in waiting {
-                for subscription in viewers { subscription.viewer.send(frame) }
-                for subscription in joining { subscription.viewer.send(frame) }
-            }
-        }
-        return Flushed(frames: frames, deliveries: deliveries)
-    }
-
     /// Viewers still joining keep the whole batch (their history catch-up is not budgeted).
     func bufferForJoiners() {
         for subscription in joining where !subscription.bufferWhileJoining(pending) {
@@ -302,45 +251,5 @@ struct Flushed {
         frames += other.frames
         deliveries += other.deliveries
         shed += other.shed
-    }
-}
-
-/// A batch on its way to the room's viewers: the comments, the frames built for them (once,
-/// on first use), and how far through the viewers of its moment it has got.
-private struct Outgoing {
-    var comments: [EncodedComment]
-    var first: UInt64
-    var last: UInt64
-    var targets: [RoomSubscription]
-    var cursor = 0
-    var frames = BatchFrames()
-}
-
-/// One batch's frames, built on first use: in each wire format, plain and compressed.
-struct BatchFrames {
-    private var full: ByteBuffer?
-    private var fullCompressed: ByteBuffer?
-    private var compact: ByteBuffer?
-    private var compactCompressed: ByteBuffer?
-
-    /// The frame for viewers that read `format`, compressed or not; `build` makes the plain frame
-    /// and `compress` the compressed one from it, once each. Called once per viewer: a lookup,
-    /// no hashing.
-    mutating func frame(
-        format: WireFormat, compressed: Bool, build: () -> ByteBuffer, compress: (ByteBuffer) -> ByteBuffer
-    ) -> ByteBuffer {
-        switch (format, compressed) {
-        case (.full, false): return Self.made(&full, build)
-        case (.compact, false): return Self.made(&compact, build)
-        case (.full, true): return Self.made(&fullCompressed) { compress(Self.made(&full, build)) }
-        case (.compact, true): return Self.made(&compactCompressed) { compress(Self.made(&compact, build)) }
-        }
-    }
-
-    private static func made(_ slot: inout ByteBuffer?, _ make: () -> ByteBuffer) -> ByteBuffer {
-        if let frame = slot { return frame }
-        let frame = make()
-        slot = frame
-        return frame
     }
 }

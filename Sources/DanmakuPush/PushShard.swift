@@ -13,38 +13,38 @@ import NIOCore
 final class PushShard {
     let eventLoop: any EventLoop
     let index: Int
-    private unowned let hub: PushHub
-    private var rooms: [RoomID: LoopRoom] = [:]
-    private var dirty: [LoopRoom] = []
-    private var scheduledFlush: (deadline: NIODeadline, task: Scheduled<Void>)?
+    unowned let hub: PushHub
+    var rooms: [RoomID: LoopRoom] = [:]
+    var dirty: [LoopRoom] = []
+    var scheduledFlush: (deadline: NIODeadline, task: Scheduled<Void>)?
     /// Batches are cut at origin + k × window, so the period never stretches with flush time.
-    private let origin: NIODeadline
+    let origin: NIODeadline
     /// Chooses each room's window from what this loop's frames cost.
-    private var windows: BatchWindowController
+    var windows: BatchWindowController
     /// Rooms whose batch is still on its way to their viewers, continued a slice at a time.
-    private var fanningOut: [LoopRoom] = []
+    var fanningOut: [LoopRoom] = []
     /// Whether `flushDue` runs again after the loop's next look at its sockets.
-    private var resumeRequested = false
+    var resumeRequested = false
     /// How the shard waits for that look (see `NextIOTurn`); nil until made, and in tests.
-    private var ioTurn: NextIOTurn?
-    private var tuner: Scheduled<Void>?
+    var ioTurn: NextIOTurn?
+    var tuner: Scheduled<Void>?
     /// The loop's total sleep when windows were last tuned (see `LoopSleepMeter`).
-    private var sleptAtLastTuning: Int64?
+    var sleptAtLastTuning: Int64?
     /// How often windows are chosen anew: a room that turns hot is at its floor at most this long.
     static let tuningInterval = TimeAmount.milliseconds(100)
-    private let metrics: PushMetrics
-    private let windowGauge: Gauge
+    let metrics: PushMetrics
+    let windowGauge: Gauge
     private var sweeper: Scheduled<Void>?
     /// Open viewer connections on this loop, whatever rooms they watch.
     private var connections: [ObjectIdentifier: ViewerHandler] = [:]
     var viewerCount: Int { connections.count }
-    private let allocator = ByteBufferAllocator()
+    let allocator = ByteBufferAllocator()
     /// Created on first use: zlib state is only worth its memory once a viewer negotiates it.
     private var compressorStorage: FrameCompressor?
 
     /// `compressor` as a closure made once: a method passed as a function value is a new closure
     /// (an allocation) each time, and fan-out passes it once per few writes.
-    private lazy var compressorOnce: () -> FrameCompressor? = { [unowned self] in self.compressor() }
+    lazy var compressorOnce: () -> FrameCompressor? = { [unowned self] in self.compressor() }
 
     /// This loop's permessage-deflate compressor (nil if zlib could not be set up).
     func compressor() -> FrameCompressor? {
@@ -86,14 +86,6 @@ final class PushShard {
             guard let self else { return }
             self.sweep(now: self.eventLoop.now)
             self.startSweeping()
-        }
-    }
-
-    private func startTuning() {
-        tuner = eventLoop.assumeIsolated().scheduleTask(in: Self.tuningInterval) { [weak self] in
-            guard let self else { return }
-            self.tuneWindows()
-            self.startTuning()
         }
     }
 
@@ -193,176 +185,6 @@ final class PushShard {
     func retract(seq: UInt64, id: String, room roomID: RoomID) {
         eventLoop.preconditionInEventLoop()
         rooms[roomID]?.retract(seq: seq, id: id)
-    }
-
-    private func markDirty(_ room: LoopRoom) {
-        if !windows.isBatching {
-            // The naive mode: no batching, every comment is written as soon as it arrives.
-            record(room.flush(allocator: allocator, framePerComment: true, compressor: compressor, now: eventLoop.now))
-            return
-        }
-        guard !room.isDirty else { return }
-        room.isDirty = true
-        let window = room.window
-        let windows = (eventLoop.now - origin).nanoseconds / window.nanoseconds + 1
-        room.flushDeadline = origin + .nanoseconds(windows * window.nanoseconds)
-        dirty.append(room)
-        scheduleFlush(at: room.flushDeadline)
-    }
-
-    private func scheduleFlush(at deadline: NIODeadline) {
-        if let scheduled = scheduledFlush {
-            if scheduled.deadline <= deadline { return }
-            scheduled.task.cancel()
-        }
-        let task = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
-            guard let self else { return }
-            self.scheduledFlush = nil
-            self.flushDue()
-        }
-        scheduledFlush = (deadline, task)
-    }
-
-    /// Starts the batches of the rooms whose deadline has come, and sets the timer for the next
-    /// one. A room whose previous batch is still on its way waits for it: its next batch starts
-    /// when that one is out, with everything that arrived meanwhile.
-    private func flushDue() {
-        let now = eventLoop.now
-        let started = NIODeadline.now()
-        var written = Flushed()
-        var next: NIODeadline?
-        var remaining = 0
-        // By index: iterating the array while compacting it would copy it.
-        for index in dirty.indices {
-            let room = dirty[index]
-            if room.flushDeadline <= now, !room.isFanningOut {
-                room.isDirty = false
-                // The slice's time left goes to this room's viewers; the rest of its batch follows.
-                let allowed = sliceEnded(since: started) ? 0 : Self.writesBetweenClockReads
-                written.add(room.flush(allocator: allocator, framePerComment: false, compressor: compressorOnce, now: now, writeLimit: allowed))
-                if room.isFanningOut { fanningOut.append(room) }
-            } else {
-                dirty[remaining] = room
-                remaining += 1
-                if !room.isFanningOut { next = min(next ?? room.flushDeadline, room.flushDeadline) }
-            }
-        }
-        dirty.removeLast(dirty.count - remaining)
-        if let next { scheduleFlush(at: next) }
-        written.add(writeSlice(started: started))
-        finishSlice(written, started: started)
-    }
-
-    /// Writes batches on their way, a few viewers of each room in turn, until the slice's time is
-    /// up or every batch is out.
-    private func writeSlice(started: NIODeadline) -> Flushed {
-        var written = Flushed()
-        var finished = false
-        // At least one round per slice, however short the slice: every turn makes progress.
-        var firstRound = true
-        while !fanningOut.isEmpty, firstRound || !sliceEnded(since: started) {
-            firstRound = false
-            var remaining = 0
-            // By index: iterating the array while compacting it would copy it every round.
-            for index in fanningOut.indices {
-                let room = fanningOut[index]
-                written.add(room.continueFanOut(writeLimit: Self.writesBetweenClockReads, allocator: allocator, compressor: compressorOnce))
-                if room.isFanningOut {
-                    fanningOut[remaining] = room
-                    remaining += 1
-                } else {
-                    finished = true
-                }
-            }
-            fanningOut.removeLast(fanningOut.count - remaining)
-        }
-        if finished { startWaitingBatches() }
-        return written
-    }
-
-    /// Writes between two looks at the clock: a few dozen microseconds of work at most.
-    static let writesBetweenClockReads = 16
-
-    private func sliceEnded(since started: NIODeadline) -> Bool {
-        NIODeadline.now() - started >= hub.configuration.fanOutSlice
-    }
-
-    /// Rooms whose deadline passed while their previous batch was on its way start the next one.
-    private func startWaitingBatches() {
-        guard dirty.contains(where: { !$0.isFanningOut && $0.flushDeadline <= eventLoop.now }) else { return }
-        resumeAfterIO()
-    }
-
-    /// Records a slice of fan-out, and resumes after the loop's next look at its sockets if
-    /// batches are still on their way.
-    private func finishSlice(_ written: Flushed, started: NIODeadline) {
-        if written.frames > 0 {
-            let elapsed = (NIODeadline.now() - started).nanoseconds
-            windows.record(nanoseconds: elapsed, frames: written.frames)
-            metrics.flushDuration.recordNanoseconds(elapsed)
-            record(written)
-        }
-        if !fanningOut.isEmpty { resumeAfterIO() }
-    }
-
-    /// Runs `flushDue` (due batches started, those on their way continued) once the loop has
-    /// handled its sockets' events: posts, joins and pongs go between two slices.
-    private func resumeAfterIO() {
-        guard !resumeRequested else { return }
-        resumeRequested = true
-        if let ioTurn {
-            ioTurn.request()
-        } else {
-            // A loop that polls no descriptors (tests): a task a moment ahead.
-            eventLoop.assumeIsolated().scheduleTask(in: .microseconds(20)) { [weak self] in self?.resume() }
-        }
-    }
-
-    private func resume() {
-        resumeRequested = false
-        flushDue()
-    }
-
-    /// Chooses every room's window anew from the loop's measured cost per frame and each room's
-    /// recent comment rate.
-    private func tuneWindows() {
-        var slept: TimeAmount?
-        if let total = hub.loopSleep?.total(of: eventLoop) {
-            if let previous = sleptAtLastTuning { slept = .nanoseconds(total - previous) }
-            sleptAtLastTuning = total
-        }
-        windows.update(period: Self.tuningInterval, loopSlept: slept)
-        let seconds = Double(Self.tuningInterval.nanoseconds) / 1e9
-        var tuned: [LoopRoom] = []
-        var loads: [BatchWindowController.RoomLoad] = []
-        for room in rooms.values {
-            // Smoothed over most of a second: a few comments arriving together do not make a
-            // quiet room look busy, and a room that turns hot is seen within a second (its slices
-            // keep the loop answering meanwhile).
-            func smoothed(_ previous: Double, _ count: Int) -> Double {
-                previous + (Double(count) / seconds - previous) * 0.15
-            }
-            room.commentsPerSecond = smoothed(room.commentsPerSecond, room.receivedSinceTuning)
-            room.bytesPerSecond = smoothed(room.bytesPerSecond, room.receivedBytesSinceTuning)
-            room.receivedSinceTuning = 0
-            room.receivedBytesSinceTuning = 0
-            tuned.append(room)
-            loads.append(.init(viewers: room.viewers.count, commentsPerSecond: room.commentsPerSecond, bytesPerSecond: room.bytesPerSecond))
-        }
-        var widest = windows.floor
-        for (room, window) in zip(tuned, windows.windows(for: loads)) {
-            room.window = window
-            widest = max(widest, window)
-        }
-        windowGauge.record(widest.nanoseconds / 1_000_000)
-    }
-
-    private func record(_ written: Flushed) {
-        if written.shed > 0 { metrics.shed.increment(by: written.shed) }
-        guard written.frames > 0 else { return }
-        metrics.frames.increment(by: written.frames)
-        metrics.deliveries.increment(by: written.deliveries)
-        metrics.batchComments.record(written.deliveries / written.frames)
     }
 
     /// Applies rooms' display budgets (from their settings).
