@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         // The default trait needs jemalloc, which is not available here; the interposer counts mallocs.
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
@@ -80,12 +81,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // A RESP client on SwiftNIO: pipelined commands, pub/sub, reconnects.
+        // A RESP client on SwiftNIO: pipelined commands, pub/sub, reconnects, AUTH and TLS.
         .target(
             name: "DanmakuRedis",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -146,6 +149,7 @@ let package = Package(
             name: "danmaku",
             dependencies: [
                 "DanmakuServer", "DanmakuLogic", "DanmakuPush", "DanmakuAuth", "DanmakuArchive", "DanmakuIngest", "DanmakuBus", "DanmakuCore",
+                "DanmakuRedis",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -67,7 +67,10 @@ extension PushShard {
             } else {
                 dirty[remaining] = room
                 remaining += 1
-                if !room.isFanningOut { next = min(next ?? room.flushDeadline, room.flushDeadline) }
+                // A room still fanning out whose deadline has passed starts its next batch when the
+                // previous one is out (`startWaitingBatches`); any other waits for its deadline,
+                // fanning out or not.
+                if room.flushDeadline > now { next = min(next ?? room.flushDeadline, room.flushDeadline) }
             }
         }
         dirty.removeLast(dirty.count - remaining)

@@ -3,7 +3,8 @@
 import Foundation
 
 /// Where a Redis server listens and how to log in:
-/// `redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]` (port 6379 and database 0 when omitted).
+/// `redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]` (port 6379 and database 0 when omitted), or
+/// `rediss://…` for TLS.
 ///
 /// The password is sent with `AUTH` on every connection (and every reconnect), never logged:
 /// `description` masks it.
@@ -16,8 +17,11 @@ public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
     public var password: String?
     /// The database `SELECT`ed after logging in.
     public var database: Int
+    /// TLS settings, for `rediss://`; nil is plain TCP.
+    public var tls: RedisTLS?
 
-    public init(host: String, port: Int, username: String? = nil, password: String? = nil, database: Int = 0) {
+    public init(host: String, port: Int, username: String? = nil, password: String? = nil, database: Int = 0, tls: RedisTLS? = nil) {
+        self.tls = tls
         self.host = host
         self.port = port
         self.username = username
@@ -28,8 +32,9 @@ public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
     /// Parses `redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]` (user and password percent-encoded);
     /// nil for anything else.
     public init?(url: String) {
-        guard url.hasPrefix("redis://") else { return nil }
-        var rest = Substring(url.dropFirst("redis://".count))
+        let secure = url.hasPrefix("rediss://")
+        guard secure || url.hasPrefix("redis://") else { return nil }
+        var rest = Substring(url.dropFirst(secure ? "rediss://".count : "redis://".count))
         var username: String?
         var password: String?
         if let at = rest.lastIndex(of: "@") {
@@ -58,11 +63,11 @@ public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
             guard parts[1].allSatisfy(\.isNumber), let parsed = Int(parts[1]), (1...65535).contains(parsed) else { return nil }
             port = parsed
         }
-        self.init(host: String(host), port: port, username: username, password: password, database: database)
+        self.init(host: String(host), port: port, username: username, password: password, database: database, tls: secure ? RedisTLS() : nil)
     }
 
     public var description: String {
         let login = username.map { $0 + (password == nil ? "" : ":***") + "@" } ?? (password == nil ? "" : ":***@")
-        return "redis://\(login)\(host):\(port)" + (database == 0 ? "" : "/\(database)")
+        return (tls == nil ? "redis://" : "rediss://") + "\(login)\(host):\(port)" + (database == 0 ? "" : "/\(database)")
     }
 }

@@ -3,6 +3,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// One live connection to Redis, for sending commands on it directly.
@@ -121,11 +122,28 @@ public final class RedisClient: Sendable {
     private func connect() {
         guard !state.withLock({ $0.closed }) else { return }
         let onMessage = onMessage
+        var tls: NIOSSLContext?
+        if let settings = address.tls {
+            do {
+                tls = try settings.makeContext()
+            } catch {
+                return refuse("TLS settings: \(error)")
+            }
+        }
+        // A name for the server's certificate; an address is checked against its IP entries.
+        let serverName = SocketAddressKind.isIPAddress(address.host) ? nil : address.host
+        let handshake = eventLoop.makePromise(of: Void.self)
         ClientBootstrap(group: eventLoop)
             .connectTimeout(.seconds(2))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
+            .channelInitializer { [tls] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
+                        try channel.pipeline.syncOperations.addHandler(TLSHandshakeWatcher(handshake: handshake))
+                    } else {
+                        handshake.succeed()
+                    }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RESPDecoder()))
                     try channel.pipeline.syncOperations.addHandler(RedisCommandHandler(onMessage: onMessage))
                 }
@@ -133,10 +151,36 @@ public final class RedisClient: Sendable {
             .connect(host: address.host, port: address.port)
             .whenComplete { [self] result in
                 switch result {
-                case .success(let channel): prepare(RedisConnection(channel: channel, commandTimeout: commandTimeout))
-                case .failure(let error): retry(after: error)
+                case .success(let channel):
+                    handshake.futureResult.whenComplete { [self] outcome in
+                        switch outcome {
+                        case .success:
+                            prepare(RedisConnection(channel: channel, commandTimeout: commandTimeout))
+                        case .failure(let error as NIOSSLError):
+                            // The server's certificate is not one these settings trust: asking again will not change it.
+                            channel.close(promise: nil)
+                            refuse("TLS handshake failed: \(error)")
+                        case .failure(let error):
+                            channel.close(promise: nil)
+                            retry(after: error)
+                        }
+                    }
+                case .failure(let error):
+                    handshake.fail(error)
+                    retry(after: error)
                 }
             }
+    }
+
+    /// Stops for good: the server refused this client, or the client cannot be set up to talk to it.
+    private func refuse(_ why: String) {
+        let refusal = RedisError.refused(why)
+        state.withLock {
+            $0.refusal = refusal
+            $0.lastError = "\(refusal)"
+            $0.closed = true
+        }
+        logger.error("redis refused this client; not retrying", metadata: ["address": "\(address)", "reason": "\(why)"])
     }
 
     /// Logs in, runs `onConnect`, then opens the connection to commands.
@@ -163,13 +207,7 @@ public final class RedisClient: Sendable {
                 }
             case .failure(RedisError.server(let message)) where RedisError.isRefusal(message):
                 // Asking again would get the same answer (and fill the server's log with it).
-                let refusal = RedisError.refused(message)
-                state.withLock {
-                    $0.refusal = refusal
-                    $0.lastError = "\(refusal)"
-                    $0.closed = true
-                }
-                logger.error("redis refused this client; not retrying", metadata: ["address": "\(address)", "reply": "\(message)"])
+                refuse(message)
                 connection.channel.close(promise: nil)
             case .failure(let error):
                 state.withLock { $0.lastError = "\(error)" }
@@ -220,5 +258,12 @@ public final class RedisClient: Sendable {
         }
         guard let delay else { return }
         eventLoop.scheduleTask(in: delay) { [self] in connect() }
+    }
+}
+
+/// Whether a host is written as an IP address rather than a name.
+enum SocketAddressKind {
+    static func isIPAddress(_ host: String) -> Bool {
+        (try? SocketAddress(ipAddress: host, port: 0)) != nil
     }
 }

@@ -7,6 +7,7 @@ import DanmakuArchive
 import DanmakuAuth
 import DanmakuIngest
 import DanmakuLogic
+import DanmakuRedis
 import DanmakuServer
 import Foundation
 import Logging
@@ -24,6 +25,15 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Bus between the roles: memory (one process) or redis://[USER[:PASSWORD]@]HOST[:PORT][/DB] (a cluster; password also from DANMAKU_BUS_PASSWORD).")
     var bus = "memory"
+
+    @Option(help: "CA certificate (PEM) that signed the Redis server's certificate, for rediss:// (default: the system's roots).")
+    var busTlsCa: String?
+
+    @Option(help: "Client certificate (PEM) for a Redis server that authenticates clients over TLS.")
+    var busTlsCert: String?
+
+    @Option(help: "Private key (PEM) of --bus-tls-cert.")
+    var busTlsKey: String?
 
     @Option(name: .customLong("bus-timeout-ms"), help: "How long a Redis command may take before it fails and the connection is renewed, ms.")
     var busTimeoutMilliseconds = 2000
@@ -197,11 +207,21 @@ struct Serve: AsyncParsableCommand {
         }
         configuration.roles = roles
         guard var bus = BusChoice(bus) else { throw ValidationError("--bus must be memory or redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]") }
-        // The password may come from the environment, which process listings do not show.
-        if case .redis(var address) = bus, address.password == nil,
-           let password = ProcessInfo.processInfo.environment["DANMAKU_BUS_PASSWORD"], !password.isEmpty {
-            address.password = password
+        if case .redis(var address) = bus {
+            // The password may come from the environment, which process listings do not show.
+            if address.password == nil, let password = ProcessInfo.processInfo.environment["DANMAKU_BUS_PASSWORD"], !password.isEmpty {
+                address.password = password
+            }
+            if busTlsCa != nil || busTlsCert != nil || busTlsKey != nil {
+                guard address.tls != nil else { throw ValidationError("--bus-tls-* need a rediss:// bus") }
+                guard (busTlsCert == nil) == (busTlsKey == nil) else {
+                    throw ValidationError("--bus-tls-cert and --bus-tls-key go together")
+                }
+                address.tls = RedisTLS(caFile: busTlsCa, certificateFile: busTlsCert, keyFile: busTlsKey)
+            }
             bus = .redis(address)
+        } else if busTlsCa != nil || busTlsCert != nil || busTlsKey != nil {
+            throw ValidationError("--bus-tls-* need a rediss:// bus")
         }
         guard roles == .all || bus != .memory else {
             throw ValidationError("--roles \(self.roles) needs a shared bus: add --bus redis://HOST:PORT")

@@ -34,4 +34,16 @@ import Testing
             #expect(!said.contains("wrong@"), "the password is never printed")
         }
     }
+
+    @Test func aNodeTalksToRedisOverTLSWithTheCAItIsGiven() async throws {
+        let certificates = try TestCertificates.make()
+        let tlsPort = try RedisServer.freePort()
+        try await RedisServer.with(extraArguments: certificates.redisArguments(tlsPort: tlsPort)) { _ in
+            let node = try await DanmakuNode.start(["--bus", "rediss://127.0.0.1:\(tlsPort)", "--bus-tls-ca", certificates.caFile])
+            let viewer = try await TestViewer.join(port: node.port, room: "tls")
+            #expect(try await postComment(port: node.port, room: "tls", json: #"{"text":"encrypted"}"#).status == 201)
+            try await viewer.waitForComments(1)
+            await node.stop()
+        }
+    }
 }

@@ -103,6 +103,8 @@ public final class RedisServer: Sendable {
     public let port: Int
     public let directory: URL
     let durable: Bool
+    /// More `redis-server` arguments (TLS settings, for instance).
+    let extraArguments: [String]
     private let running = Observed<Process?>(nil)
 
     /// `redis-server` from `DANMAKU_REDIS_SERVER` or the PATH; `.ci/run` installs it.
@@ -127,13 +129,13 @@ public final class RedisServer: Sendable {
     /// Starts a server and waits until it answers. The free port it was given may be taken by
     /// another test's outgoing connection before the server binds it (both come from the kernel's
     /// ephemeral range): then it starts again on another port.
-    public static func start(durable: Bool = false) async throws -> RedisServer {
+    public static func start(durable: Bool = false, extraArguments: [String] = []) async throws -> RedisServer {
         var attempt = 0
         while true {
             attempt += 1
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("danmaku-redis-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let server = RedisServer(port: try freePort(), directory: directory, durable: durable)
+            let server = RedisServer(port: try freePort(), directory: directory, durable: durable, extraArguments: extraArguments)
             do {
                 try await server.start()
                 return server
@@ -147,10 +149,11 @@ public final class RedisServer: Sendable {
     /// The server exited at once: its port was taken.
     struct PortTaken: Error {}
 
-    private init(port: Int, directory: URL, durable: Bool) {
+    private init(port: Int, directory: URL, durable: Bool, extraArguments: [String]) {
         self.port = port
         self.directory = directory
         self.durable = durable
+        self.extraArguments = extraArguments
     }
 
     /// Starts (or restarts) the server on the same port and directory.
@@ -161,7 +164,7 @@ public final class RedisServer: Sendable {
         process.arguments = [
             "--port", String(port), "--bind", "127.0.0.1", "--dir", directory.path, "--save", "",
             "--appendonly", durable ? "yes" : "no", "--appendfsync", "always", "--enable-debug-command", "yes",
-        ]
+        ] + extraArguments
         // Neither stream may be the test runner's: a server left behind would keep `swift test`
         // waiting for the end of its output.
         process.standardOutput = FileHandle.nullDevice
@@ -191,8 +194,10 @@ public final class RedisServer: Sendable {
     }
 
     /// Runs `body` with a fresh server, and removes the server whatever happens.
-    public static func with<T>(durable: Bool = false, _ body: (RedisServer) async throws -> T) async throws -> T {
-        let server = try await start(durable: durable)
+    public static func with<T>(
+        durable: Bool = false, extraArguments: [String] = [], _ body: (RedisServer) async throws -> T
+    ) async throws -> T {
+        let server = try await start(durable: durable, extraArguments: extraArguments)
         do {
             let result = try await body(server)
             await server.remove()
@@ -223,7 +228,7 @@ public final class RedisServer: Sendable {
     }
 
     /// A free TCP port on loopback (bound once by the kernel's choice, then released).
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let group = MultiThreadedEventLoopGroup.singleton
         let channel = try ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).wait()
         let port = channel.localAddress!.port!
