@@ -12,7 +12,7 @@ extension IngestHTTPHandler {
     func moderate(
         context: ChannelHandlerContext, keepAlive: Bool, _ call: @escaping @Sendable (ModerationAPI) async -> ModerationAPI.Answer
     ) {
-        let api = ModerationAPI(service: service)
+        let api = moderationAPI
         answer(context: context, keepAlive: keepAlive) { await call(api) }
     }
 

@@ -25,6 +25,10 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
 
     private let configuration: IngestConfiguration
     let service: CommentService
+    /// Bans and room settings, for the moderation endpoints.
+    let moderation: any ModerationStore
+    /// Streams and the archive, for replay; nil without one.
+    let replay: (any ReplayStore)?
     private let metricsText: @Sendable () -> [UInt8]
     private let unreadiness: @Sendable () -> String?
     /// Hands the connection over to the push role as an event stream (nil: no push role here).
@@ -39,7 +43,8 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     ///   - metricsText: the Prometheus text exposition served at `GET /metrics`.
     ///   - unreadiness: why the node should not get traffic now (`GET /readyz` answers 503), or nil.
     public init(
-        configuration: IngestConfiguration, service: CommentService, metricsText: @escaping @Sendable () -> [UInt8],
+        configuration: IngestConfiguration, service: CommentService, moderation: any ModerationStore, replay: (any ReplayStore)?,
+        metricsText: @escaping @Sendable () -> [UInt8],
         unreadiness: @escaping @Sendable () -> String? = { nil },
         startEventStream: (@Sendable (any Channel, RoomID, UInt64?, Int64?, WireFormat) throws -> Void)? = nil
     ) {
@@ -47,6 +52,8 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         self.unreadiness = unreadiness
         self.configuration = configuration
         self.service = service
+        self.moderation = moderation
+        self.replay = replay
         self.metricsText = metricsText
     }
 
@@ -180,15 +187,15 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             moderate(context: context, keepAlive: keepAlive) { await $0.replaceWords(token: token, body: body) }
         case .room(let room):
             let loop = context.eventLoop
-            answer(context: context, keepAlive: keepAlive) { [service] in await RoomsAPI(service: service).stats(room: room, on: loop) }
+            answer(context: context, keepAlive: keepAlive) { [rooms] in await rooms.stats(room: room, on: loop) }
         case .rooms:
             let loop = context.eventLoop
-            answer(context: context, keepAlive: keepAlive) { [service] in await RoomsAPI(service: service).busiest(target: target, on: loop) }
+            answer(context: context, keepAlive: keepAlive) { [rooms] in await rooms.busiest(target: target, on: loop) }
         case .live(let room):
             let start = method == .POST
-            answer(context: context, keepAlive: keepAlive) { [service] in await RoomsAPI(service: service).live(room: room, start: start, token: token) }
+            answer(context: context, keepAlive: keepAlive) { [rooms] in await rooms.live(room: room, start: start, token: token) }
         case .replay(let room):
-            answer(context: context, keepAlive: keepAlive) { [service] in await RoomsAPI(service: service).replay(room: room, target: target) }
+            answer(context: context, keepAlive: keepAlive) { [rooms] in await rooms.replay(room: room, target: target) }
         case .notices, .broadcast:
             postNotice(context: context, route: route, head: head, body: body)
         case .comments(let room) where method == .POST:
@@ -215,6 +222,12 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             respond(context: context, error: .notFound, keepAlive: keepAlive)
         }
     }
+
+    /// The room endpoints, handed the stores they read.
+    var rooms: RoomsAPI { RoomsAPI(service: service, moderationAPI: moderationAPI, replay: replay) }
+
+    /// The moderation endpoints, handed the store they change.
+    var moderationAPI: ModerationAPI { ModerationAPI(service: service, moderation: moderation) }
 
     /// Who the request counts as: the peer, or the client a trusted proxy names.
     func clientAddress(context: ChannelHandlerContext, head: HTTPRequestHead) -> String {

@@ -9,7 +9,10 @@ import NIOCore
 /// The moderation endpoints: bans, room settings and the word list. Each needs a token that may
 /// moderate the room (see `DanmakuClaims.mayModerate`); answers are JSON.
 struct ModerationAPI: Sendable {
+    /// Retractions, the word list and who may moderate.
     let service: CommentService
+    /// Bans and room settings.
+    let moderation: any ModerationStore
 
     /// The longest ban: 30 days.
     static let maxBanSeconds = 30 * 86_400
@@ -45,14 +48,14 @@ struct ModerationAPI: Sendable {
             guard (1...Self.maxBanSeconds).contains(request.seconds) else {
                 return .failure(.invalidField("seconds", "seconds must be between 1 and \(Self.maxBanSeconds)"))
             }
-            try await service.moderation.ban(user: request.user, room: room, seconds: request.seconds)
+            try await moderation.ban(user: request.user, room: room, seconds: request.seconds)
             return encode(BanAnswer(room: room.value, user: request.user, bannedSeconds: request.seconds))
         }
     }
 
     func unban(room: RoomID, user: String, token: String?) async -> Answer {
         await authorized(token: token, room: room) {
-            try await service.moderation.unban(user: user, room: room)
+            try await moderation.unban(user: user, room: room)
             return encode(BanAnswer(room: room.value, user: user, bannedSeconds: 0))
         }
     }
@@ -74,7 +77,7 @@ struct ModerationAPI: Sendable {
 
     func settings(room: RoomID) async -> Answer {
         do {
-            return encode(try await service.moderation.settings(room: room))
+            return encode(try await moderation.settings(room: room))
         } catch {
             return .failure(.busUnavailable(String(describing: error)))
         }
@@ -97,7 +100,7 @@ struct ModerationAPI: Sendable {
                 }
                 settings.rate = limit.description
             }
-            try await service.moderation.update(settings, room: room)
+            try await moderation.update(settings, room: room)
             return encode(settings)
         }
     }

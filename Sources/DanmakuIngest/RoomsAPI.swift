@@ -9,7 +9,12 @@ import NIOCore
 /// The read-only room endpoints: one room at a glance, and the busiest rooms. Open to anyone,
 /// like watching.
 struct RoomsAPI: Sendable {
+    /// Room stats and the busiest rooms.
     let service: CommentService
+    /// Who may start and end a stream.
+    let moderationAPI: ModerationAPI
+    /// Streams and the archive; nil without one.
+    let replay: (any ReplayStore)?
 
     /// The most rooms `?top=` may ask for.
     static let maxTop = 100
@@ -43,9 +48,9 @@ struct RoomsAPI: Sendable {
     /// `POST /v1/rooms/{room}/live` (start) and `DELETE` (end): a streamer of the room, a
     /// moderator or an admin.
     func live(room: RoomID, start: Bool, token: String?) async -> ModerationAPI.Answer {
-        guard let replay = service.replay else { return .failure(.noArchive) }
+        guard let replay else { return .failure(.noArchive) }
         // Who may, and what a store failure answers, as for the moderation calls.
-        return await ModerationAPI(service: service).authorized(token: token, room: room) {
+        return await moderationAPI.authorized(token: token, room: room) {
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             if start { return .success(Self.encode(try await replay.startStream(room: room, now: now))) }
             guard let ended = try await replay.endStream(room: room, now: now) else { return .failure(.notLive) }
@@ -69,7 +74,7 @@ struct RoomsAPI: Sendable {
             parsed = (from, to, stream, limit)
         }
         let limit = parsed.limit
-        guard let replay = service.replay else { return .failure(.noArchive) }
+        guard let replay else { return .failure(.noArchive) }
         do {
             guard let stream = try await replay.stream(room: room, id: parsed.stream.map { Int64($0) }) else { return .failure(.noStream) }
             let now = Int64(Date().timeIntervalSince1970 * 1000)

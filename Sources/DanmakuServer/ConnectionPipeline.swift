@@ -29,7 +29,8 @@ enum ConnectionPipeline {
             }
         }
         let ingest = NIOLoopBound(IngestHTTPHandler(
-            configuration: api, service: service, metricsText: metricsText, unreadiness: unreadiness,
+            configuration: api, service: service, moderation: service.moderation, replay: service.replay,
+            metricsText: metricsText, unreadiness: unreadiness,
             startEventStream: startEventStream), eventLoop: channel.eventLoop)
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: push.maxInboundFrameBytes,

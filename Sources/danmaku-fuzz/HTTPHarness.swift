@@ -53,7 +53,8 @@ final class HTTPHarness: Sendable {
                 let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
                 try channel.pipeline.syncOperations.addHandler(HeadSizeLimit(maxHeaderBytes: configuration.maxHeaderBytes), position: .after(decoder))
                 try channel.pipeline.syncOperations.addHandler(IngestHTTPHandler(
-                    configuration: configuration, service: service, metricsText: { Array("# metrics\n".utf8) }))
+                    configuration: configuration, service: service, moderation: service.moderation, replay: service.replay,
+                    metricsText: { Array("# metrics\n".utf8) }))
             }
             try await channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 1))
         } catch {
