@@ -7,7 +7,6 @@ import DanmakuArchive
 import DanmakuAuth
 import DanmakuIngest
 import DanmakuLogic
-import DanmakuRedis
 import DanmakuServer
 import Foundation
 import Logging
@@ -23,20 +22,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Roles to run: all, or a comma-separated list of ingest, logic (together) and push.")
     var roles = "all"
 
-    @Option(help: "Bus between the roles: memory (one process) or redis://[USER[:PASSWORD]@]HOST[:PORT][/DB] (a cluster; password also from DANMAKU_BUS_PASSWORD).")
-    var bus = "memory"
-
-    @Option(help: "CA certificate (PEM) that signed the Redis server's certificate, for rediss:// (default: the system's roots).")
-    var busTlsCa: String?
-
-    @Option(help: "Client certificate (PEM) for a Redis server that authenticates clients over TLS.")
-    var busTlsCert: String?
-
-    @Option(help: "Private key (PEM) of --bus-tls-cert.")
-    var busTlsKey: String?
-
-    @Option(name: .customLong("bus-timeout-ms"), help: "How long a Redis command may take before it fails and the connection is renewed, ms.")
-    var busTimeoutMilliseconds = 2000
+    @OptionGroup var busOptions: BusOptions
 
     @Option(help: "Secret of the HS256 tokens posts must carry (default: $DANMAKU_JWT_SECRET; none: open mode, anyone posts).")
     var jwtSecret: String?
@@ -206,23 +192,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--roles must be all, or a list of ingest,logic and/or push (ingest and logic together)")
         }
         configuration.roles = roles
-        guard var bus = BusChoice(bus) else { throw ValidationError("--bus must be memory or redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]") }
-        if case .redis(var address) = bus {
-            // The password may come from the environment, which process listings do not show.
-            if address.password == nil, let password = ProcessInfo.processInfo.environment["DANMAKU_BUS_PASSWORD"], !password.isEmpty {
-                address.password = password
-            }
-            if busTlsCa != nil || busTlsCert != nil || busTlsKey != nil {
-                guard address.tls != nil else { throw ValidationError("--bus-tls-* need a rediss:// bus") }
-                guard (busTlsCert == nil) == (busTlsKey == nil) else {
-                    throw ValidationError("--bus-tls-cert and --bus-tls-key go together")
-                }
-                address.tls = RedisTLS(caFile: busTlsCa, certificateFile: busTlsCert, keyFile: busTlsKey)
-            }
-            bus = .redis(address)
-        } else if busTlsCa != nil || busTlsCert != nil || busTlsKey != nil {
-            throw ValidationError("--bus-tls-* need a rediss:// bus")
-        }
+        let bus = try busOptions.choice(environment: ProcessInfo.processInfo.environment)
         guard roles == .all || bus != .memory else {
             throw ValidationError("--roles \(self.roles) needs a shared bus: add --bus redis://HOST:PORT")
         }
@@ -231,8 +201,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--data-dir keeps the single-process server's archive; in cluster mode Redis keeps history (see docs/CLUSTER.md)")
         }
         configuration.dataDirectory = dataDir
-        guard busTimeoutMilliseconds > 0 else { throw ValidationError("--bus-timeout-ms must be positive") }
-        configuration.busTimeout = .milliseconds(Int64(busTimeoutMilliseconds))
+        configuration.busTimeout = try busOptions.timeout()
         configuration.jwtSecret = (jwtSecret ?? ProcessInfo.processInfo.environment["DANMAKU_JWT_SECRET"]).flatMap { $0.isEmpty ? nil : $0 }
         if let secret = configuration.jwtSecret, secret.utf8.count < TokenAuthenticator.minimumSecretBytes {
             throw ValidationError("the JWT secret must be at least \(TokenAuthenticator.minimumSecretBytes) bytes (HS256)")

@@ -1,0 +1,51 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import ArgumentParser
+import DanmakuRedis
+import DanmakuServer
+import NIOCore
+
+/// `serve`'s options for the bus: which one, how to log in to Redis and over what, and how long a
+/// command may take.
+struct BusOptions: ParsableArguments {
+    @Option(help: "Bus between the roles: memory (one process) or redis://[USER[:PASSWORD]@]HOST[:PORT][/DB] (a cluster; password also from DANMAKU_BUS_PASSWORD).")
+    var bus = "memory"
+
+    @Option(help: "CA certificate (PEM) that signed the Redis server's certificate, for rediss:// (default: the system's roots).")
+    var busTlsCa: String?
+
+    @Option(help: "Client certificate (PEM) for a Redis server that authenticates clients over TLS.")
+    var busTlsCert: String?
+
+    @Option(help: "Private key (PEM) of --bus-tls-cert.")
+    var busTlsKey: String?
+
+    @Option(name: .customLong("bus-timeout-ms"), help: "How long a Redis command may take before it fails and the connection is renewed, ms.")
+    var busTimeoutMilliseconds = 2000
+
+    /// The bus named by `--bus`, with the password from `DANMAKU_BUS_PASSWORD` (which process
+    /// listings do not show) when the URL has none, and the `--bus-tls-*` files.
+    func choice(environment: [String: String]) throws -> BusChoice {
+        guard let choice = BusChoice(bus) else { throw ValidationError("--bus must be memory or redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]") }
+        let tlsFiles = busTlsCa != nil || busTlsCert != nil || busTlsKey != nil
+        guard case .redis(var address) = choice else {
+            if tlsFiles { throw ValidationError("--bus-tls-* need a rediss:// bus") }
+            return choice
+        }
+        if address.password == nil, let password = environment["DANMAKU_BUS_PASSWORD"], !password.isEmpty {
+            address.password = password
+        }
+        if tlsFiles {
+            guard address.tls != nil else { throw ValidationError("--bus-tls-* need a rediss:// bus") }
+            guard (busTlsCert == nil) == (busTlsKey == nil) else { throw ValidationError("--bus-tls-cert and --bus-tls-key go together") }
+            address.tls = RedisTLS(caFile: busTlsCa, certificateFile: busTlsCert, keyFile: busTlsKey)
+        }
+        return .redis(address)
+    }
+
+    /// `--bus-timeout-ms`, checked.
+    func timeout() throws -> TimeAmount {
+        guard busTimeoutMilliseconds > 0 else { throw ValidationError("--bus-timeout-ms must be positive") }
+        return .milliseconds(Int64(busTimeoutMilliseconds))
+    }
+}
