@@ -15,10 +15,17 @@ import Testing
             eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
     }
 
-    @Test func talksToRedisOverTLSWithTheRightCA() async throws {
+    /// Runs `body` with a redis-server that also listens with TLS, on the port `body` is given.
+    func withTLSServer(_ body: (TestCertificates, Int) async throws -> Void) async throws {
         let certificates = try TestCertificates.make()
         let tlsPort = try RedisServer.freePort()
         try await RedisServer.with(extraArguments: certificates.redisArguments(tlsPort: tlsPort)) { _ in
+            try await body(certificates, tlsPort)
+        }
+    }
+
+    @Test func talksToRedisOverTLSWithTheRightCA() async throws {
+        try await withTLSServer { certificates, tlsPort in
             let client = client(port: tlsPort, caFile: certificates.caFile)
             client.start()
             try await client.waitForConnection()
@@ -29,9 +36,7 @@ import Testing
     }
 
     @Test func aServerTheCADoesNotVouchForIsRefusedAtOnce() async throws {
-        let certificates = try TestCertificates.make()
-        let tlsPort = try RedisServer.freePort()
-        try await RedisServer.with(extraArguments: certificates.redisArguments(tlsPort: tlsPort)) { _ in
+        try await withTLSServer { certificates, tlsPort in
             let client = client(port: tlsPort, caFile: certificates.otherCAFile)
             client.start()
             let started = ContinuousClock.now
