@@ -18,6 +18,9 @@ final class LoopRoom {
     /// Comments that arrived ahead of a missing seq (or before `nextSeq` was known).
     private var held: [UInt64: EncodedComment] = [:]
     private var heldSince: NIODeadline?
+    /// Seqs taken back before they reached this loop (a comment the bus withdrew because too few
+    /// replicas confirmed it): the order skips them instead of waiting out the reorder timeout.
+    private var withdrawn: Set<UInt64> = []
     /// In-order comments for the next batch.
     var pending: [EncodedComment] = []
     /// Whether the room is on its shard's list of rooms to flush, and when it is due.
@@ -94,6 +97,7 @@ final class LoopRoom {
         for comment in comments { receivedBytesSinceTuning += comment.json.readableBytes }
         for comment in comments {
             if let next = nextSeq, comment.seq < next { continue }  // already passed on
+            if withdrawn.contains(comment.seq) { continue }
             held[comment.seq] = comment
         }
         return release(now: now)
@@ -106,8 +110,12 @@ final class LoopRoom {
             return false
         }
         let before = pending.count
-        while let comment = held.removeValue(forKey: next) {
-            pending.append(comment)
+        while true {
+            if let comment = held.removeValue(forKey: next) {
+                pending.append(comment)
+            } else if withdrawn.remove(next) == nil {
+                break
+            }
             next += 1
         }
         nextSeq = next
@@ -128,20 +136,31 @@ final class LoopRoom {
     }
 
     /// Takes comment `seq` back: out of the next batch if it is still waiting, and a `retract`
-    /// message (one shared frame) to every viewer, which removes it if already shown.
-    func retract(seq: UInt64, id: String) {
+    /// message (one shared frame) to every viewer, which removes it if already shown. Returns
+    /// true when comments held behind it became ready to flush.
+    @discardableResult
+    func retract(seq: UInt64, id: String, now: NIODeadline) -> Bool {
         pending.removeAll { $0.seq == seq }
         held[seq] = nil
+        var released = false
+        if let next = nextSeq, seq >= next, withdrawn.count < Self.maxWithdrawn {
+            withdrawn.insert(seq)
+            released = release(now: now)
+        }
         let frame = ViewerMessage.frame(ViewerMessage.Retract(room: self.id.value, seq: seq, id: id))
         // A viewer the batch carrying it has not reached yet would get the retraction first,
         // and then show the comment: it waits for the batch to reach everyone.
         if let batch = outgoing, batch.first <= seq, seq <= batch.last {
             afterFanOut.append(frame)
-            return
+            return released
         }
         for subscription in viewers { subscription.viewer.send(frame) }
         for subscription in joining { subscription.viewer.send(frame) }
+        return released
     }
+
+    /// Bounds `withdrawn` (retractions of seqs far ahead are not worth remembering).
+    static let maxWithdrawn = 1024
 
     /// A joining viewer's history arrived: send it, then make the viewer live.
     func activate(

@@ -184,7 +184,8 @@ final class PushShard {
     /// A comment of `room` was taken back: drop it if not sent yet, and tell the viewers.
     func retract(seq: UInt64, id: String, room roomID: RoomID) {
         eventLoop.preconditionInEventLoop()
-        rooms[roomID]?.retract(seq: seq, id: id)
+        guard let room = rooms[roomID] else { return }
+        if room.retract(seq: seq, id: id, now: eventLoop.now) { markDirty(room) }
     }
 
     /// Applies rooms' display budgets (from their settings).

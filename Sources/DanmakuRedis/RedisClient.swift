@@ -40,6 +40,7 @@ public final class RedisClient: Sendable {
     public let eventLoop: any EventLoop
     private let logger: Logger
     private let onMessage: (@Sendable (ByteBuffer, ByteBuffer) -> Void)?
+    private let onUnsubscribed: (@Sendable (ByteBuffer) -> Void)?
     private let onConnect: (@Sendable (RedisConnection) -> EventLoopFuture<Void>)?
 
     private struct State {
@@ -58,12 +59,16 @@ public final class RedisClient: Sendable {
 
     /// - Parameters:
     ///   - onMessage: receives pub/sub messages (channel, payload) from this connection.
+    ///   - onUnsubscribed: receives the shard channels the server unsubscribed this connection from
+    ///     by itself (their slot moved to another node of the cluster).
     ///   - onConnect: runs on each new connection before it is used; a failure drops it.
     public init(
         address: RedisAddress, eventLoop: any EventLoop, commandTimeout: TimeAmount = .seconds(2), logger: Logger,
         onMessage: (@Sendable (ByteBuffer, ByteBuffer) -> Void)? = nil,
+        onUnsubscribed: (@Sendable (ByteBuffer) -> Void)? = nil,
         onConnect: (@Sendable (RedisConnection) -> EventLoopFuture<Void>)? = nil
     ) {
+        self.onUnsubscribed = onUnsubscribed
         self.address = address
         self.eventLoop = eventLoop
         self.commandTimeout = commandTimeout
@@ -79,6 +84,10 @@ public final class RedisClient: Sendable {
 
     /// Whether commands can be sent now.
     public var isConnected: Bool { state.withLock { $0.connection != nil } }
+
+    /// The connection commands go on now, nil while there is none: for commands that must follow
+    /// each other on one connection (`ASKING` before its command, `WAIT` after a write).
+    public var connection: RedisConnection? { state.withLock { $0.connection } }
 
     /// Why the server refused this client, if it has (it then no longer tries).
     public var refusal: RedisError? { state.withLock { $0.refusal } }
@@ -122,6 +131,7 @@ public final class RedisClient: Sendable {
     private func connect() {
         guard !state.withLock({ $0.closed }) else { return }
         let onMessage = onMessage
+        let onUnsubscribed = onUnsubscribed
         var tls: NIOSSLContext?
         if let settings = address.tls {
             do {
@@ -145,7 +155,7 @@ public final class RedisClient: Sendable {
                         handshake.succeed()
                     }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RESPDecoder()))
-                    try channel.pipeline.syncOperations.addHandler(RedisCommandHandler(onMessage: onMessage))
+                    try channel.pipeline.syncOperations.addHandler(RedisCommandHandler(onMessage: onMessage, onUnsubscribed: onUnsubscribed))
                 }
             }
             .connect(host: address.host, port: address.port)

@@ -11,7 +11,9 @@ struct RedisRequest {
 
 /// Pipelines commands on one connection: writes each as it comes, completes answers in order.
 ///
-/// Pub/sub messages (`message`, `smessage`) are not answers; they go to `onMessage`. When the
+/// Pub/sub messages (`message`, `smessage`) are not answers; they go to `onMessage`. Neither is
+/// an `sunsubscribe` no command asked for: a Redis Cluster sends one for each shard channel whose
+/// slot left the server; it goes to `onUnsubscribed`. When the
 /// oldest command has waited past its deadline the connection is closed (its answers could no
 /// longer be matched) and every waiting command fails.
 final class RedisCommandHandler: ChannelDuplexHandler {
@@ -22,9 +24,11 @@ final class RedisCommandHandler: ChannelDuplexHandler {
     private var waiting = CircularBuffer<RedisRequest>()
     private var timer: Scheduled<Void>?
     private let onMessage: (@Sendable (_ channel: ByteBuffer, _ payload: ByteBuffer) -> Void)?
+    private let onUnsubscribed: (@Sendable (_ channel: ByteBuffer) -> Void)?
 
-    init(onMessage: (@Sendable (ByteBuffer, ByteBuffer) -> Void)?) {
+    init(onMessage: (@Sendable (ByteBuffer, ByteBuffer) -> Void)?, onUnsubscribed: (@Sendable (ByteBuffer) -> Void)? = nil) {
         self.onMessage = onMessage
+        self.onUnsubscribed = onUnsubscribed
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -40,6 +44,10 @@ final class RedisCommandHandler: ChannelDuplexHandler {
         let value = unwrapInboundIn(data)
         if let onMessage, let (channel, payload) = Self.message(value) {
             onMessage(channel, payload)
+            return
+        }
+        if let channel = unaskedUnsubscription(value) {
+            onUnsubscribed?(channel)
             return
         }
         guard let request = waiting.popFirst() else {
@@ -64,6 +72,17 @@ final class RedisCommandHandler: ChannelDuplexHandler {
               kind == "smessage" || kind == "message", let channel = parts[1].bytes, let payload = parts[2].bytes
         else { return nil }
         return (channel, payload)
+    }
+
+    /// The channel of an `sunsubscribe` that does not answer the oldest waiting command (an
+    /// `SUNSUBSCRIBE` of that channel).
+    private func unaskedUnsubscription(_ value: RESPValue) -> ByteBuffer? {
+        guard let parts = value.array, parts.count == 3, parts[0].string == "sunsubscribe", let channel = parts[1].bytes else { return nil }
+        if let oldest = waiting.first, oldest.command.name.uppercased() == "SUNSUBSCRIBE",
+           oldest.command.arguments.count < 2 || oldest.command.arguments[1] == channel {
+            return nil
+        }
+        return channel
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -12,11 +12,14 @@ public struct BusMetrics: Sendable {
     public let repaired: Counter
     /// Bus messages received by a push node.
     public let received: Counter
+    /// Comments taken back because fewer replicas than `--bus-min-replicas` confirmed them (503).
+    public let unreplicated: Counter
 
     public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
         published = Counter(label: "danmaku_bus_messages_published_total", factory: factory)
         publishFailures = Counter(label: "danmaku_bus_publish_failures_total", factory: factory)
         repaired = Counter(label: "danmaku_bus_comments_repaired_total", factory: factory)
         received = Counter(label: "danmaku_bus_messages_received_total", factory: factory)
+        unreplicated = Counter(label: "danmaku_bus_comments_unreplicated_total", factory: factory)
     }
 }

@@ -20,8 +20,8 @@ public final class RedisBus: CommentBus, CommentLog {
     public let historyCapacity: Int
     /// How long accepted comments collect before a room's batch is published.
     public let publishWindow: TimeAmount
-    let commands: RedisClient
-    let subscriptions: RedisClient
+    /// Commands and subscriptions, on one server or across a cluster's masters.
+    let redis: RedisRouter
     let feeds: RedisFeeds
     let eventLoop: any EventLoop
     let logger: Logger
@@ -41,17 +41,30 @@ public final class RedisBus: CommentBus, CommentLog {
     /// viewers is never forgotten under them.
     static let renewEvery = 600
 
+    /// Replicas that must confirm a comment before it is answered 201 (0: do not wait).
+    let minReplicas: Int
+    /// How long to wait for them.
+    let replicaTimeoutMilliseconds: Int
+
     /// A missing seq is read from the stream once it has been missing this long.
     static let repairGrace = TimeAmount.milliseconds(250)
     /// Room counters are polled this often, to notice a lost last message of a burst.
     static let pollEvery = 10  // maintenance ticks of 100 ms
 
-    /// - Parameter roomIdleMilliseconds: a room's keys expire this long after its last post
-    ///   (push nodes with viewers in it renew them); nil: never.
+    /// - Parameters:
+    ///   - address: one Redis server, or any node of a Redis Cluster (found out at start).
+    ///   - roomIdleMilliseconds: a room's keys expire this long after its last post (push nodes
+    ///     with viewers in it renew them); nil: never.
+    ///   - minReplicas: with N > 0, a comment counts as stored only once `WAIT` says N replicas
+    ///     have it (within `replicaTimeout`); otherwise it is taken back out and `append` throws.
     public init(
         address: RedisAddress, eventLoop: any EventLoop, historyCapacity: Int, publishWindow: TimeAmount = .milliseconds(5),
-        commandTimeout: TimeAmount = .seconds(2), roomIdleMilliseconds: Int64? = nil, logger: Logger, metrics: BusMetrics = BusMetrics()
+        commandTimeout: TimeAmount = .seconds(2), roomIdleMilliseconds: Int64? = nil,
+        minReplicas: Int = 0, replicaTimeout: TimeAmount = .milliseconds(500),
+        logger: Logger, metrics: BusMetrics = BusMetrics()
     ) {
+        self.minReplicas = minReplicas
+        self.replicaTimeoutMilliseconds = Int(replicaTimeout.nanoseconds / 1_000_000)
         self.historyCapacity = historyCapacity
         self.roomIdleMilliseconds = roomIdleMilliseconds
         self.publishWindow = publishWindow
@@ -61,20 +74,19 @@ public final class RedisBus: CommentBus, CommentLog {
         let feeds = RedisFeeds(metrics: metrics)
         self.feeds = feeds
         let scripts = scripts
-        self.commands = RedisClient(
-            address: address, eventLoop: eventLoop, commandTimeout: commandTimeout, logger: logger,
-            onConnect: { connection in scripts.load(on: connection) })
-        self.subscriptions = RedisClient(
-            address: address, eventLoop: eventLoop, commandTimeout: commandTimeout, logger: logger,
-            onMessage: { channel, payload in feeds.receive(channel: channel, payload: payload) },
-            onConnect: { connection in feeds.resubscribe(on: connection) })
+        self.redis = RedisRouter(
+            seed: address, eventLoop: eventLoop, commandTimeout: commandTimeout, logger: logger,
+            onConnect: { connection in scripts.load(on: connection) },
+            subscriber: RedisRouter.Subscriber(
+                onMessage: { channel, payload in feeds.receive(channel: channel, payload: payload) },
+                onUnsubscribed: { channel in feeds.unsubscribedByServer(channel: channel) },
+                onConnect: { connection, node in feeds.resubscribe(on: connection, node: node) }))
         feeds.owner.withLock { $0 = self }
     }
 
-    /// Connects both connections and starts the repair and poll timer.
+    /// Connects (to every master, on a cluster) and starts the repair and poll timer.
     public func start() {
-        commands.start()
-        subscriptions.start()
+        redis.start()
         let tick = NIOLoopBoundBox.makeBoxSendingValue(0, as: Int.self, eventLoop: eventLoop)
         let task = eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { [self] _ in
             tick.value += 1
@@ -84,23 +96,24 @@ public final class RedisBus: CommentBus, CommentLog {
         maintenance.withLock { $0 = task }
     }
 
-    /// Waits until both connections are up (for startup and tests).
+    /// Waits until every connection is up (for startup and tests).
     public func waitForConnection(timeout: Duration = .seconds(5)) async throws {
-        try await commands.waitForConnection(timeout: timeout)
-        try await subscriptions.waitForConnection(timeout: timeout)
+        try await redis.waitForConnection(timeout: timeout)
     }
 
     /// Publishes what is waiting, stops the timer and closes the connections.
     public func shutdown() async {
         maintenance.withLock { $0?.cancel() }
         try? await eventLoop.submit { self.flushOutbox() }.get()
-        await commands.close()
-        await subscriptions.close()
+        await redis.close()
         feeds.owner.withLock { $0 = nil }
     }
 
-    /// Whether both connections (commands and subscriptions) are up.
-    public var isConnected: Bool { commands.isConnected && subscriptions.isConnected }
+    /// Whether every connection (commands and subscriptions, to each master) is up.
+    public var isConnected: Bool { redis.isConnected }
+
+    /// One server or a cluster (or not known yet).
+    public var mode: RedisRouter.Mode { redis.mode }
 
     /// Rooms this node holds a subscription for.
     public var subscribedRooms: Int { feeds.count }
@@ -109,13 +122,36 @@ public final class RedisBus: CommentBus, CommentLog {
 
     public func append(room: RoomID, unnumbered: ByteBuffer) async throws -> EncodedComment {
         let keys = RedisKeys(room)
-        let reply = try await scripts.run(
+        // WAIT right behind the script, on its connection: it counts the replicas that have
+        // everything this connection wrote so far, this comment included.
+        let wait = minReplicas > 0 ? [RESPCommand("WAIT", [RESPArgument(minReplicas), RESPArgument(replicaTimeoutMilliseconds)])] : []
+        let answers = try await scripts.run(
             RedisScripts.append, keys: keys.numbering,
             arguments: [RESPArgument(bytes: unnumbered), RESPArgument(historyCapacity), RESPArgument(roomIdleMilliseconds.map(String.init) ?? "")],
-            on: commands
+            on: redis, followedBy: wait
         ).get()
+        let reply = try answers[0].get()
         guard let seq = reply.integer, seq > 0 else { throw RedisError.unexpectedReply("append: \(reply)") }
-        return EncodedComment(numbering: unnumbered, seq: UInt64(seq), room: room)
+        let comment = EncodedComment(numbering: unnumbered, seq: UInt64(seq), room: room)
+        if minReplicas > 0 {
+            let confirmed = (try? answers[1].get())?.integer ?? 0
+            if confirmed < minReplicas {
+                metrics.unreplicated.increment()
+                await withdraw(comment)
+                throw RedisError.unavailable("\(confirmed) of \(minReplicas) replicas confirmed the comment in time")
+            }
+        }
+        return comment
+    }
+
+    /// Takes an unconfirmed comment back out: deleted from the stream, and a retraction sent in
+    /// case a push node already read it from there. Its seq stays unused.
+    private func withdraw(_ comment: EncodedComment) async {
+        let keys = RedisKeys(comment.room)
+        _ = try? await redis.send(RESPCommand("XDEL", [RESPArgument(keys.log), RESPArgument("\(comment.seq)-0")]), key: keys.log)
+        if let id = try? comment.decoded().id {
+            try? await publishRetraction(seq: comment.seq, id: id, room: comment.room)
+        }
     }
 
     public func snapshot(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
@@ -123,7 +159,7 @@ public final class RedisBus: CommentBus, CommentLog {
         let count = min(limit, historyCapacity + 1000)
         return scripts.run(
             RedisScripts.snapshot, keys: keys.numbering,
-            arguments: [RESPArgument(since.map(String.init) ?? ""), RESPArgument(count)], on: commands
+            arguments: [RESPArgument(since.map(String.init) ?? ""), RESPArgument(count)], on: redis
         ).flatMapThrowing { reply in
             guard let parts = reply.array, parts.count == 4, let last = parts[0].integer, let first = parts[1].integer,
                   let epoch = parts[3].integer else {
@@ -139,7 +175,7 @@ public final class RedisBus: CommentBus, CommentLog {
     public func retract(room: RoomID, id: String) async throws -> UInt64? {
         let reply = try await scripts.run(
             RedisScripts.retract, keys: [RedisKeys(room).log], arguments: [RESPArgument(EncodedComment.idMarker(id)), RESPArgument(EncodedComment.noticeIDMarker(id))],
-            on: commands
+            on: redis
         ).get()
         guard let seq = reply.integer else { throw RedisError.unexpectedReply("retract: \(reply)") }
         return seq > 0 ? UInt64(seq) : nil
@@ -148,9 +184,9 @@ public final class RedisBus: CommentBus, CommentLog {
     /// Comments of `room` with seqs in `range`, read from the stream.
     func read(room: RoomID, range: ClosedRange<UInt64>) -> EventLoopFuture<[EncodedComment]> {
         let keys = RedisKeys(room)
-        return commands.send(RESPCommand("XRANGE", [
+        return redis.send(RESPCommand("XRANGE", [
             RESPArgument(keys.log), RESPArgument("\(range.lowerBound)-0"), RESPArgument("\(range.upperBound)-0"),
-        ])).flatMapThrowing { try $0.streamComments(room: room) }
+        ]), key: keys.log).flatMapThrowing { try $0.streamComments(room: room) }
     }
 
     /// Renews the keys of the rooms this node watches for another idle period.
@@ -158,17 +194,14 @@ public final class RedisBus: CommentBus, CommentLog {
         guard let idle = roomIdleMilliseconds else { return }
         for room in feeds.rooms {
             for key in RedisKeys(room).numbering {
-                _ = commands.send(RESPCommand("PEXPIRE", [RESPArgument(key), RESPArgument(String(idle))]))
+                _ = redis.send(RESPCommand("PEXPIRE", [RESPArgument(key), RESPArgument(String(idle))]), key: key)
             }
         }
     }
 
     /// The rooms' last seqs, from their counters (0 for a room never posted to).
     func lastSeqs(of rooms: [RoomID]) -> EventLoopFuture<[UInt64]> {
-        commands.send(RESPCommand("MGET", rooms.map { RESPArgument(RedisKeys($0).seq) })).flatMapThrowing { reply in
-            guard let values = reply.array, values.count == rooms.count else { throw RedisError.unexpectedReply("MGET: \(reply)") }
-            return values.map { UInt64(max(0, $0.integer ?? 0)) }
-        }
+        redis.mget(rooms.map { RedisKeys($0).seq }).map { values in values.map { UInt64(max(0, $0.integer ?? 0)) } }
     }
 
     // MARK: CommentBus
@@ -200,7 +233,8 @@ public final class RedisBus: CommentBus, CommentLog {
                 payload.writeImmutableBuffer(comment.json)
             }
             metrics.published.increment()
-            commands.send(RESPCommand("SPUBLISH", [RESPArgument(RedisKeys(room).channel), RESPArgument(bytes: payload)]))
+            let channel = RedisKeys(room).channel
+            redis.send(RESPCommand("SPUBLISH", [RESPArgument(channel), RESPArgument(bytes: payload)]), key: channel)
                 .whenFailure { [metrics] _ in metrics.publishFailures.increment() }
         }
     }
@@ -210,7 +244,8 @@ public final class RedisBus: CommentBus, CommentLog {
     /// history no longer has it either way.
     public func publishRetraction(seq: UInt64, id: String, room: RoomID) async throws {
         let line = try WireCodec.encode(Retraction(seq: seq, id: id))
-        _ = try await commands.send(RESPCommand("SPUBLISH", [RESPArgument(RedisKeys(room).channel), RESPArgument(bytes: line)])).get()
+        let channel = RedisKeys(room).channel
+        _ = try await redis.send(RESPCommand("SPUBLISH", [RESPArgument(channel), RESPArgument(bytes: line)]), key: channel).get()
     }
 
     /// A retraction on a room channel: `{"type":"retract",…}` (comments start `{"seq":`).
@@ -226,34 +261,5 @@ public final class RedisBus: CommentBus, CommentLog {
 
     public func unsubscribe(_ room: RoomID, subscriber: any BusSubscriber) {
         feeds.remove(room, subscriber: subscriber, bus: self)
-    }
-}
-
-/// Scripts loaded with `SCRIPT LOAD` on each connection and run with `EVALSHA`; `EVAL` when the
-/// server does not know the script (e.g. after `SCRIPT FLUSH`).
-final class RedisScriptCache: Sendable {
-    private let shas = Mutex<[String: String]>([:])
-
-    func load(on connection: RedisConnection) -> EventLoopFuture<Void> {
-        let scripts = [RedisScripts.append, RedisScripts.snapshot, RedisScripts.admit, RedisScripts.retract]
-        let loads = scripts.map { script in
-            connection.send(RESPCommand("SCRIPT", ["LOAD", RESPArgument(script)])).map { [self] reply in
-                if let sha = reply.string { shas.withLock { $0[script] = sha } }
-            }
-        }
-        return EventLoopFuture.andAllSucceed(loads, on: connection.eventLoop)
-    }
-
-    func run(_ script: String, keys: [String], arguments: [RESPArgument], on client: RedisClient) -> EventLoopFuture<RESPValue> {
-        let tail = [RESPArgument(keys.count)] + keys.map { RESPArgument($0) } + arguments
-        guard let sha = shas.withLock({ $0[script] }) else {
-            return client.send(RESPCommand("EVAL", [RESPArgument(script)] + tail))
-        }
-        return client.send(RESPCommand("EVALSHA", [RESPArgument(sha)] + tail)).flatMapError { error in
-            guard case RedisError.server(let message) = error, message.hasPrefix("NOSCRIPT") else {
-                return client.eventLoop.makeFailedFuture(error)
-            }
-            return client.send(RESPCommand("EVAL", [RESPArgument(script)] + tail))
-        }
     }
 }

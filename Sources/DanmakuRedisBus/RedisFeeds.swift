@@ -11,8 +11,11 @@ import Synchronization
 ///
 /// A room's feed exists while any local subscriber wants it. It is live once its channel is
 /// subscribed on the current connection and its counter has been read; `ready` completes then.
-/// After a reconnect every channel is subscribed again, and the counters are polled at once so
-/// that whatever was published during the outage is read from the streams.
+/// After a reconnect every channel of that node is subscribed again, and the counters are polled
+/// at once so that whatever was published during the outage is read from the streams. On a Redis
+/// Cluster a channel is subscribed on the master serving its slot; when the slot map changes (a
+/// failover, a resharding) or the server drops the channel, it is subscribed where it now lives,
+/// and the counters polled the same way.
 final class RedisFeeds: Sendable {
     private struct Feed {
         var subscribers: [ObjectIdentifier: any BusSubscriber] = [:]
@@ -20,6 +23,8 @@ final class RedisFeeds: Sendable {
         var generation = 0
         var subscribed = false
         var subscribing = false
+        /// The node the channel is subscribed on (or being subscribed on).
+        var node: RedisNode?
         var readingCounter = false
         var repairing = false
         var tracker: SeqTracker?
@@ -29,6 +34,8 @@ final class RedisFeeds: Sendable {
     private struct State {
         var feeds: [RoomID: Feed] = [:]
         var pollSoon = false
+        /// The router's slot map version the feeds' nodes were last checked against.
+        var topologyVersion = -1
     }
 
     private let state = Mutex(State())
@@ -75,33 +82,43 @@ final class RedisFeeds: Sendable {
         }
         guard let emptied else { return }
         emptied.ready.fail(RedisError.unavailable("unsubscribed"))
-        if bus.subscriptions.isConnected {
-            bus.subscriptions.send(RESPCommand("SUNSUBSCRIBE", [RESPArgument(RedisKeys(room).channel)])).whenFailure { _ in }
-        }
+        if let node = emptied.node { unsubscribe(RedisKeys(room).channel, on: node, bus: bus) }
     }
 
-    /// Sends SSUBSCRIBE for `room` (on `connection` during a reconnect, else on the current one).
-    private func subscribeChannel(_ room: RoomID, on connection: RedisConnection?, bus: RedisBus) -> EventLoopFuture<Void> {
+    private func unsubscribe(_ channel: String, on node: RedisNode, bus: RedisBus) {
+        bus.redis.subscription(RESPCommand("SUNSUBSCRIBE", [RESPArgument(channel)]), channel: channel, on: node).whenFailure { _ in }
+    }
+
+    /// Sends SSUBSCRIBE for `room` (on `connection` to `node` during a reconnect, else to the
+    /// node serving the channel now).
+    private func subscribeChannel(_ room: RoomID, on connection: (RedisConnection, RedisNode)?, bus: RedisBus) -> EventLoopFuture<Void> {
         let generation = state.withLock { state -> Int? in
             guard state.feeds[room] != nil else { return nil }
             state.feeds[room]!.generation += 1
             state.feeds[room]!.subscribing = true
             state.feeds[room]!.subscribed = false
+            state.feeds[room]!.node = connection?.1
             return state.feeds[room]!.generation
         }
         guard let generation else { return bus.eventLoop.makeSucceededVoidFuture() }
-        let command = RESPCommand("SSUBSCRIBE", [RESPArgument(RedisKeys(room).channel)])
-        let sent = connection?.send(command) ?? bus.subscriptions.send(command)
-        return sent.map { _ in () }.always { [self] result in
+        let channel = RedisKeys(room).channel
+        let command = RESPCommand("SSUBSCRIBE", [RESPArgument(channel)])
+        let sent: EventLoopFuture<RedisNode> = if let (connection, node) = connection {
+            connection.send(command).map { _ in node }
+        } else {
+            bus.redis.subscription(command, channel: channel).map { $0.1 }
+        }
+        return sent.always { [self] result in
             let readCounter = state.withLock { state -> Bool in
                 guard state.feeds[room]?.generation == generation else { return false }
                 state.feeds[room]!.subscribing = false
-                guard case .success = result else { return false }
+                guard case .success(let node) = result else { return false }
                 state.feeds[room]!.subscribed = true
+                state.feeds[room]!.node = node
                 return state.feeds[room]!.tracker == nil
             }
             if readCounter { self.readCounter(room, bus: bus) }
-        }
+        }.map { _ in () }
     }
 
     /// First read of a room's counter: where its feed starts. Completes `ready`.
@@ -119,18 +136,41 @@ final class RedisFeeds: Sendable {
         }
     }
 
-    /// On a new subscriber connection: subscribes every room again, then has the counters polled.
-    func resubscribe(on connection: RedisConnection) -> EventLoopFuture<Void> {
+    /// On a new subscription connection to `node`: subscribes the rooms it serves again, then has
+    /// the counters polled.
+    func resubscribe(on connection: RedisConnection, node: RedisNode) -> EventLoopFuture<Void> {
         // Called by the client before the connection takes other commands; whatever fails here is
         // retried by the next maintenance tick.
+        guard let bus = owner.withLock({ $0 }) else { return connection.eventLoop.makeSucceededVoidFuture() }
         let rooms = state.withLock { state -> [RoomID] in
             state.pollSoon = true
-            for room in state.feeds.keys { state.feeds[room]!.subscribed = false }
-            return Array(state.feeds.keys)
+            let rooms = state.feeds.keys.filter { bus.redis.owner(ofKey: RedisKeys($0).channel) == node || state.feeds[$0]!.node == node }
+            for room in rooms {
+                state.feeds[room]!.subscribed = false
+                state.feeds[room]!.node = nil
+            }
+            return rooms
         }
-        guard let bus = owner.withLock({ $0 }) else { return connection.eventLoop.makeSucceededVoidFuture() }
-        let sent = rooms.map { subscribeChannel($0, on: connection, bus: bus) }
+        let sent = rooms.compactMap { room -> EventLoopFuture<Void>? in
+            guard bus.redis.owner(ofKey: RedisKeys(room).channel) == node else { return nil }
+            return subscribeChannel(room, on: (connection, node), bus: bus)
+        }
         return EventLoopFuture.andAllComplete(sent, on: connection.eventLoop)
+    }
+
+    /// The server dropped a channel by itself (its slot moved to another master): the next
+    /// maintenance tick subscribes it where it now lives and polls the counters.
+    func unsubscribedByServer(channel: ByteBuffer) {
+        guard let room = RedisKeys.room(ofChannel: String(buffer: channel)) else { return }
+        owner.withLock { $0 }?.redis.wantSlotMap()
+        state.withLock { state in
+            guard state.feeds[room] != nil else { return }
+            state.feeds[room]!.generation += 1
+            state.feeds[room]!.subscribed = false
+            state.feeds[room]!.subscribing = false
+            state.feeds[room]!.node = nil
+            state.pollSoon = true
+        }
     }
 
     /// The bus, set once it exists (its subscriber client, which calls `resubscribe`, is made
@@ -183,7 +223,24 @@ final class RedisFeeds: Sendable {
     /// second, or right after a reconnect) polls the counters of all rooms.
     func maintain(bus: RedisBus, poll: Bool) {
         let now = NIODeadline.now()
-        let (toSubscribe, toRead, repairs, pollRooms) = state.withLock { state in
+        let topologyVersion = bus.redis.topologyVersion
+        let (moved, toSubscribe, toRead, repairs, pollRooms) = state.withLock { state in
+            // Channels whose slot now lives on another master are subscribed there.
+            var moved: [(String, RedisNode)] = []
+            if state.topologyVersion != topologyVersion {
+                state.topologyVersion = topologyVersion
+                for (room, feed) in state.feeds {
+                    guard let node = feed.node, feed.subscribed || feed.subscribing else { continue }
+                    let channel = RedisKeys(room).channel
+                    guard let owner = bus.redis.owner(ofKey: channel), owner != node else { continue }
+                    moved.append((channel, node))
+                    state.feeds[room]!.generation += 1
+                    state.feeds[room]!.subscribed = false
+                    state.feeds[room]!.subscribing = false
+                    state.feeds[room]!.node = nil
+                    state.pollSoon = true
+                }
+            }
             var toSubscribe: [RoomID] = []
             var toRead: [RoomID] = []
             var repairs: [(RoomID, ClosedRange<UInt64>)] = []
@@ -199,11 +256,10 @@ final class RedisFeeds: Sendable {
             }
             let pollRooms = (poll || state.pollSoon) ? state.feeds.compactMap { $0.value.tracker == nil ? nil : $0.key } : []
             if !pollRooms.isEmpty { state.pollSoon = false }
-            return (toSubscribe, toRead, repairs, pollRooms)
+            return (moved, toSubscribe, toRead, repairs, pollRooms)
         }
-        if bus.subscriptions.isConnected {
-            for room in toSubscribe { _ = subscribeChannel(room, on: nil, bus: bus) }
-        }
+        for (channel, node) in moved { unsubscribe(channel, on: node, bus: bus) }
+        for room in toSubscribe { _ = subscribeChannel(room, on: nil, bus: bus) }
         for room in toRead { readCounter(room, bus: bus) }
         for (room, range) in repairs { repair(room, range: range, bus: bus) }
         if !pollRooms.isEmpty { pollCounters(pollRooms, bus: bus) }

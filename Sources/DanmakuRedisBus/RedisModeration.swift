@@ -21,17 +21,18 @@ public final class RedisModeration: ModerationStore {
     private static func bucketKey(_ room: RoomID) -> String { "danmaku:{\(room.value)}:bucket" }
 
     public func ban(user: String, room: RoomID, seconds: Int) async throws {
-        _ = try await bus.commands.send(RESPCommand("SET", [
-            RESPArgument(Self.banKey(room, user)), "1", "EX", RESPArgument(seconds),
-        ])) as RESPValue
+        let key = Self.banKey(room, user)
+        _ = try await bus.redis.send(RESPCommand("SET", [RESPArgument(key), "1", "EX", RESPArgument(seconds)]), key: key) as RESPValue
     }
 
     public func unban(user: String, room: RoomID) async throws {
-        _ = try await bus.commands.send(RESPCommand("DEL", [RESPArgument(Self.banKey(room, user))])) as RESPValue
+        let key = Self.banKey(room, user)
+        _ = try await bus.redis.send(RESPCommand("DEL", [RESPArgument(key)]), key: key) as RESPValue
     }
 
     public func settings(room: RoomID) async throws -> RoomSettings {
-        let reply: RESPValue = try await bus.commands.send(RESPCommand("HMGET", [RESPArgument(Self.settingsKey(room)), "slow", "rate", "burst", "display"]))
+        let key = Self.settingsKey(room)
+        let reply: RESPValue = try await bus.redis.send(RESPCommand("HMGET", [RESPArgument(key), "slow", "rate", "burst", "display"]), key: key)
         guard let values = reply.array, values.count == 4 else { throw RedisError.unexpectedReply("settings: \(reply)") }
         let rate = values[1].string.flatMap(Double.init).flatMap { perSecond -> String? in
             guard perSecond > 0, let burst = values[2].string.flatMap(Double.init) else { return nil }
@@ -43,13 +44,14 @@ public final class RedisModeration: ModerationStore {
 
     public func update(_ settings: RoomSettings, room: RoomID) async throws {
         let limit = settings.rateLimit
-        _ = try await bus.commands.send(RESPCommand("HSET", [
-            RESPArgument(Self.settingsKey(room)), "slow", RESPArgument(settings.slowModeSeconds),
+        let key = Self.settingsKey(room)
+        _ = try await bus.redis.send(RESPCommand("HSET", [
+            RESPArgument(key), "slow", RESPArgument(settings.slowModeSeconds),
             "rate", RESPArgument(limit.map { String($0.perSecond) } ?? "0"), "burst", RESPArgument(limit.map { String($0.burst) } ?? "0"),
             "display", RESPArgument(settings.displayPerSecond ?? 0),
-        ])) as RESPValue
+        ]), key: key) as RESPValue
         // A new rate starts with a full bucket.
-        _ = try await bus.commands.send(RESPCommand("DEL", [RESPArgument(Self.bucketKey(room))])) as RESPValue
+        _ = try await bus.redis.send(RESPCommand("DEL", [RESPArgument(Self.bucketKey(room))]), key: Self.bucketKey(room)) as RESPValue
     }
 
     public func refund(user: String, room: RoomID) async {
@@ -57,14 +59,14 @@ public final class RedisModeration: ModerationStore {
         // on their own (slow mode within its seconds, the bucket within a refill).
         _ = try? await bus.scripts.run(
             RedisScripts.refund, keys: [Self.settingsKey(room), Self.lastPostKey(room, user), Self.bucketKey(room)],
-            arguments: [], on: bus.commands
+            arguments: [], on: bus.redis
         ).get()
     }
 
     public func admit(user: String, room: RoomID) async throws -> DanmakuError? {
         let reply = try await bus.scripts.run(
             RedisScripts.admit, keys: [Self.banKey(room, user), Self.settingsKey(room), Self.lastPostKey(room, user), Self.bucketKey(room)],
-            arguments: [], on: bus.commands
+            arguments: [], on: bus.redis
         ).get()
         guard let parts = reply.array, parts.count == 2, let verdict = parts[0].string, let milliseconds = parts[1].integer else {
             throw RedisError.unexpectedReply("admit: \(reply)")

@@ -8,9 +8,10 @@ import Foundation
 /// Online counts across a cluster: each push node keeps its per-room viewer counts in one key of
 /// its own that expires unless renewed, so a node that dies stops counting within `lifetime`.
 ///
-/// Keys (one hash tag, so one slot): `danmaku:{online}:nodes` (a set of node ids) and
-/// `danmaku:{online}:node:ID` (a JSON object room → viewers, with a TTL). The report is one `SET`,
-/// so a reader never sees half of one.
+/// Keys: `danmaku:{online}:nodes` (a set of node ids) and `danmaku:{online:ID}:node` (a JSON
+/// object room → viewers, with a TTL). Each report has a hash tag of its own, so on a Redis
+/// Cluster the reports (the bulk of presence traffic) spread over the slots; only the small set
+/// of ids shares one. The report is one `SET`, so a reader never sees half of one.
 public final class RedisPresence: PresenceStore {
     private let bus: RedisBus
     private let nodeID: String
@@ -26,23 +27,23 @@ public final class RedisPresence: PresenceStore {
     }
 
     static let nodesKey = "danmaku:{online}:nodes"
-    static func nodeKey(_ id: String) -> String { "danmaku:{online}:node:\(id)" }
+    static func nodeKey(_ id: String) -> String { "danmaku:{online:\(id)}:node" }
 
     public func exchange(local: [RoomID: Int]) async throws -> [RoomID: Int] {
         if !local.isEmpty {
             let report = Dictionary(uniqueKeysWithValues: local.map { ($0.key.value, $0.value) })
             let json = try JSONEncoder().encode(report)
             let milliseconds = Int(lifetime / .milliseconds(1))
-            _ = try await bus.commands.send(RESPCommand("SET", [
-                RESPArgument(Self.nodeKey(nodeID)), RESPArgument(String(decoding: json, as: UTF8.self)), "PX", RESPArgument(milliseconds),
-            ])) as RESPValue
-            _ = try await bus.commands.send(RESPCommand("SADD", [RESPArgument(Self.nodesKey), RESPArgument(nodeID)])) as RESPValue
+            let key = Self.nodeKey(nodeID)
+            _ = try await bus.redis.send(RESPCommand("SET", [
+                RESPArgument(key), RESPArgument(String(decoding: json, as: UTF8.self)), "PX", RESPArgument(milliseconds),
+            ]), key: key) as RESPValue
+            _ = try await bus.redis.send(RESPCommand("SADD", [RESPArgument(Self.nodesKey), RESPArgument(nodeID)]), key: Self.nodesKey) as RESPValue
         }
-        let members: RESPValue = try await bus.commands.send(RESPCommand("SMEMBERS", [RESPArgument(Self.nodesKey)]))
+        let members: RESPValue = try await bus.redis.send(RESPCommand("SMEMBERS", [RESPArgument(Self.nodesKey)]), key: Self.nodesKey)
         let ids = (members.array ?? []).compactMap(\.string)
         guard !ids.isEmpty else { return [:] }
-        let reply: RESPValue = try await bus.commands.send(RESPCommand("MGET", ids.map { RESPArgument(Self.nodeKey($0)) }))
-        let reports = reply.array ?? []
+        let reports = try await bus.redis.mget(ids.map(Self.nodeKey)).get()
         var totals: [RoomID: Int] = [:]
         var gone: [String] = []
         for (id, report) in zip(ids, reports) {
@@ -55,13 +56,13 @@ public final class RedisPresence: PresenceStore {
             }
         }
         if !gone.isEmpty {
-            _ = try? await bus.commands.send(RESPCommand("SREM", [RESPArgument(Self.nodesKey)] + gone.map { RESPArgument($0) })) as RESPValue
+            _ = try? await bus.redis.send(RESPCommand("SREM", [RESPArgument(Self.nodesKey)] + gone.map { RESPArgument($0) }), key: Self.nodesKey) as RESPValue
         }
         return totals
     }
 
     public func withdraw() async {
-        _ = try? await bus.commands.send(RESPCommand("DEL", [RESPArgument(Self.nodeKey(nodeID))])) as RESPValue
-        _ = try? await bus.commands.send(RESPCommand("SREM", [RESPArgument(Self.nodesKey), RESPArgument(nodeID)])) as RESPValue
+        _ = try? await bus.redis.send(RESPCommand("DEL", [RESPArgument(Self.nodeKey(nodeID))]), key: Self.nodeKey(nodeID)) as RESPValue
+        _ = try? await bus.redis.send(RESPCommand("SREM", [RESPArgument(Self.nodesKey), RESPArgument(nodeID)]), key: Self.nodesKey) as RESPValue
     }
 }

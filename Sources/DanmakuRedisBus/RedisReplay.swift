@@ -44,25 +44,26 @@ public final class RedisReplay: ReplayStore {
 
     public func startStream(room: RoomID, now: Int64) async throws -> StreamRecord {
         let reply = try await bus.scripts.run(
-            Self.start, keys: [Self.streamsKey(room)], arguments: [RESPArgument(room.value), RESPArgument(now)], on: bus.commands
+            Self.start, keys: [Self.streamsKey(room)], arguments: [RESPArgument(room.value), RESPArgument(now)], on: bus.redis
         ).get()
         return try Self.record(reply)
     }
 
     public func endStream(room: RoomID, now: Int64) async throws -> StreamRecord? {
-        let reply = try await bus.scripts.run(Self.end, keys: [Self.streamsKey(room)], arguments: [RESPArgument(now)], on: bus.commands).get()
+        let reply = try await bus.scripts.run(Self.end, keys: [Self.streamsKey(room)], arguments: [RESPArgument(now)], on: bus.redis).get()
         return reply.isNull ? nil : try Self.record(reply)
     }
 
     public func stream(room: RoomID, id: Int64?) async throws -> StreamRecord? {
-        let key = RESPArgument(Self.streamsKey(room))
+        let hash = Self.streamsKey(room)
+        let key = RESPArgument(hash)
         var field = id.map(String.init)
         if field == nil {
-            let next: RESPValue = try await bus.commands.send(RESPCommand("HGET", [key, "next"]))
+            let next: RESPValue = try await bus.redis.send(RESPCommand("HGET", [key, "next"]), key: hash)
             field = next.string
         }
         guard let field else { return nil }
-        let reply: RESPValue = try await bus.commands.send(RESPCommand("HGET", [key, RESPArgument(field)]))
+        let reply: RESPValue = try await bus.redis.send(RESPCommand("HGET", [key, RESPArgument(field)]), key: hash)
         return reply.isNull ? nil : try Self.record(reply)
     }
 
@@ -70,12 +71,13 @@ public final class RedisReplay: ReplayStore {
     /// `[from, to)`; stops past `to` (seqs are given in acceptance order, give or take the few
     /// milliseconds two logic nodes' clocks and calls may differ by).
     public func comments(room: RoomID, from: Int64, to: Int64, limit: Int) async throws -> [EncodedComment] {
-        let log = RESPArgument(RedisKeys(room).log)
+        let logKey = RedisKeys(room).log
+        let log = RESPArgument(logKey)
         var start = "-"
         var found: [EncodedComment] = []
         let page = 1000
         while true {
-            let reply: RESPValue = try await bus.commands.send(RESPCommand("XRANGE", [log, RESPArgument(start), "+", "COUNT", RESPArgument(page)]))
+            let reply: RESPValue = try await bus.redis.send(RESPCommand("XRANGE", [log, RESPArgument(start), "+", "COUNT", RESPArgument(page)]), key: logKey)
             let comments = try reply.streamComments(room: room)
             for comment in comments {
                 guard let ts = comment.acceptedAtMilliseconds else { continue }

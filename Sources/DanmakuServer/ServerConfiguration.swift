@@ -23,6 +23,10 @@ public struct ServerConfiguration: Sendable {
     /// How long a Redis command may take before it fails (and the connection is renewed, since
     /// later answers could not be matched).
     public var busTimeout = TimeAmount.seconds(2)
+    /// Replicas that must confirm a comment before it is answered 201 (Redis `WAIT`); 0: none.
+    public var busMinReplicas = 0
+    /// How long a post waits for those confirmations.
+    public var busReplicaTimeout = TimeAmount.milliseconds(500)
     /// Secret of the HS256 tokens posts must carry; nil runs the open (development) mode, where
     /// anyone may post anonymously.
     public var jwtSecret: String?

@@ -8,7 +8,7 @@ import NIOCore
 /// `serve`'s options for the bus: which one, how to log in to Redis and over what, and how long a
 /// command may take.
 struct BusOptions: ParsableArguments {
-    @Option(help: "Bus between the roles: memory (one process) or redis://[USER[:PASSWORD]@]HOST[:PORT][/DB] (a cluster; password also from DANMAKU_BUS_PASSWORD).")
+    @Option(help: "Bus between the roles: memory (one process) or redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]: one Redis server or any node of a Redis Cluster (password also from DANMAKU_BUS_PASSWORD).")
     var bus = "memory"
 
     @Option(help: "CA certificate (PEM) that signed the Redis server's certificate, for rediss:// (default: the system's roots).")
@@ -22,6 +22,12 @@ struct BusOptions: ParsableArguments {
 
     @Option(name: .customLong("bus-timeout-ms"), help: "How long a Redis command may take before it fails and the connection is renewed, ms.")
     var busTimeoutMilliseconds = 2000
+
+    @Option(help: "Replicas that must confirm a comment (Redis WAIT) before it is answered 201; unconfirmed ones are taken back and answered 503. 0: do not wait.")
+    var busMinReplicas = 0
+
+    @Option(name: .customLong("bus-replica-timeout-ms"), help: "How long a post waits for --bus-min-replicas confirmations, ms.")
+    var busReplicaTimeoutMilliseconds = 500
 
     /// The bus named by `--bus`, with the password from `DANMAKU_BUS_PASSWORD` (which process
     /// listings do not show) when the URL has none, and the `--bus-tls-*` files.
@@ -41,6 +47,14 @@ struct BusOptions: ParsableArguments {
             address.tls = RedisTLS(caFile: busTlsCa, certificateFile: busTlsCert, keyFile: busTlsKey)
         }
         return .redis(address)
+    }
+
+    /// `--bus-min-replicas` and `--bus-replica-timeout-ms`, checked.
+    func replication() throws -> (replicas: Int, timeout: TimeAmount) {
+        guard (0...16).contains(busMinReplicas) else { throw ValidationError("--bus-min-replicas must be 0...16") }
+        guard (1...60_000).contains(busReplicaTimeoutMilliseconds) else { throw ValidationError("--bus-replica-timeout-ms must be 1...60000") }
+        if busMinReplicas > 0, bus == "memory" { throw ValidationError("--bus-min-replicas needs a redis:// bus") }
+        return (busMinReplicas, .milliseconds(Int64(busReplicaTimeoutMilliseconds)))
     }
 
     /// `--bus-timeout-ms`, checked.

@@ -202,6 +202,7 @@ struct Serve: AsyncParsableCommand {
         }
         configuration.dataDirectory = dataDir
         configuration.busTimeout = try busOptions.timeout()
+        (configuration.busMinReplicas, configuration.busReplicaTimeout) = try busOptions.replication()
         configuration.jwtSecret = (jwtSecret ?? ProcessInfo.processInfo.environment["DANMAKU_JWT_SECRET"]).flatMap { $0.isEmpty ? nil : $0 }
         if let secret = configuration.jwtSecret, secret.utf8.count < TokenAuthenticator.minimumSecretBytes {
             throw ValidationError("the JWT secret must be at least \(TokenAuthenticator.minimumSecretBytes) bytes (HS256)")

@@ -2,9 +2,13 @@ import DanmakuTestSupport
 import Foundation
 import Testing
 
-/// Real processes: a `redis-server`, `api` ingest/logic nodes and `push` nodes joined by it.
+/// Real processes: a `redis-server` (or a Redis Cluster of six), `api` ingest/logic nodes and
+/// `push` nodes joined by it.
 struct Cluster {
-    let redis: RedisServer
+    /// The one Redis server, unless the nodes run on a Redis Cluster.
+    let redis: RedisServer?
+    /// The Redis Cluster, when the nodes run on one.
+    let redisCluster: RedisCluster?
     let api: [DanmakuNode]
     let push: [DanmakuNode]
 
@@ -14,35 +18,41 @@ struct Cluster {
         "--duplicate-window", "0",
     ]
 
-    static func start(api: Int, push: Int, durable: Bool = false, extra: [String] = []) async throws -> Cluster {
-        let redis = try await RedisServer.start(durable: durable)
+    /// Starts the nodes on a fresh Redis server, or (`redisCluster`) a fresh Redis Cluster of
+    /// three masters with a replica each.
+    static func start(api: Int, push: Int, durable: Bool = false, redisCluster: Bool = false, extra: [String] = []) async throws -> Cluster {
+        let server = redisCluster ? nil : try await RedisServer.start(durable: durable)
+        let cluster = redisCluster ? try await RedisCluster.start(durable: durable) : nil
+        let url = server?.url ?? cluster!.url
         var apiNodes: [DanmakuNode] = []
         var pushNodes: [DanmakuNode] = []
         do {
             for _ in 0..<api {
-                apiNodes.append(try await DanmakuNode.start(["--roles", "ingest,logic", "--bus", redis.url, "--threads", "1"] + wideLimits + extra))
+                apiNodes.append(try await DanmakuNode.start(["--roles", "ingest,logic", "--bus", url, "--threads", "1"] + wideLimits + extra))
             }
             for _ in 0..<push {
-                pushNodes.append(try await DanmakuNode.start(["--roles", "push", "--bus", redis.url, "--threads", "1"]))
+                pushNodes.append(try await DanmakuNode.start(["--roles", "push", "--bus", url, "--threads", "1"]))
             }
         } catch {
             for node in apiNodes + pushNodes { await node.stop(signal: SIGKILL) }
-            await redis.remove()
+            await server?.remove()
+            await cluster?.remove()
             throw error
         }
-        return Cluster(redis: redis, api: apiNodes, push: pushNodes)
+        return Cluster(redis: server, redisCluster: cluster, api: apiNodes, push: pushNodes)
     }
 
     func stop() async {
         for node in api + push { await node.stop() }
-        await redis.remove()
+        await redis?.remove()
+        await redisCluster?.remove()
     }
 
     /// Runs `body` on a fresh cluster and always stops it.
     static func with<T>(
-        api: Int, push: Int, durable: Bool = false, extra: [String] = [], _ body: (Cluster) async throws -> T
+        api: Int, push: Int, durable: Bool = false, redisCluster: Bool = false, extra: [String] = [], _ body: (Cluster) async throws -> T
     ) async throws -> T {
-        let cluster = try await start(api: api, push: push, durable: durable, extra: extra)
+        let cluster = try await start(api: api, push: push, durable: durable, redisCluster: redisCluster, extra: extra)
         do {
             let result = try await body(cluster)
             await cluster.stop()

@@ -129,13 +129,15 @@ public final class RedisServer: Sendable {
     /// Starts a server and waits until it answers. The free port it was given may be taken by
     /// another test's outgoing connection before the server binds it (both come from the kernel's
     /// ephemeral range): then it starts again on another port.
-    public static func start(durable: Bool = false, extraArguments: [String] = []) async throws -> RedisServer {
+    public static func start(
+        durable: Bool = false, extraArguments: [String] = [], choosingPort: () throws -> Int = freePort
+    ) async throws -> RedisServer {
         var attempt = 0
         while true {
             attempt += 1
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("danmaku-redis-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let server = RedisServer(port: try freePort(), directory: directory, durable: durable, extraArguments: extraArguments)
+            let server = RedisServer(port: try choosingPort(), directory: directory, durable: durable, extraArguments: extraArguments)
             do {
                 try await server.start()
                 return server
@@ -187,9 +189,20 @@ public final class RedisServer: Sendable {
         guard let process = running.value, process.isRunning else { return }
         _ = try? await command(["SHUTDOWN"])
         if (try? await DanmakuNode.waitForExit(process, timeout: .seconds(5))) == nil {
-            kill(process.processIdentifier, SIGKILL)
+            Foundation.kill(process.processIdentifier, SIGKILL)
             _ = try? await DanmakuNode.waitForExit(process, timeout: .seconds(5))
         }
+        running.update { $0 = nil }
+    }
+
+    /// Whether the server process is running.
+    public var isRunning: Bool { running.value?.isRunning ?? false }
+
+    /// Kills the server at once (SIGKILL): a crash, for failover tests.
+    public func kill() async {
+        guard let process = running.value, process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        _ = try? await DanmakuNode.waitForExit(process, timeout: .seconds(5))
         running.update { $0 = nil }
     }
 

@@ -1,0 +1,33 @@
+import DanmakuTestSupport
+import Foundation
+import Testing
+
+/// `--bus-min-replicas`: a comment is answered 201 only once that many replicas hold it.
+@Suite(.serialized) struct ReplicaConfirmationTests {
+    @Test func withoutEnoughReplicasAPostIsRefusedAndNeverShownThenAcceptedOnceAReplicaJoins() async throws {
+        try await Cluster.with(api: 1, push: 1, extra: ["--bus-min-replicas", "1", "--bus-replica-timeout-ms", "100"]) { cluster in
+            let redis = try #require(cluster.redis)
+            let viewer = try await TestViewer.join(port: cluster.push[0].port, room: "w")
+            for index in 0..<5 {
+                let reply = try await postComment(port: cluster.api[0].port, room: "w", json: #"{"text":"unconfirmed \#(index)"}"#)
+                #expect(reply.status == 503 && reply.errorCode == "bus_unavailable", "\(reply)")
+            }
+            #expect(try await historySeqs(port: cluster.api[0].port, room: "w").isEmpty, "a refused comment stays out of history")
+
+            // A replica joins: comments are confirmed and accepted, and the refused ones' seqs do
+            // not hold the room's order back.
+            try await RedisServer.with(extraArguments: ["--replicaof", "127.0.0.1", String(redis.port)]) { _ in
+                try await eventually("the replica in sync") {
+                    try await redis.command(["INFO", "replication"]).contains("state=online")
+                }
+                let reply = try await postComment(port: cluster.api[0].port, room: "w", json: #"{"text":"confirmed"}"#)
+                #expect(reply.status == 201, "\(reply)")
+                let seq = try #require((reply.json["seq"] as? NSNumber)?.uint64Value)
+                try await viewer.waitForComments(1)
+                #expect(viewer.observed.value.seqs == [seq], "only the accepted comment is shown")
+                #expect(try await historySeqs(port: cluster.api[0].port, room: "w") == [seq])
+            }
+            await viewer.close()
+        }
+    }
+}
