@@ -17,6 +17,21 @@ import Testing
         }
     }
 
+    @Test func aClusterThatRequiresAPasswordIsLoggedIntoOnEveryMaster() async throws {
+        try await RedisCluster.with(password: "cluster-s3cret") { redis in
+            let rooms = try await RedisClusterModeTests.rooms(spreadOver: redis, perMaster: 1)
+            let node = try await DanmakuNode.start(
+                ["--bus", "redis://127.0.0.1:\(redis.servers[0].port)"] + Cluster.wideLimits, environment: ["DANMAKU_BUS_PASSWORD": "cluster-s3cret"])
+            for room in rooms {
+                let viewer = try await TestViewer.join(port: node.port, room: room)
+                #expect(try await postComment(port: node.port, room: room, json: #"{"text":"logged in"}"#).status == 201, "a room on each master")
+                try await viewer.waitForComments(1)
+                await viewer.close()
+            }
+            await node.stop()
+        }
+    }
+
     @Test func aWrongPasswordIsAStartupErrorNotARetryLoop() async throws {
         try await RedisServer.with { server in
             _ = try await server.command(["ACL", "SETUSER", "danmaku", "on", ">s3cret", "~*", "&*", "+@all"])

@@ -7,8 +7,8 @@ import Testing
 @Suite struct ClusterBudgetTests {
     let tokens = ClusterModerationTests()
 
-    @Test func aBudgetSetOnAnAPINodeShedsOnThePushNodesAndNoticesStillArrive() async throws {
-        try await Cluster.with(api: 1, push: 2, extra: ["--jwt-secret", ClusterModerationTests.secret]) { cluster in
+    @Test(arguments: [false, true]) func aBudgetSetOnAnAPINodeShedsOnThePushNodesAndNoticesStillArrive(redisCluster: Bool) async throws {
+        try await Cluster.with(api: 1, push: 2, redisCluster: redisCluster, extra: ["--jwt-secret", ClusterModerationTests.secret]) { cluster in
             let (moderator, fan) = (try tokens.token("mod", "moderator"), try tokens.token("fan", "viewer"))
             let api = cluster.api[0].port
             let set = try await tokens.call(api, "PUT", "/v1/rooms/cb/settings", moderator, #"{"displayPerSecond":5}"#)

@@ -12,8 +12,8 @@ import Testing
         try await httpRequest(port: port, method: "GET", path: "/v1/rooms/\(room)").json["online"] as? Int
     }
 
-    @Test func countsConvergeAcrossPushNodesAndADeadNodeStopsCounting() async throws {
-        try await Cluster.with(api: 1, push: 2) { cluster in
+    @Test(arguments: [false, true]) func countsConvergeAcrossPushNodesAndADeadNodeStopsCounting(redisCluster: Bool) async throws {
+        try await Cluster.with(api: 1, push: 2, redisCluster: redisCluster) { cluster in
             var viewers: [TestViewer] = []
             for index in 0..<7 {
                 viewers.append(try await TestViewer.join(port: cluster.push[index < 3 ? 0 : 1].port, room: "presence"))

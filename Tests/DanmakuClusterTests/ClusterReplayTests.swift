@@ -6,8 +6,8 @@ import Testing
 @Suite struct ClusterReplayTests {
     let tokens = ClusterModerationTests()
 
-    @Test func aStreamStartedOnOneNodeEndsAndReplaysOnAnother() async throws {
-        try await Cluster.with(api: 2, push: 0, extra: ["--jwt-secret", ClusterModerationTests.secret]) { cluster in
+    @Test(arguments: [false, true]) func aStreamStartedOnOneNodeEndsAndReplaysOnAnother(redisCluster: Bool) async throws {
+        try await Cluster.with(api: 2, push: 0, redisCluster: redisCluster, extra: ["--jwt-secret", ClusterModerationTests.secret]) { cluster in
             let (moderator, fan) = (try tokens.token("mod", "moderator"), try tokens.token("fan", "viewer"))
             let (a, b) = (cluster.api[0].port, cluster.api[1].port)
             let started = try await tokens.call(a, "POST", "/v1/rooms/cr/live", moderator)

@@ -4,8 +4,8 @@ import Testing
 
 /// The distributed mode as it runs: separate processes on a real Redis.
 @Suite(.serialized) struct ClusterTests {
-    @Test func viewersOnTwoPushNodesGetEveryCommentPostedToTwoIngestNodesOnceInOrder() async throws {
-        try await Cluster.with(api: 2, push: 2) { cluster in
+    @Test(arguments: [false, true]) func viewersOnTwoPushNodesGetEveryCommentPostedToTwoIngestNodesOnceInOrder(redisCluster: Bool) async throws {
+        try await Cluster.with(api: 2, push: 2, redisCluster: redisCluster) { cluster in
             let rooms = ["r0", "r1", "r2"]
             var viewers: [(room: String, viewer: TestViewer)] = []
             for index in 0..<60 {
@@ -29,8 +29,8 @@ import Testing
         }
     }
 
-    @Test func viewersOfAKilledPushNodeResumeOnAnotherWithNothingMissingOrRepeated() async throws {
-        try await Cluster.with(api: 1, push: 2) { cluster in
+    @Test(arguments: [false, true]) func viewersOfAKilledPushNodeResumeOnAnotherWithNothingMissingOrRepeated(redisCluster: Bool) async throws {
+        try await Cluster.with(api: 1, push: 2, redisCluster: redisCluster) { cluster in
             let doomed = try await (0..<20).asyncMap { _ in try await TestViewer.join(port: cluster.push[0].port, room: "k") }
             let survivors = try await (0..<20).asyncMap { _ in try await TestViewer.join(port: cluster.push[1].port, room: "k") }
             let total = 400
@@ -165,8 +165,8 @@ import Testing
         return String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    @Test func aBanOrSlowModeSetOnOneNodeHoldsOnTheOther() async throws {
-        try await Cluster.with(api: 2, push: 0, extra: ["--jwt-secret", Self.secret]) { cluster in
+    @Test(arguments: [false, true]) func aBanOrSlowModeSetOnOneNodeHoldsOnTheOther(redisCluster: Bool) async throws {
+        try await Cluster.with(api: 2, push: 0, redisCluster: redisCluster, extra: ["--jwt-secret", Self.secret]) { cluster in
             let (moderator, troll, fan) = (try token("mod", "moderator"), try token("troll", "viewer"), try token("fan", "viewer"))
             func call(_ node: Int, _ method: String, _ path: String, _ token: String, _ json: String) async throws -> HTTPReply {
                 try await httpRequest(
@@ -190,8 +190,8 @@ import Testing
         }
     }
 
-    @Test func aRetractionReachesViewersOnPushNodesAndHistory() async throws {
-        try await Cluster.with(api: 1, push: 1, extra: ["--jwt-secret", Self.secret]) { cluster in
+    @Test(arguments: [false, true]) func aRetractionReachesViewersOnPushNodesAndHistory(redisCluster: Bool) async throws {
+        try await Cluster.with(api: 1, push: 1, redisCluster: redisCluster, extra: ["--jwt-secret", Self.secret]) { cluster in
             let (moderator, fan) = (try token("mod", "moderator"), try token("fan", "viewer"))
             let viewer = try await TestViewer.join(port: cluster.push[0].port, room: "x")
             func call(_ method: String, _ path: String, _ token: String, _ json: String = "") async throws -> HTTPReply {

@@ -7,18 +7,22 @@ import NIOPosix
 public final class RedisCluster: Sendable {
     /// Every node, masters and replicas as `redis-cli` made them.
     public let servers: [RedisServer]
+    /// The password every node requires, if any.
+    public let password: String?
 
-    /// A URL naming one node; the bus finds the others.
-    public var url: String { servers[0].url }
+    /// A URL naming one node (with the password); the bus finds the others.
+    public var url: String { "redis://" + (password.map { ":\($0)@" } ?? "") + "127.0.0.1:\(servers[0].port)" }
 
-    private init(servers: [RedisServer]) {
+    private init(servers: [RedisServer], password: String?) {
         self.servers = servers
+        self.password = password
     }
 
     /// Starts six nodes and joins them; waits until every node says the cluster is ok and every
     /// replica has synced. A node that misses another's heartbeats for `nodeTimeout` is failed
-    /// over.
-    public static func start(durable: Bool = false, nodeTimeout: Duration = .seconds(1)) async throws -> RedisCluster {
+    /// over. With `password`, every node requires it (replicas log in to their masters with it)
+    /// once the cluster is up.
+    public static func start(durable: Bool = false, password: String? = nil, nodeTimeout: Duration = .seconds(1)) async throws -> RedisCluster {
         var servers: [RedisServer] = []
         do {
             for _ in 0..<6 {
@@ -30,10 +34,15 @@ public final class RedisCluster: Sendable {
                     ],
                     choosingPort: clusterPort))
             }
-            let cluster = RedisCluster(servers: servers)
+            let cluster = RedisCluster(servers: servers, password: nil)
             _ = try await cluster.cli(["--cluster", "create"] + servers.map { "127.0.0.1:\($0.port)" } + ["--cluster-replicas", "1", "--cluster-yes"])
             try await cluster.waitUntilHealthy()
-            return cluster
+            guard let password else { return cluster }
+            for server in servers {
+                _ = try await cluster.cli(["-p", String(server.port), "config", "set", "masterauth", password])
+                _ = try await cluster.cli(["-p", String(server.port), "config", "set", "requirepass", password])
+            }
+            return RedisCluster(servers: servers, password: password)
         } catch {
             for server in servers { await server.remove() }
             throw error
@@ -41,8 +50,8 @@ public final class RedisCluster: Sendable {
     }
 
     /// Runs `body` on a fresh cluster and removes it whatever happens.
-    public static func with<T>(durable: Bool = false, _ body: (RedisCluster) async throws -> T) async throws -> T {
-        let cluster = try await start(durable: durable)
+    public static func with<T>(durable: Bool = false, password: String? = nil, _ body: (RedisCluster) async throws -> T) async throws -> T {
+        let cluster = try await start(durable: durable, password: password)
         do {
             let result = try await body(cluster)
             await cluster.remove()
@@ -55,7 +64,11 @@ public final class RedisCluster: Sendable {
 
     /// Stops every node and removes their directories.
     public func remove() async {
-        for server in servers { await server.remove() }
+        for server in servers {
+            // `RedisServer.stop` asks for a SHUTDOWN without logging in first.
+            if password != nil { await server.kill() }
+            await server.remove()
+        }
     }
 
     /// Waits until every running node reports `cluster_state:ok`, every slot is served, and
@@ -170,7 +183,7 @@ public final class RedisCluster: Sendable {
     public func cli(_ arguments: [String]) async throws -> String {
         let process = Process()
         process.executableURL = try RedisServer.executable.deletingLastPathComponent().appendingPathComponent("redis-cli")
-        process.arguments = arguments
+        process.arguments = (password.map { ["-a", $0, "--no-auth-warning"] } ?? []) + arguments
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
