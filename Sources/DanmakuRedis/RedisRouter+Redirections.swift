@@ -11,17 +11,7 @@ extension RedisRouter {
         _ commands: [RESPCommand], slot: Int?, to redirected: RedisNode?, asking: Bool, redirections: Int, retries: Int
     ) -> EventLoopFuture<[Result<RESPValue, any Error>]> {
         let client = state.withLock { state -> RedisClient? in
-            let node: RedisNode?
-            if let redirected {
-                node = redirected
-            } else {
-                switch state.mode {
-                case .detecting: node = nil
-                case .standalone: node = seedNode
-                case .cluster: node = slot.flatMap { state.topology?.owner(ofSlot: $0) } ?? state.nodes.keys.first
-                }
-            }
-            return node.flatMap { state.nodes[$0]?.commands }
+            (redirected ?? state.node(forSlot: slot)).flatMap { state.nodes[$0]?.commands }
         }
         guard let client, let connection = client.connection else {
             wantRefresh()
@@ -85,7 +75,8 @@ extension RedisRouter {
     func noteFailure(_ error: any Error) {
         switch error {
         case RedisError.unavailable, RedisError.connectionClosed, RedisError.timeout: wantRefresh()
-        case RedisError.server(let message) where message.hasPrefix("CLUSTERDOWN") || message.hasPrefix("MOVED"): wantRefresh()
+        // READONLY: the server given as primary is a replica now (a Sentinel failover).
+        case RedisError.server(let message) where ["CLUSTERDOWN", "MOVED", "READONLY"].contains(where: message.hasPrefix): wantRefresh()
         default: break
         }
     }

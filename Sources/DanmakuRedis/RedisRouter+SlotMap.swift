@@ -15,6 +15,7 @@ extension RedisRouter {
         switch mode {
         case .detecting: detect()
         case .cluster: if due { refresh() }
+        case .sentinel: if due || state.withLock({ $0.primary == nil && !$0.asking }) { askSentinels() }
         case .standalone: break
         }
     }
@@ -38,7 +39,10 @@ extension RedisRouter {
             case .failure(RedisError.server(let message)):
                 // "cluster support disabled", or a server (or an ACL user) without the command:
                 // either way one server, used as given.
-                state.withLock { $0.mode = .standalone }
+                state.withLock {
+                    $0.mode = .standalone
+                    $0.primary = seedNode
+                }
                 if message.contains("cluster support disabled") {
                     logger.info("redis is a single server", metadata: ["address": "\(seed)"])
                 } else {
@@ -87,12 +91,7 @@ extension RedisRouter {
             return (changed, retired)
         }
         for node in serving { ensureConnections(to: node) }
-        for connections in retired {
-            Task {
-                await connections.commands.close()
-                await connections.subscriptions?.close()
-            }
-        }
+        close(retired)
         if changed {
             logger.info(first ? "redis is a cluster" : "redis cluster slot map changed", metadata: [
                 "masters": "\(serving.map(\.description).sorted().joined(separator: ","))",
@@ -110,8 +109,14 @@ extension RedisRouter {
             state.nodes[node] = connections
             return true
         }
-        if !kept {
-            Task {
+        if !kept { close([connections]) }
+    }
+
+    /// Closes connections no longer used, in the background.
+    func close(_ retired: [Connections]) {
+        guard !retired.isEmpty else { return }
+        Task {
+            for connections in retired {
                 await connections.commands.close()
                 await connections.subscriptions?.close()
             }
@@ -123,6 +128,7 @@ extension RedisRouter {
         var address = seed
         address.host = node.host
         address.port = node.port
+        address.sentinel = nil
         let commands = RedisClient(address: address, eventLoop: eventLoop, commandTimeout: commandTimeout, logger: logger, onConnect: onConnect)
         var subscriptions: RedisClient?
         if let subscriber {

@@ -44,9 +44,9 @@ public final class RedisRouter: Sendable {
         }
     }
 
-    /// Whether the seed is one server or a cluster node.
+    /// Whether the seed is one server or a cluster node, or the primary comes from Sentinels.
     public enum Mode: Sendable, Equatable {
-        case detecting, standalone, cluster
+        case detecting, standalone, cluster, sentinel
     }
 
     struct Connections {
@@ -56,6 +56,8 @@ public final class RedisRouter: Sendable {
 
     struct State {
         var mode = Mode.detecting
+        /// The one server commands go to, standalone or named by the Sentinels.
+        var primary: RedisNode?
         var topology: RedisClusterTopology?
         /// Bumped whenever the slot map changes, so that subscribers re-check their channels.
         var topologyVersion = 0
@@ -66,6 +68,17 @@ public final class RedisRouter: Sendable {
         var closed = false
         var timer: RepeatedTask?
         var ticks = 0
+        /// Connections to the Sentinels, for `redis-sentinel://`.
+        var sentinels: [RedisClient] = []
+
+        /// The node serving `slot` (any node for nil), nil while not known.
+        func node(forSlot slot: Int?) -> RedisNode? {
+            switch mode {
+            case .detecting: nil
+            case .standalone, .sentinel: primary
+            case .cluster: slot.flatMap { topology?.owner(ofSlot: $0) } ?? (slot == nil ? nodes.keys.first : nil)
+            }
+        }
     }
 
     let state = Mutex(State())
@@ -96,10 +109,23 @@ public final class RedisRouter: Sendable {
         self.subscriber = subscriber
     }
 
-    /// Connects to the seed and starts finding out what it is.
+    /// Connects to the seed and starts finding out what it is (or asks the Sentinels for the primary).
     public func start() {
-        let connections = makeConnections(for: seedNode)
         let timer = eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(20), delay: .milliseconds(100)) { [self] _ in tick() }
+        if let sentinel = seed.sentinel {
+            let clients = sentinel.nodes.map { node in
+                // Sentinels take no login of the data nodes', nor TLS settings meant for them.
+                RedisClient(address: RedisAddress(host: node.host, port: node.port), eventLoop: eventLoop, commandTimeout: commandTimeout, logger: logger)
+            }
+            for client in clients { client.start() }
+            state.withLock {
+                $0.mode = .sentinel
+                $0.sentinels = clients
+                $0.timer = timer
+            }
+            return
+        }
+        let connections = makeConnections(for: seedNode)
         state.withLock {
             $0.nodes[seedNode] = connections
             $0.timer = timer
@@ -111,8 +137,11 @@ public final class RedisRouter: Sendable {
         let clients = state.withLock { state -> [RedisClient] in
             state.closed = true
             state.timer?.cancel()
-            defer { state.nodes = [:] }
-            return state.nodes.values.flatMap { [$0.commands] + ($0.subscriptions.map { [$0] } ?? []) }
+            defer {
+                state.nodes = [:]
+                state.sentinels = []
+            }
+            return state.nodes.values.flatMap { [$0.commands] + ($0.subscriptions.map { [$0] } ?? []) } + state.sentinels
         }
         for client in clients { await client.close() }
     }
@@ -126,7 +155,7 @@ public final class RedisRouter: Sendable {
     /// Whether the mode is known and every connection is up.
     public var isConnected: Bool {
         state.withLock { state in
-            state.mode != .detecting && !state.nodes.isEmpty
+            state.mode != .detecting && !state.nodes.isEmpty && (state.mode != .sentinel || state.primary != nil)
                 && state.nodes.values.allSatisfy { $0.commands.isConnected && ($0.subscriptions?.isConnected ?? true) }
         }
     }
@@ -143,7 +172,12 @@ public final class RedisRouter: Sendable {
             if let refusal = clients.lazy.compactMap(\.refusal).first { throw refusal }
             guard clock.now < end else {
                 let mode = self.mode
-                throw RedisError.unavailable(mode == .detecting ? "\(seed) did not say whether it is a cluster node" : "not every node of \(seed) is connected")
+                let why = switch mode {
+                case .detecting: "\(seed) did not say whether it is a cluster node"
+                case .sentinel where state.withLock({ $0.primary == nil }): "no Sentinel of \(seed) named the primary"
+                default: "not every node of \(seed) is connected"
+                }
+                throw RedisError.unavailable(why)
             }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -151,13 +185,7 @@ public final class RedisRouter: Sendable {
 
     /// The node that serves `key` now (the seed when standalone), nil while it is not known.
     public func owner(ofKey key: String) -> RedisNode? {
-        state.withLock { state in
-            switch state.mode {
-            case .detecting: nil
-            case .standalone: seedNode
-            case .cluster: state.topology?.owner(ofSlot: RedisHashSlot.of(key))
-            }
-        }
+        state.withLock { $0.node(forSlot: RedisHashSlot.of(key)) }
     }
 
     // MARK: Commands
@@ -208,13 +236,7 @@ public final class RedisRouter: Sendable {
     /// to comes with the answer. A `MOVED` is recorded (the next try goes to the new master).
     public func subscription(_ command: RESPCommand, channel: String, on chosen: RedisNode? = nil) -> EventLoopFuture<(RESPValue, RedisNode)> {
         let target = state.withLock { state -> (RedisNode, RedisClient)? in
-            let node: RedisNode? = if let chosen { chosen } else {
-                switch state.mode {
-                case .detecting: nil
-                case .standalone: seedNode
-                case .cluster: state.topology?.owner(ofSlot: RedisHashSlot.of(channel))
-                }
-            }
+            let node = chosen ?? state.node(forSlot: RedisHashSlot.of(channel))
             guard let node, let client = state.nodes[node]?.subscriptions else { return nil }
             return (node, client)
         }
@@ -235,6 +257,6 @@ public final class RedisRouter: Sendable {
     }
 
     func wantRefresh() {
-        state.withLock { if $0.mode == .cluster { $0.refreshWanted = true } }
+        state.withLock { if $0.mode == .cluster || $0.mode == .sentinel { $0.refreshWanted = true } }
     }
 }

@@ -8,7 +8,7 @@ import NIOCore
 /// `serve`'s options for the bus: which one, how to log in to Redis and over what, and how long a
 /// command may take.
 struct BusOptions: ParsableArguments {
-    @Option(help: "Bus between the roles: memory (one process) or redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]: one Redis server or any node of a Redis Cluster (password also from DANMAKU_BUS_PASSWORD).")
+    @Option(help: "Bus between the roles: memory (one process) or redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]: one Redis server or any node of a Redis Cluster; redis-sentinel://HOST:PORT[,HOST:PORT…]/MASTER for the primary Sentinels name (password also from DANMAKU_BUS_PASSWORD).")
     var bus = "memory"
 
     @Option(help: "CA certificate (PEM) that signed the Redis server's certificate, for rediss:// (default: the system's roots).")
@@ -32,7 +32,9 @@ struct BusOptions: ParsableArguments {
     /// The bus named by `--bus`, with the password from `DANMAKU_BUS_PASSWORD` (which process
     /// listings do not show) when the URL has none, and the `--bus-tls-*` files.
     func choice(environment: [String: String]) throws -> BusChoice {
-        guard let choice = BusChoice(bus) else { throw ValidationError("--bus must be memory or redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]") }
+        guard let choice = BusChoice(bus) else {
+            throw ValidationError("--bus must be memory, redis://[USER[:PASSWORD]@]HOST[:PORT][/DB], rediss://… or redis-sentinel://HOST:PORT[,HOST:PORT…]/MASTER[/DB]")
+        }
         let tlsFiles = busTlsCa != nil || busTlsCert != nil || busTlsKey != nil
         guard case .redis(var address) = choice else {
             if tlsFiles { throw ValidationError("--bus-tls-* need a rediss:// bus") }

@@ -75,4 +75,16 @@ import Testing
             #expect(RedisAddress(url: bad) == nil, "\(bad)")
         }
     }
+
+    @Test func sentinelAddressesNameTheSentinelsAndThePrimary() throws {
+        let address = try #require(RedisAddress(url: "redis-sentinel://app:pw@s1:26380,s2,10.0.0.3:26381/main/3"))
+        #expect(address.sentinel == RedisSentinels(
+            nodes: [RedisNode(host: "s1", port: 26380), RedisNode(host: "s2", port: 26379), RedisNode(host: "10.0.0.3", port: 26381)],
+            masterName: "main"))
+        #expect(address.username == "app" && address.password == "pw" && address.database == 3)
+        #expect("\(address)" == "redis-sentinel://app:***@s1:26380,s2:26379,10.0.0.3:26381/main/3")
+        for bad in ["redis-sentinel://s1", "redis-sentinel://s1/", "redis-sentinel:///main", "redis-sentinel://s1:0/main", "redis-sentinel://s1/main/x"] {
+            #expect(RedisAddress(url: bad) == nil, "\(bad)")
+        }
+    }
 }
