@@ -60,6 +60,10 @@ public enum RESPValue: Sendable, Equatable {
 /// The arguments of one command, sent as an array of bulk strings.
 public struct RESPCommand: Sendable {
     public var arguments: [ByteBuffer]
+    /// Time this command may take on top of the connection's command timeout: a command that
+    /// waits on the server by design (`WAIT`, with its own timeout) must not be taken for a dead
+    /// connection.
+    public var extraTime = TimeAmount.zero
 
     public init(_ name: String, _ arguments: [RESPArgument] = []) {
         self.arguments = [ByteBuffer(string: name)] + arguments.map(\.buffer)

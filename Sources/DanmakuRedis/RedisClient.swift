@@ -16,7 +16,7 @@ public struct RedisConnection: Sendable {
     /// Sends `command` and completes with its answer (an error reply fails the future).
     public func send(_ command: RESPCommand) -> EventLoopFuture<RESPValue> {
         let promise = channel.eventLoop.makePromise(of: RESPValue.self)
-        let request = RedisRequest(command: command, promise: promise, deadline: .now() + commandTimeout)
+        let request = RedisRequest(command: command, promise: promise, deadline: .now() + commandTimeout + command.extraTime)
         // A write that never reached the handler (the channel closed first) must still fail the promise.
         channel.writeAndFlush(request).whenFailure { promise.fail($0) }
         return promise.futureResult

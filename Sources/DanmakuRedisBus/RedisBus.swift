@@ -124,7 +124,12 @@ public final class RedisBus: CommentBus, CommentLog {
         let keys = RedisKeys(room)
         // WAIT right behind the script, on its connection: it counts the replicas that have
         // everything this connection wrote so far, this comment included.
-        let wait = minReplicas > 0 ? [RESPCommand("WAIT", [RESPArgument(minReplicas), RESPArgument(replicaTimeoutMilliseconds)])] : []
+        var wait: [RESPCommand] = []
+        if minReplicas > 0 {
+            var command = RESPCommand("WAIT", [RESPArgument(minReplicas), RESPArgument(replicaTimeoutMilliseconds)])
+            command.extraTime = .milliseconds(Int64(replicaTimeoutMilliseconds))
+            wait.append(command)
+        }
         let answers = try await scripts.run(
             RedisScripts.append, keys: keys.numbering,
             arguments: [RESPArgument(bytes: unnumbered), RESPArgument(historyCapacity), RESPArgument(roomIdleMilliseconds.map(String.init) ?? "")],
@@ -145,12 +150,35 @@ public final class RedisBus: CommentBus, CommentLog {
     }
 
     /// Takes an unconfirmed comment back out: deleted from the stream, and a retraction sent in
-    /// case a push node already read it from there. Its seq stays unused.
+    /// case a push node already read it from there. Its seq stays unused. Tried once before the
+    /// post is answered; if Redis cannot be reached (a failover, the likely reason the replicas did
+    /// not confirm), tried again in the background for a while.
     private func withdraw(_ comment: EncodedComment) async {
+        if await tryToWithdraw(comment) { return }
+        Task {
+            for _ in 0..<Self.withdrawalRetries {
+                try? await Task.sleep(for: .milliseconds(250))
+                if await tryToWithdraw(comment) { return }
+            }
+            logger.error("could not withdraw an unconfirmed comment; it may be shown", metadata: [
+                "room": "\(comment.room)", "seq": "\(comment.seq)",
+            ])
+        }
+    }
+
+    /// Retries of a withdrawal, 250 ms apart.
+    static let withdrawalRetries = 120
+
+    private func tryToWithdraw(_ comment: EncodedComment) async -> Bool {
         let keys = RedisKeys(comment.room)
-        _ = try? await redis.send(RESPCommand("XDEL", [RESPArgument(keys.log), RESPArgument("\(comment.seq)-0")]), key: keys.log)
-        if let id = try? comment.decoded().id {
-            try? await publishRetraction(seq: comment.seq, id: id, room: comment.room)
+        do {
+            _ = try await redis.send(RESPCommand("XDEL", [RESPArgument(keys.log), RESPArgument("\(comment.seq)-0")]), key: keys.log)
+            if let id = try? comment.decoded().id {
+                try await publishRetraction(seq: comment.seq, id: id, room: comment.room)
+            }
+            return true
+        } catch {
+            return false
         }
     }
 

@@ -32,6 +32,27 @@ import Testing
         }
     }
 
+    @Test func aClusterSpeakingOnlyTLSIsReachedOnEveryMasterWithTheCAGiven() async throws {
+        let certificates = try TestCertificates.make()
+        try await RedisCluster.with(tls: certificates) { redis in
+            let rooms = try await RedisClusterModeTests.rooms(spreadOver: redis, perMaster: 1)
+            let node = try await DanmakuNode.start(["--bus", redis.url, "--bus-tls-ca", certificates.caFile] + Cluster.wideLimits)
+            for room in rooms {
+                let viewer = try await TestViewer.join(port: node.port, room: room)
+                #expect(try await postComment(port: node.port, room: room, json: #"{"text":"encrypted"}"#).status == 201, "a room on each master")
+                try await viewer.waitForComments(1)
+                await viewer.close()
+            }
+            // Every connection the node holds to the cluster is TLS: the masters' plain ports saw none.
+            for port in try await redis.masterPorts() {
+                let clients = try await redis.cli(["-p", String(port), "client", "list"])
+                let plain = clients.split(separator: "\n").filter { $0.contains("laddr=127.0.0.1:\(port)") && !$0.contains("cmd=client") }
+                #expect(plain.isEmpty, "plain connections to \(port): \(plain)")
+            }
+            await node.stop()
+        }
+    }
+
     @Test func aWrongPasswordIsAStartupErrorNotARetryLoop() async throws {
         try await RedisServer.with { server in
             _ = try await server.command(["ACL", "SETUSER", "danmaku", "on", ">s3cret", "~*", "&*", "+@all"])

@@ -9,40 +9,55 @@ public final class RedisCluster: Sendable {
     public let servers: [RedisServer]
     /// The password every node requires, if any.
     public let password: String?
+    /// Each node's TLS port, when the cluster speaks TLS (clients, replication and its own bus).
+    public let tlsPorts: [Int]?
 
     /// A URL naming one node (with the password); the bus finds the others.
-    public var url: String { "redis://" + (password.map { ":\($0)@" } ?? "") + "127.0.0.1:\(servers[0].port)" }
+    public var url: String {
+        (tlsPorts == nil ? "redis://" : "rediss://") + (password.map { ":\($0)@" } ?? "") + "127.0.0.1:\(tlsPorts?[0] ?? servers[0].port)"
+    }
 
-    private init(servers: [RedisServer], password: String?) {
+    private init(servers: [RedisServer], password: String?, tlsPorts: [Int]?) {
         self.servers = servers
         self.password = password
+        self.tlsPorts = tlsPorts
     }
 
     /// Starts six nodes and joins them; waits until every node says the cluster is ok and every
     /// replica has synced. A node that misses another's heartbeats for `nodeTimeout` is failed
     /// over. With `password`, every node requires it (replicas log in to their masters with it)
-    /// once the cluster is up.
-    public static func start(durable: Bool = false, password: String? = nil, nodeTimeout: Duration = .seconds(1)) async throws -> RedisCluster {
+    /// once the cluster is up. With `tls`, each node also listens for TLS on a port of its own,
+    /// which it announces, and the nodes talk to each other over TLS too; the plain port stays
+    /// for the test's own checks.
+    public static func start(
+        durable: Bool = false, password: String? = nil, tls: TestCertificates? = nil, nodeTimeout: Duration = .seconds(1)
+    ) async throws -> RedisCluster {
         var servers: [RedisServer] = []
+        var tlsPorts: [Int] = []
         do {
             for _ in 0..<6 {
-                servers.append(try await RedisServer.start(
-                    durable: durable,
-                    extraArguments: [
-                        "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                        "--cluster-node-timeout", String(Int(nodeTimeout / .milliseconds(1))),
-                    ],
-                    choosingPort: clusterPort))
+                var arguments = [
+                    "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                    "--cluster-node-timeout", String(Int(nodeTimeout / .milliseconds(1))),
+                ]
+                if let tls {
+                    // The cluster bus listens 10,000 above the announced (TLS) port.
+                    let tlsPort = try clusterPort()
+                    tlsPorts.append(tlsPort)
+                    arguments += tls.redisArguments(tlsPort: tlsPort) + ["--tls-cluster", "yes", "--tls-replication", "yes"]
+                }
+                servers.append(try await RedisServer.start(durable: durable, extraArguments: arguments, choosingPort: tls == nil ? clusterPort : RedisServer.freePort))
             }
-            let cluster = RedisCluster(servers: servers, password: nil)
-            _ = try await cluster.cli(["--cluster", "create"] + servers.map { "127.0.0.1:\($0.port)" } + ["--cluster-replicas", "1", "--cluster-yes"])
+            let cluster = RedisCluster(servers: servers, password: nil, tlsPorts: tls == nil ? nil : tlsPorts)
+            let nodes = tls == nil ? servers.map { "127.0.0.1:\($0.port)" } : tlsPorts.map { "127.0.0.1:\($0)" }
+            _ = try await cluster.cli((tls.map { ["--tls", "--cacert", $0.caFile] } ?? []) + ["--cluster", "create"] + nodes + ["--cluster-replicas", "1", "--cluster-yes"])
             try await cluster.waitUntilHealthy()
             guard let password else { return cluster }
             for server in servers {
                 _ = try await cluster.cli(["-p", String(server.port), "config", "set", "masterauth", password])
                 _ = try await cluster.cli(["-p", String(server.port), "config", "set", "requirepass", password])
             }
-            return RedisCluster(servers: servers, password: password)
+            return RedisCluster(servers: servers, password: password, tlsPorts: cluster.tlsPorts)
         } catch {
             for server in servers { await server.remove() }
             throw error
@@ -50,8 +65,10 @@ public final class RedisCluster: Sendable {
     }
 
     /// Runs `body` on a fresh cluster and removes it whatever happens.
-    public static func with<T>(durable: Bool = false, password: String? = nil, _ body: (RedisCluster) async throws -> T) async throws -> T {
-        let cluster = try await start(durable: durable, password: password)
+    public static func with<T>(
+        durable: Bool = false, password: String? = nil, tls: TestCertificates? = nil, _ body: (RedisCluster) async throws -> T
+    ) async throws -> T {
+        let cluster = try await start(durable: durable, password: password, tls: tls)
         do {
             let result = try await body(cluster)
             await cluster.remove()
@@ -95,9 +112,15 @@ public final class RedisCluster: Sendable {
     public func master(serving key: String) async throws -> RedisServer {
         let slot = try await self.slot(of: key)
         for line in try await nodes() where line.isMaster && line.slots.contains(where: { $0.contains(slot) }) {
-            if let server = servers.first(where: { $0.port == line.port }) { return server }
+            if let server = server(announcing: line.port) { return server }
         }
         throw TimedOut(description: "no master serves slot \(slot)")
+    }
+
+    /// The node that announces `port` (its TLS port in a TLS cluster).
+    private func server(announcing port: Int) -> RedisServer? {
+        if let tlsPorts, let index = tlsPorts.firstIndex(of: port) { return servers[index] }
+        return servers.first { $0.port == port }
     }
 
     /// The slot of `key`, as the cluster computes it.
@@ -109,9 +132,9 @@ public final class RedisCluster: Sendable {
         return slot
     }
 
-    /// The masters (ports) with at least one slot.
+    /// The masters with at least one slot, by (plain) port.
     public func masterPorts() async throws -> Set<Int> {
-        Set(try await nodes().filter { $0.isMaster && !$0.slots.isEmpty }.map(\.port))
+        Set(try await nodes().filter { $0.isMaster && !$0.slots.isEmpty }.compactMap { server(announcing: $0.port)?.port })
     }
 
     /// Moves `slot`, keys and all, to the master `target`, the way `redis-cli --cluster reshard`
@@ -140,7 +163,7 @@ public final class RedisCluster: Sendable {
 
     private func masterServing(slot: Int) async throws -> RedisServer {
         for line in try await nodes() where line.isMaster && line.slots.contains(where: { $0.contains(slot) }) {
-            if let server = servers.first(where: { $0.port == line.port }) { return server }
+            if let server = server(announcing: line.port) { return server }
         }
         throw TimedOut(description: "no master serves slot \(slot)")
     }
