@@ -60,6 +60,9 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
     @Option(help: "Bytes of text per comment.")
     var textBytes = 40
 
+    @Option(help: "Rooms are named PREFIX-0, PREFIX-1, …: several bench processes load different rooms.")
+    var roomPrefix = "bench"
+
     @Option(help: "Viewers replaced per second while measuring: the oldest leave, new ones join (soak).")
     var churn = 0
 
@@ -129,6 +132,10 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
         }
         guard (1...2).contains(wireFormat) else { throw ValidationError("--wire-format must be 1 or 2") }
         run.wireFormat = wireFormat
+        guard !roomPrefix.isEmpty, roomPrefix.count <= 40, roomPrefix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            throw ValidationError("--room-prefix: up to 40 letters, digits, - and _")
+        }
+        run.roomPrefix = roomPrefix
         run.slowViewers = slowViewers
         run.churnPerSecond = churn
         run.sampleEvery = max(1, sampleEvery)

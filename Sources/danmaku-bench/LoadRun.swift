@@ -18,6 +18,8 @@ struct LoadRun {
     var compression: Bool
     /// The wire format viewers ask for (`?v=`).
     var wireFormat = 2
+    /// Rooms are `roomPrefix-N`.
+    var roomPrefix = "bench"
     var connectRate: Double
     var publishers: Int
     /// Viewers that stop reading after the handshake, spread over the rooms.
@@ -76,7 +78,7 @@ struct LoadRun {
         let stats = table
         let statsForLoop: @Sendable (any EventLoop) -> LoopStats = { stats[ObjectIdentifier($0)]!.value }
         let counters = ConnectionCounters()
-        let roomNames = (0..<workload.rooms).map { "bench-\($0)" }
+        let roomNames = (0..<workload.rooms).map { "\(roomPrefix)-\($0)" }
         let idle = serverPID.flatMap(ProcessSample.take)
 
         // Viewers, paced by the connect rate, spread over the source addresses.
