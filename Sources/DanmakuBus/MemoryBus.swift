@@ -138,7 +138,12 @@ public final class MemoryBus: CommentBus, CommentLog {
         while index > room.history.startIndex, room.history[room.history.index(before: index)].seq > comment.seq {
             index = room.history.index(before: index)
         }
-        room.history.insert(comment, at: index)
+        // `CircularBuffer.insert` rebuilds the buffer (O(history)) even at the end: append when it can.
+        if index == room.history.endIndex {
+            room.history.append(comment)
+        } else {
+            room.history.insert(comment, at: index)
+        }
     }
 
     public func append(room: RoomID, unnumbered: ByteBuffer) async throws -> EncodedComment {
