@@ -62,7 +62,7 @@ public struct CommentValidator: Sendable {
 
     /// The draft, or the first field error.
     public func validate(_ request: CommentRequest) -> Result<CommentDraft, DanmakuError> {
-        let text = request.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = TextNormalizer.trimmingWhitespace(request.text)
         if text.isEmpty {
             return .failure(.invalidField("text", "text must not be empty"))
         }

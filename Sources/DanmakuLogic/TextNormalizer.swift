@@ -24,6 +24,12 @@ public enum TextNormalizer {
                 origins.append(index)
                 continue
             }
+            if isPlainIdeograph(scalar) {
+                // Most of the rest in a Chinese room: no decomposition, no case, nothing to drop.
+                scalars.append(scalar)
+                origins.append(index)
+                continue
+            }
             if isInvisible(scalar) { continue }
             for decomposed in String(scalar).decomposedStringWithCompatibilityMapping.unicodeScalars {
                 if isInvisible(decomposed) { continue }
@@ -34,6 +40,24 @@ public enum TextNormalizer {
             }
         }
         return (scalars, origins)
+    }
+
+    /// CJK Unified Ideographs and Extension A: their own NFKD form and case fold, so they skip the
+    /// per-scalar Foundation decomposition (which costs a string bridge each).
+    static func isPlainIdeograph(_ scalar: Unicode.Scalar) -> Bool {
+        (0x4E00...0x9FFF).contains(scalar.value) || (0x3400...0x4DBF).contains(scalar.value)
+    }
+
+    /// `text` without leading and trailing white space: the scalars Foundation's
+    /// `whitespacesAndNewlines` trims (the Unicode White_Space property, and the zero-width space),
+    /// without bridging to `NSString`.
+    public static func trimmingWhitespace(_ text: String) -> String {
+        let scalars = text.unicodeScalars
+        let isSpace = { (scalar: Unicode.Scalar) in scalar.properties.isWhitespace || scalar.value == 0x200B }
+        guard let first = scalars.firstIndex(where: { !isSpace($0) }),
+              let last = scalars.lastIndex(where: { !isSpace($0) }) else { return "" }
+        if first == scalars.startIndex, scalars.index(after: last) == scalars.endIndex { return text }
+        return String(scalars[first...last])
     }
 
     /// The normalized text as a string, used as the duplicate-suppression key.

@@ -1,4 +1,5 @@
-import DanmakuLogic
+@testable import DanmakuLogic
+import Foundation
 import Testing
 
 @Suite struct TextNormalizerTests {
@@ -13,6 +14,34 @@ import Testing
     ])
     func foldsTricks(_ input: String, _ expected: String) {
         #expect(TextNormalizer.key(input) == expected)
+    }
+
+    @Test func ideographsTakenAsTheyAreAreTheirOwnFoldedForm() {
+        // The fast path's claim, checked against Foundation for every scalar it covers.
+        for value in Array(0x3400...0x4DBF) + Array(0x4E00...0x9FFF) {
+            let scalar = Unicode.Scalar(UInt32(value))!
+            #expect(TextNormalizer.isPlainIdeograph(scalar))
+            let decomposed = String(scalar).decomposedStringWithCompatibilityMapping
+            if decomposed != String(scalar) || scalar.properties.lowercaseMapping != String(scalar) {
+                Issue.record("U+\(String(value, radix: 16)) is not its own folded form")
+            }
+        }
+        #expect(!TextNormalizer.isPlainIdeograph("\u{F900}"), "compatibility ideographs decompose")
+    }
+
+    @Test(arguments: ["  hi  ", "\t\n666\r\n", "\u{3000}全角\u{3000}", "\u{00A0}a b\u{2029}", "   ", "", "x", "\u{85}y\u{200B}"])
+    func trimsTheWhiteSpaceFoundationTrims(_ text: String) {
+        #expect(TextNormalizer.trimmingWhitespace(text) == text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    @Test func trimsExactlyTheScalarsFoundationTrims() {
+        for value in 0...0xFFFF {
+            guard let scalar = Unicode.Scalar(UInt32(value)) else { continue }
+            let text = "a" + String(scalar)
+            if TextNormalizer.trimmingWhitespace(text) != text.trimmingCharacters(in: .whitespacesAndNewlines) {
+                Issue.record("U+\(String(value, radix: 16)) is trimmed by one and not the other")
+            }
+        }
     }
 
     @Test func keepsOriginIndices() {
