@@ -58,8 +58,8 @@ public struct PushMetrics: Sendable {
         busLatency = Timer(label: Self.busLatencyLabel, factory: factory)
     }
 
-    /// The widest batch window in force on loop `index`, in milliseconds.
+    /// The widest batch window in force on loop `index`, in seconds (Prometheus's base unit).
     func windowGauge(loop index: Int) -> Gauge {
-        Gauge(label: "danmaku_batch_window_milliseconds", dimensions: [("loop", String(index))], factory: factory)
+        Gauge(label: "danmaku_batch_window_seconds", dimensions: [("loop", String(index))], factory: factory)
     }
 }

@@ -180,7 +180,7 @@ extension PushShard {
             room.window = window
             widest = max(widest, window)
         }
-        windowGauge.record(widest.nanoseconds / 1_000_000)
+        windowGauge.record(Double(widest.nanoseconds) / 1_000_000_000)
     }
 
     func record(_ written: Flushed) {

@@ -42,7 +42,7 @@ public final class DanmakuServer: Sendable {
     private let state = NIOLockedValueBox(Running())
     /// This server's metrics, served at `GET /metrics` (one registry per server, no global state).
     public let metrics = PrometheusCollectorRegistry()
-    private let metricsFactory: PrometheusMetricsFactory
+    private let metricsFactory: DescribedMetricsFactory
     /// Viewers per room across the deployment.
     private let online = OnlineDirectory()
     private let presence: any PresenceStore
@@ -58,7 +58,7 @@ public final class DanmakuServer: Sendable {
         let threads = configuration.threads > 0 ? configuration.threads : CPUAffinity.usableCores()
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads, metricsDelegate: LoopTickRecorder(meter: loopSleep))
         self.connections = ConnectionLimiter(maxPerAddress: configuration.ingest.maxConnectionsPerAddress)
-        var factory = PrometheusMetricsFactory(registry: metrics)
+        var factory = DescribedMetricsFactory(registry: metrics)
         factory.valueHistogramBuckets[PushMetrics.batchCommentsLabel] = PushMetrics.batchCommentsBuckets
         factory.durationHistogramBuckets[PushMetrics.flushDurationLabel] = PushMetrics.flushDurationBuckets
         factory.durationHistogramBuckets[PushMetrics.busLatencyLabel] = PushMetrics.busLatencyBuckets

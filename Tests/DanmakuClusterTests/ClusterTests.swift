@@ -25,6 +25,12 @@ import Testing
                 #expect(viewer.observed.value.seqs == Array(1...UInt64(perRoom)), "a viewer of \(room)")
             }
             for room in rooms { #expect(try await historySeqs(port: cluster.push[0].port, room: room) == Array(1...UInt64(perRoom))) }
+            // The bus's own metrics (cluster mode only) pass Prometheus's linter too.
+            for node in cluster.api + cluster.push {
+                let text = String(decoding: try await httpRequest(port: node.port, method: "GET", path: "/metrics").body, as: UTF8.self)
+                #expect(text.contains("danmaku_bus_messages_"))
+                #expect(try await Promtool.checkMetrics(text).isEmpty)
+            }
             for (_, viewer) in viewers { await viewer.close() }
         }
     }

@@ -1,0 +1,26 @@
+// Danmaku — a live-stream bullet-comment service.
+
+/// The `# HELP` text of every metric a node exports (docs/PROTOCOL.md lists the same). A metric
+/// missing here is exported without help; `MetricsTests` fails on that.
+enum MetricHelp {
+    static let text: [String: String] = [
+        "danmaku_comments_accepted_total": "Comments answered 201.",
+        "danmaku_comments_rejected_total": "Comments refused, by error code.",
+        "danmaku_connections": "Open connections, HTTP and WebSocket (those refused by the per-address cap not counted).",
+        "danmaku_viewers": "Connected viewers.",
+        "danmaku_rooms": "Rooms with viewers, summed over event loops.",
+        "danmaku_deliveries_total": "Comments written to viewers.",
+        "danmaku_frames_total": "Batch frames written to viewers.",
+        "danmaku_shed_total": "Comments a room's display budget left out of viewers' batches.",
+        "danmaku_batch_comments": "Comments per batch frame.",
+        "danmaku_flush_duration_seconds": "Time to write one event loop's due batches.",
+        "danmaku_batch_window_seconds": "The widest batch window in force on the event loop (its busiest room's).",
+        "danmaku_slow_consumer_closes_total": "Viewers closed with 1008 for not reading.",
+        "danmaku_bus_latency_seconds": "Push nodes: from a comment's acceptance to its arrival from the bus (first comment of each message).",
+        "danmaku_bus_messages_published_total": "Cluster mode, logic nodes: batches published to Redis.",
+        "danmaku_bus_publish_failures_total": "Cluster mode, logic nodes: publishes Redis did not take (push nodes repair them from the stream).",
+        "danmaku_bus_messages_received_total": "Cluster mode, push nodes: bus messages received.",
+        "danmaku_bus_comments_repaired_total": "Cluster mode, push nodes: comments read from the stream because pub/sub did not bring them.",
+        "danmaku_bus_comments_unreplicated_total": "Cluster mode, logic nodes: comments taken back because fewer replicas than --bus-min-replicas confirmed them.",
+    ]
+}

@@ -1,0 +1,30 @@
+import Foundation
+
+/// Prometheus's own linter, `promtool` (Debian's `prometheus` package; `.ci/run` installs it).
+public enum Promtool {
+    struct Missing: Error, CustomStringConvertible {
+        var description: String { "promtool not found (install Debian's prometheus package, as .ci/run does)" }
+    }
+
+    /// Runs `promtool check metrics` on `text`; returns what it reports (empty: nothing).
+    public static func checkMetrics(_ text: String) async throws -> String {
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init) + ["/usr/bin"]
+        guard let executable = path.map({ URL(fileURLWithPath: $0).appendingPathComponent("promtool") })
+            .first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else { throw Missing() }
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["check", "metrics"]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(text.utf8))
+        try input.fileHandleForWriting.close()
+        let data = try await Task.detached { try output.fileHandleForReading.readToEnd() ?? Data() }.value
+        let status = try await DanmakuNode.waitForExit(process, timeout: .seconds(30))
+        let report = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return status == 0 && report.isEmpty ? "" : "exit \(status): \(report)"
+    }
+}
