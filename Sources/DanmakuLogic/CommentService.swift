@@ -79,23 +79,24 @@ public final class CommentService: Sendable {
     public func submit(
         room: RoomID, request: CommentRequest, token: String?, clientAddress: String
     ) async -> Result<AcceptedComment, DanmakuError> {
+        let started = ContinuousClock.now
         switch await authenticator.author(token: token, room: room, clientAddress: clientAddress) {
         case .success(let author):
-            return await submit(room: room, request: request, author: author, clientAddress: clientAddress)
+            return await submit(room: room, request: request, author: author, clientAddress: clientAddress, started: started)
         case .failure(let error):
-            metrics.didReject(error)
+            metrics.didReject(error, after: .now - started)
             return .failure(error)
         }
     }
 
     /// Checks, stores and publishes one comment of a known author.
     public func submit(
-        room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String
+        room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String, started: ContinuousClock.Instant = .now
     ) async -> Result<AcceptedComment, DanmakuError> {
         let result = await check(room: room, request: request, author: author, clientAddress: clientAddress)
         switch result {
-        case .success: metrics.didAccept()
-        case .failure(let error): metrics.didReject(error)
+        case .success: metrics.didAccept(after: .now - started)
+        case .failure(let error): metrics.didReject(error, after: .now - started)
         }
         return result
     }

@@ -62,6 +62,7 @@ public final class DanmakuServer: Sendable {
         factory.valueHistogramBuckets[PushMetrics.batchCommentsLabel] = PushMetrics.batchCommentsBuckets
         factory.durationHistogramBuckets[PushMetrics.flushDurationLabel] = PushMetrics.flushDurationBuckets
         factory.durationHistogramBuckets[PushMetrics.busLatencyLabel] = PushMetrics.busLatencyBuckets
+        factory.durationHistogramBuckets[LogicMetrics.postDurationLabel] = LogicMetrics.postDurationBuckets
         self.metricsFactory = factory
         switch configuration.bus {
         case .memory:
