@@ -1,5 +1,6 @@
 import DanmakuCore
 import DanmakuIngest
+@testable import DanmakuServer
 import DanmakuTestSupport
 import Foundation
 import Testing
@@ -61,6 +62,37 @@ import Testing
         try await withServer({ $0.logic.ipLimit = RateLimit(perSecond: 0.01, burst: 1) }) { _, port async throws in
             #expect(try await post(port, forwardedFor: "198.51.100.1") == 201)
             #expect(try await post(port, forwardedFor: "198.51.100.2") == 429)
+        }
+    }
+}
+
+/// The monitoring files in Deploy/: Prometheus's scrape configuration is valid, and the Grafana
+/// dashboard asks only for metrics a node exports.
+@Suite struct MonitoringFilesTests {
+    let deploy = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Deploy")
+
+    @Test func thePrometheusConfigurationPassesPromtool() async throws {
+        let report = try await Promtool.run(["check", "config", deploy.appendingPathComponent("prometheus/prometheus.yml").path])
+        #expect(report.status == 0, "\(report.output)")
+    }
+
+    @Test func theDashboardQueriesOnlyExportedMetrics() throws {
+        let data = try Data(contentsOf: deploy.appendingPathComponent("grafana/dashboards/danmaku.json"))
+        let dashboard = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let panels = try #require(dashboard["panels"] as? [[String: Any]])
+        let expressions = panels.flatMap { ($0["targets"] as? [[String: Any]] ?? []).compactMap { $0["expr"] as? String } }
+        #expect(expressions.count >= 10)
+        let exported = Set(MetricHelp.text.keys)
+        let pattern = try Regex("danmaku_[a-z_]+")
+        for expression in expressions {
+            for match in expression.matches(of: pattern) {
+                var name = String(expression[match.range])
+                for suffix in ["_bucket", "_sum", "_count"] where name.hasSuffix(suffix) && !exported.contains(name) {
+                    name = String(name.dropLast(suffix.count))
+                }
+                #expect(exported.contains(name), "the dashboard asks for \(name), which no node exports")
+            }
         }
     }
 }

@@ -8,12 +8,18 @@ public enum Promtool {
 
     /// Runs `promtool check metrics` on `text`; returns what it reports (empty: nothing).
     public static func checkMetrics(_ text: String) async throws -> String {
+        let (status, report) = try await run(["check", "metrics"], input: text)
+        return status == 0 && report.isEmpty ? "" : "exit \(status): \(report)"
+    }
+
+    /// Runs `promtool ARGUMENTS` (with `input` on its standard input); its status and output.
+    public static func run(_ arguments: [String], input text: String = "") async throws -> (status: Int32, output: String) {
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init) + ["/usr/bin"]
         guard let executable = path.map({ URL(fileURLWithPath: $0).appendingPathComponent("promtool") })
             .first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else { throw Missing() }
         let process = Process()
         process.executableURL = executable
-        process.arguments = ["check", "metrics"]
+        process.arguments = arguments
         let input = Pipe()
         let output = Pipe()
         process.standardInput = input
@@ -24,7 +30,6 @@ public enum Promtool {
         try input.fileHandleForWriting.close()
         let data = try await Task.detached { try output.fileHandleForReading.readToEnd() ?? Data() }.value
         let status = try await DanmakuNode.waitForExit(process, timeout: .seconds(30))
-        let report = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return status == 0 && report.isEmpty ? "" : "exit \(status): \(report)"
+        return (status, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }
