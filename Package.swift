@@ -149,8 +149,9 @@ let package = Package(
             name: "danmaku",
             dependencies: [
                 "DanmakuServer", "DanmakuLogic", "DanmakuPush", "DanmakuAuth", "DanmakuArchive", "DanmakuIngest", "DanmakuBus", "DanmakuCore",
-                "DanmakuRedis",
+                "DanmakuRedis", "DanmakuRedisBus",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -61,6 +61,19 @@ public final class RedisPresence: PresenceStore {
         return totals
     }
 
+    /// Every node's current report: node id → room → viewers (for `danmaku status`).
+    public func reports() async throws -> [String: [String: Int]] {
+        let members: RESPValue = try await bus.redis.send(RESPCommand("SMEMBERS", [RESPArgument(Self.nodesKey)]), key: Self.nodesKey)
+        let ids = (members.array ?? []).compactMap(\.string)
+        guard !ids.isEmpty else { return [:] }
+        let reports = try await bus.redis.mget(ids.map(Self.nodeKey)).get()
+        var byNode: [String: [String: Int]] = [:]
+        for (id, report) in zip(ids, reports) {
+            if let text = report.string, let counts = try? JSONDecoder().decode([String: Int].self, from: Data(text.utf8)) { byNode[id] = counts }
+        }
+        return byNode
+    }
+
     public func withdraw() async {
         _ = try? await bus.redis.send(RESPCommand("DEL", [RESPArgument(Self.nodeKey(nodeID))]), key: Self.nodeKey(nodeID)) as RESPValue
         _ = try? await bus.redis.send(RESPCommand("SREM", [RESPArgument(Self.nodesKey), RESPArgument(nodeID)]), key: Self.nodesKey) as RESPValue
