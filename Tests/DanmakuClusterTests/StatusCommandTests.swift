@@ -38,7 +38,7 @@ import Testing
                 return reply.json["online"] as? Int == 5
             }
             let urls = ([cluster.api[0]] + cluster.push).flatMap { ["--url", "http://127.0.0.1:\($0.port)"] }
-            let (code, output) = try await status(urls + ["--bus", redis.url, "--interval", "0.5"])
+            let (code, output) = try await status(urls + ["--bus", redis.url, "--interval", "2"])
             done.update { $0 = true }
             try await posting.value
             #expect(code == 0, "\(output)")
