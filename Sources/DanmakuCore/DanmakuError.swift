@@ -68,6 +68,13 @@ extension DanmakuError {
         .init(code: "bus_unavailable", status: 503, message: "the comment store is unavailable; retry shortly",
               retryAfterSeconds: 1, internalDetail: detail)
     }
+    /// An author's recall after the recall window.
+    public static func recallExpired(seconds: Int) -> Self {
+        .init(code: "recall_expired", status: 403, message: "an author may take a comment back within \(seconds) s of posting it")
+    }
+    /// A retraction by someone who neither wrote the comment nor may moderate the room.
+    public static let notYourComment = DanmakuError(
+        code: "forbidden", status: 403, message: "only the comment's author (within the recall window) or a moderator may take it back")
     /// Unknown path.
     public static let notFound = DanmakuError(code: "not_found", status: 404, message: "no such resource")
     /// Known path, wrong method.

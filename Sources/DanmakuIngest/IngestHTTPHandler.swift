@@ -178,7 +178,9 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         case .ban(let room, let user):
             moderate(context: context, keepAlive: keepAlive) { await $0.unban(room: room, user: user, token: token) }
         case .comment(let room, let id):
-            moderate(context: context, keepAlive: keepAlive) { await $0.retract(room: room, id: id, token: token) }
+            let address = clientAddress(context: context, head: head)
+            let loop = context.eventLoop
+            moderate(context: context, keepAlive: keepAlive) { await $0.retract(room: room, id: id, token: token, clientAddress: address, on: loop) }
         case .settings(let room) where method == .GET:
             moderate(context: context, keepAlive: keepAlive) { await $0.settings(room: room) }
         case .settings(let room):

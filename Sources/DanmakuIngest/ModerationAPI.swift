@@ -66,12 +66,21 @@ struct ModerationAPI: Sendable {
         var seq: UInt64
     }
 
-    func retract(room: RoomID, id: String, token: String?) async -> Answer {
-        await authorized(token: token, room: room) {
-            switch await service.retract(room: room, id: id) {
-            case .success(let seq): return encode(RetractAnswer(room: room.value, id: id, seq: seq))
-            case .failure(let error): return .failure(error)
-            }
+    /// A moderator takes any comment back; anyone else only their own, within the recall window
+    /// (`CommentService.recall`).
+    func retract(room: RoomID, id: String, token: String?, clientAddress: String, on eventLoop: any EventLoop) async -> Answer {
+        let result: Result<UInt64, DanmakuError>
+        switch await service.moderator(token: token, room: room) {
+        case .success:
+            result = await service.retract(room: room, id: id)
+        case .failure(let refusal) where refusal.status == 401:
+            return .failure(refusal)
+        case .failure:
+            result = await service.recall(room: room, id: id, token: token, clientAddress: clientAddress, on: eventLoop)
+        }
+        switch result {
+        case .success(let seq): return encode(RetractAnswer(room: room.value, id: id, seq: seq))
+        case .failure(let error): return .failure(error)
         }
     }
 

@@ -20,7 +20,7 @@ public struct AcceptedComment: Sendable {
 /// and stores it, and only then is it published. A comment that fails any check is never stored
 /// or published.
 public final class CommentService: Sendable {
-    private let configuration: LogicConfiguration
+    let configuration: LogicConfiguration
     private let validator: CommentValidator
     private let limiter: RateLimiter
     private let duplicates: DuplicateSuppressor

@@ -22,6 +22,9 @@ public struct LogicConfiguration: Sendable {
     public var duplicateWindowSeconds = 10.0
     /// Comments kept per room for resume and the history API.
     public var historyCapacity = 1000
+    /// Seconds during which an author may take their own comment back (`DELETE` on it with their
+    /// token); 0: only moderators may.
+    public var recallSeconds = 120
 
     public init() {}
 }

@@ -93,6 +93,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds within which the same user may not repeat the same text (0 disables).")
     var duplicateWindow = 10.0
 
+    @Option(help: "Seconds within which an author may take their own comment back (0: moderators only).")
+    var recallSeconds = 120
+
     @Option(help: "Largest HTTP request line and headers together, in bytes (431 headers_too_large; NIO stops at 80 KiB).")
     var maxHeaderBytes = 16 * 1024
 
@@ -258,6 +261,8 @@ struct Serve: AsyncParsableCommand {
         configuration.logic.roomLimit = try rate(roomRate, "--room-rate")
         configuration.logic.readLimit = try rate(readRate, "--read-rate")
         configuration.logic.duplicateWindowSeconds = duplicateWindow
+        guard (0...86_400).contains(recallSeconds) else { throw ValidationError("--recall-seconds must be 0...86400") }
+        configuration.logic.recallSeconds = recallSeconds
         guard let policy = FilterPolicy(rawValue: filterPolicy) else {
             throw ValidationError("--filter-policy must be reject or mask")
         }

@@ -108,7 +108,8 @@ import Testing
                 ids.append(try #require(reply.json["id"] as? String))
             }
             try await viewer.waitForComments(3)
-            #expect(try await call(port, "DELETE", "/v1/rooms/r/comments/\(ids[1])", user).status == 403, "viewers cannot retract")
+            let other = try await bearer("v", .viewer)
+            #expect(try await call(port, "DELETE", "/v1/rooms/r/comments/\(ids[1])", other).status == 403, "viewers cannot retract others' comments")
             let streamer = try await bearer("star", .streamer, rooms: ["r"])
             let retracted = try await call(port, "DELETE", "/v1/rooms/r/comments/\(ids[1])", streamer)
             #expect(retracted.status == 200 && retracted.json["seq"] as? Int == 2, "\(retracted)")
@@ -131,6 +132,42 @@ import Testing
         try await withServer { _, port in
             let reply = try await call(port, "POST", "/v1/rooms/r/bans", nil, #"{"user":"x","seconds":60}"#)
             #expect(reply.status == 403 && reply.errorCode == "moderation_needs_tokens")
+        }
+    }
+
+    @Test func anAuthorRecallsTheirOwnCommentWithinTheWindowAndOnlyThen() async throws {
+        try await withServer({
+            $0.jwtSecret = Self.secret
+            $0.logic.recallSeconds = 1
+        }) { _, port in
+            let viewer = try await TestViewer.join(port: port, room: "rc")
+            let author = try await bearer("author", .viewer)
+            let other = try await bearer("other", .viewer)
+            let first = try #require(try await post(port, room: "rc", as: author, "oops").json["id"] as? String)
+            let second = try #require(try await post(port, room: "rc", as: author, "meant it").json["id"] as? String)
+            try await viewer.waitForComments(2)
+            let stranger = try await call(port, "DELETE", "/v1/rooms/rc/comments/\(first)", other)
+            #expect(stranger.status == 403 && stranger.errorCode == "forbidden", "\(stranger)")
+            #expect(try await call(port, "DELETE", "/v1/rooms/rc/comments/\(first)", nil).errorCode == "missing_token")
+            let recalled = try await call(port, "DELETE", "/v1/rooms/rc/comments/\(first)", author)
+            #expect(recalled.status == 200 && recalled.json["seq"] as? Int == 1, "\(recalled)")
+            try await viewer.observed.wait(for: "retract") { $0.messages.contains { $0["type"] as? String == "retract" && $0["id"] as? String == first } }
+            // Past the window only a moderator may.
+            try await Task.sleep(for: .milliseconds(1300))
+            let late = try await call(port, "DELETE", "/v1/rooms/rc/comments/\(second)", author)
+            #expect(late.status == 403 && late.errorCode == "recall_expired", "\(late)")
+            let history = try await httpRequest(port: port, method: "GET", path: "/v1/rooms/rc/comments?since=0")
+            #expect((history.json["comments"] as? [[String: Any]])?.compactMap { $0["seq"] as? Int } == [2])
+            await viewer.close()
+        }
+    }
+
+    @Test func inOpenModeARecallComesFromTheAddressThatPosted() async throws {
+        try await withServer { _, port in
+            let id = try #require(try await postComment(port: port, room: "ro", json: #"{"text":"take me back"}"#).json["id"] as? String)
+            let recalled = try await call(port, "DELETE", "/v1/rooms/ro/comments/\(id)", nil)
+            #expect(recalled.status == 200, "\(recalled)")
+            #expect(try await call(port, "DELETE", "/v1/rooms/ro/comments/\(id)", nil).errorCode == "not_found")
         }
     }
 }

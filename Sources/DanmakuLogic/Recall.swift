@@ -1,0 +1,34 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuCore
+import Foundation
+import NIOCore
+
+extension CommentService {
+    /// An author takes their own comment back within `recallSeconds` of posting it, through the
+    /// path a moderator's retraction takes (out of history, a `retract` to viewers). The comment
+    /// is looked up in the room's recent history: one old enough to have left it is past any
+    /// recall window a room could use anyway.
+    public func recall(room: RoomID, id: String, token: String?, clientAddress: String, on eventLoop: any EventLoop) async -> Result<UInt64, DanmakuError> {
+        let window = configuration.recallSeconds
+        guard window > 0 else { return .failure(.notYourComment) }
+        guard EncodedComment.isPlausibleID(id) else { return .failure(.notFound) }
+        let author: CommentAuthor
+        switch await authenticator.author(token: token, room: room, clientAddress: clientAddress) {
+        case .success(let who): author = who
+        case .failure(let error): return .failure(error)
+        }
+        let comment: Comment
+        do {
+            let recent = try await log.snapshot(room: room, since: nil, limit: configuration.historyCapacity, on: eventLoop).get()
+            guard let found = recent.comments.first(where: { $0.hasID(id) }) else { return .failure(.notFound) }
+            comment = try found.decoded()
+        } catch {
+            return .failure(.busUnavailable(String(describing: error)))
+        }
+        guard comment.user.id == author.id else { return .failure(.notYourComment) }
+        let ageMilliseconds = Int64(Date().timeIntervalSince1970 * 1000) - comment.ts
+        guard ageMilliseconds <= Int64(window) * 1000 else { return .failure(.recallExpired(seconds: window)) }
+        return await retract(room: room, id: id)
+    }
+}
