@@ -23,6 +23,8 @@ final class LoopRoom {
     private var withdrawn: Set<UInt64> = []
     /// In-order comments for the next batch.
     var pending: [EncodedComment] = []
+    /// When `pending` last went from empty to holding comments (for `danmaku_batch_wait_seconds`).
+    var pendingSince: NIODeadline?
     /// Whether the room is on its shard's list of rooms to flush, and when it is due.
     var isDirty = false
     var flushDeadline = NIODeadline.distantPast
@@ -120,6 +122,7 @@ final class LoopRoom {
         }
         nextSeq = next
         heldSince = held.isEmpty ? nil : (heldSince ?? now)
+        if before == 0, !pending.isEmpty { pendingSince = now }
         return pending.count > before
     }
 

@@ -32,6 +32,16 @@ public struct PushMetrics: Sendable {
         .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
     ]
 
+    /// How long a batch's first comment waited on its loop for the batch to start going out: the
+    /// window in force, plus whatever the loop was busy with.
+    let batchWait: Timer
+
+    public static let batchWaitLabel = "danmaku_batch_wait_seconds"
+    public static let batchWaitBuckets: [Duration] = [
+        .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(20), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
+    ]
+
     /// Buckets for `flushDuration`: a flush takes microseconds to tens of milliseconds.
     public static let flushDurationLabel = "danmaku_flush_duration_seconds"
     public static let flushDurationBuckets: [Duration] = [
@@ -56,6 +66,7 @@ public struct PushMetrics: Sendable {
         slowConsumerCloses = Counter(label: "danmaku_slow_consumer_closes_total", factory: factory)
         shed = Counter(label: "danmaku_shed_total", factory: factory)
         busLatency = Timer(label: Self.busLatencyLabel, factory: factory)
+        batchWait = Timer(label: Self.batchWaitLabel, factory: factory)
     }
 
     /// The widest batch window in force on loop `index`, in seconds (Prometheus's base unit).

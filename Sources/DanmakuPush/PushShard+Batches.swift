@@ -62,6 +62,10 @@ extension PushShard {
                 room.isDirty = false
                 // The slice's time left goes to this room's viewers; the rest of its batch follows.
                 let allowed = sliceEnded(since: started) ? 0 : Self.writesBetweenClockReads
+                if let since = room.pendingSince, !room.pending.isEmpty {
+                    hub.metrics.batchWait.recordNanoseconds(max(0, (now - since).nanoseconds))
+                }
+                room.pendingSince = nil
                 written.add(room.flush(allocator: allocator, framePerComment: false, compressor: compressorOnce, now: now, writeLimit: allowed))
                 if room.isFanningOut { fanningOut.append(room) }
             } else {

@@ -63,6 +63,7 @@ public final class DanmakuServer: Sendable {
         factory.durationHistogramBuckets[PushMetrics.flushDurationLabel] = PushMetrics.flushDurationBuckets
         factory.durationHistogramBuckets[PushMetrics.busLatencyLabel] = PushMetrics.busLatencyBuckets
         factory.durationHistogramBuckets[LogicMetrics.postDurationLabel] = LogicMetrics.postDurationBuckets
+        factory.durationHistogramBuckets[PushMetrics.batchWaitLabel] = PushMetrics.batchWaitBuckets
         self.metricsFactory = factory
         switch configuration.bus {
         case .memory:

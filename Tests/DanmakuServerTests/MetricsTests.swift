@@ -32,6 +32,7 @@ import Testing
             #expect(sample(text, #"danmaku_batch_window_seconds{loop="0"}"#) != nil)
             #expect(text.contains("danmaku_flush_duration_seconds"))
             #expect(sample(text, #"danmaku_post_duration_seconds_count{outcome="accepted"}"#) == 3)
+            #expect(sample(text, "danmaku_batch_wait_seconds_count") ?? 0 >= 1, "every batch records its wait")
             #expect(sample(text, #"danmaku_post_duration_seconds_count{outcome="rejected"}"#) == 1)
             // Each of the three posts reached the push hub as one bus message, in well under a second.
             #expect(sample(text, "danmaku_bus_latency_seconds_count") == 3)
