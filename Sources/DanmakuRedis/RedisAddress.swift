@@ -43,18 +43,7 @@ public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
         let secure = url.hasPrefix("rediss://")
         guard secure || url.hasPrefix("redis://") else { return nil }
         var rest = Substring(url.dropFirst(secure ? "rediss://".count : "redis://".count))
-        var username: String?
-        var password: String?
-        if let at = rest.lastIndex(of: "@") {
-            let credentials = rest[..<at].split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let user = credentials[0].removingPercentEncoding else { return nil }
-            username = user.isEmpty ? nil : user
-            if credentials.count == 2 {
-                guard let secret = credentials[1].removingPercentEncoding else { return nil }
-                password = secret
-            }
-            rest = rest[rest.index(after: at)...]
-        }
+        guard let (username, password) = Self.takeCredentials(from: &rest) else { return nil }
         var database = 0
         if let slash = rest.firstIndex(of: "/") {
             let path = rest[rest.index(after: slash)...]
@@ -83,21 +72,24 @@ public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
         return (tls == nil ? "redis://" : "rediss://") + "\(login)\(host):\(port)" + (database == 0 ? "" : "/\(database)")
     }
 
+    /// Takes `[USER[:PASSWORD]@]` (percent-encoded) off the front of `rest`; nil when malformed.
+    private static func takeCredentials(from rest: inout Substring) -> (username: String?, password: String?)? {
+        guard let at = rest.lastIndex(of: "@") else { return (nil, nil) }
+        let credentials = rest[..<at].split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let user = credentials[0].removingPercentEncoding else { return nil }
+        var password: String?
+        if credentials.count == 2 {
+            guard let secret = credentials[1].removingPercentEncoding else { return nil }
+            password = secret
+        }
+        rest = rest[rest.index(after: at)...]
+        return (user.isEmpty ? nil : user, password)
+    }
+
     /// Parses `redis-sentinel://[USER[:PASSWORD]@]HOST[:PORT][,HOST[:PORT]…]/MASTER[/DB]`.
     private init?(sentinelURL url: String) {
         var rest = Substring(url.dropFirst("redis-sentinel://".count))
-        var username: String?
-        var password: String?
-        if let at = rest.lastIndex(of: "@") {
-            let credentials = rest[..<at].split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let user = credentials[0].removingPercentEncoding else { return nil }
-            username = user.isEmpty ? nil : user
-            if credentials.count == 2 {
-                guard let secret = credentials[1].removingPercentEncoding else { return nil }
-                password = secret
-            }
-            rest = rest[rest.index(after: at)...]
-        }
+        guard let (username, password) = Self.takeCredentials(from: &rest) else { return nil }
         let parts = rest.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2 || parts.count == 3, !parts[1].isEmpty, parts[1].count <= 256 else { return nil }
         var database = 0

@@ -6,7 +6,12 @@ import Testing
 @Suite(.serialized) struct ClusterTests {
     @Test(arguments: [false, true]) func viewersOnTwoPushNodesGetEveryCommentPostedToTwoIngestNodesOnceInOrder(redisCluster: Bool) async throws {
         try await Cluster.with(api: 2, push: 2, redisCluster: redisCluster) { cluster in
-            let rooms = ["r0", "r1", "r2"]
+            // On a Redis Cluster, one room on each master.
+            let rooms = if let redis = cluster.redisCluster {
+                try await RedisClusterModeTests.rooms(spreadOver: redis, perMaster: 1)
+            } else {
+                ["r0", "r1", "r2"]
+            }
             var viewers: [(room: String, viewer: TestViewer)] = []
             for index in 0..<60 {
                 let room = rooms[index % rooms.count]
