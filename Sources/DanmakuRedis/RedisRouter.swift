@@ -160,6 +160,15 @@ public final class RedisRouter: Sendable {
         }
     }
 
+    /// Whether some of Redis can be used: the mode is known and a command connection is up. On a
+    /// cluster with a master down (until its replica takes over), rooms on the other masters still
+    /// work: a node stays ready for them.
+    public var isReachable: Bool {
+        state.withLock { state in
+            state.mode != .detecting && state.nodes.values.contains { $0.commands.isConnected }
+        }
+    }
+
     /// The masters connected to (the seed alone when standalone).
     public var nodes: [RedisNode] { state.withLock { Array($0.nodes.keys) } }
 

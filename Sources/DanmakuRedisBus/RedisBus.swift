@@ -112,6 +112,9 @@ public final class RedisBus: CommentBus, CommentLog {
     /// Whether every connection (commands and subscriptions, to each master) is up.
     public var isConnected: Bool { redis.isConnected }
 
+    /// Whether some of Redis can be used (see `RedisRouter.isReachable`): what readiness reports.
+    public var isReachable: Bool { redis.isReachable }
+
     /// One server or a cluster (or not known yet).
     public var mode: RedisRouter.Mode { redis.mode }
 

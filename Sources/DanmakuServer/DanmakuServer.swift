@@ -194,7 +194,7 @@ public final class DanmakuServer: Sendable {
     /// Why this node should not get traffic now (`GET /readyz`), or nil when it should.
     public var unreadiness: String? {
         if state.withLockedValue({ $0.draining }) { return "shutting down" }
-        if let redisBus, !redisBus.isConnected { return "redis is unreachable" }
+        if let redisBus, !redisBus.isReachable { return "redis is unreachable" }
         return nil
     }
 
