@@ -2,41 +2,43 @@ import DanmakuTestSupport
 import Foundation
 import Testing
 
-/// `--bus-min-replicas`: a comment is answered 201 only once that many replicas hold it.
-@Suite(.serialized) struct ReplicaConfirmationTests {
-    @Test func withoutEnoughReplicasAPostIsRefusedAndTakenBackThenAcceptedOnceAReplicaJoins() async throws {
-        try await Cluster.with(api: 1, push: 1, extra: ["--bus-min-replicas", "1", "--bus-replica-timeout-ms", "2000"]) { cluster in
-            let redis = try #require(cluster.redis)
-            let viewer = try await TestViewer.join(port: cluster.push[0].port, room: "w")
-            for index in 0..<3 {
-                let reply = try await postComment(port: cluster.api[0].port, room: "w", json: #"{"text":"unconfirmed \#(index)"}"#)
-                #expect(reply.status == 503 && reply.errorCode == "bus_unavailable", "\(reply)")
-            }
-            #expect(try await historySeqs(port: cluster.api[0].port, room: "w").isEmpty, "a refused comment stays out of history")
+extension DistributedModeTests {
+    /// `--bus-min-replicas`: a comment is answered 201 only once that many replicas hold it.
+    @Suite(.serialized) struct ReplicaConfirmationTests {
+        @Test func withoutEnoughReplicasAPostIsRefusedAndTakenBackThenAcceptedOnceAReplicaJoins() async throws {
+            try await Cluster.with(api: 1, push: 1, extra: ["--bus-min-replicas", "1", "--bus-replica-timeout-ms", "2000"]) { cluster in
+                let redis = try #require(cluster.redis)
+                let viewer = try await TestViewer.join(port: cluster.push[0].port, room: "w")
+                for index in 0..<3 {
+                    let reply = try await postComment(port: cluster.api[0].port, room: "w", json: #"{"text":"unconfirmed \#(index)"}"#)
+                    #expect(reply.status == 503 && reply.errorCode == "bus_unavailable", "\(reply)")
+                }
+                #expect(try await historySeqs(port: cluster.api[0].port, room: "w").isEmpty, "a refused comment stays out of history")
 
-            // A replica joins: comments are confirmed and accepted, and the refused ones' seqs do
-            // not hold the room's order back.
-            try await RedisServer.with(extraArguments: ["--replicaof", "127.0.0.1", String(redis.port)]) { _ in
-                try await eventually("the replica in sync") {
-                    try await redis.command(["INFO", "replication"]).contains("state=online")
-                }
-                let reply = try await postComment(port: cluster.api[0].port, room: "w", json: #"{"text":"confirmed"}"#)
-                #expect(reply.status == 201, "\(reply)")
-                let seq = try #require((reply.json["seq"] as? NSNumber)?.uint64Value)
-                try await viewer.observed.wait(for: "the accepted comment") { $0.seqs.contains(seq) || $0.closed }
-                // A refused comment a push node read from the stream before it was deleted again
-                // reaches the viewer, and then its retraction, which takes it off the screen.
-                let state = viewer.observed.value
-                let retracted = Set(state.messages.compactMap { $0["type"] as? String == "retract" ? ($0["seq"] as? NSNumber)?.uint64Value : nil })
-                for shown in state.seqs where shown != seq {
-                    try await viewer.observed.wait(for: "the retraction of \(shown)") { state in
-                        state.messages.contains { $0["type"] as? String == "retract" && ($0["seq"] as? NSNumber)?.uint64Value == shown }
+                // A replica joins: comments are confirmed and accepted, and the refused ones' seqs do
+                // not hold the room's order back.
+                try await RedisServer.with(extraArguments: ["--replicaof", "127.0.0.1", String(redis.port)]) { _ in
+                    try await eventually("the replica in sync") {
+                        try await redis.command(["INFO", "replication"]).contains("state=online")
                     }
+                    let reply = try await postComment(port: cluster.api[0].port, room: "w", json: #"{"text":"confirmed"}"#)
+                    #expect(reply.status == 201, "\(reply)")
+                    let seq = try #require((reply.json["seq"] as? NSNumber)?.uint64Value)
+                    try await viewer.observed.wait(for: "the accepted comment") { $0.seqs.contains(seq) || $0.closed }
+                    // A refused comment a push node read from the stream before it was deleted again
+                    // reaches the viewer, and then its retraction, which takes it off the screen.
+                    let state = viewer.observed.value
+                    let retracted = Set(state.messages.compactMap { $0["type"] as? String == "retract" ? ($0["seq"] as? NSNumber)?.uint64Value : nil })
+                    for shown in state.seqs where shown != seq {
+                        try await viewer.observed.wait(for: "the retraction of \(shown)") { state in
+                            state.messages.contains { $0["type"] as? String == "retract" && ($0["seq"] as? NSNumber)?.uint64Value == shown }
+                        }
+                    }
+                    #expect(!retracted.contains(seq), "the accepted comment stays")
+                    #expect(try await historySeqs(port: cluster.api[0].port, room: "w") == [seq])
                 }
-                #expect(!retracted.contains(seq), "the accepted comment stays")
-                #expect(try await historySeqs(port: cluster.api[0].port, room: "w") == [seq])
+                await viewer.close()
             }
-            await viewer.close()
         }
     }
 }

@@ -2,71 +2,73 @@ import DanmakuTestSupport
 import Foundation
 import Testing
 
-/// `danmaku status` against running nodes, as an operator runs it.
-@Suite struct StatusCommandTests {
-    /// Runs `danmaku status ARGUMENTS` to its exit; its status and standard output.
-    func status(_ arguments: [String]) async throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = DanmakuNode.executable
-        process.arguments = ["status"] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = try await Task.detached { try output.fileHandleForReading.readToEnd() ?? Data() }.value
-        return (try await DanmakuNode.waitForExit(process, timeout: .seconds(30)), String(decoding: data, as: UTF8.self))
-    }
-
-    @Test func showsEveryNodeItsViewersAndTheBusiestRoom() async throws {
-        try await Cluster.with(api: 1, push: 2) { cluster in
-            let redis = try #require(cluster.redis)
-            var viewers: [TestViewer] = []
-            for index in 0..<5 { viewers.append(try await TestViewer.join(port: cluster.push[index < 3 ? 0 : 1].port, room: "busy")) }
-            viewers.append(try await TestViewer.join(port: cluster.push[1].port, room: "quiet"))
-            let done = Observed(false)
-            let posting = Task {
-                var index = 0
-                while !done.value {
-                    _ = try await postComment(port: cluster.api[0].port, room: "busy", json: #"{"text":"status \#(index)"}"#)
-                    index += 1
-                    try await Task.sleep(for: .milliseconds(25))
-                }
-            }
-            // Until the presence reports (every 2 s) have reached Redis and the API node.
-            try await eventually("the API node counts 5 in the busy room") {
-                let reply = try await httpRequest(port: cluster.api[0].port, method: "GET", path: "/v1/rooms/busy")
-                return reply.json["online"] as? Int == 5
-            }
-            let urls = ([cluster.api[0]] + cluster.push).flatMap { ["--url", "http://127.0.0.1:\($0.port)"] }
-            let (code, output) = try await status(urls + ["--bus", redis.url, "--interval", "2"])
-            done.update { $0 = true }
-            try await posting.value
-            #expect(code == 0, "\(output)")
-            let lines = output.split(separator: "\n")
-            for node in cluster.push + cluster.api {
-                #expect(lines.contains { $0.hasPrefix("http://127.0.0.1:\(node.port) ") && !$0.contains("not answering") }, "\(output)")
-            }
-            // Push node 0 has 3 viewers, node 1 has 3 (2 busy + 1 quiet).
-            let push0 = try #require(lines.first { $0.hasPrefix("http://127.0.0.1:\(cluster.push[0].port) ") })
-            #expect(push0.split(separator: " ", omittingEmptySubsequences: true)[1] == "3", "\(push0)")
-            let api = try #require(lines.first { $0.hasPrefix("http://127.0.0.1:\(cluster.api[0].port) ") })
-            let accepted = Double(api.split(separator: " ", omittingEmptySubsequences: true)[4]) ?? 0
-            #expect(accepted > 0, "the API node's accepted/s while posting: \(api)")
-            // The busiest room, with its online count across the cluster.
-            #expect(lines.contains { $0.hasPrefix("busy ") && $0.split(separator: " ", omittingEmptySubsequences: true)[1] == "5" }, "\(output)")
-            // Both push nodes, as they report themselves to Redis.
-            let clusterSection = try #require(output.components(separatedBy: "cluster nodes reporting viewers").last)
-            let nodeRows = clusterSection.split(separator: "\n").dropFirst(2)
-            #expect(nodeRows.count == 2, "\(clusterSection)")
-            #expect(Set(nodeRows.map { $0.split(separator: " ", omittingEmptySubsequences: true)[1] }) == ["3"], "\(clusterSection)")
-            for viewer in viewers { await viewer.close() }
+extension DistributedModeTests {
+    /// `danmaku status` against running nodes, as an operator runs it.
+    @Suite struct StatusCommandTests {
+        /// Runs `danmaku status ARGUMENTS` to its exit; its status and standard output.
+        func status(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+            let process = Process()
+            process.executableURL = DanmakuNode.executable
+            process.arguments = ["status"] + arguments
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let data = try await Task.detached { try output.fileHandleForReading.readToEnd() ?? Data() }.value
+            return (try await DanmakuNode.waitForExit(process, timeout: .seconds(30)), String(decoding: data, as: UTF8.self))
         }
-    }
 
-    @Test func aNodeThatDoesNotAnswerIsSaidSo() async throws {
-        let port = try RedisServer.freePort()
-        let (code, output) = try await status(["--url", "http://127.0.0.1:\(port)", "--interval", "0.2"])
-        #expect(code == 0)
-        #expect(output.contains("http://127.0.0.1:\(port)  not answering") || output.contains("not answering"), "\(output)")
+        @Test func showsEveryNodeItsViewersAndTheBusiestRoom() async throws {
+            try await Cluster.with(api: 1, push: 2) { cluster in
+                let redis = try #require(cluster.redis)
+                var viewers: [TestViewer] = []
+                for index in 0..<5 { viewers.append(try await TestViewer.join(port: cluster.push[index < 3 ? 0 : 1].port, room: "busy")) }
+                viewers.append(try await TestViewer.join(port: cluster.push[1].port, room: "quiet"))
+                let done = Observed(false)
+                let posting = Task {
+                    var index = 0
+                    while !done.value {
+                        _ = try await postComment(port: cluster.api[0].port, room: "busy", json: #"{"text":"status \#(index)"}"#)
+                        index += 1
+                        try await Task.sleep(for: .milliseconds(25))
+                    }
+                }
+                // Until the presence reports (every 2 s) have reached Redis and the API node.
+                try await eventually("the API node counts 5 in the busy room") {
+                    let reply = try await httpRequest(port: cluster.api[0].port, method: "GET", path: "/v1/rooms/busy")
+                    return reply.json["online"] as? Int == 5
+                }
+                let urls = ([cluster.api[0]] + cluster.push).flatMap { ["--url", "http://127.0.0.1:\($0.port)"] }
+                let (code, output) = try await status(urls + ["--bus", redis.url, "--interval", "2"])
+                done.update { $0 = true }
+                try await posting.value
+                #expect(code == 0, "\(output)")
+                let lines = output.split(separator: "\n")
+                for node in cluster.push + cluster.api {
+                    #expect(lines.contains { $0.hasPrefix("http://127.0.0.1:\(node.port) ") && !$0.contains("not answering") }, "\(output)")
+                }
+                // Push node 0 has 3 viewers, node 1 has 3 (2 busy + 1 quiet).
+                let push0 = try #require(lines.first { $0.hasPrefix("http://127.0.0.1:\(cluster.push[0].port) ") })
+                #expect(push0.split(separator: " ", omittingEmptySubsequences: true)[1] == "3", "\(push0)")
+                let api = try #require(lines.first { $0.hasPrefix("http://127.0.0.1:\(cluster.api[0].port) ") })
+                let accepted = Double(api.split(separator: " ", omittingEmptySubsequences: true)[4]) ?? 0
+                #expect(accepted > 0, "the API node's accepted/s while posting: \(api)")
+                // The busiest room, with its online count across the cluster.
+                #expect(lines.contains { $0.hasPrefix("busy ") && $0.split(separator: " ", omittingEmptySubsequences: true)[1] == "5" }, "\(output)")
+                // Both push nodes, as they report themselves to Redis.
+                let clusterSection = try #require(output.components(separatedBy: "cluster nodes reporting viewers").last)
+                let nodeRows = clusterSection.split(separator: "\n").dropFirst(2)
+                #expect(nodeRows.count == 2, "\(clusterSection)")
+                #expect(Set(nodeRows.map { $0.split(separator: " ", omittingEmptySubsequences: true)[1] }) == ["3"], "\(clusterSection)")
+                for viewer in viewers { await viewer.close() }
+            }
+        }
+
+        @Test func aNodeThatDoesNotAnswerIsSaidSo() async throws {
+            let port = try RedisServer.freePort()
+            let (code, output) = try await status(["--url", "http://127.0.0.1:\(port)", "--interval", "0.2"])
+            #expect(code == 0)
+            #expect(output.contains("http://127.0.0.1:\(port)  not answering") || output.contains("not answering"), "\(output)")
+        }
     }
 }

@@ -138,13 +138,14 @@ import Testing
     @Test func anAuthorRecallsTheirOwnCommentWithinTheWindowAndOnlyThen() async throws {
         try await withServer({
             $0.jwtSecret = Self.secret
-            $0.logic.recallSeconds = 1
+            $0.logic.recallSeconds = 4
         }) { _, port in
             let viewer = try await TestViewer.join(port: port, room: "rc")
             let author = try await bearer("author", .viewer)
             let other = try await bearer("other", .viewer)
             let first = try #require(try await post(port, room: "rc", as: author, "oops").json["id"] as? String)
             let second = try #require(try await post(port, room: "rc", as: author, "meant it").json["id"] as? String)
+            let secondPosted = ContinuousClock.now
             try await viewer.waitForComments(2)
             let stranger = try await call(port, "DELETE", "/v1/rooms/rc/comments/\(first)", other)
             #expect(stranger.status == 403 && stranger.errorCode == "forbidden", "\(stranger)")
@@ -153,7 +154,7 @@ import Testing
             #expect(recalled.status == 200 && recalled.json["seq"] as? Int == 1, "\(recalled)")
             try await viewer.observed.wait(for: "retract") { $0.messages.contains { $0["type"] as? String == "retract" && $0["id"] as? String == first } }
             // Past the window only a moderator may.
-            try await Task.sleep(for: .milliseconds(1300))
+            try await Task.sleep(until: secondPosted + .milliseconds(4500))
             let late = try await call(port, "DELETE", "/v1/rooms/rc/comments/\(second)", author)
             #expect(late.status == 403 && late.errorCode == "recall_expired", "\(late)")
             let history = try await httpRequest(port: port, method: "GET", path: "/v1/rooms/rc/comments?since=0")
