@@ -8,6 +8,8 @@ public enum CommentMode: String, Codable, Sendable, CaseIterable {
     case top
     /// Fixed at the bottom, centred.
     case bottom
+    /// Left to right across the screen (against the flow of the others).
+    case reverse
 }
 
 /// Who posted a comment, as viewers see it.

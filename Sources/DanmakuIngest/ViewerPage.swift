@@ -54,7 +54,7 @@ enum ViewerPage {
 <form id="post-form" autocomplete="off">
   <input id="text" type="text" maxlength="200" placeholder="Say something" aria-label="comment" required>
   <input id="color" type="color" value="#ffffff" aria-label="color">
-  <select id="mode" aria-label="mode"><option>scroll</option><option>top</option><option>bottom</option></select>
+  <select id="mode" aria-label="mode"><option>scroll</option><option>top</option><option>bottom</option><option>reverse</option></select>
   <button type="submit">Send</button>
   <span id="post-result" role="status"></span>
 </form>
@@ -72,6 +72,9 @@ document.getElementById("room").textContent = room;
 const laneHeight = 30, scrollSeconds = 8, fixedSeconds = 4, logSize = 200;
 let lastSeq = null, epoch = null, socket = null, backoff = 500, shown = 0, heldBack = 0, shed = 0;
 const lanes = { scroll: [], top: [], bottom: [] };  // per lane: when it is free again (ms)
+// Scrolling lanes carry both directions: when the last comment in a lane is off screen (ms). A
+// reverse comment takes only an empty lane, and a lane it flies in takes no other.
+const lanesClear = [];
 
 function setStatus(state, text) { statusBox.dataset.state = state; statusBox.textContent = text || state; }
 
@@ -155,21 +158,27 @@ function fly(comment) {
   element.style.color = comment.color || "#ffffff";
   const width = stage.clientWidth, now = performance.now();
   const count = Math.max(1, Math.floor(stage.clientHeight / laneHeight) - 1);
-  const mode = comment.mode in lanes ? comment.mode : "scroll";
+  const reverse = comment.mode === "reverse";
+  const mode = reverse ? "scroll" : comment.mode in lanes ? comment.mode : "scroll";
   const busy = lanes[mode];
+  const free = (lane) => ((reverse ? lanesClear : busy)[lane] || 0) <= now;
   let lane = 0;
-  while (lane < count && (busy[lane] || 0) > now) lane++;
+  while (lane < count && !free(lane)) lane++;
   if (lane === count) { heldBack++; updateShown(); return; }
   stage.appendChild(element);
   shown++; updateShown();
   if (mode === "scroll") {
     // One speed for every comment, so a later one never catches up with the one ahead of it.
-    const speed = width / scrollSeconds, own = element.offsetWidth;
+    const speed = width / scrollSeconds, own = element.offsetWidth, flight = (width + own) / speed * 1000;
     element.style.top = `${lane * laneHeight + 4}px`;
-    busy[lane] = now + (own + 24) / speed * 1000;  // free once this one has fully entered
+    if (reverse) element.classList.add("reverse");
+    // Free for the same direction once this one has fully entered; for the other, once it has left.
+    busy[lane] = reverse ? now + flight : now + (own + 24) / speed * 1000;
+    lanesClear[lane] = Math.max(lanesClear[lane] || 0, now + flight);
+    const from = reverse ? -own : width, to = reverse ? width : -own;
     const animation = element.animate(
-      [{ transform: `translateX(${width}px)` }, { transform: `translateX(${-own}px)` }],
-      { duration: (width + own) / speed * 1000, easing: "linear" });
+      [{ transform: `translateX(${from}px)` }, { transform: `translateX(${to}px)` }],
+      { duration: flight, easing: "linear" });
     animation.onfinish = () => element.remove();
   } else {
     element.classList.add("fixed");

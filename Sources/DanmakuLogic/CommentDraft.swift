@@ -77,7 +77,7 @@ public struct CommentValidator: Sendable {
             return .failure(.invalidField("color", "color must look like #rrggbb"))
         }
         guard let mode = CommentMode(rawValue: request.mode ?? "scroll") else {
-            return .failure(.invalidField("mode", "mode must be one of scroll, top, bottom"))
+            return .failure(.invalidField("mode", "mode must be one of scroll, top, bottom, reverse"))
         }
         return .success(CommentDraft(text: text, color: color, mode: mode))
     }

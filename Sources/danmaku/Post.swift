@@ -25,7 +25,7 @@ struct Post: AsyncParsableCommand {
     @Option(help: "Colour, #rrggbb.")
     var color: String?
 
-    @Option(help: "scroll, top or bottom.")
+    @Option(help: "scroll, top, bottom or reverse.")
     var mode: String?
 
     @Option(help: "Give up on a line after this many 429 answers.")

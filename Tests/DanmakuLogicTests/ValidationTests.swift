@@ -52,6 +52,11 @@ import Testing
         #expect(draft.text == "hi" && draft.color == "#ffffff" && draft.mode == .scroll)
     }
 
+    @Test(arguments: CommentMode.allCases)
+    func acceptsEveryMode(_ mode: CommentMode) throws {
+        #expect(try validator.validate(CommentRequest(text: "a", mode: mode.rawValue)).get().mode == mode)
+    }
+
     @Test func normalizesColorCase() throws {
         #expect(try validator.validate(CommentRequest(text: "a", color: "#ABCdef")).get().color == "#abcdef")
     }

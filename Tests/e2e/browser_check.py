@@ -174,6 +174,16 @@ async def check(server_port, devtools_port):
                             f"document.querySelector('#stage .danmaku[data-seq=\"{answer['seq']}\"]')?.classList.contains('fixed')")
         print("a top comment is shown fixed")
 
+        status, answer = http("POST", f"{base}/v1/rooms/browser/comments", {"text": "against the flow", "mode": "reverse"})
+        assert status == 201 and answer["seq"], answer
+        selector = f"#stage .danmaku[data-seq=\"{answer['seq']}\"]"
+        await page.wait_for("a reverse comment flies", f"document.querySelector('{selector}')?.classList.contains('reverse')")
+        first = await page.evaluate(f"document.querySelector('{selector}').getBoundingClientRect().left")
+        await asyncio.sleep(0.5)
+        second = await page.evaluate(f"document.querySelector('{selector}').getBoundingClientRect().left")
+        assert second > first, f"a reverse comment moves left to right ({first} -> {second})"
+        print("a reverse comment moves left to right")
+
         # Drop the socket, post while the page is away, and expect it after the reconnect, once.
         await page.evaluate("socket.onclose = null; socket.close(); setStatus('reconnecting'); setTimeout(connect, 1500); true")
         await asyncio.sleep(0.3)
