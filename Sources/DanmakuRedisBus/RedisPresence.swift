@@ -40,17 +40,9 @@ public final class RedisPresence: PresenceStore {
             ]), key: key) as RESPValue
             _ = try await bus.redis.send(RESPCommand("SADD", [RESPArgument(Self.nodesKey), RESPArgument(nodeID)]), key: Self.nodesKey) as RESPValue
         }
-        let members: RESPValue = try await bus.redis.send(RESPCommand("SMEMBERS", [RESPArgument(Self.nodesKey)]), key: Self.nodesKey)
-        let ids = (members.array ?? []).compactMap(\.string)
-        guard !ids.isEmpty else { return [:] }
-        let reports = try await bus.redis.mget(ids.map(Self.nodeKey)).get()
+        let (reports, gone) = try await readReports()
         var totals: [RoomID: Int] = [:]
-        var gone: [String] = []
-        for (id, report) in zip(ids, reports) {
-            guard let bytes = report.string, let counts = try? JSONDecoder().decode([String: Int].self, from: Data(bytes.utf8)) else {
-                gone.append(id)  // expired: the node stopped reporting
-                continue
-            }
+        for counts in reports.values {
             for (name, count) in counts {
                 if let room = RoomID(name) { totals[room, default: 0] += count }
             }
@@ -63,15 +55,26 @@ public final class RedisPresence: PresenceStore {
 
     /// Every node's current report: node id → room → viewers (for `danmaku status`).
     public func reports() async throws -> [String: [String: Int]] {
+        try await readReports().reports
+    }
+
+    /// The reports of the nodes in the id set, and the ids whose report expired (the node
+    /// stopped reporting).
+    private func readReports() async throws -> (reports: [String: [String: Int]], gone: [String]) {
         let members: RESPValue = try await bus.redis.send(RESPCommand("SMEMBERS", [RESPArgument(Self.nodesKey)]), key: Self.nodesKey)
         let ids = (members.array ?? []).compactMap(\.string)
-        guard !ids.isEmpty else { return [:] }
-        let reports = try await bus.redis.mget(ids.map(Self.nodeKey)).get()
-        var byNode: [String: [String: Int]] = [:]
-        for (id, report) in zip(ids, reports) {
-            if let text = report.string, let counts = try? JSONDecoder().decode([String: Int].self, from: Data(text.utf8)) { byNode[id] = counts }
+        guard !ids.isEmpty else { return ([:], []) }
+        let values = try await bus.redis.mget(ids.map(Self.nodeKey)).get()
+        var reports: [String: [String: Int]] = [:]
+        var gone: [String] = []
+        for (id, value) in zip(ids, values) {
+            if let text = value.string, let counts = try? JSONDecoder().decode([String: Int].self, from: Data(text.utf8)) {
+                reports[id] = counts
+            } else {
+                gone.append(id)
+            }
         }
-        return byNode
+        return (reports, gone)
     }
 
     public func withdraw() async {

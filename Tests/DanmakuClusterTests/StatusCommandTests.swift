@@ -7,15 +7,7 @@ extension DistributedModeTests {
     @Suite struct StatusCommandTests {
         /// Runs `danmaku status ARGUMENTS` to its exit; its status and standard output.
         func status(_ arguments: [String]) async throws -> (status: Int32, output: String) {
-            let process = Process()
-            process.executableURL = DanmakuNode.executable
-            process.arguments = ["status"] + arguments
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let data = try await Task.detached { try output.fileHandleForReading.readToEnd() ?? Data() }.value
-            return (try await DanmakuNode.waitForExit(process, timeout: .seconds(30)), String(decoding: data, as: UTF8.self))
+            try await ChildProcess.run(DanmakuNode.executable, ["status"] + arguments, timeout: .seconds(30))
         }
 
         @Test func showsEveryNodeItsViewersAndTheBusiestRoom() async throws {

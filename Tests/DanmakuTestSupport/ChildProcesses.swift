@@ -227,8 +227,14 @@ public final class RedisServer: Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// Sends one command (inline form) and returns the raw reply, for checks from tests.
+    /// Sends one command and returns the raw reply, for checks from tests.
     public func command(_ words: [String]) async throws -> String {
+        try await Self.command(words, port: port)
+    }
+
+    /// Sends one command to whatever Redis (or Sentinel) listens on `port` and returns the raw
+    /// reply.
+    public static func command(_ words: [String], port: Int) async throws -> String {
         let connection = try await TestConnection.connect(port: port)
         let encoded = "*\(words.count)\r\n" + words.map { "$\($0.utf8.count)\r\n\($0)\r\n" }.joined()
         try await connection.send(encoded)
@@ -247,5 +253,29 @@ public final class RedisServer: Sendable {
         let port = channel.localAddress!.port!
         try channel.close().wait()
         return port
+    }
+}
+
+/// Runs a command-line tool to its exit: its status and what it printed (stdout and stderr).
+public enum ChildProcess {
+    public static func run(
+        _ executable: URL, _ arguments: [String], input: String? = nil, timeout: Duration = .seconds(60)
+    ) async throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        let stdin = input.map { _ in Pipe() }
+        process.standardInput = stdin ?? FileHandle.nullDevice
+        try process.run()
+        if let stdin, let input {
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try stdin.fileHandleForWriting.close()
+        }
+        let data = try await Task.detached { try output.fileHandleForReading.readToEnd() ?? Data() }.value
+        let status = try await DanmakuNode.waitForExit(process, timeout: timeout)
+        return (status, String(decoding: data, as: UTF8.self))
     }
 }

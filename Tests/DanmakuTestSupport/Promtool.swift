@@ -17,19 +17,7 @@ public enum Promtool {
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init) + ["/usr/bin"]
         guard let executable = path.map({ URL(fileURLWithPath: $0).appendingPathComponent("promtool") })
             .first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else { throw Missing() }
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(text.utf8))
-        try input.fileHandleForWriting.close()
-        let data = try await Task.detached { try output.fileHandleForReading.readToEnd() ?? Data() }.value
-        let status = try await DanmakuNode.waitForExit(process, timeout: .seconds(30))
-        return (status, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        let (status, output) = try await ChildProcess.run(executable, arguments, input: text, timeout: .seconds(30))
+        return (status, output.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }

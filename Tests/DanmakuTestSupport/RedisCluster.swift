@@ -204,17 +204,8 @@ public final class RedisCluster: Sendable {
 
     /// Runs `redis-cli` (found beside `redis-server`) and returns its output; fails on a nonzero exit.
     public func cli(_ arguments: [String]) async throws -> String {
-        let process = Process()
-        process.executableURL = try RedisServer.executable.deletingLastPathComponent().appendingPathComponent("redis-cli")
-        process.arguments = (password.map { ["-a", $0, "--no-auth-warning"] } ?? []) + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = try await Task.detached { try output.fileHandleForReading.readToEnd() ?? Data() }.value
-        let status = try await DanmakuNode.waitForExit(process, timeout: .seconds(60))
-        let text = String(decoding: data, as: UTF8.self)
+        let executable = try RedisServer.executable.deletingLastPathComponent().appendingPathComponent("redis-cli")
+        let (status, text) = try await ChildProcess.run(executable, (password.map { ["-a", $0, "--no-auth-warning"] } ?? []) + arguments)
         guard status == 0 else { throw TimedOut(description: "redis-cli \(arguments.joined(separator: " ")) exited \(status): \(text)") }
         return text
     }

@@ -95,13 +95,6 @@ public final class RedisSentinel: Sendable {
 
     /// Sends one command to the Sentinel and returns the raw reply.
     public func command(_ words: [String]) async throws -> String {
-        let connection = try await TestConnection.connect(port: sentinelPort)
-        let encoded = "*\(words.count)\r\n" + words.map { "$\($0.utf8.count)\r\n\($0)\r\n" }.joined()
-        try await connection.send(encoded)
-        try await connection.input.wait(for: "sentinel reply", timeout: .seconds(5)) { $0.bytes.contains(UInt8(ascii: "\n")) || $0.closed }
-        try await Task.sleep(for: .milliseconds(20))
-        let reply = String(decoding: connection.input.value.bytes, as: UTF8.self)
-        await connection.close()
-        return reply
+        try await RedisServer.command(words, port: sentinelPort)
     }
 }
