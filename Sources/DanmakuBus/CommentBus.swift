@@ -11,8 +11,11 @@ public protocol BusSubscriber: AnyObject, Sendable {
     /// New comments of `room`.
     func deliver(_ comments: [EncodedComment], room: RoomID)
 
-    /// A moderator took back comment `id` (`seq`) of `room`.
-    func retract(seq: UInt64, id: String, room: RoomID)
+    /// Comment `id` (`seq`) of `room` was taken back (by a moderator, its author, or because the
+    /// bus could not confirm it). Usually its seq stays unused from then on; with `seqReused`
+    /// another comment holds that seq (a Redis master that lost the comment in a failover numbered
+    /// a new one with it), and only the comment with this `id` goes.
+    func retract(seq: UInt64, id: String, room: RoomID, seqReused: Bool)
 }
 
 /// Fan-out transport from logic nodes to push nodes.

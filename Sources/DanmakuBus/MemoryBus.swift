@@ -202,7 +202,7 @@ public final class MemoryBus: CommentBus, CommentLog {
 
     public func publishRetraction(seq: UInt64, id: String, room: RoomID) async throws {
         let targets = subscribers.withLock { Array(($0[room] ?? [:]).values) }
-        for subscriber in targets { subscriber.retract(seq: seq, id: id, room: room) }
+        for subscriber in targets { subscriber.retract(seq: seq, id: id, room: room, seqReused: false) }
     }
 
     public func publish(_ comments: [EncodedComment], room: RoomID) async throws {

@@ -112,7 +112,8 @@ function connect() {
       if (message.shed) { shed += message.shed; updateShown(); }
       if (message.lastSeq && (lastSeq === null || message.lastSeq > lastSeq)) lastSeq = message.lastSeq;
     } else if (message.type === "retract") {
-      for (const element of document.querySelectorAll(`[data-seq="${message.seq}"]`)) element.remove();
+      // By id: after a Redis failover the seq may hold another comment, which stays.
+      for (const element of document.querySelectorAll(`[data-id="${CSS.escape(String(message.id))}"]`)) element.remove();
     } else if (message.type === "gap") {
       note(`comments ${message.from}–${message.to} are no longer in history`);
     } else if (message.type === "error") {
@@ -135,6 +136,7 @@ function receive(comment) {
   lastSeq = comment.seq;
   const item = document.createElement("li");
   item.dataset.seq = comment.seq;
+  item.dataset.id = comment.id;
   if (comment.kind === "notice") {
     // A notice (a gift, a pinned message) from the streamer's tools: shown above the video.
     const text = typeof comment.payload.text === "string" ? comment.payload.text : JSON.stringify(comment.payload);
@@ -154,6 +156,7 @@ function fly(comment) {
   const element = document.createElement("div");
   element.className = "danmaku";
   element.dataset.seq = comment.seq;
+  element.dataset.id = comment.id;
   element.textContent = comment.text;
   element.style.color = comment.color || "#ffffff";
   const width = stage.clientWidth, now = performance.now();

@@ -138,15 +138,16 @@ final class LoopRoom {
         return release(now: now)
     }
 
-    /// Takes comment `seq` back: out of the next batch if it is still waiting, and a `retract`
-    /// message (one shared frame) to every viewer, which removes it if already shown. Returns
-    /// true when comments held behind it became ready to flush.
+    /// Takes comment `id` (`seq`) back: out of the next batch if it is still waiting, and a
+    /// `retract` message (one shared frame) to every viewer, which removes it if already shown.
+    /// Unless `seqReused` (another comment holds the seq), the seq is not waited for any more.
+    /// Returns true when comments held behind it became ready to flush.
     @discardableResult
-    func retract(seq: UInt64, id: String, now: NIODeadline) -> Bool {
-        pending.removeAll { $0.seq == seq }
-        held[seq] = nil
+    func retract(seq: UInt64, id: String, seqReused: Bool = false, now: NIODeadline) -> Bool {
+        pending.removeAll { $0.seq == seq && $0.hasID(id) }
+        if held[seq]?.hasID(id) == true { held[seq] = nil }
         var released = false
-        if let next = nextSeq, seq >= next, withdrawn.count < Self.maxWithdrawn {
+        if !seqReused, let next = nextSeq, seq >= next, withdrawn.count < Self.maxWithdrawn {
             withdrawn.insert(seq)
             released = release(now: now)
         }

@@ -182,10 +182,10 @@ final class PushShard {
     }
 
     /// A comment of `room` was taken back: drop it if not sent yet, and tell the viewers.
-    func retract(seq: UInt64, id: String, room roomID: RoomID) {
+    func retract(seq: UInt64, id: String, room roomID: RoomID, seqReused: Bool) {
         eventLoop.preconditionInEventLoop()
         guard let room = rooms[roomID] else { return }
-        if room.retract(seq: seq, id: id, now: eventLoop.now) { markDirty(room) }
+        if room.retract(seq: seq, id: id, seqReused: seqReused, now: eventLoop.now) { markDirty(room) }
     }
 
     /// Applies rooms' display budgets (from their settings).

@@ -156,6 +156,9 @@ public final class RedisBus: CommentBus, CommentLog {
     /// case a push node already read it from there. Its seq stays unused. Tried once before the
     /// post is answered; if Redis cannot be reached (a failover, the likely reason the replicas did
     /// not confirm), tried again in the background for a while.
+    ///
+    /// After a failover the new master may not have the comment, and may have numbered another
+    /// with its seq: that one was confirmed and stays (see `RedisScripts.withdraw`).
     private func withdraw(_ comment: EncodedComment) async {
         if await tryToWithdraw(comment) { return }
         Task {
@@ -174,11 +177,13 @@ public final class RedisBus: CommentBus, CommentLog {
 
     private func tryToWithdraw(_ comment: EncodedComment) async -> Bool {
         let keys = RedisKeys(comment.room)
+        guard let id = try? comment.decoded().id else { return true }
         do {
-            _ = try await redis.send(RESPCommand("XDEL", [RESPArgument(keys.log), RESPArgument("\(comment.seq)-0")]), key: keys.log)
-            if let id = try? comment.decoded().id {
-                try await publishRetraction(seq: comment.seq, id: id, room: comment.room)
-            }
+            let reply = try await scripts.run(
+                RedisScripts.withdraw, keys: [keys.seq, keys.log],
+                arguments: [RESPArgument(String(comment.seq)), RESPArgument(EncodedComment.idMarker(id))], on: redis
+            ).get()
+            try await publishRetraction(Retraction(seq: comment.seq, id: id, reused: reply.integer == 0 ? true : nil), room: comment.room)
             return true
         } catch {
             return false
@@ -274,7 +279,11 @@ public final class RedisBus: CommentBus, CommentLog {
     /// misses it (a dropped connection) keeps showing the comment until its viewers reconnect;
     /// history no longer has it either way.
     public func publishRetraction(seq: UInt64, id: String, room: RoomID) async throws {
-        let line = try WireCodec.encode(Retraction(seq: seq, id: id))
+        try await publishRetraction(Retraction(seq: seq, id: id), room: room)
+    }
+
+    private func publishRetraction(_ retraction: Retraction, room: RoomID) async throws {
+        let line = try WireCodec.encode(retraction)
         let channel = RedisKeys(room).channel
         _ = try await redis.send(RESPCommand("SPUBLISH", [RESPArgument(channel), RESPArgument(bytes: line)]), key: channel).get()
     }
@@ -284,6 +293,8 @@ public final class RedisBus: CommentBus, CommentLog {
         var type = "retract"
         var seq: UInt64
         var id: String
+        /// True when another comment holds the seq (see `BusSubscriber.retract`); left out otherwise.
+        var reused: Bool?
     }
 
     public func subscribe(_ room: RoomID, subscriber: any BusSubscriber, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {

@@ -115,6 +115,25 @@ enum RedisScripts {
         return 0
         """
 
+    /// Takes back an unconfirmed comment: KEYS are the room's counter and stream, ARGV[1] the
+    /// comment's seq, ARGV[2] its `EncodedComment.idMarker`. Deletes the stream entry with that seq
+    /// if it is this comment. A master promoted in a failover may not hold the comment: if its
+    /// counter is below the seq, it is raised to it, so that no later comment takes the seq;
+    /// if it already numbered another comment with the seq, that one stays. Returns 1 when the seq
+    /// stays unused, 0 when another comment holds it.
+    static let withdraw = """
+        local id = ARGV[1] .. '-0'
+        local entry = redis.call('XRANGE', KEYS[2], id, id)[1]
+        if entry then
+            if not string.find(entry[2][2], ARGV[2], 1, true) then return 0 end
+            redis.call('XDEL', KEYS[2], id)
+            return 1
+        end
+        local last = tonumber(redis.call('GET', KEYS[1]) or '')
+        if last and last < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL') end
+        return 1
+        """
+
     /// A consistent history read: {lastSeq, first seq still held, entries, epoch}. ARGV[1] is
     /// `since` ('' for the latest ARGV[2] entries, newest first), ARGV[2] the most entries.
     static let snapshot = """

@@ -10,7 +10,7 @@ import Testing
 @Suite struct RoomRetentionTests {
     final class Watcher: BusSubscriber {
         func deliver(_ comments: [EncodedComment], room: RoomID) {}
-        func retract(seq: UInt64, id: String, room: RoomID) {}
+        func retract(seq: UInt64, id: String, room: RoomID, seqReused: Bool) {}
     }
 
     /// Test time, ms since the Unix epoch.

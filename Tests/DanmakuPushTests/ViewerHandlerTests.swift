@@ -114,6 +114,24 @@ func json(_ frame: ParsedFrame) throws -> [String: Any] {
         #expect(try seqs(frames[0]) == [1, 2, 3, 4, 5])
     }
 
+    /// After a Redis failover a withdrawn comment's seq can belong to an accepted one: the
+    /// retraction takes out only the comment with its id, waiting or yet to come.
+    @Test func aRetractionOfAnotherCommentWithTheSameSeqLeavesTheAcceptedOne() async throws {
+        let harness = ViewerHarness(window: 10)
+        let channel = try harness.connect()
+        _ = try harness.frames(channel)
+        harness.hub.retract(seq: 1, id: "withdrawn-before", room: harness.room, seqReused: true)
+        harness.loop.run()
+        try await harness.post(2)
+        harness.hub.retract(seq: 2, id: "withdrawn-while-waiting", room: harness.room, seqReused: true)
+        harness.loop.run()
+        harness.loop.advanceTime(by: .milliseconds(10))
+        let frames = try harness.frames(channel)
+        let retracted = try frames.map(json).filter { $0["type"] as? String == "retract" }.compactMap { $0["id"] as? String }
+        #expect(retracted == ["withdrawn-before", "withdrawn-while-waiting"], "viewers are told, by id")
+        #expect(try frames.filter { try json($0)["type"] as? String == "comments" }.flatMap(seqs) == [1, 2])
+    }
+
     @Test func sameBytesGoToEveryViewer() async throws {
         let harness = ViewerHarness(window: 10)
         let viewers = try (0..<3).map { _ in try harness.connect() }

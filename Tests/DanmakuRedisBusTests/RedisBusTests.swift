@@ -1,5 +1,5 @@
 import DanmakuBus
-import DanmakuRedisBus
+@testable import DanmakuRedisBus
 import DanmakuCore
 import DanmakuTestSupport
 import Logging
@@ -17,7 +17,7 @@ final class Inbox: BusSubscriber {
     }
 
     let retracted = Observed<[UInt64]>([])
-    func retract(seq: UInt64, id: String, room: RoomID) {
+    func retract(seq: UInt64, id: String, room: RoomID, seqReused: Bool) {
         retracted.update { $0.append(seq) }
     }
 }
@@ -141,6 +141,26 @@ final class Inbox: BusSubscriber {
                 try await inbox.retracted.wait { $0 == [second.seq] }
                 let history = try await bus.snapshot(room: room, since: 0, limit: 100, on: MultiThreadedEventLoopGroup.singleton.next()).get()
                 #expect(history.comments.map(\.seq) == [first.seq, third.seq])
+            }
+        }
+    }
+
+    /// Withdrawing an unconfirmed comment on a master promoted in a failover: the master may lack
+    /// it and may have numbered an accepted comment with its seq.
+    @Test func aWithdrawalDeletesOnlyItsOwnCommentAndKeepsItsSeqUnused() async throws {
+        try await RedisServer.with { server in
+            try await withBus(server) { bus in
+                let keys = ["danmaku:{\(room.value)}:seq", "danmaku:{\(room.value)}:log"]
+                func withdraw(seq: UInt64, id: String) async throws -> String {
+                    try await server.command(["EVAL", RedisScripts.withdraw, "2"] + keys + [String(seq), EncodedComment.idMarker(id)])
+                }
+                let accepted = try await bus.append(room: room, unnumbered: try unnumbered("accepted"))
+                #expect(try await withdraw(seq: accepted.seq, id: "unconfirmed") == ":0\r\n", "another comment holds the seq")
+                #expect(try await withdraw(seq: accepted.seq + 4, id: "unconfirmed") == ":1\r\n", "not here: the seq stays unused")
+                #expect(try await bus.append(room: room, unnumbered: try unnumbered("next")).seq == accepted.seq + 5)
+                #expect(try await withdraw(seq: accepted.seq, id: "accepted") == ":1\r\n")
+                let history = try await bus.snapshot(room: room, since: 0, limit: 100, on: MultiThreadedEventLoopGroup.singleton.next()).get()
+                #expect(history.comments.map(\.seq) == [accepted.seq + 5])
             }
         }
     }

@@ -210,6 +210,16 @@ async def check(server_port, devtools_port):
         await page.wait_for("EventSource gets the comment", f"window.sse.seqs.includes({answer['seq']})")
         print("EventSource (Server-Sent Events) received a comment posted over HTTP")
 
+        # A recalled comment leaves the screen and the log (the retract message names it by id).
+        status, answer = http("POST", f"{base}/v1/rooms/browser/comments", {"text": "said too soon"})
+        assert status == 201
+        await page.wait_for("the comment to recall is shown", f"document.querySelector('#log li[data-id=\"{answer['id']}\"]') !== null")
+        status, recalled = http("DELETE", f"{base}/v1/rooms/browser/comments/{answer['id']}")
+        assert status == 200, (status, recalled)
+        await page.wait_for("the recalled comment leaves the page",
+                            f"document.querySelectorAll('[data-id=\"{answer['id']}\"]').length === 0")
+        print("a recalled comment left the log and the screen")
+
 
 async def check_notice(server_port, devtools_port, streamer_token):
     """Against a server with tokens: a streamer's notice shows above the video, not as a flying comment."""
