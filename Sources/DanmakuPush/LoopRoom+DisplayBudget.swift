@@ -20,9 +20,10 @@ extension LoopRoom {
             if frames[sent] == nil {
                 frames[sent] = ViewerMessage.batch(room: id, comments: [], shed: (shed, budgetedThrough), allocator: allocator)
             }
-            subscription.viewer.send(batch: frames[sent]!, through: budgetedThrough)
+            let frame = frames[sent]!
+            subscription.viewer.send(batch: frame, through: budgetedThrough)
             subscription.lastSentSeq = budgetedThrough
-            total.add(Flushed(frames: 1, deliveries: 0, shed: shed))
+            total.add(Flushed(frames: 1, deliveries: 0, shed: shed, bytes: frame.readableBytes))
         }
         return total
     }
@@ -89,7 +90,7 @@ extension LoopRoom {
             }
             viewer.send(batch: frame, through: last)
             subscription.lastSentSeq = last
-            total.add(Flushed(frames: 1, deliveries: count, shed: shed))
+            total.add(Flushed(frames: 1, deliveries: count, shed: shed, bytes: frame.readableBytes))
         }
         bufferForJoiners()
         pending.removeAll(keepingCapacity: true)

@@ -17,6 +17,7 @@ extension LoopRoom {
         outgoing = nil
         var frames = 0
         var deliveries = 0
+        var bytes = 0
         // Read out of `batch` once: a closure below that captured `batch` itself would put it in a
         // heap box on every call.
         let comments = batch.comments
@@ -37,10 +38,13 @@ extension LoopRoom {
                     Self.compressed($0, compressor: compressor(), allocator: allocator)
                 }
                 viewer.send(batch: frame, through: batch.last)
+                bytes += frame.readableBytes
             } else {
                 // Only right after a join can a viewer already hold part of the batch.
                 let rest = comments.filter { $0.seq > sent }
-                viewer.send(batch: ViewerMessage.batch(room: id, comments: rest, format: viewer.format, allocator: allocator), through: batch.last)
+                let frame = ViewerMessage.batch(room: id, comments: rest, format: viewer.format, allocator: allocator)
+                viewer.send(batch: frame, through: batch.last)
+                bytes += frame.readableBytes
             }
             subscription.lastSentSeq = batch.last
         }
@@ -54,7 +58,7 @@ extension LoopRoom {
                 for subscription in joining { subscription.viewer.send(frame) }
             }
         }
-        return Flushed(frames: frames, deliveries: deliveries)
+        return Flushed(frames: frames, deliveries: deliveries, bytes: bytes)
     }
 }
 

@@ -269,8 +269,11 @@ struct Flushed {
     var deliveries = 0
     /// Comments held back by the display budget, summed over viewers.
     var shed = 0
+    /// Bytes of the frames written (as sent: compressed where the viewer asked for it).
+    var bytes = 0
 
     mutating func add(_ other: Flushed) {
+        bytes += other.bytes
         frames += other.frames
         deliveries += other.deliveries
         shed += other.shed

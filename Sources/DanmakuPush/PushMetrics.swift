@@ -13,6 +13,8 @@ public struct PushMetrics: Sendable {
     let deliveries: Counter
     /// WebSocket frames written for batches.
     let frames: Counter
+    /// Bytes of those frames, as sent (compressed where the viewer asked for it).
+    let bytes: Counter
     /// Comments per batch.
     let batchComments: Recorder
     /// Time to flush one loop's due rooms.
@@ -61,6 +63,7 @@ public struct PushMetrics: Sendable {
         rooms = Meter(label: "danmaku_rooms", factory: factory)
         deliveries = Counter(label: "danmaku_deliveries_total", factory: factory)
         frames = Counter(label: "danmaku_frames_total", factory: factory)
+        bytes = Counter(label: "danmaku_sent_bytes_total", factory: factory)
         batchComments = Recorder(label: Self.batchCommentsLabel, factory: factory)
         flushDuration = Timer(label: Self.flushDurationLabel, factory: factory)
         slowConsumerCloses = Counter(label: "danmaku_slow_consumer_closes_total", factory: factory)

@@ -191,6 +191,7 @@ extension PushShard {
         if written.shed > 0 { metrics.shed.increment(by: written.shed) }
         guard written.frames > 0 else { return }
         metrics.frames.increment(by: written.frames)
+        metrics.bytes.increment(by: written.bytes)
         metrics.deliveries.increment(by: written.deliveries)
         metrics.batchComments.record(written.deliveries / written.frames)
     }

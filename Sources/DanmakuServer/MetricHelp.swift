@@ -12,6 +12,7 @@ enum MetricHelp {
         "danmaku_rooms": "Rooms with viewers, summed over event loops.",
         "danmaku_deliveries_total": "Comments written to viewers.",
         "danmaku_frames_total": "Batch frames written to viewers.",
+        "danmaku_sent_bytes_total": "Bytes of batch frames written to viewers, as sent (after compression).",
         "danmaku_shed_total": "Comments a room's display budget left out of viewers' batches.",
         "danmaku_batch_comments": "Comments per batch frame.",
         "danmaku_flush_duration_seconds": "Time to write one event loop's due batches.",

@@ -26,6 +26,11 @@ import Testing
             #expect(sample(text, "danmaku_comments_accepted_total") == 3)
             #expect(sample(text, #"danmaku_comments_rejected_total{reason="filtered"}"#) == 1)
             #expect(sample(text, "danmaku_deliveries_total") == 6)
+            // Two to six frames (batches of one to three comments per viewer), each comment of them
+            // well over 50 bytes of JSON.
+            let frames = try #require(sample(text, "danmaku_frames_total"))
+            #expect((2...6).contains(frames))
+            #expect(sample(text, "danmaku_sent_bytes_total") ?? 0 > 6 * 50)
             #expect(sample(text, "danmaku_viewers") == 2)
             #expect(sample(text, "danmaku_connections") ?? 0 >= 3, "two viewers and this request")
             #expect(sample(text, "danmaku_rooms") ?? 0 >= 1)
