@@ -30,6 +30,8 @@ public struct IngestConfiguration: Sendable {
     public var acceptsPosts = true
     /// Whether this node holds viewers (it runs the push role); otherwise upgrades get 404 `role_not_served`.
     public var servesViewers = true
+    /// This node's name, as the dashboard shows it.
+    public var nodeName = ""
 
     public init() {}
 }

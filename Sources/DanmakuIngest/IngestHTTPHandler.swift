@@ -30,6 +30,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     /// Streams and the archive, for replay; nil without one.
     let replay: (any ReplayStore)?
     private let metricsText: @Sendable () -> [UInt8]
+    private let nodeReports: @Sendable () async -> [String: [String: Int]]
     private let unreadiness: @Sendable () -> String?
     /// Hands the connection over to the push role as an event stream (nil: no push role here).
     private let startEventStream: (@Sendable (any Channel, RoomID, UInt64?, Int64?, WireFormat) throws -> Void)?
@@ -42,9 +43,11 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     /// - Parameters:
     ///   - metricsText: the Prometheus text exposition served at `GET /metrics`.
     ///   - unreadiness: why the node should not get traffic now (`GET /readyz` answers 503), or nil.
+    ///   - nodeReports: node name → room → viewers, for every node that reports (the dashboard).
     public init(
         configuration: IngestConfiguration, service: CommentService, moderation: any ModerationStore, replay: (any ReplayStore)?,
         metricsText: @escaping @Sendable () -> [UInt8],
+        nodeReports: @escaping @Sendable () async -> [String: [String: Int]] = { [:] },
         unreadiness: @escaping @Sendable () -> String? = { nil },
         startEventStream: (@Sendable (any Channel, RoomID, UInt64?, Int64?, WireFormat) throws -> Void)? = nil
     ) {
@@ -55,6 +58,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         self.moderation = moderation
         self.replay = replay
         self.metricsText = metricsText
+        self.nodeReports = nodeReports
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -167,12 +171,17 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             respond(
                 context: context, status: .ok, body: ByteBuffer(bytes: metricsText()),
                 contentType: "text/plain; version=0.0.4; charset=utf-8", keepAlive: keepAlive)
-        case .viewerPage:
+        case .viewerPage, .adminPage:
             var headers = HTTPHeaders()
             for (name, value) in ViewerPage.securityHeaders { headers.add(name: name, value: value) }
             respond(
-                context: context, status: .ok, body: ViewerPage.body,
+                context: context, status: .ok, body: route == .adminPage ? AdminPage.body : ViewerPage.body,
                 contentType: "text/html; charset=utf-8", keepAlive: keepAlive, extraHeaders: headers)
+        case .adminStats:
+            let loop = context.eventLoop
+            let admin = AdminAPI(
+                service: service, moderation: moderation, metricsText: metricsText, nodeReports: nodeReports, nodeName: configuration.nodeName)
+            answer(context: context, keepAlive: keepAlive) { await admin.stats(token: token, on: loop) }
         case .bans(let room):
             moderate(context: context, keepAlive: keepAlive) { await $0.ban(room: room, token: token, body: body) }
         case .ban(let room, let user):

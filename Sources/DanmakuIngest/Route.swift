@@ -37,6 +37,10 @@ public enum Route: Equatable, Sendable {
     case replay(RoomID)
     /// The viewer page: `/` (room `lobby`, or `?room=`) or `/rooms/{room}`.
     case viewerPage
+    /// `/admin`: the operators' dashboard page.
+    case adminPage
+    /// `/v1/admin/stats`: the figures the dashboard draws.
+    case adminStats
     /// A room path whose room id is malformed.
     case invalidRoom
     case unknown
@@ -55,6 +59,10 @@ public enum Route: Equatable, Sendable {
             self = .health
         case 2 where parts[1] == "metrics":
             self = .metrics
+        case 2 where parts[1] == "admin":
+            self = .adminPage
+        case 4 where parts[1] == "v1" && parts[2] == "admin" && parts[3] == "stats":
+            self = .adminStats
         case 3 where parts[1] == "v1" && parts[2] == "words":
             self = .words
         case 3 where parts[1] == "v1" && parts[2] == "rooms":

@@ -13,13 +13,15 @@ import NIOWebSocket
 enum ConnectionPipeline {
     static func configure(
         channel: any Channel, configuration: ServerConfiguration, service: CommentService, hub: PushHub?,
-        metricsText: @escaping @Sendable () -> [UInt8], unreadiness: @escaping @Sendable () -> String?
+        metricsText: @escaping @Sendable () -> [UInt8], unreadiness: @escaping @Sendable () -> String?,
+        nodeReports: @escaping @Sendable () async -> [String: [String: Int]]
     ) throws {
         let push = configuration.push
         let headLimit = NIOLoopBound(HeadSizeLimit(maxHeaderBytes: configuration.ingest.maxHeaderBytes), eventLoop: channel.eventLoop)
         var api = configuration.ingest
         api.acceptsPosts = configuration.roles.contains(.api)
         api.servesViewers = hub != nil
+        api.nodeName = push.nodeName
         var startEventStream: (@Sendable (any Channel, RoomID, UInt64?, Int64?, WireFormat) throws -> Void)?
         if let hub {
             startEventStream = { channel, room, since, epoch, format in
@@ -30,7 +32,7 @@ enum ConnectionPipeline {
         }
         let ingest = NIOLoopBound(IngestHTTPHandler(
             configuration: api, service: service, moderation: service.moderation, replay: service.replay,
-            metricsText: metricsText, unreadiness: unreadiness,
+            metricsText: metricsText, nodeReports: nodeReports, unreadiness: unreadiness,
             startEventStream: startEventStream), eventLoop: channel.eventLoop)
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: push.maxInboundFrameBytes,

@@ -123,6 +123,7 @@ public final class DanmakuServer: Sendable {
             configuration: push, eventLoops: Array(group.makeIterator()), services: service, moderation: service.moderation,
             log: bus, bus: bus, logger: logger, metrics: PushMetrics(factory: metricsFactory), online: online,
             loopSleep: loopSleep) : nil
+        let nodeReports = Self.nodeReports(presence: presence, hub: hub, nodeName: push.nodeName)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -131,7 +132,7 @@ public final class DanmakuServer: Sendable {
             // Viewers send little (pongs, the odd post): a small first receive buffer, grown on
             // demand, keeps idle connections cheap (NIO keeps one pooled per channel).
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536))
-            .childChannelInitializer { [configuration, service, metrics, connections, openConnections] channel in
+            .childChannelInitializer { [configuration, service, metrics, connections, openConnections, nodeReports] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let addresses = configuration.ingest.clientAddress
                     // A trusted proxy carries many clients: its connections are not capped as one's.
@@ -148,7 +149,8 @@ public final class DanmakuServer: Sendable {
                     }
                     try ConnectionPipeline.configure(
                         channel: channel, configuration: configuration, service: service, hub: hub,
-                        metricsText: { metrics.emitToBuffer() }, unreadiness: { [weak self] in self?.unreadiness })
+                        metricsText: { metrics.emitToBuffer() }, unreadiness: { [weak self] in self?.unreadiness },
+                        nodeReports: nodeReports)
                 }
             }
             .bind(host: configuration.host, port: configuration.port)
@@ -200,6 +202,19 @@ public final class DanmakuServer: Sendable {
 
     /// The push hub (valid after `start`), for tests and metrics.
     public var hub: PushHub? { state.withLockedValue { $0.hub } }
+
+    /// Every node's viewers per room, for the dashboard: as the nodes report them to Redis, or
+    /// this node's own counts on the memory bus.
+    private static func nodeReports(
+        presence: any PresenceStore, hub: PushHub?, nodeName: String
+    ) -> @Sendable () async -> [String: [String: Int]] {
+        { [presence, hub] in
+            if let shared = presence as? RedisPresence { return (try? await shared.reports()) ?? [:] }
+            guard let hub else { return [:] }
+            let counts = await hub.localCounts()
+            return [nodeName: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.value, $0.value) })]
+        }
+    }
 }
 
 /// The parts of a server that exist once it is started.

@@ -111,8 +111,8 @@ class Page:
 
 
 @contextlib.asynccontextmanager
-async def open_page(devtools_port, url):
-    """Chromium's page target, navigated to the viewer page at `url` and waited on until it is live."""
+async def open_page(devtools_port, url, ready="document.getElementById('status')?.dataset.state === 'live'"):
+    """Chromium's page target, navigated to `url` and waited on until `ready` (the viewer page: live)."""
     with urllib.request.urlopen(f"http://127.0.0.1:{devtools_port}/json/list") as response:
         targets = [t for t in json.loads(response.read()) if t["type"] == "page"]
     async with websockets.connect(targets[0]["webSocketDebuggerUrl"], max_size=None) as socket:
@@ -120,7 +120,7 @@ async def open_page(devtools_port, url):
         await page.send("Runtime.enable")
         await page.send("Page.enable")
         await page.send("Page.navigate", url=url)
-        await page.wait_for("the page connects", "document.getElementById('status')?.dataset.state === 'live'")
+        await page.wait_for("the page loads", ready)
         yield page
         if page.exceptions:
             raise SystemExit(f"FAIL: JavaScript exceptions: {page.exceptions}")
@@ -260,6 +260,73 @@ async def check_restart(binary, devtools_port):
         server.wait(timeout=15)
 
 
+async def check_dashboard(server_port, devtools_port, admin_token, refused_token, poster_tokens):
+    """The dashboard at /admin against a server with traffic: a non-admin token is refused, the
+    charts get points, the busiest room is listed with its online count, and a display budget set
+    from the room table reaches a viewer."""
+    base = f"http://127.0.0.1:{server_port}"
+    stop = asyncio.Event()
+    received = []
+
+    async def watch():
+        async with websockets.connect(f"ws://127.0.0.1:{server_port}/v1/rooms/hot/ws", max_size=None) as socket:
+            while True:
+                message = json.loads(await socket.recv())
+                if message.get("type") == "comments":
+                    received.extend((time.time(), c["seq"]) for c in message["comments"])
+
+    async def post():
+        index = 0
+        while not stop.is_set():
+            token = poster_tokens[index % len(poster_tokens)]
+            status, answer = await asyncio.to_thread(http, "POST", f"{base}/v1/rooms/hot/comments", {"text": f"hot {index}"}, token)
+            assert status == 201, (status, answer)
+            index += 1
+            await asyncio.sleep(0.04)
+
+    viewer = asyncio.create_task(watch())
+    poster = asyncio.create_task(post())
+    try:
+        async with open_page(devtools_port, f"{base}/admin", ready="document.getElementById('status')?.dataset.state === 'idle'") as page:
+            async def sign_in(token):
+                await page.evaluate(f"document.getElementById('token').value = {json.dumps(token)}; "
+                                    "document.getElementById('login').requestSubmit(); true")
+            await sign_in(refused_token)
+            await page.wait_for("a streamer's token is refused", "document.getElementById('status').dataset.state === 'error' "
+                                "&& document.getElementById('status').textContent.includes('forbidden')")
+            print("the dashboard refuses a token that is not an admin's")
+            await sign_in(admin_token)
+            await page.wait_for("the dashboard goes live", "document.getElementById('status').dataset.state === 'live'")
+            for chart in ["accepted", "deliveries", "frames", "bytes", "viewers", "window"]:
+                await page.wait_for(f"the {chart} chart gets points", f"Number(document.getElementById('chart-{chart}').dataset.points) >= 3")
+            accepted = await page.evaluate("document.querySelector('#chart-accepted').previousElementSibling.querySelector('b').textContent")
+            assert float(accepted) > 5, f"about 25 comments/s are posted; the chart says {accepted}"
+            await page.wait_for("the busy room is listed with its viewer", "document.querySelector('#rooms tr[data-room=\"hot\"] .online')?.textContent === '1'")
+            await page.wait_for("the node is listed", "document.querySelectorAll('#nodes tbody tr').length === 1")
+            print(f"the dashboard draws its charts ({accepted} comments/s accepted) and lists room hot with 1 viewer")
+            await page.evaluate("""(() => {
+                const row = document.querySelector('#rooms tr[data-room="hot"]');
+                row.querySelector('input.displayPerSecond').value = '2';
+                row.querySelector('button.set-displayPerSecond').click();
+                return true; })()""")
+            await page.wait_for("the budget is set", "document.getElementById('status').textContent.includes('displayPerSecond set')")
+            status, settings = http("GET", f"{base}/v1/rooms/hot/settings")
+            assert settings.get("displayPerSecond") == 2, settings
+            # Push nodes take up a new budget within a presence interval; then measure 4 s.
+            await asyncio.sleep(3)
+            start = time.time()
+            await asyncio.sleep(4)
+            shown = [seq for at, seq in received if start <= at < start + 4]
+            assert len(shown) <= 2 * 4 + 2, f"a budget of 2/s sent {len(shown)} comments in 4 s"
+            print(f"a display budget of 2/s set from the dashboard: the viewer got {len(shown)} comments in 4 s of about 100")
+    finally:
+        stop.set()
+        await poster
+        viewer.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await viewer
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
@@ -276,10 +343,15 @@ def main():
         secret = "browser-check-secret-of-32-bytes-or-more"
         server.terminate()
         server.wait(timeout=15)
-        server, server_port = start_server(options.binary, "--jwt-secret", secret)
-        streamer = subprocess.run([options.binary, "token", "--secret", secret, "--user", "star", "--name", "Star",
-                                   "--role", "streamer", "--rooms", "stage"], capture_output=True, text=True, check=True).stdout.strip()
+        server, server_port = start_server(options.binary, "--jwt-secret", secret, "--ip-rate", "1000/1000")
+
+        def token(user, role, *rooms):
+            return subprocess.run([options.binary, "token", "--secret", secret, "--user", user, "--name", user.title(), "--role", role]
+                                  + (["--rooms", ",".join(rooms)] if rooms else []), capture_output=True, text=True, check=True).stdout.strip()
+        streamer = token("star", "streamer", "stage")
         asyncio.run(check_notice(server_port, devtools_port, streamer))
+        asyncio.run(check_dashboard(server_port, devtools_port, token("root", "admin"), streamer,
+                                    [token(f"fan{index}", "viewer") for index in range(10)]))
         print("browser check: PASS")
     finally:
         if browser:

@@ -1,0 +1,87 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuBus
+import DanmakuCore
+import DanmakuLogic
+import Foundation
+import NIOCore
+
+/// `GET /v1/admin/stats`: what the dashboard (`/admin`) draws, for admins (and moderators without
+/// a room scope). The node's metrics as numbers (the page turns counters into rates between two
+/// reads), the busiest rooms with their settings, and every node's viewers (in cluster mode as the
+/// nodes report them to Redis).
+struct AdminAPI: Sendable {
+    let service: CommentService
+    /// Room settings, shown next to each busy room.
+    let moderation: any ModerationStore
+    /// This node's Prometheus text exposition (the same as `GET /metrics`).
+    let metricsText: @Sendable () -> [UInt8]
+    /// Node name → room → viewers, for every node that reports.
+    let nodeReports: @Sendable () async -> [String: [String: Int]]
+    /// This node's name (`--node-name`).
+    let nodeName: String
+
+    /// Rooms listed.
+    static let topRooms = 20
+
+    struct Stats: Encodable {
+        var node: String
+        /// When the figures were read, in milliseconds since 1970.
+        var at: Int64
+        /// Each sample of `/metrics` by its series (`name` or `name{label="value"}`); histogram
+        /// buckets are left out (their `_count` and `_sum` are kept).
+        var metrics: [String: Double]
+        var rooms: [Room]
+        var nodes: [Node]
+    }
+
+    struct Room: Encodable {
+        var room: String
+        var online: Int
+        var lastSeq: UInt64
+        var commentsPerSecond: Double
+        var slowModeSeconds: Int?
+        var rate: String?
+        var displayPerSecond: Int?
+    }
+
+    struct Node: Encodable {
+        var node: String
+        var viewers: Int
+        var rooms: Int
+    }
+
+    func stats(token: String?, on eventLoop: any EventLoop) async -> ModerationAPI.Answer {
+        if case .failure(let error) = await service.moderator(token: token, room: nil) { return .failure(error) }
+        let busiest: [RoomStats]
+        switch await service.busiestRooms(limit: Self.topRooms, on: eventLoop) {
+        case .success(let rooms): busiest = rooms
+        case .failure(let error): return .failure(error)
+        }
+        var rooms: [Room] = []
+        for stats in busiest {
+            // Settings are shown when the store answers; the figures do not depend on them.
+            var settings: RoomSettings?
+            if let id = RoomID(stats.room) { settings = try? await moderation.settings(room: id) }
+            rooms.append(Room(
+                room: stats.room, online: stats.online, lastSeq: stats.lastSeq, commentsPerSecond: stats.commentsPerSecond,
+                slowModeSeconds: settings?.slowModeSeconds, rate: settings?.rate, displayPerSecond: settings?.displayPerSecond))
+        }
+        let nodes = await nodeReports().map { Node(node: $0.key, viewers: $0.value.values.reduce(0, +), rooms: $0.value.count) }
+        return .success(RoomsAPI.encode(Stats(
+            node: nodeName, at: Int64(Date().timeIntervalSince1970 * 1000), metrics: Self.samples(metricsText()),
+            rooms: rooms, nodes: nodes.sorted { $0.node < $1.node })))
+    }
+
+    /// The sample lines of a Prometheus text exposition, histogram buckets left out.
+    static func samples(_ text: [UInt8]) -> [String: Double] {
+        var samples: [String: Double] = [:]
+        for line in String(decoding: text, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            let series = line[..<space]
+            if series.prefix(while: { $0 != "{" }).hasSuffix("_bucket") { continue }
+            samples[String(series)] = value
+        }
+        return samples
+    }
+}
