@@ -4,6 +4,7 @@ import DanmakuCore
 import DanmakuLogic
 import NIOCore
 import NIOHTTP1
+import Tracing
 
 /// Posts over HTTP: a viewer's comment (201) and a streamer's notice or broadcast.
 extension IngestHTTPHandler {
@@ -21,8 +22,11 @@ extension IngestHTTPHandler {
         let address = clientAddress(context: context, head: head)
         let token = RequestHeaders.bearerToken(head.headers)
         let service = self.service
+        let trace = TraceHeaders.context(of: head.headers)
         context.eventLoop.makeFutureWithTask {
-            await service.submit(room: room, request: request, token: token, clientAddress: address)
+            await ServiceContext.withValue(trace) {
+                await service.submit(room: room, request: request, token: token, clientAddress: address)
+            }
         }.assumeIsolated().whenSuccess { [self] result in
             switch result {
             case .success(let accepted):

@@ -5,6 +5,7 @@ import DanmakuCore
 import Foundation
 import NIOCore
 import Synchronization
+import Tracing
 
 /// A comment that passed every check and was stored: the model (for the 201 answer) and its bytes.
 public struct AcceptedComment: Sendable {
@@ -80,12 +81,16 @@ public final class CommentService: Sendable {
         room: RoomID, request: CommentRequest, token: String?, clientAddress: String
     ) async -> Result<AcceptedComment, DanmakuError> {
         let started = ContinuousClock.now
-        switch await authenticator.author(token: token, room: room, clientAddress: clientAddress) {
-        case .success(let author):
-            return await submit(room: room, request: request, author: author, clientAddress: clientAddress, started: started)
-        case .failure(let error):
-            metrics.didReject(error, after: .now - started)
-            return .failure(error)
+        return await withSpan("danmaku.post", ofKind: .server) { span in
+            span.attributes["danmaku.room"] = room.value
+            switch await authenticator.author(token: token, room: room, clientAddress: clientAddress) {
+            case .success(let author):
+                return await process(room: room, request: request, author: author, clientAddress: clientAddress, started: started, span: span)
+            case .failure(let error):
+                metrics.didReject(error, after: .now - started)
+                Self.record(.failure(error), on: span)
+                return .failure(error)
+            }
         }
     }
 
@@ -93,17 +98,49 @@ public final class CommentService: Sendable {
     public func submit(
         room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String, started: ContinuousClock.Instant = .now
     ) async -> Result<AcceptedComment, DanmakuError> {
+        await withSpan("danmaku.post", ofKind: .server) { span in
+            span.attributes["danmaku.room"] = room.value
+            return await process(room: room, request: request, author: author, clientAddress: clientAddress, started: started, span: span)
+        }
+    }
+
+    private func process(
+        room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String, started: ContinuousClock.Instant, span: any Span
+    ) async -> Result<AcceptedComment, DanmakuError> {
         let result = await check(room: room, request: request, author: author, clientAddress: clientAddress)
         switch result {
         case .success: metrics.didAccept(after: .now - started)
         case .failure(let error): metrics.didReject(error, after: .now - started)
         }
+        Self.record(result, on: span)
         return result
     }
 
-    private func check(
-        room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String
-    ) async -> Result<AcceptedComment, DanmakuError> {
+    /// A post's outcome on its span: its seq, or the error code (a server-side failure, 503, is
+    /// also the span's error status).
+    private static func record(_ result: Result<AcceptedComment, DanmakuError>, on span: any Span) {
+        switch result {
+        case .success(let accepted):
+            span.attributes["danmaku.seq"] = Int(clamping: accepted.encoded.seq)
+            span.attributes["danmaku.outcome"] = "accepted"
+        case .failure(let error):
+            span.attributes["danmaku.outcome"] = error.code
+            if error.status >= 500 { span.setStatus(SpanStatus(code: .error, message: error.code)) }
+        }
+    }
+
+    /// What the checks in memory made of a post.
+    private struct Screened {
+        var draft: CommentDraft
+        /// The text to store (masked, under `--filter-policy mask`).
+        var text: String
+        var normalized: String
+        var keys: [RateScope: String]
+        var now: Double
+    }
+
+    /// The checks that need no store: fields, rate limits, word filter, duplicates.
+    private func screen(room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String) -> Result<Screened, DanmakuError> {
         let draft: CommentDraft
         switch validator.validate(request) {
         case .success(let valid): draft = valid
@@ -126,6 +163,18 @@ public final class CommentService: Sendable {
         if duplicates.isDuplicate(user: author.id, normalizedText: normalized, now: now) {
             return .failure(.duplicate)
         }
+        return .success(Screened(draft: draft, text: text, normalized: normalized, keys: keys, now: now))
+    }
+
+    private func check(
+        room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String
+    ) async -> Result<AcceptedComment, DanmakuError> {
+        let screened: Screened
+        switch withSpan("danmaku.check", { _ in screen(room: room, request: request, author: author, clientAddress: clientAddress) }) {
+        case .success(let value): screened = value
+        case .failure(let error): return .failure(error)
+        }
+        let (draft, text, normalized, keys, now) = (screened.draft, screened.text, screened.normalized, screened.keys, screened.now)
         // A post the server fails (503) was charged for nothing: its retry must find the
         // buckets, the duplicate window and slow mode as they were before it. (A post refused by a
         // check stays charged: that is what keeps a flood of refused posts in check.)
@@ -135,7 +184,8 @@ public final class CommentService: Sendable {
         }
         // Last, so that only a post that passed every other check counts towards slow mode.
         do {
-            if let refused = try await moderation.admit(user: author.id, room: room) { return .failure(refused) }
+            let refused = try await withSpan("danmaku.admit") { _ in try await moderation.admit(user: author.id, room: room) }
+            if let refused { return .failure(refused) }
         } catch {
             refund()
             return .failure(.busUnavailable(String(describing: error)))
@@ -166,12 +216,19 @@ public final class CommentService: Sendable {
     func storeAndPublish(room: RoomID, _ unnumbered: () throws -> ByteBuffer) async -> Result<EncodedComment, DanmakuError> {
         let stored: EncodedComment
         do {
-            stored = try await log.append(room: room, unnumbered: try unnumbered())
+            let record = try unnumbered()
+            stored = try await withSpan("danmaku.store") { span in
+                let stored = try await log.append(room: room, unnumbered: record)
+                span.attributes["danmaku.seq"] = Int(clamping: stored.seq)
+                return stored
+            }
         } catch {
             return .failure(.busUnavailable(String(describing: error)))
         }
+        // In process, the push hub hands this span's context on to the batch that carries the
+        // comment (`danmaku.push`).
         do {
-            try await bus.publish([stored], room: room)
+            try await withSpan("danmaku.publish", ofKind: .producer) { _ in try await bus.publish([stored], room: room) }
         } catch {
             onPublishFailure(error)
         }

@@ -3,6 +3,7 @@
 import DanmakuBus
 import DanmakuCore
 import NIOCore
+import Tracing
 
 /// One room's state on one EventLoop: its viewers there, and the comments waiting for the next tick.
 ///
@@ -25,6 +26,9 @@ final class LoopRoom {
     var pending: [EncodedComment] = []
     /// When `pending` last went from empty to holding comments (for `danmaku_batch_wait_seconds`).
     var pendingSince: NIODeadline?
+    /// `danmaku.push`: from a traced comment's arrival on this loop to its batch's first writes
+    /// (one span per batch, for its first traced comment; nil while tracing is off).
+    private var traceSpan: (any Span)?
     /// Whether the room is on its shard's list of rooms to flush, and when it is due.
     var isDirty = false
     var flushDeadline = NIODeadline.distantPast
@@ -93,7 +97,16 @@ final class LoopRoom {
     }
 
     /// Takes comments from the bus. Returns true when some became ready to flush.
-    func receive(_ comments: [EncodedComment], now: NIODeadline) -> Bool {
+    ///
+    /// - Parameter trace: the publishing span's context, when the comments were published in
+    ///   this process while tracing.
+    func receive(_ comments: [EncodedComment], now: NIODeadline, trace: ServiceContext? = nil) -> Bool {
+        if let trace, traceSpan == nil, let first = comments.first {
+            let span = InstrumentationSystem.tracer.startSpan("danmaku.push", context: trace, ofKind: .consumer)
+            span.attributes["danmaku.room"] = id.value
+            span.attributes["danmaku.seq"] = Int(clamping: first.seq)
+            traceSpan = span
+        }
         receivedRecently = true
         receivedSinceTuning += comments.count
         for comment in comments { receivedBytesSinceTuning += comment.json.readableBytes }
@@ -222,6 +235,14 @@ final class LoopRoom {
         allocator: ByteBufferAllocator, framePerComment: Bool, compressor: () -> FrameCompressor?, now: NIODeadline = .now(),
         writeLimit: Int = .max
     ) -> Flushed {
+        if let span = traceSpan {
+            traceSpan = nil
+            span.attributes["danmaku.batch.comments"] = pending.count
+            span.attributes["danmaku.viewers"] = viewers.count
+            span.attributes["danmaku.window_ms"] = Int(window.nanoseconds / 1_000_000)
+            defer { span.end() }
+            return flush(allocator: allocator, framePerComment: framePerComment, compressor: compressor, now: now, writeLimit: writeLimit)
+        }
         if framePerComment, pending.count > 1 {
             let comments = pending
             var total = Flushed()

@@ -5,6 +5,7 @@ import DanmakuCore
 import Foundation
 import Logging
 import NIOCore
+import Tracing
 import Synchronization
 
 /// The push role of one node: one `PushShard` per EventLoop, and the room subscriptions that feed them.
@@ -131,6 +132,8 @@ public final class PushHub: BusSubscriber, Sendable {
     public func deliver(_ comments: [EncodedComment], room: RoomID) {
         let loops = routes.withLock { $0[room]?.loops }
         guard let loops else { return }
+        // Published in this process inside a span: the batch carrying them continues its trace.
+        let trace = ServiceContext.current.flatMap { $0.isEmpty ? nil : $0 }
         if let accepted = comments.first?.acceptedAtMilliseconds {
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             metrics.busLatency.recordNanoseconds(max(0, now - accepted) * 1_000_000)
@@ -138,7 +141,7 @@ public final class PushHub: BusSubscriber, Sendable {
         for index in loops {
             let box = shards[index]
             box.eventLoop.execute {
-                box.value?.receive(comments, room: room)
+                box.value?.receive(comments, room: room, trace: trace)
             }
         }
     }

@@ -5,6 +5,7 @@ import DanmakuCore
 import Logging
 import CoreMetrics
 import NIOCore
+import Tracing
 
 /// Everything the push role keeps for one EventLoop: its rooms, its viewers and its batch clock.
 ///
@@ -175,10 +176,10 @@ final class PushShard {
     // MARK: Comments
 
     /// New comments of `room` from the bus.
-    func receive(_ comments: [EncodedComment], room id: RoomID) {
+    func receive(_ comments: [EncodedComment], room id: RoomID, trace: ServiceContext? = nil) {
         eventLoop.preconditionInEventLoop()
         guard let room = rooms[id] else { return }
-        if room.receive(comments, now: eventLoop.now) { markDirty(room) }
+        if room.receive(comments, now: eventLoop.now, trace: trace) { markDirty(room) }
     }
 
     /// A comment of `room` was taken back: drop it if not sent yet, and tell the viewers.

@@ -6,13 +6,17 @@ import Logging
 /// One JSON object per line on standard error (`--log-format json`), for log shippers:
 /// `{"ts":"…","level":"warning","label":"danmaku","message":"…","source":"DanmakuRedis","address":"…"}`.
 /// Metadata keys are merged into the object; the fixed keys win over metadata of the same name.
+/// With tracing on, the metadata provider adds the current trace and span ids (`trace_id`,
+/// `span_id`) to every line logged inside a span.
 struct JSONLogHandler: LogHandler {
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
+    var metadataProvider: Logger.MetadataProvider?
     let label: String
 
-    init(label: String) {
+    init(label: String, metadataProvider: Logger.MetadataProvider? = nil) {
         self.label = label
+        self.metadataProvider = metadataProvider
     }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -22,7 +26,8 @@ struct JSONLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var object: [String: String] = [:]
-        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
+        let provided = metadataProvider?.get() ?? [:]
+        for (key, value) in provided.merging(metadata, uniquingKeysWith: { $1 }).merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
             object[key] = value.description
         }
         object["ts"] = Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))

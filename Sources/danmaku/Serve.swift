@@ -141,18 +141,32 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log format: text (one line per event) or json (one JSON object per line).")
     var logFormat = "text"
 
+    @Option(help: "Export traces of posts over OTLP/HTTP to this URL (e.g. http://collector:4318; a URL without a path gets /v1/traces). Off by default. OTEL_* variables apply (OTEL_EXPORTER_OTLP_PROTOCOL=http/json).")
+    var otelEndpoint: String?
+
+    @Option(help: "Share of posts traced with --otel-endpoint, 0...1 (a client's sampled traceparent is always followed).")
+    var otelSampleRatio = 0.01
+
     func run() async throws {
         let configuration = try makeConfiguration()
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        // With traces exported, every line logged inside a span carries its trace_id and span_id.
+        let tracing = otelEndpoint.map { _ in TraceExport.metadataProvider }
         switch logFormat {
-        case "text": LoggingSystem.bootstrap(StreamLogHandler.standardError)
-        case "json": LoggingSystem.bootstrap(JSONLogHandler.init)
+        case "text": LoggingSystem.bootstrap({ StreamLogHandler.standardError(label: $0, metadataProvider: $1) }, metadataProvider: tracing)
+        case "json": LoggingSystem.bootstrap(JSONLogHandler.init, metadataProvider: tracing)
         default: throw ValidationError("--log-format must be text or json")
         }
         var logger = Logger(label: "danmaku")
         logger.logLevel = level
+        var services: [any Service] = []
+        if let otelEndpoint {
+            guard (0...1).contains(otelSampleRatio) else { throw ValidationError("--otel-sample-ratio must be between 0 and 1") }
+            services.append(try TraceExport.start(
+                endpoint: otelEndpoint, sampleRatio: otelSampleRatio, serviceName: "danmaku", node: configuration.push.nodeName, logger: logger))
+        }
         var archive: ArchivedLog?
         if let directory = configuration.dataDirectory {
             archive = try await ArchivedLog.open(
@@ -176,7 +190,7 @@ struct Serve: AsyncParsableCommand {
             // (fflush(nil) flushes every stream without touching the global `stdout`).
             fflush(nil)
         }
-        var services: [any Service] = [service]
+        services.append(service)
         if let words {
             // Ignored until the reloader traps it, so a SIGHUP right after start cannot end the process.
             signal(SIGHUP, SIG_IGN)
