@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "danmaku", targets: ["danmaku"]),
         .executable(name: "danmaku-bench", targets: ["danmaku-bench"]),
         .library(name: "DanmakuServer", targets: ["DanmakuServer"]),
+        .library(name: "DanmakuClient", targets: ["DanmakuClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
@@ -240,6 +241,23 @@ let package = Package(
             path: "Benchmarks/DanmakuBenchmarks",
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // The client library for apps: watch rooms over one WebSocket, resume, reconnect, post.
+        .target(
+            name: "DanmakuClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DanmakuClientTests",
+            dependencies: ["DanmakuClient", "DanmakuTestSupport"],
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "DanmakuBenchTests",

@@ -37,6 +37,8 @@ public enum Route: Equatable, Sendable {
     case replay(RoomID)
     /// The viewer page: `/` (room `lobby`, or `?room=`) or `/rooms/{room}`.
     case viewerPage
+    /// `/client.js`: the JavaScript viewer client the viewer page uses.
+    case clientScript
     /// `/admin`: the operators' dashboard page.
     case adminPage
     /// `/v1/admin/stats`: the figures the dashboard draws.
@@ -59,6 +61,8 @@ public enum Route: Equatable, Sendable {
             self = .health
         case 2 where parts[1] == "metrics":
             self = .metrics
+        case 2 where parts[1] == "client.js":
+            self = .clientScript
         case 2 where parts[1] == "admin":
             self = .adminPage
         case 4 where parts[1] == "v1" && parts[2] == "admin" && parts[3] == "stats":

@@ -5,11 +5,12 @@ import NIOCore
 /// The viewer page served at `/` and `/rooms/{room}`: one self-contained HTML document (no build
 /// step, no CDN). Comments scroll right to left over a video-area placeholder in lanes that do
 /// not overlap (`top` and `bottom` comments stay fixed for 4 s); a box posts to the HTTP API; the
-/// socket reconnects by itself with `since`, so nothing is missed across a reconnect.
+/// socket (through `/client.js`, `ClientScript`) reconnects by itself with `since`, so nothing is
+/// missed across a reconnect.
 enum ViewerPage {
     /// Headers sent with the page: it runs only its own inline code and talks only to this origin.
     static let securityHeaders = [
-        ("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'"),
+        ("Content-Security-Policy", "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'"),
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "no-referrer"),
         ("Cache-Control", "no-cache"),
@@ -60,8 +61,8 @@ enum ViewerPage {
 </form>
 <div id="notes"><small id="shown">0 shown</small></div>
 <ul id="log" aria-live="polite"></ul>
-<script>
-"use strict";
+<script type="module">
+import { DanmakuConnection } from "/client.js";
 const room = location.pathname.startsWith("/rooms/")
   ? decodeURIComponent(location.pathname.slice("/rooms/".length))
   : (new URLSearchParams(location.search).get("room") || "lobby");
@@ -70,7 +71,7 @@ const token = new URLSearchParams(location.search).get("token");
 const stage = document.getElementById("stage"), statusBox = document.getElementById("status"), log = document.getElementById("log");
 document.getElementById("room").textContent = room;
 const laneHeight = 30, scrollSeconds = 8, fixedSeconds = 4, logSize = 200;
-let lastSeq = null, epoch = null, socket = null, backoff = 500, shown = 0, heldBack = 0, shed = 0;
+let shown = 0, heldBack = 0, shed = 0;
 const lanes = { scroll: [], top: [], bottom: [] };  // per lane: when it is free again (ms)
 // Scrolling lanes carry both directions: when the last comment in a lane is off screen (ms). A
 // reverse comment takes only an empty lane, and a lane it flies in takes no other.
@@ -78,62 +79,28 @@ const lanesClear = [];
 
 function setStatus(state, text) { statusBox.dataset.state = state; statusBox.textContent = text || state; }
 
-function connect() {
-  setStatus(lastSeq === null ? "connecting" : "reconnecting");
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  // Wire format 2: comments leave out the room and default colour and mode (filled in by fly()).
-  const since = lastSeq === null ? "" : "&since=" + lastSeq + (epoch === null ? "" : "&epoch=" + epoch);
-  socket = new WebSocket(`${scheme}://${location.host}/v1/rooms/${encodeURIComponent(room)}/ws?v=2${since}`);
-  socket.onmessage = (event) => {
-    let message;
-    try { message = JSON.parse(event.data); } catch { return; }
-    if (message.type === "hello") {
-      backoff = 500;
-      // A new epoch is a new numbering (the room was forgotten, or a server without an archive
-      // restarted): the server sends it from its start, and every seq of it is new to this page.
-      // A numbering behind what the page has seen started over too (a server without epochs).
-      // (Epoch 0 was a room with no numbering yet; the server takes its seqs as the next one's.)
-      if (lastSeq !== null && epoch && message.epoch !== undefined && message.epoch !== epoch) {
-        note("the room started over");
-        lastSeq = 0;
-      } else if (lastSeq !== null && message.lastSeq < lastSeq) {
-        note(`the room started over at #${message.lastSeq}`);
-        lastSeq = message.lastSeq;
-      }
-      if (lastSeq === null) lastSeq = message.lastSeq;
-      if (message.epoch !== undefined) epoch = message.epoch;
-      setStatus("live");
-      setOnline(message.online);
-    } else if (message.type === "online") {
-      setOnline(message.count);
-    } else if (message.type === "comments") {
-      for (const comment of message.comments) receive(comment);
-      // Under the room's display budget the server sends a sample: count what it held back.
-      if (message.shed) { shed += message.shed; updateShown(); }
-      if (message.lastSeq && (lastSeq === null || message.lastSeq > lastSeq)) lastSeq = message.lastSeq;
-    } else if (message.type === "retract") {
-      // By id: after a Redis failover the seq may hold another comment, which stays.
-      for (const element of document.querySelectorAll(`[data-id="${CSS.escape(String(message.id))}"]`)) element.remove();
-    } else if (message.type === "gap") {
-      note(`comments ${message.from}–${message.to} are no longer in history`);
-    } else if (message.type === "error") {
-      note(`${message.code}: ${message.message}`);
-    }
-  };
-  socket.onclose = () => {
-    setStatus("reconnecting");
-    setTimeout(connect, backoff);
-    backoff = Math.min(backoff * 2, 10000);
-  };
-}
+// The socket, its resume point and reconnects live in /client.js, which other pages can use too.
+const connection = new DanmakuConnection(room, {
+  token,
+  onStatus: (state) => setStatus(state),
+  onRestart: () => note("the room started over"),
+  onOnline: (count) => setOnline(count),
+  onComment: (comment) => receive(comment),
+  // Under the room's display budget the server sends a sample: count what it held back.
+  onComments: (message) => { if (message.shed) { shed += message.shed; updateShown(); } },
+  // By id: after a Redis failover the seq may hold another comment, which stays.
+  onRetract: (message) => {
+    for (const element of document.querySelectorAll(`[data-id="${CSS.escape(String(message.id))}"]`)) element.remove();
+  },
+  onGap: (message) => note(`comments ${message.from}–${message.to} are no longer in history`),
+  onError: (message) => note(`${message.code}: ${message.message}`),
+});
 
 function setOnline(count) {
   if (typeof count === "number") document.getElementById("online").textContent = `${count} watching`;
 }
 
 function receive(comment) {
-  if (lastSeq !== null && comment.seq <= lastSeq) return;  // seen before a reconnect
-  lastSeq = comment.seq;
   const item = document.createElement("li");
   item.dataset.seq = comment.seq;
   item.dataset.id = comment.id;
@@ -207,11 +174,8 @@ document.getElementById("post-form").addEventListener("submit", async (event) =>
   const input = document.getElementById("text"), result = document.getElementById("post-result");
   const body = { text: input.value, color: document.getElementById("color").value, mode: document.getElementById("mode").value };
   try {
-    const response = await fetch(`/v1/rooms/${encodeURIComponent(room)}/comments`,
-      { method: "POST", body: JSON.stringify(body),
-        headers: Object.assign({ "Content-Type": "application/json" }, token ? { "Authorization": `Bearer ${token}` } : {}) });
-    const answer = await response.json();
-    if (response.status === 201) {
+    const { status, answer } = await connection.post(body);
+    if (status === 201) {
       result.dataset.state = "accepted";
       result.textContent = `sent #${answer.seq}`;
       input.value = "";
@@ -225,7 +189,9 @@ document.getElementById("post-form").addEventListener("submit", async (event) =>
   }
 });
 
-connect();
+connection.connect();
+// For the browser's console (and the browser check): the page's connection.
+window.danmaku = connection;
 </script>
 </body>
 </html>

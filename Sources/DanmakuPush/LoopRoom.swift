@@ -26,6 +26,8 @@ final class LoopRoom {
     var pending: [EncodedComment] = []
     /// When `pending` last went from empty to holding comments (for `danmaku_batch_wait_seconds`).
     var pendingSince: NIODeadline?
+    /// When the batch on its way (`outgoing`) started out (for `danmaku_room_fanout_seconds`).
+    var fanOutStarted = NIODeadline.distantPast
     /// `danmaku.push`: from a traced comment's arrival on this loop to its batch's first writes
     /// (one span per batch, for its first traced comment; nil while tracing is off).
     private var traceSpan: (any Span)?

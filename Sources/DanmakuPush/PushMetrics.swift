@@ -52,6 +52,34 @@ public struct PushMetrics: Sendable {
         .milliseconds(100), .milliseconds(250),
     ]
 
+    /// From a batch's start to its last viewer written, by the room's size on the loop
+    /// (`fanOutDuration(viewers:)`): what a room of that size costs a loop per batch.
+    let fanOutBySize: [Timer]
+
+    /// Upper bounds of the size classes of `fanOutBySize` (viewers of the room on the loop).
+    static let roomSizeClasses = [10, 100, 1000, 10000, Int.max]
+    static func roomSizeLabel(_ upper: Int) -> String {
+        switch upper {
+        case 10: "1-10"
+        case 100: "11-100"
+        case 1000: "101-1000"
+        case 10000: "1001-10000"
+        default: "10001+"
+        }
+    }
+
+    public static let fanOutDurationLabel = "danmaku_room_fanout_seconds"
+    public static let fanOutDurationBuckets: [Duration] = [
+        .microseconds(20), .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+        .microseconds(2500), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500),
+    ]
+
+    /// The fan-out timer for a room of `viewers` viewers on one loop.
+    func fanOutDuration(viewers: Int) -> Timer {
+        fanOutBySize[Self.roomSizeClasses.firstIndex { viewers <= $0 } ?? Self.roomSizeClasses.count - 1]
+    }
+
     /// The histogram buckets `batchComments` should have (for factories that take buckets by label).
     public static let batchCommentsLabel = "danmaku_batch_comments"
     public static let batchCommentsBuckets: [Double] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
@@ -70,6 +98,9 @@ public struct PushMetrics: Sendable {
         shed = Counter(label: "danmaku_shed_total", factory: factory)
         busLatency = Timer(label: Self.busLatencyLabel, factory: factory)
         batchWait = Timer(label: Self.batchWaitLabel, factory: factory)
+        fanOutBySize = Self.roomSizeClasses.map {
+            Timer(label: Self.fanOutDurationLabel, dimensions: [("viewers", Self.roomSizeLabel($0))], factory: factory)
+        }
     }
 
     /// The widest batch window in force on loop `index`, in seconds (Prometheus's base unit).

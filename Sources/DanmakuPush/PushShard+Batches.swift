@@ -66,8 +66,14 @@ extension PushShard {
                     hub.metrics.batchWait.recordNanoseconds(max(0, (now - since).nanoseconds))
                 }
                 room.pendingSince = nil
-                written.add(room.flush(allocator: allocator, framePerComment: false, compressor: compressorOnce, now: now, writeLimit: allowed))
-                if room.isFanningOut { fanningOut.append(room) }
+                room.fanOutStarted = NIODeadline.now()
+                let flushed = room.flush(allocator: allocator, framePerComment: false, compressor: compressorOnce, now: now, writeLimit: allowed)
+                written.add(flushed)
+                if room.isFanningOut {
+                    fanningOut.append(room)
+                } else if flushed.frames > 0 {
+                    recordFanOut(of: room)
+                }
             } else {
                 dirty[remaining] = room
                 remaining += 1
@@ -102,12 +108,19 @@ extension PushShard {
                     remaining += 1
                 } else {
                     finished = true
+                    recordFanOut(of: room)
                 }
             }
             fanningOut.removeLast(fanningOut.count - remaining)
         }
         if finished { startWaitingBatches() }
         return written
+    }
+
+    /// A room's batch is out to all its viewers on this loop.
+    func recordFanOut(of room: LoopRoom) {
+        guard !room.viewers.isEmpty else { return }
+        metrics.fanOutDuration(viewers: room.viewers.count).recordNanoseconds((NIODeadline.now() - room.fanOutStarted).nanoseconds)
     }
 
     /// Writes between two looks at the clock: a few dozen microseconds of work at most.

@@ -16,6 +16,7 @@ enum MetricHelp {
         "danmaku_shed_total": "Comments a room's display budget left out of viewers' batches.",
         "danmaku_batch_comments": "Comments per batch frame.",
         "danmaku_flush_duration_seconds": "Time to write one event loop's due batches.",
+        "danmaku_room_fanout_seconds": "From a room's batch starting out on an event loop to its last viewer there written, by the room's viewers on that loop.",
         "danmaku_batch_wait_seconds": "How long a batch's first comment waited on its event loop before the batch went out (the window, plus the loop's other work).",
         "danmaku_batch_window_seconds": "The widest batch window in force on the event loop (its busiest room's).",
         "danmaku_slow_consumer_closes_total": "Viewers closed with 1008 for not reading.",

@@ -36,6 +36,9 @@ import Testing
             #expect(sample(text, "danmaku_rooms") ?? 0 >= 1)
             #expect(sample(text, #"danmaku_batch_window_seconds{loop="0"}"#) != nil)
             #expect(text.contains("danmaku_flush_duration_seconds"))
+            // The room's batches, by its size on the loop: two viewers.
+            #expect(sample(text, #"danmaku_room_fanout_seconds_count{viewers="1-10"}"#) ?? 0 >= 1)
+            #expect(sample(text, #"danmaku_room_fanout_seconds_count{viewers="11-100"}"#) == 0)
             #expect(sample(text, #"danmaku_post_duration_seconds_count{outcome="accepted"}"#) == 3)
             #expect(sample(text, "danmaku_batch_wait_seconds_count") ?? 0 >= 1, "every batch records its wait")
             #expect(sample(text, #"danmaku_post_duration_seconds_count{outcome="rejected"}"#) == 1)

@@ -12,10 +12,15 @@ import Testing
                 #expect(reply.headers["content-security-policy"]?.contains("connect-src 'self'") == true)
                 #expect(reply.headers["x-content-type-options"] == "nosniff")
                 let html = String(decoding: reply.body, as: UTF8.self)
-                #expect(html.hasPrefix("<!doctype html>") && html.contains("new WebSocket("))
-                // Self-contained: nothing loaded from elsewhere.
+                #expect(html.hasPrefix("<!doctype html>") && html.contains(#"import { DanmakuConnection } from "/client.js""#))
+                // Nothing loaded from elsewhere: its one module comes from this origin.
                 #expect(!html.contains("http://") && !html.contains("https://") && !html.contains("<script src"))
             }
+            let client = try await httpRequest(port: port, method: "GET", path: "/client.js")
+            #expect(client.status == 200 && client.headers["content-type"] == "text/javascript; charset=utf-8")
+            #expect(client.headers["x-content-type-options"] == "nosniff")
+            let script = String(decoding: client.body, as: UTF8.self)
+            #expect(script.contains("export class DanmakuConnection") && script.contains("new WebSocket("))
             #expect(try await httpRequest(port: port, method: "GET", path: "/rooms/bad!room").errorCode == "invalid_room")
             #expect(try await httpRequest(port: port, method: "POST", path: "/").status == 405)
             let ready = try await httpRequest(port: port, method: "GET", path: "/readyz")

@@ -2,12 +2,15 @@
 """The viewer page in a real headless Chromium, driven over the DevTools protocol.
 
 Starts `danmaku serve` on a free port and Chromium with remote debugging, opens
-/rooms/browser and checks, in the page's own DOM: it connects (status "live"); a comment posted
+/rooms/browser and checks, in the page's own DOM: it connects (status "live") through the
+/client.js module; a comment posted
 over HTTP appears (log entry and a flying element in its colour); a comment typed into the box
 and sent is accepted and appears; comments fly in lanes without overlapping; `top` comments are
 fixed; after the socket drops, the page reconnects with `since` and shows what was posted
-meanwhile, once; the browser's EventSource follows the room over Server-Sent Events. Any
-JavaScript exception fails the check.
+meanwhile, once; the browser's EventSource follows the room over Server-Sent Events; a recalled
+comment leaves the page. With tokens: a streamer's notice shows above the video, and the
+dashboard at /admin refuses a non-admin token, draws its charts, lists the busy room and sets its
+display budget, which a viewer then feels. Any JavaScript exception fails the check.
 
 Usage: browser_check.py --binary .build/debug/danmaku [--chromium /usr/bin/chromium]
 """
@@ -130,6 +133,9 @@ async def check(server_port, devtools_port):
     base = f"http://127.0.0.1:{server_port}"
     async with open_page(devtools_port, f"{base}/rooms/browser") as page:
         print("page connected")
+        loaded = await page.evaluate("performance.getEntriesByType('resource').some(e => new URL(e.name).pathname === '/client.js')"
+                                     " && typeof danmaku.post === 'function'")
+        assert loaded, "the page watches through the /client.js module"
         await page.wait_for("the page shows the room's online count",
                             "document.getElementById('online').textContent === '1 watching'")
 
@@ -185,7 +191,8 @@ async def check(server_port, devtools_port):
         print("a reverse comment moves left to right")
 
         # Drop the socket, post while the page is away, and expect it after the reconnect, once.
-        await page.evaluate("socket.onclose = null; socket.close(); setStatus('reconnecting'); setTimeout(connect, 1500); true")
+        # (The client's own reconnect, held back 1.5 s so that the post lands while it is away.)
+        await page.evaluate("danmaku.backoff = 1500; danmaku.socket.close(); true")
         await asyncio.sleep(0.3)
         status, answer = http("POST", f"{base}/v1/rooms/browser/comments", {"text": "posted while away"})
         assert status == 201

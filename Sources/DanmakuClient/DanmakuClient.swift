@@ -1,0 +1,309 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import Foundation
+import NIOCore
+import NIOPosix
+import NIOWebSocket
+import Synchronization
+
+/// A viewer of one or more live rooms over one WebSocket, for apps and server-side Swift.
+///
+/// ```swift
+/// let client = try DanmakuClient(server: "ws://127.0.0.1:7000", rooms: ["lobby"], token: token)
+/// Task { for await event in client {
+///     if case .comments(let room, let comments) = event { for c in comments { print(room, c.seq, c.text ?? "") } }
+/// } }
+/// let receipt = try await client.post("hello", to: "lobby")
+/// client.close()
+/// ```
+///
+/// The client connects by itself and, when the connection drops (a network change, a server
+/// restart), reconnects with backoff (0.1 s doubling to 5 s, with jitter) and resumes every room
+/// after the last comment it reported (`since` and `epoch`), so nothing is reported twice and
+/// nothing in history is missed. Events are buffered for the consumer (at most 100,000; past that
+/// the oldest go).
+public final class DanmakuClient: AsyncSequence, Sendable {
+    public typealias Element = DanmakuEvent
+
+    private let endpoint: ViewerSocket.Endpoint
+    private let token: String?
+    private let group: any EventLoopGroup
+    private let events: AsyncStream<DanmakuEvent>
+    private let emit: AsyncStream<DanmakuEvent>.Continuation
+    private let state: Mutex<State>
+
+    private struct State: Sendable {
+        /// Watched rooms, in the order they were added (the first is the connection's URL room).
+        var rooms: [String]
+        var cursors: [String: RoomCursor] = [:]
+        /// Frames to write on the current connection; nil while disconnected.
+        var outbox: AsyncStream<WebSocketFrame>.Continuation?
+        /// Posts sent on the current connection, awaiting their `ack` or `error`, in order.
+        var posts: [CheckedContinuation<PostReceipt, any Error>] = []
+        var closed = false
+        var task: Task<Void, Never>?
+    }
+
+    /// - Parameters:
+    ///   - server: the node's address, `ws://host:port` (or `wss://` for TLS; `http(s)://` too).
+    ///   - rooms: the rooms to watch (at least one; the server allows 8 per connection by default).
+    ///   - token: a token from `danmaku token` for posting (nil: watch only, or post in open mode).
+    ///   - since: a resume point per room (the last seq the app already has).
+    public init(
+        server: String, rooms: [String], token: String? = nil, since: [String: UInt64] = [:],
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) throws {
+        precondition(!rooms.isEmpty, "watch at least one room")
+        endpoint = try ViewerSocket.Endpoint(server)
+        self.token = token
+        self.group = group
+        (events, emit) = AsyncStream.makeStream(of: DanmakuEvent.self, bufferingPolicy: .bufferingNewest(100_000))
+        var initial = State(rooms: rooms)
+        for room in rooms { initial.cursors[room] = RoomCursor(lastSeq: since[room]) }
+        state = Mutex(initial)
+        let task = Task { [self] in await run() }
+        state.withLock { $0.task = task }
+    }
+
+    public func makeAsyncIterator() -> AsyncStream<DanmakuEvent>.Iterator {
+        events.makeAsyncIterator()
+    }
+
+    /// The rooms watched now.
+    public var rooms: [String] { state.withLock { $0.rooms } }
+
+    /// The last seq reported per room: what to pass as `since` to a later client.
+    public var lastSeqs: [String: UInt64] { state.withLock { $0.cursors.compactMapValues(\.lastSeq) } }
+
+    /// Starts watching `room` too (reported with `.joined`, or `.refused`).
+    public func join(_ room: String, since: UInt64? = nil) {
+        let message = state.withLock { state -> [String: Any]? in
+            guard !state.rooms.contains(room) else { return nil }
+            state.rooms.append(room)
+            state.cursors[room] = RoomCursor(lastSeq: since)
+            return Self.joinMessage(room, cursor: state.cursors[room]!)
+        }
+        if let message { send(message) }
+    }
+
+    /// Stops watching `room` (not the last one: a client watches at least one room).
+    public func leave(_ room: String) {
+        let left = state.withLock { state -> Bool in
+            guard state.rooms.count > 1, let index = state.rooms.firstIndex(of: room) else { return false }
+            state.rooms.remove(at: index)
+            state.cursors[room] = nil
+            return true
+        }
+        if left { send(["type": "leave", "room": room]) }
+    }
+
+    /// Posts a comment over the socket (to the first room by default) and waits for the server's
+    /// answer. Throws `.refused` with the server's code, or `.notConnected` while reconnecting.
+    public func post(_ text: String, to room: String? = nil, color: String? = nil, mode: String? = nil) async throws -> PostReceipt {
+        var message: [String: Any] = ["type": "comment", "text": text]
+        if let room { message["room"] = room }
+        if let color { message["color"] = color }
+        if let mode { message["mode"] = mode }
+        let frame = try Self.frame(message)
+        return try await withCheckedThrowingContinuation { continuation in
+            let error = state.withLock { state -> DanmakuClientError? in
+                if state.closed { return .closed }
+                guard let outbox = state.outbox else { return .notConnected }
+                // Queued and sent under one lock: answers come back in the order posts were sent.
+                state.posts.append(continuation)
+                outbox.yield(frame)
+                return nil
+            }
+            if let error { continuation.resume(throwing: error) }
+        }
+    }
+
+    /// Closes the connection and ends the event sequence; pending posts fail with `.closed`.
+    public func close() {
+        let (task, outbox, posts) = state.withLock { state in
+            state.closed = true
+            defer { state.posts.removeAll() }
+            return (state.task, state.outbox, state.posts)
+        }
+        for post in posts { post.resume(throwing: DanmakuClientError.closed) }
+        outbox?.finish()
+        task?.cancel()
+        emit.finish()
+    }
+
+    // MARK: Connection
+
+    /// Connects, reads until the connection ends, and reconnects with backoff until closed.
+    private func run() async {
+        var attempt = 0
+        while !state.withLock({ $0.closed }), !Task.isCancelled {
+            var reason = "connection closed"
+            do {
+                let (path, joins) = state.withLock { state -> (String, [[String: Any]]) in
+                    let first = state.rooms[0]
+                    var query = state.cursors[first]!.resumeParameters
+                    if let token { query.append(("token", token)) }
+                    let joins = state.rooms.dropFirst().map { Self.joinMessage($0, cursor: state.cursors[$0]!) }
+                    return (Self.path(room: first, query: query), joins)
+                }
+                let connection = try await ViewerSocket.open(endpoint, path: path, group: group)
+                attempt = 0
+                try await serve(connection, joins: joins)
+            } catch {
+                reason = "\(error)"
+            }
+            let pending = state.withLock { state in
+                state.outbox?.finish()
+                state.outbox = nil
+                defer { state.posts.removeAll() }
+                return state.posts
+            }
+            for post in pending { post.resume(throwing: DanmakuClientError.notConnected) }
+            if state.withLock({ $0.closed }) || Task.isCancelled { break }
+            let delay = Self.backoff(attempt: attempt)
+            attempt += 1
+            emit.yield(.disconnected(reason: reason, retryIn: delay))
+            try? await Task.sleep(for: delay)
+        }
+        emit.finish()
+    }
+
+    /// One connection: a writer draining the outbox, and the reader.
+    private func serve(_ connection: ViewerSocket.Connection, joins: [[String: Any]]) async throws {
+        let (outbox, queue) = AsyncStream.makeStream(of: WebSocketFrame.self)
+        let open = state.withLock { state -> Bool in
+            guard !state.closed else { return false }
+            state.outbox = queue
+            return true
+        }
+        guard open else { return }
+        for join in joins { send(join) }
+        try await connection.executeThenClose { inbound, outbound in
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask {
+                    for await frame in outbox { try await outbound.write(frame) }
+                }
+                tasks.addTask { [self] in
+                    var message = ByteBuffer()
+                    for try await frame in inbound {
+                        switch frame.opcode {
+                        case .text, .continuation:
+                            var data = frame.unmaskedData
+                            message.writeBuffer(&data)
+                            if frame.fin {
+                                handle(message)
+                                message.clear()
+                            }
+                        case .ping:
+                            state.withLock { _ = $0.outbox?.yield(WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData)) }
+                        case .connectionClose:
+                            return
+                        default:
+                            break
+                        }
+                    }
+                }
+                // Either side ending ends the connection.
+                try await tasks.next()
+                tasks.cancelAll()
+            }
+        }
+    }
+
+    /// Writes `message` on the current connection (dropped while disconnected: a reconnect
+    /// repeats what matters, the joins).
+    private func send(_ message: [String: Any]) {
+        guard let frame = try? Self.frame(message) else { return }
+        state.withLock { _ = $0.outbox?.yield(frame) }
+    }
+
+    // MARK: Messages
+
+    private struct ServerMessage: Decodable {
+        var type: String
+        var room: String?
+        var lastSeq: UInt64?
+        var epoch: Int64?
+        var online: Int?
+        var comments: [DanmakuComment]?
+        var from: UInt64?
+        var to: UInt64?
+        var seq: UInt64?
+        var id: String?
+        var count: Int?
+        var ts: Int64?
+        var code: String?
+        var message: String?
+        var retryAfter: Int?
+    }
+
+    /// Codes that answer a join or leave rather than a post.
+    private static let roomErrors: Set<String> = ["too_many_rooms", "already_watching", "invalid_room"]
+
+    private func handle(_ buffer: ByteBuffer) {
+        guard let message = try? JSONDecoder().decode(ServerMessage.self, from: Data(buffer.readableBytesView)) else { return }
+        let room = message.room ?? ""
+        switch message.type {
+        case "hello":
+            guard let lastSeq = message.lastSeq, let epoch = message.epoch else { return }
+            let restarted = state.withLock { $0.cursors[room]?.hello(lastSeq: lastSeq, epoch: epoch) }
+            guard let restarted else { return }
+            if restarted { emit.yield(.restarted(room: room, epoch: epoch)) }
+            emit.yield(.joined(room: room, lastSeq: lastSeq, epoch: epoch, online: message.online ?? 0))
+        case "comments":
+            let fresh = state.withLock { $0.cursors[room]?.fresh(message.comments ?? []) } ?? []
+            if !fresh.isEmpty { emit.yield(.comments(room: room, fresh)) }
+        case "retract":
+            if let seq = message.seq, let id = message.id { emit.yield(.retracted(room: room, seq: seq, id: id)) }
+        case "gap":
+            if let from = message.from, let to = message.to { emit.yield(.gap(room: room, from: from, to: to)) }
+        case "online":
+            if let count = message.count { emit.yield(.online(room: room, count: count)) }
+        case "ack":
+            guard let id = message.id, let seq = message.seq, let ts = message.ts else { return }
+            nextPost()?.resume(returning: PostReceipt(id: id, room: room, seq: seq, ts: ts))
+        case "error":
+            let code = message.code ?? "error", text = message.message ?? ""
+            if Self.roomErrors.contains(code) {
+                emit.yield(.refused(code: code, message: text))
+            } else if let post = nextPost() {
+                post.resume(throwing: DanmakuClientError.refused(code: code, message: text, retryAfter: message.retryAfter))
+            } else {
+                emit.yield(.refused(code: code, message: text))
+            }
+        default:
+            break  // a message type added later: ignored, as the protocol asks
+        }
+    }
+
+    private func nextPost() -> CheckedContinuation<PostReceipt, any Error>? {
+        state.withLock { $0.posts.isEmpty ? nil : $0.posts.removeFirst() }
+    }
+
+    // MARK: Helpers
+
+    private static func joinMessage(_ room: String, cursor: RoomCursor) -> [String: Any] {
+        var message: [String: Any] = ["type": "join", "room": room]
+        for (name, value) in cursor.resumeParameters { message[name] = name == "epoch" ? Int64(value)! as Any : UInt64(value)! as Any }
+        return message
+    }
+
+    private static func path(room: String, query: [(String, String)]) -> String {
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
+        let escapedRoom = room.addingPercentEncoding(withAllowedCharacters: allowed) ?? room
+        let parameters = query.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.1)" }
+        return "/v1/rooms/\(escapedRoom)/ws" + (parameters.isEmpty ? "" : "?" + parameters.joined(separator: "&"))
+    }
+
+    private static func frame(_ message: [String: Any]) throws -> WebSocketFrame {
+        let data = try JSONSerialization.data(withJSONObject: message)
+        return WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: ByteBuffer(bytes: data))
+    }
+
+    /// 0.1 s doubling to 5 s, each with up to a fifth added at random (clients that lost the same
+    /// server do not all come back at once).
+    static func backoff(attempt: Int) -> Duration {
+        let base = Swift.min(5.0, 0.1 * pow(2.0, Double(Swift.min(attempt, 16))))
+        return .milliseconds(Int64(base * 1000 * Double.random(in: 1...1.2)))
+    }
+}

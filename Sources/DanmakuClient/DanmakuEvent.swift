@@ -1,0 +1,74 @@
+// Danmaku — a live-stream bullet-comment service.
+
+/// A comment (or a streamer's notice) as a viewer receives it (docs/PROTOCOL.md, wire format 1).
+public struct DanmakuComment: Sendable, Decodable, Equatable {
+    /// The comment's place in its room: every seq after a viewer's starting point arrives once,
+    /// in order.
+    public var seq: UInt64
+    public var id: String
+    public var room: String
+    /// The text; nil for a notice, whose content is its `payload` (not decoded here).
+    public var text: String?
+    /// `#rrggbb`.
+    public var color: String?
+    /// `scroll`, `top`, `bottom` or `reverse` (later modes may come: show them as `scroll`).
+    public var mode: String?
+    /// When it was accepted, in milliseconds since 1970.
+    public var ts: Int64
+    public var user: Author
+    /// `notice` for a streamer's notice; nil for a viewer's comment.
+    public var kind: String?
+
+    public struct Author: Sendable, Decodable, Equatable {
+        public var id: String
+        public var name: String
+    }
+}
+
+/// What a `DanmakuClient` reports, in the order it happened.
+public enum DanmakuEvent: Sendable, Equatable {
+    /// A room is watched (after each connection or join): its latest seq when the client joined,
+    /// the numbering's epoch, and its viewer count.
+    case joined(room: String, lastSeq: UInt64, epoch: Int64, online: Int)
+    /// New comments of a room, in seq order, none of them reported before (a reconnect resumes
+    /// after the last one reported).
+    case comments(room: String, [DanmakuComment])
+    /// Comment `id` was taken back (by a moderator, its author, or the server): remove it.
+    case retracted(room: String, seq: UInt64, id: String)
+    /// Seqs `from...to` are no longer in the room's history: they will not come.
+    case gap(room: String, from: UInt64, to: UInt64)
+    /// The room's viewer count changed.
+    case online(room: String, count: Int)
+    /// The room started its numbering over (its server restarted without history, or it had been
+    /// idle so long it was forgotten): its comments from seq 1 of the new numbering follow.
+    case restarted(room: String, epoch: Int64)
+    /// The server refused a join or leave (`too_many_rooms`, `already_watching`, `not_watching`,
+    /// `invalid_room`).
+    case refused(code: String, message: String)
+    /// The connection ended; the client reconnects by itself after `retryIn`.
+    case disconnected(reason: String, retryIn: Duration)
+}
+
+/// The answer to an accepted post.
+public struct PostReceipt: Sendable, Decodable, Equatable {
+    public var id: String
+    public var room: String
+    public var seq: UInt64
+    public var ts: Int64
+}
+
+/// Why a client call failed.
+public enum DanmakuClientError: Error, Sendable, Equatable {
+    /// The server refused the post: its error `code` (`rate_limited`, `filtered`, …), message, and
+    /// for limits the seconds to wait.
+    case refused(code: String, message: String, retryAfter: Int?)
+    /// There is no connection at the moment (the client is reconnecting), or it ended before the
+    /// answer came: the post may or may not have been accepted.
+    case notConnected
+    /// The client was closed.
+    case closed
+    /// The server URL is not `ws://`, `wss://`, `http://` or `https://` with a host.
+    case invalidURL(String)
+    /// The server answered the upgrade with an HTTP error instead of a WebSocket.
+    case upgradeRefused(status: Int)
+}

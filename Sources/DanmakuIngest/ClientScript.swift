@@ -1,0 +1,130 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import NIOCore
+
+/// `/client.js`: a small JavaScript module for web pages (no build step, no CDN), the one the
+/// viewer page itself uses. It watches a room over the viewer WebSocket, reports each comment
+/// once, resumes after the last one with `since` and `epoch` when the socket drops (backoff 0.5 s
+/// doubling to 10 s), and posts over the HTTP API with a token.
+///
+/// ```js
+/// import { DanmakuConnection } from "/client.js";
+/// const connection = new DanmakuConnection("lobby", {
+///   token,                                            // optional: for posting
+///   onComment: (comment) => show(comment),            // each comment once, in seq order
+///   onRetract: ({ id }) => remove(id),
+///   onStatus: (state) => console.log(state),          // connecting, live, reconnecting
+/// });
+/// connection.connect();
+/// const { status, answer } = await connection.post({ text: "hello" });
+/// ```
+enum ClientScript {
+    /// The module's bytes, made once.
+    static let body = ByteBuffer(string: source)
+
+    static let source = #"""
+// Danmaku viewer client: one room over the viewer WebSocket (docs/PROTOCOL.md).
+export class DanmakuConnection {
+  /// `room`: the room id. Options: `token` (for post), `server` (default: this page's origin),
+  /// `onHello(message)`, `onComment(comment)`, `onComments(message)` (after its comments, e.g. for
+  /// `shed`), `onRetract(message)`, `onGap(message)`, `onOnline(count)`, `onError(message)`,
+  /// `onRestart(message)` (the room started a new numbering), `onStatus(state)`.
+  constructor(room, options = {}) {
+    this.room = room;
+    this.options = options;
+    this.lastSeq = options.since ?? null;
+    this.epoch = options.epoch ?? null;
+    this.backoff = 500;
+    this.socket = null;
+    this.closed = false;
+  }
+
+  /// Opens the socket; it reopens by itself until `close()`.
+  connect() {
+    if (this.closed) return;
+    const origin = this.options.server ?? location.origin;
+    const base = origin.replace(/^http/, "ws");
+    // Wire format 2: comments leave out what the batch repeats; filled back in below.
+    let query = "?v=2";
+    if (this.lastSeq !== null) query += `&since=${this.lastSeq}` + (this.epoch === null ? "" : `&epoch=${this.epoch}`);
+    this.#status(this.lastSeq === null ? "connecting" : "reconnecting");
+    const socket = new WebSocket(`${base}/v1/rooms/${encodeURIComponent(this.room)}/ws${query}`);
+    this.socket = socket;
+    socket.onmessage = (event) => {
+      let message;
+      try { message = JSON.parse(event.data); } catch { return; }
+      this.#receive(message);
+    };
+    socket.onclose = () => {
+      if (this.closed || this.socket !== socket) return;
+      this.#status("reconnecting");
+      setTimeout(() => this.connect(), this.backoff);
+      this.backoff = Math.min(this.backoff * 2, 10000);
+    };
+  }
+
+  /// Closes the socket for good.
+  close() {
+    this.closed = true;
+    this.socket?.close();
+  }
+
+  /// Posts a comment (`{text, color, mode}`) over HTTP; resolves to `{status, answer}` (201 and
+  /// `{id, seq, …}`, or the error status and `{error: {code, message}}`).
+  async post(comment) {
+    const origin = this.options.server ?? "";
+    const headers = { "Content-Type": "application/json" };
+    if (this.options.token) headers["Authorization"] = `Bearer ${this.options.token}`;
+    const response = await fetch(`${origin}/v1/rooms/${encodeURIComponent(this.room)}/comments`,
+      { method: "POST", body: JSON.stringify(comment), headers });
+    return { status: response.status, answer: await response.json() };
+  }
+
+  #receive(message) {
+    const on = this.options;
+    if (message.type === "hello") {
+      this.backoff = 500;
+      // A new epoch is a new numbering (the room was forgotten, or a server without an archive
+      // restarted): the server sends it from its start, and every seq of it is new. A numbering
+      // behind what was seen started over too (a server without epochs). (Epoch 0 was a room
+      // with no numbering yet; the server takes its seqs as the next one's.)
+      if (this.lastSeq !== null && this.epoch && message.epoch !== undefined && message.epoch !== this.epoch) {
+        this.lastSeq = 0;
+        on.onRestart?.(message);
+      } else if (this.lastSeq !== null && message.lastSeq < this.lastSeq) {
+        this.lastSeq = message.lastSeq;
+        on.onRestart?.(message);
+      }
+      if (this.lastSeq === null) this.lastSeq = message.lastSeq;
+      if (message.epoch !== undefined) this.epoch = message.epoch;
+      this.#status("live");
+      on.onHello?.(message);
+      on.onOnline?.(message.online);
+    } else if (message.type === "comments") {
+      for (const comment of message.comments) {
+        if (this.lastSeq !== null && comment.seq <= this.lastSeq) continue;  // seen before a reconnect
+        this.lastSeq = comment.seq;
+        comment.room ??= message.room;
+        if (comment.kind !== "notice") {
+          comment.color ??= "#ffffff";
+          comment.mode ??= "scroll";
+        }
+        on.onComment?.(comment);
+      }
+      if (message.lastSeq && (this.lastSeq === null || message.lastSeq > this.lastSeq)) this.lastSeq = message.lastSeq;
+      on.onComments?.(message);
+    } else if (message.type === "online") {
+      on.onOnline?.(message.count);
+    } else if (message.type === "retract") {
+      on.onRetract?.(message);
+    } else if (message.type === "gap") {
+      on.onGap?.(message);
+    } else if (message.type === "error") {
+      on.onError?.(message);
+    }
+  }
+
+  #status(state) { this.options.onStatus?.(state); }
+}
+"""#
+}

@@ -1,0 +1,104 @@
+import DanmakuClient
+import DanmakuTestSupport
+import Foundation
+import Testing
+
+/// `DanmakuClient` against a real `danmaku` process over loopback.
+@Suite struct DanmakuClientTests {
+    /// What a client reported, collected by a task that reads its events.
+    final class Collector: Sendable {
+        let events = Observed<[DanmakuEvent]>([])
+        let task: Task<Void, Never>
+
+        init(_ client: DanmakuClient) {
+            let events = events
+            task = Task { for await event in client { events.update { $0.append(event) } } }
+        }
+
+        /// Seqs of `room`'s comments, in the order reported.
+        func seqs(_ room: String) -> [UInt64] { Self.seqs(room, in: events.value) }
+
+        static func seqs(_ room: String, in events: [DanmakuEvent]) -> [UInt64] {
+            events.flatMap { event -> [UInt64] in
+                if case .comments(room, let comments) = event { return comments.map(\.seq) }
+                return []
+            }
+        }
+
+        func waitForSeqs(_ room: String, _ expected: [UInt64], timeout: Duration = .seconds(15)) async throws {
+            try await events.wait(for: "\(room) seqs \(expected)", timeout: timeout) { Self.seqs(room, in: $0).count >= expected.count }
+            #expect(seqs(room) == expected)
+        }
+    }
+
+    func postOverHTTP(_ port: Int, _ room: String, _ text: String) async throws -> UInt64 {
+        let reply = try await postComment(port: port, room: room, json: #"{"text":"\#(text)"}"#)
+        #expect(reply.status == 201)
+        return (reply.json["seq"] as? NSNumber)?.uint64Value ?? 0
+    }
+
+    @Test func watchesSeveralRoomsAndPostsWithAnAnswer() async throws {
+        let node = try await DanmakuNode.start(["--words", try wordsFile(["forbidden"])])
+        let client = try DanmakuClient(server: "ws://127.0.0.1:\(node.port)", rooms: ["a"])
+        let collector = Collector(client)
+        try await collector.events.wait(for: "joined a") { $0.contains { if case .joined("a", _, _, _) = $0 { true } else { false } } }
+        client.join("b")
+        try await collector.events.wait(for: "joined b") { $0.contains { if case .joined("b", _, _, _) = $0 { true } else { false } } }
+
+        _ = try await postOverHTTP(node.port, "a", "one")
+        _ = try await postOverHTTP(node.port, "b", "two")
+        let receipt = try await client.post("three", to: "b")
+        #expect(receipt.room == "b" && receipt.seq == 2)
+        try await collector.waitForSeqs("a", [1])
+        try await collector.waitForSeqs("b", [1, 2])
+        let texts = collector.events.value.flatMap { event -> [String] in
+            if case .comments(_, let comments) = event { return comments.compactMap(\.text) }
+            return []
+        }
+        #expect(Set(texts) == ["one", "two", "three"])
+
+        await #expect(throws: DanmakuClientError.refused(code: "filtered", message: "comment contains a blocked word", retryAfter: nil)) {
+            _ = try await client.post("something forbidden", to: "a")
+        }
+        client.leave("b")
+        #expect(client.rooms == ["a"])
+        client.close()
+        await collector.task.value
+        await node.stop()
+    }
+
+    @Test func reconnectsAcrossAServerRestartAndMissesNothing() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("danmaku-client-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = try await DanmakuNode.start(["--data-dir", directory])
+        let port = first.port
+        let client = try DanmakuClient(server: "ws://127.0.0.1:\(port)", rooms: ["live"])
+        let collector = Collector(client)
+        try await collector.events.wait(for: "joined") { $0.contains { if case .joined = $0 { true } else { false } } }
+        for index in 1...5 { _ = try await postOverHTTP(port, "live", "before \(index)") }
+        try await collector.waitForSeqs("live", [1, 2, 3, 4, 5])
+
+        await first.stop()
+        try await collector.events.wait(for: "the client sees the drop") { $0.contains { if case .disconnected = $0 { true } else { false } } }
+        let second = try await DanmakuNode.start(["--data-dir", directory, "--port", String(port)])
+        // Posted at once: the client is most likely still waiting to reconnect, and gets these from
+        // history when it resumes; the rest arrive live.
+        for index in 6...10 { _ = try await postOverHTTP(port, "live", "after \(index)") }
+        try await collector.waitForSeqs("live", Array(1...10))
+        #expect(client.lastSeqs["live"] == 10)
+        client.close()
+        await collector.task.value
+        await second.stop()
+    }
+
+    @Test func refusesAURLItCannotUse() {
+        #expect(throws: DanmakuClientError.invalidURL("ftp://example.com")) { _ = try DanmakuClient(server: "ftp://example.com", rooms: ["a"]) }
+    }
+
+    /// A word list file for `--words`.
+    func wordsFile(_ words: [String]) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("danmaku-words-\(UUID().uuidString).txt").path
+        try words.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}
