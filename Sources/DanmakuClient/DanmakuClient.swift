@@ -99,11 +99,15 @@ public final class DanmakuClient: AsyncSequence, Sendable {
 
     /// Posts a comment over the socket (to the first room by default) and waits for the server's
     /// answer. Throws `.refused` with the server's code, or `.notConnected` while reconnecting.
-    public func post(_ text: String, to room: String? = nil, color: String? = nil, mode: String? = nil) async throws -> PostReceipt {
+    public func post(
+        _ text: String, to room: String? = nil, color: String? = nil, mode: String? = nil, size: String? = nil, pool: Bool = false
+    ) async throws -> PostReceipt {
         var message: [String: Any] = ["type": "comment", "text": text]
         if let room { message["room"] = room }
         if let color { message["color"] = color }
         if let mode { message["mode"] = mode }
+        if let size { message["size"] = size }
+        if pool { message["pool"] = true }
         let frame = try Self.frame(message)
         return try await withCheckedThrowingContinuation { continuation in
             let error = state.withLock { state -> DanmakuClientError? in

@@ -18,6 +18,10 @@ public struct DanmakuComment: Sendable, Decodable, Equatable {
     public var user: Author
     /// `notice` for a streamer's notice; nil for a viewer's comment.
     public var kind: String?
+    /// `small` or `large`; nil for normal.
+    public var size: String?
+    /// True for a subtitle or special comment from the room's staff.
+    public var pool: Bool?
 
     public struct Author: Sendable, Decodable, Equatable {
         public var id: String

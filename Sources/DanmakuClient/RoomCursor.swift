@@ -7,10 +7,11 @@ struct RoomCursor: Sendable, Equatable {
     var epoch: Int64?
 
     /// A `hello` arrived: returns true when the room started a new numbering (the seqs held
-    /// belong to the old one; the server now sends the new one from seq 1).
+    /// belong to the old one; the server now sends the new one from seq 1). Epoch 0 is a room
+    /// that had no numbering yet: the server takes seqs of it as the next numbering's.
     mutating func hello(lastSeq latest: UInt64, epoch newEpoch: Int64) -> Bool {
         defer { epoch = newEpoch }
-        if let epoch, epoch != newEpoch {
+        if let epoch, epoch != 0, epoch != newEpoch {
             lastSeq = 0
             return true
         }

@@ -68,8 +68,11 @@ enum ViewerSocket {
                             // The response head already went by; what is left tells nothing more.
                             channel.eventLoop.makeCompletedFuture { .refused(0) }
                         })
-                    return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
-                        configuration: .init(upgradeConfiguration: configuration))
+                    var pipeline = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: configuration)
+                    // The server's first frame (`hello`) often arrives in the same read as its 101:
+                    // those bytes go on to the WebSocket decoder (NIO drops them by default).
+                    pipeline.leftOverBytesStrategy = .forwardBytes
+                    return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(configuration: pipeline)
                 }
             }
         switch try await upgrade.get() {

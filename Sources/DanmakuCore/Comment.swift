@@ -12,6 +12,14 @@ public enum CommentMode: String, Codable, Sendable, CaseIterable {
     case reverse
 }
 
+/// How large a comment is drawn.
+public enum CommentSize: String, Codable, Sendable, CaseIterable {
+    case small
+    /// The default; not written on the wire.
+    case normal
+    case large
+}
+
 /// Who posted a comment, as viewers see it.
 public struct CommentAuthor: Codable, Hashable, Sendable {
     /// Stable user id (a token's `sub`, or an anonymous id in open mode).
@@ -47,11 +55,18 @@ public struct Comment: Codable, Hashable, Sendable {
     public var mode: CommentMode
     /// Server accept time, milliseconds since the Unix epoch.
     public var ts: Int64
+    /// `small` or `large`; absent for `normal` (old clients never see the field).
+    public var size: CommentSize?
+    /// True for a subtitle or special comment (only streamers, moderators and admins may post
+    /// one); absent otherwise.
+    public var pool: Bool?
 
     public init(
         seq: UInt64, id: String, room: String, user: CommentAuthor, text: String, color: String,
-        mode: CommentMode, ts: Int64
+        mode: CommentMode, ts: Int64, size: CommentSize? = nil, pool: Bool? = nil
     ) {
+        self.size = size == .normal ? nil : size
+        self.pool = pool == true ? true : nil
         self.seq = seq
         self.id = id
         self.room = room

@@ -127,6 +127,9 @@ extension DanmakuError {
     public static func slowMode(retryAfter: Int) -> DanmakuError {
         .init(code: "slow_mode", status: 429, message: "this room is in slow mode", retryAfterSeconds: retryAfter)
     }
+    /// A `pool` (subtitle or special) comment from a viewer.
+    public static let poolNotAllowed = DanmakuError(
+        code: "pool_not_allowed", status: 403, message: "only the room's streamer, moderators and admins may post pool comments")
     /// The token may not moderate here.
     public static let notAModerator = DanmakuError(
         code: "forbidden", status: 403, message: "moderating needs an admin or moderator token, or the room's streamer")

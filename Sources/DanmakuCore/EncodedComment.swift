@@ -161,11 +161,14 @@ extension Comment {
         var color: String
         var mode: CommentMode
         var ts: Int64
+        /// Left out when nil (`normal`, not a pool comment).
+        var size: CommentSize?
+        var pool: Bool?
     }
 
     /// The comment's JSON without `seq` (keys sorted), ready to be numbered by a store.
     public func unnumberedJSON() throws -> ByteBuffer {
-        let unnumbered = Unnumbered(id: id, room: room, user: user, text: text, color: color, mode: mode, ts: ts)
+        let unnumbered = Unnumbered(id: id, room: room, user: user, text: text, color: color, mode: mode, ts: ts, size: size, pool: pool)
         return ByteBuffer(bytes: try WireCodec.encoder.encode(unnumbered))
     }
 }

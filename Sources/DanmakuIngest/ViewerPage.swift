@@ -40,6 +40,10 @@ enum ViewerPage {
   .danmaku { position: absolute; left: 0; white-space: nowrap; font-size: 22px; line-height: 28px; font-weight: 600;
              text-shadow: 1px 1px 2px #000, -1px -1px 2px #000; will-change: transform; pointer-events: none; }
   .danmaku.fixed { left: 50%; transform: translateX(-50%); }
+  .danmaku.small { font-size: 16px; }
+  .danmaku.large { font-size: 30px; }
+  /* A subtitle or special comment from the room's staff. */
+  .danmaku.pool { background: rgba(0, 0, 0, 0.6); padding: 0 8px; border-radius: 4px; }
   form input[type=text] { flex: 1; padding: 6px; background: #222; color: #eee; border: 1px solid #555; }
   #post-result { font-size: 13px; min-width: 12em; }
   #notice { max-width: 936px; margin: 4px auto; padding: 6px 12px; background: #3b2f00; color: #ffd54f; border-radius: 4px; }
@@ -56,6 +60,7 @@ enum ViewerPage {
   <input id="text" type="text" maxlength="200" placeholder="Say something" aria-label="comment" required>
   <input id="color" type="color" value="#ffffff" aria-label="color">
   <select id="mode" aria-label="mode"><option>scroll</option><option>top</option><option>bottom</option><option>reverse</option></select>
+  <select id="size" aria-label="size"><option>normal</option><option>small</option><option>large</option></select>
   <button type="submit">Send</button>
   <span id="post-result" role="status"></span>
 </form>
@@ -122,6 +127,9 @@ function receive(comment) {
 function fly(comment) {
   const element = document.createElement("div");
   element.className = "danmaku";
+  // Sizes and flags this page does not know are drawn as a normal comment.
+  if (comment.size === "small" || comment.size === "large") element.classList.add(comment.size);
+  if (comment.pool === true) element.classList.add("pool");
   element.dataset.seq = comment.seq;
   element.dataset.id = comment.id;
   element.textContent = comment.text;
@@ -172,7 +180,8 @@ function note(text) {
 document.getElementById("post-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const input = document.getElementById("text"), result = document.getElementById("post-result");
-  const body = { text: input.value, color: document.getElementById("color").value, mode: document.getElementById("mode").value };
+  const body = { text: input.value, color: document.getElementById("color").value, mode: document.getElementById("mode").value,
+                 size: document.getElementById("size").value };
   try {
     const { status, answer } = await connection.post(body);
     if (status === 201) {

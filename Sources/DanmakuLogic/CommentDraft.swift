@@ -9,13 +9,19 @@ public struct CommentRequest: Decodable, Sendable {
     public var text: String
     /// `#rrggbb`; defaults to white.
     public var color: String?
-    /// `scroll`, `top` or `bottom`; defaults to `scroll`.
+    /// `scroll`, `top`, `bottom` or `reverse`; defaults to `scroll`.
     public var mode: String?
+    /// `small`, `normal` or `large`; defaults to `normal`.
+    public var size: String?
+    /// A subtitle or special comment (privileged authors only); defaults to false.
+    public var pool: Bool?
 
-    public init(text: String, color: String? = nil, mode: String? = nil) {
+    public init(text: String, color: String? = nil, mode: String? = nil, size: String? = nil, pool: Bool? = nil) {
         self.text = text
         self.color = color
         self.mode = mode
+        self.size = size
+        self.pool = pool
     }
 
     /// Decodes a request body, turning decoder failures into field-level errors a client can act on.
@@ -49,6 +55,8 @@ public struct CommentDraft: Sendable, Hashable {
     public var text: String
     public var color: String
     public var mode: CommentMode
+    public var size: CommentSize = .normal
+    public var pool = false
 }
 
 /// Checks a request's fields against the contract.
@@ -79,7 +87,10 @@ public struct CommentValidator: Sendable {
         guard let mode = CommentMode(rawValue: request.mode ?? "scroll") else {
             return .failure(.invalidField("mode", "mode must be one of scroll, top, bottom, reverse"))
         }
-        return .success(CommentDraft(text: text, color: color, mode: mode))
+        guard let size = CommentSize(rawValue: request.size ?? "normal") else {
+            return .failure(.invalidField("size", "size must be one of small, normal, large"))
+        }
+        return .success(CommentDraft(text: text, color: color, mode: mode, size: size, pool: request.pool ?? false))
     }
 
     static func isHexColor(_ color: String) -> Bool {

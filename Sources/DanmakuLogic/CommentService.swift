@@ -169,6 +169,8 @@ public final class CommentService: Sendable {
     private func check(
         room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String
     ) async -> Result<AcceptedComment, DanmakuError> {
+        // Subtitles and special comments are for the room's staff (checked before anything is charged).
+        if request.pool == true, author.role == nil { return .failure(.poolNotAllowed) }
         let screened: Screened
         switch withSpan("danmaku.check", { _ in screen(room: room, request: request, author: author, clientAddress: clientAddress) }) {
         case .success(let value): screened = value
@@ -195,8 +197,10 @@ public final class CommentService: Sendable {
         let finalText = text
         let stored: EncodedComment
         switch await storeAndPublish(room: room, {
-            try Comment(seq: 0, id: id, room: room.value, user: author, text: finalText, color: draft.color, mode: draft.mode, ts: ts)
-                .unnumberedJSON()
+            try Comment(
+                seq: 0, id: id, room: room.value, user: author, text: finalText, color: draft.color, mode: draft.mode, ts: ts,
+                size: draft.size, pool: draft.pool
+            ).unnumberedJSON()
         }) {
         case .success(let value): stored = value
         case .failure(let error):
@@ -206,7 +210,7 @@ public final class CommentService: Sendable {
         }
         let comment = Comment(
             seq: stored.seq, id: id, room: room.value, user: author, text: finalText,
-            color: draft.color, mode: draft.mode, ts: ts)
+            color: draft.color, mode: draft.mode, ts: ts, size: draft.size, pool: draft.pool)
         return .success(AcceptedComment(comment: comment, encoded: stored))
     }
 

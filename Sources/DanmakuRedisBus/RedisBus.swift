@@ -28,6 +28,8 @@ public final class RedisBus: CommentBus, CommentLog {
     let metrics: BusMetrics
     let scripts = RedisScriptCache()
     private let outbox = Mutex(Outbox())
+    /// Rooms with a withdrawal still to be done (Redis unreachable when it was tried), and how many.
+    private let unfinishedWithdrawals = Mutex<[RoomID: Int]>([:])
     private let maintenance = Mutex<RepeatedTask?>(nil)
 
     private struct Outbox {
@@ -124,6 +126,11 @@ public final class RedisBus: CommentBus, CommentLog {
     // MARK: CommentLog
 
     public func append(room: RoomID, unnumbered: ByteBuffer) async throws -> EncodedComment {
+        // A master promoted in a failover may lack a withdrawn comment and be behind on the room's
+        // counter: the withdrawal raises it, and until it has, a new comment could take that seq.
+        if unfinishedWithdrawals.withLock({ $0[room] != nil }) {
+            throw RedisError.unavailable("a comment of this room is still being withdrawn")
+        }
         let keys = RedisKeys(room)
         // WAIT right behind the script, on its connection: it counts the replicas that have
         // everything this connection wrote so far, this comment included.
@@ -161,7 +168,14 @@ public final class RedisBus: CommentBus, CommentLog {
     /// with its seq: that one was confirmed and stays (see `RedisScripts.withdraw`).
     private func withdraw(_ comment: EncodedComment) async {
         if await tryToWithdraw(comment) { return }
+        unfinishedWithdrawals.withLock { $0[comment.room, default: 0] += 1 }
         Task {
+            defer {
+                unfinishedWithdrawals.withLock { pending in
+                    pending[comment.room]! -= 1
+                    if pending[comment.room] == 0 { pending[comment.room] = nil }
+                }
+            }
             for _ in 0..<Self.withdrawalRetries {
                 try? await Task.sleep(for: .milliseconds(250))
                 if await tryToWithdraw(comment) { return }

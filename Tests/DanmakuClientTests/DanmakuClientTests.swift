@@ -26,7 +26,12 @@ import Testing
         }
 
         func waitForSeqs(_ room: String, _ expected: [UInt64], timeout: Duration = .seconds(15)) async throws {
-            try await events.wait(for: "\(room) seqs \(expected)", timeout: timeout) { Self.seqs(room, in: $0).count >= expected.count }
+            do {
+                try await events.wait(for: "\(room) seqs \(expected)", timeout: timeout) { Self.seqs(room, in: $0).count >= expected.count }
+            } catch {
+                Issue.record("events so far: \(events.value)")
+                throw error
+            }
             #expect(seqs(room) == expected)
         }
     }
@@ -47,7 +52,7 @@ import Testing
 
         _ = try await postOverHTTP(node.port, "a", "one")
         _ = try await postOverHTTP(node.port, "b", "two")
-        let receipt = try await client.post("three", to: "b")
+        let receipt = try await client.post("three", to: "b", size: "large")
         #expect(receipt.room == "b" && receipt.seq == 2)
         try await collector.waitForSeqs("a", [1])
         try await collector.waitForSeqs("b", [1, 2])
@@ -56,6 +61,11 @@ import Testing
             return []
         }
         #expect(Set(texts) == ["one", "two", "three"])
+        let large = collector.events.value.flatMap { event -> [DanmakuComment] in
+            if case .comments(_, let comments) = event { return comments.filter { $0.size == "large" } }
+            return []
+        }
+        #expect(large.map(\.text) == ["three"])
 
         await #expect(throws: DanmakuClientError.refused(code: "filtered", message: "comment contains a blocked word", retryAfter: nil)) {
             _ = try await client.post("something forbidden", to: "a")

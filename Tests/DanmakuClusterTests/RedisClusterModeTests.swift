@@ -137,8 +137,14 @@ extension DistributedModeTests {
         static func expectDelivered(_ accepted: [String: [UInt64]], to viewers: [(room: String, viewer: TestViewer)]) async throws {
             for (room, viewer) in viewers {
                 let expected = accepted[room] ?? []
-                try await viewer.observed.wait(for: "every accepted comment of \(room)", timeout: .seconds(20)) {
-                    Set(expected).isSubset(of: Set($0.seqs)) || $0.closed
+                do {
+                    try await viewer.observed.wait(for: "every accepted comment of \(room)", timeout: .seconds(20)) {
+                        Set(expected).isSubset(of: Set($0.seqs)) || $0.closed
+                    }
+                } catch {
+                    let seen = viewer.observed.value.seqs
+                    Issue.record("a viewer of \(room) lacks accepted \(Set(expected).subtracting(seen).sorted()); it has \(seen.count) seqs up to \(seen.max() ?? 0)")
+                    throw error
                 }
                 let seen = viewer.observed.value.seqs
                 #expect(!viewer.observed.value.closed, "a viewer of \(room) stayed connected")

@@ -2,7 +2,8 @@ import Foundation
 
 /// A Redis primary, a replica of it, and a Redis Sentinel watching them (quorum 1), on loopback,
 /// for one test. The Sentinel fails over to the replica once the primary has been unreachable
-/// for a second.
+/// for three seconds (with one second, on a loaded 2-core machine, it has taken the slow new
+/// primary for a dead one and failed over a second time, back to a server that had just returned).
 public final class RedisSentinel: Sendable {
     /// The primary the Sentinel was first told of.
     public let primary: RedisServer
@@ -41,7 +42,7 @@ public final class RedisSentinel: Sendable {
                 bind 127.0.0.1
                 dir \(directory.path)
                 sentinel monitor \(masterName) 127.0.0.1 \(primary.port) 1
-                sentinel down-after-milliseconds \(masterName) 1000
+                sentinel down-after-milliseconds \(masterName) 3000
                 sentinel failover-timeout \(masterName) 5000
                 """.write(to: configuration, atomically: true, encoding: .utf8)
             let process = Process()

@@ -190,6 +190,15 @@ async def check(server_port, devtools_port):
         assert second > first, f"a reverse comment moves left to right ({first} -> {second})"
         print("a reverse comment moves left to right")
 
+        # A large comment is drawn larger.
+        status, answer = http("POST", f"{base}/v1/rooms/browser/comments", {"text": "a large one", "size": "large"})
+        assert status == 201, (status, answer)
+        selector = f"#stage .danmaku[data-seq=\"{answer['seq']}\"]"
+        await page.wait_for("the large comment flies", f"document.querySelector('{selector}') !== null")
+        size = await page.evaluate(f"getComputedStyle(document.querySelector('{selector}')).fontSize")
+        assert size == "30px", f"a large comment is drawn at 30px, not {size}"
+        print("a large comment is drawn larger")
+
         # Drop the socket, post while the page is away, and expect it after the reconnect, once.
         # (The client's own reconnect, held back 1.5 s so that the post lands while it is away.)
         await page.evaluate("danmaku.backoff = 1500; danmaku.socket.close(); true")
