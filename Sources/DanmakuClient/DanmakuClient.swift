@@ -288,7 +288,8 @@ public final class DanmakuClient: AsyncSequence, Sendable {
 
     private static func joinMessage(_ room: String, cursor: RoomCursor) -> [String: Any] {
         var message: [String: Any] = ["type": "join", "room": room]
-        for (name, value) in cursor.resumeParameters { message[name] = name == "epoch" ? Int64(value)! as Any : UInt64(value)! as Any }
+        if let lastSeq = cursor.lastSeq { message["since"] = lastSeq }
+        if let epoch = cursor.epoch { message["epoch"] = epoch }
         return message
     }
 
