@@ -18,18 +18,20 @@ import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
 import Prometheus
+import ServiceLifecycle
 
 /// One process running its roles (ingest and logic, push, or all) on one port, over the embedded
 /// memory bus or a Redis server shared with other nodes.
 ///
-/// `start()` binds and returns; `shutdown()` stops accepting, sends viewers close 1001, waits for
-/// them (bounded by `drainTimeout`) and releases the threads.
+/// `run()` serves until graceful shutdown (as a `Service`); `start()` and `shutdown()` do the same
+/// for callers that are not a service group. Stopping stops accepting, sends viewers close 1001,
+/// waits for them (bounded by `drainTimeout`) and releases Redis, the archive and the threads.
 public final class DanmakuServer: Sendable {
     /// The configuration the server was built with.
     public let configuration: ServerConfiguration
-    private let logger: Logger
-    private let group: MultiThreadedEventLoopGroup
-    private let bus: any CommentBus & CommentLog
+    let logger: Logger
+    let group: MultiThreadedEventLoopGroup
+    let bus: any CommentBus & CommentLog
     /// The Redis bus, when the server runs on one (it has connections to start and stop).
     private let redisBus: RedisBus?
     /// The durable archive, when the server keeps one (closed on shutdown).
@@ -42,12 +44,12 @@ public final class DanmakuServer: Sendable {
     private let state = NIOLockedValueBox(Running())
     /// This server's metrics, served at `GET /metrics` (one registry per server, no global state).
     public let metrics = PrometheusCollectorRegistry()
-    private let metricsFactory: DescribedMetricsFactory
+    let metricsFactory: DescribedMetricsFactory
     /// Viewers per room across the deployment.
-    private let online = OnlineDirectory()
-    private let presence: any PresenceStore
+    let online = OnlineDirectory()
+    let presence: any PresenceStore
     /// How long each loop slept: the push role's windows leave the rest of the loop free.
-    private let loopSleep = LoopSleepMeter()
+    let loopSleep = LoopSleepMeter()
 
     /// - Parameter archive: the durable archive opened from `configuration.dataDirectory`
     ///   (`ArchivedLog.open`); the single-process server then keeps every comment in it.
@@ -99,9 +101,61 @@ public final class DanmakuServer: Sendable {
     /// The bound port (valid after `start`).
     public var port: Int { state.withLockedValue { $0.channel?.localAddress?.port ?? 0 } }
 
-    /// Binds the listening socket and starts serving.
+    /// Serves until graceful shutdown (a `Service`'s task: the group around it, or `shutdown()`),
+    /// then stops its parts in reverse order of start: the listener, presence reporting, the
+    /// hub's drain, the Redis connection, the archive and the event loops.
+    ///
+    /// - Parameter onListening: told the bound address once the server accepts connections.
+    public func run(onListening: @escaping @Sendable (SocketAddress) -> Void = { _ in }) async throws {
+        let parts: [any Service]
+        do {
+            parts = try await startParts()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        let lifecycle = ServiceGroup(services: parts, gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
+        let stopRequested = state.withLockedValue {
+            $0.lifecycle = lifecycle
+            return $0.stopRequested
+        }
+        if stopRequested { await lifecycle.triggerGracefulShutdown() }
+        onListening(state.withLockedValue { $0.channel!.localAddress! })
+        try await lifecycle.run()
+        logger.info("stopped")
+    }
+
+    /// Starts serving in a task of its own and returns once the port is bound; `shutdown()`
+    /// stops it. For callers that are not a `ServiceGroup` (tests, embedding).
     @discardableResult
     public func start() async throws -> SocketAddress {
+        try await withCheckedThrowingContinuation { continuation in
+            let pending = NIOLockedValueBox<CheckedContinuation<SocketAddress, any Error>?>(continuation)
+            let running = Task {
+                do {
+                    try await run { address in pending.withLockedValue { $0.take() }?.resume(returning: address) }
+                } catch {
+                    pending.withLockedValue { $0.take() }?.resume(throwing: error)
+                }
+            }
+            state.withLockedValue { $0.running = running }
+        }
+    }
+
+    /// Stops a server begun with `start()`: stops accepting, closes viewers with 1001 (bounded by
+    /// `drainTimeout`), and releases Redis, the archive and the threads.
+    public func shutdown() async {
+        let (lifecycle, running) = state.withLockedValue { state in
+            state.stopRequested = true
+            return (state.lifecycle, state.running)
+        }
+        await lifecycle?.triggerGracefulShutdown()
+        _ = await running?.result
+    }
+
+    /// Connects to Redis (a refused password is an error, an unreachable server is not), binds
+    /// the listener and starts the push loops; returns the parts in the order they are started.
+    private func startParts() async throws -> [any Service] {
         if let redisBus {
             redisBus.start()
             do {
@@ -115,83 +169,41 @@ public final class DanmakuServer: Sendable {
                 logger.warning("redis is not reachable yet; posts are answered 503 until it is", metadata: ["error": "\(error)"])
             }
         }
-        var push = configuration.push
-        // A push-only node has no logic role to check posts with.
-        if !configuration.roles.contains(.api) { push.viewerPosts = false }
-        // HTTP and WebSocket alike (refused ones are not counted).
-        let openConnections = Meter(label: "danmaku_connections", factory: metricsFactory)
-        let hub = configuration.roles.contains(.push) ? PushHub(
-            configuration: push, eventLoops: Array(group.makeIterator()), services: service, moderation: service.moderation,
-            log: bus, bus: bus, logger: logger, metrics: PushMetrics(factory: metricsFactory), online: online,
-            loopSleep: loopSleep) : nil
-        let nodeReports = Self.nodeReports(presence: presence, hub: hub, nodeName: push.nodeName)
-        let channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 4096)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 4)
-            // Viewers send little (pongs, the odd post): a small first receive buffer, grown on
-            // demand, keeps idle connections cheap (NIO keeps one pooled per channel).
-            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536))
-            .childChannelInitializer { [configuration, service, metrics, connections, openConnections, nodeReports] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let addresses = configuration.ingest.clientAddress
-                    // A trusted proxy carries many clients: its connections are not capped as one's.
-                    let address = addresses.isTrustedProxy(channel.remoteAddress) ? nil : addresses.key(peer: channel.remoteAddress)
-                    if let address, !connections.acquire(address) {
-                        try channel.pipeline.syncOperations.addHandler(ConnectionRefusal())
-                        return
-                    }
-                    // A close-future callback, not a handler: idle viewers stay as light as they are.
-                    openConnections.increment()
-                    channel.closeFuture.whenComplete { _ in
-                        if let address { connections.release(address) }
-                        openConnections.decrement()
-                    }
-                    try ConnectionPipeline.configure(
-                        channel: channel, configuration: configuration, service: service, hub: hub,
-                        metricsText: { metrics.emitToBuffer() }, unreadiness: { [weak self] in self?.unreadiness },
-                        nodeReports: nodeReports)
-                }
-            }
-            .bind(host: configuration.host, port: configuration.port)
-            .get()
-        let presenceLoop = PresenceLoop(store: presence, directory: online, hub: hub, interval: configuration.presenceInterval, logger: logger)
+        let hub = makeHub()
+        let channel = try await bind(hub: hub)
         state.withLockedValue {
             $0.channel = channel
             $0.hub = hub
-            $0.presence = Task { await presenceLoop.run() }
         }
-        let address = channel.localAddress!
-        logger.info("listening", metadata: ["address": "\(address)", "threads": "\(Array(group.makeIterator()).count)"])
-        return address
+        logger.info("listening", metadata: ["address": "\(channel.localAddress!)", "threads": "\(Array(group.makeIterator()).count)"])
+        var parts: [any Service] = [ServerPart("event loops") { [group] in try? await group.shutdownGracefully() }]
+        if let archive { parts.append(ServerPart("archive") { await archive.close() }) }
+        if let redisBus { parts.append(ServerPart("redis") { await redisBus.shutdown() }) }
+        if let hub {
+            parts.append(ServerPart("push hub") { [drainTimeout = configuration.drainTimeout] in
+                await Self.drain(hub, timeout: drainTimeout)
+            })
+        }
+        // Withdraws this node's counts on shutdown, while Redis is still connected.
+        parts.append(PresenceLoop(store: presence, directory: online, hub: hub, interval: configuration.presenceInterval, logger: logger))
+        parts.append(ServerPart("listener") { [state] in
+            state.withLockedValue { $0.draining = true }
+            try? await channel.close()
+        })
+        return parts
     }
 
-    /// Stops accepting, closes viewers with 1001, and shuts the threads down.
-    public func shutdown() async {
-        let (channel, hub, presence) = state.withLockedValue { state in
-            state.draining = true
-            return (state.channel, state.hub, state.presence)
+    /// Sends every viewer close 1001 and waits for them, at most `timeout`: a viewer that never
+    /// answers is cut off by its close timeout anyway.
+    private static func drain(_ hub: PushHub, timeout: TimeAmount) async {
+        let drained = Task { await hub.drain() }
+        let timer = Task {
+            try await Task.sleep(for: .nanoseconds(timeout.nanoseconds))
+            drained.cancel()
         }
-        try? await channel?.close()
-        // Withdraws this node's counts while Redis is still connected.
-        presence?.cancel()
-        await presence?.value
-        if let hub {
-            let drained = Task { await hub.drain() }
-            // Bound the drain: a viewer that never answers is cut off by its close timeout anyway.
-            let timeout = Task {
-                try await Task.sleep(for: .nanoseconds(configuration.drainTimeout.nanoseconds))
-                drained.cancel()
-            }
-            await drained.value
-            timeout.cancel()
-            await hub.stop()
-        }
-        await redisBus?.shutdown()
-        await archive?.close()
-        try? await group.shutdownGracefully()
-        logger.info("stopped")
+        await drained.value
+        timer.cancel()
+        await hub.stop()
     }
 
     /// Why this node should not get traffic now (`GET /readyz`), or nil when it should.
@@ -203,25 +215,17 @@ public final class DanmakuServer: Sendable {
 
     /// The push hub (valid after `start`), for tests and metrics.
     public var hub: PushHub? { state.withLockedValue { $0.hub } }
-
-    /// Every node's viewers per room, for the dashboard: as the nodes report them to Redis, or
-    /// this node's own counts on the memory bus.
-    private static func nodeReports(
-        presence: any PresenceStore, hub: PushHub?, nodeName: String
-    ) -> @Sendable () async -> [String: [String: Int]] {
-        { [presence, hub] in
-            if let shared = presence as? RedisPresence { return (try? await shared.reports()) ?? [:] }
-            guard let hub else { return [:] }
-            let counts = await hub.localCounts()
-            return [nodeName: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.value, $0.value) })]
-        }
-    }
 }
 
 /// The parts of a server that exist once it is started.
 private struct Running {
     var channel: (any Channel)?
     var hub: PushHub?
-    var presence: Task<Void, Never>?
+    /// Stops the parts in reverse order of start.
+    var lifecycle: ServiceGroup?
+    /// The task `start()` runs the server in.
+    var running: Task<Void, Never>?
+    /// `shutdown()` was called, perhaps before the lifecycle existed.
+    var stopRequested = false
     var draining = false
 }

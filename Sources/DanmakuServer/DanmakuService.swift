@@ -16,10 +16,7 @@ public struct DanmakuService: Service {
     }
 
     public func run() async throws {
-        try await server.start()
-        onListening(server.port)
-        // Sleep until shutdown is requested; cancellation (a forced stop) ends the wait too.
-        try? await gracefulShutdown()
-        await server.shutdown()
+        // The server's own group of parts follows this group's graceful shutdown.
+        try await server.run { [onListening] address in onListening(address.port ?? 0) }
     }
 }

@@ -4,10 +4,13 @@ import DanmakuBus
 import DanmakuCore
 import DanmakuPush
 import Logging
+import ServiceLifecycle
 
 /// Every `interval`: reports this node's viewers per room, reads the deployment's totals into
 /// the directory, lets viewers know the counts that changed, and applies rooms' display budgets.
-struct PresenceLoop {
+/// A part of the server's lifecycle: on graceful shutdown it withdraws this node's counts.
+struct PresenceLoop: Service, CustomStringConvertible {
+    var description: String { "presence reporting" }
     let store: any PresenceStore
     let directory: OnlineDirectory
     /// The push role, if this node runs it (it has viewers to count and to tell).
@@ -15,7 +18,12 @@ struct PresenceLoop {
     let interval: Duration
     let logger: Logger
 
-    func run() async {
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await report() }
+        await store.withdraw()
+    }
+
+    private func report() async {
         var failing = false
         while !Task.isCancelled {
             let local = await hub?.localCounts() ?? [:]
@@ -32,6 +40,5 @@ struct PresenceLoop {
             await hub?.refreshDisplayBudgets()
             try? await Task.sleep(for: interval)
         }
-        await store.withdraw()
     }
 }
