@@ -280,6 +280,7 @@ let package = Package(
             dependencies: [
                 "DanmakuIngest", "DanmakuCore",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings

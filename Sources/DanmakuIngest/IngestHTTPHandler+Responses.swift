@@ -77,7 +77,6 @@ extension IngestHTTPHandler {
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         requestInFlight = false
-        if keepAlive { armRequestDeadline(context: context) }
         if !keepAlive {
             let channel = context.channel
             done.whenComplete { _ in channel.close(promise: nil) }

@@ -8,20 +8,15 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// The HTTP API: collects a request (body bounded), routes it, and answers in JSON.
+/// The HTTP API: routes each whole request (`RequestBodyCollector` in front of it bounds the body)
+/// and answers in JSON.
 ///
 /// Requests on one connection are answered in order (the pipelining helper in front of this
-/// handler holds the next request until the current response ends).
+/// handler holds the next request until the current response ends); `RequestDeadline` closes
+/// connections whose next request does not come in time.
 public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
-    public typealias InboundIn = HTTPServerRequestPart
+    public typealias InboundIn = CollectedRequest
     public typealias OutboundOut = HTTPServerResponsePart
-
-    private enum State {
-        case idle
-        case receiving(HTTPRequestHead, ByteBuffer)
-        /// The request was answered early (e.g. 413); the rest of it is dropped.
-        case discarding
-    }
 
     private let configuration: IngestConfiguration
     let service: CommentService
@@ -34,11 +29,8 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     private let unreadiness: @Sendable () -> String?
     /// Hands the connection over to the push role as an event stream (nil: no push role here).
     private let startEventStream: (@Sendable (any Channel, RoomID, UInt64?, Int64?, WireFormat) throws -> Void)?
-    private var state = State.idle
     /// Whether a request is being answered (an error answer must not interleave with it).
     var requestInFlight = false
-    /// Closes the connection unless a complete request arrives in time (see `armRequestDeadline`).
-    private var requestDeadline: Scheduled<Void>?
 
     /// - Parameters:
     ///   - metricsText: the Prometheus text exposition served at `GET /metrics`.
@@ -62,81 +54,15 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch (unwrapInboundIn(data), state) {
-        case (.head(let head), _):
-            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > configuration.maxBodyBytes {
-                state = .discarding
-                respond(context: context, error: .bodyTooLarge(max: configuration.maxBodyBytes), keepAlive: false)
-                return
-            }
-            state = .receiving(head, context.channel.allocator.buffer(capacity: 0))
-        case (.body(var chunk), .receiving(let head, var body)):
-            guard body.readableBytes + chunk.readableBytes <= configuration.maxBodyBytes else {
-                state = .discarding
-                respond(context: context, error: .bodyTooLarge(max: configuration.maxBodyBytes), keepAlive: false)
-                return
-            }
-            body.writeBuffer(&chunk)
-            state = .receiving(head, body)
-        case (.end, .receiving(let head, let body)):
-            state = .idle
+        switch unwrapInboundIn(data) {
+        case .request(let head, let body):
             requestInFlight = true
-            requestDeadline?.cancel()
             handle(context: context, head: head, body: body)
-        case (.end, .discarding):
-            state = .idle
-        case (.body, _), (.end, .idle):
-            break
-        }
-    }
-
-    // MARK: Request deadline
-
-    /// A complete request must arrive within `idleTimeout` of the connection opening or of the
-    /// previous answer. Unlike a read-idle timer, a client cannot extend it by trickling bytes
-    /// (slowloris), by sending a body that never ends, or by holding an idle keep-alive.
-    func armRequestDeadline(context: ChannelHandlerContext) {
-        requestDeadline?.cancel()
-        let channel = context.channel
-        requestDeadline = context.eventLoop.scheduleTask(in: configuration.idleTimeout) {
-            channel.close(promise: nil)
-        }
-    }
-
-    public func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { armRequestDeadline(context: context) }
-    }
-
-    public func channelActive(context: ChannelHandlerContext) {
-        armRequestDeadline(context: context)
-        context.fireChannelActive()
-    }
-
-    /// Removed after a WebSocket upgrade: the viewer's heartbeat takes over.
-    public func handlerRemoved(context: ChannelHandlerContext) {
-        requestDeadline?.cancel()
-        requestDeadline = nil
-    }
-
-    /// Unparseable HTTP: answer 400 with a code (unless a response is under way) and close,
-    /// since the rest of the byte stream cannot be trusted.
-    ///
-    /// Other errors pass on: NIO reports a refused upgrade this way before handing the request
-    /// itself to this handler.
-    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard error is HTTPParserError else {
-            context.fireErrorCaught(error)
-            return
-        }
-        if requestInFlight {
+        case .refused where requestInFlight:
+            // An error answer must not interleave with the answer under way.
             context.close(promise: nil)
-        } else if case .discarding = state {
-            // Already answered (the parser reports the rest of a bad request again): the close
-            // that follows that answer ends the connection.
-            return
-        } else {
-            state = .discarding
-            respond(context: context, error: .malformedRequest, keepAlive: false)
+        case .refused(let error):
+            respond(context: context, error: error, keepAlive: false)
         }
     }
 
@@ -291,7 +217,6 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             case (.success(let seq), .success(let idEpoch)): (since, epoch) = (seq, idEpoch)
             }
         }
-        requestDeadline?.cancel()
         do {
             try startEventStream(context.channel, room, since, epoch, format)
         } catch {

@@ -17,7 +17,6 @@ enum ConnectionPipeline {
         nodeReports: @escaping @Sendable () async -> [String: [String: Int]]
     ) throws {
         let push = configuration.push
-        let headLimit = NIOLoopBound(HeadSizeLimit(maxHeaderBytes: configuration.ingest.maxHeaderBytes), eventLoop: channel.eventLoop)
         var api = configuration.ingest
         api.acceptsPosts = configuration.roles.contains(.api)
         api.servesViewers = hub != nil
@@ -30,10 +29,10 @@ enum ConnectionPipeline {
                     clientAddress: configuration.ingest.clientAddress, hub: hub)
             }
         }
-        let ingest = NIOLoopBound(IngestHTTPHandler(
+        let http = NIOLoopBound(HTTPAPIHandlers(configuration: configuration.ingest, api: IngestHTTPHandler(
             configuration: api, service: service, moderation: service.moderation, replay: service.replay,
             metricsText: metricsText, nodeReports: nodeReports, unreadiness: unreadiness,
-            startEventStream: startEventStream), eventLoop: channel.eventLoop)
+            startEventStream: startEventStream)), eventLoop: channel.eventLoop)
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: push.maxInboundFrameBytes,
             automaticErrorHandling: false,
@@ -67,15 +66,11 @@ enum ConnectionPipeline {
             })
         try channel.pipeline.syncOperations.configureHTTPServerPipeline(
             withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
-                context.pipeline.syncOperations.removeHandler(headLimit.value, promise: nil)
-                context.pipeline.syncOperations.removeHandler(ingest.value, promise: nil)
+                http.value.remove(from: context.pipeline.syncOperations)
             }),
             // Parser errors are answered by the ingest handler, with a JSON body and a close.
             withErrorHandling: false)
-        // Right after the decoder, so the bound covers upgrade requests as well as API calls.
-        let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-        try channel.pipeline.syncOperations.addHandler(headLimit.value, position: .after(decoder))
-        try channel.pipeline.syncOperations.addHandler(ingest.value)
+        try http.value.add(to: channel.pipeline.syncOperations)
     }
 
     /// Removes the HTTP handlers and makes the connection an event-stream viewer of `room`.
@@ -90,6 +85,8 @@ enum ConnectionPipeline {
         if let handler = try? pipeline.handler(type: HTTPServerPipelineHandler.self) { http.append(handler) }
         if let handler = try? pipeline.handler(type: HTTPServerUpgradeHandler.self) { http.append(handler) }
         if let handler = try? pipeline.handler(type: HeadSizeLimit.self) { http.append(handler) }
+        if let handler = try? pipeline.handler(type: RequestDeadline.self) { http.append(handler) }
+        if let handler = try? pipeline.handler(type: RequestBodyCollector.self) { http.append(handler) }
         if let handler = try? pipeline.handler(type: IngestHTTPHandler.self) { http.append(handler) }
         try setViewerSocketOptions(channel, push: push)
         try ViewerPipeline.startEventStream(

@@ -10,8 +10,8 @@ import NIOEmbedded
 import NIOHTTP1
 
 /// The HTTP API as the server builds it (NIO's parser and encoder with pipelining assistance,
-/// the head-size limit, `IngestHTTPHandler`) on a `NIOAsyncTestingChannel`, whose loop the
-/// handlers' async work may complete on from any thread.
+/// and `HTTPAPIHandlers`: head-size limit, request deadline, body collector, API) on a
+/// `NIOAsyncTestingChannel`, whose loop the handlers' async work may complete on from any thread.
 ///
 /// The fuzzed bytes are a request head (request line and headers); the harness drops the
 /// body-framing headers (`Content-Length`, `Transfer-Encoding`: bodies are another target's)
@@ -50,11 +50,9 @@ final class HTTPHarness: Sendable {
         do {
             try await channel.testingEventLoop.executeInContext {
                 try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
-                let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-                try channel.pipeline.syncOperations.addHandler(HeadSizeLimit(maxHeaderBytes: configuration.maxHeaderBytes), position: .after(decoder))
-                try channel.pipeline.syncOperations.addHandler(IngestHTTPHandler(
+                try HTTPAPIHandlers(configuration: configuration, api: IngestHTTPHandler(
                     configuration: configuration, service: service, moderation: service.moderation, replay: service.replay,
-                    metricsText: { Array("# metrics\n".utf8) }))
+                    metricsText: { Array("# metrics\n".utf8) })).add(to: channel.pipeline.syncOperations)
             }
             try await channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 1))
         } catch {

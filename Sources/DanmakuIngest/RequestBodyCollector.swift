@@ -1,0 +1,83 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuCore
+import NIOCore
+import NIOHTTP1
+
+/// A whole HTTP request, or why one cannot be read.
+public enum CollectedRequest {
+    /// The head and the complete body.
+    case request(HTTPRequestHead, ByteBuffer)
+    /// A request that is not read to its end (a body over the limit, bytes that are not HTTP):
+    /// answer `error` and close, since the rest of the byte stream cannot be trusted.
+    case refused(DanmakuError)
+}
+
+/// Collects each request's body (at most `maxBodyBytes`) and passes on one `CollectedRequest`
+/// per request, so the API handler sees whole requests.
+///
+/// A body over the limit, by its `Content-Length` or as it arrives, is refused at once (413) and
+/// the rest of it is dropped; NIO's parser errors become a refusal (400) once per connection.
+public final class RequestBodyCollector: ChannelInboundHandler, RemovableChannelHandler {
+    public typealias InboundIn = HTTPServerRequestPart
+    public typealias InboundOut = CollectedRequest
+
+    private enum State {
+        case idle
+        case receiving(HTTPRequestHead, ByteBuffer)
+        /// The request was refused; what is left of it is dropped.
+        case discarding
+    }
+
+    private let maxBodyBytes: Int
+    private var state = State.idle
+
+    public init(maxBodyBytes: Int) {
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch (unwrapInboundIn(data), state) {
+        case (.head(let head), _):
+            // Content-Length is range-checked by Int's own parser: a huge value is nil, not a trap,
+            // and NIO's parser has already refused a malformed one.
+            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
+                refuse(context: context, .bodyTooLarge(max: maxBodyBytes))
+                return
+            }
+            state = .receiving(head, context.channel.allocator.buffer(capacity: 0))
+        case (.body(var chunk), .receiving(let head, var body)):
+            guard body.readableBytes + chunk.readableBytes <= maxBodyBytes else {
+                refuse(context: context, .bodyTooLarge(max: maxBodyBytes))
+                return
+            }
+            body.writeBuffer(&chunk)
+            state = .receiving(head, body)
+        case (.end, .receiving(let head, let body)):
+            state = .idle
+            context.fireChannelRead(wrapInboundOut(.request(head, body)))
+        case (.end, .discarding):
+            state = .idle
+        case (.body, _), (.end, .idle):
+            break
+        }
+    }
+
+    /// Unparseable HTTP is refused; other errors pass on (NIO reports a refused upgrade this way
+    /// before handing the request itself on).
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard error is HTTPParserError else {
+            context.fireErrorCaught(error)
+            return
+        }
+        // Already refused: the parser reports the rest of a bad request again, and the close
+        // that follows the first answer ends the connection.
+        if case .discarding = state { return }
+        refuse(context: context, .malformedRequest)
+    }
+
+    private func refuse(context: ChannelHandlerContext, _ error: DanmakuError) {
+        state = .discarding
+        context.fireChannelRead(wrapInboundOut(.refused(error)))
+    }
+}

@@ -1,0 +1,87 @@
+import DanmakuIngest
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+import Testing
+
+/// Body collection with its limit, on an embedded channel.
+@Suite struct RequestBodyCollectorTests {
+    private func channel() -> EmbeddedChannel {
+        EmbeddedChannel(handler: RequestBodyCollector(maxBodyBytes: 10))
+    }
+
+    private func head(contentLength: String? = nil) -> HTTPRequestHead {
+        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v1/rooms/r/comments")
+        if let contentLength { head.headers.add(name: "Content-Length", value: contentLength) }
+        return head
+    }
+
+    private func read(_ channel: EmbeddedChannel) throws -> [CollectedRequest] {
+        var collected: [CollectedRequest] = []
+        while let next = try channel.readInbound(as: CollectedRequest.self) { collected.append(next) }
+        return collected
+    }
+
+    private func refusalCode(_ collected: CollectedRequest?) -> String? {
+        guard case .refused(let error) = collected else { return nil }
+        return error.code
+    }
+
+    @Test func aRequestArrivesWholeWithItsBody() throws {
+        let channel = channel()
+        try channel.writeInbound(HTTPServerRequestPart.head(head()))
+        try channel.writeInbound(HTTPServerRequestPart.body(ByteBuffer(string: "hello ")))
+        try channel.writeInbound(HTTPServerRequestPart.body(ByteBuffer(string: "you")))
+        #expect(try read(channel).isEmpty, "nothing is passed on before the end")
+        try channel.writeInbound(HTTPServerRequestPart.end(nil))
+        let collected = try read(channel)
+        guard collected.count == 1, case .request(let head, let body) = collected[0] else {
+            Issue.record("one request expected, got \(collected)")
+            return
+        }
+        #expect(head.uri == "/v1/rooms/r/comments")
+        #expect(String(buffer: body) == "hello you")
+    }
+
+    @Test func aDeclaredLengthOverTheLimitIsRefusedBeforeTheBody() throws {
+        let channel = channel()
+        try channel.writeInbound(HTTPServerRequestPart.head(head(contentLength: "11")))
+        #expect(refusalCode(try read(channel).first) == "body_too_large")
+        // The rest of the refused request is dropped, not passed on as another request.
+        try channel.writeInbound(HTTPServerRequestPart.body(ByteBuffer(string: "01234567890")))
+        try channel.writeInbound(HTTPServerRequestPart.end(nil))
+        #expect(try read(channel).isEmpty)
+    }
+
+    @Test func aHugeDeclaredLengthIsRefusedNotTrapped() throws {
+        let channel = channel()
+        try channel.writeInbound(HTTPServerRequestPart.head(head(contentLength: "99999999999999999999999999")))
+        // Int's parser says nil for a number past Int.max; the body limit then applies as it arrives.
+        try channel.writeInbound(HTTPServerRequestPart.body(ByteBuffer(string: "01234567890")))
+        #expect(refusalCode(try read(channel).first) == "body_too_large")
+    }
+
+    @Test func aBodyThatGrowsPastTheLimitIsRefusedOnce() throws {
+        let channel = channel()
+        try channel.writeInbound(HTTPServerRequestPart.head(head()))
+        try channel.writeInbound(HTTPServerRequestPart.body(ByteBuffer(string: "0123456789")))
+        #expect(try read(channel).isEmpty, "exactly the limit is allowed")
+        try channel.writeInbound(HTTPServerRequestPart.body(ByteBuffer(string: "x")))
+        try channel.writeInbound(HTTPServerRequestPart.body(ByteBuffer(string: "more")))
+        let collected = try read(channel)
+        #expect(collected.count == 1)
+        #expect(refusalCode(collected.first) == "body_too_large")
+    }
+
+    @Test func unparseableHTTPIsRefusedOnceAndOtherErrorsPassOn() throws {
+        let channel = channel()
+        channel.pipeline.fireErrorCaught(HTTPParserError.invalidVersion)
+        channel.pipeline.fireErrorCaught(HTTPParserError.invalidVersion)
+        let collected = try read(channel)
+        #expect(collected.count == 1)
+        #expect(refusalCode(collected.first) == "malformed_request")
+        struct Other: Error {}
+        channel.pipeline.fireErrorCaught(Other())
+        #expect(throws: Other.self) { try channel.throwIfErrorCaught() }
+    }
+}
