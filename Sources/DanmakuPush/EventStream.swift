@@ -44,9 +44,3 @@ enum EventStream {
         epoch > 0 ? "\(epoch)-\(seq)" : "\(seq)"
     }
 }
-
-/// Drops whatever an event-stream client sends after its request: the stream only goes one way.
-final class DiscardInbound: ChannelInboundHandler, Sendable {
-    typealias InboundIn = ByteBuffer
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
-}

@@ -1,15 +1,57 @@
 // Danmaku — a live-stream bullet-comment service.
 
 import NIOCore
+import NIOWebSocket
+
+/// Where a viewer's frames leave its pipeline, and how its connection ends: a WebSocket
+/// (`FrameOutlet`) or a Server-Sent Events stream (`EventStreamOutlet`). `ViewerHandler` writes
+/// every frame through the one its pipeline has.
+protocol ViewerOutlet: AnyObject {
+    /// Writes a complete server frame. For a batch, `seq` is the seq it brings the reader to, in
+    /// the numbering of `epoch`.
+    func send(_ frame: ByteBuffer, batchThrough seq: UInt64?, epoch: Int64)
+    /// Whether the client answers pings, so that its silence past the idle timeout means it is gone.
+    var answersPings: Bool { get }
+    /// Ends the connection, telling the client `reason`.
+    func close(code: WebSocketErrorCode, reason: String)
+}
 
 /// Marks the point at the head of a viewer's pipeline where complete frames are written.
 ///
 /// NIO's WebSocket upgrader always installs a frame encoder, which would re-frame every write.
-/// Batches are already complete frames, so `ViewerHandler` writes through this handler's
-/// context, which sits between the encoder and the socket: the bytes go out untouched.
+/// Batches are already complete frames, so `ViewerHandler` and `ProtocolGuard` write through this
+/// handler's context, which sits between the encoder and the socket: the bytes go out untouched.
 public final class FrameOutlet: ChannelOutboundHandler, RemovableChannelHandler {
     public typealias OutboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
 
+    private var context: ChannelHandlerContext?
+
     public init() {}
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+}
+
+extension FrameOutlet: ViewerOutlet {
+    func send(_ frame: ByteBuffer, batchThrough seq: UInt64?, epoch: Int64) {
+        context?.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+    }
+
+    var answersPings: Bool { true }
+
+    /// The closing handshake is the `ProtocolGuard`'s.
+    func close(code: WebSocketErrorCode, reason: String) {
+        guard let context else { return }
+        if let protocolGuard = try? context.pipeline.syncOperations.handler(type: ProtocolGuard.self) {
+            protocolGuard.close(code: code, reason: reason)
+        } else {
+            context.close(promise: nil)
+        }
+    }
 }

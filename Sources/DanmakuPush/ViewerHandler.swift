@@ -41,16 +41,13 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     let clientAddress: String
     /// The token from the upgrade URL (`?token=`), for posts; nil for watch-only viewers.
     let token: String?
-    /// Whether this viewer reads Server-Sent Events instead of WebSocket frames.
-    let eventStream: Bool
-    /// The epoch of the event stream's room (its event ids carry it).
-    private var streamEpoch: Int64 = 0
+    /// The epoch of the last room said hello to (an event stream's ids carry it).
+    private var helloEpoch: Int64 = 0
     var phase = Phase.waitingForChannel
     private var context: ChannelHandlerContext?
-    /// Where frames are written: the `FrameOutlet`'s context, past the frame encoder.
-    private var outlet: ChannelHandlerContext?
-    /// The frame rules and the closing handshake (nil for an event stream).
-    private var protocolGuard: ProtocolGuard?
+    /// Where frames are written: the WebSocket's `FrameOutlet` (past the frame encoder) or an
+    /// `EventStreamOutlet`.
+    private var outlet: (any ViewerOutlet)?
     var shard: PushShard?
     private var lastInbound = NIODeadline.uptimeNanoseconds(0)
     private var nextPing = NIODeadline.uptimeNanoseconds(0)
@@ -65,12 +62,11 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     /// when permessage-deflate was negotiated in the upgrade.
     public init(
         room: RoomID, since: UInt64?, epoch: Int64? = nil, clientAddress: String, hub: PushHub, compression: Bool = false,
-        token: String? = nil, eventStream: Bool = false, format: WireFormat = .full
+        token: String? = nil, format: WireFormat = .full
     ) {
         self.format = format
         self.firstEpoch = epoch
         self.token = token
-        self.eventStream = eventStream
         self.firstRoom = room
         self.firstSince = since
         self.compressesBatches = compression
@@ -89,9 +85,9 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
 
     public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        outlet = try? context.pipeline.syncOperations.context(handlerType: FrameOutlet.self)
-        precondition(outlet != nil, "ViewerHandler needs a FrameOutlet at the head of its pipeline")
-        protocolGuard = try? context.pipeline.syncOperations.handler(type: ProtocolGuard.self)
+        let pipeline = context.pipeline.syncOperations
+        outlet = (try? pipeline.handler(type: FrameOutlet.self)) ?? (try? pipeline.handler(type: EventStreamOutlet.self))
+        precondition(outlet != nil, "ViewerHandler needs a FrameOutlet or an EventStreamOutlet at the head of its pipeline")
         let now = context.eventLoop.now
         lastInbound = now
         nextPing = now + hub.configuration.pingInterval
@@ -117,7 +113,7 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     /// With a token in the URL, learns the viewer's user id (its own comments are never shed),
     /// then calls `then`; at once without one. An invalid token only leaves the viewer unknown.
     private func learnAuthor(context: ChannelHandlerContext, then: @escaping () -> Void) {
-        guard let token, !eventStream else { return then() }
+        guard let token else { return then() }
         let (services, room) = (hub.services, firstRoom)
         context.eventLoop.makeFutureWithTask { await services.author(token: token, room: room) }
             .assumeIsolated().whenSuccess { [self] author in
@@ -148,7 +144,6 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         leaveRoom()
         self.context = nil
         outlet = nil
-        protocolGuard = nil
     }
 
     /// Leaves every room and gives up the connection's place in the shard.
@@ -164,28 +159,18 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     /// Writes a complete frame, unless the viewer is closing.
     func send(_ frame: ByteBuffer) {
         guard case .open = phase else { return }
-        write(frame)
+        outlet?.send(frame, batchThrough: nil, epoch: helloEpoch)
     }
 
     /// Writes a `comments` batch that brings the viewer to `seq` in its room (an event stream's
     /// event id), unless the viewer is closing.
     func send(batch frame: ByteBuffer, through seq: UInt64) {
         guard case .open = phase else { return }
-        write(frame, eventID: seq)
-    }
-
-    private func write(_ frame: ByteBuffer, eventID: UInt64? = nil) {
-        if eventStream {
-            let id = eventID.map { EventStream.id(seq: $0, epoch: streamEpoch) }
-            guard let outlet, let event = EventStream.event(fromFrame: frame, id: id, allocator: outlet.channel.allocator) else { return }
-            outlet.writeAndFlush(wrapOutboundOut(event), promise: nil)
-            return
-        }
-        outlet?.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        outlet?.send(frame, batchThrough: seq, epoch: helloEpoch)
     }
 
     func sendHello(room: RoomID, lastSeq: UInt64, epoch: Int64, window: TimeAmount, online: Int, displayPerSecond: Int?) {
-        streamEpoch = epoch
+        helloEpoch = epoch
         send(ViewerMessage.frame(ViewerMessage.Hello(
             room: room.value, node: hub.configuration.nodeName, lastSeq: lastSeq, epoch: epoch,
             batchWindowMs: Int(window.nanoseconds / 1_000_000), online: online, displayPerSecond: displayPerSecond,
@@ -198,8 +183,7 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
 
     /// Sends a ping when one is due; false when the viewer has been silent past the idle timeout.
     func heartbeat(now: NIODeadline) -> Bool {
-        // An event-stream client cannot answer pings; a dead one shows as a failed or stuck write.
-        if !eventStream, now - lastInbound >= hub.configuration.idleTimeout { return false }
+        if outlet?.answersPings ?? false, now - lastInbound >= hub.configuration.idleTimeout { return false }
         if now >= nextPing {
             nextPing = now + hub.configuration.pingInterval
             send(ServerFrame.ping)
@@ -213,16 +197,7 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         if case .closing = phase { return }
         leaveRoom()
         phase = .closing
-        guard let context else { return }
-        if eventStream {
-            // No closing handshake: the stream's end is the close; an event says why first.
-            let reason = ViewerMessage.frame(ViewerMessage.Failure(code: "closed", message: reason, retryAfter: nil))
-            write(reason)
-            let channel = context.channel
-            context.eventLoop.assumeIsolated().execute { channel.close(promise: nil) }
-            return
-        }
-        protocolGuard?.close(code: code, reason: reason)
+        outlet?.close(code: code, reason: reason)
     }
 
     /// The guard is closing on its own (a violation, the viewer's close): nothing more is written.

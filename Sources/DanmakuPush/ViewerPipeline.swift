@@ -10,21 +10,18 @@ import NIOWebSocket
 /// The server, the tests, the fuzz harness and the benchmarks all build viewers with this, so
 /// they exercise the same pipeline. Socket options (write bounds, send buffer) are the server's.
 public enum ViewerPipeline {
-    /// Turns an HTTP connection into an event stream for `room`: writes the response head as
-    /// bytes, removes the HTTP handlers (`httpHandlers`), and adds the viewer in event-stream mode.
+    /// Turns an HTTP connection into an event stream for `room`: the `EventStreamOutlet` (which
+    /// writes the response head) in place of the HTTP handlers (`httpHandlers`), and the viewer.
     public static func startEventStream(
         on channel: any Channel, removing httpHandlers: [any RemovableChannelHandler], room: RoomID, since: UInt64?, epoch: Int64?,
         clientAddress: String, hub: PushHub, format: WireFormat = .full
     ) throws {
         let pipeline = channel.pipeline.syncOperations
-        let outlet = FrameOutlet()
-        try pipeline.addHandler(outlet, position: .first)
-        let head = try pipeline.context(handler: outlet)
-        head.writeAndFlush(NIOAny(EventStream.responseHead), promise: nil)
+        try pipeline.addHandler(EventStreamOutlet(), position: .first)
         for handler in httpHandlers { pipeline.removeHandler(handler, promise: nil) }
         try pipeline.addHandler(DiscardInbound())
         try pipeline.addHandler(ViewerHandler(
-            room: room, since: since, epoch: epoch, clientAddress: clientAddress, hub: hub, eventStream: true, format: format))
+            room: room, since: since, epoch: epoch, clientAddress: clientAddress, hub: hub, format: format))
     }
 
     public static func addHandlers(

@@ -1,0 +1,62 @@
+import DanmakuCore
+import DanmakuPush
+import Foundation
+import NIOCore
+import NIOEmbedded
+import Testing
+
+/// An event-stream viewer (`ViewerPipeline.startEventStream`) on virtual time: events with ids,
+/// comment-line pings, no idle close, and an event saying why it ends.
+@Suite struct EventStreamOutletTests {
+    private func streamChannel(_ harness: ViewerHarness, since: UInt64? = nil) throws -> EmbeddedChannel {
+        let channel = EmbeddedChannel(loop: harness.loop)
+        try channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 5000)).wait()
+        try ViewerPipeline.startEventStream(
+            on: channel, removing: [], room: harness.room, since: since, epoch: nil, clientAddress: "10.0.0.1", hub: harness.hub)
+        return channel
+    }
+
+    private func text(_ channel: EmbeddedChannel) throws -> String {
+        var text = ""
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { text += String(buffer: buffer) }
+        return text
+    }
+
+    @Test func theStreamStartsWithItsHeadThenHelloAndBatchesCarryIDs() async throws {
+        let harness = ViewerHarness()
+        let channel = try streamChannel(harness)
+        let opening = try text(channel)
+        #expect(opening.hasPrefix("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream"))
+        #expect(opening.contains("\r\n\r\ndata: {") && opening.contains("\"type\":\"hello\""))
+        try await harness.post(2)
+        harness.loop.advanceTime(by: .milliseconds(10))
+        let batch = try text(channel)
+        let idLine = try #require(batch.split(separator: "\n").first)
+        #expect(idLine.hasPrefix("id: ") && idLine.hasSuffix("2"), "the id is the seq the batch brings the reader to: \(batch)")
+        #expect(batch.contains("\"type\":\"comments\""))
+    }
+
+    @Test func aSilentStreamIsPingedWithCommentLinesAndNeverClosedForSilence() throws {
+        let harness = ViewerHarness { $0.pingInterval = .seconds(20); $0.idleTimeout = .seconds(60) }
+        let channel = try streamChannel(harness)
+        _ = try text(channel)
+        harness.loop.advanceTime(by: .seconds(21))
+        #expect(try text(channel) == ": ping\n\n")
+        // Far past the idle timeout a WebSocket viewer would have been closed at.
+        harness.loop.advanceTime(by: .seconds(200))
+        #expect(channel.isActive)
+        #expect(try text(channel).components(separatedBy: ": ping\n\n").count - 1 >= 9)
+    }
+
+    @Test func aSlowStreamEndsWithAnEventSayingWhy() throws {
+        let harness = ViewerHarness()
+        let channel = try streamChannel(harness)
+        _ = try text(channel)
+        channel.isWritable = false
+        channel.pipeline.fireChannelWritabilityChanged()
+        harness.loop.run()
+        let ending = try text(channel)
+        #expect(ending.contains("\"code\":\"closed\"") && ending.contains("slow consumer"), "\(ending)")
+        #expect(!channel.isActive, "no closing handshake: the stream's end is the close")
+    }
+}
