@@ -21,13 +21,13 @@ struct BusOptions: ParsableArguments {
     var busTlsKey: String?
 
     @Option(name: .customLong("bus-timeout-ms"), help: "How long a Redis command may take before it fails and the connection is renewed, ms.")
-    var busTimeoutMilliseconds = 2000
+    var busTimeoutMilliseconds = Int(ServerConfiguration().busTimeout.nanoseconds / 1_000_000)
 
     @Option(help: "Replicas that must confirm a comment (Redis WAIT) before it is answered 201; unconfirmed ones are taken back and answered 503. 0: do not wait.")
-    var busMinReplicas = 0
+    var busMinReplicas = ServerConfiguration().busMinReplicas
 
     @Option(name: .customLong("bus-replica-timeout-ms"), help: "How long a post waits for --bus-min-replicas confirmations, ms.")
-    var busReplicaTimeoutMilliseconds = 500
+    var busReplicaTimeoutMilliseconds = Int(ServerConfiguration().busReplicaTimeout.nanoseconds / 1_000_000)
 
     /// The bus named by `--bus`, with the password from `DANMAKU_BUS_PASSWORD` (which process
     /// listings do not show) when the URL has none, and the `--bus-tls-*` files.

@@ -1,0 +1,114 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import ArgumentParser
+import DanmakuAuth
+import DanmakuBus
+import DanmakuCore
+import DanmakuIngest
+import DanmakuLogic
+import DanmakuServer
+import Foundation
+import NIOCore
+
+extension ServeOptions {
+    /// The server configuration these options describe, or a `ValidationError` naming the flag.
+    func makeConfiguration() throws -> ServerConfiguration {
+        var configuration = ServerConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.threads = threads
+        guard let roles = ServerRoles(list: roles) else {
+            throw ValidationError("--roles must be all, or a list of ingest,logic and/or push (ingest and logic together)")
+        }
+        configuration.roles = roles
+        let bus = try busOptions.choice(environment: ProcessInfo.processInfo.environment)
+        guard roles == .all || bus != .memory else {
+            throw ValidationError("--roles \(self.roles) needs a shared bus: add --bus redis://HOST:PORT")
+        }
+        configuration.bus = bus
+        if dataDir != nil, case .redis = bus {
+            throw ValidationError("--data-dir keeps the single-process server's archive; in cluster mode Redis keeps history (see docs/CLUSTER.md)")
+        }
+        configuration.dataDirectory = dataDir
+        configuration.busTimeout = try busOptions.timeout()
+        (configuration.busMinReplicas, configuration.busReplicaTimeout) = try busOptions.replication()
+        configuration.jwtSecret = (jwtSecret ?? ProcessInfo.processInfo.environment["DANMAKU_JWT_SECRET"]).flatMap { $0.isEmpty ? nil : $0 }
+        if let secret = configuration.jwtSecret, secret.utf8.count < TokenAuthenticator.minimumSecretBytes {
+            throw ValidationError("the JWT secret must be at least \(TokenAuthenticator.minimumSecretBytes) bytes (HS256)")
+        }
+        let takesPosts = roles.contains(.api) || viewerPosts
+        if configuration.jwtSecret == nil, takesPosts, !allowAnonymousPosts, !Self.isLoopback(host) {
+            throw ValidationError("""
+                listening on \(host) without a JWT secret would let anyone post: set --jwt-secret (or DANMAKU_JWT_SECRET), \
+                or pass --allow-anonymous-posts to run open on purpose
+                """)
+        }
+        if let trustedProxies {
+            guard let addresses = ClientAddress(trustedProxies: trustedProxies) else {
+                throw ValidationError("--trusted-proxies must be a comma-separated list of addresses or CIDR networks, e.g. 10.0.0.0/8,::1")
+            }
+            configuration.ingest.clientAddress = addresses
+        }
+        guard batchWindowMilliseconds >= 0 else { throw ValidationError("--batch-window-ms must be 0 or more") }
+        configuration.push.batchWindowMilliseconds = batchWindowMilliseconds
+        guard maxSendsPerSecond.map({ $0 > 0 }) ?? true else { throw ValidationError("--max-sends-per-second must be positive") }
+        configuration.push.maxSendsPerSecond = maxSendsPerSecond
+        configuration.push.maxBatchWindowMilliseconds = maxBatchWindowMilliseconds
+        configuration.push.compression = compression
+        configuration.push.viewerPosts = viewerPosts
+        configuration.push.maxInboundFrameBytes = maxFrameBytes
+        configuration.push.maxUnwrittenBytes = maxUnwrittenBytes
+        configuration.push.socketSendBufferBytes = socketSendBuffer
+        configuration.push.inboundMessageRate = try rate(viewerMessageRate, "--viewer-message-rate")
+        configuration.push.pingInterval = .seconds(Int64(pingInterval))
+        configuration.push.idleTimeout = .seconds(Int64(idleTimeout))
+        configuration.push.nodeName = nodeName
+        if let budget = defaultDisplayPerSecond {
+            guard (1...RoomSettings.maxDisplayPerSecond).contains(budget) else {
+                throw ValidationError("--default-display-per-second must be between 1 and \(RoomSettings.maxDisplayPerSecond)")
+            }
+        }
+        configuration.push.defaultDisplayPerSecond = defaultDisplayPerSecond
+        guard maxRoomsPerConnection >= 1 else { throw ValidationError("--max-rooms-per-connection must be at least 1") }
+        configuration.push.maxRoomsPerConnection = maxRoomsPerConnection
+        configuration.ingest.maxBodyBytes = maxBodyBytes
+        configuration.ingest.maxHeaderBytes = maxHeaderBytes
+        configuration.ingest.idleTimeout = .seconds(Int64(httpIdleTimeout))
+        configuration.ingest.maxConnectionsPerAddress = maxConnectionsPerAddress
+        guard history > 0 else { throw ValidationError("--history must be at least 1") }
+        guard roomIdleSeconds >= 0 else { throw ValidationError("--room-idle-seconds must be 0 (forever) or more") }
+        guard maxRooms >= 10 else { throw ValidationError("--max-rooms must be at least 10") }
+        configuration.roomIdleSeconds = roomIdleSeconds
+        configuration.maxRooms = maxRooms
+        configuration.logic.historyCapacity = history
+        configuration.logic.maxTextLength = maxTextLength
+        configuration.logic.userLimit = try rate(userRate, "--user-rate")
+        configuration.logic.ipLimit = try rate(ipRate, "--ip-rate")
+        configuration.logic.roomLimit = try rate(roomRate, "--room-rate")
+        configuration.logic.readLimit = try rate(readRate, "--read-rate")
+        configuration.logic.duplicateWindowSeconds = duplicateWindow
+        guard (0...86_400).contains(recallSeconds) else { throw ValidationError("--recall-seconds must be 0...86400") }
+        configuration.logic.recallSeconds = recallSeconds
+        guard let policy = FilterPolicy(rawValue: filterPolicy) else {
+            throw ValidationError("--filter-policy must be reject or mask")
+        }
+        configuration.logic.filterPolicy = policy
+        if let words {
+            let list = try String(contentsOfFile: words, encoding: .utf8)
+            configuration.logic.words = SensitiveWordFilter.words(fromList: list)
+        }
+        return configuration
+    }
+
+    /// Whether `host` only listens on this machine (127.0.0.0/8, ::1, localhost).
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || ["127.0.0.0/8", "::1"].contains { ClientAddress.Network($0)?.contains(host) == true }
+    }
+
+    private func rate(_ text: String, _ flag: String) throws -> RateLimit {
+        guard let limit = RateLimit(parsing: text) else {
+            throw ValidationError("\(flag) must look like RATE/BURST, e.g. 2/10")
+        }
+        return limit
+    }
+}
