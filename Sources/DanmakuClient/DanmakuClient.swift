@@ -223,24 +223,6 @@ public final class DanmakuClient: AsyncSequence, Sendable {
 
     // MARK: Messages
 
-    private struct ServerMessage: Decodable {
-        var type: String
-        var room: String?
-        var lastSeq: UInt64?
-        var epoch: Int64?
-        var online: Int?
-        var comments: [DanmakuComment]?
-        var from: UInt64?
-        var to: UInt64?
-        var seq: UInt64?
-        var id: String?
-        var count: Int?
-        var ts: Int64?
-        var code: String?
-        var message: String?
-        var retryAfter: Int?
-    }
-
     /// Codes that answer a join or leave rather than a post.
     private static let roomErrors: Set<String> = ["too_many_rooms", "already_watching", "invalid_room"]
 
@@ -282,33 +264,5 @@ public final class DanmakuClient: AsyncSequence, Sendable {
 
     private func nextPost() -> CheckedContinuation<PostReceipt, any Error>? {
         state.withLock { $0.posts.isEmpty ? nil : $0.posts.removeFirst() }
-    }
-
-    // MARK: Helpers
-
-    private static func joinMessage(_ room: String, cursor: RoomCursor) -> [String: Any] {
-        var message: [String: Any] = ["type": "join", "room": room]
-        if let lastSeq = cursor.lastSeq { message["since"] = lastSeq }
-        if let epoch = cursor.epoch { message["epoch"] = epoch }
-        return message
-    }
-
-    private static func path(room: String, query: [(String, String)]) -> String {
-        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
-        let escapedRoom = room.addingPercentEncoding(withAllowedCharacters: allowed) ?? room
-        let parameters = query.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.1)" }
-        return "/v1/rooms/\(escapedRoom)/ws" + (parameters.isEmpty ? "" : "?" + parameters.joined(separator: "&"))
-    }
-
-    private static func frame(_ message: [String: Any]) throws -> WebSocketFrame {
-        let data = try JSONSerialization.data(withJSONObject: message)
-        return WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: ByteBuffer(bytes: data))
-    }
-
-    /// 0.1 s doubling to 5 s, each with up to a fifth added at random (clients that lost the same
-    /// server do not all come back at once).
-    static func backoff(attempt: Int) -> Duration {
-        let base = Swift.min(5.0, 0.1 * pow(2.0, Double(Swift.min(attempt, 16))))
-        return .milliseconds(Int64(base * 1000 * Double.random(in: 1...1.2)))
     }
 }
