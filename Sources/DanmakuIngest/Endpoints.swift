@@ -32,7 +32,7 @@ extension Route {
     /// an unknown path, which answer every method with their own error.
     public var endpoints: KeyValuePairs<HTTPMethod, Endpoint> {
         switch self {
-        case .health, .ready, .metrics, .viewerPage, .clientScript, .adminPage, .adminStats: [.GET: Endpoint(.anyNode)]
+        case .health, .ready, .metrics, .viewerPage, .clientScript, .adminPage, .adminScript, .adminStats: [.GET: Endpoint(.anyNode)]
         case .comments: [.GET: Endpoint(.anyNode, readsStore: true), .POST: Endpoint(.ingest)]
         case .viewerSocket, .events: [.GET: Endpoint(.push)]
         case .room, .rooms, .replay: [.GET: Endpoint(.anyNode, readsStore: true)]
@@ -57,7 +57,7 @@ extension Route {
             ("/v1/rooms/{room}/bans/{user}", .ban(room, user: "u")), ("/v1/rooms/{room}/comments/{id}", .comment(room, id: "c")),
             ("/v1/rooms/{room}/settings", .settings(room)), ("/v1/words", .words), ("/v1/rooms/{room}/notices", .notices(room)),
             ("/v1/broadcast", .broadcast), ("/v1/rooms/{room}/live", .live(room)), ("/admin", .adminPage), ("/client.js", .clientScript),
-            ("/v1/admin/stats", .adminStats),
+            ("/admin.js", .adminScript), ("/v1/admin/stats", .adminStats),
         ]
     }()
 }

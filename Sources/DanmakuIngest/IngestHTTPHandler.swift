@@ -103,12 +103,12 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             respond(
                 context: context, status: .ok, body: route == .adminPage ? AdminPage.body : ViewerPage.body,
                 contentType: "text/html; charset=utf-8", keepAlive: keepAlive, extraHeaders: headers)
-        case .clientScript:
+        case .clientScript, .adminScript:
             var headers = HTTPHeaders()
             headers.add(name: "X-Content-Type-Options", value: "nosniff")
             headers.add(name: "Cache-Control", value: "no-cache")
             respond(
-                context: context, status: .ok, body: ClientScript.body,
+                context: context, status: .ok, body: route == .adminScript ? AdminScript.body : ClientScript.body,
                 contentType: "text/javascript; charset=utf-8", keepAlive: keepAlive, extraHeaders: headers)
         case .adminStats:
             let loop = context.eventLoop

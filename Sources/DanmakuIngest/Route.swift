@@ -41,6 +41,8 @@ public enum Route: Equatable, Sendable {
     case clientScript
     /// `/admin`: the operators' dashboard page.
     case adminPage
+    /// `/admin.js`: the dashboard's script.
+    case adminScript
     /// `/v1/admin/stats`: the figures the dashboard draws.
     case adminStats
     /// A room path whose room id is malformed.
@@ -65,6 +67,8 @@ public enum Route: Equatable, Sendable {
             self = .clientScript
         case 2 where parts[1] == "admin":
             self = .adminPage
+        case 2 where parts[1] == "admin.js":
+            self = .adminScript
         case 4 where parts[1] == "v1" && parts[2] == "admin" && parts[3] == "stats":
             self = .adminStats
         case 3 where parts[1] == "v1" && parts[2] == "words":

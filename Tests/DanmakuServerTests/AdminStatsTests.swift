@@ -50,12 +50,15 @@ import Testing
         }
     }
 
-    @Test func thePageIsServedWithTheViewerPagesHeaders() async throws {
+    @Test func thePageAndItsScriptAreServedWithTheViewerPagesHeaders() async throws {
         try await withServer { _, port in
             let page = try await httpRequest(port: port, method: "GET", path: "/admin")
             #expect(page.status == 200 && page.headers["content-type"]?.hasPrefix("text/html") == true)
             #expect(page.headers["content-security-policy"]?.contains("default-src 'none'") == true)
-            #expect(String(decoding: page.body, as: UTF8.self).contains("/v1/admin/stats"))
+            #expect(String(decoding: page.body, as: UTF8.self).contains(#"<script src="/admin.js">"#))
+            let script = try await httpRequest(port: port, method: "GET", path: "/admin.js")
+            #expect(script.status == 200 && script.headers["content-type"]?.hasPrefix("text/javascript") == true)
+            #expect(String(decoding: script.body, as: UTF8.self).contains("/v1/admin/stats"))
             // Open mode: nobody can prove they are an admin.
             let stats = try await httpRequest(port: port, method: "GET", path: "/v1/admin/stats")
             #expect(stats.status == 403)

@@ -1,0 +1,259 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import NIOCore
+
+/// `/admin.js`: the dashboard's script (`AdminPage`). It polls `GET /v1/admin/stats` with the
+/// token typed into the page, keeps two minutes of each rate and draws them, fills the rooms and
+/// nodes tables, and sends display-budget, slow-mode and ban changes to the moderation endpoints.
+enum AdminScript {
+    /// The script's bytes, made once.
+    static let body = ByteBuffer(string: source)
+
+    static let source = #"""
+"use strict";
+const tokenKey = "danmaku-admin-token";
+const history = 120;  // points kept per chart: two minutes
+// Each chart: what it plots, from two successive reads of the figures (`rate` turns a counter
+// into a per-second rate; `value` plots the latest value).
+const charts = [
+  { id: "accepted", title: "comments accepted /s", series: (now, before, dt) => ({ accepted: rate(now, before, dt, "danmaku_comments_accepted_total") }) },
+  { id: "rejected", title: "comments rejected /s by reason", series: (now, before, dt) => byLabel(now, before, dt, "danmaku_comments_rejected_total", "reason") },
+  { id: "deliveries", title: "deliveries /s", series: (now, before, dt) => ({ deliveries: rate(now, before, dt, "danmaku_deliveries_total") }) },
+  { id: "frames", title: "frames /s", series: (now, before, dt) => ({ frames: rate(now, before, dt, "danmaku_frames_total") }) },
+  { id: "bytes", title: "bytes sent /s", series: (now, before, dt) => ({ bytes: rate(now, before, dt, "danmaku_sent_bytes_total") }) },
+  { id: "viewers", title: "viewers", series: (now) => ({ viewers: value(now, "danmaku_viewers") }) },
+  { id: "window", title: "batch window in force (ms) by loop", series: (now) => byLabelValue(now, "danmaku_batch_window_seconds", "loop", 1000) },
+  { id: "slow", title: "slow-consumer closes /s", series: (now, before, dt) => ({ closes: rate(now, before, dt, "danmaku_slow_consumer_closes_total") }) },
+  { id: "lag", title: "bus publish-to-push lag (ms, mean)", series: (now, before) => ({ lag: mean(now, before, "danmaku_bus_latency_seconds") * 1000 }) },
+];
+const colours = ["#4fc3f7", "#ff8a65", "#aed581", "#ffd54f", "#ba68c8", "#f06292", "#4db6ac", "#e0e0e0"];
+const points = {};  // chart id → series name → values
+let previous = null, timer = null;
+
+function value(figures, name) { return figures.metrics[name] ?? 0; }
+function rate(now, before, dt, name) { return Math.max(0, (value(now, name) - value(before, name)) / dt); }
+function mean(now, before, name) {
+  const count = value(now, name + "_count") - value(before, name + "_count");
+  return count > 0 ? (value(now, name + "_sum") - value(before, name + "_sum")) / count : 0;
+}
+/// The series of `name` split by `label`: `{labelValue: series key}`.
+function labelled(figures, name, label) {
+  const found = {};
+  const pattern = new RegExp(`^${name}\\{(?:.*,)?${label}="([^"]*)"`);
+  for (const key of Object.keys(figures.metrics)) {
+    const match = key.match(pattern);
+    if (match) found[match[1]] = key;
+  }
+  return found;
+}
+function byLabel(now, before, dt, name, label) {
+  const result = {};
+  for (const [labelValue, key] of Object.entries(labelled(now, name, label))) result[labelValue] = rate(now, before, dt, key);
+  return result;
+}
+function byLabelValue(now, name, label, scale) {
+  const result = {};
+  for (const [labelValue, key] of Object.entries(labelled(now, name, label))) result[`loop ${labelValue}`] = now.metrics[key] * scale;
+  return result;
+}
+
+function setStatus(state, text) {
+  const box = document.getElementById("status");
+  box.dataset.state = state;
+  box.textContent = text;
+}
+
+function buildCharts() {
+  const box = document.getElementById("charts");
+  for (const chart of charts) {
+    const figure = document.createElement("figure");
+    figure.innerHTML = `<figcaption><span></span><b></b></figcaption><canvas width="600" height="220"></canvas>`;
+    figure.querySelector("span").textContent = chart.title;
+    figure.querySelector("canvas").id = `chart-${chart.id}`;
+    figure.querySelector("canvas").dataset.points = "0";
+    box.append(figure);
+    points[chart.id] = {};
+  }
+}
+
+/// Draws one chart's series as lines, scaled to the largest value shown.
+function draw(chart) {
+  const canvas = document.getElementById(`chart-${chart.id}`);
+  const context = canvas.getContext("2d");
+  const series = Object.entries(points[chart.id]);
+  context.clearRect(0, 0, canvas.width, canvas.height);
+  let top = 0, count = 0;
+  for (const [, values] of series) for (const v of values) top = Math.max(top, v);
+  top = top > 0 ? top * 1.1 : 1;
+  series.forEach(([name, values], index) => {
+    count = Math.max(count, values.length);
+    context.strokeStyle = colours[index % colours.length];
+    context.lineWidth = 2;
+    context.beginPath();
+    values.forEach((v, i) => {
+      const x = canvas.width - (values.length - 1 - i) * (canvas.width / (history - 1));
+      const y = canvas.height - 4 - (v / top) * (canvas.height - 8);
+      if (i === 0) context.moveTo(x, y); else context.lineTo(x, y);
+    });
+    context.stroke();
+    context.fillStyle = colours[index % colours.length];
+    context.font = "22px system-ui";
+    context.fillText(name, 8, 26 + index * 26);
+  });
+  canvas.dataset.points = String(count);
+  const latest = series.map(([name, values]) => `${format(values[values.length - 1])}`).join(" / ");
+  canvas.previousElementSibling.querySelector("b").textContent = latest;
+}
+
+function format(v) {
+  if (v === undefined) return "–";
+  if (v >= 1e6) return (v / 1e6).toFixed(1) + "M";
+  if (v >= 1e4) return (v / 1e3).toFixed(0) + "k";
+  return v >= 10 ? v.toFixed(0) : v.toFixed(1);
+}
+
+function record(figures) {
+  if (previous) {
+    const dt = Math.max(0.001, (figures.at - previous.at) / 1000);
+    for (const chart of charts) {
+      const now = chart.series(figures, previous, dt);
+      for (const [name, v] of Object.entries(now)) {
+        const values = points[chart.id][name] ??= [];
+        values.push(Number.isFinite(v) ? v : 0);
+        if (values.length > history) values.shift();
+      }
+      draw(chart);
+    }
+  }
+  previous = figures;
+  document.getElementById("node").textContent = `node ${figures.node}`;
+  showRooms(figures.rooms);
+  showNodes(figures.nodes);
+}
+
+function cell(row, text) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  row.append(td);
+  return td;
+}
+
+function showRooms(rooms) {
+  const body = document.querySelector("#rooms tbody");
+  // Rows whose inputs are being edited are kept as they are.
+  if (body.contains(document.activeElement) && document.activeElement.tagName === "INPUT") return;
+  body.replaceChildren();
+  for (const room of rooms) {
+    const row = document.createElement("tr");
+    row.dataset.room = room.room;
+    cell(row, room.room);
+    cell(row, String(room.online)).className = "online";
+    cell(row, String(room.commentsPerSecond));
+    cell(row, String(room.lastSeq));
+    setting(row, room, "displayPerSecond", room.displayPerSecond ?? "", "off");
+    setting(row, room, "slowModeSeconds", room.slowModeSeconds ?? 0, "0");
+    const ban = cell(row, "");
+    ban.innerHTML = `<input class="ban-user" placeholder="user id"><input class="ban-seconds" type="number" min="1" value="600"><button>ban</button>`;
+    ban.querySelector("button").onclick = () => banUser(room.room, ban.querySelector(".ban-user").value, Number(ban.querySelector(".ban-seconds").value));
+    const watch = cell(row, "");
+    const link = document.createElement("a");
+    link.href = `/rooms/${encodeURIComponent(room.room)}`;
+    link.target = "_blank";
+    link.textContent = "watch";
+    watch.append(link);
+    body.append(row);
+  }
+}
+
+/// A cell with an input and a "set" button that changes one room setting, keeping the others.
+function setting(row, room, name, current, placeholder) {
+  const td = cell(row, "");
+  const input = document.createElement("input");
+  input.type = "number";
+  input.min = "0";
+  input.className = name;
+  input.placeholder = placeholder;
+  input.value = current;
+  const button = document.createElement("button");
+  button.textContent = "set";
+  button.className = `set-${name}`;
+  button.onclick = () => updateSettings(room, name, input.value);
+  td.append(input, button);
+}
+
+async function updateSettings(room, name, raw) {
+  const settings = { slowModeSeconds: room.slowModeSeconds ?? 0 };
+  if (room.rate) settings.rate = room.rate;
+  if (room.displayPerSecond) settings.displayPerSecond = room.displayPerSecond;
+  const number = raw === "" ? null : Number(raw);
+  if (name === "displayPerSecond") {
+    if (number) settings.displayPerSecond = number; else delete settings.displayPerSecond;
+  } else {
+    settings.slowModeSeconds = number ?? 0;
+  }
+  await act(`/v1/rooms/${encodeURIComponent(room.room)}/settings`, "PUT", settings, `${room.room}: ${name} set`);
+}
+
+async function banUser(room, user, seconds) {
+  if (!user) return setStatus("error", "name a user to ban");
+  await act(`/v1/rooms/${encodeURIComponent(room)}/bans`, "POST", { user, seconds }, `${user} banned from ${room}`);
+}
+
+async function act(path, method, body, done) {
+  const response = await fetch(path, {
+    method, headers: { "Authorization": `Bearer ${sessionStorage.getItem(tokenKey)}`, "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const answer = await response.json().catch(() => ({}));
+  if (response.ok) setStatus("live", done);
+  else setStatus("error", `${answer.error?.code ?? response.status}: ${answer.error?.message ?? ""}`);
+}
+
+function showNodes(nodes) {
+  const body = document.querySelector("#nodes tbody");
+  body.replaceChildren();
+  for (const node of nodes) {
+    const row = document.createElement("tr");
+    cell(row, node.node);
+    cell(row, String(node.viewers));
+    cell(row, String(node.rooms));
+    body.append(row);
+  }
+}
+
+async function poll() {
+  const token = sessionStorage.getItem(tokenKey);
+  if (!token) return;
+  try {
+    const response = await fetch("/v1/admin/stats", { headers: { "Authorization": `Bearer ${token}` } });
+    const answer = await response.json();
+    if (!response.ok) {
+      setStatus("error", `${answer.error?.code ?? response.status}: ${answer.error?.message ?? "refused"}`);
+      return;
+    }
+    record(answer);
+    if (document.getElementById("status").dataset.state !== "live") setStatus("live", "live");
+  } catch (error) {
+    setStatus("error", `unreachable: ${error}`);
+  }
+}
+
+function start() {
+  previous = null;
+  for (const chart of charts) points[chart.id] = {};
+  clearInterval(timer);
+  poll();
+  timer = setInterval(poll, 1000);
+}
+
+document.getElementById("login").onsubmit = (event) => {
+  event.preventDefault();
+  sessionStorage.setItem(tokenKey, document.getElementById("token").value);
+  setStatus("idle", "connecting");
+  start();
+};
+
+buildCharts();
+if (sessionStorage.getItem(tokenKey)) start();
+"""#
+}
