@@ -69,19 +69,7 @@ struct AdminAPI: Sendable {
         }
         let nodes = await nodeReports().map { Node(node: $0.key, viewers: $0.value.values.reduce(0, +), rooms: $0.value.count) }
         return .success(RoomsAPI.encode(Stats(
-            node: nodeName, at: Int64(Date().timeIntervalSince1970 * 1000), metrics: Self.samples(metricsText()),
+            node: nodeName, at: Int64(Date().timeIntervalSince1970 * 1000), metrics: MetricsSample(text: String(decoding: metricsText(), as: UTF8.self)).series,
             rooms: rooms, nodes: nodes.sorted { $0.node < $1.node })))
-    }
-
-    /// The sample lines of a Prometheus text exposition, histogram buckets left out.
-    static func samples(_ text: [UInt8]) -> [String: Double] {
-        var samples: [String: Double] = [:]
-        for line in String(decoding: text, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
-            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
-            let series = line[..<space]
-            if series.prefix(while: { $0 != "{" }).hasSuffix("_bucket") { continue }
-            samples[String(series)] = value
-        }
-        return samples
     }
 }

@@ -1,6 +1,7 @@
 // Danmaku — a live-stream bullet-comment service.
 
 import ArgumentParser
+import DanmakuIngest
 import DanmakuRedis
 import DanmakuRedisBus
 import Foundation

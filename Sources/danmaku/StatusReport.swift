@@ -1,5 +1,6 @@
 // Danmaku — a live-stream bullet-comment service.
 
+import DanmakuIngest
 import Foundation
 
 /// The text `danmaku status` prints: a line per node, the busiest rooms, and the cluster's nodes.
