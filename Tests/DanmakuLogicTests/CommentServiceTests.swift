@@ -1,6 +1,7 @@
 import DanmakuBus
 import DanmakuCore
 import DanmakuLogic
+import Foundation
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -33,6 +34,31 @@ import Testing
             #expect(try accepted.encoded.decoded() == accepted.comment)
         }
         #expect(try history(bus).comments.map(\.seq) == [1, 2, 3])
+    }
+
+    /// The window is measured from the comment's `ts`: stored comments of chosen ages stand in
+    /// for waiting out the window.
+    @Test func anAuthorMayRecallOnlyWithinTheWindow() async throws {
+        let (service, bus) = makeService { $0.recallSeconds = 10 }
+        let me = AnonymousIdentity.author(forAddress: "1.1.1.1")
+        func stored(ageSeconds: Int64) async throws -> String {
+            let id = UUID().uuidString
+            let ts = currentTimeMillis() - ageSeconds * 1000
+            let json = try Comment(seq: 0, id: id, room: room.value, user: me, text: "t", color: "#ffffff", mode: .scroll, ts: ts).unnumberedJSON()
+            _ = try await bus.append(room: room, unnumbered: json)
+            return id
+        }
+        let fresh = try await stored(ageSeconds: 8)
+        let stale = try await stored(ageSeconds: 11)
+        let loop = EmbeddedEventLoop()
+        let late = await service.recall(room: room, id: stale, token: nil, clientAddress: "1.1.1.1", on: loop)
+        guard case .failure(let error) = late else { Issue.record("recalled past the window"); return }
+        #expect(error.code == "recall_expired")
+        let strangers = await service.recall(room: room, id: fresh, token: nil, clientAddress: "2.2.2.2", on: loop)
+        guard case .failure(let notYours) = strangers else { Issue.record("recalled someone else's comment"); return }
+        #expect(notYours.code == "forbidden")
+        #expect(try await service.recall(room: room, id: fresh, token: nil, clientAddress: "1.1.1.1", on: loop).get() == 1)
+        #expect(try history(bus).comments.map(\.seq) == [2])
     }
 
     @Test func rejectedCommentsAreNeverStored() async throws {

@@ -103,7 +103,10 @@ import Testing
             #expect(reply.status == 200)
             try await viewer.observed.wait(for: "the handshake") { $0.handshake != nil || $0.closed }
             #expect(viewer.observed.value.handshakeStatus == 101, "the viewer's upgrade was answered")
-            try await Task.sleep(for: .milliseconds(5500))
+            // A silent connection opened after the viewer's: once the deadline has closed it, the
+            // viewer's would have closed the viewer too, had it been left in place.
+            let probe = try await TestConnection.connect(port: port)
+            try await probe.waitForClose(timeout: .seconds(20))
             #expect(!viewer.observed.value.closed, "a viewer outlived the HTTP idle timeout")
             await viewer.close()
         }
