@@ -155,7 +155,7 @@ let package = Package(
         .executableTarget(
             name: "danmaku",
             dependencies: [
-                "DanmakuServer", "DanmakuLogic", "DanmakuPush", "DanmakuAuth", "DanmakuArchive", "DanmakuIngest", "DanmakuBus", "DanmakuCore",
+                "DanmakuServer", "DanmakuLogic", "DanmakuAuth", "DanmakuArchive", "DanmakuIngest", "DanmakuBus", "DanmakuCore",
                 "DanmakuRedis", "DanmakuRedisBus",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -323,7 +323,7 @@ let package = Package(
         .testTarget(
             name: "DanmakuRedisTests",
             dependencies: [
-                "DanmakuRedis", "DanmakuCore", "DanmakuTestSupport",
+                "DanmakuRedis", "DanmakuTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -334,7 +334,7 @@ let package = Package(
         .testTarget(
             name: "DanmakuRedisBusTests",
             dependencies: [
-                "DanmakuRedisBus", "DanmakuBus", "DanmakuCore", "DanmakuTestSupport",
+                "DanmakuRedisBus", "DanmakuRedis", "DanmakuBus", "DanmakuCore", "DanmakuTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -349,7 +349,7 @@ let package = Package(
         .testTarget(
             name: "DanmakuServerTests",
             dependencies: [
-                "DanmakuServer", "DanmakuAuth", "DanmakuCore", "DanmakuLogic", "DanmakuPush", "DanmakuTestSupport",
+                "DanmakuServer", "DanmakuAuth", "DanmakuCore", "DanmakuIngest", "DanmakuLogic", "DanmakuTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
