@@ -15,24 +15,36 @@ public struct RoomSettings: Codable, Sendable, Equatable {
     /// privileged authors' comments and a viewer's own always go; an even sample of the rest).
     /// nil: off, every viewer gets every comment.
     public var displayPerSecond: Int?
+    /// Who may post comments styled beyond the basics (a colour other than white, a mode other
+    /// than `scroll`, a size): everyone, or only the room's staff.
+    public var stylesFor: StyleAccess
 
-    public init(slowModeSeconds: Int = 0, rate: String? = nil, displayPerSecond: Int? = nil) {
+    /// Who may style comments in a room.
+    public enum StyleAccess: String, Codable, Sendable {
+        case everyone
+        /// The room's streamer, its moderators and admins.
+        case staff
+    }
+
+    public init(slowModeSeconds: Int = 0, rate: String? = nil, displayPerSecond: Int? = nil, stylesFor: StyleAccess = .everyone) {
         self.slowModeSeconds = slowModeSeconds
         self.rate = rate
         self.displayPerSecond = displayPerSecond
+        self.stylesFor = stylesFor
     }
 
     private enum CodingKeys: String, CodingKey {
-        case slowModeSeconds, rate, displayPerSecond
+        case slowModeSeconds, rate, displayPerSecond, stylesFor
     }
 
-    /// Any field may be left out of a request: slow mode then is off, no room rate applies, and
-    /// there is no display budget.
+    /// Any field may be left out of a request: slow mode then is off, no room rate applies, there
+    /// is no display budget, and everyone may style comments.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         slowModeSeconds = try container.decodeIfPresent(Int.self, forKey: .slowModeSeconds) ?? 0
         rate = try container.decodeIfPresent(String.self, forKey: .rate)
         displayPerSecond = try container.decodeIfPresent(Int.self, forKey: .displayPerSecond)
+        stylesFor = try container.decodeIfPresent(StyleAccess.self, forKey: .stylesFor) ?? .everyone
     }
 
     /// The largest display budget a room may set (a budget that large is as good as none).
@@ -57,9 +69,12 @@ public protocol ModerationStore: Sendable {
     func unban(user: String, room: RoomID) async throws
     func settings(room: RoomID) async throws -> RoomSettings
     func update(_ settings: RoomSettings, room: RoomID) async throws
-    /// Why `user` may not post in `room` now (a ban, slow mode), or nil; when nil, the post is
-    /// counted for slow mode.
-    func admit(user: String, room: RoomID) async throws -> DanmakuError?
+    /// Why `user` may not post in `room` now (a ban, a style the room keeps for its staff, slow
+    /// mode, the room's rate), or nil; when nil, the post is counted for slow mode and the rate.
+    ///
+    /// - Parameter styled: the comment is styled beyond the basics and its author is not the
+    ///   room's staff (refused where the room's `stylesFor` is `staff`).
+    func admit(user: String, room: RoomID, styled: Bool) async throws -> DanmakuError?
 
     /// Undoes what an `admit` that answered nil recorded (the slow-mode mark, the room token):
     /// the post was then not stored, and its retry must be admitted as the first try would have.
@@ -118,7 +133,7 @@ public final class MemoryModeration: ModerationStore {
         }
     }
 
-    public func admit(user: String, room: RoomID) async throws -> DanmakuError? {
+    public func admit(user: String, room: RoomID, styled: Bool) async throws -> DanmakuError? {
         let now = Date()
         return state.withLock { state in
             if let until = state.bans[room]?[user] {
@@ -126,6 +141,7 @@ public final class MemoryModeration: ModerationStore {
                 state.bans[room]?[user] = nil
             }
             guard let settings = state.settings[room] else { return nil }
+            if styled, settings.stylesFor == .staff { return .styleNotAllowed }
             let slow = settings.slowModeSeconds
             if slow > 0, let last = state.lastPost[room]?[user], now.timeIntervalSince(last) < TimeInterval(slow) {
                 return .slowMode(retryAfter: Self.seconds(TimeInterval(slow) - now.timeIntervalSince(last)))

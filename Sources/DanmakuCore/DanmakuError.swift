@@ -128,6 +128,10 @@ extension DanmakuError {
         .init(code: "slow_mode", status: 429, message: "this room is in slow mode", retryAfterSeconds: retryAfter)
     }
     /// A `pool` (subtitle or special) comment from a viewer.
+    public static let styleNotAllowed = DanmakuError(
+        code: "style_not_allowed", status: 403,
+        message: "in this room only the streamer, moderators and admins may post coloured, sized or non-scrolling comments")
+
     public static let poolNotAllowed = DanmakuError(
         code: "pool_not_allowed", status: 403, message: "only the room's streamer, moderators and admins may post pool comments")
     /// The token may not moderate here.

@@ -57,6 +57,10 @@ public struct CommentDraft: Sendable, Hashable {
     public var mode: CommentMode
     public var size: CommentSize = .normal
     public var pool = false
+
+    /// Whether the comment is styled beyond the basics (white, scrolling, normal size), which a
+    /// room may keep for its staff.
+    public var isStyled: Bool { color != "#ffffff" || mode != .scroll || size != .normal }
 }
 
 /// Checks a request's fields against the contract.

@@ -186,8 +186,14 @@ public final class CommentService: Sendable {
         }
         // Last, so that only a post that passed every other check counts towards slow mode.
         do {
-            let refused = try await withSpan("danmaku.admit") { _ in try await moderation.admit(user: author.id, room: room) }
-            if let refused { return .failure(refused) }
+            // Styles beyond the basics from someone who is not the room's staff: the room decides.
+            let styled = author.role == nil && draft.isStyled
+            let refused = try await withSpan("danmaku.admit") { _ in try await moderation.admit(user: author.id, room: room, styled: styled) }
+            if let refused {
+                // The same words without the style are a new post, not a duplicate of this one.
+                if refused == .styleNotAllowed { duplicates.forget(user: author.id, normalizedText: normalized) }
+                return .failure(refused)
+            }
         } catch {
             refund()
             return .failure(.busUnavailable(String(describing: error)))

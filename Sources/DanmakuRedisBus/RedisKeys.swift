@@ -58,12 +58,15 @@ enum RedisScripts {
         """
 
     /// May a user post? KEYS: ban key, settings hash, the user's last-post key, the room's token
-    /// bucket. Returns {'banned', ms left}, {'slow', ms left} or {'rate', ms until a token}, or
-    /// {'ok', 0} after recording the post (slow mode, bucket). Nothing is recorded for a refusal.
+    /// bucket; ARGV[1] '1' when the comment is styled and its author is not the room's staff.
+    /// Returns {'banned', ms left}, {'style', 0} (the room keeps styles for its staff),
+    /// {'slow', ms left} or {'rate', ms until a token}, or {'ok', 0} after recording the post
+    /// (slow mode, bucket). Nothing is recorded for a refusal.
     static let admit = """
         local ban = redis.call('PTTL', KEYS[1])
         if ban > 0 then return {'banned', ban} end
-        local settings = redis.call('HMGET', KEYS[2], 'slow', 'rate', 'burst')
+        local settings = redis.call('HMGET', KEYS[2], 'slow', 'rate', 'burst', 'styles')
+        if ARGV[1] == '1' and settings[4] == 'staff' then return {'style', 0} end
         local slow = tonumber(settings[1] or '0') or 0
         local rate = tonumber(settings[2] or '0') or 0
         local burst = tonumber(settings[3] or '0') or 0

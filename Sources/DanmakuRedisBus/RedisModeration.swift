@@ -32,14 +32,15 @@ public final class RedisModeration: ModerationStore {
 
     public func settings(room: RoomID) async throws -> RoomSettings {
         let key = Self.settingsKey(room)
-        let reply: RESPValue = try await bus.redis.send(RESPCommand("HMGET", [RESPArgument(key), "slow", "rate", "burst", "display"]), key: key)
-        guard let values = reply.array, values.count == 4 else { throw RedisError.unexpectedReply("settings: \(reply)") }
+        let reply: RESPValue = try await bus.redis.send(RESPCommand("HMGET", [RESPArgument(key), "slow", "rate", "burst", "display", "styles"]), key: key)
+        guard let values = reply.array, values.count == 5 else { throw RedisError.unexpectedReply("settings: \(reply)") }
         let rate = values[1].string.flatMap(Double.init).flatMap { perSecond -> String? in
             guard perSecond > 0, let burst = values[2].string.flatMap(Double.init) else { return nil }
             return RateLimit(perSecond: perSecond, burst: burst).description
         }
         let display = values[3].integer.flatMap { $0 > 0 ? Int($0) : nil }
-        return RoomSettings(slowModeSeconds: Int(values[0].integer ?? 0), rate: rate, displayPerSecond: display)
+        let styles = values[4].string.flatMap(RoomSettings.StyleAccess.init(rawValue:)) ?? .everyone
+        return RoomSettings(slowModeSeconds: Int(values[0].integer ?? 0), rate: rate, displayPerSecond: display, stylesFor: styles)
     }
 
     public func update(_ settings: RoomSettings, room: RoomID) async throws {
@@ -48,7 +49,7 @@ public final class RedisModeration: ModerationStore {
         _ = try await bus.redis.send(RESPCommand("HSET", [
             RESPArgument(key), "slow", RESPArgument(settings.slowModeSeconds),
             "rate", RESPArgument(limit.map { String($0.perSecond) } ?? "0"), "burst", RESPArgument(limit.map { String($0.burst) } ?? "0"),
-            "display", RESPArgument(settings.displayPerSecond ?? 0),
+            "display", RESPArgument(settings.displayPerSecond ?? 0), "styles", RESPArgument(settings.stylesFor.rawValue),
         ]), key: key) as RESPValue
         // A new rate starts with a full bucket.
         _ = try await bus.redis.send(RESPCommand("DEL", [RESPArgument(Self.bucketKey(room))]), key: Self.bucketKey(room)) as RESPValue
@@ -63,10 +64,10 @@ public final class RedisModeration: ModerationStore {
         ).get()
     }
 
-    public func admit(user: String, room: RoomID) async throws -> DanmakuError? {
+    public func admit(user: String, room: RoomID, styled: Bool) async throws -> DanmakuError? {
         let reply = try await bus.scripts.run(
             RedisScripts.admit, keys: [Self.banKey(room, user), Self.settingsKey(room), Self.lastPostKey(room, user), Self.bucketKey(room)],
-            arguments: [], on: bus.redis
+            arguments: [styled ? "1" : "0"], on: bus.redis
         ).get()
         guard let parts = reply.array, parts.count == 2, let verdict = parts[0].string, let milliseconds = parts[1].integer else {
             throw RedisError.unexpectedReply("admit: \(reply)")
@@ -74,6 +75,7 @@ public final class RedisModeration: ModerationStore {
         let seconds = max(1, Int((milliseconds + 999) / 1000))
         switch verdict {
         case "banned": return .banned(retryAfter: seconds)
+        case "style": return .styleNotAllowed
         case "slow": return .slowMode(retryAfter: seconds)
         case "rate": return .rateLimited(scope: "room", retryAfter: seconds)
         default: return nil

@@ -199,6 +199,12 @@ extension DistributedModeTests {
                 #expect(statuses == [201, 201, 429], "one bucket for the room, whichever node takes the post")
                 #expect(try await call(0, "DELETE", "/v1/rooms/c/bans/troll", moderator, "").status == 200)
                 #expect(try await call(1, "POST", "/v1/rooms/c/comments", troll, #"{"text":"back"}"#).status == 201)
+                // Styles kept for the room's staff, set on one node, hold on the other.
+                #expect(try await call(0, "PUT", "/v1/rooms/s/settings", moderator, #"{"stylesFor":"staff"}"#).status == 200)
+                #expect(try await call(1, "GET", "/v1/rooms/s/settings", fan, "").json["stylesFor"] as? String == "staff")
+                #expect(try await call(1, "POST", "/v1/rooms/s/comments", fan, ##"{"text":"red","color":"#ff0000"}"##).errorCode == "style_not_allowed")
+                #expect(try await call(1, "POST", "/v1/rooms/s/comments", fan, #"{"text":"plain"}"#).status == 201)
+                #expect(try await call(0, "POST", "/v1/rooms/s/comments", moderator, #"{"text":"top","mode":"top"}"#).status == 201)
             }
         }
 

@@ -61,6 +61,31 @@ import Testing
         #expect(try history(bus).comments.map(\.seq) == [2])
     }
 
+    @Test func aRoomMayKeepStylesForItsStaff() async throws {
+        let moderation = MemoryModeration()
+        let bus = MemoryBus(historyCapacity: 10)
+        var configuration = LogicConfiguration()
+        configuration.userLimit = RateLimit(perSecond: 1000, burst: 1000)
+        let service = CommentService(configuration: configuration, log: bus, bus: bus, moderation: moderation)
+        let streamer = CommentAuthor(id: "s1", name: "Streamer", role: "streamer")
+        func post(_ request: CommentRequest, as who: CommentAuthor) async -> String {
+            switch await service.submit(room: room, request: request, author: who, clientAddress: "1.1.1.1") {
+            case .success: "accepted"
+            case .failure(let error): error.code
+            }
+        }
+        let styled = [CommentRequest(text: "a", color: "#FF0000"), CommentRequest(text: "b", mode: "reverse"), CommentRequest(text: "c", size: "large")]
+        // Everyone may, until the room says otherwise.
+        #expect(await post(CommentRequest(text: "before", color: "#FF0000"), as: author) == "accepted")
+        try await moderation.update(RoomSettings(stylesFor: .staff), room: room)
+        for request in styled { #expect(await post(request, as: author) == "style_not_allowed", "\(request)") }
+        #expect(await post(CommentRequest(text: "plain", color: "#FFFFFF", mode: "scroll", size: "normal"), as: author) == "accepted")
+        // The refused words, without their style, are not taken for a duplicate.
+        #expect(await post(CommentRequest(text: "a"), as: author) == "accepted")
+        for request in styled { #expect(await post(request, as: streamer) == "accepted", "\(request)") }
+        #expect(try history(bus).comments.count == 6)
+    }
+
     @Test func rejectedCommentsAreNeverStored() async throws {
         let (service, bus) = makeService()
         let cases: [(CommentRequest, String)] = [
