@@ -147,6 +147,10 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
         try await memory.publishRetraction(seq: seq, id: id, room: room)
     }
 
+    public func publishLikes(_ likes: [LikeCount], room: RoomID) async throws {
+        try await memory.publishLikes(likes, room: room)
+    }
+
     // MARK: The writer
 
     /// Numbers and queues an append; starts the writer if it is idle. Whatever queues up while a

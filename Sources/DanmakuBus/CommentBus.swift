@@ -16,6 +16,9 @@ public protocol BusSubscriber: AnyObject, Sendable {
     /// another comment holds that seq (a Redis master that lost the comment in a failover numbered
     /// a new one with it), and only the comment with this `id` goes.
     func retract(seq: UInt64, id: String, room: RoomID, seqReused: Bool)
+
+    /// Comments of `room` whose like counts changed.
+    func liked(_ likes: [LikeCount], room: RoomID)
 }
 
 /// Fan-out transport from logic nodes to push nodes.
@@ -34,6 +37,9 @@ public protocol CommentBus: Sendable {
 
     /// Tells the room's subscribers that comment `id` (`seq`) was taken back.
     func publishRetraction(seq: UInt64, id: String, room: RoomID) async throws
+
+    /// Tells the room's subscribers the like counts that changed.
+    func publishLikes(_ likes: [LikeCount], room: RoomID) async throws
 }
 
 /// What history holds for a room at one moment.

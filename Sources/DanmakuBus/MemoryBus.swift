@@ -205,6 +205,11 @@ public final class MemoryBus: CommentBus, CommentLog {
         for subscriber in targets { subscriber.retract(seq: seq, id: id, room: room, seqReused: false) }
     }
 
+    public func publishLikes(_ likes: [LikeCount], room: RoomID) async throws {
+        let targets = subscribers.withLock { Array(($0[room] ?? [:]).values) }
+        for subscriber in targets { subscriber.liked(likes, room: room) }
+    }
+
     public func publish(_ comments: [EncodedComment], room: RoomID) async throws {
         let targets = subscribers.withLock { Array(($0[room] ?? [:]).values) }
         for subscriber in targets { subscriber.deliver(comments, room: room) }

@@ -40,7 +40,7 @@ extension Route {
         case .ban, .comment: [.DELETE: Endpoint(.logic)]
         case .settings: [.GET: Endpoint(.anyNode), .PUT: Endpoint(.logic)]
         case .words: [.PUT: Endpoint(.logic)]
-        case .notices, .broadcast: [.POST: Endpoint(.ingest)]
+        case .notices, .broadcast, .likes: [.POST: Endpoint(.ingest)]
         case .live: [.POST: Endpoint(.anyNode), .DELETE: Endpoint(.anyNode)]
         case .invalidRoom, .unknown: [:]
         }
@@ -55,6 +55,7 @@ extension Route {
             ("/v1/rooms/{room}/events", .events(room)), ("/v1/rooms/{room}", .room(room)), ("/v1/rooms", .rooms),
             ("/v1/rooms/{room}/replay", .replay(room)), ("/v1/rooms/{room}/bans", .bans(room)),
             ("/v1/rooms/{room}/bans/{user}", .ban(room, user: "u")), ("/v1/rooms/{room}/comments/{id}", .comment(room, id: "c")),
+            ("/v1/rooms/{room}/comments/{id}/likes", .likes(room, id: "c")),
             ("/v1/rooms/{room}/settings", .settings(room)), ("/v1/words", .words), ("/v1/rooms/{room}/notices", .notices(room)),
             ("/v1/broadcast", .broadcast), ("/v1/rooms/{room}/live", .live(room)), ("/admin", .adminPage), ("/client.js", .clientScript),
             ("/admin.js", .adminScript), ("/v1/admin/stats", .adminStats),

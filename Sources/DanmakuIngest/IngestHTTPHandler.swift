@@ -123,6 +123,9 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             let address = clientAddress(context: context, head: head)
             let loop = context.eventLoop
             moderate(context: context, keepAlive: keepAlive) { await $0.retract(room: room, id: id, token: token, clientAddress: address, on: loop) }
+        case .likes(let room, let id):
+            let (address, loop, likes) = (clientAddress(context: context, head: head), context.eventLoop, LikesAPI(service: service))
+            answer(context: context, keepAlive: keepAlive) { await likes.like(room: room, id: id, body: body, token: token, clientAddress: address, on: loop) }
         case .settings(let room) where method == .GET:
             moderate(context: context, keepAlive: keepAlive) { await $0.settings(room: room) }
         case .settings(let room):

@@ -39,6 +39,8 @@ public enum Route: Equatable, Sendable {
     case viewerPage
     /// `/client.js`: the JavaScript viewer client the viewer page uses.
     case clientScript
+    /// `/v1/rooms/{room}/comments/{id}/likes`: a viewer likes a comment.
+    case likes(RoomID, id: String)
     /// `/admin`: the operators' dashboard page.
     case adminPage
     /// `/admin.js`: the dashboard's script.
@@ -102,6 +104,12 @@ public enum Route: Equatable, Sendable {
             }
             let last = String(parts[5]).removingPercentEncoding ?? String(parts[5])
             self = parts[4] == "bans" ? .ban(room, user: last) : .comment(room, id: last)
+        case 7 where parts[1] == "v1" && parts[2] == "rooms" && parts[4] == "comments" && !parts[5].isEmpty && parts[6] == "likes":
+            guard let room = RoomID(parts[3]) else {
+                self = .invalidRoom
+                return
+            }
+            self = .likes(room, id: String(parts[5]).removingPercentEncoding ?? String(parts[5]))
         default:
             self = .unknown
         }

@@ -41,6 +41,10 @@ public final class CommentService: Sendable {
     public let reads: ReadBudget
     /// Room stats of the last second.
     let statsCache = RoomStatsCache()
+    /// Who likes which comment.
+    let likes: any LikeStore
+    /// Likes per user (`configuration.likeLimit`).
+    let likeLimiter: RateLimiter
 
     /// - Parameter onPublishFailure: told when a stored comment could not be published live
     ///   (it stays in history, so resuming viewers still get it).
@@ -48,10 +52,12 @@ public final class CommentService: Sendable {
         configuration: LogicConfiguration, log: any CommentLog, bus: any CommentBus,
         metrics: LogicMetrics = LogicMetrics(), authenticator: any PostAuthenticator = OpenPosting(),
         moderation: any ModerationStore = MemoryModeration(), online: OnlineDirectory = OnlineDirectory(),
-        replay: (any ReplayStore)? = nil,
+        replay: (any ReplayStore)? = nil, likes: any LikeStore = MemoryLikes(),
         onPublishFailure: @escaping @Sendable (any Error) -> Void = { _ in }
     ) {
         self.replay = replay
+        self.likes = likes
+        self.likeLimiter = RateLimiter(limits: [.user: configuration.likeLimit])
         self.reads = ReadBudget(limit: configuration.readLimit)
         self.moderation = moderation
         self.online = online

@@ -25,6 +25,9 @@ public struct LogicConfiguration: Sendable {
     /// Seconds during which an author may take their own comment back (`DELETE` on it with their
     /// token); 0: only moderators may.
     public var recallSeconds = 120
+    /// Likes per user, `RATE/BURST` (a like is a cheap write, but one per comment on screen at
+    /// most makes sense).
+    public var likeLimit = RateLimit(perSecond: 5, burst: 20)
 
     public init() {}
 }

@@ -52,6 +52,8 @@ final class LoopRoom {
 
     /// The last seq a budgeted flush covered.
     var budgetedThrough: UInt64 = 0
+    /// Like counts waiting to go out, by comment id (see `collectLikes`).
+    var pendingLikes: [String: LikeCount] = [:]
 
     /// Applies the room's `displayPerSecond` setting (nil: off).
     func setDisplayPerSecond(_ perSecond: Int?, now: NIODeadline) {

@@ -158,6 +158,18 @@ public final class PushHub: BusSubscriber, Sendable {
         }
     }
 
+    /// From the bus: tells each loop that has the room the like counts that changed.
+    public func liked(_ likes: [LikeCount], room: RoomID) {
+        let loops = routes.withLock { $0[room]?.loops }
+        guard let loops else { return }
+        for index in loops {
+            let box = shards[index]
+            box.eventLoop.execute {
+                box.value?.liked(likes, room: room)
+            }
+        }
+    }
+
     // MARK: Online counts
 
     /// Viewers per room on this node (those still joining included), summed over its loops.

@@ -189,6 +189,13 @@ final class PushShard {
         if room.retract(seq: seq, id: id, seqReused: seqReused, now: eventLoop.now) { markDirty(room) }
     }
 
+    /// Like counts of `room` changed: they go to its viewers together, one frame per window.
+    func liked(_ likes: [LikeCount], room roomID: RoomID) {
+        eventLoop.preconditionInEventLoop()
+        guard let room = rooms[roomID], room.collectLikes(likes) else { return }
+        eventLoop.assumeIsolated().scheduleTask(in: room.window) { room.sendLikes() }
+    }
+
     /// Applies rooms' display budgets (from their settings).
     func setDisplayBudgets(_ budgets: [RoomID: Int?]) {
         eventLoop.preconditionInEventLoop()

@@ -57,6 +57,13 @@ enum ViewerMessage {
         let id: String
     }
 
+    /// Like counts that changed, in seq order.
+    struct Likes: Encodable {
+        let type = "likes"
+        let room: String
+        let likes: [LikeCount]
+    }
+
     struct Failure: Encodable {
         let type = "error"
         let code: String

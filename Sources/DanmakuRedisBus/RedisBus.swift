@@ -257,6 +257,20 @@ public final class RedisBus: CommentBus, CommentLog {
         _ = try await redis.send(RESPCommand("SPUBLISH", [RESPArgument(channel), RESPArgument(bytes: line)]), key: channel).get()
     }
 
+    /// Sent at once, as a line of its own on the room's channel; a push node that misses it shows
+    /// the old count until the comment's next like.
+    public func publishLikes(_ likes: [LikeCount], room: RoomID) async throws {
+        let line = try WireCodec.encode(LikeCounts(likes: likes))
+        let channel = RedisKeys(room).channel
+        _ = try await redis.send(RESPCommand("SPUBLISH", [RESPArgument(channel), RESPArgument(bytes: line)]), key: channel).get()
+    }
+
+    /// Like counts on a room channel: `{"type":"likes","likes":[…]}`.
+    struct LikeCounts: Codable {
+        var type = "likes"
+        var likes: [LikeCount]
+    }
+
     /// A retraction on a room channel: `{"type":"retract",…}` (comments start `{"seq":`).
     struct Retraction: Codable {
         var type = "retract"

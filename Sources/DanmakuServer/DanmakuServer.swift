@@ -92,9 +92,10 @@ public final class DanmakuServer: Sendable {
         } ?? MemoryPresence()
         // Single process: the SQLite archive, when there is one; a cluster: Redis's own streams.
         let replay: (any ReplayStore)? = archive ?? redisBus.map { RedisReplay(bus: $0) }
+        let likes: any LikeStore = redisBus.map { RedisLikes(bus: $0) } ?? MemoryLikes()
         self.service = CommentService(
             configuration: configuration.logic, log: bus, bus: bus, metrics: LogicMetrics(factory: factory),
-            authenticator: authenticator, moderation: moderation, online: online, replay: replay,
+            authenticator: authenticator, moderation: moderation, online: online, replay: replay, likes: likes,
             onPublishFailure: { failureLogger.error("stored comment not published live", metadata: ["error": "\($0)"]) })
     }
 

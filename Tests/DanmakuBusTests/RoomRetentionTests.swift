@@ -11,6 +11,7 @@ import Testing
     final class Watcher: BusSubscriber {
         func deliver(_ comments: [EncodedComment], room: RoomID) {}
         func retract(seq: UInt64, id: String, room: RoomID, seqReused: Bool) {}
+        func liked(_ likes: [LikeCount], room: RoomID) {}
     }
 
     /// Test time, ms since the Unix epoch.

@@ -227,6 +227,29 @@ extension DistributedModeTests {
                 await viewer.close()
             }
         }
+
+        @Test(arguments: [false, true]) func likesAreCountedOnceAcrossNodesAndReachViewersOnPushNodes(redisCluster: Bool) async throws {
+            try await Cluster.with(api: 2, push: 1, redisCluster: redisCluster, extra: ["--jwt-secret", Self.secret]) { cluster in
+                let (ann, bob) = (try token("ann", "viewer"), try token("bob", "viewer"))
+                let viewer = try await TestViewer.join(port: cluster.push[0].port, room: "lk")
+                func call(_ node: Int, _ path: String, _ token: String, _ json: String) async throws -> HTTPReply {
+                    try await httpRequest(
+                        port: cluster.api[node].port, method: "POST", path: path,
+                        headers: ["Content-Type": "application/json", "Authorization": "Bearer \(token)"], body: Array(json.utf8))
+                }
+                let id = try #require(try await call(0, "/v1/rooms/lk/comments", ann, #"{"text":"666"}"#).json["id"] as? String)
+                try await viewer.waitForComments(1)
+                #expect(try await call(0, "/v1/rooms/lk/comments/\(id)/likes", ann, #"{"seq":1}"#).json["likes"] as? Int == 1)
+                #expect(try await call(1, "/v1/rooms/lk/comments/\(id)/likes", ann, #"{"seq":1}"#).json["likes"] as? Int == 1, "one user, two nodes")
+                #expect(try await call(1, "/v1/rooms/lk/comments/\(id)/likes", bob, #"{"seq":1}"#).json["likes"] as? Int == 2)
+                try await viewer.observed.wait(for: "likes") { state in
+                    state.messages.contains { message in
+                        (message["likes"] as? [[String: Any]])?.contains { $0["id"] as? String == id && $0["count"] as? Int == 2 } == true
+                    }
+                }
+                await viewer.close()
+            }
+        }
     }
 }
 

@@ -17,8 +17,13 @@ final class Inbox: BusSubscriber {
     }
 
     let retracted = Observed<[UInt64]>([])
+    let likes = Observed<[LikeCount]>([])
     func retract(seq: UInt64, id: String, room: RoomID, seqReused: Bool) {
         retracted.update { $0.append(seq) }
+    }
+
+    func liked(_ likes: [LikeCount], room: RoomID) {
+        self.likes.update { $0 += likes }
     }
 }
 
