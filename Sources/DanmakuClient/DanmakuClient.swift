@@ -241,6 +241,8 @@ public final class DanmakuClient: AsyncSequence, Sendable {
             if !fresh.isEmpty { emit.yield(.comments(room: room, fresh)) }
         case "retract":
             if let seq = message.seq, let id = message.id { emit.yield(.retracted(room: room, seq: seq, id: id)) }
+        case "likes":
+            if let likes = message.likes, !likes.isEmpty { emit.yield(.likes(room: room, likes)) }
         case "gap":
             if let from = message.from, let to = message.to { emit.yield(.gap(room: room, from: from, to: to)) }
         case "online":

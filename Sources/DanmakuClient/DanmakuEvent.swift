@@ -39,6 +39,9 @@ public enum DanmakuEvent: Sendable, Equatable {
     case comments(room: String, [DanmakuComment])
     /// Comment `id` was taken back (by a moderator, its author, or the server): remove it.
     case retracted(room: String, seq: UInt64, id: String)
+    /// Like counts of a room's comments changed (a count may name a comment the client joined too
+    /// late to receive).
+    case likes(room: String, [CommentLikes])
     /// Seqs `from...to` are no longer in the room's history: they will not come.
     case gap(room: String, from: UInt64, to: UInt64)
     /// The room's viewer count changed.
@@ -51,6 +54,19 @@ public enum DanmakuEvent: Sendable, Equatable {
     case refused(code: String, message: String)
     /// The connection ended; the client reconnects by itself after `retryIn`.
     case disconnected(reason: String, retryIn: Duration)
+}
+
+/// How many viewers like a comment.
+public struct CommentLikes: Sendable, Decodable, Equatable {
+    public var id: String
+    public var seq: UInt64
+    public var count: Int
+
+    public init(id: String, seq: UInt64, count: Int) {
+        self.id = id
+        self.seq = seq
+        self.count = count
+    }
 }
 
 /// The answer to an accepted post.

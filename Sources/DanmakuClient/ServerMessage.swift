@@ -18,4 +18,5 @@ struct ServerMessage: Decodable {
     var code: String?
     var message: String?
     var retryAfter: Int?
+    var likes: [CommentLikes]?
 }

@@ -27,8 +27,9 @@ enum ClientScript {
 export class DanmakuConnection {
   /// `room`: the room id. Options: `token` (for post), `server` (default: this page's origin),
   /// `onHello(message)`, `onComment(comment)`, `onComments(message)` (after its comments, e.g. for
-  /// `shed`), `onRetract(message)`, `onGap(message)`, `onOnline(count)`, `onError(message)`,
-  /// `onRestart(message)` (the room started a new numbering), `onStatus(state)`.
+  /// `shed`), `onRetract(message)`, `onLikes(likes)` (`[{id, seq, count}]`), `onGap(message)`,
+  /// `onOnline(count)`, `onError(message)`, `onRestart(message)` (the room started a new
+  /// numbering), `onStatus(state)`.
   constructor(room, options = {}) {
     this.room = room;
     this.options = options;
@@ -80,6 +81,18 @@ export class DanmakuConnection {
     return { status: response.status, answer: await response.json() };
   }
 
+  /// Likes a comment (by its `id` and `seq`, as received); resolves to `{status, answer}` (200 and
+  /// `{id, seq, likes}`, or the error). A user's second like of a comment is not counted again.
+  async like(id, seq) {
+    const origin = this.options.server ?? "";
+    const headers = { "Content-Type": "application/json" };
+    if (this.options.token) headers["Authorization"] = `Bearer ${this.options.token}`;
+    const response = await fetch(
+      `${origin}/v1/rooms/${encodeURIComponent(this.room)}/comments/${encodeURIComponent(id)}/likes`,
+      { method: "POST", body: JSON.stringify({ seq }), headers });
+    return { status: response.status, answer: await response.json() };
+  }
+
   #receive(message) {
     const on = this.options;
     if (message.type === "hello") {
@@ -117,6 +130,8 @@ export class DanmakuConnection {
       on.onOnline?.(message.count);
     } else if (message.type === "retract") {
       on.onRetract?.(message);
+    } else if (message.type === "likes") {
+      on.onLikes?.(message.likes);
     } else if (message.type === "gap") {
       on.onGap?.(message);
     } else if (message.type === "error") {

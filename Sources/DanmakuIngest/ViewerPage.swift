@@ -50,6 +50,7 @@ enum ViewerPage {
   #notice:empty { display: none; }
   #online { font-size: 13px; color: #aaa; }
   #log { max-width: 960px; margin: 0 auto; height: 120px; overflow-y: auto; font-size: 13px; color: #aaa; list-style: none; padding: 0 12px; }
+  #log button.like { background: none; border: none; color: #f48fb1; cursor: pointer; font: inherit; padding: 0 6px; }
 </style>
 </head>
 <body>
@@ -97,6 +98,13 @@ const connection = new DanmakuConnection(room, {
   onRetract: (message) => {
     for (const element of document.querySelectorAll(`[data-id="${CSS.escape(String(message.id))}"]`)) element.remove();
   },
+  onLikes: (likes) => {
+    for (const like of likes) {
+      for (const button of document.querySelectorAll(`#log [data-id="${CSS.escape(String(like.id))}"] button.like`)) {
+        button.textContent = `♥ ${like.count}`;
+      }
+    }
+  },
   onGap: (message) => note(`comments ${message.from}–${message.to} are no longer in history`),
   onError: (message) => note(`${message.code}: ${message.message}`),
 });
@@ -118,6 +126,17 @@ function receive(comment) {
     return;
   }
   item.textContent = `#${comment.seq} ${comment.user.name}: ${comment.text}`;
+  // Liking is the log's job: comments on the video fly past too fast to click.
+  const like = document.createElement("button");
+  like.className = "like";
+  like.type = "button";
+  like.textContent = "♥";
+  like.setAttribute("aria-label", "like");
+  like.addEventListener("click", async () => {
+    const { status, answer } = await connection.like(comment.id, comment.seq);
+    if (status !== 200) note(`like: ${answer.error.code}: ${answer.error.message}`);
+  });
+  item.appendChild(like);
   log.prepend(item);
   while (log.children.length > logSize) log.lastChild.remove();
   fly(comment);

@@ -66,6 +66,13 @@ import Testing
             return []
         }
         #expect(large.map(\.text) == ["three"])
+        // A like of "three" comes back as its count.
+        let liked = try #require(large.first)
+        let like = try await jsonRequest(port: node.port, "POST", "/v1/rooms/b/comments/\(liked.id)/likes", authorization: nil, #"{"seq":2}"#)
+        #expect(like.json["likes"] as? Int == 1, "\(like)")
+        try await collector.events.wait(for: "likes of b") { events in
+            events.contains { if case .likes("b", let likes) = $0 { likes == [CommentLikes(id: liked.id, seq: 2, count: 1)] } else { false } }
+        }
 
         await #expect(throws: DanmakuClientError.refused(code: "filtered", message: "comment contains a blocked word", retryAfter: nil)) {
             _ = try await client.post("something forbidden", to: "a")

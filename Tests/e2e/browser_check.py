@@ -8,7 +8,7 @@ over HTTP appears (log entry and a flying element in its colour); a comment type
 and sent is accepted and appears; comments fly in lanes without overlapping; `top` comments are
 fixed; after the socket drops, the page reconnects with `since` and shows what was posted
 meanwhile, once; the browser's EventSource follows the room over Server-Sent Events; a recalled
-comment leaves the page. With tokens: a streamer's notice shows above the video, and the
+comment leaves the page; a like clicked in the log comes back as the comment's count. With tokens: a streamer's notice shows above the video, and the
 dashboard at /admin refuses a non-admin token, draws its charts, lists the busy room and sets its
 display budget, which a viewer then feels. Any JavaScript exception fails the check.
 
@@ -235,6 +235,15 @@ async def check(server_port, devtools_port):
         await page.wait_for("the recalled comment leaves the page",
                             f"document.querySelectorAll('[data-id=\"{answer['id']}\"]').length === 0")
         print("a recalled comment left the log and the screen")
+
+        # A like from the page's log reaches the server and comes back as the comment's count.
+        status, answer = http("POST", f"{base}/v1/rooms/browser/comments", {"text": "like me"})
+        assert status == 201
+        button = f"document.querySelector('#log li[data-id=\"{answer['id']}\"] button.like')"
+        await page.wait_for("the comment to like is in the log", f"{button} !== null")
+        await page.evaluate(f"{button}.click(); true")
+        await page.wait_for("the like's count comes back", f"{button}.textContent === '♥ 1'")
+        print("a like clicked in the log came back as the comment's count")
 
 
 async def check_notice(server_port, devtools_port, streamer_token):
