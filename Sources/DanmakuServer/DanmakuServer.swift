@@ -108,9 +108,9 @@ public final class DanmakuServer: Sendable {
     ///
     /// - Parameter onListening: told the bound address once the server accepts connections.
     public func run(onListening: @escaping @Sendable (SocketAddress) -> Void = { _ in }) async throws {
-        let parts: [any Service]
+        let (parts, address): ([any Service], SocketAddress)
         do {
-            parts = try await startParts()
+            (parts, address) = try await startParts()
         } catch {
             try? await group.shutdownGracefully()
             throw error
@@ -121,7 +121,7 @@ public final class DanmakuServer: Sendable {
             return $0.stopRequested
         }
         if stopRequested { await lifecycle.triggerGracefulShutdown() }
-        onListening(state.withLockedValue { $0.channel!.localAddress! })
+        onListening(address)
         try await lifecycle.run()
         logger.info("stopped")
     }
@@ -155,8 +155,9 @@ public final class DanmakuServer: Sendable {
     }
 
     /// Connects to Redis (a refused password is an error, an unreachable server is not), binds
-    /// the listener and starts the push loops; returns the parts in the order they are started.
-    private func startParts() async throws -> [any Service] {
+    /// the listener and starts the push loops; returns the parts in the order they are started,
+    /// and the address the listener is bound to.
+    private func startParts() async throws -> ([any Service], SocketAddress) {
         if let redisBus {
             redisBus.start()
             do {
@@ -171,12 +172,24 @@ public final class DanmakuServer: Sendable {
             }
         }
         let hub = makeHub()
-        let channel = try await bind(hub: hub)
+        let channel: any Channel
+        let address: SocketAddress
+        do {
+            channel = try await bind(hub: hub)
+            // A bound listening socket has an address; its absence is a failed bind.
+            guard let bound = channel.localAddress else { throw ChannelError.inappropriateOperationForState }
+            address = bound
+        } catch {
+            // The port is taken, say: nothing started so far may outlive the failed start.
+            await hub?.stop()
+            await redisBus?.shutdown()
+            throw error
+        }
         state.withLockedValue {
             $0.channel = channel
             $0.hub = hub
         }
-        logger.info("listening", metadata: ["address": "\(channel.localAddress!)", "threads": "\(Array(group.makeIterator()).count)"])
+        logger.info("listening", metadata: ["address": "\(address)", "threads": "\(Array(group.makeIterator()).count)"])
         var parts: [any Service] = [ServerPart("event loops") { [group] in try? await group.shutdownGracefully() }]
         if let archive { parts.append(ServerPart("archive") { await archive.close() }) }
         if let redisBus { parts.append(ServerPart("redis") { await redisBus.shutdown() }) }
@@ -191,7 +204,7 @@ public final class DanmakuServer: Sendable {
             state.withLockedValue { $0.draining = true }
             try? await channel.close()
         })
-        return parts
+        return (parts, address)
     }
 
     /// Sends every viewer close 1001 and waits for them, at most `timeout`: a viewer that never
