@@ -18,6 +18,9 @@ public struct RoomSettings: Codable, Sendable, Equatable {
     /// Who may post comments styled beyond the basics (a colour other than white, a mode other
     /// than `scroll`, a size): everyone, or only the room's staff.
     public var stylesFor: StyleAccess
+    /// Whether batches send repeated comments ("666" × 48) once, with the seqs of the others
+    /// (nil: the node's `--merge-repeats`).
+    public var mergeRepeats: Bool?
 
     /// Who may style comments in a room.
     public enum StyleAccess: String, Codable, Sendable {
@@ -26,15 +29,19 @@ public struct RoomSettings: Codable, Sendable, Equatable {
         case staff
     }
 
-    public init(slowModeSeconds: Int = 0, rate: String? = nil, displayPerSecond: Int? = nil, stylesFor: StyleAccess = .everyone) {
+    public init(
+        slowModeSeconds: Int = 0, rate: String? = nil, displayPerSecond: Int? = nil, stylesFor: StyleAccess = .everyone,
+        mergeRepeats: Bool? = nil
+    ) {
         self.slowModeSeconds = slowModeSeconds
         self.rate = rate
         self.displayPerSecond = displayPerSecond
         self.stylesFor = stylesFor
+        self.mergeRepeats = mergeRepeats
     }
 
     private enum CodingKeys: String, CodingKey {
-        case slowModeSeconds, rate, displayPerSecond, stylesFor
+        case slowModeSeconds, rate, displayPerSecond, stylesFor, mergeRepeats
     }
 
     /// Any field may be left out of a request: slow mode then is off, no room rate applies, there
@@ -45,6 +52,7 @@ public struct RoomSettings: Codable, Sendable, Equatable {
         rate = try container.decodeIfPresent(String.self, forKey: .rate)
         displayPerSecond = try container.decodeIfPresent(Int.self, forKey: .displayPerSecond)
         stylesFor = try container.decodeIfPresent(StyleAccess.self, forKey: .stylesFor) ?? .everyone
+        mergeRepeats = try container.decodeIfPresent(Bool.self, forKey: .mergeRepeats)
     }
 
     /// The largest display budget a room may set (a budget that large is as good as none).

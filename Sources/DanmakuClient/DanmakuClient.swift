@@ -237,7 +237,17 @@ public final class DanmakuClient: AsyncSequence, Sendable {
             if restarted { emit.yield(.restarted(room: room, epoch: epoch)) }
             emit.yield(.joined(room: room, lastSeq: lastSeq, epoch: epoch, online: message.online ?? 0))
         case "comments":
-            let fresh = state.withLock { $0.cursors[room]?.fresh(message.comments ?? []) } ?? []
+            var comments = message.comments ?? []
+            if let merged = message.merged {
+                let repeats = Dictionary(merged.compactMap { group in group.first.map { ($0, group.count) } }, uniquingKeysWith: { Swift.max($0, $1) })
+                for index in comments.indices { comments[index].repeats = repeats[comments[index].seq] }
+            }
+            let fresh = state.withLock { state -> [DanmakuComment] in
+                let fresh = state.cursors[room]?.fresh(comments) ?? []
+                // Seqs merged into a kept comment (or shed) are accounted for up to the batch's lastSeq.
+                if let lastSeq = message.lastSeq { state.cursors[room]?.passed(lastSeq) }
+                return fresh
+            }
             if !fresh.isEmpty { emit.yield(.comments(room: room, fresh)) }
         case "retract":
             if let seq = message.seq, let id = message.id { emit.yield(.retracted(room: room, seq: seq, id: id)) }

@@ -22,6 +22,9 @@ public struct DanmakuComment: Sendable, Decodable, Equatable {
     public var size: String?
     /// True for a subtitle or special comment from the room's staff.
     public var pool: Bool?
+    /// In a room that merges repeats: how many identical comments this one stands for, itself
+    /// included ("666" × 48); nil when it stands for itself alone.
+    public var repeats: Int?
 
     public struct Author: Sendable, Decodable, Equatable {
         public var id: String

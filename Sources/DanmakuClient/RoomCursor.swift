@@ -30,6 +30,12 @@ struct RoomCursor: Sendable, Equatable {
         return fresh
     }
 
+    /// A batch accounted for seqs up to `seq` without carrying each (merged repeats, a display
+    /// budget): a resume starts after them.
+    mutating func passed(_ seq: UInt64) {
+        if seq > (lastSeq ?? 0) { lastSeq = seq }
+    }
+
     /// The query a connection or join resumes with.
     var resumeParameters: [(String, String)] {
         var parameters: [(String, String)] = []

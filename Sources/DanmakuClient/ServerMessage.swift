@@ -19,4 +19,6 @@ struct ServerMessage: Decodable {
     var message: String?
     var retryAfter: Int?
     var likes: [CommentLikes]?
+    /// Merged repeats: each group is a kept comment's seq, then the seqs it stands for.
+    var merged: [[UInt64]]?
 }

@@ -26,7 +26,8 @@ enum ClientScript {
 // Danmaku viewer client: one room over the viewer WebSocket (docs/PROTOCOL.md).
 export class DanmakuConnection {
   /// `room`: the room id. Options: `token` (for post), `server` (default: this page's origin),
-  /// `onHello(message)`, `onComment(comment)`, `onComments(message)` (after its comments, e.g. for
+  /// `onHello(message)`, `onComment(comment)` (`comment.repeats`: how many identical comments it
+  /// stands for, when the room merges repeats), `onComments(message)` (after its comments, e.g. for
   /// `shed`), `onRetract(message)`, `onLikes(likes)` (`[{id, seq, count}]`), `onGap(message)`,
   /// `onOnline(count)`, `onError(message)`, `onRestart(message)` (the room started a new
   /// numbering), `onStatus(state)`.
@@ -114,10 +115,13 @@ export class DanmakuConnection {
       on.onHello?.(message);
       on.onOnline?.(message.online);
     } else if (message.type === "comments") {
+      // Merged repeats: a kept comment's seq, then the seqs it stands for ("666" × 48).
+      const repeats = new Map((message.merged ?? []).map((group) => [group[0], group.length]));
       for (const comment of message.comments) {
         if (this.lastSeq !== null && comment.seq <= this.lastSeq) continue;  // seen before a reconnect
         this.lastSeq = comment.seq;
         comment.room ??= message.room;
+        if (repeats.has(comment.seq)) comment.repeats = repeats.get(comment.seq);
         if (comment.kind !== "notice") {
           comment.color ??= "#ffffff";
           comment.mode ??= "scroll";

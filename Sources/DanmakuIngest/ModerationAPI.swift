@@ -95,7 +95,7 @@ struct ModerationAPI: Sendable {
     func updateSettings(room: RoomID, token: String?, body: ByteBuffer) async -> Answer {
         await authorized(token: token, room: room) {
             var settings = try decode(
-                RoomSettings.self, body, expected: #"{"slowModeSeconds": N, "rate": "RATE/BURST", "displayPerSecond": N, "stylesFor": "everyone" or "staff"}"#)
+                RoomSettings.self, body, expected: #"{"slowModeSeconds": N, "rate": "RATE/BURST", "displayPerSecond": N, "stylesFor": "everyone" or "staff", "mergeRepeats": true or false}"#)
             if let display = settings.displayPerSecond, !(1...RoomSettings.maxDisplayPerSecond).contains(display) {
                 return .failure(.invalidField(
                     "displayPerSecond", "displayPerSecond must be between 1 and \(RoomSettings.maxDisplayPerSecond), or absent for no budget"))

@@ -125,7 +125,8 @@ function receive(comment) {
     log.prepend(item);
     return;
   }
-  item.textContent = `#${comment.seq} ${comment.user.name}: ${comment.text}`;
+  const repeated = comment.repeats ? ` ×${comment.repeats}` : "";
+  item.textContent = `#${comment.seq} ${comment.user.name}: ${comment.text}${repeated}`;
   // Liking is the log's job: comments on the video fly past too fast to click.
   const like = document.createElement("button");
   like.className = "like";
@@ -151,7 +152,8 @@ function fly(comment) {
   if (comment.pool === true) element.classList.add("pool");
   element.dataset.seq = comment.seq;
   element.dataset.id = comment.id;
-  element.textContent = comment.text;
+  // A merged repeat says how many sent it: "666 ×48".
+  element.textContent = comment.repeats ? `${comment.text} ×${comment.repeats}` : comment.text;
   element.style.color = comment.color || "#ffffff";
   const width = stage.clientWidth, now = performance.now();
   const count = Math.max(1, Math.floor(stage.clientHeight / laneHeight) - 1);

@@ -1,5 +1,6 @@
 // Danmaku — a live-stream bullet-comment service.
 
+import DanmakuCore
 import Foundation
 
 /// What to do with a comment that contains a blocked word.

@@ -21,6 +21,7 @@ extension LoopRoom {
         // Read out of `batch` once: a closure below that captured `batch` itself would put it in a
         // heap box on every call.
         let comments = batch.comments
+        let merged = batch.merged.isEmpty ? nil : (groups: batch.merged, lastSeq: batch.last)
         let end = min(batch.targets.count, batch.cursor + max(1, writeLimit))
         while batch.cursor < end {
             let subscription = batch.targets[batch.cursor]
@@ -33,7 +34,7 @@ extension LoopRoom {
             deliveries += Int(batch.last - max(sent + 1, batch.first) + 1)
             if sent < batch.first {
                 let frame = batch.frames.frame(format: viewer.format, compressed: viewer.compressesBatches) {
-                    ViewerMessage.batch(room: id, comments: comments, format: viewer.format, allocator: allocator)
+                    ViewerMessage.batch(room: id, comments: comments, merged: merged, format: viewer.format, allocator: allocator)
                 } compress: {
                     Self.compressed($0, compressor: compressor(), allocator: allocator)
                 }
@@ -41,7 +42,7 @@ extension LoopRoom {
                 bytes += frame.readableBytes
             } else {
                 // Only right after a join can a viewer already hold part of the batch.
-                let rest = comments.filter { $0.seq > sent }
+                let rest = (batch.unmerged ?? comments).filter { $0.seq > sent }
                 let frame = ViewerMessage.batch(room: id, comments: rest, format: viewer.format, allocator: allocator)
                 viewer.send(batch: frame, through: batch.last)
                 bytes += frame.readableBytes
@@ -65,7 +66,13 @@ extension LoopRoom {
 /// A batch on its way to the room's viewers: the comments, the frames built for them (once,
 /// on first use), and how far through the viewers of its moment it has got.
 struct Outgoing {
+    /// What the batch's frame carries: every comment from `first` to `last`, or with merged
+    /// repeats the comments kept, `merged` saying which seqs each stands for.
     var comments: [EncodedComment]
+    var merged: [[UInt64]] = []
+    /// Every comment, when repeats were merged: a viewer that holds part of the batch already
+    /// gets the rest of them one by one.
+    var unmerged: [EncodedComment]?
     var first: UInt64
     var last: UInt64
     var targets: [RoomSubscription]

@@ -52,8 +52,17 @@ final class LoopRoom {
 
     /// The last seq a budgeted flush covered.
     var budgetedThrough: UInt64 = 0
+    /// Whether batches send repeated comments once (`RepeatMerger`): the room's setting, or the
+    /// node's `--merge-repeats`. Off under a display budget, which already thins the batch.
+    var mergesRepeats = false
     /// Like counts waiting to go out, by comment id (see `collectLikes`).
     var pendingLikes: [String: LikeCount] = [:]
+
+    /// Applies the room's settings as the push role reads them.
+    func apply(_ policy: RoomPolicy, now: NIODeadline) {
+        setDisplayPerSecond(policy.displayPerSecond, now: now)
+        mergesRepeats = policy.mergesRepeats
+    }
 
     /// Applies the room's `displayPerSecond` setting (nil: off).
     func setDisplayPerSecond(_ perSecond: Int?, now: NIODeadline) {
@@ -263,10 +272,21 @@ final class LoopRoom {
         precondition(outgoing == nil, "a room's batches go out one at a time")
         // The viewers of this moment: one who leaves meanwhile is skipped, one who joins gets
         // these comments with its history.
-        outgoing = Outgoing(comments: pending, first: first, last: last, targets: viewers)
+        var batch = Outgoing(comments: pending, first: first, last: last, targets: viewers)
+        var mergedAway = 0
+        if mergesRepeats {
+            let (kept, groups) = RepeatMerger.merge(pending)
+            if !groups.isEmpty {
+                (batch.comments, batch.merged, batch.unmerged) = (kept, groups, pending)
+                mergedAway = pending.count - kept.count
+            }
+        }
+        outgoing = batch
         bufferForJoiners()
         pending.removeAll(keepingCapacity: true)
-        return continueFanOut(writeLimit: writeLimit, allocator: allocator, compressor: compressor)
+        var flushed = continueFanOut(writeLimit: writeLimit, allocator: allocator, compressor: compressor)
+        flushed.merged = mergedAway
+        return flushed
     }
 
     /// Viewers still joining keep the whole batch (their history catch-up is not budgeted).

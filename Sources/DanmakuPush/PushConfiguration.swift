@@ -49,6 +49,9 @@ public struct PushConfiguration: Sendable {
     /// The display budget of rooms whose settings set none (nil: rooms without a setting send
     /// every comment).
     public var defaultDisplayPerSecond: Int?
+    /// Whether rooms whose settings say nothing send repeated comments once per batch (merged
+    /// repeats; `--merge-repeats`).
+    public var mergeRepeats = false
     /// Rooms one connection may watch at once (its URL's room and those it `join`s).
     public var maxRoomsPerConnection = 8
 

@@ -37,7 +37,7 @@ public final class PushHub: BusSubscriber, Sendable {
 
     private let routes = Mutex<[RoomID: Route]>([:])
     /// The display budgets of the rooms this node has, as last read from their settings.
-    private let displayBudgets = Mutex<[RoomID: Int]>([:])
+    private let policies = Mutex<[RoomID: RoomPolicy]>([:])
 
     /// Creates the hub and one shard on each of `eventLoops`.
     ///
@@ -100,11 +100,11 @@ public final class PushHub: BusSubscriber, Sendable {
             // viewer's `hello` says whether the room sheds: at once from a store in this
             // process, otherwise once read.
             if let settings = moderation.localSettings(room: room) {
-                let perSecond = settings.displayPerSecond ?? configuration.defaultDisplayPerSecond
-                displayBudgets.withLock { $0[room] = perSecond }
+                let policy = RoomPolicy(settings, defaults: configuration)
+                policies.withLock { $0[room] = policy }
             } else {
                 ready = ready.flatMap { [self] in
-                    loop.makeFutureWithTask { await self.refreshDisplayBudgets(rooms: [room]) }
+                    loop.makeFutureWithTask { await self.refreshRoomPolicies(rooms: [room]) }
                 }
             }
             routes[room] = Route(loops: [shard], ready: ready)
@@ -120,7 +120,7 @@ public final class PushHub: BusSubscriber, Sendable {
             route.loops.remove(shard)
             if route.loops.isEmpty {
                 routes[room] = nil
-                displayBudgets.withLock { $0[room] = nil }
+                policies.withLock { $0[room] = nil }
                 bus.unsubscribe(room, subscriber: self)
             } else {
                 routes[room] = route
@@ -191,32 +191,29 @@ public final class PushHub: BusSubscriber, Sendable {
 
     // MARK: Display budgets
 
-    /// Reads the display budget of every room this node has and applies it on each loop that
-    /// has the room. Run on each presence tick, and for a room as soon as it is first attached.
-    public func refreshDisplayBudgets(rooms: [RoomID]? = nil) async {
+    /// Reads the settings of every room this node has (its display budget, whether it merges
+    /// repeats) and applies them on each loop that has the room. Run on each presence tick, and
+    /// for a room as soon as it is first attached.
+    public func refreshRoomPolicies(rooms: [RoomID]? = nil) async {
         let wanted = rooms ?? routes.withLock { Array($0.keys) }
-        var budgets: [RoomID: Int?] = [:]
+        var read: [RoomID: RoomPolicy] = [:]
         for room in wanted {
-            // A store that cannot answer leaves the budget as it was.
+            // A store that cannot answer leaves the policy as it was.
             guard let settings = try? await moderation.settings(room: room) else { continue }
-            // Typed apart: assigned straight into the dictionary, `??` would pick the `Int??`
-            // overload and never fall back to the default.
-            let perSecond: Int? = settings.displayPerSecond ?? configuration.defaultDisplayPerSecond
-            budgets[room] = .some(perSecond)
+            read[room] = RoomPolicy(settings, defaults: configuration)
         }
-        guard !budgets.isEmpty else { return }
-        displayBudgets.withLock { known in
-            for (room, perSecond) in budgets { known[room] = perSecond }
+        guard !read.isEmpty else { return }
+        policies.withLock { known in
+            for (room, policy) in read { known[room] = policy }
         }
-        let read = budgets
         for box in shards {
-            box.eventLoop.execute { box.value?.setDisplayBudgets(read) }
+            box.eventLoop.execute { box.value?.setRoomPolicies(read) }
         }
     }
 
-    /// The display budget of `room` as last read (for a loop that starts holding the room).
-    func displayBudget(_ room: RoomID) -> Int? {
-        displayBudgets.withLock { $0[room] }
+    /// How `room` is sent, as last read (for a loop that starts holding the room).
+    func policy(_ room: RoomID) -> RoomPolicy {
+        policies.withLock { $0[room] } ?? RoomPolicy(RoomSettings(), defaults: configuration)
     }
 
     /// Rooms this node is subscribed to.

@@ -23,6 +23,8 @@ public struct PushMetrics: Sendable {
     let slowConsumerCloses: Counter
     /// Comments a display budget held back, summed over viewers.
     let shed: Counter
+    /// Comments sent as part of another (merged repeats), counted once per batch.
+    let merged: Counter
     /// From a comment's acceptance (its `ts`) to its arrival at this push node, for the first
     /// comment of each bus message. Across hosts it includes their clock difference.
     let busLatency: Timer
@@ -96,6 +98,7 @@ public struct PushMetrics: Sendable {
         flushDuration = Timer(label: Self.flushDurationLabel, factory: factory)
         slowConsumerCloses = Counter(label: "danmaku_slow_consumer_closes_total", factory: factory)
         shed = Counter(label: "danmaku_shed_total", factory: factory)
+        merged = Counter(label: "danmaku_merged_total", factory: factory)
         busLatency = Timer(label: Self.busLatencyLabel, factory: factory)
         batchWait = Timer(label: Self.batchWaitLabel, factory: factory)
         fanOutBySize = Self.roomSizeClasses.map {

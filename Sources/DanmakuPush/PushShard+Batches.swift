@@ -202,6 +202,7 @@ extension PushShard {
 
     func record(_ written: Flushed) {
         if written.shed > 0 { metrics.shed.increment(by: written.shed) }
+        if written.merged > 0 { metrics.merged.increment(by: written.merged) }
         guard written.frames > 0 else { return }
         metrics.frames.increment(by: written.frames)
         metrics.bytes.increment(by: written.bytes)

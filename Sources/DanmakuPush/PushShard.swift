@@ -144,8 +144,8 @@ final class PushShard {
             return log.snapshot(room: roomID, since: 0, limit: Int.max, on: eventLoop).map { ($0, 0) }
         }.assumeIsolated().whenComplete { [self] result in
             guard rooms[roomID] === room, viewer.isJoining else { return }
-            // The budget as read when the room was attached (another loop may have attached it).
-            room.setDisplayPerSecond(hub.displayBudget(roomID), now: eventLoop.now)
+            // The settings as read when the room was attached (another loop may have attached it).
+            room.apply(hub.policy(roomID), now: eventLoop.now)
             switch result {
             case .success(let (snapshot, since)):
                 let window = room.window
@@ -196,10 +196,10 @@ final class PushShard {
         eventLoop.assumeIsolated().scheduleTask(in: room.window) { room.sendLikes() }
     }
 
-    /// Applies rooms' display budgets (from their settings).
-    func setDisplayBudgets(_ budgets: [RoomID: Int?]) {
+    /// Applies rooms' settings (display budget, merged repeats).
+    func setRoomPolicies(_ policies: [RoomID: RoomPolicy]) {
         eventLoop.preconditionInEventLoop()
-        for (id, perSecond) in budgets { rooms[id]?.setDisplayPerSecond(perSecond, now: eventLoop.now) }
+        for (id, policy) in policies { rooms[id]?.apply(policy, now: eventLoop.now) }
     }
 
     // MARK: Online counts

@@ -64,15 +64,25 @@ public enum ServerFrame {
     /// The comments' JSON is copied in as-is; nothing is encoded per batch or per viewer.
     ///
     /// Under a display budget, `shed` says how many seqs up to `lastSeq` the batch leaves out:
-    /// `{"type":"comments","room":…,"shed":N,"lastSeq":L,"comments":[…]}`.
+    /// `{"type":"comments","room":…,"shed":N,"lastSeq":L,"comments":[…]}`. With merged repeats,
+    /// `merged` lists each kept comment's seq with the seqs it stands for:
+    /// `{"type":"comments","room":…,"merged":[[42,45,47]],"lastSeq":L,"comments":[…]}`.
     public static func comments(
-        room: RoomID, comments: [EncodedComment], shed: (count: Int, lastSeq: UInt64)? = nil, format: WireFormat = .full,
-        allocator: ByteBufferAllocator
+        room: RoomID, comments: [EncodedComment], shed: (count: Int, lastSeq: UInt64)? = nil,
+        merged: (groups: [[UInt64]], lastSeq: UInt64)? = nil, format: WireFormat = .full, allocator: ByteBufferAllocator
     ) -> ByteBuffer {
         let comments = format == .compact
             ? comments.map { EncodedComment(room: $0.room, seq: $0.seq, json: $0.compactJSON()) } : comments
         let prefix = #"{"type":"comments","room":""#
-        let middle = shed.map { #"","shed":\#($0.count),"lastSeq":\#($0.lastSeq),"comments":"# } ?? #"","comments":"#
+        let middle: String
+        if let shed {
+            middle = #"","shed":\#(shed.count),"lastSeq":\#(shed.lastSeq),"comments":"#
+        } else if let merged {
+            let groups = merged.groups.map { "[" + $0.map(String.init).joined(separator: ",") + "]" }.joined(separator: ",")
+            middle = #"","merged":[\#(groups)],"lastSeq":\#(merged.lastSeq),"comments":"#
+        } else {
+            middle = #"","comments":"#
+        }
         let payloadLength = prefix.utf8.count + room.value.utf8.count + middle.utf8.count
             + WireCodec.arrayLength(of: comments) + 1
         var buffer = allocator.buffer(capacity: headerLength(payloadLength: payloadLength) + payloadLength)

@@ -83,9 +83,9 @@ enum ViewerMessage {
     }
 
     static func batch(
-        room: RoomID, comments: [EncodedComment], shed: (count: Int, lastSeq: UInt64)? = nil, format: WireFormat = .full,
-        allocator: ByteBufferAllocator
+        room: RoomID, comments: [EncodedComment], shed: (count: Int, lastSeq: UInt64)? = nil,
+        merged: (groups: [[UInt64]], lastSeq: UInt64)? = nil, format: WireFormat = .full, allocator: ByteBufferAllocator
     ) -> ByteBuffer {
-        ServerFrame.comments(room: room, comments: comments, shed: shed, format: format, allocator: allocator)
+        ServerFrame.comments(room: room, comments: comments, shed: shed, merged: merged, format: format, allocator: allocator)
     }
 }

@@ -32,15 +32,18 @@ public final class RedisModeration: ModerationStore {
 
     public func settings(room: RoomID) async throws -> RoomSettings {
         let key = Self.settingsKey(room)
-        let reply: RESPValue = try await bus.redis.send(RESPCommand("HMGET", [RESPArgument(key), "slow", "rate", "burst", "display", "styles"]), key: key)
-        guard let values = reply.array, values.count == 5 else { throw RedisError.unexpectedReply("settings: \(reply)") }
+        let reply: RESPValue = try await bus.redis.send(RESPCommand("HMGET", [RESPArgument(key), "slow", "rate", "burst", "display", "styles", "merge"]), key: key)
+        guard let values = reply.array, values.count == 6 else { throw RedisError.unexpectedReply("settings: \(reply)") }
         let rate = values[1].string.flatMap(Double.init).flatMap { perSecond -> String? in
             guard perSecond > 0, let burst = values[2].string.flatMap(Double.init) else { return nil }
             return RateLimit(perSecond: perSecond, burst: burst).description
         }
         let display = values[3].integer.flatMap { $0 > 0 ? Int($0) : nil }
         let styles = values[4].string.flatMap(RoomSettings.StyleAccess.init(rawValue:)) ?? .everyone
-        return RoomSettings(slowModeSeconds: Int(values[0].integer ?? 0), rate: rate, displayPerSecond: display, stylesFor: styles)
+        // "" for a room whose settings leave it to the node.
+        let merge = values[5].string.flatMap { $0.isEmpty ? nil : $0 == "1" }
+        return RoomSettings(
+            slowModeSeconds: Int(values[0].integer ?? 0), rate: rate, displayPerSecond: display, stylesFor: styles, mergeRepeats: merge)
     }
 
     public func update(_ settings: RoomSettings, room: RoomID) async throws {
@@ -50,6 +53,7 @@ public final class RedisModeration: ModerationStore {
             RESPArgument(key), "slow", RESPArgument(settings.slowModeSeconds),
             "rate", RESPArgument(limit.map { String($0.perSecond) } ?? "0"), "burst", RESPArgument(limit.map { String($0.burst) } ?? "0"),
             "display", RESPArgument(settings.displayPerSecond ?? 0), "styles", RESPArgument(settings.stylesFor.rawValue),
+            "merge", RESPArgument(settings.mergeRepeats.map { $0 ? "1" : "0" } ?? ""),
         ]), key: key) as RESPValue
         // A new rate starts with a full bucket.
         _ = try await bus.redis.send(RESPCommand("DEL", [RESPArgument(Self.bucketKey(room))]), key: Self.bucketKey(room)) as RESPValue

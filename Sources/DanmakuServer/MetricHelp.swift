@@ -14,6 +14,7 @@ enum MetricHelp {
         "danmaku_frames_total": "Batch frames written to viewers.",
         "danmaku_sent_bytes_total": "Bytes of batch frames written to viewers, as sent (after compression).",
         "danmaku_shed_total": "Comments a room's display budget left out of viewers' batches.",
+        "danmaku_merged_total": "Repeated comments sent as part of another in their batch (merged repeats), once per batch.",
         "danmaku_batch_comments": "Comments per batch frame.",
         "danmaku_flush_duration_seconds": "Time to write one event loop's due batches.",
         "danmaku_room_fanout_seconds": "From a room's batch starting out on an event loop to its last viewer there written, by the room's viewers on that loop.",

@@ -36,8 +36,9 @@ struct PresenceLoop: Service, CustomStringConvertible {
                 failing = true
             }
             hub?.announceOnline()
-            // Room settings change rarely; this is when a new display budget takes effect.
-            await hub?.refreshDisplayBudgets()
+            // Room settings change rarely; this is when a new display budget or merge setting
+            // takes effect.
+            await hub?.refreshRoomPolicies()
             try? await Task.sleep(for: interval)
         }
     }

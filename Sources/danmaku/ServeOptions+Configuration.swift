@@ -69,6 +69,7 @@ extension ServeOptions {
             }
         }
         configuration.push.defaultDisplayPerSecond = defaultDisplayPerSecond
+        configuration.push.mergeRepeats = mergeRepeats
         guard maxRoomsPerConnection >= 1 else { throw ValidationError("--max-rooms-per-connection must be at least 1") }
         configuration.push.maxRoomsPerConnection = maxRoomsPerConnection
         configuration.ingest.maxBodyBytes = maxBodyBytes

@@ -125,6 +125,9 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Display budget of rooms whose settings set none: comments per second each viewer is sent (default: off).")
     var defaultDisplayPerSecond: Int?
 
+    @Flag(inversion: .prefixedEnableDisable, help: "Send repeated comments (\"666\" × 48) once per batch with the seqs of the others, in rooms whose settings say nothing.")
+    var mergeRepeats = Self.defaults.push.mergeRepeats
+
     @Option(help: "Rooms one viewer connection may watch at once (its URL's room and those it joins).")
     var maxRoomsPerConnection = Self.defaults.push.maxRoomsPerConnection
 

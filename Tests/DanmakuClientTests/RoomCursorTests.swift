@@ -18,6 +18,17 @@ import Testing
         #expect(cursor.resumeParameters.map { "\($0.0)=\($0.1)" } == ["since=7", "epoch=100"])
     }
 
+    @Test func aBatchThatAccountsForSeqsItDoesNotCarryMovesTheResumePoint() {
+        var cursor = RoomCursor()
+        _ = cursor.hello(lastSeq: 0, epoch: 100)
+        _ = cursor.fresh([comment(1), comment(4)])
+        // Seqs 2, 3, 5 and 6 were merged into 1 and 4 (or shed): a resume starts after 6.
+        cursor.passed(6)
+        #expect(cursor.fresh([comment(5), comment(7)]).map(\.seq) == [7])
+        cursor.passed(3)
+        #expect(cursor.lastSeq == 7, "never backwards")
+    }
+
     @Test func aNewEpochStartsOverButTheFirstNumberingOfANewRoomDoesNot() {
         var cursor = RoomCursor()
         _ = cursor.hello(lastSeq: 0, epoch: 0)

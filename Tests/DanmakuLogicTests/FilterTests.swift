@@ -1,3 +1,4 @@
+import DanmakuCore
 @testable import DanmakuLogic
 import Foundation
 import Testing

@@ -7,7 +7,8 @@ Starts `danmaku serve` on a free port and Chromium with remote debugging, opens
 over HTTP appears (log entry and a flying element in its colour); a comment typed into the box
 and sent is accepted and appears; comments fly in lanes without overlapping; `top` comments are
 fixed; after the socket drops, the page reconnects with `since` and shows what was posted
-meanwhile, once; the browser's EventSource follows the room over Server-Sent Events; a recalled
+meanwhile, once; repeats posted at once on a server that merges them show once with their
+count; the browser's EventSource follows the room over Server-Sent Events; a recalled
 comment leaves the page; a like clicked in the log comes back as the comment's count. With tokens: a streamer's notice shows above the video, and the
 dashboard at /admin refuses a non-admin token, draws its charts, lists the busy room and sets its
 display budget, which a viewer then feels. Any JavaScript exception fails the check.
@@ -16,6 +17,7 @@ Usage: browser_check.py --binary .build/debug/danmaku [--chromium /usr/bin/chrom
 """
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -285,6 +287,28 @@ async def check_restart(binary, devtools_port):
         server.wait(timeout=15)
 
 
+async def check_merged_repeats(binary, devtools_port):
+    """A server that merges repeats: "666" posted five times at once shows once, as "666 ×5"
+    (or split over two batches at worst, each shown with its count), and the log accounts for them."""
+    server, port = start_server(binary, "--enable-merge-repeats", "--duplicate-window", "0",
+                                "--batch-window-ms", "1000", "--max-batch-window-ms", "1000")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with open_page(devtools_port, f"{base}/rooms/hot") as page:
+            with concurrent.futures.ThreadPoolExecutor(max_workers=5) as pool:
+                statuses = list(pool.map(lambda _: http("POST", f"{base}/v1/rooms/hot/comments", {"text": "666"})[0], range(5)))
+            assert statuses == [201] * 5, statuses
+            counts = ("[...document.querySelectorAll('#log li[data-seq]')]"
+                      ".map(li => { const m = li.textContent.match(/666 ×(\\d+)/); return m ? Number(m[1]) : 1; })")
+            await page.wait_for("the repeats are shown with their count", f"{counts}.reduce((a, b) => a + b, 0) === 5")
+            shown = await page.evaluate(counts)
+            assert len(shown) < 5, f"the repeats were merged, not shown one by one: {shown}"
+            print(f"five \"666\" posted at once are shown as {', '.join(f'666 ×{n}' for n in shown)}")
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
 async def check_dashboard(server_port, devtools_port, admin_token, refused_token, poster_tokens):
     """The dashboard at /admin against a server with traffic: a non-admin token is refused, the
     charts get points, the busiest room is listed with its online count, and a display budget set
@@ -364,6 +388,7 @@ def main():
         browser, devtools_port = start_chromium(options.chromium, profile)
         asyncio.run(check(server_port, devtools_port))
         asyncio.run(check_restart(options.binary, devtools_port))
+        asyncio.run(check_merged_repeats(options.binary, devtools_port))
         # Notices need tokens: a second server with a secret, and a streamer's token for its room.
         secret = "browser-check-secret-of-32-bytes-or-more"
         server.terminate()

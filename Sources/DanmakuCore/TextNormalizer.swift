@@ -44,7 +44,7 @@ public enum TextNormalizer {
 
     /// CJK Unified Ideographs and Extension A: their own NFKD form and case fold, so they skip the
     /// per-scalar Foundation decomposition (which costs a string bridge each).
-    static func isPlainIdeograph(_ scalar: Unicode.Scalar) -> Bool {
+    public static func isPlainIdeograph(_ scalar: Unicode.Scalar) -> Bool {
         (0x4E00...0x9FFF).contains(scalar.value) || (0x3400...0x4DBF).contains(scalar.value)
     }
 
@@ -68,7 +68,7 @@ public enum TextNormalizer {
     }
 
     /// Characters that render as nothing (or only decorate a neighbour) and so must not split a word.
-    static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
+    public static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.properties.generalCategory {
         case .nonspacingMark, .enclosingMark, .spacingMark, .format:
             return true
