@@ -84,6 +84,39 @@ public enum BatchScanner {
         return (count, last)
     }
 
+    private static let mergedKey = Needle(#""merged":["#)
+
+    /// A batch with merged repeats: how many seqs it carries only inside another comment's group
+    /// (`"merged":[[42,45,47],…]` — each group's first seq is a comment of the batch) and its
+    /// `lastSeq`; nil for a batch that merges nothing.
+    public static func merged(_ payload: UnsafeRawBufferPointer) -> (count: UInt64, lastSeq: UInt64)? {
+        guard let end = index(of: commentsKey, in: payload, from: 0) else { return nil }
+        let head = UnsafeRawBufferPointer(rebasing: payload[..<end])
+        guard let start = index(of: mergedKey, in: head, from: 0), let last = integerField("lastSeq", in: head) else { return nil }
+        var numbers: UInt64 = 0
+        var groups: UInt64 = 0
+        var depth = 1
+        var position = start + mergedKey.count
+        while position < head.count, depth > 0 {
+            switch head[position] {
+            case UInt8(ascii: "["):
+                depth += 1
+                groups += 1
+                position += 1
+            case UInt8(ascii: "]"):
+                depth -= 1
+                position += 1
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                guard let number = number(in: head, at: position) else { return nil }
+                numbers += 1
+                position = number.end
+            default:
+                position += 1
+            }
+        }
+        return numbers >= groups ? (numbers - groups, last) : nil
+    }
+
     /// The number of comments in a batch.
     public static func commentCount(_ payload: UnsafeRawBufferPointer) -> UInt64 {
         var count: UInt64 = 0

@@ -214,7 +214,10 @@ public final class BenchViewer: ChannelInboundHandler {
         stats.totals.frames += 1
         guard var expected = lastSeq.map({ $0 + 1 }) else { return }
         if let shed = BatchScanner.shed(payload) {
-            return handleBudgetedBatch(payload, expected: expected, shed: shed)
+            return handleAccountedBatch(payload, expected: expected, explained: shed.count, lastSeq: shed.lastSeq, shed: true)
+        }
+        if let merged = BatchScanner.merged(payload) {
+            return handleAccountedBatch(payload, expected: expected, explained: merged.count, lastSeq: merged.lastSeq, shed: false)
         }
         if verifyEveryComment {
             let now = microsecondsNow()
@@ -247,9 +250,12 @@ public final class BenchViewer: ChannelInboundHandler {
 }
 
 extension BenchViewer {
-    /// A batch under a display budget: it covers the seqs up to its `lastSeq`, of which it
-    /// carries some and says how many it shed; only what neither explains is missing.
-    fileprivate func handleBudgetedBatch(_ payload: UnsafeRawBufferPointer, expected start: UInt64, shed: (count: UInt64, lastSeq: UInt64)) {
+    /// A batch that accounts for seqs it does not carry (shed by a display budget, or merged into
+    /// a repeated comment): it covers the seqs up to its `lastSeq`, of which it carries some and
+    /// explains `explained` (as `shed`, or merged); only what neither covers is missing.
+    fileprivate func handleAccountedBatch(
+        _ payload: UnsafeRawBufferPointer, expected start: UInt64, explained: UInt64, lastSeq last: UInt64, shed: Bool
+    ) {
         var received: UInt64 = 0
         var previous = start - 1
         let now = microsecondsNow()
@@ -263,11 +269,11 @@ extension BenchViewer {
             stats.totals.deliveries += 1
             if verifyEveryComment, let stamp, now >= stamp { stats.totals.latency.record(now - stamp) }
         }
-        guard shed.lastSeq >= start else { return }
-        let covered = shed.lastSeq - start + 1
-        stats.totals.shed += shed.count
-        if covered > received + shed.count { stats.totals.missing += covered - received - shed.count }
-        lastSeq = shed.lastSeq
+        guard last >= start else { return }
+        let covered = last - start + 1
+        if shed { stats.totals.shed += explained } else { stats.totals.merged += explained }
+        if covered > received + explained { stats.totals.missing += covered - received - explained }
+        lastSeq = last
     }
 }
 

@@ -16,6 +16,8 @@ public struct ViewerTotals: Sendable {
     public var missing: UInt64 = 0
     /// Seqs a display budget held back, as the batches said (`shed`): not lost.
     public var shed: UInt64 = 0
+    /// Seqs sent as part of another comment (merged repeats), as the batches said: not lost.
+    public var merged: UInt64 = 0
     /// Seqs a viewer got twice or after a later one.
     public var duplicated: UInt64 = 0
     /// End-to-end latency in microseconds: post sent → comment received.
@@ -29,6 +31,7 @@ public struct ViewerTotals: Sendable {
         bytes += other.bytes
         missing += other.missing
         shed += other.shed
+        merged += other.merged
         duplicated += other.duplicated
         latency.add(other.latency)
     }

@@ -38,6 +38,9 @@ public final class Publisher: ChannelInboundHandler {
     private let rooms: [String]
     private let ratePerSecond: Double
     private let textBytes: Int
+    /// Share of posts that say the same thing ("666"), for merged repeats; they carry no stamp.
+    private let repeatShare: Double
+    private var repeatCredit = 0.0
     private var phraseCursor: Int
     private let maxInFlight = 256
     private var roomCursor: Int
@@ -51,10 +54,11 @@ public final class Publisher: ChannelInboundHandler {
     /// Totals so far (read on this handler's loop).
     public private(set) var totals = PublishTotals()
 
-    public init(rooms: [String], ratePerSecond: Double, textBytes: Int, firstRoom: Int) {
+    public init(rooms: [String], ratePerSecond: Double, textBytes: Int, firstRoom: Int, repeatShare: Double = 0) {
         self.rooms = rooms
         self.ratePerSecond = ratePerSecond
         self.textBytes = textBytes
+        self.repeatShare = repeatShare
         self.roomCursor = firstRoom % max(1, rooms.count)
         self.phraseCursor = firstRoom * 7
     }
@@ -96,7 +100,11 @@ public final class Publisher: ChannelInboundHandler {
         for _ in 0..<room {
             let index = roomCursor
             roomCursor = (roomCursor + 1) % rooms.count
-            let body = #"{"text":"b\#(sentAt) \#(nextText())"}"#
+            // Evenly spread: every post adds the share, and a whole credit makes the post a repeat.
+            repeatCredit += repeatShare
+            let repeats = repeatCredit >= 1
+            if repeats { repeatCredit -= 1 }
+            let body = repeats ? #"{"text":"666"}"# : #"{"text":"b\#(sentAt) \#(nextText())"}"#
             batch.writeString("POST /v1/rooms/\(rooms[index])/comments HTTP/1.1\r\nHost: danmaku\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n")
             batch.writeString(body)
             inFlightRooms.append(index)

@@ -60,6 +60,9 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
     @Option(help: "Bytes of text per comment.")
     var textBytes = 40
 
+    @Option(help: "Share of comments that repeat the same text (\"666\"), 0...1, for merged repeats (the server needs --duplicate-window 0: the posters share one address).")
+    var repeatShare = 0.0
+
     @Option(help: "Rooms are named PREFIX-0, PREFIX-1, …: several bench processes load different rooms.")
     var roomPrefix = "bench"
 
@@ -124,6 +127,8 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
             threads: threads > 0 ? threads : ProcessSample.allowedCores(), verifyEvery: max(1, verifyEvery),
             textBytes: textBytes, compression: compression, connectRate: connectRate,
             publishers: publishers ?? max(1, Int((workload.commentsPerSecond / 100).rounded(.up))))
+        guard (0...1).contains(repeatShare) else { throw ValidationError("--repeat-share must be between 0 and 1") }
+        run.repeatShare = repeatShare
         run.viewerEndpoints = try viewerUrl.map { text in
             guard let parsed = URL(string: text), let host = parsed.host, let port = parsed.port else {
                 throw ValidationError("--viewer-url must look like http://HOST:PORT")

@@ -15,6 +15,8 @@ struct LoadRun {
     var threads: Int
     var verifyEvery: Int
     var textBytes: Int
+    /// Share of posts that repeat the same text ("666"), 0...1.
+    var repeatShare = 0.0
     var compression: Bool
     /// The wire format viewers ask for (`?v=`).
     var wireFormat = 2
@@ -135,7 +137,7 @@ struct LoadRun {
                 let loop = publishing.next()
                 let publisher = Publisher(
                     rooms: roomNames, ratePerSecond: workload.commentsPerSecond / Double(publishers),
-                    textBytes: textBytes, firstRoom: index)
+                    textBytes: textBytes, firstRoom: index, repeatShare: repeatShare)
                 let bound = NIOLoopBoundBox.makeBoxSendingValue(publisher, eventLoop: loop)
                 _ = try await ClientBootstrap(group: loop)
                     .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -238,6 +240,7 @@ struct LoadRun {
             verifiedViewers: (total + verifyEvery - 1) / verifyEvery,
             missing: final.missing + tailMissing, duplicated: final.duplicated)
         report.shed = final.shed
+        report.merged = final.merged
         if !publisherHandlers.isEmpty {
             report.acceptedPerSecond = Double(acceptedAfter - acceptedBefore) / elapsed
             report.postLatencyMicroseconds = Report.latency(postLatency)

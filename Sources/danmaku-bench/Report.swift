@@ -37,6 +37,8 @@ struct Report: Codable {
     var missing: UInt64
     /// Comments the server's display budget held back, as its batches said (not lost).
     var shed: UInt64 = 0
+    /// Seqs viewers got as part of another comment (merged repeats), as the batches said.
+    var merged: UInt64 = 0
     var duplicated: UInt64
     var serverRSSBytes: Int?
     var serverRSSBytesIdleBefore: Int?
@@ -98,6 +100,7 @@ struct Report: Codable {
             ("latency", "p50 \(ms("p50"))  p90 \(ms("p90"))  p99 \(ms("p99"))  p99.9 \(ms("p99.9"))  max \(ms("max"))  (\(latencySamples) samples from \(verifiedViewers) fully verified viewers)"),
             ("correctness", "lost (missing) \(missing), duplicated/out of order \(duplicated)"),
             ("shed", shed == 0 ? "none" : "\(shed) held back by the display budget (announced in batches, not lost)"),
+            ("merged", merged == 0 ? "none" : "\(merged) sent as part of a repeated comment (announced in batches, not lost)"),
             ("server RSS", serverRSSBytes.map { String(format: "%.1f MiB", Double($0) / 1_048_576) } ?? "-"),
             ("server RSS peak", serverRSSPeakBytes.map { String(format: "%.1f MiB (sampled each second while measuring)", Double($0) / 1_048_576) } ?? "-"),
             ("slow viewers", slowViewers == 0 ? "none" : "\(slowViewersJoined) of \(slowViewers) joined and stopped reading; server closed \(serverSlowConsumerCloses.map(String.init) ?? "?") as slow consumers"),

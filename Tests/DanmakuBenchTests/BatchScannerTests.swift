@@ -32,7 +32,15 @@ import Testing
         // A plain batch sheds nothing, whatever its comments say.
         let plain = ##"{"type":"comments","room":"r","comments":[{"seq":9,"kind":"notice","payload":{"shed":99,"lastSeq":1},"ts":1}]}"##
         #expect(Array(plain.utf8).withUnsafeBytes { BatchScanner.shed($0) } == nil)
+        #expect(Array(plain.utf8).withUnsafeBytes { BatchScanner.merged($0) } == nil)
         #expect(Array(batch.utf8).withUnsafeBytes { BatchScanner.commentCount($0) } == 2)
+    }
+
+    @Test func countsTheSeqsAMergedBatchCarriesInsideOtherComments() {
+        let merged = ##"{"type":"comments","room":"r","merged":[[3,4,6],[5,7]],"lastSeq":7,"comments":[{"seq":3,"text":"666"},{"seq":5,"text":"[[1,2]]"}]}"##
+        let counted = Array(merged.utf8).withUnsafeBytes { BatchScanner.merged($0) }
+        #expect(counted?.count == 3 && counted?.lastSeq == 7, "4, 6 and 7 stand inside 3 and 5")
+        #expect(Array(merged.utf8).withUnsafeBytes { BatchScanner.shed($0) } == nil)
     }
 
     @Test func parsesSourceAddressRanges() {
