@@ -1,6 +1,11 @@
 import DanmakuBus
 import DanmakuCore
+import DanmakuLogic
+import DanmakuTestSupport
 import Foundation
+import Logging
+import NIOCore
+import NIOEmbedded
 import Testing
 
 @testable import DanmakuPush
@@ -34,5 +39,62 @@ import Testing
         let frames = try harness.frames(channel)
         #expect(try frames.map(seqs) == [[1, 2, 3]])
         #expect(try json(frames[0])["merged"] == nil)
+    }
+}
+
+extension MergedRepeatsTests {
+    /// Every seq a viewer's batches account for (carried, or inside a merged group), in order.
+    static func accounted(_ frames: [ParsedFrame]) throws -> [UInt64] {
+        var seqs: [UInt64] = []
+        for frame in frames {
+            let message = try json(frame)
+            guard message["type"] as? String == "comments" else { continue }
+            seqs += try DanmakuPushTests.seqs(frame)
+            for group in message["merged"] as? [[NSNumber]] ?? [] { seqs += group.dropFirst().map(\.uint64Value) }
+        }
+        return seqs.sorted()
+    }
+
+    /// The join race of `ViewerHandlerTests.commentsFlushedWhileAViewerJoinsAreNotLost`, with every
+    /// comment the same text: the live viewer gets merged batches, the joining one the batch it
+    /// buffered whole, and each accounts for every seq once.
+    @Test func aViewerJoiningWhileRepeatsAreMergedStillGetsEverySeqOnce() async throws {
+        let loop = EmbeddedEventLoop()
+        let bus = MemoryBus(historyCapacity: 100)
+        let log = DelayedLog(inner: bus)
+        var logic = LogicConfiguration()
+        logic.userLimit = RateLimit(perSecond: 1000, burst: 1000)
+        let service = CommentService(configuration: logic, log: bus, bus: bus)
+        var push = PushConfiguration()
+        push.mergeRepeats = true
+        let hub = PushHub(configuration: push, eventLoops: [loop], services: service, moderation: service.moderation, log: log, bus: bus, logger: Logger(label: "test"))
+        loop.run()
+        let harness = ViewerHarness()
+        let room = RoomID("r1")!
+        func post(_ seq: Int) async throws {
+            let unnumbered = try Comment(seq: 0, id: "\(seq)", room: "r1", user: CommentAuthor(id: "u", name: "U"),
+                                         text: "666", color: "#ffffff", mode: .scroll, ts: 0).unnumberedJSON()
+            let stored = try await bus.append(room: room, unnumbered: unnumbered)
+            try await bus.publish([stored], room: room)
+            loop.run()
+        }
+        let first = try ViewerHarness.viewerChannel(loop: loop, room: room, hub: hub)
+        try log.readOldest(on: loop)()
+        try await post(1)
+        let second = try ViewerHarness.viewerChannel(loop: loop, room: room, hub: hub)
+        try await post(2)
+        let deliver = try log.readOldest(on: loop)
+        try await post(3)
+        loop.advanceTime(by: .milliseconds(10))
+        deliver()
+        try await post(4)
+        try await post(5)
+        loop.advanceTime(by: .milliseconds(10))
+
+        let firstFrames = try harness.frames(first)
+        #expect(try Self.accounted(firstFrames) == [1, 2, 3, 4, 5])
+        #expect(try firstFrames.contains { try json($0)["merged"] != nil }, "the live viewer's batches were merged")
+        let secondFrames = try harness.frames(second)
+        #expect(try Self.accounted(Array(secondFrames.dropFirst())) == [3, 4, 5], "after its history (lastSeq 2), each seq once")
     }
 }
