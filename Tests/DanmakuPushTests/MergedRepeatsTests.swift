@@ -1,11 +1,7 @@
 import DanmakuBus
 import DanmakuCore
-import DanmakuLogic
 import DanmakuTestSupport
 import Foundation
-import Logging
-import NIOCore
-import NIOEmbedded
 import Testing
 
 @testable import DanmakuPush
@@ -59,29 +55,15 @@ extension MergedRepeatsTests {
     /// comment the same text: the live viewer gets merged batches, the joining one the batch it
     /// buffered whole, and each accounts for every seq once.
     @Test func aViewerJoiningWhileRepeatsAreMergedStillGetsEverySeqOnce() async throws {
-        let loop = EmbeddedEventLoop()
-        let bus = MemoryBus(historyCapacity: 100)
-        let log = DelayedLog(inner: bus)
-        var logic = LogicConfiguration()
-        logic.userLimit = RateLimit(perSecond: 1000, burst: 1000)
-        let service = CommentService(configuration: logic, log: bus, bus: bus)
         var push = PushConfiguration()
         push.mergeRepeats = true
-        let hub = PushHub(configuration: push, eventLoops: [loop], services: service, moderation: service.moderation, log: log, bus: bus, logger: Logger(label: "test"))
-        loop.run()
-        let harness = ViewerHarness()
-        let room = RoomID("r1")!
-        func post(_ seq: Int) async throws {
-            let unnumbered = try Comment(seq: 0, id: "\(seq)", room: "r1", user: CommentAuthor(id: "u", name: "U"),
-                                         text: "666", color: "#ffffff", mode: .scroll, ts: 0).unnumberedJSON()
-            let stored = try await bus.append(room: room, unnumbered: unnumbered)
-            try await bus.publish([stored], room: room)
-            loop.run()
-        }
-        let first = try ViewerHarness.viewerChannel(loop: loop, room: room, hub: hub)
+        let race = JoinRace(push: push)
+        let (loop, log, harness) = (race.loop, race.log, ViewerHarness())
+        func post(_ id: Int) async throws { try await race.post(id, text: "666") }
+        let first = try race.connect()
         try log.readOldest(on: loop)()
         try await post(1)
-        let second = try ViewerHarness.viewerChannel(loop: loop, room: room, hub: hub)
+        let second = try race.connect()
         try await post(2)
         let deliver = try log.readOldest(on: loop)
         try await post(3)

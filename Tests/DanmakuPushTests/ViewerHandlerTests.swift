@@ -437,28 +437,10 @@ final class DelayedLog: CommentLog, @unchecked Sendable {
 
 @Suite struct SlowHistoryTests {
     @Test func commentsFlushedWhileAViewerJoinsAreNotLost() async throws {
-        let loop = EmbeddedEventLoop()
-        let bus = MemoryBus(historyCapacity: 100)
-        let log = DelayedLog(inner: bus)
-        var logic = LogicConfiguration()
-        logic.userLimit = RateLimit(perSecond: 1000, burst: 1000)
-        let service = CommentService(configuration: logic, log: bus, bus: bus)
-        let hub = PushHub(configuration: PushConfiguration(), eventLoops: [loop], services: service, moderation: service.moderation, log: log, bus: bus, logger: Logger(label: "test"))
-        loop.run()
-        let harness = ViewerHarness()
-        let room = RoomID("r1")!
-
-        func connect() throws -> EmbeddedChannel {
-            try ViewerHarness.viewerChannel(loop: loop, room: room, hub: hub)
-        }
-
-        func post(_ seq: Int) async throws {
-            let unnumbered = try Comment(seq: 0, id: "\(seq)", room: "r1", user: CommentAuthor(id: "u", name: "U"),
-                                         text: "t", color: "#ffffff", mode: .scroll, ts: 0).unnumberedJSON()
-            let stored = try await bus.append(room: room, unnumbered: unnumbered)
-            try await bus.publish([stored], room: room)
-            loop.run()
-        }
+        let race = JoinRace()
+        let (loop, log, harness) = (race.loop, race.log, ViewerHarness())
+        func connect() throws -> EmbeddedChannel { try race.connect() }
+        func post(_ id: Int) async throws { try await race.post(id) }
 
         let first = try connect()
         try log.readOldest(on: loop)()               // first viewer live at lastSeq 0
@@ -477,5 +459,38 @@ final class DelayedLog: CommentLog, @unchecked Sendable {
         let secondFrames = try harness.frames(second)
         #expect(try json(secondFrames[0])["lastSeq"] as? Int == 2)
         #expect(try secondFrames.dropFirst().flatMap(seqs) == [3, 4])
+    }
+}
+
+/// A push hub on one embedded loop whose history reads wait until the test releases them
+/// (`DelayedLog`): for races between a viewer's join and the batches flushed meanwhile.
+struct JoinRace {
+    let loop = EmbeddedEventLoop()
+    let bus = MemoryBus(historyCapacity: 100)
+    let log: DelayedLog
+    let hub: PushHub
+    let room = RoomID("r1")!
+
+    init(push: PushConfiguration = PushConfiguration()) {
+        log = DelayedLog(inner: bus)
+        var logic = LogicConfiguration()
+        logic.userLimit = RateLimit(perSecond: 1000, burst: 1000)
+        let service = CommentService(configuration: logic, log: bus, bus: bus)
+        hub = PushHub(configuration: push, eventLoops: [loop], services: service, moderation: service.moderation, log: log, bus: bus, logger: Logger(label: "test"))
+        loop.run()
+    }
+
+    /// A viewer of the room (its hello not yet read).
+    func connect() throws -> EmbeddedChannel {
+        try ViewerHarness.viewerChannel(loop: loop, room: room, hub: hub)
+    }
+
+    /// Stores and publishes comment `id` with `text`.
+    func post(_ id: Int, text: String = "t") async throws {
+        let unnumbered = try Comment(seq: 0, id: "\(id)", room: room.value, user: CommentAuthor(id: "u", name: "U"),
+                                     text: text, color: "#ffffff", mode: .scroll, ts: 0).unnumberedJSON()
+        let stored = try await bus.append(room: room, unnumbered: unnumbered)
+        try await bus.publish([stored], room: room)
+        loop.run()
     }
 }
