@@ -14,14 +14,8 @@ final class LoopRoom {
     private(set) var viewers: [RoomSubscription] = []
     /// Viewers waiting for their history snapshot; they collect what is flushed meanwhile.
     private(set) var joining: [RoomSubscription] = []
-    /// The next seq to pass on, or nil until the first snapshot tells where the room stands.
-    private var nextSeq: UInt64?
-    /// Comments that arrived ahead of a missing seq (or before `nextSeq` was known).
-    private var held: [UInt64: EncodedComment] = [:]
-    private var heldSince: NIODeadline?
-    /// Seqs taken back before they reached this loop (a comment the bus withdrew because too few
-    /// replicas confirmed it): the order skips them instead of waiting out the reorder timeout.
-    private var withdrawn: Set<UInt64> = []
+    /// The room's comments back in seq order, as they come from the bus.
+    private var order = SeqOrder()
     /// In-order comments for the next batch.
     var pending: [EncodedComment] = []
     /// When `pending` last went from empty to holding comments (for `danmaku_batch_wait_seconds`).
@@ -123,45 +117,21 @@ final class LoopRoom {
         receivedRecently = true
         receivedSinceTuning += comments.count
         for comment in comments { receivedBytesSinceTuning += comment.json.readableBytes }
-        for comment in comments {
-            if let next = nextSeq, comment.seq < next { continue }  // already passed on
-            if withdrawn.contains(comment.seq) { continue }
-            held[comment.seq] = comment
-        }
-        return release(now: now)
+        return whileOrdering(now: now) { $0.receive(comments, into: &$1, now: now) }
     }
 
-    /// Moves the contiguous run starting at `nextSeq` from `held` to `pending`.
-    private func release(now: NIODeadline) -> Bool {
-        guard var next = nextSeq else {
-            if !held.isEmpty, heldSince == nil { heldSince = now }
-            return false
-        }
+    /// Runs `step` on the order, with `pending` to append what it releases; true when comments
+    /// became ready to flush.
+    private func whileOrdering(now: NIODeadline, _ step: (inout SeqOrder, inout [EncodedComment]) -> Void) -> Bool {
         let before = pending.count
-        while true {
-            if let comment = held.removeValue(forKey: next) {
-                pending.append(comment)
-            } else if withdrawn.remove(next) == nil {
-                break
-            }
-            next += 1
-        }
-        nextSeq = next
-        heldSince = held.isEmpty ? nil : (heldSince ?? now)
+        step(&order, &pending)
         if before == 0, !pending.isEmpty { pendingSince = now }
         return pending.count > before
     }
 
-    /// Gives up on a seq that has been missing for `timeout`: skips to the oldest held comment.
-    ///
-    /// The bus lost nothing in memory mode; this guards against a lost publish on a remote bus,
-    /// where the comment is still in history and a resuming viewer gets it.
+    /// Gives up on a seq that has been missing for `timeout` (see `SeqOrder.skipStalledGap`).
     func skipStalledGap(now: NIODeadline, timeout: TimeAmount) -> Bool {
-        guard let since = heldSince, now - since >= timeout, nextSeq != nil, let oldest = held.keys.min() else {
-            return false
-        }
-        nextSeq = oldest
-        return release(now: now)
+        whileOrdering(now: now) { $0.skipStalledGap(into: &$1, now: now, timeout: timeout) }
     }
 
     /// Takes comment `id` (`seq`) back: out of the next batch if it is still waiting, and a
@@ -171,12 +141,7 @@ final class LoopRoom {
     @discardableResult
     func retract(seq: UInt64, id: String, seqReused: Bool = false, now: NIODeadline) -> Bool {
         pending.removeAll { $0.seq == seq && $0.hasID(id) }
-        if held[seq]?.hasID(id) == true { held[seq] = nil }
-        var released = false
-        if !seqReused, let next = nextSeq, seq >= next, withdrawn.count < Self.maxWithdrawn {
-            withdrawn.insert(seq)
-            released = release(now: now)
-        }
+        let released = whileOrdering(now: now) { $0.withdraw(seq: seq, id: id, seqReused: seqReused, into: &$1, now: now) }
         let frame = ViewerMessage.frame(ViewerMessage.Retract(room: self.id.value, seq: seq, id: id))
         // A viewer the batch carrying it has not reached yet would get the retraction first,
         // and then show the comment: it waits for the batch to reach everyone.
@@ -189,9 +154,6 @@ final class LoopRoom {
         return released
     }
 
-    /// Bounds `withdrawn` (retractions of seqs far ahead are not worth remembering).
-    static let maxWithdrawn = 1024
-
     /// A joining viewer's history arrived: send it, then make the viewer live.
     func activate(
         _ viewer: RoomSubscription, snapshot: HistorySnapshot, since: UInt64?, window: TimeAmount, online: Int, now: NIODeadline,
@@ -199,13 +161,8 @@ final class LoopRoom {
     ) -> Bool {
         guard let index = joining.firstIndex(where: { $0 === viewer }) else { return false }
         joining.remove(at: index)
-        var becameReady = false
-        if nextSeq == nil {
-            // The first snapshot fixes where this loop's copy of the room starts.
-            nextSeq = snapshot.lastSeq + 1
-            held = held.filter { $0.key > snapshot.lastSeq }
-            becameReady = release(now: now)
-        }
+        // The first snapshot fixes where this loop's copy of the room starts.
+        let becameReady = whileOrdering(now: now) { $0.start(after: snapshot.lastSeq, into: &$1, now: now) }
         // Taken first: `becomeLive` ends the joining phase, and with it the buffer.
         let flushedMeanwhile = viewer.becomeLive()
         let connection = viewer.viewer

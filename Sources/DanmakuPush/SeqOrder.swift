@@ -1,0 +1,78 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuCore
+import NIOCore
+
+/// Puts one room's comments back in seq order on one loop: a comment that arrives ahead of a
+/// missing seq waits for it, a withdrawn seq is skipped instead of waited for, and a gap that stays
+/// open past the reorder timeout is given up (the comment is still in history).
+struct SeqOrder {
+    /// The next seq to pass on, or nil until the first snapshot tells where the room stands.
+    private(set) var next: UInt64?
+    /// Comments that arrived ahead of a missing seq (or before `next` was known).
+    private var held: [UInt64: EncodedComment] = [:]
+    /// Since when a comment has been held.
+    private var heldSince: NIODeadline?
+    /// Seqs taken back before they reached this loop (a comment the bus withdrew because too few
+    /// replicas confirmed it): the order skips them instead of waiting out the reorder timeout.
+    private var withdrawn: Set<UInt64> = []
+
+    /// Bounds `withdrawn` (retractions of seqs far ahead are not worth remembering).
+    static let maxWithdrawn = 1024
+
+    /// Takes comments from the bus; appends what is now in order to `ready`.
+    mutating func receive(_ comments: [EncodedComment], into ready: inout [EncodedComment], now: NIODeadline) {
+        for comment in comments {
+            if let next, comment.seq < next { continue }  // already passed on
+            if withdrawn.contains(comment.seq) { continue }
+            held[comment.seq] = comment
+        }
+        release(into: &ready, now: now)
+    }
+
+    /// The first snapshot fixed where this loop's copy of the room starts: after `lastSeq`.
+    /// Nothing changes once the start is known.
+    mutating func start(after lastSeq: UInt64, into ready: inout [EncodedComment], now: NIODeadline) {
+        guard next == nil else { return }
+        next = lastSeq + 1
+        held = held.filter { $0.key > lastSeq }
+        release(into: &ready, now: now)
+    }
+
+    /// Gives up on a seq that has been missing for `timeout`: skips to the oldest held comment.
+    ///
+    /// The bus lost nothing in memory mode; this guards against a lost publish on a remote bus,
+    /// where the comment is still in history and a resuming viewer gets it.
+    mutating func skipStalledGap(into ready: inout [EncodedComment], now: NIODeadline, timeout: TimeAmount) {
+        guard let since = heldSince, now - since >= timeout, next != nil, let oldest = held.keys.min() else { return }
+        next = oldest
+        release(into: &ready, now: now)
+    }
+
+    /// Comment `id` (`seq`) was taken back: it is not passed on, and unless `seqReused` (another
+    /// comment holds the seq) the seq is not waited for any more.
+    mutating func withdraw(seq: UInt64, id: String, seqReused: Bool, into ready: inout [EncodedComment], now: NIODeadline) {
+        if held[seq]?.hasID(id) == true { held[seq] = nil }
+        guard !seqReused, let next, seq >= next, withdrawn.count < Self.maxWithdrawn else { return }
+        withdrawn.insert(seq)
+        release(into: &ready, now: now)
+    }
+
+    /// Moves the contiguous run starting at `next` from `held` to `ready`.
+    private mutating func release(into ready: inout [EncodedComment], now: NIODeadline) {
+        guard var seq = next else {
+            if !held.isEmpty, heldSince == nil { heldSince = now }
+            return
+        }
+        while true {
+            if let comment = held.removeValue(forKey: seq) {
+                ready.append(comment)
+            } else if withdrawn.remove(seq) == nil {
+                break
+            }
+            seq += 1
+        }
+        next = seq
+        heldSince = held.isEmpty ? nil : (heldSince ?? now)
+    }
+}
