@@ -74,23 +74,23 @@ export class DanmakuConnection {
   /// Posts a comment (`{text, color, mode}`) over HTTP; resolves to `{status, answer}` (201 and
   /// `{id, seq, …}`, or the error status and `{error: {code, message}}`).
   async post(comment) {
-    const origin = this.options.server ?? "";
-    const headers = { "Content-Type": "application/json" };
-    if (this.options.token) headers["Authorization"] = `Bearer ${this.options.token}`;
-    const response = await fetch(`${origin}/v1/rooms/${encodeURIComponent(this.room)}/comments`,
-      { method: "POST", body: JSON.stringify(comment), headers });
-    return { status: response.status, answer: await response.json() };
+    return this.#postJSON("/comments", comment);
   }
 
   /// Likes a comment (by its `id` and `seq`, as received); resolves to `{status, answer}` (200 and
   /// `{id, seq, likes}`, or the error). A user's second like of a comment is not counted again.
   async like(id, seq) {
+    return this.#postJSON(`/comments/${encodeURIComponent(id)}/likes`, { seq });
+  }
+
+  /// POSTs `body` as JSON to the room's `path` (with the token, when there is one); resolves to
+  /// `{status, answer}`.
+  async #postJSON(path, body) {
     const origin = this.options.server ?? "";
     const headers = { "Content-Type": "application/json" };
     if (this.options.token) headers["Authorization"] = `Bearer ${this.options.token}`;
-    const response = await fetch(
-      `${origin}/v1/rooms/${encodeURIComponent(this.room)}/comments/${encodeURIComponent(id)}/likes`,
-      { method: "POST", body: JSON.stringify({ seq }), headers });
+    const response = await fetch(`${origin}/v1/rooms/${encodeURIComponent(this.room)}${path}`,
+      { method: "POST", body: JSON.stringify(body), headers });
     return { status: response.status, answer: await response.json() };
   }
 

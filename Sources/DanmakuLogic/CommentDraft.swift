@@ -60,7 +60,10 @@ public struct CommentDraft: Sendable, Hashable {
 
     /// Whether the comment is styled beyond the basics (white, scrolling, normal size), which a
     /// room may keep for its staff.
-    public var isStyled: Bool { color != "#ffffff" || mode != .scroll || size != .normal }
+    public var isStyled: Bool { color != Self.defaultColor || mode != .scroll || size != .normal }
+
+    /// The colour of a comment that names none.
+    public static let defaultColor = "#ffffff"
 }
 
 /// Checks a request's fields against the contract.
@@ -84,7 +87,7 @@ public struct CommentValidator: Sendable {
         if text.count > maxTextLength {
             return .failure(.textTooLong(max: maxTextLength))
         }
-        let color = (request.color ?? "#ffffff").lowercased()
+        let color = (request.color ?? CommentDraft.defaultColor).lowercased()
         guard Self.isHexColor(color) else {
             return .failure(.invalidField("color", "color must look like #rrggbb"))
         }
