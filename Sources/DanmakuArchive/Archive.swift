@@ -32,9 +32,12 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
     private let queue = Mutex<(pending: [Pending], writing: Bool)>(([], false))
 
     private let historyCapacity: Int
+    /// The comment pools of recorded videos, in `videos.sqlite` beside the archive.
+    public let videos: ArchivedVideoPools
 
-    private init(memory: MemoryBus, database: SQLiteConnection, historyCapacity: Int, logger: Logger) {
+    private init(memory: MemoryBus, database: SQLiteConnection, videos: ArchivedVideoPools, historyCapacity: Int, logger: Logger) {
         self.memory = memory
+        self.videos = videos
         self.database = database
         self.historyCapacity = historyCapacity
         self.logger = logger
@@ -75,8 +78,9 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
         var kept = retention
         kept.startsOverWhenIdle = false  // a room left memory is loaded again, its numbering continuing
         let memory = MemoryBus(historyCapacity: historyCapacity, retention: kept)
+        let videos = try await ArchivedVideoPools.open(directory: directory, logger: logger)
         logger.info("archive opened", metadata: ["path": "\(path)"])
-        return ArchivedLog(memory: memory, database: database, historyCapacity: historyCapacity, logger: logger)
+        return ArchivedLog(memory: memory, database: database, videos: videos, historyCapacity: historyCapacity, logger: logger)
     }
 
     /// Puts `room` back in memory from the archive unless it is there; whether the archive has it.
@@ -99,6 +103,7 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
 
     /// Closes the database (on shutdown, after the last append was answered).
     public func close() async {
+        await videos.close()
         try? await database.close()
     }
 

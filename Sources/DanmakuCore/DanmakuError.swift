@@ -41,6 +41,9 @@ extension DanmakuError {
     public static let invalidRoom = DanmakuError(
         code: "invalid_room", status: 400,
         message: "room id must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'")
+    public static let invalidVideo = DanmakuError(
+        code: "invalid_video", status: 400,
+        message: "video id must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'")
     /// The text is longer than allowed.
     public static func textTooLong(max: Int) -> Self {
         .init(code: "text_too_long", status: 413, message: "text must be at most \(max) characters")
@@ -163,6 +166,15 @@ extension DanmakuError {
     /// Replay of a room (or stream id) that has no recorded stream.
     public static let noStream = DanmakuError(
         code: "no_stream", status: 404, message: "no such stream; start one with POST /v1/rooms/{room}/live")
+
+    /// A post or a publish that would take a video's pool past its limit.
+    public static func videoFull(max: Int) -> DanmakuError {
+        DanmakuError(code: "video_full", status: 409, message: "the video's comment pool holds its most comments (\(max))")
+    }
+
+    /// Publishing a stream that has not ended.
+    public static let streamLive = DanmakuError(
+        code: "stream_live", status: 409, message: "the stream is still live; end it with DELETE /v1/rooms/{room}/live first")
 
     /// Ending a stream when none is live.
     public static let notLive = DanmakuError(code: "not_live", status: 409, message: "the room has no live stream")

@@ -18,6 +18,9 @@ import NIOCore
 /// connection.connect();
 /// const { status, answer } = await connection.post({ text: "hello" });
 /// ```
+///
+/// It also exports `DanmakuVideo`, a recorded video's comment pool: `segment(n)`, `post({text,
+/// offsetMs})`, `like(id)`.
 enum ClientScript {
     /// The module's bytes, made once.
     static let body = ByteBuffer(string: source)
@@ -83,15 +86,8 @@ export class DanmakuConnection {
     return this.#postJSON(`/comments/${encodeURIComponent(id)}/likes`, { seq });
   }
 
-  /// POSTs `body` as JSON to the room's `path` (with the token, when there is one); resolves to
-  /// `{status, answer}`.
   async #postJSON(path, body) {
-    const origin = this.options.server ?? "";
-    const headers = { "Content-Type": "application/json" };
-    if (this.options.token) headers["Authorization"] = `Bearer ${this.options.token}`;
-    const response = await fetch(`${origin}/v1/rooms/${encodeURIComponent(this.room)}${path}`,
-      { method: "POST", body: JSON.stringify(body), headers });
-    return { status: response.status, answer: await response.json() };
+    return postJSON(this.options, `/v1/rooms/${encodeURIComponent(this.room)}${path}`, body);
   }
 
   #receive(message) {
@@ -144,6 +140,48 @@ export class DanmakuConnection {
   }
 
   #status(state) { this.options.onStatus?.(state); }
+}
+
+/// A recorded video's comment pool over the HTTP API: segments of six minutes, posts at an
+/// offset, likes.
+export class DanmakuVideo {
+  /// A segment's length, ms: segment `n` holds offsets from `n × 360000` up to the next.
+  static segmentMilliseconds = 360000;
+
+  /// `video`: the video id. Options: `token` (for posts and likes), `server` (default: this origin).
+  constructor(video, options = {}) {
+    this.video = video;
+    this.options = options;
+  }
+
+  /// Segment `n`'s comments, in offset order. The browser revalidates its copy with the segment's
+  /// ETag every time (`no-cache`), so an unchanged segment costs a 304.
+  async segment(n) {
+    const origin = this.options.server ?? "";
+    const response = await fetch(`${origin}/v1/videos/${encodeURIComponent(this.video)}/segments/${n}`, { cache: "no-cache" });
+    if (!response.ok) throw new Error(`segment ${n}: ${response.status}`);
+    return (await response.json()).comments;
+  }
+
+  /// Posts a comment at `offsetMs` (`{text, offsetMs, color, mode, size}`); resolves to
+  /// `{status, answer}` (201 and `{id, seq, offsetMs, ts}`, or the error).
+  async post(comment) {
+    return postJSON(this.options, `/v1/videos/${encodeURIComponent(this.video)}/comments`, comment);
+  }
+
+  /// Likes comment `id`; resolves to `{status, answer}` (200 and `{id, seq, likes}`, or the error).
+  async like(id) {
+    return postJSON(this.options, `/v1/videos/${encodeURIComponent(this.video)}/comments/${encodeURIComponent(id)}/likes`, {});
+  }
+}
+
+/// POSTs `body` as JSON to `path` (with `options.token`, when there is one); resolves to
+/// `{status, answer}`.
+async function postJSON(options, path, body) {
+  const headers = { "Content-Type": "application/json" };
+  if (options.token) headers["Authorization"] = `Bearer ${options.token}`;
+  const response = await fetch(`${options.server ?? ""}${path}`, { method: "POST", body: JSON.stringify(body), headers });
+  return { status: response.status, answer: await response.json() };
 }
 """#
 }

@@ -97,18 +97,18 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             respond(
                 context: context, status: .ok, body: ByteBuffer(bytes: metricsText()),
                 contentType: "text/plain; version=0.0.4; charset=utf-8", keepAlive: keepAlive)
-        case .viewerPage, .adminPage:
+        case .viewerPage, .videoPage, .adminPage:
             var headers = HTTPHeaders()
             for (name, value) in ViewerPage.securityHeaders { headers.add(name: name, value: value) }
             respond(
                 context: context, status: .ok, body: route == .adminPage ? AdminPage.body : ViewerPage.body,
                 contentType: "text/html; charset=utf-8", keepAlive: keepAlive, extraHeaders: headers)
-        case .clientScript, .adminScript:
+        case .script(let script):
             var headers = HTTPHeaders()
             headers.add(name: "X-Content-Type-Options", value: "nosniff")
             headers.add(name: "Cache-Control", value: "no-cache")
             respond(
-                context: context, status: .ok, body: route == .adminScript ? AdminScript.body : ClientScript.body,
+                context: context, status: .ok, body: script.body,
                 contentType: "text/javascript; charset=utf-8", keepAlive: keepAlive, extraHeaders: headers)
         case .adminStats:
             let loop = context.eventLoop
@@ -163,6 +163,10 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             } else {
                 respond(context: context, error: RequestHeaders.upgradeProblem(head.headers), keepAlive: keepAlive)
             }
+        case .videoComments, .videoComment, .videoLikes, .videoSegment, .videoPublish:
+            video(context: context, route: route, head: head, body: body, keepAlive: keepAlive)
+        case .invalidVideo:
+            respond(context: context, error: .invalidVideo, keepAlive: keepAlive)
         case .invalidRoom:
             respond(context: context, error: .invalidRoom, keepAlive: keepAlive)
         case .unknown:

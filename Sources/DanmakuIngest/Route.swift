@@ -37,16 +37,29 @@ public enum Route: Equatable, Sendable {
     case replay(RoomID)
     /// The viewer page: `/` (room `lobby`, or `?room=`) or `/rooms/{room}`.
     case viewerPage
-    /// `/client.js`: the JavaScript viewer client the viewer page uses.
-    case clientScript
+    /// `/client.js`, `/screen.js`, `/playback.js`, `/admin.js`: the pages' JavaScript modules.
+    case script(PageScript)
     /// `/v1/rooms/{room}/comments/{id}/likes`: a viewer likes a comment.
     case likes(RoomID, id: String)
     /// `/admin`: the operators' dashboard page.
     case adminPage
-    /// `/admin.js`: the dashboard's script.
-    case adminScript
     /// `/v1/admin/stats`: the figures the dashboard draws.
     case adminStats
+    /// `/videos/{video}`: the viewer page playing a video's pool.
+    case videoPage
+    /// `/v1/videos/{video}/comments`: a comment pinned to a moment of the video.
+    case videoComments(VideoID)
+    /// `/v1/videos/{video}/comments/{id}`: take a comment out of the pool.
+    case videoComment(VideoID, id: String)
+    /// `/v1/videos/{video}/comments/{id}/likes`: a viewer likes a video's comment.
+    case videoLikes(VideoID, id: String)
+    /// `/v1/videos/{video}/segments/{n}`: the comments of the n-th six minutes (n as sent,
+    /// range-checked by the handler).
+    case videoSegment(VideoID, segment: String)
+    /// `/v1/videos/{video}/publish`: a finished stream's comments become the video's pool.
+    case videoPublish(VideoID)
+    /// A video path whose video id is malformed.
+    case invalidVideo
     /// A room path whose room id is malformed.
     case invalidRoom
     case unknown
@@ -59,18 +72,20 @@ public enum Route: Equatable, Sendable {
             self = .viewerPage
         case 3 where parts[1] == "rooms":
             self = RoomID(parts[2]) == nil ? .invalidRoom : .viewerPage
+        case 3 where parts[1] == "videos":
+            self = VideoID(parts[2]) == nil ? .invalidVideo : .videoPage
+        case 5...7 where parts[1] == "v1" && parts[2] == "videos":
+            self = Self.video(parts)
         case 2 where parts[1] == "readyz":
             self = .ready
         case 2 where parts[1] == "healthz":
             self = .health
         case 2 where parts[1] == "metrics":
             self = .metrics
-        case 2 where parts[1] == "client.js":
-            self = .clientScript
+        case 2 where PageScript(rawValue: String(parts[1])) != nil:
+            self = .script(PageScript(rawValue: String(parts[1]))!)
         case 2 where parts[1] == "admin":
             self = .adminPage
-        case 2 where parts[1] == "admin.js":
-            self = .adminScript
         case 4 where parts[1] == "v1" && parts[2] == "admin" && parts[3] == "stats":
             self = .adminStats
         case 3 where parts[1] == "v1" && parts[2] == "words":
@@ -112,6 +127,22 @@ public enum Route: Equatable, Sendable {
             self = .likes(room, id: String(parts[5]).removingPercentEncoding ?? String(parts[5]))
         default:
             self = .unknown
+        }
+    }
+}
+
+extension Route {
+    /// `/v1/videos/{video}/…`, split at "/".
+    private static func video(_ parts: [Substring]) -> Route {
+        guard let video = VideoID(parts[3]) else { return .invalidVideo }
+        let last = parts.count > 5 ? String(parts[5]).removingPercentEncoding ?? String(parts[5]) : ""
+        switch (parts.count, parts[4]) {
+        case (5, "comments"): return .videoComments(video)
+        case (5, "publish"): return .videoPublish(video)
+        case (6, "comments") where !last.isEmpty: return .videoComment(video, id: last)
+        case (6, "segments") where !last.isEmpty: return .videoSegment(video, segment: last)
+        case (7, "comments") where !last.isEmpty && parts[6] == "likes": return .videoLikes(video, id: last)
+        default: return .unknown
         }
     }
 }

@@ -2,15 +2,17 @@
 
 import NIOCore
 
-/// The viewer page served at `/` and `/rooms/{room}`: one self-contained HTML document (no build
+/// The viewer page served at `/`, `/rooms/{room}` and `/videos/{video}`: one self-contained HTML document (no build
 /// step, no CDN). Comments scroll right to left over a video-area placeholder in lanes that do
 /// not overlap (`top` and `bottom` comments stay fixed for 4 s); a box posts to the HTTP API; the
 /// socket (through `/client.js`, `ClientScript`) reconnects by itself with `since`, so nothing is
-/// missed across a reconnect.
+/// missed across a reconnect. At `/videos/{video}` the same page plays a video's pool
+/// (`/playback.js`, `PlaybackScript`) against a `<video>` (`?src=`) or a stand-in timeline;
+/// both modes draw through `/screen.js` (`ScreenScript`).
 enum ViewerPage {
     /// Headers sent with the page: it runs only its own inline code and talks only to this origin.
     static let securityHeaders = [
-        ("Content-Security-Policy", "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'"),
+        ("Content-Security-Policy", "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; media-src 'self' https: blob:; base-uri 'none'; form-action 'none'"),
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "no-referrer"),
         ("Cache-Control", "no-cache"),
@@ -50,13 +52,21 @@ enum ViewerPage {
   #notice:empty { display: none; }
   #online { font-size: 13px; color: #aaa; }
   #log { max-width: 960px; margin: 0 auto; height: 120px; overflow-y: auto; font-size: 13px; color: #aaa; list-style: none; padding: 0 12px; }
+  #timeline { max-width: 960px; margin: 0 auto; padding: 4px 12px; display: flex; gap: 8px; align-items: center; }
+  #timeline[hidden] { display: none; }
+  #timeline input[type=range] { flex: 1; }
   #log button.like { background: none; border: none; color: #f48fb1; cursor: pointer; font: inherit; padding: 0 6px; }
 </style>
 </head>
 <body>
-<header><h1>Danmaku · room <span id="room"></span></h1><span id="online"></span><span id="status" data-state="connecting">connecting</span></header>
+<header><h1>Danmaku · <span id="kind">room</span> <span id="room"></span></h1><span id="online"></span><span id="status" data-state="connecting">connecting</span></header>
 <div id="notice" role="status"></div>
 <div id="stage" aria-hidden="true"><div class="placeholder">video</div></div>
+<div id="timeline" hidden>
+  <button id="play" type="button">Pause</button>
+  <input id="seek" type="range" min="0" max="3600" step="0.1" value="0" aria-label="position">
+  <span id="clock">0:00</span>
+</div>
 <form id="post-form" autocomplete="off">
   <input id="text" type="text" maxlength="200" placeholder="Say something" aria-label="comment" required>
   <input id="color" type="color" value="#ffffff" aria-label="color">
@@ -68,49 +78,109 @@ enum ViewerPage {
 <div id="notes"><small id="shown">0 shown</small></div>
 <ul id="log" aria-live="polite"></ul>
 <script type="module">
-import { DanmakuConnection } from "/client.js";
-const room = location.pathname.startsWith("/rooms/")
-  ? decodeURIComponent(location.pathname.slice("/rooms/".length))
-  : (new URLSearchParams(location.search).get("room") || "lobby");
-// With a token in the page's URL (?token=…), posts carry it; watching never needs one.
-const token = new URLSearchParams(location.search).get("token");
-const stage = document.getElementById("stage"), statusBox = document.getElementById("status"), log = document.getElementById("log");
+import { DanmakuConnection, DanmakuVideo } from "/client.js";
+import { DanmakuScreen } from "/screen.js";
+const params = new URLSearchParams(location.search);
+// `/videos/{video}` plays a recorded video's pool; anything else watches a live room.
+const videoMode = location.pathname.startsWith("/videos/");
+const room = videoMode ? decodeURIComponent(location.pathname.slice("/videos/".length))
+  : location.pathname.startsWith("/rooms/") ? decodeURIComponent(location.pathname.slice("/rooms/".length))
+  : (params.get("room") || "lobby");
+// With a token in the page's URL (?token=…), posts and likes carry it; watching never needs one.
+const token = params.get("token");
+const statusBox = document.getElementById("status"), log = document.getElementById("log");
 document.getElementById("room").textContent = room;
-const laneHeight = 30, scrollSeconds = 8, fixedSeconds = 4, logSize = 200;
-let shown = 0, heldBack = 0, shed = 0;
-const lanes = { scroll: [], top: [], bottom: [] };  // per lane: when it is free again (ms)
-// Scrolling lanes carry both directions: when the last comment in a lane is off screen (ms). A
-// reverse comment takes only an empty lane, and a lane it flies in takes no other.
-const lanesClear = [];
+document.getElementById("kind").textContent = videoMode ? "video" : "room";
+const logSize = 200;
+let counts = { shown: 0, heldBack: 0 }, shed = 0;
+const screen = new DanmakuScreen(document.getElementById("stage"), { onCount: (latest) => { counts = latest; updateShown(); } });
 
 function setStatus(state, text) { statusBox.dataset.state = state; statusBox.textContent = text || state; }
 
-// The socket, its resume point and reconnects live in /client.js, which other pages can use too.
-const connection = new DanmakuConnection(room, {
-  token,
-  onStatus: (state) => setStatus(state),
-  onRestart: () => note("the room started over"),
-  onOnline: (count) => setOnline(count),
-  onComment: (comment) => receive(comment),
-  // Under the room's display budget the server sends a sample: count what it held back.
-  onComments: (message) => { if (message.shed) { shed += message.shed; updateShown(); } },
-  // By id: after a Redis failover the seq may hold another comment, which stays.
-  onRetract: (message) => {
-    for (const element of document.querySelectorAll(`[data-id="${CSS.escape(String(message.id))}"]`)) element.remove();
-  },
-  onLikes: (likes) => {
-    for (const like of likes) {
-      for (const button of document.querySelectorAll(`#log [data-id="${CSS.escape(String(like.id))}"] button.like`)) {
-        button.textContent = `♥ ${like.count}`;
-      }
-    }
-  },
-  onGap: (message) => note(`comments ${message.from}–${message.to} are no longer in history`),
-  onError: (message) => note(`${message.code}: ${message.message}`),
-});
+/// What the page does with a post and a like: the live room's connection, or the video's pool.
+let source;
+
+if (videoMode) {
+  const { VideoPlayback, StandInClock, VideoElementClock } = await import("/playback.js");
+  const pool = new DanmakuVideo(room, { token });
+  let clock;
+  const src = params.get("src");
+  if (src) {
+    // A video to play under the comments; its own controls play, pause and seek it.
+    const video = document.createElement("video");
+    Object.assign(video, { src, controls: true, autoplay: true, muted: true });
+    video.id = "video";
+    video.style.cssText = "position:absolute; inset:0; width:100%; height:100%";
+    document.getElementById("stage").replaceChildren(video);
+    clock = new VideoElementClock(video);
+  } else {
+    // No video: a stand-in timeline of an hour, with play, pause and a seek bar.
+    clock = new StandInClock(3600000);
+    const timeline = document.getElementById("timeline"), seek = document.getElementById("seek"), play = document.getElementById("play");
+    timeline.hidden = false;
+    seek.addEventListener("input", () => clock.seek(Number(seek.value) * 1000));
+    play.addEventListener("click", () => {
+      if (clock.paused) clock.play(); else clock.pause();
+      play.textContent = clock.paused ? "Play" : "Pause";
+    });
+    const follow = () => {
+      const seconds = clock.time() / 1000;
+      if (document.activeElement !== seek) seek.value = seconds.toFixed(1);
+      document.getElementById("clock").textContent = `${Math.floor(seconds / 60)}:${String(Math.floor(seconds % 60)).padStart(2, "0")}`;
+      requestAnimationFrame(follow);
+    };
+    follow();
+    clock.play();
+  }
+  const playback = new VideoPlayback(pool, clock, {
+    onComment: (comment) => receive(comment),
+    onSeek: () => screen.clear(),
+    onError: (error) => note(`${error}`),
+  });
+  playback.start();
+  setStatus("live", "playing");
+  source = {
+    post: async (body) => {
+      const offsetMs = Math.floor(clock.time());
+      const result = await pool.post({ ...body, offsetMs });
+      if (result.status === 201) playback.add({ ...body, ...result.answer, user: { id: "", name: "you" } });
+      return result;
+    },
+    like: (comment) => pool.like(comment.id),
+  };
+  // For the browser's console (and the browser check).
+  window.playback = playback;
+  window.clock = clock;
+} else {
+  // The socket, its resume point and reconnects live in /client.js, which other pages can use too.
+  const connection = new DanmakuConnection(room, {
+    token,
+    onStatus: (state) => setStatus(state),
+    onRestart: () => note("the room started over"),
+    onOnline: (count) => setOnline(count),
+    onComment: (comment) => receive(comment),
+    // Under the room's display budget the server sends a sample: count what it held back.
+    onComments: (message) => { if (message.shed) { shed += message.shed; updateShown(); } },
+    // By id: after a Redis failover the seq may hold another comment, which stays.
+    onRetract: (message) => {
+      for (const element of document.querySelectorAll(`[data-id="${CSS.escape(String(message.id))}"]`)) element.remove();
+    },
+    onLikes: (likes) => { for (const like of likes) showLikes(like.id, like.count); },
+    onGap: (message) => note(`comments ${message.from}–${message.to} are no longer in history`),
+    onError: (message) => note(`${message.code}: ${message.message}`),
+  });
+  source = { post: (body) => connection.post(body), like: (comment) => connection.like(comment.id, comment.seq) };
+  connection.connect();
+  // For the browser's console (and the browser check): the page's connection.
+  window.danmaku = connection;
+}
 
 function setOnline(count) {
   if (typeof count === "number") document.getElementById("online").textContent = `${count} watching`;
+}
+
+function showLikes(id, count) {
+  for (const button of document.querySelectorAll(`#log [data-id="${CSS.escape(String(id))}"] button.like`)) button.textContent = `♥ ${count}`;
 }
 
 function receive(comment) {
@@ -126,70 +196,28 @@ function receive(comment) {
     return;
   }
   const repeated = comment.repeats ? ` ×${comment.repeats}` : "";
-  item.textContent = `#${comment.seq} ${comment.user.name}: ${comment.text}${repeated}`;
+  const at = videoMode ? `${(comment.offsetMs / 1000).toFixed(1)}s ` : "";
+  item.textContent = `#${comment.seq} ${at}${comment.user.name}: ${comment.text}${repeated}`;
   // Liking is the log's job: comments on the video fly past too fast to click.
   const like = document.createElement("button");
   like.className = "like";
   like.type = "button";
-  like.textContent = "♥";
+  like.textContent = comment.likes ? `♥ ${comment.likes}` : "♥";
   like.setAttribute("aria-label", "like");
   like.addEventListener("click", async () => {
-    const { status, answer } = await connection.like(comment.id, comment.seq);
+    const { status, answer } = await source.like(comment);
     if (status !== 200) note(`like: ${answer.error.code}: ${answer.error.message}`);
+    // A live room's count comes back to every viewer in a likes message; a video's is the answer.
+    else if (videoMode) showLikes(comment.id, answer.likes);
   });
   item.appendChild(like);
   log.prepend(item);
   while (log.children.length > logSize) log.lastChild.remove();
-  fly(comment);
-}
-
-/// Puts a comment on screen in the first free lane of its mode; a full screen holds it back.
-function fly(comment) {
-  const element = document.createElement("div");
-  element.className = "danmaku";
-  // Sizes and flags this page does not know are drawn as a normal comment.
-  if (comment.size === "small" || comment.size === "large") element.classList.add(comment.size);
-  if (comment.pool === true) element.classList.add("pool");
-  element.dataset.seq = comment.seq;
-  element.dataset.id = comment.id;
-  // A merged repeat says how many sent it: "666 ×48".
-  element.textContent = comment.repeats ? `${comment.text} ×${comment.repeats}` : comment.text;
-  element.style.color = comment.color || "#ffffff";
-  const width = stage.clientWidth, now = performance.now();
-  const count = Math.max(1, Math.floor(stage.clientHeight / laneHeight) - 1);
-  const reverse = comment.mode === "reverse";
-  const mode = reverse ? "scroll" : comment.mode in lanes ? comment.mode : "scroll";
-  const busy = lanes[mode];
-  const free = (lane) => ((reverse ? lanesClear : busy)[lane] || 0) <= now;
-  let lane = 0;
-  while (lane < count && !free(lane)) lane++;
-  if (lane === count) { heldBack++; updateShown(); return; }
-  stage.appendChild(element);
-  shown++; updateShown();
-  if (mode === "scroll") {
-    // One speed for every comment, so a later one never catches up with the one ahead of it.
-    const speed = width / scrollSeconds, own = element.offsetWidth, flight = (width + own) / speed * 1000;
-    element.style.top = `${lane * laneHeight + 4}px`;
-    if (reverse) element.classList.add("reverse");
-    // Free for the same direction once this one has fully entered; for the other, once it has left.
-    busy[lane] = reverse ? now + flight : now + (own + 24) / speed * 1000;
-    lanesClear[lane] = Math.max(lanesClear[lane] || 0, now + flight);
-    const from = reverse ? -own : width, to = reverse ? width : -own;
-    const animation = element.animate(
-      [{ transform: `translateX(${from}px)` }, { transform: `translateX(${to}px)` }],
-      { duration: flight, easing: "linear" });
-    animation.onfinish = () => element.remove();
-  } else {
-    element.classList.add("fixed");
-    const offset = lane * laneHeight + 4;
-    if (mode === "top") element.style.top = `${offset}px`; else element.style.bottom = `${offset}px`;
-    busy[lane] = now + fixedSeconds * 1000;
-    setTimeout(() => element.remove(), fixedSeconds * 1000);
-  }
+  screen.fly(comment);
 }
 
 function updateShown() {
-  document.getElementById("shown").textContent = `${shown} shown` + (heldBack ? `, ${heldBack} held back (screen full)` : "")
+  document.getElementById("shown").textContent = `${counts.shown} shown` + (counts.heldBack ? `, ${counts.heldBack} held back (screen full)` : "")
     + (shed ? `, ${shed} not sent (the room's display budget)` : "");
 }
 function note(text) {
@@ -204,7 +232,7 @@ document.getElementById("post-form").addEventListener("submit", async (event) =>
   const body = { text: input.value, color: document.getElementById("color").value, mode: document.getElementById("mode").value,
                  size: document.getElementById("size").value };
   try {
-    const { status, answer } = await connection.post(body);
+    const { status, answer } = await source.post(body);
     if (status === 201) {
       result.dataset.state = "accepted";
       result.textContent = `sent #${answer.seq}`;
@@ -218,10 +246,6 @@ document.getElementById("post-form").addEventListener("submit", async (event) =>
     result.textContent = `not sent: ${error}`;
   }
 });
-
-connection.connect();
-// For the browser's console (and the browser check): the page's connection.
-window.danmaku = connection;
 </script>
 </body>
 </html>

@@ -29,7 +29,7 @@ public final class CommentService: Sendable {
     let log: any CommentLog
     let bus: any CommentBus
     let onPublishFailure: @Sendable (any Error) -> Void
-    private let metrics: LogicMetrics
+    let metrics: LogicMetrics
     let authenticator: any PostAuthenticator
     /// Bans and room settings.
     public let moderation: any ModerationStore
@@ -45,6 +45,8 @@ public final class CommentService: Sendable {
     let likes: any LikeStore
     /// Likes per user (`configuration.likeLimit`).
     let likeLimiter: RateLimiter
+    /// The comment pools of recorded videos.
+    public let videos: any VideoPoolStore
 
     /// - Parameter onPublishFailure: told when a stored comment could not be published live
     ///   (it stays in history, so resuming viewers still get it).
@@ -52,11 +54,12 @@ public final class CommentService: Sendable {
         configuration: LogicConfiguration, log: any CommentLog, bus: any CommentBus,
         metrics: LogicMetrics = LogicMetrics(), authenticator: any PostAuthenticator = OpenPosting(),
         moderation: any ModerationStore = MemoryModeration(), online: OnlineDirectory = OnlineDirectory(),
-        replay: (any ReplayStore)? = nil, likes: any LikeStore = MemoryLikes(),
+        replay: (any ReplayStore)? = nil, likes: any LikeStore = MemoryLikes(), videos: any VideoPoolStore = MemoryVideoPools(),
         onPublishFailure: @escaping @Sendable (any Error) -> Void = { _ in }
     ) {
         self.replay = replay
         self.likes = likes
+        self.videos = videos
         self.likeLimiter = RateLimiter(limits: [.user: configuration.likeLimit])
         self.reads = ReadBudget(limit: configuration.readLimit)
         self.moderation = moderation
@@ -172,9 +175,25 @@ public final class CommentService: Sendable {
         return .success(Screened(draft: draft, text: text, normalized: normalized, keys: keys, now: now))
     }
 
-    private func check(
-        room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String
-    ) async -> Result<AcceptedComment, DanmakuError> {
+    /// A post that passed every check and was counted (rate limits, duplicates, slow mode), not
+    /// yet stored.
+    struct Admitted: Sendable {
+        var draft: CommentDraft
+        /// The text to store (masked, under `--filter-policy mask`).
+        var text: String
+        /// When it was admitted, seconds since the Unix epoch.
+        var now: Double
+        /// Gives back what admitting it counted: for a post the server then fails to store (503),
+        /// whose retry must find the buckets, the duplicate window and slow mode as they were.
+        /// (A post refused by a check stays charged: that is what keeps a flood of refused posts
+        /// in check.)
+        var refund: @Sendable () async -> Void
+    }
+
+    /// Every check of a post, in order: who may use a pool flag, fields, rate limits, the word
+    /// filter, duplicates, then the store's bans, style limits and slow mode for `room` (a
+    /// video's scope, for a video's comment).
+    func admit(room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String) async -> Result<Admitted, DanmakuError> {
         // Subtitles and special comments are for the room's staff (checked before anything is charged).
         if request.pool == true, author.role == nil { return .failure(.poolNotAllowed) }
         let screened: Screened
@@ -182,18 +201,16 @@ public final class CommentService: Sendable {
         case .success(let value): screened = value
         case .failure(let error): return .failure(error)
         }
-        let (draft, text, normalized, keys, now) = (screened.draft, screened.text, screened.normalized, screened.keys, screened.now)
-        // A post the server fails (503) was charged for nothing: its retry must find the
-        // buckets, the duplicate window and slow mode as they were before it. (A post refused by a
-        // check stays charged: that is what keeps a flood of refused posts in check.)
-        let refund = { [limiter, duplicates] in
+        let (keys, normalized) = (screened.keys, screened.normalized)
+        let refund: @Sendable () async -> Void = { [limiter, duplicates, moderation] in
             limiter.refund(keys: keys)
             duplicates.forget(user: author.id, normalizedText: normalized)
+            await moderation.refund(user: author.id, room: room)
         }
         // Last, so that only a post that passed every other check counts towards slow mode.
         do {
             // Styles beyond the basics from someone who is not the room's staff: the room decides.
-            let styled = author.role == nil && draft.isStyled
+            let styled = author.role == nil && screened.draft.isStyled
             let refused = try await withSpan("danmaku.admit") { _ in try await moderation.admit(user: author.id, room: room, styled: styled) }
             if let refused {
                 // The same words without the style are a new post, not a duplicate of this one.
@@ -201,12 +218,24 @@ public final class CommentService: Sendable {
                 return .failure(refused)
             }
         } catch {
-            refund()
+            limiter.refund(keys: keys)
+            duplicates.forget(user: author.id, normalizedText: normalized)
             return .failure(.busUnavailable(String(describing: error)))
         }
+        return .success(Admitted(draft: screened.draft, text: screened.text, now: screened.now, refund: refund))
+    }
+
+    private func check(
+        room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String
+    ) async -> Result<AcceptedComment, DanmakuError> {
+        let admitted: Admitted
+        switch await admit(room: room, request: request, author: author, clientAddress: clientAddress) {
+        case .success(let value): admitted = value
+        case .failure(let error): return .failure(error)
+        }
+        let (draft, finalText) = (admitted.draft, admitted.text)
         let id = UUID().uuidString.lowercased()
-        let ts = Int64((now * 1000).rounded(.down))
-        let finalText = text
+        let ts = Int64((admitted.now * 1000).rounded(.down))
         let stored: EncodedComment
         switch await storeAndPublish(room: room, {
             try Comment(
@@ -216,8 +245,7 @@ public final class CommentService: Sendable {
         }) {
         case .success(let value): stored = value
         case .failure(let error):
-            refund()
-            await moderation.refund(user: author.id, room: room)
+            await admitted.refund()
             return .failure(error)
         }
         let comment = Comment(

@@ -28,6 +28,11 @@ public struct LogicConfiguration: Sendable {
     /// Likes per user, `RATE/BURST` (a like is a cheap write, but one per comment on screen at
     /// most makes sense).
     public var likeLimit = RateLimit(perSecond: 5, burst: 20)
+    /// The most comments one six-minute segment of a video serves: past it, those kept are the
+    /// privileged ones, then the most liked, then the newest.
+    public var videoSegmentCap = 3000
+    /// The most comments one video's pool holds; a post past it is refused (`video_full`).
+    public var maxVideoComments = 200_000
 
     public init() {}
 }

@@ -10,7 +10,11 @@ final class RedisScriptCache: Sendable {
     private let shas = Mutex<[String: String]>([:])
 
     func load(on connection: RedisConnection) -> EventLoopFuture<Void> {
-        let scripts = [RedisScripts.append, RedisScripts.snapshot, RedisScripts.admit, RedisScripts.retract, RedisScripts.withdraw, RedisScripts.like]
+        let scripts = [
+            RedisScripts.append, RedisScripts.snapshot, RedisScripts.admit, RedisScripts.retract, RedisScripts.withdraw, RedisScripts.like,
+            RedisScripts.addVideoComments, RedisScripts.videoSegment, RedisScripts.videoComment, RedisScripts.likeVideoComment,
+            RedisScripts.removeVideoComment,
+        ]
         let loads = scripts.map { script in
             connection.send(RESPCommand("SCRIPT", ["LOAD", RESPArgument(script)])).map { [self] reply in
                 if let sha = reply.string { shas.withLock { $0[script] = sha } }

@@ -93,9 +93,10 @@ public final class DanmakuServer: Sendable {
         // Single process: the SQLite archive, when there is one; a cluster: Redis's own streams.
         let replay: (any ReplayStore)? = archive ?? redisBus.map { RedisReplay(bus: $0) }
         let likes: any LikeStore = redisBus.map { RedisLikes(bus: $0) } ?? MemoryLikes()
+        let videos: any VideoPoolStore = archive?.videos ?? redisBus.map { RedisVideoPools(bus: $0) } ?? MemoryVideoPools()
         self.service = CommentService(
             configuration: configuration.logic, log: bus, bus: bus, metrics: LogicMetrics(factory: factory),
-            authenticator: authenticator, moderation: moderation, online: online, replay: replay, likes: likes,
+            authenticator: authenticator, moderation: moderation, online: online, replay: replay, likes: likes, videos: videos,
             onPublishFailure: { failureLogger.error("stored comment not published live", metadata: ["error": "\($0)"]) })
     }
 

@@ -90,6 +90,10 @@ extension ServeOptions {
         configuration.logic.duplicateWindowSeconds = duplicateWindow
         guard (0...86_400).contains(recallSeconds) else { throw ValidationError("--recall-seconds must be 0...86400") }
         configuration.logic.recallSeconds = recallSeconds
+        guard videoSegmentCap > 0 else { throw ValidationError("--video-segment-cap must be positive") }
+        configuration.logic.videoSegmentCap = videoSegmentCap
+        guard maxVideoComments > 0 else { throw ValidationError("--max-video-comments must be positive") }
+        configuration.logic.maxVideoComments = maxVideoComments
         guard let policy = FilterPolicy(rawValue: filterPolicy) else {
             throw ValidationError("--filter-policy must be reject or mask")
         }

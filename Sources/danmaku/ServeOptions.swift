@@ -92,6 +92,12 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Seconds within which an author may take their own comment back (0: moderators only).")
     var recallSeconds = Self.defaults.logic.recallSeconds
 
+    @Option(help: "Most comments one six-minute segment of a video serves (the privileged, then the most liked, then the newest).")
+    var videoSegmentCap = Self.defaults.logic.videoSegmentCap
+
+    @Option(help: "Most comments one video's pool holds (409 video_full past it).")
+    var maxVideoComments = Self.defaults.logic.maxVideoComments
+
     @Option(help: "Largest HTTP request line and headers together, in bytes (431 headers_too_large; NIO stops at 80 KiB).")
     var maxHeaderBytes = Self.defaults.ingest.maxHeaderBytes
 

@@ -12,7 +12,7 @@ import Testing
         let protocolText = try String(contentsOf: root.appendingPathComponent("docs/PROTOCOL.md"), encoding: .utf8)
         for (path, route) in Route.documentedPaths {
             let concrete = path.replacingOccurrences(of: "{room}", with: "r1").replacingOccurrences(of: "{user}", with: "u")
-                .replacingOccurrences(of: "{id}", with: "c")
+                .replacingOccurrences(of: "{id}", with: "c").replacingOccurrences(of: "{video}", with: "v1").replacingOccurrences(of: "{n}", with: "0")
             #expect(Route(path: Substring(concrete)) == route, "\(path)")
             #expect(!route.endpoints.isEmpty, "\(path)")
             for (method, _) in route.endpoints {

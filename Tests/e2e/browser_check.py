@@ -8,7 +8,7 @@ over HTTP appears (log entry and a flying element in its colour); a comment type
 and sent is accepted and appears; comments fly in lanes without overlapping; `top` comments are
 fixed; after the socket drops, the page reconnects with `since` and shows what was posted
 meanwhile, once; repeats posted at once on a server that merges them show once with their
-count; the browser's EventSource follows the room over Server-Sent Events; a recalled
+count; the video mode plays a pool across seeks (Tests/e2e/video_check.py); the browser's EventSource follows the room over Server-Sent Events; a recalled
 comment leaves the page; a like clicked in the log comes back as the comment's count. With tokens: a streamer's notice shows above the video, and the
 dashboard at /admin refuses a non-admin token, draws its charts, lists the busy room and sets its
 display budget, which a viewer then feels. Any JavaScript exception fails the check.
@@ -31,6 +31,7 @@ import time
 import urllib.request
 
 import websockets
+
 
 
 def start_server(binary, *extra, port=0):
@@ -389,6 +390,7 @@ def main():
         asyncio.run(check(server_port, devtools_port))
         asyncio.run(check_restart(options.binary, devtools_port))
         asyncio.run(check_merged_repeats(options.binary, devtools_port))
+        asyncio.run(check_video(server_port, devtools_port))
         # Notices need tokens: a second server with a secret, and a streamer's token for its room.
         secret = "browser-check-secret-of-32-bytes-or-more"
         server.terminate()
@@ -414,4 +416,5 @@ def main():
 
 
 if __name__ == "__main__":
+    from video_check import check_video
     main()

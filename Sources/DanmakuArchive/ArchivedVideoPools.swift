@@ -1,0 +1,146 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuBus
+import DanmakuCore
+import Foundation
+import Logging
+import SQLiteNIO
+
+/// Video pools of a single-process server with `--data-dir`: `videos.sqlite` beside the
+/// comment archive (a file of its own, so its writes never wait for the live comments' writer).
+/// A post is answered only once its comment is on disk (WAL, synchronous FULL).
+public final class ArchivedVideoPools: VideoPoolStore {
+    private let database: SQLiteConnection
+    /// Every statement goes through it: a transaction's statements must not interleave.
+    private let serial = SerialWork()
+
+    private init(database: SQLiteConnection) {
+        self.database = database
+    }
+
+    /// Opens (or creates) `directory/videos.sqlite`.
+    public static func open(directory: URL, logger: Logger) async throws -> ArchivedVideoPools {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("videos.sqlite").path
+        let database = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        _ = try await database.query("PRAGMA journal_mode=WAL")
+        _ = try await database.query("PRAGMA synchronous=FULL")
+        // Each pool's last seq (never reused, removed comments included) and size.
+        _ = try await database.query("""
+            CREATE TABLE IF NOT EXISTS videos (video TEXT PRIMARY KEY, last_seq INTEGER NOT NULL, count INTEGER NOT NULL) WITHOUT ROWID
+            """)
+        _ = try await database.query("""
+            CREATE TABLE IF NOT EXISTS video_comments (
+                video TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL, offset_ms INTEGER NOT NULL, json BLOB NOT NULL,
+                PRIMARY KEY (video, id)) WITHOUT ROWID
+            """)
+        _ = try await database.query("CREATE INDEX IF NOT EXISTS video_comments_by_offset ON video_comments (video, offset_ms, seq)")
+        _ = try await database.query("""
+            CREATE TABLE IF NOT EXISTS video_likes (video TEXT NOT NULL, id TEXT NOT NULL, user TEXT NOT NULL,
+                PRIMARY KEY (video, id, user)) WITHOUT ROWID
+            """)
+        return ArchivedVideoPools(database: database)
+    }
+
+    /// Closes the database.
+    public func close() async {
+        try? await database.close()
+    }
+
+    public func add(_ comments: [VideoComment], video: VideoID, limit: Int) async throws -> [VideoComment] {
+        try await serial.run { [database] in
+            _ = try await database.query("BEGIN IMMEDIATE")
+            do {
+                let row = try await database.query("SELECT last_seq, count FROM videos WHERE video = ?", [.text(video.value)]).first
+                var lastSeq = row?.column("last_seq")?.integer ?? 0
+                var count = row?.column("count")?.integer ?? 0
+                var added: [VideoComment] = []
+                for comment in comments {
+                    var numbered = comment
+                    numbered.seq = UInt64(lastSeq + 1)
+                    numbered.likes = nil
+                    // An id already in the pool is ignored (RETURNING gives no row).
+                    let inserted = try await database.query(
+                        "INSERT OR IGNORE INTO video_comments (video, id, seq, offset_ms, json) VALUES (?, ?, ?, ?, ?) RETURNING seq",
+                        [.text(video.value), .text(comment.id), .integer(lastSeq + 1), .integer(Int(comment.offsetMs)),
+                         .blob(try WireCodec.encode(numbered))])
+                    guard !inserted.isEmpty else { continue }
+                    lastSeq += 1
+                    count += 1
+                    if count > limit { throw VideoPoolFull(limit: limit) }
+                    added.append(numbered)
+                }
+                _ = try await database.query(
+                    "INSERT INTO videos (video, last_seq, count) VALUES (?, ?, ?) ON CONFLICT (video) DO UPDATE SET last_seq = excluded.last_seq, count = excluded.count",
+                    [.text(video.value), .integer(lastSeq), .integer(count)])
+                _ = try await database.query("COMMIT")
+                return added
+            } catch {
+                _ = try? await database.query("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    public func comments(video: VideoID, offsets: Range<Int64>) async throws -> [VideoComment] {
+        try await serial.run { [database] in
+            let rows = try await database.query("""
+                SELECT json, (SELECT count(*) FROM video_likes l WHERE l.video = c.video AND l.id = c.id) AS likes
+                FROM video_comments c WHERE video = ? AND offset_ms >= ? AND offset_ms < ? ORDER BY offset_ms, seq
+                """, [.text(video.value), .integer(Int(offsets.lowerBound)), .integer(Int(offsets.upperBound))])
+            return rows.compactMap(Self.comment(from:))
+        }
+    }
+
+    public func comment(video: VideoID, id: String) async throws -> VideoComment? {
+        try await serial.run { [database] in
+            try await Self.comment(video: video, id: id, on: database)
+        }
+    }
+
+    public func like(video: VideoID, id: String, user: String) async throws -> (count: Int, added: Bool)? {
+        try await serial.run { [database] in
+            guard try await Self.comment(video: video, id: id, on: database) != nil else { return nil }
+            let inserted = try await database.query(
+                "INSERT OR IGNORE INTO video_likes (video, id, user) VALUES (?, ?, ?) RETURNING 1", [.text(video.value), .text(id), .text(user)])
+            let count = try await database.query(
+                "SELECT count(*) AS likes FROM video_likes WHERE video = ? AND id = ?", [.text(video.value), .text(id)]
+            ).first?.column("likes")?.integer ?? 0
+            return (count, !inserted.isEmpty)
+        }
+    }
+
+    public func remove(video: VideoID, id: String) async throws -> Bool {
+        try await serial.run { [database] in
+            _ = try await database.query("BEGIN IMMEDIATE")
+            do {
+                let removed = try await database.query(
+                    "DELETE FROM video_comments WHERE video = ? AND id = ? RETURNING seq", [.text(video.value), .text(id)])
+                if !removed.isEmpty {
+                    _ = try await database.query("DELETE FROM video_likes WHERE video = ? AND id = ?", [.text(video.value), .text(id)])
+                    _ = try await database.query("UPDATE videos SET count = count - 1 WHERE video = ?", [.text(video.value)])
+                }
+                _ = try await database.query("COMMIT")
+                return !removed.isEmpty
+            } catch {
+                _ = try? await database.query("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    private static func comment(video: VideoID, id: String, on database: SQLiteConnection) async throws -> VideoComment? {
+        let rows = try await database.query("""
+            SELECT json, (SELECT count(*) FROM video_likes l WHERE l.video = c.video AND l.id = c.id) AS likes
+            FROM video_comments c WHERE video = ? AND id = ?
+            """, [.text(video.value), .text(id)])
+        return rows.first.flatMap(comment(from:))
+    }
+
+    private static func comment(from row: SQLiteRow) -> VideoComment? {
+        guard case .blob(let json)? = row.column("json"), var comment = try? WireCodec.decoder.decode(VideoComment.self, from: Data(json.readableBytesView)) else { return nil }
+        let likes = row.column("likes")?.integer ?? 0
+        comment.likes = likes > 0 ? likes : nil
+        return comment
+    }
+}

@@ -1,0 +1,39 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuCore
+
+/// Where a video's comment pool is kept: the comments pinned to moments of a recorded video,
+/// and who liked each.
+public protocol VideoPoolStore: Sendable {
+    /// Adds `comments` to the pool of `video`, numbering each with the pool's next seq (their
+    /// own seq is ignored). A comment whose id is in the pool already is skipped, so publishing
+    /// a stream twice adds nothing. Returns the comments added, numbered.
+    ///
+    /// Throws `VideoPoolFull` when the pool would hold more than `limit` comments; nothing is
+    /// added then.
+    func add(_ comments: [VideoComment], video: VideoID, limit: Int) async throws -> [VideoComment]
+
+    /// The pool's comments with an offset in `offsets`, each with its like count, in offset
+    /// order (seq order among equal offsets).
+    func comments(video: VideoID, offsets: Range<Int64>) async throws -> [VideoComment]
+
+    /// Comment `id` of the pool with its like count; nil when the pool has none.
+    func comment(video: VideoID, id: String) async throws -> VideoComment?
+
+    /// `user` likes comment `id`: its count after, and whether the like was new (each user
+    /// counts once). Nil when the pool has no such comment.
+    func like(video: VideoID, id: String, user: String) async throws -> (count: Int, added: Bool)?
+
+    /// Takes comment `id` out of the pool; whether it was there.
+    func remove(video: VideoID, id: String) async throws -> Bool
+}
+
+/// A pool refused comments that would take it past its limit.
+public struct VideoPoolFull: Error, Sendable, Equatable {
+    /// The most comments the pool may hold.
+    public var limit: Int
+
+    public init(limit: Int) {
+        self.limit = limit
+    }
+}

@@ -1,0 +1,52 @@
+// Danmaku — a live-stream bullet-comment service.
+
+/// A comment of a video's pool: pinned to a moment of the video (`offsetMs` from its start)
+/// rather than to a place in a live room's sequence.
+public struct VideoComment: Codable, Hashable, Sendable {
+    /// Position in the video's pool, in the order comments were added (what a like names).
+    public var seq: UInt64
+    /// Unique id, used to like, recall or retract the comment.
+    public var id: String
+    /// The video it belongs to.
+    public var video: String
+    /// The moment of the video it is shown at, milliseconds from the start.
+    public var offsetMs: Int64
+    /// The author.
+    public var user: CommentAuthor
+    /// The text after filtering (masked words replaced).
+    public var text: String
+    /// `#rrggbb`.
+    public var color: String
+    /// Display mode.
+    public var mode: CommentMode
+    /// When it was posted (for a published stream: when it was posted live), ms since the Unix epoch.
+    public var ts: Int64
+    /// `small` or `large`; absent for `normal`.
+    public var size: CommentSize?
+    /// True for a subtitle or special comment; absent otherwise.
+    public var pool: Bool?
+    /// How many users like it; absent (zero) until one does. Filled in when served.
+    public var likes: Int?
+
+    public init(
+        seq: UInt64, id: String, video: String, offsetMs: Int64, user: CommentAuthor, text: String, color: String,
+        mode: CommentMode, ts: Int64, size: CommentSize? = nil, pool: Bool? = nil, likes: Int? = nil
+    ) {
+        self.seq = seq
+        self.id = id
+        self.video = video
+        self.offsetMs = offsetMs
+        self.user = user
+        self.text = text
+        self.color = color
+        self.mode = mode
+        self.ts = ts
+        self.size = size == .normal ? nil : size
+        self.pool = pool == true ? true : nil
+        self.likes = likes.flatMap { $0 > 0 ? $0 : nil }
+    }
+
+    /// Whether a segment over its cap keeps it before any liked comment: a subtitle or special
+    /// comment, or one by the video's staff.
+    public var isPrivileged: Bool { pool == true || user.role != nil }
+}

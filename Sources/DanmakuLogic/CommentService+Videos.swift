@@ -1,0 +1,159 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuBus
+import DanmakuCore
+import Foundation
+
+/// Video pools: comments pinned to moments of a recorded video, posted through the same checks
+/// as a live comment (the video's scope is the room of its name), fetched by six-minute segment.
+extension CommentService {
+    /// Checks and adds one comment to `video`'s pool at `offsetMs`.
+    public func postVideoComment(
+        video: VideoID, request: CommentRequest, offsetMs: Int64, token: String?, clientAddress: String
+    ) async -> Result<VideoComment, DanmakuError> {
+        let started = ContinuousClock.now
+        let result: Result<VideoComment, DanmakuError>
+        switch await authenticator.author(token: token, room: video.scope, clientAddress: clientAddress) {
+        case .success(let author):
+            result = await addVideoComment(video: video, request: request, offsetMs: offsetMs, author: author, clientAddress: clientAddress)
+        case .failure(let error):
+            result = .failure(error)
+        }
+        switch result {
+        case .success: metrics.didAccept(after: .now - started)
+        case .failure(let error): metrics.didReject(error, after: .now - started)
+        }
+        return result
+    }
+
+    private func addVideoComment(
+        video: VideoID, request: CommentRequest, offsetMs: Int64, author: CommentAuthor, clientAddress: String
+    ) async -> Result<VideoComment, DanmakuError> {
+        let admitted: Admitted
+        switch await admit(room: video.scope, request: request, author: author, clientAddress: clientAddress) {
+        case .success(let value): admitted = value
+        case .failure(let error): return .failure(error)
+        }
+        let draft = admitted.draft
+        let comment = VideoComment(
+            seq: 0, id: UUID().uuidString.lowercased(), video: video.value, offsetMs: offsetMs, user: author, text: admitted.text,
+            color: draft.color, mode: draft.mode, ts: Int64((admitted.now * 1000).rounded(.down)), size: draft.size, pool: draft.pool)
+        do {
+            guard let added = try await videos.add([comment], video: video, limit: configuration.maxVideoComments).first else {
+                throw VideoPoolFull(limit: configuration.maxVideoComments)
+            }
+            return .success(added)
+        } catch let full as VideoPoolFull {
+            await admitted.refund()
+            return .failure(.videoFull(max: full.limit))
+        } catch {
+            await admitted.refund()
+            return .failure(.busUnavailable(String(describing: error)))
+        }
+    }
+
+    /// Segment `n` of `video`: its comments in offset order, at most `videoSegmentCap` of them.
+    public func videoSegment(video: VideoID, segment n: Int64) async -> Result<[VideoComment], DanmakuError> {
+        do {
+            let all = try await videos.comments(video: video, offsets: VideoSegment.offsets(of: n))
+            return .success(Self.capped(all, to: configuration.videoSegmentCap))
+        } catch {
+            return .failure(.busUnavailable(String(describing: error)))
+        }
+    }
+
+    /// At most `cap` of `comments` (which are in offset order), still in offset order: the
+    /// privileged first (subtitles, the staff's comments), then the most liked, then the newest,
+    /// so a full segment still takes new comments in and keeps what viewers liked.
+    static func capped(_ comments: [VideoComment], to cap: Int) -> [VideoComment] {
+        guard comments.count > cap else { return comments }
+        let kept = comments.sorted { a, b in
+            if a.isPrivileged != b.isPrivileged { return a.isPrivileged }
+            if (a.likes ?? 0) != (b.likes ?? 0) { return (a.likes ?? 0) > (b.likes ?? 0) }
+            return a.seq > b.seq
+        }.prefix(cap)
+        return kept.sorted { ($0.offsetMs, $0.seq) < ($1.offsetMs, $1.seq) }
+    }
+
+    /// `user` likes comment `id` of `video`: counted once per user.
+    public func likeVideoComment(video: VideoID, id: String, token: String?, clientAddress: String) async -> Result<LikeCount, DanmakuError> {
+        guard EncodedComment.isPlausibleID(id) else { return .failure(.notFound) }
+        let author: CommentAuthor
+        switch await authenticator.author(token: token, room: video.scope, clientAddress: clientAddress) {
+        case .success(let who): author = who
+        case .failure(let error): return .failure(error)
+        }
+        if let limited = likeLimiter.acquire(keys: [.user: author.id], now: Date().timeIntervalSince1970) {
+            return .failure(limited)
+        }
+        do {
+            guard let comment = try await videos.comment(video: video, id: id),
+                  let (count, _) = try await videos.like(video: video, id: id, user: author.id) else { return .failure(.notFound) }
+            return .success(LikeCount(id: id, seq: comment.seq, count: count))
+        } catch {
+            return .failure(.busUnavailable(String(describing: error)))
+        }
+    }
+
+    /// Takes comment `id` out of `video`'s pool: a moderator of the video's scope at any time,
+    /// its author within `recallSeconds` of posting it. Returns the comment taken out.
+    public func removeVideoComment(video: VideoID, id: String, token: String?, clientAddress: String) async -> Result<VideoComment, DanmakuError> {
+        guard EncodedComment.isPlausibleID(id) else { return .failure(.notFound) }
+        var mayModerate = false
+        switch await moderator(token: token, room: video.scope) {
+        case .success: mayModerate = true
+        case .failure(let refusal) where refusal.status == 401: return .failure(refusal)
+        case .failure: break
+        }
+        do {
+            guard let comment = try await videos.comment(video: video, id: id) else { return .failure(.notFound) }
+            if !mayModerate {
+                let window = configuration.recallSeconds
+                guard window > 0 else { return .failure(.notYourComment) }
+                switch await authenticator.author(token: token, room: video.scope, clientAddress: clientAddress) {
+                case .success(let author) where author.id == comment.user.id: break
+                case .success: return .failure(.notYourComment)
+                case .failure(let error): return .failure(error)
+                }
+                let ageMilliseconds = Int64(Date().timeIntervalSince1970 * 1000) - comment.ts
+                guard ageMilliseconds <= Int64(window) * 1000 else { return .failure(.recallExpired(seconds: window)) }
+            }
+            guard try await videos.remove(video: video, id: id) else { return .failure(.notFound) }
+            return .success(comment)
+        } catch {
+            return .failure(.busUnavailable(String(describing: error)))
+        }
+    }
+
+    /// Publishes stream `stream` of `room` (its latest when nil) as `video`'s pool: every comment
+    /// the archive kept of it, at its offset from the stream's start, keeping its id, author and
+    /// style. The caller must moderate both the room and the video. A stream published twice
+    /// adds nothing the second time. Returns the stream and how many comments were added.
+    public func publishStream(
+        room: RoomID, stream: Int64?, as video: VideoID, token: String?
+    ) async -> Result<(stream: StreamRecord, added: Int), DanmakuError> {
+        for scope in Set([room, video.scope]) {
+            if case .failure(let error) = await moderator(token: token, room: scope) { return .failure(error) }
+        }
+        guard let replay else { return .failure(.noArchive) }
+        do {
+            guard let record = try await replay.stream(room: room, id: stream) else { return .failure(.noStream) }
+            guard let ended = record.endedAt else { return .failure(.streamLive) }
+            let limit = configuration.maxVideoComments
+            // One more than the pool may hold: a stream with more is refused whole, not cut.
+            let recorded = try await replay.comments(room: room, from: record.startedAt, to: ended + 1, limit: limit + 1)
+            let comments = recorded.compactMap { encoded -> VideoComment? in
+                guard let comment = try? encoded.decoded() else { return nil }
+                return VideoComment(
+                    seq: 0, id: comment.id, video: video.value, offsetMs: max(0, comment.ts - record.startedAt), user: comment.user,
+                    text: comment.text, color: comment.color, mode: comment.mode, ts: comment.ts, size: comment.size, pool: comment.pool)
+            }
+            let added = try await videos.add(comments, video: video, limit: limit)
+            return .success((record, added.count))
+        } catch let full as VideoPoolFull {
+            return .failure(.videoFull(max: full.limit))
+        } catch {
+            return .failure(.busUnavailable(String(describing: error)))
+        }
+    }
+}

@@ -1,0 +1,201 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuBus
+import DanmakuCore
+import DanmakuRedis
+import Foundation
+import NIOCore
+
+/// Video pools in Redis, shared by every node of a cluster. A video's keys share the hash tag
+/// `{video:ID}`, so on a Redis Cluster they live in one slot and each script touches them
+/// together: the comments (a hash, id → JSON), their offsets (a sorted set), the pool's last
+/// seq and size, each comment's likers (a set) and like counts (a hash). Pools do not expire:
+/// they are a video's, not a live room's.
+public final class RedisVideoPools: VideoPoolStore {
+    private let bus: RedisBus
+
+    /// Comments per script call when publishing a whole stream: Redis runs one script at a
+    /// time, so a long one would hold every other client up.
+    static let chunk = 500
+
+    public init(bus: RedisBus) {
+        self.bus = bus
+    }
+
+    private struct Keys {
+        let meta, comments, offsets, likeCounts: String
+        let prefix: String
+
+        init(_ video: VideoID) {
+            prefix = "danmaku:{video:\(video.value)}"
+            meta = "\(prefix):meta"
+            comments = "\(prefix):comments"
+            offsets = "\(prefix):offsets"
+            likeCounts = "\(prefix):likecounts"
+        }
+
+        func likers(_ id: String) -> String { "\(prefix):likers:\(id)" }
+    }
+
+    public func add(_ comments: [VideoComment], video: VideoID, limit: Int) async throws -> [VideoComment] {
+        let keys = Keys(video)
+        var seen = Set<String>()
+        let unique = comments.filter { seen.insert($0.id).inserted }
+        var added: [VideoComment] = []
+        var start = 0
+        while start < unique.count {
+            let slice = unique[start..<min(unique.count, start + Self.chunk)]
+            start += Self.chunk
+            var arguments = [RESPArgument(limit)]
+            for comment in slice {
+                var unnumbered = comment
+                unnumbered.seq = 0
+                unnumbered.likes = nil
+                arguments += [RESPArgument(comment.id), RESPArgument(comment.offsetMs), RESPArgument(bytes: try WireCodec.encode(unnumbered))]
+            }
+            let reply = try await bus.scripts.run(
+                RedisScripts.addVideoComments, keys: [keys.meta, keys.comments, keys.offsets], arguments: arguments, on: bus.redis
+            ).get()
+            if reply.integer == -1 { throw VideoPoolFull(limit: limit) }
+            guard let seqs = reply.array, seqs.count == slice.count else { throw RedisError.unexpectedReply("add video comments: \(reply)") }
+            for (comment, seq) in zip(slice, seqs) {
+                guard let seq = seq.integer, seq > 0 else { continue }
+                var numbered = comment
+                numbered.seq = UInt64(seq)
+                numbered.likes = nil
+                added.append(numbered)
+            }
+        }
+        return added
+    }
+
+    public func comments(video: VideoID, offsets: Range<Int64>) async throws -> [VideoComment] {
+        let keys = Keys(video)
+        let reply = try await bus.scripts.run(
+            RedisScripts.videoSegment, keys: [keys.comments, keys.offsets, keys.likeCounts],
+            arguments: [RESPArgument(offsets.lowerBound), RESPArgument(offsets.upperBound)], on: bus.redis
+        ).get()
+        guard let parts = reply.array, parts.count % 2 == 0 else { throw RedisError.unexpectedReply("video segment: \(reply)") }
+        var comments: [VideoComment] = []
+        for index in stride(from: 0, to: parts.count, by: 2) {
+            if let comment = Self.comment(json: parts[index], likes: parts[index + 1]) { comments.append(comment) }
+        }
+        return comments.sorted { ($0.offsetMs, $0.seq) < ($1.offsetMs, $1.seq) }
+    }
+
+    public func comment(video: VideoID, id: String) async throws -> VideoComment? {
+        let keys = Keys(video)
+        let reply = try await bus.scripts.run(
+            RedisScripts.videoComment, keys: [keys.comments, keys.likeCounts], arguments: [RESPArgument(id)], on: bus.redis
+        ).get()
+        guard let parts = reply.array, parts.count == 2 else { return nil }
+        return Self.comment(json: parts[0], likes: parts[1])
+    }
+
+    public func like(video: VideoID, id: String, user: String) async throws -> (count: Int, added: Bool)? {
+        let keys = Keys(video)
+        let reply = try await bus.scripts.run(
+            RedisScripts.likeVideoComment, keys: [keys.comments, keys.likers(id), keys.likeCounts],
+            arguments: [RESPArgument(id), RESPArgument(user)], on: bus.redis
+        ).get()
+        if reply.integer == -1 { return nil }
+        guard let parts = reply.array, parts.count == 2, let count = parts[0].integer, let added = parts[1].integer else {
+            throw RedisError.unexpectedReply("like video comment: \(reply)")
+        }
+        return (Int(count), added == 1)
+    }
+
+    public func remove(video: VideoID, id: String) async throws -> Bool {
+        let keys = Keys(video)
+        let reply = try await bus.scripts.run(
+            RedisScripts.removeVideoComment, keys: [keys.meta, keys.comments, keys.offsets, keys.likers(id), keys.likeCounts],
+            arguments: [RESPArgument(id)], on: bus.redis
+        ).get()
+        return reply.integer == 1
+    }
+
+    private static func comment(json: RESPValue, likes: RESPValue) -> VideoComment? {
+        guard let bytes = json.bytes, var comment = try? WireCodec.decoder.decode(VideoComment.self, from: Data(bytes.readableBytesView)) else {
+            return nil
+        }
+        let count = Int(likes.integer ?? 0)
+        comment.likes = count > 0 ? count : nil
+        return comment
+    }
+}
+
+extension RedisScripts {
+    /// Adds comments to a video's pool. KEYS: meta hash (`seq`, `count`), comments hash,
+    /// offsets sorted set. ARGV: the pool's limit, then (id, offset, JSON with `"seq":0`) per
+    /// comment. An id in the pool already is skipped (its seq is 0 in the answer). Returns each
+    /// comment's seq, or -1 (nothing added) when the pool would pass its limit.
+    static let addVideoComments = """
+        local count = tonumber(redis.call('HGET', KEYS[1], 'count') or '0')
+        local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+        local new = 0
+        for i = 2, #ARGV, 3 do
+            if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 0 then new = new + 1 end
+        end
+        if count + new > tonumber(ARGV[1]) then return -1 end
+        local seqs = {}
+        for i = 2, #ARGV, 3 do
+            if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 0 then
+                seq = seq + 1
+                count = count + 1
+                -- Keys are sorted: the first "seq":0, is the field, before any text.
+                local json = string.gsub(ARGV[i + 2], '"seq":0,', '"seq":' .. seq .. ',', 1)
+                redis.call('HSET', KEYS[2], ARGV[i], json)
+                redis.call('ZADD', KEYS[3], ARGV[i + 1], ARGV[i])
+                seqs[#seqs + 1] = seq
+            else
+                seqs[#seqs + 1] = 0
+            end
+        end
+        redis.call('HSET', KEYS[1], 'seq', seq, 'count', count)
+        return seqs
+        """
+
+    /// A segment of a video. KEYS: comments hash, offsets sorted set, like counts hash. ARGV:
+    /// from (inclusive) and to (exclusive) offsets. Returns JSON and like count, in turn.
+    static let videoSegment = """
+        local ids = redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[1], '(' .. ARGV[2])
+        local out = {}
+        for _, id in ipairs(ids) do
+            local json = redis.call('HGET', KEYS[1], id)
+            if json then
+                out[#out + 1] = json
+                out[#out + 1] = tonumber(redis.call('HGET', KEYS[3], id) or '0')
+            end
+        end
+        return out
+        """
+
+    /// One comment of a video. KEYS: comments hash, like counts hash. ARGV: id. Returns
+    /// {JSON, like count}, or an empty array.
+    static let videoComment = """
+        local json = redis.call('HGET', KEYS[1], ARGV[1])
+        if not json then return {} end
+        return {json, tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')}
+        """
+
+    /// A like of a video's comment. KEYS: comments hash, the comment's likers set, like counts
+    /// hash. ARGV: id, user. Returns {count, 1 if the like is new}, or -1 for no such comment.
+    static let likeVideoComment = """
+        if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return -1 end
+        local added = redis.call('SADD', KEYS[2], ARGV[2])
+        local count = redis.call('SCARD', KEYS[2])
+        redis.call('HSET', KEYS[3], ARGV[1], count)
+        return {count, added}
+        """
+
+    /// Takes a comment out of a video's pool. KEYS: meta hash, comments hash, offsets sorted
+    /// set, the comment's likers set, like counts hash. ARGV: id. Returns 1 if it was there.
+    static let removeVideoComment = """
+        if redis.call('HDEL', KEYS[2], ARGV[1]) == 0 then return 0 end
+        redis.call('ZREM', KEYS[3], ARGV[1])
+        redis.call('DEL', KEYS[4])
+        redis.call('HDEL', KEYS[5], ARGV[1])
+        redis.call('HINCRBY', KEYS[1], 'count', -1)
+        return 1
+        """
+}
