@@ -34,10 +34,15 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
     private let historyCapacity: Int
     /// The comment pools of recorded videos, in `videos.sqlite` beside the archive.
     public let videos: ArchivedVideoPools
+    /// Who liked which live comment, in `likes.sqlite` beside the archive.
+    public let likes: ArchivedLikes
 
-    private init(memory: MemoryBus, database: SQLiteConnection, videos: ArchivedVideoPools, historyCapacity: Int, logger: Logger) {
+    private init(
+        memory: MemoryBus, database: SQLiteConnection, videos: ArchivedVideoPools, likes: ArchivedLikes, historyCapacity: Int, logger: Logger
+    ) {
         self.memory = memory
         self.videos = videos
+        self.likes = likes
         self.database = database
         self.historyCapacity = historyCapacity
         self.logger = logger
@@ -79,8 +84,9 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
         kept.startsOverWhenIdle = false  // a room left memory is loaded again, its numbering continuing
         let memory = MemoryBus(historyCapacity: historyCapacity, retention: kept)
         let videos = try await ArchivedVideoPools.open(directory: directory, logger: logger)
+        let likes = try await ArchivedLikes.open(directory: directory, logger: logger)
         logger.info("archive opened", metadata: ["path": "\(path)"])
-        return ArchivedLog(memory: memory, database: database, videos: videos, historyCapacity: historyCapacity, logger: logger)
+        return ArchivedLog(memory: memory, database: database, videos: videos, likes: likes, historyCapacity: historyCapacity, logger: logger)
     }
 
     /// Puts `room` back in memory from the archive unless it is there; whether the archive has it.
@@ -104,6 +110,7 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
     /// Closes the database (on shutdown, after the last append was answered).
     public func close() async {
         await videos.close()
+        await likes.close()
         try? await database.close()
     }
 

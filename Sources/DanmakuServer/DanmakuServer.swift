@@ -92,7 +92,7 @@ public final class DanmakuServer: Sendable {
         } ?? MemoryPresence()
         // Single process: the SQLite archive, when there is one; a cluster: Redis's own streams.
         let replay: (any ReplayStore)? = archive ?? redisBus.map { RedisReplay(bus: $0) }
-        let likes: any LikeStore = redisBus.map { RedisLikes(bus: $0) } ?? MemoryLikes()
+        let likes: any LikeStore = archive?.likes ?? redisBus.map { RedisLikes(bus: $0) } ?? MemoryLikes()
         let videos: any VideoPoolStore = archive?.videos ?? redisBus.map { RedisVideoPools(bus: $0) } ?? MemoryVideoPools()
         self.service = CommentService(
             configuration: configuration.logic, log: bus, bus: bus, metrics: LogicMetrics(factory: factory),
