@@ -54,12 +54,7 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
     public static func open(
         directory: URL, historyCapacity: Int, retention: RoomRetention = .forever, logger: Logger
     ) async throws -> ArchivedLog {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let path = directory.appendingPathComponent("danmaku.sqlite").path
-        let database = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-        // WAL with FULL sync: a commit is on disk when it returns, and readers do not block it.
-        _ = try await database.query("PRAGMA journal_mode=WAL")
-        _ = try await database.query("PRAGMA synchronous=FULL")
+        let (database, path) = try await DurableDatabase.open(directory: directory, name: "danmaku.sqlite", logger: logger)
         _ = try await database.query("""
             CREATE TABLE IF NOT EXISTS comments (
                 room TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL, json BLOB NOT NULL,

@@ -20,11 +20,7 @@ public final class ArchivedLikes: LikeStore {
 
     /// Opens (or creates) `directory/likes.sqlite`.
     public static func open(directory: URL, logger: Logger) async throws -> ArchivedLikes {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let path = directory.appendingPathComponent("likes.sqlite").path
-        let database = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-        _ = try await database.query("PRAGMA journal_mode=WAL")
-        _ = try await database.query("PRAGMA synchronous=FULL")
+        let (database, _) = try await DurableDatabase.open(directory: directory, name: "likes.sqlite", logger: logger)
         _ = try await database.query("""
             CREATE TABLE IF NOT EXISTS likes (room TEXT NOT NULL, id TEXT NOT NULL, user TEXT NOT NULL,
                 PRIMARY KEY (room, id, user)) WITHOUT ROWID

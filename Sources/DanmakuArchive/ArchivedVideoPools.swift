@@ -20,11 +20,7 @@ public final class ArchivedVideoPools: VideoPoolStore {
 
     /// Opens (or creates) `directory/videos.sqlite`.
     public static func open(directory: URL, logger: Logger) async throws -> ArchivedVideoPools {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let path = directory.appendingPathComponent("videos.sqlite").path
-        let database = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-        _ = try await database.query("PRAGMA journal_mode=WAL")
-        _ = try await database.query("PRAGMA synchronous=FULL")
+        let (database, _) = try await DurableDatabase.open(directory: directory, name: "videos.sqlite", logger: logger)
         // Each pool's last seq (never reused, removed comments included) and size.
         _ = try await database.query("""
             CREATE TABLE IF NOT EXISTS videos (video TEXT PRIMARY KEY, last_seq INTEGER NOT NULL, count INTEGER NOT NULL) WITHOUT ROWID
