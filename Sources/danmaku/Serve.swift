@@ -57,6 +57,7 @@ struct Serve: AsyncParsableCommand {
                   watch a room:   ws://\(host):\(port)/v1/rooms/{room}/ws?since={seq}
                   post:           curl -X POST -H 'Content-Type: application/json' -d '{"text":"hello"}' \(base)/v1/rooms/{room}/comments
                   history:        \(base)/v1/rooms/{room}/comments?since=0
+                  a video's pool: \(base)/videos/{video} (comments at offsets: \(base)/v1/videos/{video}/segments/0)
                   health:         \(base)/healthz
                   archive:        \(configuration.dataDirectory.map { "every accepted comment kept in \($0)/danmaku.sqlite; replay: \(base)/v1/rooms/{room}/replay" } ?? "none: comments live in memory (set --data-dir to keep them across restarts)")
                 """)
