@@ -30,7 +30,7 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     let firstSince: UInt64?
     let firstEpoch: Int64?
     /// The rooms this connection watches.
-    var subscriptions: [RoomID: RoomSubscription] = [:]
+    var subscriptions = ViewerRooms()
     /// Whether the viewer negotiated permessage-deflate: batches go to it compressed, and its
     /// own messages may arrive compressed.
     let compressesBatches: Bool

@@ -35,8 +35,11 @@ public enum ViewerPipeline {
             maxMessageBytes: push.maxInboundFrameBytes, frameRate: push.inboundMessageRate, closeTimeout: push.closeTimeout,
             compression: compression, acceptsBinary: false)
         // Viewers share their loop's zlib state: each compressed message is inflated on its own.
+        // (No closure for a viewer that did not negotiate compression: every idle viewer would
+        // pay for its context.)
         let loop = channel.eventLoop
-        try pipeline.addHandler(ProtocolGuard(settings: settings, inflater: { [hub] in hub.shard(for: loop).compressor() }))
+        let inflater: (() -> FrameCompressor?)? = compression ? { [hub] in hub.shard(for: loop).compressor() } : nil
+        try pipeline.addHandler(ProtocolGuard(settings: settings, inflater: inflater))
         try pipeline.addHandler(ViewerHandler(
             room: room, since: since, epoch: epoch, clientAddress: clientAddress, hub: hub, compression: compression, token: token,
             format: format))
