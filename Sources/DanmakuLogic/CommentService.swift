@@ -22,10 +22,10 @@ public struct AcceptedComment: Sendable {
 /// or published.
 public final class CommentService: Sendable {
     let configuration: LogicConfiguration
-    private let validator: CommentValidator
-    private let limiter: RateLimiter
-    private let duplicates: DuplicateSuppressor
-    private let filter: Mutex<SensitiveWordFilter>
+    let validator: CommentValidator
+    let limiter: RateLimiter
+    let duplicates: DuplicateSuppressor
+    let filter: Mutex<SensitiveWordFilter>
     let log: any CommentLog
     let bus: any CommentBus
     let onPublishFailure: @Sendable (any Error) -> Void
@@ -136,93 +136,6 @@ public final class CommentService: Sendable {
             span.attributes["danmaku.outcome"] = error.code
             if error.status >= 500 { span.setStatus(SpanStatus(code: .error, message: error.code)) }
         }
-    }
-
-    /// What the checks in memory made of a post.
-    private struct Screened {
-        var draft: CommentDraft
-        /// The text to store (masked, under `--filter-policy mask`).
-        var text: String
-        var normalized: String
-        var keys: [RateScope: String]
-        var now: Double
-    }
-
-    /// The checks that need no store: fields, rate limits, word filter, duplicates.
-    private func screen(room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String) -> Result<Screened, DanmakuError> {
-        let draft: CommentDraft
-        switch validator.validate(request) {
-        case .success(let valid): draft = valid
-        case .failure(let error): return .failure(error)
-        }
-        let now = Date().timeIntervalSince1970
-        let keys: [RateScope: String] = [.user: author.id, .ip: clientAddress, .room: room.value]
-        if let limited = limiter.acquire(keys: keys, now: now) {
-            return .failure(limited)
-        }
-        var text = draft.text
-        let currentFilter = filter.withLock { $0 }
-        switch configuration.filterPolicy {
-        case .reject:
-            if currentFilter.contains(in: text) { return .failure(.filtered) }
-        case .mask:
-            if let masked = currentFilter.masked(text) { text = masked }
-        }
-        let normalized = TextNormalizer.key(draft.text)
-        if duplicates.isDuplicate(user: author.id, normalizedText: normalized, now: now) {
-            return .failure(.duplicate)
-        }
-        return .success(Screened(draft: draft, text: text, normalized: normalized, keys: keys, now: now))
-    }
-
-    /// A post that passed every check and was counted (rate limits, duplicates, slow mode), not
-    /// yet stored.
-    struct Admitted: Sendable {
-        var draft: CommentDraft
-        /// The text to store (masked, under `--filter-policy mask`).
-        var text: String
-        /// When it was admitted, seconds since the Unix epoch.
-        var now: Double
-        /// Gives back what admitting it counted: for a post the server then fails to store (503),
-        /// whose retry must find the buckets, the duplicate window and slow mode as they were.
-        /// (A post refused by a check stays charged: that is what keeps a flood of refused posts
-        /// in check.)
-        var refund: @Sendable () async -> Void
-    }
-
-    /// Every check of a post, in order: who may use a pool flag, fields, rate limits, the word
-    /// filter, duplicates, then the store's bans, style limits and slow mode for `room` (a
-    /// video's scope, for a video's comment).
-    func admit(room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String) async -> Result<Admitted, DanmakuError> {
-        // Subtitles and special comments are for the room's staff (checked before anything is charged).
-        if request.pool == true, author.role == nil { return .failure(.poolNotAllowed) }
-        let screened: Screened
-        switch withSpan("danmaku.check", { _ in screen(room: room, request: request, author: author, clientAddress: clientAddress) }) {
-        case .success(let value): screened = value
-        case .failure(let error): return .failure(error)
-        }
-        let (keys, normalized) = (screened.keys, screened.normalized)
-        let refund: @Sendable () async -> Void = { [limiter, duplicates, moderation] in
-            limiter.refund(keys: keys)
-            duplicates.forget(user: author.id, normalizedText: normalized)
-            await moderation.refund(user: author.id, room: room)
-        }
-        // Last, so that only a post that passed every other check counts towards slow mode.
-        do {
-            // Styles beyond the basics from someone who is not the room's staff: the room decides.
-            let styled = author.role == nil && screened.draft.isStyled
-            let refused = try await withSpan("danmaku.admit") { _ in try await moderation.admit(user: author.id, room: room, styled: styled) }
-            if let refused {
-                // The same words without the style are a new post, not a duplicate of this one.
-                if refused == .styleNotAllowed { duplicates.forget(user: author.id, normalizedText: normalized) }
-                return .failure(refused)
-            }
-        } catch {
-            limiter.refund(keys: keys)
-            duplicates.forget(user: author.id, normalizedText: normalized)
-            return .failure(.busUnavailable(String(describing: error)))
-        }
-        return .success(Admitted(draft: screened.draft, text: screened.text, now: screened.now, refund: refund))
     }
 
     private func check(
