@@ -12,6 +12,9 @@ public enum ClientNumber {
 
     /// Any seq a client may resume after (`since`, `Last-Event-ID`, a `join`'s `since`).
     public static let seqRange: ClosedRange<UInt64> = 0...maxSeq
+    /// The largest offset into a stream or a video a client may name: 100 years in milliseconds
+    /// (so `start + offset` cannot overflow).
+    public static let maxOffsetMilliseconds: UInt64 = 100 * 365 * 86_400_000
     /// Any epoch a client may name (a room's numbering: ms since the Unix epoch when it began).
     public static let epochRange: ClosedRange<UInt64> = 0...UInt64(Int64.max)
 

@@ -25,10 +25,9 @@ public struct VideoID: Hashable, Sendable, CustomStringConvertible {
 public enum VideoSegment {
     /// A segment's length in milliseconds.
     public static let milliseconds: Int64 = 360_000
-    /// The latest offset a comment may have: 100 years in milliseconds (so no sum overflows).
-    public static let maxOffsetMilliseconds: UInt64 = 100 * 365 * 86_400_000
-    /// The segment numbers a client may ask for: those of offsets up to the latest.
-    public static let numbers: ClosedRange<UInt64> = 0...(maxOffsetMilliseconds / UInt64(milliseconds))
+    /// The segment numbers a client may ask for: those of offsets up to the latest
+    /// (`ClientNumber.maxOffsetMilliseconds`).
+    public static let numbers: ClosedRange<UInt64> = 0...(ClientNumber.maxOffsetMilliseconds / UInt64(milliseconds))
 
     /// The offsets of segment `n`, `[from, to)`.
     public static func offsets(of n: Int64) -> Range<Int64> {

@@ -11,7 +11,7 @@ extension IngestHTTPHandler {
     /// `POST /v1/rooms/{room}/comments`: checked, stored and published; 201 with its seq.
     func postComment(context: ChannelHandlerContext, room: RoomID, head: HTTPRequestHead, body: ByteBuffer) {
         let keepAlive = head.isKeepAlive
-        if let type = head.headers.first(name: "content-type"), !type.lowercased().hasPrefix("application/json") {
+        if !RequestHeaders.allowsJSONBody(head.headers) {
             return respond(context: context, error: .unsupportedMediaType, keepAlive: keepAlive)
         }
         let request: CommentRequest
@@ -43,7 +43,7 @@ extension IngestHTTPHandler {
     /// (201 with one such per room).
     func postNotice(context: ChannelHandlerContext, route: Route, head: HTTPRequestHead, body: ByteBuffer) {
         let keepAlive = head.isKeepAlive
-        if let type = head.headers.first(name: "content-type"), !type.lowercased().hasPrefix("application/json") {
+        if !RequestHeaders.allowsJSONBody(head.headers) {
             return respond(context: context, error: .unsupportedMediaType, keepAlive: keepAlive)
         }
         let token = RequestHeaders.bearerToken(head.headers)

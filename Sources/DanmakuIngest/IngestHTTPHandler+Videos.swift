@@ -12,7 +12,7 @@ extension IngestHTTPHandler {
         let work: @Sendable () async -> VideosAPI.Answer
         switch route {
         case .videoComments(let video):
-            if let type = head.headers.first(name: "content-type"), !type.lowercased().hasPrefix("application/json") {
+            if !RequestHeaders.allowsJSONBody(head.headers) {
                 return respond(context: context, error: .unsupportedMediaType, keepAlive: keepAlive)
             }
             let address = clientAddress(context: context, head: head)

@@ -14,10 +14,15 @@ struct LikesAPI {
         var seq: UInt64
     }
 
-    private struct Answer: Encodable {
+    /// A like's answer, for live and video comments: `{"id","seq","likes"}`.
+    struct Answer: Encodable {
         var id: String
         var seq: UInt64
         var likes: Int
+
+        init(_ like: LikeCount) {
+            (id, seq, likes) = (like.id, like.seq, like.count)
+        }
     }
 
     /// The seqs a like may name.
@@ -32,7 +37,7 @@ struct LikesAPI {
         }
         switch await service.like(room: room, id: id, seq: request.seq, token: token, clientAddress: clientAddress, on: loop) {
         case .success(let like):
-            return .success((try? WireCodec.encode(Answer(id: like.id, seq: like.seq, likes: like.count))) ?? ByteBuffer(string: "{}"))
+            return .success(RoomsAPI.encode(Answer(like)))
         case .failure(let error):
             return .failure(error)
         }

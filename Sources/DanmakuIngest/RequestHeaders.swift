@@ -15,6 +15,12 @@ public enum RequestHeaders {
         return String(parts[1]).trimmingCharacters(in: .whitespaces)
     }
 
+    /// Whether a body may be read as JSON: its `Content-Type` is `application/json` or absent
+    /// (anything else is `415 unsupported_media_type`).
+    static func allowsJSONBody(_ headers: HTTPHeaders) -> Bool {
+        headers.first(name: "content-type").map { $0.lowercased().hasPrefix("application/json") } ?? true
+    }
+
     /// Why a request to the socket path was not upgraded (RFC 6455 §4.2.1, §4.4).
     static func upgradeProblem(_ headers: HTTPHeaders) -> DanmakuError {
         guard headers["upgrade"].contains(where: { $0.lowercased() == "websocket" }) else { return .upgradeRequired }

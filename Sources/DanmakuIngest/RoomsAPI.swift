@@ -42,8 +42,6 @@ struct RoomsAPI: Sendable {
 
     /// The most comments one replay answer carries (`?limit=`, default 1000).
     static let maxReplayLimit = 5000
-    /// The largest offset into a stream a replay may name: 100 years in milliseconds.
-    static let maxOffsetMilliseconds: UInt64 = 100 * 365 * 86_400_000
 
     /// `POST /v1/rooms/{room}/live` (start) and `DELETE` (end): a streamer of the room, a
     /// moderator or an admin.
@@ -62,7 +60,7 @@ struct RoomsAPI: Sendable {
     /// (the latest by default) between two offsets from its start, each with its `offset`.
     func replay(room: RoomID, target: RequestTarget) async -> ModerationAPI.Answer {
         // Offsets are bounded by a century of milliseconds, so `startedAt + offset` cannot overflow.
-        let offsets: ClosedRange<UInt64> = 0...Self.maxOffsetMilliseconds
+        let offsets: ClosedRange<UInt64> = 0...ClientNumber.maxOffsetMilliseconds
         let parsed: (from: UInt64?, to: UInt64?, stream: UInt64?, limit: Int)
         switch (
             target.number("from", in: offsets), target.number("to", in: offsets), target.number("stream", in: 1...ClientNumber.maxSeq),
@@ -78,7 +76,7 @@ struct RoomsAPI: Sendable {
         do {
             guard let stream = try await replay.stream(room: room, id: parsed.stream.map { Int64($0) }) else { return .failure(.noStream) }
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            let length = min(max(0, (stream.endedAt ?? now) - stream.startedAt), Int64(Self.maxOffsetMilliseconds))
+            let length = min(max(0, (stream.endedAt ?? now) - stream.startedAt), Int64(ClientNumber.maxOffsetMilliseconds))
             let from = Int64(parsed.from ?? 0)
             if let to = parsed.to, to < parsed.from ?? 0 { return .failure(.invalidField("to", "to must not be before from")) }
             // A window past the stream's end is empty, not an error.

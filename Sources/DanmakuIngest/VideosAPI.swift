@@ -44,7 +44,7 @@ struct VideosAPI: Sendable {
         case .success(let decoded): request = decoded
         case .failure(let error): return .failure(error)
         }
-        let offsets = 0...VideoSegment.maxOffsetMilliseconds
+        let offsets = 0...ClientNumber.maxOffsetMilliseconds
         // A number that is not a whole one in range fails decoding or the range check: a 400
         // naming the field, never a trap.
         guard let offset = try? JSONDecoder().decode(Offset.self, from: Data(bytes)), offsets.contains(offset.offsetMs) else {
@@ -53,7 +53,7 @@ struct VideosAPI: Sendable {
         return await service.postVideoComment(
             video: video, request: request, offsetMs: Int64(offset.offsetMs), token: token, clientAddress: clientAddress
         ).map { comment in
-            Reply(status: .created, body: Self.encode(Created(id: comment.id, video: video.value, seq: comment.seq, offsetMs: comment.offsetMs, ts: comment.ts)))
+            Reply(status: .created, body: RoomsAPI.encode(Created(id: comment.id, video: video.value, seq: comment.seq, offsetMs: comment.offsetMs, ts: comment.ts)))
         }
     }
 
@@ -75,7 +75,7 @@ struct VideosAPI: Sendable {
         }
         return await service.videoSegment(video: video, segment: n).map { comments in
             let offsets = VideoSegment.offsets(of: n)
-            let body = Self.encode(Segment(video: video.value, segment: n, from: offsets.lowerBound, to: offsets.upperBound, comments: comments))
+            let body = RoomsAPI.encode(Segment(video: video.value, segment: n, from: offsets.lowerBound, to: offsets.upperBound, comments: comments))
             let tag = Self.entityTag(of: body)
             var headers = HTTPHeaders()
             headers.add(name: "ETag", value: tag)
@@ -104,16 +104,10 @@ struct VideosAPI: Sendable {
         }
     }
 
-    private struct Liked: Encodable {
-        var id: String
-        var seq: UInt64
-        var likes: Int
-    }
-
     /// `POST /v1/videos/{video}/comments/{id}/likes`: once per user; the comment's count.
     func like(video: VideoID, id: String, token: String?, clientAddress: String) async -> Answer {
         await service.likeVideoComment(video: video, id: id, token: token, clientAddress: clientAddress).map {
-            Reply(status: .ok, body: Self.encode(Liked(id: $0.id, seq: $0.seq, likes: $0.count)))
+            Reply(status: .ok, body: RoomsAPI.encode(LikesAPI.Answer($0)))
         }
     }
 
@@ -126,7 +120,7 @@ struct VideosAPI: Sendable {
     /// `DELETE /v1/videos/{video}/comments/{id}`: a moderator, or the author within the recall window.
     func remove(video: VideoID, id: String, token: String?, clientAddress: String) async -> Answer {
         await service.removeVideoComment(video: video, id: id, token: token, clientAddress: clientAddress).map {
-            Reply(status: .ok, body: Self.encode(Removed(video: video.value, id: $0.id, seq: $0.seq)))
+            Reply(status: .ok, body: RoomsAPI.encode(Removed(video: video.value, id: $0.id, seq: $0.seq)))
         }
     }
 
@@ -157,11 +151,7 @@ struct VideosAPI: Sendable {
             let published = Published(
                 video: video.value, room: room.value, stream: result.stream.stream, startedAt: result.stream.startedAt,
                 endedAt: result.stream.endedAt, added: result.added)
-            return Reply(status: .ok, body: Self.encode(published))
+            return Reply(status: .ok, body: RoomsAPI.encode(published))
         }
-    }
-
-    static func encode(_ value: some Encodable) -> ByteBuffer {
-        (try? WireCodec.encode(value)) ?? ByteBuffer(string: "{}")
     }
 }

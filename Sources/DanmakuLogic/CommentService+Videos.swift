@@ -79,12 +79,9 @@ extension CommentService {
     public func likeVideoComment(video: VideoID, id: String, token: String?, clientAddress: String) async -> Result<LikeCount, DanmakuError> {
         guard EncodedComment.isPlausibleID(id) else { return .failure(.notFound) }
         let author: CommentAuthor
-        switch await authenticator.author(token: token, room: video.scope, clientAddress: clientAddress) {
+        switch await liker(token: token, room: video.scope, clientAddress: clientAddress) {
         case .success(let who): author = who
         case .failure(let error): return .failure(error)
-        }
-        if let limited = likeLimiter.acquire(keys: [.user: author.id], now: Date().timeIntervalSince1970) {
-            return .failure(limited)
         }
         do {
             guard let comment = try await videos.comment(video: video, id: id),
@@ -108,15 +105,13 @@ extension CommentService {
         do {
             guard let comment = try await videos.comment(video: video, id: id) else { return .failure(.notFound) }
             if !mayModerate {
-                let window = configuration.recallSeconds
-                guard window > 0 else { return .failure(.notYourComment) }
+                guard configuration.recallSeconds > 0 else { return .failure(.notYourComment) }
                 switch await authenticator.author(token: token, room: video.scope, clientAddress: clientAddress) {
-                case .success(let author) where author.id == comment.user.id: break
-                case .success: return .failure(.notYourComment)
-                case .failure(let error): return .failure(error)
+                case .success(let author):
+                    if let refusal = recallRefusal(by: author, of: comment.user.id, postedAt: comment.ts) { return .failure(refusal) }
+                case .failure(let error):
+                    return .failure(error)
                 }
-                let ageMilliseconds = Int64(Date().timeIntervalSince1970 * 1000) - comment.ts
-                guard ageMilliseconds <= Int64(window) * 1000 else { return .failure(.recallExpired(seconds: window)) }
             }
             guard try await videos.remove(video: video, id: id) else { return .failure(.notFound) }
             return .success(comment)

@@ -16,12 +16,9 @@ extension CommentService {
     ) async -> Result<LikeCount, DanmakuError> {
         guard EncodedComment.isPlausibleID(id), seq > 0 else { return .failure(.notFound) }
         let author: CommentAuthor
-        switch await authenticator.author(token: token, room: room, clientAddress: clientAddress) {
+        switch await liker(token: token, room: room, clientAddress: clientAddress) {
         case .success(let who): author = who
         case .failure(let error): return .failure(error)
-        }
-        if let limited = likeLimiter.acquire(keys: [.user: author.id], now: Date().timeIntervalSince1970) {
-            return .failure(limited)
         }
         do {
             let found = try await log.snapshot(room: room, since: seq - 1, limit: 1, on: eventLoop).get()
@@ -39,6 +36,18 @@ extension CommentService {
             return .success(like)
         } catch {
             return .failure(.busUnavailable(String(describing: error)))
+        }
+    }
+
+    /// Who a like (of a live or a video comment) comes from, charged to their like rate: the
+    /// author `token` stands for in `room`, or the refusal.
+    func liker(token: String?, room: RoomID, clientAddress: String) async -> Result<CommentAuthor, DanmakuError> {
+        switch await authenticator.author(token: token, room: room, clientAddress: clientAddress) {
+        case .success(let author):
+            if let limited = likeLimiter.acquire(keys: [.user: author.id], now: Date().timeIntervalSince1970) { return .failure(limited) }
+            return .success(author)
+        case .failure(let error):
+            return .failure(error)
         }
     }
 }

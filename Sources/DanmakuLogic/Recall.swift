@@ -26,9 +26,17 @@ extension CommentService {
         } catch {
             return .failure(.busUnavailable(String(describing: error)))
         }
-        guard comment.user.id == author.id else { return .failure(.notYourComment) }
-        let ageMilliseconds = Int64(Date().timeIntervalSince1970 * 1000) - comment.ts
-        guard ageMilliseconds <= Int64(window) * 1000 else { return .failure(.recallExpired(seconds: window)) }
+        if let refusal = recallRefusal(by: author, of: comment.user.id, postedAt: comment.ts) { return .failure(refusal) }
         return await retract(room: room, id: id)
+    }
+
+    /// Why `author` may not take back a comment `postedBy` posted at `postedAt` (ms since the
+    /// epoch), or nil when they may: it is theirs and younger than `recallSeconds`. Live and video
+    /// comments alike.
+    func recallRefusal(by author: CommentAuthor, of postedBy: String, postedAt: Int64) -> DanmakuError? {
+        let window = configuration.recallSeconds
+        guard window > 0, postedBy == author.id else { return .notYourComment }
+        let ageMilliseconds = Int64(Date().timeIntervalSince1970 * 1000) - postedAt
+        return ageMilliseconds <= Int64(window) * 1000 ? nil : .recallExpired(seconds: window)
     }
 }
