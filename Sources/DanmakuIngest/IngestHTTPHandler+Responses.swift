@@ -69,8 +69,11 @@ extension IngestHTTPHandler {
         extraHeaders: HTTPHeaders = [:]
     ) {
         var headers = extraHeaders
-        headers.add(name: "Content-Type", value: contentType)
-        headers.add(name: "Content-Length", value: String(body.readableBytes))
+        // A 304 is its head alone: no body, so neither the body's type nor its length (RFC 9110 §15.4.5).
+        if status != .notModified {
+            headers.add(name: "Content-Type", value: contentType)
+            headers.add(name: "Content-Length", value: String(body.readableBytes))
+        }
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
         let head = HTTPResponseHead(version: .http1_1, status: status, headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)

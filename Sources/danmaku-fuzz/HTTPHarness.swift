@@ -107,8 +107,16 @@ final class HTTPHarness: Sendable {
             guard parts.count == 2 else { throw Malformed("header line \(line.debugDescription)") }
             headers[parts[0].lowercased()] = parts[1].trimmingCharacters(in: .whitespaces)
         }
-        guard let length = headers["content-length"].flatMap({ Int($0) }) else { throw Malformed("an answer without Content-Length") }
         let body = bytes[end.upperBound...]
+        // 1xx, 204 and 304 end with their head (RFC 9112 §6.3): no body, no framing headers.
+        if (100..<200).contains(status) || status == 204 || status == 304 {
+            guard headers["transfer-encoding"] == nil, headers["content-length"] == nil || headers["content-length"] == "0" else {
+                throw Malformed("a \(status) with body framing")
+            }
+            guard body.isEmpty else { throw Malformed("a \(status) with a body: \(String(decoding: bytes, as: UTF8.self).debugDescription)") }
+            return (status, headers["connection"]?.lowercased() != "close")
+        }
+        guard let length = headers["content-length"].flatMap({ Int($0) }) else { throw Malformed("an answer without Content-Length") }
         if body.count < length { return nil }
         guard body.count == length else { throw Malformed("more bytes than one answer: \(String(decoding: bytes, as: UTF8.self).debugDescription)") }
         if status >= 400 {
