@@ -261,7 +261,11 @@ let package = Package(
         ),
         .testTarget(
             name: "DanmakuBenchTests",
-            dependencies: ["DanmakuBench"],
+            dependencies: [
+                "DanmakuBench",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -349,7 +353,7 @@ let package = Package(
         .testTarget(
             name: "DanmakuServerTests",
             dependencies: [
-                "DanmakuServer", "DanmakuAuth", "DanmakuCore", "DanmakuIngest", "DanmakuLogic", "DanmakuTestSupport",
+                "DanmakuServer", "DanmakuAuth", "DanmakuBench", "DanmakuCore", "DanmakuIngest", "DanmakuLogic", "DanmakuTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -136,6 +136,12 @@ public final class Publisher: ChannelInboundHandler {
         received.writeBuffer(&chunk)
         let answeredAt = microsecondsNow()
         while let (status, body) = nextResponse() {
+            // An answer to no post (a connection refused before it posted: 429, 503) is counted
+            // as refused; the bench goes on.
+            guard inFlightHead < inFlightRooms.count else {
+                totals.rejected[status, default: 0] += 1
+                continue
+            }
             let room = inFlightRooms[inFlightHead]
             _ = totals.postLatency.record(answeredAt &- min(answeredAt, inFlightSent[inFlightHead]))
             inFlightHead += 1
