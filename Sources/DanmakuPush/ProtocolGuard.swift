@@ -14,15 +14,16 @@ public enum ViewerInbound: Sendable {
     case heartbeat
 }
 
-/// RFC 6455 (and RFC 7692's permessage-deflate) on the inbound side of a WebSocket, between NIO's
-/// frame decoder and the handler of messages: each frame's mask and reserved bits, an inbound
-/// frame rate, fragments reassembled (control frames answered in between) with their size bounded
-/// and UTF-8 checked as they arrive, compressed messages inflated, and the closing handshake.
+/// RFC 6455 (and RFC 7692's permessage-deflate) on the inbound side of a WebSocket, between the
+/// socket's bytes and the handler of messages: frames cut out (`ClientFrameParser`), each frame's
+/// mask and reserved bits, an inbound frame rate, fragments reassembled (control frames answered
+/// in between) with their size bounded and UTF-8 checked as they arrive, compressed messages
+/// inflated, and the closing handshake.
 ///
 /// A violation fails the connection: a close frame with its code, then the TCP connection is
 /// closed as soon as that is written. Frames are written as bytes through the `FrameOutlet`.
 public final class ProtocolGuard: ChannelInboundHandler, RemovableChannelHandler {
-    public typealias InboundIn = WebSocketFrame
+    public typealias InboundIn = ByteBuffer
     public typealias InboundOut = ViewerInbound
     public typealias OutboundOut = ByteBuffer
 
@@ -66,6 +67,7 @@ public final class ProtocolGuard: ChannelInboundHandler, RemovableChannelHandler
     }
 
     private let settings: Settings
+    private var parser: ClientFrameParser
     /// The loop's shared zlib state (viewers), or nil to make one of its own when first needed.
     private let sharedInflater: (() -> FrameCompressor?)?
     private var ownInflater: FrameCompressor?
@@ -82,6 +84,7 @@ public final class ProtocolGuard: ChannelInboundHandler, RemovableChannelHandler
 
     init(settings: Settings, inflater: (() -> FrameCompressor?)?) {
         self.settings = settings
+        self.parser = ClientFrameParser(maxFrameBytes: settings.maxMessageBytes)
         self.sharedInflater = inflater
     }
 
@@ -99,7 +102,25 @@ public final class ProtocolGuard: ChannelInboundHandler, RemovableChannelHandler
     // MARK: Inbound
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
+        guard phase != .closed else { return }
+        parser.append(unwrapInboundIn(data))
+        do {
+            // Each frame may end the connection (a violation, a close): the phase is checked again.
+            while phase != .closed, let frame = try parser.next() {
+                handle(frame, context: context)
+            }
+        } catch {
+            parser.reset()
+            switch (phase, error) {
+            case (.closing, _): context.close(promise: nil)  // we were waiting for the peer's close frame
+            case (_, .tooLarge): fail(.messageTooLarge, "message larger than \(settings.maxMessageBytes) bytes")
+            case (_, .malformedControlFrame): fail(.protocolError, "control frames must be whole and at most 125 bytes")
+            }
+        }
+        if phase == .closed { parser.reset() }
+    }
+
+    private func handle(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
         switch phase {
         case .closed: return
         case .closing:
@@ -226,19 +247,6 @@ public final class ProtocolGuard: ChannelInboundHandler, RemovableChannelHandler
         guard current.available(limit: limit, now: seconds) >= 1 else { return false }
         current.take()
         return true
-    }
-
-    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // Once closing, errors change nothing: the close frame is out and the socket goes soon.
-        guard case .open = phase else { return }
-        switch error {
-        case NIOWebSocketError.invalidFrameLength:
-            fail(.messageTooLarge, "message larger than \(settings.maxMessageBytes) bytes")
-        case is NIOWebSocketError:
-            fail(.protocolError, "malformed frame")
-        default:
-            context.fireErrorCaught(error)
-        }
     }
 
     // MARK: Closing

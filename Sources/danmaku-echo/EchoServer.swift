@@ -43,6 +43,7 @@ struct EchoServer: AsyncParsableCommand {
                         channel.eventLoop.makeCompletedFuture {
                             var negotiated = settings
                             negotiated.compression = PerMessageDeflate.accepts(head.headers["Sec-WebSocket-Extensions"])
+                            ViewerPipeline.removeUpgraderDecoder(from: channel)
                             let pipeline = channel.pipeline.syncOperations
                             try pipeline.addHandler(FrameOutlet(), position: .first)
                             try pipeline.addHandler(ProtocolGuard(settings: negotiated))

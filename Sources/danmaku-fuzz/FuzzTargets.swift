@@ -93,8 +93,6 @@ final class ViewerHarness {
 
     func feed(_ bytes: [UInt8]) {
         let channel = EmbeddedChannel(loop: loop)
-        let limit = hub.configuration.maxInboundFrameBytes
-        try! channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: limit)))
         try! ViewerPipeline.addHandlers(
             to: channel, room: RoomID("fuzz")!, since: nil, clientAddress: "10.0.0.1",
             compression: bytes.first.map { $0 & 1 == 1 } ?? false, hub: hub)

@@ -36,15 +36,13 @@ final class ViewerHarness {
         try Self.viewerChannel(loop: loop, room: room, since: since, compression: compression, format: format, hub: hub)
     }
 
-    /// A viewer channel built as the server builds one: NIO's decoder (added by its upgrader in
-    /// the server), then `ViewerPipeline`; connected, its hello not yet read.
+    /// A viewer channel built as the server builds one (`ViewerPipeline`); connected, its hello
+    /// not yet read.
     static func viewerChannel(
         loop: EmbeddedEventLoop, room: RoomID, since: UInt64? = nil, compression: Bool = false, format: WireFormat = .full,
         hub: PushHub
     ) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel(loop: loop)
-        try channel.pipeline.syncOperations.addHandler(
-            ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: hub.configuration.maxInboundFrameBytes)))
         try ViewerPipeline.addHandlers(
             to: channel, room: room, since: since, clientAddress: "10.0.0.1", compression: compression, hub: hub, format: format)
         try channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 5000)).wait()
