@@ -147,7 +147,7 @@ public final class CommentService: Sendable {
         case .failure(let error): return .failure(error)
         }
         let (draft, finalText) = (admitted.draft, admitted.text)
-        let id = UUID().uuidString.lowercased()
+        let id = RandomID.make()
         let ts = Int64((admitted.now * 1000).rounded(.down))
         let stored: EncodedComment
         switch await storeAndPublish(room: room, {
