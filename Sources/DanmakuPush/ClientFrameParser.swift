@@ -6,9 +6,9 @@ import NIOWebSocket
 /// Cuts a client's WebSocket frames (RFC 6455 §5.2) out of the bytes the socket delivers.
 ///
 /// The `ProtocolGuard` parses for itself instead of sitting behind NIO's decoder in a
-/// `ByteToMessageHandler`: an idle viewer then holds no decoder, no buffers of its own and no
-/// handler context for it (about half a kilobyte per connection, measured with heaptrack).
-/// Between frames the parser holds nothing.
+/// `ByteToMessageHandler` (which `ViewerSocketUpgrader` does not install): an idle viewer then
+/// holds no decoder, no buffers of its own and no handler context for it (about half a kilobyte
+/// per connection, measured with heaptrack). Between frames the parser holds nothing.
 struct ClientFrameParser {
     enum Failure: Error, Equatable {
         /// A frame longer than the limit (checked on its header, before any payload is kept).

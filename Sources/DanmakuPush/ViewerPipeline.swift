@@ -4,8 +4,9 @@ import DanmakuCore
 import NIOCore
 import NIOWebSocket
 
-/// The handlers of a viewer's channel once NIO's upgrader has answered: the `FrameOutlet` at the
-/// head, the `ProtocolGuard` (which parses frames from the socket's bytes), and the `ViewerHandler`.
+/// The handlers of a viewer's channel once the `ViewerSocketUpgrader` has answered: the
+/// `FrameOutlet` at the head, the `ProtocolGuard` (which parses frames from the socket's bytes),
+/// and the `ViewerHandler`.
 ///
 /// The server, the tests, the fuzz harness and the benchmarks all build viewers with this, so
 /// they exercise the same pipeline. Socket options (write bounds, send buffer) are the server's.
@@ -24,20 +25,10 @@ public enum ViewerPipeline {
             room: room, since: since, epoch: epoch, clientAddress: clientAddress, hub: hub, format: format))
     }
 
-    /// Takes out the frame decoder NIO's WebSocket upgrader installs: the `ProtocolGuard` cuts
-    /// frames out of the socket's bytes itself (an idle viewer keeps no decoder state).
-    public static func removeUpgraderDecoder(from channel: any Channel) {
-        let pipeline = channel.pipeline.syncOperations
-        if let decoder = try? pipeline.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self) {
-            pipeline.removeHandler(decoder, promise: nil)
-        }
-    }
-
     public static func addHandlers(
         to channel: any Channel, room: RoomID, since: UInt64?, epoch: Int64? = nil, clientAddress: String, compression: Bool,
         hub: PushHub, token: String? = nil, format: WireFormat = .full
     ) throws {
-        removeUpgraderDecoder(from: channel)
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(FrameOutlet(), position: .first)
         let push = hub.configuration

@@ -33,9 +33,7 @@ enum ConnectionPipeline {
             configuration: api, service: service, moderation: service.moderation, replay: service.replay,
             metricsText: metricsText, nodeReports: nodeReports, unreadiness: unreadiness,
             startEventStream: startEventStream)), eventLoop: channel.eventLoop)
-        let upgrader = NIOWebSocketServerUpgrader(
-            maxFrameSize: push.maxInboundFrameBytes,
-            automaticErrorHandling: false,
+        let upgrader = ViewerSocketUpgrader(
             shouldUpgrade: { channel, head in
                 // Refusing (nil) passes the request on to the HTTP handler, which explains why.
                 let target = RequestTarget(uri: head.uri)

@@ -26,12 +26,10 @@ struct EchoServer: AsyncParsableCommand {
     func run() async throws {
         let settings = ProtocolGuard.Settings(
             maxMessageBytes: maxMessageBytes, frameRate: nil, closeTimeout: .seconds(2), compression: false, acceptsBinary: true)
-        let limit = maxMessageBytes
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                let upgrader = NIOWebSocketServerUpgrader(
-                    maxFrameSize: limit, automaticErrorHandling: false,
+                let upgrader = ViewerSocketUpgrader(
                     shouldUpgrade: { channel, head in
                         var headers = HTTPHeaders()
                         if PerMessageDeflate.accepts(head.headers["Sec-WebSocket-Extensions"]) {
@@ -43,7 +41,6 @@ struct EchoServer: AsyncParsableCommand {
                         channel.eventLoop.makeCompletedFuture {
                             var negotiated = settings
                             negotiated.compression = PerMessageDeflate.accepts(head.headers["Sec-WebSocket-Extensions"])
-                            ViewerPipeline.removeUpgraderDecoder(from: channel)
                             let pipeline = channel.pipeline.syncOperations
                             try pipeline.addHandler(FrameOutlet(), position: .first)
                             try pipeline.addHandler(ProtocolGuard(settings: negotiated))
