@@ -18,9 +18,10 @@ protocol ViewerOutlet: AnyObject {
 
 /// Marks the point at the head of a viewer's pipeline where complete frames are written.
 ///
-/// NIO's WebSocket upgrader always installs a frame encoder, which would re-frame every write.
-/// Batches are already complete frames, so `ViewerHandler` and `ProtocolGuard` write through this
-/// handler's context, which sits between the encoder and the socket: the bytes go out untouched.
+/// Batches are already complete frames, encoded once for all of a room's viewers, and there is no
+/// frame encoder in the pipeline (`ViewerSocketUpgrader` installs none): `ViewerHandler` and
+/// `ProtocolGuard` write through this handler's context, next to the socket, so the bytes go out
+/// untouched by any handler added after it.
 public final class FrameOutlet: ChannelOutboundHandler, RemovableChannelHandler {
     public typealias OutboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
