@@ -203,11 +203,12 @@ public final class PushHub: BusSubscriber, Sendable {
             read[room] = RoomPolicy(settings, defaults: configuration)
         }
         guard !read.isEmpty else { return }
+        let fresh = read  // a constant for the loops' tasks
         policies.withLock { known in
-            for (room, policy) in read { known[room] = policy }
+            for (room, policy) in fresh { known[room] = policy }
         }
         for box in shards {
-            box.eventLoop.execute { box.value?.setRoomPolicies(read) }
+            box.eventLoop.execute { box.value?.setRoomPolicies(fresh) }
         }
     }
 
