@@ -64,7 +64,7 @@ public struct EncodedComment: Sendable, Hashable {
     /// Whether this is the comment or notice with id `id` (a plain id: letters, digits and dashes).
     public func hasID(_ id: String) -> Bool {
         let view = json.readableBytesView
-        return view.firstRange(of: Array(Self.idMarker(id).utf8)) != nil || view.firstRange(of: Array(Self.noticeIDMarker(id).utf8)) != nil
+        return view.firstRange(ofBytes: Array(Self.idMarker(id).utf8)) != nil || view.firstRange(ofBytes: Array(Self.noticeIDMarker(id).utf8)) != nil
     }
 
     /// Whether `id` could be a comment id: 1 to 64 letters, digits or dashes.
@@ -94,9 +94,9 @@ public struct EncodedComment: Sendable, Hashable {
     /// only appears in a privileged author (a viewer's text cannot hold an unescaped quote).
     public var isPriority: Bool {
         let view = json.readableBytesView
-        if view.firstRange(of: Self.noticeMarker) != nil { return true }
+        if view.firstRange(ofBytes: Self.noticeMarker) != nil { return true }
         guard let author = Self.lastRange(of: Self.authorMarker, in: view) else { return false }
-        return view[author.upperBound...].firstRange(of: Self.roleMarker) != nil
+        return view[author.upperBound...].firstRange(ofBytes: Self.roleMarker) != nil
     }
 
     private static let nameKey = Array(#","name":"#.utf8)
@@ -107,7 +107,7 @@ public struct EncodedComment: Sendable, Hashable {
     public var encodedAuthor: [UInt8]? {
         let view = json.readableBytesView
         guard let author = Self.lastRange(of: Self.authorMarker, in: view),
-            let end = view[author.upperBound...].firstRange(of: Self.nameKey)
+            let end = view[author.upperBound...].firstRange(ofBytes: Self.nameKey)
         else { return nil }
         return Array(view[author.upperBound..<end.lowerBound])
     }

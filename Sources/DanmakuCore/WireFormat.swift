@@ -1,10 +1,5 @@
 // Danmaku — a live-stream bullet-comment service.
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import NIOCore
 
 /// How comments are written in a viewer's batches: chosen per connection with `?v=` on the
@@ -27,44 +22,25 @@ extension EncodedComment {
     /// user object, so only that head is searched; bytes that do not have the expected shape
     /// are returned unchanged.
     public func compactJSON() -> ByteBuffer {
-        // Raw bytes, memchr and memcmp: this runs for every comment of every compact batch, and the
-        // generic `firstRange(of:)` over a `ByteBufferView` cost about 40 µs a comment.
-        json.withUnsafeReadableBytes { bytes -> ByteBuffer in
-            guard let text = Self.offset(of: Self.textKey, in: bytes) else { return json }
-            // The comma before `"text"` ends the field in front of it.
-            let head = UnsafeRawBufferPointer(rebasing: bytes[..<(text + 1)])
-            var cuts: [Range<Int>] = []
-            for field in [Self.defaultColor, Self.defaultMode, Self.roomField(room)] {
-                if let found = Self.offset(of: field, in: head) { cuts.append(found..<(found + field.count)) }
-            }
-            guard !cuts.isEmpty else { return json }
-            cuts.sort { $0.lowerBound < $1.lowerBound }
-            var compact = ByteBuffer()
-            compact.reserveCapacity(bytes.count)
-            var position = 0
-            for cut in cuts {
-                compact.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[position..<cut.lowerBound]))
-                position = cut.upperBound
-            }
-            compact.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[position...]))
-            return compact
+        let view = json.readableBytesView
+        guard let text = view.firstRange(ofBytes: Self.textKey) else { return json }
+        // The comma before `"text"` ends the field in front of it.
+        let head = view[view.startIndex..<view.index(after: text.lowerBound)]
+        var cuts: [Range<ByteBufferView.Index>] = []
+        for field in [Self.defaultColor, Self.defaultMode, Self.roomField(room)] {
+            if let found = head.firstRange(ofBytes: field) { cuts.append(found) }
         }
-    }
-
-    /// Where `pattern` first occurs in `bytes`.
-    private static func offset(of pattern: [UInt8], in bytes: UnsafeRawBufferPointer) -> Int? {
-        guard let base = bytes.baseAddress, !pattern.isEmpty, pattern.count <= bytes.count else { return nil }
-        return pattern.withUnsafeBytes { needle -> Int? in
-            let last = bytes.count - needle.count
-            var start = 0
-            // memchr finds each candidate first byte; memcmp checks the rest.
-            while start <= last, let hit = memchr(base + start, Int32(needle[0]), last - start + 1) {
-                let at = base.distance(to: UnsafeRawPointer(hit))
-                if memcmp(base + at, needle.baseAddress!, needle.count) == 0 { return at }
-                start = at + 1
-            }
-            return nil
+        guard !cuts.isEmpty else { return json }
+        cuts.sort { $0.lowerBound < $1.lowerBound }
+        var compact = ByteBuffer()
+        compact.reserveCapacity(json.readableBytes)
+        var position = view.startIndex
+        for cut in cuts {
+            compact.writeBytes(view[position..<cut.lowerBound])
+            position = cut.upperBound
         }
+        compact.writeBytes(view[position...])
+        return compact
     }
 
     private static let textKey = Array(#","text":"#.utf8)
