@@ -55,10 +55,10 @@ public final class ProtocolGuard: ChannelInboundHandler, RemovableChannelHandler
     /// close): the handler after it must write nothing more.
     public struct Closing: Sendable {}
 
-    private enum Phase { case open, closing, closed }
+    enum Phase { case open, closing, closed }
 
     /// A message whose fragments are arriving.
-    private struct Assembly {
+    struct Assembly {
         var opcode: WebSocketOpcode
         var compressed: Bool
         var data: ByteBuffer
@@ -66,16 +66,16 @@ public final class ProtocolGuard: ChannelInboundHandler, RemovableChannelHandler
         var utf8 = UTF8Validator()
     }
 
-    private let settings: Settings
+    let settings: Settings
     private var parser: ClientFrameParser
     /// The loop's shared zlib state (viewers), or nil to make one of its own when first needed.
     private let sharedInflater: (() -> FrameCompressor?)?
     private var ownInflater: FrameCompressor?
-    private var phase = Phase.open
-    private var assembly: Assembly?
+    var phase = Phase.open
+    var assembly: Assembly?
     private var bucket: TokenBucket?
-    private var context: ChannelHandlerContext?
-    private var outlet: ChannelHandlerContext?
+    private(set) var context: ChannelHandlerContext?
+    private(set) var outlet: ChannelHandlerContext?
 
     /// A guard with zlib state of its own (when compression is negotiated).
     public convenience init(settings: Settings) {
@@ -121,13 +121,10 @@ public final class ProtocolGuard: ChannelInboundHandler, RemovableChannelHandler
     }
 
     private func handle(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
-        switch phase {
-        case .closed: return
-        case .closing:
+        if phase == .closing {
             // Waiting for the peer's answer to our close frame; anything else is dropped.
             if frame.opcode == .connectionClose { context.close(promise: nil) }
             return
-        case .open: break
         }
         guard takeToken(now: context.eventLoop.now) else { return fail(.policyViolation, "too many messages") }
         // RFC 6455 §5.1: a server must close on an unmasked client frame; checked on every frame.
@@ -247,60 +244,5 @@ public final class ProtocolGuard: ChannelInboundHandler, RemovableChannelHandler
         guard current.available(limit: limit, now: seconds) >= 1 else { return false }
         current.take()
         return true
-    }
-
-    // MARK: Closing
-
-    /// Fails the connection (RFC 6455 §7.1.7): a close frame with `code`, then the server's side
-    /// of the socket is shut once it is written (FIN), and the rest of what the peer sends is
-    /// read and dropped until it closes, or for `closeTimeout` at most. (Closing with unread
-    /// input would reset the connection, and the peer could lose the close frame.)
-    private func fail(_ code: WebSocketErrorCode, _ reason: String) {
-        guard case .open = phase, let context else { return }
-        phase = .closed
-        assembly = nil
-        context.fireUserInboundEventTriggered(Closing())
-        closeAfterWriting(ServerFrame.close(code: code, reason: reason), context: context)
-    }
-
-    /// Writes `frame`, then shuts the server's side (a full close where that is not possible),
-    /// and closes the socket when the peer does, or after `closeTimeout` at the latest.
-    private func closeAfterWriting(_ frame: ByteBuffer, context: ChannelHandlerContext) {
-        let channel = context.channel
-        let deadline = context.eventLoop.scheduleTask(in: settings.closeTimeout) { channel.close(promise: nil) }
-        channel.closeFuture.whenComplete { _ in deadline.cancel() }
-        guard let outlet else { return channel.close(promise: nil) }
-        outlet.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in
-            channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
-        }
-    }
-
-    /// Starts the closing handshake from the server's side (going away, slow consumer, idle):
-    /// the close frame, then the socket is closed when the peer answers or after `closeTimeout`.
-    public func close(code: WebSocketErrorCode, reason: String) {
-        guard case .open = phase, let context else { return }
-        phase = .closing
-        assembly = nil
-        outlet?.writeAndFlush(wrapOutboundOut(ServerFrame.close(code: code, reason: reason)), promise: nil)
-        let channel = context.channel
-        let timeout = context.eventLoop.scheduleTask(in: settings.closeTimeout) {
-            channel.close(promise: nil)
-        }
-        channel.closeFuture.whenComplete { _ in timeout.cancel() }
-    }
-
-    /// The code to answer a peer's close frame with (RFC 6455 §5.5.1, §7.4): its own code when
-    /// valid, 1000 for an empty close, 1002 for a one-byte payload, a code that must not be sent
-    /// (e.g. 1005, 1006, 1015, below 1000, unassigned) or a reason that is not UTF-8.
-    static func closeCode(answering payload: ByteBuffer) -> WebSocketErrorCode {
-        var payload = payload
-        if payload.readableBytes == 0 { return .normalClosure }
-        guard let raw = payload.readInteger(as: UInt16.self),
-            String(validating: payload.readableBytesView, as: UTF8.self) != nil
-        else { return .protocolError }
-        switch raw {
-        case 1000...1003, 1007...1014, 3000...4999: return WebSocketErrorCode(codeNumber: Int(raw))
-        default: return .protocolError
-        }
     }
 }
