@@ -17,16 +17,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loopback.h"
+
 int main(int argc, char **argv) {
     if (argc != 6) {
         fprintf(stderr, "usage: %s PORT ROOM SOCKETS CPU SECONDS\n", argv[0]);
         return 2;
     }
     int port = atoi(argv[1]), sockets = atoi(argv[3]), cpu = atoi(argv[4]), seconds = atoi(argv[5]);
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    sched_setaffinity(0, sizeof set, &set);
+    pin(cpu);
     char request[512];
     int requestLength = snprintf(request, sizeof request,
         "GET /v1/rooms/%s/ws?v=2 HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -35,15 +34,7 @@ int main(int argc, char **argv) {
     inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
     int epoll = epoll_create1(0);
     for (int i = 0; i < sockets; i++) {
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in source = {.sin_family = AF_INET, .sin_port = 0};
-        char ip[32];
-        snprintf(ip, sizeof ip, "127.0.101.%d", 1 + i % 200);
-        inet_pton(AF_INET, ip, &source.sin_addr);
-        if (bind(fd, (struct sockaddr *)&source, sizeof source) != 0 || connect(fd, (struct sockaddr *)&address, sizeof address) != 0) {
-            perror("connect");
-            return 1;
-        }
+        int fd = connect_from(101, i, &address);
         if (write(fd, request, requestLength) != requestLength) { perror("write"); return 1; }
         fcntl(fd, F_SETFL, O_NONBLOCK);
         struct epoll_event event = {.events = EPOLLIN, .data.fd = fd};

@@ -23,12 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static void pin(int cpu) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    if (sched_setaffinity(0, sizeof set, &set) != 0) { perror("sched_setaffinity"); exit(1); }
-}
+#include "loopback.h"
 
 static double now(clockid_t clock) {
     struct timespec t;
@@ -43,16 +38,7 @@ static void reader(int port, int sockets, int cpu) {
     struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port)};
     inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
     for (int i = 0; i < sockets; i++) {
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        // Source addresses spread over 127.0.100.x so the ports of one address suffice.
-        struct sockaddr_in source = {.sin_family = AF_INET, .sin_port = 0};
-        char ip[32];
-        snprintf(ip, sizeof ip, "127.0.100.%d", 1 + i % 200);
-        inet_pton(AF_INET, ip, &source.sin_addr);
-        if (bind(fd, (struct sockaddr *)&source, sizeof source) != 0 || connect(fd, (struct sockaddr *)&address, sizeof address) != 0) {
-            perror("connect");
-            exit(1);
-        }
+        int fd = connect_from(100, i, &address);
         fcntl(fd, F_SETFL, O_NONBLOCK);
         struct epoll_event event = {.events = EPOLLIN, .data.fd = fd};
         epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event);
