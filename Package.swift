@@ -17,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
@@ -123,13 +124,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // HTTP API: parse, validate and answer.
+        // Each connection's pipeline and the HTTP API: parse, validate and answer.
         .target(
             name: "DanmakuIngest",
             dependencies: [
-                "DanmakuCore", "DanmakuLogic", "DanmakuBus",
+                "DanmakuCore", "DanmakuLogic", "DanmakuBus", "DanmakuPush",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
@@ -207,7 +209,7 @@ let package = Package(
         .executableTarget(
             name: "danmaku-fuzz",
             dependencies: [
-                "DanmakuCore", "DanmakuLogic", "DanmakuBus", "DanmakuPush", "DanmakuIngest",
+                "DanmakuCore", "DanmakuLogic", "DanmakuBus", "DanmakuPush", "DanmakuIngest", "DanmakuAuth",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -283,8 +285,11 @@ let package = Package(
         .testTarget(
             name: "DanmakuIngestTests",
             dependencies: [
-                "DanmakuIngest", "DanmakuCore",
+                "DanmakuIngest", "DanmakuCore", "DanmakuBus", "DanmakuLogic", "DanmakuPush",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

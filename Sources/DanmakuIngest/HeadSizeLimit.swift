@@ -4,8 +4,10 @@ import DanmakuCore
 import NIOCore
 import NIOHTTP1
 
-/// Refuses requests whose line and headers are over `maxHeaderBytes` with
-/// `431 headers_too_large`, then closes the connection.
+/// Refuses requests whose line and headers are over `maxHeaderBytes`: the request is not passed
+/// on, and nothing after it is; NIO's parser's own `headerOverflow` error is raised in its place,
+/// so the refusal (`431 headers_too_large`, then the connection is closed) is answered by
+/// `RequestBodyCollector` and the API handler in order, after the requests before it.
 ///
 /// It sits right after the HTTP decoder, ahead of the WebSocket upgrader, so upgrade requests are
 /// bound too. NIO's parser has its own fixed ceiling (80 KiB); this makes the bound configurable
@@ -13,7 +15,6 @@ import NIOHTTP1
 public final class HeadSizeLimit: ChannelInboundHandler, RemovableChannelHandler {
     public typealias InboundIn = HTTPServerRequestPart
     public typealias InboundOut = HTTPServerRequestPart
-    public typealias OutboundOut = HTTPServerResponsePart
 
     private let maxHeaderBytes: Int
     /// Set once a head was refused: nothing more is read from this connection.
@@ -27,7 +28,8 @@ public final class HeadSizeLimit: ChannelInboundHandler, RemovableChannelHandler
         guard !refused else { return }
         if case .head(let head) = unwrapInboundIn(data), Self.size(of: head) > maxHeaderBytes {
             refused = true
-            refuse(context: context)
+            // NIO's pipelining handler holds a parser error until the answers before it are sent.
+            context.fireErrorCaught(HTTPParserError.headerOverflow)
             return
         }
         context.fireChannelRead(data)
@@ -40,15 +42,5 @@ public final class HeadSizeLimit: ChannelInboundHandler, RemovableChannelHandler
             size += name.utf8.count + value.utf8.count + 4
         }
         return size
-    }
-
-    private func refuse(context: ChannelHandlerContext) {
-        let (head, body) = DanmakuError.headersTooLarge(max: maxHeaderBytes).httpResponse(keepAlive: false)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-            channel.close(promise: nil)
-        }
     }
 }

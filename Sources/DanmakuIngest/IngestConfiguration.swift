@@ -19,6 +19,17 @@ public struct IngestConfiguration: Sendable {
     /// alike. WebSocket viewers have their own heartbeat.
     public var idleTimeout = TimeAmount.seconds(30)
 
+    /// Requests of one connection parsed and not yet answered (pipelined) at which the connection
+    /// is not read until one is answered.
+    public var maxPipelinedRequests = 16
+    /// Most requests of one connection parsed and not yet answered, those a read under way brought
+    /// in past `maxPipelinedRequests` included; past it the rest is dropped and the connection
+    /// closes once those before are answered.
+    public var maxParsedRequests = 128
+    /// Most bytes of answers an HTTP connection may have unwritten (its client not reading) before
+    /// its next request waits and nothing more is read; they must be written within `idleTimeout`.
+    public var maxUnwrittenAnswerBytes = 64 * 1024
+
     /// Most open connections (HTTP and WebSocket) per client address; 0 means no limit.
     public var maxConnectionsPerAddress = 1000
 

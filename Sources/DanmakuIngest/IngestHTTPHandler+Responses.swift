@@ -78,8 +78,11 @@ extension IngestHTTPHandler {
         let head = HTTPResponseHead(version: .http1_1, status: status, headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        // Before the end is written: writing it lets NIO's pipelining handler pass the next
+        // request (or a parser error) to this handler at once, from inside this call.
         requestInFlight = false
+        answeredLast = !keepAlive
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if !keepAlive {
             let channel = context.channel
             done.whenComplete { _ in channel.close(promise: nil) }

@@ -31,6 +31,10 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     private let startEventStream: (@Sendable (any Channel, RoomID, UInt64?, Int64?, WireFormat) throws -> Void)?
     /// Whether a request is being answered (an error answer must not interleave with it).
     var requestInFlight = false
+    /// Whether the connection's last answer (`Connection: close`) has been written: whatever
+    /// NIO's pipelining handler still passes on (a request, a parser error on bytes past an
+    /// HTTP/1.0 request) goes unanswered while the connection closes.
+    var answeredLast = false
 
     /// - Parameters:
     ///   - metricsText: the Prometheus text exposition served at `GET /metrics`.
@@ -54,6 +58,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !answeredLast else { return }
         switch unwrapInboundIn(data) {
         case .request(let head, let body):
             requestInFlight = true

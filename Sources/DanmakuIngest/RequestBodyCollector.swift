@@ -17,7 +17,8 @@ public enum CollectedRequest {
 /// per request, so the API handler sees whole requests.
 ///
 /// A body over the limit, by its `Content-Length` or as it arrives, is refused at once (413) and
-/// the rest of it is dropped; NIO's parser errors become a refusal (400) once per connection.
+/// the rest of it is dropped; NIO's parser errors become a refusal once per connection (431 for a
+/// head over its bound, 400 otherwise).
 public final class RequestBodyCollector: ChannelInboundHandler, RemovableChannelHandler {
     public typealias InboundIn = HTTPServerRequestPart
     public typealias InboundOut = CollectedRequest
@@ -30,10 +31,13 @@ public final class RequestBodyCollector: ChannelInboundHandler, RemovableChannel
     }
 
     private let maxBodyBytes: Int
+    /// The head bound named in a `431` (`HeadSizeLimit`, or NIO's parser past its own ceiling).
+    private let maxHeaderBytes: Int
     private var state = State.idle
 
-    public init(maxBodyBytes: Int) {
+    public init(maxBodyBytes: Int, maxHeaderBytes: Int = IngestConfiguration().maxHeaderBytes) {
         self.maxBodyBytes = maxBodyBytes
+        self.maxHeaderBytes = maxHeaderBytes
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -73,7 +77,11 @@ public final class RequestBodyCollector: ChannelInboundHandler, RemovableChannel
         // Already refused: the parser reports the rest of a bad request again, and the close
         // that follows the first answer ends the connection.
         if case .discarding = state { return }
-        refuse(context: context, .malformedRequest)
+        if case .headerOverflow = error as? HTTPParserError {
+            refuse(context: context, .headersTooLarge(max: maxHeaderBytes))
+        } else {
+            refuse(context: context, .malformedRequest)
+        }
     }
 
     private func refuse(context: ChannelHandlerContext, _ error: DanmakuError) {

@@ -2,6 +2,7 @@
 
 import DanmakuCore
 import NIOCore
+import NIOHTTP1
 
 /// The Server-Sent Events form of what a viewer is sent (`GET /v1/rooms/{room}/events`), for
 /// clients that cannot open a WebSocket.
@@ -11,9 +12,12 @@ import NIOCore
 /// batch gets `id:` = the seq it brings the reader to (so `Last-Event-ID` resumes), and a ping
 /// becomes a comment line that keeps proxies from timing the stream out.
 enum EventStream {
-    /// The response head, written as bytes: the body has no length and ends when the stream does.
-    static let responseHead = ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n"
-        + "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nConnection: close\r\n\r\n")
+    /// The response head: the body has no length (NIO's encoder sends it chunked) and ends when
+    /// the connection does.
+    static let responseHead = HTTPResponseHead(version: .http1_1, status: .ok, headers: [
+        "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
+        "Connection": "close",
+    ])
 
     /// The event for a server frame, with `id` when the frame is a batch (the seq the fan-out
     /// says it covers: never read back from the JSON, where a notice may carry any text); nil for

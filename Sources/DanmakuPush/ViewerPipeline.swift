@@ -11,16 +11,19 @@ import NIOWebSocket
 /// The server, the tests, the fuzz harness and the benchmarks all build viewers with this, so
 /// they exercise the same pipeline. Socket options (write bounds, send buffer) are the server's.
 public enum ViewerPipeline {
-    /// Turns an HTTP connection into an event stream for `room`: the `EventStreamOutlet` (which
-    /// writes the response head) in place of the HTTP handlers (`httpHandlers`), and the viewer.
+    /// Turns an HTTP connection, whose last request asked for an event stream of `room`, into that
+    /// stream: the answer is the `EventStreamOutlet` (which writes the response head) and the
+    /// viewer, added behind the HTTP handlers, which stay; `DiscardInbound` ahead of them drops
+    /// what the client sends after. Nothing is removed, so a pipelined request that NIO's HTTP
+    /// handlers already hold is never answered on this connection (its answer, the stream, says
+    /// `Connection: close`).
     public static func startEventStream(
-        on channel: any Channel, removing httpHandlers: [any RemovableChannelHandler], room: RoomID, since: UInt64?, epoch: Int64?,
-        clientAddress: String, hub: PushHub, format: WireFormat = .full
+        on channel: any Channel, room: RoomID, since: UInt64?, epoch: Int64?, clientAddress: String, hub: PushHub,
+        format: WireFormat = .full
     ) throws {
         let pipeline = channel.pipeline.syncOperations
-        try pipeline.addHandler(EventStreamOutlet(), position: .first)
-        for handler in httpHandlers { pipeline.removeHandler(handler, promise: nil) }
-        try pipeline.addHandler(DiscardInbound())
+        try pipeline.addHandler(DiscardInbound(), position: .first)
+        try pipeline.addHandler(EventStreamOutlet())
         try pipeline.addHandler(ViewerHandler(
             room: room, since: since, epoch: epoch, clientAddress: clientAddress, hub: hub, format: format))
     }

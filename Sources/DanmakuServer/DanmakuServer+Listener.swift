@@ -50,8 +50,12 @@ extension DanmakuServer {
                         if let address { connections.release(address) }
                         openConnections.decrement()
                     }
+                    var api = configuration.ingest
+                    api.acceptsPosts = configuration.roles.contains(.api)
+                    api.servesViewers = hub != nil
+                    api.nodeName = configuration.push.nodeName
                     try ConnectionPipeline.configure(
-                        channel: channel, configuration: configuration, service: service, hub: hub,
+                        channel: channel, api: api, push: configuration.push, service: service, hub: hub,
                         metricsText: { metrics.emitToBuffer() }, unreadiness: { [weak self] in self?.unreadiness },
                         nodeReports: nodeReports)
                 }

@@ -3,23 +3,40 @@ import DanmakuPush
 import Foundation
 import NIOCore
 import NIOEmbedded
+import NIOHTTP1
 import Testing
 
 /// An event-stream viewer (`ViewerPipeline.startEventStream`) on virtual time: events with ids,
 /// comment-line pings, no idle close, and an event saying why it ends.
 @Suite struct EventStreamOutletTests {
     private func streamChannel(_ harness: ViewerHarness, since: UInt64? = nil) throws -> EmbeddedChannel {
-        let channel = EmbeddedChannel(loop: harness.loop)
+        // The stream is an HTTP answer: it leaves through NIO's response encoder.
+        let channel = EmbeddedChannel(handler: HTTPResponseEncoder(), loop: harness.loop)
         try channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 5000)).wait()
         try ViewerPipeline.startEventStream(
-            on: channel, removing: [], room: harness.room, since: since, epoch: nil, clientAddress: "10.0.0.1", hub: harness.hub)
+            on: channel, room: harness.room, since: since, epoch: nil, clientAddress: "10.0.0.1", hub: harness.hub)
         return channel
     }
 
+    /// What was written since the last call, with the body's chunk framing taken off.
     private func text(_ channel: EmbeddedChannel) throws -> String {
-        var text = ""
-        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { text += String(buffer: buffer) }
-        return text
+        var raw: [UInt8] = []
+        while let part = try channel.readOutbound(as: IOData.self) {
+            if case .byteBuffer(let buffer) = part { raw += buffer.readableBytesView }
+        }
+        let crlf = Array("\r\n".utf8)
+        var rest = raw[...]
+        var head: [UInt8] = []
+        if rest.starts(with: Array("HTTP/1.1".utf8)), let end = rest.firstRange(of: crlf + crlf) {
+            head = Array(rest[..<end.upperBound])
+            rest = rest[end.upperBound...]
+        }
+        var body: [UInt8] = []
+        while let sizeEnd = rest.firstRange(of: crlf), let size = Int(String(decoding: rest[..<sizeEnd.lowerBound], as: UTF8.self), radix: 16) {
+            body += rest[sizeEnd.upperBound...].prefix(size)
+            rest = rest[sizeEnd.upperBound...].dropFirst(size + 2)
+        }
+        return String(decoding: head + body, as: UTF8.self)
     }
 
     @Test func theStreamStartsWithItsHeadThenHelloAndBatchesCarryIDs() async throws {

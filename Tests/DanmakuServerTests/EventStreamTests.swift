@@ -5,11 +5,22 @@ import Testing
 /// Server-Sent Events, read off a raw socket: one event per batch, `id` = last seq, resume with
 /// `Last-Event-ID`.
 @Suite struct EventStreamTests {
+    /// The body received so far: the stream is an HTTP/1.1 answer without a length, sent chunked.
+    func body(_ bytes: [UInt8]) -> String {
+        let crlf = Array("\r\n".utf8)
+        guard let headEnd = bytes.firstRange(of: crlf + crlf) else { return "" }
+        var rest = bytes[headEnd.upperBound...]
+        var body: [UInt8] = []
+        while let sizeEnd = rest.firstRange(of: crlf), let size = Int(String(decoding: rest[..<sizeEnd.lowerBound], as: UTF8.self), radix: 16) {
+            body += rest[sizeEnd.upperBound...].prefix(size)
+            rest = rest[sizeEnd.upperBound...].dropFirst(size + 2)
+        }
+        return String(decoding: body, as: UTF8.self)
+    }
+
     /// The events received so far: (id, data) pairs.
     func events(_ bytes: [UInt8]) -> [(id: UInt64?, data: [String: Any])] {
-        let text = String(decoding: bytes, as: UTF8.self)
-        guard let bodyStart = text.range(of: "\r\n\r\n")?.upperBound else { return [] }
-        return text[bodyStart...].components(separatedBy: "\n\n").compactMap { block in
+        body(bytes).components(separatedBy: "\n\n").compactMap { block in
             var id: UInt64?
             var data: [String: Any]?
             for line in block.split(separator: "\n") {

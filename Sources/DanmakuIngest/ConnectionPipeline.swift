@@ -1,7 +1,6 @@
 // Danmaku — a live-stream bullet-comment service.
 
 import DanmakuCore
-import DanmakuIngest
 import DanmakuLogic
 import DanmakuPush
 import NIOCore
@@ -9,27 +8,33 @@ import NIOHTTP1
 import NIOWebSocket
 
 /// Builds each accepted connection's pipeline: HTTP/1.1 with the WebSocket upgrade on
-/// `/v1/rooms/{room}/ws`, the JSON API otherwise.
-enum ConnectionPipeline {
-    static func configure(
-        channel: any Channel, configuration: ServerConfiguration, service: CommentService, hub: PushHub?,
+/// `/v1/rooms/{room}/ws`, the JSON API otherwise, and event streams as answers of the API.
+///
+/// The server, the fuzz harness and the tests build connections with this, so they exercise the
+/// same pipeline, hand-offs included.
+public enum ConnectionPipeline {
+    /// - Parameters:
+    ///   - api: the HTTP API's settings, with `acceptsPosts`, `servesViewers` and `nodeName` set
+    ///     for this node.
+    ///   - hub: the push role's hub; nil on a node without the push role.
+    public static func configure(
+        channel: any Channel, api: IngestConfiguration, push: PushConfiguration, service: CommentService, hub: PushHub?,
         metricsText: @escaping @Sendable () -> [UInt8], unreadiness: @escaping @Sendable () -> String?,
         nodeReports: @escaping @Sendable () async -> [String: [String: Int]]
     ) throws {
-        let push = configuration.push
-        var api = configuration.ingest
-        api.acceptsPosts = configuration.roles.contains(.api)
-        api.servesViewers = hub != nil
-        api.nodeName = push.nodeName
+        // Answers a client has not read count against this bound (`AnswerBackpressure`); a viewer's
+        // connection gets its own when it becomes one.
+        try channel.syncOptions?.setOption(
+            .writeBufferWaterMark, value: .init(low: api.maxUnwrittenAnswerBytes / 2, high: api.maxUnwrittenAnswerBytes))
         var startEventStream: (@Sendable (any Channel, RoomID, UInt64?, Int64?, WireFormat) throws -> Void)?
         if let hub {
             startEventStream = { channel, room, since, epoch, format in
                 try Self.startEventStream(
                     channel: channel, room: room, since: since, epoch: epoch, format: format, push: push,
-                    clientAddress: configuration.ingest.clientAddress, hub: hub)
+                    clientAddress: api.clientAddress, hub: hub)
             }
         }
-        let http = NIOLoopBound(HTTPAPIHandlers(configuration: configuration.ingest, api: IngestHTTPHandler(
+        let http = NIOLoopBound(HTTPAPIHandlers(configuration: api, api: IngestHTTPHandler(
             configuration: api, service: service, moderation: service.moderation, replay: service.replay,
             metricsText: metricsText, nodeReports: nodeReports, unreadiness: unreadiness,
             startEventStream: startEventStream)), eventLoop: channel.eventLoop)
@@ -42,6 +47,7 @@ enum ConnectionPipeline {
                       RequestHeaders.isValidWebSocketKey(head.headers) else {
                     return channel.eventLoop.makeSucceededFuture(nil)
                 }
+                http.value.removeBeforeUpgrade(from: channel.pipeline.syncOperations)
                 var headers = HTTPHeaders()
                 if negotiatesCompression(head, push: push) {
                     headers.add(name: "Sec-WebSocket-Extensions", value: PerMessageDeflate.response)
@@ -59,7 +65,7 @@ enum ConnectionPipeline {
                     try configureViewer(
                         channel: channel, room: room, since: since, epoch: epoch, compression: negotiatesCompression(head, push: push),
                         push: push, hub: hub, token: target.query["token"], format: (try? target.wireFormat.get()) ?? .full,
-                        clientAddress: configuration.ingest.clientAddress.key(peer: channel.remoteAddress, headers: head.headers))
+                        clientAddress: api.clientAddress.key(peer: channel.remoteAddress, headers: head.headers))
                 }
             })
         try channel.pipeline.syncOperations.configureHTTPServerPipeline(
@@ -71,24 +77,14 @@ enum ConnectionPipeline {
         try http.value.add(to: channel.pipeline.syncOperations)
     }
 
-    /// Removes the HTTP handlers and makes the connection an event-stream viewer of `room`.
+    /// Makes the connection an event-stream viewer of `room`: the answer to its last request.
     private static func startEventStream(
         channel: any Channel, room: RoomID, since: UInt64?, epoch: Int64?, format: WireFormat, push: PushConfiguration,
         clientAddress: ClientAddress, hub: PushHub
     ) throws {
-        let pipeline = channel.pipeline.syncOperations
-        var http: [any RemovableChannelHandler] = []
-        if let handler = try? pipeline.handler(type: HTTPResponseEncoder.self) { http.append(handler) }
-        if let handler = try? pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self) { http.append(handler) }
-        if let handler = try? pipeline.handler(type: HTTPServerPipelineHandler.self) { http.append(handler) }
-        if let handler = try? pipeline.handler(type: HTTPServerUpgradeHandler.self) { http.append(handler) }
-        if let handler = try? pipeline.handler(type: HeadSizeLimit.self) { http.append(handler) }
-        if let handler = try? pipeline.handler(type: RequestDeadline.self) { http.append(handler) }
-        if let handler = try? pipeline.handler(type: RequestBodyCollector.self) { http.append(handler) }
-        if let handler = try? pipeline.handler(type: IngestHTTPHandler.self) { http.append(handler) }
         try setViewerSocketOptions(channel, push: push)
         try ViewerPipeline.startEventStream(
-            on: channel, removing: http, room: room, since: since, epoch: epoch, clientAddress: clientAddress.key(peer: channel.remoteAddress),
+            on: channel, room: room, since: since, epoch: epoch, clientAddress: clientAddress.key(peer: channel.remoteAddress),
             hub: hub, format: format)
     }
 
