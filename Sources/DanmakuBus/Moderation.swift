@@ -44,28 +44,124 @@ public struct RoomSettings: Codable, Sendable, Equatable {
         case slowModeSeconds, rate, displayPerSecond, stylesFor, mergeRepeats
     }
 
-    /// Any field may be left out of a request: slow mode then is off, no room rate applies, there
-    /// is no display budget, and everyone may style comments.
+    /// Any field may be left out: slow mode then is off, no room rate applies, there is no display
+    /// budget, and everyone may style comments. Every field is checked as an update's is.
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        slowModeSeconds = try container.decodeIfPresent(Int.self, forKey: .slowModeSeconds) ?? 0
-        rate = try container.decodeIfPresent(String.self, forKey: .rate)
-        displayPerSecond = try container.decodeIfPresent(Int.self, forKey: .displayPerSecond)
-        stylesFor = try container.decodeIfPresent(StyleAccess.self, forKey: .stylesFor) ?? .everyone
-        mergeRepeats = try container.decodeIfPresent(Bool.self, forKey: .mergeRepeats)
+        self = RoomSettings().merging(try Change(from: decoder))
     }
 
     /// The largest display budget a room may set (a budget that large is as good as none).
     public static let maxDisplayPerSecond = 10_000
 
-    /// `rate` parsed; nil when unset or malformed.
-    public var rateLimit: RateLimit? { rate.flatMap(RateLimit.init(parsing:)) }
+    /// `rate` parsed; nil when unset or out of a room's bounds.
+    public var rateLimit: RateLimit? { rate.flatMap(Self.roomRate(parsing:)) }
 
-    /// The fastest room rate a room may set, comments per second.
-    public static let maxRatePerSecond = 100_000.0
+    /// The fastest rate and the largest burst a room may set (each bounds its own part).
+    public static let maxRoomRate = RateLimit(perSecond: 100_000, burst: 1_000_000)
 
     /// The longest slow mode a room may set.
     public static let maxSlowModeSeconds = 3600
+
+    /// `text` as a room's rate: `RATE/BURST` with a rate from `RateLimit.minPerSecond` to
+    /// `maxRoomRate.perSecond` and a burst from 1 to `maxRoomRate.burst`; nil otherwise.
+    public static func roomRate(parsing text: String) -> RateLimit? {
+        RateLimit(parsing: text).flatMap { roomRate($0) }
+    }
+
+    /// `limit` when a room may have it (within `maxRoomRate`), else nil.
+    public static func roomRate(_ limit: RateLimit) -> RateLimit? {
+        limit.perSecond <= maxRoomRate.perSecond && limit.burst <= maxRoomRate.burst ? limit : nil
+    }
+
+    /// These settings with `change` applied: what it leaves out keeps its value.
+    public func merging(_ change: Change) -> RoomSettings {
+        var merged = self
+        if let slow = change.slowModeSeconds { merged.slowModeSeconds = slow }
+        if let rate = change.rate { merged.rate = rate?.description }
+        if let display = change.displayPerSecond { merged.displayPerSecond = display }
+        if let styles = change.stylesFor { merged.stylesFor = styles }
+        if let merge = change.mergeRepeats { merged.mergeRepeats = merge }
+        return merged
+    }
+
+    /// An update of a room's settings (`PUT` or `PATCH …/settings`): a field left out (nil here)
+    /// keeps its value; an explicit JSON `null` (`.some(nil)`) clears an optional one (`rate`,
+    /// `displayPerSecond`, `mergeRepeats`). Decoding checks every value's range and answers
+    /// `invalid_<field>` for anything out of it.
+    public struct Change: Decodable, Sendable, Equatable {
+        public var slowModeSeconds: Int?
+        public var rate: RateLimit??
+        public var displayPerSecond: Int??
+        public var stylesFor: StyleAccess?
+        public var mergeRepeats: Bool??
+
+        public init(
+            slowModeSeconds: Int? = nil, rate: RateLimit?? = nil, displayPerSecond: Int?? = nil, stylesFor: StyleAccess? = nil,
+            mergeRepeats: Bool?? = nil
+        ) {
+            self.slowModeSeconds = slowModeSeconds
+            self.rate = rate
+            self.displayPerSecond = displayPerSecond
+            self.stylesFor = stylesFor
+            self.mergeRepeats = mergeRepeats
+        }
+
+        /// A change that sets every field to `settings`' value (a replacement).
+        public init(replacingWith settings: RoomSettings) {
+            self.init(
+                slowModeSeconds: settings.slowModeSeconds, rate: .some(settings.rateLimit), displayPerSecond: .some(settings.displayPerSecond),
+                stylesFor: settings.stylesFor, mergeRepeats: .some(settings.mergeRepeats))
+        }
+
+        /// Whether the change names no field.
+        public var isEmpty: Bool { self == Change() }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            func present(_ key: CodingKeys) -> Bool { container.contains(key) }
+            func null(_ key: CodingKeys) -> Bool { (try? container.decodeNil(forKey: key)) == true }
+            if present(.slowModeSeconds) {
+                slowModeSeconds = try ClientNumber.decode(container, .slowModeSeconds, in: 0...RoomSettings.maxSlowModeSeconds)
+            }
+            if present(.rate) {
+                if null(.rate) {
+                    rate = .some(nil)
+                } else {
+                    guard let text = try? container.decode(String.self, forKey: .rate), let limit = RoomSettings.roomRate(parsing: text) else {
+                        throw DanmakuError.invalidField(
+                            "rate", "rate must be RATE/BURST, e.g. 5/10, from \(RateLimit.minPerSecond)/1 to \(RoomSettings.maxRoomRate), or null for none")
+                    }
+                    rate = .some(limit)
+                }
+            }
+            if present(.displayPerSecond) {
+                displayPerSecond = null(.displayPerSecond)
+                    ? .some(nil) : .some(try ClientNumber.decode(container, .displayPerSecond, in: 1...RoomSettings.maxDisplayPerSecond))
+            }
+            if present(.stylesFor) {
+                guard let styles = try? container.decode(StyleAccess.self, forKey: .stylesFor) else {
+                    throw DanmakuError.invalidField("stylesFor", "stylesFor must be \"everyone\" or \"staff\"")
+                }
+                stylesFor = styles
+            }
+            if present(.mergeRepeats) {
+                if null(.mergeRepeats) {
+                    mergeRepeats = .some(nil)
+                } else {
+                    guard let merge = try? container.decode(Bool.self, forKey: .mergeRepeats) else {
+                        throw DanmakuError.invalidField("mergeRepeats", "mergeRepeats must be true, false or null")
+                    }
+                    mergeRepeats = .some(merge)
+                }
+            }
+        }
+    }
+}
+
+/// How long a ban may be.
+public enum BanLength {
+    /// 1 s to 30 days.
+    public static let secondsRange = 1...30 * 86_400
 }
 
 /// Bans and room settings, shared by every logic node of a deployment (kept beside the bus: it is
@@ -76,7 +172,9 @@ public protocol ModerationStore: Sendable {
     /// Lifts a ban.
     func unban(user: String, room: RoomID) async throws
     func settings(room: RoomID) async throws -> RoomSettings
-    func update(_ settings: RoomSettings, room: RoomID) async throws
+    /// Applies `change` to the room's settings (what it leaves out keeps its value) and answers
+    /// the settings that result. A new rate starts with a full bucket.
+    func update(_ change: RoomSettings.Change, room: RoomID) async throws -> RoomSettings
     /// Why `user` may not post in `room` now (a ban, a style the room keeps for its staff, slow
     /// mode, the room's rate), or nil; when nil, the post is counted for slow mode and the rate.
     ///
@@ -95,6 +193,11 @@ public protocol ModerationStore: Sendable {
 
 extension ModerationStore {
     public func localSettings(room: RoomID) -> RoomSettings? { nil }
+
+    /// Replaces every setting of the room with `settings`.
+    public func update(_ settings: RoomSettings, room: RoomID) async throws {
+        _ = try await update(RoomSettings.Change(replacingWith: settings), room: room)
+    }
 }
 
 /// Moderation state of one process (the in-memory bus's companion).
@@ -134,10 +237,12 @@ public final class MemoryModeration: ModerationStore {
         state.withLock { $0.settings[room] ?? RoomSettings() }
     }
 
-    public func update(_ settings: RoomSettings, room: RoomID) async throws {
+    public func update(_ change: RoomSettings.Change, room: RoomID) async throws -> RoomSettings {
         state.withLock { state in
+            let settings = (state.settings[room] ?? RoomSettings()).merging(change)
             state.settings[room] = settings == RoomSettings() ? nil : settings
-            state.buckets[room] = nil  // a new rate starts with a full bucket
+            if change.rate != nil { state.buckets[room] = nil }  // a new rate starts with a full bucket
+            return settings
         }
     }
 
@@ -145,14 +250,14 @@ public final class MemoryModeration: ModerationStore {
         let now = Date()
         return state.withLock { state in
             if let until = state.bans[room]?[user] {
-                if until > now { return .banned(retryAfter: Self.seconds(until.timeIntervalSince(now))) }
+                if until > now { return .banned(retryAfter: RetryAfter.seconds(until.timeIntervalSince(now))) }
                 state.bans[room]?[user] = nil
             }
             guard let settings = state.settings[room] else { return nil }
             if styled, settings.stylesFor == .staff { return .styleNotAllowed }
             let slow = settings.slowModeSeconds
             if slow > 0, let last = state.lastPost[room]?[user], now.timeIntervalSince(last) < TimeInterval(slow) {
-                return .slowMode(retryAfter: Self.seconds(TimeInterval(slow) - now.timeIntervalSince(last)))
+                return .slowMode(retryAfter: RetryAfter.seconds(TimeInterval(slow) - now.timeIntervalSince(last)))
             }
             // Checked before anything is recorded: a refused post counts for neither limit.
             if let limit = settings.rateLimit {
@@ -160,7 +265,7 @@ public final class MemoryModeration: ModerationStore {
                 var bucket = state.buckets[room] ?? TokenBucket(limit: limit, now: time)
                 guard bucket.available(limit: limit, now: time) >= 1 else {
                     state.buckets[room] = bucket
-                    return .rateLimited(scope: "room", retryAfter: Self.seconds(bucket.secondsUntilToken(limit: limit)))
+                    return .rateLimited(scope: "room", retryAfter: RetryAfter.seconds(bucket.secondsUntilToken(limit: limit)))
                 }
                 bucket.take()
                 state.buckets[room] = bucket
@@ -182,8 +287,6 @@ public final class MemoryModeration: ModerationStore {
             }
         }
     }
-
-    private static func seconds(_ interval: TimeInterval) -> Int { max(1, Int(interval.rounded(.up))) }
 
     /// Counts an added entry; over the threshold, drops expired bans and stale slow-mode records.
     private static func count(_ state: inout State, sweepAbove threshold: Int) {

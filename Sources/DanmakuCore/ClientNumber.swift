@@ -46,7 +46,17 @@ public enum ClientNumber {
 
     /// `invalid_<name>` for a value that is not an integer in `range` (e.g. a JSON number of the
     /// wrong form, found by a decoder).
-    public static func refusal(_ name: String, _ range: ClosedRange<UInt64>) -> DanmakuError {
+    public static func refusal<Bound: BinaryInteger>(_ name: String, _ range: ClosedRange<Bound>) -> DanmakuError {
         .invalidField(name, "\(name) must be an integer from \(range.lowerBound) to \(range.upperBound)")
+    }
+}
+
+extension ClientNumber {
+    /// The JSON number at `key` of a request body (a staff setting, a ban's seconds) as an integer
+    /// in `range`. Anything else there — a fraction, `1e308`, `-1`, `2^63`, a string such as
+    /// `"NaN"`, `null` — is `invalid_<key>`, never a trap and never a generic JSON error.
+    public static func decode<Key: CodingKey>(_ container: KeyedDecodingContainer<Key>, _ key: Key, in range: ClosedRange<Int>) throws(DanmakuError) -> Int {
+        guard let value = try? container.decode(Int.self, forKey: key), range.contains(value) else { throw refusal(key.stringValue, range) }
+        return value
     }
 }

@@ -181,17 +181,13 @@ function setting(row, room, name, current, placeholder) {
   td.append(input, button);
 }
 
+// Sends only the setting that changed: the server merges it into the room's settings, so the
+// others (rate, stylesFor, mergeRepeats) keep their values. An empty or 0 display budget is null
+// (no budget); an empty slow mode is 0 (off).
 async function updateSettings(room, name, raw) {
-  const settings = { slowModeSeconds: room.slowModeSeconds ?? 0 };
-  if (room.rate) settings.rate = room.rate;
-  if (room.displayPerSecond) settings.displayPerSecond = room.displayPerSecond;
   const number = raw === "" ? null : Number(raw);
-  if (name === "displayPerSecond") {
-    if (number) settings.displayPerSecond = number; else delete settings.displayPerSecond;
-  } else {
-    settings.slowModeSeconds = number ?? 0;
-  }
-  await act(`/v1/rooms/${encodeURIComponent(room.room)}/settings`, "PUT", settings, `${room.room}: ${name} set`);
+  const change = name === "displayPerSecond" ? { displayPerSecond: number || null } : { slowModeSeconds: number ?? 0 };
+  await act(`/v1/rooms/${encodeURIComponent(room.room)}/settings`, "PATCH", change, `${room.room}: ${name} set`);
 }
 
 async function banUser(room, user, seconds) {

@@ -38,7 +38,7 @@ extension Route {
         case .room, .rooms, .replay: [.GET: Endpoint(.anyNode, readsStore: true)]
         case .bans: [.POST: Endpoint(.logic)]
         case .ban, .comment: [.DELETE: Endpoint(.logic)]
-        case .settings: [.GET: Endpoint(.anyNode), .PUT: Endpoint(.logic)]
+        case .settings: [.GET: Endpoint(.anyNode), .PUT: Endpoint(.logic), .PATCH: Endpoint(.logic)]
         case .words: [.PUT: Endpoint(.logic)]
         case .notices, .broadcast, .likes: [.POST: Endpoint(.ingest)]
         case .live: [.POST: Endpoint(.anyNode), .DELETE: Endpoint(.anyNode)]

@@ -14,14 +14,21 @@ struct ModerationAPI: Sendable {
     /// Bans and room settings.
     let moderation: any ModerationStore
 
-    /// The longest ban: 30 days.
-    static let maxBanSeconds = 30 * 86_400
     /// The most words a list may hold.
     static let maxWords = 100_000
 
     struct BanRequest: Decodable {
         var user: String
+        /// Checked as it is decoded: 1 s to 30 days (`BanLength`), else `invalid_seconds`.
         var seconds: Int
+
+        private enum CodingKeys: String, CodingKey { case user, seconds }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            user = try container.decode(String.self, forKey: .user)
+            seconds = try ClientNumber.decode(container, .seconds, in: BanLength.secondsRange)
+        }
     }
 
     struct BanAnswer: Encodable {
@@ -45,9 +52,6 @@ struct ModerationAPI: Sendable {
         await authorized(token: token, room: room) {
             let request = try decode(BanRequest.self, body, expected: #"{"user": "...", "seconds": N}"#)
             guard !request.user.isEmpty, request.user.utf8.count <= 256 else { return .failure(.invalidField("user", "user must be 1 to 256 bytes")) }
-            guard (1...Self.maxBanSeconds).contains(request.seconds) else {
-                return .failure(.invalidField("seconds", "seconds must be between 1 and \(Self.maxBanSeconds)"))
-            }
             try await moderation.ban(user: request.user, room: room, seconds: request.seconds)
             return encode(BanAnswer(room: room.value, user: request.user, bannedSeconds: request.seconds))
         }
@@ -92,25 +96,14 @@ struct ModerationAPI: Sendable {
         }
     }
 
+    /// `PUT` or `PATCH …/settings`: merges the body into the room's settings (a field left out
+    /// keeps its value, a `null` clears an optional one) and answers the settings that result.
     func updateSettings(room: RoomID, token: String?, body: ByteBuffer) async -> Answer {
         await authorized(token: token, room: room) {
-            var settings = try decode(
-                RoomSettings.self, body, expected: #"{"slowModeSeconds": N, "rate": "RATE/BURST", "displayPerSecond": N, "stylesFor": "everyone" or "staff", "mergeRepeats": true or false}"#)
-            if let display = settings.displayPerSecond, !(1...RoomSettings.maxDisplayPerSecond).contains(display) {
-                return .failure(.invalidField(
-                    "displayPerSecond", "displayPerSecond must be between 1 and \(RoomSettings.maxDisplayPerSecond), or absent for no budget"))
-            }
-            guard (0...RoomSettings.maxSlowModeSeconds).contains(settings.slowModeSeconds) else {
-                return .failure(.invalidField("slowModeSeconds", "slowModeSeconds must be between 0 and \(RoomSettings.maxSlowModeSeconds)"))
-            }
-            if let rate = settings.rate {
-                guard let limit = RateLimit(parsing: rate), limit.perSecond <= RoomSettings.maxRatePerSecond else {
-                    return .failure(.invalidField("rate", "rate must look like RATE/BURST, e.g. 5/10, at most \(Int(RoomSettings.maxRatePerSecond))/s"))
-                }
-                settings.rate = limit.description
-            }
-            try await moderation.update(settings, room: room)
-            return encode(settings)
+            let change = try decode(
+                RoomSettings.Change.self, body,
+                expected: #"{"slowModeSeconds": N, "rate": "RATE/BURST", "displayPerSecond": N, "stylesFor": "everyone" or "staff", "mergeRepeats": true or false}"#)
+            return encode(try await moderation.update(change, room: room))
         }
     }
 
@@ -138,10 +131,13 @@ struct ModerationAPI: Sendable {
         }
     }
 
-    /// `body` as a `T`; a body of another shape is `invalid_json` naming the `expected` one.
+    /// `body` as a `T`; a body of another shape is `invalid_json` naming the `expected` one, a
+    /// field that `T` checks as it decodes and finds out of range its own `invalid_<field>`.
     private func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer, expected: String) throws -> T {
         do {
             return try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
+        } catch let error as DanmakuError {
+            throw error
         } catch {
             throw DanmakuError.invalidJSON("expected \(expected)")
         }

@@ -47,8 +47,7 @@ public final class RateLimiter: Sendable {
                 }
                 var bucket = scopeBuckets[key] ?? TokenBucket(limit: limit, now: now)
                 if bucket.available(limit: limit, now: now) < 1 {
-                    let wait = Int(bucket.secondsUntilToken(limit: limit).rounded(.up))
-                    return .rateLimited(scope: scope.rawValue, retryAfter: max(1, wait))
+                    return .rateLimited(scope: scope.rawValue, retryAfter: RetryAfter.seconds(bucket.secondsUntilToken(limit: limit)))
                 }
                 checked.append((scope, key, bucket, limit))
             }

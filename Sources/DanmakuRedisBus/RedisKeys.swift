@@ -62,17 +62,26 @@ enum RedisScripts {
     /// Returns {'banned', ms left}, {'style', 0} (the room keeps styles for its staff),
     /// {'slow', ms left} or {'rate', ms until a token}, or {'ok', 0} after recording the post
     /// (slow mode, bucket). Nothing is recorded for a refusal.
+    ///
+    /// The settings are read with the bounds `RoomSettings` checks on the way in (a value outside
+    /// them, NaN included, counts as unset, a slow mode is clamped), and every wait and lifetime
+    /// is clamped to 30 days (`RetryAfter.maxSeconds`), so no answer or `PX` argument can overflow.
     static let admit = """
+        local longest = \(RetryAfter.maxSeconds * 1000)
         local ban = redis.call('PTTL', KEYS[1])
-        if ban > 0 then return {'banned', ban} end
+        if ban > 0 then return {'banned', math.min(ban, longest)} end
         local settings = redis.call('HMGET', KEYS[2], 'slow', 'rate', 'burst', 'styles')
         if ARGV[1] == '1' and settings[4] == 'staff' then return {'style', 0} end
         local slow = tonumber(settings[1] or '0') or 0
         local rate = tonumber(settings[2] or '0') or 0
         local burst = tonumber(settings[3] or '0') or 0
+        if not (slow > 0) then slow = 0 else slow = math.min(math.floor(slow), \(RoomSettings.maxSlowModeSeconds)) end
+        if not (rate >= \(RateLimit.minPerSecond) and rate <= \(RoomSettings.maxRoomRate.perSecond) and burst >= 1 and burst <= \(RoomSettings.maxRoomRate.burst)) then
+            rate = 0
+        end
         if slow > 0 then
             local left = redis.call('PTTL', KEYS[3])
-            if left > 0 then return {'slow', left} end
+            if left > 0 then return {'slow', math.min(left, longest)} end
         end
         local tokens, now
         if rate > 0 then
@@ -80,14 +89,16 @@ enum RedisScripts {
             now = tonumber(time[1]) + tonumber(time[2]) / 1000000
             local bucket = redis.call('HMGET', KEYS[4], 'tokens', 'ts')
             tokens = tonumber(bucket[1] or '') or burst
+            if not (tokens >= 0) then tokens = 0 end
             local since = tonumber(bucket[2] or '') or now
-            tokens = math.min(burst, tokens + math.max(0, now - since) * rate)
-            if tokens < 1 then return {'rate', math.ceil((1 - tokens) / rate * 1000)} end
+            if not (since <= now) then since = now end
+            tokens = math.min(burst, tokens + (now - since) * rate)
+            if tokens < 1 then return {'rate', math.min(math.ceil((1 - tokens) / rate * 1000), longest)} end
         end
         if slow > 0 then redis.call('SET', KEYS[3], '1', 'PX', slow * 1000) end
         if rate > 0 then
             redis.call('HSET', KEYS[4], 'tokens', tostring(tokens - 1), 'ts', tostring(now))
-            redis.call('PEXPIRE', KEYS[4], math.ceil(burst / rate * 1000) + 1000)
+            redis.call('PEXPIRE', KEYS[4], math.min(math.ceil(burst / rate * 1000) + 1000, longest))
         end
         return {'ok', 0}
         """

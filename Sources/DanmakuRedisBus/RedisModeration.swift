@@ -22,6 +22,7 @@ public final class RedisModeration: ModerationStore {
 
     public func ban(user: String, room: RoomID, seconds: Int) async throws {
         let key = Self.banKey(room, user)
+        let seconds = min(max(seconds, BanLength.secondsRange.lowerBound), BanLength.secondsRange.upperBound)
         _ = try await bus.redis.send(RESPCommand("SET", [RESPArgument(key), "1", "EX", RESPArgument(seconds)]), key: key) as RESPValue
     }
 
@@ -30,33 +31,45 @@ public final class RedisModeration: ModerationStore {
         _ = try await bus.redis.send(RESPCommand("DEL", [RESPArgument(key)]), key: key) as RESPValue
     }
 
+    /// The room's settings as the hash holds them. Every value is checked as it is read, as a
+    /// request's would be: one out of range (written by another version, or by hand) counts as unset,
+    /// and a slow mode is clamped to its bounds.
     public func settings(room: RoomID) async throws -> RoomSettings {
         let key = Self.settingsKey(room)
         let reply: RESPValue = try await bus.redis.send(RESPCommand("HMGET", [RESPArgument(key), "slow", "rate", "burst", "display", "styles", "merge"]), key: key)
         guard let values = reply.array, values.count == 6 else { throw RedisError.unexpectedReply("settings: \(reply)") }
-        let rate = values[1].string.flatMap(Double.init).flatMap { perSecond -> String? in
-            guard perSecond > 0, let burst = values[2].string.flatMap(Double.init) else { return nil }
-            return RateLimit(perSecond: perSecond, burst: burst).description
-        }
-        let display = values[3].integer.flatMap { $0 > 0 ? Int($0) : nil }
+        let rate = values[1].string.flatMap(Double.init).flatMap { perSecond in
+            values[2].string.flatMap(Double.init).flatMap { RateLimit(checkedPerSecond: perSecond, burst: $0) }
+        }.flatMap { RoomSettings.roomRate($0) }
+        let display = values[3].integer.flatMap { Int(exactly: $0) }.flatMap { (1...RoomSettings.maxDisplayPerSecond).contains($0) ? $0 : nil }
+        let slow = min(max(Int(clamping: values[0].integer ?? 0), 0), RoomSettings.maxSlowModeSeconds)
         let styles = values[4].string.flatMap(RoomSettings.StyleAccess.init(rawValue:)) ?? .everyone
         // "" for a room whose settings leave it to the node.
         let merge = values[5].string.flatMap { $0.isEmpty ? nil : $0 == "1" }
-        return RoomSettings(
-            slowModeSeconds: Int(values[0].integer ?? 0), rate: rate, displayPerSecond: display, stylesFor: styles, mergeRepeats: merge)
+        return RoomSettings(slowModeSeconds: slow, rate: rate?.description, displayPerSecond: display, stylesFor: styles, mergeRepeats: merge)
     }
 
-    public func update(_ settings: RoomSettings, room: RoomID) async throws {
-        let limit = settings.rateLimit
+    /// Writes only the fields `change` names (so concurrent updates of different fields both
+    /// hold), then reads the settings back.
+    public func update(_ change: RoomSettings.Change, room: RoomID) async throws -> RoomSettings {
         let key = Self.settingsKey(room)
-        _ = try await bus.redis.send(RESPCommand("HSET", [
-            RESPArgument(key), "slow", RESPArgument(settings.slowModeSeconds),
-            "rate", RESPArgument(limit.map { String($0.perSecond) } ?? "0"), "burst", RESPArgument(limit.map { String($0.burst) } ?? "0"),
-            "display", RESPArgument(settings.displayPerSecond ?? 0), "styles", RESPArgument(settings.stylesFor.rawValue),
-            "merge", RESPArgument(settings.mergeRepeats.map { $0 ? "1" : "0" } ?? ""),
-        ]), key: key) as RESPValue
-        // A new rate starts with a full bucket.
-        _ = try await bus.redis.send(RESPCommand("DEL", [RESPArgument(Self.bucketKey(room))]), key: Self.bucketKey(room)) as RESPValue
+        var fields: [RESPArgument] = []
+        if let slow = change.slowModeSeconds { fields += ["slow", RESPArgument(slow)] }
+        if let rate = change.rate {
+            // "0" is no rate: the script and `settings` read it as none.
+            fields += ["rate", RESPArgument(rate.map { String($0.perSecond) } ?? "0"), "burst", RESPArgument(rate.map { String($0.burst) } ?? "0")]
+        }
+        if let display = change.displayPerSecond { fields += ["display", RESPArgument(display ?? 0)] }
+        if let styles = change.stylesFor { fields += ["styles", RESPArgument(styles.rawValue)] }
+        if let merge = change.mergeRepeats { fields += ["merge", RESPArgument(merge.map { $0 ? "1" : "0" } ?? "")] }
+        if !fields.isEmpty {
+            _ = try await bus.redis.send(RESPCommand("HSET", [RESPArgument(key)] + fields), key: key) as RESPValue
+        }
+        if change.rate != nil {
+            // A new rate starts with a full bucket.
+            _ = try await bus.redis.send(RESPCommand("DEL", [RESPArgument(Self.bucketKey(room))]), key: Self.bucketKey(room)) as RESPValue
+        }
+        return try await settings(room: room)
     }
 
     public func refund(user: String, room: RoomID) async {
@@ -76,7 +89,7 @@ public final class RedisModeration: ModerationStore {
         guard let parts = reply.array, parts.count == 2, let verdict = parts[0].string, let milliseconds = parts[1].integer else {
             throw RedisError.unexpectedReply("admit: \(reply)")
         }
-        let seconds = max(1, Int((milliseconds + 999) / 1000))
+        let seconds = RetryAfter.seconds(milliseconds: milliseconds)
         switch verdict {
         case "banned": return .banned(retryAfter: seconds)
         case "style": return .styleNotAllowed

@@ -61,7 +61,8 @@ struct BusOptions: ParsableArguments {
 
     /// `--bus-timeout-ms`, checked.
     func timeout() throws -> TimeAmount {
-        guard busTimeoutMilliseconds > 0 else { throw ValidationError("--bus-timeout-ms must be positive") }
+        // Bounded so that the TimeAmount (nanoseconds in an Int64) cannot overflow.
+        guard (1...600_000).contains(busTimeoutMilliseconds) else { throw ValidationError("--bus-timeout-ms must be 1...600000") }
         return .milliseconds(Int64(busTimeoutMilliseconds))
     }
 }

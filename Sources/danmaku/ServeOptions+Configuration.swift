@@ -49,19 +49,18 @@ extension ServeOptions {
             }
             configuration.ingest.clientAddress = addresses
         }
-        guard batchWindowMilliseconds >= 0 else { throw ValidationError("--batch-window-ms must be 0 or more") }
-        configuration.push.batchWindowMilliseconds = batchWindowMilliseconds
+        configuration.push.batchWindowMilliseconds = try bounded(batchWindowMilliseconds, 0...Self.maxWindowMilliseconds, "--batch-window-ms")
         guard maxSendsPerSecond.map({ $0 > 0 }) ?? true else { throw ValidationError("--max-sends-per-second must be positive") }
         configuration.push.maxSendsPerSecond = maxSendsPerSecond
-        configuration.push.maxBatchWindowMilliseconds = maxBatchWindowMilliseconds
+        configuration.push.maxBatchWindowMilliseconds = try bounded(maxBatchWindowMilliseconds, 0...Self.maxWindowMilliseconds, "--max-batch-window-ms")
         configuration.push.compression = compression
         configuration.push.viewerPosts = viewerPosts
         configuration.push.maxInboundFrameBytes = maxFrameBytes
         configuration.push.maxUnwrittenBytes = maxUnwrittenBytes
         configuration.push.socketSendBufferBytes = socketSendBuffer
         configuration.push.inboundMessageRate = try rate(viewerMessageRate, "--viewer-message-rate")
-        configuration.push.pingInterval = .seconds(Int64(pingInterval))
-        configuration.push.idleTimeout = .seconds(Int64(idleTimeout))
+        configuration.push.pingInterval = .seconds(Int64(try bounded(pingInterval, 1...Self.maxTimeoutSeconds, "--ping-interval")))
+        configuration.push.idleTimeout = .seconds(Int64(try bounded(idleTimeout, 1...Self.maxTimeoutSeconds, "--idle-timeout")))
         configuration.push.nodeName = nodeName
         if let budget = defaultDisplayPerSecond {
             guard (1...RoomSettings.maxDisplayPerSecond).contains(budget) else {
@@ -74,10 +73,12 @@ extension ServeOptions {
         configuration.push.maxRoomsPerConnection = maxRoomsPerConnection
         configuration.ingest.maxBodyBytes = maxBodyBytes
         configuration.ingest.maxHeaderBytes = maxHeaderBytes
-        configuration.ingest.idleTimeout = .seconds(Int64(httpIdleTimeout))
+        configuration.ingest.idleTimeout = .seconds(Int64(try bounded(httpIdleTimeout, 1...Self.maxTimeoutSeconds, "--http-idle-timeout")))
         configuration.ingest.maxConnectionsPerAddress = maxConnectionsPerAddress
         guard history > 0 else { throw ValidationError("--history must be at least 1") }
-        guard roomIdleSeconds >= 0 else { throw ValidationError("--room-idle-seconds must be 0 (forever) or more") }
+        guard (0...Self.maxRoomIdleSeconds).contains(roomIdleSeconds) else {
+            throw ValidationError("--room-idle-seconds must be 0 (forever) to \(Self.maxRoomIdleSeconds)")
+        }
         guard maxRooms >= 10 else { throw ValidationError("--max-rooms must be at least 10") }
         configuration.roomIdleSeconds = roomIdleSeconds
         configuration.maxRooms = maxRooms
@@ -87,6 +88,9 @@ extension ServeOptions {
         configuration.logic.ipLimit = try rate(ipRate, "--ip-rate")
         configuration.logic.roomLimit = try rate(roomRate, "--room-rate")
         configuration.logic.readLimit = try rate(readRate, "--read-rate")
+        guard (0...Double(Self.maxTimeoutSeconds)).contains(duplicateWindow) else {
+            throw ValidationError("--duplicate-window must be 0...\(Self.maxTimeoutSeconds)")
+        }
         configuration.logic.duplicateWindowSeconds = duplicateWindow
         guard (0...86_400).contains(recallSeconds) else { throw ValidationError("--recall-seconds must be 0...86400") }
         configuration.logic.recallSeconds = recallSeconds
@@ -110,9 +114,26 @@ extension ServeOptions {
         host == "localhost" || ["127.0.0.0/8", "::1"].contains { ClientAddress.Network($0)?.contains(host) == true }
     }
 
+    /// The longest timeout, ping interval or duplicate window a flag may set: a day. Durations are
+    /// bounded where they enter, so that turning them into a `TimeAmount` (nanoseconds in an
+    /// `Int64`) cannot overflow.
+    static let maxTimeoutSeconds = 86_400
+    /// The widest batch window: a minute.
+    static let maxWindowMilliseconds = 60_000
+    /// The longest a room may stay idle before it is forgotten: a year.
+    static let maxRoomIdleSeconds = 365 * 86_400
+
+    /// `value` when `range` holds it, else a `ValidationError` naming `flag` and the range.
+    private func bounded(_ value: Int, _ range: ClosedRange<Int>, _ flag: String) throws -> Int {
+        guard range.contains(value) else { throw ValidationError("\(flag) must be \(range.lowerBound)...\(range.upperBound)") }
+        return value
+    }
+
     private func rate(_ text: String, _ flag: String) throws -> RateLimit {
         guard let limit = RateLimit(parsing: text) else {
-            throw ValidationError("\(flag) must look like RATE/BURST, e.g. 2/10")
+            throw ValidationError(
+                "\(flag) must look like RATE/BURST, e.g. 2/10: a rate from \(RateLimit.minPerSecond) to \(RateLimit.maxPerSecond)/s "
+                    + "and a burst from 1 to \(RateLimit.burstRange.upperBound)")
         }
         return limit
     }

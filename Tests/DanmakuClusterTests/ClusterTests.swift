@@ -205,10 +205,13 @@ extension DistributedModeTests {
                 #expect(try await call(1, "POST", "/v1/rooms/s/comments", fan, ##"{"text":"red","color":"#ff0000"}"##).errorCode == "style_not_allowed")
                 #expect(try await call(1, "POST", "/v1/rooms/s/comments", fan, #"{"text":"plain"}"#).status == 201)
                 #expect(try await call(0, "POST", "/v1/rooms/s/comments", moderator, #"{"text":"top","mode":"top"}"#).status == 201)
-                // So does merged repeats, and leaving it out gives the room back to the nodes' default.
+                // So does merged repeats; an update that leaves it out keeps it, a null gives the room
+                // back to the nodes' default.
                 #expect(try await call(0, "PUT", "/v1/rooms/m/settings", moderator, #"{"mergeRepeats":true}"#).status == 200)
                 #expect(try await call(1, "GET", "/v1/rooms/m/settings", fan, "").json["mergeRepeats"] as? Bool == true)
                 #expect(try await call(0, "PUT", "/v1/rooms/m/settings", moderator, #"{}"#).status == 200)
+                #expect(try await call(1, "GET", "/v1/rooms/m/settings", fan, "").json["mergeRepeats"] as? Bool == true)
+                #expect(try await call(0, "PATCH", "/v1/rooms/m/settings", moderator, #"{"mergeRepeats":null}"#).status == 200)
                 #expect(try await call(1, "GET", "/v1/rooms/m/settings", fan, "").json["mergeRepeats"] == nil)
             }
         }

@@ -26,6 +26,7 @@ import Testing
         #expect(Route.comments(room).endpoints.first { $0.key == .POST }?.value.role == .ingest)
         #expect(Route.comments(room).endpoints.first { $0.key == .GET }?.value.readsStore == true)
         #expect(Route.settings(room).endpoints.first { $0.key == .PUT }?.value.role == .logic)
+        #expect(Route.settings(room).endpoints.first { $0.key == .PATCH }?.value.role == .logic)
         #expect(Route.viewerSocket(room).endpoints.first { $0.key == .GET }?.value.role == .push)
         #expect(Route.unknown.endpoints.isEmpty && Route.invalidRoom.endpoints.isEmpty)
     }
