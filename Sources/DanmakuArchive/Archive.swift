@@ -72,7 +72,7 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
         let columns = try await database.query("PRAGMA table_info(rooms)").compactMap { $0.column("name")?.string }
         if !columns.contains("epoch") {
             _ = try await database.query("ALTER TABLE rooms ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0")
-            _ = try await database.query("UPDATE rooms SET epoch = ?", [.integer(Int(currentTimeMillis()))])
+            _ = try await database.query("UPDATE rooms SET epoch = ?", [.integer(Int(truncatingIfNeeded: currentTimeMillis()))])
         }
 
         var kept = retention
@@ -98,7 +98,7 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
             guard case .blob(let json)? = row.column("json") else { return nil }
             return EncodedComment(numberedJSON: json, room: room)
         }
-        memory.restore(room: room, epoch: Int64(epoch), lastSeq: UInt64(lastSeq), history: history)
+        memory.restore(room: room, epoch: Int64(truncatingIfNeeded: epoch), lastSeq: UInt64(clamping: lastSeq), history: history)
         return true
     }
 
@@ -132,7 +132,7 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
     public func retract(room: RoomID, id: String) async throws -> UInt64? {
         try await load(room)
         guard let seq = memory.storedSeq(room: room, id: id) else { return nil }
-        _ = try await database.query("DELETE FROM comments WHERE room = ? AND seq = ?", [.text(room.value), .integer(Int(seq))])
+        _ = try await database.query("DELETE FROM comments WHERE room = ? AND seq = ?", [.text(room.value), .integer(Int(clamping: seq))])
         return try await memory.retract(room: room, id: id)
     }
 
@@ -208,14 +208,14 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
                     let room = item.comment.room.value
                     _ = try await connection.query(
                         "INSERT OR REPLACE INTO comments (room, seq, ts, json) VALUES (?, ?, ?, ?)",
-                        [.text(room), .integer(Int(item.comment.seq)), .integer(Int(item.ts)), .blob(item.comment.json)])
+                        [.text(room), .integer(Int(clamping: item.comment.seq)), .integer(Int(truncatingIfNeeded: item.ts)), .blob(item.comment.json)])
                     highest[room] = max(highest[room] ?? 0, item.comment.seq)
                 }
                 for (room, seq) in highest {
                     let epoch = RoomID(room).flatMap(self.memory.epoch(of:)) ?? currentTimeMillis()
                     _ = try await connection.query(
                         "INSERT INTO rooms (room, last_seq, epoch) VALUES (?, ?, ?) ON CONFLICT (room) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
-                        [.text(room), .integer(Int(seq)), .integer(Int(epoch))])
+                        [.text(room), .integer(Int(clamping: seq)), .integer(Int(truncatingIfNeeded: epoch))])
                 }
                 _ = try await connection.query("COMMIT")
             } catch {
@@ -229,14 +229,14 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
 
     public func startStream(room: RoomID, now: Int64) async throws -> StreamRecord {
         if let live = try await stream(room: room, id: nil), live.endedAt == nil { return live }
-        _ = try await database.query("INSERT INTO streams (room, started) VALUES (?, ?)", [.text(room.value), .integer(Int(now))])
+        _ = try await database.query("INSERT INTO streams (room, started) VALUES (?, ?)", [.text(room.value), .integer(Int(truncatingIfNeeded: now))])
         guard let started = try await stream(room: room, id: nil) else { throw ArchiveError("the new stream was not found") }
         return started
     }
 
     public func endStream(room: RoomID, now: Int64) async throws -> StreamRecord? {
         guard var live = try await stream(room: room, id: nil), live.endedAt == nil else { return nil }
-        _ = try await database.query("UPDATE streams SET ended = ? WHERE id = ?", [.integer(Int(now)), .integer(Int(live.stream))])
+        _ = try await database.query("UPDATE streams SET ended = ? WHERE id = ?", [.integer(Int(truncatingIfNeeded: now)), .integer(Int(truncatingIfNeeded: live.stream))])
         live.endedAt = now
         return live
     }
@@ -245,20 +245,22 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
         let rows: [SQLiteRow]
         if let id {
             rows = try await database.query(
-                "SELECT id, started, ended FROM streams WHERE room = ? AND id = ?", [.text(room.value), .integer(Int(id))])
+                "SELECT id, started, ended FROM streams WHERE room = ? AND id = ?", [.text(room.value), .integer(Int(truncatingIfNeeded: id))])
         } else {
             rows = try await database.query(
                 "SELECT id, started, ended FROM streams WHERE room = ? ORDER BY id DESC LIMIT 1", [.text(room.value)])
         }
         guard let row = rows.first, let stream = row.column("id")?.integer, let started = row.column("started")?.integer else { return nil }
         let ended = row.column("ended").flatMap { $0 == .null ? nil : $0.integer }
-        return StreamRecord(room: room.value, stream: Int64(stream), startedAt: Int64(started), endedAt: ended.map(Int64.init))
+        return StreamRecord(
+            room: room.value, stream: Int64(truncatingIfNeeded: stream), startedAt: Int64(truncatingIfNeeded: started),
+            endedAt: ended.map { Int64(truncatingIfNeeded: $0) })
     }
 
     public func comments(room: RoomID, from: Int64, to: Int64, limit: Int) async throws -> [EncodedComment] {
         let rows = try await database.query(
             "SELECT json FROM comments WHERE room = ? AND ts >= ? AND ts < ? ORDER BY ts, seq LIMIT ?",
-            [.text(room.value), .integer(Int(from)), .integer(Int(to)), .integer(limit)])
+            [.text(room.value), .integer(Int(truncatingIfNeeded: from)), .integer(Int(truncatingIfNeeded: to)), .integer(limit)])
         return rows.compactMap { row in
             guard case .blob(let json)? = row.column("json") else { return nil }
             return EncodedComment(numberedJSON: json, room: room)

@@ -48,17 +48,18 @@ public final class ArchivedVideoPools: VideoPoolStore {
             _ = try await database.query("BEGIN IMMEDIATE")
             do {
                 let row = try await database.query("SELECT last_seq, count FROM videos WHERE video = ?", [.text(video.value)]).first
-                var lastSeq = row?.column("last_seq")?.integer ?? 0
+                // Clamped as read from disk: a pool never holds 2^62 comments, so `lastSeq + 1` cannot overflow.
+                var lastSeq = min(max(row?.column("last_seq")?.integer ?? 0, 0), Int.max / 2)
                 var count = row?.column("count")?.integer ?? 0
                 var added: [VideoComment] = []
                 for comment in comments {
                     var numbered = comment
-                    numbered.seq = UInt64(lastSeq + 1)
+                    numbered.seq = UInt64(clamping: lastSeq + 1)
                     numbered.likes = nil
                     // An id already in the pool is ignored (RETURNING gives no row).
                     let inserted = try await database.query(
                         "INSERT OR IGNORE INTO video_comments (video, id, seq, offset_ms, json) VALUES (?, ?, ?, ?, ?) RETURNING seq",
-                        [.text(video.value), .text(comment.id), .integer(lastSeq + 1), .integer(Int(comment.offsetMs)),
+                        [.text(video.value), .text(comment.id), .integer(lastSeq + 1), .integer(Int(clamping: comment.offsetMs)),
                          .blob(try WireCodec.encode(numbered))])
                     guard !inserted.isEmpty else { continue }
                     lastSeq += 1
@@ -83,7 +84,7 @@ public final class ArchivedVideoPools: VideoPoolStore {
             let rows = try await database.query("""
                 SELECT json, (SELECT count(*) FROM video_likes l WHERE l.video = c.video AND l.id = c.id) AS likes
                 FROM video_comments c WHERE video = ? AND offset_ms >= ? AND offset_ms < ? ORDER BY offset_ms, seq
-                """, [.text(video.value), .integer(Int(offsets.lowerBound)), .integer(Int(offsets.upperBound))])
+                """, [.text(video.value), .integer(Int(truncatingIfNeeded: offsets.lowerBound)), .integer(Int(truncatingIfNeeded: offsets.upperBound))])
             return rows.compactMap(Self.comment(from:))
         }
     }

@@ -158,8 +158,11 @@ public final class BenchViewer: ChannelInboundHandler {
             length = Int(extended)
             headerLength = 4
         } else if length == 127 {
-            guard let extended = buffer.getInteger(at: start + 2, as: UInt64.self) else { return false }
-            length = Int(extended)
+            // A length from the wire: bounded before it is an Int, so `headerLength + length` cannot overflow.
+            guard let extended = buffer.getInteger(at: start + 2, as: UInt64.self), extended < 1 << 40,
+                let exact = Int(exactly: extended)
+            else { return false }
+            length = exact
             headerLength = 10
         }
         guard buffer.readableBytes >= headerLength + length else { return false }

@@ -69,7 +69,7 @@ struct AdminAPI: Sendable {
         }
         let nodes = await nodeReports().map { Node(node: $0.key, viewers: $0.value.values.reduce(0, +), rooms: $0.value.count) }
         return .success(RoomsAPI.encode(Stats(
-            node: nodeName, at: Int64(Date().timeIntervalSince1970 * 1000), metrics: MetricsSample(text: String(decoding: metricsText(), as: UTF8.self)).series,
+            node: nodeName, at: currentTimeMillis(), metrics: MetricsSample(text: String(decoding: metricsText(), as: UTF8.self)).series,
             rooms: rooms, nodes: nodes.sorted { $0.node < $1.node })))
     }
 }

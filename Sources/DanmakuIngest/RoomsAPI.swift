@@ -49,7 +49,7 @@ struct RoomsAPI: Sendable {
         guard let replay else { return .failure(.noArchive) }
         // Who may, and what a store failure answers, as for the moderation calls.
         return await moderationAPI.authorized(token: token, room: room) {
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let now = currentTimeMillis()
             if start { return .success(Self.encode(try await replay.startStream(room: room, now: now))) }
             guard let ended = try await replay.endStream(room: room, now: now) else { return .failure(.notLive) }
             return .success(Self.encode(ended))
@@ -75,7 +75,7 @@ struct RoomsAPI: Sendable {
         guard let replay else { return .failure(.noArchive) }
         do {
             guard let stream = try await replay.stream(room: room, id: parsed.stream.map { Int64($0) }) else { return .failure(.noStream) }
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let now = currentTimeMillis()
             let length = min(max(0, (stream.endedAt ?? now) - stream.startedAt), Int64(ClientNumber.maxOffsetMilliseconds))
             let from = Int64(parsed.from ?? 0)
             if let to = parsed.to, to < parsed.from ?? 0 { return .failure(.invalidField("to", "to must not be before from")) }

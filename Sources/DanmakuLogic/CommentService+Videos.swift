@@ -37,7 +37,7 @@ extension CommentService {
         let draft = admitted.draft
         let comment = VideoComment(
             seq: 0, id: RandomID.make(), video: video.value, offsetMs: offsetMs, user: author, text: admitted.text,
-            color: draft.color, mode: draft.mode, ts: Int64((admitted.now * 1000).rounded(.down)), size: draft.size, pool: draft.pool)
+            color: draft.color, mode: draft.mode, ts: Int64(saturating: admitted.now * 1000), size: draft.size, pool: draft.pool)
         do {
             guard let added = try await videos.add([comment], video: video, limit: configuration.maxVideoComments).first else {
                 throw VideoPoolFull(limit: configuration.maxVideoComments)

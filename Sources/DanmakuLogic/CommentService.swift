@@ -148,7 +148,7 @@ public final class CommentService: Sendable {
         }
         let (draft, finalText) = (admitted.draft, admitted.text)
         let id = RandomID.make()
-        let ts = Int64((admitted.now * 1000).rounded(.down))
+        let ts = Int64(saturating: admitted.now * 1000)
         let stored: EncodedComment
         switch await storeAndPublish(room: room, {
             try Comment(

@@ -59,7 +59,7 @@ extension CommentService {
     /// Numbers, stores and publishes a notice, like a comment.
     private func store(payload: ByteBuffer, room: RoomID, author: CommentAuthor) async -> Result<AcceptedNotice, DanmakuError> {
         let id = RandomID.make()
-        let ts = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        let ts = currentTimeMillis()
         return await storeAndPublish(room: room) {
             try Notice.unnumberedJSON(id: id, room: room, payload: payload, ts: ts, author: author)
         }.map { AcceptedNotice(id: id, room: room.value, seq: $0.seq, ts: ts) }

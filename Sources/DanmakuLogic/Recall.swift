@@ -36,7 +36,8 @@ extension CommentService {
     func recallRefusal(by author: CommentAuthor, of postedBy: String, postedAt: Int64) -> DanmakuError? {
         let window = configuration.recallSeconds
         guard window > 0, postedBy == author.id else { return .notYourComment }
-        let ageMilliseconds = Int64(Date().timeIntervalSince1970 * 1000) - postedAt
-        return ageMilliseconds <= Int64(window) * 1000 ? nil : .recallExpired(seconds: window)
+        // A stored `ts` so far off that the age overflows is past any window.
+        let (ageMilliseconds, overflow) = currentTimeMillis().subtractingReportingOverflow(postedAt)
+        return !overflow && Double(ageMilliseconds) <= Double(window) * 1000 ? nil : .recallExpired(seconds: window)
     }
 }

@@ -26,7 +26,7 @@ extension CommentService {
     /// `room`'s online count, latest seq and recent comment rate, read from history (at most once
     /// a second per room: `RoomStatsCache`).
     public func stats(room: RoomID, on eventLoop: any EventLoop) async -> Result<RoomStats, DanmakuError> {
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = currentTimeMillis()
         if let cached = statsCache.stats(room, now: now) { return .success(cached) }
         let read = try? await history(room: room, since: nil, limit: Self.rateSample, on: eventLoop).get()
         switch read ?? .failure(.busUnavailable("history unavailable")) {

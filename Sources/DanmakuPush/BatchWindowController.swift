@@ -1,5 +1,6 @@
 // Danmaku — a live-stream bullet-comment service.
 
+import DanmakuCore
 import NIOCore
 
 /// Chooses each room's batch window on one loop, from what a frame costs on that loop.
@@ -152,7 +153,8 @@ public struct BatchWindowController: Sendable {
     /// `seconds` rounded up to a multiple of the floor, between the floor and the ceiling.
     private func window(seconds: Double) -> TimeAmount {
         // A microsecond of slack: an estimate a hair above a round figure does not add a step.
-        let wanted = Int64(min(seconds * 1e9 - 1_000, Double(Int64.max / 2)).rounded(.up))
+        // Saturating (an estimate that is NaN or huge cannot trap), and halved so `+` cannot overflow.
+        let wanted = min(Int64(saturating: (seconds * 1e9 - 1_000).rounded(.up)), Int64.max / 2)
         let steps = (wanted + floor.nanoseconds - 1) / floor.nanoseconds
         return min(ceiling, max(floor, .nanoseconds(steps * floor.nanoseconds)))
     }

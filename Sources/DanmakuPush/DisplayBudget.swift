@@ -31,7 +31,7 @@ public struct DisplayBudget: Sendable {
         // Priority comments spend credit too (never below a second's worth of debt, so that a
         // burst of notices cannot starve the room for long).
         credit = max(-budget, credit - Double(priority))
-        let take = min(ordinary.count, max(0, Int(credit)))
+        let take = min(ordinary.count, max(0, Int(saturating: credit)))
         credit -= Double(take)
         if take == ordinary.count {
             for index in ordinary { keep[index] = true }

@@ -135,7 +135,7 @@ public final class PushHub: BusSubscriber, Sendable {
         // Published in this process inside a span: the batch carrying them continues its trace.
         let trace = ServiceContext.current.flatMap { $0.isEmpty ? nil : $0 }
         if let accepted = comments.first?.acceptedAtMilliseconds {
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let now = currentTimeMillis()
             metrics.busLatency.recordNanoseconds(max(0, now - accepted) * 1_000_000)
         }
         for index in loops {

@@ -37,9 +37,9 @@ public struct RedisClusterTopology: Sendable, Equatable {
                   let master = parts[2].array, master.count >= 2, let host = master[0].string, let port = master[1].integer,
                   (1...65535).contains(port)
             else { return nil }
-            let node = RedisNode(host: host.isEmpty || host == "?" ? askedHost : host, port: Int(port))
-            let index = index(of: node)
-            for slot in Int(first)...Int(last) { owners[slot] = index }
+            let node = RedisNode(host: host.isEmpty || host == "?" ? askedHost : host, port: Int(clamping: port))
+            guard let index = index(of: node) else { return nil }
+            for slot in Int(clamping: first)...Int(clamping: last) { owners[slot] = index }
         }
     }
 
@@ -51,12 +51,15 @@ public struct RedisClusterTopology: Sendable, Equatable {
 
     /// Records a `MOVED` redirection: `slot` is now served by `node`.
     public mutating func assign(slot: Int, to node: RedisNode) {
-        owners[slot] = index(of: node)
+        if let index = index(of: node) { owners[slot] = index }
     }
 
-    private mutating func index(of node: RedisNode) -> Int16 {
-        if let known = masters.firstIndex(of: node) { return Int16(known) }
+    /// `node`'s index in `masters`, added if new; nil past one master per slot (a reply naming
+    /// more is not a cluster's, and an index must fit `owners`' Int16).
+    private mutating func index(of node: RedisNode) -> Int16? {
+        if let known = masters.firstIndex(of: node) { return Int16(exactly: known) }
+        guard masters.count < RedisHashSlot.count, let next = Int16(exactly: masters.count) else { return nil }
         masters.append(node)
-        return Int16(masters.count - 1)
+        return next
     }
 }

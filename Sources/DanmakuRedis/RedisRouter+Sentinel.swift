@@ -18,7 +18,7 @@ extension RedisRouter {
         sentinel.send(RESPCommand("SENTINEL", ["GET-MASTER-ADDR-BY-NAME", RESPArgument(name)])).whenComplete { [self] result in
             if case .success(let reply) = result, let parts = reply.array, parts.count == 2, let host = parts[0].string,
                let port = parts[1].integer, (1...65535).contains(port) {
-                adopt(primary: RedisNode(host: host, port: Int(port)), from: sentinel.address)
+                adopt(primary: RedisNode(host: host, port: Int(clamping: port)), from: sentinel.address)
             } else {
                 if case .success(let reply) = result {
                     logger.warning("the sentinel does not know the primary", metadata: ["sentinel": "\(sentinel.address)", "name": "\(name)", "reply": "\(reply)"])

@@ -147,7 +147,7 @@ public final class RedisBus: CommentBus, CommentLog {
         ).get()
         let reply = try answers[0].get()
         guard let seq = reply.integer, seq > 0 else { throw RedisError.unexpectedReply("append: \(reply)") }
-        let comment = EncodedComment(numbering: unnumbered, seq: UInt64(seq), room: room)
+        let comment = EncodedComment(numbering: unnumbered, seq: UInt64(clamping: seq), room: room)
         if minReplicas > 0 {
             let confirmed = (try? answers[1].get())?.integer ?? 0
             if confirmed < minReplicas {
@@ -173,7 +173,7 @@ public final class RedisBus: CommentBus, CommentLog {
             var comments = count == 0 ? [] : try parts[2].streamComments(room: room)
             if since == nil { comments.reverse() }
             return HistorySnapshot(
-                lastSeq: UInt64(max(0, last)), firstAvailableSeq: UInt64(max(1, first)), comments: comments, epoch: epoch)
+                lastSeq: UInt64(clamping: last), firstAvailableSeq: UInt64(clamping: max(1, first)), comments: comments, epoch: epoch)
         }.hop(to: eventLoop)
     }
 
@@ -183,7 +183,7 @@ public final class RedisBus: CommentBus, CommentLog {
             on: redis
         ).get()
         guard let seq = reply.integer else { throw RedisError.unexpectedReply("retract: \(reply)") }
-        return seq > 0 ? UInt64(seq) : nil
+        return seq > 0 ? UInt64(clamping: seq) : nil
     }
 
     /// Comments of `room` with seqs in `range`, read from the stream.
@@ -206,7 +206,7 @@ public final class RedisBus: CommentBus, CommentLog {
 
     /// The rooms' last seqs, from their counters (0 for a room never posted to).
     func lastSeqs(of rooms: [RoomID]) -> EventLoopFuture<[UInt64]> {
-        redis.mget(rooms.map { RedisKeys($0).seq }).map { values in values.map { UInt64(max(0, $0.integer ?? 0)) } }
+        redis.mget(rooms.map { RedisKeys($0).seq }).map { values in values.map { UInt64(clamping: $0.integer ?? 0) } }
     }
 
     // MARK: CommentBus

@@ -23,7 +23,7 @@ public final class RedisLikes: LikeStore {
         guard let parts = reply.array, parts.count == 2, let count = parts[0].integer, let added = parts[1].integer else {
             throw RedisError.unexpectedReply("like: \(reply)")
         }
-        return (Int(count), added == 1)
+        return (Int(clamping: count), added == 1)
     }
 }
 

@@ -33,7 +33,7 @@ public final class RedisPresence: PresenceStore {
         if !local.isEmpty {
             let report = Dictionary(uniqueKeysWithValues: local.map { ($0.key.value, $0.value) })
             let json = try JSONEncoder().encode(report)
-            let milliseconds = Int(lifetime / .milliseconds(1))
+            let milliseconds = Int(saturating: lifetime / .milliseconds(1))
             let key = Self.nodeKey(nodeID)
             _ = try await bus.redis.send(RESPCommand("SET", [
                 RESPArgument(key), RESPArgument(String(decoding: json, as: UTF8.self)), "PX", RESPArgument(milliseconds),

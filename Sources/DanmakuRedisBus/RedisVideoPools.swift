@@ -61,7 +61,7 @@ public final class RedisVideoPools: VideoPoolStore {
             for (comment, seq) in zip(slice, seqs) {
                 guard let seq = seq.integer, seq > 0 else { continue }
                 var numbered = comment
-                numbered.seq = UInt64(seq)
+                numbered.seq = UInt64(clamping: seq)
                 numbered.likes = nil
                 added.append(numbered)
             }
@@ -102,7 +102,7 @@ public final class RedisVideoPools: VideoPoolStore {
         guard let parts = reply.array, parts.count == 2, let count = parts[0].integer, let added = parts[1].integer else {
             throw RedisError.unexpectedReply("like video comment: \(reply)")
         }
-        return (Int(count), added == 1)
+        return (Int(clamping: count), added == 1)
     }
 
     public func remove(video: VideoID, id: String) async throws -> Bool {
@@ -118,7 +118,7 @@ public final class RedisVideoPools: VideoPoolStore {
         guard let bytes = json.bytes, var comment = try? WireCodec.decoder.decode(VideoComment.self, from: Data(bytes.readableBytesView)) else {
             return nil
         }
-        let count = Int(likes.integer ?? 0)
+        let count = Int(clamping: likes.integer ?? 0)
         comment.likes = count > 0 ? count : nil
         return comment
     }

@@ -76,7 +76,7 @@ public final class DanmakuServer: Sendable {
             let redis = RedisBus(
                 address: address, eventLoop: group.next(), historyCapacity: configuration.logic.historyCapacity,
                 commandTimeout: configuration.busTimeout,
-                roomIdleMilliseconds: configuration.roomIdleSeconds > 0 ? Int64(configuration.roomIdleSeconds) * 1000 : nil,
+                roomIdleMilliseconds: configuration.roomIdleSeconds > 0 ? Int64(saturating: Double(configuration.roomIdleSeconds) * 1000) : nil,
                 minReplicas: configuration.busMinReplicas, replicaTimeout: configuration.busReplicaTimeout,
                 logger: logger, metrics: BusMetrics(factory: factory))
             self.bus = redis

@@ -1,6 +1,7 @@
 // Danmaku — a live-stream bullet-comment service.
 
 import DanmakuBus
+import DanmakuCore
 import DanmakuIngest
 import Foundation
 import DanmakuRedis
@@ -39,7 +40,7 @@ public struct ServerConfiguration: Sendable {
     public var maxRooms = 100_000
     /// The two bounds above, as the memory bus and the archive's memory apply them.
     public var roomRetention: RoomRetention {
-        RoomRetention(idleMilliseconds: roomIdleSeconds > 0 ? Int64(roomIdleSeconds) * 1000 : nil, maxRooms: maxRooms)
+        RoomRetention(idleMilliseconds: roomIdleSeconds > 0 ? Int64(saturating: Double(roomIdleSeconds) * 1000) : nil, maxRooms: maxRooms)
     }
 
     /// Where the durable archive lives (`--data-dir`); nil: comments live in memory only.
