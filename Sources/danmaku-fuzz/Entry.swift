@@ -4,7 +4,7 @@
 import Foundation
 
 /// libFuzzer's entry point (built with `-DFUZZING -sanitize=fuzzer`); the target is chosen by
-/// `DANMAKU_FUZZ_TARGET` (`comment`, `frames` or `http`).
+/// `DANMAKU_FUZZ_TARGET` (`comment`, `frames`, `http` or `connection`).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let name = ProcessInfo.processInfo.environment["DANMAKU_FUZZ_TARGET"] ?? "comment"
@@ -38,7 +38,7 @@ struct CorpusReplay {
     static func main() throws {
         let arguments = CommandLine.arguments.dropFirst()
         guard let name = arguments.first, let target = FuzzTarget(rawValue: name) else {
-            print("usage: danmaku-fuzz comment|frames|http FILE_OR_DIRECTORY...")
+            print("usage: danmaku-fuzz comment|frames|http|connection FILE_OR_DIRECTORY...")
             exit(2)
         }
         var count = 0

@@ -21,22 +21,28 @@ enum FuzzTarget: String, CaseIterable {
     /// A request head: request line, query string and headers through the HTTP API's routing
     /// and handlers (`HTTPHarness`).
     case http
+    /// A connection's whole input: pipelined requests cut at arbitrary points, through the
+    /// server's own pipeline with its hand-offs to event streams and WebSockets
+    /// (`ConnectionHarness`).
+    case connection
 
     func run(_ bytes: [UInt8]) {
         switch self {
         case .comment: Self.comment(bytes)
         case .frames: Self.frames(bytes)
-        case .http: Self.http(bytes)
+        case .http: Self.wait { await Self.httpHarness.check(bytes) }
+        case .connection: Self.wait { await Self.connectionHarness.check(bytes) }
         }
     }
 
     private static let httpHarness = HTTPHarness()
+    private static let connectionHarness = ConnectionHarness()
 
-    /// Waits for the async check: libFuzzer calls targets synchronously, from one thread.
-    private static func http(_ bytes: [UInt8]) {
+    /// Waits for an async check: libFuzzer calls targets synchronously, from one thread.
+    private static func wait(_ check: @escaping @Sendable () async -> Void) {
         let done = DispatchSemaphore(value: 0)
         Task {
-            await httpHarness.check(bytes)
+            await check()
             done.signal()
         }
         done.wait()

@@ -93,10 +93,9 @@ final class HTTPHarness: Sendable {
         init(_ description: String) { self.description = description }
     }
 
-    /// Status and keep-alive of a complete, well-formed answer; nil while incomplete.
-    static func parse(_ bytes: [UInt8]) throws -> (status: Int, keepAlive: Bool)? {
-        guard let end = bytes.firstRange(of: Array("\r\n\r\n".utf8)) else { return nil }
-        let head = String(decoding: bytes[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
+    /// The status and headers (names lowercased) of an answer's head, which must be well-formed.
+    static func parseHead(_ text: String) throws -> (status: Int, headers: [String: String]) {
+        let head = text.components(separatedBy: "\r\n")
         let statusLine = head[0].split(separator: " ", maxSplits: 2)
         guard statusLine.count >= 2, statusLine[0] == "HTTP/1.1", let status = Int(statusLine[1]), (100...599).contains(status) else {
             throw Malformed("status line \(head[0].debugDescription)")
@@ -107,6 +106,13 @@ final class HTTPHarness: Sendable {
             guard parts.count == 2 else { throw Malformed("header line \(line.debugDescription)") }
             headers[parts[0].lowercased()] = parts[1].trimmingCharacters(in: .whitespaces)
         }
+        return (status, headers)
+    }
+
+    /// Status and keep-alive of a complete, well-formed answer; nil while incomplete.
+    static func parse(_ bytes: [UInt8]) throws -> (status: Int, keepAlive: Bool)? {
+        guard let end = bytes.firstRange(of: Array("\r\n\r\n".utf8)) else { return nil }
+        let (status, headers) = try parseHead(String(decoding: bytes[..<end.lowerBound], as: UTF8.self))
         let body = bytes[end.upperBound...]
         // 1xx, 204 and 304 end with their head (RFC 9112 §6.3): no body, no framing headers.
         if (100..<200).contains(status) || status == 204 || status == 304 {
