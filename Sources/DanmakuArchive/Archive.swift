@@ -102,6 +102,10 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
         return true
     }
 
+    /// How many rooms are held in memory (at most `--max-rooms`, whether posts or reads brought
+    /// them back).
+    public var roomsInMemory: Int { memory.roomCount }
+
     /// Closes the database (on shutdown, after the last append was answered).
     public func close() async {
         await videos.close()

@@ -89,6 +89,8 @@ public final class MemoryBus: CommentBus, CommentLog {
         let now = clock()
         state.withLock { state in
             guard state.rooms[room] == nil else { return }
+            // Reads bring rooms back too: the most rooms holds for them as it does for posts.
+            sweepIfDue(&state, now: now)
             var restored = Room(epoch: epoch, lastActivity: now)
             restored.lastSeq = lastSeq
             restored.numbered = lastSeq

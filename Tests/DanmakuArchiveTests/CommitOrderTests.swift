@@ -127,4 +127,23 @@ import Testing
         #expect(try await reopened.append(room: keep, unnumbered: try unnumbered(4, room: keep)).seq == 5)
         await reopened.close()
     }
+
+    /// Reading archived rooms loads them into memory: --max-rooms holds for reads as for posts.
+    @Test func readingManyArchivedRoomsKeepsTheMostRoomsInMemory() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("danmaku-reads-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let retention = RoomRetention(idleMilliseconds: nil, maxRooms: 10)
+        let archive = try await ArchivedLog.open(directory: directory, historyCapacity: 10, retention: retention, logger: Logger(label: "test"))
+        let rooms = (0..<40).map { RoomID("archived\($0)")! }
+        for (index, room) in rooms.enumerated() { _ = try await archive.append(room: room, unnumbered: try unnumbered(index, room: room)) }
+        await archive.close()
+        let reopened = try await ArchivedLog.open(directory: directory, historyCapacity: 10, retention: retention, logger: Logger(label: "test"))
+        for room in rooms {
+            let snapshot = try await reopened.snapshot(room: room, since: 0, limit: 10, on: loop).get()
+            #expect(snapshot.comments.count == 1, "each room's history is read off the disk")
+            #expect(reopened.roomsInMemory <= 10)
+        }
+        await reopened.close()
+    }
 }
