@@ -62,6 +62,20 @@ public struct HistorySnapshot: Sendable {
     }
 }
 
+/// An append whose outcome is unknown: the store may have run it (its answer was lost or came
+/// too late). The comment may be in history; whoever asked must not take back what admitting it
+/// counted against a retry (the duplicate window), or a retry would store it twice.
+public struct AppendOutcomeUnknown: Error, CustomStringConvertible {
+    /// What went wrong, for the log.
+    public var reason: String
+
+    public init(_ reason: String) {
+        self.reason = reason
+    }
+
+    public var description: String { "append outcome unknown: \(reason)" }
+}
+
 /// Per-room sequence numbers and bounded history: where accepted comments are kept.
 public protocol CommentLog: Sendable {
     /// Assigns the room's next seq to a comment and stores it; returns it numbered.

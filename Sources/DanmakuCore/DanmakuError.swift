@@ -71,6 +71,13 @@ extension DanmakuError {
         .init(code: "bus_unavailable", status: 503, message: "the comment store is unavailable; retry shortly",
               retryAfterSeconds: 1, internalDetail: detail)
     }
+    /// The store did not confirm a comment in time: it may be stored. A retry of the same text
+    /// within the duplicate window is refused as a duplicate rather than stored twice.
+    public static func storeOutcomeUnknown(_ detail: String) -> Self {
+        .init(code: "bus_unavailable", status: 503,
+              message: "the comment store did not confirm in time; the comment may have been stored (a retry of the same text is not stored twice)",
+              retryAfterSeconds: 1, internalDetail: detail)
+    }
     /// An author's recall after the recall window.
     public static func recallExpired(seconds: Int) -> Self {
         .init(code: "recall_expired", status: 403, message: "an author may take a comment back within \(seconds) s of posting it")

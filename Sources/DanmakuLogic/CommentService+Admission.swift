@@ -58,6 +58,9 @@ extension CommentService {
         /// (A post refused by a check stays charged: that is what keeps a flood of refused posts
         /// in check.)
         var refund: @Sendable () async -> Void
+        /// Gives back the buckets and slow mode but keeps the duplicate mark: for a post the
+        /// store may have stored (its outcome unknown), whose retry must not store it again.
+        var refundKeepingDuplicate: @Sendable () async -> Void
     }
 
     /// Every check of a post, in order: who may use a pool flag, fields, rate limits, the word
@@ -72,10 +75,13 @@ extension CommentService {
         case .failure(let error): return .failure(error)
         }
         let (keys, normalized) = (screened.keys, screened.normalized)
-        let refund: @Sendable () async -> Void = { [limiter, duplicates, moderation] in
+        let refundKeepingDuplicate: @Sendable () async -> Void = { [limiter, moderation] in
             limiter.refund(keys: keys)
-            duplicates.forget(user: author.id, normalizedText: normalized)
             await moderation.refund(user: author.id, room: room)
+        }
+        let refund: @Sendable () async -> Void = { [duplicates] in
+            await refundKeepingDuplicate()
+            duplicates.forget(user: author.id, normalizedText: normalized)
         }
         // Last, so that only a post that passed every other check counts towards slow mode.
         do {
@@ -92,6 +98,7 @@ extension CommentService {
             duplicates.forget(user: author.id, normalizedText: normalized)
             return .failure(.busUnavailable(String(describing: error)))
         }
-        return .success(Admitted(draft: screened.draft, text: screened.text, now: screened.now, refund: refund))
+        return .success(Admitted(
+            draft: screened.draft, text: screened.text, now: screened.now, refund: refund, refundKeepingDuplicate: refundKeepingDuplicate))
     }
 }

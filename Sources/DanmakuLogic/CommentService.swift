@@ -158,8 +158,13 @@ public final class CommentService: Sendable {
         }) {
         case .success(let value): stored = value
         case .failure(let error):
-            await admitted.refund()
-            return .failure(error)
+            // A post that may be stored keeps its place in the duplicate window: the client's
+            // retry of it is then refused, never stored a second time.
+            switch error {
+            case .mayBeStored: await admitted.refundKeepingDuplicate()
+            case .notStored: await admitted.refund()
+            }
+            return .failure(error.answer)
         }
         let comment = Comment(
             seq: stored.seq, id: id, room: room.value, user: author, text: finalText,
@@ -170,7 +175,7 @@ public final class CommentService: Sendable {
     /// Numbers and stores a record (comment or notice) with the log, then publishes it: the
     /// answer waits for the store, never for the publish (a stored record that could not be
     /// published live is still in history, so resuming viewers get it).
-    func storeAndPublish(room: RoomID, _ unnumbered: () throws -> ByteBuffer) async -> Result<EncodedComment, DanmakuError> {
+    func storeAndPublish(room: RoomID, _ unnumbered: () throws -> ByteBuffer) async -> Result<EncodedComment, StoreFailure> {
         let stored: EncodedComment
         do {
             let record = try unnumbered()
@@ -179,8 +184,10 @@ public final class CommentService: Sendable {
                 span.attributes["danmaku.seq"] = Int(clamping: stored.seq)
                 return stored
             }
+        } catch let error as AppendOutcomeUnknown {
+            return .failure(.mayBeStored(.storeOutcomeUnknown(error.description)))
         } catch {
-            return .failure(.busUnavailable(String(describing: error)))
+            return .failure(.notStored(.busUnavailable(String(describing: error))))
         }
         // In process, the push hub hands this span's context on to the batch that carries the
         // comment (`danmaku.push`).
@@ -221,5 +228,20 @@ public final class CommentService: Sendable {
     public func history(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<Result<HistorySnapshot, DanmakuError>> {
         log.snapshot(room: room, since: since, limit: limit, on: eventLoop).map { .success($0) }
             .recover { .failure(.busUnavailable(String(describing: $0))) }
+    }
+}
+
+/// Why a record was not stored for sure: the answer for the client, and whether it may be stored
+/// all the same (so that what admitting it counted is not all given back).
+enum StoreFailure: Error {
+    /// The store did not take it.
+    case notStored(DanmakuError)
+    /// The store did not confirm it in time: it may be in history.
+    case mayBeStored(DanmakuError)
+
+    var answer: DanmakuError {
+        switch self {
+        case .notStored(let error), .mayBeStored(let error): error
+        }
     }
 }

@@ -62,6 +62,6 @@ extension CommentService {
         let ts = currentTimeMillis()
         return await storeAndPublish(room: room) {
             try Notice.unnumberedJSON(id: id, room: room, payload: payload, ts: ts, author: author)
-        }.map { AcceptedNotice(id: id, room: room.value, seq: $0.seq, ts: ts) }
+        }.map { AcceptedNotice(id: id, room: room.value, seq: $0.seq, ts: ts) }.mapError(\.answer)
     }
 }

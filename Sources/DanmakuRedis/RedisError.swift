@@ -17,6 +17,15 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     /// client stops and says why.
     case refused(String)
 
+    /// Whether the command may have run all the same: it was sent, and its answer was lost
+    /// (the connection closed) or late (the timeout).
+    public var mayHaveRun: Bool {
+        switch self {
+        case .connectionClosed, .timeout: true
+        case .unavailable, .server, .unexpectedReply, .refused: false
+        }
+    }
+
     public var description: String {
         switch self {
         case .unavailable(let why): "redis unavailable: \(why)"

@@ -140,12 +140,22 @@ public final class RedisBus: CommentBus, CommentLog {
             command.extraTime = .milliseconds(Int64(replicaTimeoutMilliseconds))
             wait.append(command)
         }
-        let answers = try await scripts.run(
-            RedisScripts.append, keys: keys.numbering,
-            arguments: [RESPArgument(bytes: unnumbered), RESPArgument(historyCapacity), RESPArgument(roomIdleMilliseconds.map(String.init) ?? "")],
-            on: redis, followedBy: wait
-        ).get()
-        let reply = try answers[0].get()
+        let answers: [Result<RESPValue, any Error>]
+        do {
+            answers = try await scripts.run(
+                RedisScripts.append, keys: keys.numbering,
+                arguments: [RESPArgument(bytes: unnumbered), RESPArgument(historyCapacity), RESPArgument(roomIdleMilliseconds.map(String.init) ?? "")],
+                on: redis, followedBy: wait
+            ).get()
+        } catch let error as RedisError where error.mayHaveRun {
+            throw AppendOutcomeUnknown(error.description)
+        }
+        let reply: RESPValue
+        do {
+            reply = try answers[0].get()
+        } catch let error as RedisError where error.mayHaveRun {
+            throw AppendOutcomeUnknown(error.description)
+        }
         guard let seq = reply.integer, seq > 0 else { throw RedisError.unexpectedReply("append: \(reply)") }
         let comment = EncodedComment(numbering: unnumbered, seq: UInt64(clamping: seq), room: room)
         if minReplicas > 0 {

@@ -2,16 +2,22 @@ import DanmakuBus
 import DanmakuCore
 import DanmakuLogic
 import NIOCore
+import NIOEmbedded
 import Synchronization
 import Testing
 
 /// A log whose next `failures` appends fail, as a store does while Redis or the disk is down.
+///
+/// With `storesAnyway`, a failing append stores the comment all the same and reports its outcome
+/// unknown, as a Redis script that ran but whose answer was lost or late.
 final class FlakyLog: CommentLog {
     let memory = MemoryBus(historyCapacity: 10)
     let failures: Mutex<Int>
+    let storesAnyway: Bool
 
-    init(failures: Int) {
+    init(failures: Int, storesAnyway: Bool = false) {
         self.failures = Mutex(failures)
+        self.storesAnyway = storesAnyway
     }
 
     struct Down: Error {}
@@ -21,8 +27,10 @@ final class FlakyLog: CommentLog {
             defer { left = max(0, left - 1) }
             return left > 0
         }
-        if fail { throw Down() }
-        return try await memory.append(room: room, unnumbered: unnumbered)
+        guard fail else { return try await memory.append(room: room, unnumbered: unnumbered) }
+        guard storesAnyway else { throw Down() }
+        _ = try await memory.append(room: room, unnumbered: unnumbered)
+        throw AppendOutcomeUnknown("the answer was lost")
     }
 
     func snapshot(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
@@ -37,6 +45,24 @@ final class FlakyLog: CommentLog {
 @Suite struct StoreFailureTests {
     let room = RoomID("r1")!
     let author = CommentAuthor(id: "u1", name: "Ann")
+
+    /// A post whose store may have run (its answer lost or late) keeps its place in the duplicate
+    /// window: the client's retry is refused as a duplicate instead of stored a second time.
+    @Test func aRetryOfAPostWhoseOutcomeIsUnknownIsNotStoredTwice() async throws {
+        let log = FlakyLog(failures: 1, storesAnyway: true)
+        let service = CommentService(configuration: LogicConfiguration(), log: log, bus: log.memory)
+        let request = CommentRequest(text: "said once")
+        let failed = await service.submit(room: room, request: request, author: author, clientAddress: "1.1.1.1")
+        guard case .failure(let error) = failed else { Issue.record("the answer was lost, yet: \(failed)"); return }
+        #expect(error.status == 503 && error.message.contains("may have been stored"))
+        let retried = await service.submit(room: room, request: request, author: author, clientAddress: "1.1.1.1")
+        guard case .failure(let refused) = retried else { Issue.record("stored twice: \(retried)"); return }
+        #expect(refused.code == "duplicate")
+        let history = try await log.memory.snapshot(room: room, since: 0, limit: 10, on: EmbeddedEventLoop()).get()
+        #expect(history.comments.count == 1)
+        // Another text is a new post: only the duplicate mark was kept, not the rate limits.
+        #expect((try? await service.submit(room: room, request: CommentRequest(text: "new words"), author: author, clientAddress: "1.1.1.1").get()) != nil)
+    }
 
     /// A post answered 503 charged nothing: its retry is not a duplicate, not in slow mode and
     /// not over a user, address or room limit that the failed try would have used up.
