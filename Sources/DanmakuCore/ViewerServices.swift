@@ -1,7 +1,8 @@
 // Danmaku — a live-stream bullet-comment service.
 
 /// What a viewer's socket asks of the logic tier, and nothing more: who a token belongs to,
-/// posting a comment, and whether an expensive read (a join's history) may go ahead.
+/// posting a comment, and whether an expensive read (the history a join or a resume reads) may
+/// go ahead.
 ///
 /// The push role is handed this port rather than the logic tier itself, so it depends on what
 /// it uses; `CommentService` is the implementation.

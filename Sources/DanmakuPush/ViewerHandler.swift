@@ -105,6 +105,12 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         let shard = hub.shard(for: context.eventLoop)
         self.shard = shard
         shard.open(self)
+        // A resume reads the room's history after `since` (all of it for `since=0`): charged to
+        // the address's read budget like a `join`, so reconnecting in a loop is not a free read.
+        if firstSince != nil, let spent = hub.services.admitRead(clientAddress: clientAddress) {
+            send(ViewerMessage.error(spent))
+            return close(code: .policyViolation, reason: "read budget spent")
+        }
         // A viewer with a token is known before its first batch, so that none of its own
         // comments is ever held back by a display budget.
         learnAuthor(context: context) { [self] in watch(firstRoom, since: firstSince, epoch: firstEpoch) }

@@ -65,6 +65,21 @@ import Testing
         #expect(try text(channel).components(separatedBy: ": ping\n\n").count - 1 >= 9)
     }
 
+    /// `Last-Event-ID` resumes read history like a socket's `since`: charged to the address's
+    /// read budget, and once it is spent the stream ends with the refusal instead of the history.
+    @Test func resumesAreChargedToTheReadBudget() async throws {
+        let harness = ViewerHarness(readLimit: RateLimit(perSecond: 0.001, burst: 1))
+        try await harness.post(2)
+        let first = try streamChannel(harness, since: 0)
+        #expect(try text(first).contains("\"type\":\"comments\""))
+        let refused = try streamChannel(harness, since: 0)
+        harness.loop.run()
+        let answer = try text(refused)
+        #expect(answer.contains("\"code\":\"rate_limited\"") && !answer.contains("\"type\":\"comments\""), "\(answer)")
+        #expect(answer.contains("read budget spent"))
+        #expect(!refused.isActive)
+    }
+
     @Test func aSlowStreamEndsWithAnEventSayingWhy() throws {
         let harness = ViewerHarness()
         let channel = try streamChannel(harness)

@@ -19,13 +19,14 @@ final class ViewerHarness {
     let room = RoomID("r1")!
     var push = PushConfiguration()
 
-    init(window: Int = 10, history: Int = 100, adjust: (inout PushConfiguration) -> Void = { _ in }) {
+    init(window: Int = 10, history: Int = 100, readLimit: RateLimit? = nil, adjust: (inout PushConfiguration) -> Void = { _ in }) {
         push.batchWindowMilliseconds = window
         push.nodeName = "test-node"
         adjust(&push)
         bus = MemoryBus(historyCapacity: history)
         var logic = LogicConfiguration()
         logic.userLimit = RateLimit(perSecond: 1000, burst: 1000)
+        if let readLimit { logic.readLimit = readLimit }
         let service = CommentService(configuration: logic, log: bus, bus: bus)
         hub = PushHub(configuration: push, eventLoops: [loop], services: service, moderation: service.moderation, log: bus, bus: bus, logger: Logger(label: "test"))
         loop.run()
@@ -238,6 +239,28 @@ func json(_ frame: ParsedFrame) throws -> [String: Any] {
         #expect(gap["type"] as? String == "gap")
         #expect(gap["from"] as? Int == 3 && gap["to"] as? Int == 7)
         #expect(try seqs(frames[2]) == [8, 9, 10])
+    }
+
+    /// A resume reads the room's history (all of it with `since=0`): reconnecting in a loop is
+    /// charged to the address's read budget like a `join`, and refused, with the same error and a
+    /// close, once the budget is spent. Watching from now on reads no history and is never charged.
+    @Test func resumesAreChargedToTheReadBudget() async throws {
+        let harness = ViewerHarness(readLimit: RateLimit(perSecond: 0.001, burst: 2))
+        try await harness.post(3)
+        for _ in 0..<2 {
+            let resumed = try harness.connect(since: 0)
+            let frames = try harness.frames(resumed)
+            try #require(frames.count == 2)
+            #expect(try seqs(frames[1]) == [1, 2, 3], "hello, then the history")
+        }
+        let refused = try harness.connect(since: 0)
+        let frames = try harness.frames(refused)
+        let texts = try frames.filter { $0.opcode == 0x1 }.map(json)
+        #expect(texts.map { $0["type"] as? String } == ["error"], "no history is read: \(texts)")
+        #expect(texts.first?["code"] as? String == "rate_limited" && texts.first?["retryAfter"] != nil)
+        #expect(frames.last?.closeCode == 1008)
+        let watching = try harness.connect()
+        #expect(try harness.frames(watching).map { try json($0)["type"] as? String } == ["hello"])
     }
 
     @Test func answersPingWithPong() throws {
