@@ -131,6 +131,12 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
         }
     }
 
+    /// History in memory holds every comment of the archived room a lookup could find.
+    public func comment(room: RoomID, id: String) async throws -> EncodedComment? {
+        try await load(room)
+        return try await memory.comment(room: room, id: id)
+    }
+
     /// Off the disk first, then out of history: a retract that fails leaves both as they were,
     /// and only committed comments can be found (so none is written back after its retract).
     public func retract(room: RoomID, id: String) async throws -> UInt64? {

@@ -89,6 +89,10 @@ public protocol CommentLog: Sendable {
     /// Future-based so a push loop can read history without leaving its EventLoop.
     func snapshot(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot>
 
+    /// Comment `id` of the room (a comment, not a notice) if history holds it. Found inside the
+    /// store, newest first (the comment asked for is usually recent), without copying history out.
+    func comment(room: RoomID, id: String) async throws -> EncodedComment?
+
     /// Removes comment `id` from the room's history; its seq, or nil when history does not hold it.
     /// The seq is not reused: history has a hole there from now on.
     func retract(room: RoomID, id: String) async throws -> UInt64?

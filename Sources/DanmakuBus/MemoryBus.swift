@@ -192,6 +192,13 @@ public final class MemoryBus: CommentBus, CommentLog {
         }
     }
 
+    public func comment(room: RoomID, id: String) async throws -> EncodedComment? {
+        let marker = Array(EncodedComment.idMarker(id).utf8)
+        return state.withLock { state in
+            state.rooms[room]?.history.last { $0.json.readableBytesView.firstRange(ofBytes: marker) != nil }
+        }
+    }
+
     public func retract(room: RoomID, id: String) async throws -> UInt64? {
         state.withLock { state in
             guard var current = state.rooms[room], let index = current.history.firstIndex(where: { $0.hasID(id) }) else { return nil }

@@ -6,7 +6,8 @@ import Foundation
 /// Per-address budget for the reads that cost the store real work: history and replay reads,
 /// room stats (`GET /v1/rooms/{room}`, `GET /v1/rooms?top=N`), a socket's `join` and a resume
 /// (a socket or event stream opened with `since`: history reads; in cluster mode a Redis
-/// script). One client cannot keep the store busy for everyone.
+/// script), and an author's recall (a lookup by id in history). One client cannot keep the
+/// store busy for everyone.
 public final class ReadBudget: Sendable {
     private let limiter: RateLimiter
 

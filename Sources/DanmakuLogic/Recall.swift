@@ -7,8 +7,8 @@ import NIOCore
 extension CommentService {
     /// An author takes their own comment back within `recallSeconds` of posting it, through the
     /// path a moderator's retraction takes (out of history, a `retract` to viewers). The comment
-    /// is looked up in the room's recent history: one old enough to have left it is past any
-    /// recall window a room could use anyway.
+    /// is looked up by id in the store (one old enough to have left history is past any recall
+    /// window a room could use anyway); the lookup is charged to the address's read budget.
     public func recall(room: RoomID, id: String, token: String?, clientAddress: String, on eventLoop: any EventLoop) async -> Result<UInt64, DanmakuError> {
         let window = configuration.recallSeconds
         guard window > 0 else { return .failure(.notYourComment) }
@@ -18,10 +18,11 @@ extension CommentService {
         case .success(let who): author = who
         case .failure(let error): return .failure(error)
         }
+        // A lookup by an id that is not there walks the room's whole history: budgeted like any read.
+        if let spent = reads.admit(clientAddress: clientAddress) { return .failure(spent) }
         let comment: Comment
         do {
-            let recent = try await log.snapshot(room: room, since: nil, limit: configuration.historyCapacity, on: eventLoop).get()
-            guard let found = recent.comments.first(where: { $0.hasID(id) }) else { return .failure(.notFound) }
+            guard let found = try await log.comment(room: room, id: id) else { return .failure(.notFound) }
             comment = try found.decoded()
         } catch {
             return .failure(.busUnavailable(String(describing: error)))

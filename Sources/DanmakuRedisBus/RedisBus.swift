@@ -187,6 +187,17 @@ public final class RedisBus: CommentBus, CommentLog {
         }.hop(to: eventLoop)
     }
 
+    public func comment(room: RoomID, id: String) async throws -> EncodedComment? {
+        let reply = try await scripts.run(
+            RedisScripts.find, keys: [RedisKeys(room).log], arguments: [RESPArgument(EncodedComment.idMarker(id))], on: redis
+        ).get()
+        if reply.isNull { return nil }
+        guard let json = reply.bytes, let comment = EncodedComment(numberedJSON: json, room: room) else {
+            throw RedisError.unexpectedReply("find: \(reply)")
+        }
+        return comment
+    }
+
     public func retract(room: RoomID, id: String) async throws -> UInt64? {
         let reply = try await scripts.run(
             RedisScripts.retract, keys: [RedisKeys(room).log], arguments: [RESPArgument(EncodedComment.idMarker(id)), RESPArgument(EncodedComment.noticeIDMarker(id))],

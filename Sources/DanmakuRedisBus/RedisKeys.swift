@@ -115,6 +115,21 @@ enum RedisScripts {
         return 1
         """
 
+    /// The JSON of the comment marked ARGV[1] (`EncodedComment.idMarker`) in stream KEYS[1], or
+    /// nil. Reads the stream newest first, a hundred entries at a time, and stops at the match:
+    /// only that entry leaves Redis, and a recent comment costs one step.
+    static let find = """
+        local cursor = '+'
+        while true do
+            local entries = redis.call('XREVRANGE', KEYS[1], cursor, '-', 'COUNT', 100)
+            for _, entry in ipairs(entries) do
+                if string.find(entry[2][2], ARGV[1], 1, true) then return entry[2][2] end
+            end
+            if #entries < 100 then return false end
+            cursor = '(' .. entries[#entries][1]
+        end
+        """
+
     /// Takes the comment or notice marked ARGV[1] or ARGV[2] (`EncodedComment.idMarker`,
     /// `noticeIDMarker`) out of stream KEYS[1].
     /// Returns its seq, or 0 when the stream does not hold it.

@@ -77,7 +77,7 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Per-room limit, RATE/BURST.")
     var roomRate = Self.defaults.logic.roomLimit.description
 
-    @Option(help: "Expensive reads per client address (history, replay, room stats, socket joins and resumes), RATE/BURST.")
+    @Option(help: "Expensive reads per client address (history, replay, room stats, socket joins and resumes, recalls), RATE/BURST.")
     var readRate = Self.defaults.logic.readLimit.description
 
     @Option(help: "Blocked-word list: one word per line, '#' comments (default: a small built-in list); SIGHUP reloads it.")

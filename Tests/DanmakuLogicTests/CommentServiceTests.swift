@@ -4,6 +4,7 @@ import DanmakuLogic
 import Foundation
 import NIOCore
 import NIOEmbedded
+import Synchronization
 import Testing
 
 @Suite struct CommentServiceTests {
@@ -59,6 +60,33 @@ import Testing
         #expect(notYours.code == "forbidden")
         #expect(try await service.recall(room: room, id: fresh, token: nil, clientAddress: "1.1.1.1", on: loop).get() == 1)
         #expect(try history(bus).comments.map(\.seq) == [2])
+    }
+
+    /// A recall finds its comment by id in the store instead of reading the room's history out,
+    /// and each one is charged to the address's read budget, so ids that are not there cannot be
+    /// tried for free.
+    @Test func aRecallLooksItsCommentUpByIDAndIsBudgeted() async throws {
+        var configuration = LogicConfiguration()
+        configuration.userLimit = RateLimit(perSecond: 1000, burst: 1000)
+        configuration.ipLimit = RateLimit(perSecond: 1000, burst: 1000)
+        configuration.readLimit = RateLimit(perSecond: 0.001, burst: 2)
+        configuration.recallSeconds = 60
+        let log = HistoryReadCountingLog()
+        let service = CommentService(configuration: configuration, log: log, bus: log.memory)
+        let me = AnonymousIdentity.author(forAddress: "1.1.1.1")
+        var ids: [String] = []
+        for index in 0..<50 {
+            let accepted = try await service.submit(room: room, request: CommentRequest(text: "words \(index)"), author: me, clientAddress: "1.1.1.1").get()
+            ids.append(accepted.comment.id)
+        }
+        let loop = EmbeddedEventLoop()
+        #expect(try await service.recall(room: room, id: ids[49], token: nil, clientAddress: "1.1.1.1", on: loop).get() == 50)
+        #expect(log.historyReads.withLock { $0 } == 0, "no history is read out of the store")
+        let missing = await service.recall(room: room, id: "no-such-comment", token: nil, clientAddress: "1.1.1.1", on: loop)
+        #expect((try? missing.get()) == nil && missing.errorCode == "not_found")
+        let spent = await service.recall(room: room, id: ids[48], token: nil, clientAddress: "1.1.1.1", on: loop)
+        #expect(spent.errorCode == "rate_limited", "\(spent)")
+        #expect(try history(log.memory).comments.count == 49, "the refused recall took nothing back")
     }
 
     @Test func aRoomMayKeepStylesForItsStaff() async throws {
@@ -143,5 +171,36 @@ import Testing
         #expect(try history(bus, since: 6).comments.map(\.seq) == [7, 8])
         #expect(try history(bus, since: 8).comments.isEmpty)
         #expect(try history(bus, since: nil).comments.count == 5)
+    }
+}
+
+/// A memory log that counts the history reads (`snapshot`) it answers.
+final class HistoryReadCountingLog: CommentLog {
+    let memory = MemoryBus(historyCapacity: 1000)
+    let historyReads = Mutex(0)
+
+    func append(room: RoomID, unnumbered: ByteBuffer) async throws -> EncodedComment {
+        try await memory.append(room: room, unnumbered: unnumbered)
+    }
+
+    func snapshot(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
+        historyReads.withLock { $0 += 1 }
+        return memory.snapshot(room: room, since: since, limit: limit, on: eventLoop)
+    }
+
+    func comment(room: RoomID, id: String) async throws -> EncodedComment? {
+        try await memory.comment(room: room, id: id)
+    }
+
+    func retract(room: RoomID, id: String) async throws -> UInt64? {
+        try await memory.retract(room: room, id: id)
+    }
+}
+
+extension Result where Failure == DanmakuError {
+    /// The error's code, nil for a success.
+    var errorCode: String? {
+        if case .failure(let error) = self { return error.code }
+        return nil
     }
 }

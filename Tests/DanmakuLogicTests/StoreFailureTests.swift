@@ -37,6 +37,10 @@ final class FlakyLog: CommentLog {
         memory.snapshot(room: room, since: since, limit: limit, on: eventLoop)
     }
 
+    func comment(room: RoomID, id: String) async throws -> EncodedComment? {
+        try await memory.comment(room: room, id: id)
+    }
+
     func retract(room: RoomID, id: String) async throws -> UInt64? {
         try await memory.retract(room: room, id: id)
     }

@@ -438,6 +438,10 @@ final class DelayedLog: CommentLog, @unchecked Sendable {
         try await inner.append(room: room, unnumbered: unnumbered)
     }
 
+    func comment(room: RoomID, id: String) async throws -> EncodedComment? {
+        try await inner.comment(room: room, id: id)
+    }
+
     func retract(room: RoomID, id: String) async throws -> UInt64? {
         try await inner.retract(room: room, id: id)
     }

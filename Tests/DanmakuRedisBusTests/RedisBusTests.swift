@@ -32,13 +32,13 @@ final class Inbox: BusSubscriber {
 
     func withBus<T>(
         _ server: RedisServer, commandTimeout: TimeAmount = .seconds(2), publishWindow: TimeAmount = .milliseconds(5),
-        roomIdleMilliseconds: Int64? = nil, _ body: (RedisBus) async throws -> T
+        roomIdleMilliseconds: Int64? = nil, historyCapacity: Int = 50, _ body: (RedisBus) async throws -> T
     ) async throws -> T {
         var logger = Logger(label: "bus-test")
         logger.logLevel = .critical
         let bus = RedisBus(
             address: .init(host: "127.0.0.1", port: server.port), eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
-            historyCapacity: 50, publishWindow: publishWindow, commandTimeout: commandTimeout,
+            historyCapacity: historyCapacity, publishWindow: publishWindow, commandTimeout: commandTimeout,
             roomIdleMilliseconds: roomIdleMilliseconds, logger: logger)
         bus.start()
         do {
@@ -146,6 +146,26 @@ final class Inbox: BusSubscriber {
                 try await inbox.retracted.wait { $0 == [second.seq] }
                 let history = try await bus.snapshot(room: room, since: 0, limit: 100, on: MultiThreadedEventLoopGroup.singleton.next()).get()
                 #expect(history.comments.map(\.seq) == [first.seq, third.seq])
+            }
+        }
+    }
+
+    /// A comment is found by id inside Redis, newest first and a hundred entries at a time: only
+    /// the match leaves the server, however deep in the stream it is.
+    @Test func aCommentIsFoundByIDWithoutReadingTheStreamOut() async throws {
+        try await RedisServer.with { server in
+            try await withBus(server, historyCapacity: 1000) { bus in
+                var stored: [EncodedComment] = []
+                for index in 0..<250 { stored.append(try await bus.append(room: room, unnumbered: try unnumbered("c\(index)"))) }
+                for index in [0, 99, 100, 149, 150, 249] {
+                    let found = try await bus.comment(room: room, id: "c\(index)")
+                    #expect(found?.seq == stored[index].seq && found?.json == stored[index].json, "c\(index)")
+                }
+                #expect(try await bus.comment(room: room, id: "u") == nil, "the author's id is not the comment's")
+                #expect(try await bus.comment(room: room, id: "c250") == nil)
+                #expect(try await bus.comment(room: RoomID("elsewhere")!, id: "c1") == nil)
+                _ = try await bus.retract(room: room, id: "c7")
+                #expect(try await bus.comment(room: room, id: "c7") == nil, "retracted")
             }
         }
     }
