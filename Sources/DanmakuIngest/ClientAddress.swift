@@ -8,8 +8,11 @@ import NIOHTTP1
 ///
 /// The peer's address, unless the peer is one of the operator's `--trusted-proxies`: then the
 /// client address the proxy put in `Forwarded` or `X-Forwarded-For` (the nearest one that is
-/// not itself a trusted proxy). An IPv6 client is counted by its /64, the block one host is
-/// usually given, so that rotating addresses within it buys nothing.
+/// not itself a trusted proxy).
+///
+/// An IPv4 client seen as an IPv4-mapped IPv6 address (`::ffff:192.0.2.7`, what a socket bound
+/// to `::` reports) is that IPv4 address. An IPv6 client is counted by its /64, the block one
+/// host is usually given, so that rotating addresses within it buys nothing.
 public struct ClientAddress: Sendable {
     /// The networks whose connections may name the client in a header.
     public let trustedProxies: [Network]
@@ -50,9 +53,11 @@ public struct ClientAddress: Sendable {
         return key(peer: peer)
     }
 
-    /// An address as a counting key: IPv4 as it is, IPv6 as its /64.
+    /// An address as a counting key: IPv4 (an IPv4-mapped IPv6 address included) as a dotted
+    /// quad, IPv6 as its /64; anything else as it is.
     public static func key(_ ip: String) -> String {
-        guard ip.contains(":"), let bytes = Network.bytes(of: ip), bytes.count == 16 else { return ip }
+        guard let bytes = Network.bytes(of: ip) else { return ip }
+        if bytes.count == 4 { return bytes.map(String.init).joined(separator: ".") }
         let groups = stride(from: 0, to: 8, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }
         return groups.joined(separator: ":") + "::/64"
     }
@@ -90,14 +95,18 @@ public struct ClientAddress: Sendable {
         let bytes: [UInt8]
         let prefix: Int
 
-        /// `ADDRESS/PREFIX` or a bare address (a network of one).
+        /// `ADDRESS/PREFIX` or a bare address (a network of one). An IPv4-mapped network
+        /// (`::ffff:10.0.0.0/104`) is the IPv4 one (`10.0.0.0/8`), as the addresses in it are.
         public init?(_ text: String) {
             let parts = text.split(separator: "/", maxSplits: 1)
-            guard let first = parts.first, let bytes = Self.bytes(of: String(first)) else { return nil }
-            let prefix = parts.count == 2 ? Int(parts[1]) : bytes.count * 8
-            guard let prefix, (0...bytes.count * 8).contains(prefix) else { return nil }
-            self.bytes = bytes
-            self.prefix = prefix
+            guard let first = parts.first, let literal = Self.literalBytes(of: String(first)) else { return nil }
+            let prefix = parts.count == 2 ? Int(parts[1]) : literal.count * 8
+            guard let prefix, (0...literal.count * 8).contains(prefix) else { return nil }
+            if let v4 = Self.mappedIPv4(literal), prefix >= 96 {
+                (bytes, self.prefix) = (v4, prefix - 96)
+            } else {
+                (bytes, self.prefix) = (literal, prefix)
+            }
         }
 
         /// Whether the textual address `ip` is in this network.
@@ -117,13 +126,26 @@ public struct ClientAddress: Sendable {
             return true
         }
 
-        /// The 4 or 16 bytes of a textual address; nil when it is not one.
+        /// The 4 or 16 bytes of a textual address, an IPv4-mapped IPv6 address as its IPv4 4;
+        /// nil when it is not an address.
         static func bytes(of text: String) -> [UInt8]? {
+            guard let bytes = literalBytes(of: text) else { return nil }
+            return mappedIPv4(bytes) ?? bytes
+        }
+
+        /// The 4 or 16 bytes of a textual address, as written.
+        private static func literalBytes(of text: String) -> [UInt8]? {
             var v4 = in_addr()
             if inet_pton(AF_INET, text, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
             var v6 = in6_addr()
             if inet_pton(AF_INET6, text, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } }
             return nil
+        }
+
+        /// The IPv4 address inside an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, RFC 4291 §2.5.5.2).
+        private static func mappedIPv4(_ bytes: [UInt8]) -> [UInt8]? {
+            guard bytes.count == 16, bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF else { return nil }
+            return Array(bytes[12..<16])
         }
     }
 }

@@ -34,6 +34,26 @@ import Testing
         #expect(addresses.key(peer: proxy, headers: garbage) == "10.1.2.3", "an unreadable header counts the proxy")
     }
 
+    /// Behind `--host ::` every IPv4 client arrives as `::ffff:a.b.c.d`: it is counted as that
+    /// IPv4 address, not under the one /64 every IPv4 client would share.
+    @Test func ipv4MappedAddressesAreTheirIPv4Address() throws {
+        #expect(ClientAddress.key("::ffff:198.51.100.4") == "198.51.100.4")
+        #expect(ClientAddress.key("::ffff:c633:6405") == "198.51.100.5", "the same address written in hex")
+        #expect(ClientAddress.key("::ffff:198.51.100.4") != ClientAddress.key("::ffff:203.0.113.9"))
+        #expect(ClientAddress.key("64:ff9b::198.51.100.4") == "64:ff9b:0:0::/64", "only the mapped prefix is IPv4")
+        let mappedPeer = try SocketAddress(ipAddress: "::ffff:203.0.113.9", port: 5000)
+        #expect(ClientAddress().key(peer: mappedPeer) == "203.0.113.9")
+        // A proxy reached over IPv4 on a dual-stack socket is the IPv4 proxy the operator trusts,
+        // and a mapped address in its header is the IPv4 client.
+        let addresses = try #require(ClientAddress(trustedProxies: "10.0.0.0/8"))
+        let mappedProxy = try SocketAddress(ipAddress: "::ffff:10.1.2.3", port: 5000)
+        #expect(addresses.isTrustedProxy(mappedProxy))
+        let headers = HTTPHeaders([("X-Forwarded-For", "::ffff:198.51.100.4")])
+        #expect(addresses.key(peer: mappedProxy, headers: headers) == "198.51.100.4")
+        #expect(ClientAddress.Network("::ffff:10.0.0.0/104")?.contains("10.200.0.1") == true)
+        #expect(ClientAddress.Network("::ffff:10.0.0.0/104")?.contains("::ffff:10.200.0.1") == true)
+    }
+
     @Test func networksParseAndMatch() {
         #expect(ClientAddress(trustedProxies: "10.0.0.0/33") == nil)
         #expect(ClientAddress(trustedProxies: "nonsense") == nil)
