@@ -7,28 +7,41 @@ import NIOHTTP1
 /// Who a request comes from, as rate limits, connection caps and anonymous ids count it.
 ///
 /// The peer's address, unless the peer is one of the operator's `--trusted-proxies`: then the
-/// client address the proxy put in `Forwarded` or `X-Forwarded-For` (the nearest one that is
-/// not itself a trusted proxy).
+/// client address the proxy put in the one header the operator names (`--client-address-header`:
+/// `X-Forwarded-For` or `Forwarded`), the nearest one that is not itself a trusted proxy. Only
+/// that header is read: a proxy appends to its own header and passes the other through as the
+/// client sent it, so reading the other would let a client name itself.
 ///
 /// An IPv4 client seen as an IPv4-mapped IPv6 address (`::ffff:192.0.2.7`, what a socket bound
 /// to `::` reports) is that IPv4 address. An IPv6 client is counted by its /64, the block one
 /// host is usually given, so that rotating addresses within it buys nothing.
 public struct ClientAddress: Sendable {
+    /// The header a trusted proxy names the client in.
+    public enum Header: String, Sendable, CaseIterable {
+        /// `X-Forwarded-For: client, proxy1, proxy2`: what most proxies and load balancers append to.
+        case xForwardedFor = "x-forwarded-for"
+        /// RFC 7239 `Forwarded: for=client, for=proxy1`.
+        case forwarded
+    }
+
     /// The networks whose connections may name the client in a header.
     public let trustedProxies: [Network]
+    /// The header those proxies name the client in; the other is ignored.
+    public let header: Header
 
-    public init(trustedProxies: [Network] = []) {
+    public init(trustedProxies: [Network] = [], header: Header = .xForwardedFor) {
         self.trustedProxies = trustedProxies
+        self.header = header
     }
 
     /// Parses `CIDR,CIDR,…` (`10.0.0.0/8`, `2001:db8::/32`, or a bare address); nil when one is malformed.
-    public init?(trustedProxies list: String) {
+    public init?(trustedProxies list: String, header: Header = .xForwardedFor) {
         var networks: [Network] = []
         for item in list.split(separator: ",") {
             guard let network = Network(String(item).trimmingCharacters(in: .whitespaces)) else { return nil }
             networks.append(network)
         }
-        self.init(trustedProxies: networks)
+        self.init(trustedProxies: networks, header: header)
     }
 
     /// Whether `peer` is a trusted proxy (its connections are not capped per address: it carries many clients).
@@ -46,7 +59,7 @@ public struct ClientAddress: Sendable {
     public func key(peer: SocketAddress?, headers: HTTPHeaders) -> String {
         guard isTrustedProxy(peer) else { return key(peer: peer) }
         // Nearest first: the proxy that connected appended the address it saw last.
-        for candidate in Self.forwardedChain(headers).reversed() {
+        for candidate in Self.forwardedChain(headers, header: header).reversed() {
             guard let bytes = Network.bytes(of: candidate) else { break }
             if !trustedProxies.contains(where: { $0.contains(bytes) }) { return Self.key(candidate) }
         }
@@ -62,12 +75,14 @@ public struct ClientAddress: Sendable {
         return groups.joined(separator: ":") + "::/64"
     }
 
-    /// Client addresses named by `Forwarded` (RFC 7239 `for=`) or, without it, `X-Forwarded-For`,
-    /// farthest first.
-    static func forwardedChain(_ headers: HTTPHeaders) -> [String] {
-        let forwarded = headers["forwarded"].flatMap { $0.split(separator: ",") }
-        if !forwarded.isEmpty {
-            return forwarded.compactMap { element in
+    /// Client addresses named by `header` (`X-Forwarded-For`, or RFC 7239 `for=` of
+    /// `Forwarded`), farthest first, from every line of that header in order.
+    static func forwardedChain(_ headers: HTTPHeaders, header: Header) -> [String] {
+        switch header {
+        case .xForwardedFor:
+            return headers["x-forwarded-for"].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        case .forwarded:
+            return headers["forwarded"].flatMap { $0.split(separator: ",") }.compactMap { element in
                 for pair in element.split(separator: ";") {
                     let parts = pair.split(separator: "=", maxSplits: 1)
                     guard parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces).lowercased() == "for" else { continue }
@@ -76,7 +91,6 @@ public struct ClientAddress: Sendable {
                 return nil
             }
         }
-        return headers["x-forwarded-for"].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
     /// `"[2001:db8::1]:4711"` → `2001:db8::1`, `192.0.2.1:80` → `192.0.2.1`.

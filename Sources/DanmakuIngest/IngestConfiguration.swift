@@ -33,8 +33,9 @@ public struct IngestConfiguration: Sendable {
     /// Most open connections (HTTP and WebSocket) per client address; 0 means no limit.
     public var maxConnectionsPerAddress = 1000
 
-    /// How a request's client address is found: the peer, or a trusted proxy's forwarded
-    /// header (`--trusted-proxies`); IPv6 clients counted per /64.
+    /// How a request's client address is found: the peer, or what a trusted proxy
+    /// (`--trusted-proxies`) names in the one header the operator chose
+    /// (`--client-address-header`); IPv4-mapped addresses as IPv4, IPv6 clients per /64.
     public var clientAddress = ClientAddress()
 
     /// Whether this node takes posts (it runs the logic role); otherwise they get 404 `role_not_served`.

@@ -43,12 +43,13 @@ extension ServeOptions {
                 or pass --allow-anonymous-posts to run open on purpose
                 """)
         }
-        if let trustedProxies {
-            guard let addresses = ClientAddress(trustedProxies: trustedProxies) else {
-                throw ValidationError("--trusted-proxies must be a comma-separated list of addresses or CIDR networks, e.g. 10.0.0.0/8,::1")
-            }
-            configuration.ingest.clientAddress = addresses
+        guard let header = ClientAddress.Header(rawValue: clientAddressHeader.lowercased()) else {
+            throw ValidationError("--client-address-header must be one of \(ClientAddress.Header.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        guard let addresses = ClientAddress(trustedProxies: trustedProxies ?? "", header: header) else {
+            throw ValidationError("--trusted-proxies must be a comma-separated list of addresses or CIDR networks, e.g. 10.0.0.0/8,::1")
+        }
+        configuration.ingest.clientAddress = addresses
         configuration.push.batchWindowMilliseconds = try bounded(batchWindowMilliseconds, 0...Self.maxWindowMilliseconds, "--batch-window-ms")
         guard maxSendsPerSecond.map({ $0 > 0 }) ?? true else { throw ValidationError("--max-sends-per-second must be positive") }
         configuration.push.maxSendsPerSecond = maxSendsPerSecond

@@ -29,8 +29,11 @@ struct ServeOptions: ParsableArguments {
     @Flag(help: "Let a node on a non-loopback address run without a JWT secret (anyone may post, anonymously).")
     var allowAnonymousPosts = false
 
-    @Option(help: "Proxies (CIDR,CIDR,...) whose Forwarded / X-Forwarded-For header names the client for rate limits and connection caps.")
+    @Option(help: "Proxies (CIDR,CIDR,...) whose --client-address-header names the client for rate limits and connection caps.")
     var trustedProxies: String?
+
+    @Option(help: "The header trusted proxies name the client in: x-forwarded-for or forwarded (the other is not read).")
+    var clientAddressHeader = Self.defaults.ingest.clientAddress.header.rawValue
 
     @Option(help: "Port to listen on (0 picks a free port).")
     var port = Self.defaults.port

@@ -29,9 +29,23 @@ import Testing
         let chain = HTTPHeaders([("X-Forwarded-For", "1.1.1.1, 198.51.100.4"), ("X-Forwarded-For", "10.9.9.9")])
         #expect(addresses.key(peer: proxy, headers: chain) == "198.51.100.4")
         let forwarded = HTTPHeaders([("Forwarded", #"for=1.1.1.1, for="[2001:db8:5:6::9]:4711";proto=https"#)])
-        #expect(addresses.key(peer: proxy, headers: forwarded) == "2001:db8:5:6::/64")
+        let forwardedProxies = try #require(ClientAddress(trustedProxies: "10.0.0.0/8", header: .forwarded))
+        #expect(forwardedProxies.key(peer: proxy, headers: forwarded) == "2001:db8:5:6::/64")
         let garbage = HTTPHeaders([("X-Forwarded-For", "not-an-address")])
         #expect(addresses.key(peer: proxy, headers: garbage) == "10.1.2.3", "an unreadable header counts the proxy")
+    }
+
+    /// A proxy appends to the header it uses and passes the other through as the client sent it:
+    /// only the header the operator names (`--client-address-header`) is read.
+    @Test func onlyTheNamedHeaderNamesTheClient() throws {
+        let both = HTTPHeaders([("Forwarded", "for=1.1.1.1"), ("X-Forwarded-For", "198.51.100.4")])
+        let appendingXFF = try #require(ClientAddress(trustedProxies: "10.0.0.0/8"))
+        #expect(appendingXFF.header == .xForwardedFor, "X-Forwarded-For by default")
+        #expect(appendingXFF.key(peer: proxy, headers: both) == "198.51.100.4", "the client's own Forwarded is not read")
+        let appendingForwarded = try #require(ClientAddress(trustedProxies: "10.0.0.0/8", header: .forwarded))
+        #expect(appendingForwarded.key(peer: proxy, headers: both) == "1.1.1.1")
+        let onlyXFF = HTTPHeaders([("X-Forwarded-For", "198.51.100.4")])
+        #expect(appendingForwarded.key(peer: proxy, headers: onlyXFF) == "10.1.2.3", "the client's own X-Forwarded-For is not read")
     }
 
     /// Behind `--host ::` every IPv4 client arrives as `::ffff:a.b.c.d`: it is counted as that

@@ -37,6 +37,8 @@ import Testing
         await open.stop()
         let badProxies = try await refusal(["--trusted-proxies", "10.0.0.0/99"])
         #expect(badProxies.status != 0 && badProxies.message.contains("--trusted-proxies"), "\(badProxies.message)")
+        let badHeader = try await refusal(["--client-address-header", "x-real-ip"])
+        #expect(badHeader.status != 0 && badHeader.message.contains("--client-address-header"), "\(badHeader.message)")
     }
 
     func post(_ port: Int, forwardedFor client: String) async throws -> Int {
