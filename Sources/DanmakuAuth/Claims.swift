@@ -7,7 +7,7 @@ import JWTKit
 public enum PosterRole: String, Codable, Sendable, CaseIterable {
     /// Watches and posts.
     case viewer
-    /// Also moderates the rooms of their `rooms` scope.
+    /// Also moderates the rooms of their `rooms` scope (none without one).
     case streamer
     /// Moderates every room (or the `rooms` scope).
     case moderator
@@ -23,7 +23,8 @@ public struct DanmakuClaims: JWTPayload, Equatable {
     public var name: String
     public var role: PosterRole
     public var exp: ExpirationClaim
-    /// Rooms the token is good for; nil means every room.
+    /// Rooms the token may post in and, for a streamer or a moderator, the rooms it is staff of;
+    /// nil means posting in every room, a moderator of every room and a streamer of none.
     public var rooms: [String]?
 
     public init(user: String, name: String, role: PosterRole, expires: Date, rooms: [String]? = nil) {

@@ -32,7 +32,7 @@ public struct TokenAuthenticator: PostAuthenticator {
         case .failure(let error): return .failure(error)
         case .success(let claims):
             if let rooms = claims.rooms, !rooms.contains(room.value) { return .failure(.roomNotAllowed) }
-            return .success(Self.author(claims))
+            return .success(Self.author(claims, in: room))
         }
     }
 
@@ -40,13 +40,18 @@ public struct TokenAuthenticator: PostAuthenticator {
         switch await claims(token: token) {
         case .failure(let error): return .failure(error)
         case .success(let claims):
-            return claims.mayModerate(room: room?.value) ? .success(Self.author(claims)) : .failure(.notAModerator)
+            return claims.mayModerate(room: room?.value) ? .success(Self.author(claims, in: room)) : .failure(.notAModerator)
         }
     }
 
-    /// The author the claims name; the role only when privileged (viewers' comments carry none).
-    static func author(_ claims: DanmakuClaims) -> CommentAuthor {
-        CommentAuthor(id: claims.sub.value, name: claims.name, role: claims.role == .viewer ? nil : claims.role.rawValue)
+    /// The author the claims name in `room` (nil: node-wide), with its role only where it is
+    /// staff, i.e. may moderate there (`DanmakuClaims.mayModerate`). The role is what exempts a
+    /// comment from the pool flag's rule, a room's staff-only styles and display budgets, so
+    /// those ask the question moderation asks: a streamer is staff of the rooms its token names
+    /// and posts everywhere else as a viewer.
+    static func author(_ claims: DanmakuClaims, in room: RoomID?) -> CommentAuthor {
+        let staff = claims.role != .viewer && claims.mayModerate(room: room?.value)
+        return CommentAuthor(id: claims.sub.value, name: claims.name, role: staff ? claims.role.rawValue : nil)
     }
 
     /// The token's verified claims.

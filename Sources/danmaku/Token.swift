@@ -23,7 +23,7 @@ struct Token: AsyncParsableCommand {
     @Option(help: "Lifetime, e.g. 90s, 30m, 1h, 7d.")
     var ttl = "1h"
 
-    @Option(help: "Rooms the token is good for, comma-separated (default: every room).")
+    @Option(help: "Rooms the token may post in and, for a streamer or moderator, moderate; comma-separated (default: every room; a streamer needs them).")
     var rooms: String?
 
     func run() async throws {
@@ -35,6 +35,11 @@ struct Token: AsyncParsableCommand {
         }
         guard let role = PosterRole(rawValue: role) else {
             throw ValidationError("--role must be one of \(PosterRole.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        // A streamer is staff only of the rooms its token names: without them it would be a
+        // viewer's token that says "streamer".
+        guard role != .streamer || rooms != nil else {
+            throw ValidationError("--role streamer needs --rooms: a streamer is staff only of the rooms its token names")
         }
         guard let seconds = Self.seconds(ttl), seconds > 0 else { throw ValidationError("--ttl must look like 90s, 30m, 1h or 7d") }
         let claims = DanmakuClaims(

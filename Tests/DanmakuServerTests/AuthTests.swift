@@ -1,4 +1,5 @@
 import DanmakuAuth
+import DanmakuCore
 import DanmakuTestSupport
 import Foundation
 import Testing
@@ -84,6 +85,40 @@ import Testing
             await anonymous.close()
             await signedIn.close()
         }
+    }
+
+    /// A comment carries its author's role, which exempts it from the pool flag's rule, a room's
+    /// staff-only styles and display budgets, only where the author is staff: in a room the
+    /// token may moderate. A streamer is staff of the rooms its token names; without `rooms`, of
+    /// none (it posts everywhere as a viewer).
+    @Test func anAuthorHasItsRoleOnlyWhereItIsStaff() async throws {
+        let authenticator = TokenAuthenticator(secret: Self.secret)
+        func role(_ role: PosterRole, rooms: [String]?, in room: String) async throws -> String? {
+            let token = try await token(role: role, rooms: rooms)
+            return try await authenticator.author(token: token, room: RoomID(room)!, clientAddress: "192.0.2.1").get().role
+        }
+        #expect(try await role(.streamer, rooms: ["stage", "side"], in: "side") == "streamer")
+        #expect(try await role(.streamer, rooms: nil, in: "stage") == nil, "a streamer token without rooms is staff of no room")
+        #expect(try await role(.moderator, rooms: nil, in: "stage") == "moderator")
+        #expect(try await role(.moderator, rooms: ["stage"], in: "stage") == "moderator")
+        #expect(try await role(.admin, rooms: nil, in: "stage") == "admin")
+        #expect(try await role(.viewer, rooms: ["stage"], in: "stage") == nil)
+    }
+
+    /// `danmaku token` does not issue a streamer token that is staff of no room.
+    @Test func theTokenCommandRefusesAStreamerWithoutRooms() async throws {
+        func run(_ arguments: [String]) async throws -> Int32 {
+            let process = Process()
+            process.executableURL = DanmakuNode.executable
+            process.arguments = ["token", "--secret", Self.secret, "--user", "s1", "--name", "Star"] + arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            return try await DanmakuNode.waitForExit(process, timeout: .seconds(30))
+        }
+        #expect(try await run(["--role", "streamer"]) != 0)
+        #expect(try await run(["--role", "streamer", "--rooms", "demo"]) == 0)
+        #expect(try await run(["--role", "moderator"]) == 0, "a moderator without rooms moderates every room")
     }
 
     @Test func openModeNeedsNoToken() async throws {
