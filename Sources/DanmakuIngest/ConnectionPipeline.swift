@@ -26,12 +26,12 @@ public enum ConnectionPipeline {
         // connection gets its own when it becomes one.
         try channel.syncOptions?.setOption(
             .writeBufferWaterMark, value: .init(low: api.maxUnwrittenAnswerBytes / 2, high: api.maxUnwrittenAnswerBytes))
-        var startEventStream: (@Sendable (any Channel, RoomID, UInt64?, Int64?, WireFormat) throws -> Void)?
+        var startEventStream: (@Sendable (any Channel, RoomID, UInt64?, Int64?, WireFormat, String) throws -> Void)?
         if let hub {
-            startEventStream = { channel, room, since, epoch, format in
+            startEventStream = { channel, room, since, epoch, format, clientAddress in
                 try Self.startEventStream(
                     channel: channel, room: room, since: since, epoch: epoch, format: format, push: push,
-                    clientAddress: api.clientAddress, hub: hub)
+                    clientAddress: clientAddress, hub: hub)
             }
         }
         let http = NIOLoopBound(HTTPAPIHandlers(configuration: api, api: IngestHTTPHandler(
@@ -77,14 +77,15 @@ public enum ConnectionPipeline {
         try http.value.add(to: channel.pipeline.syncOperations)
     }
 
-    /// Makes the connection an event-stream viewer of `room`: the answer to its last request.
+    /// Makes the connection an event-stream viewer of `room`: the answer to its last request,
+    /// charged (resumes, for one) to `clientAddress`, the client the request counts as.
     private static func startEventStream(
         channel: any Channel, room: RoomID, since: UInt64?, epoch: Int64?, format: WireFormat, push: PushConfiguration,
-        clientAddress: ClientAddress, hub: PushHub
+        clientAddress: String, hub: PushHub
     ) throws {
         try setViewerSocketOptions(channel, push: push)
         try ViewerPipeline.startEventStream(
-            on: channel, room: room, since: since, epoch: epoch, clientAddress: clientAddress.key(peer: channel.remoteAddress),
+            on: channel, room: room, since: since, epoch: epoch, clientAddress: clientAddress,
             hub: hub, format: format)
     }
 

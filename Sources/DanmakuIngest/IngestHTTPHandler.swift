@@ -28,7 +28,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     private let nodeReports: @Sendable () async -> [String: [String: Int]]
     private let unreadiness: @Sendable () -> String?
     /// Hands the connection over to the push role as an event stream (nil: no push role here).
-    private let startEventStream: (@Sendable (any Channel, RoomID, UInt64?, Int64?, WireFormat) throws -> Void)?
+    private let startEventStream: (@Sendable (any Channel, RoomID, UInt64?, Int64?, WireFormat, String) throws -> Void)?
     /// Whether a request is being answered (an error answer must not interleave with it).
     var requestInFlight = false
     /// Whether the connection's last answer (`Connection: close`) has been written: whatever
@@ -45,7 +45,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         metricsText: @escaping @Sendable () -> [UInt8],
         nodeReports: @escaping @Sendable () async -> [String: [String: Int]] = { [:] },
         unreadiness: @escaping @Sendable () -> String? = { nil },
-        startEventStream: (@Sendable (any Channel, RoomID, UInt64?, Int64?, WireFormat) throws -> Void)? = nil
+        startEventStream: (@Sendable (any Channel, RoomID, UInt64?, Int64?, WireFormat, String) throws -> Void)? = nil
     ) {
         self.startEventStream = startEventStream
         self.unreadiness = unreadiness
@@ -230,7 +230,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             }
         }
         do {
-            try startEventStream(context.channel, room, since, epoch, format)
+            try startEventStream(context.channel, room, since, epoch, format, clientAddress(context: context, head: head))
         } catch {
             context.close(promise: nil)
         }

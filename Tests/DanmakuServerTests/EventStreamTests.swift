@@ -1,3 +1,5 @@
+import DanmakuCore
+import DanmakuIngest
 import DanmakuTestSupport
 import Foundation
 import Testing
@@ -36,6 +38,29 @@ import Testing
 
     func seqs(_ events: [(id: UInt64?, data: [String: Any])]) -> [Int] {
         events.flatMap { ($0.data["comments"] as? [[String: Any]] ?? []).compactMap { $0["seq"] as? Int } }
+    }
+
+    /// A resume is charged to the read budget of the client a trusted proxy names, as the
+    /// request's other reads are, not to the proxy's own address shared by all its clients.
+    @Test func resumesBehindATrustedProxyAreChargedToTheirClient() async throws {
+        try await withServer({
+            $0.logic.readLimit = RateLimit(perSecond: 0.01, burst: 1)
+            $0.ingest.clientAddress = ClientAddress(trustedProxies: "127.0.0.0/8")!
+        }) { _, port async throws in
+            #expect(try await postComment(port: port, room: "px", json: #"{"text":"one"}"#).status == 201)
+            func resume(as client: String) async throws -> String {
+                let stream = try await TestConnection.connect(port: port)
+                try await stream.send("GET /v1/rooms/px/events HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: \(client)\r\nLast-Event-ID: 0\r\n\r\n")
+                try await stream.input.wait(for: "history or refusal") {
+                    let text = String(decoding: $0.bytes, as: UTF8.self)
+                    return text.contains(#""type":"comments""#) || text.contains("read budget spent")
+                }
+                return String(decoding: stream.input.value.bytes, as: UTF8.self)
+            }
+            #expect(try await resume(as: "198.51.100.1").contains(#""type":"comments""#))
+            #expect(try await resume(as: "198.51.100.2").contains(#""type":"comments""#), "another client behind the same proxy")
+            #expect(try await resume(as: "198.51.100.1").contains("read budget spent"), "the first client again")
+        }
     }
 
     @Test func batchesArriveAsEventsAndLastEventIDResumes() async throws {
