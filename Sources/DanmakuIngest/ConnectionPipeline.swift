@@ -26,12 +26,11 @@ public enum ConnectionPipeline {
         // connection gets its own when it becomes one.
         try channel.syncOptions?.setOption(
             .writeBufferWaterMark, value: .init(low: api.maxUnwrittenAnswerBytes / 2, high: api.maxUnwrittenAnswerBytes))
-        var startEventStream: (@Sendable (any Channel, RoomID, UInt64?, Int64?, WireFormat, String) throws -> Void)?
+        var startEventStream: (@Sendable (any Channel, EventStreamRequest) throws -> Void)?
         if let hub {
-            startEventStream = { channel, room, since, epoch, format, clientAddress in
-                try Self.startEventStream(
-                    channel: channel, room: room, since: since, epoch: epoch, format: format, push: push,
-                    clientAddress: clientAddress, hub: hub)
+            startEventStream = { channel, request in
+                try setViewerSocketOptions(channel, push: push)
+                try ViewerPipeline.startEventStream(on: channel, request, hub: hub)
             }
         }
         let http = NIOLoopBound(HTTPAPIHandlers(configuration: api, api: IngestHTTPHandler(
@@ -75,18 +74,6 @@ public enum ConnectionPipeline {
             // Parser errors are answered by the ingest handler, with a JSON body and a close.
             withErrorHandling: false)
         try http.value.add(to: channel.pipeline.syncOperations)
-    }
-
-    /// Makes the connection an event-stream viewer of `room`: the answer to its last request,
-    /// charged (resumes, for one) to `clientAddress`, the client the request counts as.
-    private static func startEventStream(
-        channel: any Channel, room: RoomID, since: UInt64?, epoch: Int64?, format: WireFormat, push: PushConfiguration,
-        clientAddress: String, hub: PushHub
-    ) throws {
-        try setViewerSocketOptions(channel, push: push)
-        try ViewerPipeline.startEventStream(
-            on: channel, room: room, since: since, epoch: epoch, clientAddress: clientAddress,
-            hub: hub, format: format)
     }
 
     /// Bounded unwritten bytes: past the high mark the channel turns unwritable, and the viewer is

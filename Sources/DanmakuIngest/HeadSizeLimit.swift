@@ -4,7 +4,9 @@ import DanmakuCore
 import NIOCore
 import NIOHTTP1
 
-/// Refuses requests whose line and headers are over `maxHeaderBytes`: the request is not passed
+/// Refuses requests whose line and headers are over `maxHeaderBytes` (and those whose `Upgrade`
+/// names more than `RequestHeaders.maxUpgradeProtocols` protocols, as malformed: NIO's upgrade
+/// handler recurses once per name): the request is not passed
 /// on, and nothing after it is; NIO's parser's own `headerOverflow` error is raised in its place,
 /// so the refusal (`431 headers_too_large`, then the connection is closed) is answered by
 /// `RequestBodyCollector` and the API handler in order, after the requests before it.
@@ -26,10 +28,16 @@ public final class HeadSizeLimit: ChannelInboundHandler, RemovableChannelHandler
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !refused else { return }
-        if case .head(let head) = unwrapInboundIn(data), Self.size(of: head) > maxHeaderBytes {
+        guard case .head(let head) = unwrapInboundIn(data) else { return context.fireChannelRead(data) }
+        // NIO's pipelining handler holds a parser error until the answers before it are sent.
+        if Self.size(of: head) > maxHeaderBytes {
             refused = true
-            // NIO's pipelining handler holds a parser error until the answers before it are sent.
             context.fireErrorCaught(HTTPParserError.headerOverflow)
+            return
+        }
+        if RequestHeaders.upgradeProtocolCount(head.headers) > RequestHeaders.maxUpgradeProtocols {
+            refused = true
+            context.fireErrorCaught(HTTPParserError.invalidHeaderToken)
             return
         }
         context.fireChannelRead(data)

@@ -10,7 +10,7 @@ import Tracing
 extension IngestHTTPHandler {
     /// `POST /v1/rooms/{room}/comments`: checked, stored and published; 201 with its seq.
     func postComment(context: ChannelHandlerContext, room: RoomID, head: HTTPRequestHead, body: ByteBuffer) {
-        let keepAlive = head.isKeepAlive
+        let keepAlive = RequestHeaders.keepsAlive(head)
         if !RequestHeaders.allowsJSONBody(head.headers) {
             return respond(context: context, error: .unsupportedMediaType, keepAlive: keepAlive)
         }
@@ -42,7 +42,7 @@ extension IngestHTTPHandler {
     /// `POST /v1/rooms/{room}/notices` (201 with the notice's id and seq) or `POST /v1/broadcast`
     /// (201 with one such per room).
     func postNotice(context: ChannelHandlerContext, route: Route, head: HTTPRequestHead, body: ByteBuffer) {
-        let keepAlive = head.isKeepAlive
+        let keepAlive = RequestHeaders.keepsAlive(head)
         if !RequestHeaders.allowsJSONBody(head.headers) {
             return respond(context: context, error: .unsupportedMediaType, keepAlive: keepAlive)
         }

@@ -3,6 +3,7 @@
 import DanmakuBus
 import DanmakuCore
 import DanmakuLogic
+import DanmakuPush
 import Foundation
 import Logging
 import NIOCore
@@ -28,7 +29,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     private let nodeReports: @Sendable () async -> [String: [String: Int]]
     private let unreadiness: @Sendable () -> String?
     /// Hands the connection over to the push role as an event stream (nil: no push role here).
-    private let startEventStream: (@Sendable (any Channel, RoomID, UInt64?, Int64?, WireFormat, String) throws -> Void)?
+    private let startEventStream: (@Sendable (any Channel, EventStreamRequest) throws -> Void)?
     /// Whether a request is being answered (an error answer must not interleave with it).
     var requestInFlight = false
     /// Whether the connection's last answer (`Connection: close`) has been written: whatever
@@ -45,7 +46,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         metricsText: @escaping @Sendable () -> [UInt8],
         nodeReports: @escaping @Sendable () async -> [String: [String: Int]] = { [:] },
         unreadiness: @escaping @Sendable () -> String? = { nil },
-        startEventStream: (@Sendable (any Channel, RoomID, UInt64?, Int64?, WireFormat, String) throws -> Void)? = nil
+        startEventStream: (@Sendable (any Channel, EventStreamRequest) throws -> Void)? = nil
     ) {
         self.startEventStream = startEventStream
         self.unreadiness = unreadiness
@@ -75,9 +76,9 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
 
     private func handle(context: ChannelHandlerContext, head: HTTPRequestHead, body: ByteBuffer) {
         let target = RequestTarget(uri: head.uri)
-        // NIO's parser reads no further request after one that asks to upgrade: a refused
-        // upgrade is answered and the connection closed, so the client knows to open another.
-        let keepAlive = head.isKeepAlive && !head.headers.contains(name: "upgrade")
+        // NIO's parser reads no further request after one that may switch protocols: it is
+        // answered and the connection closed, so the client knows to open another.
+        let keepAlive = RequestHeaders.keepsAlive(head)
         let route = Route(path: target.path)
         let method = head.method
         let endpoints = route.endpoints
@@ -203,7 +204,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     /// `GET /v1/rooms/{room}/events`: resumes after `Last-Event-ID` (or `?since=`), then hands the
     /// connection to the push role; it is no longer HTTP after this.
     private func openEventStream(context: ChannelHandlerContext, room: RoomID, head: HTTPRequestHead, target: RequestTarget) {
-        let keepAlive = head.isKeepAlive
+        let keepAlive = RequestHeaders.keepsAlive(head)
         guard let startEventStream, configuration.servesViewers else {
             return respond(context: context, error: .roleNotServed("push"), keepAlive: keepAlive)
         }
@@ -230,7 +231,9 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             }
         }
         do {
-            try startEventStream(context.channel, room, since, epoch, format, clientAddress(context: context, head: head))
+            try startEventStream(context.channel, EventStreamRequest(
+                room: room, since: since, epoch: epoch, format: format, clientAddress: clientAddress(context: context, head: head),
+                version: head.version))
         } catch {
             context.close(promise: nil)
         }

@@ -12,6 +12,11 @@ import NIOHTTP1
 /// §9.3.2: a client retries, on a new connection, the pipelined requests a closed connection left
 /// unanswered).
 ///
+/// A request after which NIO's parser reads nothing more (`RequestHeaders.endsParsing`: an
+/// `Upgrade` header, `CONNECT`) is the connection's last in the same way: the connection is not
+/// read after it (the parser would only keep the bytes), and closes once it is answered, unless
+/// it becomes a WebSocket (the upgrade takes this handler out, and the read it held goes on).
+///
 /// It sits right after the HTTP decoder, ahead of NIO's pipelining handler.
 public final class PipelineDepthLimit: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias InboundIn = HTTPServerRequestPart
@@ -27,6 +32,8 @@ public final class PipelineDepthLimit: ChannelDuplexHandler, RemovableChannelHan
     private var readPending = false
     /// Set when a request past `maxParsed` came: nothing more is read or passed on.
     private var overflowed = false
+    /// Set when a request after which the parser stops came: nothing more is read.
+    private var lastRequestCame = false
 
     /// - Parameters:
     ///   - maxInFlight: unanswered requests at which the connection is not read.
@@ -38,19 +45,20 @@ public final class PipelineDepthLimit: ChannelDuplexHandler, RemovableChannelHan
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !overflowed else { return }
-        if case .head = unwrapInboundIn(data) {
+        if case .head(let head) = unwrapInboundIn(data) {
             guard inFlight < maxParsed else {
                 overflowed = true
                 return
             }
             inFlight += 1
+            if RequestHeaders.endsParsing(head) { lastRequestCame = true }
         }
         context.fireChannelRead(data)
     }
 
     public func read(context: ChannelHandlerContext) {
         guard !overflowed else { return }
-        if inFlight < maxInFlight {
+        if inFlight < maxInFlight, !lastRequestCame {
             context.read()
         } else {
             readPending = true
@@ -64,7 +72,7 @@ public final class PipelineDepthLimit: ChannelDuplexHandler, RemovableChannelHan
         }
         // An answer to a refused request (bad bytes, a body over the limit) was never counted.
         inFlight = max(0, inFlight - 1)
-        if overflowed, inFlight == 0 {
+        if overflowed || lastRequestCame, inFlight == 0 {
             let channel = context.channel
             let written = promise ?? context.eventLoop.makePromise()
             written.futureResult.whenComplete { _ in channel.close(promise: nil) }
@@ -72,7 +80,16 @@ public final class PipelineDepthLimit: ChannelDuplexHandler, RemovableChannelHan
             return
         }
         context.write(data, promise: promise)
-        if readPending, !overflowed, inFlight < maxInFlight {
+        if readPending, !overflowed, !lastRequestCame, inFlight < maxInFlight {
+            readPending = false
+            context.read()
+        }
+    }
+
+    /// Taken out for a WebSocket upgrade: the read held for the upgrade request goes on, for the
+    /// new protocol's bytes.
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        if readPending {
             readPending = false
             context.read()
         }

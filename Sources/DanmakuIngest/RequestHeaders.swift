@@ -21,6 +21,27 @@ public enum RequestHeaders {
         headers.first(name: "content-type").map { $0.lowercased().hasPrefix("application/json") } ?? true
     }
 
+    /// Whether NIO's parser reads nothing after this request: it stops after any request that may
+    /// switch protocols (an `Upgrade` header, or `CONNECT`) and from then on only keeps the bytes
+    /// that come. Such a request is its connection's last, whatever it says of keep-alive.
+    public static func endsParsing(_ head: HTTPRequestHead) -> Bool {
+        head.method == .CONNECT || head.headers.contains(name: "upgrade")
+    }
+
+    /// Whether the connection goes on after this request's answer.
+    static func keepsAlive(_ head: HTTPRequestHead) -> Bool {
+        head.isKeepAlive && !endsParsing(head)
+    }
+
+    /// The most protocols an `Upgrade` header may name: NIO's upgrade handler tries each in turn,
+    /// one stack frame deeper per name, and a head of thousands overflows the stack.
+    public static let maxUpgradeProtocols = 8
+
+    /// How many protocols the request's `Upgrade` headers name.
+    public static func upgradeProtocolCount(_ headers: HTTPHeaders) -> Int {
+        headers["upgrade"].reduce(0) { count, value in count + value.split(separator: ",").count }
+    }
+
     /// Why a request to the socket path was not upgraded (RFC 6455 §4.2.1, §4.4).
     static func upgradeProblem(_ headers: HTTPHeaders) -> DanmakuError {
         guard headers["upgrade"].contains(where: { $0.lowercased() == "websocket" }) else { return .upgradeRequired }

@@ -12,12 +12,14 @@ import NIOHTTP1
 /// batch gets `id:` = the seq it brings the reader to (so `Last-Event-ID` resumes), and a ping
 /// becomes a comment line that keeps proxies from timing the stream out.
 enum EventStream {
-    /// The response head: the body has no length (NIO's encoder sends it chunked) and ends when
-    /// the connection does.
-    static let responseHead = HTTPResponseHead(version: .http1_1, status: .ok, headers: [
-        "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
-        "Connection": "close",
-    ])
+    /// The response head, in the request's version: the body has no length and ends when the
+    /// connection does (NIO's encoder sends an HTTP/1.1 body chunked; HTTP/1.0 has no chunks).
+    static func responseHead(version: HTTPVersion) -> HTTPResponseHead {
+        HTTPResponseHead(version: version == .http1_0 ? .http1_0 : .http1_1, status: .ok, headers: [
+            "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
+            "Connection": "close",
+        ])
+    }
 
     /// The event for a server frame, with `id` when the frame is a batch (the seq the fan-out
     /// says it covers: never read back from the JSON, where a notice may carry any text); nil for
@@ -46,5 +48,28 @@ enum EventStream {
     /// The event id of a batch that brings the reader to `seq` of `epoch`.
     static func id(seq: UInt64, epoch: Int64) -> String {
         epoch > 0 ? "\(epoch)-\(seq)" : "\(seq)"
+    }
+}
+
+/// What a request for an event stream asked for, and whom it counts as.
+public struct EventStreamRequest: Sendable {
+    public var room: RoomID
+    /// Resume after this seq (`?since=` or `Last-Event-ID`); nil: from now.
+    public var since: UInt64?
+    /// The numbering `since` is in.
+    public var epoch: Int64?
+    public var format: WireFormat
+    /// The client the stream counts as (a resume is charged to its read budget).
+    public var clientAddress: String
+    /// The request's HTTP version, which the answer speaks.
+    public var version: HTTPVersion
+
+    public init(room: RoomID, since: UInt64?, epoch: Int64?, format: WireFormat, clientAddress: String, version: HTTPVersion) {
+        self.room = room
+        self.since = since
+        self.epoch = epoch
+        self.format = format
+        self.clientAddress = clientAddress
+        self.version = version
     }
 }

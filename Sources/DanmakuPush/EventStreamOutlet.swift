@@ -19,10 +19,16 @@ final class EventStreamOutlet: ChannelOutboundHandler, RemovableChannelHandler, 
     typealias OutboundOut = HTTPServerResponsePart
 
     private var context: ChannelHandlerContext?
+    /// The request's HTTP version, which the answer speaks.
+    private let version: HTTPVersion
+
+    init(version: HTTPVersion) {
+        self.version = version
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        context.writeAndFlush(wrapOutboundOut(.head(EventStream.responseHead)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.head(EventStream.responseHead(version: version))), promise: nil)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {

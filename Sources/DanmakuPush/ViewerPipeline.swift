@@ -17,15 +17,13 @@ public enum ViewerPipeline {
     /// what the client sends after. Nothing is removed, so a pipelined request that NIO's HTTP
     /// handlers already hold is never answered on this connection (its answer, the stream, says
     /// `Connection: close`).
-    public static func startEventStream(
-        on channel: any Channel, room: RoomID, since: UInt64?, epoch: Int64?, clientAddress: String, hub: PushHub,
-        format: WireFormat = .full
-    ) throws {
+    public static func startEventStream(on channel: any Channel, _ request: EventStreamRequest, hub: PushHub) throws {
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(DiscardInbound(), position: .first)
-        try pipeline.addHandler(EventStreamOutlet())
+        try pipeline.addHandler(EventStreamOutlet(version: request.version))
         try pipeline.addHandler(ViewerHandler(
-            room: room, since: since, epoch: epoch, clientAddress: clientAddress, hub: hub, format: format))
+            room: request.room, since: request.since, epoch: request.epoch, clientAddress: request.clientAddress, hub: hub,
+            format: request.format))
     }
 
     public static func addHandlers(

@@ -72,6 +72,53 @@ import Testing
         #expect(answers.last.map { $0.status >= 400 && $0.closes } == true, "an upgrade is taken only as a connection's first request")
     }
 
+    /// NIO's parser reads nothing after a request that may switch protocols, and only keeps the
+    /// bytes that come: such a request is answered as the connection's last, and nothing more is
+    /// read (a keep-alive answer let one connection grow the node by hundreds of MB a second).
+    @Test(arguments: [
+        "CONNECT a:1 HTTP/1.1\r\nHost: a\r\n\r\n",
+        "POST /v1/rooms/a/comments HTTP/1.1\r\nHost: x\r\nUpgrade: foo\r\nConnection: upgrade\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"text\":\"hi\"}",
+        "GET /v1/rooms/a/events?since=x HTTP/1.1\r\nHost: x\r\nUpgrade: foo\r\nConnection: upgrade\r\n\r\n",
+        "POST /v1/broadcast HTTP/1.1\r\nHost: x\r\nUpgrade: foo\r\nConnection: upgrade\r\nContent-Length: 2\r\n\r\n{}",
+    ])
+    func aRequestAfterWhichTheParserStopsIsTheConnectionsLast(request: String) async throws {
+        let harness = ConnectionHarness()
+        let channel = try await harness.connect()
+        let reads = ReadCounter()
+        try await channel.pipeline.addHandler(reads, position: .first)
+        try await channel.writeInbound(ByteBuffer(string: request + Self.get("/healthz")))
+        let answers = WireAnswer.all(in: try await ConnectionHarness.output(of: channel) { WireAnswer.all(in: $0).count >= 1 })
+        #expect(answers.count == 1)
+        #expect(answers.first?.closes == true, "\(answers.first.map { "\($0.status) \($0.headers)" } ?? "no answer")")
+        await harness.loop.run()
+        #expect(!channel.isActive)
+    }
+
+    /// NIO's upgrade handler tries each protocol an `Upgrade` header names, one stack frame deeper
+    /// per name: thousands of names overflowed the stack.
+    @Test func anUpgradeNamingManyProtocolsIsRefused() async throws {
+        let harness = ConnectionHarness()
+        let channel = try await harness.connect()
+        let names = Array(repeating: "a", count: 5_000).joined(separator: ",")
+        try await channel.writeInbound(ByteBuffer(string: Self.get("/", "Connection: upgrade\r\nUpgrade: \(names)\r\n")))
+        let answers = WireAnswer.all(in: try await ConnectionHarness.output(of: channel) { WireAnswer.all(in: $0).count >= 1 })
+        #expect(answers.map(\.status) == [400])
+        #expect(answers.first?.closes == true)
+    }
+
+    /// HTTP/1.0 has no chunks: its stream is unchunked, ended by the close.
+    @Test func anHTTP10EventStreamIsNotChunked() async throws {
+        let harness = ConnectionHarness()
+        let channel = try await harness.connect()
+        try await channel.writeInbound(ByteBuffer(string: "GET /v1/rooms/a/events HTTP/1.0\r\n\r\n"))
+        let output = try await ConnectionHarness.output(of: channel) { String(decoding: $0, as: UTF8.self).contains("hello") }
+        let text = String(decoding: output, as: UTF8.self)
+        #expect(text.hasPrefix("HTTP/1.0 200 OK\r\n"))
+        #expect(!text.lowercased().contains("transfer-encoding"))
+        #expect(text.contains("\r\n\r\ndata: {"), "the first event right after the head: \(text.prefix(300))")
+        _ = try? await channel.close()
+    }
+
     @Test func anEventStreamAfterAnUpgradeRequestIsNeverHalfConverted() async throws {
         let harness = ConnectionHarness()
         let channel = try await harness.connect()

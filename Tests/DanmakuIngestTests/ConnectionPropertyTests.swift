@@ -12,7 +12,7 @@ import Testing
     /// Requests of every kind the pipeline treats differently.
     enum Request: CaseIterable, Sendable {
         case health, metrics, settings, refusedSettingsChange, history, post, malformedPost, oversizedBody, unknown
-        case events, upgrade, http10, garbage, headTooLarge
+        case events, upgrade, http10, garbage, headTooLarge, connect, postAskingToUpgrade
 
         var bytes: String {
             switch self {
@@ -30,6 +30,9 @@ import Testing
             case .http10: "GET /healthz HTTP/1.0\r\n\r\n"
             case .garbage: "\u{1}\u{2} not http\r\n\r\n"
             case .headTooLarge: Self.get("/healthz", "X-Padding: \(String(repeating: "p", count: 20_000))\r\n")
+            case .connect: "CONNECT a:1 HTTP/1.1\r\nHost: a\r\n\r\n"
+            case .postAskingToUpgrade:
+                "POST /v1/rooms/a/comments HTTP/1.1\r\nHost: x\r\nUpgrade: foo\r\nConnection: upgrade\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"text\":\"hi\"}"
             }
         }
 
@@ -48,6 +51,9 @@ import Testing
             case .http10: answer.status == 200 && answer.closes
             case .garbage: answer.status == 400 && answer.closes
             case .headTooLarge: answer.status == 431 && answer.closes
+            // Both end what NIO's parser reads of the connection.
+            case .connect: answer.status >= 400 && answer.closes
+            case .postAskingToUpgrade: [201, 409, 429].contains(answer.status) && answer.closes
             }
         }
 

@@ -14,7 +14,9 @@ import Testing
         let channel = EmbeddedChannel(handler: HTTPResponseEncoder(), loop: harness.loop)
         try channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 5000)).wait()
         try ViewerPipeline.startEventStream(
-            on: channel, room: harness.room, since: since, epoch: nil, clientAddress: "10.0.0.1", hub: harness.hub)
+            on: channel,
+            EventStreamRequest(room: harness.room, since: since, epoch: nil, format: .full, clientAddress: "10.0.0.1", version: .http1_1),
+            hub: harness.hub)
         return channel
     }
 
