@@ -30,12 +30,36 @@ public final class ArchivedVideoPools: VideoPoolStore {
                 video TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL, offset_ms INTEGER NOT NULL, json BLOB NOT NULL,
                 PRIMARY KEY (video, id)) WITHOUT ROWID
             """)
-        _ = try await database.query("CREATE INDEX IF NOT EXISTS video_comments_by_offset ON video_comments (video, offset_ms, seq)")
         _ = try await database.query("""
             CREATE TABLE IF NOT EXISTS video_likes (video TEXT NOT NULL, id TEXT NOT NULL, user TEXT NOT NULL,
                 PRIMARY KEY (video, id, user)) WITHOUT ROWID
             """)
+        try await addRanks(database)
+        // A capped segment read walks this index from the top and stops at the cap.
+        _ = try await database.query("CREATE INDEX IF NOT EXISTS video_comments_by_rank ON video_comments (video, segment, rank)")
         return ArchivedVideoPools(database: database)
+    }
+
+    /// Each comment's segment and `VideoComment.rank` (added later: files from before them get
+    /// them when they open, once).
+    private static func addRanks(_ database: SQLiteConnection) async throws {
+        let columns = try await database.query("PRAGMA table_info(video_comments)").compactMap { $0.column("name")?.string }
+        guard !columns.contains("rank") else { return }
+        _ = try await database.query("ALTER TABLE video_comments ADD COLUMN segment INTEGER NOT NULL DEFAULT 0")
+        _ = try await database.query("ALTER TABLE video_comments ADD COLUMN rank INTEGER NOT NULL DEFAULT 0")
+        // Reads went by offset before; they go by rank now.
+        _ = try await database.query("DROP INDEX IF EXISTS video_comments_by_offset")
+        let rows = try await database.query("""
+            SELECT video, json, (SELECT count(*) FROM video_likes l WHERE l.video = c.video AND l.id = c.id) AS likes FROM video_comments c
+            """)
+        for row in rows {
+            guard let video = row.column("video")?.string, let comment = comment(from: row) else { continue }
+            _ = try await database.query(
+                "UPDATE video_comments SET segment = ?, rank = ? WHERE video = ? AND id = ?",
+                [.integer(Int(truncatingIfNeeded: VideoSegment.number(of: comment.offsetMs))),
+                 .integer(Int(truncatingIfNeeded: VideoComment.rank(privileged: comment.isPrivileged, likes: comment.likes ?? 0, seq: comment.seq))),
+                 .text(video), .text(comment.id)])
+        }
     }
 
     /// Closes the database.
@@ -58,9 +82,13 @@ public final class ArchivedVideoPools: VideoPoolStore {
                     numbered.likes = nil
                     // An id already in the pool is ignored (RETURNING gives no row).
                     let inserted = try await database.query(
-                        "INSERT OR IGNORE INTO video_comments (video, id, seq, offset_ms, json) VALUES (?, ?, ?, ?, ?) RETURNING seq",
+                        """
+                        INSERT OR IGNORE INTO video_comments (video, id, seq, offset_ms, json, segment, rank) VALUES (?, ?, ?, ?, ?, ?, ?)
+                        RETURNING seq
+                        """,
                         [.text(video.value), .text(comment.id), .integer(lastSeq + 1), .integer(Int(clamping: comment.offsetMs)),
-                         .blob(try WireCodec.encode(numbered))])
+                         .blob(try WireCodec.encode(numbered)), .integer(Int(truncatingIfNeeded: VideoSegment.number(of: comment.offsetMs))),
+                         .integer(Int(truncatingIfNeeded: VideoComment.rank(privileged: numbered.isPrivileged, likes: 0, seq: numbered.seq)))])
                     guard !inserted.isEmpty else { continue }
                     lastSeq += 1
                     count += 1
@@ -79,13 +107,13 @@ public final class ArchivedVideoPools: VideoPoolStore {
         }
     }
 
-    public func comments(video: VideoID, offsets: Range<Int64>) async throws -> [VideoComment] {
+    public func comments(video: VideoID, segment: Int64, limit: Int) async throws -> [VideoComment] {
         try await serial.run { [database] in
             let rows = try await database.query("""
                 SELECT json, (SELECT count(*) FROM video_likes l WHERE l.video = c.video AND l.id = c.id) AS likes
-                FROM video_comments c WHERE video = ? AND offset_ms >= ? AND offset_ms < ? ORDER BY offset_ms, seq
-                """, [.text(video.value), .integer(Int(truncatingIfNeeded: offsets.lowerBound)), .integer(Int(truncatingIfNeeded: offsets.upperBound))])
-            return rows.compactMap(Self.comment(from:))
+                FROM video_comments c WHERE video = ? AND segment = ? ORDER BY rank DESC LIMIT ?
+                """, [.text(video.value), .integer(Int(truncatingIfNeeded: segment)), .integer(max(limit, 0))])
+            return rows.compactMap(Self.comment(from:)).sorted { ($0.offsetMs, $0.seq) < ($1.offsetMs, $1.seq) }
         }
     }
 
@@ -97,12 +125,18 @@ public final class ArchivedVideoPools: VideoPoolStore {
 
     public func like(video: VideoID, id: String, user: String) async throws -> (count: Int, added: Bool)? {
         try await serial.run { [database] in
-            guard try await Self.comment(video: video, id: id, on: database) != nil else { return nil }
+            guard let comment = try await Self.comment(video: video, id: id, on: database) else { return nil }
             let inserted = try await database.query(
                 "INSERT OR IGNORE INTO video_likes (video, id, user) VALUES (?, ?, ?) RETURNING 1", [.text(video.value), .text(id), .text(user)])
             let count = try await database.query(
                 "SELECT count(*) AS likes FROM video_likes WHERE video = ? AND id = ?", [.text(video.value), .text(id)]
             ).first?.column("likes")?.integer ?? 0
+            if !inserted.isEmpty {
+                let rank = VideoComment.rank(privileged: comment.isPrivileged, likes: count, seq: comment.seq)
+                _ = try await database.query(
+                    "UPDATE video_comments SET rank = ? WHERE video = ? AND id = ?",
+                    [.integer(Int(truncatingIfNeeded: rank)), .text(video.value), .text(id)])
+            }
             return (count, !inserted.isEmpty)
         }
     }

@@ -12,10 +12,63 @@ public final class MemoryVideoPools: VideoPoolStore {
     private struct Pool {
         var comments: [String: VideoComment] = [:]
         var likers: [String: Set<String>] = [:]
+        /// Each segment's comments by rank, lowest first: a capped read takes the tail.
+        var ranked: [Int64: [Ranked]] = [:]
         var lastSeq: UInt64 = 0
+
+        mutating func insertRank(of comment: VideoComment, likes: Int) {
+            let entry = Ranked(comment, likes: likes)
+            let segment = VideoSegment.number(of: comment.offsetMs)
+            ranked[segment, default: []].insert(entry, at: Self.index(of: entry, in: ranked[segment] ?? []))
+        }
+
+        mutating func removeRank(of comment: VideoComment, likes: Int) {
+            let entry = Ranked(comment, likes: likes)
+            let segment = VideoSegment.number(of: comment.offsetMs)
+            guard let entries = ranked[segment] else { return }
+            let index = Self.index(of: entry, in: entries)
+            guard index < entries.count, entries[index] == entry else { return }
+            ranked[segment]?.remove(at: index)
+            if ranked[segment]?.isEmpty == true { ranked[segment] = nil }
+        }
+
+        /// The first index whose entry is not below `entry` (binary search).
+        private static func index(of entry: Ranked, in entries: [Ranked]) -> Int {
+            var (low, high) = (0, entries.count)
+            while low < high {
+                let middle = low + (high - low) / 2
+                if entries[middle] < entry { low = middle + 1 } else { high = middle }
+            }
+            return low
+        }
     }
 
-    private let pools = Mutex<(byVideo: [VideoID: Pool], total: Int)>(([:], 0))
+    private struct Ranked: Comparable {
+        var rank: Int64
+        var id: String
+
+        init(_ comment: VideoComment, likes: Int) {
+            rank = VideoComment.rank(privileged: comment.isPrivileged, likes: likes, seq: comment.seq)
+            id = comment.id
+        }
+
+        static func < (a: Ranked, b: Ranked) -> Bool { (a.rank, a.id) < (b.rank, b.id) }
+    }
+
+    private struct State {
+        var byVideo: [VideoID: Pool] = [:]
+        var total = 0
+
+        /// Runs `body` on `video`'s pool in place (taken out of the dictionary meanwhile, so that
+        /// changing it copies nothing), creating it when `create`; nil when it does not exist.
+        mutating func withPool<T>(_ video: VideoID, create: Bool = false, _ body: (inout Pool) throws -> T) rethrows -> T? {
+            guard var pool = byVideo.removeValue(forKey: video) ?? (create ? Pool() : nil) else { return nil }
+            defer { byVideo[video] = pool }
+            return try body(&pool)
+        }
+    }
+
+    private let state = Mutex(State())
     /// The most comments all pools together may hold.
     public let maxComments: Int
 
@@ -24,56 +77,67 @@ public final class MemoryVideoPools: VideoPoolStore {
     }
 
     public func add(_ comments: [VideoComment], video: VideoID, limit: Int) async throws -> [VideoComment] {
-        try pools.withLock { state in
-            var pool = state.byVideo[video] ?? Pool()
-            var seen = Set<String>()
-            let new = comments.filter { pool.comments[$0.id] == nil && seen.insert($0.id).inserted }
-            if pool.comments.count + new.count > limit { throw VideoPoolFull(limit: limit) }
-            if state.total + new.count > maxComments { throw VideoPoolFull(limit: pool.comments.count) }
-            let added = new.map { comment in
-                var numbered = comment
-                pool.lastSeq += 1
-                numbered.seq = pool.lastSeq
-                numbered.likes = nil
-                pool.comments[numbered.id] = numbered
-                return numbered
-            }
+        try state.withLock { state in
+            let total = state.total
+            let added = try state.withPool(video, create: true) { pool -> [VideoComment] in
+                var seen = Set<String>()
+                let new = comments.filter { pool.comments[$0.id] == nil && seen.insert($0.id).inserted }
+                if pool.comments.count + new.count > limit { throw VideoPoolFull(limit: limit) }
+                if total + new.count > maxComments { throw VideoPoolFull(limit: pool.comments.count) }
+                return new.map { comment in
+                    var numbered = comment
+                    pool.lastSeq += 1
+                    numbered.seq = pool.lastSeq
+                    numbered.likes = nil
+                    pool.comments[numbered.id] = numbered
+                    pool.insertRank(of: numbered, likes: 0)
+                    return numbered
+                }
+            } ?? []
             state.total += added.count
-            state.byVideo[video] = pool
             return added
         }
     }
 
-    public func comments(video: VideoID, offsets: Range<Int64>) async throws -> [VideoComment] {
-        pools.withLock { state in
-            guard let pool = state.byVideo[video] else { return [] }
-            return pool.comments.values.filter { offsets.contains($0.offsetMs) }
-                .map { Self.counted($0, in: pool) }
+    public func comments(video: VideoID, segment: Int64, limit: Int) async throws -> [VideoComment] {
+        state.withLock { state in
+            guard let pool = state.byVideo[video], let ranked = pool.ranked[segment] else { return [] }
+            return ranked.suffix(max(limit, 0)).compactMap { entry in pool.comments[entry.id].map { Self.counted($0, in: pool) } }
                 .sorted { ($0.offsetMs, $0.seq) < ($1.offsetMs, $1.seq) }
         }
     }
 
     public func comment(video: VideoID, id: String) async throws -> VideoComment? {
-        pools.withLock { state in
+        state.withLock { state in
             guard let pool = state.byVideo[video], let comment = pool.comments[id] else { return nil }
             return Self.counted(comment, in: pool)
         }
     }
 
     public func like(video: VideoID, id: String, user: String) async throws -> (count: Int, added: Bool)? {
-        pools.withLock { state in
+        state.withLock { state in
             guard state.byVideo[video]?.comments[id] != nil else { return nil }
-            let added = state.byVideo[video]!.likers[id, default: []].insert(user).inserted
-            return (state.byVideo[video]!.likers[id]!.count, added)
+            return state.withPool(video) { pool -> (count: Int, added: Bool)? in
+                guard let comment = pool.comments[id] else { return nil }
+                let before = pool.likers[id]?.count ?? 0
+                guard pool.likers[id, default: []].insert(user).inserted else { return (before, false) }
+                pool.removeRank(of: comment, likes: before)
+                pool.insertRank(of: comment, likes: before + 1)
+                return (before + 1, true)
+            } ?? nil
         }
     }
 
     public func remove(video: VideoID, id: String) async throws -> Bool {
-        pools.withLock { state in
-            guard state.byVideo[video]?.comments.removeValue(forKey: id) != nil else { return false }
-            state.byVideo[video]?.likers[id] = nil
-            state.total -= 1
-            return true
+        state.withLock { state in
+            let removed = state.withPool(video) { pool -> Bool in
+                guard let comment = pool.comments.removeValue(forKey: id) else { return false }
+                pool.removeRank(of: comment, likes: pool.likers[id]?.count ?? 0)
+                pool.likers[id] = nil
+                return true
+            } ?? false
+            if removed { state.total -= 1 }
+            return removed
         }
     }
 

@@ -13,9 +13,11 @@ public protocol VideoPoolStore: Sendable {
     /// added then.
     func add(_ comments: [VideoComment], video: VideoID, limit: Int) async throws -> [VideoComment]
 
-    /// The pool's comments with an offset in `offsets`, each with its like count, in offset
-    /// order (seq order among equal offsets).
-    func comments(video: VideoID, offsets: Range<Int64>) async throws -> [VideoComment]
+    /// At most `limit` comments of segment `segment` of the pool (`VideoSegment.offsets(of:)`),
+    /// each with its like count, in offset order (seq order among equal offsets). Past `limit`,
+    /// those of highest `VideoComment.rank` are kept: the store keeps each segment ordered by
+    /// rank, so a read costs what it returns, not what the segment holds.
+    func comments(video: VideoID, segment: Int64, limit: Int) async throws -> [VideoComment]
 
     /// Comment `id` of the pool with its like count; nil when the pool has none.
     func comment(video: VideoID, id: String) async throws -> VideoComment?

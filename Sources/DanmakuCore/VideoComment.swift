@@ -50,3 +50,19 @@ public struct VideoComment: Codable, Hashable, Sendable {
     /// comment, or one by the video's staff.
     public var isPrivileged: Bool { pool == true || user.role != nil }
 }
+
+extension VideoComment {
+    /// What one like adds to a comment's `rank`.
+    public static let rankPerLike: Int64 = 1 << 26
+
+    /// Where a comment stands when a segment over its cap keeps some: the privileged first, then
+    /// the most liked, then the newest. One integer, so that every store can keep a segment's
+    /// comments ordered by it and read only the highest; below 2^53, so a Redis sorted-set score
+    /// (a double) holds it exactly. Likes and seq each count up to 2^26 − 1 and stay there.
+    public static func rank(privileged: Bool, likes: Int, seq: UInt64) -> Int64 {
+        let field = rankPerLike - 1
+        let likes = min(max(Int64(clamping: likes), 0), field)
+        let seq = min(Int64(clamping: seq), field)
+        return (privileged ? 1 << 52 : 0) + likes * rankPerLike + seq
+    }
+}

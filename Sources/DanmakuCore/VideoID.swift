@@ -33,4 +33,9 @@ public enum VideoSegment {
     public static func offsets(of n: Int64) -> Range<Int64> {
         (n * milliseconds)..<((n + 1) * milliseconds)
     }
+
+    /// The segment that holds `offsetMs` (a negative offset counts as 0).
+    public static func number(of offsetMs: Int64) -> Int64 {
+        max(offsetMs, 0) / milliseconds
+    }
 }

@@ -52,27 +52,14 @@ extension CommentService {
         }
     }
 
-    /// Segment `n` of `video`: its comments in offset order, at most `videoSegmentCap` of them.
+    /// Segment `n` of `video`: its comments in offset order, at most `videoSegmentCap` of them
+    /// (past it, the privileged, then the most liked, then the newest: the store reads only those).
     public func videoSegment(video: VideoID, segment n: Int64) async -> Result<[VideoComment], DanmakuError> {
         do {
-            let all = try await videos.comments(video: video, offsets: VideoSegment.offsets(of: n))
-            return .success(Self.capped(all, to: configuration.videoSegmentCap))
+            return .success(try await videos.comments(video: video, segment: n, limit: configuration.videoSegmentCap))
         } catch {
             return .failure(.busUnavailable(String(describing: error)))
         }
-    }
-
-    /// At most `cap` of `comments` (which are in offset order), still in offset order: the
-    /// privileged first (subtitles, the staff's comments), then the most liked, then the newest,
-    /// so a full segment still takes new comments in and keeps what viewers liked.
-    static func capped(_ comments: [VideoComment], to cap: Int) -> [VideoComment] {
-        guard comments.count > cap else { return comments }
-        let kept = comments.sorted { a, b in
-            if a.isPrivileged != b.isPrivileged { return a.isPrivileged }
-            if (a.likes ?? 0) != (b.likes ?? 0) { return (a.likes ?? 0) > (b.likes ?? 0) }
-            return a.seq > b.seq
-        }.prefix(cap)
-        return kept.sorted { ($0.offsetMs, $0.seq) < ($1.offsetMs, $1.seq) }
     }
 
     /// `user` likes comment `id` of `video`: counted once per user.

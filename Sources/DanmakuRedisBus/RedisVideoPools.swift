@@ -9,8 +9,9 @@ import NIOCore
 /// Video pools in Redis, shared by every node of a cluster. A video's keys share the hash tag
 /// `{video:ID}`, so on a Redis Cluster they live in one slot and each script touches them
 /// together: the comments (a hash, id → JSON), their offsets (a sorted set), the pool's last
-/// seq and size, each comment's likers (a set) and like counts (a hash). Pools do not expire:
-/// they are a video's, not a live room's.
+/// seq and size, each comment's likers (a set) and like counts (a hash), and each segment's
+/// comments by `VideoComment.rank` (a sorted set, so a capped segment read takes only the top).
+/// Pools do not expire: they are a video's, not a live room's.
 public final class RedisVideoPools: VideoPoolStore {
     private let bus: RedisBus
 
@@ -35,6 +36,8 @@ public final class RedisVideoPools: VideoPoolStore {
         }
 
         func likers(_ id: String) -> String { "\(prefix):likers:\(id)" }
+        func ranks(_ segment: Int64) -> String { "\(prefix):ranks:\(segment)" }
+        func ranks(of comment: VideoComment) -> String { ranks(VideoSegment.number(of: comment.offsetMs)) }
     }
 
     public func add(_ comments: [VideoComment], video: VideoID, limit: Int) async throws -> [VideoComment] {
@@ -51,10 +54,14 @@ public final class RedisVideoPools: VideoPoolStore {
                 var unnumbered = comment
                 unnumbered.seq = 0
                 unnumbered.likes = nil
-                arguments += [RESPArgument(comment.id), RESPArgument(comment.offsetMs), RESPArgument(bytes: try WireCodec.encode(unnumbered))]
+                arguments += [
+                    RESPArgument(comment.id), RESPArgument(comment.offsetMs), RESPArgument(bytes: try WireCodec.encode(unnumbered)),
+                    RESPArgument(comment.isPrivileged ? 1 : 0),
+                ]
             }
             let reply = try await bus.scripts.run(
-                RedisScripts.addVideoComments, keys: [keys.meta, keys.comments, keys.offsets], arguments: arguments, on: bus.redis
+                RedisScripts.addVideoComments, keys: [keys.meta, keys.comments, keys.offsets] + slice.map(keys.ranks(of:)),
+                arguments: arguments, on: bus.redis
             ).get()
             if reply.integer == -1 { throw VideoPoolFull(limit: limit) }
             guard let seqs = reply.array, seqs.count == slice.count else { throw RedisError.unexpectedReply("add video comments: \(reply)") }
@@ -69,11 +76,11 @@ public final class RedisVideoPools: VideoPoolStore {
         return added
     }
 
-    public func comments(video: VideoID, offsets: Range<Int64>) async throws -> [VideoComment] {
+    public func comments(video: VideoID, segment: Int64, limit: Int) async throws -> [VideoComment] {
+        guard limit > 0 else { return [] }
         let keys = Keys(video)
         let reply = try await bus.scripts.run(
-            RedisScripts.videoSegment, keys: [keys.comments, keys.offsets, keys.likeCounts],
-            arguments: [RESPArgument(offsets.lowerBound), RESPArgument(offsets.upperBound)], on: bus.redis
+            RedisScripts.videoSegment, keys: [keys.comments, keys.likeCounts, keys.ranks(segment)], arguments: [RESPArgument(limit)], on: bus.redis
         ).get()
         guard let parts = reply.array, parts.count % 2 == 0 else { throw RedisError.unexpectedReply("video segment: \(reply)") }
         var comments: [VideoComment] = []
@@ -94,9 +101,11 @@ public final class RedisVideoPools: VideoPoolStore {
 
     public func like(video: VideoID, id: String, user: String) async throws -> (count: Int, added: Bool)? {
         let keys = Keys(video)
+        // Its segment's rank set is a key of the script, so the comment is read first.
+        guard let comment = try await comment(video: video, id: id) else { return nil }
         let reply = try await bus.scripts.run(
-            RedisScripts.likeVideoComment, keys: [keys.comments, keys.likers(id), keys.likeCounts],
-            arguments: [RESPArgument(id), RESPArgument(user)], on: bus.redis
+            RedisScripts.likeVideoComment, keys: [keys.comments, keys.likers(id), keys.likeCounts, keys.ranks(of: comment)],
+            arguments: [RESPArgument(id), RESPArgument(user), RESPArgument(VideoComment.rankPerLike)], on: bus.redis
         ).get()
         if reply.integer == -1 { return nil }
         guard let parts = reply.array, parts.count == 2, let count = parts[0].integer, let added = parts[1].integer else {
@@ -107,8 +116,10 @@ public final class RedisVideoPools: VideoPoolStore {
 
     public func remove(video: VideoID, id: String) async throws -> Bool {
         let keys = Keys(video)
+        guard let comment = try await comment(video: video, id: id) else { return false }
         let reply = try await bus.scripts.run(
-            RedisScripts.removeVideoComment, keys: [keys.meta, keys.comments, keys.offsets, keys.likers(id), keys.likeCounts],
+            RedisScripts.removeVideoComment,
+            keys: [keys.meta, keys.comments, keys.offsets, keys.likers(id), keys.likeCounts, keys.ranks(of: comment)],
             arguments: [RESPArgument(id)], on: bus.redis
         ).get()
         return reply.integer == 1
@@ -126,19 +137,19 @@ public final class RedisVideoPools: VideoPoolStore {
 
 extension RedisScripts {
     /// Adds comments to a video's pool. KEYS: meta hash (`seq`, `count`), comments hash,
-    /// offsets sorted set. ARGV: the pool's limit, then (id, offset, JSON with `"seq":0`) per
-    /// comment. An id in the pool already is skipped (its seq is 0 in the answer). Returns each
+    /// offsets sorted set, then each comment's segment rank set. ARGV: the pool's limit, then
+    /// (id, offset, JSON with `"seq":0`, 1 if privileged) per comment. An id in the pool already is skipped (its seq is 0 in the answer). Returns each
     /// comment's seq, or -1 (nothing added) when the pool would pass its limit.
     static let addVideoComments = """
         local count = tonumber(redis.call('HGET', KEYS[1], 'count') or '0')
         local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
         local new = 0
-        for i = 2, #ARGV, 3 do
+        for i = 2, #ARGV, 4 do
             if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 0 then new = new + 1 end
         end
         if count + new > tonumber(ARGV[1]) then return -1 end
         local seqs = {}
-        for i = 2, #ARGV, 3 do
+        for i = 2, #ARGV, 4 do
             if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 0 then
                 seq = seq + 1
                 count = count + 1
@@ -146,6 +157,8 @@ extension RedisScripts {
                 local json = string.gsub(ARGV[i + 2], '"seq":0,', '"seq":' .. seq .. ',', 1)
                 redis.call('HSET', KEYS[2], ARGV[i], json)
                 redis.call('ZADD', KEYS[3], ARGV[i + 1], ARGV[i])
+                -- VideoComment.rank with no likes: privileged 2^52, seq up to 2^26 - 1.
+                redis.call('ZADD', KEYS[4 + (i - 2) / 4], tonumber(ARGV[i + 3]) * 4503599627370496 + math.min(seq, 67108863), ARGV[i])
                 seqs[#seqs + 1] = seq
             else
                 seqs[#seqs + 1] = 0
@@ -155,16 +168,16 @@ extension RedisScripts {
         return seqs
         """
 
-    /// A segment of a video. KEYS: comments hash, offsets sorted set, like counts hash. ARGV:
-    /// from (inclusive) and to (exclusive) offsets. Returns JSON and like count, in turn.
+    /// The highest-ranked comments of a video's segment. KEYS: comments hash, like counts hash,
+    /// the segment's rank set. ARGV: how many at most. Returns JSON and like count, in turn.
     static let videoSegment = """
-        local ids = redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[1], '(' .. ARGV[2])
+        local ids = redis.call('ZRANGE', KEYS[3], 0, tonumber(ARGV[1]) - 1, 'REV')
         local out = {}
         for _, id in ipairs(ids) do
             local json = redis.call('HGET', KEYS[1], id)
             if json then
                 out[#out + 1] = json
-                out[#out + 1] = tonumber(redis.call('HGET', KEYS[3], id) or '0')
+                out[#out + 1] = tonumber(redis.call('HGET', KEYS[2], id) or '0')
             end
         end
         return out
@@ -179,20 +192,25 @@ extension RedisScripts {
         """
 
     /// A like of a video's comment. KEYS: comments hash, the comment's likers set, like counts
-    /// hash. ARGV: id, user. Returns {count, 1 if the like is new}, or -1 for no such comment.
+    /// hash, its segment's rank set. ARGV: id, user, what a like adds to the rank. Returns
+    /// {count, 1 if the like is new}, or -1 for no such comment.
     static let likeVideoComment = """
         if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return -1 end
         local added = redis.call('SADD', KEYS[2], ARGV[2])
         local count = redis.call('SCARD', KEYS[2])
         redis.call('HSET', KEYS[3], ARGV[1], count)
+        -- VideoComment.rank counts likes up to 2^26 - 1.
+        if added == 1 and count < 67108864 then redis.call('ZINCRBY', KEYS[4], ARGV[3], ARGV[1]) end
         return {count, added}
         """
 
     /// Takes a comment out of a video's pool. KEYS: meta hash, comments hash, offsets sorted
-    /// set, the comment's likers set, like counts hash. ARGV: id. Returns 1 if it was there.
+    /// set, the comment's likers set, like counts hash, its segment's rank set. ARGV: id.
+    /// Returns 1 if it was there.
     static let removeVideoComment = """
         if redis.call('HDEL', KEYS[2], ARGV[1]) == 0 then return 0 end
         redis.call('ZREM', KEYS[3], ARGV[1])
+        redis.call('ZREM', KEYS[6], ARGV[1])
         redis.call('DEL', KEYS[4])
         redis.call('HDEL', KEYS[5], ARGV[1])
         redis.call('HINCRBY', KEYS[1], 'count', -1)

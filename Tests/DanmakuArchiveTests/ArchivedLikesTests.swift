@@ -38,10 +38,18 @@ import Testing
         #expect(try await archive.videos.add([comment("a", at: 100), comment("c", at: 100)], video: video, limit: 3).map(\.id) == ["c"],
                 "a known id is skipped")
         await #expect(throws: VideoPoolFull(limit: 3)) { try await archive.videos.add([comment("d", at: 1)], video: video, limit: 3) }
-        let all = try await archive.videos.comments(video: video, offsets: 0..<1000)
+        let all = try await archive.videos.comments(video: video, segment: 0, limit: 100)
         #expect(all.map(\.id) == ["a", "c", "b"], "offset order, then seq")
         #expect(try await archive.videos.remove(video: video, id: "a"))
         #expect(try await archive.videos.add([comment("d", at: 1)], video: video, limit: 3).map(\.seq) == [4], "seqs are never reused")
+        await archive.close()
+    }
+
+    @Test func aCappedSegmentReadReturnsOnlyTheHighestRanked() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("danmaku-pool-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let archive = try await ArchivedLog.open(directory: directory, historyCapacity: 10, logger: Logger(label: "test"))
+        try await VideoPoolContract.aCappedSegmentReadReturnsOnlyTheHighestRanked(archive.videos)
         await archive.close()
     }
 }

@@ -1,0 +1,1 @@
+../DanmakuBusTests/VideoPoolContract.swift
