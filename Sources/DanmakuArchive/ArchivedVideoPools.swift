@@ -35,6 +35,12 @@ public final class ArchivedVideoPools: VideoPoolStore {
                 PRIMARY KEY (video, id, user)) WITHOUT ROWID
             """)
         try await addRanks(database)
+        // Comments ever published to each pool, counted apart from posts (added later: pools from
+        // before it count everything as posted).
+        let columns = try await database.query("PRAGMA table_info(videos)").compactMap { $0.column("name")?.string }
+        if !columns.contains("published") {
+            _ = try await database.query("ALTER TABLE videos ADD COLUMN published INTEGER NOT NULL DEFAULT 0")
+        }
         // A capped segment read walks this index from the top and stops at the cap.
         _ = try await database.query("CREATE INDEX IF NOT EXISTS video_comments_by_rank ON video_comments (video, segment, rank)")
         return ArchivedVideoPools(database: database)
@@ -67,14 +73,17 @@ public final class ArchivedVideoPools: VideoPoolStore {
         try? await database.close()
     }
 
-    public func add(_ comments: [VideoComment], video: VideoID, limit: Int) async throws -> [VideoComment] {
+    public func add(_ comments: [VideoComment], video: VideoID, limit: Int, origin: VideoCommentOrigin) async throws -> [VideoComment] {
         try await serial.run { [database] in
             _ = try await database.query("BEGIN IMMEDIATE")
             do {
-                let row = try await database.query("SELECT last_seq, count FROM videos WHERE video = ?", [.text(video.value)]).first
-                // Clamped as read from disk: a pool never holds 2^62 comments, so `lastSeq + 1` cannot overflow.
+                let row = try await database.query("SELECT last_seq, count, published FROM videos WHERE video = ?", [.text(video.value)]).first
+                if row == nil, origin == .post(startsPool: false) { throw VideoPoolMissing() }
+                // Clamped as read from disk: a pool never holds 2^62 comments, so `lastSeq + 1`,
+                // `count + 1` and `published + 1` cannot overflow.
                 var lastSeq = min(max(row?.column("last_seq")?.integer ?? 0, 0), Int.max / 2)
-                var count = row?.column("count")?.integer ?? 0
+                var count = min(max(row?.column("count")?.integer ?? 0, 0), Int.max / 2)
+                var published = min(max(row?.column("published")?.integer ?? 0, 0), Int.max / 2)
                 var added: [VideoComment] = []
                 for comment in comments {
                     var numbered = comment
@@ -92,12 +101,18 @@ public final class ArchivedVideoPools: VideoPoolStore {
                     guard !inserted.isEmpty else { continue }
                     lastSeq += 1
                     count += 1
-                    if count > limit { throw VideoPoolFull(limit: limit) }
+                    switch origin {
+                    case .post: if count - published > limit { throw VideoPoolFull(limit: limit) }
+                    case .published:
+                        published += 1
+                        if published > limit { throw VideoPoolFull(limit: limit) }
+                    }
                     added.append(numbered)
                 }
-                _ = try await database.query(
-                    "INSERT INTO videos (video, last_seq, count) VALUES (?, ?, ?) ON CONFLICT (video) DO UPDATE SET last_seq = excluded.last_seq, count = excluded.count",
-                    [.text(video.value), .integer(lastSeq), .integer(count)])
+                _ = try await database.query("""
+                    INSERT INTO videos (video, last_seq, count, published) VALUES (?, ?, ?, ?) ON CONFLICT (video) DO UPDATE SET
+                        last_seq = excluded.last_seq, count = excluded.count, published = excluded.published
+                    """, [.text(video.value), .integer(lastSeq), .integer(count), .integer(published)])
                 _ = try await database.query("COMMIT")
                 return added
             } catch {

@@ -6,8 +6,9 @@ import Synchronization
 /// Video pools kept in this process (a single-process server without `--data-dir`): gone on
 /// restart, like the memory bus's rooms.
 ///
-/// Bounded twice: each pool by the `limit` its caller passes, and all pools together by
-/// `maxComments`, past which adding fails like a full pool.
+/// Bounded twice: each pool by the allowances of `limit` its caller passes, and all pools
+/// together by `maxComments`, past which posts fail like a full pool (a publish does not: staff
+/// publish, and their allowance bounds it).
 public final class MemoryVideoPools: VideoPoolStore {
     private struct Pool {
         var comments: [String: VideoComment] = [:]
@@ -15,6 +16,8 @@ public final class MemoryVideoPools: VideoPoolStore {
         /// Each segment's comments by rank, lowest first: a capped read takes the tail.
         var ranked: [Int64: [Ranked]] = [:]
         var lastSeq: UInt64 = 0
+        /// Comments ever published to the pool (never lowered: see `VideoPoolStore.add`).
+        var published = 0
 
         mutating func insertRank(of comment: VideoComment, likes: Int) {
             let entry = Ranked(comment, likes: likes)
@@ -60,11 +63,19 @@ public final class MemoryVideoPools: VideoPoolStore {
         var total = 0
 
         /// Runs `body` on `video`'s pool in place (taken out of the dictionary meanwhile, so that
-        /// changing it copies nothing), creating it when `create`; nil when it does not exist.
+        /// changing it copies nothing), creating it when `create`; nil when it does not exist. A
+        /// pool created for a `body` that throws is not kept.
         mutating func withPool<T>(_ video: VideoID, create: Bool = false, _ body: (inout Pool) throws -> T) rethrows -> T? {
-            guard var pool = byVideo.removeValue(forKey: video) ?? (create ? Pool() : nil) else { return nil }
-            defer { byVideo[video] = pool }
-            return try body(&pool)
+            let existing = byVideo.removeValue(forKey: video)
+            guard var pool = existing ?? (create ? Pool() : nil) else { return nil }
+            do {
+                let result = try body(&pool)
+                byVideo[video] = pool
+                return result
+            } catch {
+                byVideo[video] = existing
+                throw error
+            }
         }
     }
 
@@ -76,14 +87,21 @@ public final class MemoryVideoPools: VideoPoolStore {
         self.maxComments = maxComments
     }
 
-    public func add(_ comments: [VideoComment], video: VideoID, limit: Int) async throws -> [VideoComment] {
+    public func add(_ comments: [VideoComment], video: VideoID, limit: Int, origin: VideoCommentOrigin) async throws -> [VideoComment] {
         try state.withLock { state in
             let total = state.total
-            let added = try state.withPool(video, create: true) { pool -> [VideoComment] in
+            let starts = origin != .post(startsPool: false)
+            guard let added = try state.withPool(video, create: starts, { pool -> [VideoComment] in
                 var seen = Set<String>()
                 let new = comments.filter { pool.comments[$0.id] == nil && seen.insert($0.id).inserted }
-                if pool.comments.count + new.count > limit { throw VideoPoolFull(limit: limit) }
-                if total + new.count > maxComments { throw VideoPoolFull(limit: pool.comments.count) }
+                switch origin {
+                case .post:
+                    if pool.comments.count - pool.published + new.count > limit { throw VideoPoolFull(limit: limit) }
+                    if total + new.count > maxComments { throw VideoPoolFull(limit: pool.comments.count) }
+                case .published:
+                    if pool.published + new.count > limit { throw VideoPoolFull(limit: limit) }
+                    pool.published += new.count
+                }
                 return new.map { comment in
                     var numbered = comment
                     pool.lastSeq += 1
@@ -93,7 +111,7 @@ public final class MemoryVideoPools: VideoPoolStore {
                     pool.insertRank(of: numbered, likes: 0)
                     return numbered
                 }
-            } ?? []
+            }) else { throw VideoPoolMissing() }
             state.total += added.count
             return added
         }

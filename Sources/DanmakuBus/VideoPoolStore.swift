@@ -9,9 +9,12 @@ public protocol VideoPoolStore: Sendable {
     /// own seq is ignored). A comment whose id is in the pool already is skipped, so publishing
     /// a stream twice adds nothing. Returns the comments added, numbered.
     ///
-    /// Throws `VideoPoolFull` when the pool would hold more than `limit` comments; nothing is
-    /// added then.
-    func add(_ comments: [VideoComment], video: VideoID, limit: Int) async throws -> [VideoComment]
+    /// Posts and published comments have an allowance of `limit` each, so what viewers post
+    /// never blocks a publish: posts are refused once the pool holds `limit` comments beyond
+    /// those ever published to it, a publish once more than `limit` would have been published.
+    /// Throws `VideoPoolFull` past the allowance and `VideoPoolMissing` for a post that may not
+    /// start a pool to a video that has none; nothing is added then.
+    func add(_ comments: [VideoComment], video: VideoID, limit: Int, origin: VideoCommentOrigin) async throws -> [VideoComment]
 
     /// At most `limit` comments of segment `segment` of the pool (`VideoSegment.offsets(of:)`),
     /// each with its like count, in offset order (seq order among equal offsets). Past `limit`,
@@ -28,6 +31,21 @@ public protocol VideoPoolStore: Sendable {
 
     /// Takes comment `id` out of the pool; whether it was there.
     func remove(video: VideoID, id: String) async throws -> Bool
+}
+
+/// Where comments added to a video's pool come from.
+public enum VideoCommentOrigin: Sendable, Equatable {
+    /// Posted to the video: counted against the posts' allowance. Only the video's staff may
+    /// start a pool (`startsPool`), so a viewer cannot make pools up, and a stream published later
+    /// as a video of that name never meets what viewers posted.
+    case post(startsPool: Bool)
+    /// A finished stream published as the video: starts the pool when needed, counted apart.
+    case published
+}
+
+/// A post to a video that has no pool, from someone who may not start one.
+public struct VideoPoolMissing: Error, Sendable, Equatable {
+    public init() {}
 }
 
 /// A pool refused comments that would take it past its limit.

@@ -174,6 +174,11 @@ extension DanmakuError {
     public static let noStream = DanmakuError(
         code: "no_stream", status: 404, message: "no such stream; start one with POST /v1/rooms/{room}/live")
 
+    /// A post to a video whose pool its staff have not started (by posting to it or publishing a
+    /// stream as it).
+    public static let noVideo = DanmakuError(
+        code: "no_video", status: 404, message: "this video has no comment pool; its staff start one by posting to it or publishing a stream")
+
     /// A post or a publish that would take a video's pool past its limit.
     public static func videoFull(max: Int) -> DanmakuError {
         DanmakuError(code: "video_full", status: 409, message: "the video's comment pool holds its most comments (\(max))")

@@ -15,7 +15,8 @@ extension CommentService {
         let result: Result<VideoComment, DanmakuError>
         switch await authenticator.author(token: token, room: video.scope, clientAddress: clientAddress) {
         case .success(let author):
-            result = await addVideoComment(video: video, request: request, offsetMs: offsetMs, author: author, clientAddress: clientAddress)
+            result = await addVideoComment(
+                video: video, request: request, offsetMs: offsetMs, author: author, token: token, clientAddress: clientAddress)
         case .failure(let error):
             result = .failure(error)
         }
@@ -26,8 +27,10 @@ extension CommentService {
         return result
     }
 
+    /// Only the video's staff may start its pool (in open mode, where nobody can prove to be
+    /// staff, any post may): the staff check runs only when there is no pool.
     private func addVideoComment(
-        video: VideoID, request: CommentRequest, offsetMs: Int64, author: CommentAuthor, clientAddress: String
+        video: VideoID, request: CommentRequest, offsetMs: Int64, author: CommentAuthor, token: String?, clientAddress: String
     ) async -> Result<VideoComment, DanmakuError> {
         let admitted: Admitted
         switch await admit(room: video.scope, request: request, author: author, clientAddress: clientAddress) {
@@ -38,11 +41,24 @@ extension CommentService {
         let comment = VideoComment(
             seq: 0, id: RandomID.make(), video: video.value, offsetMs: offsetMs, user: author, text: admitted.text,
             color: draft.color, mode: draft.mode, ts: Int64(saturating: admitted.now * 1000), size: draft.size, pool: draft.pool)
+        let limit = configuration.maxVideoComments
         do {
-            guard let added = try await videos.add([comment], video: video, limit: configuration.maxVideoComments).first else {
-                throw VideoPoolFull(limit: configuration.maxVideoComments)
+            let added: [VideoComment]
+            do {
+                added = try await videos.add([comment], video: video, limit: limit, origin: .post(startsPool: false))
+            } catch is VideoPoolMissing {
+                switch await moderator(token: token, room: video.scope) {
+                case .success: break
+                case .failure(let refusal) where refusal.code == DanmakuError.moderationNeedsTokens.code: break
+                case .failure: throw VideoPoolMissing()
+                }
+                added = try await videos.add([comment], video: video, limit: limit, origin: .post(startsPool: true))
             }
-            return .success(added)
+            guard let first = added.first else { throw VideoPoolFull(limit: limit) }
+            return .success(first)
+        } catch is VideoPoolMissing {
+            await admitted.refund()
+            return .failure(.noVideo)
         } catch let full as VideoPoolFull {
             await admitted.refund()
             return .failure(.videoFull(max: full.limit))
@@ -130,7 +146,7 @@ extension CommentService {
                     seq: 0, id: comment.id, video: video.value, offsetMs: max(0, comment.ts - record.startedAt), user: comment.user,
                     text: comment.text, color: comment.color, mode: comment.mode, ts: comment.ts, size: comment.size, pool: comment.pool)
             }
-            let added = try await videos.add(comments, video: video, limit: limit)
+            let added = try await videos.add(comments, video: video, limit: limit, origin: .published)
             return .success((record, added.count))
         } catch let full as VideoPoolFull {
             return .failure(.videoFull(max: full.limit))

@@ -40,7 +40,7 @@ public final class RedisVideoPools: VideoPoolStore {
         func ranks(of comment: VideoComment) -> String { ranks(VideoSegment.number(of: comment.offsetMs)) }
     }
 
-    public func add(_ comments: [VideoComment], video: VideoID, limit: Int) async throws -> [VideoComment] {
+    public func add(_ comments: [VideoComment], video: VideoID, limit: Int, origin: VideoCommentOrigin) async throws -> [VideoComment] {
         let keys = Keys(video)
         var seen = Set<String>()
         let unique = comments.filter { seen.insert($0.id).inserted }
@@ -49,7 +49,12 @@ public final class RedisVideoPools: VideoPoolStore {
         while start < unique.count {
             let slice = unique[start..<min(unique.count, start + Self.chunk)]
             start += Self.chunk
-            var arguments = [RESPArgument(limit)]
+            let originCode = switch origin {
+            case .post(startsPool: false): 0
+            case .post(startsPool: true): 1
+            case .published: 2
+            }
+            var arguments = [RESPArgument(limit), RESPArgument(originCode)]
             for comment in slice {
                 var unnumbered = comment
                 unnumbered.seq = 0
@@ -64,6 +69,7 @@ public final class RedisVideoPools: VideoPoolStore {
                 arguments: arguments, on: bus.redis
             ).get()
             if reply.integer == -1 { throw VideoPoolFull(limit: limit) }
+            if reply.integer == -2 { throw VideoPoolMissing() }
             guard let seqs = reply.array, seqs.count == slice.count else { throw RedisError.unexpectedReply("add video comments: \(reply)") }
             for (comment, seq) in zip(slice, seqs) {
                 guard let seq = seq.integer, seq > 0 else { continue }
@@ -136,20 +142,30 @@ public final class RedisVideoPools: VideoPoolStore {
 }
 
 extension RedisScripts {
-    /// Adds comments to a video's pool. KEYS: meta hash (`seq`, `count`), comments hash,
-    /// offsets sorted set, then each comment's segment rank set. ARGV: the pool's limit, then
-    /// (id, offset, JSON with `"seq":0`, 1 if privileged) per comment. An id in the pool already is skipped (its seq is 0 in the answer). Returns each
-    /// comment's seq, or -1 (nothing added) when the pool would pass its limit.
+    /// Adds comments to a video's pool. KEYS: meta hash (`seq`, `count`, `published`), comments
+    /// hash, offsets sorted set, then each comment's segment rank set. ARGV: the pool's limit,
+    /// the origin (0 a post that may not start the pool, 1 one that may, 2 a publish), then (id,
+    /// offset, JSON with `"seq":0`, 1 if privileged) per comment. An id in the pool already is
+    /// skipped (its seq is 0 in the answer). Returns each comment's seq, -1 (nothing added)
+    /// when the origin's allowance would be passed, or -2 when a post may not start the pool.
     static let addVideoComments = """
+        local origin = tonumber(ARGV[2])
+        if origin == 0 and redis.call('EXISTS', KEYS[1]) == 0 then return -2 end
         local count = tonumber(redis.call('HGET', KEYS[1], 'count') or '0')
         local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+        local published = tonumber(redis.call('HGET', KEYS[1], 'published') or '0')
         local new = 0
-        for i = 2, #ARGV, 4 do
+        for i = 3, #ARGV, 4 do
             if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 0 then new = new + 1 end
         end
-        if count + new > tonumber(ARGV[1]) then return -1 end
+        if origin == 2 then
+            if published + new > tonumber(ARGV[1]) then return -1 end
+            published = published + new
+        elseif count - published + new > tonumber(ARGV[1]) then
+            return -1
+        end
         local seqs = {}
-        for i = 2, #ARGV, 4 do
+        for i = 3, #ARGV, 4 do
             if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 0 then
                 seq = seq + 1
                 count = count + 1
@@ -158,13 +174,13 @@ extension RedisScripts {
                 redis.call('HSET', KEYS[2], ARGV[i], json)
                 redis.call('ZADD', KEYS[3], ARGV[i + 1], ARGV[i])
                 -- VideoComment.rank with no likes: privileged 2^52, seq up to 2^26 - 1.
-                redis.call('ZADD', KEYS[4 + (i - 2) / 4], tonumber(ARGV[i + 3]) * 4503599627370496 + math.min(seq, 67108863), ARGV[i])
+                redis.call('ZADD', KEYS[4 + (i - 3) / 4], tonumber(ARGV[i + 3]) * 4503599627370496 + math.min(seq, 67108863), ARGV[i])
                 seqs[#seqs + 1] = seq
             else
                 seqs[#seqs + 1] = 0
             end
         end
-        redis.call('HSET', KEYS[1], 'seq', seq, 'count', count)
+        redis.call('HSET', KEYS[1], 'seq', seq, 'count', count, 'published', published)
         return seqs
         """
 

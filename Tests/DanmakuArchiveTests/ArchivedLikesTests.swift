@@ -33,15 +33,15 @@ import Testing
             VideoComment(seq: 0, id: id, video: "film", offsetMs: offset, user: CommentAuthor(id: "u", name: "U"), text: id,
                          color: "#ffffff", mode: .scroll, ts: 1)
         }
-        let added = try await archive.videos.add([comment("b", at: 500), comment("a", at: 100)], video: video, limit: 3)
+        let added = try await archive.videos.add([comment("b", at: 500), comment("a", at: 100)], video: video, limit: 3, origin: .post(startsPool: true))
         #expect(added.map(\.seq) == [1, 2])
-        #expect(try await archive.videos.add([comment("a", at: 100), comment("c", at: 100)], video: video, limit: 3).map(\.id) == ["c"],
+        #expect(try await archive.videos.add([comment("a", at: 100), comment("c", at: 100)], video: video, limit: 3, origin: .post(startsPool: true)).map(\.id) == ["c"],
                 "a known id is skipped")
-        await #expect(throws: VideoPoolFull(limit: 3)) { try await archive.videos.add([comment("d", at: 1)], video: video, limit: 3) }
+        await #expect(throws: VideoPoolFull(limit: 3)) { try await archive.videos.add([comment("d", at: 1)], video: video, limit: 3, origin: .post(startsPool: true)) }
         let all = try await archive.videos.comments(video: video, segment: 0, limit: 100)
         #expect(all.map(\.id) == ["a", "c", "b"], "offset order, then seq")
         #expect(try await archive.videos.remove(video: video, id: "a"))
-        #expect(try await archive.videos.add([comment("d", at: 1)], video: video, limit: 3).map(\.seq) == [4], "seqs are never reused")
+        #expect(try await archive.videos.add([comment("d", at: 1)], video: video, limit: 3, origin: .post(startsPool: true)).map(\.seq) == [4], "seqs are never reused")
         await archive.close()
     }
 
@@ -50,6 +50,14 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let archive = try await ArchivedLog.open(directory: directory, historyCapacity: 10, logger: Logger(label: "test"))
         try await VideoPoolContract.aCappedSegmentReadReturnsOnlyTheHighestRanked(archive.videos)
+        await archive.close()
+    }
+
+    @Test func viewersNeitherStartPoolsNorBlockAPublish() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("danmaku-pool-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let archive = try await ArchivedLog.open(directory: directory, historyCapacity: 10, logger: Logger(label: "test"))
+        try await VideoPoolContract.viewersNeitherStartPoolsNorBlockAPublish(archive.videos)
         await archive.close()
     }
 }

@@ -15,7 +15,7 @@ enum VideoPoolContract {
     static func aCappedSegmentReadReturnsOnlyTheHighestRanked(_ store: some VideoPoolStore) async throws {
         let video = VideoID("film")!
         let plain = (0..<5).map { comment("c\($0)", at: Int64(1000 * $0)) }
-        _ = try await store.add(plain + [comment("staff", at: 99_999, staff: true), comment("later", at: 360_000)], video: video, limit: 100)
+        _ = try await store.add(plain + [comment("staff", at: 99_999, staff: true), comment("later", at: 360_000)], video: video, limit: 100, origin: .published)
         #expect(try await store.like(video: video, id: "c0", user: "ann")?.count == 1)
         #expect(try await store.like(video: video, id: "c0", user: "ann")?.added == false)
         let capped = try await store.comments(video: video, segment: 0, limit: 3)
@@ -26,5 +26,27 @@ enum VideoPoolContract {
         #expect(try await store.remove(video: video, id: "c0"))
         #expect(try await store.comments(video: video, segment: 0, limit: 3).map(\.id) == ["c3", "c4", "staff"], "a removed comment leaves its rank")
         #expect(try await store.comments(video: video, segment: 0, limit: 0).isEmpty)
+    }
+
+    /// Only staff start a pool; posts and publishes have an allowance each, so a pool viewers
+    /// filled still takes the stream published as it.
+    static func viewersNeitherStartPoolsNorBlockAPublish(_ store: some VideoPoolStore) async throws {
+        let video = VideoID("show")!
+        let viewer = VideoCommentOrigin.post(startsPool: false)
+        await #expect(throws: VideoPoolMissing()) { try await store.add([comment("junk", at: 1)], video: video, limit: 2, origin: viewer) }
+        await #expect(throws: VideoPoolMissing(), "a refused post starts nothing") {
+            try await store.add([comment("junk", at: 1)], video: video, limit: 2, origin: viewer)
+        }
+        #expect(try await store.comments(video: video, segment: 0, limit: 10).isEmpty)
+        #expect(try await store.add([comment("hello", at: 1, staff: true)], video: video, limit: 2, origin: .post(startsPool: true)).count == 1)
+        #expect(try await store.add([comment("p1", at: 2)], video: video, limit: 2, origin: viewer).count == 1, "the pool exists now")
+        await #expect(throws: VideoPoolFull(limit: 2)) { try await store.add([comment("p2", at: 3)], video: video, limit: 2, origin: viewer) }
+        let stream = [comment("s1", at: 4), comment("s2", at: 5)]
+        #expect(try await store.add(stream, video: video, limit: 2, origin: .published).map(\.seq) == [3, 4], "the posts' allowance is not the publish's")
+        await #expect(throws: VideoPoolFull(limit: 2)) { try await store.add([comment("p2", at: 3)], video: video, limit: 2, origin: viewer) }
+        await #expect(throws: VideoPoolFull(limit: 2)) { try await store.add([comment("s3", at: 6)], video: video, limit: 2, origin: .published) }
+        #expect(try await store.add(stream, video: video, limit: 2, origin: .published).isEmpty, "publishing again adds nothing")
+        #expect(try await store.comments(video: video, segment: 0, limit: 10).map(\.id) == ["hello", "p1", "s1", "s2"])
+        #expect(try await store.add([comment("v1", at: 1)], video: VideoID("vod")!, limit: 2, origin: .published).count == 1, "a publish starts a pool")
     }
 }

@@ -12,4 +12,12 @@ import Testing
             }
         }
     }
+
+    @Test func viewersNeitherStartPoolsNorBlockAPublish() async throws {
+        try await RedisServer.with { server in
+            try await RedisBusTests().withBus(server) { bus in
+                try await VideoPoolContract.viewersNeitherStartPoolsNorBlockAPublish(RedisVideoPools(bus: bus))
+            }
+        }
+    }
 }

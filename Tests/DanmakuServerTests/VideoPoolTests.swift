@@ -17,6 +17,13 @@ import Testing
         try await httpRequest(port: port, method: "GET", path: "/v1/videos/\(video)/segments/\(n)", headers: headers)
     }
 
+    /// Starts `video`'s pool as its staff do, with a comment in segment 10, out of the way.
+    func start(_ port: Int, _ video: String) async throws {
+        let streamer = try await tokens.bearer("star", .streamer, rooms: [video])
+        let started = try await post(port, video, as: streamer, #"{"text":"welcome","offsetMs":3600000}"#)
+        #expect(started.status == 201, "\(started)")
+    }
+
     static func texts(_ reply: HTTPReply) -> [String] {
         (reply.json["comments"] as? [[String: Any]] ?? []).compactMap { $0["text"] as? String }
     }
@@ -24,6 +31,7 @@ import Testing
     @Test func commentsComeBackBySegmentInOffsetOrder() async throws {
         try await withServer({ $0.jwtSecret = ModerationTests.secret }) { _, port in
             let fan = try await tokens.bearer("fan", .viewer)
+            try await start(port, "movie")
             // Posted out of order, across two segments (the second starts at 360000 ms).
             for (offset, text) in [(5000, "five"), (1000, "one"), (370_000, "after six minutes"), (359_999, "last ms"), (1000, "one again")] {
                 let created = try await post(port, "movie", as: fan, ##"{"text":"\##(text)","offsetMs":\##(offset),"color":"#ff0000"}"##)
@@ -71,6 +79,7 @@ import Testing
     @Test func aSegmentIsCacheableByItsETag() async throws {
         try await withServer({ $0.jwtSecret = ModerationTests.secret }) { _, port in
             let (ann, bob) = (try await tokens.bearer("ann", .viewer), try await tokens.bearer("bob", .viewer))
+            try await start(port, "clip")
             let id = try #require(try await post(port, "clip", as: ann, #"{"text":"nice","offsetMs":42}"#).json["id"] as? String)
             let first = try await segment(port, "clip", "0")
             let tag = try #require(first.headers["etag"])
@@ -84,7 +93,7 @@ import Testing
 
             // A like changes the segment, so its tag.
             let liked = try await tokens.call(port, "POST", "/v1/videos/clip/comments/\(id)/likes", bob)
-            #expect(liked.status == 200 && liked.json["likes"] as? Int == 1 && liked.json["seq"] as? Int == 1, "\(liked)")
+            #expect(liked.status == 200 && liked.json["likes"] as? Int == 1 && liked.json["seq"] as? Int == 2, "\(liked)")
             #expect(try await tokens.call(port, "POST", "/v1/videos/clip/comments/\(id)/likes", bob).json["likes"] as? Int == 1, "once per user")
             #expect(try await tokens.call(port, "POST", "/v1/videos/clip/comments/no-such/likes", bob).errorCode == "not_found")
             let changed = try await segment(port, "clip", "0", headers: ["If-None-Match": tag])
@@ -97,6 +106,7 @@ import Testing
         try await withServer({ $0.jwtSecret = ModerationTests.secret }) { _, port in
             let (ann, bob) = (try await tokens.bearer("ann", .viewer), try await tokens.bearer("bob", .viewer))
             let streamer = try await tokens.bearer("star", .streamer, rooms: ["vod"])
+            try await start(port, "vod")
             let first = try #require(try await post(port, "vod", as: ann, #"{"text":"mine","offsetMs":10}"#).json["id"] as? String)
             let second = try #require(try await post(port, "vod", as: ann, #"{"text":"also mine","offsetMs":20}"#).json["id"] as? String)
             let notHers = try await tokens.call(port, "DELETE", "/v1/videos/vod/comments/\(first)", bob)
@@ -113,11 +123,11 @@ import Testing
         try await withServer({ $0.jwtSecret = ModerationTests.secret; $0.logic.videoSegmentCap = 3 }) { _, port in
             let fan = try await tokens.bearer("fan", .viewer)
             let streamer = try await tokens.bearer("star", .streamer, rooms: ["cap"])
+            #expect(try await post(port, "cap", as: streamer, #"{"text":"staff","offsetMs":99999}"#).status == 201)
             var ids: [String] = []
             for index in 0..<5 {
                 ids.append(try #require(try await post(port, "cap", as: fan, #"{"text":"c\#(index)","offsetMs":\#(1000 * index)}"#).json["id"] as? String))
             }
-            #expect(try await post(port, "cap", as: streamer, #"{"text":"staff","offsetMs":99999}"#).status == 201)
             #expect(try await tokens.call(port, "POST", "/v1/videos/cap/comments/\(ids[0])/likes", fan).status == 200)
             // Kept: the staff's comment, the liked c0, then the newest of the rest (c4); shown in offset order.
             #expect(Self.texts(try await segment(port, "cap", "0")) == ["c0", "c4", "staff"])
@@ -127,11 +137,31 @@ import Testing
     @Test func aPoolIsBoundedAndARefusedPostCostsNothing() async throws {
         try await withServer({ $0.jwtSecret = ModerationTests.secret; $0.logic.maxVideoComments = 2 }) { _, port in
             let fan = try await tokens.bearer("fan", .viewer)
+            try await start(port, "small")
             #expect(try await post(port, "small", as: fan, #"{"text":"a","offsetMs":1}"#).status == 201)
-            #expect(try await post(port, "small", as: fan, #"{"text":"b","offsetMs":2}"#).status == 201)
-            let full = try await post(port, "small", as: fan, #"{"text":"c","offsetMs":3}"#)
+            let full = try await post(port, "small", as: fan, #"{"text":"b","offsetMs":2}"#)
             #expect(full.status == 409 && full.errorCode == "video_full", "\(full)")
-            #expect(try await post(port, "other", as: fan, #"{"text":"c","offsetMs":3}"#).status == 201, "another pool takes it")
+            try await start(port, "other")
+            #expect(try await post(port, "other", as: fan, #"{"text":"b","offsetMs":2}"#).status == 201, "another pool takes it")
+        }
+    }
+
+    @Test func onlyTheVideosStaffStartAPool() async throws {
+        try await withServer({ $0.jwtSecret = ModerationTests.secret }) { _, port in
+            let fan = try await tokens.bearer("fan", .viewer)
+            let refused = try await post(port, "anyname", as: fan, #"{"text":"junk","offsetMs":1}"#)
+            #expect(refused.status == 404 && refused.errorCode == "no_video", "\(refused)")
+            #expect(try await post(port, "anyname", as: fan, #"{"text":"junk","offsetMs":1}"#).errorCode == "no_video",
+                    "refused, not rate limited or a duplicate: the refusal was refunded")
+            try await start(port, "anyname")
+            #expect(try await post(port, "anyname", as: fan, #"{"text":"now it takes posts","offsetMs":1}"#).status == 201)
+        }
+    }
+
+    @Test func inOpenModeAnyPostStartsAPool() async throws {
+        try await withServer({ _ in }) { _, port in
+            let posted = try await post(port, "demo", as: nil, #"{"text":"hi","offsetMs":1}"#)
+            #expect(posted.status == 201, "nobody can prove to be staff, so nobody is needed: \(posted)")
         }
     }
 }
