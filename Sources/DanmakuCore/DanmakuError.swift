@@ -193,4 +193,18 @@ extension DanmakuError {
 
     public static let shuttingDown = DanmakuError(
         code: "shutting_down", status: 503, message: "server is shutting down", retryAfterSeconds: 1)
+
+    /// An `Idempotency-Key` header that is empty, too long or not printable ASCII.
+    public static func invalidIdempotencyKey(maxBytes: Int) -> DanmakuError {
+        .init(code: "invalid_idempotency_key", status: 400,
+              message: "Idempotency-Key must be 1-\(maxBytes) bytes of printable ASCII")
+    }
+    /// A retry while the first post with its `Idempotency-Key` has no answer yet.
+    public static let idempotencyInProgress = DanmakuError(
+        code: "idempotency_in_progress", status: 409,
+        message: "a post with this Idempotency-Key is still being processed; retry shortly", retryAfterSeconds: 1)
+    /// A retry of a post whose store did not confirm: it may be stored, so it is not stored again.
+    public static let idempotencyOutcomeUnknown = DanmakuError(
+        code: "idempotency_outcome_unknown", status: 409,
+        message: "the first post with this Idempotency-Key may have been stored; it is not stored again (look for it in history)")
 }

@@ -14,6 +14,11 @@ extension IngestHTTPHandler {
         if !RequestHeaders.allowsJSONBody(head.headers) {
             return respond(context: context, error: .unsupportedMediaType, keepAlive: keepAlive)
         }
+        let key: IdempotencyKey?
+        switch RequestHeaders.idempotencyKey(head.headers) {
+        case .success(let value): key = value
+        case .failure(let error): return respond(context: context, error: error, keepAlive: keepAlive)
+        }
         let request: CommentRequest
         switch CommentRequest.decode(from: Array(body.readableBytesView)) {
         case .success(let decoded): request = decoded
@@ -25,14 +30,12 @@ extension IngestHTTPHandler {
         let trace = TraceHeaders.context(of: head.headers)
         context.eventLoop.makeFutureWithTask {
             await ServiceContext.withValue(trace) {
-                await service.submit(room: room, request: request, token: token, clientAddress: address)
+                await service.post(room: room, request: request, token: token, clientAddress: address, idempotencyKey: key)
             }
         }.assumeIsolated().whenSuccess { [self] result in
             switch result {
-            case .success(let accepted):
-                let comment = accepted.comment
-                let created = Created(id: comment.id, room: comment.room, seq: comment.seq, ts: comment.ts)
-                respond(context: context, status: .created, json: encode(created), keepAlive: keepAlive)
+            case .success(let receipt):
+                respond(context: context, status: .created, json: encode(receipt), keepAlive: keepAlive)
             case .failure(let error):
                 respond(context: context, error: error, keepAlive: keepAlive)
             }
@@ -46,14 +49,19 @@ extension IngestHTTPHandler {
         if !RequestHeaders.allowsJSONBody(head.headers) {
             return respond(context: context, error: .unsupportedMediaType, keepAlive: keepAlive)
         }
+        let key: IdempotencyKey?
+        switch RequestHeaders.idempotencyKey(head.headers) {
+        case .success(let value): key = value
+        case .failure(let error): return respond(context: context, error: error, keepAlive: keepAlive)
+        }
         let token = RequestHeaders.bearerToken(head.headers)
         let bytes = Array(body.readableBytesView)
         let service = self.service
         context.eventLoop.makeFutureWithTask { () -> Result<ByteBuffer, DanmakuError> in
             if case .notices(let room) = route {
-                return await service.postNotice(room: room, body: bytes, token: token).map(RoomsAPI.encode)
+                return await service.postNotice(room: room, body: bytes, token: token, idempotencyKey: key).map(RoomsAPI.encode)
             }
-            return await service.broadcast(body: bytes, token: token).map { RoomsAPI.encode(Broadcast(notices: $0)) }
+            return await service.broadcast(body: bytes, token: token, idempotencyKey: key).map { RoomsAPI.encode(Broadcast(notices: $0)) }
         }.assumeIsolated().whenSuccess { [self] result in
             switch result {
             case .success(let json): respond(context: context, status: .created, json: json, keepAlive: keepAlive)

@@ -31,13 +31,6 @@ extension IngestHTTPHandler {
         }
     }
 
-    struct Created: Encodable {
-        var id: String
-        var room: String
-        var seq: UInt64
-        var ts: Int64
-    }
-
     func encode(_ value: some Encodable) -> ByteBuffer {
         // These shapes always encode; an empty object is a safe fallback that never traps.
         (try? WireCodec.encode(value)) ?? ByteBuffer(string: "{}")

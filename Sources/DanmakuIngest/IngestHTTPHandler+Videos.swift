@@ -1,6 +1,7 @@
 // Danmaku — a live-stream bullet-comment service.
 
 import DanmakuCore
+import DanmakuLogic
 import NIOCore
 import NIOHTTP1
 
@@ -15,8 +16,13 @@ extension IngestHTTPHandler {
             if !RequestHeaders.allowsJSONBody(head.headers) {
                 return respond(context: context, error: .unsupportedMediaType, keepAlive: keepAlive)
             }
+            let key: IdempotencyKey?
+            switch RequestHeaders.idempotencyKey(head.headers) {
+            case .success(let value): key = value
+            case .failure(let error): return respond(context: context, error: error, keepAlive: keepAlive)
+            }
             let address = clientAddress(context: context, head: head)
-            work = { await api.post(video: video, body: body, token: token, clientAddress: address) }
+            work = { await api.post(video: video, body: body, token: token, clientAddress: address, idempotencyKey: key) }
         case .videoSegment(let video, let segment):
             let tags = head.headers["if-none-match"]
             work = { await api.segment(video: video, segment: segment, ifNoneMatch: tags) }

@@ -1,10 +1,12 @@
 // Danmaku — a live-stream bullet-comment service.
 
 import DanmakuCore
+import DanmakuLogic
 import Foundation
 import NIOHTTP1
 
-/// What the API reads from request headers: the bearer token and the WebSocket upgrade's.
+/// What the API reads from request headers: the bearer token, a post's idempotency key and the
+/// WebSocket upgrade's.
 public enum RequestHeaders {
     /// The token of `Authorization: Bearer TOKEN`; nil without the header, "" when it is present
     /// but not a bearer token (which the authenticator refuses).
@@ -13,6 +15,14 @@ public enum RequestHeaders {
         let parts = value.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return "" }
         return String(parts[1]).trimmingCharacters(in: .whitespaces)
+    }
+
+    /// The `Idempotency-Key` of a post (nil without one), or 400 `invalid_idempotency_key` when it
+    /// is malformed or sent more than once.
+    static func idempotencyKey(_ headers: HTTPHeaders) -> Result<IdempotencyKey?, DanmakuError> {
+        let values = headers["idempotency-key"]
+        guard values.count <= 1 else { return .failure(.invalidIdempotencyKey(maxBytes: IdempotencyKey.maxBytes)) }
+        return IdempotencyKey.parse(values.first)
     }
 
     /// Whether a body may be read as JSON: its `Content-Type` is `application/json` or absent

@@ -36,8 +36,9 @@ struct VideosAPI: Sendable {
         var ts: Int64
     }
 
-    /// `POST /v1/videos/{video}/comments` with the fields of a live comment and `offsetMs`.
-    func post(video: VideoID, body: ByteBuffer, token: String?, clientAddress: String) async -> Answer {
+    /// `POST /v1/videos/{video}/comments` with the fields of a live comment and `offsetMs`; a retry
+    /// with the first post's `Idempotency-Key` gets its answer again.
+    func post(video: VideoID, body: ByteBuffer, token: String?, clientAddress: String, idempotencyKey: IdempotencyKey?) async -> Answer {
         let bytes = Array(body.readableBytesView)
         let request: CommentRequest
         switch CommentRequest.decode(from: bytes) {
@@ -51,7 +52,8 @@ struct VideosAPI: Sendable {
             return .failure(ClientNumber.refusal("offsetMs", offsets))
         }
         return await service.postVideoComment(
-            video: video, request: request, offsetMs: Int64(offset.offsetMs), token: token, clientAddress: clientAddress
+            video: video, request: request, offsetMs: Int64(clamping: offset.offsetMs), token: token, clientAddress: clientAddress,
+            idempotencyKey: idempotencyKey
         ).map { comment in
             Reply(status: .created, body: RoomsAPI.encode(Created(id: comment.id, video: video.value, seq: comment.seq, offsetMs: comment.offsetMs, ts: comment.ts)))
         }

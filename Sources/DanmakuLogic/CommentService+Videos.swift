@@ -7,16 +7,22 @@ import Foundation
 /// Video pools: comments pinned to moments of a recorded video, posted through the same checks
 /// as a live comment (the video's scope is the room of its name), fetched by six-minute segment.
 extension CommentService {
-    /// Checks and adds one comment to `video`'s pool at `offsetMs`.
+    /// Checks and adds one comment to `video`'s pool at `offsetMs`. With `idempotencyKey`, a retry
+    /// by the same author gets the first post's comment back (`IdempotentPosts`).
     public func postVideoComment(
-        video: VideoID, request: CommentRequest, offsetMs: Int64, token: String?, clientAddress: String
+        video: VideoID, request: CommentRequest, offsetMs: Int64, token: String?, clientAddress: String,
+        idempotencyKey: IdempotencyKey? = nil
     ) async -> Result<VideoComment, DanmakuError> {
         let started = ContinuousClock.now
         let result: Result<VideoComment, DanmakuError>
         switch await authenticator.author(token: token, room: video.scope, clientAddress: clientAddress) {
         case .success(let author):
-            result = await addVideoComment(
-                video: video, request: request, offsetMs: offsetMs, author: author, token: token, clientAddress: clientAddress)
+            // The scope is the video pool's hash tag (`{video:ID}`), so a Redis record shares its slot.
+            let slot = idempotencyKey.map { IdempotencySlot(scope: "video:" + video.value, principal: author.id, key: $0.value) }
+            result = await idempotency.perform(slot) {
+                await addVideoComment(
+                    video: video, request: request, offsetMs: offsetMs, author: author, token: token, clientAddress: clientAddress)
+            }
         case .failure(let error):
             result = .failure(error)
         }
@@ -31,11 +37,11 @@ extension CommentService {
     /// staff, any post may): the staff check runs only when there is no pool.
     private func addVideoComment(
         video: VideoID, request: CommentRequest, offsetMs: Int64, author: CommentAuthor, token: String?, clientAddress: String
-    ) async -> Result<VideoComment, DanmakuError> {
+    ) async -> Result<VideoComment, StoreFailure> {
         let admitted: Admitted
         switch await admit(room: video.scope, request: request, author: author, clientAddress: clientAddress) {
         case .success(let value): admitted = value
-        case .failure(let error): return .failure(error)
+        case .failure(let error): return .failure(.notStored(error))
         }
         let draft = admitted.draft
         let comment = VideoComment(
@@ -58,13 +64,13 @@ extension CommentService {
             return .success(first)
         } catch is VideoPoolMissing {
             await admitted.refund()
-            return .failure(.noVideo)
+            return .failure(.notStored(.noVideo))
         } catch let full as VideoPoolFull {
             await admitted.refund()
-            return .failure(.videoFull(max: full.limit))
+            return .failure(.notStored(.videoFull(max: full.limit)))
         } catch {
             await admitted.refund()
-            return .failure(.busUnavailable(String(describing: error)))
+            return .failure(.notStored(.busUnavailable(String(describing: error))))
         }
     }
 

@@ -15,6 +15,21 @@ public struct AcceptedComment: Sendable {
     public var encoded: EncodedComment
 }
 
+/// What the 201 of a post says: enough to find the comment again, and what a retry with the
+/// same `Idempotency-Key` is answered.
+public struct CommentReceipt: Codable, Sendable, Equatable {
+    public var id: String
+    public var room: String
+    /// Its place in the room's sequence.
+    public var seq: UInt64
+    /// Acceptance time, ms since the epoch.
+    public var ts: Int64
+
+    init(_ comment: Comment) {
+        (id, room, seq, ts) = (comment.id, comment.room, comment.seq, comment.ts)
+    }
+}
+
 /// The logic tier: every post, from HTTP or from a viewer's socket, goes through `submit`.
 ///
 /// Order of checks: fields, rate limits, word filter, duplicates; then the log assigns the seq
@@ -47,6 +62,8 @@ public final class CommentService: Sendable {
     let likeLimiter: RateLimiter
     /// The comment pools of recorded videos.
     public let videos: any VideoPoolStore
+    /// Posts with an `Idempotency-Key`: reserved, answered once, replayed to retries.
+    let idempotency: IdempotentPosts
 
     /// - Parameter onPublishFailure: told when a stored comment could not be published live
     ///   (it stays in history, so resuming viewers still get it).
@@ -55,9 +72,11 @@ public final class CommentService: Sendable {
         metrics: LogicMetrics = LogicMetrics(), authenticator: any PostAuthenticator = OpenPosting(),
         moderation: any ModerationStore = MemoryModeration(), online: OnlineDirectory = OnlineDirectory(),
         replay: (any ReplayStore)? = nil, likes: any LikeStore = MemoryLikes(), videos: any VideoPoolStore = MemoryVideoPools(),
+        idempotency: any IdempotencyStore = MemoryIdempotency(),
         onPublishFailure: @escaping @Sendable (any Error) -> Void = { _ in }
     ) {
         self.replay = replay
+        self.idempotency = IdempotentPosts(store: idempotency, window: .seconds(configuration.idempotencyWindowSeconds), metrics: metrics)
         self.likes = likes
         self.videos = videos
         self.likeLimiter = RateLimiter(limits: [.user: configuration.likeLimit])
@@ -92,13 +111,33 @@ public final class CommentService: Sendable {
         let started = ContinuousClock.now
         return await withSpan("danmaku.post", ofKind: .server) { span in
             span.attributes["danmaku.room"] = room.value
-            switch await authenticator.author(token: token, room: room, clientAddress: clientAddress) {
+            switch await author(token: token, room: room, clientAddress: clientAddress, started: started, span: span) {
             case .success(let author):
                 return await process(room: room, request: request, author: author, clientAddress: clientAddress, started: started, span: span)
+                    .mapError(\.answer)
             case .failure(let error):
-                metrics.didReject(error, after: .now - started)
-                Self.record(.failure(error), on: span)
                 return .failure(error)
+            }
+        }
+    }
+
+    /// `submit` for a client that may retry: with `idempotencyKey`, a retry by the same author
+    /// within the window gets the first post's receipt instead of posting again (`IdempotentPosts`).
+    public func post(
+        room: RoomID, request: CommentRequest, token: String?, clientAddress: String, idempotencyKey: IdempotencyKey?
+    ) async -> Result<CommentReceipt, DanmakuError> {
+        let started = ContinuousClock.now
+        return await withSpan("danmaku.post", ofKind: .server) { span in
+            span.attributes["danmaku.room"] = room.value
+            let author: CommentAuthor
+            switch await self.author(token: token, room: room, clientAddress: clientAddress, started: started, span: span) {
+            case .success(let value): author = value
+            case .failure(let error): return .failure(error)
+            }
+            let slot = idempotencyKey.map { IdempotencySlot(scope: room.value, principal: author.id, key: $0.value) }
+            return await idempotency.perform(slot) {
+                await process(room: room, request: request, author: author, clientAddress: clientAddress, started: started, span: span)
+                    .map { CommentReceipt($0.comment) }
             }
         }
     }
@@ -110,18 +149,31 @@ public final class CommentService: Sendable {
         await withSpan("danmaku.post", ofKind: .server) { span in
             span.attributes["danmaku.room"] = room.value
             return await process(room: room, request: request, author: author, clientAddress: clientAddress, started: started, span: span)
+                .mapError(\.answer)
         }
+    }
+
+    /// The poster of a comment, or the refusal (counted and recorded on `span`).
+    private func author(
+        token: String?, room: RoomID, clientAddress: String, started: ContinuousClock.Instant, span: any Span
+    ) async -> Result<CommentAuthor, DanmakuError> {
+        let result = await authenticator.author(token: token, room: room, clientAddress: clientAddress)
+        if case .failure(let error) = result {
+            metrics.didReject(error, after: .now - started)
+            Self.record(.failure(error), on: span)
+        }
+        return result
     }
 
     private func process(
         room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String, started: ContinuousClock.Instant, span: any Span
-    ) async -> Result<AcceptedComment, DanmakuError> {
+    ) async -> Result<AcceptedComment, StoreFailure> {
         let result = await check(room: room, request: request, author: author, clientAddress: clientAddress)
         switch result {
         case .success: metrics.didAccept(after: .now - started)
-        case .failure(let error): metrics.didReject(error, after: .now - started)
+        case .failure(let error): metrics.didReject(error.answer, after: .now - started)
         }
-        Self.record(result, on: span)
+        Self.record(result.mapError(\.answer), on: span)
         return result
     }
 
@@ -138,13 +190,14 @@ public final class CommentService: Sendable {
         }
     }
 
+    /// The comment stored, or why not: a refusal is `notStored`.
     private func check(
         room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String
-    ) async -> Result<AcceptedComment, DanmakuError> {
+    ) async -> Result<AcceptedComment, StoreFailure> {
         let admitted: Admitted
         switch await admit(room: room, request: request, author: author, clientAddress: clientAddress) {
         case .success(let value): admitted = value
-        case .failure(let error): return .failure(error)
+        case .failure(let error): return .failure(.notStored(error))
         }
         let (draft, finalText) = (admitted.draft, admitted.text)
         let id = RandomID.make()
@@ -164,7 +217,7 @@ public final class CommentService: Sendable {
             case .mayBeStored: await admitted.refundKeepingDuplicate()
             case .notStored: await admitted.refund()
             }
-            return .failure(error.answer)
+            return .failure(error)
         }
         let comment = Comment(
             seq: stored.seq, id: id, room: room.value, user: author, text: finalText,
@@ -233,7 +286,7 @@ public final class CommentService: Sendable {
 
 /// Why a record was not stored for sure: the answer for the client, and whether it may be stored
 /// all the same (so that what admitting it counted is not all given back).
-enum StoreFailure: Error {
+enum StoreFailure: Error, Sendable {
     /// The store did not take it.
     case notStored(DanmakuError)
     /// The store did not confirm it in time: it may be in history.

@@ -33,6 +33,8 @@ public struct LogicConfiguration: Sendable {
     public var videoSegmentCap = 3000
     /// The most comments one video's pool holds; a post past it is refused (`video_full`).
     public var maxVideoComments = 200_000
+    /// Seconds an `Idempotency-Key` and its first post's answer are kept.
+    public var idempotencyWindowSeconds = 300
 
     public init() {}
 }

@@ -9,6 +9,7 @@ public struct LogicMetrics: Sendable {
     private let accepted: Counter
     private let acceptedDuration: Timer
     private let rejectedDuration: Timer
+    private let idempotencyStoreFailures: Counter
 
     /// The post duration histogram's name, for its buckets.
     public static let postDurationLabel = "danmaku_post_duration_seconds"
@@ -24,6 +25,7 @@ public struct LogicMetrics: Sendable {
         accepted = Counter(label: "danmaku_comments_accepted_total", factory: factory)
         acceptedDuration = Timer(label: Self.postDurationLabel, dimensions: [("outcome", "accepted")], factory: factory)
         rejectedDuration = Timer(label: Self.postDurationLabel, dimensions: [("outcome", "rejected")], factory: factory)
+        idempotencyStoreFailures = Counter(label: "danmaku_idempotency_store_failures_total", factory: factory)
     }
 
     func didAccept(after duration: Duration) {
@@ -39,5 +41,11 @@ public struct LogicMetrics: Sendable {
     func didReject(_ error: DanmakuError, after duration: Duration) {
         Counter(label: "danmaku_comments_rejected_total", dimensions: [("reason", error.code)], factory: factory).increment()
         rejectedDuration.recordNanoseconds(Self.nanoseconds(duration))
+    }
+
+    /// Counts an idempotency key whose answer or release the store did not take (the key stays
+    /// reserved until its window passes).
+    func didFailIdempotencyStore() {
+        idempotencyStoreFailures.increment()
     }
 }

@@ -6,7 +6,7 @@ import Foundation
 import NIOCore
 
 /// A stored notice: what the 201 answer says.
-public struct AcceptedNotice: Encodable, Sendable {
+public struct AcceptedNotice: Codable, Sendable, Equatable {
     /// The notice's id (to retract it, like a comment).
     public var id: String
     public var room: String
@@ -18,21 +18,29 @@ public struct AcceptedNotice: Encodable, Sendable {
 
 extension CommentService {
     /// Posts a notice to `room`: a streamer of the room, a moderator or an admin may. Notices skip
-    /// the comment checks (rate limits, filter, slow mode): they come from trusted tools.
-    public func postNotice(room: RoomID, body: [UInt8], token: String?) async -> Result<AcceptedNotice, DanmakuError> {
+    /// the comment checks (rate limits, filter, slow mode): they come from trusted tools. With
+    /// `idempotencyKey`, a retry by the same user gets the first notice's answer (`IdempotentPosts`).
+    public func postNotice(
+        room: RoomID, body: [UInt8], token: String?, idempotencyKey: IdempotencyKey? = nil
+    ) async -> Result<AcceptedNotice, DanmakuError> {
         let author: CommentAuthor
         switch await authenticator.moderator(token: token, room: room) {
         case .success(let value): author = value
         case .failure(let error): return .failure(error)
         }
         switch Notice.canonicalPayload(body) {
-        case .success(let payload): return await store(payload: payload, room: room, author: author)
+        case .success(let payload):
+            let slot = idempotencyKey.map { IdempotencySlot(scope: room.value, principal: author.id, key: $0.value) }
+            return await idempotency.perform(slot) { await store(payload: payload, room: room, author: author) }
         case .failure(let error): return .failure(error)
         }
     }
 
     /// Posts a notice to every room that has viewers now (an admin only); the notices, one per room.
-    public func broadcast(body: [UInt8], token: String?) async -> Result<[AcceptedNotice], DanmakuError> {
+    ///
+    /// With `idempotencyKey`, the key is kept per room (as `broadcast:KEY`): a retry of a broadcast
+    /// that failed part-way gets the notices already stored back and stores only the rest.
+    public func broadcast(body: [UInt8], token: String?, idempotencyKey: IdempotencyKey? = nil) async -> Result<[AcceptedNotice], DanmakuError> {
         let author: CommentAuthor
         switch await authenticator.moderator(token: token, room: nil) {
         case .failure(let error): return .failure(error)
@@ -47,7 +55,8 @@ extension CommentService {
         }
         var notices: [AcceptedNotice] = []
         for (room, _) in online.busiest(Int.max) {
-            switch await store(payload: payload, room: room, author: author) {
+            let slot = idempotencyKey.map { IdempotencySlot(scope: room.value, principal: author.id, key: "broadcast:" + $0.value) }
+            switch await idempotency.perform(slot, { await store(payload: payload, room: room, author: author) }) {
             case .success(let notice): notices.append(notice)
             case .failure(let error): return .failure(error)
             }
@@ -55,13 +64,12 @@ extension CommentService {
         return .success(notices)
     }
 
-
     /// Numbers, stores and publishes a notice, like a comment.
-    private func store(payload: ByteBuffer, room: RoomID, author: CommentAuthor) async -> Result<AcceptedNotice, DanmakuError> {
+    private func store(payload: ByteBuffer, room: RoomID, author: CommentAuthor) async -> Result<AcceptedNotice, StoreFailure> {
         let id = RandomID.make()
         let ts = currentTimeMillis()
         return await storeAndPublish(room: room) {
             try Notice.unnumberedJSON(id: id, room: room, payload: payload, ts: ts, author: author)
-        }.map { AcceptedNotice(id: id, room: room.value, seq: $0.seq, ts: ts) }.mapError(\.answer)
+        }.map { AcceptedNotice(id: id, room: room.value, seq: $0.seq, ts: ts) }
     }
 }

@@ -6,6 +6,7 @@ enum MetricHelp {
     static let text: [String: String] = [
         "danmaku_comments_accepted_total": "Comments answered 201.",
         "danmaku_comments_rejected_total": "Comments refused, by error code.",
+        "danmaku_idempotency_store_failures_total": "Idempotency keys whose answer or release the store did not take (each stays reserved for its window).",
         "danmaku_post_duration_seconds": "Time from a post's arrival at the logic tier to its answer (checks, store, publish), by outcome.",
         "danmaku_connections": "Open connections, HTTP and WebSocket (those refused by the per-address cap not counted).",
         "danmaku_viewers": "Connected viewers.",

@@ -1,0 +1,83 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuBus
+import DanmakuCore
+import Foundation
+
+/// An `Idempotency-Key` as a client sent it, checked: 1 to `maxBytes` bytes of printable ASCII.
+public struct IdempotencyKey: Hashable, Sendable {
+    /// The longest key taken.
+    public static let maxBytes = 128
+
+    /// The key.
+    public let value: String
+
+    /// The key of a header value (nil: no header, no key), or 400 `invalid_idempotency_key`.
+    public static func parse(_ header: String?) -> Result<IdempotencyKey?, DanmakuError> {
+        guard let header else { return .success(nil) }
+        let bytes = header.utf8
+        guard (1...maxBytes).contains(bytes.count), bytes.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            return .failure(.invalidIdempotencyKey(maxBytes: maxBytes))
+        }
+        return .success(IdempotencyKey(value: header))
+    }
+}
+
+/// Idempotent posts: the first post with a key reserves it, its answer is remembered for the
+/// window, and a retry with the key gets that answer instead of posting again.
+///
+/// - A post that was stored: the key holds its answer; a retry gets it (the same 201 body).
+/// - A post that was not stored (a refusal, a store that did not take it): the key is freed, so
+///   a retry is tried afresh.
+/// - A post whose store did not confirm (`StoreFailure.mayBeStored`): the key stays taken, and
+///   a retry is answered 409 `idempotency_outcome_unknown`, never stored.
+/// - A retry while the first post has no answer yet: 409 `idempotency_in_progress`.
+struct IdempotentPosts: Sendable {
+    let store: any IdempotencyStore
+    /// How long a key and its answer are kept.
+    let window: Duration
+    let metrics: LogicMetrics
+
+    /// Runs `post` once per `slot` (every time when `slot` is nil) and answers retries from what
+    /// the first run answered.
+    func perform<Answer: Codable & Sendable>(
+        _ slot: IdempotencySlot?, _ post: () async -> Result<Answer, StoreFailure>
+    ) async -> Result<Answer, DanmakuError> {
+        guard let slot else { return await post().mapError(\.answer) }
+        let held: IdempotencyRecord?
+        do {
+            held = try await store.reserve(slot, window: window)
+        } catch {
+            return .failure(.busUnavailable("idempotency reserve: \(error)"))
+        }
+        switch held {
+        case .inFlight: return .failure(.idempotencyInProgress)
+        case .outcomeUnknown: return .failure(.idempotencyOutcomeUnknown)
+        case .answered(let body):
+            // A record that does not read as this answer was still stored by a first post.
+            guard let answer = try? JSONDecoder().decode(Answer.self, from: Data(body)) else {
+                return .failure(.idempotencyOutcomeUnknown)
+            }
+            return .success(answer)
+        case nil:
+            break
+        }
+        let result = await post()
+        do {
+            switch result {
+            case .success(let answer):
+                let body = try WireCodec.encode(answer)
+                try await store.settle(slot, as: .answered(Array(body.readableBytesView)), window: window)
+            case .failure(.notStored):
+                try await store.release(slot)
+            case .failure(.mayBeStored):
+                try await store.settle(slot, as: .outcomeUnknown, window: window)
+            }
+        } catch {
+            // The key stays reserved (in flight) until its window passes: a retry is refused,
+            // never stored twice. The post's own answer stands.
+            metrics.didFailIdempotencyStore()
+        }
+        return result.mapError(\.answer)
+    }
+}
