@@ -344,7 +344,7 @@ let package = Package(
         .testTarget(
             name: "DanmakuRedisBusTests",
             dependencies: [
-                "DanmakuRedisBus", "DanmakuRedis", "DanmakuBus", "DanmakuCore", "DanmakuTestSupport",
+                "DanmakuRedisBus", "DanmakuRedis", "DanmakuBus", "DanmakuCore", "DanmakuLogic", "DanmakuTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -94,10 +94,13 @@ public final class DanmakuServer: Sendable {
         let replay: (any ReplayStore)? = archive ?? redisBus.map { RedisReplay(bus: $0) }
         let likes: any LikeStore = archive?.likes ?? redisBus.map { RedisLikes(bus: $0) } ?? MemoryLikes()
         let videos: any VideoPoolStore = archive?.videos ?? redisBus.map { RedisVideoPools(bus: $0) } ?? MemoryVideoPools()
+        // Keys live as long as their window; with an archive too they are kept in memory only
+        // (a restart forgets them).
+        let idempotency: any IdempotencyStore = redisBus.map { RedisIdempotency(bus: $0) } ?? MemoryIdempotency()
         self.service = CommentService(
             configuration: configuration.logic, log: bus, bus: bus, metrics: LogicMetrics(factory: factory),
             authenticator: authenticator, moderation: moderation, online: online, replay: replay, likes: likes, videos: videos,
-            onPublishFailure: { failureLogger.error("stored comment not published live", metadata: ["error": "\($0)"]) })
+            idempotency: idempotency, onPublishFailure: { failureLogger.error("stored comment not published live", metadata: ["error": "\($0)"]) })
     }
 
     /// The bound port (valid after `start`).

@@ -1,0 +1,77 @@
+import DanmakuBus
+import DanmakuCore
+import DanmakuLogic
+@testable import DanmakuRedisBus
+import DanmakuTestSupport
+import Logging
+import NIOCore
+import NIOPosix
+import Testing
+
+/// `Idempotency-Key` across logic nodes: two CommentServices, each on its own Redis connection,
+/// share the keys, so a retry that lands on the other node still stores once.
+@Suite struct RedisIdempotencyTests {
+    let room = RoomID("idem")!
+
+    func node(_ server: RedisServer) -> (RedisBus, CommentService) {
+        var logger = Logger(label: "idem-test")
+        logger.logLevel = .critical
+        let bus = RedisBus(
+            address: .init(host: "127.0.0.1", port: server.port), eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
+            historyCapacity: 50, publishWindow: .milliseconds(5), commandTimeout: .seconds(2), logger: logger)
+        bus.start()
+        var configuration = LogicConfiguration()
+        // Off, so that only the key can keep a retry from being stored.
+        configuration.duplicateWindowSeconds = 0
+        let service = CommentService(configuration: configuration, log: bus, bus: bus, idempotency: RedisIdempotency(bus: bus))
+        return (bus, service)
+    }
+
+    func key(_ value: String) -> IdempotencyKey? {
+        try? IdempotencyKey.parse(value).get()
+    }
+
+    @Test func twoLogicNodesStoreAKeyedPostOnce() async throws {
+        try await RedisServer.with { server in
+            let (busA, nodeA) = node(server)
+            let (busB, nodeB) = node(server)
+            do {
+                try await exercise(busA, nodeA, busB, nodeB)
+            } catch {
+                await busA.shutdown()
+                await busB.shutdown()
+                throw error
+            }
+            await busA.shutdown()
+            await busB.shutdown()
+        }
+    }
+
+    func exercise(_ busA: RedisBus, _ nodeA: CommentService, _ busB: RedisBus, _ nodeB: CommentService) async throws {
+        try await busA.waitForConnection()
+        try await busB.waitForConnection()
+        let request = CommentRequest(text: "across nodes")
+
+        let first = try await nodeA.post(room: room, request: request, token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k-1")).get()
+        let retry = try await nodeB.post(room: room, request: request, token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k-1")).get()
+        #expect(retry == first)
+
+        // Sent at once to both nodes: one stores, the other answers the first's receipt or
+        // 409 idempotency_in_progress, never a second comment.
+        async let onA = nodeA.post(room: room, request: request, token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k-2"))
+        async let onB = nodeB.post(room: room, request: request, token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k-2"))
+        let answers = await [onA, onB]
+        let receipts = answers.compactMap { try? $0.get() }
+        #expect(!receipts.isEmpty && Set(receipts.map(\.id)).count == 1, "\(answers)")
+        for case .failure(let error) in answers { #expect(error.code == "idempotency_in_progress") }
+
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let history = try await busA.snapshot(room: room, since: 0, limit: 10, on: loop).get()
+        #expect(history.comments.count == 2)
+    }
+
+    @Test func recordsLiveInTheSlotOfTheirRoomOrVideo() {
+        let slot = IdempotencySlot(scope: "video:v1", principal: "u:1", key: "k")
+        #expect(RedisIdempotency.key(slot) == "danmaku:{video:v1}:idem:3:u:1:k")
+    }
+}
