@@ -177,11 +177,27 @@ export class DanmakuVideo {
 
 /// POSTs `body` as JSON to `path` (with `options.token`, when there is one); resolves to
 /// `{status, answer}`.
+// One Idempotency-Key per post, sent again on each retry: a retry after a lost answer, a dropped
+// connection or a 503 gets the first answer back instead of posting twice.
 async function postJSON(options, path, body) {
-  const headers = { "Content-Type": "application/json" };
+  const headers = { "Content-Type": "application/json", "Idempotency-Key": crypto.randomUUID() };
   if (options.token) headers["Authorization"] = `Bearer ${options.token}`;
-  const response = await fetch(`${options.server ?? ""}${path}`, { method: "POST", body: JSON.stringify(body), headers });
-  return { status: response.status, answer: await response.json() };
+  for (let attempt = 0; ; attempt++) {
+    let response;
+    try {
+      response = await fetch(`${options.server ?? ""}${path}`, { method: "POST", body: JSON.stringify(body), headers });
+    } catch (error) {
+      if (attempt >= 2) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500 * (attempt + 1)));
+      continue;
+    }
+    const answer = await response.json();
+    const code = answer?.error?.code;
+    const again = response.status === 503 || code === "idempotency_in_progress";
+    if (!again || attempt >= 2) return { status: response.status, answer };
+    const wait = Number(response.headers.get("Retry-After")) || 1;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 5) * 1000));
+  }
 }
 """#
 }

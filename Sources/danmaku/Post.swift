@@ -8,8 +8,8 @@ import FoundationNetworking
 
 /// `danmaku post`: posts one comment, or every line of standard input, as a streamer's tool would.
 ///
-/// On `429` it waits the `Retry-After` seconds and tries the same line again; other refusals are
-/// counted by their code. Prints a summary; exits 1 if any line was not accepted.
+/// On `429` (and `409 idempotency_in_progress`) it waits the `Retry-After` seconds and tries the
+/// same line again with the same `Idempotency-Key`; other refusals are counted by their code. Prints a summary; exits 1 if any line was not accepted.
 struct Post: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Post a comment, or each line of standard input, to a room.")
 
@@ -81,24 +81,30 @@ struct Post: AsyncParsableCommand {
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        // One key per line, the same on each retry: a retry of a post that was stored gets its
+        // answer back instead of storing it twice.
+        request.setValue(UUID().uuidString, forHTTPHeaderField: "Idempotency-Key")
         request.httpBody = try JSONEncoder().encode(body)
         var outcome = Outcome()
         for _ in 0...maxRetries {
             let (data, response) = try await URLSession.shared.data(for: request)
             let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-            if status == 201 { return outcome }
+            if status == 201 {
+                outcome.errorCode = nil
+                return outcome
+            }
             let code = ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])
                 .flatMap { $0["error"] as? [String: Any] }?["code"] as? String ?? "http_\(status)"
-            guard status == 429, code == "rate_limited" else {
+            guard (status == 429 && code == "rate_limited") || code == "idempotency_in_progress" else {
                 FileHandle.standardError.write(Data("not posted (\(status) \(code)): \(text)\n".utf8))
                 outcome.errorCode = code
                 return outcome
             }
+            outcome.errorCode = code
             let wait = Int((response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Retry-After") ?? "1") ?? 1
             outcome.waitedSeconds += max(1, wait)
             try await Task.sleep(for: .seconds(max(1, wait)))
         }
-        outcome.errorCode = "rate_limited"
         return outcome
     }
 }
