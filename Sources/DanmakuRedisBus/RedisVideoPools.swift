@@ -36,7 +36,9 @@ public final class RedisVideoPools: VideoPoolStore {
         }
 
         func likers(_ id: String) -> String { "\(prefix):likers:\(id)" }
-        func ranks(_ segment: Int64) -> String { "\(prefix):ranks:\(segment)" }
+        /// What a segment's rank set's key starts with (its number follows).
+        var ranksPrefix: String { "\(prefix):ranks:" }
+        func ranks(_ segment: Int64) -> String { "\(ranksPrefix)\(segment)" }
         func ranks(of comment: VideoComment) -> String { ranks(VideoSegment.number(of: comment.offsetMs)) }
     }
 
@@ -86,7 +88,9 @@ public final class RedisVideoPools: VideoPoolStore {
         guard limit > 0 else { return [] }
         let keys = Keys(video)
         let reply = try await bus.scripts.run(
-            RedisScripts.videoSegment, keys: [keys.comments, keys.likeCounts, keys.ranks(segment)], arguments: [RESPArgument(limit)], on: bus.redis
+            RedisScripts.videoSegment, keys: [keys.comments, keys.likeCounts, keys.ranks(segment), keys.meta, keys.offsets],
+            arguments: [RESPArgument(limit), RESPArgument(VideoSegment.milliseconds), RESPArgument(keys.ranksPrefix)],
+            on: bus.redis
         ).get()
         guard let parts = reply.array, parts.count % 2 == 0 else { throw RedisError.unexpectedReply("video segment: \(reply)") }
         var comments: [VideoComment] = []
@@ -185,8 +189,31 @@ extension RedisScripts {
         """
 
     /// The highest-ranked comments of a video's segment. KEYS: comments hash, like counts hash,
-    /// the segment's rank set. ARGV: how many at most. Returns JSON and like count, in turn.
+    /// the segment's rank set, the pool's meta hash, its offsets. ARGV: how many at most, a
+    /// segment's length in ms, the prefix of the rank sets' keys. Returns JSON and like count, in
+    /// turn.
+    ///
+    /// A pool stored before segments had rank sets (its meta hash has no `ranked`) gets them
+    /// first, once: every comment ranked as `VideoComment.rank` ranks it (privileged 2^52, likes
+    /// 2^26 each, then seq, each part below 2^26), in the set of its segment. The rank sets are
+    /// the pool's own keys, in its hash slot.
     static let videoSegment = """
+        if redis.call('EXISTS', KEYS[4]) == 1 and redis.call('HEXISTS', KEYS[4], 'ranked') == 0 then
+            local entries = redis.call('ZRANGE', KEYS[5], 0, -1, 'WITHSCORES')
+            for i = 1, #entries, 2 do
+                local json = redis.call('HGET', KEYS[1], entries[i])
+                if json then
+                    local comment = cjson.decode(json)
+                    local privileged = comment.pool == true or (type(comment.user) == 'table' and type(comment.user.role) == 'string')
+                    local likes = math.min(tonumber(redis.call('HGET', KEYS[2], entries[i]) or '0') or 0, 67108863)
+                    local seq = math.min(tonumber(comment.seq) or 0, 67108863)
+                    local rank = (privileged and 4503599627370496 or 0) + likes * 67108864 + seq
+                    local segment = math.floor(math.max(tonumber(entries[i + 1]), 0) / tonumber(ARGV[2]))
+                    redis.call('ZADD', ARGV[3] .. string.format('%d', segment), rank, entries[i])
+                end
+            end
+            redis.call('HSET', KEYS[4], 'ranked', 1)
+        end
         local ids = redis.call('ZRANGE', KEYS[3], 0, tonumber(ARGV[1]) - 1, 'REV')
         local out = {}
         for _, id in ipairs(ids) do

@@ -1,4 +1,5 @@
 import DanmakuBus
+import DanmakuCore
 import DanmakuRedisBus
 import DanmakuTestSupport
 import Testing
@@ -17,6 +18,30 @@ import Testing
         try await RedisServer.with { server in
             try await RedisBusTests().withBus(server) { bus in
                 try await VideoPoolContract.viewersNeitherStartPoolsNorBlockAPublish(RedisVideoPools(bus: bus))
+            }
+        }
+    }
+
+    /// A pool an older node stored has no rank sets: its first read ranks it, once, and its
+    /// segments read as a new pool's do (they read back empty before).
+    @Test func aPoolStoredBeforeSegmentsHadRankSetsIsRankedOnItsFirstRead() async throws {
+        try await RedisServer.with { server in
+            try await RedisBusTests().withBus(server) { bus in
+                let store = RedisVideoPools(bus: bus)
+                let video = VideoID("old")!
+                let comments = [
+                    VideoPoolContract.comment("a", at: 1000), VideoPoolContract.comment("b", at: 2000, staff: true),
+                    VideoPoolContract.comment("c", at: 400_000),
+                ]
+                _ = try await store.add(comments, video: video, limit: 100, origin: .published)
+                #expect(try await store.like(video: video, id: "a", user: "ann")?.count == 1)
+                // As an older node left it: no rank sets, no mark.
+                _ = try await server.command(["DEL", "danmaku:{video:old}:ranks:0", "danmaku:{video:old}:ranks:1"])
+                _ = try await server.command(["HDEL", "danmaku:{video:old}:meta", "ranked"])
+                #expect(try await store.comments(video: video, segment: 0, limit: 1).map(\.id) == ["b"], "the staff's first")
+                #expect(try await store.comments(video: video, segment: 0, limit: 10).map(\.id) == ["a", "b"])
+                #expect(try await store.comments(video: video, segment: 0, limit: 10).first?.likes == 1)
+                #expect(try await store.comments(video: video, segment: 1, limit: 10).map(\.id) == ["c"])
             }
         }
     }
