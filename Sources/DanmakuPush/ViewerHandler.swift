@@ -45,8 +45,8 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     private var helloEpoch: Int64 = 0
     var phase = Phase.waitingForChannel
     private var context: ChannelHandlerContext?
-    /// Where frames are written: the WebSocket's `FrameOutlet` (past the frame encoder) or an
-    /// `EventStreamOutlet`.
+    /// Where frames are written: the WebSocket's `FrameOutlet` (at the head of the pipeline) or an
+    /// `EventStreamOutlet` (the answer to an HTTP request, behind the HTTP handlers).
     private var outlet: (any ViewerOutlet)?
     var shard: PushShard?
     private var lastInbound = NIODeadline.uptimeNanoseconds(0)
@@ -87,7 +87,7 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         self.context = context
         let pipeline = context.pipeline.syncOperations
         outlet = (try? pipeline.handler(type: FrameOutlet.self)) ?? (try? pipeline.handler(type: EventStreamOutlet.self))
-        precondition(outlet != nil, "ViewerHandler needs a FrameOutlet or an EventStreamOutlet at the head of its pipeline")
+        precondition(outlet != nil, "ViewerHandler needs a FrameOutlet or an EventStreamOutlet in its pipeline")
         let now = context.eventLoop.now
         lastInbound = now
         nextPing = now + hub.configuration.pingInterval
