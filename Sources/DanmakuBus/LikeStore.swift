@@ -10,6 +10,13 @@ public protocol LikeStore: Sendable {
     func like(room: RoomID, id: String, user: String) async throws -> (count: Int, added: Bool)
 }
 
+/// The most likers of one comment (live or video) a store remembers: past it, likes go on
+/// counting without remembering who, so a very popular comment's count can take a repeated like,
+/// and no comment's likers grow a store without bound.
+public enum LikersBound {
+    public static let perComment = 100_000
+}
+
 /// Likes kept in this process (the in-memory bus's companion, like `MemoryModeration`).
 ///
 /// Bounded: it remembers the likers of at most `maxComments` comments, forgetting the comments
@@ -39,7 +46,7 @@ public final class MemoryLikes: LikeStore {
     public let maxComments: Int
     public let maxLikersPerComment: Int
 
-    public init(maxComments: Int = 100_000, maxLikersPerComment: Int = 100_000) {
+    public init(maxComments: Int = 100_000, maxLikersPerComment: Int = LikersBound.perComment) {
         self.maxComments = maxComments
         self.maxLikersPerComment = maxLikersPerComment
     }

@@ -12,12 +12,20 @@ import Synchronization
 public final class MemoryVideoPools: VideoPoolStore {
     private struct Pool {
         var comments: [String: VideoComment] = [:]
+        /// Who liked each comment, at most `maxLikersPerComment` of them (`LikersBound`).
         var likers: [String: Set<String>] = [:]
+        /// Likes counted past that bound, without who.
+        var likesBeyond: [String: Int] = [:]
         /// Each segment's comments by rank, lowest first: a capped read takes the tail.
         var ranked: [Int64: [Ranked]] = [:]
         var lastSeq: UInt64 = 0
         /// Comments ever published to the pool (never lowered: see `VideoPoolStore.add`).
         var published = 0
+
+        /// A comment's like count.
+        func likes(of id: String) -> Int {
+            (likers[id]?.count ?? 0) + (likesBeyond[id] ?? 0)
+        }
 
         mutating func insertRank(of comment: VideoComment, likes: Int) {
             let entry = Ranked(comment, likes: likes)
@@ -82,9 +90,12 @@ public final class MemoryVideoPools: VideoPoolStore {
     private let state = Mutex(State())
     /// The most comments all pools together may hold.
     public let maxComments: Int
+    /// Likers remembered per comment (`LikersBound`); past it, likes count without who.
+    public let maxLikersPerComment: Int
 
-    public init(maxComments: Int = 1_000_000) {
+    public init(maxComments: Int = 1_000_000, maxLikersPerComment: Int = LikersBound.perComment) {
         self.maxComments = maxComments
+        self.maxLikersPerComment = max(1, maxLikersPerComment)
     }
 
     public func add(_ comments: [VideoComment], video: VideoID, limit: Int, origin: VideoCommentOrigin) async throws -> [VideoComment] {
@@ -137,8 +148,14 @@ public final class MemoryVideoPools: VideoPoolStore {
             guard state.byVideo[video]?.comments[id] != nil else { return nil }
             return state.withPool(video) { pool -> (count: Int, added: Bool)? in
                 guard let comment = pool.comments[id] else { return nil }
-                let before = pool.likers[id]?.count ?? 0
-                guard pool.likers[id, default: []].insert(user).inserted else { return (before, false) }
+                let before = pool.likes(of: id)
+                if pool.likers[id]?.contains(user) == true { return (before, false) }
+                // Past the bound, the like counts without remembering who.
+                if pool.likers[id, default: []].count < maxLikersPerComment {
+                    pool.likers[id, default: []].insert(user)
+                } else {
+                    pool.likesBeyond[id, default: 0] += 1
+                }
                 pool.removeRank(of: comment, likes: before)
                 pool.insertRank(of: comment, likes: before + 1)
                 return (before + 1, true)
@@ -150,8 +167,9 @@ public final class MemoryVideoPools: VideoPoolStore {
         state.withLock { state in
             let removed = state.withPool(video) { pool -> Bool in
                 guard let comment = pool.comments.removeValue(forKey: id) else { return false }
-                pool.removeRank(of: comment, likes: pool.likers[id]?.count ?? 0)
+                pool.removeRank(of: comment, likes: pool.likes(of: id))
                 pool.likers[id] = nil
+                pool.likesBeyond[id] = nil
                 return true
             } ?? false
             if removed { state.total -= 1 }
@@ -161,7 +179,7 @@ public final class MemoryVideoPools: VideoPoolStore {
 
     private static func counted(_ comment: VideoComment, in pool: Pool) -> VideoComment {
         var counted = comment
-        let likes = pool.likers[comment.id]?.count ?? 0
+        let likes = pool.likes(of: comment.id)
         counted.likes = likes > 0 ? likes : nil
         return counted
     }

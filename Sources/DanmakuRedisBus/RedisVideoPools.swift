@@ -18,9 +18,12 @@ public final class RedisVideoPools: VideoPoolStore {
     /// Comments per script call when publishing a whole stream: Redis runs one script at a
     /// time, so a long one would hold every other client up.
     static let chunk = 500
+    /// Likers remembered per comment (`LikersBound`); past it, likes count without who.
+    private let maxLikersPerComment: Int
 
-    public init(bus: RedisBus) {
+    public init(bus: RedisBus, maxLikersPerComment: Int = LikersBound.perComment) {
         self.bus = bus
+        self.maxLikersPerComment = max(1, maxLikersPerComment)
     }
 
     private struct Keys {
@@ -115,7 +118,8 @@ public final class RedisVideoPools: VideoPoolStore {
         guard let comment = try await comment(video: video, id: id) else { return nil }
         let reply = try await bus.scripts.run(
             RedisScripts.likeVideoComment, keys: [keys.comments, keys.likers(id), keys.likeCounts, keys.ranks(of: comment)],
-            arguments: [RESPArgument(id), RESPArgument(user), RESPArgument(VideoComment.rankPerLike)], on: bus.redis
+            arguments: [RESPArgument(id), RESPArgument(user), RESPArgument(VideoComment.rankPerLike), RESPArgument(maxLikersPerComment)],
+            on: bus.redis
         ).get()
         if reply.integer == -1 { return nil }
         guard let parts = reply.array, parts.count == 2, let count = parts[0].integer, let added = parts[1].integer else {
@@ -235,16 +239,19 @@ extension RedisScripts {
         """
 
     /// A like of a video's comment. KEYS: comments hash, the comment's likers set, like counts
-    /// hash, its segment's rank set. ARGV: id, user, what a like adds to the rank. Returns
-    /// {count, 1 if the like is new}, or -1 for no such comment.
+    /// hash, its segment's rank set. ARGV: id, user, what a like adds to the rank, the likers
+    /// remembered at most. Returns {count, 1 if the like counted}, or -1 for no such comment.
     static let likeVideoComment = """
         if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return -1 end
-        local added = redis.call('SADD', KEYS[2], ARGV[2])
-        local count = redis.call('SCARD', KEYS[2])
+        local count = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
+        if redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 1 then return {count, 0} end
+        -- Past ARGV[4] likers the like counts without remembering who (LikersBound).
+        if redis.call('SCARD', KEYS[2]) < tonumber(ARGV[4]) then redis.call('SADD', KEYS[2], ARGV[2]) end
+        count = count + 1
         redis.call('HSET', KEYS[3], ARGV[1], count)
         -- VideoComment.rank counts likes up to 2^26 - 1.
-        if added == 1 and count < 67108864 then redis.call('ZINCRBY', KEYS[4], ARGV[3], ARGV[1]) end
-        return {count, added}
+        if count < 67108864 then redis.call('ZINCRBY', KEYS[4], ARGV[3], ARGV[1]) end
+        return {count, 1}
         """
 
     /// Takes a comment out of a video's pool. KEYS: meta hash, comments hash, offsets sorted

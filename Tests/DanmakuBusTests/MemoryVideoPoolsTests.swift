@@ -12,6 +12,10 @@ import Testing
         try await VideoPoolContract.viewersNeitherStartPoolsNorBlockAPublish(MemoryVideoPools())
     }
 
+    @Test func likesPastTheLikersBoundCountWithoutWho() async throws {
+        try await VideoPoolContract.likesPastTheLikersBoundCountWithoutWho(MemoryVideoPools(maxLikersPerComment: 2))
+    }
+
     @Test func theCapOnAllPoolsRefusesPostsButNotAPublish() async throws {
         let store = MemoryVideoPools(maxComments: 2)
         let video = VideoID("show")!

@@ -49,4 +49,16 @@ enum VideoPoolContract {
         #expect(try await store.comments(video: video, segment: 0, limit: 10).map(\.id) == ["hello", "p1", "s1", "s2"])
         #expect(try await store.add([comment("v1", at: 1)], video: VideoID("vod")!, limit: 2, origin: .published).count == 1, "a publish starts a pool")
     }
+
+    /// Past the likers a store remembers per comment (here 2), likes count without who; a
+    /// remembered liker still counts once. `store` remembers 2.
+    static func likesPastTheLikersBoundCountWithoutWho(_ store: some VideoPoolStore) async throws {
+        let video = VideoID("loved")!
+        _ = try await store.add([comment("a", at: 1)], video: video, limit: 10, origin: .published)
+        #expect(try await store.like(video: video, id: "a", user: "u1")?.count == 1)
+        #expect(try await store.like(video: video, id: "a", user: "u2")?.count == 2)
+        #expect(try await store.like(video: video, id: "a", user: "u3").map { [$0.count, $0.added ? 1 : 0] } == [3, 1])
+        #expect(try await store.like(video: video, id: "a", user: "u1").map { [$0.count, $0.added ? 1 : 0] } == [3, 0])
+        #expect(try await store.comments(video: video, segment: 0, limit: 10).first?.likes == 3)
+    }
 }

@@ -22,6 +22,29 @@ import Testing
         }
     }
 
+    @Test func likesPastTheLikersBoundCountWithoutWho() async throws {
+        try await RedisServer.with { server in
+            try await RedisBusTests().withBus(server) { bus in
+                try await VideoPoolContract.likesPastTheLikersBoundCountWithoutWho(RedisVideoPools(bus: bus, maxLikersPerComment: 2))
+            }
+        }
+    }
+
+    /// Live likes in Redis: past the likers remembered per comment, likes count without who.
+    @Test func liveLikesPastTheLikersBoundCountWithoutWho() async throws {
+        try await RedisServer.with { server in
+            try await RedisBusTests().withBus(server) { bus in
+                let likes = RedisLikes(bus: bus, maxLikersPerComment: 2)
+                let room = RoomID("r1")!
+                _ = try await likes.like(room: room, id: "a", user: "u1")
+                _ = try await likes.like(room: room, id: "a", user: "u2")
+                #expect(try await likes.like(room: room, id: "a", user: "u3") == (3, true))
+                #expect(try await likes.like(room: room, id: "a", user: "u1") == (3, false), "remembered likers still count once")
+                #expect(try await server.command(["SCARD", "danmaku:{r1}:likes:a"]).contains("2"), "two remembered")
+            }
+        }
+    }
+
     /// A pool an older node stored has no rank sets: its first read ranks it, once, and its
     /// segments read as a new pool's do (they read back empty before).
     @Test func aPoolStoredBeforeSegmentsHadRankSetsIsRankedOnItsFirstRead() async throws {
