@@ -79,6 +79,22 @@ import Testing
         #expect(report.status == 0, "\(report.output)")
     }
 
+    @Test func theAlertingRulesPassPromtoolAndTheirTests() async throws {
+        let prometheus = deploy.appendingPathComponent("prometheus")
+        let check = try await Promtool.run(["check", "rules", prometheus.appendingPathComponent("alerts.yml").path])
+        #expect(check.status == 0, "\(check.output)")
+        let tests = try await Promtool.run(["test", "rules", prometheus.appendingPathComponent("alerts.test.yml").path])
+        #expect(tests.status == 0, "\(tests.output)")
+        // Every metric a rule names is one a node exports.
+        let rules = try String(contentsOf: prometheus.appendingPathComponent("alerts.yml"), encoding: .utf8)
+        let exported = Set(MetricHelp.text.keys)
+        for match in rules.matches(of: try Regex("danmaku_[a-z_]+")) {
+            var name = String(rules[match.range])
+            if name.hasSuffix("_bucket"), !exported.contains(name) { name = String(name.dropLast("_bucket".count)) }
+            #expect(exported.contains(name), "\(name) is not a metric a node exports")
+        }
+    }
+
     @Test func theDashboardQueriesOnlyExportedMetrics() throws {
         let data = try Data(contentsOf: deploy.appendingPathComponent("grafana/dashboards/danmaku.json"))
         let dashboard = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
