@@ -9,14 +9,18 @@ extension DanmakuError {
         struct Detail: Encodable {
             var code: String
             var message: String
+            var requestId: String?
         }
         var error: Detail
     }
 
     /// `{"error": {"code": "...", "message": "..."}}`, the body of every HTTP error answer.
-    var httpBody: ByteBuffer {
+    var httpBody: ByteBuffer { httpBody(requestID: nil) }
+
+    /// The error body with the request's id (`"requestId"`), which its log lines carry too.
+    func httpBody(requestID: String?) -> ByteBuffer {
         // This shape always encodes; an empty object is a safe fallback that never traps.
-        (try? WireCodec.encode(Body(error: .init(code: code, message: message)))) ?? ByteBuffer(string: "{}")
+        (try? WireCodec.encode(Body(error: .init(code: code, message: message, requestId: requestID)))) ?? ByteBuffer(string: "{}")
     }
 
     /// The headers this error's answer carries besides the body's: `Retry-After` when there is a

@@ -41,11 +41,12 @@ extension IngestHTTPHandler {
 
     func respond(context: ChannelHandlerContext, error: DanmakuError, keepAlive: Bool) {
         if let detail = error.internalDetail {
-            Self.logger.warning("request failed", metadata: ["code": "\(error.code)", "detail": "\(detail)"])
+            Self.logger.warning(
+                "request failed", metadata: ["code": "\(error.code)", "detail": "\(detail)", "request_id": "\(requestID)"])
         }
         respond(
-            context: context, status: HTTPResponseStatus(statusCode: error.status), json: error.httpBody, keepAlive: keepAlive,
-            extraHeaders: error.httpHeaders)
+            context: context, status: HTTPResponseStatus(statusCode: error.status), json: error.httpBody(requestID: requestID),
+            keepAlive: keepAlive, extraHeaders: error.httpHeaders)
     }
 
     func respond(
@@ -68,6 +69,7 @@ extension IngestHTTPHandler {
             headers.add(name: "Content-Length", value: String(body.readableBytes))
         }
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        headers.add(name: "X-Request-Id", value: requestID)
         let head = HTTPResponseHead(version: .http1_1, status: status, headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)

@@ -36,6 +36,10 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     /// NIO's pipelining handler still passes on (a request, a parser error on bytes past an
     /// HTTP/1.0 request) goes unanswered while the connection closes.
     var answeredLast = false
+    /// The id of the request being answered (`X-Request-Id`, given or made): in its answer's
+    /// headers, in an error body and in the log lines written for it. Requests are answered one
+    /// at a time, in order, so one value serves the request under way.
+    var requestID = ""
 
     /// - Parameters:
     ///   - metricsText: the Prometheus text exposition served at `GET /metrics`.
@@ -63,11 +67,13 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         switch unwrapInboundIn(data) {
         case .request(let head, let body):
             requestInFlight = true
+            requestID = RequestHeaders.requestID(head.headers)
             handle(context: context, head: head, body: body)
         case .refused where requestInFlight:
             // An error answer must not interleave with the answer under way.
             context.close(promise: nil)
         case .refused(let error):
+            requestID = RandomID.make()
             respond(context: context, error: error, keepAlive: false)
         }
     }

@@ -31,6 +31,20 @@ public enum RequestHeaders {
         headers.first(name: "content-type").map { $0.lowercased().hasPrefix("application/json") } ?? true
     }
 
+    /// The longest `X-Request-Id` taken from a client.
+    public static let maxRequestIDBytes = 128
+
+    /// The request's id: its `X-Request-Id` when it gives one of at most `maxRequestIDBytes`
+    /// visible ASCII characters (what a proxy or a client made, so one id follows the request
+    /// through every hop), else a new one.
+    static func requestID(_ headers: HTTPHeaders) -> String {
+        if let given = headers.first(name: "x-request-id"), (1...maxRequestIDBytes).contains(given.utf8.count),
+           given.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) {
+            return given
+        }
+        return RandomID.make()
+    }
+
     /// Whether NIO's parser reads nothing after this request: it stops after any request that may
     /// switch protocols (an `Upgrade` header, or `CONNECT`) and from then on only keeps the bytes
     /// that come. Such a request is its connection's last, whatever it says of keep-alive.
