@@ -203,6 +203,10 @@ extension DanmakuError {
     public static let idempotencyInProgress = DanmakuError(
         code: "idempotency_in_progress", status: 409,
         message: "a post with this Idempotency-Key is still being processed; retry shortly", retryAfterSeconds: 1)
+    /// An `Idempotency-Key` used again for another request than the one it first came with.
+    public static let idempotencyKeyReused = DanmakuError(
+        code: "idempotency_key_reused", status: 422,
+        message: "this Idempotency-Key was used for another request; use a new key for a new post")
     /// A retry of a post whose store did not confirm: it may be stored, so it is not stored again.
     public static let idempotencyOutcomeUnknown = DanmakuError(
         code: "idempotency_outcome_unknown", status: 409,

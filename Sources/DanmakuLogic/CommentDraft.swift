@@ -4,7 +4,7 @@ import DanmakuCore
 import Foundation
 
 /// The fields a client sends to post a comment, before validation.
-public struct CommentRequest: Decodable, Sendable {
+public struct CommentRequest: Codable, Sendable {
     /// The text; required.
     public var text: String
     /// `#rrggbb`; defaults to white.

@@ -18,8 +18,10 @@ extension CommentService {
         switch await authenticator.author(token: token, room: video.scope, clientAddress: clientAddress) {
         case .success(let author):
             // The scope is the video pool's hash tag (`{video:ID}`), so a Redis record shares its slot.
-            let slot = idempotencyKey.map { IdempotencySlot(scope: "video:" + video.value, principal: author.id, key: $0.value) }
-            result = await idempotency.perform(slot) {
+            let asked = ((try? WireCodec.encode(request)).map { Array($0.readableBytesView) } ?? []) + Array(String(offsetMs).utf8)
+            result = await idempotency.perform(
+                idempotencyKey, kind: .videoComment, scope: "video:" + video.value, principal: author.id, request: asked
+            ) {
                 await addVideoComment(
                     video: video, request: request, offsetMs: offsetMs, author: author, token: token, clientAddress: clientAddress)
             }

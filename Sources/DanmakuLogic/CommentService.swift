@@ -134,8 +134,8 @@ public final class CommentService: Sendable {
             case .success(let value): author = value
             case .failure(let error): return .failure(error)
             }
-            let slot = idempotencyKey.map { IdempotencySlot(scope: room.value, principal: author.id, key: $0.value) }
-            return await idempotency.perform(slot) {
+            let asked = (try? WireCodec.encode(request)).map { Array($0.readableBytesView) } ?? []
+            return await idempotency.perform(idempotencyKey, kind: .comment, scope: room.value, principal: author.id, request: asked) {
                 await process(room: room, request: request, author: author, clientAddress: clientAddress, started: started, span: span)
                     .map { CommentReceipt($0.comment) }
             }

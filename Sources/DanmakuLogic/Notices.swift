@@ -30,15 +30,16 @@ extension CommentService {
         }
         switch Notice.canonicalPayload(body) {
         case .success(let payload):
-            let slot = idempotencyKey.map { IdempotencySlot(scope: room.value, principal: author.id, key: $0.value) }
-            return await idempotency.perform(slot) { await store(payload: payload, room: room, author: author) }
+            return await idempotency.perform(
+                idempotencyKey, kind: .notice, scope: room.value, principal: author.id, request: payload.readableBytesView
+            ) { await store(payload: payload, room: room, author: author) }
         case .failure(let error): return .failure(error)
         }
     }
 
     /// Posts a notice to every room that has viewers now (an admin only); the notices, one per room.
     ///
-    /// With `idempotencyKey`, the key is kept per room (as `broadcast:KEY`): a retry of a broadcast
+    /// With `idempotencyKey`, the key is kept per room: a retry of a broadcast
     /// that failed part-way gets the notices already stored back and stores only the rest.
     public func broadcast(body: [UInt8], token: String?, idempotencyKey: IdempotencyKey? = nil) async -> Result<[AcceptedNotice], DanmakuError> {
         let author: CommentAuthor
@@ -55,8 +56,10 @@ extension CommentService {
         }
         var notices: [AcceptedNotice] = []
         for (room, _) in online.busiest(Int.max) {
-            let slot = idempotencyKey.map { IdempotencySlot(scope: room.value, principal: author.id, key: "broadcast:" + $0.value) }
-            switch await idempotency.perform(slot, { await store(payload: payload, room: room, author: author) }) {
+            switch await idempotency.perform(
+                idempotencyKey, kind: .broadcast, scope: room.value, principal: author.id, request: payload.readableBytesView,
+                { await store(payload: payload, room: room, author: author) }
+            ) {
             case .success(let notice): notices.append(notice)
             case .failure(let error): return .failure(error)
             }

@@ -26,6 +26,20 @@ import Testing
         #expect(try await history(bus) == 1)
     }
 
+    /// A key used again for another text is refused, not answered with the first receipt (which
+    /// would say the second text was stored).
+    @Test func aKeyUsedAgainForAnotherRequestIsRefused() async throws {
+        let bus = MemoryBus(historyCapacity: 100)
+        let service = CommentService(configuration: LogicConfiguration(), log: bus, bus: bus)
+        _ = try await service.post(
+            room: room, request: CommentRequest(text: "first body"), token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k1")).get()
+        let reused = await service.post(
+            room: room, request: CommentRequest(text: "second body"), token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k1"))
+        guard case .failure(let error) = reused else { Issue.record("answered \(reused)"); return }
+        #expect(error.code == "idempotency_key_reused" && error.status == 422)
+        #expect(try await history(bus) == 1)
+    }
+
     @Test func differentPrincipalsWithTheSameKeyAreIndependent() async throws {
         let bus = MemoryBus(historyCapacity: 100)
         let service = CommentService(configuration: LogicConfiguration(), log: bus, bus: bus)
