@@ -11,8 +11,12 @@ public protocol ViewerServices: Sendable {
     /// the token is not valid there (the viewer then simply stays unknown).
     func author(token: String, room: RoomID) async -> CommentAuthor?
     /// Checks, stores and publishes the comment in `body` (a viewer's `comment` message, JSON),
-    /// posted with `token` from `clientAddress`.
-    func post(_ body: [UInt8], room: RoomID, token: String?, clientAddress: String) async -> Result<Comment, DanmakuError>
+    /// posted with `token` from `clientAddress`: its receipt (what the `ack` says) and its
+    /// author's id. With `idempotencyKey`, a retry by the same author within the window gets the
+    /// first post's receipt instead of posting again, as an HTTP post with that key would.
+    func post(
+        _ body: [UInt8], room: RoomID, token: String?, clientAddress: String, idempotencyKey: IdempotencyKey?
+    ) async -> Result<(receipt: CommentReceipt, authorID: String), DanmakuError>
     /// Charges one expensive read to `clientAddress`; the refusal when its budget is spent.
     func admitRead(clientAddress: String) -> DanmakuError?
 }

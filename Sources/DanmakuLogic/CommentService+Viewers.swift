@@ -12,13 +12,16 @@ extension CommentService: ViewerServices {
         return author
     }
 
-    public func post(_ body: [UInt8], room: RoomID, token: String?, clientAddress: String) async -> Result<Comment, DanmakuError> {
+    public func post(
+        _ body: [UInt8], room: RoomID, token: String?, clientAddress: String, idempotencyKey: IdempotencyKey?
+    ) async -> Result<(receipt: CommentReceipt, authorID: String), DanmakuError> {
         let request: CommentRequest
         switch CommentRequest.decode(from: body) {
         case .success(let decoded): request = decoded
         case .failure(let error): return .failure(error)
         }
-        return await submit(room: room, request: request, token: token, clientAddress: clientAddress).map(\.comment)
+        return await post(room: room, request: request, token: token, clientAddress: clientAddress, idempotencyKey: idempotencyKey, started: .now)
+            .map { (receipt: $0.receipt, authorID: $0.author.id) }
     }
 
     public func admitRead(clientAddress: String) -> DanmakuError? {

@@ -15,21 +15,6 @@ public struct AcceptedComment: Sendable {
     public var encoded: EncodedComment
 }
 
-/// What the 201 of a post says: enough to find the comment again, and what a retry with the
-/// same `Idempotency-Key` is answered.
-public struct CommentReceipt: Codable, Sendable, Equatable {
-    public var id: String
-    public var room: String
-    /// Its place in the room's sequence.
-    public var seq: UInt64
-    /// Acceptance time, ms since the epoch.
-    public var ts: Int64
-
-    init(_ comment: Comment) {
-        (id, room, seq, ts) = (comment.id, comment.room, comment.seq, comment.ts)
-    }
-}
-
 /// The logic tier: every post, from HTTP or from a viewer's socket, goes through `submit`.
 ///
 /// Order of checks: fields, rate limits, word filter, duplicates; then the log assigns the seq
@@ -126,8 +111,17 @@ public final class CommentService: Sendable {
     public func post(
         room: RoomID, request: CommentRequest, token: String?, clientAddress: String, idempotencyKey: IdempotencyKey?
     ) async -> Result<CommentReceipt, DanmakuError> {
-        let started = ContinuousClock.now
-        return await withSpan("danmaku.post", ofKind: .server) { span in
+        await post(room: room, request: request, token: token, clientAddress: clientAddress, idempotencyKey: idempotencyKey, started: .now)
+            .map(\.receipt)
+    }
+
+    /// `post`, also naming the author the key was kept for (a viewer's socket learns its own id
+    /// from it, a retry's as much as a first post's).
+    func post(
+        room: RoomID, request: CommentRequest, token: String?, clientAddress: String, idempotencyKey: IdempotencyKey?,
+        started: ContinuousClock.Instant
+    ) async -> Result<(receipt: CommentReceipt, author: CommentAuthor), DanmakuError> {
+        await withSpan("danmaku.post", ofKind: .server) { span in
             span.attributes["danmaku.room"] = room.value
             let author: CommentAuthor
             switch await self.author(token: token, room: room, clientAddress: clientAddress, started: started, span: span) {
@@ -138,7 +132,7 @@ public final class CommentService: Sendable {
             return await idempotency.perform(idempotencyKey, kind: .comment, scope: room.value, principal: author.id, request: asked) {
                 await process(room: room, request: request, author: author, clientAddress: clientAddress, started: started, span: span)
                     .map { CommentReceipt($0.comment) }
-            }
+            }.map { (receipt: $0, author: author) }
         }
     }
 

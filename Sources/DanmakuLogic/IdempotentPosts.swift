@@ -4,25 +4,6 @@ import DanmakuBus
 import DanmakuCore
 import Foundation
 
-/// An `Idempotency-Key` as a client sent it, checked: 1 to `maxBytes` bytes of printable ASCII.
-public struct IdempotencyKey: Hashable, Sendable {
-    /// The longest key taken.
-    public static let maxBytes = 128
-
-    /// The key.
-    public let value: String
-
-    /// The key of a header value (nil: no header, no key), or 400 `invalid_idempotency_key`.
-    public static func parse(_ header: String?) -> Result<IdempotencyKey?, DanmakuError> {
-        guard let header else { return .success(nil) }
-        let bytes = header.utf8
-        guard (1...maxBytes).contains(bytes.count), bytes.allSatisfy({ (0x21...0x7E).contains($0) }) else {
-            return .failure(.invalidIdempotencyKey(maxBytes: maxBytes))
-        }
-        return .success(IdempotencyKey(value: header))
-    }
-}
-
 /// What kind of post a key is used for: a key of one kind never answers a post of another (a
 /// comment's receipt reads like a notice's).
 enum IdempotentPostKind: String {

@@ -17,8 +17,11 @@ extension ViewerHandler {
         var since: UInt64?
         /// The epoch `since` belongs to, range-checked like it.
         var epoch: Int64?
+        /// A `comment`'s idempotency key as sent (checked by `IdempotencyKey.parse` when posting);
+        /// one that is not a string is `invalid_idempotency_key`, as a bad header is.
+        var idempotencyKey: String?
 
-        private enum CodingKeys: String, CodingKey { case type, room, since, epoch }
+        private enum CodingKeys: String, CodingKey { case type, room, since, epoch, idempotencyKey }
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -36,6 +39,11 @@ extension ViewerHandler {
                 throw ClientNumber.refusal("epoch", ClientNumber.epochRange)
             }
             if let epoch, epoch < 0 { throw ClientNumber.refusal("epoch", ClientNumber.epochRange) }
+            do {
+                idempotencyKey = try container.decodeIfPresent(String.self, forKey: .idempotencyKey)
+            } catch {
+                throw DanmakuError.invalidIdempotencyKey(maxBytes: IdempotencyKey.maxBytes)
+            }
         }
     }
 
@@ -61,7 +69,12 @@ extension ViewerHandler {
             guard envelope.room == nil || subscriptions[room] != nil else {
                 return send(ViewerMessage.error(.notWatching(room.value)))
             }
-            post(bytes, room: room, context: context)
+            let key: IdempotencyKey?
+            switch IdempotencyKey.parse(envelope.idempotencyKey) {
+            case .success(let value): key = value
+            case .failure(let error): return send(ViewerMessage.error(error))
+            }
+            post(bytes, room: room, idempotencyKey: key, context: context)
         case "join":
             guard envelope.room != nil else { return send(ViewerMessage.error(.invalidField("room", "a room is required"))) }
             guard subscriptions[room] == nil else { return send(ViewerMessage.error(.alreadyWatching(room.value))) }
@@ -82,8 +95,9 @@ extension ViewerHandler {
         }
     }
 
-    /// A comment posted over the socket, to `room`; answered with `ack` or `error`.
-    private func post(_ bytes: [UInt8], room: RoomID, context: ChannelHandlerContext) {
+    /// A comment posted over the socket, to `room`; answered with `ack` or `error`. With
+    /// `idempotencyKey`, a retry (on this socket or a later one) is answered as an HTTP retry is.
+    private func post(_ bytes: [UInt8], room: RoomID, idempotencyKey: IdempotencyKey?, context: ChannelHandlerContext) {
         guard hub.configuration.viewerPosts else {
             return send(ViewerMessage.error(.init(
                 code: "posting_disabled", status: 403, message: "this node does not take posts over WebSocket; use the HTTP API")))
@@ -96,13 +110,13 @@ extension ViewerHandler {
         // every byte of an idle viewer is multiplied by the connections a node holds.
         let (services, address, token) = (hub.services, clientAddress, token)
         context.eventLoop.makeFutureWithTask {
-            await services.post(bytes, room: room, token: token, clientAddress: address)
+            await services.post(bytes, room: room, token: token, clientAddress: address, idempotencyKey: idempotencyKey)
         }.assumeIsolated().whenSuccess { [self] result in
             postsInFlight -= 1
             switch result {
-            case .success(let comment):
-                if authorID == nil { authorID = EncodedComment.encodedAuthorID(comment.user.id) }
-                send(ViewerMessage.frame(ViewerMessage.Ack(id: comment.id, room: comment.room, seq: comment.seq, ts: comment.ts)))
+            case .success(let (receipt, author)):
+                if authorID == nil { authorID = EncodedComment.encodedAuthorID(author) }
+                send(ViewerMessage.frame(ViewerMessage.Ack(id: receipt.id, room: receipt.room, seq: receipt.seq, ts: receipt.ts)))
             case .failure(let error):
                 if let detail = error.internalDetail {
                     hub.logger.warning("post failed", metadata: ["code": "\(error.code)", "detail": "\(detail)"])
