@@ -21,7 +21,8 @@ import Synchronization
 /// restart), reconnects with backoff (0.1 s doubling to 5 s, with jitter) and resumes every room
 /// after the last comment it reported (`since` and `epoch`), so nothing is reported twice and
 /// nothing in history is missed. Events are buffered for the consumer (at most 100,000; past that
-/// the oldest go).
+/// the oldest go). A post cut off by a drop is sent again after the reconnect with its
+/// idempotency key, so it is stored once (`post(_:to:color:mode:size:pool:)`).
 public final class DanmakuClient: AsyncSequence, Sendable {
     public typealias Element = DanmakuEvent
 
@@ -98,18 +99,64 @@ public final class DanmakuClient: AsyncSequence, Sendable {
     }
 
     /// Posts a comment over the socket (to the first room by default) and waits for the server's
-    /// answer. Throws `.refused` with the server's code, or `.notConnected` while reconnecting.
+    /// answer.
+    ///
+    /// Each call makes a random idempotency key (a UUID) and sends it with the comment, so a retry
+    /// of the post is never stored twice. When the connection is down or drops before the answer
+    /// (`.notConnected`), or the server answers `bus_unavailable` or `idempotency_in_progress`, the
+    /// client waits for its reconnect (or the server's `retryAfter`) and sends the post again with
+    /// the same key: at most `postRetries` times, within `postRetryWindow` of the call. A retry of
+    /// a post the server stored is answered with the first receipt.
+    ///
+    /// Throws `.refused` with the server's code for a refusal (a 4xx code such as `rate_limited` or
+    /// `filtered`, or `idempotency_outcome_unknown` when the server could not confirm the first
+    /// try), the last `.notConnected` or `.refused` when the retries run out, or `.closed`.
     public func post(
         _ text: String, to room: String? = nil, color: String? = nil, mode: String? = nil, size: String? = nil, pool: Bool = false
     ) async throws -> PostReceipt {
-        var message: [String: Any] = ["type": "comment", "text": text]
+        var message: [String: Any] = ["type": "comment", "text": text, "idempotencyKey": UUID().uuidString]
         if let room { message["room"] = room }
         if let color { message["color"] = color }
         if let mode { message["mode"] = mode }
         if let size { message["size"] = size }
         if pool { message["pool"] = true }
-        let frame = try Self.frame(message)
-        return try await withCheckedThrowingContinuation { continuation in
+        let deadline = ContinuousClock.now + Self.postRetryWindow
+        var retries = 0
+        while true {
+            // A fresh frame per try: each carries its own mask.
+            let frame = try Self.frame(message)
+            let wait: Duration
+            do {
+                return try await send(post: frame)
+            } catch DanmakuClientError.notConnected where retries < Self.postRetries {
+                wait = .zero
+            } catch DanmakuClientError.refused(let code, let text, let retryAfter)
+                where Self.retriedCodes.contains(code) && retries < Self.postRetries
+            {
+                wait = .seconds(retryAfter ?? 1)
+                guard ContinuousClock.now + wait < deadline else {
+                    throw DanmakuClientError.refused(code: code, message: text, retryAfter: retryAfter)
+                }
+            }
+            retries += 1
+            if wait > .zero { try await Task.sleep(for: wait) }
+            guard await waitForConnection(until: deadline) else {
+                throw state.withLock { $0.closed } ? DanmakuClientError.closed : DanmakuClientError.notConnected
+            }
+        }
+    }
+
+    /// How many times `post` sends a post again.
+    public static let postRetries = 3
+    /// How long after the call `post` may still send a post again.
+    public static let postRetryWindow: Duration = .seconds(30)
+    /// Server answers after which a post is sent again: nothing was stored, or the first try is
+    /// still being processed and the retry gets its answer.
+    private static let retriedCodes: Set<String> = ["bus_unavailable", "idempotency_in_progress"]
+
+    /// Sends one post on the current connection and waits for its `ack` or `error`.
+    private func send(post frame: WebSocketFrame) async throws -> PostReceipt {
+        try await withCheckedThrowingContinuation { continuation in
             let error = state.withLock { state -> DanmakuClientError? in
                 if state.closed { return .closed }
                 guard let outbox = state.outbox else { return .notConnected }
@@ -119,6 +166,21 @@ public final class DanmakuClient: AsyncSequence, Sendable {
                 return nil
             }
             if let error { continuation.resume(throwing: error) }
+        }
+    }
+
+    /// Waits until a connection is open (true), or the client is closed or `deadline` passes
+    /// (false). It looks every 50 ms: a post waits for a reconnect at most this much longer.
+    private func waitForConnection(until deadline: ContinuousClock.Instant) async -> Bool {
+        while true {
+            let (open, closed) = state.withLock { ($0.outbox != nil, $0.closed) }
+            if open { return true }
+            if closed || ContinuousClock.now >= deadline { return false }
+            do {
+                try await Task.sleep(for: .milliseconds(50))
+            } catch {
+                return false
+            }
         }
     }
 
@@ -175,13 +237,16 @@ public final class DanmakuClient: AsyncSequence, Sendable {
     /// One connection: a writer draining the outbox, and the reader.
     private func serve(_ connection: ViewerSocket.Connection, joins: [[String: Any]]) async throws {
         let (outbox, queue) = AsyncStream.makeStream(of: WebSocketFrame.self)
+        let joinFrames = joins.compactMap { try? Self.frame($0) }
         let open = state.withLock { state -> Bool in
             guard !state.closed else { return false }
             state.outbox = queue
+            // Joins go first, under the same lock: a post retried on this connection to a joined
+            // room comes after its join.
+            for frame in joinFrames { queue.yield(frame) }
             return true
         }
         guard open else { return }
-        for join in joins { send(join) }
         try await connection.executeThenClose { inbound, outbound in
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask {

@@ -86,7 +86,7 @@ public enum DanmakuClientError: Error, Sendable, Equatable {
     /// for limits the seconds to wait.
     case refused(code: String, message: String, retryAfter: Int?)
     /// There is no connection at the moment (the client is reconnecting), or it ended before the
-    /// answer came: the post may or may not have been accepted.
+    /// answer came, and `post` ran out of retries: the post may or may not have been accepted.
     case notConnected
     /// The client was closed.
     case closed

@@ -108,6 +108,39 @@ import Testing
         await second.stop()
     }
 
+    /// The server stores a post, but the connection is cut before its `ack` arrives: the client
+    /// reconnects, sends the post again with its key, and gets the first receipt; history holds
+    /// the comment once.
+    @Test func aPostCutOffBeforeItsAnswerIsRetriedAndStoredOnce() async throws {
+        let node = try await DanmakuNode.start([])
+        let proxy = try await TestProxy.start(to: node.port)
+        let client = try DanmakuClient(server: "ws://127.0.0.1:\(proxy.port)", rooms: ["cut"])
+        let collector = Collector(client)
+        try await collector.events.wait(for: "joined") { $0.contains { if case .joined = $0 { true } else { false } } }
+
+        proxy.swallowReplies(true)
+        let posting = Task { try await client.post("sent once") }
+        // Stored on the server, its ack swallowed on the way back.
+        try await eventually("the comment stored") {
+            let history = try await httpRequest(port: node.port, method: "GET", path: "/v1/rooms/cut/comments?since=0")
+            return (history.json["comments"] as? [Any])?.count == 1
+        }
+        proxy.swallowReplies(false)
+        await proxy.cutConnections()
+
+        let receipt = try await posting.value
+        #expect(receipt.room == "cut" && receipt.seq == 1)
+        let history = try await httpRequest(port: node.port, method: "GET", path: "/v1/rooms/cut/comments?since=0")
+        let stored = history.json["comments"] as? [[String: Any]]
+        #expect(stored?.count == 1 && stored?.first?["id"] as? String == receipt.id, "\(history)")
+        #expect(collector.events.value.contains { if case .disconnected = $0 { true } else { false } })
+        try await collector.waitForSeqs("cut", [1])
+        client.close()
+        await collector.task.value
+        await proxy.stop()
+        await node.stop()
+    }
+
     @Test func refusesAURLItCannotUse() {
         #expect(throws: DanmakuClientError.invalidURL("ftp://example.com")) { _ = try DanmakuClient(server: "ftp://example.com", rooms: ["a"]) }
     }
