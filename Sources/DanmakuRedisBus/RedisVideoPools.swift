@@ -90,11 +90,11 @@ public final class RedisVideoPools: VideoPoolStore {
     public func comments(video: VideoID, segment: Int64, limit: Int) async throws -> [VideoComment] {
         guard limit > 0 else { return [] }
         let keys = Keys(video)
-        let reply = try await bus.scripts.run(
-            RedisScripts.videoSegment, keys: [keys.comments, keys.likeCounts, keys.ranks(segment), keys.meta, keys.offsets],
-            arguments: [RESPArgument(limit), RESPArgument(VideoSegment.milliseconds), RESPArgument(keys.ranksPrefix)],
-            on: bus.redis
-        ).get()
+        var reply = try await segmentRead(keys, segment: segment, limit: limit)
+        if reply.integer == -1 {
+            try await rankOldPool(keys)
+            reply = try await segmentRead(keys, segment: segment, limit: limit)
+        }
         guard let parts = reply.array, parts.count % 2 == 0 else { throw RedisError.unexpectedReply("video segment: \(reply)") }
         var comments: [VideoComment] = []
         for index in stride(from: 0, to: parts.count, by: 2) {
@@ -102,6 +102,29 @@ public final class RedisVideoPools: VideoPoolStore {
         }
         return comments.sorted { ($0.offsetMs, $0.seq) < ($1.offsetMs, $1.seq) }
     }
+
+    private func segmentRead(_ keys: Keys, segment: Int64, limit: Int) async throws -> RESPValue {
+        try await bus.scripts.run(
+            RedisScripts.videoSegment, keys: [keys.comments, keys.likeCounts, keys.ranks(segment), keys.meta], arguments: [RESPArgument(limit)],
+            on: bus.redis
+        ).get()
+    }
+
+    /// Ranks a pool stored before segments had rank sets, a chunk per script call (a pool of
+    /// 200,000 comments in one call held Redis for seconds).
+    private func rankOldPool(_ keys: Keys) async throws {
+        while true {
+            let done = try await bus.scripts.run(
+                RedisScripts.rankOldPool, keys: [keys.meta, keys.comments, keys.likeCounts],
+                arguments: [RESPArgument(VideoSegment.milliseconds), RESPArgument(keys.ranksPrefix), RESPArgument(Self.rankingChunk)],
+                on: bus.redis
+            ).get()
+            if done.integer == 1 { return }
+        }
+    }
+
+    /// Comments ranked per script call when ranking an old pool.
+    public static let rankingChunk = 1000
 
     public func comment(video: VideoID, id: String) async throws -> VideoComment? {
         let keys = Keys(video)
@@ -158,7 +181,8 @@ extension RedisScripts {
     /// when the origin's allowance would be passed, or -2 when a post may not start the pool.
     static let addVideoComments = """
         local origin = tonumber(ARGV[2])
-        if origin == 0 and redis.call('EXISTS', KEYS[1]) == 0 then return -2 end
+        local fresh = redis.call('EXISTS', KEYS[1]) == 0
+        if origin == 0 and fresh then return -2 end
         local count = tonumber(redis.call('HGET', KEYS[1], 'count') or '0')
         local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
         local published = tonumber(redis.call('HGET', KEYS[1], 'published') or '0')
@@ -189,35 +213,17 @@ extension RedisScripts {
             end
         end
         redis.call('HSET', KEYS[1], 'seq', seq, 'count', count, 'published', published)
+        -- A pool started now has every comment in its rank sets from the first.
+        if fresh then redis.call('HSET', KEYS[1], 'ranked', 1) end
         return seqs
         """
 
     /// The highest-ranked comments of a video's segment. KEYS: comments hash, like counts hash,
-    /// the segment's rank set, the pool's meta hash, its offsets. ARGV: how many at most, a
-    /// segment's length in ms, the prefix of the rank sets' keys. Returns JSON and like count, in
-    /// turn.
-    ///
-    /// A pool stored before segments had rank sets (its meta hash has no `ranked`) gets them
-    /// first, once: every comment ranked as `VideoComment.rank` ranks it (privileged 2^52, likes
-    /// 2^26 each, then seq, each part below 2^26), in the set of its segment. The rank sets are
-    /// the pool's own keys, in its hash slot.
+    /// the segment's rank set, the pool's meta hash. ARGV: how many at most. Returns JSON and like
+    /// count, in turn; or -1 when the pool was stored before segments had rank sets (its meta
+    /// hash has no `ranked`) and must be ranked first (`rankOldPool`).
     static let videoSegment = """
-        if redis.call('EXISTS', KEYS[4]) == 1 and redis.call('HEXISTS', KEYS[4], 'ranked') == 0 then
-            local entries = redis.call('ZRANGE', KEYS[5], 0, -1, 'WITHSCORES')
-            for i = 1, #entries, 2 do
-                local json = redis.call('HGET', KEYS[1], entries[i])
-                if json then
-                    local comment = cjson.decode(json)
-                    local privileged = comment.pool == true or (type(comment.user) == 'table' and type(comment.user.role) == 'string')
-                    local likes = math.min(tonumber(redis.call('HGET', KEYS[2], entries[i]) or '0') or 0, 67108863)
-                    local seq = math.min(tonumber(comment.seq) or 0, 67108863)
-                    local rank = (privileged and 4503599627370496 or 0) + likes * 67108864 + seq
-                    local segment = math.floor(math.max(tonumber(entries[i + 1]), 0) / tonumber(ARGV[2]))
-                    redis.call('ZADD', ARGV[3] .. string.format('%d', segment), rank, entries[i])
-                end
-            end
-            redis.call('HSET', KEYS[4], 'ranked', 1)
-        end
+        if redis.call('EXISTS', KEYS[4]) == 1 and redis.call('HEXISTS', KEYS[4], 'ranked') == 0 then return -1 end
         local ids = redis.call('ZRANGE', KEYS[3], 0, tonumber(ARGV[1]) - 1, 'REV')
         local out = {}
         for _, id in ipairs(ids) do
@@ -236,6 +242,36 @@ extension RedisScripts {
         local json = redis.call('HGET', KEYS[1], ARGV[1])
         if not json then return {} end
         return {json, tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')}
+        """
+
+    /// Ranks part of a pool stored before segments had rank sets: up to ARGV[3] comments of the
+    /// comments hash from the cursor kept in the meta hash (`rankCursor`, HSCAN's), each in the
+    /// rank set of its segment as `VideoComment.rank` ranks it (privileged 2^52, likes 2^26 each,
+    /// then seq, each part below 2^26). KEYS: meta hash, comments hash, like counts hash. ARGV: a
+    /// segment's length in ms, the rank sets' key prefix, how many. Returns 1 once the pool is
+    /// ranked (`ranked` set), 0 while there is more. One call is short: Redis serves others
+    /// between them. The rank sets are the pool's own keys, in its hash slot.
+    static let rankOldPool = """
+        if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'ranked') == 1 then return 1 end
+        local cursor = redis.call('HGET', KEYS[1], 'rankCursor') or '0'
+        local reply = redis.call('HSCAN', KEYS[2], cursor, 'COUNT', ARGV[3])
+        local items = reply[2]
+        for i = 1, #items, 2 do
+            local comment = cjson.decode(items[i + 1])
+            local privileged = comment.pool == true or (type(comment.user) == 'table' and type(comment.user.role) == 'string')
+            local likes = math.min(tonumber(redis.call('HGET', KEYS[3], items[i]) or '0') or 0, 67108863)
+            local seq = math.min(tonumber(comment.seq) or 0, 67108863)
+            local rank = (privileged and 4503599627370496 or 0) + likes * 67108864 + seq
+            local segment = math.floor(math.max(tonumber(comment.offsetMs) or 0, 0) / tonumber(ARGV[1]))
+            redis.call('ZADD', ARGV[2] .. string.format('%d', segment), rank, items[i])
+        end
+        if reply[1] == '0' then
+            redis.call('HSET', KEYS[1], 'ranked', 1)
+            redis.call('HDEL', KEYS[1], 'rankCursor')
+            return 1
+        end
+        redis.call('HSET', KEYS[1], 'rankCursor', reply[1])
+        return 0
         """
 
     /// A like of a video's comment. KEYS: comments hash, the comment's likers set, like counts

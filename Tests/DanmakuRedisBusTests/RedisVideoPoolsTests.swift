@@ -65,6 +65,30 @@ import Testing
                 #expect(try await store.comments(video: video, segment: 0, limit: 10).map(\.id) == ["a", "b"])
                 #expect(try await store.comments(video: video, segment: 0, limit: 10).first?.likes == 1)
                 #expect(try await store.comments(video: video, segment: 1, limit: 10).map(\.id) == ["c"])
+                #expect(try await server.command(["HEXISTS", "danmaku:{video:old}:meta", "ranked"]).contains("1"))
+            }
+        }
+    }
+
+    /// A pool started now is ranked as it is filled: its first read ranks nothing again. An old
+    /// pool larger than a ranking chunk is ranked over several short script calls.
+    @Test func aNewPoolIsMarkedRankedAndAnOldLargeOneIsRankedInChunks() async throws {
+        try await RedisServer.with { server in
+            try await RedisBusTests().withBus(server) { bus in
+                let store = RedisVideoPools(bus: bus)
+                let video = VideoID("big")!
+                let count = RedisVideoPools.rankingChunk * 2 + 500
+                let comments = (0..<count).map { VideoPoolContract.comment("c\($0)", at: Int64($0) * 100) }
+                _ = try await store.add(comments, video: video, limit: count, origin: .published)
+                #expect(try await server.command(["HEXISTS", "danmaku:{video:big}:meta", "ranked"]).contains("1"), "marked when started")
+                let ranksKeys = (0...VideoSegment.number(of: Int64(count) * 100)).map { "danmaku:{video:big}:ranks:\($0)" }
+                _ = try await server.command(["DEL"] + ranksKeys)
+                _ = try await server.command(["HDEL", "danmaku:{video:big}:meta", "ranked"])
+                var read = 0
+                for segment in 0...VideoSegment.number(of: Int64(count) * 100) {
+                    read += try await store.comments(video: video, segment: segment, limit: count).count
+                }
+                #expect(read == count, "every comment is ranked again")
             }
         }
     }
