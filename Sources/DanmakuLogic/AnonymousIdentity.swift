@@ -1,17 +1,55 @@
 // Danmaku — a live-stream bullet-comment service.
 
+import Crypto
 import DanmakuCore
+import Foundation
+import Synchronization
 
 /// Authors for posts made without a token (open mode): one anonymous user per client address.
 ///
-/// The address itself is never shown to viewers; it is hashed with a per-process seed.
-public enum AnonymousIdentity {
-    /// The author for a client at `address`.
+/// The address itself is never shown to viewers: the id is an HMAC of it under a secret salt.
+/// Every logic node of a deployment must give an address the same id (its idempotency keys,
+/// duplicates and recall rights follow the id from node to node), so on Redis the salt is the
+/// deployment's, kept in Redis (`RedisBus.anonymousSalt`); a single process makes its own.
+public final class AnonymousIdentity: Sendable {
+    /// The salt once known.
+    private let salt: Mutex<SymmetricKey?>
+    /// Where the salt comes from when it is not known yet.
+    private let fetchSalt: @Sendable () async throws -> [UInt8]
+
+    /// An identity whose salt comes from `fetchSalt` (asked once, until it answers).
+    public init(fetchSalt: @escaping @Sendable () async throws -> [UInt8]) {
+        self.salt = Mutex(nil)
+        self.fetchSalt = fetchSalt
+    }
+
+    /// An identity with a salt of its own, made now (one process, no other node to agree with).
+    public convenience init() {
+        let salt = SymmetricKey(size: .bits256)
+        self.init(fetchSalt: { salt.withUnsafeBytes { Array($0) } })
+        self.salt.withLock { $0 = salt }
+    }
+
+    /// This process's own identity, for open mode on the memory bus.
+    public static let processLocal = AnonymousIdentity()
+
+    /// The author for a client at `address`, under this process's own salt.
     public static func author(forAddress address: String) -> CommentAuthor {
-        var hasher = Hasher()
-        hasher.combine(address)
-        let digest = UInt32(truncatingIfNeeded: hasher.finalize())
-        let id = "anon-" + String(digest, radix: 16)
+        let salt = processLocal.salt.withLock { $0 } ?? SymmetricKey(size: .bits256)
+        return author(forAddress: address, salt: salt)
+    }
+
+    /// The author for a client at `address`; throws when the salt cannot be had (the bus is down).
+    public func author(forAddress address: String) async throws -> CommentAuthor {
+        if let known = salt.withLock({ $0 }) { return Self.author(forAddress: address, salt: known) }
+        let fetched = SymmetricKey(data: try await fetchSalt())
+        salt.withLock { $0 = $0 ?? fetched }
+        return Self.author(forAddress: address, salt: salt.withLock { $0 } ?? fetched)
+    }
+
+    private static func author(forAddress address: String, salt: SymmetricKey) -> CommentAuthor {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(address.utf8), using: salt)
+        let id = "anon-" + mac.prefix(6).map { String(format: "%02x", $0) }.joined()
         return CommentAuthor(id: id, name: "anonymous")
     }
 }

@@ -15,10 +15,20 @@ public protocol PostAuthenticator: Sendable {
 /// Open (development) mode: no token needed; one anonymous author per client address. A token,
 /// if sent, is ignored.
 public struct OpenPosting: PostAuthenticator {
-    public init() {}
+    /// Who an address posts as.
+    private let identity: AnonymousIdentity
+
+    /// - Parameter identity: this process's own by default; a deployment's nodes share theirs.
+    public init(identity: AnonymousIdentity = .processLocal) {
+        self.identity = identity
+    }
 
     public func author(token: String?, room: RoomID, clientAddress: String) async -> Result<CommentAuthor, DanmakuError> {
-        .success(AnonymousIdentity.author(forAddress: clientAddress))
+        do {
+            return .success(try await identity.author(forAddress: clientAddress))
+        } catch {
+            return .failure(.busUnavailable("anonymous salt: \(error)"))
+        }
     }
 
     /// Nobody can prove who they are, so nobody moderates.

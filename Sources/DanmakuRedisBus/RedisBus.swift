@@ -103,6 +103,21 @@ public final class RedisBus: CommentBus, CommentLog {
         try await redis.waitForConnection(timeout: timeout)
     }
 
+    /// The deployment's salt for anonymous authors' ids (`AnonymousIdentity`): made by the first
+    /// node that asks (`SET NX`) and read by every other, so an address is one author on every
+    /// node, and kept (a restart keeps the ids).
+    public func anonymousSalt() async throws -> [UInt8] {
+        let key = "danmaku:anonymous-salt"
+        var fresh = [UInt8](repeating: 0, count: 32)
+        var generator = SystemRandomNumberGenerator()
+        for index in fresh.indices { fresh[index] = generator.next() }
+        let reply: RESPValue = try await redis.send(
+            RESPCommand("SET", [RESPArgument(key), RESPArgument(bytes: ByteBuffer(bytes: fresh)), "NX", "GET"]), key: key)
+        if reply.isNull { return fresh }
+        guard let salt = reply.bytes, salt.readableBytes >= 16 else { throw RedisError.unexpectedReply("anonymous salt: \(reply)") }
+        return Array(salt.readableBytesView)
+    }
+
     /// Publishes what is waiting, stops the timer and closes the connections.
     public func shutdown() async {
         maintenance.withLock { $0?.cancel() }

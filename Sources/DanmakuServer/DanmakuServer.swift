@@ -83,7 +83,9 @@ public final class DanmakuServer: Sendable {
             self.redisBus = redis
         }
         let failureLogger = logger
-        var authenticator: any PostAuthenticator = OpenPosting()
+        // Open mode: on Redis every node names an address's anonymous author alike.
+        var authenticator: any PostAuthenticator = OpenPosting(
+            identity: redisBus.map { bus in AnonymousIdentity(fetchSalt: { try await bus.anonymousSalt() }) } ?? .processLocal)
         if let secret = configuration.jwtSecret { authenticator = TokenAuthenticator(secret: secret) }
         let moderation: any ModerationStore = redisBus.map { RedisModeration(bus: $0) } ?? MemoryModeration()
         // Three missed reports and a node's viewers stop counting.

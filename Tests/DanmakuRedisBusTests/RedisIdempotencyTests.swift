@@ -31,6 +31,28 @@ import Testing
         try? IdempotencyKey.parse(value).get()
     }
 
+    /// In open mode an address is one anonymous author on every node (the salt is the
+    /// deployment's, in Redis): each node hashed with a salt of its own, so a retry on another
+    /// node was another principal's post and stored a second copy.
+    @Test func anAddressIsTheSameAnonymousAuthorOnEveryNode() async throws {
+        try await RedisServer.with { server in
+            let (busA, _) = node(server)
+            let (busB, _) = node(server)
+            try await busA.waitForConnection()
+            try await busB.waitForConnection()
+            let nodeA = AnonymousIdentity(fetchSalt: { try await busA.anonymousSalt() })
+            let nodeB = AnonymousIdentity(fetchSalt: { try await busB.anonymousSalt() })
+            let first = try await nodeA.author(forAddress: "198.51.100.7")
+            #expect(try await nodeB.author(forAddress: "198.51.100.7") == first)
+            #expect(try await nodeB.author(forAddress: "198.51.100.8") != first)
+            #expect(first.id.hasPrefix("anon-") && !first.id.contains("198"))
+            // Another deployment (another salt) gives the address another id.
+            #expect(try await AnonymousIdentity().author(forAddress: "198.51.100.7") != first)
+            await busA.shutdown()
+            await busB.shutdown()
+        }
+    }
+
     @Test func twoLogicNodesStoreAKeyedPostOnce() async throws {
         try await RedisServer.with { server in
             let (busA, nodeA) = node(server)
