@@ -32,8 +32,11 @@ public final class PipelineDepthLimit: ChannelDuplexHandler, RemovableChannelHan
     private var readPending = false
     /// Set when a request past `maxParsed` came: nothing more is read or passed on.
     private var overflowed = false
-    /// Set when a request after which the parser stops came: nothing more is read.
+    /// Set when a request after which the parser stops came: nothing more is read once it has
+    /// come whole (its body may still be on its way).
     private var lastRequestCame = false
+    /// Set when that request's end came.
+    private var lastRequestEnded = false
 
     /// - Parameters:
     ///   - maxInFlight: unanswered requests at which the connection is not read.
@@ -45,20 +48,25 @@ public final class PipelineDepthLimit: ChannelDuplexHandler, RemovableChannelHan
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !overflowed else { return }
-        if case .head(let head) = unwrapInboundIn(data) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
             guard inFlight < maxParsed else {
                 overflowed = true
                 return
             }
             inFlight += 1
             if RequestHeaders.endsParsing(head) { lastRequestCame = true }
+        case .end:
+            if lastRequestCame { lastRequestEnded = true }
+        case .body:
+            break
         }
         context.fireChannelRead(data)
     }
 
     public func read(context: ChannelHandlerContext) {
         guard !overflowed else { return }
-        if inFlight < maxInFlight, !lastRequestCame {
+        if inFlight < maxInFlight, !lastRequestEnded {
             context.read()
         } else {
             readPending = true
@@ -80,7 +88,7 @@ public final class PipelineDepthLimit: ChannelDuplexHandler, RemovableChannelHan
             return
         }
         context.write(data, promise: promise)
-        if readPending, !overflowed, !lastRequestCame, inFlight < maxInFlight {
+        if readPending, !overflowed, !lastRequestEnded, inFlight < maxInFlight {
             readPending = false
             context.read()
         }

@@ -94,6 +94,25 @@ import Testing
         #expect(!channel.isActive)
     }
 
+    /// Such a request's body may come after its head (curl --http2 sends `Upgrade: h2c` and the
+    /// body in another packet): it is read, and the request answered, before nothing more is.
+    @Test func aRequestThatEndsParsingIsReadToItsEnd() async throws {
+        let harness = ConnectionHarness()
+        let channel = try await harness.connect()
+        let reads = ReadCounter()
+        try await channel.pipeline.addHandler(reads, position: .first)
+        try await channel.writeInbound(ByteBuffer(string:
+            "POST /v1/rooms/a/comments HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n"))
+        let before = reads.count.withLockedValue { $0 }
+        channel.read()
+        await harness.loop.run()
+        #expect(reads.count.withLockedValue { $0 } > before, "the body is still read")
+        try await channel.writeInbound(ByteBuffer(string: #"{"text":"hi"}"#))
+        let answers = WireAnswer.all(in: try await ConnectionHarness.output(of: channel) { WireAnswer.all(in: $0).count >= 1 })
+        #expect(answers.map(\.status) == [201])
+        #expect(answers.first?.closes == true)
+    }
+
     /// NIO's upgrade handler tries each protocol an `Upgrade` header names, one stack frame deeper
     /// per name: thousands of names overflowed the stack.
     @Test func anUpgradeNamingManyProtocolsIsRefused() async throws {
