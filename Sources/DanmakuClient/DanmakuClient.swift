@@ -40,7 +40,9 @@ public final class DanmakuClient: AsyncSequence, Sendable {
         /// Frames to write on the current connection; nil while disconnected.
         var outbox: AsyncStream<WebSocketFrame>.Continuation?
         /// Posts sent on the current connection, awaiting their `ack` or `error`, in order.
-        var posts: [CheckedContinuation<PostReceipt, any Error>] = []
+        /// Posts awaiting their answer, by idempotency key (the server names it in the answer:
+        /// posts are answered as they complete, not in the order they were sent).
+        var posts: [String: CheckedContinuation<PostReceipt, any Error>] = [:]
         var closed = false
         var task: Task<Void, Never>?
     }
@@ -114,7 +116,8 @@ public final class DanmakuClient: AsyncSequence, Sendable {
     public func post(
         _ text: String, to room: String? = nil, color: String? = nil, mode: String? = nil, size: String? = nil, pool: Bool = false
     ) async throws -> PostReceipt {
-        var message: [String: Any] = ["type": "comment", "text": text, "idempotencyKey": UUID().uuidString]
+        let key = UUID().uuidString
+        var message: [String: Any] = ["type": "comment", "text": text, "idempotencyKey": key]
         if let room { message["room"] = room }
         if let color { message["color"] = color }
         if let mode { message["mode"] = mode }
@@ -127,7 +130,7 @@ public final class DanmakuClient: AsyncSequence, Sendable {
             let frame = try Self.frame(message)
             let wait: Duration
             do {
-                return try await send(post: frame)
+                return try await send(post: frame, key: key)
             } catch DanmakuClientError.notConnected where retries < Self.postRetries {
                 wait = .zero
             } catch DanmakuClientError.refused(let code, let text, let retryAfter)
@@ -154,14 +157,13 @@ public final class DanmakuClient: AsyncSequence, Sendable {
     /// still being processed and the retry gets its answer.
     private static let retriedCodes: Set<String> = ["bus_unavailable", "idempotency_in_progress"]
 
-    /// Sends one post on the current connection and waits for its `ack` or `error`.
-    private func send(post frame: WebSocketFrame) async throws -> PostReceipt {
+    /// Sends one post on the current connection and waits for the `ack` or `error` naming `key`.
+    private func send(post frame: WebSocketFrame, key: String) async throws -> PostReceipt {
         try await withCheckedThrowingContinuation { continuation in
             let error = state.withLock { state -> DanmakuClientError? in
                 if state.closed { return .closed }
                 guard let outbox = state.outbox else { return .notConnected }
-                // Queued and sent under one lock: answers come back in the order posts were sent.
-                state.posts.append(continuation)
+                state.posts[key] = continuation
                 outbox.yield(frame)
                 return nil
             }
@@ -189,7 +191,7 @@ public final class DanmakuClient: AsyncSequence, Sendable {
         let (task, outbox, posts) = state.withLock { state in
             state.closed = true
             defer { state.posts.removeAll() }
-            return (state.task, state.outbox, state.posts)
+            return (state.task, state.outbox, Array(state.posts.values))
         }
         for post in posts { post.resume(throwing: DanmakuClientError.closed) }
         outbox?.finish()
@@ -222,7 +224,7 @@ public final class DanmakuClient: AsyncSequence, Sendable {
                 state.outbox?.finish()
                 state.outbox = nil
                 defer { state.posts.removeAll() }
-                return state.posts
+                return Array(state.posts.values)
             }
             for post in pending { post.resume(throwing: DanmakuClientError.notConnected) }
             if state.withLock({ $0.closed }) || Task.isCancelled { break }
@@ -288,9 +290,6 @@ public final class DanmakuClient: AsyncSequence, Sendable {
 
     // MARK: Messages
 
-    /// Codes that answer a join or leave rather than a post.
-    private static let roomErrors: Set<String> = ["too_many_rooms", "already_watching", "invalid_room"]
-
     private func handle(_ buffer: ByteBuffer) {
         guard let message = try? JSONDecoder().decode(ServerMessage.self, from: Data(buffer.readableBytesView)) else { return }
         let room = message.room ?? ""
@@ -324,12 +323,11 @@ public final class DanmakuClient: AsyncSequence, Sendable {
             if let count = message.count { emit.yield(.online(room: room, count: count)) }
         case "ack":
             guard let id = message.id, let seq = message.seq, let ts = message.ts else { return }
-            nextPost()?.resume(returning: PostReceipt(id: id, room: room, seq: seq, ts: ts))
+            post(answering: message)?.resume(returning: PostReceipt(id: id, room: room, seq: seq, ts: ts))
         case "error":
             let code = message.code ?? "error", text = message.message ?? ""
-            if Self.roomErrors.contains(code) {
-                emit.yield(.refused(code: code, message: text))
-            } else if let post = nextPost() {
+            // An error that names no post of ours answers a join or leave, or the connection.
+            if let post = post(answering: message) {
                 post.resume(throwing: DanmakuClientError.refused(code: code, message: text, retryAfter: message.retryAfter))
             } else {
                 emit.yield(.refused(code: code, message: text))
@@ -339,7 +337,9 @@ public final class DanmakuClient: AsyncSequence, Sendable {
         }
     }
 
-    private func nextPost() -> CheckedContinuation<PostReceipt, any Error>? {
-        state.withLock { $0.posts.isEmpty ? nil : $0.posts.removeFirst() }
+    /// The post an answer names by its idempotency key, taken off the waiting list.
+    private func post(answering message: ServerMessage) -> CheckedContinuation<PostReceipt, any Error>? {
+        guard let key = message.idempotencyKey else { return nil }
+        return state.withLock { $0.posts.removeValue(forKey: key) }
     }
 }

@@ -18,6 +18,8 @@ struct ServerMessage: Decodable {
     var code: String?
     var message: String?
     var retryAfter: Int?
+    /// The idempotency key of the post an `ack` or `error` answers.
+    var idempotencyKey: String?
     var likes: [CommentLikes]?
     /// Merged repeats: each group is a kept comment's seq, then the seqs it stands for.
     var merged: [[UInt64]]?

@@ -59,20 +59,21 @@ extension ViewerHandler {
         } catch {
             return send(ViewerMessage.error(.invalidJSON("expected an object with a string field 'type'")))
         }
+        // A post's answers name its key (when it is one): they come as posts complete, in any order.
+        let key: IdempotencyKey?
+        switch envelope.type == "comment" ? IdempotencyKey.parse(envelope.idempotencyKey) : .success(nil) {
+        case .success(let value): key = value
+        case .failure(let error): return send(ViewerMessage.error(error))
+        }
         var room = firstRoom
         if let name = envelope.room {
-            guard let named = RoomID(name) else { return send(ViewerMessage.error(.invalidRoom)) }
+            guard let named = RoomID(name) else { return send(ViewerMessage.error(.invalidRoom, idempotencyKey: key?.value)) }
             room = named
         }
         switch envelope.type {
         case "comment":
             guard envelope.room == nil || subscriptions[room] != nil else {
-                return send(ViewerMessage.error(.notWatching(room.value)))
-            }
-            let key: IdempotencyKey?
-            switch IdempotencyKey.parse(envelope.idempotencyKey) {
-            case .success(let value): key = value
-            case .failure(let error): return send(ViewerMessage.error(error))
+                return send(ViewerMessage.error(.notWatching(room.value), idempotencyKey: key?.value))
             }
             post(bytes, room: room, idempotencyKey: key, context: context)
         case "join":
@@ -98,12 +99,14 @@ extension ViewerHandler {
     /// A comment posted over the socket, to `room`; answered with `ack` or `error`. With
     /// `idempotencyKey`, a retry (on this socket or a later one) is answered as an HTTP retry is.
     private func post(_ bytes: [UInt8], room: RoomID, idempotencyKey: IdempotencyKey?, context: ChannelHandlerContext) {
+        let echo = idempotencyKey?.value
         guard hub.configuration.viewerPosts else {
             return send(ViewerMessage.error(.init(
-                code: "posting_disabled", status: 403, message: "this node does not take posts over WebSocket; use the HTTP API")))
+                code: "posting_disabled", status: 403, message: "this node does not take posts over WebSocket; use the HTTP API"),
+                idempotencyKey: echo))
         }
         guard postsInFlight < Self.maxPostsInFlight else {
-            return send(ViewerMessage.error(.rateLimited(scope: "connection", retryAfter: 1)))
+            return send(ViewerMessage.error(.rateLimited(scope: "connection", retryAfter: 1), idempotencyKey: echo))
         }
         postsInFlight += 1
         // The author is derived when posting rather than stored: most viewers never post, and
@@ -116,12 +119,13 @@ extension ViewerHandler {
             switch result {
             case .success(let (receipt, author)):
                 if authorID == nil { authorID = EncodedComment.encodedAuthorID(author) }
-                send(ViewerMessage.frame(ViewerMessage.Ack(id: receipt.id, room: receipt.room, seq: receipt.seq, ts: receipt.ts)))
+                send(ViewerMessage.frame(ViewerMessage.Ack(
+                    id: receipt.id, room: receipt.room, seq: receipt.seq, ts: receipt.ts, idempotencyKey: echo)))
             case .failure(let error):
                 if let detail = error.internalDetail {
                     hub.logger.warning("post failed", metadata: ["code": "\(error.code)", "detail": "\(detail)"])
                 }
-                send(ViewerMessage.error(error))
+                send(ViewerMessage.error(error, idempotencyKey: echo))
             }
         }
     }

@@ -48,6 +48,9 @@ enum ViewerMessage {
         let room: String
         let seq: UInt64
         let ts: Int64
+        /// The post's idempotency key, when it sent one: posts are answered as they complete, not
+        /// in the order they were sent, so a client matches answers by it.
+        var idempotencyKey: String?
     }
 
     struct Retract: Encodable {
@@ -69,6 +72,8 @@ enum ViewerMessage {
         let code: String
         let message: String
         let retryAfter: Int?
+        /// The idempotency key of the post this refuses, when it sent one (see `Ack`).
+        var idempotencyKey: String?
     }
 
     /// A text frame with `message` JSON-encoded; for the rare, per-viewer messages.
@@ -78,8 +83,10 @@ enum ViewerMessage {
         return ServerFrame.text(payload)
     }
 
-    static func error(_ error: DanmakuError) -> ByteBuffer {
-        frame(Failure(code: error.code, message: error.message, retryAfter: error.retryAfterSeconds))
+    /// - Parameter idempotencyKey: the key of the post this answers, echoed so the client can
+    ///   match the answer to its post.
+    static func error(_ error: DanmakuError, idempotencyKey: String? = nil) -> ByteBuffer {
+        frame(Failure(code: error.code, message: error.message, retryAfter: error.retryAfterSeconds, idempotencyKey: idempotencyKey))
     }
 
     static func batch(

@@ -84,6 +84,36 @@ import Testing
         await node.stop()
     }
 
+    /// Posts are answered as they complete: concurrent posts each get their own answer (matched by
+    /// the idempotency key the server echoes), not the one that happens to come first.
+    @Test func concurrentPostsGetTheirOwnAnswers() async throws {
+        let node = try await DanmakuNode.start([])
+        let client = try DanmakuClient(server: "ws://127.0.0.1:\(node.port)", rooms: ["a"])
+        let collector = Collector(client)
+        try await collector.events.wait(for: "joined a") { $0.contains { if case .joined("a", _, _, _) = $0 { true } else { false } } }
+        for round in 0..<5 {
+            // A post to a room the client does not watch is refused at once, ahead of the
+            // stored posts' answers, which come after their store.
+            async let stored = client.post("stored \(round)", to: "a")
+            async let refused: Result<PostReceipt, any Error> = { () async -> Result<PostReceipt, any Error> in
+                do { return .success(try await client.post("refused \(round)", to: "elsewhere")) } catch { return .failure(error) }
+            }()
+            async let alsoStored = client.post("also stored \(round)", to: "a")
+            let receipts = try await [stored, alsoStored]
+            #expect(receipts.allSatisfy { $0.room == "a" })
+            #expect(Set(receipts.map(\.seq)).count == 2)
+            let refusal = await refused
+            guard case .failure(DanmakuClientError.refused(let code, _, _)) = refusal else {
+                Issue.record("the unwatched room's post was answered \(refusal)")
+                continue
+            }
+            #expect(code == "not_watching")
+        }
+        client.close()
+        await collector.task.value
+        await node.stop()
+    }
+
     @Test func reconnectsAcrossAServerRestartAndMissesNothing() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("danmaku-client-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
