@@ -12,22 +12,26 @@ import Synchronization
 /// duplicates and recall rights follow the id from node to node), so on Redis the salt is the
 /// deployment's, kept in Redis (`RedisBus.anonymousSalt`); a single process makes its own.
 public final class AnonymousIdentity: Sendable {
-    /// The salt once known.
-    private let salt: Mutex<SymmetricKey?>
-    /// Where the salt comes from when it is not known yet.
+    /// The salt once known, and when it was last read.
+    private let salt: Mutex<(key: SymmetricKey, read: ContinuousClock.Instant)?>
+    /// Where the salt comes from.
     private let fetchSalt: @Sendable () async throws -> [UInt8]
+    /// How long a salt read is trusted: the deployment's may be made anew (Redis lost it, a
+    /// failover to a replica without it), and every node must move to the new one.
+    private let refresh: Duration
 
-    /// An identity whose salt comes from `fetchSalt` (asked once, until it answers).
-    public init(fetchSalt: @escaping @Sendable () async throws -> [UInt8]) {
+    /// An identity whose salt comes from `fetchSalt`, read again every `refresh`.
+    public init(refresh: Duration = .seconds(60), fetchSalt: @escaping @Sendable () async throws -> [UInt8]) {
         self.salt = Mutex(nil)
+        self.refresh = refresh
         self.fetchSalt = fetchSalt
     }
 
     /// An identity with a salt of its own, made now (one process, no other node to agree with).
     public convenience init() {
         let salt = SymmetricKey(size: .bits256)
-        self.init(fetchSalt: { salt.withUnsafeBytes { Array($0) } })
-        self.salt.withLock { $0 = salt }
+        self.init(refresh: .seconds(86_400 * 365), fetchSalt: { salt.withUnsafeBytes { Array($0) } })
+        self.salt.withLock { $0 = (salt, .now) }
     }
 
     /// This process's own identity, for open mode on the memory bus.
@@ -35,16 +39,17 @@ public final class AnonymousIdentity: Sendable {
 
     /// The author for a client at `address`, under this process's own salt.
     public static func author(forAddress address: String) -> CommentAuthor {
-        let salt = processLocal.salt.withLock { $0 } ?? SymmetricKey(size: .bits256)
+        let salt = processLocal.salt.withLock { $0?.key } ?? SymmetricKey(size: .bits256)
         return author(forAddress: address, salt: salt)
     }
 
     /// The author for a client at `address`; throws when the salt cannot be had (the bus is down).
     public func author(forAddress address: String) async throws -> CommentAuthor {
-        if let known = salt.withLock({ $0 }) { return Self.author(forAddress: address, salt: known) }
+        let now = ContinuousClock.now
+        if let known = salt.withLock({ $0 }), now - known.read < refresh { return Self.author(forAddress: address, salt: known.key) }
         let fetched = SymmetricKey(data: try await fetchSalt())
-        salt.withLock { $0 = $0 ?? fetched }
-        return Self.author(forAddress: address, salt: salt.withLock { $0 } ?? fetched)
+        salt.withLock { $0 = (fetched, now) }
+        return Self.author(forAddress: address, salt: fetched)
     }
 
     private static func author(forAddress address: String, salt: SymmetricKey) -> CommentAuthor {

@@ -104,16 +104,17 @@ public final class RedisBus: CommentBus, CommentLog {
     }
 
     /// The deployment's salt for anonymous authors' ids (`AnonymousIdentity`): made by the first
-    /// node that asks (`SET NX`) and read by every other, so an address is one author on every
-    /// node, and kept (a restart keeps the ids).
+    /// node that asks and read by every other, so an address is one author on every node, and
+    /// kept (a restart keeps the ids). A value that cannot be a salt (too short, another type) is
+    /// replaced, as a missing one is made.
     public func anonymousSalt() async throws -> [UInt8] {
-        let key = "danmaku:anonymous-salt"
         var fresh = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for index in fresh.indices { fresh[index] = generator.next() }
-        let reply: RESPValue = try await redis.send(
-            RESPCommand("SET", [RESPArgument(key), RESPArgument(bytes: ByteBuffer(bytes: fresh)), "NX", "GET"]), key: key)
-        if reply.isNull { return fresh }
+        let reply = try await scripts.run(
+            RedisScripts.anonymousSalt, keys: ["danmaku:anonymous-salt"], arguments: [RESPArgument(bytes: ByteBuffer(bytes: fresh))],
+            on: redis
+        ).get()
         guard let salt = reply.bytes, salt.readableBytes >= 16 else { throw RedisError.unexpectedReply("anonymous salt: \(reply)") }
         return Array(salt.readableBytesView)
     }

@@ -193,3 +193,14 @@ extension RESPValue {
         }
     }
 }
+
+extension RedisScripts {
+    /// The salt at KEYS[1] when it is one (a string of 16 bytes or more); else ARGV[1], stored there.
+    static let anonymousSalt = """
+        local current = redis.pcall('GET', KEYS[1])
+        if type(current) == 'string' and #current >= 16 then return current end
+        redis.call('DEL', KEYS[1])
+        redis.call('SET', KEYS[1], ARGV[1])
+        return ARGV[1]
+        """
+}

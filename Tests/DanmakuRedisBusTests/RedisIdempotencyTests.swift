@@ -53,6 +53,33 @@ import Testing
         }
     }
 
+    /// A salt Redis lost (a restart without persistence, a failover) is made anew, and every node
+    /// moves to it at its next read; a value that cannot be a salt is replaced, not an error for
+    /// good.
+    @Test func everyNodeMovesToASaltMadeAnew() async throws {
+        try await RedisServer.with { server in
+            let (busA, _) = node(server)
+            let (busB, _) = node(server)
+            try await busA.waitForConnection()
+            try await busB.waitForConnection()
+            let nodeA = AnonymousIdentity(refresh: .zero, fetchSalt: { try await busA.anonymousSalt() })
+            let nodeB = AnonymousIdentity(refresh: .zero, fetchSalt: { try await busB.anonymousSalt() })
+            let before = try await nodeA.author(forAddress: "198.51.100.7")
+            _ = try await server.command(["FLUSHALL"])
+            let after = try await nodeB.author(forAddress: "198.51.100.7")
+            #expect(after != before, "a new salt, a new id")
+            #expect(try await nodeA.author(forAddress: "198.51.100.7") == after, "both nodes on the new salt")
+            _ = try await server.command(["SET", "danmaku:anonymous-salt", "abcd"])
+            let replaced = try await nodeA.author(forAddress: "198.51.100.7")
+            #expect(try await nodeB.author(forAddress: "198.51.100.7") == replaced)
+            _ = try await server.command(["DEL", "danmaku:anonymous-salt"])
+            _ = try await server.command(["LPUSH", "danmaku:anonymous-salt", "x"])
+            #expect(try await nodeA.author(forAddress: "198.51.100.7").id.hasPrefix("anon-"), "another type is replaced too")
+            await busA.shutdown()
+            await busB.shutdown()
+        }
+    }
+
     @Test func twoLogicNodesStoreAKeyedPostOnce() async throws {
         try await RedisServer.with { server in
             let (busA, nodeA) = node(server)
