@@ -239,7 +239,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         do {
             try startEventStream(context.channel, EventStreamRequest(
                 room: room, since: since, epoch: epoch, format: format, clientAddress: clientAddress(context: context, head: head),
-                version: head.version))
+                version: head.version, requestID: requestID))
         } catch {
             context.close(promise: nil)
         }

@@ -14,11 +14,13 @@ import NIOHTTP1
 enum EventStream {
     /// The response head, in the request's version: the body has no length and ends when the
     /// connection does (NIO's encoder sends an HTTP/1.1 body chunked; HTTP/1.0 has no chunks).
-    static func responseHead(version: HTTPVersion) -> HTTPResponseHead {
-        HTTPResponseHead(version: version == .http1_0 ? .http1_0 : .http1_1, status: .ok, headers: [
+    static func responseHead(version: HTTPVersion, requestID: String) -> HTTPResponseHead {
+        var headers: HTTPHeaders = [
             "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
             "Connection": "close",
-        ])
+        ]
+        if !requestID.isEmpty { headers.add(name: "X-Request-Id", value: requestID) }
+        return HTTPResponseHead(version: version == .http1_0 ? .http1_0 : .http1_1, status: .ok, headers: headers)
     }
 
     /// The event for a server frame, with `id` when the frame is a batch (the seq the fan-out
@@ -63,8 +65,14 @@ public struct EventStreamRequest: Sendable {
     public var clientAddress: String
     /// The request's HTTP version, which the answer speaks.
     public var version: HTTPVersion
+    /// The request's id (`X-Request-Id`), which the answer carries (none when empty).
+    public var requestID: String
 
-    public init(room: RoomID, since: UInt64?, epoch: Int64?, format: WireFormat, clientAddress: String, version: HTTPVersion) {
+    public init(
+        room: RoomID, since: UInt64?, epoch: Int64?, format: WireFormat, clientAddress: String, version: HTTPVersion,
+        requestID: String = ""
+    ) {
+        self.requestID = requestID
         self.room = room
         self.since = since
         self.epoch = epoch

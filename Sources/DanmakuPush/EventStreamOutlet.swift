@@ -21,14 +21,17 @@ final class EventStreamOutlet: ChannelOutboundHandler, RemovableChannelHandler, 
     private var context: ChannelHandlerContext?
     /// The request's HTTP version, which the answer speaks.
     private let version: HTTPVersion
+    /// The request's id, which the answer carries.
+    private let requestID: String
 
-    init(version: HTTPVersion) {
+    init(version: HTTPVersion, requestID: String) {
         self.version = version
+        self.requestID = requestID
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        context.writeAndFlush(wrapOutboundOut(.head(EventStream.responseHead(version: version))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.head(EventStream.responseHead(version: version, requestID: requestID))), promise: nil)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {

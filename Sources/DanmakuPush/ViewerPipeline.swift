@@ -20,7 +20,7 @@ public enum ViewerPipeline {
     public static func startEventStream(on channel: any Channel, _ request: EventStreamRequest, hub: PushHub) throws {
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(DiscardInbound(), position: .first)
-        try pipeline.addHandler(EventStreamOutlet(version: request.version))
+        try pipeline.addHandler(EventStreamOutlet(version: request.version, requestID: request.requestID))
         try pipeline.addHandler(ViewerHandler(
             room: request.room, since: request.since, epoch: request.epoch, clientAddress: request.clientAddress, hub: hub,
             format: request.format))

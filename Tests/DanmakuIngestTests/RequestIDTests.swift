@@ -35,4 +35,13 @@ import Testing
         #expect(answers.count == 2)
         #expect(answers.allSatisfy { $0.headers["x-request-id"].map { $0 != long && $0 != "a b" && !$0.isEmpty } == true })
     }
+
+    @Test func anEventStreamCarriesItsRequestsID() async throws {
+        let harness = ConnectionHarness()
+        let channel = try await harness.connect()
+        try await channel.writeInbound(ByteBuffer(string: "GET /v1/rooms/a/events HTTP/1.1\r\nHost: x\r\nX-Request-Id: sse-1\r\n\r\n"))
+        let answers = WireAnswer.all(in: try await ConnectionHarness.output(of: channel) { WireAnswer.all(in: $0).count >= 1 })
+        #expect(answers.first?.isEventStream == true && answers.first?.headers["x-request-id"] == "sse-1")
+        _ = try? await channel.close()
+    }
 }
