@@ -103,7 +103,14 @@ public final class ProtocolGuard: ChannelInboundHandler, RemovableChannelHandler
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard phase != .closed else { return }
-        parser.append(unwrapInboundIn(data))
+        // After an upgrade, NIO's upgrade handler hands on what it held while upgrading: the
+        // bytes that followed the request, or, when NIO's parser had gone on past the upgrade
+        // request, requests the client pipelined behind it. Those are not a WebSocket's bytes:
+        // the connection is failed rather than a request taken for bytes (which traps).
+        guard let bytes = context.channel._channelCore.tryUnwrapData(data, as: ByteBuffer.self) else {
+            return fail(.protocolError, "a request pipelined behind the upgrade")
+        }
+        parser.append(bytes)
         do {
             // Each frame may end the connection (a violation, a close): the phase is checked again.
             while phase != .closed, let frame = try parser.next() {

@@ -7,6 +7,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOEmbedded
+import NIOHTTP1
 import NIOWebSocket
 import Testing
 
@@ -87,6 +88,20 @@ func json(_ frame: ParsedFrame) throws -> [String: Any] {
 }
 
 @Suite struct ViewerHandlerTests {
+    /// What NIO's upgrade handler hands on after an upgrade may be requests the client pipelined
+    /// behind it (when NIO's parser went on past the upgrade request): the viewer's connection is
+    /// failed with a close frame, never a request taken for bytes (a trap, found by fuzzing).
+    @Test func aRequestHandedOnAfterTheUpgradeFailsTheConnection() throws {
+        let harness = ViewerHarness()
+        let channel = try harness.connect()
+        harness.loop.run()
+        while try channel.readOutbound(as: ByteBuffer.self) != nil {}
+        try channel.writeInbound(HTTPServerRequestPart.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/healthz")))
+        harness.loop.run()
+        let close = try #require(try channel.readOutbound(as: ByteBuffer.self))
+        #expect(close.getInteger(at: close.readerIndex, as: UInt8.self) == 0x88, "a close frame")
+    }
+
     @Test func sendsHelloFirst() throws {
         let harness = ViewerHarness()
         let channel = try harness.connect()
