@@ -97,7 +97,9 @@ final class HTTPHarness: Sendable {
     static func parseHead(_ text: String) throws -> (status: Int, headers: [String: String]) {
         let head = text.components(separatedBy: "\r\n")
         let statusLine = head[0].split(separator: " ", maxSplits: 2)
-        guard statusLine.count >= 2, statusLine[0] == "HTTP/1.1", let status = Int(statusLine[1]), (100...599).contains(status) else {
+        // HTTP/1.0: an event stream answers an HTTP/1.0 request in its version (unchunked).
+        guard statusLine.count >= 2, statusLine[0] == "HTTP/1.1" || statusLine[0] == "HTTP/1.0", let status = Int(statusLine[1]),
+              (100...599).contains(status) else {
             throw Malformed("status line \(head[0].debugDescription)")
         }
         var headers: [String: String] = [:]
