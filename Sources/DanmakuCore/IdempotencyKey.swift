@@ -12,10 +12,17 @@ public struct IdempotencyKey: Hashable, Sendable {
     /// The key of a header or field value (nil: none sent, no key), or 400 `invalid_idempotency_key`.
     public static func parse(_ header: String?) -> Result<IdempotencyKey?, DanmakuError> {
         guard let header else { return .success(nil) }
-        let bytes = header.utf8
-        guard (1...maxBytes).contains(bytes.count), bytes.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+        guard HeaderToken.isValid(header, maxBytes: maxBytes) else {
             return .failure(.invalidIdempotencyKey(maxBytes: maxBytes))
         }
         return .success(IdempotencyKey(value: header))
+    }
+}
+
+/// What a client may name a thing by in a header (an idempotency key, a request id).
+public enum HeaderToken {
+    /// Whether `value` is 1 to `maxBytes` bytes of visible ASCII (no space, no control).
+    public static func isValid(_ value: String, maxBytes: Int) -> Bool {
+        (1...max(1, maxBytes)).contains(value.utf8.count) && value.utf8.allSatisfy { (0x21...0x7E).contains($0) }
     }
 }

@@ -38,8 +38,7 @@ public enum RequestHeaders {
     /// visible ASCII characters (what a proxy or a client made, so one id follows the request
     /// through every hop), else a new one.
     static func requestID(_ headers: HTTPHeaders) -> String {
-        if let given = headers.first(name: "x-request-id"), (1...maxRequestIDBytes).contains(given.utf8.count),
-           given.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) {
+        if let given = headers.first(name: "x-request-id"), HeaderToken.isValid(given, maxBytes: maxRequestIDBytes) {
             return given
         }
         return RandomID.make()
