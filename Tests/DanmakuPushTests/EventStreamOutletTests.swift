@@ -1,5 +1,6 @@
 import DanmakuCore
 import DanmakuPush
+import DanmakuTestSupport
 import Foundation
 import NIOCore
 import NIOEmbedded
@@ -33,12 +34,7 @@ import Testing
             head = Array(rest[..<end.upperBound])
             rest = rest[end.upperBound...]
         }
-        var body: [UInt8] = []
-        while let sizeEnd = rest.firstRange(of: crlf), let size = Int(String(decoding: rest[..<sizeEnd.lowerBound], as: UTF8.self), radix: 16) {
-            body += rest[sizeEnd.upperBound...].prefix(size)
-            rest = rest[sizeEnd.upperBound...].dropFirst(size + 2)
-        }
-        return String(decoding: head + body, as: UTF8.self)
+        return String(decoding: head + ChunkedBody.decode(rest), as: UTF8.self)
     }
 
     @Test func theStreamStartsWithItsHeadThenHelloAndBatchesCarryIDs() async throws {

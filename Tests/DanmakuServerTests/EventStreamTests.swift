@@ -11,13 +11,7 @@ import Testing
     func body(_ bytes: [UInt8]) -> String {
         let crlf = Array("\r\n".utf8)
         guard let headEnd = bytes.firstRange(of: crlf + crlf) else { return "" }
-        var rest = bytes[headEnd.upperBound...]
-        var body: [UInt8] = []
-        while let sizeEnd = rest.firstRange(of: crlf), let size = Int(String(decoding: rest[..<sizeEnd.lowerBound], as: UTF8.self), radix: 16) {
-            body += rest[sizeEnd.upperBound...].prefix(size)
-            rest = rest[sizeEnd.upperBound...].dropFirst(size + 2)
-        }
-        return String(decoding: body, as: UTF8.self)
+        return String(decoding: ChunkedBody.decode(bytes[headEnd.upperBound...]), as: UTF8.self)
     }
 
     /// The events received so far: (id, data) pairs.
