@@ -110,8 +110,17 @@ start_node() {  # NAME PORT ROLES; started in this shell, so that it can wait fo
 }
 for index in 1 2; do start_node "api-$index" $((base + index)) ingest,logic; pids+=($!); done
 for index in 1 2 3; do start_node "push-$index" $((base + 10 + index)) push; push_pids+=($!); done
+# Ready, not merely up: with --redis-cluster the ingest nodes answer /readyz 200 only once every
+# master has a replica in sync, so the first post after the banner is not refused for want of one.
 for port in $((base + 1)) $((base + 2)) $((base + 11)) $((base + 12)) $((base + 13)); do
-    for _ in $(seq 200); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+    for attempt in $(seq 600); do
+        curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+        if [ "$attempt" = 600 ]; then
+            echo "the node on port $port is not ready after 30 s: $(curl -s "http://127.0.0.1:$port/readyz")" >&2
+            exit 1
+        fi
+        sleep 0.05
+    done
 done
 
 cat <<INFO

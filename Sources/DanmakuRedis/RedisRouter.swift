@@ -209,6 +209,11 @@ public final class RedisRouter: Sendable {
         try await send(command, key: key).get()
     }
 
+    /// Sends `command` to `node` itself (a command about the node, such as `INFO`).
+    public func send(_ command: RESPCommand, to node: RedisNode) -> EventLoopFuture<RESPValue> {
+        dispatch([command], slot: nil, to: node, asking: false, redirections: 0, retries: 0).flatMapThrowing { try $0[0].get() }
+    }
+
     /// Sends `commands` one after the other on one connection to the node serving `key`, and
     /// gives each one's outcome. A redirection of the first command sends them all again.
     public func send(_ commands: [RESPCommand], key: String?) -> EventLoopFuture<[Result<RESPValue, any Error>]> {

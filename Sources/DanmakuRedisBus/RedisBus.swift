@@ -47,6 +47,10 @@ public final class RedisBus: CommentBus, CommentLog {
     let minReplicas: Int
     /// How long to wait for them.
     let replicaTimeoutMilliseconds: Int
+    /// Whether every master has `minReplicas` replicas in sync now.
+    let replicaSync: ReplicaSyncWatch
+    /// Replicas are checked this often (maintenance ticks of 100 ms).
+    static let replicaCheckEvery = 5
 
     /// A missing seq is read from the stream once it has been missing this long.
     static let repairGrace = TimeAmount.milliseconds(250)
@@ -66,6 +70,7 @@ public final class RedisBus: CommentBus, CommentLog {
         logger: Logger, metrics: BusMetrics = BusMetrics()
     ) {
         self.minReplicas = minReplicas
+        self.replicaSync = ReplicaSyncWatch(needed: minReplicas)
         self.replicaTimeoutMilliseconds = Int(replicaTimeout.nanoseconds / 1_000_000)
         self.historyCapacity = historyCapacity
         self.roomIdleMilliseconds = roomIdleMilliseconds
@@ -94,6 +99,7 @@ public final class RedisBus: CommentBus, CommentLog {
             tick.value += 1
             feeds.maintain(bus: self, poll: tick.value % Self.pollEvery == 0)
             if tick.value % Self.renewEvery == 0 { renewWatchedRooms() }
+            if tick.value % Self.replicaCheckEvery == 1 { replicaSync.check(on: redis) }
         }
         maintenance.withLock { $0 = task }
     }
@@ -132,6 +138,10 @@ public final class RedisBus: CommentBus, CommentLog {
 
     /// Whether some of Redis can be used (see `RedisRouter.isReachable`): what readiness reports.
     public var isReachable: Bool { redis.isReachable }
+
+    /// With `minReplicas` set: why a post could not be confirmed now (a master with fewer replicas
+    /// in sync, or one that could not be asked); nil when every master has enough.
+    public var replicaShortfall: String? { replicaSync.reason }
 
     /// One server or a cluster (or not known yet).
     public var mode: RedisRouter.Mode { redis.mode }

@@ -230,6 +230,8 @@ public final class DanmakuServer: Sendable {
     public var unreadiness: String? {
         if state.withLockedValue({ $0.draining }) { return "shutting down" }
         if let redisBus, !redisBus.isReachable { return "redis is unreachable" }
+        // Only nodes that take posts wait for replicas: a push node serves viewers without them.
+        if let redisBus, configuration.roles.contains(.api), let why = redisBus.replicaShortfall { return why }
         return nil
     }
 
