@@ -27,11 +27,8 @@ extension IngestHTTPHandler {
         let address = clientAddress(context: context, head: head)
         let token = RequestHeaders.bearerToken(head.headers)
         let service = self.service
-        let trace = TraceHeaders.context(of: head.headers)
-        context.eventLoop.makeFutureWithTask {
-            await ServiceContext.withValue(trace) {
-                await service.post(room: room, request: request, token: token, clientAddress: address, idempotencyKey: key)
-            }
+        offLoop(context: context) {
+            await service.post(room: room, request: request, token: token, clientAddress: address, idempotencyKey: key)
         }.assumeIsolated().whenSuccess { [self] result in
             switch result {
             case .success(let receipt):
@@ -57,7 +54,7 @@ extension IngestHTTPHandler {
         let token = RequestHeaders.bearerToken(head.headers)
         let bytes = Array(body.readableBytesView)
         let service = self.service
-        context.eventLoop.makeFutureWithTask { () -> Result<ByteBuffer, DanmakuError> in
+        offLoop(context: context) { () -> Result<ByteBuffer, DanmakuError> in
             if case .notices(let room) = route {
                 return await service.postNotice(room: room, body: bytes, token: token, idempotencyKey: key).map(RoomsAPI.encode)
             }

@@ -4,6 +4,7 @@ import DanmakuCore
 import Logging
 import NIOCore
 import NIOHTTP1
+import Tracing
 
 /// Answers: JSON bodies with their status and headers, errors with their code, and work done
 /// off the loop (moderation, stores) answered when it completes.
@@ -16,9 +17,18 @@ extension IngestHTTPHandler {
         answer(context: context, keepAlive: keepAlive) { await call(api) }
     }
 
+    /// Runs `work` off the loop in the request's context (its trace and `X-Request-Id`, which log
+    /// lines written meanwhile carry), for the loop to answer with its outcome.
+    func offLoop<Outcome: Sendable>(
+        context: ChannelHandlerContext, _ work: @escaping @Sendable () async -> Outcome
+    ) -> EventLoopFuture<Outcome> {
+        let requestContext = self.requestContext
+        return context.eventLoop.makeFutureWithTask { await ServiceContext.withValue(requestContext) { await work() } }
+    }
+
     /// Runs `work` off the loop and answers 200 with its JSON, or with its error.
     func answer(context: ChannelHandlerContext, keepAlive: Bool, _ work: @escaping @Sendable () async -> ModerationAPI.Answer) {
-        context.eventLoop.makeFutureWithTask { await work() }.assumeIsolated().whenSuccess { [self] answer in
+        offLoop(context: context, work).assumeIsolated().whenSuccess { [self] answer in
             respond(context: context, answer, keepAlive: keepAlive)
         }
     }

@@ -37,7 +37,7 @@ extension IngestHTTPHandler {
         default:
             return respond(context: context, error: .notFound, keepAlive: keepAlive)
         }
-        context.eventLoop.makeFutureWithTask { await work() }.assumeIsolated().whenSuccess { [self] answer in
+        offLoop(context: context, work).assumeIsolated().whenSuccess { [self] answer in
             switch answer {
             case .success(let reply):
                 respond(context: context, status: reply.status, json: reply.body, keepAlive: keepAlive, extraHeaders: reply.headers)

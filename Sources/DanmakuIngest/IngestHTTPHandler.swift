@@ -8,6 +8,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import Tracing
 
 /// The HTTP API: routes each whole request (`RequestBodyCollector` in front of it bounds the body)
 /// and answers in JSON.
@@ -40,6 +41,8 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     /// headers, in an error body and in the log lines written for it. Requests are answered one
     /// at a time, in order, so one value serves the request under way.
     var requestID = ""
+    /// The request's trace (from its headers) and id, for the work done off the loop to answer it.
+    var requestContext = ServiceContext.topLevel
 
     /// - Parameters:
     ///   - metricsText: the Prometheus text exposition served at `GET /metrics`.
@@ -68,6 +71,8 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         case .request(let head, let body):
             requestInFlight = true
             requestID = RequestHeaders.requestID(head.headers)
+            requestContext = TraceHeaders.context(of: head.headers)
+            requestContext.requestID = requestID
             handle(context: context, head: head, body: body)
         case .refused where requestInFlight:
             // An error answer must not interleave with the answer under way.

@@ -96,6 +96,8 @@ public final class CommentService: Sendable {
         let started = ContinuousClock.now
         return await withSpan("danmaku.post", ofKind: .server) { span in
             span.attributes["danmaku.room"] = room.value
+            // Links the trace to the request's `X-Request-Id` (and so to its answer and log lines).
+            if let id = ServiceContext.current?.requestID { span.attributes["danmaku.request_id"] = id }
             switch await author(token: token, room: room, clientAddress: clientAddress, started: started, span: span) {
             case .success(let author):
                 return await process(room: room, request: request, author: author, clientAddress: clientAddress, started: started, span: span)
@@ -123,6 +125,8 @@ public final class CommentService: Sendable {
     ) async -> Result<(receipt: CommentReceipt, author: CommentAuthor), DanmakuError> {
         await withSpan("danmaku.post", ofKind: .server) { span in
             span.attributes["danmaku.room"] = room.value
+            // Links the trace to the request's `X-Request-Id` (and so to its answer and log lines).
+            if let id = ServiceContext.current?.requestID { span.attributes["danmaku.request_id"] = id }
             let author: CommentAuthor
             switch await self.author(token: token, room: room, clientAddress: clientAddress, started: started, span: span) {
             case .success(let value): author = value
@@ -142,6 +146,8 @@ public final class CommentService: Sendable {
     ) async -> Result<AcceptedComment, DanmakuError> {
         await withSpan("danmaku.post", ofKind: .server) { span in
             span.attributes["danmaku.room"] = room.value
+            // Links the trace to the request's `X-Request-Id` (and so to its answer and log lines).
+            if let id = ServiceContext.current?.requestID { span.attributes["danmaku.request_id"] = id }
             return await process(room: room, request: request, author: author, clientAddress: clientAddress, started: started, span: span)
                 .mapError(\.answer)
         }

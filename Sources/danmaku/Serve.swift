@@ -26,11 +26,13 @@ struct Serve: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: options.logLevel) else {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        // With traces exported, every line logged inside a span carries its trace_id and span_id.
-        let tracing = options.otelEndpoint.map { _ in TraceExport.metadataProvider }
+        // Every line logged while a request is served carries its request_id; with traces
+        // exported, a line logged inside a span carries its trace_id and span_id too.
+        let provided = Logger.MetadataProvider.multiplex(
+            [RequestLogMetadata.provider] + (options.otelEndpoint.map { _ in [TraceExport.metadataProvider] } ?? []))
         switch options.logFormat {
-        case "text": LoggingSystem.bootstrap({ StreamLogHandler.standardError(label: $0, metadataProvider: $1) }, metadataProvider: tracing)
-        case "json": LoggingSystem.bootstrap(JSONLogHandler.init, metadataProvider: tracing)
+        case "text": LoggingSystem.bootstrap({ StreamLogHandler.standardError(label: $0, metadataProvider: $1) }, metadataProvider: provided)
+        case "json": LoggingSystem.bootstrap(JSONLogHandler.init, metadataProvider: provided)
         default: throw ValidationError("--log-format must be text or json")
         }
         var logger = Logger(label: "danmaku")

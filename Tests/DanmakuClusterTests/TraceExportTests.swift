@@ -23,8 +23,8 @@ import Testing
         let traceID = "0af7651916cd43dd8448eb211c80319c", clientSpan = "b7ad6b7169203331"
         let reply = try await httpRequest(
             port: node.port, method: "POST", path: "/v1/rooms/traced/comments",
-            headers: ["Content-Type": "application/json", "traceparent": "00-\(traceID)-\(clientSpan)-01"], body: Array(#"{"text":"traced"}"#.utf8))
-        #expect(reply.status == 201)
+            headers: ["Content-Type": "application/json", "traceparent": "00-\(traceID)-\(clientSpan)-01", "X-Request-Id": "linked-7"], body: Array(#"{"text":"traced"}"#.utf8))
+        #expect(reply.status == 201 && reply.headers["x-request-id"] == "linked-7")
         try await viewer.waitForComments(1)
 
         let names = ["danmaku.post", "danmaku.check", "danmaku.admit", "danmaku.store", "danmaku.publish", "danmaku.push"]
@@ -37,6 +37,7 @@ import Testing
         #expect(names.allSatisfy { spans[$0]?.traceID == traceID }, "one trace, the client's")
         #expect(post.parentID == clientSpan)
         #expect(post.attributes["danmaku.outcome"] == "accepted" && post.attributes["danmaku.seq"] == "1" && post.attributes["danmaku.room"] == "traced")
+        #expect(post.attributes["danmaku.request_id"] == "linked-7", "the trace names the request id its answer carried")
         for step in ["danmaku.check", "danmaku.admit", "danmaku.store", "danmaku.publish"] {
             #expect(spans[step]?.parentID == post.spanID, "\(step) is a step of the post")
         }
