@@ -16,20 +16,29 @@ public final class RedisPresence: PresenceStore {
     private let bus: RedisBus
     private let nodeID: String
     private let lifetime: Duration
+    /// This node's card, renewed with every exchange (nil until the node listens).
+    private let card: @Sendable () -> NodeCard?
 
     /// - Parameters:
     ///   - nodeID: unique per process (a restarted node reports afresh).
     ///   - lifetime: how long a report counts without renewal (a few report intervals).
-    public init(bus: RedisBus, nodeID: String, lifetime: Duration) {
+    ///   - card: how the node introduces itself (`danmaku status --bus`); nil: it does not.
+    public init(bus: RedisBus, nodeID: String, lifetime: Duration, card: @escaping @Sendable () -> NodeCard? = { nil }) {
         self.bus = bus
         self.nodeID = nodeID
         self.lifetime = lifetime
+        self.card = card
     }
 
     static let nodesKey = "danmaku:{online}:nodes"
     static func nodeKey(_ id: String) -> String { "danmaku:{online:\(id)}:node" }
+    /// Every node's card, ingest and push alike: a separate set, as a node with no viewers has
+    /// no count report (and the count set drops ids without one).
+    static let cardsKey = "danmaku:{cards}:nodes"
+    static func cardKey(_ id: String) -> String { "danmaku:{card:\(id)}:card" }
 
     public func exchange(local: [RoomID: Int]) async throws -> [RoomID: Int] {
+        if let card = card() { try await announce(card) }
         if !local.isEmpty {
             let report = Dictionary(uniqueKeysWithValues: local.map { ($0.key.value, $0.value) })
             let json = try JSONEncoder().encode(report)
@@ -77,7 +86,39 @@ public final class RedisPresence: PresenceStore {
         return (reports, gone)
     }
 
+    /// Renews this node's card for `lifetime`.
+    private func announce(_ card: NodeCard) async throws {
+        let key = Self.cardKey(nodeID)
+        let json = String(decoding: try JSONEncoder().encode(card), as: UTF8.self)
+        let milliseconds = Int(saturating: lifetime / .milliseconds(1))
+        _ = try await bus.redis.send(RESPCommand("SET", [RESPArgument(key), RESPArgument(json), "PX", RESPArgument(milliseconds)]), key: key) as RESPValue
+        _ = try await bus.redis.send(RESPCommand("SADD", [RESPArgument(Self.cardsKey), RESPArgument(nodeID)]), key: Self.cardsKey) as RESPValue
+    }
+
+    /// The cards of the nodes running now (ids whose card expired are dropped from the set).
+    public func cards() async throws -> [NodeCard] {
+        let members: RESPValue = try await bus.redis.send(RESPCommand("SMEMBERS", [RESPArgument(Self.cardsKey)]), key: Self.cardsKey)
+        let ids = (members.array ?? []).compactMap(\.string)
+        guard !ids.isEmpty else { return [] }
+        let values = try await bus.redis.mget(ids.map(Self.cardKey)).get()
+        var cards: [NodeCard] = []
+        var gone: [String] = []
+        for (id, value) in zip(ids, values) {
+            if let text = value.string, let card = try? JSONDecoder().decode(NodeCard.self, from: Data(text.utf8)) {
+                cards.append(card)
+            } else {
+                gone.append(id)
+            }
+        }
+        if !gone.isEmpty {
+            _ = try? await bus.redis.send(RESPCommand("SREM", [RESPArgument(Self.cardsKey)] + gone.map { RESPArgument($0) }), key: Self.cardsKey) as RESPValue
+        }
+        return cards.sorted { ($0.name, $0.url ?? "") < ($1.name, $1.url ?? "") }
+    }
+
     public func withdraw() async {
+        _ = try? await bus.redis.send(RESPCommand("DEL", [RESPArgument(Self.cardKey(nodeID))]), key: Self.cardKey(nodeID)) as RESPValue
+        _ = try? await bus.redis.send(RESPCommand("SREM", [RESPArgument(Self.cardsKey), RESPArgument(nodeID)]), key: Self.cardsKey) as RESPValue
         _ = try? await bus.redis.send(RESPCommand("DEL", [RESPArgument(Self.nodeKey(nodeID))]), key: Self.nodeKey(nodeID)) as RESPValue
         _ = try? await bus.redis.send(RESPCommand("SREM", [RESPArgument(Self.nodesKey), RESPArgument(nodeID)]), key: Self.nodesKey) as RESPValue
     }

@@ -48,6 +48,8 @@ public final class DanmakuServer: Sendable {
     /// Viewers per room across the deployment.
     let online = OnlineDirectory()
     let presence: any PresenceStore
+    /// How this node introduces itself in Redis (`danmaku status --bus`), set once it listens.
+    private let card = NIOLockedValueBox<NodeCard?>(nil)
     /// How long each loop slept: the push role's windows leave the rest of the loop free.
     let loopSleep = LoopSleepMeter()
 
@@ -89,8 +91,11 @@ public final class DanmakuServer: Sendable {
         if let secret = configuration.jwtSecret { authenticator = TokenAuthenticator(secret: secret) }
         let moderation: any ModerationStore = redisBus.map { RedisModeration(bus: $0) } ?? MemoryModeration()
         // Three missed reports and a node's viewers stop counting.
+        let card = self.card
         self.presence = redisBus.map {
-            RedisPresence(bus: $0, nodeID: "\(configuration.push.nodeName)-\(UUID().uuidString)", lifetime: configuration.presenceInterval * 3)
+            RedisPresence(
+                bus: $0, nodeID: "\(configuration.push.nodeName)-\(UUID().uuidString)", lifetime: configuration.presenceInterval * 3,
+                card: { card.withLockedValue { $0 } })
         } ?? MemoryPresence()
         // Single process: the SQLite archive, when there is one; a cluster: Redis's own streams.
         let replay: (any ReplayStore)? = archive ?? redisBus.map { RedisReplay(bus: $0) }
@@ -194,6 +199,11 @@ public final class DanmakuServer: Sendable {
         state.withLockedValue {
             $0.channel = channel
             $0.hub = hub
+        }
+        card.withLockedValue {
+            $0 = NodeCard.listening(
+                name: configuration.push.nodeName, roles: configuration.roles == .all ? "all" : "\(configuration.roles)",
+                host: configuration.host, port: address.port ?? configuration.port, advertised: configuration.advertisedURL)
         }
         logger.info("listening", metadata: ["address": "\(address)", "threads": "\(Array(group.makeIterator()).count)"])
         var parts: [any Service] = [ServerPart("event loops") { [group] in try? await group.shutdownGracefully() }]

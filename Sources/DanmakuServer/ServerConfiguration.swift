@@ -15,6 +15,9 @@ public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     /// Port to bind; 0 picks a free one (see `DanmakuServer.port`).
     public var port = 7000
+    /// The base URL other hosts reach this node at (`--advertise-url`), announced in Redis for
+    /// `danmaku status --bus`; nil: `http://host:port`, or none when `host` is a wildcard.
+    public var advertisedURL: String?
     /// EventLoop threads; 0 means one per available core.
     public var threads = 0
     /// Which roles this process runs.

@@ -16,6 +16,7 @@ extension ServeOptions {
         var configuration = ServerConfiguration()
         configuration.host = host
         configuration.port = port
+        configuration.advertisedURL = try advertisedURL()
         configuration.threads = threads
         guard let roles = ServerRoles(list: roles) else {
             throw ValidationError("--roles must be all, or a list of ingest,logic and/or push (ingest and logic together)")
@@ -125,6 +126,17 @@ extension ServeOptions {
     static let maxRoomIdleSeconds = 365 * 86_400
 
     /// `value` when `range` holds it, else a `ValidationError` naming `flag` and the range.
+    /// `--advertise-url`, checked: an http(s) URL with a host and nothing past the path, without
+    /// its trailing slash (`/metrics` is added to it).
+    private func advertisedURL() throws -> String? {
+        guard let text = advertiseURL else { return nil }
+        guard text.utf8.count <= 512, let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil,
+              url.query == nil, url.fragment == nil, url.user == nil else {
+            throw ValidationError("--advertise-url must be an http:// or https:// URL such as http://10.0.0.5:7000")
+        }
+        return text.hasSuffix("/") ? String(text.dropLast()) : text
+    }
+
     private func bounded(_ value: Int, _ range: ClosedRange<Int>, _ flag: String) throws -> Int {
         guard range.contains(value) else { throw ValidationError("\(flag) must be \(range.lowerBound)...\(range.upperBound)") }
         return value

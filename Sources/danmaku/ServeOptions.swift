@@ -38,6 +38,9 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Port to listen on (0 picks a free port).")
     var port = Self.defaults.port
 
+    @Option(help: "The base URL other hosts reach this node at (e.g. http://10.0.0.5:7000), announced in Redis for 'danmaku status --bus' (default: http://HOST:PORT, none when listening on every address).")
+    var advertiseURL: String?
+
     @Option(help: "EventLoop threads (0 = one per core).")
     var threads = Self.defaults.threads
 

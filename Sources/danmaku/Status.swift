@@ -12,16 +12,17 @@ import FoundationNetworking
 #endif
 
 /// `danmaku status`: what running nodes are doing, read from their `/metrics` and
-/// `/v1/rooms?top=N` twice an interval apart (rates are the difference), and, with `--bus`, every
-/// node of a cluster as it reports itself to Redis (viewers per node and room). `--watch` repeats
-/// it like `top`.
+/// `/v1/rooms?top=N` twice an interval apart (rates are the difference). With `--bus`, every node
+/// that announces itself in Redis is read the same way, at the URL it announces (a node that has
+/// none is listed as unreachable, with the reason), and the viewers per node come from Redis.
+/// `--watch` repeats it like `top`.
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show what running nodes are doing: viewers, rooms, rates, the window in force.")
 
     @Option(help: "A node to ask (repeatable), e.g. http://127.0.0.1:7000.")
     var url: [String] = []
 
-    @Option(help: "The cluster's Redis (redis://…): lists every node that reports viewers, whether or not --url names it.")
+    @Option(help: "The cluster's Redis (redis://…): reads every node that announces itself there, whether or not --url names it.")
     var bus: String?
 
     @Option(help: "A token sent with every request (default: $DANMAKU_TOKEN).")
@@ -46,30 +47,69 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         let token = token ?? ProcessInfo.processInfo.environment["DANMAKU_TOKEN"]
         let client = StatusClient(token: token)
-        var previous = try await client.sample(url)
+        let directory = if let bus { try await ClusterDirectory.connect(bus) } else { nil as ClusterDirectory? }
+        do {
+            try await report(client: client, directory: directory)
+        } catch {
+            await directory?.close()
+            throw error
+        }
+        await directory?.close()
+    }
+
+    /// Samples every node twice, `interval` apart, and prints what they did; again and again with `--watch`.
+    private func report(client: StatusClient, directory: ClusterDirectory?) async throws {
+        var previous: [String: MetricsSample?] = [:]
         repeat {
+            // The nodes named, then every node that announces itself in Redis.
+            var nodes = url
+            var unreachable: [NodeCard] = []
+            for card in try await directory?.presence.cards() ?? [] {
+                if let address = card.url {
+                    if !nodes.contains(address) { nodes.append(address) }
+                } else {
+                    unreachable.append(card)
+                }
+            }
+            // A node new to this round is sampled now, so that it has a rate too.
+            let unsampled = nodes.filter { previous[$0] == nil }
+            previous.merge(try await client.sample(unsampled)) { _, new in new }
             try await Task.sleep(for: .seconds(interval))
-            let current = try await client.sample(url)
+            let current = try await client.sample(nodes)
             var report = StatusReport(interval: interval)
-            report.add(nodes: url, earlier: previous, later: current)
-            if let first = url.first { report.rooms = try? await client.topRooms(first, count: top) }
-            if let bus { report.cluster = try await clusterReports(bus) }
+            report.add(nodes: nodes, earlier: previous, later: current)
+            report.add(unreachable: unreachable)
+            if let first = nodes.first(where: { (current[$0] ?? nil) != nil }) { report.rooms = try? await client.topRooms(first, count: top) }
+            if let directory { report.cluster = try await directory.presence.reports() }
             if watch { print("\u{1B}[2J\u{1B}[H", terminator: "") }
             print(report.text)
             previous = current
         } while watch
     }
+}
 
-    /// Every node's report of its viewers per room, from Redis.
-    private func clusterReports(_ url: String) async throws -> [String: [String: Int]] {
+/// The cluster's Redis, read for the nodes' cards and viewer counts.
+struct ClusterDirectory {
+    let bus: RedisBus
+    let presence: RedisPresence
+
+    static func connect(_ url: String) async throws -> ClusterDirectory {
         guard let address = RedisAddress(url: url) else { throw ValidationError("--bus must be a redis:// URL") }
         var logger = Logger(label: "danmaku-status")
         logger.logLevel = .error
         let bus = RedisBus(address: address, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), historyCapacity: 1, logger: logger)
         bus.start()
-        defer { Task { await bus.shutdown() } }
-        try await bus.waitForConnection(timeout: .seconds(5))
-        return try await RedisPresence(bus: bus, nodeID: "status", lifetime: .seconds(1)).reports()
+        do {
+            try await bus.waitForConnection(timeout: .seconds(5))
+        } catch {
+            await bus.shutdown()
+            throw error
+        }
+        return ClusterDirectory(bus: bus, presence: RedisPresence(bus: bus, nodeID: "status", lifetime: .seconds(1)))
+    }
+
+    func close() async {
+        await bus.shutdown()
     }
 }
 

@@ -1,6 +1,7 @@
 // Danmaku — a live-stream bullet-comment service.
 
 import DanmakuIngest
+import DanmakuRedisBus
 import Foundation
 
 /// The text `danmaku status` prints: a line per node, the busiest rooms, and the cluster's nodes.
@@ -37,6 +38,11 @@ struct StatusReport {
                 gauge("danmaku_batch_window_seconds", scale: 1000), p99,
             ])
         }
+    }
+
+    /// Nodes that announce themselves in Redis without a URL to read them at.
+    mutating func add(unreachable cards: [NodeCard]) {
+        for card in cards { lines.append([card.name, "unreachable: \(card.unreachable ?? "no URL")"]) }
     }
 
     var text: String {

@@ -56,6 +56,39 @@ extension DistributedModeTests {
             }
         }
 
+        @Test func theBusAloneFindsEveryNodeAndReadsItsRates() async throws {
+            try await Cluster.with(api: 1, push: 1) { cluster in
+                let redis = try #require(cluster.redis)
+                let viewer = try await TestViewer.join(port: cluster.push[0].port, room: "found")
+                let done = Observed(false)
+                let posting = Task {
+                    var index = 0
+                    while !done.value {
+                        _ = try await postComment(port: cluster.api[0].port, room: "found", json: #"{"text":"found \#(index)"}"#)
+                        index += 1
+                        try await Task.sleep(for: .milliseconds(25))
+                    }
+                }
+                // Until both nodes have announced themselves (with their first presence report).
+                try await eventually("both nodes announced") {
+                    let output = try await status(["--bus", redis.url, "--interval", "0.2"]).output
+                    return cluster.push.allSatisfy { output.contains("http://127.0.0.1:\($0.port) ") }
+                        && output.contains("http://127.0.0.1:\(cluster.api[0].port) ")
+                }
+                let (code, output) = try await status(["--bus", redis.url, "--interval", "1"])
+                done.update { $0 = true }
+                try await posting.value
+                #expect(code == 0, "\(output)")
+                let lines = output.split(separator: "\n")
+                let api = try #require(lines.first { $0.hasPrefix("http://127.0.0.1:\(cluster.api[0].port) ") }, "\(output)")
+                #expect((Double(api.split(separator: " ", omittingEmptySubsequences: true)[4]) ?? 0) > 0, "accepted/s read from the announced URL: \(api)")
+                let push = try #require(lines.first { $0.hasPrefix("http://127.0.0.1:\(cluster.push[0].port) ") }, "\(output)")
+                #expect(push.split(separator: " ", omittingEmptySubsequences: true)[1] == "1", "its viewer: \(push)")
+                #expect(!output.contains("not answering") && !output.contains("unreachable"), "\(output)")
+                await viewer.close()
+            }
+        }
+
         @Test func aNodeThatDoesNotAnswerIsSaidSo() async throws {
             let port = try RedisServer.freePort()
             let (code, output) = try await status(["--url", "http://127.0.0.1:\(port)", "--interval", "0.2"])
