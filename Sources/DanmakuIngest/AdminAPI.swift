@@ -8,16 +8,14 @@ import NIOCore
 
 /// `GET /v1/admin/stats`: what the dashboard (`/admin`) draws, for admins (and moderators without
 /// a room scope). The node's metrics as numbers (the page turns counters into rates between two
-/// reads), the busiest rooms with their settings, and every node's viewers (in cluster mode as the
-/// nodes report them to Redis).
+/// reads), the busiest rooms with their settings, every node's viewers (in cluster mode as the
+/// nodes report them to Redis), and with `?since=` the figures of the last minutes.
 struct AdminAPI: Sendable {
     let service: CommentService
     /// Room settings, shown next to each busy room.
     let moderation: any ModerationStore
-    /// This node's Prometheus text exposition (the same as `GET /metrics`).
-    let metricsText: @Sendable () -> [UInt8]
-    /// Node name → room → viewers, for every node that reports.
-    let nodeReports: @Sendable () async -> [String: [String: Int]]
+    /// This node's metrics, every node's viewers, and the last minutes of charted figures.
+    let figures: NodeFigures
     /// This node's name (`--node-name`).
     let nodeName: String
 
@@ -33,6 +31,9 @@ struct AdminAPI: Sendable {
         var metrics: [String: Double]
         var rooms: [Room]
         var nodes: [Node]
+        /// With `?since=`: the samples of the charted figures taken after it, one a second,
+        /// oldest first (at most the last 15 minutes).
+        var history: [StatsHistory.Sample]?
     }
 
     struct Room: Encodable {
@@ -51,7 +52,8 @@ struct AdminAPI: Sendable {
         var rooms: Int
     }
 
-    func stats(token: String?, on eventLoop: any EventLoop) async -> ModerationAPI.Answer {
+    /// - Parameter historySince: with a time (milliseconds since 1970), the figures recorded after it are included.
+    func stats(token: String?, historySince: Int64?, on eventLoop: any EventLoop) async -> ModerationAPI.Answer {
         if case .failure(let error) = await service.moderator(token: token, room: nil) { return .failure(error) }
         let busiest: [RoomStats]
         switch await service.busiestRooms(limit: Self.topRooms, on: eventLoop) {
@@ -67,9 +69,10 @@ struct AdminAPI: Sendable {
                 room: stats.room, online: stats.online, lastSeq: stats.lastSeq, commentsPerSecond: stats.commentsPerSecond,
                 slowModeSeconds: settings?.slowModeSeconds, rate: settings?.rate, displayPerSecond: settings?.displayPerSecond))
         }
-        let nodes = await nodeReports().map { Node(node: $0.key, viewers: $0.value.values.reduce(0, +), rooms: $0.value.count) }
+        let nodes = await figures.nodeReports().map { Node(node: $0.key, viewers: $0.value.values.reduce(0, +), rooms: $0.value.count) }
         return .success(RoomsAPI.encode(Stats(
-            node: nodeName, at: currentTimeMillis(), metrics: MetricsSample(text: String(decoding: metricsText(), as: UTF8.self)).series,
-            rooms: rooms, nodes: nodes.sorted { $0.node < $1.node })))
+            node: nodeName, at: currentTimeMillis(), metrics: MetricsSample(text: String(decoding: figures.metricsText(), as: UTF8.self)).series,
+            rooms: rooms, nodes: nodes.sorted { $0.node < $1.node },
+            history: historySince.map { figures.history?.samples(after: $0) ?? [] })))
     }
 }

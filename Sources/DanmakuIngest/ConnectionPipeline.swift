@@ -19,8 +19,7 @@ public enum ConnectionPipeline {
     ///   - hub: the push role's hub; nil on a node without the push role.
     public static func configure(
         channel: any Channel, api: IngestConfiguration, push: PushConfiguration, service: CommentService, hub: PushHub?,
-        metricsText: @escaping @Sendable () -> [UInt8], unreadiness: @escaping @Sendable () -> String?,
-        nodeReports: @escaping @Sendable () async -> [String: [String: Int]]
+        figures: NodeFigures
     ) throws {
         // Answers a client has not read count against this bound (`AnswerBackpressure`); a viewer's
         // connection gets its own when it becomes one.
@@ -35,8 +34,7 @@ public enum ConnectionPipeline {
         }
         let http = NIOLoopBound(HTTPAPIHandlers(configuration: api, api: IngestHTTPHandler(
             configuration: api, service: service, moderation: service.moderation, replay: service.replay,
-            metricsText: metricsText, nodeReports: nodeReports, unreadiness: unreadiness,
-            startEventStream: startEventStream)), eventLoop: channel.eventLoop)
+            figures: figures, startEventStream: startEventStream)), eventLoop: channel.eventLoop)
         let upgrader = ViewerSocketUpgrader(
             shouldUpgrade: { channel, head in
                 // Refusing (nil) passes the request on to the HTTP handler, which explains why.

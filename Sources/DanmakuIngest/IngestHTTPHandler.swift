@@ -26,9 +26,8 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     let moderation: any ModerationStore
     /// Streams and the archive, for replay; nil without one.
     let replay: (any ReplayStore)?
-    private let metricsText: @Sendable () -> [UInt8]
-    private let nodeReports: @Sendable () async -> [String: [String: Int]]
-    private let unreadiness: @Sendable () -> String?
+    /// Metrics, readiness, every node's viewers and the recent figures.
+    private let figures: NodeFigures
     /// Hands the connection over to the push role as an event stream (nil: no push role here).
     private let startEventStream: (@Sendable (any Channel, EventStreamRequest) throws -> Void)?
     /// Whether a request is being answered (an error answer must not interleave with it).
@@ -45,24 +44,17 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     var requestContext = ServiceContext.topLevel
 
     /// - Parameters:
-    ///   - metricsText: the Prometheus text exposition served at `GET /metrics`.
-    ///   - unreadiness: why the node should not get traffic now (`GET /readyz` answers 503), or nil.
-    ///   - nodeReports: node name → room → viewers, for every node that reports (the dashboard).
+    ///   - figures: what `GET /metrics`, `GET /readyz` and the dashboard's `GET /v1/admin/stats` tell.
     public init(
         configuration: IngestConfiguration, service: CommentService, moderation: any ModerationStore, replay: (any ReplayStore)?,
-        metricsText: @escaping @Sendable () -> [UInt8],
-        nodeReports: @escaping @Sendable () async -> [String: [String: Int]] = { [:] },
-        unreadiness: @escaping @Sendable () -> String? = { nil },
-        startEventStream: (@Sendable (any Channel, EventStreamRequest) throws -> Void)? = nil
+        figures: NodeFigures, startEventStream: (@Sendable (any Channel, EventStreamRequest) throws -> Void)? = nil
     ) {
         self.startEventStream = startEventStream
-        self.unreadiness = unreadiness
         self.configuration = configuration
         self.service = service
         self.moderation = moderation
         self.replay = replay
-        self.metricsText = metricsText
-        self.nodeReports = nodeReports
+        self.figures = figures
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -105,14 +97,14 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         case .health:
             respond(context: context, status: .ok, json: ByteBuffer(string: #"{"status":"ok"}"#), keepAlive: keepAlive)
         case .ready:
-            if let reason = unreadiness() {
+            if let reason = figures.unreadiness() {
                 respond(context: context, error: .notReady(reason), keepAlive: keepAlive)
             } else {
                 respond(context: context, status: .ok, json: ByteBuffer(string: #"{"status":"ready"}"#), keepAlive: keepAlive)
             }
         case .metrics:
             respond(
-                context: context, status: .ok, body: ByteBuffer(bytes: metricsText()),
+                context: context, status: .ok, body: ByteBuffer(bytes: figures.metricsText()),
                 contentType: "text/plain; version=0.0.4; charset=utf-8", keepAlive: keepAlive)
         case .viewerPage, .videoPage, .adminPage:
             var headers = HTTPHeaders()
@@ -129,9 +121,13 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
                 contentType: "text/javascript; charset=utf-8", keepAlive: keepAlive, extraHeaders: headers)
         case .adminStats:
             let loop = context.eventLoop
-            let admin = AdminAPI(
-                service: service, moderation: moderation, metricsText: metricsText, nodeReports: nodeReports, nodeName: configuration.nodeName)
-            answer(context: context, keepAlive: keepAlive) { await admin.stats(token: token, on: loop) }
+            let admin = AdminAPI(service: service, moderation: moderation, figures: figures, nodeName: configuration.nodeName)
+            let since: Int64?
+            switch RequestTarget(uri: head.uri).historySince {
+            case .success(let value): since = value
+            case .failure(let error): return respond(context: context, error: error, keepAlive: keepAlive)
+            }
+            answer(context: context, keepAlive: keepAlive) { await admin.stats(token: token, historySince: since, on: loop) }
         case .bans(let room):
             moderate(context: context, keepAlive: keepAlive) { await $0.ban(room: room, token: token, body: body) }
         case .ban(let room, let user):

@@ -192,6 +192,12 @@ public struct RequestTarget: Sendable {
         number("v", in: WireFormat.versions).map { $0.flatMap { WireFormat(rawValue: Int($0)) } ?? .full }
     }
 
+    /// `GET /v1/admin/stats?since=`: the dashboard's figures recorded after this time (milliseconds
+    /// since 1970; 0 for all that are kept), nil when absent.
+    public var historySince: Result<Int64?, DanmakuError> {
+        number("since", in: 0...UInt64(Int64.max)).map { $0.map { Int64($0) } }
+    }
+
     /// The epoch `since` belongs to, nil when absent.
     public var epoch: Result<Int64?, DanmakuError> { number("epoch", in: ClientNumber.epochRange).map { $0.map { Int64($0) } } }
 }

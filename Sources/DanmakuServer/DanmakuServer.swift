@@ -48,6 +48,8 @@ public final class DanmakuServer: Sendable {
     /// Viewers per room across the deployment.
     let online = OnlineDirectory()
     let presence: any PresenceStore
+    /// The last 15 minutes of the dashboard's figures, one sample a second (`StatsRecorder`).
+    let history = StatsHistory()
     /// How this node introduces itself in Redis (`danmaku status --bus`), set once it listens.
     private let card = NIOLockedValueBox<NodeCard?>(nil)
     /// How long each loop slept: the push role's windows leave the rest of the loop free.
@@ -215,6 +217,7 @@ public final class DanmakuServer: Sendable {
             })
         }
         // Withdraws this node's counts on shutdown, while Redis is still connected.
+        parts.append(StatsRecorder(history: history, metrics: metrics))
         parts.append(PresenceLoop(store: presence, directory: online, hub: hub, interval: configuration.presenceInterval, logger: logger))
         parts.append(ServerPart("listener") { [state] in
             state.withLockedValue { $0.draining = true }

@@ -47,7 +47,7 @@ final class ConnectionHarness: Sendable {
             try await loop.executeInContext {
                 try ConnectionPipeline.configure(
                     channel: channel, api: IngestConfiguration(), push: hub.configuration, service: service, hub: hub,
-                    metricsText: { Array("# metrics\n".utf8) }, unreadiness: { nil }, nodeReports: { [:] })
+                    figures: NodeFigures(metricsText: { Array("# metrics\n".utf8) }))
             }
             try await channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 1))
         } catch {

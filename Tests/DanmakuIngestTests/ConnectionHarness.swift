@@ -36,8 +36,7 @@ final class ConnectionHarness: Sendable {
         try await loop.executeInContext {
             try ConnectionPipeline.configure(
                 channel: channel, api: api, push: hub.configuration, service: service, hub: hub,
-                metricsText: { Array(repeating: UInt8(ascii: "#"), count: 20_000) + [10] }, unreadiness: { nil },
-                nodeReports: { [:] })
+                figures: NodeFigures(metricsText: { Array(repeating: UInt8(ascii: "#"), count: 20_000) + [10] }))
         }
         try await channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 5000))
         return channel

@@ -50,6 +50,32 @@ import Testing
         }
     }
 
+    @Test func sinceGivesTheFiguresOfTheLastMinutesOneASecond() async throws {
+        try await withServer({ $0.jwtSecret = AuthTests.secret }) { _, port in
+            let admin = try await bearer("root", .admin)
+            #expect(try await jsonRequest(port: port, "GET", "/v1/admin/stats", authorization: admin, "").json["history"] == nil, "only when asked")
+            try await eventually("three seconds recorded") {
+                let stats = try await jsonRequest(port: port, "GET", "/v1/admin/stats?since=0", authorization: admin, "")
+                return (stats.json["history"] as? [[String: Any]])?.count ?? 0 >= 3
+            }
+            let stats = try await jsonRequest(port: port, "GET", "/v1/admin/stats?since=0", authorization: admin, "")
+            let history = try #require(stats.json["history"] as? [[String: Any]])
+            let times = history.compactMap { ($0["at"] as? NSNumber)?.int64Value }
+            #expect(times.count == history.count && times == times.sorted(), "oldest first")
+            #expect(zip(times, times.dropFirst()).allSatisfy { (500...1500).contains($1 - $0) }, "one a second: \(times)")
+            let metrics = try #require(history.last?["metrics"] as? [String: Double])
+            #expect(metrics["danmaku_comments_accepted_total"] != nil && metrics[#"danmaku_batch_window_seconds{loop="0"}"#] != nil)
+            #expect(!metrics.keys.contains { $0.hasPrefix("danmaku_connections") }, "only the charted series are kept")
+            // Only what is newer than `since`.
+            let later = try await jsonRequest(port: port, "GET", "/v1/admin/stats?since=\(times[times.count - 2])", authorization: admin, "")
+            #expect((later.json["history"] as? [[String: Any]])?.compactMap { ($0["at"] as? NSNumber)?.int64Value }.first == times.last)
+            for bad in ["-1", "x", "1e3", "99999999999999999999"] {
+                let refused = try await jsonRequest(port: port, "GET", "/v1/admin/stats?since=\(bad)", authorization: admin, "")
+                #expect(refused.status == 400 && refused.errorCode == "invalid_since", "\(bad): \(refused)")
+            }
+        }
+    }
+
     @Test func thePageAndItsScriptAreServedWithTheViewerPagesHeaders() async throws {
         try await withServer { _, port in
             let page = try await httpRequest(port: port, method: "GET", path: "/admin")
