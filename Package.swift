@@ -139,6 +139,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
+            // The web pages' files, compiled into the binary (`WebAssets`): it is deployed alone,
+            // without a resource bundle beside it.
+            resources: [.embedInCode("Web")],
             swiftSettings: swiftSettings
         ),
         // Wiring and lifecycle: one port, all roles.

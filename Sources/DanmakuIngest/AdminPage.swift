@@ -3,7 +3,7 @@
 import NIOCore
 
 /// The dashboard served at `/admin`: one page (no CDN, no build step; its script is `/admin.js`,
-/// `AdminScript`) that reads
+/// `WebAssets.adminScript`) that reads
 /// `GET /v1/admin/stats` every second with an admin token, draws the node's rates on canvases it
 /// draws itself, lists the busiest rooms and the nodes, and sets a room's display budget and slow
 /// mode or bans a user through the moderation endpoints. The token is kept in `sessionStorage`

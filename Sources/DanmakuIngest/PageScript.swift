@@ -2,24 +2,25 @@
 
 import NIOCore
 
-/// The JavaScript modules the server's pages load from this origin (no build step, no CDN).
+/// The JavaScript modules the server's pages load from this origin (no build step, no CDN). Each
+/// is the file of its name in `Sources/DanmakuIngest/Web/` (`WebAssets`).
 public enum PageScript: String, CaseIterable, Sendable {
-    /// `/client.js`: watch a room, post, like; a video's pool (`ClientScript`).
+    /// `/client.js`: watch a room, post, like; a video's pool (`WebAssets.clientScript`).
     case client = "client.js"
-    /// `/screen.js`: comments flying over the video (`ScreenScript`).
+    /// `/screen.js`: comments flying over the video (`WebAssets.screenScript`).
     case screen = "screen.js"
-    /// `/playback.js`: a video's pool played against a clock (`PlaybackScript`).
+    /// `/playback.js`: a video's pool played against a clock (`WebAssets.playbackScript`).
     case playback = "playback.js"
-    /// `/admin.js`: the dashboard's script (`AdminScript`).
+    /// `/admin.js`: the dashboard's script (`WebAssets.adminScript`).
     case admin = "admin.js"
 
     /// The module's bytes.
     var body: ByteBuffer {
         switch self {
-        case .client: ClientScript.body
-        case .screen: ScreenScript.body
-        case .playback: PlaybackScript.body
-        case .admin: AdminScript.body
+        case .client: WebAssets.clientScript
+        case .screen: WebAssets.screenScript
+        case .playback: WebAssets.playbackScript
+        case .admin: WebAssets.adminScript
         }
     }
 }

@@ -5,10 +5,10 @@ import NIOCore
 /// The viewer page served at `/`, `/rooms/{room}` and `/videos/{video}`: one self-contained HTML document (no build
 /// step, no CDN). Comments scroll right to left over a video-area placeholder in lanes that do
 /// not overlap (`top` and `bottom` comments stay fixed for 4 s); a box posts to the HTTP API; the
-/// socket (through `/client.js`, `ClientScript`) reconnects by itself with `since`, so nothing is
+/// socket (through `/client.js`, `WebAssets.clientScript`) reconnects by itself with `since`, so nothing is
 /// missed across a reconnect. At `/videos/{video}` the same page plays a video's pool
-/// (`/playback.js`, `PlaybackScript`) against a `<video>` (`?src=`) or a stand-in timeline;
-/// both modes draw through `/screen.js` (`ScreenScript`).
+/// (`/playback.js`, `WebAssets.playbackScript`) against a `<video>` (`?src=`) or a stand-in timeline;
+/// both modes draw through `/screen.js` (`WebAssets.screenScript`).
 enum ViewerPage {
     /// Headers sent with the page: it runs only its own inline code and talks only to this origin.
     static let securityHeaders = [

@@ -1,25 +1,3 @@
-// Danmaku — a live-stream bullet-comment service.
-
-import NIOCore
-
-/// `/playback.js`: plays a video's comment pool against a clock, for the viewer page's video
-/// mode (`/videos/{video}`). The clock is an HTML5 video element's or, without a video, a
-/// stand-in timeline; the segment the clock is in is fetched (and the next one near its end),
-/// each comment is shown as the clock passes its offset, and a jump of the clock (a seek,
-/// backwards or forwards) starts over from the new position.
-///
-/// ```js
-/// import { DanmakuVideo } from "/client.js";
-/// import { VideoPlayback, StandInClock } from "/playback.js";
-/// const clock = new StandInClock(3600000);
-/// const playback = new VideoPlayback(new DanmakuVideo("cats"), clock, { onComment: (c) => screen.fly(c) });
-/// clock.play(); playback.start();
-/// ```
-enum PlaybackScript {
-    /// The module's bytes, made once.
-    static let body = ByteBuffer(string: source)
-
-    static let source = #"""
 // Danmaku playback: a video's pool played against a clock (docs/PROTOCOL.md, "Video danmaku pools").
 import { DanmakuVideo } from "/client.js";
 
@@ -130,6 +108,4 @@ function firstAtOrAfter(comments, offset) {
     if (comments[middle].offsetMs < offset) low = middle + 1; else high = middle;
   }
   return low;
-}
-"""#
 }

@@ -1,31 +1,3 @@
-// Danmaku — a live-stream bullet-comment service.
-
-import NIOCore
-
-/// `/client.js`: a small JavaScript module for web pages (no build step, no CDN), the one the
-/// viewer page itself uses. It watches a room over the viewer WebSocket, reports each comment
-/// once, resumes after the last one with `since` and `epoch` when the socket drops (backoff 0.5 s
-/// doubling to 10 s), and posts over the HTTP API with a token.
-///
-/// ```js
-/// import { DanmakuConnection } from "/client.js";
-/// const connection = new DanmakuConnection("lobby", {
-///   token,                                            // optional: for posting
-///   onComment: (comment) => show(comment),            // each comment once, in seq order
-///   onRetract: ({ id }) => remove(id),
-///   onStatus: (state) => console.log(state),          // connecting, live, reconnecting
-/// });
-/// connection.connect();
-/// const { status, answer } = await connection.post({ text: "hello" });
-/// ```
-///
-/// It also exports `DanmakuVideo`, a recorded video's comment pool: `segment(n)`, `post({text,
-/// offsetMs})`, `like(id)`.
-enum ClientScript {
-    /// The module's bytes, made once.
-    static let body = ByteBuffer(string: source)
-
-    static let source = #"""
 // Danmaku viewer client: one room over the viewer WebSocket (docs/PROTOCOL.md).
 export class DanmakuConnection {
   /// `room`: the room id. Options: `token` (for post), `server` (default: this page's origin),
@@ -198,6 +170,4 @@ async function postJSON(options, path, body) {
     const wait = Number(response.headers.get("Retry-After")) || 1;
     await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 5) * 1000));
   }
-}
-"""#
 }

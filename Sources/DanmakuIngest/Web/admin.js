@@ -1,15 +1,3 @@
-// Danmaku — a live-stream bullet-comment service.
-
-import NIOCore
-
-/// `/admin.js`: the dashboard's script (`AdminPage`). It polls `GET /v1/admin/stats` with the
-/// token typed into the page, keeps two minutes of each rate and draws them, fills the rooms and
-/// nodes tables, and sends display-budget, slow-mode and ban changes to the moderation endpoints.
-enum AdminScript {
-    /// The script's bytes, made once.
-    static let body = ByteBuffer(string: source)
-
-    static let source = #"""
 "use strict";
 const tokenKey = "danmaku-admin-token";
 const history = 120;  // points kept per chart: two minutes
@@ -251,5 +239,3 @@ document.getElementById("login").onsubmit = (event) => {
 
 buildCharts();
 if (sessionStorage.getItem(tokenKey)) start();
-"""#
-}

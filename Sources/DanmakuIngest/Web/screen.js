@@ -1,22 +1,3 @@
-// Danmaku — a live-stream bullet-comment service.
-
-import NIOCore
-
-/// `/screen.js`: draws comments over a video, the part the viewer page's live and video modes
-/// share. Each comment takes the first free lane of its mode (scrolling right to left, `reverse`
-/// left to right, or fixed at the top or bottom); a full screen holds a comment back rather than
-/// stacking it over another.
-///
-/// ```js
-/// import { DanmakuScreen } from "/screen.js";
-/// const screen = new DanmakuScreen(document.getElementById("stage"), { onCount: (counts) => show(counts) });
-/// screen.fly({ id, seq, text: "666", color: "#ffffff", mode: "scroll" });
-/// ```
-enum ScreenScript {
-    /// The module's bytes, made once.
-    static let body = ByteBuffer(string: source)
-
-    static let source = #"""
 // Danmaku screen: comments flying over a video element (docs/PROTOCOL.md, "Viewer page").
 export class DanmakuScreen {
   /// `stage`: the positioned element to draw in. Options: `onCount({shown, heldBack})`.
@@ -91,6 +72,4 @@ export class DanmakuScreen {
   }
 
   #count() { this.options.onCount?.({ shown: this.shown, heldBack: this.heldBack }); }
-}
-"""#
 }
