@@ -108,9 +108,9 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
                 contentType: "text/plain; version=0.0.4; charset=utf-8", keepAlive: keepAlive)
         case .viewerPage, .videoPage, .adminPage:
             var headers = HTTPHeaders()
-            for (name, value) in ViewerPage.securityHeaders { headers.add(name: name, value: value) }
+            for (name, value) in WebAssets.securityHeaders { headers.add(name: name, value: value) }
             respond(
-                context: context, status: .ok, body: route == .adminPage ? AdminPage.body : ViewerPage.body,
+                context: context, status: .ok, body: route == .adminPage ? WebAssets.adminPage : WebAssets.viewerPage,
                 contentType: "text/html; charset=utf-8", keepAlive: keepAlive, extraHeaders: headers)
         case .script(let script):
             var headers = HTTPHeaders()

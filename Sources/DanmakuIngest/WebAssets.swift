@@ -14,6 +14,32 @@ import NIOCore
 /// build instead, and every executable that links this target serves the same bytes from any
 /// working directory. Each buffer is made once, on first use.
 enum WebAssets {
+    /// Headers sent with both pages: they run only their own code (inline, and scripts from this
+    /// origin) and talk only to this origin. `'unsafe-inline'` because the pages' styles and the
+    /// viewer page's script are written inline in their HTML files.
+    static let securityHeaders = [
+        ("Content-Security-Policy", "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; media-src 'self' https: blob:; base-uri 'none'; form-action 'none'"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+        ("Cache-Control", "no-cache"),
+    ]
+
+    /// `/`, `/rooms/{room}` and `/videos/{video}`, `Web/viewer.html`: the viewer page, one
+    /// self-contained HTML document. Comments scroll right to left over a video-area placeholder
+    /// in lanes that do not overlap (`top` and `bottom` comments stay fixed for 4 s); a box posts
+    /// to the HTTP API; the socket (through `/client.js`) reconnects by itself with `since`, so
+    /// nothing is missed across a reconnect. At `/videos/{video}` the same page plays a video's
+    /// pool (`/playback.js`) against a `<video>` (`?src=`) or a stand-in timeline; both modes draw
+    /// through `/screen.js`.
+    static let viewerPage = ByteBuffer(bytes: PackageResources.viewer_html)
+
+    /// `/admin`, `Web/admin.html`: the dashboard, one page (its script is `/admin.js`) that reads
+    /// `GET /v1/admin/stats` every second with an admin token, draws the node's rates on canvases
+    /// it draws itself, lists the busiest rooms and the nodes, and sets a room's display budget and
+    /// slow mode or bans a user through the moderation endpoints. The token is kept in
+    /// `sessionStorage` (gone when the tab closes). Sent with `securityHeaders`, as the viewer page is.
+    static let adminPage = ByteBuffer(bytes: PackageResources.admin_html)
+
     /// `/client.js`, `Web/client.js`: the module the viewer page uses, for other pages too. It
     /// watches a room over the viewer WebSocket, reports each comment once, resumes after the
     /// last one with `since` and `epoch` when the socket drops (backoff 0.5 s doubling to 10 s),
@@ -60,7 +86,7 @@ enum WebAssets {
     /// ```
     static let playbackScript = ByteBuffer(bytes: PackageResources.playback_js)
 
-    /// `/admin.js`, `Web/admin.js`: the dashboard's script (`AdminPage`). It polls
+    /// `/admin.js`, `Web/admin.js`: the dashboard's script (`adminPage`). It polls
     /// `GET /v1/admin/stats` with the token typed into the page, keeps two minutes of each rate
     /// and draws them, fills the rooms and nodes tables, and sends display-budget, slow-mode and
     /// ban changes to the moderation endpoints.
