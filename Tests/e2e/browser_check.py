@@ -310,10 +310,11 @@ async def check_merged_repeats(binary, devtools_port):
         server.wait(timeout=15)
 
 
-async def check_dashboard(server_port, devtools_port, admin_token, refused_token, poster_tokens):
+async def check_dashboard(server_port, devtools_port, admin_token, refused_token, poster_tokens, server_started):
     """The dashboard at /admin against a server with traffic: a non-admin token is refused, the
-    charts get points, the busiest room is listed with its online count, and a display budget set
-    from the room table reaches a viewer."""
+    page opens on the last minute of figures (the node's history), the charts go on live, the
+    busiest room is listed with its online count, and a display budget set from the room table
+    reaches a viewer."""
     base = f"http://127.0.0.1:{server_port}"
     stop = asyncio.Event()
     received = []
@@ -337,6 +338,8 @@ async def check_dashboard(server_port, devtools_port, admin_token, refused_token
     viewer = asyncio.create_task(watch())
     poster = asyncio.create_task(post())
     try:
+        # A minute of figures recorded before the page is opened.
+        await asyncio.sleep(max(0.0, server_started + 62 - time.time()))
         async with open_page(devtools_port, f"{base}/admin", ready="document.getElementById('status')?.dataset.state === 'idle'") as page:
             async def sign_in(token):
                 await page.evaluate(f"document.getElementById('token').value = {json.dumps(token)}; "
@@ -347,6 +350,9 @@ async def check_dashboard(server_port, devtools_port, admin_token, refused_token
             print("the dashboard refuses a token that is not an admin's")
             await sign_in(admin_token)
             await page.wait_for("the dashboard goes live", "document.getElementById('status').dataset.state === 'live'")
+            opened = await page.evaluate("Number(document.getElementById('chart-accepted').dataset.points)")
+            assert 55 <= opened <= 66, f"the charts open on the last minute, about 60 points; the accepted chart has {opened}"
+            print(f"the dashboard opens on the node's last minute: {opened} points per chart at once")
             for chart in ["accepted", "deliveries", "frames", "bytes", "viewers", "window"]:
                 await page.wait_for(f"the {chart} chart gets points", f"Number(document.getElementById('chart-{chart}').dataset.points) >= 3")
             accepted = await page.evaluate("document.querySelector('#chart-accepted').previousElementSibling.querySelector('b').textContent")
@@ -396,6 +402,7 @@ def main():
         server.terminate()
         server.wait(timeout=15)
         server, server_port = start_server(options.binary, "--jwt-secret", secret, "--ip-rate", "1000/1000")
+        server_started = time.time()
 
         def token(user, role, *rooms):
             return subprocess.run([options.binary, "token", "--secret", secret, "--user", user, "--name", user.title(), "--role", role]
@@ -403,7 +410,7 @@ def main():
         streamer = token("star", "streamer", "stage")
         asyncio.run(check_notice(server_port, devtools_port, streamer))
         asyncio.run(check_dashboard(server_port, devtools_port, token("root", "admin"), streamer,
-                                    [token(f"fan{index}", "viewer") for index in range(10)]))
+                                    [token(f"fan{index}", "viewer") for index in range(10)], server_started))
         print("browser check: PASS")
     finally:
         if browser:

@@ -1,6 +1,6 @@
 "use strict";
 const tokenKey = "danmaku-admin-token";
-const history = 120;  // points kept per chart: two minutes
+const history = 900;  // points kept per chart: fifteen minutes, as much as a node keeps
 // Each chart: what it plots, from two successive reads of the figures (`rate` turns a counter
 // into a per-second rate; `value` plots the latest value).
 const charts = [
@@ -100,9 +100,13 @@ function format(v) {
   return v >= 10 ? v.toFixed(0) : v.toFixed(1);
 }
 
-function record(figures) {
+/// Adds one read of the figures (`{at, metrics}`) to the charts' points, without drawing.
+function plot(figures) {
+  // A read no newer than the last one (the newest sample of the history and the live read may
+  // share a millisecond) would divide by nothing.
+  if (previous && figures.at <= previous.at) return;
   if (previous) {
-    const dt = Math.max(0.001, (figures.at - previous.at) / 1000);
+    const dt = (figures.at - previous.at) / 1000;
     for (const chart of charts) {
       const now = chart.series(figures, previous, dt);
       for (const [name, v] of Object.entries(now)) {
@@ -110,10 +114,14 @@ function record(figures) {
         values.push(Number.isFinite(v) ? v : 0);
         if (values.length > history) values.shift();
       }
-      draw(chart);
     }
   }
   previous = figures;
+}
+
+function record(figures) {
+  plot(figures);
+  for (const chart of charts) draw(chart);
   document.getElementById("node").textContent = `node ${figures.node}`;
   showRooms(figures.rooms);
   showNodes(figures.nodes);
@@ -209,12 +217,15 @@ async function poll() {
   const token = sessionStorage.getItem(tokenKey);
   if (!token) return;
   try {
-    const response = await fetch("/v1/admin/stats", { headers: { "Authorization": `Bearer ${token}` } });
+    // The first read brings the node's last 15 minutes, so the charts open filled.
+    const path = previous ? "/v1/admin/stats" : "/v1/admin/stats?since=0";
+    const response = await fetch(path, { headers: { "Authorization": `Bearer ${token}` } });
     const answer = await response.json();
     if (!response.ok) {
       setStatus("error", `${answer.error?.code ?? response.status}: ${answer.error?.message ?? "refused"}`);
       return;
     }
+    for (const sample of answer.history ?? []) plot(sample);
     record(answer);
     if (document.getElementById("status").dataset.state !== "live") setStatus("live", "live");
   } catch (error) {
