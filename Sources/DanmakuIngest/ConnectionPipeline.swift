@@ -33,13 +33,12 @@ public enum ConnectionPipeline {
             }
         }
         let http = NIOLoopBound(HTTPAPIHandlers(configuration: api, api: IngestHTTPHandler(
-            configuration: api, service: service, moderation: service.moderation, replay: service.replay,
-            figures: figures, startEventStream: startEventStream)), eventLoop: channel.eventLoop)
+            configuration: api, service: service, figures: figures, startEventStream: startEventStream)), eventLoop: channel.eventLoop)
         let upgrader = ViewerSocketUpgrader(
             shouldUpgrade: { channel, head in
                 // Refusing (nil) passes the request on to the HTTP handler, which explains why.
                 let target = RequestTarget(uri: head.uri)
-                guard hub != nil, case .viewerSocket = Route(path: target.path), case .success = target.since, case .success = target.epoch,
+                guard hub != nil, APIRouter.standard.webSocketRoom(method: head.method, path: target.path) != nil, case .success = target.since, case .success = target.epoch,
                       case .success = target.wireFormat,
                       RequestHeaders.isValidWebSocketKey(head.headers) else {
                     return channel.eventLoop.makeSucceededFuture(nil)
@@ -54,7 +53,7 @@ public enum ConnectionPipeline {
             upgradePipelineHandler: { channel, head in
                 channel.eventLoop.makeCompletedFuture {
                     let target = RequestTarget(uri: head.uri)
-                    guard let hub, case .viewerSocket(let room) = Route(path: target.path) else {
+                    guard let hub, let room = APIRouter.standard.webSocketRoom(method: head.method, path: target.path) else {
                         throw NIOWebSocketUpgradeError.unsupportedWebSocketTarget
                     }
                     let since = (try? target.since.get()) ?? nil

@@ -6,17 +6,9 @@ import NIOCore
 import NIOHTTP1
 import Tracing
 
-/// Answers: JSON bodies with their status and headers, errors with their code, and work done
-/// off the loop (moderation, stores) answered when it completes.
+/// Answers: an endpoint's response or error, written in order, and work done off the loop in the
+/// request's context.
 extension IngestHTTPHandler {
-    /// Runs a moderation call off the loop and answers with its JSON or its error.
-    func moderate(
-        context: ChannelHandlerContext, keepAlive: Bool, _ call: @escaping @Sendable (ModerationAPI) async -> ModerationAPI.Answer
-    ) {
-        let api = moderationAPI
-        answer(context: context, keepAlive: keepAlive) { await call(api) }
-    }
-
     /// Runs `work` off the loop in the request's context (its trace and `X-Request-Id`, which log
     /// lines written meanwhile carry), for the loop to answer with its outcome.
     func offLoop<Outcome: Sendable>(
@@ -26,37 +18,31 @@ extension IngestHTTPHandler {
         return context.eventLoop.makeFutureWithTask { await ServiceContext.withValue(requestContext) { await work() } }
     }
 
-    /// Runs `work` off the loop and answers 200 with its JSON, or with its error.
-    func answer(context: ChannelHandlerContext, keepAlive: Bool, _ work: @escaping @Sendable () async -> ModerationAPI.Answer) {
-        offLoop(context: context, work).assumeIsolated().whenSuccess { [self] answer in
-            respond(context: context, answer, keepAlive: keepAlive)
-        }
-    }
-
-    /// 200 with the answer's JSON, or its error.
-    func respond(context: ChannelHandlerContext, _ answer: ModerationAPI.Answer, keepAlive: Bool) {
+    /// The answer of an endpoint: its response, or its error.
+    func respond(context: ChannelHandlerContext, _ answer: APIAnswer, keepAlive: Bool) {
         switch answer {
-        case .success(let body): respond(context: context, status: .ok, json: body, keepAlive: keepAlive)
-        case .failure(let error): respond(context: context, error: error, keepAlive: keepAlive)
+        case .success(let response):
+            respond(
+                context: context, status: response.status, body: response.body, contentType: response.contentType,
+                keepAlive: keepAlive, extraHeaders: response.headers)
+        case .failure(let error):
+            respond(context: context, error: error, keepAlive: keepAlive)
         }
-    }
-
-    func encode(_ value: some Encodable) -> ByteBuffer {
-        // These shapes always encode; an empty object is a safe fallback that never traps.
-        (try? WireCodec.encode(value)) ?? ByteBuffer(string: "{}")
     }
 
     /// Where the internal detail of a 503 goes: the client gets a fixed message.
     static let logger = Logger(label: "danmaku.ingest")
 
-    func respond(context: ChannelHandlerContext, error: DanmakuError, keepAlive: Bool) {
+    func respond(context: ChannelHandlerContext, error: DanmakuError, keepAlive: Bool, extraHeaders: HTTPHeaders = [:]) {
         if let detail = error.internalDetail {
             Self.logger.warning(
                 "request failed", metadata: ["code": "\(error.code)", "detail": "\(detail)", "request_id": "\(requestID)"])
         }
+        var headers = error.httpHeaders
+        headers.add(contentsOf: extraHeaders)
         respond(
             context: context, status: HTTPResponseStatus(statusCode: error.status), json: error.httpBody(requestID: requestID),
-            keepAlive: keepAlive, extraHeaders: error.httpHeaders)
+            keepAlive: keepAlive, extraHeaders: headers)
     }
 
     func respond(

@@ -72,7 +72,7 @@ enum FuzzTarget: String, CaseIterable {
     private static func frames(_ bytes: [UInt8]) {
         let uri = String(decoding: bytes, as: UTF8.self)
         let target = RequestTarget(uri: uri)
-        _ = Route(path: target.path)
+        _ = APIRouter.standard.route(method: .GET, path: target.path)
         _ = target.since
         viewerHarness.feed(bytes)
     }

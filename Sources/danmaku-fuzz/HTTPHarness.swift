@@ -51,8 +51,7 @@ final class HTTPHarness: Sendable {
             try await channel.testingEventLoop.executeInContext {
                 try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
                 try HTTPAPIHandlers(configuration: configuration, api: IngestHTTPHandler(
-                    configuration: configuration, service: service, moderation: service.moderation, replay: service.replay,
-                    figures: NodeFigures(metricsText: { Array("# metrics\n".utf8) }))).add(to: channel.pipeline.syncOperations)
+                    configuration: configuration, service: service, figures: NodeFigures(metricsText: { Array("# metrics\n".utf8) }))).add(to: channel.pipeline.syncOperations)
             }
             try await channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 1))
         } catch {

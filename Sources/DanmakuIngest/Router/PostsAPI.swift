@@ -1,0 +1,60 @@
+// Danmaku — a live-stream bullet-comment service.
+
+import DanmakuCore
+import DanmakuLogic
+import NIOCore
+import NIOHTTP1
+
+/// Posts over HTTP: a viewer's comment (201 with its seq), a streamer's notice, a broadcast.
+struct PostsAPI: Sendable {
+    let service: CommentService
+
+    /// `POST /v1/rooms/{room}/comments`: checked, stored and published.
+    func comment(_ request: APIRequest) async -> APIAnswer {
+        let key: IdempotencyKey?
+        switch Self.jsonBodyAndKey(request.head) {
+        case .success(let value): key = value
+        case .failure(let error): return .failure(error)
+        }
+        let comment: CommentRequest
+        switch CommentRequest.decode(from: Array(request.body.readableBytesView)) {
+        case .success(let decoded): comment = decoded
+        case .failure(let error): return .failure(error)
+        }
+        return await service.post(room: request.room, request: comment, token: request.token, clientAddress: request.clientAddress, idempotencyKey: key)
+            .map { .json(RoomsAPI.encode($0), status: .created) }
+    }
+
+    /// `POST /v1/rooms/{room}/notices`: a notice from a backend or a streamer's tool.
+    func notice(_ request: APIRequest) async -> APIAnswer {
+        let key: IdempotencyKey?
+        switch Self.jsonBodyAndKey(request.head) {
+        case .success(let value): key = value
+        case .failure(let error): return .failure(error)
+        }
+        return await service.postNotice(room: request.room, body: Array(request.body.readableBytesView), token: request.token, idempotencyKey: key)
+            .map { .json(RoomsAPI.encode($0), status: .created) }
+    }
+
+    /// `POST /v1/broadcast`: a notice to every room.
+    func broadcast(_ request: APIRequest) async -> APIAnswer {
+        let key: IdempotencyKey?
+        switch Self.jsonBodyAndKey(request.head) {
+        case .success(let value): key = value
+        case .failure(let error): return .failure(error)
+        }
+        return await service.broadcast(body: Array(request.body.readableBytesView), token: request.token, idempotencyKey: key)
+            .map { .json(RoomsAPI.encode(Broadcast(notices: $0)), status: .created) }
+    }
+
+    /// A JSON body (`415` otherwise) and the `Idempotency-Key`, if any (`400` when malformed).
+    static func jsonBodyAndKey(_ head: HTTPRequestHead) -> Result<IdempotencyKey?, DanmakuError> {
+        guard RequestHeaders.allowsJSONBody(head.headers) else { return .failure(.unsupportedMediaType) }
+        return RequestHeaders.idempotencyKey(head.headers)
+    }
+}
+
+/// `POST /v1/broadcast`'s answer: the notice as each room numbered it.
+struct Broadcast: Encodable {
+    var notices: [AcceptedNotice]
+}
