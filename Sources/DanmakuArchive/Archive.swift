@@ -185,7 +185,9 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
             return true
         }
         guard let start else { return done.resume(throwing: ArchiveError("room \(room) left memory while loading; retry")) }
-        if start { Task { await self.drain() } }
+        // Detached: the writer serves every request's comments, so it must not carry the task
+        // locals (request id, trace) of the one that happened to start it into its log lines.
+        if start { Task.detached { await self.drain() } }
     }
 
     private func drain() async {

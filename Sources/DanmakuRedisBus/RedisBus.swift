@@ -70,7 +70,7 @@ public final class RedisBus: CommentBus, CommentLog {
         logger: Logger, metrics: BusMetrics = BusMetrics()
     ) {
         self.minReplicas = minReplicas
-        self.replicaSync = ReplicaSyncWatch(needed: minReplicas)
+        self.replicaSync = ReplicaSyncWatch(needed: minReplicas, logger: logger)
         self.replicaTimeoutMilliseconds = Int(replicaTimeout.nanoseconds / 1_000_000)
         self.historyCapacity = historyCapacity
         self.roomIdleMilliseconds = roomIdleMilliseconds
@@ -139,8 +139,9 @@ public final class RedisBus: CommentBus, CommentLog {
     /// Whether some of Redis can be used (see `RedisRouter.isReachable`): what readiness reports.
     public var isReachable: Bool { redis.isReachable }
 
-    /// With `minReplicas` set: why a post could not be confirmed now (a master with fewer replicas
-    /// in sync, or one that could not be asked); nil when every master has enough.
+    /// With `minReplicas` set, until every master has been seen with that many replicas in sync:
+    /// why not (which master is short, or could not be asked; it names Redis addresses, so it is
+    /// logged, not answered to clients); nil once they have.
     public var replicaShortfall: String? { replicaSync.reason }
 
     /// One server or a cluster (or not known yet).

@@ -30,6 +30,10 @@ public final class RedisPresence: PresenceStore {
         self.card = card
     }
 
+    /// A node's viewers in one room: at most its open files, far below this; with at most this
+    /// many reports, sums stay far from `Int.max`.
+    static let countRange = 0...100_000_000
+
     static let nodesKey = "danmaku:{online}:nodes"
     static func nodeKey(_ id: String) -> String { "danmaku:{online:\(id)}:node" }
     /// Every node's card, ingest and push alike: a separate set, as a node with no viewers has
@@ -38,7 +42,9 @@ public final class RedisPresence: PresenceStore {
     static func cardKey(_ id: String) -> String { "danmaku:{card:\(id)}:card" }
 
     public func exchange(local: [RoomID: Int]) async throws -> [RoomID: Int] {
-        if let card = card() { try await announce(card) }
+        // The card is for `danmaku status`: a failure to write it (its slot's master down) must
+        // not cost the viewer counts, which live in other slots.
+        if let card = card() { try? await announce(card) }
         if !local.isEmpty {
             let report = Dictionary(uniqueKeysWithValues: local.map { ($0.key.value, $0.value) })
             let json = try JSONEncoder().encode(report)
@@ -53,6 +59,7 @@ public final class RedisPresence: PresenceStore {
         var totals: [RoomID: Int] = [:]
         for counts in reports.values {
             for (name, count) in counts {
+                // Each count is bounded as it is read (`readReports`), so the sum over nodes is too.
                 if let room = RoomID(name) { totals[room, default: 0] += count }
             }
         }
@@ -78,7 +85,9 @@ public final class RedisPresence: PresenceStore {
         var gone: [String] = []
         for (id, value) in zip(ids, values) {
             if let text = value.string, let counts = try? JSONDecoder().decode([String: Int].self, from: Data(text.utf8)) {
-                reports[id] = counts
+                // What Redis says is range-checked where it enters: a count out of range (written by
+                // something other than a node) counts for nothing, so that sums cannot overflow.
+                reports[id] = counts.filter { Self.countRange.contains($0.value) }
             } else {
                 gone.append(id)
             }

@@ -1,92 +1,55 @@
 // Danmaku — a live-stream bullet-comment service.
 
 import DanmakuRedis
+import Logging
 import NIOCore
 import Synchronization
-
-/// What one master's `INFO replication` says about its replicas.
-public struct ReplicationReport: Equatable, Sendable {
-    /// `master` or `slave`.
-    public var role: String
-    /// Replicas that finished their first sync (`state=online`) and acknowledged recently: the
-    /// ones a `WAIT` can count.
-    public var replicasInSync: Int
-
-    /// A replica acknowledges every second; one silent for longer than this is not counted, as a
-    /// `WAIT` within `--bus-replica-timeout-ms` would likely not hear from it either.
-    public static let maxLagSeconds = 2
-
-    /// Parses the text of `INFO replication`; nil when it has no `role` line.
-    public init?(info: String) {
-        var role: String?
-        var inSync = 0
-        for line in info.split(whereSeparator: \.isNewline) {
-            if line.hasPrefix("role:") {
-                role = String(line.dropFirst(5))
-                continue
-            }
-            // slave0:ip=127.0.0.1,port=7481,state=online,offset=1234,lag=0
-            guard line.hasPrefix("slave"), let colon = line.firstIndex(of: ":"),
-                  line[line.index(line.startIndex, offsetBy: 5)..<colon].allSatisfy(\.isNumber) else { continue }
-            var fields: [Substring: Substring] = [:]
-            for pair in line[line.index(after: colon)...].split(separator: ",") {
-                guard let equals = pair.firstIndex(of: "=") else { continue }
-                fields[pair[..<equals]] = pair[pair.index(after: equals)...]
-            }
-            let lag = fields["lag"].flatMap { Int($0) } ?? Int.max
-            if fields["state"] == "online", (0...Self.maxLagSeconds).contains(lag) { inSync += 1 }
-        }
-        guard let role else { return nil }
-        self.role = role
-        self.replicasInSync = inSync
-    }
-
-    public init(role: String, replicasInSync: Int) {
-        self.role = role
-        self.replicasInSync = replicasInSync
-    }
-
-    /// Why this master cannot confirm posts with `needed` replicas, or nil when it can.
-    public func shortfall(needed: Int, node: String) -> String? {
-        guard role == "master" else { return "\(node) is a \(role), not a master" }
-        guard replicasInSync >= needed else { return "\(node) has \(replicasInSync) of \(needed) replicas in sync" }
-        return nil
-    }
-}
 
 /// Watches, for `--bus-min-replicas N`, whether every master has N replicas in sync, so that a
 /// starting node reports itself unready (`GET /readyz` 503) rather than refusing its first posts
 /// with `bus_unavailable` while a new cluster's replicas are still copying.
 ///
-/// Once every master has been seen with enough replicas the node stays ready: a replica lost
-/// later makes only the rooms of its master refuse posts (503), as a master down does, and taking
-/// every node out of the load balancer for that would refuse the other masters' rooms too.
+/// Each master is asked with `WAIT N 1` on the node's own command connection: the replicas that
+/// have everything that connection wrote, counted among those whose first sync is done. It is
+/// the command every post with `--bus-min-replicas` already sends, so the node needs no other
+/// permission (`INFO` is in the `@dangerous` ACL category a node is denied), and a timeout of
+/// 1 ms holds the connection no longer than that.
+///
+/// Once every master of a known topology has been seen with enough replicas the node stays ready:
+/// a replica lost later makes only the rooms of its master refuse posts (503), as a master down
+/// does, and taking every node out of the load balancer for that would refuse the other masters'
+/// rooms too.
 final class ReplicaSyncWatch: Sendable {
     let needed: Int
-    /// Why posts could not be confirmed yet; nil once every master has had enough replicas.
+    /// Why posts could not be confirmed yet (with the masters' addresses: for the log, not for
+    /// clients); nil once every master has had enough replicas.
     private let shortfall: Mutex<String?>
-    /// Set while a round of `INFO` is out, so a slow master does not pile up rounds.
+    /// Set while a round of `WAIT` is out, so a slow master does not pile up rounds.
     private let asking = Mutex(false)
+    private let logger: Logger
 
-    init(needed: Int) {
+    init(needed: Int, logger: Logger) {
         self.needed = needed
+        self.logger = logger
         self.shortfall = Mutex(needed > 0 ? "replicas not checked yet" : nil)
     }
 
+    /// The reason, in detail; nil once satisfied.
     var reason: String? { shortfall.withLock { $0 } }
 
-    /// Asks every master connected to for its replication state, and records the outcome.
+    /// Asks every master for its replicas in sync, and records the outcome.
     func check(on redis: RedisRouter) {
         guard reason != nil, asking.withLock({ asking in defer { asking = true }; return !asking }) else { return }
-        let nodes = redis.nodes.sorted { ($0.host, $0.port) < ($1.host, $1.port) }
-        guard !nodes.isEmpty else {
-            record("no Redis master connected yet")
+        // Until the router knows the topology and has a connection to each master, the masters
+        // it lists may be the seed alone: a cluster's other masters would go unasked.
+        guard redis.mode != .detecting, redis.isConnected else {
+            record("the Redis topology is not known yet")
             return
         }
+        let nodes = redis.nodes.sorted { ($0.host, $0.port) < ($1.host, $1.port) }
         let answers = nodes.map { node in
-            redis.send(RESPCommand("INFO", [RESPArgument("replication")]), to: node).map { reply -> String? in
-                guard let report = reply.string.flatMap(ReplicationReport.init(info:)) else { return "\(node) gave no replication report" }
-                return report.shortfall(needed: self.needed, node: "\(node)")
+            redis.send(RESPCommand("WAIT", [RESPArgument(needed), RESPArgument(1)]), to: node).map { reply -> String? in
+                Self.shortfall(confirmed: reply.integer, needed: self.needed, node: "\(node)")
             }.recover { error in "could not ask \(node) for its replicas: \(error)" }
         }
         EventLoopFuture.whenAllSucceed(answers, on: redis.eventLoop).whenComplete { result in
@@ -97,8 +60,25 @@ final class ReplicaSyncWatch: Sendable {
         }
     }
 
+    /// Why a master that answered `WAIT` with `confirmed` cannot confirm posts, or nil when it can.
+    static func shortfall(confirmed: Int64?, needed: Int, node: String) -> String? {
+        guard let confirmed else { return "\(node) gave no replica count" }
+        return confirmed >= needed ? nil : "\(node) has \(max(0, confirmed)) of \(needed) replicas in sync"
+    }
+
     private func record(_ reason: String?) {
-        shortfall.withLock { if $0 != nil { $0 = reason } }
+        let changed = shortfall.withLock { current -> Bool in
+            guard current != nil, current != reason else { return false }
+            current = reason
+            return true
+        }
         asking.withLock { $0 = false }
+        if changed {
+            if let reason {
+                logger.notice("not ready: waiting for Redis replicas", metadata: ["reason": "\(reason)"])
+            } else {
+                logger.notice("every Redis master has its replicas in sync: ready")
+            }
+        }
     }
 }

@@ -244,7 +244,10 @@ public final class DanmakuServer: Sendable {
         if state.withLockedValue({ $0.draining }) { return "shutting down" }
         if let redisBus, !redisBus.isReachable { return "redis is unreachable" }
         // Only nodes that take posts wait for replicas: a push node serves viewers without them.
-        if let redisBus, configuration.roles.contains(.api), let why = redisBus.replicaShortfall { return why }
+        // The detail (which master) is logged by the bus; clients get a fixed reason.
+        if let redisBus, configuration.roles.contains(.api), redisBus.replicaShortfall != nil {
+            return "waiting for Redis replicas in sync (--bus-min-replicas)"
+        }
         return nil
     }
 

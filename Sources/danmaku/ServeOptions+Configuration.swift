@@ -134,7 +134,9 @@ extension ServeOptions {
               url.query == nil, url.fragment == nil, url.user == nil else {
             throw ValidationError("--advertise-url must be an http:// or https:// URL such as http://10.0.0.5:7000")
         }
-        return text.hasSuffix("/") ? String(text.dropLast()) : text
+        var trimmed = Substring(text)
+        while trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        return String(trimmed)
     }
 
     private func bounded(_ value: Int, _ range: ClosedRange<Int>, _ flag: String) throws -> Int {

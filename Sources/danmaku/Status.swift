@@ -46,7 +46,10 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         let token = token ?? ProcessInfo.processInfo.environment["DANMAKU_TOKEN"]
-        let client = StatusClient(token: token)
+        // The token goes only to the nodes named on the command line: a URL read from Redis is
+        // whatever whoever can write there put, and what status reads (/metrics, /v1/rooms) is
+        // open anyway.
+        let client = StatusClient(token: token, trusted: Set(url))
         let directory = if let bus { try await ClusterDirectory.connect(bus) } else { nil as ClusterDirectory? }
         do {
             try await report(client: client, directory: directory)
@@ -65,7 +68,7 @@ struct Status: AsyncParsableCommand {
             var nodes = url
             var unreachable: [NodeCard] = []
             for card in try await directory?.presence.cards() ?? [] {
-                if let address = card.url {
+                if let address = card.url, let url = URL(string: address), ["http", "https"].contains(url.scheme ?? ""), url.host != nil {
                     if !nodes.contains(address) { nodes.append(address) }
                 } else {
                     unreachable.append(card)
@@ -116,24 +119,31 @@ struct ClusterDirectory {
 /// HTTP requests to the nodes.
 struct StatusClient {
     var token: String?
+    /// The URLs the token may be sent to.
+    var trusted: Set<String> = []
+    /// The most one answer may bring: a node's /metrics is tens of KiB.
+    static let maxAnswerBytes = 16 << 20
 
     /// Each node's metrics (nil for a node that did not answer).
     func sample(_ urls: [String]) async throws -> [String: MetricsSample?] {
         var samples: [String: MetricsSample?] = [:]
-        for url in urls { samples[url] = (try? await get(url + "/metrics")).map { MetricsSample(text: String(decoding: $0, as: UTF8.self)) } }
+        for url in urls {
+            samples[url] = (try? await get(url + "/metrics", authorized: trusted.contains(url))).map { MetricsSample(text: String(decoding: $0, as: UTF8.self)) }
+        }
         return samples
     }
 
     func topRooms(_ url: String, count: Int) async throws -> [[String: Any]] {
-        let data = try await get(url + "/v1/rooms?top=\(count)")
+        let data = try await get(url + "/v1/rooms?top=\(count)", authorized: trusted.contains(url))
         return (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["rooms"] as? [[String: Any]] ?? []
     }
 
-    private func get(_ text: String) async throws -> Data {
+    private func get(_ text: String, authorized: Bool) async throws -> Data {
         guard let url = URL(string: text) else { throw ValidationError("bad URL \(text)") }
         var request = URLRequest(url: url, timeoutInterval: 5)
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if authorized, let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         let (data, response) = try await URLSession.shared.data(for: request)
+        guard data.count <= Self.maxAnswerBytes else { throw ValidationError("\(text): answer over \(Self.maxAnswerBytes) bytes") }
         guard (response as? HTTPURLResponse)?.statusCode == 200 else { throw ValidationError("\(text): HTTP \((response as? HTTPURLResponse)?.statusCode ?? 0)") }
         return data
     }

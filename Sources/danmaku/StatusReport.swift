@@ -42,7 +42,15 @@ struct StatusReport {
 
     /// Nodes that announce themselves in Redis without a URL to read them at.
     mutating func add(unreachable cards: [NodeCard]) {
-        for card in cards { lines.append([card.name, "unreachable: \(card.unreachable ?? "no URL")"]) }
+        for card in cards {
+            lines.append([Self.printable(card.name), "unreachable: \(Self.printable(card.unreachable ?? card.url.map { "not an http(s) URL: \($0)" } ?? "no URL"))"])
+        }
+    }
+
+    /// `text` without control characters (a name read from Redis must not drive the terminal),
+    /// at most 200 characters.
+    static func printable(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.filter { !$0.properties.generalCategory.isControlOrFormat }).prefix(200))
     }
 
     var text: String {
@@ -57,7 +65,7 @@ struct StatusReport {
         if let cluster {
             out += "\ncluster nodes reporting viewers (from Redis)\n"
             out += Self.table([["node", "viewers", "rooms"]] + cluster.sorted { $0.key < $1.key }.map { node, rooms in
-                [node, String(rooms.values.reduce(0, +)), String(rooms.count)]
+                [Self.printable(node), String(rooms.values.reduce(0) { $0.addingReportingOverflow($1).overflow ? Int.max : $0 + $1 }), String(rooms.count)]
             })
         }
         return out
@@ -74,4 +82,9 @@ struct StatusReport {
             }.joined(separator: "  ")
         }.joined(separator: "\n") + "\n"
     }
+}
+
+extension Unicode.GeneralCategory {
+    /// Control (Cc) or format (Cf) characters: escapes, bidi overrides.
+    var isControlOrFormat: Bool { self == .control || self == .format }
 }

@@ -11,7 +11,7 @@ extension DistributedModeTests {
                 let viewer = try await TestViewer.join(port: cluster.push[0].port, room: "w")
                 // Not ready while Redis has no replica in sync: a load balancer sends no posts yet.
                 try await eventually("the replicas checked") {
-                    try await httpRequest(port: cluster.api[0].port, method: "GET", path: "/readyz").description.contains("0 of 1 replicas in sync")
+                    try await httpRequest(port: cluster.api[0].port, method: "GET", path: "/readyz").description.contains("waiting for Redis replicas in sync")
                 }
                 let notReady = try await httpRequest(port: cluster.api[0].port, method: "GET", path: "/readyz")
                 #expect(notReady.status == 503 && notReady.errorCode == "not_ready", "\(notReady)")

@@ -86,7 +86,7 @@ public struct PathValues: Sendable {
                 values.video = video
             case .id: values.id = String(text).removingPercentEncoding ?? String(text)
             case .user: values.user = String(text).removingPercentEncoding ?? String(text)
-            case .segment: values.segment = String(text)
+            case .segment: values.segment = String(text).removingPercentEncoding ?? String(text)
             }
         }
         return .success(values)
