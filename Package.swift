@@ -292,7 +292,7 @@ let package = Package(
         .testTarget(
             name: "DanmakuIngestTests",
             dependencies: [
-                "DanmakuIngest", "DanmakuCore", "DanmakuBus", "DanmakuLogic", "DanmakuPush",
+                "DanmakuIngest", "DanmakuCore", "DanmakuBus", "DanmakuLogic", "DanmakuPush", "DanmakuAuth",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -97,7 +97,11 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             eventLoop: context.eventLoop, node: node, requestID: requestID)
         switch endpoint.action {
         case .run(let handler):
-            offLoop(context: context) { await handler(request) }.assumeIsolated().whenSuccess { [self] answer in
+            let principal = endpoint.principal
+            offLoop(context: context) { () -> APIAnswer in
+                if let refusal = await APIRouter.refusal(of: request, for: principal) { return .failure(refusal) }
+                return await handler(request)
+            }.assumeIsolated().whenSuccess { [self] answer in
                 respond(context: context, answer, keepAlive: keepAlive)
             }
         case .onLoop(let handler):

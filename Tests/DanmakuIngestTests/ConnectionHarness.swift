@@ -16,9 +16,11 @@ final class ConnectionHarness: Sendable {
     let hub: PushHub
     let api: IngestConfiguration
 
-    init(adjust: (inout IngestConfiguration) -> Void = { _ in }) {
+    /// - Parameter authenticator: who may post and moderate (open mode by default).
+    init(authenticator: (any PostAuthenticator)? = nil, adjust: (inout IngestConfiguration) -> Void = { _ in }) {
         let bus = MemoryBus(historyCapacity: 100)
-        service = CommentService(configuration: LogicConfiguration(), log: bus, bus: bus)
+        service = authenticator.map { CommentService(configuration: LogicConfiguration(), log: bus, bus: bus, authenticator: $0) }
+            ?? CommentService(configuration: LogicConfiguration(), log: bus, bus: bus)
         var push = PushConfiguration()
         push.nodeName = "test"
         hub = PushHub(

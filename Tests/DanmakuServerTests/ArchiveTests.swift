@@ -78,8 +78,11 @@ import Testing
     @Test func withoutADataDirectoryThereIsNothingToReplay() async throws {
         try await withServer { _, port in
             let replay = try await httpRequest(port: port, method: "GET", path: "/v1/rooms/r/replay")
+            #expect(replay.errorCode == "no_archive")
+            // Starting a stream is for the room's staff: the caller is checked first, and in open
+            // mode nobody is staff.
             let live = try await httpRequest(port: port, method: "POST", path: "/v1/rooms/r/live")
-            #expect(replay.errorCode == "no_archive" && live.errorCode == "no_archive")
+            #expect(live.errorCode == "moderation_needs_tokens")
         }
     }
 }

@@ -13,6 +13,13 @@ public struct APIRouter: Sendable {
     let paths: [(pattern: PathPattern, endpoints: [APIEndpoint])]
 
     public init(endpoints: [APIEndpoint]) {
+        for endpoint in endpoints {
+            // A token is checked off the loop (it may ask the store): an endpoint answered on the
+            // loop is one anyone may call.
+            if case .onLoop = endpoint.action {
+                precondition(endpoint.principal == .anyone, "\(endpoint.method) \(endpoint.path) runs on the loop but needs a token")
+            }
+        }
         self.endpoints = endpoints
         var paths: [(pattern: PathPattern, endpoints: [APIEndpoint])] = []
         for endpoint in endpoints {
@@ -55,6 +62,31 @@ public struct APIRouter: Sendable {
             return .endpoint(endpoint, values)
         }
         return .refused(.notFound, allowed: [])
+    }
+
+    /// Whether the request's token makes it the caller `principal` asks for: the refusal when it
+    /// does not, checked before the handler runs, so that an endpoint declared for staff cannot be
+    /// reached by anyone else whatever its handler forgets. (Handlers check more where the rule
+    /// is finer, such as an author recalling their own comment.)
+    static func refusal(of request: APIRequest, for principal: Principal) async -> DanmakuError? {
+        let service = request.node.service
+        switch principal {
+        case .anyone, .poster:
+            return nil
+        case .staffOfRoom:
+            // A video's staff are those of the room it belongs to.
+            let scope = request.path.room ?? request.path.video?.scope
+            if case .failure(let error) = await service.moderator(token: request.token, room: scope) { return error }
+            return nil
+        case .moderator:
+            if case .failure(let error) = await service.moderator(token: request.token, room: nil) { return error }
+            return nil
+        case .admin:
+            switch await service.moderator(token: request.token, room: nil) {
+            case .failure(let error): return error
+            case .success(let caller): return caller.role == "admin" ? nil : .notAModerator
+            }
+        }
     }
 
     /// The room of a WebSocket upgrade request (`GET /v1/rooms/{room}/ws`), nil for any other.
