@@ -72,10 +72,10 @@ public final class DanmakuServer: Sendable {
         factory.durationHistogramBuckets[PushMetrics.batchWaitLabel] = PushMetrics.batchWaitBuckets
         factory.durationHistogramBuckets[PushMetrics.fanOutDurationLabel] = PushMetrics.fanOutDurationBuckets
         self.metricsFactory = factory
+        let backend: Backend
         switch configuration.bus {
         case .memory:
-            self.bus = archive ?? MemoryBus(historyCapacity: configuration.logic.historyCapacity, retention: configuration.roomRetention)
-            self.redisBus = nil
+            backend = .local(configuration: configuration, archive: archive)
         case .redis(let address):
             let redis = RedisBus(
                 address: address, eventLoop: group.next(), historyCapacity: configuration.logic.historyCapacity,
@@ -83,33 +83,20 @@ public final class DanmakuServer: Sendable {
                 roomIdleMilliseconds: configuration.roomIdleSeconds > 0 ? Int64(saturating: Double(configuration.roomIdleSeconds) * 1000) : nil,
                 minReplicas: configuration.busMinReplicas, replicaTimeout: configuration.busReplicaTimeout,
                 logger: logger, metrics: BusMetrics(factory: factory))
-            self.bus = redis
-            self.redisBus = redis
+            let card = self.card
+            backend = .redis(redis, configuration: configuration, card: { card.withLockedValue { $0 } })
         }
+        self.bus = backend.bus
+        self.redisBus = backend.redis
+        self.presence = backend.presence
         let failureLogger = logger
-        // Open mode: on Redis every node names an address's anonymous author alike.
-        var authenticator: any PostAuthenticator = OpenPosting(
-            identity: redisBus.map { bus in AnonymousIdentity(fetchSalt: { try await bus.anonymousSalt() }) } ?? .processLocal)
-        if let secret = configuration.jwtSecret { authenticator = TokenAuthenticator(secret: secret) }
-        let moderation: any ModerationStore = redisBus.map { RedisModeration(bus: $0) } ?? MemoryModeration()
-        // Three missed reports and a node's viewers stop counting.
-        let card = self.card
-        self.presence = redisBus.map {
-            RedisPresence(
-                bus: $0, nodeID: "\(configuration.push.nodeName)-\(UUID().uuidString)", lifetime: configuration.presenceInterval * 3,
-                card: { card.withLockedValue { $0 } })
-        } ?? MemoryPresence()
-        // Single process: the SQLite archive, when there is one; a cluster: Redis's own streams.
-        let replay: (any ReplayStore)? = archive ?? redisBus.map { RedisReplay(bus: $0) }
-        let likes: any LikeStore = archive?.likes ?? redisBus.map { RedisLikes(bus: $0) } ?? MemoryLikes()
-        let videos: any VideoPoolStore = archive?.videos ?? redisBus.map { RedisVideoPools(bus: $0) } ?? MemoryVideoPools()
-        // Keys live as long as their window; with an archive too they are kept in memory only
-        // (a restart forgets them).
-        let idempotency: any IdempotencyStore = redisBus.map { RedisIdempotency(bus: $0) } ?? MemoryIdempotency()
+        let authenticator: any PostAuthenticator = configuration.jwtSecret.map { TokenAuthenticator(secret: $0) }
+            ?? OpenPosting(identity: backend.anonymousIdentity)
         self.service = CommentService(
-            configuration: configuration.logic, log: bus, bus: bus, metrics: LogicMetrics(factory: factory),
-            authenticator: authenticator, moderation: moderation, online: online, replay: replay, likes: likes, videos: videos,
-            idempotency: idempotency, onPublishFailure: { failureLogger.error("stored comment not published live", metadata: ["error": "\($0)"]) })
+            configuration: configuration.logic, log: backend.bus, bus: backend.bus, metrics: LogicMetrics(factory: factory),
+            authenticator: authenticator, moderation: backend.moderation, online: online, replay: backend.replay, likes: backend.likes,
+            videos: backend.videos, idempotency: backend.idempotency,
+            onPublishFailure: { failureLogger.error("stored comment not published live", metadata: ["error": "\($0)"]) })
     }
 
     /// The bound port (valid after `start`).
