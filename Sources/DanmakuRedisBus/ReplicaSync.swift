@@ -9,11 +9,12 @@ import Synchronization
 /// starting node reports itself unready (`GET /readyz` 503) rather than refusing its first posts
 /// with `bus_unavailable` while a new cluster's replicas are still copying.
 ///
-/// Each master is asked with `WAIT N 1` on the node's own command connection: the replicas that
+/// Each master is asked with `WAIT N 10` on the node's own command connection: the replicas that
 /// have everything that connection wrote, counted among those whose first sync is done. It is
 /// the command every post with `--bus-min-replicas` already sends, so the node needs no other
-/// permission (`INFO` is in the `@dangerous` ACL category a node is denied), and a timeout of
-/// 1 ms holds the connection no longer than that.
+/// permission (`INFO` is in the `@dangerous` ACL category a node is denied). A timeout of 10 ms
+/// lets a replica a few milliseconds away acknowledge a recent write, and holds the connection
+/// no longer than that, only while the node is not yet ready.
 ///
 /// Once every master of a known topology has been seen with enough replicas the node stays ready:
 /// a replica lost later makes only the rooms of its master refuse posts (503), as a master down
@@ -48,7 +49,7 @@ final class ReplicaSyncWatch: Sendable {
         }
         let nodes = redis.nodes.sorted { ($0.host, $0.port) < ($1.host, $1.port) }
         let answers = nodes.map { node in
-            redis.send(RESPCommand("WAIT", [RESPArgument(needed), RESPArgument(1)]), to: node).map { reply -> String? in
+            redis.send(RESPCommand("WAIT", [RESPArgument(needed), RESPArgument(10)]), to: node).map { reply -> String? in
                 Self.shortfall(confirmed: reply.integer, needed: self.needed, node: "\(node)")
             }.recover { error in "could not ask \(node) for its replicas: \(error)" }
         }

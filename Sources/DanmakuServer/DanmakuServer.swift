@@ -56,7 +56,9 @@ public final class DanmakuServer: Sendable {
     let loopSleep = LoopSleepMeter()
 
     /// - Parameter archive: the durable archive opened from `configuration.dataDirectory`
-    ///   (`ArchivedLog.open`); the single-process server then keeps every comment in it.
+    ///   (`ArchivedLog.open`); the single-process server then keeps every comment in it. Only on
+    ///   the memory bus: on Redis, Redis keeps everything and an archive given is only closed
+    ///   (`danmaku serve` refuses `--data-dir` with a Redis bus).
     public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "danmaku"), archive: ArchivedLog? = nil) {
         self.configuration = configuration
         self.logger = logger

@@ -73,6 +73,8 @@ struct StatusReport {
 
     /// Left-aligned first column, right-aligned numbers.
     static func table(_ rows: [[String]]) -> String {
+        // Every cell, not only names: rooms and addresses come from nodes and Redis too.
+        let rows = rows.map { $0.map(printable) }
         var widths: [Int] = []
         for row in rows { for (index, cell) in row.enumerated() { if index >= widths.count { widths.append(0) }; widths[index] = max(widths[index], cell.count) } }
         return rows.map { row in
