@@ -12,6 +12,8 @@ import NIOCore
 /// nodes report them to Redis), and with `?since=` the figures of the last minutes.
 struct AdminAPI: Sendable {
     let service: CommentService
+    /// The busiest rooms.
+    let rooms: RoomQueries
     /// Room settings, shown next to each busy room.
     let moderation: any ModerationStore
     /// This node's metrics, every node's viewers, and the last minutes of charted figures.
@@ -56,7 +58,7 @@ struct AdminAPI: Sendable {
     func stats(token: String?, historySince: Int64?, on eventLoop: any EventLoop) async -> ModerationAPI.Answer {
         if case .failure(let error) = await service.moderator(token: token, room: nil) { return .failure(error) }
         let busiest: [RoomStats]
-        switch await service.busiestRooms(limit: Self.topRooms, on: eventLoop) {
+        switch await rooms.busiestRooms(limit: Self.topRooms, on: eventLoop) {
         case .success(let rooms): busiest = rooms
         case .failure(let error): return .failure(error)
         }

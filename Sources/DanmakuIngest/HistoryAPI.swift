@@ -8,7 +8,7 @@ import NIOCore
 /// `GET /v1/rooms/{room}/comments?since=&limit=&epoch=`: the room's history, read on the
 /// connection's loop (no task hop: this is the read a reconnecting crowd makes).
 struct HistoryAPI {
-    let service: CommentService
+    let rooms: RoomQueries
     let configuration: IngestConfiguration
 
     func answer(room: RoomID, target: RequestTarget, on loop: any EventLoop) -> EventLoopFuture<ModerationAPI.Answer> {
@@ -21,13 +21,13 @@ struct HistoryAPI {
         case (.success(let parsedSince), .success(let parsedLimit), .success(let parsedEpoch)):
             (since, limit, epoch) = (parsedSince, parsedLimit, parsedEpoch)
         }
-        let service = self.service
-        return service.history(room: room, since: since, limit: limit, on: loop).flatMap { result in
+        let rooms = self.rooms
+        return rooms.history(room: room, since: since, limit: limit, on: loop).flatMap { result in
             // `since` in another epoch: this numbering from its start instead.
             guard case .success(let snapshot) = result, let epoch, epoch != 0, since != nil, epoch != snapshot.epoch else {
                 return loop.makeSucceededFuture(result)
             }
-            return service.history(room: room, since: 0, limit: limit, on: loop)
+            return rooms.history(room: room, since: 0, limit: limit, on: loop)
         }.map { result in result.map { Self.body(room: room, snapshot: $0) } }
     }
 

@@ -10,7 +10,7 @@ import NIOCore
 /// like watching.
 struct RoomsAPI: Sendable {
     /// Room stats and the busiest rooms.
-    let service: CommentService
+    let rooms: RoomQueries
     /// Who may start and end a stream.
     let moderationAPI: ModerationAPI
     /// Streams and the archive; nil without one.
@@ -25,7 +25,7 @@ struct RoomsAPI: Sendable {
 
     /// `GET /v1/rooms/{room}`.
     func stats(room: RoomID, on eventLoop: any EventLoop) async -> ModerationAPI.Answer {
-        await service.stats(room: room, on: eventLoop).map(Self.encode)
+        await rooms.stats(room: room, on: eventLoop).map(Self.encode)
     }
 
     /// `GET /v1/rooms?top=N`.
@@ -35,7 +35,7 @@ struct RoomsAPI: Sendable {
         case .failure(let error): return .failure(error)
         case .success(let value): top = value
         }
-        return await service.busiestRooms(limit: top, on: eventLoop).map { Self.encode(Busiest(rooms: $0)) }
+        return await rooms.busiestRooms(limit: top, on: eventLoop).map { Self.encode(Busiest(rooms: $0)) }
     }
 
     // MARK: Streams and replay

@@ -39,8 +39,6 @@ public final class CommentService: Sendable {
     public let replay: (any ReplayStore)?
     /// The per-address budget of expensive reads (history, replay, room stats, socket joins).
     public let reads: ReadBudget
-    /// Room stats of the last second.
-    let statsCache = RoomStatsCache()
     /// Who likes which comment.
     let likes: any LikeStore
     /// Likes per user (`configuration.likeLimit`).
@@ -275,12 +273,6 @@ public final class CommentService: Sendable {
             onPublishFailure(error)
         }
         return .success(seq)
-    }
-
-    /// History of a room, as the HTTP API serves it.
-    public func history(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<Result<HistorySnapshot, DanmakuError>> {
-        log.snapshot(room: room, since: since, limit: limit, on: eventLoop).map { .success($0) }
-            .recover { .failure(.busUnavailable(String(describing: $0))) }
     }
 }
 

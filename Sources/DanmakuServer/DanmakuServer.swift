@@ -38,6 +38,8 @@ public final class DanmakuServer: Sendable {
     private let archive: ArchivedLog?
     /// The logic tier, shared by HTTP and WebSocket posts.
     public let service: CommentService
+    /// Room stats, the busiest rooms and history, for the HTTP API.
+    let rooms: RoomQueries
     /// Open connections per client address.
     public let connections: ConnectionLimiter
     /// Set once by `start`, read by `port`, `hub` and `shutdown`.
@@ -94,6 +96,7 @@ public final class DanmakuServer: Sendable {
         let failureLogger = logger
         let authenticator: any PostAuthenticator = configuration.jwtSecret.map { TokenAuthenticator(secret: $0) }
             ?? OpenPosting(identity: backend.anonymousIdentity)
+        self.rooms = RoomQueries(log: backend.bus, online: online)
         self.service = CommentService(
             configuration: configuration.logic, log: backend.bus, bus: backend.bus, metrics: LogicMetrics(factory: factory),
             authenticator: authenticator, moderation: backend.moderation, online: online, replay: backend.replay, likes: backend.likes,

@@ -27,12 +27,14 @@ final class ConnectionHarness: Sendable {
     static let secret = "fuzz-secret-fuzz-secret-fuzz-secret"
     let loop = NIOAsyncTestingEventLoop()
     let service: CommentService
+    let rooms: RoomQueries
     let hub: PushHub
 
     init() {
         let bus = MemoryBus(historyCapacity: 10)
         service = CommentService(
             configuration: LogicConfiguration(), log: bus, bus: bus, authenticator: TokenAuthenticator(secret: Self.secret))
+        rooms = RoomQueries(log: bus, online: service.online)
         var push = PushConfiguration()
         push.nodeName = "fuzz"
         hub = PushHub(
@@ -42,11 +44,11 @@ final class ConnectionHarness: Sendable {
 
     func check(_ bytes: [UInt8]) async {
         let channel = NIOAsyncTestingChannel(loop: loop)
-        let (service, hub) = (self.service, self.hub)
+        let (service, rooms, hub) = (self.service, self.rooms, self.hub)
         do {
             try await loop.executeInContext {
                 try ConnectionPipeline.configure(
-                    channel: channel, api: IngestConfiguration(), push: hub.configuration, service: service, hub: hub,
+                    channel: channel, api: IngestConfiguration(), push: hub.configuration, service: service, rooms: rooms, hub: hub,
                     figures: NodeFigures(metricsText: { Array("# metrics\n".utf8) }))
             }
             try await channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 1))

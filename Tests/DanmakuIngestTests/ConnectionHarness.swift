@@ -13,6 +13,7 @@ import NIOEmbedded
 final class ConnectionHarness: Sendable {
     let loop = NIOAsyncTestingEventLoop()
     let service: CommentService
+    let rooms: RoomQueries
     let hub: PushHub
     let api: IngestConfiguration
 
@@ -21,6 +22,7 @@ final class ConnectionHarness: Sendable {
         let bus = MemoryBus(historyCapacity: 100)
         service = authenticator.map { CommentService(configuration: LogicConfiguration(), log: bus, bus: bus, authenticator: $0) }
             ?? CommentService(configuration: LogicConfiguration(), log: bus, bus: bus)
+        rooms = RoomQueries(log: bus, online: service.online)
         var push = PushConfiguration()
         push.nodeName = "test"
         hub = PushHub(
@@ -34,10 +36,10 @@ final class ConnectionHarness: Sendable {
     /// A connected channel with the server's pipeline.
     func connect() async throws -> NIOAsyncTestingChannel {
         let channel = NIOAsyncTestingChannel(loop: loop)
-        let (api, service, hub) = (self.api, self.service, self.hub)
+        let (api, service, rooms, hub) = (self.api, self.service, self.rooms, self.hub)
         try await loop.executeInContext {
             try ConnectionPipeline.configure(
-                channel: channel, api: api, push: hub.configuration, service: service, hub: hub,
+                channel: channel, api: api, push: hub.configuration, service: service, rooms: rooms, hub: hub,
                 figures: NodeFigures(metricsText: { Array(repeating: UInt8(ascii: "#"), count: 20_000) + [10] }))
         }
         try await channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 5000))

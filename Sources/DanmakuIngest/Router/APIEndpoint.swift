@@ -118,11 +118,14 @@ public struct APIRequest: Sendable {
 public struct APINode: Sendable {
     public var configuration: IngestConfiguration
     public var service: CommentService
+    /// Room stats, the busiest rooms, history.
+    public var rooms: RoomQueries
     public var figures: NodeFigures
 
-    public init(configuration: IngestConfiguration, service: CommentService, figures: NodeFigures) {
+    public init(configuration: IngestConfiguration, service: CommentService, rooms: RoomQueries, figures: NodeFigures) {
         self.configuration = configuration
         self.service = service
+        self.rooms = rooms
         self.figures = figures
     }
 }

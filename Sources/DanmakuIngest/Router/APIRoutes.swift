@@ -93,7 +93,7 @@ public enum APIRoutes {
             answers: [.json(200, "The comments after `since` (the latest without it).", .ref("History"))],
             errors: [APIErrorSpec(400, "invalid_since", "invalid_limit", "invalid_epoch"), readBudget, storeDown],
             action: .onLoop { request in
-                HistoryAPI(service: request.node.service, configuration: request.node.configuration)
+                HistoryAPI(rooms: request.node.rooms, configuration: request.node.configuration)
                     .answer(room: request.room, target: request.target, on: request.eventLoop).map { $0.map { .json($0) } }
             }),
         APIEndpoint(
@@ -313,7 +313,7 @@ public enum APIRoutes {
                 case .failure(let error): return .failure(error)
                 }
                 let admin = AdminAPI(
-                    service: request.node.service, moderation: request.node.service.moderation, figures: request.node.figures,
+                    service: request.node.service, rooms: request.node.rooms, moderation: request.node.service.moderation, figures: request.node.figures,
                     nodeName: request.node.configuration.nodeName)
                 return await admin.stats(token: request.token, historySince: since, on: request.eventLoop).map { .json($0) }
             }),
@@ -321,7 +321,7 @@ public enum APIRoutes {
 }
 
 extension APIRequest {
-    var roomsAPI: RoomsAPI { RoomsAPI(service: node.service, moderationAPI: moderationAPI, replay: node.service.replay) }
+    var roomsAPI: RoomsAPI { RoomsAPI(rooms: node.rooms, moderationAPI: moderationAPI, replay: node.service.replay) }
     var moderationAPI: ModerationAPI { ModerationAPI(service: node.service, moderation: node.service.moderation) }
     var videosAPI: VideosAPI { VideosAPI(service: node.service) }
 }

@@ -17,7 +17,21 @@ public struct RoomStats: Encodable, Sendable, Equatable {
     public var commentsPerSecond: Double
 }
 
-extension CommentService {
+/// The room queries: one room at a glance, the busiest rooms, a room's history. The ports they
+/// read (the comment log, the online counts) and nothing else.
+public struct RoomQueries: Sendable {
+    let log: any CommentLog
+    let online: OnlineDirectory
+    let cache = RoomStatsCache()
+
+    /// - Parameters:
+    ///   - log: the rooms' numbered history.
+    ///   - online: viewers per room across the deployment.
+    public init(log: any CommentLog, online: OnlineDirectory) {
+        self.log = log
+        self.online = online
+    }
+
     /// The span `commentsPerSecond` is measured over.
     static let rateWindowMilliseconds: Int64 = 10_000
     /// The most recent comments read to measure it (a busier room is measured over a shorter span).
@@ -27,13 +41,13 @@ extension CommentService {
     /// a second per room: `RoomStatsCache`).
     public func stats(room: RoomID, on eventLoop: any EventLoop) async -> Result<RoomStats, DanmakuError> {
         let now = currentTimeMillis()
-        if let cached = statsCache.stats(room, now: now) { return .success(cached) }
+        if let cached = cache.stats(room, now: now) { return .success(cached) }
         let read = try? await history(room: room, since: nil, limit: Self.rateSample, on: eventLoop).get()
         switch read ?? .failure(.busUnavailable("history unavailable")) {
         case .success(let snapshot):
             let rate = Self.rate(of: snapshot.comments, now: now)
             let stats = RoomStats(room: room.value, online: online.count(room), lastSeq: snapshot.lastSeq, commentsPerSecond: rate)
-            statsCache.store(stats, room: room, now: now)
+            cache.store(stats, room: room, now: now)
             return .success(stats)
         case .failure(let error):
             return .failure(error)
@@ -64,5 +78,11 @@ extension CommentService {
             perSecond = Double(recent.count) * 1000 / Double(max(1000, now - oldest))
         }
         return (perSecond * 10).rounded() / 10
+    }
+
+    /// History of a room, as the HTTP API serves it.
+    public func history(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<Result<HistorySnapshot, DanmakuError>> {
+        log.snapshot(room: room, since: since, limit: limit, on: eventLoop).map { .success($0) }
+            .recover { .failure(.busUnavailable(String(describing: $0))) }
     }
 }
