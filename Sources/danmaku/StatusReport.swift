@@ -43,7 +43,7 @@ struct StatusReport {
     /// Nodes that announce themselves in Redis without a URL to read them at.
     mutating func add(unreachable cards: [NodeCard]) {
         for card in cards {
-            lines.append([Self.printable(card.name), "unreachable: \(Self.printable(card.unreachable ?? card.url.map { "not an http(s) URL: \($0)" } ?? "no URL"))"])
+            lines.append([card.name, "unreachable: \(card.unreachable ?? card.url.map { "not an http(s) URL: \($0)" } ?? "no URL")"])
         }
     }
 
@@ -65,7 +65,7 @@ struct StatusReport {
         if let cluster {
             out += "\ncluster nodes reporting viewers (from Redis)\n"
             out += Self.table([["node", "viewers", "rooms"]] + cluster.sorted { $0.key < $1.key }.map { node, rooms in
-                [Self.printable(node), String(rooms.values.reduce(0) { $0.addingReportingOverflow($1).overflow ? Int.max : $0 + $1 }), String(rooms.count)]
+                [node, String(rooms.values.reduce(0) { $0.addingReportingOverflow($1).overflow ? Int.max : $0 + $1 }), String(rooms.count)]
             })
         }
         return out

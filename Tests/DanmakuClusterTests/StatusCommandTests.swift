@@ -10,6 +10,18 @@ extension DistributedModeTests {
             try await ChildProcess.run(DanmakuNode.executable, ["status"] + arguments, timeout: .seconds(30))
         }
 
+        /// Posts to `room` every 25 ms until `done`, so that accepted/s is above zero.
+        func postEvery25Milliseconds(port: Int, room: String, until done: Observed<Bool>) -> Task<Void, any Error> {
+            Task {
+                var index = 0
+                while !done.value {
+                    _ = try await postComment(port: port, room: room, json: #"{"text":"\#(room) \#(index)"}"#)
+                    index += 1
+                    try await Task.sleep(for: .milliseconds(25))
+                }
+            }
+        }
+
         @Test func showsEveryNodeItsViewersAndTheBusiestRoom() async throws {
             try await Cluster.with(api: 1, push: 2) { cluster in
                 let redis = try #require(cluster.redis)
@@ -17,14 +29,7 @@ extension DistributedModeTests {
                 for index in 0..<5 { viewers.append(try await TestViewer.join(port: cluster.push[index < 3 ? 0 : 1].port, room: "busy")) }
                 viewers.append(try await TestViewer.join(port: cluster.push[1].port, room: "quiet"))
                 let done = Observed(false)
-                let posting = Task {
-                    var index = 0
-                    while !done.value {
-                        _ = try await postComment(port: cluster.api[0].port, room: "busy", json: #"{"text":"status \#(index)"}"#)
-                        index += 1
-                        try await Task.sleep(for: .milliseconds(25))
-                    }
-                }
+                let posting = postEvery25Milliseconds(port: cluster.api[0].port, room: "busy", until: done)
                 // Until the presence reports (every 2 s) have reached Redis and the API node.
                 try await eventually("the API node counts 5 in the busy room") {
                     let reply = try await httpRequest(port: cluster.api[0].port, method: "GET", path: "/v1/rooms/busy")
@@ -61,14 +66,7 @@ extension DistributedModeTests {
                 let redis = try #require(cluster.redis)
                 let viewer = try await TestViewer.join(port: cluster.push[0].port, room: "found")
                 let done = Observed(false)
-                let posting = Task {
-                    var index = 0
-                    while !done.value {
-                        _ = try await postComment(port: cluster.api[0].port, room: "found", json: #"{"text":"found \#(index)"}"#)
-                        index += 1
-                        try await Task.sleep(for: .milliseconds(25))
-                    }
-                }
+                let posting = postEvery25Milliseconds(port: cluster.api[0].port, room: "found", until: done)
                 // Until both nodes have announced themselves (with their first presence report).
                 try await eventually("both nodes announced") {
                     let output = try await status(["--bus", redis.url, "--interval", "0.2"]).output

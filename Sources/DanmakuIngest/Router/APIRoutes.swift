@@ -24,6 +24,8 @@ public enum APIRoutes {
     static let tokenErrors = APIErrorSpec(401, "missing_token", "invalid_token", "token_expired")
     static let forbidden = APIErrorSpec(403, "forbidden", "moderation_needs_tokens")
     static let storeDown = APIErrorSpec(503, "bus_unavailable")
+    /// Taking a comment back: its author within the recall window, or the room's staff.
+    static let recallErrors = [APIErrorSpec(403, "forbidden", "recall_expired", "moderation_needs_tokens"), APIErrorSpec(404, "not_found")]
     /// A JSON body, its `Content-Type` checked (posts).
     static let bodyErrors = [APIErrorSpec(400, "invalid_json"), APIErrorSpec(413, "body_too_large"), APIErrorSpec(415, "unsupported_media_type")]
     /// A JSON body, read whatever its `Content-Type` (staff calls).
@@ -166,7 +168,7 @@ public enum APIRoutes {
             .DELETE, "/v1/rooms/{room}/comments/{id}", role: .logic, principal: .poster,
             summary: "Retract a comment (staff of the room), or recall one's own within the recall window.",
             answers: [.json(200, "The comment is taken off every screen.", .ref("Retraction"))],
-            errors: [tokenErrors, APIErrorSpec(403, "forbidden", "recall_expired", "moderation_needs_tokens"), APIErrorSpec(404, "not_found"), storeDown],
+            errors: [tokenErrors, storeDown] + recallErrors,
             action: .run { request in
                 await request.moderationAPI.retract(
                     room: request.room, id: request.path.id ?? "", token: request.token, clientAddress: request.clientAddress, on: request.eventLoop
@@ -176,22 +178,24 @@ public enum APIRoutes {
             .GET, "/v1/rooms/{room}/settings", summary: "The room's settings.",
             answers: [.json(200, "The settings.", .ref("Settings"))], errors: [storeDown],
             action: .run { request in await request.moderationAPI.settings(room: request.room).map { .json($0) } }),
-        APIEndpoint(
-            .PUT, "/v1/rooms/{room}/settings", role: .logic, principal: .staffOfRoom, summary: "Replace the room's settings.",
-            body: json(.ref("SettingsUpdate")), answers: [.json(200, "The settings.", .ref("Settings"))],
-            errors: staffBodyErrors + [tokenErrors, forbidden, storeDown],
-            action: .run { request in await request.moderationAPI.updateSettings(room: request.room, token: request.token, body: request.body).map { .json($0) } }),
-        APIEndpoint(
-            .PATCH, "/v1/rooms/{room}/settings", role: .logic, principal: .staffOfRoom, summary: "Change some of the room's settings.",
-            body: json(.ref("SettingsUpdate")), answers: [.json(200, "The settings.", .ref("Settings"))],
-            errors: staffBodyErrors + [tokenErrors, forbidden, storeDown],
-            action: .run { request in await request.moderationAPI.updateSettings(room: request.room, token: request.token, body: request.body).map { .json($0) } }),
+        settingsUpdate(.PUT, "Replace the room's settings."),
+        settingsUpdate(.PATCH, "Change some of the room's settings."),
         APIEndpoint(
             .PUT, "/v1/words", role: .logic, principal: .moderator, summary: "Replace the node's blocked-word list.",
             body: json(.ref("WordsRequest")), answers: [.json(200, "The list's size.", .ref("Words"))],
             errors: staffBodyErrors + [APIErrorSpec(400, "invalid_words"), tokenErrors, forbidden],
             action: .run { request in await request.moderationAPI.replaceWords(token: request.token, body: request.body).map { .json($0) } }),
     ]
+
+    /// `PUT` and `PATCH` of a room's settings: the same body and answer (the handler merges what
+    /// a `PATCH` leaves out).
+    static func settingsUpdate(_ method: HTTPMethod, _ summary: String) -> APIEndpoint {
+        APIEndpoint(
+            method, "/v1/rooms/{room}/settings", role: .logic, principal: .staffOfRoom, summary: summary,
+            body: json(.ref("SettingsUpdate")), answers: [.json(200, "The settings.", .ref("Settings"))],
+            errors: staffBodyErrors + [tokenErrors, forbidden, storeDown],
+            action: .run { request in await request.moderationAPI.updateSettings(room: request.room, token: request.token, body: request.body).map { .json($0) } })
+    }
 
     // MARK: Posts
 
@@ -254,14 +258,11 @@ public enum APIRoutes {
                 APIErrorSpec(422, "filtered"), APIErrorSpec(429, "rate_limited", "slow_mode"), storeDown,
             ],
             action: .run { request in
-                let key: IdempotencyKey?
-                switch PostsAPI.jsonBodyAndKey(request.head) {
-                case .success(let value): key = value
-                case .failure(let error): return .failure(error)
+                await PostsAPI.keyed(request) { key in
+                    await request.videosAPI.post(
+                        video: request.video, body: request.body, token: request.token, clientAddress: request.clientAddress, idempotencyKey: key
+                    ).map(\.response)
                 }
-                return await request.videosAPI.post(
-                    video: request.video, body: request.body, token: request.token, clientAddress: request.clientAddress, idempotencyKey: key
-                ).map(\.response)
             }),
         APIEndpoint(
             .GET, "/v1/videos/{video}/segments/{n}", readsStore: true, summary: "The comments of the n-th six minutes of the video.",
@@ -285,7 +286,7 @@ public enum APIRoutes {
             .DELETE, "/v1/videos/{video}/comments/{id}", role: .logic, principal: .poster,
             summary: "Take a comment out of the pool (staff of the video, or its author within the recall window).",
             answers: [.json(200, "Removed.", .ref("VideoRemoval"))],
-            errors: [tokenErrors, APIErrorSpec(403, "forbidden", "recall_expired", "moderation_needs_tokens"), APIErrorSpec(404, "not_found"), storeDown],
+            errors: [tokenErrors, storeDown] + recallErrors,
             action: .run { request in
                 await request.videosAPI.remove(video: request.video, id: request.path.id ?? "", token: request.token, clientAddress: request.clientAddress)
                     .map(\.response)

@@ -152,18 +152,18 @@ enum APISchemas {
     /// out for a normal-sized, non-pool comment (`pool` is only ever `true`). Wire format 2 (`?v=2`
     /// on a socket or stream, never over plain HTTP) further leaves out `room`, and `color` and
     /// `mode` at their defaults.
+    /// What a stored comment carries, live or in a video's pool: its author, text, style and time.
+    private static let stored: [(String, JSONSchema)] = [
+        ("user", author), ("text", storedText), ("color", storedColor), ("mode", modes), ("ts", milliseconds),
+        ("size", drawnSizes), ("pool", .boolean),
+    ]
+
     private static let comment: JSONSchema = .object(
         [
             ("seq", storedSeq),
             ("id", commentID),
             ("room", roomID),
-            ("user", author),
-            ("text", storedText),
-            ("color", storedColor),
-            ("mode", modes),
-            ("ts", milliseconds),
-            ("size", drawnSizes),
-            ("pool", .boolean),
+        ] + stored + [
             ("kind", .enumeration(["notice"])),
             ("payload", .map(.any)),
         ], required: ["seq", "id", "room", "user", "ts"])
@@ -323,13 +323,7 @@ enum APISchemas {
             ("id", commentID),
             ("video", videoID),
             ("offsetMs", .integer(minimum: 0)),
-            ("user", author),
-            ("text", storedText),
-            ("color", storedColor),
-            ("mode", modes),
-            ("ts", milliseconds),
-            ("size", drawnSizes),
-            ("pool", .boolean),
+        ] + stored + [
             ("likes", .integer(minimum: 1)),
         ], required: ["seq", "id", "video", "offsetMs", "user", "text", "color", "mode", "ts"])
 

@@ -11,40 +11,40 @@ struct PostsAPI: Sendable {
 
     /// `POST /v1/rooms/{room}/comments`: checked, stored and published.
     func comment(_ request: APIRequest) async -> APIAnswer {
-        let key: IdempotencyKey?
-        switch Self.jsonBodyAndKey(request.head) {
-        case .success(let value): key = value
-        case .failure(let error): return .failure(error)
+        await Self.keyed(request) { key in
+            let comment: CommentRequest
+            switch CommentRequest.decode(from: Array(request.body.readableBytesView)) {
+            case .success(let decoded): comment = decoded
+            case .failure(let error): return .failure(error)
+            }
+            return await service.post(room: request.room, request: comment, token: request.token, clientAddress: request.clientAddress, idempotencyKey: key)
+                .map { .json(RoomsAPI.encode($0), status: .created) }
         }
-        let comment: CommentRequest
-        switch CommentRequest.decode(from: Array(request.body.readableBytesView)) {
-        case .success(let decoded): comment = decoded
-        case .failure(let error): return .failure(error)
-        }
-        return await service.post(room: request.room, request: comment, token: request.token, clientAddress: request.clientAddress, idempotencyKey: key)
-            .map { .json(RoomsAPI.encode($0), status: .created) }
     }
 
     /// `POST /v1/rooms/{room}/notices`: a notice from a backend or a streamer's tool.
     func notice(_ request: APIRequest) async -> APIAnswer {
-        let key: IdempotencyKey?
-        switch Self.jsonBodyAndKey(request.head) {
-        case .success(let value): key = value
-        case .failure(let error): return .failure(error)
+        await Self.keyed(request) { key in
+            await service.postNotice(room: request.room, body: Array(request.body.readableBytesView), token: request.token, idempotencyKey: key)
+                .map { .json(RoomsAPI.encode($0), status: .created) }
         }
-        return await service.postNotice(room: request.room, body: Array(request.body.readableBytesView), token: request.token, idempotencyKey: key)
-            .map { .json(RoomsAPI.encode($0), status: .created) }
     }
 
     /// `POST /v1/broadcast`: a notice to every room.
     func broadcast(_ request: APIRequest) async -> APIAnswer {
-        let key: IdempotencyKey?
-        switch Self.jsonBodyAndKey(request.head) {
-        case .success(let value): key = value
-        case .failure(let error): return .failure(error)
+        await Self.keyed(request) { key in
+            await service.broadcast(body: Array(request.body.readableBytesView), token: request.token, idempotencyKey: key)
+                .map { .json(RoomsAPI.encode(Broadcast(notices: $0)), status: .created) }
         }
-        return await service.broadcast(body: Array(request.body.readableBytesView), token: request.token, idempotencyKey: key)
-            .map { .json(RoomsAPI.encode(Broadcast(notices: $0)), status: .created) }
+    }
+
+    /// Runs `post` with the request's `Idempotency-Key` (nil without one) once the body is declared
+    /// JSON (`415` otherwise) and the key is well formed (`400` otherwise).
+    static func keyed(_ request: APIRequest, _ post: (IdempotencyKey?) async -> APIAnswer) async -> APIAnswer {
+        switch jsonBodyAndKey(request.head) {
+        case .success(let key): await post(key)
+        case .failure(let error): .failure(error)
+        }
     }
 
     /// A JSON body (`415` otherwise) and the `Idempotency-Key`, if any (`400` when malformed).
