@@ -38,8 +38,6 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     /// headers, in an error body and in the log lines written for it. Requests are answered one
     /// at a time, in order, so one value serves the request under way.
     var requestID = ""
-    /// The request's trace (from its headers) and id, for the work done off the loop to answer it.
-    var requestContext = ServiceContext.topLevel
 
     /// - Parameters:
     ///   - figures: what `GET /metrics`, `GET /readyz` and the dashboard's `GET /v1/admin/stats` tell.
@@ -58,8 +56,6 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         case .request(let head, let body):
             requestInFlight = true
             requestID = RequestHeaders.requestID(head.headers)
-            requestContext = TraceHeaders.context(of: head.headers)
-            requestContext.requestID = requestID
             handle(context: context, head: head, body: body)
         case .refused where requestInFlight:
             // An error answer must not interleave with the answer under way.
@@ -98,7 +94,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         switch endpoint.action {
         case .run(let handler):
             let principal = endpoint.principal
-            offLoop(context: context) { () -> APIAnswer in
+            offLoop(context: context, head: head) { () -> APIAnswer in
                 if let refusal = await APIRouter.refusal(of: request, for: principal) { return .failure(refusal) }
                 return await handler(request)
             }.assumeIsolated().whenSuccess { [self] answer in
@@ -174,12 +170,14 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
 
     // MARK: Answers
 
-    /// Runs `work` off the loop in the request's context (its trace and `X-Request-Id`, which log
-    /// lines written meanwhile carry), for the loop to answer with its outcome.
+    /// Runs `work` off the loop in the request's context (the trace its headers carry and its
+    /// `X-Request-Id`, which log lines written meanwhile carry), for the loop to answer with its
+    /// outcome. Made here, not for every request: only work off the loop runs in it.
     func offLoop<Outcome: Sendable>(
-        context: ChannelHandlerContext, _ work: @escaping @Sendable () async -> Outcome
+        context: ChannelHandlerContext, head: HTTPRequestHead, _ work: @escaping @Sendable () async -> Outcome
     ) -> EventLoopFuture<Outcome> {
-        let requestContext = self.requestContext
+        var requestContext = TraceHeaders.context(of: head.headers)
+        requestContext.requestID = requestID
         return context.eventLoop.makeFutureWithTask { await ServiceContext.withValue(requestContext) { await work() } }
     }
 
