@@ -22,25 +22,34 @@ import Synchronization
 /// rooms too.
 final class ReplicaSyncWatch: Sendable {
     let needed: Int
-    /// Why posts could not be confirmed yet (with the masters' addresses: for the log, not for
-    /// clients); nil once every master has had enough replicas.
-    private let shortfall: Mutex<String?>
-    /// Set while a round of `WAIT` is out, so a slow master does not pile up rounds.
-    private let asking = Mutex(false)
+    private struct State {
+        /// Why posts could not be confirmed yet (with the masters' addresses: for the log, not
+        /// for clients); nil once every master has had enough replicas.
+        var shortfall: String?
+        /// Set while a round of `WAIT` is out, so a slow master does not pile up rounds.
+        var asking = false
+    }
+
+    private let state: Mutex<State>
     private let logger: Logger
 
     init(needed: Int, logger: Logger) {
         self.needed = needed
         self.logger = logger
-        self.shortfall = Mutex(needed > 0 ? "replicas not checked yet" : nil)
+        self.state = Mutex(State(shortfall: needed > 0 ? "replicas not checked yet" : nil))
     }
 
     /// The reason, in detail; nil once satisfied.
-    var reason: String? { shortfall.withLock { $0 } }
+    var reason: String? { state.withLock { $0.shortfall } }
 
     /// Asks every master for its replicas in sync, and records the outcome.
     func check(on redis: RedisRouter) {
-        guard reason != nil, asking.withLock({ asking in defer { asking = true }; return !asking }) else { return }
+        let starts = state.withLock { state -> Bool in
+            guard state.shortfall != nil, !state.asking else { return false }
+            state.asking = true
+            return true
+        }
+        guard starts else { return }
         // Until the router knows the topology and has a connection to each master, the masters
         // it lists may be the seed alone: a cluster's other masters would go unasked.
         guard redis.mode != .detecting, redis.isConnected else {
@@ -68,12 +77,12 @@ final class ReplicaSyncWatch: Sendable {
     }
 
     private func record(_ reason: String?) {
-        let changed = shortfall.withLock { current -> Bool in
-            guard current != nil, current != reason else { return false }
-            current = reason
+        let changed = state.withLock { state -> Bool in
+            state.asking = false
+            guard state.shortfall != nil, state.shortfall != reason else { return false }
+            state.shortfall = reason
             return true
         }
-        asking.withLock { $0 = false }
         if changed {
             if let reason {
                 logger.notice("not ready: waiting for Redis replicas", metadata: ["reason": "\(reason)"])
