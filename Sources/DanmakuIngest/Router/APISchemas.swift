@@ -55,9 +55,9 @@ enum APISchemas {
     // MARK: Building blocks (inlined where used, not named in the document)
 
     /// `RoomID`: 1–64 bytes of `[A-Za-z0-9_-]` (all ASCII, so bytes are characters).
-    private static let roomID: JSONSchema = .string(minLength: 1, maxLength: RoomID.maxLength, pattern: "^[A-Za-z0-9_-]+$")
+    static let roomID: JSONSchema = .string(minLength: 1, maxLength: RoomID.maxLength, pattern: "^[A-Za-z0-9_-]+$")
     /// `VideoID` takes the room id's rule.
-    private static let videoID: JSONSchema = roomID
+    static let videoID: JSONSchema = roomID
     /// The id of a comment or notice the server made (`RandomID`: a lowercase version 4 UUID; an
     /// archive written before `RandomID` holds Foundation's upper-case ones, also UUIDs). An id
     /// echoed from a path (a retraction, a like) is one only once it matched a stored id byte for
