@@ -21,6 +21,14 @@ public struct NodeCard: Codable, Equatable, Sendable {
         self.unreachable = unreachable
     }
 
+    /// Whether `text` is a base URL a node can be read at: http or https, a host, at most 512
+    /// bytes, and nothing past the path (no user, query or fragment). What `--advertise-url`
+    /// accepts, and what `danmaku status` reads from a card.
+    public static func isBaseURL(_ text: String) -> Bool {
+        guard text.utf8.count <= 512, let url = URL(string: text) else { return false }
+        return ["http", "https"].contains(url.scheme ?? "") && url.host != nil && url.query == nil && url.fragment == nil && url.user == nil
+    }
+
     /// The card of a node listening on `host`:`port`: a specific address is the URL; a wildcard
     /// one (`0.0.0.0`, `::`) names no address others could use, so without `advertised` the node
     /// says so instead.

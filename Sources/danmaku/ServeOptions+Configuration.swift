@@ -6,6 +6,7 @@ import DanmakuBus
 import DanmakuCore
 import DanmakuIngest
 import DanmakuLogic
+import DanmakuRedisBus
 import DanmakuServer
 import Foundation
 import NIOCore
@@ -125,13 +126,11 @@ extension ServeOptions {
     /// The longest a room may stay idle before it is forgotten: a year.
     static let maxRoomIdleSeconds = 365 * 86_400
 
-    /// `value` when `range` holds it, else a `ValidationError` naming `flag` and the range.
     /// `--advertise-url`, checked: an http(s) URL with a host and nothing past the path, without
     /// its trailing slash (`/metrics` is added to it).
     private func advertisedURL() throws -> String? {
         guard let text = advertiseURL else { return nil }
-        guard text.utf8.count <= 512, let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil,
-              url.query == nil, url.fragment == nil, url.user == nil else {
+        guard NodeCard.isBaseURL(text) else {
             throw ValidationError("--advertise-url must be an http:// or https:// URL such as http://10.0.0.5:7000")
         }
         var trimmed = Substring(text)
@@ -139,6 +138,7 @@ extension ServeOptions {
         return String(trimmed)
     }
 
+    /// `value` when `range` holds it, else a `ValidationError` naming `flag` and the range.
     private func bounded(_ value: Int, _ range: ClosedRange<Int>, _ flag: String) throws -> Int {
         guard range.contains(value) else { throw ValidationError("\(flag) must be \(range.lowerBound)...\(range.upperBound)") }
         return value

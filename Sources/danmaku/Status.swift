@@ -68,7 +68,7 @@ struct Status: AsyncParsableCommand {
             var nodes = url
             var unreachable: [NodeCard] = []
             for card in try await directory?.presence.cards() ?? [] {
-                if let address = card.url, let url = URL(string: address), ["http", "https"].contains(url.scheme ?? ""), url.host != nil {
+                if let address = card.url, NodeCard.isBaseURL(address) {
                     if !nodes.contains(address) { nodes.append(address) }
                 } else {
                     unreachable.append(card)
