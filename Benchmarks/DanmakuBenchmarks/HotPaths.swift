@@ -88,13 +88,13 @@ final class FanOutFixture {
     init(viewers: Int, room: RoomID) throws {
         self.room = room
         let bus = MemoryBus(historyCapacity: 10)
-        let service = CommentService(configuration: LogicConfiguration(), log: bus, bus: bus)
+        let logic = LogicTier(configuration: LogicConfiguration(), log: bus, bus: bus)
         // One slice for the whole batch: each iteration measures one batch written to every viewer
         // (served in slices, the same work is spread over turns of the loop).
         var push = PushConfiguration()
         push.fanOutSlice = .seconds(1)
         hub = PushHub(
-            configuration: push, eventLoops: [loop], services: service, moderation: service.moderation, log: bus, bus: bus,
+            configuration: push, eventLoops: [loop], services: logic.viewers, moderation: logic.moderation, log: bus, bus: bus,
             logger: Logger(label: "bench"))
         loop.run()
         for _ in 0..<viewers {

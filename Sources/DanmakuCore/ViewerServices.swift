@@ -5,7 +5,7 @@
 /// go ahead.
 ///
 /// The push role is handed this port rather than the logic tier itself, so it depends on what
-/// it uses; `CommentService` is the implementation.
+/// it uses; `ViewerGateway` (DanmakuLogic) is the implementation.
 public protocol ViewerServices: Sendable {
     /// The author a posting token stands for in `room`, or nil when posting is open to all or
     /// the token is not valid there (the viewer then simply stays unknown).

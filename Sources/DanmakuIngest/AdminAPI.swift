@@ -11,7 +11,8 @@ import NIOCore
 /// reads), the busiest rooms with their settings, every node's viewers (in cluster mode as the
 /// nodes report them to Redis), and with `?since=` the figures of the last minutes.
 struct AdminAPI: Sendable {
-    let service: CommentService
+    /// Who is an admin.
+    let moderators: ModerationActions
     /// The busiest rooms.
     let rooms: RoomQueries
     /// Room settings, shown next to each busy room.
@@ -56,7 +57,7 @@ struct AdminAPI: Sendable {
 
     /// - Parameter historySince: with a time (milliseconds since 1970), the figures recorded after it are included.
     func stats(token: String?, historySince: Int64?, on eventLoop: any EventLoop) async -> ModerationAPI.Answer {
-        if case .failure(let error) = await service.moderator(token: token, room: nil) { return .failure(error) }
+        if case .failure(let error) = await moderators.moderator(token: token, room: nil) { return .failure(error) }
         let busiest: [RoomStats]
         switch await rooms.busiestRooms(limit: Self.topRooms, on: eventLoop) {
         case .success(let rooms): busiest = rooms

@@ -18,7 +18,7 @@ public enum ConnectionPipeline {
     ///     for this node.
     ///   - hub: the push role's hub; nil on a node without the push role.
     public static func configure(
-        channel: any Channel, api: IngestConfiguration, push: PushConfiguration, service: CommentService, rooms: RoomQueries, hub: PushHub?,
+        channel: any Channel, api: IngestConfiguration, push: PushConfiguration, logic: LogicTier, hub: PushHub?,
         figures: NodeFigures
     ) throws {
         // Answers a client has not read count against this bound (`AnswerBackpressure`); a viewer's
@@ -33,7 +33,7 @@ public enum ConnectionPipeline {
             }
         }
         let http = NIOLoopBound(HTTPAPIHandlers(configuration: api, api: IngestHTTPHandler(
-            configuration: api, service: service, rooms: rooms, figures: figures, startEventStream: startEventStream)), eventLoop: channel.eventLoop)
+            configuration: api, logic: logic, figures: figures, startEventStream: startEventStream)), eventLoop: channel.eventLoop)
         let upgrader = ViewerSocketUpgrader(
             shouldUpgrade: { channel, head in
                 // Refusing (nil) passes the request on to the HTTP handler, which explains why.

@@ -23,7 +23,6 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     /// What the handlers answer from: the settings, the logic tier, the node's figures.
     private let node: APINode
     private var configuration: IngestConfiguration { node.configuration }
-    private var service: CommentService { node.service }
     /// Every endpoint, declared once.
     private let router = APIRouter.standard
     /// Hands the connection over to the push role as an event stream (nil: no push role here).
@@ -43,11 +42,11 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     ///   - figures: what `GET /metrics`, `GET /readyz` and the dashboard's `GET /v1/admin/stats` tell.
     ///   - startEventStream: hands a connection to the push role as an event stream; nil without one.
     public init(
-        configuration: IngestConfiguration, service: CommentService, rooms: RoomQueries, figures: NodeFigures,
+        configuration: IngestConfiguration, logic: LogicTier, figures: NodeFigures,
         startEventStream: (@Sendable (any Channel, EventStreamRequest) throws -> Void)? = nil
     ) {
         self.startEventStream = startEventStream
-        self.node = APINode(configuration: configuration, service: service, rooms: rooms, figures: figures)
+        self.node = APINode(configuration: configuration, logic: logic, figures: figures)
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -85,7 +84,7 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         }
         if let missing = missingRole(endpoint.role) { return respond(context: context, error: .roleNotServed(missing), keepAlive: keepAlive) }
         let address = clientAddress(context: context, head: head)
-        if endpoint.readsStore, let spent = service.reads.admit(clientAddress: address) {
+        if endpoint.readsStore, let spent = node.logic.reads.admit(clientAddress: address) {
             return respond(context: context, error: spent, keepAlive: keepAlive)
         }
         let request = APIRequest(

@@ -8,7 +8,7 @@ import NIOCore
 /// `POST /v1/rooms/{room}/comments/{id}/likes` with `{"seq": N}`: the caller likes the comment,
 /// once however often they ask; the answer is its count.
 struct LikesAPI {
-    let service: CommentService
+    let likes: CommentLikes
 
     private struct Request: Decodable {
         var seq: UInt64
@@ -35,7 +35,7 @@ struct LikesAPI {
               Self.seqRange.contains(request.seq) else {
             return .failure(ClientNumber.refusal("seq", Self.seqRange))
         }
-        switch await service.like(room: room, id: id, seq: request.seq, token: token, clientAddress: clientAddress, on: loop) {
+        switch await likes.like(room: room, id: id, seq: request.seq, token: token, clientAddress: clientAddress, on: loop) {
         case .success(let like):
             return .success(RoomsAPI.encode(Answer(like)))
         case .failure(let error):

@@ -9,8 +9,10 @@ import NIOCore
 /// The moderation endpoints: bans, room settings and the word list. Each needs a token that may
 /// moderate the room (see `DanmakuClaims.mayModerate`); answers are JSON.
 struct ModerationAPI: Sendable {
-    /// Retractions, the word list and who may moderate.
-    let service: CommentService
+    /// Retractions, recall and who may moderate.
+    let actions: ModerationActions
+    /// The blocked-word list in force.
+    let words: BlockedWords
     /// Bans and room settings.
     let moderation: any ModerationStore
 
@@ -71,16 +73,16 @@ struct ModerationAPI: Sendable {
     }
 
     /// A moderator takes any comment back; anyone else only their own, within the recall window
-    /// (`CommentService.recall`).
+    /// (`ModerationActions.recall`).
     func retract(room: RoomID, id: String, token: String?, clientAddress: String, on eventLoop: any EventLoop) async -> Answer {
         let result: Result<UInt64, DanmakuError>
-        switch await service.moderator(token: token, room: room) {
+        switch await actions.moderator(token: token, room: room) {
         case .success:
-            result = await service.retract(room: room, id: id)
+            result = await actions.retract(room: room, id: id)
         case .failure(let refusal) where refusal.status == 401:
             return .failure(refusal)
         case .failure:
-            result = await service.recall(room: room, id: id, token: token, clientAddress: clientAddress, on: eventLoop)
+            result = await actions.recall(room: room, id: id, token: token, clientAddress: clientAddress, on: eventLoop)
         }
         switch result {
         case .success(let seq): return encode(RetractAnswer(room: room.value, id: id, seq: seq))
@@ -114,14 +116,14 @@ struct ModerationAPI: Sendable {
             guard request.words.count <= Self.maxWords else {
                 return .failure(.invalidField("words", "at most \(Self.maxWords) words"))
             }
-            service.replaceWords(request.words)
+            words.replace(with: request.words)
             return encode(WordsAnswer(words: request.words.count))
         }
     }
 
     /// Runs `action` when `token` may moderate `room`; malformed bodies are 400, store failures 503.
     func authorized(token: String?, room: RoomID?, _ action: () async throws -> Answer) async -> Answer {
-        if case .failure(let error) = await service.moderator(token: token, room: room) { return .failure(error) }
+        if case .failure(let error) = await actions.moderator(token: token, room: room) { return .failure(error) }
         do {
             return try await action()
         } catch let error as DanmakuError {

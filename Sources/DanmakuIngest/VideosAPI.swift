@@ -9,7 +9,7 @@ import NIOHTTP1
 /// The video endpoints: comments pinned to moments of a recorded video, fetched by six-minute
 /// segment, liked, taken back, and a finished stream published as a video's pool.
 struct VideosAPI: Sendable {
-    let service: CommentService
+    let videos: VideoPools
 
     /// An answer with its status and extra headers (a segment's `ETag`, a 304).
     struct Reply: Sendable {
@@ -51,7 +51,7 @@ struct VideosAPI: Sendable {
         guard let offset = try? JSONDecoder().decode(Offset.self, from: Data(bytes)), offsets.contains(offset.offsetMs) else {
             return .failure(ClientNumber.refusal("offsetMs", offsets))
         }
-        return await service.postVideoComment(
+        return await videos.postVideoComment(
             video: video, request: request, offsetMs: Int64(clamping: offset.offsetMs), token: token, clientAddress: clientAddress,
             idempotencyKey: idempotencyKey
         ).map { comment in
@@ -75,7 +75,7 @@ struct VideosAPI: Sendable {
         case .failure(let error): return .failure(error)
         case .success(let value): n = Int64(value)
         }
-        return await service.videoSegment(video: video, segment: n).map { comments in
+        return await videos.videoSegment(video: video, segment: n).map { comments in
             let offsets = VideoSegment.offsets(of: n)
             let body = RoomsAPI.encode(Segment(video: video.value, segment: n, from: offsets.lowerBound, to: offsets.upperBound, comments: comments))
             let tag = Self.entityTag(of: body)
@@ -108,7 +108,7 @@ struct VideosAPI: Sendable {
 
     /// `POST /v1/videos/{video}/comments/{id}/likes`: once per user; the comment's count.
     func like(video: VideoID, id: String, token: String?, clientAddress: String) async -> Answer {
-        await service.likeVideoComment(video: video, id: id, token: token, clientAddress: clientAddress).map {
+        await videos.likeVideoComment(video: video, id: id, token: token, clientAddress: clientAddress).map {
             Reply(status: .ok, body: RoomsAPI.encode(LikesAPI.Answer($0)))
         }
     }
@@ -121,7 +121,7 @@ struct VideosAPI: Sendable {
 
     /// `DELETE /v1/videos/{video}/comments/{id}`: a moderator, or the author within the recall window.
     func remove(video: VideoID, id: String, token: String?, clientAddress: String) async -> Answer {
-        await service.removeVideoComment(video: video, id: id, token: token, clientAddress: clientAddress).map {
+        await videos.removeVideoComment(video: video, id: id, token: token, clientAddress: clientAddress).map {
             Reply(status: .ok, body: RoomsAPI.encode(Removed(video: video.value, id: $0.id, seq: $0.seq)))
         }
     }
@@ -149,7 +149,7 @@ struct VideosAPI: Sendable {
         guard let room = RoomID(request.room) else { return .failure(.invalidRoom) }
         let streams = 1...ClientNumber.maxSeq
         if let stream = request.stream, !streams.contains(stream) { return .failure(ClientNumber.refusal("stream", streams)) }
-        return await service.publishStream(room: room, stream: request.stream.map { Int64($0) }, as: video, token: token).map { result in
+        return await videos.publishStream(room: room, stream: request.stream.map { Int64($0) }, as: video, token: token).map { result in
             let published = Published(
                 video: video.value, room: room.value, stream: result.stream.stream, startedAt: result.stream.startedAt,
                 endedAt: result.stream.endedAt, added: result.added)

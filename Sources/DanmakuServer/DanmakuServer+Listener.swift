@@ -16,7 +16,7 @@ extension DanmakuServer {
         // A push-only node has no logic role to check posts with.
         if !configuration.roles.contains(.api) { push.viewerPosts = false }
         return PushHub(
-            configuration: push, eventLoops: Array(group.makeIterator()), services: service, moderation: service.moderation,
+            configuration: push, eventLoops: Array(group.makeIterator()), services: logic.viewers, moderation: logic.moderation,
             log: bus, bus: bus, logger: logger, metrics: PushMetrics(factory: metricsFactory), online: online,
             loopSleep: loopSleep)
     }
@@ -35,7 +35,7 @@ extension DanmakuServer {
             // Viewers send little (pongs, the odd post): a small first receive buffer, grown on
             // demand, keeps idle connections cheap (NIO keeps one pooled per channel).
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536))
-            .childChannelInitializer { [configuration, service, rooms, metrics, connections, openConnections, nodeReports, history] channel in
+            .childChannelInitializer { [configuration, logic, metrics, connections, openConnections, nodeReports, history] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let addresses = configuration.ingest.clientAddress
                     // A trusted proxy carries many clients: its connections are not capped as one's.
@@ -55,7 +55,7 @@ extension DanmakuServer {
                     api.servesViewers = hub != nil
                     api.nodeName = configuration.push.nodeName
                     try ConnectionPipeline.configure(
-                        channel: channel, api: api, push: configuration.push, service: service, rooms: rooms, hub: hub,
+                        channel: channel, api: api, push: configuration.push, logic: logic, hub: hub,
                         figures: NodeFigures(
                             metricsText: { metrics.emitToBuffer() }, unreadiness: { [weak self] in self?.unreadiness },
                             nodeReports: nodeReports, history: history))

@@ -37,9 +37,7 @@ public final class DanmakuServer: Sendable {
     /// The durable archive, when the server keeps one (closed on shutdown).
     private let archive: ArchivedLog?
     /// The logic tier, shared by HTTP and WebSocket posts.
-    public let service: CommentService
-    /// Room stats, the busiest rooms and history, for the HTTP API.
-    let rooms: RoomQueries
+    public let logic: LogicTier
     /// Open connections per client address.
     public let connections: ConnectionLimiter
     /// Set once by `start`, read by `port`, `hub` and `shutdown`.
@@ -96,8 +94,7 @@ public final class DanmakuServer: Sendable {
         let failureLogger = logger
         let authenticator: any PostAuthenticator = configuration.jwtSecret.map { TokenAuthenticator(secret: $0) }
             ?? OpenPosting(identity: backend.anonymousIdentity)
-        self.rooms = RoomQueries(log: backend.bus, online: online)
-        self.service = CommentService(
+        self.logic = LogicTier(
             configuration: configuration.logic, log: backend.bus, bus: backend.bus, metrics: LogicMetrics(factory: factory),
             authenticator: authenticator, moderation: backend.moderation, online: online, replay: backend.replay, likes: backend.likes,
             videos: backend.videos, idempotency: backend.idempotency,

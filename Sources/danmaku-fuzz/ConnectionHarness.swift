@@ -26,29 +26,27 @@ final class ConnectionHarness: Sendable {
     /// The JWT secret the dictionary's tokens are signed with.
     static let secret = "fuzz-secret-fuzz-secret-fuzz-secret"
     let loop = NIOAsyncTestingEventLoop()
-    let service: CommentService
-    let rooms: RoomQueries
+    let logic: LogicTier
     let hub: PushHub
 
     init() {
         let bus = MemoryBus(historyCapacity: 10)
-        service = CommentService(
+        logic = LogicTier(
             configuration: LogicConfiguration(), log: bus, bus: bus, authenticator: TokenAuthenticator(secret: Self.secret))
-        rooms = RoomQueries(log: bus, online: service.online)
         var push = PushConfiguration()
         push.nodeName = "fuzz"
         hub = PushHub(
-            configuration: push, eventLoops: [loop], services: service, moderation: service.moderation, log: bus, bus: bus,
+            configuration: push, eventLoops: [loop], services: logic.viewers, moderation: logic.moderation, log: bus, bus: bus,
             logger: Logger(label: "fuzz"))
     }
 
     func check(_ bytes: [UInt8]) async {
         let channel = NIOAsyncTestingChannel(loop: loop)
-        let (service, rooms, hub) = (self.service, self.rooms, self.hub)
+        let (logic, hub) = (self.logic, self.hub)
         do {
             try await loop.executeInContext {
                 try ConnectionPipeline.configure(
-                    channel: channel, api: IngestConfiguration(), push: hub.configuration, service: service, rooms: rooms, hub: hub,
+                    channel: channel, api: IngestConfiguration(), push: hub.configuration, logic: logic, hub: hub,
                     figures: NodeFigures(metricsText: { Array("# metrics\n".utf8) }))
             }
             try await channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 1))

@@ -86,13 +86,13 @@ final class ViewerHarness {
 
     init() {
         let bus = MemoryBus(historyCapacity: 10)
-        let service = CommentService(configuration: LogicConfiguration(), log: bus, bus: bus)
+        let logic = LogicTier(configuration: LogicConfiguration(), log: bus, bus: bus)
         // Posts would complete on a Swift task thread, which an EmbeddedEventLoop does not allow;
         // the posting path is covered by the comment target and the real-socket tests.
         var push = PushConfiguration()
         push.viewerPosts = false
         hub = PushHub(
-            configuration: push, eventLoops: [loop], services: service, moderation: service.moderation, log: bus, bus: bus,
+            configuration: push, eventLoops: [loop], services: logic.viewers, moderation: logic.moderation, log: bus, bus: bus,
             logger: Logger(label: "fuzz"))
         loop.run()
     }

@@ -19,14 +19,12 @@ import NIOHTTP1
 /// answer carries a JSON `{"error":{"code":…}}`, and a connection left open still answers
 /// `GET /healthz` with 200.
 final class HTTPHarness: Sendable {
-    let service: CommentService
-    let rooms: RoomQueries
+    let logic: LogicTier
     let configuration: IngestConfiguration
 
     init() {
         let bus = MemoryBus(historyCapacity: 10)
-        service = CommentService(configuration: LogicConfiguration(), log: bus, bus: bus)
-        rooms = RoomQueries(log: bus, online: service.online)
+        logic = LogicTier(configuration: LogicConfiguration(), log: bus, bus: bus)
         var configuration = IngestConfiguration()
         // No push role here: upgrades and event streams are answered, not taken over.
         configuration.servesViewers = false
@@ -48,12 +46,12 @@ final class HTTPHarness: Sendable {
     func check(_ bytes: [UInt8]) async {
         guard let head = Self.requestHead(bytes) else { return }
         let channel = NIOAsyncTestingChannel()
-        let (configuration, service, rooms) = (self.configuration, self.service, self.rooms)
+        let (configuration, logic) = (self.configuration, self.logic)
         do {
             try await channel.testingEventLoop.executeInContext {
                 try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
                 try HTTPAPIHandlers(configuration: configuration, api: IngestHTTPHandler(
-                    configuration: configuration, service: service, rooms: rooms, figures: NodeFigures(metricsText: { Array("# metrics\n".utf8) }))).add(to: channel.pipeline.syncOperations)
+                    configuration: configuration, logic: logic, figures: NodeFigures(metricsText: { Array("# metrics\n".utf8) }))).add(to: channel.pipeline.syncOperations)
             }
             try await channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 1))
         } catch {

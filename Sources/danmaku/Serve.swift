@@ -71,7 +71,7 @@ struct Serve: AsyncParsableCommand {
         if let words = options.words {
             // Ignored until the reloader traps it, so a SIGHUP right after start cannot end the process.
             signal(SIGHUP, SIG_IGN)
-            services.append(WordListReloader(path: words, server: server, logger: logger))
+            services.append(WordListReloader(path: words, words: server.logic.words, logger: logger))
         }
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()

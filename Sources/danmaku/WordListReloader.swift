@@ -11,14 +11,15 @@ import UnixSignals
 /// list in force. A `Service` of the serve command's group: it ends with the group.
 struct WordListReloader: Service {
     let path: String
-    let server: DanmakuServer
+    /// The list the file replaces.
+    let words: BlockedWords
     let logger: Logger
 
     func run() async throws {
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
             do {
                 let words = SensitiveWordFilter.words(fromList: try String(contentsOfFile: path, encoding: .utf8))
-                server.service.replaceWords(words)
+                self.words.replace(with: words)
                 logger.notice("word list reloaded", metadata: ["path": "\(path)", "words": "\(words.count)"])
             } catch {
                 logger.error("word list not reloaded; the previous one stays", metadata: ["path": "\(path)", "error": "\(error)"])

@@ -12,21 +12,19 @@ import NIOEmbedded
 /// testing loop whose clock the test moves; the API's async work completes on it from any thread.
 final class ConnectionHarness: Sendable {
     let loop = NIOAsyncTestingEventLoop()
-    let service: CommentService
-    let rooms: RoomQueries
+    let service: LogicTier
     let hub: PushHub
     let api: IngestConfiguration
 
     /// - Parameter authenticator: who may post and moderate (open mode by default).
     init(authenticator: (any PostAuthenticator)? = nil, adjust: (inout IngestConfiguration) -> Void = { _ in }) {
         let bus = MemoryBus(historyCapacity: 100)
-        service = authenticator.map { CommentService(configuration: LogicConfiguration(), log: bus, bus: bus, authenticator: $0) }
-            ?? CommentService(configuration: LogicConfiguration(), log: bus, bus: bus)
-        rooms = RoomQueries(log: bus, online: service.online)
+        service = authenticator.map { LogicTier(configuration: LogicConfiguration(), log: bus, bus: bus, authenticator: $0) }
+            ?? LogicTier(configuration: LogicConfiguration(), log: bus, bus: bus)
         var push = PushConfiguration()
         push.nodeName = "test"
         hub = PushHub(
-            configuration: push, eventLoops: [loop], services: service, moderation: service.moderation, log: bus, bus: bus,
+            configuration: push, eventLoops: [loop], services: service.viewers, moderation: service.moderation, log: bus, bus: bus,
             logger: Logger(label: "test"))
         var api = IngestConfiguration()
         adjust(&api)
@@ -36,10 +34,10 @@ final class ConnectionHarness: Sendable {
     /// A connected channel with the server's pipeline.
     func connect() async throws -> NIOAsyncTestingChannel {
         let channel = NIOAsyncTestingChannel(loop: loop)
-        let (api, service, rooms, hub) = (self.api, self.service, self.rooms, self.hub)
+        let (api, service, hub) = (self.api, self.service, self.hub)
         try await loop.executeInContext {
             try ConnectionPipeline.configure(
-                channel: channel, api: api, push: hub.configuration, service: service, rooms: rooms, hub: hub,
+                channel: channel, api: api, push: hub.configuration, logic: service, hub: hub,
                 figures: NodeFigures(metricsText: { Array(repeating: UInt8(ascii: "#"), count: 20_000) + [10] }))
         }
         try await channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 5000))

@@ -18,10 +18,10 @@ import Testing
 
     @Test func theSameKeyTwiceGetsTheFirstAnswerAndStoresOnce() async throws {
         let bus = MemoryBus(historyCapacity: 100)
-        let service = CommentService(configuration: LogicConfiguration(), log: bus, bus: bus)
+        let service = LogicTier(configuration: LogicConfiguration(), log: bus, bus: bus)
         let request = CommentRequest(text: "once")
-        let first = try await service.post(room: room, request: request, token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k-1")).get()
-        let retry = try await service.post(room: room, request: request, token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k-1")).get()
+        let first = try await service.posts.post(room: room, request: request, token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k-1")).get()
+        let retry = try await service.posts.post(room: room, request: request, token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k-1")).get()
         #expect(retry == first)
         #expect(try await history(bus) == 1)
     }
@@ -30,10 +30,10 @@ import Testing
     /// would say the second text was stored).
     @Test func aKeyUsedAgainForAnotherRequestIsRefused() async throws {
         let bus = MemoryBus(historyCapacity: 100)
-        let service = CommentService(configuration: LogicConfiguration(), log: bus, bus: bus)
-        _ = try await service.post(
+        let service = LogicTier(configuration: LogicConfiguration(), log: bus, bus: bus)
+        _ = try await service.posts.post(
             room: room, request: CommentRequest(text: "first body"), token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k1")).get()
-        let reused = await service.post(
+        let reused = await service.posts.post(
             room: room, request: CommentRequest(text: "second body"), token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k1"))
         guard case .failure(let error) = reused else { Issue.record("answered \(reused)"); return }
         #expect(error.code == "idempotency_key_reused" && error.status == 422)
@@ -42,12 +42,12 @@ import Testing
 
     @Test func differentPrincipalsWithTheSameKeyAreIndependent() async throws {
         let bus = MemoryBus(historyCapacity: 100)
-        let service = CommentService(configuration: LogicConfiguration(), log: bus, bus: bus)
+        let service = LogicTier(configuration: LogicConfiguration(), log: bus, bus: bus)
         let request = CommentRequest(text: "hello")
-        let one = try await service.post(room: room, request: request, token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("shared")).get()
-        let other = try await service.post(room: room, request: request, token: nil, clientAddress: "2.2.2.2", idempotencyKey: key("shared")).get()
+        let one = try await service.posts.post(room: room, request: request, token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("shared")).get()
+        let other = try await service.posts.post(room: room, request: request, token: nil, clientAddress: "2.2.2.2", idempotencyKey: key("shared")).get()
         #expect(one.id != other.id)
-        let oneAgain = try await service.post(room: room, request: request, token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("shared")).get()
+        let oneAgain = try await service.posts.post(room: room, request: request, token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("shared")).get()
         #expect(oneAgain == one)
         #expect(try await history(bus) == 2)
     }
@@ -56,13 +56,13 @@ import Testing
     /// is what later retries get.
     @Test func aRefusedPostDoesNotTakeItsKey() async throws {
         let bus = MemoryBus(historyCapacity: 100)
-        let service = CommentService(configuration: LogicConfiguration(), log: bus, bus: bus)
-        let refused = await service.post(
+        let service = LogicTier(configuration: LogicConfiguration(), log: bus, bus: bus)
+        let refused = await service.posts.post(
             room: room, request: CommentRequest(text: "fuck"), token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k"))
         #expect((try? refused.get()) == nil)
-        let stored = try await service.post(
+        let stored = try await service.posts.post(
             room: room, request: CommentRequest(text: "fine words"), token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k")).get()
-        let retry = try await service.post(
+        let retry = try await service.posts.post(
             room: room, request: CommentRequest(text: "fine words"), token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k")).get()
         #expect(retry == stored)
         #expect(try await history(bus) == 1)
@@ -74,12 +74,12 @@ import Testing
         var configuration = LogicConfiguration()
         configuration.duplicateWindowSeconds = 0
         let log = FlakyLog(failures: 1, storesAnyway: true)
-        let service = CommentService(configuration: configuration, log: log, bus: log.memory)
+        let service = LogicTier(configuration: configuration, log: log, bus: log.memory)
         let request = CommentRequest(text: "maybe")
-        let first = await service.post(room: room, request: request, token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k"))
+        let first = await service.posts.post(room: room, request: request, token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k"))
         guard case .failure(let unknown) = first else { Issue.record("the answer was lost, yet: \(first)"); return }
         #expect(unknown.status == 503)
-        let retry = await service.post(room: room, request: request, token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k"))
+        let retry = await service.posts.post(room: room, request: request, token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k"))
         guard case .failure(let refused) = retry else { Issue.record("stored twice: \(retry)"); return }
         #expect(refused.code == "idempotency_outcome_unknown" && refused.status == 409)
         let stored = try await log.memory.snapshot(room: room, since: 0, limit: 10, on: EmbeddedEventLoop()).get()

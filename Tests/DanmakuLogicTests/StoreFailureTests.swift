@@ -54,18 +54,18 @@ final class FlakyLog: CommentLog {
     /// window: the client's retry is refused as a duplicate instead of stored a second time.
     @Test func aRetryOfAPostWhoseOutcomeIsUnknownIsNotStoredTwice() async throws {
         let log = FlakyLog(failures: 1, storesAnyway: true)
-        let service = CommentService(configuration: LogicConfiguration(), log: log, bus: log.memory)
+        let service = LogicTier(configuration: LogicConfiguration(), log: log, bus: log.memory)
         let request = CommentRequest(text: "said once")
-        let failed = await service.submit(room: room, request: request, author: author, clientAddress: "1.1.1.1")
+        let failed = await service.posts.submit(room: room, request: request, author: author, clientAddress: "1.1.1.1")
         guard case .failure(let error) = failed else { Issue.record("the answer was lost, yet: \(failed)"); return }
         #expect(error.status == 503 && error.message.contains("may have been stored"))
-        let retried = await service.submit(room: room, request: request, author: author, clientAddress: "1.1.1.1")
+        let retried = await service.posts.submit(room: room, request: request, author: author, clientAddress: "1.1.1.1")
         guard case .failure(let refused) = retried else { Issue.record("stored twice: \(retried)"); return }
         #expect(refused.code == "duplicate")
         let history = try await log.memory.snapshot(room: room, since: 0, limit: 10, on: EmbeddedEventLoop()).get()
         #expect(history.comments.count == 1)
         // Another text is a new post: only the duplicate mark was kept, not the rate limits.
-        #expect((try? await service.submit(room: room, request: CommentRequest(text: "new words"), author: author, clientAddress: "1.1.1.1").get()) != nil)
+        #expect((try? await service.posts.submit(room: room, request: CommentRequest(text: "new words"), author: author, clientAddress: "1.1.1.1").get()) != nil)
     }
 
     /// A post answered 503 charged nothing: its retry is not a duplicate, not in slow mode and
@@ -78,19 +78,19 @@ final class FlakyLog: CommentLog {
         let log = FlakyLog(failures: 1)
         let moderation = MemoryModeration()
         try await moderation.update(RoomSettings(slowModeSeconds: 60, rate: "0.001/1"), room: room)
-        let service = CommentService(configuration: configuration, log: log, bus: log.memory, moderation: moderation)
+        let service = LogicTier(configuration: configuration, log: log, bus: log.memory, moderation: moderation)
         let request = CommentRequest(text: "first words")
 
-        let failed = await service.submit(room: room, request: request, author: author, clientAddress: "1.1.1.1")
+        let failed = await service.posts.submit(room: room, request: request, author: author, clientAddress: "1.1.1.1")
         guard case .failure(let error) = failed else { Issue.record("the store was down, yet: \(failed)"); return }
         #expect(error.status == 503 && error.code == "bus_unavailable")
         #expect(!error.message.contains("Down"), "internal detail stays in the log: \(error.message)")
 
-        let retried = await service.submit(room: room, request: request, author: author, clientAddress: "1.1.1.1")
+        let retried = await service.posts.submit(room: room, request: request, author: author, clientAddress: "1.1.1.1")
         #expect((try? retried.get().comment.seq) == 1, "\(retried)")
 
         // Now the same post really was accepted: a third try is refused as before.
-        let again = await service.submit(room: room, request: request, author: author, clientAddress: "1.1.1.1")
+        let again = await service.posts.submit(room: room, request: request, author: author, clientAddress: "1.1.1.1")
         guard case .failure(let refused) = again else { Issue.record("accepted twice"); return }
         #expect(refused.status == 429)
     }

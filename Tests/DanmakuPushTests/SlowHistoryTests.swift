@@ -26,8 +26,8 @@ extension SlowHistoryTests {
         let loop = EmbeddedEventLoop()
         let bus = MemoryBus(historyCapacity: 100)
         let log = DelayedLog(inner: bus)
-        let service = CommentService(configuration: LogicConfiguration(), log: log, bus: bus)
-        let hub = PushHub(configuration: PushConfiguration(), eventLoops: [loop], services: service, moderation: service.moderation, log: log, bus: bus, logger: Logger(label: "test"))
+        let service = LogicTier(configuration: LogicConfiguration(), log: log, bus: bus)
+        let hub = PushHub(configuration: PushConfiguration(), eventLoops: [loop], services: service.viewers, moderation: service.moderation, log: log, bus: bus, logger: Logger(label: "test"))
         loop.run()
         let room = RoomID("slow")!
         let staying = try ViewerHarness.viewerChannel(loop: loop, room: room, hub: hub)

@@ -28,8 +28,8 @@ final class ViewerHarness {
         var logic = LogicConfiguration()
         logic.userLimit = RateLimit(perSecond: 1000, burst: 1000)
         if let readLimit { logic.readLimit = readLimit }
-        let service = CommentService(configuration: logic, log: bus, bus: bus)
-        hub = PushHub(configuration: push, eventLoops: [loop], services: service, moderation: service.moderation, log: bus, bus: bus, logger: Logger(label: "test"))
+        let service = LogicTier(configuration: logic, log: bus, bus: bus)
+        hub = PushHub(configuration: push, eventLoops: [loop], services: service.viewers, moderation: service.moderation, log: bus, bus: bus, logger: Logger(label: "test"))
         loop.run()
     }
 
@@ -515,8 +515,8 @@ struct JoinRace {
         log = DelayedLog(inner: bus)
         var logic = LogicConfiguration()
         logic.userLimit = RateLimit(perSecond: 1000, burst: 1000)
-        let service = CommentService(configuration: logic, log: bus, bus: bus)
-        hub = PushHub(configuration: push, eventLoops: [loop], services: service, moderation: service.moderation, log: log, bus: bus, logger: Logger(label: "test"))
+        let service = LogicTier(configuration: logic, log: bus, bus: bus)
+        hub = PushHub(configuration: push, eventLoops: [loop], services: service.viewers, moderation: service.moderation, log: log, bus: bus, logger: Logger(label: "test"))
         loop.run()
     }
 

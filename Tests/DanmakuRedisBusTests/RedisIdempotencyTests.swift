@@ -8,12 +8,12 @@ import NIOCore
 import NIOPosix
 import Testing
 
-/// `Idempotency-Key` across logic nodes: two CommentServices, each on its own Redis connection,
+/// `Idempotency-Key` across logic nodes: two logic tiers, each on its own Redis connection,
 /// share the keys, so a retry that lands on the other node still stores once.
 @Suite struct RedisIdempotencyTests {
     let room = RoomID("idem")!
 
-    func node(_ server: RedisServer) -> (RedisBus, CommentService) {
+    func node(_ server: RedisServer) -> (RedisBus, LogicTier) {
         var logger = Logger(label: "idem-test")
         logger.logLevel = .critical
         let bus = RedisBus(
@@ -23,7 +23,7 @@ import Testing
         var configuration = LogicConfiguration()
         // Off, so that only the key can keep a retry from being stored.
         configuration.duplicateWindowSeconds = 0
-        let service = CommentService(configuration: configuration, log: bus, bus: bus, idempotency: RedisIdempotency(bus: bus))
+        let service = LogicTier(configuration: configuration, log: bus, bus: bus, idempotency: RedisIdempotency(bus: bus))
         return (bus, service)
     }
 
@@ -96,19 +96,19 @@ import Testing
         }
     }
 
-    func exercise(_ busA: RedisBus, _ nodeA: CommentService, _ busB: RedisBus, _ nodeB: CommentService) async throws {
+    func exercise(_ busA: RedisBus, _ nodeA: LogicTier, _ busB: RedisBus, _ nodeB: LogicTier) async throws {
         try await busA.waitForConnection()
         try await busB.waitForConnection()
         let request = CommentRequest(text: "across nodes")
 
-        let first = try await nodeA.post(room: room, request: request, token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k-1")).get()
-        let retry = try await nodeB.post(room: room, request: request, token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k-1")).get()
+        let first = try await nodeA.posts.post(room: room, request: request, token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k-1")).get()
+        let retry = try await nodeB.posts.post(room: room, request: request, token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k-1")).get()
         #expect(retry == first)
 
         // Sent at once to both nodes: one stores, the other answers the first's receipt or
         // 409 idempotency_in_progress, never a second comment.
-        async let onA = nodeA.post(room: room, request: request, token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k-2"))
-        async let onB = nodeB.post(room: room, request: request, token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k-2"))
+        async let onA = nodeA.posts.post(room: room, request: request, token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k-2"))
+        async let onB = nodeB.posts.post(room: room, request: request, token: nil, clientAddress: "1.1.1.1", idempotencyKey: key("k-2"))
         let answers = await [onA, onB]
         let receipts = answers.compactMap { try? $0.get() }
         #expect(!receipts.isEmpty && Set(receipts.map(\.id)).count == 1, "\(answers)")

@@ -154,7 +154,7 @@ import Testing
             let recalled = try await call(port, "DELETE", "/v1/rooms/rc/comments/\(first)", author)
             #expect(recalled.status == 200 && recalled.json["seq"] as? Int == 1, "\(recalled)")
             try await viewer.observed.wait(for: "retract") { $0.messages.contains { $0["type"] as? String == "retract" && $0["id"] as? String == first } }
-            // The window's end is CommentServiceTests.anAuthorMayRecallOnlyWithinTheWindow's (stored
+            // The window's end is CommentPostingTests.anAuthorMayRecallOnlyWithinTheWindow's (stored
             // ages instead of waiting it out).
             let history = try await httpRequest(port: port, method: "GET", path: "/v1/rooms/rc/comments?since=0")
             #expect((history.json["comments"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [second])

@@ -117,15 +117,13 @@ public struct APIRequest: Sendable {
 /// The node's parts that handlers answer from.
 public struct APINode: Sendable {
     public var configuration: IngestConfiguration
-    public var service: CommentService
-    /// Room stats, the busiest rooms, history.
-    public var rooms: RoomQueries
+    /// The logic tier, in its parts.
+    public var logic: LogicTier
     public var figures: NodeFigures
 
-    public init(configuration: IngestConfiguration, service: CommentService, rooms: RoomQueries, figures: NodeFigures) {
+    public init(configuration: IngestConfiguration, logic: LogicTier, figures: NodeFigures) {
         self.configuration = configuration
-        self.service = service
-        self.rooms = rooms
+        self.logic = logic
         self.figures = figures
     }
 }

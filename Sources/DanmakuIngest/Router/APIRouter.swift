@@ -69,20 +69,20 @@ public struct APIRouter: Sendable {
     /// reached by anyone else whatever its handler forgets. (Handlers check more where the rule
     /// is finer, such as an author recalling their own comment.)
     static func refusal(of request: APIRequest, for principal: Principal) async -> DanmakuError? {
-        let service = request.node.service
+        let moderators = request.node.logic.moderationActions
         switch principal {
         case .anyone, .poster:
             return nil
         case .staffOfRoom:
             // A video's staff are those of the room it belongs to.
             let scope = request.path.room ?? request.path.video?.scope
-            if case .failure(let error) = await service.moderator(token: request.token, room: scope) { return error }
+            if case .failure(let error) = await moderators.moderator(token: request.token, room: scope) { return error }
             return nil
         case .moderator:
-            if case .failure(let error) = await service.moderator(token: request.token, room: nil) { return error }
+            if case .failure(let error) = await moderators.moderator(token: request.token, room: nil) { return error }
             return nil
         case .admin:
-            switch await service.moderator(token: request.token, room: nil) {
+            switch await moderators.moderator(token: request.token, room: nil) {
             case .failure(let error): return error
             case .success(let caller): return caller.role == "admin" ? nil : .notAModerator
             }

@@ -95,7 +95,7 @@ public enum APIRoutes {
             answers: [.json(200, "The comments after `since` (the latest without it).", .ref("History"))],
             errors: [APIErrorSpec(400, "invalid_since", "invalid_limit", "invalid_epoch"), readBudget, storeDown],
             action: .onLoop { request in
-                HistoryAPI(rooms: request.node.rooms, configuration: request.node.configuration)
+                HistoryAPI(rooms: request.node.logic.rooms, configuration: request.node.configuration)
                     .answer(room: request.room, target: request.target, on: request.eventLoop).map { $0.map { .json($0) } }
             }),
         APIEndpoint(
@@ -216,14 +216,14 @@ public enum APIRoutes {
                 APIErrorSpec(409, "duplicate"), APIErrorSpec(413, "text_too_long"), APIErrorSpec(422, "filtered"),
                 APIErrorSpec(429, "rate_limited", "slow_mode"), storeDown,
             ] + idempotencyErrors,
-            action: .run { request in await PostsAPI(service: request.node.service).comment(request) }),
+            action: .run { request in await PostsAPI(logic: request.node.logic).comment(request) }),
         APIEndpoint(
             .POST, "/v1/rooms/{room}/comments/{id}/likes", role: .ingest, principal: .poster, summary: "Like a comment (once per viewer).",
             body: json(.ref("LikeRequest")), answers: [.json(200, "The comment's likes.", .ref("Like"))],
             errors: [APIErrorSpec(400, "invalid_seq"), APIErrorSpec(413, "body_too_large"), tokenErrors, APIErrorSpec(403, "room_not_allowed"), APIErrorSpec(404, "not_found"),
                                   APIErrorSpec(429, "rate_limited"), storeDown],
             action: .run { request in
-                await LikesAPI(service: request.node.service).like(
+                await LikesAPI(likes: request.node.logic.likes).like(
                     room: request.room, id: request.path.id ?? "", body: request.body, token: request.token,
                     clientAddress: request.clientAddress, on: request.eventLoop
                 ).map { .json($0) }
@@ -232,12 +232,12 @@ public enum APIRoutes {
             .POST, "/v1/rooms/{room}/notices", role: .ingest, principal: .staffOfRoom, summary: "Post a notice to the room.",
             headers: [idempotencyKey], body: json(.ref("NoticeRequest")), answers: [.json(201, "Accepted.", .ref("Notice"))],
             errors: bodyErrors + idempotencyErrors + [APIErrorSpec(400, "invalid_payload", "invalid_idempotency_key"), tokenErrors, forbidden, storeDown],
-            action: .run { request in await PostsAPI(service: request.node.service).notice(request) }),
+            action: .run { request in await PostsAPI(logic: request.node.logic).notice(request) }),
         APIEndpoint(
             .POST, "/v1/broadcast", role: .ingest, principal: .admin, summary: "Post a notice to every room.",
             headers: [idempotencyKey], body: json(.ref("NoticeRequest")), answers: [.json(201, "Accepted in each room.", .ref("Broadcast"))],
             errors: bodyErrors + idempotencyErrors + [APIErrorSpec(400, "invalid_payload", "invalid_idempotency_key"), tokenErrors, forbidden, storeDown],
-            action: .run { request in await PostsAPI(service: request.node.service).broadcast(request) }),
+            action: .run { request in await PostsAPI(logic: request.node.logic).broadcast(request) }),
     ]
 
     // MARK: Videos
@@ -314,7 +314,7 @@ public enum APIRoutes {
                 case .failure(let error): return .failure(error)
                 }
                 let admin = AdminAPI(
-                    service: request.node.service, rooms: request.node.rooms, moderation: request.node.service.moderation, figures: request.node.figures,
+                    moderators: request.node.logic.moderationActions, rooms: request.node.logic.rooms, moderation: request.node.logic.moderation, figures: request.node.figures,
                     nodeName: request.node.configuration.nodeName)
                 return await admin.stats(token: request.token, historySince: since, on: request.eventLoop).map { .json($0) }
             }),
@@ -322,9 +322,9 @@ public enum APIRoutes {
 }
 
 extension APIRequest {
-    var roomsAPI: RoomsAPI { RoomsAPI(rooms: node.rooms, moderationAPI: moderationAPI, replay: node.service.replay) }
-    var moderationAPI: ModerationAPI { ModerationAPI(service: node.service, moderation: node.service.moderation) }
-    var videosAPI: VideosAPI { VideosAPI(service: node.service) }
+    var roomsAPI: RoomsAPI { RoomsAPI(rooms: node.logic.rooms, moderationAPI: moderationAPI, replay: node.logic.replay) }
+    var moderationAPI: ModerationAPI { ModerationAPI(actions: node.logic.moderationActions, words: node.logic.words, moderation: node.logic.moderation) }
+    var videosAPI: VideosAPI { VideosAPI(videos: node.logic.videos) }
 }
 
 extension VideosAPI.Reply {

@@ -7,7 +7,12 @@ import NIOHTTP1
 
 /// Posts over HTTP: a viewer's comment (201 with its seq), a streamer's notice, a broadcast.
 struct PostsAPI: Sendable {
-    let service: CommentService
+    let posts: CommentPosting
+    let notices: NoticePosting
+
+    init(logic: LogicTier) {
+        (posts, notices) = (logic.posts, logic.notices)
+    }
 
     /// `POST /v1/rooms/{room}/comments`: checked, stored and published.
     func comment(_ request: APIRequest) async -> APIAnswer {
@@ -17,7 +22,7 @@ struct PostsAPI: Sendable {
             case .success(let decoded): comment = decoded
             case .failure(let error): return .failure(error)
             }
-            return await service.post(room: request.room, request: comment, token: request.token, clientAddress: request.clientAddress, idempotencyKey: key)
+            return await posts.post(room: request.room, request: comment, token: request.token, clientAddress: request.clientAddress, idempotencyKey: key)
                 .map { .json(RoomsAPI.encode($0), status: .created) }
         }
     }
@@ -25,7 +30,7 @@ struct PostsAPI: Sendable {
     /// `POST /v1/rooms/{room}/notices`: a notice from a backend or a streamer's tool.
     func notice(_ request: APIRequest) async -> APIAnswer {
         await Self.keyed(request) { key in
-            await service.postNotice(room: request.room, body: Array(request.body.readableBytesView), token: request.token, idempotencyKey: key)
+            await notices.postNotice(room: request.room, body: Array(request.body.readableBytesView), token: request.token, idempotencyKey: key)
                 .map { .json(RoomsAPI.encode($0), status: .created) }
         }
     }
@@ -33,7 +38,7 @@ struct PostsAPI: Sendable {
     /// `POST /v1/broadcast`: a notice to every room.
     func broadcast(_ request: APIRequest) async -> APIAnswer {
         await Self.keyed(request) { key in
-            await service.broadcast(body: Array(request.body.readableBytesView), token: request.token, idempotencyKey: key)
+            await notices.broadcast(body: Array(request.body.readableBytesView), token: request.token, idempotencyKey: key)
                 .map { .json(RoomsAPI.encode(Broadcast(notices: $0)), status: .created) }
         }
     }

@@ -7,18 +7,18 @@ import NIOEmbedded
 import Synchronization
 import Testing
 
-@Suite struct CommentServiceTests {
+@Suite struct CommentPostingTests {
     let room = RoomID("r1")!
     let author = CommentAuthor(id: "u1", name: "Ann")
 
-    func makeService(_ adjust: (inout LogicConfiguration) -> Void = { _ in }) -> (CommentService, MemoryBus) {
+    func makeService(_ adjust: (inout LogicConfiguration) -> Void = { _ in }) -> (LogicTier, MemoryBus) {
         var configuration = LogicConfiguration()
         configuration.userLimit = RateLimit(perSecond: 1000, burst: 1000)
         configuration.ipLimit = RateLimit(perSecond: 1000, burst: 1000)
         configuration.words = ["bad"]
         adjust(&configuration)
         let bus = MemoryBus(historyCapacity: 5)
-        return (CommentService(configuration: configuration, log: bus, bus: bus), bus)
+        return (LogicTier(configuration: configuration, log: bus, bus: bus), bus)
     }
 
     func history(_ bus: MemoryBus, since: UInt64? = 0) throws -> HistorySnapshot {
@@ -28,7 +28,7 @@ import Testing
     @Test func assignsConsecutiveSeqsAndStores() async throws {
         let (service, bus) = makeService()
         for index in 1...3 {
-            let accepted = try await service.submit(
+            let accepted = try await service.posts.submit(
                 room: room, request: CommentRequest(text: "hello \(index)"), author: author, clientAddress: "1.1.1.1"
             ).get()
             #expect(accepted.comment.seq == UInt64(index))
@@ -52,13 +52,13 @@ import Testing
         let fresh = try await stored(ageSeconds: 8)
         let stale = try await stored(ageSeconds: 11)
         let loop = EmbeddedEventLoop()
-        let late = await service.recall(room: room, id: stale, token: nil, clientAddress: "1.1.1.1", on: loop)
+        let late = await service.moderationActions.recall(room: room, id: stale, token: nil, clientAddress: "1.1.1.1", on: loop)
         guard case .failure(let error) = late else { Issue.record("recalled past the window"); return }
         #expect(error.code == "recall_expired")
-        let strangers = await service.recall(room: room, id: fresh, token: nil, clientAddress: "2.2.2.2", on: loop)
+        let strangers = await service.moderationActions.recall(room: room, id: fresh, token: nil, clientAddress: "2.2.2.2", on: loop)
         guard case .failure(let notYours) = strangers else { Issue.record("recalled someone else's comment"); return }
         #expect(notYours.code == "forbidden")
-        #expect(try await service.recall(room: room, id: fresh, token: nil, clientAddress: "1.1.1.1", on: loop).get() == 1)
+        #expect(try await service.moderationActions.recall(room: room, id: fresh, token: nil, clientAddress: "1.1.1.1", on: loop).get() == 1)
         #expect(try history(bus).comments.map(\.seq) == [2])
     }
 
@@ -72,19 +72,19 @@ import Testing
         configuration.readLimit = RateLimit(perSecond: 0.001, burst: 2)
         configuration.recallSeconds = 60
         let log = HistoryReadCountingLog()
-        let service = CommentService(configuration: configuration, log: log, bus: log.memory)
+        let service = LogicTier(configuration: configuration, log: log, bus: log.memory)
         let me = AnonymousIdentity.author(forAddress: "1.1.1.1")
         var ids: [String] = []
         for index in 0..<50 {
-            let accepted = try await service.submit(room: room, request: CommentRequest(text: "words \(index)"), author: me, clientAddress: "1.1.1.1").get()
+            let accepted = try await service.posts.submit(room: room, request: CommentRequest(text: "words \(index)"), author: me, clientAddress: "1.1.1.1").get()
             ids.append(accepted.comment.id)
         }
         let loop = EmbeddedEventLoop()
-        #expect(try await service.recall(room: room, id: ids[49], token: nil, clientAddress: "1.1.1.1", on: loop).get() == 50)
+        #expect(try await service.moderationActions.recall(room: room, id: ids[49], token: nil, clientAddress: "1.1.1.1", on: loop).get() == 50)
         #expect(log.historyReads.withLock { $0 } == 0, "no history is read out of the store")
-        let missing = await service.recall(room: room, id: "no-such-comment", token: nil, clientAddress: "1.1.1.1", on: loop)
+        let missing = await service.moderationActions.recall(room: room, id: "no-such-comment", token: nil, clientAddress: "1.1.1.1", on: loop)
         #expect((try? missing.get()) == nil && missing.errorCode == "not_found")
-        let spent = await service.recall(room: room, id: ids[48], token: nil, clientAddress: "1.1.1.1", on: loop)
+        let spent = await service.moderationActions.recall(room: room, id: ids[48], token: nil, clientAddress: "1.1.1.1", on: loop)
         #expect(spent.errorCode == "rate_limited", "\(spent)")
         #expect(try history(log.memory).comments.count == 49, "the refused recall took nothing back")
     }
@@ -94,10 +94,10 @@ import Testing
         let bus = MemoryBus(historyCapacity: 10)
         var configuration = LogicConfiguration()
         configuration.userLimit = RateLimit(perSecond: 1000, burst: 1000)
-        let service = CommentService(configuration: configuration, log: bus, bus: bus, moderation: moderation)
+        let service = LogicTier(configuration: configuration, log: bus, bus: bus, moderation: moderation)
         let streamer = CommentAuthor(id: "s1", name: "Streamer", role: "streamer")
         func post(_ request: CommentRequest, as who: CommentAuthor) async -> String {
-            switch await service.submit(room: room, request: request, author: who, clientAddress: "1.1.1.1") {
+            switch await service.posts.submit(room: room, request: request, author: who, clientAddress: "1.1.1.1") {
             case .success: "accepted"
             case .failure(let error): error.code
             }
@@ -122,7 +122,7 @@ import Testing
             (CommentRequest(text: "x", color: "blue"), "invalid_color"),
         ]
         for (request, code) in cases {
-            let result = await service.submit(room: room, request: request, author: author, clientAddress: "1.1.1.1")
+            let result = await service.posts.submit(room: room, request: request, author: author, clientAddress: "1.1.1.1")
             guard case .failure(let error) = result else { Issue.record("accepted \(request)"); return }
             #expect(error.code == code)
         }
@@ -131,7 +131,7 @@ import Testing
 
     @Test func maskPolicyAcceptsWithStars() async throws {
         let (service, _) = makeService { $0.filterPolicy = .mask }
-        let accepted = try await service.submit(
+        let accepted = try await service.posts.submit(
             room: room, request: CommentRequest(text: "so ＢＡＤ!"), author: author, clientAddress: "1.1.1.1"
         ).get()
         #expect(accepted.comment.text == "so ***!")
@@ -139,21 +139,21 @@ import Testing
 
     @Test func suppressesDuplicatesPerUser() async throws {
         let (service, _) = makeService()
-        _ = try await service.submit(room: room, request: CommentRequest(text: "Same"), author: author, clientAddress: "a").get()
-        let again = await service.submit(room: room, request: CommentRequest(text: "ｓａｍｅ "), author: author, clientAddress: "a")
+        _ = try await service.posts.submit(room: room, request: CommentRequest(text: "Same"), author: author, clientAddress: "a").get()
+        let again = await service.posts.submit(room: room, request: CommentRequest(text: "ｓａｍｅ "), author: author, clientAddress: "a")
         guard case .failure(let error) = again else { Issue.record("duplicate accepted"); return }
         #expect(error.code == "duplicate" && error.status == 409)
         let other = CommentAuthor(id: "u2", name: "Bo")
-        _ = try await service.submit(room: room, request: CommentRequest(text: "Same"), author: other, clientAddress: "a").get()
+        _ = try await service.posts.submit(room: room, request: CommentRequest(text: "Same"), author: other, clientAddress: "a").get()
     }
 
     @Test func appliesUserRateLimitWithRetryAfter() async throws {
         // One token per 20 s, so a slow machine cannot refill the bucket mid-test.
         let (service, bus) = makeService { $0.userLimit = RateLimit(perSecond: 0.05, burst: 2) }
         for index in 0..<2 {
-            _ = try await service.submit(room: room, request: CommentRequest(text: "m\(index)"), author: author, clientAddress: "a").get()
+            _ = try await service.posts.submit(room: room, request: CommentRequest(text: "m\(index)"), author: author, clientAddress: "a").get()
         }
-        let limited = await service.submit(room: room, request: CommentRequest(text: "m3"), author: author, clientAddress: "a")
+        let limited = await service.posts.submit(room: room, request: CommentRequest(text: "m3"), author: author, clientAddress: "a")
         guard case .failure(let error) = limited else { Issue.record("not limited"); return }
         #expect(error.status == 429 && error.retryAfterSeconds == 20)
         #expect(try history(bus).lastSeq == 2)
@@ -162,7 +162,7 @@ import Testing
     @Test func historyIsBoundedAndReportsWhatItHolds() async throws {
         let (service, bus) = makeService()
         for index in 1...8 {
-            _ = try await service.submit(room: room, request: CommentRequest(text: "n\(index)"), author: author, clientAddress: "a").get()
+            _ = try await service.posts.submit(room: room, request: CommentRequest(text: "n\(index)"), author: author, clientAddress: "a").get()
         }
         let snapshot = try history(bus, since: 0)
         #expect(snapshot.lastSeq == 8)

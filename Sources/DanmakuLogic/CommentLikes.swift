@@ -5,7 +5,14 @@ import DanmakuCore
 import Foundation
 import NIOCore
 
-extension CommentService {
+/// Likes of live comments: counted once per user, and each new count sent to the room's viewers.
+public struct CommentLikes: Sendable {
+    let likers: Likers
+    /// The room's history, where the liked comment is checked.
+    let log: any CommentLog
+    let likes: any LikeStore
+    let publisher: RecordPublisher
+
     /// `user` likes comment `id` (`seq`) of `room`: counted once per user, and a new count goes
     /// to the room's viewers over the bus.
     ///
@@ -16,7 +23,7 @@ extension CommentService {
     ) async -> Result<LikeCount, DanmakuError> {
         guard EncodedComment.isPlausibleID(id), seq > 0 else { return .failure(.notFound) }
         let author: CommentAuthor
-        switch await liker(token: token, room: room, clientAddress: clientAddress) {
+        switch await likers.liker(token: token, room: room, clientAddress: clientAddress) {
         case .success(let who): author = who
         case .failure(let error): return .failure(error)
         }
@@ -25,29 +32,10 @@ extension CommentService {
             guard let comment = found.comments.first, comment.seq == seq, comment.hasID(id) else { return .failure(.notFound) }
             let (count, added) = try await likes.like(room: room, id: id, user: author.id)
             let like = LikeCount(id: id, seq: seq, count: count)
-            if added {
-                do {
-                    try await bus.publishLikes([like], room: room)
-                } catch {
-                    // The count is kept; viewers see it with the comment's next like.
-                    onPublishFailure(error)
-                }
-            }
+            if added { await publisher.publishLikes([like], room: room) }
             return .success(like)
         } catch {
             return .failure(.busUnavailable(String(describing: error)))
-        }
-    }
-
-    /// Who a like (of a live or a video comment) comes from, charged to their like rate: the
-    /// author `token` stands for in `room`, or the refusal.
-    func liker(token: String?, room: RoomID, clientAddress: String) async -> Result<CommentAuthor, DanmakuError> {
-        switch await authenticator.author(token: token, room: room, clientAddress: clientAddress) {
-        case .success(let author):
-            if let limited = likeLimiter.acquire(keys: [.user: author.id], now: Date().timeIntervalSince1970) { return .failure(limited) }
-            return .success(author)
-        case .failure(let error):
-            return .failure(error)
         }
     }
 }

@@ -3,8 +3,6 @@
 import DanmakuBus
 import DanmakuCore
 import Foundation
-import NIOCore
-import Synchronization
 import Tracing
 
 /// A comment that passed every check and was stored: the model (for the 201 answer) and its bytes.
@@ -15,76 +13,16 @@ public struct AcceptedComment: Sendable {
     public var encoded: EncodedComment
 }
 
-/// The logic tier: every post, from HTTP or from a viewer's socket, goes through `submit`.
-///
-/// Order of checks: fields, rate limits, word filter, duplicates; then the log assigns the seq
-/// and stores it, and only then is it published. A comment that fails any check is never stored
-/// or published.
-public final class CommentService: Sendable {
-    let configuration: LogicConfiguration
-    let validator: CommentValidator
-    let limiter: RateLimiter
-    let duplicates: DuplicateSuppressor
-    let filter: Mutex<SensitiveWordFilter>
-    let log: any CommentLog
-    let bus: any CommentBus
-    let onPublishFailure: @Sendable (any Error) -> Void
-    let metrics: LogicMetrics
+/// Posting a live comment, from HTTP or from a viewer's socket: the poster is authenticated, the
+/// comment admitted (`CommentAdmission`), then numbered and stored, and only then published. A
+/// comment that fails any check is never stored or published.
+public struct CommentPosting: Sendable {
     let authenticator: any PostAuthenticator
-    /// Bans and room settings.
-    public let moderation: any ModerationStore
-    /// Viewers per room across the deployment (kept up to date by the server's presence loop).
-    public let online: OnlineDirectory
-    /// Streams and the archive of every comment, for replay; nil without an archive (`--data-dir`).
-    public let replay: (any ReplayStore)?
-    /// The per-address budget of expensive reads (history, replay, room stats, socket joins).
-    public let reads: ReadBudget
-    /// Who likes which comment.
-    let likes: any LikeStore
-    /// Likes per user (`configuration.likeLimit`).
-    let likeLimiter: RateLimiter
-    /// The comment pools of recorded videos.
-    public let videos: any VideoPoolStore
+    let admission: CommentAdmission
+    let publisher: RecordPublisher
     /// Posts with an `Idempotency-Key`: reserved, answered once, replayed to retries.
     let idempotency: IdempotentPosts
-
-    /// - Parameter onPublishFailure: told when a stored comment could not be published live
-    ///   (it stays in history, so resuming viewers still get it).
-    public init(
-        configuration: LogicConfiguration, log: any CommentLog, bus: any CommentBus,
-        metrics: LogicMetrics = LogicMetrics(), authenticator: any PostAuthenticator = OpenPosting(),
-        moderation: any ModerationStore = MemoryModeration(), online: OnlineDirectory = OnlineDirectory(),
-        replay: (any ReplayStore)? = nil, likes: any LikeStore = MemoryLikes(), videos: any VideoPoolStore = MemoryVideoPools(),
-        idempotency: any IdempotencyStore = MemoryIdempotency(),
-        onPublishFailure: @escaping @Sendable (any Error) -> Void = { _ in }
-    ) {
-        self.replay = replay
-        self.idempotency = IdempotentPosts(store: idempotency, window: .seconds(configuration.idempotencyWindowSeconds), metrics: metrics)
-        self.likes = likes
-        self.videos = videos
-        self.likeLimiter = RateLimiter(limits: [.user: configuration.likeLimit])
-        self.reads = ReadBudget(limit: configuration.readLimit)
-        self.moderation = moderation
-        self.online = online
-        self.metrics = metrics
-        self.authenticator = authenticator
-        self.configuration = configuration
-        self.validator = CommentValidator(maxTextLength: configuration.maxTextLength)
-        self.limiter = RateLimiter(limits: [
-            .user: configuration.userLimit, .ip: configuration.ipLimit, .room: configuration.roomLimit,
-        ])
-        self.duplicates = DuplicateSuppressor(window: configuration.duplicateWindowSeconds)
-        self.filter = Mutex(SensitiveWordFilter(words: configuration.words))
-        self.log = log
-        self.bus = bus
-        self.onPublishFailure = onPublishFailure
-    }
-
-    /// Replaces the blocked-word list at run time.
-    public func replaceWords(_ words: [String]) {
-        let rebuilt = SensitiveWordFilter(words: words)
-        filter.withLock { $0 = rebuilt }
-    }
+    let metrics: LogicMetrics
 
     /// Authenticates the poster (`token` as sent, nil for none), then checks, stores and
     /// publishes the comment.
@@ -192,8 +130,8 @@ public final class CommentService: Sendable {
     private func check(
         room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String
     ) async -> Result<AcceptedComment, StoreFailure> {
-        let admitted: Admitted
-        switch await admit(room: room, request: request, author: author, clientAddress: clientAddress) {
+        let admitted: CommentAdmission.Admitted
+        switch await admission.admit(room: room, request: request, author: author, clientAddress: clientAddress) {
         case .success(let value): admitted = value
         case .failure(let error): return .failure(.notStored(error))
         }
@@ -201,7 +139,7 @@ public final class CommentService: Sendable {
         let id = RandomID.make()
         let ts = Int64(saturating: admitted.now * 1000)
         let stored: EncodedComment
-        switch await storeAndPublish(room: room, {
+        switch await publisher.storeAndPublish(room: room, {
             try Comment(
                 seq: 0, id: id, room: room.value, user: author, text: finalText, color: draft.color, mode: draft.mode, ts: ts,
                 size: draft.size, pool: draft.pool
@@ -221,72 +159,5 @@ public final class CommentService: Sendable {
             seq: stored.seq, id: id, room: room.value, user: author, text: finalText,
             color: draft.color, mode: draft.mode, ts: ts, size: draft.size, pool: draft.pool)
         return .success(AcceptedComment(comment: comment, encoded: stored))
-    }
-
-    /// Numbers and stores a record (comment or notice) with the log, then publishes it: the
-    /// answer waits for the store, never for the publish (a stored record that could not be
-    /// published live is still in history, so resuming viewers get it).
-    func storeAndPublish(room: RoomID, _ unnumbered: () throws -> ByteBuffer) async -> Result<EncodedComment, StoreFailure> {
-        let stored: EncodedComment
-        do {
-            let record = try unnumbered()
-            stored = try await withSpan("danmaku.store") { span in
-                let stored = try await log.append(room: room, unnumbered: record)
-                span.attributes["danmaku.seq"] = Int(clamping: stored.seq)
-                return stored
-            }
-        } catch let error as AppendOutcomeUnknown {
-            return .failure(.mayBeStored(.storeOutcomeUnknown(error.description)))
-        } catch {
-            return .failure(.notStored(.busUnavailable(String(describing: error))))
-        }
-        // In process, the push hub hands this span's context on to the batch that carries the
-        // comment (`danmaku.push`).
-        do {
-            try await withSpan("danmaku.publish", ofKind: .producer) { _ in try await bus.publish([stored], room: room) }
-        } catch {
-            onPublishFailure(error)
-        }
-        return .success(stored)
-    }
-
-    /// The user `token` names if it may moderate `room` (nil: node-wide), or why not.
-    public func moderator(token: String?, room: RoomID?) async -> Result<CommentAuthor, DanmakuError> {
-        await authenticator.moderator(token: token, room: room)
-    }
-
-    /// Takes comment `id` back: out of history, and off the screens of the room's viewers.
-    /// Returns its seq, or `not_found` when history does not hold it (too old, or unknown).
-    public func retract(room: RoomID, id: String) async -> Result<UInt64, DanmakuError> {
-        guard EncodedComment.isPlausibleID(id) else { return .failure(.notFound) }
-        let seq: UInt64?
-        do {
-            seq = try await log.retract(room: room, id: id)
-        } catch {
-            return .failure(.busUnavailable(String(describing: error)))
-        }
-        guard let seq else { return .failure(.notFound) }
-        do {
-            try await bus.publishRetraction(seq: seq, id: id, room: room)
-        } catch {
-            // History no longer has it; viewers connected now keep it on screen until they reconnect.
-            onPublishFailure(error)
-        }
-        return .success(seq)
-    }
-}
-
-/// Why a record was not stored for sure: the answer for the client, and whether it may be stored
-/// all the same (so that what admitting it counted is not all given back).
-enum StoreFailure: Error, Sendable {
-    /// The store did not take it.
-    case notStored(DanmakuError)
-    /// The store did not confirm it in time: it may be in history.
-    case mayBeStored(DanmakuError)
-
-    var answer: DanmakuError {
-        switch self {
-        case .notStored(let error), .mayBeStored(let error): error
-        }
     }
 }

@@ -6,8 +6,29 @@ import Foundation
 import Tracing
 
 /// Admission: every check a post goes through before it is stored, for live and video comments
-/// alike, and what it was charged (given back when the store then fails).
-extension CommentService {
+/// alike, and what it was charged (given back when the store then fails). Checks in order: who
+/// may use a pool flag, fields, rate limits, the word filter, duplicates, then the store's bans,
+/// style limits and slow mode.
+struct CommentAdmission: Sendable {
+    let configuration: LogicConfiguration
+    let validator: CommentValidator
+    let limiter: RateLimiter
+    let duplicates: DuplicateSuppressor
+    let words: BlockedWords
+    /// Bans, slow mode and who may style comments, per room.
+    let moderation: any ModerationStore
+
+    init(configuration: LogicConfiguration, words: BlockedWords, moderation: any ModerationStore) {
+        self.configuration = configuration
+        self.validator = CommentValidator(maxTextLength: configuration.maxTextLength)
+        self.limiter = RateLimiter(limits: [
+            .user: configuration.userLimit, .ip: configuration.ipLimit, .room: configuration.roomLimit,
+        ])
+        self.duplicates = DuplicateSuppressor(window: configuration.duplicateWindowSeconds)
+        self.words = words
+        self.moderation = moderation
+    }
+
     /// What the checks in memory made of a post.
     struct Screened {
         var draft: CommentDraft
@@ -31,7 +52,7 @@ extension CommentService {
             return .failure(limited)
         }
         var text = draft.text
-        let currentFilter = filter.withLock { $0 }
+        let currentFilter = words.current
         switch configuration.filterPolicy {
         case .reject:
             if currentFilter.contains(in: text) { return .failure(.filtered) }

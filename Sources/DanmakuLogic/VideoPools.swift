@@ -6,7 +6,18 @@ import Foundation
 
 /// Video pools: comments pinned to moments of a recorded video, posted through the same checks
 /// as a live comment (the video's scope is the room of its name), fetched by six-minute segment.
-extension CommentService {
+public struct VideoPools: Sendable {
+    let configuration: LogicConfiguration
+    let authenticator: any PostAuthenticator
+    let admission: CommentAdmission
+    let videos: any VideoPoolStore
+    /// Streams and the archive of every comment, for publishing a stream as a pool; nil without one.
+    let replay: (any ReplayStore)?
+    let idempotency: IdempotentPosts
+    let likers: Likers
+    let recallWindow: RecallWindow
+    let metrics: LogicMetrics
+
     /// Checks and adds one comment to `video`'s pool at `offsetMs`. With `idempotencyKey`, a retry
     /// by the same author gets the first post's comment back (`IdempotentPosts`).
     public func postVideoComment(
@@ -40,8 +51,8 @@ extension CommentService {
     private func addVideoComment(
         video: VideoID, request: CommentRequest, offsetMs: Int64, author: CommentAuthor, token: String?, clientAddress: String
     ) async -> Result<VideoComment, StoreFailure> {
-        let admitted: Admitted
-        switch await admit(room: video.scope, request: request, author: author, clientAddress: clientAddress) {
+        let admitted: CommentAdmission.Admitted
+        switch await admission.admit(room: video.scope, request: request, author: author, clientAddress: clientAddress) {
         case .success(let value): admitted = value
         case .failure(let error): return .failure(.notStored(error))
         }
@@ -55,7 +66,7 @@ extension CommentService {
             do {
                 added = try await videos.add([comment], video: video, limit: limit, origin: .post(startsPool: false))
             } catch is VideoPoolMissing {
-                switch await moderator(token: token, room: video.scope) {
+                switch await authenticator.moderator(token: token, room: video.scope) {
                 case .success: break
                 case .failure(let refusal) where refusal.code == DanmakuError.moderationNeedsTokens.code: break
                 case .failure: throw VideoPoolMissing()
@@ -90,7 +101,7 @@ extension CommentService {
     public func likeVideoComment(video: VideoID, id: String, token: String?, clientAddress: String) async -> Result<LikeCount, DanmakuError> {
         guard EncodedComment.isPlausibleID(id) else { return .failure(.notFound) }
         let author: CommentAuthor
-        switch await liker(token: token, room: video.scope, clientAddress: clientAddress) {
+        switch await likers.liker(token: token, room: video.scope, clientAddress: clientAddress) {
         case .success(let who): author = who
         case .failure(let error): return .failure(error)
         }
@@ -108,7 +119,7 @@ extension CommentService {
     public func removeVideoComment(video: VideoID, id: String, token: String?, clientAddress: String) async -> Result<VideoComment, DanmakuError> {
         guard EncodedComment.isPlausibleID(id) else { return .failure(.notFound) }
         var mayModerate = false
-        switch await moderator(token: token, room: video.scope) {
+        switch await authenticator.moderator(token: token, room: video.scope) {
         case .success: mayModerate = true
         case .failure(let refusal) where refusal.status == 401: return .failure(refusal)
         case .failure: break
@@ -116,10 +127,10 @@ extension CommentService {
         do {
             guard let comment = try await videos.comment(video: video, id: id) else { return .failure(.notFound) }
             if !mayModerate {
-                guard configuration.recallSeconds > 0 else { return .failure(.notYourComment) }
+                guard recallWindow.seconds > 0 else { return .failure(.notYourComment) }
                 switch await authenticator.author(token: token, room: video.scope, clientAddress: clientAddress) {
                 case .success(let author):
-                    if let refusal = recallRefusal(by: author, of: comment.user.id, postedAt: comment.ts) { return .failure(refusal) }
+                    if let refusal = recallWindow.refusal(by: author, of: comment.user.id, postedAt: comment.ts) { return .failure(refusal) }
                 case .failure(let error):
                     return .failure(error)
                 }
@@ -139,7 +150,7 @@ extension CommentService {
         room: RoomID, stream: Int64?, as video: VideoID, token: String?
     ) async -> Result<(stream: StreamRecord, added: Int), DanmakuError> {
         for scope in Set([room, video.scope]) {
-            if case .failure(let error) = await moderator(token: token, room: scope) { return .failure(error) }
+            if case .failure(let error) = await authenticator.moderator(token: token, room: scope) { return .failure(error) }
         }
         guard let replay else { return .failure(.noArchive) }
         do {

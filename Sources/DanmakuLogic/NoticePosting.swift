@@ -16,7 +16,15 @@ public struct AcceptedNotice: Codable, Sendable, Equatable {
     public var ts: Int64
 }
 
-extension CommentService {
+/// Notices: a streamer's or moderator's message above the video, numbered and stored with the
+/// room's comments, and an admin's broadcast of one to every room with viewers.
+public struct NoticePosting: Sendable {
+    let authenticator: any PostAuthenticator
+    let publisher: RecordPublisher
+    let idempotency: IdempotentPosts
+    /// The rooms with viewers now, for a broadcast.
+    let online: OnlineDirectory
+
     /// Posts a notice to `room`: a streamer of the room, a moderator or an admin may. Notices skip
     /// the comment checks (rate limits, filter, slow mode): they come from trusted tools. With
     /// `idempotencyKey`, a retry by the same user gets the first notice's answer (`IdempotentPosts`).
@@ -71,7 +79,7 @@ extension CommentService {
     private func store(payload: ByteBuffer, room: RoomID, author: CommentAuthor) async -> Result<AcceptedNotice, StoreFailure> {
         let id = RandomID.make()
         let ts = currentTimeMillis()
-        return await storeAndPublish(room: room) {
+        return await publisher.storeAndPublish(room: room) {
             try Notice.unnumberedJSON(id: id, room: room, payload: payload, ts: ts, author: author)
         }.map { AcceptedNotice(id: id, room: room.value, seq: $0.seq, ts: ts) }
     }

@@ -2,8 +2,13 @@
 
 import DanmakuCore
 
-/// The logic tier as viewers' sockets use it.
-extension CommentService: ViewerServices {
+/// The logic tier as viewers' sockets use it (`ViewerServices`): who a token names, posting a
+/// comment, and the read budget a join or a resume is charged to.
+public struct ViewerGateway: ViewerServices {
+    let authenticator: any PostAuthenticator
+    let posts: CommentPosting
+    let reads: ReadBudget
+
     /// The author a viewer's token names, when it is valid for `room` and proves someone (not in
     /// open mode, where tokens are ignored).
     public func author(token: String, room: RoomID) async -> CommentAuthor? {
@@ -20,7 +25,7 @@ extension CommentService: ViewerServices {
         case .success(let decoded): request = decoded
         case .failure(let error): return .failure(error)
         }
-        return await post(room: room, request: request, token: token, clientAddress: clientAddress, idempotencyKey: idempotencyKey, started: .now)
+        return await posts.post(room: room, request: request, token: token, clientAddress: clientAddress, idempotencyKey: idempotencyKey, started: .now)
             .map { (receipt: $0.receipt, authorID: $0.author.id) }
     }
 

@@ -1,17 +1,39 @@
 // Danmaku — a live-stream bullet-comment service.
 
+import DanmakuBus
 import DanmakuCore
 import Foundation
 import NIOCore
 
-extension CommentService {
+/// Taking comments back: a moderator's retraction, an author's recall of their own comment, and
+/// who counts as a moderator of a room.
+public struct ModerationActions: Sendable {
+    let authenticator: any PostAuthenticator
+    let publisher: RecordPublisher
+    /// The log, where recall looks the comment up by id.
+    let log: any CommentLog
+    /// Recall's lookup is an expensive read, charged here.
+    let reads: ReadBudget
+    let recallWindow: RecallWindow
+
+    /// The user `token` names if it may moderate `room` (nil: node-wide), or why not.
+    public func moderator(token: String?, room: RoomID?) async -> Result<CommentAuthor, DanmakuError> {
+        await authenticator.moderator(token: token, room: room)
+    }
+
+    /// Takes comment `id` back: out of history, and off the screens of the room's viewers.
+    /// Returns its seq, or `not_found` when history does not hold it (too old, or unknown). The
+    /// caller has checked that the asker moderates the room.
+    public func retract(room: RoomID, id: String) async -> Result<UInt64, DanmakuError> {
+        await publisher.retract(room: room, id: id)
+    }
+
     /// An author takes their own comment back within `recallSeconds` of posting it, through the
     /// path a moderator's retraction takes (out of history, a `retract` to viewers). The comment
     /// is looked up by id in the store (one old enough to have left history is past any recall
     /// window a room could use anyway); the lookup is charged to the address's read budget.
     public func recall(room: RoomID, id: String, token: String?, clientAddress: String, on eventLoop: any EventLoop) async -> Result<UInt64, DanmakuError> {
-        let window = configuration.recallSeconds
-        guard window > 0 else { return .failure(.notYourComment) }
+        guard recallWindow.seconds > 0 else { return .failure(.notYourComment) }
         guard EncodedComment.isPlausibleID(id) else { return .failure(.notFound) }
         let author: CommentAuthor
         switch await authenticator.author(token: token, room: room, clientAddress: clientAddress) {
@@ -27,18 +49,7 @@ extension CommentService {
         } catch {
             return .failure(.busUnavailable(String(describing: error)))
         }
-        if let refusal = recallRefusal(by: author, of: comment.user.id, postedAt: comment.ts) { return .failure(refusal) }
+        if let refusal = recallWindow.refusal(by: author, of: comment.user.id, postedAt: comment.ts) { return .failure(refusal) }
         return await retract(room: room, id: id)
-    }
-
-    /// Why `author` may not take back a comment `postedBy` posted at `postedAt` (ms since the
-    /// epoch), or nil when they may: it is theirs and younger than `recallSeconds`. Live and video
-    /// comments alike.
-    func recallRefusal(by author: CommentAuthor, of postedBy: String, postedAt: Int64) -> DanmakuError? {
-        let window = configuration.recallSeconds
-        guard window > 0, postedBy == author.id else { return .notYourComment }
-        // A stored `ts` so far off that the age overflows is past any window.
-        let (ageMilliseconds, overflow) = currentTimeMillis().subtractingReportingOverflow(postedAt)
-        return !overflow && Double(ageMilliseconds) <= Double(window) * 1000 ? nil : .recallExpired(seconds: window)
     }
 }
