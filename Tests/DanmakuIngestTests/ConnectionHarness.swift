@@ -16,11 +16,16 @@ final class ConnectionHarness: Sendable {
     let hub: PushHub
     let api: IngestConfiguration
 
-    /// - Parameter authenticator: who may post and moderate (open mode by default).
-    init(authenticator: (any PostAuthenticator)? = nil, adjust: (inout IngestConfiguration) -> Void = { _ in }) {
+    /// - Parameters:
+    ///   - authenticator: who may post and moderate (open mode by default).
+    ///   - logic: the logic tier's settings (its defaults unless a test changes them).
+    init(
+        authenticator: (any PostAuthenticator)? = nil, logic: LogicConfiguration = LogicConfiguration(),
+        adjust: (inout IngestConfiguration) -> Void = { _ in }
+    ) {
         let bus = MemoryBus(historyCapacity: 100)
-        service = authenticator.map { LogicTier(configuration: LogicConfiguration(), log: bus, bus: bus, authenticator: $0) }
-            ?? LogicTier(configuration: LogicConfiguration(), log: bus, bus: bus)
+        service = authenticator.map { LogicTier(configuration: logic, log: bus, bus: bus, authenticator: $0) }
+            ?? LogicTier(configuration: logic, log: bus, bus: bus)
         var push = PushConfiguration()
         push.nodeName = "test"
         hub = PushHub(

@@ -17,72 +17,41 @@ import Testing
         #expect(viewer.observed.value.seqs == Array(1...UInt64(expected)))
     }
 
-    @Test func httpErrorsHaveCodesAndTheServerKeepsServing() async throws {
+    /// Each kind of bad input over a real socket, and after each a viewer still gets a fresh
+    /// comment. (Every documented status and code is checked on the connection's pipeline in
+    /// process: `HTTPErrorCodeTests`.)
+    @Test func badRequestsAreRefusedAndTheServerKeepsServing() async throws {
         try await withServer({ $0.logic.words = ["forbidden"] }) { _, port in
             let viewer = try await TestViewer.join(port: port, room: "calm")
             var delivered = 0
             let cases: [(String, () async throws -> HTTPReply, Int, String)] = [
                 ("malformed JSON", { try await postComment(port: port, room: "r", json: #"{"text": "#) }, 400, "invalid_json"),
-                ("not an object", { try await postComment(port: port, room: "r", json: "[]") }, 400, "invalid_json"),
-                ("wrong type", { try await postComment(port: port, room: "r", json: #"{"text": 12}"#) }, 400, "invalid_text"),
-                ("missing text", { try await postComment(port: port, room: "r", json: "{}") }, 400, "invalid_text"),
-                ("bad color", { try await postComment(port: port, room: "r", json: #"{"text":"a","color":"red"}"#) }, 400, "invalid_color"),
-                ("bad mode", { try await postComment(port: port, room: "r", json: #"{"text":"a","mode":"spin"}"#) }, 400, "invalid_mode"),
-                ("empty text", { try await postComment(port: port, room: "r", json: #"{"text":"   "}"#) }, 400, "invalid_text"),
-                ("control characters", { try await postComment(port: port, room: "r", json: #"{"text":"a\u0000b"}"#) }, 400, "invalid_text"),
-                ("text too long", { try await postComment(port: port, room: "r", json: "{\"text\":\"\(String(repeating: "x", count: 201))\"}") }, 413, "text_too_long"),
                 ("oversized body", { try await postComment(port: port, room: "r", json: "{\"text\":\"\(String(repeating: "x", count: 5000))\"}") }, 413, "body_too_large"),
                 ("invalid UTF-8", {
                     try await httpRequest(port: port, method: "POST", path: "/v1/rooms/r/comments", headers: ["Content-Type": "application/json"],
                                           body: Array(#"{"text":""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8))
                 }, 400, "invalid_json"),
-                ("invalid room id", { try await postComment(port: port, room: "bad%20room", json: #"{"text":"a"}"#) }, 400, "invalid_room"),
-                ("too long room id", { try await postComment(port: port, room: String(repeating: "r", count: 65), json: #"{"text":"a"}"#) }, 400, "invalid_room"),
                 ("filtered word", { try await postComment(port: port, room: "r", json: #"{"text":"so ＦＯＲＢＩＤＤＥＮ"}"#) }, 422, "filtered"),
-                ("wrong content type", { try await postComment(port: port, room: "r", json: #"{"text":"a"}"#, contentType: "text/plain") }, 415, "unsupported_media_type"),
-                ("unknown path", { try await httpRequest(port: port, method: "GET", path: "/v2/nothing") }, 404, "not_found"),
-                ("wrong method", { try await httpRequest(port: port, method: "DELETE", path: "/v1/rooms/r/comments") }, 405, "method_not_allowed"),
-                ("bad since", { try await httpRequest(port: port, method: "GET", path: "/v1/rooms/r/comments?since=-1") }, 400, "invalid_since"),
-                ("bad limit", { try await httpRequest(port: port, method: "GET", path: "/v1/rooms/r/comments?limit=0") }, 400, "invalid_limit"),
-                ("deeply nested JSON", { try await postComment(port: port, room: "r", json: String(repeating: "[", count: 2000) + String(repeating: "]", count: 2000)) }, 400, "invalid_json"),
-                ("blocked word hidden by zero-width and bidi characters", {
-                    try await postComment(port: port, room: "r", json: "{\"text\":\(jsonQuoted("f\u{200B}or\u{202E}bid\u{2066}den!"))}")
-                }, 422, "filtered"),
-                ("blocked word spelled with combining marks", {
-                    try await postComment(port: port, room: "r", json: "{\"text\":\(jsonQuoted("fo\u{0301}rbi\u{0308}dden"))}")
-                }, 422, "filtered"),
                 ("headers over the head-size limit", {
                     try await httpRequest(port: port, method: "GET", path: "/healthz", headers: ["X-Big": String(repeating: "a", count: 20_000)])
                 }, 431, "headers_too_large"),
-                ("plain GET on the socket path", { try await httpRequest(port: port, method: "GET", path: "/v1/rooms/r/ws") }, 426, "upgrade_required"),
             ]
             for (name, attack, status, code) in cases {
                 let reply = try await attack()
                 #expect(reply.status == status, "\(name): \(reply)")
                 #expect(reply.errorCode == code, "\(name): \(reply)")
-                #expect(reply.headers["content-type"]?.hasPrefix("application/json") == true, "\(name)")
+                try await expectServerStillServes(port: port, viewer: viewer, expected: &delivered)
+            }
+            for garbage in ["GARBAGE\r\n\r\n", "\u{0}\u{1}\u{2}\r\n\r\n"] {
+                let connection = try await TestConnection.connect(port: port)
+                try await connection.send(garbage)
+                try await connection.waitForClose()
+                #expect(String(decoding: connection.input.value.bytes, as: UTF8.self).hasPrefix("HTTP/1.1 400"), "\(garbage.debugDescription)")
                 try await expectServerStillServes(port: port, viewer: viewer, expected: &delivered)
             }
             // None of the rejected comments was stored.
             let history = try await httpRequest(port: port, method: "GET", path: "/v1/rooms/r/comments?since=0")
             #expect(history.json["lastSeq"] as? Int == 0)
-            await viewer.close()
-        }
-    }
-
-    @Test func malformedHTTPIsAnsweredAndClosed() async throws {
-        try await withServer { _, port in
-            let viewer = try await TestViewer.join(port: port, room: "calm")
-            var delivered = 0
-            for garbage in ["GARBAGE\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", "\u{0}\u{1}\u{2}\r\n\r\n"] {
-                let connection = try await TestConnection.connect(port: port)
-                try await connection.send(garbage)
-                try await connection.waitForClose()
-                let reply = String(decoding: connection.input.value.bytes, as: UTF8.self)
-                #expect(reply.hasPrefix("HTTP/1.1 400"), "\(garbage.debugDescription): \(reply)")
-                #expect(reply.contains("malformed_request"), "\(garbage.debugDescription): \(reply)")
-                try await expectServerStillServes(port: port, viewer: viewer, expected: &delivered)
-            }
             await viewer.close()
         }
     }
