@@ -6,18 +6,21 @@ import Foundation
 import Logging
 import NIOCore
 import SQLiteNIO
+import ServiceLifecycle
 import Synchronization
 
 /// The durable archive of a single-process server (`--data-dir`): every accepted comment in an
 /// SQLite database, written in batches (one transaction per group of appends) by one writer, so
-/// an `append` returns (and the post is answered 201) only once its comment is on disk.
+/// an `append` returns (and the post is answered 201) only once its comment is on disk. The
+/// writer is `run()`, a `Service` of the server's group (or `withWriter` outside one): appends
+/// wait for it.
 ///
 /// Sequencing, history and fan-out stay in the `MemoryBus`; a comment enters its history only
 /// once committed, so no viewer sees a seq that a crash could hand out again. On start the
 /// archive gives each room back its last seq and its recent history, so a restart, even after
 /// `kill -9`, loses no accepted comment and numbering continues (in the same epoch: the archive
 /// keeps every room, so its memory forgets none).
-public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
+public final class ArchivedLog: CommentBus, CommentLog, ReplayStore, Service, CustomStringConvertible {
     private let memory: MemoryBus
     private let database: SQLiteConnection
     private let logger: Logger
@@ -28,8 +31,11 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
         var done: CheckedContinuation<EncodedComment, any Error>
     }
 
-    /// Appends waiting for the writer, and whether the writer is running.
-    private let queue = Mutex<(pending: [Pending], writing: Bool)>(([], false))
+    /// Appends waiting for the writer, and whether it has stopped (later appends are refused).
+    private let queue = Mutex<(pending: [Pending], stopped: Bool)>(([], false))
+    /// Wakes the writer when an append is queued (one wake-up is kept: it finds every append).
+    private let wakeUps: AsyncStream<Void>
+    private let wakeWriter: AsyncStream<Void>.Continuation
 
     private let historyCapacity: Int
     /// The comment pools of recorded videos, in `videos.sqlite` beside the archive.
@@ -46,6 +52,7 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
         self.database = database
         self.historyCapacity = historyCapacity
         self.logger = logger
+        (wakeUps, wakeWriter) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Opens (or creates) `directory/danmaku.sqlite`. Rooms are loaded into memory when first
@@ -106,7 +113,38 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
     /// them back).
     public var roomsInMemory: Int { memory.roomCount }
 
-    /// Closes the database (on shutdown, after the last append was answered).
+    public var description: String { "archive" }
+
+    /// The writer: commits queued appends, one transaction per batch, until graceful shutdown
+    /// (or cancellation); then commits what is still queued, refuses later appends (503: the
+    /// client retries on another node, or after the restart) and closes the database.
+    public func run() async {
+        for await _ in wakeUps.cancelOnGracefulShutdown() {
+            await commitQueued()
+        }
+        queue.withLock { $0.stopped = true }
+        // Awaited here, so it does not outlive the writer; a task of its own so that a forced
+        // stop (cancellation) still answers every queued append and closes the database
+        // (SQLite's calls refuse to run in a cancelled task).
+        await Task {
+            await commitQueued()
+            await close()
+        }.value
+    }
+
+    /// Runs `body` with the writer running, for callers outside a `ServiceGroup`; the writer
+    /// stops (committing what is queued) and the database closes when `body` returns.
+    public func withWriter<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await self.run() }
+            // Ends the writer's wake-ups: it commits what is queued, then stops.
+            defer { wakeWriter.finish() }
+            return try await body()
+        }
+    }
+
+    /// Closes the database (on shutdown, after the last append was answered; `run()` does so
+    /// when it ends).
     public func close() async {
         await videos.close()
         await likes.close()
@@ -170,32 +208,29 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore {
 
     // MARK: The writer
 
-    /// Numbers and queues an append; starts the writer if it is idle. Whatever queues up while a
+    /// Numbers and queues an append and wakes the writer. Whatever queues up while a
     /// transaction commits goes into the next one: the busier the room, the larger the batches.
     /// Numbered under the queue's lock, so the queue (and so history) is in seq order.
     private func enqueue(room: RoomID, unnumbered: ByteBuffer, archived: Bool, done: CheckedContinuation<EncodedComment, any Error>) {
-        let start = queue.withLock { state -> Bool? in
+        let refusal = queue.withLock { state -> ArchiveError? in
+            if state.stopped { return ArchiveError("the archive is closed (shutting down)") }
             // An archived room that left memory since it was loaded would be numbered from 1 again,
             // over its stored comments: refused instead (a 503 the client retries).
-            if archived, memory.epoch(of: room) == nil { return nil }
+            if archived, memory.epoch(of: room) == nil { return ArchiveError("room \(room) left memory while loading; retry") }
             let comment = memory.number(room: room, unnumbered: unnumbered)
             state.pending.append(Pending(comment: comment, ts: comment.acceptedAtMilliseconds ?? 0, done: done))
-            if state.writing { return false }
-            state.writing = true
-            return true
+            return nil
         }
-        guard let start else { return done.resume(throwing: ArchiveError("room \(room) left memory while loading; retry")) }
-        // Detached: the writer serves every request's comments, so it must not carry the task
-        // locals (request id, trace) of the one that happened to start it into its log lines.
-        if start { Task.detached { await self.drain() } }
+        if let refusal { return done.resume(throwing: refusal) }
+        wakeWriter.yield()
     }
 
-    private func drain() async {
+    /// Commits what is queued, batch after batch, until the queue is empty.
+    private func commitQueued() async {
         while true {
             let batch = queue.withLock { state -> [Pending] in
                 let batch = state.pending
                 state.pending.removeAll()
-                if batch.isEmpty { state.writing = false }
                 return batch
             }
             if batch.isEmpty { return }

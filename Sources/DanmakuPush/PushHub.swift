@@ -233,11 +233,34 @@ public final class PushHub: BusSubscriber, Sendable {
 
     /// Sends close 1001 to every viewer and waits until they are gone (at most the close timeout each).
     public func drain() async {
-        // Start every shard's drain before waiting, so all viewers get their close frame at once.
+        try? await closing()?.get()
+    }
+
+    /// `drain()`, waiting at most `timeout`: a viewer that never answers its close is cut off by
+    /// its close timeout anyway. The bound is a timer on a loop, so nothing is left running.
+    public func drain(timeout: TimeAmount) async {
+        guard let loop = shards.first?.eventLoop, let closed = closing() else { return }
+        let bounded = loop.submit {
+            let done = loop.makePromise(of: Void.self)
+            let timer = loop.scheduleTask(in: timeout) { done.succeed() }
+            // Whichever comes first completes it; NIO ignores the second completion.
+            closed.hop(to: loop).whenComplete { _ in
+                timer.cancel()
+                done.succeed()
+            }
+            return done.futureResult
+        }.flatMap { $0 }
+        try? await bounded.get()
+    }
+
+    /// Starts every shard's drain at once (all viewers get their close frame together); the
+    /// future completes when every viewer's channel is closed (nil: a hub without loops).
+    private func closing() -> EventLoopFuture<Void>? {
+        guard let loop = shards.first?.eventLoop else { return nil }
         let closing = shards.map { box in
             box.eventLoop.flatSubmit { box.value?.drain() ?? box.eventLoop.makeSucceededVoidFuture() }
         }
-        for closed in closing { try? await closed.get() }
+        return EventLoopFuture.andAllComplete(closing, on: loop)
     }
 
     /// Stops the shards' timers; call after `drain`, before the loops shut down.

@@ -118,12 +118,24 @@ public final class RedisClient: Sendable {
 
     /// Closes the connection and stops reconnecting.
     public func close() async {
+        try? await closing()?.channel.closeFuture.get()
+    }
+
+    /// `close()` without waiting for the socket to close: for connections retired while others
+    /// serve (a node that left the cluster), closed on their loop with nothing left running.
+    public func closeSoon() {
+        _ = closing()
+    }
+
+    /// Stops reconnecting and starts closing the connection; the connection, if there was one.
+    private func closing() -> RedisConnection? {
         let connection = state.withLock { state -> RedisConnection? in
             state.closed = true
             defer { state.connection = nil }
             return state.connection
         }
-        try? await connection?.channel.close()
+        connection?.channel.close(promise: nil)
+        return connection
     }
 
     // MARK: Connecting

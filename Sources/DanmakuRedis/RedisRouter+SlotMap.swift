@@ -112,14 +112,11 @@ extension RedisRouter {
         if !kept { close([connections]) }
     }
 
-    /// Closes connections no longer used, in the background.
+    /// Closes connections no longer used (without waiting for their sockets to close).
     func close(_ retired: [Connections]) {
-        guard !retired.isEmpty else { return }
-        Task {
-            for connections in retired {
-                await connections.commands.close()
-                await connections.subscriptions?.close()
-            }
+        for connections in retired {
+            connections.commands.closeSoon()
+            connections.subscriptions?.closeSoon()
         }
     }
 

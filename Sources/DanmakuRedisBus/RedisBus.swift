@@ -28,8 +28,8 @@ public final class RedisBus: CommentBus, CommentLog {
     let metrics: BusMetrics
     let scripts = RedisScriptCache()
     private let outbox = Mutex(Outbox())
-    /// Rooms with a withdrawal still to be done (Redis unreachable when it was tried), and how many.
-    let unfinishedWithdrawals = Mutex<[RoomID: Int]>([:])
+    /// Unconfirmed comments being taken back out.
+    let withdrawals: Withdrawals
     private let maintenance = Mutex<RepeatedTask?>(nil)
 
     private struct Outbox {
@@ -78,6 +78,7 @@ public final class RedisBus: CommentBus, CommentLog {
         self.eventLoop = eventLoop
         self.logger = logger
         self.metrics = metrics
+        self.withdrawals = Withdrawals(logger: logger)
         let feeds = RedisFeeds(metrics: metrics)
         self.feeds = feeds
         let scripts = scripts
@@ -155,7 +156,7 @@ public final class RedisBus: CommentBus, CommentLog {
     public func append(room: RoomID, unnumbered: ByteBuffer) async throws -> EncodedComment {
         // A master promoted in a failover may lack a withdrawn comment and be behind on the room's
         // counter: the withdrawal raises it, and until it has, a new comment could take that seq.
-        if unfinishedWithdrawals.withLock({ $0[room] != nil }) {
+        if withdrawals.arePending(in: room) {
             throw RedisError.unavailable("a comment of this room is still being withdrawn")
         }
         let keys = RedisKeys(room)
@@ -189,11 +190,40 @@ public final class RedisBus: CommentBus, CommentLog {
             let confirmed = (try? answers[1].get())?.integer ?? 0
             if confirmed < minReplicas {
                 metrics.unreplicated.increment()
-                await withdraw(comment)
+                await withdrawals.withdraw(comment, attempt: tryToWithdraw)
                 throw RedisError.unavailable("\(confirmed) of \(minReplicas) replicas confirmed the comment in time")
             }
         }
         return comment
+    }
+
+    /// The bus's background work, as long as the bus runs (`RedisPart`, a `Service` of the
+    /// server, around `shutdown()`): the retries of withdrawals that could not be done at once.
+    /// Returns once `stopBackgroundWork()` was called and every retry has ended.
+    public func run() async {
+        await withdrawals.run(attempt: tryToWithdraw)
+    }
+
+    /// Ends `run()`: retries under way make their last attempt; later withdrawals are tried once.
+    public func stopBackgroundWork() {
+        withdrawals.stop()
+    }
+
+    /// Takes an unconfirmed comment back out once (`Withdrawals`): deleted from the stream, and
+    /// a retraction sent in case a push node already read it from there. Its seq stays unused.
+    @Sendable private func tryToWithdraw(_ comment: EncodedComment) async -> Bool {
+        let keys = RedisKeys(comment.room)
+        guard let id = try? comment.decoded().id else { return true }
+        do {
+            let reply = try await scripts.run(
+                RedisScripts.withdraw, keys: [keys.seq, keys.log],
+                arguments: [RESPArgument(String(comment.seq)), RESPArgument(EncodedComment.idMarker(id))], on: redis
+            ).get()
+            try await publishRetraction(Retraction(seq: comment.seq, id: id, reused: reply.integer == 0 ? true : nil), room: comment.room)
+            return true
+        } catch {
+            return false
+        }
     }
 
     public func snapshot(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {

@@ -23,9 +23,9 @@ import ServiceLifecycle
 /// One process running its roles (ingest and logic, push, or all) on one port, over the embedded
 /// memory bus or a Redis server shared with other nodes.
 ///
-/// `run()` serves until graceful shutdown (as a `Service`); `start()` and `shutdown()` do the same
-/// for callers that are not a service group. Stopping stops accepting, sends viewers close 1001,
-/// waits for them (bounded by `drainTimeout`) and releases Redis, the archive and the threads.
+/// `run()` serves until graceful shutdown, run by `DanmakuService` in a `ServiceGroup` (the
+/// command's, or a test's). Stopping stops accepting, sends viewers close 1001, waits for them
+/// (bounded by `drainTimeout`) and releases Redis, the archive and the threads.
 public final class DanmakuServer: Sendable {
     /// The configuration the server was built with.
     public let configuration: ServerConfiguration
@@ -40,7 +40,7 @@ public final class DanmakuServer: Sendable {
     public let logic: LogicTier
     /// Open connections per client address.
     public let connections: ConnectionLimiter
-    /// Set once by `start`, read by `port`, `hub` and `shutdown`.
+    /// Set once the server listens (`run`), read by `port`, `hub` and `unreadiness`.
     private let state = NIOLockedValueBox(Running())
     /// This server's metrics, served at `GET /metrics` (one registry per server, no global state).
     public let metrics = PrometheusCollectorRegistry()
@@ -101,11 +101,10 @@ public final class DanmakuServer: Sendable {
             onPublishFailure: { failureLogger.error("stored comment not published live", metadata: ["error": "\($0)"]) })
     }
 
-    /// The bound port (valid after `start`).
+    /// The bound port (valid once the server listens).
     public var port: Int { state.withLockedValue { $0.channel?.localAddress?.port ?? 0 } }
 
-    /// Serves until graceful shutdown (a `Service`'s task: the group around it, or `shutdown()`),
-    /// then stops its parts in reverse order of start: the listener, presence reporting, the
+    /// Serves until the graceful shutdown of the group around it, then stops its parts in reverse order of start: the listener, presence reporting, the
     /// hub's drain, the Redis connection, the archive and the event loops.
     ///
     /// - Parameter onListening: told the bound address once the server accepts connections.
@@ -117,43 +116,11 @@ public final class DanmakuServer: Sendable {
             try? await group.shutdownGracefully()
             throw error
         }
+        // Run inside the caller's group (`DanmakuService`), this group follows its graceful shutdown.
         let lifecycle = ServiceGroup(services: parts, gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
-        let stopRequested = state.withLockedValue {
-            $0.lifecycle = lifecycle
-            return $0.stopRequested
-        }
-        if stopRequested { await lifecycle.triggerGracefulShutdown() }
         onListening(address)
         try await lifecycle.run()
         logger.info("stopped")
-    }
-
-    /// Starts serving in a task of its own and returns once the port is bound; `shutdown()`
-    /// stops it. For callers that are not a `ServiceGroup` (tests, embedding).
-    @discardableResult
-    public func start() async throws -> SocketAddress {
-        try await withCheckedThrowingContinuation { continuation in
-            let pending = NIOLockedValueBox<CheckedContinuation<SocketAddress, any Error>?>(continuation)
-            let running = Task {
-                do {
-                    try await run { address in pending.withLockedValue { $0.take() }?.resume(returning: address) }
-                } catch {
-                    pending.withLockedValue { $0.take() }?.resume(throwing: error)
-                }
-            }
-            state.withLockedValue { $0.running = running }
-        }
-    }
-
-    /// Stops a server begun with `start()`: stops accepting, closes viewers with 1001 (bounded by
-    /// `drainTimeout`), and releases Redis, the archive and the threads.
-    public func shutdown() async {
-        let (lifecycle, running) = state.withLockedValue { state in
-            state.stopRequested = true
-            return (state.lifecycle, state.running)
-        }
-        await lifecycle?.triggerGracefulShutdown()
-        _ = await running?.result
     }
 
     /// Connects to Redis (a refused password is an error, an unreachable server is not), binds
@@ -197,35 +164,16 @@ public final class DanmakuServer: Sendable {
                 host: configuration.host, port: address.port ?? configuration.port, advertised: configuration.advertisedURL)
         }
         logger.info("listening", metadata: ["address": "\(address)", "threads": "\(Array(group.makeIterator()).count)"])
-        var parts: [any Service] = [ServerPart("event loops") { [group] in try? await group.shutdownGracefully() }]
-        if let archive { parts.append(ServerPart("archive") { await archive.close() }) }
-        if let redisBus { parts.append(ServerPart("redis") { await redisBus.shutdown() }) }
-        if let hub {
-            parts.append(ServerPart("push hub") { [drainTimeout = configuration.drainTimeout] in
-                await Self.drain(hub, timeout: drainTimeout)
-            })
-        }
+        var parts: [any Service] = [EventLoopsPart(group: group)]
+        // The writer commits appends until every part that could post has stopped.
+        if let archive { parts.append(archive) }
+        if let redisBus { parts.append(RedisPart(bus: redisBus)) }
+        if let hub { parts.append(PushHubPart(hub: hub, drainTimeout: configuration.drainTimeout)) }
         // Withdraws this node's counts on shutdown, while Redis is still connected.
         parts.append(StatsRecorder(history: history, metrics: metrics))
         parts.append(PresenceLoop(store: presence, directory: online, hub: hub, interval: configuration.presenceInterval, logger: logger))
-        parts.append(ServerPart("listener") { [state] in
-            state.withLockedValue { $0.draining = true }
-            try? await channel.close()
-        })
+        parts.append(ListenerPart(channel: channel) { [state] in state.withLockedValue { $0.draining = true } })
         return (parts, address)
-    }
-
-    /// Sends every viewer close 1001 and waits for them, at most `timeout`: a viewer that never
-    /// answers is cut off by its close timeout anyway.
-    private static func drain(_ hub: PushHub, timeout: TimeAmount) async {
-        let drained = Task { await hub.drain() }
-        let timer = Task {
-            try await Task.sleep(for: .nanoseconds(timeout.nanoseconds))
-            drained.cancel()
-        }
-        await drained.value
-        timer.cancel()
-        await hub.stop()
     }
 
     /// Why this node should not get traffic now (`GET /readyz`), or nil when it should.
@@ -240,7 +188,7 @@ public final class DanmakuServer: Sendable {
         return nil
     }
 
-    /// The push hub (valid after `start`), for tests and metrics.
+    /// The push hub (valid once the server listens), for tests and metrics.
     public var hub: PushHub? { state.withLockedValue { $0.hub } }
 }
 
@@ -248,11 +196,5 @@ public final class DanmakuServer: Sendable {
 private struct Running {
     var channel: (any Channel)?
     var hub: PushHub?
-    /// Stops the parts in reverse order of start.
-    var lifecycle: ServiceGroup?
-    /// The task `start()` runs the server in.
-    var running: Task<Void, Never>?
-    /// `shutdown()` was called, perhaps before the lifecycle existed.
-    var stopRequested = false
     var draining = false
 }

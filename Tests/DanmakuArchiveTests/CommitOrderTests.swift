@@ -22,8 +22,7 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("danmaku-commit-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let archive = try await ArchivedLog.open(directory: directory, historyCapacity: 1000, logger: Logger(label: "test"))
-        try await body(archive, directory)
-        await archive.close()
+        try await archive.withWriter { try await body(archive, directory) }
     }
 
     @Test func historyNeverShowsASeqBeforeItIsCommitted() async throws {
@@ -63,7 +62,7 @@ import Testing
         // appends are still being written.
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let bodies = try (0..<200).map { try unnumbered($0, room: room) }
-        let retracted = try await withThrowingTaskGroup(of: Set<String>.self) { group in
+        let retracted = try await archive.withWriter { try await withThrowingTaskGroup(of: Set<String>.self) { group in
             group.addTask {
                 try await withThrowingTaskGroup(of: Void.self) { appends in
                     // A few writers in turn, so that appends keep queueing behind each commit.
@@ -89,8 +88,7 @@ import Testing
                 return done
             }
             return try await group.reduce(into: Set<String>()) { $0.formUnion($1) }
-        }
-        await archive.close()
+        } }
         let reopened = try await ArchivedLog.open(directory: directory, historyCapacity: 1000, logger: Logger(label: "test"))
         let history = try await reopened.snapshot(room: room, since: 0, limit: 1000, on: MultiThreadedEventLoopGroup.singleton.next()).get()
         let ids = Set(try history.comments.map { try $0.decoded().id })
@@ -109,23 +107,25 @@ import Testing
         let keep = RoomID("keep")!
         let archive = try await ArchivedLog.open(
             directory: directory, historyCapacity: 100, retention: RoomRetention(idleMilliseconds: nil, maxRooms: 10), logger: Logger(label: "test"))
-        for index in 0..<3 { _ = try await archive.append(room: keep, unnumbered: try unnumbered(index, room: keep)) }
-        let before = try await archive.snapshot(room: keep, since: 0, limit: 100, on: loop).get()
-        for index in 0..<30 {
-            let other = RoomID("other\(index)")!
-            _ = try await archive.append(room: other, unnumbered: try unnumbered(index, room: other))
+        let before = try await archive.withWriter {
+            for index in 0..<3 { _ = try await archive.append(room: keep, unnumbered: try unnumbered(index, room: keep)) }
+            let before = try await archive.snapshot(room: keep, since: 0, limit: 100, on: loop).get()
+            for index in 0..<30 {
+                let other = RoomID("other\(index)")!
+                _ = try await archive.append(room: other, unnumbered: try unnumbered(index, room: other))
+            }
+            let again = try await archive.append(room: keep, unnumbered: try unnumbered(3, room: keep))
+            #expect(again.seq == 4, "numbering continues")
+            let after = try await archive.snapshot(room: keep, since: 0, limit: 100, on: loop).get()
+            #expect(after.epoch == before.epoch && after.comments.map(\.seq) == [1, 2, 3, 4])
+            return before
         }
-        let again = try await archive.append(room: keep, unnumbered: try unnumbered(3, room: keep))
-        #expect(again.seq == 4, "numbering continues")
-        let after = try await archive.snapshot(room: keep, since: 0, limit: 100, on: loop).get()
-        #expect(after.epoch == before.epoch && after.comments.map(\.seq) == [1, 2, 3, 4])
-        await archive.close()
         // Reopened: nothing is loaded until asked for, and then everything is there.
         let reopened = try await ArchivedLog.open(directory: directory, historyCapacity: 100, logger: Logger(label: "test"))
         let loaded = try await reopened.snapshot(room: keep, since: 0, limit: 100, on: loop).get()
         #expect(loaded.lastSeq == 4 && loaded.epoch == before.epoch && loaded.comments.count == 4)
-        #expect(try await reopened.append(room: keep, unnumbered: try unnumbered(4, room: keep)).seq == 5)
-        await reopened.close()
+        let next = try await reopened.withWriter { try await reopened.append(room: keep, unnumbered: try unnumbered(4, room: keep)) }
+        #expect(next.seq == 5)
     }
 
     /// Reading archived rooms loads them into memory: --max-rooms holds for reads as for posts.
@@ -136,14 +136,35 @@ import Testing
         let retention = RoomRetention(idleMilliseconds: nil, maxRooms: 10)
         let archive = try await ArchivedLog.open(directory: directory, historyCapacity: 10, retention: retention, logger: Logger(label: "test"))
         let rooms = (0..<40).map { RoomID("archived\($0)")! }
-        for (index, room) in rooms.enumerated() { _ = try await archive.append(room: room, unnumbered: try unnumbered(index, room: room)) }
-        await archive.close()
+        try await archive.withWriter {
+            for (index, room) in rooms.enumerated() { _ = try await archive.append(room: room, unnumbered: try unnumbered(index, room: room)) }
+        }
         let reopened = try await ArchivedLog.open(directory: directory, historyCapacity: 10, retention: retention, logger: Logger(label: "test"))
         for room in rooms {
             let snapshot = try await reopened.snapshot(room: room, since: 0, limit: 10, on: loop).get()
             #expect(snapshot.comments.count == 1, "each room's history is read off the disk")
             #expect(reopened.roomsInMemory <= 10)
         }
+        await reopened.close()
+    }
+
+    /// The writer is a `Service`: once it has stopped, every append it took was committed and a
+    /// later one is refused at once, never left waiting for a writer that will not come.
+    @Test func anAppendAfterTheWriterStoppedIsRefusedNotLeftWaiting() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("danmaku-stop-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let room = RoomID("st")!
+        let archive = try await ArchivedLog.open(directory: directory, historyCapacity: 10, logger: Logger(label: "test"))
+        let stored = try await archive.withWriter {
+            try await withThrowingTaskGroup(of: UInt64.self) { group in
+                for index in 0..<50 { group.addTask { try await archive.append(room: room, unnumbered: try unnumbered(index, room: room)).seq } }
+                return try await group.reduce(into: [UInt64]()) { $0.append($1) }
+            }
+        }
+        #expect(Set(stored) == Set(1...50))
+        await #expect(throws: (any Error).self) { try await archive.append(room: room, unnumbered: try unnumbered(50, room: room)) }
+        let reopened = try await ArchivedLog.open(directory: directory, historyCapacity: 10, logger: Logger(label: "test"))
+        #expect(try await reopened.snapshot(room: room, since: nil, limit: 1, on: MultiThreadedEventLoopGroup.singleton.next()).get().lastSeq == 50)
         await reopened.close()
     }
 }

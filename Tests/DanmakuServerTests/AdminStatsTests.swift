@@ -62,7 +62,9 @@ import Testing
             let history = try #require(stats.json["history"] as? [[String: Any]])
             let times = history.compactMap { ($0["at"] as? NSNumber)?.int64Value }
             #expect(times.count == history.count && times == times.sorted(), "oldest first")
-            #expect(zip(times, times.dropFirst()).allSatisfy { (500...1500).contains($1 - $0) }, "one a second: \(times)")
+            // About one a second: a machine busy with builds beside the tests has woken the
+            // recorder over a second late (never twice in one second).
+            #expect(zip(times, times.dropFirst()).allSatisfy { (500...2500).contains($1 - $0) }, "one a second: \(times)")
             let metrics = try #require(history.last?["metrics"] as? [String: Double])
             #expect(metrics["danmaku_comments_accepted_total"] != nil && metrics[#"danmaku_batch_window_seconds{loop="0"}"#] != nil)
             #expect(!metrics.keys.contains { $0.hasPrefix("danmaku_connections") }, "only the charted series are kept")

@@ -2,6 +2,7 @@ import DanmakuCore
 import DanmakuLogic
 import DanmakuServer
 import Logging
+import ServiceLifecycle
 
 /// Starts a real server on an ephemeral port for the duration of `body`.
 ///
@@ -24,13 +25,37 @@ func withServer<T>(
     var logger = Logger(label: "danmaku-test")
     logger.logLevel = .warning
     let server = DanmakuServer(configuration: configuration, logger: logger)
-    try await server.start()
-    do {
-        let result = try await body(server, server.port)
-        await server.shutdown()
-        return result
-    } catch {
-        await server.shutdown()
-        throw error
+    // Started and stopped through a ServiceGroup, as `danmaku serve` runs it.
+    let (ports, listening) = AsyncStream.makeStream(of: Int.self)
+    let group = ServiceGroup(
+        services: [DanmakuService(server: server) { port in
+            listening.yield(port)
+            listening.finish()
+        }],
+        gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask {
+            // A server that fails to start ends the wait for its port too.
+            defer { listening.finish() }
+            try await group.run()
+        }
+        var started = ports.makeAsyncIterator()
+        guard let port = await started.next() else {
+            try await tasks.waitForAll()
+            throw ServerDidNotStart()
+        }
+        do {
+            let result = try await body(server, port)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return result
+        } catch {
+            await group.triggerGracefulShutdown()
+            try? await tasks.waitForAll()
+            throw error
+        }
     }
 }
+
+/// The server's group ended before it listened, without an error.
+struct ServerDidNotStart: Error {}
