@@ -7,22 +7,19 @@ import Synchronization
 /// Commands and shard subscriptions for one Redis server or a whole Redis Cluster, behind one
 /// address.
 ///
-/// At start it asks the server given (the seed) for `CLUSTER SLOTS`. A server without cluster
-/// support is used alone, as given. A cluster node hands over the slot map: the router then keeps
-/// one pipelined command connection (and, for a subscriber, one subscription connection) per
-/// master, sends each command to the master serving its key's slot, follows `MOVED` (recording
-/// the slot's new master and reading the map again) and `ASK` (`ASKING` first, on the same
-/// connection), retries `TRYAGAIN` a few times, and reads the map again every two seconds and
-/// soon after any error that may mean the cluster changed (a lost master, `CLUSTERDOWN`). Masters
-/// that leave the map are disconnected; new ones are connected.
+/// What the address is, and the connections that follow from it, is `RedisTopology`'s job: one
+/// server used as given, a cluster's masters (one pipelined command connection, and for a
+/// subscriber one subscription connection, per master), or the primary the Sentinels name. The
+/// router sends each command to the node serving its key's slot, follows `MOVED` (recording the
+/// slot's new master, and the map is read again) and `ASK` (`ASKING` first, on the same
+/// connection), retries `TRYAGAIN` a few times, and tells the topology about any error that may
+/// mean the cluster changed (a lost master, `CLUSTERDOWN`, `READONLY`).
 public final class RedisRouter: Sendable {
     /// The address given: credentials, TLS and database for every node.
     public let seed: RedisAddress
     public let eventLoop: any EventLoop
-    let commandTimeout: TimeAmount
-    let logger: Logger
-    let onConnect: (@Sendable (RedisConnection) -> EventLoopFuture<Void>)?
-    let subscriber: Subscriber?
+    /// Where commands go.
+    let topology: RedisTopology
 
     /// What a subscribing router does with messages and connections.
     public struct Subscriber: Sendable {
@@ -49,50 +46,12 @@ public final class RedisRouter: Sendable {
         case detecting, standalone, cluster, sentinel
     }
 
-    struct Connections {
-        var commands: RedisClient
-        var subscriptions: RedisClient?
-    }
-
-    struct State {
-        var mode = Mode.detecting
-        /// The one server commands go to, standalone or named by the Sentinels.
-        var primary: RedisNode?
-        var topology: RedisClusterTopology?
-        /// Bumped whenever the slot map changes, so that subscribers re-check their channels.
-        var topologyVersion = 0
-        var nodes: [RedisNode: Connections] = [:]
-        var asking = false
-        var refreshWanted = false
-        var lastRefresh = NIODeadline.distantPast
-        var closed = false
-        var timer: RepeatedTask?
-        var ticks = 0
-        /// Connections to the Sentinels, for `redis-sentinel://`.
-        var sentinels: [RedisClient] = []
-
-        /// The node serving `slot` (any node for nil), nil while not known.
-        func node(forSlot slot: Int?) -> RedisNode? {
-            switch mode {
-            case .detecting: nil
-            case .standalone, .sentinel: primary
-            case .cluster: slot.flatMap { topology?.owner(ofSlot: $0) } ?? (slot == nil ? nodes.keys.first : nil)
-            }
-        }
-    }
-
-    let state = Mutex(State())
-    var seedNode: RedisNode { RedisNode(host: seed.host, port: seed.port) }
-
     /// At most this many redirections (`MOVED`, `ASK`) for one command.
     static let maxRedirections = 5
     /// `TRYAGAIN` (a multi-key command while its slot's keys move) is retried this often, this
     /// far apart: a slot's keys move in one `MIGRATE` batch, which takes milliseconds.
     static let maxTryAgain = 40
     static let tryAgainDelay = TimeAmount.milliseconds(25)
-    /// The map is read again this often (ticks of 100 ms) even when nothing went wrong.
-    static let refreshEvery = 20
-    static let minRefreshSpacing = TimeAmount.milliseconds(100)
 
     /// - Parameters:
     ///   - onConnect: runs on each new command connection before it takes commands (loading scripts).
@@ -103,98 +62,51 @@ public final class RedisRouter: Sendable {
     ) {
         self.seed = seed
         self.eventLoop = eventLoop
-        self.commandTimeout = commandTimeout
-        self.logger = logger
-        self.onConnect = onConnect
-        self.subscriber = subscriber
+        self.topology = RedisTopology(
+            seed: seed, eventLoop: eventLoop, commandTimeout: commandTimeout, logger: logger, onConnect: onConnect, subscriber: subscriber)
     }
 
     /// Connects to the seed and starts finding out what it is (or asks the Sentinels for the primary).
     public func start() {
-        let timer = eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(20), delay: .milliseconds(100)) { [self] _ in tick() }
-        if let sentinel = seed.sentinel {
-            let clients = sentinel.nodes.map { node in
-                // Sentinels take no login of the data nodes', nor TLS settings meant for them.
-                RedisClient(address: RedisAddress(host: node.host, port: node.port), eventLoop: eventLoop, commandTimeout: commandTimeout, logger: logger)
-            }
-            for client in clients { client.start() }
-            state.withLock {
-                $0.mode = .sentinel
-                $0.sentinels = clients
-                $0.timer = timer
-            }
-            return
-        }
-        let connections = makeConnections(for: seedNode)
-        state.withLock {
-            $0.nodes[seedNode] = connections
-            $0.timer = timer
-        }
+        topology.start()
     }
 
     /// Closes every connection.
     public func close() async {
-        let clients = state.withLock { state -> [RedisClient] in
-            state.closed = true
-            state.timer?.cancel()
-            defer {
-                state.nodes = [:]
-                state.sentinels = []
-            }
-            return state.nodes.values.flatMap { [$0.commands] + ($0.subscriptions.map { [$0] } ?? []) } + state.sentinels
-        }
-        for client in clients { await client.close() }
+        await topology.close()
     }
 
     /// Standalone, cluster, or not known yet.
-    public var mode: Mode { state.withLock { $0.mode } }
+    public var mode: Mode { topology.mode }
 
     /// Changes whenever the slot map does.
-    public var topologyVersion: Int { state.withLock { $0.topologyVersion } }
+    public var topologyVersion: Int { topology.version }
 
     /// Whether the mode is known and every connection is up.
-    public var isConnected: Bool {
-        state.withLock { state in
-            state.mode != .detecting && !state.nodes.isEmpty && (state.mode != .sentinel || state.primary != nil)
-                && state.nodes.values.allSatisfy { $0.commands.isConnected && ($0.subscriptions?.isConnected ?? true) }
-        }
-    }
+    public var isConnected: Bool { topology.isConnected }
 
     /// Whether some of Redis can be used: the mode is known and a command connection is up. On a
     /// cluster with a master down (until its replica takes over), rooms on the other masters still
     /// work: a node stays ready for them.
-    public var isReachable: Bool {
-        state.withLock { state in
-            state.mode != .detecting && state.nodes.values.contains { $0.commands.isConnected }
-        }
-    }
+    public var isReachable: Bool { topology.isReachable }
 
     /// The masters connected to (the seed alone when standalone).
-    public var nodes: [RedisNode] { state.withLock { Array($0.nodes.keys) } }
+    public var nodes: [RedisNode] { topology.nodes }
 
     /// Waits until connected; throws a refusal at once, and `unavailable` after `timeout`.
     public func waitForConnection(timeout: Duration = .seconds(5)) async throws {
         let clock = ContinuousClock()
         let end = clock.now + timeout
         while !isConnected {
-            let clients = state.withLock { $0.nodes.values.flatMap { [$0.commands] + ($0.subscriptions.map { [$0] } ?? []) } }
-            if let refusal = clients.lazy.compactMap(\.refusal).first { throw refusal }
-            guard clock.now < end else {
-                let mode = self.mode
-                let why = switch mode {
-                case .detecting: "\(seed) did not say whether it is a cluster node"
-                case .sentinel where state.withLock({ $0.primary == nil }): "no Sentinel of \(seed) named the primary"
-                default: "not every node of \(seed) is connected"
-                }
-                throw RedisError.unavailable(why)
-            }
+            if let refusal = topology.refusal { throw refusal }
+            guard clock.now < end else { throw RedisError.unavailable(topology.whyNotConnected) }
             try await Task.sleep(for: .milliseconds(20))
         }
     }
 
     /// The node that serves `key` now (the seed when standalone), nil while it is not known.
     public func owner(ofKey key: String) -> RedisNode? {
-        state.withLock { $0.node(forSlot: RedisHashSlot.of(key)) }
+        topology.node(forSlot: RedisHashSlot.of(key))
     }
 
     // MARK: Commands
@@ -249,13 +161,8 @@ public final class RedisRouter: Sendable {
     /// subscription connection of `node`, or of the node serving the channel; the node it went
     /// to comes with the answer. A `MOVED` is recorded (the next try goes to the new master).
     public func subscription(_ command: RESPCommand, channel: String, on chosen: RedisNode? = nil) -> EventLoopFuture<(RESPValue, RedisNode)> {
-        let target = state.withLock { state -> (RedisNode, RedisClient)? in
-            let node = chosen ?? state.node(forSlot: RedisHashSlot.of(channel))
-            guard let node, let client = state.nodes[node]?.subscriptions else { return nil }
-            return (node, client)
-        }
-        guard let (node, client) = target else {
-            wantRefresh()
+        guard let (node, client) = topology.subscriptionClient(node: chosen, slot: RedisHashSlot.of(channel)) else {
+            topology.wantRefresh()
             return eventLoop.makeFailedFuture(RedisError.unavailable("no node serves \(channel) yet"))
         }
         return client.send(command).map { ($0, node) }.flatMapErrorThrowing { [self] error in
@@ -267,10 +174,79 @@ public final class RedisRouter: Sendable {
 
     /// Asks for the slot map to be read again soon (a subscriber saw a channel leave its node).
     public func wantSlotMap() {
-        wantRefresh()
+        topology.wantRefresh()
     }
 
-    func wantRefresh() {
-        state.withLock { if $0.mode == .cluster || $0.mode == .sentinel { $0.refreshWanted = true } }
+    // MARK: Redirections
+
+    /// Sends `commands` on one connection to `redirected`, else to the node serving `slot`
+    /// (`ASKING` first after an `ASK`); follows a redirection of the first command, and retries a
+    /// `TRYAGAIN` from the start after a pause.
+    private func dispatch(
+        _ commands: [RESPCommand], slot: Int?, to redirected: RedisNode?, asking: Bool, redirections: Int, retries: Int
+    ) -> EventLoopFuture<[Result<RESPValue, any Error>]> {
+        let client = topology.commandClient(node: redirected, slot: slot)
+        guard let client, let connection = client.connection else {
+            topology.wantRefresh()
+            let why = client == nil ? "no node known for this key yet" : "\(client!.address) is not connected"
+            return eventLoop.makeFailedFuture(RedisError.unavailable(why))
+        }
+        let sent = (asking ? [RESPCommand("ASKING")] : []) + commands
+        let answers = sent.map { connection.send($0) }
+        let outcomes = answers.map { answer in
+            answer.map { Result<RESPValue, any Error>.success($0) }.recover { .failure($0) }
+        }
+        return EventLoopFuture.whenAllSucceed(outcomes, on: connection.eventLoop).flatMap { [self] outcomes in
+            let results = Array(outcomes.dropFirst(asking ? 1 : 0))
+            if case .failure(let error) = results[0], let next = redirection(for: error) {
+                switch next {
+                case .moved(let node) where redirections < Self.maxRedirections:
+                    // Two masters may point at each other for a moment while a slot's new owner
+                    // is announced: a second redirection waits a little first.
+                    let pause = redirections == 0 ? TimeAmount.zero : Self.tryAgainDelay
+                    return eventLoop.scheduleTask(in: pause) {}.futureResult.flatMap {
+                        self.dispatch(commands, slot: slot, to: node, asking: false, redirections: redirections + 1, retries: retries)
+                    }
+                case .ask(let node) where redirections < Self.maxRedirections:
+                    return dispatch(commands, slot: slot, to: node, asking: true, redirections: redirections + 1, retries: retries)
+                case .tryAgain where retries < Self.maxTryAgain:
+                    // From the start: by now the slot may have finished moving.
+                    return eventLoop.scheduleTask(in: Self.tryAgainDelay) {}.futureResult.flatMap {
+                        self.dispatch(commands, slot: slot, to: nil, asking: false, redirections: 0, retries: retries + 1)
+                    }
+                default:
+                    break
+                }
+            }
+            if case .failure(let error) = results[0] { noteFailure(error) }
+            return eventLoop.makeSucceededFuture(results)
+        }
+    }
+
+    enum Redirection {
+        case moved(RedisNode), ask(RedisNode), tryAgain
+    }
+
+    /// What to do after `error`: follow a `MOVED` (and remember it) or an `ASK`, wait out a `TRYAGAIN`.
+    private func redirection(for error: any Error) -> Redirection? {
+        guard case RedisError.server(let message) = error else { return nil }
+        let words = message.split(separator: " ")
+        if words.first == "TRYAGAIN" { return .tryAgain }
+        guard words.count == 3, words[0] == "MOVED" || words[0] == "ASK", let movedSlot = Int(words[1]),
+              (0..<RedisHashSlot.count).contains(movedSlot), let node = RedisNode(redirection: words[2]) else { return nil }
+        topology.ensureConnections(to: node)
+        guard words[0] == "MOVED" else { return .ask(node) }
+        topology.recordMove(slot: movedSlot, to: node)
+        return .moved(node)
+    }
+
+    /// After a failure that may mean the cluster changed, reads the map again soon.
+    private func noteFailure(_ error: any Error) {
+        switch error {
+        case RedisError.unavailable, RedisError.connectionClosed, RedisError.timeout: topology.wantRefresh()
+        // READONLY: the server given as primary is a replica now (a Sentinel failover).
+        case RedisError.server(let message) where ["CLUSTERDOWN", "MOVED", "READONLY"].contains(where: message.hasPrefix): topology.wantRefresh()
+        default: break
+        }
     }
 }
