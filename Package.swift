@@ -376,6 +376,7 @@ let package = Package(
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 // Test servers run in a ServiceGroup, as `danmaku serve` runs them.
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -33,6 +33,9 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore, Service, Cu
 
     /// Appends waiting for the writer, and whether it has stopped (later appends are refused).
     private let queue = Mutex<(pending: [Pending], stopped: Bool)>(([], false))
+    /// Writes to the database one at a time: a retraction or a stream's start sent while the
+    /// writer's transaction is open would otherwise become part of it (and be undone with it).
+    private let writes = SerialWork()
     /// Wakes the writer when an append is queued (one wake-up is kept: it finds every append).
     private let wakeUps: AsyncStream<Void>
     private let wakeWriter: AsyncStream<Void>.Continuation
@@ -123,9 +126,9 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore, Service, Cu
             await commitQueued()
         }
         queue.withLock { $0.stopped = true }
-        // Awaited here, so it does not outlive the writer; a task of its own so that a forced
-        // stop (cancellation) still answers every queued append and closes the database
-        // (SQLite's calls refuse to run in a cancelled task).
+        // Awaited here, so it does not outlive the writer; a task of its own so that the last
+        // commit and the close do not run as part of a cancelled task (a forced stop), whatever
+        // the database calls make of cancellation.
         await Task {
             await commitQueued()
             await close()
@@ -153,6 +156,8 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore, Service, Cu
 
     // MARK: CommentLog
 
+    /// Waits for the writer (`run()`, or `withWriter`): an archive that nothing runs answers no
+    /// append.
     public func append(room: RoomID, unnumbered: ByteBuffer) async throws -> EncodedComment {
         let archived = try await load(room)
         // A comment that fails to commit was never in history: its seq stays a hole.
@@ -180,7 +185,9 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore, Service, Cu
     public func retract(room: RoomID, id: String) async throws -> UInt64? {
         try await load(room)
         guard let seq = memory.storedSeq(room: room, id: id) else { return nil }
-        _ = try await database.query("DELETE FROM comments WHERE room = ? AND seq = ?", [.text(room.value), .integer(Int(clamping: seq))])
+        _ = try await writes.run { [database] in
+            try await database.query("DELETE FROM comments WHERE room = ? AND seq = ?", [.text(room.value), .integer(Int(clamping: seq))])
+        }
         return try await memory.retract(room: room, id: id)
     }
 
@@ -235,7 +242,7 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore, Service, Cu
             }
             if batch.isEmpty { return }
             do {
-                try await write(batch)
+                try await writes.run { try await self.write(batch) }
                 for item in batch { memory.store(item.comment) }
                 for item in batch { item.done.resume(returning: item.comment) }
             } catch {
@@ -276,14 +283,19 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore, Service, Cu
 
     public func startStream(room: RoomID, now: Int64) async throws -> StreamRecord {
         if let live = try await stream(room: room, id: nil), live.endedAt == nil { return live }
-        _ = try await database.query("INSERT INTO streams (room, started) VALUES (?, ?)", [.text(room.value), .integer(Int(truncatingIfNeeded: now))])
+        _ = try await writes.run { [database] in
+            try await database.query("INSERT INTO streams (room, started) VALUES (?, ?)", [.text(room.value), .integer(Int(truncatingIfNeeded: now))])
+        }
         guard let started = try await stream(room: room, id: nil) else { throw ArchiveError("the new stream was not found") }
         return started
     }
 
     public func endStream(room: RoomID, now: Int64) async throws -> StreamRecord? {
         guard var live = try await stream(room: room, id: nil), live.endedAt == nil else { return nil }
-        _ = try await database.query("UPDATE streams SET ended = ? WHERE id = ?", [.integer(Int(truncatingIfNeeded: now)), .integer(Int(truncatingIfNeeded: live.stream))])
+        _ = try await writes.run { [database, stream = live.stream] in
+            try await database.query(
+                "UPDATE streams SET ended = ? WHERE id = ?", [.integer(Int(truncatingIfNeeded: now)), .integer(Int(truncatingIfNeeded: stream))])
+        }
         live.endedAt = now
         return live
     }

@@ -6,7 +6,10 @@ import DanmakuCore
 /// The logic tier of one node, in parts by job: each part holds the ports it uses and nothing
 /// else, and callers are handed the part they need. Built once per node from the deployment's
 /// ports (`Backend` in the server).
-public struct LogicTier: Sendable {
+///
+/// A class: every request's handler is handed the tier, and the parts hold dozens of references
+/// between them (one reference to share, not a hundred to retain).
+public final class LogicTier: Sendable {
     /// Live comments, from HTTP and viewers' sockets.
     public let posts: CommentPosting
     /// Notices and broadcasts.

@@ -104,8 +104,9 @@ public final class DanmakuServer: Sendable {
     /// The bound port (valid once the server listens).
     public var port: Int { state.withLockedValue { $0.channel?.localAddress?.port ?? 0 } }
 
-    /// Serves until the graceful shutdown of the group around it, then stops its parts in reverse order of start: the listener, presence reporting, the
-    /// hub's drain, the Redis connection, the archive and the event loops.
+    /// Serves until the graceful shutdown of the group around it, then stops its parts in reverse
+    /// order of start (the listener, presence reporting, the dashboard's history, the hub's drain,
+    /// the Redis connection, the archive's writer) and last the event loops.
     ///
     /// - Parameter onListening: told the bound address once the server accepts connections.
     public func run(onListening: @escaping @Sendable (SocketAddress) -> Void = { _ in }) async throws {
@@ -116,10 +117,26 @@ public final class DanmakuServer: Sendable {
             try? await group.shutdownGracefully()
             throw error
         }
-        // Run inside the caller's group (`DanmakuService`), this group follows its graceful shutdown.
-        let lifecycle = ServiceGroup(services: parts, gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
+        // Run inside the caller's group (`DanmakuService`), this group follows its graceful
+        // shutdown. A listener that fails stops the node in order too (viewers told, Redis
+        // flushed), not by cancelling every part at once.
+        let lifecycle = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: parts.map { part in
+                ServiceGroupConfiguration.ServiceConfiguration(
+                    service: part, failureTerminationBehavior: part is ListenerPart ? .gracefullyShutdownGroup : .cancelGroup)
+            },
+            logger: logger))
         onListening(address)
-        try await lifecycle.run()
+        // The loops outlive every part, on a graceful stop as on a cancelled one: a part that
+        // stops submits its last work (the hub's drain, the outbox's flush) to them, and work
+        // submitted to a loop that has shut down never completes.
+        do {
+            try await lifecycle.run()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try? await group.shutdownGracefully()
         logger.info("stopped")
     }
 
@@ -164,8 +181,9 @@ public final class DanmakuServer: Sendable {
                 host: configuration.host, port: address.port ?? configuration.port, advertised: configuration.advertisedURL)
         }
         logger.info("listening", metadata: ["address": "\(address)", "threads": "\(Array(group.makeIterator()).count)"])
-        var parts: [any Service] = [EventLoopsPart(group: group)]
-        // The writer commits appends until every part that could post has stopped.
+        var parts: [any Service] = []
+        // The writer commits appends until the parts that take posts have stopped (a post on a
+        // connection still open after that is answered 503, never 201 uncommitted).
         if let archive { parts.append(archive) }
         if let redisBus { parts.append(RedisPart(bus: redisBus)) }
         if let hub { parts.append(PushHubPart(hub: hub, drainTimeout: configuration.drainTimeout)) }

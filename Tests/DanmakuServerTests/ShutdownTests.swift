@@ -1,5 +1,9 @@
+import DanmakuServer
 import DanmakuTestSupport
 import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import ServiceLifecycle
 import Testing
 
 /// Runs the real `danmaku` executable and stops it with a signal, as an operator would.
@@ -112,5 +116,37 @@ import Testing
         #expect(answer == 422, "the reloaded list blocks the new word")
         #expect(node.process.isRunning, "SIGHUP does not stop the server")
         await node.stop()
+    }
+}
+
+/// A server whose group is cancelled (a forced stop, not a graceful one) still ends: its event
+/// loops outlive every part, so a part's last work (the hub's drain, the outbox's flush) is not
+/// submitted to a loop that has already shut down and left waiting for ever.
+@Suite struct ForcedStopTests {
+    @Test func aCancelledServerWithViewersStops() async throws {
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.threads = 2
+        var logger = Logger(label: "danmaku-test")
+        logger.logLevel = .critical
+        let server = DanmakuServer(configuration: configuration, logger: logger)
+        let (ports, listening) = AsyncStream.makeStream(of: Int.self)
+        let stopped = NIOLockedValueBox(false)
+        let running = Task {
+            let group = ServiceGroup(
+                services: [DanmakuService(server: server) { listening.yield($0) }], gracefulShutdownSignals: [], cancellationSignals: [],
+                logger: logger)
+            try? await group.run()
+            stopped.withLockedValue { $0 = true }
+        }
+        var started = ports.makeAsyncIterator()
+        let port = try #require(await started.next())
+        let viewers = try await (0..<3).asyncMap { _ in try await TestViewer.join(port: port, room: "forced") }
+        #expect(try await postComment(port: port, room: "forced", json: #"{"text":"before"}"#).status == 201)
+        running.cancel()
+        let deadline = ContinuousClock.now + .seconds(15)
+        while !stopped.withLockedValue({ $0 }), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(stopped.withLockedValue { $0 }, "the cancelled server did not stop within 15 s")
+        for viewer in viewers { await viewer.close() }
     }
 }
