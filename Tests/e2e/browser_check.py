@@ -248,6 +248,46 @@ async def check(server_port, devtools_port):
         await page.wait_for("the like's count comes back", f"{button}.textContent === '♥ 1'")
         print("a like clicked in the log came back as the comment's count")
 
+        await check_display_settings(page, base)
+
+
+async def check_display_settings(page, base):
+    """The page's display settings hide what the viewer chose, change how comments look, and
+    are still there after a reload (localStorage)."""
+    def set_field(name, value):
+        return page.evaluate(f"""(() => {{
+            const input = document.querySelector('#display [name="{name}"]');
+            if (input.type === 'checkbox') input.checked = {json.dumps(value)}; else input.value = {json.dumps(value)};
+            input.dispatchEvent(new Event('input', {{ bubbles: true }}));
+            return true;
+        }})()""")
+
+    await set_field("hideTop", True)
+    await set_field("blockedWords", "spoiler\nugly")
+    await set_field("opacity", "50")
+    for text, extra in [("hidden because top", {"mode": "top"}), ("the SPOILER is here", {}), ("shown at half opacity", {})]:
+        status, answer = http("POST", f"{base}/v1/rooms/browser/comments", {"text": text, **extra})
+        assert status == 201, (status, answer)
+        await page.wait_for(f"'{text}' is in the log", f"document.querySelector('#log li[data-seq=\"{answer['seq']}\"]') !== null")
+        on_screen = await page.evaluate(f"document.querySelector('#stage .danmaku[data-seq=\"{answer['seq']}\"]') !== null")
+        assert on_screen == (text == "shown at half opacity"), f"'{text}' on screen: {on_screen}"
+        last = answer["seq"]
+    opacity = await page.evaluate(f"getComputedStyle(document.querySelector('#stage .danmaku[data-seq=\"{last}\"]')).opacity")
+    assert opacity == "0.5", f"opacity {opacity}"
+    shown = await page.evaluate("document.getElementById('shown').textContent")
+    assert "2 hidden by your settings" in shown, shown
+    print("display settings hide top comments and blocked words, and set the opacity")
+
+    await page.evaluate("window.beforeReload = true")
+    await page.send("Page.reload")
+    await page.wait_for("the reloaded page is live",
+                        "window.beforeReload === undefined && document.getElementById('status')?.dataset.state === 'live'")
+    kept = await page.evaluate("""[document.querySelector('#display [name="hideTop"]').checked,
+        display.settings.blockedWords.join(','), display.settings.opacity]""")
+    assert kept == [True, "spoiler,ugly", 50], kept
+    await page.evaluate("localStorage.removeItem('danmaku.display'); true")
+    print("display settings are kept across a reload")
+
 
 async def check_notice(server_port, devtools_port, streamer_token):
     """Against a server with tokens: a streamer's notice shows above the video, not as a flying comment."""
