@@ -68,14 +68,16 @@ struct VideosAPI: Sendable {
     }
 
     /// `GET /v1/videos/{video}/segments/{n}`: 200 with the segment and its `ETag`, or 304 when
-    /// `If-None-Match` names that tag.
-    func segment(video: VideoID, segment raw: String, ifNoneMatch: [String]) async -> Answer {
+    /// `If-None-Match` names that tag. With `minWeight` (1–10), only the comments that weigh at
+    /// least that much (`CommentWeight`): a player at a shielding level fetches less.
+    func segment(video: VideoID, segment raw: String, minWeight: Int, ifNoneMatch: [String]) async -> Answer {
         let n: Int64
         switch ClientNumber.parse(raw, name: "segment", in: VideoSegment.numbers) {
         case .failure(let error): return .failure(error)
         case .success(let value): n = Int64(value)
         }
-        return await videos.videoSegment(video: video, segment: n).map { comments in
+        return await videos.videoSegment(video: video, segment: n).map { all in
+            let comments = minWeight > CommentWeight.range.lowerBound ? all.filter { $0.weight >= minWeight } : all
             let offsets = VideoSegment.offsets(of: n)
             let body = RoomsAPI.encode(Segment(video: video.value, segment: n, from: offsets.lowerBound, to: offsets.upperBound, comments: comments))
             let tag = Self.entityTag(of: body)

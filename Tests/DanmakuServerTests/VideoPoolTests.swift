@@ -76,6 +76,26 @@ import Testing
         }
     }
 
+    /// `?minWeight=` keeps the comments that weigh at least that much (`CommentWeight`): a viewer's
+    /// 5, staff's 8, one more for a viewer's comment once it is liked.
+    @Test func minWeightKeepsTheHeavierComments() async throws {
+        try await withServer({ $0.jwtSecret = ModerationTests.secret }) { _, port in
+            let (ann, bob) = (try await tokens.bearer("ann", .viewer), try await tokens.bearer("bob", .viewer))
+            try await start(port, "weigh")
+            let streamer = try await tokens.bearer("star", .streamer, rooms: ["weigh"])
+            let id = try #require(try await post(port, "weigh", as: ann, #"{"text":"from a viewer","offsetMs":10}"#).json["id"] as? String)
+            #expect(try await post(port, "weigh", as: streamer, #"{"text":"from the streamer","offsetMs":20}"#).status == 201)
+            #expect(Self.texts(try await segment(port, "weigh", "0?minWeight=1")) == ["from a viewer", "from the streamer"])
+            #expect(Self.texts(try await segment(port, "weigh", "0?minWeight=6")) == ["from the streamer"])
+            #expect(try await tokens.call(port, "POST", "/v1/videos/weigh/comments/\(id)/likes", bob).status == 200)
+            #expect(Self.texts(try await segment(port, "weigh", "0?minWeight=6")) == ["from a viewer", "from the streamer"], "a like adds 1")
+            #expect(Self.texts(try await segment(port, "weigh", "0?minWeight=9")).isEmpty)
+            for bad in ["0", "11", "x", "-1"] {
+                #expect(try await segment(port, "weigh", "0?minWeight=\(bad)").errorCode == "invalid_minWeight", "\(bad)")
+            }
+        }
+    }
+
     @Test func aSegmentIsCacheableByItsETag() async throws {
         try await withServer({ $0.jwtSecret = ModerationTests.secret }) { _, port in
             let (ann, bob) = (try await tokens.bearer("ann", .viewer), try await tokens.bearer("bob", .viewer))

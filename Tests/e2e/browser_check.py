@@ -278,6 +278,16 @@ async def check_display_settings(page, base):
     assert "2 hidden by your settings" in shown, shown
     print("display settings hide top comments and blocked words, and set the opacity")
 
+    # Shielding: in open mode every author is anonymous, weighing 2; level 3 hides them.
+    await set_field("shieldLevel", "3")
+    status, answer = http("POST", f"{base}/v1/rooms/browser/comments", {"text": "too light for level 3"})
+    assert status == 201, (status, answer)
+    await page.wait_for("the light comment is in the log", f"document.querySelector('#log li[data-seq=\"{answer['seq']}\"]') !== null")
+    hidden = await page.evaluate(f"document.querySelector('#stage .danmaku[data-seq=\"{answer['seq']}\"]') === null")
+    assert hidden, "a comment lighter than the shielding level is on screen"
+    await set_field("shieldLevel", "1")
+    print("a shielding level hides the comments that weigh less")
+
     await page.evaluate("window.beforeReload = true")
     await page.send("Page.reload")
     await page.wait_for("the reloaded page is live",

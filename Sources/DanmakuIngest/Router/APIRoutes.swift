@@ -266,12 +266,21 @@ public enum APIRoutes {
             }),
         APIEndpoint(
             .GET, "/v1/videos/{video}/segments/{n}", readsStore: true, summary: "The comments of the n-th six minutes of the video.",
+            query: [APIParameter(
+                "minWeight", .integer(minimum: Int64(clamping: CommentWeight.range.lowerBound), maximum: Int64(clamping: CommentWeight.range.upperBound)),
+                "Only comments of at least this weight (a shielding level; docs/PROTOCOL.md gives the formula). Default 1: all.")],
             headers: [APIParameter("If-None-Match", .string(), "The segment's last ETag: 304 when unchanged.")],
             answers: [.json(200, "The segment.", .ref("Segment")), .empty(304, "Unchanged since the ETag sent.")],
-            errors: [APIErrorSpec(400, "invalid_segment"), readBudget, storeDown],
+            errors: [APIErrorSpec(400, "invalid_segment", "invalid_minWeight"), readBudget, storeDown],
             action: .run { request in
-                await request.videosAPI.segment(
-                    video: request.video, segment: request.path.segment ?? "", ifNoneMatch: request.head.headers["if-none-match"]
+                let minWeight: Int
+                switch request.target.integer("minWeight", in: CommentWeight.range, default: CommentWeight.range.lowerBound) {
+                case .success(let value): minWeight = value
+                case .failure(let error): return .failure(error)
+                }
+                return await request.videosAPI.segment(
+                    video: request.video, segment: request.path.segment ?? "", minWeight: minWeight,
+                    ifNoneMatch: request.head.headers["if-none-match"]
                 ).map(\.response)
             }),
         APIEndpoint(

@@ -7,9 +7,9 @@ export class DisplaySettings {
   static defaults = {
     hideScroll: false, hideTop: false, hideBottom: false, hideReverse: false, hideColored: false,
     blockedWords: [], blockedUsers: [],
-    opacity: 100, speed: 1, fontScale: 100, area: 100, keepBottomClear: false,
+    opacity: 100, speed: 1, fontScale: 100, area: 100, keepBottomClear: false, shieldLevel: 1,
   };
-  static ranges = { opacity: [10, 100], speed: [0.25, 3], fontScale: [50, 200], area: [25, 100] };
+  static ranges = { opacity: [10, 100], speed: [0.25, 3], fontScale: [50, 200], area: [25, 100], shieldLevel: [1, 10] };
 
   constructor(values = {}) {
     Object.assign(this, DisplaySettings.defaults);
@@ -41,9 +41,11 @@ export class DisplaySettings {
     try { storage?.setItem(DisplaySettings.key, JSON.stringify(values)); } catch { /* private mode: kept for this page only */ }
   }
 
-  /// Whether `comment` is kept off the screen: its mode hidden, coloured while colours are
-  /// hidden, a blocked word in its text (case-insensitive), or its author blocked (by id or name).
+  /// Whether `comment` is kept off the screen: lighter than the shielding level, its mode hidden,
+  /// coloured while colours are hidden, a blocked word in its text (case-insensitive), or its
+  /// author blocked (by id or name).
   hides(comment) {
+    if (this.shieldLevel > 1 && commentWeight(comment) < this.shieldLevel) return true;
     const mode = comment.mode || "scroll";
     if ((mode === "scroll" && this.hideScroll) || (mode === "top" && this.hideTop) || (mode === "bottom" && this.hideBottom)
         || (mode === "reverse" && this.hideReverse)) return true;
@@ -53,6 +55,16 @@ export class DisplaySettings {
     const user = comment.user || {};
     return this.blockedUsers.some((blocked) => blocked === user.id || blocked === user.name);
   }
+}
+
+/// A comment's weight, 1–10, as the server works it out (`CommentWeight`, docs/PROTOCOL.md): 8 for
+/// the room's staff, 2 for an anonymous author, 5 for anyone else signed in; one more per doubling
+/// of its likes (up to four more); at most 10.
+export function commentWeight(comment) {
+  const user = comment.user || {};
+  const standing = user.role ? 8 : String(user.id || "").startsWith("anon-") ? 2 : 5;
+  const likes = Math.max(0, Math.min(Number(comment.likes) || 0, 65536));
+  return Math.min(10, standing + Math.min(4, Math.floor(Math.log2(likes + 1))));
 }
 
 export class DanmakuScreen {
