@@ -45,6 +45,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The field's file formats for a video's pool: Bilibili XML (read with Foundation's
+        // XMLParser, libxml2) and ASS subtitles in lanes. A module of its own so that libxml2 and
+        // the layout stay out of the core every role and the hot path link.
+        .target(
+            name: "DanmakuFormats",
+            dependencies: ["DanmakuCore"],
+            swiftSettings: swiftSettings
+        ),
         // Validation, rate limits, word filter, dedupe; hands accepted comments to the bus.
         .target(
             name: "DanmakuLogic",
@@ -309,6 +317,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DanmakuFormatsTests",
+            dependencies: ["DanmakuFormats", "DanmakuCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
