@@ -57,7 +57,7 @@ let package = Package(
         .target(
             name: "DanmakuLogic",
             dependencies: [
-                "DanmakuCore", "DanmakuBus",
+                "DanmakuCore", "DanmakuBus", "DanmakuFormats",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -332,7 +332,7 @@ let package = Package(
         .testTarget(
             name: "DanmakuLogicTests",
             dependencies: [
-                "DanmakuLogic", "DanmakuCore", "DanmakuBus",
+                "DanmakuLogic", "DanmakuCore", "DanmakuBus", "DanmakuFormats",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
