@@ -140,7 +140,7 @@ let package = Package(
         .target(
             name: "DanmakuIngest",
             dependencies: [
-                "DanmakuCore", "DanmakuLogic", "DanmakuBus", "DanmakuPush",
+                "DanmakuCore", "DanmakuLogic", "DanmakuBus", "DanmakuPush", "DanmakuFormats",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),

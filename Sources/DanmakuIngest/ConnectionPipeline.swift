@@ -16,10 +16,11 @@ public enum ConnectionPipeline {
     /// - Parameters:
     ///   - api: the HTTP API's settings, with `acceptsPosts`, `servesViewers` and `nodeName` set
     ///     for this node.
+    ///   - transfer: video pools' imports and exports.
     ///   - hub: the push role's hub; nil on a node without the push role.
     public static func configure(
-        channel: any Channel, api: IngestConfiguration, push: PushConfiguration, service: CommentService, rooms: RoomQueries, hub: PushHub?,
-        figures: NodeFigures
+        channel: any Channel, api: IngestConfiguration, push: PushConfiguration, service: CommentService, rooms: RoomQueries,
+        transfer: VideoPoolTransfer, hub: PushHub?, figures: NodeFigures
     ) throws {
         // Answers a client has not read count against this bound (`AnswerBackpressure`); a viewer's
         // connection gets its own when it becomes one.
@@ -33,7 +34,8 @@ public enum ConnectionPipeline {
             }
         }
         let http = NIOLoopBound(HTTPAPIHandlers(configuration: api, api: IngestHTTPHandler(
-            configuration: api, service: service, rooms: rooms, figures: figures, startEventStream: startEventStream)), eventLoop: channel.eventLoop)
+            configuration: api, service: service, rooms: rooms, transfer: transfer, figures: figures, startEventStream: startEventStream)),
+            eventLoop: channel.eventLoop)
         let upgrader = ViewerSocketUpgrader(
             shouldUpgrade: { channel, head in
                 // Refusing (nil) passes the request on to the HTTP handler, which explains why.

@@ -40,14 +40,15 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     var requestID = ""
 
     /// - Parameters:
+    ///   - transfer: video pools' imports and exports.
     ///   - figures: what `GET /metrics`, `GET /readyz` and the dashboard's `GET /v1/admin/stats` tell.
     ///   - startEventStream: hands a connection to the push role as an event stream; nil without one.
     public init(
-        configuration: IngestConfiguration, service: CommentService, rooms: RoomQueries, figures: NodeFigures,
+        configuration: IngestConfiguration, service: CommentService, rooms: RoomQueries, transfer: VideoPoolTransfer, figures: NodeFigures,
         startEventStream: (@Sendable (any Channel, EventStreamRequest) throws -> Void)? = nil
     ) {
         self.startEventStream = startEventStream
-        self.node = APINode(configuration: configuration, service: service, rooms: rooms, figures: figures)
+        self.node = APINode(configuration: configuration, service: service, rooms: rooms, transfer: transfer, figures: figures)
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {

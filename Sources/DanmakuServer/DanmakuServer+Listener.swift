@@ -35,7 +35,7 @@ extension DanmakuServer {
             // Viewers send little (pongs, the odd post): a small first receive buffer, grown on
             // demand, keeps idle connections cheap (NIO keeps one pooled per channel).
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536))
-            .childChannelInitializer { [configuration, service, rooms, metrics, connections, openConnections, nodeReports, history] channel in
+            .childChannelInitializer { [configuration, service, rooms, transfer, metrics, connections, openConnections, nodeReports, history] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let addresses = configuration.ingest.clientAddress
                     // A trusted proxy carries many clients: its connections are not capped as one's.
@@ -55,8 +55,8 @@ extension DanmakuServer {
                     api.servesViewers = hub != nil
                     api.nodeName = configuration.push.nodeName
                     try ConnectionPipeline.configure(
-                        channel: channel, api: api, push: configuration.push, service: service, rooms: rooms, hub: hub,
-                        figures: NodeFigures(
+                        channel: channel, api: api, push: configuration.push, service: service, rooms: rooms, transfer: transfer,
+                        hub: hub, figures: NodeFigures(
                             metricsText: { metrics.emitToBuffer() }, unreadiness: { [weak self] in self?.unreadiness },
                             nodeReports: nodeReports, history: history))
                 }

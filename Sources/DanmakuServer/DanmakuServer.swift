@@ -40,6 +40,8 @@ public final class DanmakuServer: Sendable {
     public let service: CommentService
     /// Room stats, the busiest rooms and history, for the HTTP API.
     let rooms: RoomQueries
+    /// Video pools' imports and exports, for the HTTP API.
+    let transfer: VideoPoolTransfer
     /// Open connections per client address.
     public let connections: ConnectionLimiter
     /// Set once by `start`, read by `port`, `hub` and `shutdown`.
@@ -97,6 +99,7 @@ public final class DanmakuServer: Sendable {
         let authenticator: any PostAuthenticator = configuration.jwtSecret.map { TokenAuthenticator(secret: $0) }
             ?? OpenPosting(identity: backend.anonymousIdentity)
         self.rooms = RoomQueries(log: backend.bus, online: online)
+        self.transfer = VideoPoolTransfer(videos: backend.videos, authenticator: authenticator, configuration: configuration.logic)
         self.service = CommentService(
             configuration: configuration.logic, log: backend.bus, bus: backend.bus, metrics: LogicMetrics(factory: factory),
             authenticator: authenticator, moderation: backend.moderation, online: online, replay: backend.replay, likes: backend.likes,

@@ -28,6 +28,7 @@ final class ConnectionHarness: Sendable {
     let loop = NIOAsyncTestingEventLoop()
     let service: CommentService
     let rooms: RoomQueries
+    let transfer: VideoPoolTransfer
     let hub: PushHub
 
     init() {
@@ -35,6 +36,7 @@ final class ConnectionHarness: Sendable {
         service = CommentService(
             configuration: LogicConfiguration(), log: bus, bus: bus, authenticator: TokenAuthenticator(secret: Self.secret))
         rooms = RoomQueries(log: bus, online: service.online)
+        transfer = VideoPoolTransfer(videos: service.videos, authenticator: TokenAuthenticator(secret: Self.secret), configuration: LogicConfiguration())
         var push = PushConfiguration()
         push.nodeName = "fuzz"
         hub = PushHub(
@@ -44,12 +46,12 @@ final class ConnectionHarness: Sendable {
 
     func check(_ bytes: [UInt8]) async {
         let channel = NIOAsyncTestingChannel(loop: loop)
-        let (service, rooms, hub) = (self.service, self.rooms, self.hub)
+        let (service, rooms, transfer, hub) = (self.service, self.rooms, self.transfer, self.hub)
         do {
             try await loop.executeInContext {
                 try ConnectionPipeline.configure(
-                    channel: channel, api: IngestConfiguration(), push: hub.configuration, service: service, rooms: rooms, hub: hub,
-                    figures: NodeFigures(metricsText: { Array("# metrics\n".utf8) }))
+                    channel: channel, api: IngestConfiguration(), push: hub.configuration, service: service, rooms: rooms, transfer: transfer,
+                    hub: hub, figures: NodeFigures(metricsText: { Array("# metrics\n".utf8) }))
             }
             try await channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 1))
         } catch {

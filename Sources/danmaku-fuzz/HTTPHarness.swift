@@ -21,12 +21,14 @@ import NIOHTTP1
 final class HTTPHarness: Sendable {
     let service: CommentService
     let rooms: RoomQueries
+    let transfer: VideoPoolTransfer
     let configuration: IngestConfiguration
 
     init() {
         let bus = MemoryBus(historyCapacity: 10)
         service = CommentService(configuration: LogicConfiguration(), log: bus, bus: bus)
         rooms = RoomQueries(log: bus, online: service.online)
+        transfer = VideoPoolTransfer(videos: service.videos, authenticator: OpenPosting(), configuration: LogicConfiguration())
         var configuration = IngestConfiguration()
         // No push role here: upgrades and event streams are answered, not taken over.
         configuration.servesViewers = false
@@ -48,12 +50,12 @@ final class HTTPHarness: Sendable {
     func check(_ bytes: [UInt8]) async {
         guard let head = Self.requestHead(bytes) else { return }
         let channel = NIOAsyncTestingChannel()
-        let (configuration, service, rooms) = (self.configuration, self.service, self.rooms)
+        let (configuration, service, rooms, transfer) = (self.configuration, self.service, self.rooms, self.transfer)
         do {
             try await channel.testingEventLoop.executeInContext {
                 try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
                 try HTTPAPIHandlers(configuration: configuration, api: IngestHTTPHandler(
-                    configuration: configuration, service: service, rooms: rooms, figures: NodeFigures(metricsText: { Array("# metrics\n".utf8) }))).add(to: channel.pipeline.syncOperations)
+                    configuration: configuration, service: service, rooms: rooms, transfer: transfer, figures: NodeFigures(metricsText: { Array("# metrics\n".utf8) }))).add(to: channel.pipeline.syncOperations)
             }
             try await channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 1))
         } catch {

@@ -14,6 +14,7 @@ final class ConnectionHarness: Sendable {
     let loop = NIOAsyncTestingEventLoop()
     let service: CommentService
     let rooms: RoomQueries
+    let transfer: VideoPoolTransfer
     let hub: PushHub
     let api: IngestConfiguration
 
@@ -23,6 +24,7 @@ final class ConnectionHarness: Sendable {
         service = authenticator.map { CommentService(configuration: LogicConfiguration(), log: bus, bus: bus, authenticator: $0) }
             ?? CommentService(configuration: LogicConfiguration(), log: bus, bus: bus)
         rooms = RoomQueries(log: bus, online: service.online)
+        transfer = VideoPoolTransfer(videos: service.videos, authenticator: authenticator ?? OpenPosting(), configuration: LogicConfiguration())
         var push = PushConfiguration()
         push.nodeName = "test"
         hub = PushHub(
@@ -36,11 +38,11 @@ final class ConnectionHarness: Sendable {
     /// A connected channel with the server's pipeline.
     func connect() async throws -> NIOAsyncTestingChannel {
         let channel = NIOAsyncTestingChannel(loop: loop)
-        let (api, service, rooms, hub) = (self.api, self.service, self.rooms, self.hub)
+        let (api, service, rooms, transfer, hub) = (self.api, self.service, self.rooms, self.transfer, self.hub)
         try await loop.executeInContext {
             try ConnectionPipeline.configure(
-                channel: channel, api: api, push: hub.configuration, service: service, rooms: rooms, hub: hub,
-                figures: NodeFigures(metricsText: { Array(repeating: UInt8(ascii: "#"), count: 20_000) + [10] }))
+                channel: channel, api: api, push: hub.configuration, service: service, rooms: rooms, transfer: transfer,
+                hub: hub, figures: NodeFigures(metricsText: { Array(repeating: UInt8(ascii: "#"), count: 20_000) + [10] }))
         }
         try await channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 5000))
         return channel

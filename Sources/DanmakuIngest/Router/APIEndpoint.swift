@@ -120,12 +120,15 @@ public struct APINode: Sendable {
     public var service: CommentService
     /// Room stats, the busiest rooms, history.
     public var rooms: RoomQueries
+    /// Video pools' imports and exports.
+    public var transfer: VideoPoolTransfer
     public var figures: NodeFigures
 
-    public init(configuration: IngestConfiguration, service: CommentService, rooms: RoomQueries, figures: NodeFigures) {
+    public init(configuration: IngestConfiguration, service: CommentService, rooms: RoomQueries, transfer: VideoPoolTransfer, figures: NodeFigures) {
         self.configuration = configuration
         self.service = service
         self.rooms = rooms
+        self.transfer = transfer
         self.figures = figures
     }
 }
