@@ -16,10 +16,12 @@ public struct ASSLayout: Sendable, Equatable {
     /// The font, as fontconfig names it.
     public var fontName: String
 
-    /// The sizes accepted from clients: `width` and `height` in `sizes`, `scrollSeconds` in `durations`.
+    /// The widths and heights accepted from clients, in pixels.
     public static let sizes: ClosedRange<Int> = 64...7680
+    /// The scroll durations accepted from clients, in seconds.
     public static let durations: ClosedRange<Int> = 1...60
 
+    /// danmaku2ass's defaults; a value out of `sizes` or `durations` is clamped into it.
     public init(width: Int = 1920, height: Int = 1080, scrollSeconds: Int = 8, fixedSeconds: Int = 5, fontName: String = "sans-serif") {
         self.width = min(max(width, Self.sizes.lowerBound), Self.sizes.upperBound)
         self.height = min(max(height, Self.sizes.lowerBound), Self.sizes.upperBound)
@@ -209,6 +211,7 @@ public struct ASSLanes: Sendable {
     var reverse: [Mover?]
     var fixedUntil: [Int64]
 
+    /// Every lane free.
     public init(layout: ASSLayout) {
         width = Int64(clamping: layout.width)
         duration = Int64(clamping: layout.scrollSeconds) * 100

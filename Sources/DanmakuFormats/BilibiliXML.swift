@@ -31,6 +31,7 @@ public struct BilibiliDanmaku: Sendable, Equatable {
     /// The text, unescaped.
     public var text: String
 
+    /// The fields as given.
     public init(
         line: Int = 0, offsetMs: Int64, mode: CommentMode, size: CommentSize, color: String, postedAt: Int64, pool: Int, userHash: String,
         id: String, text: String
@@ -90,6 +91,7 @@ public struct BilibiliXMLReader: Sendable {
     /// The most comments a file may hold.
     public var maxComments: Int
 
+    /// A reader with these bounds (those of an import by default).
     public init(maxBytes: Int = 16 << 20, maxComments: Int = 100_000) {
         self.maxBytes = maxBytes
         self.maxComments = maxComments

@@ -41,6 +41,7 @@ public struct FileFormatError: Error, Sendable, Equatable, CustomStringConvertib
     /// Whether the file is over a bound (its bytes, its comments) rather than malformed.
     public var overBound: Bool
 
+    /// A problem on `line` (0: the file as a whole).
     public init(line: Int, reason: String, overBound: Bool = false) {
         self.line = line
         self.reason = reason

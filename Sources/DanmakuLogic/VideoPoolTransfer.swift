@@ -19,14 +19,15 @@ public struct VideoPoolTransfer: Sendable {
     /// The bounds of imports and exports.
     public struct Limits: Sendable {
         /// The largest file imported, in bytes (the import endpoint's body bound).
-        public var maxFileBytes = 16 << 20
+        public var maxFileBytes = BilibiliXMLReader().maxBytes
         /// The most comments one file may hold.
-        public var maxFileComments = 100_000
+        public var maxFileComments = BilibiliXMLReader().maxComments
         /// Imports per moderator: a few at once, then one per 10 s.
         public var imports = RateLimit(perSecond: 0.1, burst: 5)
         /// Exports per moderator: each reads the whole pool.
         public var exports = RateLimit(perSecond: 1, burst: 10)
 
+        /// The defaults above.
         public init() {}
     }
 
@@ -41,6 +42,7 @@ public struct VideoPoolTransfer: Sendable {
     let exportLimiter: RateLimiter
     let now: @Sendable () -> Double
 
+    /// - Parameter now: the wall clock the per-moderator limits run on, in seconds since 1970.
     public init(
         videos: any VideoPoolStore, authenticator: any PostAuthenticator, configuration: LogicConfiguration, limits: Limits = Limits(),
         now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
@@ -110,7 +112,9 @@ public struct VideoPoolTransfer: Sendable {
 
     /// A pool in a file.
     public struct Exported: Sendable {
+        /// The file's format.
         public var format: PoolFileFormat
+        /// The file.
         public var body: ByteBuffer
         /// Comments in the pool.
         public var comments: Int
