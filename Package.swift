@@ -45,11 +45,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The field's file formats for a video's pool: Bilibili XML (read with Foundation's
+        // XMLParser, libxml2) and ASS subtitles in lanes. A module of its own so that libxml2 and
+        // the layout stay out of the core every role and the hot path link.
+        .target(
+            name: "DanmakuFormats",
+            dependencies: ["DanmakuCore"],
+            swiftSettings: swiftSettings
+        ),
         // Validation, rate limits, word filter, dedupe; hands accepted comments to the bus.
         .target(
             name: "DanmakuLogic",
             dependencies: [
-                "DanmakuCore", "DanmakuBus",
+                "DanmakuCore", "DanmakuBus", "DanmakuFormats",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -134,7 +142,7 @@ let package = Package(
         .target(
             name: "DanmakuIngest",
             dependencies: [
-                "DanmakuCore", "DanmakuLogic", "DanmakuBus", "DanmakuPush",
+                "DanmakuCore", "DanmakuLogic", "DanmakuBus", "DanmakuPush", "DanmakuFormats",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
@@ -167,7 +175,7 @@ let package = Package(
         .executableTarget(
             name: "danmaku",
             dependencies: [
-                "DanmakuServer", "DanmakuLogic", "DanmakuAuth", "DanmakuArchive", "DanmakuIngest", "DanmakuBus", "DanmakuCore",
+                "DanmakuServer", "DanmakuLogic", "DanmakuFormats", "DanmakuAuth", "DanmakuArchive", "DanmakuIngest", "DanmakuBus", "DanmakuCore",
                 "DanmakuRedis", "DanmakuRedisBus",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -314,6 +322,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "DanmakuFormatsTests",
+            dependencies: ["DanmakuFormats", "DanmakuCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "DanmakuCoreTests",
             dependencies: ["DanmakuCore", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
@@ -321,7 +334,7 @@ let package = Package(
         .testTarget(
             name: "DanmakuLogicTests",
             dependencies: [
-                "DanmakuLogic", "DanmakuCore", "DanmakuBus",
+                "DanmakuLogic", "DanmakuCore", "DanmakuBus", "DanmakuFormats",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],

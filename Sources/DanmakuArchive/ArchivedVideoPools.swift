@@ -132,6 +132,16 @@ public final class ArchivedVideoPools: VideoPoolStore {
         }
     }
 
+    public func allComments(video: VideoID, limit: Int) async throws -> [VideoComment] {
+        try await serial.run { [database] in
+            let rows = try await database.query("""
+                SELECT json, (SELECT count(*) FROM video_likes l WHERE l.video = c.video AND l.id = c.id) AS likes
+                FROM video_comments c WHERE video = ? ORDER BY offset_ms, seq LIMIT ?
+                """, [.text(video.value), .integer(max(limit, 0))])
+            return rows.compactMap(Self.comment(from:))
+        }
+    }
+
     public func comment(video: VideoID, id: String) async throws -> VideoComment? {
         try await serial.run { [database] in
             try await Self.comment(video: video, id: id, on: database)

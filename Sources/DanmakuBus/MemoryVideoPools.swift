@@ -136,6 +136,14 @@ public final class MemoryVideoPools: VideoPoolStore {
         }
     }
 
+    public func allComments(video: VideoID, limit: Int) async throws -> [VideoComment] {
+        state.withLock { state in
+            guard let pool = state.byVideo[video] else { return [] }
+            return pool.comments.values.sorted { ($0.offsetMs, $0.seq) < ($1.offsetMs, $1.seq) }.prefix(max(limit, 0))
+                .map { Self.counted($0, in: pool) }
+        }
+    }
+
     public func comment(video: VideoID, id: String) async throws -> VideoComment? {
         state.withLock { state in
             guard let pool = state.byVideo[video], let comment = pool.comments[id] else { return nil }

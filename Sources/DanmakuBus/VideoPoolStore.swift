@@ -22,6 +22,11 @@ public protocol VideoPoolStore: Sendable {
     /// rank, so a read costs what it returns, not what the segment holds.
     func comments(video: VideoID, segment: Int64, limit: Int) async throws -> [VideoComment]
 
+    /// The pool's first `limit` comments in offset order (seq order among equal offsets), each
+    /// with its like count: the whole pool, for an export. Empty when there is no pool. Where
+    /// `limit` cuts between comments of one offset, which of them are kept is the store's choice.
+    func allComments(video: VideoID, limit: Int) async throws -> [VideoComment]
+
     /// Comment `id` of the pool with its like count; nil when the pool has none.
     func comment(video: VideoID, id: String) async throws -> VideoComment?
 

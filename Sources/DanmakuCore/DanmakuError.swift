@@ -52,6 +52,15 @@ extension DanmakuError {
     public static func bodyTooLarge(max: Int) -> Self {
         .init(code: "body_too_large", status: 413, message: "request body must be at most \(max) bytes")
     }
+    /// An imported file that cannot be read: the line (0 for the file as a whole) and the reason.
+    /// Nothing of it was imported.
+    public static func invalidFile(line: Int, reason: String) -> Self {
+        .init(code: "invalid_file", status: 400, message: line > 0 ? "line \(line): \(reason)" : reason)
+    }
+    /// An imported file over its bound (bytes or comments); nothing of it was imported.
+    public static func fileTooLarge(line: Int, reason: String) -> Self {
+        .init(code: "file_too_large", status: 413, message: line > 0 ? "line \(line): \(reason)" : reason)
+    }
     /// The text contains a blocked word and the filter policy is `reject`.
     public static let filtered = DanmakuError(
         code: "filtered", status: 422, message: "comment contains a blocked word")

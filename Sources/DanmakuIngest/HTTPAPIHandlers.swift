@@ -23,7 +23,8 @@ public struct HTTPAPIHandlers {
             maxInFlight: configuration.maxPipelinedRequests, maxParsed: configuration.maxParsedRequests)
         self.backpressure = AnswerBackpressure()
         self.deadline = RequestDeadline(timeout: configuration.idleTimeout)
-        self.collector = RequestBodyCollector(maxBodyBytes: configuration.maxBodyBytes, maxHeaderBytes: configuration.maxHeaderBytes)
+        self.collector = RequestBodyCollector(
+            maxBodyBytes: configuration.maxBodyBytes, maxFileBodyBytes: configuration.maxFileBodyBytes, maxHeaderBytes: configuration.maxHeaderBytes)
         self.api = api
     }
 

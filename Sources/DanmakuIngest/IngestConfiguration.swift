@@ -1,11 +1,15 @@
 // Danmaku — a live-stream bullet-comment service.
 
+import DanmakuLogic
 import NIOCore
 
 /// Settings of the HTTP API. Defaults are documented once, in README.md.
 public struct IngestConfiguration: Sendable {
     /// Largest request body accepted, in bytes.
     public var maxBodyBytes = 4096
+    /// Largest file body accepted (a pool's import, `APIBody.isFile`), in bytes: the import's own
+    /// bound on a file (`VideoPoolTransfer.Limits.maxFileBytes`).
+    public var maxFileBodyBytes = VideoPoolTransfer.Limits().maxFileBytes
     /// Largest request head (request line and headers) accepted, in bytes. NIO's parser stops at
     /// 80 KiB whatever this says; WebSocket upgrade requests are bound by it too.
     public var maxHeaderBytes = 16 * 1024

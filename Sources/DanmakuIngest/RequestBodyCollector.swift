@@ -13,8 +13,10 @@ public enum CollectedRequest {
     case refused(DanmakuError)
 }
 
-/// Collects each request's body (at most `maxBodyBytes`) and passes on one `CollectedRequest`
-/// per request, so the API handler sees whole requests.
+/// Collects each request's body (at most `maxBodyBytes`, or `maxFileBodyBytes` for an endpoint
+/// whose body is a file) and passes on one `CollectedRequest` per request, so the API handler sees
+/// whole requests. The endpoint is looked up only for a body past `maxBodyBytes`, so the posts'
+/// path pays nothing for the files' bound.
 ///
 /// A body over the limit, by its `Content-Length` or as it arrives, is refused at once (413) and
 /// the rest of it is dropped; NIO's parser errors become a refusal once per connection (431 for a
@@ -25,18 +27,22 @@ public final class RequestBodyCollector: ChannelInboundHandler, RemovableChannel
 
     private enum State {
         case idle
-        case receiving(HTTPRequestHead, ByteBuffer)
+        /// A request being read, and its body's bound once it has been looked up.
+        case receiving(HTTPRequestHead, ByteBuffer, bound: Int?)
         /// The request was refused; what is left of it is dropped.
         case discarding
     }
 
     private let maxBodyBytes: Int
+    /// The bound of a file body (`APIBody.isFile`).
+    private let maxFileBodyBytes: Int
     /// The head bound named in a `431` (`HeadSizeLimit`, or NIO's parser past its own ceiling).
     private let maxHeaderBytes: Int
     private var state = State.idle
 
-    public init(maxBodyBytes: Int, maxHeaderBytes: Int = IngestConfiguration().maxHeaderBytes) {
+    public init(maxBodyBytes: Int, maxFileBodyBytes: Int = IngestConfiguration().maxFileBodyBytes, maxHeaderBytes: Int = IngestConfiguration().maxHeaderBytes) {
         self.maxBodyBytes = maxBodyBytes
+        self.maxFileBodyBytes = maxFileBodyBytes
         self.maxHeaderBytes = maxHeaderBytes
     }
 
@@ -45,19 +51,30 @@ public final class RequestBodyCollector: ChannelInboundHandler, RemovableChannel
         case (.head(let head), _):
             // Content-Length is range-checked by Int's own parser: a huge value is nil, not a trap,
             // and NIO's parser has already refused a malformed one.
+            var bound: Int?
             if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
-                refuse(context: context, .bodyTooLarge(max: maxBodyBytes))
-                return
+                let limit = self.bound(of: head)
+                guard length <= limit else {
+                    refuse(context: context, .bodyTooLarge(max: limit))
+                    return
+                }
+                bound = limit
             }
-            state = .receiving(head, context.channel.allocator.buffer(capacity: 0))
-        case (.body(var chunk), .receiving(let head, var body)):
-            guard body.readableBytes + chunk.readableBytes <= maxBodyBytes else {
-                refuse(context: context, .bodyTooLarge(max: maxBodyBytes))
-                return
+            state = .receiving(head, context.channel.allocator.buffer(capacity: 0), bound: bound)
+        case (.body(var chunk), .receiving(let head, var body, var bound)):
+            if body.readableBytes + chunk.readableBytes > maxBodyBytes {
+                let limit = bound ?? self.bound(of: head)
+                bound = limit
+                guard body.readableBytes + chunk.readableBytes <= limit else {
+                    refuse(context: context, .bodyTooLarge(max: limit))
+                    return
+                }
             }
+            // Out of the state while written to, so the buffer is not shared (and copied).
+            state = .idle
             body.writeBuffer(&chunk)
-            state = .receiving(head, body)
-        case (.end, .receiving(let head, let body)):
+            state = .receiving(head, body, bound: bound)
+        case (.end, .receiving(let head, let body, _)):
             state = .idle
             context.fireChannelRead(wrapInboundOut(.request(head, body)))
         case (.end, .discarding):
@@ -82,6 +99,13 @@ public final class RequestBodyCollector: ChannelInboundHandler, RemovableChannel
         } else {
             refuse(context: context, .malformedRequest)
         }
+    }
+
+    /// The body bound of the endpoint `head` asks for.
+    private func bound(of head: HTTPRequestHead) -> Int {
+        guard case .endpoint(let endpoint, _) = APIRouter.standard.route(method: head.method, path: RequestTarget(uri: head.uri).path),
+              endpoint.body?.isFile == true else { return maxBodyBytes }
+        return max(maxBodyBytes, maxFileBodyBytes)
     }
 
     private func refuse(context: ChannelHandlerContext, _ error: DanmakuError) {

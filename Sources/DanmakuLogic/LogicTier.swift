@@ -20,6 +20,8 @@ public final class LogicTier: Sendable {
     public let likes: CommentLikes
     /// The comment pools of recorded videos.
     public let videos: VideoPools
+    /// Video pools' imports and exports in the field's file formats.
+    public let transfer: VideoPoolTransfer
     /// Room stats, the busiest rooms, history.
     public let rooms: RoomQueries
     /// What viewers' sockets ask of the tier.
@@ -65,6 +67,7 @@ public final class LogicTier: Sendable {
         self.videos = VideoPools(
             configuration: configuration, authenticator: authenticator, admission: admission, videos: videos, replay: replay,
             idempotency: idempotentPosts, likers: likers, recallWindow: recallWindow, metrics: metrics)
+        self.transfer = VideoPoolTransfer(videos: videos, authenticator: authenticator, configuration: configuration)
         self.rooms = RoomQueries(log: log, online: online)
         self.viewers = ViewerGateway(authenticator: authenticator, posts: posts, reads: reads)
         self.words = words

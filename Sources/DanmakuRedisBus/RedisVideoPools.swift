@@ -126,6 +126,34 @@ public final class RedisVideoPools: VideoPoolStore {
     /// Comments ranked per script call when ranking an old pool.
     public static let rankingChunk = 1000
 
+    /// Read in chunks of `chunk` by offset rank, one script call each, so a large pool does not hold
+    /// Redis up. A comment removed between two calls may move another across the cut, so an export
+    /// taken while the pool changes is as of no one moment (ids are deduplicated).
+    public func allComments(video: VideoID, limit: Int) async throws -> [VideoComment] {
+        let keys = Keys(video)
+        var comments: [VideoComment] = []
+        var seen = Set<String>()
+        var start = 0
+        while comments.count < limit {
+            let count = min(Self.chunk, limit - comments.count)
+            let reply = try await bus.scripts.run(
+                RedisScripts.videoComments, keys: [keys.offsets, keys.comments, keys.likeCounts],
+                arguments: [RESPArgument(start), RESPArgument(count)], on: bus.redis
+            ).get()
+            guard let parts = reply.array, let read = parts.first?.integer, parts.count % 2 == 1 else {
+                throw RedisError.unexpectedReply("video comments: \(reply)")
+            }
+            for index in stride(from: 1, to: parts.count, by: 2) {
+                if let comment = Self.comment(json: parts[index], likes: parts[index + 1]), seen.insert(comment.id).inserted {
+                    comments.append(comment)
+                }
+            }
+            if read < Int64(clamping: count) { break }
+            start += count
+        }
+        return comments.sorted { ($0.offsetMs, $0.seq) < ($1.offsetMs, $1.seq) }
+    }
+
     public func comment(video: VideoID, id: String) async throws -> VideoComment? {
         let keys = Keys(video)
         let reply = try await bus.scripts.run(
@@ -231,6 +259,22 @@ extension RedisScripts {
             if json then
                 out[#out + 1] = json
                 out[#out + 1] = tonumber(redis.call('HGET', KEYS[2], id) or '0')
+            end
+        end
+        return out
+        """
+
+    /// A run of a video's comments in offset order. KEYS: offsets sorted set, comments hash, like
+    /// counts hash. ARGV: the first index, how many. Returns how many ids the run had, then
+    /// {JSON, like count} for each comment still there.
+    static let videoComments = """
+        local ids = redis.call('ZRANGE', KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[1]) + tonumber(ARGV[2]) - 1)
+        local out = {#ids}
+        for _, id in ipairs(ids) do
+            local json = redis.call('HGET', KEYS[2], id)
+            if json then
+                out[#out + 1] = json
+                out[#out + 1] = tonumber(redis.call('HGET', KEYS[3], id) or '0')
             end
         end
         return out

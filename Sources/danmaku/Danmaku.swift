@@ -9,7 +9,7 @@ struct Danmaku: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "danmaku",
         abstract: "Live-stream bullet comments: HTTP in, batched WebSocket frames out.",
-        subcommands: [Serve.self, Token.self, Post.self, Status.self, OpenAPI.self],
+        subcommands: [Serve.self, Token.self, Post.self, Pool.self, Status.self, OpenAPI.self],
         defaultSubcommand: Serve.self)
 
     /// Adds `DANMAKU_*` environment defaults to `serve`'s flags, then runs the command.

@@ -60,4 +60,12 @@ import Testing
         try await VideoPoolContract.viewersNeitherStartPoolsNorBlockAPublish(archive.videos)
         await archive.close()
     }
+
+    @Test func allCommentsComeInOffsetOrderAcrossSegments() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("danmaku-pool-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let archive = try await ArchivedLog.open(directory: directory, historyCapacity: 10, logger: Logger(label: "test"))
+        try await VideoPoolContract.allCommentsComeInOffsetOrderAcrossSegments(archive.videos)
+        await archive.close()
+    }
 }

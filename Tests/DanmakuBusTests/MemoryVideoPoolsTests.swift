@@ -12,6 +12,10 @@ import Testing
         try await VideoPoolContract.viewersNeitherStartPoolsNorBlockAPublish(MemoryVideoPools())
     }
 
+    @Test func allCommentsComeInOffsetOrderAcrossSegments() async throws {
+        try await VideoPoolContract.allCommentsComeInOffsetOrderAcrossSegments(MemoryVideoPools())
+    }
+
     @Test func likesPastTheLikersBoundCountWithoutWho() async throws {
         try await VideoPoolContract.likesPastTheLikersBoundCountWithoutWho(MemoryVideoPools(maxLikersPerComment: 2))
     }

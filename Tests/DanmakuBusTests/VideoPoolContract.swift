@@ -50,6 +50,21 @@ enum VideoPoolContract {
         #expect(try await store.add([comment("v1", at: 1)], video: VideoID("vod")!, limit: 2, origin: .published).count == 1, "a publish starts a pool")
     }
 
+    /// The whole pool, for an export: offset order (seq among equal offsets), across segments, with
+    /// like counts, bounded by `limit`; an unknown video has none.
+    static func allCommentsComeInOffsetOrderAcrossSegments(_ store: some VideoPoolStore) async throws {
+        let video = VideoID("whole")!
+        let comments = [comment("late", at: 800_000), comment("b", at: 5), comment("a", at: 5), comment("first", at: 0)]
+        _ = try await store.add(comments, video: video, limit: 10, origin: .published)
+        _ = try await store.like(video: video, id: "late", user: "u1")
+        let all = try await store.allComments(video: video, limit: 10)
+        #expect(all.map(\.id) == ["first", "b", "a", "late"], "offset order, then seq")
+        #expect(all.last?.likes == 1)
+        #expect(try await store.allComments(video: video, limit: 3).map(\.id) == ["first", "b", "a"])
+        #expect(try await store.allComments(video: video, limit: 1).map(\.id) == ["first"])
+        #expect(try await store.allComments(video: VideoID("none")!, limit: 10).isEmpty)
+    }
+
     /// Past the likers a store remembers per comment (here 2), likes count without who; a
     /// remembered liker still counts once. `store` remembers 2.
     static func likesPastTheLikersBoundCountWithoutWho(_ store: some VideoPoolStore) async throws {

@@ -22,6 +22,14 @@ import Testing
         }
     }
 
+    @Test func allCommentsComeInOffsetOrderAcrossSegments() async throws {
+        try await RedisServer.with { server in
+            try await RedisBusTests().withBus(server) { bus in
+                try await VideoPoolContract.allCommentsComeInOffsetOrderAcrossSegments(RedisVideoPools(bus: bus))
+            }
+        }
+    }
+
     @Test func likesPastTheLikersBoundCountWithoutWho() async throws {
         try await RedisServer.with { server in
             try await RedisBusTests().withBus(server) { bus in

@@ -84,9 +84,19 @@ public struct APIParameter: Sendable {
 public struct APIBody: Sendable {
     public var schema: JSONSchema
     public var required: Bool
+    /// The media type it is documented as.
+    public var mediaType = "application/json"
+    /// Whether it is a whole file (a pool's import), bounded by `IngestConfiguration.maxFileBodyBytes`
+    /// rather than `maxBodyBytes`.
+    public var isFile = false
 
     public static func json(_ schema: JSONSchema, required: Bool = true) -> APIBody {
         APIBody(schema: schema, required: required)
+    }
+
+    /// A file of `mediaType`, sent as the raw body.
+    public static func file(mediaType: String) -> APIBody {
+        APIBody(schema: .string(minLength: 1), required: true, mediaType: mediaType, isFile: true)
     }
 }
 
@@ -96,6 +106,8 @@ public struct APIAnswerSpec: Sendable {
         case json(JSONSchema)
         /// A body of this media type that is not JSON (pages, scripts, metrics).
         case other(String)
+        /// A file in one of these media types, each with its schema (a string for text files).
+        case files([(mediaType: String, schema: JSONSchema)])
         /// Server-Sent Events: each event's fields (the messages in `data` are in docs/PROTOCOL.md).
         case eventStream
         case none
@@ -111,6 +123,11 @@ public struct APIAnswerSpec: Sendable {
 
     public static func other(_ status: Int = 200, _ description: String, mediaType: String) -> APIAnswerSpec {
         APIAnswerSpec(status: status, description: description, content: .other(mediaType))
+    }
+
+    /// A file in one of `mediaTypes`, as the request chose.
+    public static func files(_ status: Int = 200, _ description: String, _ mediaTypes: [(mediaType: String, schema: JSONSchema)]) -> APIAnswerSpec {
+        APIAnswerSpec(status: status, description: description, content: .files(mediaTypes))
     }
 
     public static func eventStream(_ description: String) -> APIAnswerSpec {

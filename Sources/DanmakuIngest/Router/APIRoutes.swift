@@ -1,6 +1,7 @@
 // Danmaku — a live-stream bullet-comment service.
 
 import DanmakuCore
+import DanmakuFormats
 import DanmakuLogic
 import NIOCore
 import NIOHTTP1
@@ -306,6 +307,31 @@ public enum APIRoutes {
             errors: staffBodyErrors + [APIErrorSpec(400, "invalid_room", "invalid_stream"), tokenErrors, forbidden,
                                   APIErrorSpec(404, "no_archive", "no_stream"), storeDown],
             action: .run { request in await request.videosAPI.publish(video: request.video, body: request.body, token: request.token).map(\.response) }),
+        APIEndpoint(
+            .GET, "/v1/videos/{video}/export", role: .logic, principal: .staffOfRoom, readsStore: true,
+            summary: "The video's whole pool as a file: Bilibili XML, ASS subtitles in lanes, or JSON.",
+            query: [
+                APIParameter("format", .enumeration(PoolFileFormat.allCases.map(\.rawValue)), "The file's format.", required: true),
+                APIParameter("width", .integer(minimum: Int64(clamping: ASSLayout.sizes.lowerBound), maximum: Int64(clamping: ASSLayout.sizes.upperBound)), "ASS: the video's width in pixels (default 1920)."),
+                APIParameter("height", .integer(minimum: Int64(clamping: ASSLayout.sizes.lowerBound), maximum: Int64(clamping: ASSLayout.sizes.upperBound)), "ASS: the video's height in pixels (default 1080)."),
+                APIParameter("duration", .integer(minimum: Int64(clamping: ASSLayout.durations.lowerBound), maximum: Int64(clamping: ASSLayout.durations.upperBound)), "ASS: seconds a scrolling comment takes to cross (default 8)."),
+            ],
+            answers: [.files(200, "The file; `X-Danmaku-Comments` says how many comments the pool has, `X-Danmaku-Omitted` how many an ASS file left out for want of a free lane.",
+                             PoolFileFormat.allCases.map { format in
+                                 (String(format.contentType.prefix { $0 != ";" }), format == .json ? .ref("PoolComments") : .string())
+                             })],
+            errors: [APIErrorSpec(400, "invalid_format", "invalid_width", "invalid_height", "invalid_duration"), tokenErrors, forbidden,
+                     APIErrorSpec(429, "rate_limited"), storeDown],
+            action: .run { request in await PoolFilesAPI(transfer: request.node.logic.transfer).export(request) }),
+        APIEndpoint(
+            .POST, "/v1/videos/{video}/import", role: .logic, principal: .staffOfRoom,
+            summary: "Add a Bilibili XML file's comments to the video's pool (all or nothing; ids the pool has are skipped).",
+            query: [APIParameter("format", .enumeration(["bilibili-xml"]), "The file's format (default bilibili-xml).")],
+            body: .file(mediaType: "application/xml"), answers: [.json(200, "Imported.", .ref("Imported"))],
+            errors: [APIErrorSpec(400, "invalid_format", "invalid_file"), APIErrorSpec(413, "body_too_large", "file_too_large"),
+                     APIErrorSpec(415, "unsupported_media_type"), tokenErrors, forbidden, APIErrorSpec(409, "video_full"),
+                     APIErrorSpec(429, "rate_limited"), storeDown],
+            action: .run { request in await PoolFilesAPI(transfer: request.node.logic.transfer).importFile(request) }),
     ]
 
     // MARK: Dashboard

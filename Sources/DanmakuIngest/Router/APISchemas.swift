@@ -49,6 +49,8 @@ enum APISchemas {
         ("VideoRemoval", videoRemoval),
         ("PublishRequest", publishRequest),
         ("Published", published),
+        ("Imported", imported),
+        ("PoolComments", .array(videoComment)),
         ("AdminStats", adminStats),
     ]
 
@@ -348,6 +350,17 @@ enum APISchemas {
     private static let publishRequest: JSONSchema = .object(
         [("room", roomID), ("stream", .nullable(.integer(minimum: 1, maximum: Int64(clamping: ClientNumber.maxSeq))))],
         required: ["room"])
+
+    /// What an import did: comments read, added (not those the pool had), and left out with the
+    /// line and why.
+    private static let imported: JSONSchema = .object(
+        [
+            ("video", videoID),
+            ("format", .enumeration(["bilibili-xml"])),
+            ("read", .integer(minimum: 0)),
+            ("added", .integer(minimum: 0)),
+            ("skipped", .array(.object([("line", .integer(minimum: 0)), ("reason", .string())], required: ["line", "reason"]))),
+        ], required: ["video", "format", "read", "added", "skipped"])
 
     /// Only an ended stream is published (`409 stream_live` otherwise), so `endedAt` is always
     /// there. `added` is 0 for a stream published before.

@@ -75,7 +75,7 @@ public enum OpenAPIDocument {
         let parameters = endpoint.query.map { parameter($0, in: "query") } + endpoint.headers.map { parameter($0, in: "header") }
         if !parameters.isEmpty { operation["parameters"] = parameters }
         if let body = endpoint.body {
-            operation["requestBody"] = ["required": body.required, "content": ["application/json": ["schema": body.schema.json]]]
+            operation["requestBody"] = ["required": body.required, "content": [body.mediaType: ["schema": body.schema.json]]]
         }
         var responses: [String: Any] = [:]
         for answer in endpoint.answers {
@@ -83,6 +83,8 @@ public enum OpenAPIDocument {
             switch answer.content {
             case .json(let schema): response["content"] = ["application/json": ["schema": schema.json]]
             case .other(let mediaType): response["content"] = [mediaType: ["schema": ["type": "string"]]]
+            case .files(let files):
+                response["content"] = Dictionary(files.map { ($0.mediaType, ["schema": $0.schema.json]) }) { first, _ in first }
             case .eventStream:
                 let event = JSONSchema.object([
                     ("event", .string()), ("data", .string()), ("id", .string()), ("retry", .integer(minimum: 0)),
