@@ -1071,7 +1071,7 @@ def check(harness, workload, histories):
             anomaly("lost" if post else "undeclared_gaps", at, viewer=name, seq=seq, id=cid, room=room,
                     detail=None if post else "in history, not answered 201 (outcome unknown to the client)")
         for cid, seq in viewer["screen"].items():
-            if cid in history:
+            if cid in history or cid in viewer["after_retract_ids"]:
                 continue
             at = next((t for t, s, c in viewer["deliveries"] if c == cid), harness.now())
             if cid in retract_ok or cid in retract_tried:
@@ -1202,7 +1202,10 @@ async def main_async(harness):
     histories = {}
     while True:
         histories = {room: await read_history(harness, room) for room in rooms}
-        behind = [v for v in workload.viewers if v["last"] is None or v["last"] < histories[v["room"]][1]]
+        # The highest seq history holds, not the counter: a withdrawn or recalled last seq is
+        # never delivered.
+        newest = {room: max(h[0].values(), default=0) for room, h in histories.items()}
+        behind = [v for v in workload.viewers if v["last"] is None or v["last"] < newest[v["room"]]]
         if not behind or harness.now() > settle_deadline:
             break
         await asyncio.sleep(1.0)
