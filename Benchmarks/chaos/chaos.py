@@ -208,7 +208,12 @@ class Proc:
         out = open(os.path.join(self.harness.logs, f"{self.name}.log"), "ab")
         out.write(f"--- start {time.time():.3f} {' '.join(self.argv)}\n".encode())
         out.flush()
-        self.popen = subprocess.Popen(self.harness.net.prefix(self.member) + self.argv, stdout=out,
+        prefix = self.harness.net.prefix(self.member)
+        if not prefix and env_extra and "LD_PRELOAD" in env_extra:
+            # Started straight from Python with libfaketime preloaded, the Swift binary was seen
+            # to run without its arguments (all roles, port 7000); through env(1) it has them.
+            prefix = ["env"]
+        self.popen = subprocess.Popen(prefix + self.argv, stdout=out,
                                       stderr=subprocess.STDOUT, env=env, start_new_session=True)
         out.close()
         self.paused = False
@@ -1263,6 +1268,10 @@ def main():
     try:
         harness.plan_members()
         harness.net.setup()
+        if harness.mode == "loopback":
+            harness.notes.append("processes on loopback (no network namespaces): no partition, delay or loss faults")
+        if not harness.faketime:
+            harness.notes.append("libfaketime not found: no clock jumps")
         if harness.mode == "netns" and not harness.net.netem:
             harness.notes.append("tc netem is not available in this kernel: delay faults use a tbf queue "
                                  "(packets wait up to the delay in a slow token bucket, then are delivered)")
