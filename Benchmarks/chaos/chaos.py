@@ -1098,11 +1098,14 @@ def check(harness, workload, histories, promised_only=False):
 
 
 def offline_during(viewer, retraction):
-    """Whether the viewer lost or opened a connection around the retraction's request."""
+    """Whether the viewer lost or opened a connection around the retraction's request: from 3 s
+    before it to 10 s after its answer, since a connection that stops carrying frames (a partition,
+    a delayed link) is noticed only after a missed ping (2 s, then 4 s), and a `retract` written
+    to it meanwhile is lost with it."""
     if retraction is None:
         return False
     low = retraction["sent"] - 3.0
-    high = retraction.get("answered", retraction["sent"] + 30.0) + 3.0
+    high = retraction.get("answered", retraction["sent"] + 30.0) + 10.0
     return any(low <= event["at"] <= high for event in viewer["drops"] + viewer["connects"][1:])
 
 
