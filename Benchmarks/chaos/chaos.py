@@ -1124,16 +1124,18 @@ def plot(harness, workload, path):
     colors = {"partition": "tab:red", "delay": "tab:orange", "loss": "tab:pink", "kill": "tab:purple",
               "pause": "tab:brown", "pause_mid_post": "tab:olive", "clock_jump": "tab:cyan",
               "failover": "tab:blue", "redis_restart": "tab:blue", "redis_pause": "tab:gray"}
-    figure, axis = plt.subplots(figsize=(14, 6))
-    labelled = set()
-    lanes = {}
+    figure, (lanes_axis, axis) = plt.subplots(2, 1, figsize=(14, 7), sharex=True,
+                                              gridspec_kw={"height_ratios": [1, 3]})
+    kinds = sorted({fault["kind"] for fault in harness.fault_log})
     for fault in harness.fault_log:
         end = fault["end"] if fault["end"] is not None else fault["start"] + 0.5
-        lane = lanes.setdefault(fault["kind"], len(lanes))
-        axis.axvspan(fault["start"], end, ymin=lane / 12, ymax=(lane + 1) / 12, alpha=0.35,
-                     color=colors.get(fault["kind"], "gray"),
-                     label=None if fault["kind"] in labelled else fault["kind"])
-        labelled.add(fault["kind"])
+        color = colors.get(fault["kind"], "gray")
+        lanes_axis.broken_barh([(fault["start"], end - fault["start"])], (kinds.index(fault["kind"]) - 0.4, 0.8),
+                               color=color, alpha=0.8)
+        axis.axvspan(fault["start"], end, color=color, alpha=0.12, linewidth=0)
+    lanes_axis.set_yticks(range(len(kinds)))
+    lanes_axis.set_yticklabels(kinds, fontsize=8)
+    lanes_axis.set_title(f"danmaku chaos: {harness.topology}, seed {harness.seed}, {harness.mode}: faults")
     posts = sorted((p["answered"], p["answered"] - p["sent"]) for p in workload.accepted)
     if posts:
         axis.plot([p[0] for p in posts], [p[1] for p in posts], ".", markersize=3, color="black",
@@ -1151,7 +1153,6 @@ def plot(harness, workload, path):
     axis.set_yscale("symlog", linthresh=0.1)
     axis.set_xlabel("seconds since the workload started")
     axis.set_ylabel("seconds")
-    axis.set_title(f"danmaku chaos: {harness.topology}, seed {harness.seed}, {harness.mode}")
     axis.legend(loc="upper left", fontsize=8, ncol=3)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
