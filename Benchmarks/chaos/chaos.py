@@ -21,6 +21,7 @@ import glob
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -91,9 +92,23 @@ class Network:
             return []
         return ["ip", "netns", "exec", self.members[name]["ns"]]
 
+    def remove_stale(self):
+        """Deletes the namespaces of earlier runs whose harness is gone (killed before its
+        teardown) and that hold no process; ones that still hold processes are only named."""
+        for line in run(["ip", "netns", "list"], check=False, quiet=True).stdout.splitlines():
+            name = line.split()[0] if line.strip() else ""
+            match = re.match(r"^dmkchaos(\d+)-", name)
+            if not match or os.path.exists(f"/proc/{match.group(1)}"):
+                continue
+            if run(["ip", "netns", "pids", name], check=False, quiet=True).stdout.strip():
+                log(f"namespace {name} of a gone run still holds processes; left alone")
+            else:
+                run(["ip", "netns", "del", name], check=False, quiet=True)
+
     def setup(self):
         if self.mode != "netns":
             return
+        self.remove_stale()
         run(["ip", "netns", "add", self.switch])
         self.namespaces.append(self.switch)
         run(["ip", "-n", self.switch, "link", "add", "br0", "type", "bridge"])
