@@ -1039,7 +1039,8 @@ def check(harness, workload, histories, promised_only=False):
         if len(anomalies) < 500:
             anomalies.append({"kind": kind, "at": round(at, 3), "faults": fault_windows(harness.fault_log, at), **fields})
 
-    counts_extra = {"retract_missed_while_reconnecting": 0, "retract_lost": 0}
+    counts_extra = {"retract_missed_while_reconnecting": 0, "retract_lost": 0,
+                    "withdrawn_missed_while_reconnecting": 0}
     retractions = {r["id"]: r for r in workload.retractions}
     retract_ok = {r["id"] for r in workload.retractions if r["status"] == 200}
     retract_tried = {r["id"] for r in workload.retractions}
@@ -1106,10 +1107,21 @@ def check(harness, workload, histories, promised_only=False):
                     continue
                 anomaly("retract_lost", at, viewer=name, seq=seq, id=cid,
                         detail="retracted (200) while this viewer was connected; its retract never came")
+            elif reconnected_after(viewer, at):
+                # Not covered: a withdrawal's retract sent while the viewer was away is not
+                # replayed by its resume, as for a recall (docs/GUARANTEES.md).
+                counts_extra["withdrawn_missed_while_reconnecting"] += 1
             else:
                 anomaly("withdrawn_on_screen", at, viewer=name, seq=seq, id=cid,
                         detail="on screen, not in history, never retracted to this viewer")
     return counts, anomalies, counts_extra
+
+
+def reconnected_after(viewer, shown_at):
+    """Whether the viewer lost or opened a connection within 10 s after a comment reached it: a
+    withdrawal's retract follows the comment within --bus-replica-timeout-ms (or, retried, a little
+    later), and one written to a connection the viewer then gives up on is lost with it."""
+    return any(shown_at <= event["at"] <= shown_at + 10.0 for event in viewer["drops"] + viewer["connects"][1:])
 
 
 def offline_during(viewer, retraction):

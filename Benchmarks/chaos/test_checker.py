@@ -97,6 +97,10 @@ class CheckerTests(unittest.TestCase):
         harness, workload = make_workload([(1, "a")])
         viewer(workload, [batch((1, "a"), (2, "w"))])
         self.assertEqual(self.check(harness, workload, {"r": ({"a": 1}, 2, 7)})[0], {"withdrawn_on_screen": 1})
+        harness, workload = make_workload([(1, "a")])
+        viewer(workload, [batch((1, "a"), (2, "w"))], drops=[{"at": 14.0}])
+        counts, _, extra = self.check(harness, workload, {"r": ({"a": 1}, 2, 7)})
+        self.assertEqual((counts, extra["withdrawn_missed_while_reconnecting"]), ({}, 1), "dropped 3 s after")
 
     def test_retractions(self):
         retraction = {"id": "b", "seq": 2, "room": "r", "sent": 10.5, "answered": 10.6, "status": 200}
