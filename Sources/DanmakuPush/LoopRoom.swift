@@ -129,9 +129,31 @@ final class LoopRoom {
         return pending.count > before
     }
 
-    /// Gives up on a seq that has been missing for `timeout` (see `SeqOrder.skipStalledGap`).
-    func skipStalledGap(now: NIODeadline, timeout: TimeAmount) -> Bool {
-        whileOrdering(now: now) { $0.skipStalledGap(into: &$1, now: now, timeout: timeout) }
+    /// The seqs missing for `timeout` before held comments (see `SeqOrder.stalledGap`).
+    func stalledGap(now: NIODeadline, timeout: TimeAmount) -> ClosedRange<UInt64>? {
+        order.stalledGap(now: now, timeout: timeout)
+    }
+
+    /// How long the oldest held comment has waited for a missing seq.
+    func heldFor(now: NIODeadline) -> TimeAmount { order.heldFor(now: now) }
+
+    /// A history read of a stalled gap is under way (one at a time per room).
+    var repairingGap = false
+
+    /// Stops waiting for `seqs`: history does not hold them (retracted or withdrawn), so nothing
+    /// is missed. True when comments held behind them became ready.
+    func skip(_ seqs: ClosedRange<UInt64>, now: NIODeadline) -> Bool {
+        whileOrdering(now: now) { $0.skip(through: seqs.upperBound, into: &$1, now: now) }
+    }
+
+    /// Gives up on `seqs` that history could not be read for, and tells every viewer with a
+    /// `gap` (a viewer's count must not silently lack them: reconnecting with `since` before them
+    /// gets them from history). True when comments held behind them became ready.
+    func declareGap(_ seqs: ClosedRange<UInt64>, now: NIODeadline) -> Bool {
+        let frame = ViewerMessage.frame(ViewerMessage.Gap(room: id.value, from: seqs.lowerBound, to: seqs.upperBound))
+        for subscription in viewers { subscription.viewer.send(frame) }
+        for subscription in joining { subscription.viewer.send(frame) }
+        return skip(seqs, now: now)
     }
 
     /// Takes comment `id` (`seq`) back: out of the next batch if it is still waiting, and a

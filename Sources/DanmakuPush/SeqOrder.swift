@@ -5,7 +5,8 @@ import NIOCore
 
 /// Puts one room's comments back in seq order on one loop: a comment that arrives ahead of a
 /// missing seq waits for it, a withdrawn seq is skipped instead of waited for, and a gap that stays
-/// open past the reorder timeout is given up (the comment is still in history).
+/// open past the reorder timeout is read from history (`PushShard.repairGap`): what history holds
+/// is passed on, what it does not (retracted, withdrawn) is skipped.
 struct SeqOrder {
     /// The next seq to pass on, or nil until the first snapshot tells where the room stands.
     private(set) var next: UInt64?
@@ -39,13 +40,26 @@ struct SeqOrder {
         release(into: &ready, now: now)
     }
 
-    /// Gives up on a seq that has been missing for `timeout`: skips to the oldest held comment.
-    ///
-    /// The bus lost nothing in memory mode; this guards against a lost publish on a remote bus,
-    /// where the comment is still in history and a resuming viewer gets it.
-    mutating func skipStalledGap(into ready: inout [EncodedComment], now: NIODeadline, timeout: TimeAmount) {
-        guard let since = heldSince, now - since >= timeout, next != nil, let oldest = held.keys.min() else { return }
-        next = oldest
+    /// The seqs missing before the oldest held comment, when they have been missing for
+    /// `timeout` (a publish the bus lost: the comments are still in history); nil otherwise.
+    func stalledGap(now: NIODeadline, timeout: TimeAmount) -> ClosedRange<UInt64>? {
+        guard let since = heldSince, now - since >= timeout, let next, let oldest = held.keys.min(), oldest > next else { return nil }
+        return next...(oldest - 1)
+    }
+
+    /// How long the oldest held comment has waited.
+    func heldFor(now: NIODeadline) -> TimeAmount { heldSince.map { now - $0 } ?? .zero }
+
+    /// Stops waiting for the seqs up to `last` that have not come (history did not hold them, or
+    /// could not be read for too long): the held comments up to `last` are passed on in order,
+    /// then what follows them.
+    mutating func skip(through last: UInt64, into ready: inout [EncodedComment], now: NIODeadline) {
+        guard let next, last >= next else { return }
+        for seq in held.keys.filter({ $0 <= last }).sorted() {
+            if let comment = held.removeValue(forKey: seq) { ready.append(comment) }
+        }
+        withdrawn = withdrawn.filter { $0 > last }
+        self.next = last + 1
         release(into: &ready, now: now)
     }
 

@@ -146,6 +146,31 @@ func json(_ frame: ParsedFrame) throws -> [String: Any] {
         #expect(try frames.filter { try json($0)["type"] as? String == "comments" }.flatMap(seqs) == [1, 2])
     }
 
+    /// A comment stored (answered 201) whose publish the bus lost: once the reorder timeout has
+    /// passed, the push node reads it from history and viewers get it in order, not a hole.
+    @Test func aCommentWhosePublishWasLostIsReadFromHistoryInOrder() async throws {
+        let harness = ViewerHarness(window: 10)
+        let channel = try harness.connect()
+        _ = try harness.frames(channel)
+        let lost = try Comment(
+            seq: 0, id: "lost-publish", room: harness.room.value, user: CommentAuthor(id: "u", name: "U"), text: "stored, never published",
+            color: "#ffffff", mode: .scroll, ts: 0
+        ).unnumberedJSON()
+        _ = try await harness.bus.append(room: harness.room, unnumbered: lost)
+        try await harness.post(1)
+        harness.loop.advanceTime(by: .milliseconds(10))
+        #expect(try harness.frames(channel).filter { try json($0)["type"] as? String == "comments" }.isEmpty, "seq 2 waits for seq 1")
+        // The sweep runs every second; the reorder timeout is 2 s.
+        for _ in 0..<4 {
+            harness.loop.advanceTime(by: .seconds(1))
+            harness.loop.run()
+        }
+        harness.loop.advanceTime(by: .milliseconds(10))
+        let frames = try harness.frames(channel)
+        #expect(try frames.filter { try json($0)["type"] as? String == "comments" }.flatMap(seqs) == [1, 2])
+        #expect(try frames.map(json).allSatisfy { $0["type"] as? String != "gap" }, "nothing was lost: no gap")
+    }
+
     @Test func sameBytesGoToEveryViewer() async throws {
         let harness = ViewerHarness(window: 10)
         let viewers = try (0..<3).map { _ in try harness.connect() }
