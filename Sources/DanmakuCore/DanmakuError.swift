@@ -57,6 +57,11 @@ extension DanmakuError {
     public static func invalidFile(line: Int, reason: String) -> Self {
         .init(code: "invalid_file", status: 400, message: line > 0 ? "line \(line): \(reason)" : reason)
     }
+    /// A file body (an import) while the node already reads as many as it holds at once: they
+    /// are large, so their number is bounded node-wide. Nothing was read; try again shortly.
+    public static let filesBusy = DanmakuError(
+        code: "files_busy", status: 503, message: "the node is reading as many files as it takes at once; retry shortly",
+        retryAfterSeconds: 5)
     /// An imported file over its bound (bytes or comments); nothing of it was imported.
     public static func fileTooLarge(line: Int, reason: String) -> Self {
         .init(code: "file_too_large", status: 413, message: line > 0 ? "line \(line): \(reason)" : reason)

@@ -224,8 +224,14 @@ public struct ASSLanes: Sendable {
     /// Whether a comment of `width` starting at `start` (centiseconds) may follow `last` in a lane.
     static func mayFollow(_ last: Mover?, start: Int64, width: Int64, screen: Int64, duration: Int64) -> Bool {
         guard let last else { return true }
+        // Past one crossing the lane is free whatever the widths. Bounded so that no product
+        // below can overflow: widths at most 64 screens, times within two crossings.
         let elapsed = start - last.start
-        return (screen + last.width) * elapsed >= last.width * duration && (screen + width) * (duration - elapsed) <= screen * duration
+        if elapsed >= duration { return true }
+        if elapsed < 0 { return false }
+        let (screen, duration) = (min(max(screen, 1), 1 << 20), min(max(duration, 1), 1 << 20))
+        let (lastWidth, width) = (min(max(last.width, 0), screen * 64), min(max(width, 0), screen * 64))
+        return (screen + lastWidth) * elapsed >= lastWidth * duration && (screen + width) * (duration - elapsed) <= screen * duration
     }
 
     /// The top lane of the first run of `span` lanes free for a moving comment, marked as taken;

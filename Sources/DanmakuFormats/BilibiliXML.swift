@@ -111,9 +111,8 @@ public struct BilibiliXMLReader: Sendable {
         guard bytes.count <= maxBytes else {
             return .failure(FileFormatError(line: 0, reason: "the file is \(bytes.count) bytes; at most \(maxBytes) are read", overBound: true))
         }
-        if let line = Self.line(of: Array("<!DOCTYPE".utf8), in: bytes) ?? Self.line(of: Array("<!ENTITY".utf8), in: bytes) {
-            return .failure(FileFormatError(line: line, reason: "a document type declaration is not allowed in a danmaku file"))
-        }
+        // What libxml2 would take long over, or expand, is refused before it sees the file.
+        if let refusal = XMLPrescreen.refusal(of: bytes) { return .failure(refusal) }
         let parser = XMLParser(data: Data(bytes))
         parser.shouldResolveExternalEntities = false
         let reading = BilibiliXMLReading(maxComments: maxComments)

@@ -3,6 +3,30 @@
 import DanmakuCore
 import NIOCore
 import NIOHTTP1
+import Synchronization
+
+/// File bodies being read on this node, at most `limit` at once: a file's bound (16 MiB) is
+/// granted before the request's token can be checked, so without a node-wide bound many
+/// connections could each hold one.
+final class FileBodySlots: Sendable {
+    static let shared = FileBodySlots(limit: 2)
+    let limit: Int
+    private let taken = Mutex(0)
+
+    init(limit: Int) { self.limit = limit }
+
+    func acquire() -> Bool {
+        taken.withLock { taken in
+            guard taken < limit else { return false }
+            taken += 1
+            return true
+        }
+    }
+
+    func release() {
+        taken.withLock { $0 = max(0, $0 - 1) }
+    }
+}
 
 /// A whole HTTP request, or why one cannot be read.
 public enum CollectedRequest {
@@ -20,7 +44,9 @@ public enum CollectedRequest {
 ///
 /// A body over the limit, by its `Content-Length` or as it arrives, is refused at once (413) and
 /// the rest of it is dropped; NIO's parser errors become a refusal once per connection (431 for a
-/// head over its bound, 400 otherwise).
+/// head over its bound, 400 otherwise). A file's bound is granted only to a request that carries
+/// a bearer token (401 `missing_token` at its head otherwise), and to at most
+/// `FileBodySlots.limit` requests of the node at once (503 `files_busy` past them).
 public final class RequestBodyCollector: ChannelInboundHandler, RemovableChannelHandler {
     public typealias InboundIn = HTTPServerRequestPart
     public typealias InboundOut = CollectedRequest
@@ -39,8 +65,14 @@ public final class RequestBodyCollector: ChannelInboundHandler, RemovableChannel
     /// The head bound named in a `431` (`HeadSizeLimit`, or NIO's parser past its own ceiling).
     private let maxHeaderBytes: Int
     private var state = State.idle
+    /// This connection holds one of the node's file slots (until its request is read or refused).
+    private var holdsFileSlot = false
+    private let fileSlots: FileBodySlots
 
-    public init(maxBodyBytes: Int, maxFileBodyBytes: Int = IngestConfiguration().maxFileBodyBytes, maxHeaderBytes: Int = IngestConfiguration().maxHeaderBytes) {
+    public init(
+        maxBodyBytes: Int, maxFileBodyBytes: Int = IngestConfiguration().maxFileBodyBytes, maxHeaderBytes: Int = IngestConfiguration().maxHeaderBytes
+    ) {
+        self.fileSlots = .shared
         self.maxBodyBytes = maxBodyBytes
         self.maxFileBodyBytes = maxFileBodyBytes
         self.maxHeaderBytes = maxHeaderBytes
@@ -53,7 +85,11 @@ public final class RequestBodyCollector: ChannelInboundHandler, RemovableChannel
             // and NIO's parser has already refused a malformed one.
             var bound: Int?
             if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
-                let limit = self.bound(of: head)
+                let limit: Int
+                switch self.bound(of: head) {
+                case .success(let value): limit = value
+                case .failure(let error): return refuse(context: context, error)
+                }
                 guard length <= limit else {
                     refuse(context: context, .bodyTooLarge(max: limit))
                     return
@@ -63,7 +99,15 @@ public final class RequestBodyCollector: ChannelInboundHandler, RemovableChannel
             state = .receiving(head, context.channel.allocator.buffer(capacity: 0), bound: bound)
         case (.body(var chunk), .receiving(let head, var body, var bound)):
             if body.readableBytes + chunk.readableBytes > maxBodyBytes {
-                let limit = bound ?? self.bound(of: head)
+                let limit: Int
+                if let bound {
+                    limit = bound
+                } else {
+                    switch self.bound(of: head) {
+                    case .success(let value): limit = value
+                    case .failure(let error): return refuse(context: context, error)
+                    }
+                }
                 bound = limit
                 guard body.readableBytes + chunk.readableBytes <= limit else {
                     refuse(context: context, .bodyTooLarge(max: limit))
@@ -76,6 +120,7 @@ public final class RequestBodyCollector: ChannelInboundHandler, RemovableChannel
             state = .receiving(head, body, bound: bound)
         case (.end, .receiving(let head, let body, _)):
             state = .idle
+            releaseFileSlot()
             context.fireChannelRead(wrapInboundOut(.request(head, body)))
         case (.end, .discarding):
             state = .idle
@@ -101,15 +146,40 @@ public final class RequestBodyCollector: ChannelInboundHandler, RemovableChannel
         }
     }
 
-    /// The body bound of the endpoint `head` asks for.
-    private func bound(of head: HTTPRequestHead) -> Int {
+    /// The body bound of the endpoint `head` asks for: a file's only with a bearer token and a
+    /// free file slot (taken here, held until the request is read or refused).
+    private func bound(of head: HTTPRequestHead) -> Result<Int, DanmakuError> {
         guard case .endpoint(let endpoint, _) = APIRouter.standard.route(method: head.method, path: RequestTarget(uri: head.uri).path),
-              endpoint.body?.isFile == true else { return maxBodyBytes }
-        return max(maxBodyBytes, maxFileBodyBytes)
+              endpoint.body?.isFile == true
+        else { return .success(maxBodyBytes) }
+        // Files are staff's: a request without a token is answered before its body is read.
+        guard head.headers.first(name: "authorization")?.lowercased().hasPrefix("bearer ") == true else { return .failure(.missingToken) }
+        if !holdsFileSlot {
+            guard fileSlots.acquire() else { return .failure(.filesBusy) }
+            holdsFileSlot = true
+        }
+        return .success(max(maxBodyBytes, maxFileBodyBytes))
+    }
+
+    private func releaseFileSlot() {
+        if holdsFileSlot {
+            holdsFileSlot = false
+            fileSlots.release()
+        }
     }
 
     private func refuse(context: ChannelHandlerContext, _ error: DanmakuError) {
         state = .discarding
+        releaseFileSlot()
         context.fireChannelRead(wrapInboundOut(.refused(error)))
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        releaseFileSlot()
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        releaseFileSlot()
+        context.fireChannelInactive()
     }
 }

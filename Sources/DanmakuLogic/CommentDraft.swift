@@ -70,6 +70,9 @@ public struct CommentDraft: Sendable, Hashable {
 public struct CommentValidator: Sendable {
     /// Most characters (grapheme clusters) allowed after trimming.
     public var maxTextLength: Int
+    /// Bytes (UTF-8) a character may take on average: four for any scalar, the rest for a few
+    /// combining marks, never a file's worth in one character.
+    static let maxBytesPerCharacter = 8
 
     public init(maxTextLength: Int = 200) {
         self.maxTextLength = maxTextLength
@@ -84,7 +87,8 @@ public struct CommentValidator: Sendable {
         if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
             return .failure(.invalidField("text", "text must not contain control characters"))
         }
-        if text.count > maxTextLength {
+        // In characters, and in bytes too: one character may carry any number of combining marks.
+        if text.count > maxTextLength || text.utf8.count > maxTextLength * Self.maxBytesPerCharacter {
             return .failure(.textTooLong(max: maxTextLength))
         }
         let color = (request.color ?? CommentDraft.defaultColor).lowercased()

@@ -119,6 +119,19 @@ import Testing
         }
     }
 
+    /// A comment drawn wider than any screen, then one an hour of centiseconds later: the lane
+    /// arithmetic stays in range (it once overflowed and trapped on an export).
+    @Test func extremeWidthsAndOffsetsDoNotOverflow() {
+        let wide = VideoComment(
+            seq: 1, id: "w", video: "v", offsetMs: 0, user: CommentAuthor(id: "u", name: ""), text: "a" + String(repeating: "\u{301}", count: 120_000),
+            color: "#ffffff", mode: .scroll, ts: 0, size: .large)
+        let late = VideoComment(
+            seq: 2, id: "l", video: "v", offsetMs: 3_000_000_000_000, user: CommentAuthor(id: "u", name: ""), text: "b",
+            color: "#ffffff", mode: .scroll, ts: 0)
+        let document = ASSWriter.write([wide, late], layout: ASSLayout(width: 7680, height: 7680), title: "v")
+        #expect(document.text.contains("Dialogue:"))
+    }
+
     @Test func aSparsePoolLeavesNothingOut() throws {
         let comments = (0..<50).map { (index: Int) -> VideoComment in
             let mode: CommentMode = index % 5 == 0 ? .top : .scroll

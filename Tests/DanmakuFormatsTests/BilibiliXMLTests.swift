@@ -121,7 +121,30 @@ import Testing
             <!DOCTYPE i [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>
             <i><d p="1,1,25,0,0,0,ab,1">&b;</d></i>
             """
-        #expect(Self.refusal(laughs) == FileFormatError(line: 2, reason: "a document type declaration is not allowed in a danmaku file"))
+        #expect(Self.refusal(laughs) == FileFormatError(line: 2, reason: "a document type or markup declaration is not allowed in a danmaku file"))
+    }
+
+    /// What libxml2 would take long over, or expand, never reaches it: a tag with many attributes
+    /// (compared each with all before it: a million took it half an hour), a file in another
+    /// encoding than UTF-8 (whose decoding hid a document type from a look at the bytes), invalid
+    /// UTF-8 and NUL bytes.
+    @Test func whatWouldMakeTheParserSlowIsRefusedFirst() {
+        let attributes = (0..<200_000).map { "a\($0)=\"\"" }.joined(separator: " ")
+        let started = ContinuousClock.now
+        #expect(Self.refusal("<i>\n<d \(attributes)>x</d></i>") == FileFormatError(line: 2, reason: "a tag has more than 16 attributes"))
+        #expect(ContinuousClock.now - started < .seconds(5), "refused before any parsing")
+        let utf7 = "<?xml version=\"1.0\" encoding=\"UTF-7\"?>+ADw-+ACE-DOCTYPE i +AFs-+ADw-+ACE-ENTITY b +ACI-BBBB+ACI->+AF0->\n<i></i>"
+        #expect(Self.refusal(utf7)?.reason == "the file declares encoding utf-7; a danmaku file is UTF-8")
+        let utf16 = [UInt8(0xFF), 0xFE] + Array("<\0i\0>\0".utf8)
+        #expect(BilibiliXMLReader().read(utf16).failure?.reason.contains("UTF-16") == true)
+        let invalid = Array("<i>\n<d p=\"1,1,25,0,0,0,ab,1\">".utf8) + [0xC3, 0x28] + Array("</d></i>".utf8)
+        #expect(BilibiliXMLReader().read(invalid).failure == FileFormatError(line: 2, reason: "the file is not valid UTF-8"))
+        #expect(Self.refusal("<i><d p=\"1,1,25,0,0,0,ab,1\">a\u{0}b</d></i>")?.reason == "the file holds a NUL byte")
+        #expect(Self.refusal("<i><!ENTITY x \"y\"></i>")?.reason == "a document type or markup declaration is not allowed in a danmaku file")
+        #expect(Self.refusal("<i><!doctype i></i>") != nil, "in any case")
+        // Comments, CDATA and a UTF-8 declaration are read as before.
+        let fine = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><i><!-- a <!note> --><d p=\"1,1,25,0,0,0,ab,1\"><![CDATA[<b>&]]></d></i>"
+        #expect(Self.refusal(fine) == nil)
     }
 
     @Test func aHugeFileIsRefusedByItsBounds() {
@@ -134,5 +157,13 @@ import Testing
         let count = Self.refusal(file, reader: BilibiliXMLReader(maxComments: 1000))
         #expect(count == FileFormatError(line: 1002, reason: "more than 1000 comments; at most 1000 are read from one file", overBound: true))
         #expect((try? BilibiliXMLReader(maxComments: 2000).read(Array(file.utf8)).get())?.danmaku.count == 2000)
+    }
+}
+
+extension Result {
+    /// The error, when it is one.
+    var failure: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
     }
 }

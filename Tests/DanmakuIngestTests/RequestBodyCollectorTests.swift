@@ -84,4 +84,32 @@ import Testing
         channel.pipeline.fireErrorCaught(Other())
         #expect(throws: Other.self) { try channel.throwIfErrorCaught() }
     }
+
+    /// An import's 16 MiB bound is granted only to a request with a bearer token, and to at most
+    /// two such requests of the node at once: without a token (401), or past the two (503), a
+    /// large body is refused at its head instead of buffered.
+    @Test func aFileBoundNeedsATokenAndAFreeSlot() throws {
+        func importHead(token: Bool) -> HTTPRequestHead {
+            var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v1/videos/v/import?format=bilibili-xml")
+            head.headers.add(name: "Content-Length", value: "100000")
+            if token { head.headers.add(name: "Authorization", value: "Bearer x") }
+            return head
+        }
+        let anonymous = channel()
+        try anonymous.writeInbound(HTTPServerRequestPart.head(importHead(token: false)))
+        #expect(refusalCode(try read(anonymous).first) == "missing_token", "answered at its head, its body never read")
+        let first = channel(), second = channel(), third = channel()
+        try first.writeInbound(HTTPServerRequestPart.head(importHead(token: true)))
+        try second.writeInbound(HTTPServerRequestPart.head(importHead(token: true)))
+        #expect(try read(first).isEmpty && read(second).isEmpty, "two file bodies are read at once")
+        try third.writeInbound(HTTPServerRequestPart.head(importHead(token: true)))
+        #expect(refusalCode(try read(third).first) == "files_busy")
+        // A connection that goes away gives its slot back.
+        _ = try first.finish()
+        let fourth = channel()
+        try fourth.writeInbound(HTTPServerRequestPart.head(importHead(token: true)))
+        #expect(try read(fourth).isEmpty)
+        _ = try second.finish()
+        _ = try fourth.finish()
+    }
 }

@@ -37,6 +37,15 @@ import Testing
         #expect(error.code == "invalid_json")
     }
 
+    /// One character may carry any number of combining marks: text is bounded in bytes too, so
+    /// a 200-character comment cannot be a file's worth (an import's texts meet the same rule).
+    @Test func aCharacterHeavyWithCombiningMarksIsTooLong() {
+        let heavy = CommentRequest(text: "a" + String(repeating: "\u{301}", count: 2_000))
+        guard case .failure(let error) = CommentValidator().validate(heavy) else { Issue.record("accepted 4 KB in one character"); return }
+        #expect(error.code == "text_too_long")
+        #expect((try? CommentValidator().validate(CommentRequest(text: String(repeating: "前方高能", count: 50))).get()) != nil, "200 CJK characters fit")
+    }
+
     @Test func rejectsDeepNesting() {
         let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
         guard case .failure(let error) = decode(deep) else { Issue.record("accepted nesting"); return }

@@ -330,7 +330,7 @@ public enum APIRoutes {
             body: .file(mediaType: "application/xml"), answers: [.json(200, "Imported.", .ref("Imported"))],
             errors: [APIErrorSpec(400, "invalid_format", "invalid_file"), APIErrorSpec(413, "body_too_large", "file_too_large"),
                      APIErrorSpec(415, "unsupported_media_type"), tokenErrors, forbidden, APIErrorSpec(409, "video_full"),
-                     APIErrorSpec(429, "rate_limited"), storeDown],
+                     APIErrorSpec(429, "rate_limited"), APIErrorSpec(503, "files_busy"), storeDown],
             action: .run { request in await PoolFilesAPI(transfer: request.node.logic.transfer).importFile(request) }),
     ]
 
