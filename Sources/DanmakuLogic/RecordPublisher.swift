@@ -55,7 +55,9 @@ struct RecordPublisher: Sendable {
         do {
             try await bus.publishRetraction(seq: seq, id: id, room: room)
         } catch {
-            // History no longer has it; viewers connected now keep it on screen until they reconnect.
+            // History no longer has it, but viewers connected now keep it on screen (a reconnect
+            // does not take it back either: docs/GUARANTEES.md). On Redis the deleting script has
+            // published the retraction itself.
             onPublishFailure(error)
         }
         return .success(seq)
