@@ -225,12 +225,13 @@ public struct ASSLanes: Sendable {
     static func mayFollow(_ last: Mover?, start: Int64, width: Int64, screen: Int64, duration: Int64) -> Bool {
         guard let last else { return true }
         // Past one crossing the lane is free whatever the widths. Bounded so that no product
-        // below can overflow: widths at most 64 screens, times within two crossings.
+        // below can overflow: screen and crossing under 2^20, widths under 2^20 screens (a
+        // product stays under 2^61).
         let elapsed = start - last.start
         if elapsed >= duration { return true }
         if elapsed < 0 { return false }
         let (screen, duration) = (min(max(screen, 1), 1 << 20), min(max(duration, 1), 1 << 20))
-        let (lastWidth, width) = (min(max(last.width, 0), screen * 64), min(max(width, 0), screen * 64))
+        let (lastWidth, width) = (min(max(last.width, 0), screen << 20), min(max(width, 0), screen << 20))
         return (screen + lastWidth) * elapsed >= lastWidth * duration && (screen + width) * (duration - elapsed) <= screen * duration
     }
 

@@ -18,7 +18,9 @@ enum XMLPrescreen {
         guard String(validating: bytes, as: UTF8.self) != nil else {
             return FileFormatError(line: line(at: firstInvalidUTF8(bytes), in: bytes), reason: "the file is not valid UTF-8")
         }
-        if let refusal = declaredEncoding(bytes) { return refusal }
+        // A UTF-8 byte order mark does not stop libxml2 switching to the encoding declared after it.
+        let utf8BOM: [UInt8] = [0xEF, 0xBB, 0xBF]
+        if let refusal = declaredEncoding(bytes.starts(with: utf8BOM) ? Array(bytes.dropFirst(3)) : bytes) { return refusal }
         var lineNumber = 1
         var index = 0
         let count = bytes.count
@@ -39,28 +41,40 @@ enum XMLPrescreen {
                     guard let end = find(Array("]]>".utf8), in: bytes, from: index + 9) else { return nil }
                     lineNumber += newlines(in: bytes, from: index, to: end)
                     index = end + 3
+                } else if index + 1 < count, bytes[index + 1] == UInt8(ascii: "?") {
+                    // A processing instruction: its quotes mean nothing to XML, so none are tracked.
+                    guard let end = find(Array("?>".utf8), in: bytes, from: index + 2) else { return nil }
+                    lineNumber += newlines(in: bytes, from: index, to: end)
+                    index = end + 2
                 } else if index + 1 < count, bytes[index + 1] == UInt8(ascii: "!") {
                     return FileFormatError(line: lineNumber, reason: "a document type or markup declaration is not allowed in a danmaku file")
                 } else {
-                    // A tag: its attributes are the `=` outside quotes.
+                    // A tag: its attributes are the `=` outside quotes; a quote opens a value only
+                    // right after an `=` (spaces between allowed), as in XML.
                     var attributes = 0
                     var quote: UInt8?
+                    var afterEquals = false
                     index += 1
                     while index < count, quote != nil || bytes[index] != UInt8(ascii: ">") {
                         let inner = bytes[index]
                         if inner == UInt8(ascii: "\n") { lineNumber += 1 }
                         if let open = quote {
                             if inner == open { quote = nil }
-                        } else if inner == UInt8(ascii: "\"") || inner == UInt8(ascii: "'") {
+                        } else if afterEquals, inner == UInt8(ascii: "\"") || inner == UInt8(ascii: "'") {
                             quote = inner
+                            afterEquals = false
                         } else if inner == UInt8(ascii: "=") {
                             attributes += 1
+                            afterEquals = true
                             if attributes > maxAttributes {
                                 return FileFormatError(line: lineNumber, reason: "a tag has more than \(maxAttributes) attributes")
                             }
+                        } else if inner != UInt8(ascii: " "), inner != UInt8(ascii: "\t"), inner != UInt8(ascii: "\n"), inner != UInt8(ascii: "\r") {
+                            afterEquals = false
                         }
                         index += 1
                     }
+                    // A tag that never closes is not XML: libxml2 refuses it, quickly.
                     index += 1
                 }
             default:

@@ -5,15 +5,16 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 
-/// File bodies being read on this node, at most `limit` at once: a file's bound (16 MiB) is
+/// File bodies being received by this node, at most `limit` at once: a file's bound (16 MiB) is
 /// granted before the request's token can be checked, so without a node-wide bound many
 /// connections could each hold one.
-final class FileBodySlots: Sendable {
-    static let shared = FileBodySlots(limit: 2)
-    let limit: Int
+public final class FileBodySlots: Sendable {
+    /// The process's slots: two file bodies at once.
+    public static let shared = FileBodySlots(limit: 2)
+    public let limit: Int
     private let taken = Mutex(0)
 
-    init(limit: Int) { self.limit = limit }
+    public init(limit: Int) { self.limit = limit }
 
     func acquire() -> Bool {
         taken.withLock { taken in
@@ -69,10 +70,12 @@ public final class RequestBodyCollector: ChannelInboundHandler, RemovableChannel
     private var holdsFileSlot = false
     private let fileSlots: FileBodySlots
 
+    /// - Parameter fileSlots: the node's file slots (one set per process; tests bring their own).
     public init(
-        maxBodyBytes: Int, maxFileBodyBytes: Int = IngestConfiguration().maxFileBodyBytes, maxHeaderBytes: Int = IngestConfiguration().maxHeaderBytes
+        maxBodyBytes: Int, maxFileBodyBytes: Int = IngestConfiguration().maxFileBodyBytes, maxHeaderBytes: Int = IngestConfiguration().maxHeaderBytes,
+        fileSlots: FileBodySlots = .shared
     ) {
-        self.fileSlots = .shared
+        self.fileSlots = fileSlots
         self.maxBodyBytes = maxBodyBytes
         self.maxFileBodyBytes = maxFileBodyBytes
         self.maxHeaderBytes = maxHeaderBytes

@@ -70,9 +70,9 @@ public struct CommentDraft: Sendable, Hashable {
 public struct CommentValidator: Sendable {
     /// Most characters (grapheme clusters) allowed after trimming.
     public var maxTextLength: Int
-    /// Bytes (UTF-8) a character may take on average: four for any scalar, the rest for a few
-    /// combining marks, never a file's worth in one character.
-    static let maxBytesPerCharacter = 8
+    /// Bytes (UTF-8) a character may take on average: enough for emoji sequences (a family with
+    /// skin tones is 41), never a file's worth of combining marks in one character.
+    static let maxBytesPerCharacter = 48
 
     public init(maxTextLength: Int = 200) {
         self.maxTextLength = maxTextLength

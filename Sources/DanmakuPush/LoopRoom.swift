@@ -150,10 +150,13 @@ final class LoopRoom {
     /// `gap` (a viewer's count must not silently lack them: reconnecting with `since` before them
     /// gets them from history). True when comments held behind them became ready.
     func declareGap(_ seqs: ClosedRange<UInt64>, now: NIODeadline) -> Bool {
-        let frame = ViewerMessage.frame(ViewerMessage.Gap(room: id.value, from: seqs.lowerBound, to: seqs.upperBound))
+        // Only what is still awaited: a late publish may have filled part of it meanwhile.
+        let from = max(order.next ?? seqs.lowerBound, seqs.lowerBound)
+        guard from <= seqs.upperBound else { return false }
+        let frame = ViewerMessage.frame(ViewerMessage.Gap(room: id.value, from: from, to: seqs.upperBound))
+        // Live viewers only: a joining viewer's snapshot (read after this) holds what history has.
         for subscription in viewers { subscription.viewer.send(frame) }
-        for subscription in joining { subscription.viewer.send(frame) }
-        return skip(seqs, now: now)
+        return skip(from...seqs.upperBound, now: now)
     }
 
     /// Takes comment `id` (`seq`) back: out of the next batch if it is still waiting, and a

@@ -258,8 +258,14 @@ final class PushShard {
             var ready = false
             switch result {
             case .success(let snapshot):
+                // Seqs history no longer holds (trimmed while this node was cut off): told as a
+                // gap, never skipped in silence.
+                if snapshot.firstAvailableSeq > missing.lowerBound {
+                    let trimmed = missing.lowerBound...min(snapshot.firstAvailableSeq - 1, missing.upperBound)
+                    if room.declareGap(trimmed, now: now) { ready = true }
+                }
                 let found = snapshot.comments.filter { missing.contains($0.seq) }
-                ready = room.receive(found, now: now)
+                if room.receive(found, now: now) { ready = true }
                 // History has nothing else up to where this read reached: a full read reached its
                 // last comment, a short one the end of the gap.
                 let reached = snapshot.comments.count < count ? missing.upperBound : min(snapshot.comments.last?.seq ?? 0, missing.upperBound)

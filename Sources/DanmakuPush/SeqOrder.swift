@@ -78,6 +78,7 @@ struct SeqOrder {
             if !held.isEmpty, heldSince == nil { heldSince = now }
             return
         }
+        let first = seq
         while true {
             if let comment = held.removeValue(forKey: seq) {
                 ready.append(comment)
@@ -87,6 +88,8 @@ struct SeqOrder {
             seq += 1
         }
         next = seq
-        heldSince = held.isEmpty ? nil : (heldSince ?? now)
+        // Since when the seq now awaited has been missing: the clock starts again whenever the
+        // order moves on, so a seq that is merely late is not taken for a lost one.
+        heldSince = held.isEmpty ? nil : (seq != first ? now : (heldSince ?? now))
     }
 }

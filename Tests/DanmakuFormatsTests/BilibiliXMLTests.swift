@@ -142,6 +142,13 @@ import Testing
         #expect(Self.refusal("<i><d p=\"1,1,25,0,0,0,ab,1\">a\u{0}b</d></i>")?.reason == "the file holds a NUL byte")
         #expect(Self.refusal("<i><!ENTITY x \"y\"></i>")?.reason == "a document type or markup declaration is not allowed in a danmaku file")
         #expect(Self.refusal("<i><!doctype i></i>") != nil, "in any case")
+        // A quote in a processing instruction hides nothing, nor does a UTF-8 byte order mark
+        // ahead of another encoding.
+        #expect(Self.refusal("<?xml version=\"1.0\"?><?x ' ?><!DOCTYPE i [<!ENTITY a \"b\">]><!-- ' --><i></i>") != nil)
+        let manyAfterPI = "<?x ' ?><i><d p=\"1\" " + (0..<40).map { "a\($0)=\"1\"" }.joined(separator: " ") + ">x</d><!-- ' --></i>"
+        #expect(Self.refusal(manyAfterPI)?.reason == "a tag has more than 16 attributes")
+        let bomUTF7 = [UInt8(0xEF), 0xBB, 0xBF] + Array("<?xml version=\"1.0\" encoding=\"UTF-7\"?><i></i>".utf8)
+        #expect(BilibiliXMLReader().read(bomUTF7).failure?.reason == "the file declares encoding utf-7; a danmaku file is UTF-8")
         // Comments, CDATA and a UTF-8 declaration are read as before.
         let fine = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><i><!-- a <!note> --><d p=\"1,1,25,0,0,0,ab,1\"><![CDATA[<b>&]]></d></i>"
         #expect(Self.refusal(fine) == nil)

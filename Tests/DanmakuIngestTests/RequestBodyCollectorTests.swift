@@ -95,6 +95,9 @@ import Testing
             if token { head.headers.add(name: "Authorization", value: "Bearer x") }
             return head
         }
+        // Slots of its own: the process's are shared with tests that import files meanwhile.
+        let slots = FileBodySlots(limit: 2)
+        func channel() -> EmbeddedChannel { EmbeddedChannel(handler: RequestBodyCollector(maxBodyBytes: 10, fileSlots: slots)) }
         let anonymous = channel()
         try anonymous.writeInbound(HTTPServerRequestPart.head(importHead(token: false)))
         #expect(refusalCode(try read(anonymous).first) == "missing_token", "answered at its head, its body never read")

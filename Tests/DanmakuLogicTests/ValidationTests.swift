@@ -40,10 +40,11 @@ import Testing
     /// One character may carry any number of combining marks: text is bounded in bytes too, so
     /// a 200-character comment cannot be a file's worth (an import's texts meet the same rule).
     @Test func aCharacterHeavyWithCombiningMarksIsTooLong() {
-        let heavy = CommentRequest(text: "a" + String(repeating: "\u{301}", count: 2_000))
+        let heavy = CommentRequest(text: "a" + String(repeating: "\u{301}", count: 20_000))
         guard case .failure(let error) = CommentValidator().validate(heavy) else { Issue.record("accepted 4 KB in one character"); return }
         #expect(error.code == "text_too_long")
         #expect((try? CommentValidator().validate(CommentRequest(text: String(repeating: "前方高能", count: 50))).get()) != nil, "200 CJK characters fit")
+        #expect((try? CommentValidator().validate(CommentRequest(text: String(repeating: "👨🏻‍👩🏻‍👧🏻‍👦🏻", count: 100))).get()) != nil, "100 families of four fit")
     }
 
     @Test func rejectsDeepNesting() {

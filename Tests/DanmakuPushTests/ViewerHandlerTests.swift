@@ -171,6 +171,31 @@ func json(_ frame: ParsedFrame) throws -> [String: Any] {
         #expect(try frames.map(json).allSatisfy { $0["type"] as? String != "gap" }, "nothing was lost: no gap")
     }
 
+    /// A lost publish whose comment history has meanwhile trimmed: the viewers are told `gap`
+    /// for it (never a silent hole), then get what follows.
+    @Test func aLostCommentHistoryNoLongerHoldsIsDeclaredAGap() async throws {
+        let harness = ViewerHarness(window: 10, history: 3)
+        let channel = try harness.connect()
+        _ = try harness.frames(channel)
+        let lost = try Comment(
+            seq: 0, id: "lost", room: harness.room.value, user: CommentAuthor(id: "u", name: "U"), text: "never published",
+            color: "#ffffff", mode: .scroll, ts: 0
+        ).unnumberedJSON()
+        _ = try await harness.bus.append(room: harness.room, unnumbered: lost)
+        try await harness.post(5)
+        for _ in 0..<4 {
+            harness.loop.advanceTime(by: .seconds(1))
+            harness.loop.run()
+        }
+        harness.loop.advanceTime(by: .milliseconds(10))
+        let messages = try harness.frames(channel).map(json)
+        let gaps = messages.filter { $0["type"] as? String == "gap" }
+        #expect(gaps.count == 1 && gaps.first?["from"] as? Int == 1 && gaps.first?["to"] as? Int == 1, "\(gaps)")
+        let delivered = messages.filter { $0["type"] as? String == "comments" }
+            .flatMap { ($0["comments"] as? [[String: Any]] ?? []).compactMap { $0["seq"] as? Int } }
+        #expect(delivered == [2, 3, 4, 5, 6])
+    }
+
     @Test func sameBytesGoToEveryViewer() async throws {
         let harness = ViewerHarness(window: 10)
         let viewers = try (0..<3).map { _ in try harness.connect() }
