@@ -33,7 +33,8 @@ import Testing
         #expect(!withdrawals.arePending(in: RoomID("other")!))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await withdrawals.run(attempt: redis.attempt) }
-            let deadline = ContinuousClock.now + .seconds(5)
+            // The wait ends as soon as it is done (about 0.5 s); a machine paused by another test's crash report once held it past 5 s.
+            let deadline = ContinuousClock.now + .seconds(30)
             while withdrawals.arePending(in: RoomID("w")!), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
             #expect(!withdrawals.arePending(in: RoomID("w")!), "withdrawn by a retry")
             #expect(redis.attempts.withLock { $0[1] } == 3)
