@@ -15,6 +15,9 @@ import Testing
         process.arguments = ["--port", "0", "--log-level", "warning"]
         let output = Pipe()
         process.standardOutput = output
+        // Not the test runner's stderr: a node left behind by a crashed run would keep
+        // `swift test` waiting for the end of its output.
+        process.standardError = FileHandle.nullDevice
         try process.run()
         defer { if process.isRunning { process.terminate() } }
         let port = try await DanmakuNode.readPort(from: output)
