@@ -191,7 +191,7 @@ import Testing
         #expect(WireAnswer.all(in: try await ConnectionHarness.output(of: channel, patience: .milliseconds(100))).isEmpty)
         channel.isWritable = true
         channel.pipeline.fireChannelWritabilityChanged()
-        let answers = WireAnswer.all(in: try await ConnectionHarness.output(of: channel, patience: .milliseconds(300)))
+        let answers = WireAnswer.all(in: try await ConnectionHarness.output(of: channel) { WireAnswer.all(in: $0).count >= bound })
         #expect(answers.count == bound)
         #expect(answers.allSatisfy { $0.status == 200 })
         #expect(!channel.isActive)

@@ -52,7 +52,7 @@ final class ConnectionHarness: Sendable {
     /// Every byte written so far, after the loop has run and async answers have had up to
     /// `patience` to come, stopping early once `enough` holds.
     static func output(
-        of channel: NIOAsyncTestingChannel, patience: Duration = .seconds(2), until enough: ([UInt8]) -> Bool = { _ in false }
+        of channel: NIOAsyncTestingChannel, patience: Duration = .seconds(30), until enough: ([UInt8]) -> Bool = { _ in false }
     ) async throws -> [UInt8] {
         var bytes: [UInt8] = []
         let deadline = ContinuousClock.now + patience
