@@ -1029,7 +1029,7 @@ async def read_history(harness, room):
     return comments, last_seq, epoch
 
 
-def check(harness, workload, histories, promised_only=False):
+def check(harness, workload, histories):
     anomalies = []
     counts = {"lost": 0, "duplicated": 0, "reordered": 0, "undeclared_gaps": 0, "shown_after_retract": 0,
               "history_missing": 0, "withdrawn_on_screen": 0, "retract_lost": 0}
@@ -1039,8 +1039,7 @@ def check(harness, workload, histories, promised_only=False):
         if len(anomalies) < 500:
             anomalies.append({"kind": kind, "at": round(at, 3), "faults": fault_windows(harness.fault_log, at), **fields})
 
-    counts_extra = {"retract_missed_while_reconnecting": 0, "retract_lost": 0,
-                    "withdrawn_missed_while_reconnecting": 0}
+    counts_extra = {"retract_missed_while_reconnecting": 0, "withdrawn_missed_while_reconnecting": 0}
     retractions = {r["id"]: r for r in workload.retractions}
     retract_ok = {r["id"] for r in workload.retractions if r["status"] == 200}
     retract_tried = {r["id"] for r in workload.retractions}
@@ -1100,10 +1099,6 @@ def check(harness, workload, histories, promised_only=False):
                     # Not covered by the protocol: a retraction published while the viewer was
                     # away is not replayed by its resume (docs/GUARANTEES.md).
                     counts_extra["retract_missed_while_reconnecting"] += 1
-                    continue
-                if promised_only:
-                    # Open (docs/GUARANTEES.md): a retract pub/sub did not carry to a push node.
-                    counts_extra["retract_lost"] += 1
                     continue
                 anomaly("retract_lost", at, viewer=name, seq=seq, id=cid,
                         detail="retracted (200) while this viewer was connected; its retract never came")
@@ -1255,7 +1250,7 @@ async def main_async(harness):
     for task in viewer_tasks:
         task.cancel()
     await asyncio.gather(*viewer_tasks, return_exceptions=True)
-    counts, anomalies, extra = check(harness, workload, histories, args.promised_only)
+    counts, anomalies, extra = check(harness, workload, histories)
     return schedule, workload, counts, anomalies, extra, histories, faults_end
 
 

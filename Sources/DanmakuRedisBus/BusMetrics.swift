@@ -10,6 +10,8 @@ public struct BusMetrics: Sendable {
     public let publishFailures: Counter
     /// Comments a push node read from the stream because pub/sub did not bring them.
     public let repaired: Counter
+    /// Retractions a push node read back from the retraction stream because pub/sub did not bring them.
+    public let retractionsRepaired: Counter
     /// Bus messages received by a push node.
     public let received: Counter
     /// Comments taken back because fewer replicas than `--bus-min-replicas` confirmed them (503).
@@ -19,6 +21,7 @@ public struct BusMetrics: Sendable {
         published = Counter(label: "danmaku_bus_messages_published_total", factory: factory)
         publishFailures = Counter(label: "danmaku_bus_publish_failures_total", factory: factory)
         repaired = Counter(label: "danmaku_bus_comments_repaired_total", factory: factory)
+        retractionsRepaired = Counter(label: "danmaku_bus_retractions_repaired_total", factory: factory)
         received = Counter(label: "danmaku_bus_messages_received_total", factory: factory)
         unreplicated = Counter(label: "danmaku_bus_comments_unreplicated_total", factory: factory)
     }

@@ -3,6 +3,7 @@
 import DanmakuBus
 import DanmakuCore
 import DanmakuRedis
+import Foundation
 import Logging
 import NIOCore
 import Synchronization
@@ -210,16 +211,20 @@ public final class RedisBus: CommentBus, CommentLog {
     }
 
     /// Takes an unconfirmed comment back out once (`Withdrawals`): deleted from the stream, and
-    /// a retraction sent in case a push node already read it from there. Its seq stays unused.
+    /// its retraction recorded and published in the same script, in case a push node already read
+    /// it from there. Its seq stays unused.
     @Sendable private func tryToWithdraw(_ comment: EncodedComment) async -> Bool {
         let keys = RedisKeys(comment.room)
         guard let id = try? comment.decoded().id else { return true }
         do {
-            let reply = try await scripts.run(
-                RedisScripts.withdraw, keys: [keys.seq, keys.log],
-                arguments: [RESPArgument(String(comment.seq)), RESPArgument(EncodedComment.idMarker(id))], on: redis
+            _ = try await scripts.run(
+                RedisScripts.withdraw, keys: [keys.log, keys.retractionCount, keys.retractions, keys.seq],
+                arguments: [
+                    RESPArgument(String(comment.seq)), RESPArgument(EncodedComment.idMarker(id)), RESPArgument(keys.channel),
+                    RESPArgument(id),
+                ],
+                on: redis
             ).get()
-            try await publishRetraction(Retraction(seq: comment.seq, id: id, reused: reply.integer == 0 ? true : nil), room: comment.room)
             return true
         } catch {
             return false
@@ -259,7 +264,7 @@ public final class RedisBus: CommentBus, CommentLog {
     public func retract(room: RoomID, id: String) async throws -> UInt64? {
         let keys = RedisKeys(room)
         let reply = try await scripts.run(
-            RedisScripts.retract, keys: [keys.log],
+            RedisScripts.retract, keys: [keys.log, keys.retractionCount, keys.retractions],
             arguments: [
                 RESPArgument(EncodedComment.idMarker(id)), RESPArgument(EncodedComment.noticeIDMarker(id)),
                 RESPArgument(keys.channel), RESPArgument(id),
@@ -288,9 +293,42 @@ public final class RedisBus: CommentBus, CommentLog {
         }
     }
 
-    /// The rooms' last seqs, from their counters (0 for a room never posted to).
-    func lastSeqs(of rooms: [RoomID]) -> EventLoopFuture<[UInt64]> {
-        redis.mget(rooms.map { RedisKeys($0).seq }).map { values in values.map { UInt64(clamping: $0.integer ?? 0) } }
+    /// The rooms' counters (0 for a room never posted to, or with nothing ever retracted).
+    func counters(of rooms: [RoomID]) -> EventLoopFuture<[RoomCounters]> {
+        let keys = rooms.flatMap { room -> [String] in
+            let keys = RedisKeys(room)
+            return [keys.seq, keys.retractionCount]
+        }
+        return redis.mget(keys).map { values in
+            stride(from: 0, to: values.count - 1, by: 2).map { index in
+                RoomCounters(lastSeq: UInt64(clamping: values[index].integer ?? 0), retractions: UInt64(clamping: values[index + 1].integer ?? 0))
+            }
+        }
+    }
+
+    /// Where a room's numberings stand.
+    struct RoomCounters {
+        /// The room's last seq.
+        var lastSeq: UInt64
+        /// How many retractions the room has had (the last one's `n`).
+        var retractions: UInt64
+    }
+
+    /// The room's retractions numbered in `range`, read back from the retraction stream (those
+    /// trimmed from it are not there).
+    func retractions(room: RoomID, range: ClosedRange<UInt64>) -> EventLoopFuture<[Retraction]> {
+        let keys = RedisKeys(room)
+        return redis.send(RESPCommand("XRANGE", [
+            RESPArgument(keys.retractions), RESPArgument("\(range.lowerBound)-0"), RESPArgument("\(range.upperBound)-0"),
+        ]), key: keys.retractions).flatMapThrowing { reply in
+            guard let entries = reply.array else { throw RedisError.unexpectedReply("retractions: \(reply)") }
+            return try entries.map { entry in
+                guard let parts = entry.array, parts.count == 2, let fields = parts[1].array, fields.count >= 2, let line = fields[1].bytes,
+                      let retraction = Retraction(line: line)
+                else { throw RedisError.unexpectedReply("retraction entry: \(entry)") }
+                return retraction
+            }
+        }
     }
 
     // MARK: CommentBus
@@ -329,15 +367,10 @@ public final class RedisBus: CommentBus, CommentLog {
     }
 
     /// Nothing to do: `retract` published the retraction with the deletion (the chaos harness found
-    /// retractions lost between the two when they were separate steps: docs/GUARANTEES.md). A push
-    /// node whose subscription is down as it is published still misses it.
+    /// retractions lost between the two when they were separate steps: docs/GUARANTEES.md), and
+    /// numbered it, so that a push node whose subscription is down as it is published reads it
+    /// back.
     public func publishRetraction(seq: UInt64, id: String, room: RoomID) async throws {}
-
-    func publishRetraction(_ retraction: Retraction, room: RoomID) async throws {
-        let line = try WireCodec.encode(retraction)
-        let channel = RedisKeys(room).channel
-        _ = try await redis.send(RESPCommand("SPUBLISH", [RESPArgument(channel), RESPArgument(bytes: line)]), key: channel).get()
-    }
 
     /// Sent at once, as a line of its own on the room's channel; a push node that misses it shows
     /// the old count until the comment's next like.
@@ -353,13 +386,25 @@ public final class RedisBus: CommentBus, CommentLog {
         var likes: [LikeCount]
     }
 
-    /// A retraction on a room channel: `{"type":"retract",…}` (comments start `{"seq":`).
+    /// A retraction on a room channel: `{"type":"retract",…}` (comments start `{"seq":`), as the
+    /// scripts write it (`RedisScripts.retract`, `withdraw`).
     struct Retraction: Codable {
         var type = "retract"
         var seq: UInt64
         var id: String
+        /// Its number among the room's retractions (1, 2, 3…; nil from a node before they were
+        /// numbered).
+        var n: UInt64?
         /// True when another comment holds the seq (see `BusSubscriber.retract`); left out otherwise.
         var reused: Bool?
+
+        /// The retraction a line holds, or nil when the line is not one.
+        init?(line: ByteBuffer) {
+            guard let retraction = try? WireCodec.decoder.decode(Self.self, from: Data(line.readableBytesView)), retraction.type == "retract" else {
+                return nil
+            }
+            self = retraction
+        }
     }
 
     public func subscribe(_ room: RoomID, subscriber: any BusSubscriber, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {

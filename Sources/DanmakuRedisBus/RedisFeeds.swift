@@ -16,6 +16,10 @@ import Synchronization
 /// Cluster a channel is subscribed on the master serving its slot; when the slot map changes (a
 /// failover, a resharding) or the server drops the channel, it is subscribed where it now lives,
 /// and the counters polled the same way.
+///
+/// Retractions are numbered per room as well (`RedisScripts.retract`), so one published while a
+/// feed's subscription was down is noticed by the same poll and read back from the room's
+/// retraction stream: a viewer that stays connected is told of every retraction.
 final class RedisFeeds: Sendable {
     private struct Feed {
         var subscribers: [ObjectIdentifier: any BusSubscriber] = [:]
@@ -28,6 +32,9 @@ final class RedisFeeds: Sendable {
         var readingCounter = false
         var repairing = false
         var tracker: SeqTracker?
+        /// Which of the room's retractions have been passed on; set with `tracker`.
+        var retractions: RetractionLedger?
+        var repairingRetractions = false
         var ready: EventLoopPromise<Void>
     }
 
@@ -124,12 +131,13 @@ final class RedisFeeds: Sendable {
     /// First read of a room's counter: where its feed starts. Completes `ready`.
     private func readCounter(_ room: RoomID, bus: RedisBus) {
         state.withLock { $0.feeds[room]?.readingCounter = true }
-        bus.lastSeqs(of: [room]).whenComplete { [self] result in
+        bus.counters(of: [room]).whenComplete { [self] result in
             let ready = state.withLock { state -> EventLoopPromise<Void>? in
                 guard state.feeds[room] != nil else { return nil }
                 state.feeds[room]!.readingCounter = false
-                guard case .success(let seqs) = result, state.feeds[room]!.tracker == nil else { return nil }
-                state.feeds[room]!.tracker = SeqTracker(frontier: seqs[0])
+                guard case .success(let counters) = result, let counter = counters.first, state.feeds[room]!.tracker == nil else { return nil }
+                state.feeds[room]!.tracker = SeqTracker(frontier: counter.lastSeq)
+                state.feeds[room]!.retractions = RetractionLedger(count: counter.retractions)
                 return state.feeds[room]!.ready
             }
             ready?.succeed()
@@ -195,9 +203,8 @@ final class RedisFeeds: Sendable {
             }
             if let comment = EncodedComment(numberedJSON: line, room: room) {
                 comments.append(comment)
-            } else if let retraction = try? WireCodec.decoder.decode(RedisBus.Retraction.self, from: Data(line.readableBytesView)), retraction.type == "retract" {
-                let subscribers = state.withLock { Array(($0.feeds[room]?.subscribers ?? [:]).values) }
-                for subscriber in subscribers { subscriber.retract(seq: retraction.seq, id: retraction.id, room: room, seqReused: retraction.reused ?? false) }
+            } else if let retraction = RedisBus.Retraction(line: line) {
+                tell([retraction], room: room)
             } else if let counts = try? WireCodec.decoder.decode(RedisBus.LikeCounts.self, from: Data(line.readableBytesView)), counts.type == "likes" {
                 let subscribers = state.withLock { Array(($0.feeds[room]?.subscribers ?? [:]).values) }
                 for subscriber in subscribers { subscriber.liked(counts.likes, room: room) }
@@ -220,6 +227,24 @@ final class RedisFeeds: Sendable {
         for subscriber in subscribers { subscriber.deliver(fresh, room: room) }
     }
 
+    /// Tells the room's subscribers of retractions not told before (one numbered `n` is told
+    /// once, whether it came by pub/sub or was read back; one without a number always).
+    private func tell(_ retractions: [RedisBus.Retraction], room: RoomID) {
+        let now = NIODeadline.now()
+        let (fresh, subscribers) = state.withLock { state -> ([RedisBus.Retraction], [any BusSubscriber]) in
+            guard var feed = state.feeds[room] else { return ([], []) }
+            let fresh = retractions.filter { retraction in
+                guard let n = retraction.n, feed.retractions != nil else { return true }
+                return feed.retractions!.admit(n, id: retraction.id, now: now)
+            }
+            state.feeds[room] = feed
+            return (fresh, Array(feed.subscribers.values))
+        }
+        for retraction in fresh {
+            for subscriber in subscribers { subscriber.retract(seq: retraction.seq, id: retraction.id, room: room, seqReused: retraction.reused ?? false) }
+        }
+    }
+
     // MARK: Maintenance
 
     /// Every 100 ms: subscribes rooms that are not, reads gaps from the streams, and (each
@@ -227,7 +252,7 @@ final class RedisFeeds: Sendable {
     func maintain(bus: RedisBus, poll: Bool) {
         let now = NIODeadline.now()
         let topologyVersion = bus.redis.topologyVersion
-        let (moved, toSubscribe, toRead, repairs, pollRooms) = state.withLock { state in
+        let (moved, toSubscribe, toRead, repairs, retractionRepairs, pollRooms) = state.withLock { state in
             // Channels whose slot now lives on another master are subscribed there.
             var moved: [(String, RedisNode)] = []
             if state.topologyVersion != topologyVersion {
@@ -247,24 +272,32 @@ final class RedisFeeds: Sendable {
             var toSubscribe: [RoomID] = []
             var toRead: [RoomID] = []
             var repairs: [(RoomID, ClosedRange<UInt64>)] = []
+            var retractionRepairs: [(RoomID, ClosedRange<UInt64>)] = []
             for (room, feed) in state.feeds {
                 if !feed.subscribed, !feed.subscribing {
                     toSubscribe.append(room)
                 } else if feed.subscribed, feed.tracker == nil, !feed.readingCounter {
                     toRead.append(room)
-                } else if !feed.repairing, let range = feed.tracker?.repairRange(now: now, grace: RedisBus.repairGrace) {
-                    state.feeds[room]!.repairing = true
-                    repairs.append((room, range))
+                } else {
+                    if !feed.repairing, let range = feed.tracker?.repairRange(now: now, grace: RedisBus.repairGrace) {
+                        state.feeds[room]!.repairing = true
+                        repairs.append((room, range))
+                    }
+                    if !feed.repairingRetractions, let range = feed.retractions?.missing(now: now, grace: RedisBus.repairGrace) {
+                        state.feeds[room]!.repairingRetractions = true
+                        retractionRepairs.append((room, range))
+                    }
                 }
             }
             let pollRooms = (poll || state.pollSoon) ? state.feeds.compactMap { $0.value.tracker == nil ? nil : $0.key } : []
             if !pollRooms.isEmpty { state.pollSoon = false }
-            return (moved, toSubscribe, toRead, repairs, pollRooms)
+            return (moved, toSubscribe, toRead, repairs, retractionRepairs, pollRooms)
         }
         for (channel, node) in moved { unsubscribe(channel, on: node, bus: bus) }
         for room in toSubscribe { _ = subscribeChannel(room, on: nil, bus: bus) }
         for room in toRead { readCounter(room, bus: bus) }
         for (room, range) in repairs { repair(room, range: range, bus: bus) }
+        for (room, range) in retractionRepairs { repairRetractions(room, range: range, bus: bus) }
         if !pollRooms.isEmpty { pollCounters(pollRooms, bus: bus) }
     }
 
@@ -282,14 +315,32 @@ final class RedisFeeds: Sendable {
         }
     }
 
+    /// Reads back retractions the room's subscription missed.
+    private func repairRetractions(_ room: RoomID, range: ClosedRange<UInt64>, bus: RedisBus) {
+        bus.retractions(room: room, range: range).whenComplete { [self] result in
+            if case .success(let retractions) = result {
+                metrics.retractionsRepaired.increment(by: retractions.count)
+                tell(retractions, room: room)
+            }
+            state.withLock { state in
+                guard state.feeds[room] != nil else { return }
+                state.feeds[room]!.repairingRetractions = false
+                if case .success = result { state.feeds[room]!.retractions?.readBack(range, now: .now()) }
+            }
+        }
+    }
+
     private func pollCounters(_ rooms: [RoomID], bus: RedisBus) {
         // In chunks, so one answer stays small however many rooms a node has.
         for start in stride(from: 0, to: rooms.count, by: 1000) {
             let chunk = Array(rooms[start..<min(start + 1000, rooms.count)])
-            bus.lastSeqs(of: chunk).whenSuccess { [self] seqs in
+            bus.counters(of: chunk).whenSuccess { [self] counters in
                 let now = NIODeadline.now()
                 state.withLock { state in
-                    for (room, seq) in zip(chunk, seqs) { state.feeds[room]?.tracker?.learn(lastSeq: seq, now: now) }
+                    for (room, counter) in zip(chunk, counters) {
+                        state.feeds[room]?.tracker?.learn(lastSeq: counter.lastSeq, now: now)
+                        state.feeds[room]?.retractions?.learn(count: counter.retractions, now: now)
+                    }
                 }
             }
         }

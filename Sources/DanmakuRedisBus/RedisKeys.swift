@@ -17,16 +17,26 @@ struct RedisKeys {
     let channel: String
     /// When the room's current numbering started (ms): its epoch.
     let epoch: String
+    /// Counter numbering the room's retractions (and withdrawals) 1, 2, 3…: a push node that
+    /// sees it above the last retraction it was told of has missed one.
+    let retractionCount: String
+    /// Stream of the room's latest retractions, entry id `n-0` for the counter's `n`, each the
+    /// line published for it; trimmed to about `RedisScripts.retractionsKept`.
+    let retractions: String
 
     init(_ room: RoomID) {
         seq = "danmaku:{\(room.value)}:seq"
         log = "danmaku:{\(room.value)}:log"
         channel = "danmaku:{\(room.value)}:live"
         epoch = "danmaku:{\(room.value)}:epoch"
+        retractionCount = "danmaku:{\(room.value)}:rseq"
+        retractions = "danmaku:{\(room.value)}:retracts"
     }
 
-    /// The keys that make up the room's numbering and history, which live and expire together.
-    var numbering: [String] { [seq, log, epoch] }
+    /// The keys that make up the room's numbering and history, which live and expire together
+    /// (`RedisScripts.append` gives each the room's idle lifetime; the first three are the
+    /// snapshot's).
+    var numbering: [String] { [seq, log, epoch, retractionCount, retractions] }
 
     /// The room of a channel name made by `init`.
     static func room(ofChannel name: String) -> RoomID? {
@@ -130,41 +140,76 @@ enum RedisScripts {
         end
         """
 
+    /// Retractions kept per room for push nodes that missed their publish (about: the stream is
+    /// trimmed with `~`). A node misses only those published while its subscription was down, a
+    /// few seconds' worth.
+    static let retractionsKept = 1000
+
+    /// The part of the retraction scripts that tells push nodes, in the same step as the
+    /// deletion: numbers the retraction (INCR KEYS[2]), keeps its line in stream KEYS[3] (id
+    /// `n-0`, trimmed to about `retractionsKept`, with the history's lifetime) and publishes it
+    /// on channel `channel`. The line is a `RedisBus.Retraction`. `seq` is a string of digits.
+    private static func record(id: String, seq: String, reused: String, channel: String) -> String {
+        """
+        local n = redis.call('INCR', KEYS[2])
+        local line = '{"id":' .. cjson.encode(\(id)) .. ',"n":' .. n .. \(reused) .. ',"seq":' .. \(seq) .. ',"type":"retract"}'
+        redis.call('XADD', KEYS[3], 'MAXLEN', '~', \(retractionsKept), n .. '-0', 'r', line)
+        local lifetime = redis.call('PTTL', KEYS[1])
+        if lifetime > 0 then
+            redis.call('PEXPIRE', KEYS[2], lifetime)
+            redis.call('PEXPIRE', KEYS[3], lifetime)
+        end
+        redis.call('SPUBLISH', \(channel), line)
+        """
+    }
+
     /// Takes the comment or notice marked ARGV[1] or ARGV[2] (`EncodedComment.idMarker`,
-    /// `noticeIDMarker`) out of stream KEYS[1], and publishes its retraction (a
-    /// `RedisBus.Retraction` for id ARGV[4]) on the room's channel ARGV[3] in the same step: a
-    /// deletion whose answer is lost on the way back, or whose node fails before a publish of its
-    /// own, still reaches the push nodes. Returns its seq, or 0 when the stream does not hold it.
+    /// `noticeIDMarker`) out of stream KEYS[1], and tells push nodes of its retraction (id
+    /// ARGV[4], on the room's channel ARGV[3]; KEYS[2] and KEYS[3] are the room's retraction
+    /// counter and stream) in the same step: a deletion whose answer is lost on the way back, or
+    /// whose node fails before a publish of its own, still reaches the push nodes, and a push node
+    /// that misses the publish reads it back (`RedisFeeds`). Returns its seq, or 0 when the stream
+    /// does not hold it.
     static let retract = """
         local entries = redis.call('XRANGE', KEYS[1], '-', '+')
         for _, entry in ipairs(entries) do
             if string.find(entry[2][2], ARGV[1], 1, true) or string.find(entry[2][2], ARGV[2], 1, true) then
                 redis.call('XDEL', KEYS[1], entry[1])
                 local seq = string.match(entry[1], '^(%d+)')
-                redis.call('SPUBLISH', ARGV[3], '{"id":' .. cjson.encode(ARGV[4]) .. ',"seq":' .. seq .. ',"type":"retract"}')
+        \(record(id: "ARGV[4]", seq: "seq", reused: "''", channel: "ARGV[3]"))
                 return tonumber(seq)
             end
         end
         return 0
         """
 
-    /// Takes back an unconfirmed comment: KEYS are the room's counter and stream, ARGV[1] the
-    /// comment's seq, ARGV[2] its `EncodedComment.idMarker`. Deletes the stream entry with that seq
-    /// if it is this comment. A master promoted in a failover may not hold the comment: if its
-    /// counter is below the seq, it is raised to it, so that no later comment takes the seq;
-    /// if it already numbered another comment with the seq, that one stays. Returns 1 when the seq
-    /// stays unused, 0 when another comment holds it.
+    /// Takes back an unconfirmed comment: KEYS are the room's stream, retraction counter,
+    /// retraction stream and seq counter; ARGV[1] the comment's seq, ARGV[2] its
+    /// `EncodedComment.idMarker`, ARGV[3] the room's channel, ARGV[4] the comment's id. Deletes the
+    /// stream entry with that seq if it is this comment. A master promoted in a failover may not
+    /// hold the comment: if its counter is below the seq, it is raised to it, so that no later
+    /// comment takes the seq; if it already numbered another comment with the seq, that one
+    /// stays. Either way push nodes are told, as by `retract` (a push node may have shown the
+    /// comment), with `reused` when another comment holds the seq. Returns 1 when the seq stays
+    /// unused, 0 when another comment holds it.
     static let withdraw = """
         local id = ARGV[1] .. '-0'
-        local entry = redis.call('XRANGE', KEYS[2], id, id)[1]
+        local entry = redis.call('XRANGE', KEYS[1], id, id)[1]
+        local reused = 0
         if entry then
-            if not string.find(entry[2][2], ARGV[2], 1, true) then return 0 end
-            redis.call('XDEL', KEYS[2], id)
-            return 1
+            if string.find(entry[2][2], ARGV[2], 1, true) then
+                redis.call('XDEL', KEYS[1], id)
+            else
+                reused = 1
+            end
+        else
+            local last = tonumber(redis.call('GET', KEYS[4]) or '')
+            if last and last < tonumber(ARGV[1]) then redis.call('SET', KEYS[4], ARGV[1], 'KEEPTTL') end
         end
-        local last = tonumber(redis.call('GET', KEYS[1]) or '')
-        if last and last < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL') end
-        return 1
+        local flag = ''
+        if reused == 1 then flag = ',"reused":true' end
+        \(record(id: "ARGV[4]", seq: "ARGV[1]", reused: "flag", channel: "ARGV[3]"))
+        return 1 - reused
         """
 
     /// A consistent history read: {lastSeq, first seq still held, entries, epoch}. ARGV[1] is

@@ -164,11 +164,67 @@ final class Inbox: BusSubscriber {
                 let stored = try await bus.append(room: room, unnumbered: try unnumbered("recalled"))
                 let keys = RedisKeys(room)
                 let seq = try await server.command([
-                    "EVAL", RedisScripts.retract, "1", keys.log, EncodedComment.idMarker("recalled"),
+                    "EVAL", RedisScripts.retract, "3", keys.log, keys.retractionCount, keys.retractions, EncodedComment.idMarker("recalled"),
                     EncodedComment.noticeIDMarker("recalled"), keys.channel, "recalled",
                 ])
                 #expect(seq == ":\(stored.seq)\r\n")
                 try await inbox.retracted.wait { $0 == [stored.seq] }
+            }
+        }
+    }
+
+    /// The chaos harness (docs/GUARANTEES.md, sentinel seed 2) found a retraction published while
+    /// a push node's subscription was moving: its viewers, connected all along, kept the comment.
+    /// Retractions are numbered and kept per room; the node notices the number move past the last
+    /// it was told of and reads the missing ones back, and tells each once.
+    @Test func aRetractionWhosePublishWasLostIsReadBackAndToldOnce() async throws {
+        try await RedisServer.with { server in
+            try await withBus(server) { bus in
+                let inbox = Inbox()
+                try await bus.subscribe(room, subscriber: inbox, on: MultiThreadedEventLoopGroup.singleton.next()).get()
+                var stored: [EncodedComment] = []
+                for text in ["first", "second", "third"] { stored.append(try await bus.append(room: room, unnumbered: try unnumbered(text))) }
+                // Told by pub/sub as usual.
+                let firstSeq = stored[0].seq
+                #expect(try await bus.retract(room: room, id: "first") == firstSeq)
+                try await inbox.retracted.wait { $0 == [firstSeq] }
+                // Published where this node does not listen, as to a subscription that was down.
+                let keys = RedisKeys(room)
+                for text in ["second", "third"] {
+                    _ = try await server.command([
+                        "EVAL", RedisScripts.retract, "3", keys.log, keys.retractionCount, keys.retractions, EncodedComment.idMarker(text),
+                        EncodedComment.noticeIDMarker(text), "danmaku:{elsewhere}:live", text,
+                    ])
+                }
+                try await inbox.retracted.wait(for: "read back") { $0.count >= 3 }
+                #expect(inbox.retracted.value == stored.map(\.seq), "each once, in the order they were made")
+                // A withdrawal is numbered and told the same way.
+                let withdrawn = try await bus.append(room: room, unnumbered: try unnumbered("unconfirmed"))
+                _ = try await server.command([
+                    "EVAL", RedisScripts.withdraw, "4", keys.log, keys.retractionCount, keys.retractions, keys.seq, String(withdrawn.seq),
+                    EncodedComment.idMarker("unconfirmed"), "danmaku:{elsewhere}:live", "unconfirmed",
+                ])
+                try await inbox.retracted.wait(for: "withdrawal read back") { $0.count >= 4 }
+                try await Task.sleep(for: .milliseconds(1500))  // past the next poll of the counters
+                #expect(inbox.retracted.value == stored.map(\.seq) + [withdrawn.seq], "nothing told twice")
+            }
+        }
+    }
+
+    /// A subscription connection the server closes, with retractions made meanwhile: every one is
+    /// told once, whether its publish came or was read back after the node subscribed again.
+    @Test func retractionsMadeWhileTheSubscriptionIsDownAreToldOnce() async throws {
+        try await RedisServer.with { server in
+            try await withBus(server) { bus in
+                let inbox = Inbox()
+                try await bus.subscribe(room, subscriber: inbox, on: MultiThreadedEventLoopGroup.singleton.next()).get()
+                var stored: [EncodedComment] = []
+                for index in 0..<20 { stored.append(try await bus.append(room: room, unnumbered: try unnumbered("c\(index)"))) }
+                _ = try await server.command(["CLIENT", "KILL", "TYPE", "pubsub"])
+                for index in 0..<20 { _ = try await bus.retract(room: room, id: "c\(index)") }
+                try await inbox.retracted.wait(for: "every retraction") { $0.count >= 20 }
+                try await Task.sleep(for: .milliseconds(1500))
+                #expect(inbox.retracted.value.sorted() == stored.map(\.seq), "each once")
             }
         }
     }
@@ -198,9 +254,11 @@ final class Inbox: BusSubscriber {
     @Test func aWithdrawalDeletesOnlyItsOwnCommentAndKeepsItsSeqUnused() async throws {
         try await RedisServer.with { server in
             try await withBus(server) { bus in
-                let keys = ["danmaku:{\(room.value)}:seq", "danmaku:{\(room.value)}:log"]
+                let keys = RedisKeys(room)
                 func withdraw(seq: UInt64, id: String) async throws -> String {
-                    try await server.command(["EVAL", RedisScripts.withdraw, "2"] + keys + [String(seq), EncodedComment.idMarker(id)])
+                    try await server.command(
+                        ["EVAL", RedisScripts.withdraw, "4", keys.log, keys.retractionCount, keys.retractions, keys.seq]
+                            + [String(seq), EncodedComment.idMarker(id), keys.channel, id])
                 }
                 let accepted = try await bus.append(room: room, unnumbered: try unnumbered("accepted"))
                 #expect(try await withdraw(seq: accepted.seq, id: "unconfirmed") == ":0\r\n", "another comment holds the seq")
