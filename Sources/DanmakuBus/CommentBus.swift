@@ -53,12 +53,38 @@ public struct HistorySnapshot: Sendable {
     /// Which numbering the seqs belong to: a room forgotten (idle, evicted, or a server without
     /// an archive restarted) starts a new epoch at seq 1. 0 for a room with no comments.
     public var epoch: Int64
+    /// For a read with `since`: the comments at or before `since` (within the history's length
+    /// of it) that the store remembers were retracted or withdrawn, newest first, so a viewer
+    /// resuming from `since` takes them off its screen. A store remembers a room's latest
+    /// `RetractedComment.remembered` retractions.
+    public var retracted: [RetractedComment]
 
-    public init(lastSeq: UInt64, firstAvailableSeq: UInt64, comments: [EncodedComment], epoch: Int64 = 0) {
+    public init(lastSeq: UInt64, firstAvailableSeq: UInt64, comments: [EncodedComment], epoch: Int64 = 0, retracted: [RetractedComment] = []) {
         self.lastSeq = lastSeq
         self.firstAvailableSeq = firstAvailableSeq
         self.comments = comments
         self.epoch = epoch
+        self.retracted = retracted
+    }
+}
+
+/// A comment taken back (retracted or withdrawn), as history remembers it for resuming viewers.
+public struct RetractedComment: Sendable, Equatable {
+    public var seq: UInt64
+    public var id: String
+
+    public init(seq: UInt64, id: String) {
+        self.seq = seq
+        self.id = id
+    }
+
+    /// Retractions remembered per room.
+    public static let remembered = 1000
+
+    /// Whether a viewer resuming from `since` may still show the comment: at or before `since`,
+    /// and not more than a history's length before it.
+    public func isBefore(_ since: UInt64, within historyCapacity: Int) -> Bool {
+        seq <= since && since - seq < UInt64(clamping: historyCapacity)
     }
 }
 
@@ -84,7 +110,8 @@ public protocol CommentLog: Sendable {
     /// bytes are `EncodedComment(numbering:seq:room:)` of it. The comment is stored when this returns.
     func append(room: RoomID, unnumbered: ByteBuffer) async throws -> EncodedComment
 
-    /// Comments after `since` (the first `limit`), or the latest `limit` when `since` is nil.
+    /// Comments after `since` (the first `limit`), or the latest `limit` when `since` is nil;
+    /// with `since`, also the comments before it that were taken back (`HistorySnapshot.retracted`).
     ///
     /// Future-based so a push loop can read history without leaving its EventLoop.
     func snapshot(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot>
@@ -96,4 +123,12 @@ public protocol CommentLog: Sendable {
     /// Removes comment `id` from the room's history; its seq, or nil when history does not hold it.
     /// The seq is not reused: history has a hole there from now on.
     func retract(room: RoomID, id: String) async throws -> UInt64?
+}
+
+extension EncodedComment {
+    /// Whether this is one of the comments `retracted` names (by seq and id: after a failover
+    /// another comment may hold a retracted seq).
+    public func isAmong(_ retracted: [RetractedComment]) -> Bool {
+        retracted.contains { $0.seq == seq && hasID($0.id) }
+    }
 }

@@ -31,6 +31,8 @@ public final class MemoryBus: CommentBus, CommentLog {
         /// while a durable store is writing (`ArchivedLog`).
         var lastSeq: UInt64 = 0
         var history = CircularBuffer<EncodedComment>()
+        /// The latest retractions, oldest first (at most `RetractedComment.remembered`).
+        var retracted = CircularBuffer<RetractedComment>()
     }
 
     private struct State {
@@ -188,7 +190,9 @@ public final class MemoryBus: CommentBus, CommentLog {
             } else {
                 selected = Array(current.history.suffix(limit))
             }
-            return HistorySnapshot(lastSeq: current.lastSeq, firstAvailableSeq: first, comments: selected, epoch: current.epoch)
+            let retracted = since.map { since in current.retracted.reversed().filter { $0.isBefore(since, within: historyCapacity) } } ?? []
+            return HistorySnapshot(
+                lastSeq: current.lastSeq, firstAvailableSeq: first, comments: selected, epoch: current.epoch, retracted: retracted)
         }
     }
 
@@ -204,6 +208,8 @@ public final class MemoryBus: CommentBus, CommentLog {
             guard var current = state.rooms[room], let index = current.history.firstIndex(where: { $0.hasID(id) }) else { return nil }
             let seq = current.history[index].seq
             current.history = CircularBuffer(current.history.filter { $0.seq != seq })
+            if current.retracted.count >= RetractedComment.remembered { current.retracted.removeFirst() }
+            current.retracted.append(RetractedComment(seq: seq, id: id))
             state.rooms[room] = current
             return seq
         }

@@ -175,7 +175,7 @@ final class LoopRoom {
             return released
         }
         for subscription in viewers { subscription.viewer.send(frame) }
-        for subscription in joining { subscription.viewer.send(frame) }
+        for subscription in joining { subscription.noteRetractionWhileJoining(RetractedComment(seq: seq, id: id)) }
         return released
     }
 
@@ -189,7 +189,9 @@ final class LoopRoom {
         // The first snapshot fixes where this loop's copy of the room starts.
         let becameReady = whileOrdering(now: now) { $0.start(after: snapshot.lastSeq, into: &$1, now: now) }
         // Taken first: `becomeLive` ends the joining phase, and with it the buffer.
-        let flushedMeanwhile = viewer.becomeLive()
+        let retractedMeanwhile = viewer.retractedWhileJoining
+        let flushedMeanwhile = viewer.becomeLive().filter { !$0.isAmong(retractedMeanwhile) }
+        let history = snapshot.comments.filter { !$0.isAmong(retractedMeanwhile) }
         let connection = viewer.viewer
         connection.sendHello(
             room: id, lastSeq: snapshot.lastSeq, epoch: snapshot.epoch, window: window, online: online, displayPerSecond: displayBudget?.perSecond)
@@ -197,11 +199,16 @@ final class LoopRoom {
             if since + 1 < snapshot.firstAvailableSeq {
                 connection.sendGap(room: id, from: since + 1, to: snapshot.firstAvailableSeq - 1)
             }
-            if let last = snapshot.comments.last {
+            if let last = history.last {
                 connection.send(
-                    batch: ViewerMessage.batch(room: id, comments: snapshot.comments, format: connection.format, allocator: allocator),
+                    batch: ViewerMessage.batch(room: id, comments: history, format: connection.format, allocator: allocator),
                     through: last.seq)
             }
+        }
+        // Comments it may show that were taken back while it was away (their `retract` went out
+        // then), or while its history was read (left out above, and maybe shown from before).
+        for retracted in (since == nil ? [] : snapshot.retracted) + retractedMeanwhile {
+            connection.send(ViewerMessage.frame(ViewerMessage.Retract(room: id.value, seq: retracted.seq, id: retracted.id)))
         }
         viewer.lastSentSeq = snapshot.lastSeq
         // What was flushed while the snapshot was on its way, past what the snapshot covered.

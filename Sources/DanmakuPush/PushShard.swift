@@ -249,7 +249,7 @@ final class PushShard {
         room.repairingGap = true
         // At most `maxGapRead` seqs a read (a longer gap takes a read per sweep).
         let count = Int(clamping: min(missing.upperBound - missing.lowerBound + 1, UInt64(clamping: Self.maxGapRead)))
-        hub.log.snapshot(room: room.id, since: max(missing.lowerBound, 1) - 1, limit: count, on: eventLoop).whenComplete { [weak self] result in
+        hub.log.snapshot(room: room.id, since: max(missing.lowerBound, 1) - 1, limit: count, on: eventLoop).assumeIsolated().whenComplete { [weak self] result in
             guard let self else { return }
             room.repairingGap = false
             // The room may have closed meanwhile (its last viewer left).

@@ -1,5 +1,6 @@
 // Danmaku — a live-stream bullet-comment service.
 
+import DanmakuBus
 import DanmakuCore
 
 /// One room watched over one connection: where the viewer stands in that room's sequence.
@@ -24,6 +25,9 @@ final class RoomSubscription {
     /// Comments flushed to the room while this subscription's history snapshot was on its way;
     /// nil once live.
     private(set) var joiningBuffer: [EncodedComment]? = []
+    /// Comments taken back while the snapshot was on its way (at most
+    /// `RetractedComment.remembered`, the latest): the snapshot, read before, may hold them.
+    private(set) var retractedWhileJoining: [RetractedComment] = []
 
     init(room: RoomID, since: UInt64?, epoch: Int64? = nil, viewer: ViewerHandler) {
         self.room = room
@@ -40,6 +44,14 @@ final class RoomSubscription {
         guard joiningBuffer != nil else { return true }
         joiningBuffer!.append(contentsOf: comments)
         return joiningBuffer!.count <= 100_000
+    }
+
+    /// Keeps a retraction that came while the snapshot is read, to be applied to what the
+    /// snapshot brings: sent now, it would reach the viewer before the comment it takes back.
+    func noteRetractionWhileJoining(_ retracted: RetractedComment) {
+        guard joiningBuffer != nil else { return }
+        if retractedWhileJoining.count >= RetractedComment.remembered { retractedWhileJoining.removeFirst() }
+        retractedWhileJoining.append(retracted)
     }
 
     /// The viewer left the room: a history read still on its way must not activate it.

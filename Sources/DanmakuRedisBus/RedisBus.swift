@@ -236,16 +236,20 @@ public final class RedisBus: CommentBus, CommentLog {
         let count = min(limit, historyCapacity + 1000)
         return scripts.run(
             RedisScripts.snapshot, keys: keys.numbering,
-            arguments: [RESPArgument(since.map(String.init) ?? ""), RESPArgument(count)], on: redis
+            arguments: [RESPArgument(since.map(String.init) ?? ""), RESPArgument(count), RESPArgument(historyCapacity)], on: redis
         ).flatMapThrowing { reply in
-            guard let parts = reply.array, parts.count == 4, let last = parts[0].integer, let first = parts[1].integer,
-                  let epoch = parts[3].integer else {
+            guard let parts = reply.array, parts.count == 5, let last = parts[0].integer, let first = parts[1].integer,
+                  let epoch = parts[3].integer, let retractedLines = parts[4].array else {
                 throw RedisError.unexpectedReply("snapshot: \(reply)")
             }
             var comments = count == 0 ? [] : try parts[2].streamComments(room: room)
             if since == nil { comments.reverse() }
+            let retracted = retractedLines.compactMap { line in
+                line.bytes.flatMap(Retraction.init(line:)).map { RetractedComment(seq: $0.seq, id: $0.id) }
+            }
             return HistorySnapshot(
-                lastSeq: UInt64(clamping: last), firstAvailableSeq: UInt64(clamping: max(1, first)), comments: comments, epoch: epoch)
+                lastSeq: UInt64(clamping: last), firstAvailableSeq: UInt64(clamping: max(1, first)), comments: comments, epoch: epoch,
+                retracted: retracted)
         }.hop(to: eventLoop)
     }
 

@@ -20,8 +20,9 @@ struct RedisKeys {
     /// Counter numbering the room's retractions (and withdrawals) 1, 2, 3…: a push node that
     /// sees it above the last retraction it was told of has missed one.
     let retractionCount: String
-    /// Stream of the room's latest retractions, entry id `n-0` for the counter's `n`, each the
-    /// line published for it; trimmed to about `RedisScripts.retractionsKept`.
+    /// Stream of the room's latest retractions, entry id `n-0` for the counter's `n`, fields `r`
+    /// (the line published for it) and `s` (the comment's seq); trimmed to about
+    /// `RedisScripts.retractionsKept`.
     let retractions: String
 
     init(_ room: RoomID) {
@@ -140,10 +141,9 @@ enum RedisScripts {
         end
         """
 
-    /// Retractions kept per room for push nodes that missed their publish (about: the stream is
-    /// trimmed with `~`). A node misses only those published while its subscription was down, a
-    /// few seconds' worth.
-    static let retractionsKept = 1000
+    /// Retractions kept per room, for push nodes that missed their publish and for resuming
+    /// viewers (about: the stream is trimmed with `~`; resumes read at most this many).
+    static let retractionsKept = RetractedComment.remembered
 
     /// The part of the retraction scripts that tells push nodes, in the same step as the
     /// deletion: numbers the retraction (INCR KEYS[2]), keeps its line in stream KEYS[3] (id
@@ -153,7 +153,7 @@ enum RedisScripts {
         """
         local n = redis.call('INCR', KEYS[2])
         local line = '{"id":' .. cjson.encode(\(id)) .. ',"n":' .. n .. \(reused) .. ',"seq":' .. \(seq) .. ',"type":"retract"}'
-        redis.call('XADD', KEYS[3], 'MAXLEN', '~', \(retractionsKept), n .. '-0', 'r', line)
+        redis.call('XADD', KEYS[3], 'MAXLEN', '~', \(retractionsKept), n .. '-0', 'r', line, 's', \(seq))
         local lifetime = redis.call('PTTL', KEYS[1])
         if lifetime > 0 then
             redis.call('PEXPIRE', KEYS[2], lifetime)
@@ -212,8 +212,11 @@ enum RedisScripts {
         return 1 - reused
         """
 
-    /// A consistent history read: {lastSeq, first seq still held, entries, epoch}. ARGV[1] is
-    /// `since` ('' for the latest ARGV[2] entries, newest first), ARGV[2] the most entries.
+    /// A consistent history read: {lastSeq, first seq still held, entries, epoch, retracted}.
+    /// ARGV[1] is `since` ('' for the latest ARGV[2] entries, newest first), ARGV[2] the most
+    /// entries, ARGV[3] the history's length. With `since`, `retracted` holds the lines of the
+    /// latest retractions (KEYS[5]) of comments at or before it, within the history's length
+    /// (`RetractedComment.isBefore`), newest first.
     static let snapshot = """
         local epoch = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
         local last = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -226,7 +229,16 @@ enum RedisScripts {
         else
             entries = redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-0', '+', 'COUNT', ARGV[2])
         end
-        return {last, firstSeq, entries, epoch}
+        local retracted = {}
+        if ARGV[1] ~= '' then
+            local since = tonumber(ARGV[1])
+            local floor = since - tonumber(ARGV[3])
+            for _, entry in ipairs(redis.call('XREVRANGE', KEYS[5], '+', '-', 'COUNT', \(retractionsKept))) do
+                local seq = tonumber(entry[2][4] or '')
+                if seq and seq <= since and seq > floor then table.insert(retracted, entry[2][2]) end
+            end
+        end
+        return {last, firstSeq, entries, epoch, retracted}
         """
 }
 

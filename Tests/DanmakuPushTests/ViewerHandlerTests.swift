@@ -550,6 +550,35 @@ final class DelayedLog: CommentLog, @unchecked Sendable {
         #expect(try json(secondFrames[0])["lastSeq"] as? Int == 2)
         #expect(try secondFrames.dropFirst().flatMap(seqs) == [3, 4])
     }
+
+    /// A comment retracted while a resuming viewer's history is on its way: the history, read
+    /// before, still holds it. It is left out, and the `retract` follows what the viewer is sent
+    /// (sent at once, it would come before the comment and leave it on screen).
+    @Test func aCommentRetractedWhileAViewersHistoryIsReadIsNotShownToIt() async throws {
+        let race = JoinRace()
+        let (loop, log, bus, room, harness) = (race.loop, race.log, race.bus, race.room, ViewerHarness())
+        let first = try race.connect()
+        try log.readOldest(on: loop)()
+        try await race.post(1)
+        try await race.post(2)
+        loop.advanceTime(by: .milliseconds(10))
+        let resuming = try race.connect(since: 0)
+        let deliver = try log.readOldest(on: loop)   // its history holds 1 and 2…
+        #expect(try await bus.retract(room: room, id: "2") == 2)
+        try await bus.publishRetraction(seq: 2, id: "2", room: room)
+        loop.run()                                   // …and 2 is retracted before it arrives.
+        deliver()
+        try await race.post(3)
+        loop.advanceTime(by: .milliseconds(10))
+
+        let frames = try harness.frames(resuming).dropFirst().map(json)
+        let shown = frames.filter { $0["type"] as? String == "comments" }.flatMap { ($0["comments"] as! [[String: Any]]).compactMap { $0["seq"] as? Int } }
+        #expect(shown == [1, 3])
+        let retractAt = frames.firstIndex { $0["type"] as? String == "retract" && $0["id"] as? String == "2" }
+        #expect(retractAt != nil, "the viewer is told, in case it shows the comment from before")
+        let live = try harness.frames(first).dropFirst().map(json)
+        #expect(live.contains { $0["type"] as? String == "retract" && $0["id"] as? String == "2" }, "live viewers are told at once")
+    }
 }
 
 /// A push hub on one embedded loop whose history reads wait until the test releases them
@@ -571,8 +600,8 @@ struct JoinRace {
     }
 
     /// A viewer of the room (its hello not yet read).
-    func connect() throws -> EmbeddedChannel {
-        try ViewerHarness.viewerChannel(loop: loop, room: room, hub: hub)
+    func connect(since: UInt64? = nil) throws -> EmbeddedChannel {
+        try ViewerHarness.viewerChannel(loop: loop, room: room, since: since, hub: hub)
     }
 
     /// Stores and publishes comment `id` with `text`.

@@ -1,4 +1,5 @@
 import DanmakuAuth
+import DanmakuServer
 import DanmakuTestSupport
 import Foundation
 import Testing
@@ -125,6 +126,51 @@ import Testing
             #expect(try await call(port, "DELETE", "/v1/rooms/r/comments/no%20such", streamer).errorCode == "not_found")
             await viewer.close()
             await resumed.close()
+        }
+    }
+
+    enum Bus: String, CaseIterable, Sendable { case memory, redis }
+
+    /// A viewer away (reconnecting) while a comment it shows is retracted is told on its resume:
+    /// history skips the seq, and the resume brings the `retract` it missed.
+    @Test(arguments: Bus.allCases) func aViewerAwayWhileACommentIsRetractedIsToldWhenItResumes(bus: Bus) async throws {
+        func run(_ port: Int) async throws {
+            let user = try await bearer("u", .viewer)
+            let streamer = try await bearer("star", .streamer, rooms: ["away"])
+            let viewer = try await TestViewer.join(port: port, room: "away")
+            var ids: [String] = []
+            for text in ["fine", "regrettable", "also fine"] {
+                ids.append(try #require(try await post(port, room: "away", as: user, text).json["id"] as? String))
+            }
+            try await viewer.waitForComments(3)
+            await viewer.close()
+            // While it is away: one of the comments it shows goes, and a new one comes.
+            #expect(try await call(port, "DELETE", "/v1/rooms/away/comments/\(ids[1])", streamer).status == 200)
+            #expect(try await post(port, room: "away", as: user, "later").status == 201)
+            let resumed = try await TestViewer.join(port: port, room: "away", since: 3)
+            try await resumed.waitForComments(1)
+            try await resumed.observed.wait(for: "retract") { $0.messages.contains { $0["type"] as? String == "retract" } }
+            let retracts = resumed.observed.value.messages.filter { $0["type"] as? String == "retract" }
+            #expect(retracts.count == 1 && retracts.first?["id"] as? String == ids[1] && retracts.first?["seq"] as? Int == 2)
+            #expect(resumed.observed.value.seqs == [4])
+            // A viewer resuming from before the comment gets it skipped, and no retract it cannot use.
+            let fromStart = try await TestViewer.join(port: port, room: "away", since: 1)
+            try await fromStart.waitForComments(2)
+            #expect(fromStart.observed.value.seqs == [3, 4])
+            #expect(!fromStart.observed.value.messages.contains { $0["type"] as? String == "retract" })
+            await resumed.close()
+            await fromStart.close()
+        }
+        switch bus {
+        case .memory:
+            try await withServer({ $0.jwtSecret = Self.secret }) { _, port in try await run(port) }
+        case .redis:
+            try await RedisServer.with { redis in
+                try await withServer({
+                    $0.jwtSecret = Self.secret
+                    $0.bus = BusChoice(redis.url)!
+                }) { _, port in try await run(port) }
+            }
         }
     }
 

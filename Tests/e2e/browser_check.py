@@ -126,7 +126,10 @@ async def open_page(devtools_port, url, ready="document.getElementById('status')
         await page.send("Runtime.enable")
         await page.send("Page.enable")
         await page.send("Page.navigate", url=url)
-        await page.wait_for("the page loads", ready)
+        # This document (not the one before it), with its scripts run: a page whose markup already
+        # says `ready` (the dashboard starts "idle") could otherwise be used before its script has
+        # attached its handlers, and a form submitted then reloads the page instead.
+        await page.wait_for("the page loads", f"location.href === {json.dumps(url)} && document.readyState === 'complete' && ({ready})")
         yield page
         if page.exceptions:
             raise SystemExit(f"FAIL: JavaScript exceptions: {page.exceptions}")
