@@ -166,11 +166,11 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore, Service, Cu
         }
     }
 
-    public func snapshot(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
-        if memory.epoch(of: room) != nil { return memory.snapshot(room: room, since: since, limit: limit, on: eventLoop) }
+    public func snapshot(room: RoomID, since: UInt64?, limit: Int, retracted: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
+        if memory.epoch(of: room) != nil { return memory.snapshot(room: room, since: since, limit: limit, retracted: retracted, on: eventLoop) }
         let memory = self.memory
         return eventLoop.makeFutureWithTask { try await self.load(room) }.flatMap { _ in
-            memory.snapshot(room: room, since: since, limit: limit, on: eventLoop)
+            memory.snapshot(room: room, since: since, limit: limit, retracted: retracted, on: eventLoop)
         }
     }
 

@@ -30,7 +30,9 @@ public struct PublishTotals: Sendable {
 ///
 /// Each comment's text starts with `b<µs>`, its send time, so viewers can measure end-to-end
 /// latency. Pacing is by schedule (comments due since the start), so a slow answer does not
-/// lower the offered rate; at most `maxInFlight` posts wait for an answer.
+/// lower the offered rate; at most `maxInFlight` posts wait for an answer. At an infinite rate it
+/// is a closed loop: each answer makes room for the next post at once, so the connection posts
+/// as fast as the server answers with `maxInFlight` always in flight.
 public final class Publisher: ChannelInboundHandler {
     public typealias InboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
@@ -42,7 +44,7 @@ public final class Publisher: ChannelInboundHandler {
     private let repeatShare: Double
     private var repeatCredit = 0.0
     private var phraseCursor: Int
-    private let maxInFlight = 256
+    private let maxInFlight: Int
     private var roomCursor: Int
     private var inFlightRooms: [Int] = []
     /// When each post in flight was written (µs, the same clock as `microsecondsNow`), in order.
@@ -54,7 +56,9 @@ public final class Publisher: ChannelInboundHandler {
     /// Totals so far (read on this handler's loop).
     public private(set) var totals = PublishTotals()
 
-    public init(rooms: [String], ratePerSecond: Double, textBytes: Int, firstRoom: Int, repeatShare: Double = 0) {
+    /// - Parameter maxInFlight: posts that may wait for an answer at once (1 or more).
+    public init(rooms: [String], ratePerSecond: Double, textBytes: Int, firstRoom: Int, repeatShare: Double = 0, maxInFlight: Int = 256) {
+        self.maxInFlight = max(1, maxInFlight)
         self.rooms = rooms
         self.ratePerSecond = ratePerSecond
         self.textBytes = textBytes
@@ -92,7 +96,7 @@ public final class Publisher: ChannelInboundHandler {
     private func tick(context: ChannelHandlerContext) {
         guard let started, context.channel.isActive else { return }
         let elapsed = Double((context.eventLoop.now - started).nanoseconds) / 1e9
-        let due = Int(elapsed * ratePerSecond) - totals.sent
+        let due = ratePerSecond.isFinite ? Int(clamping: Int64(min(elapsed * ratePerSecond, 1e15))) - totals.sent : Int.max
         let room = min(due, maxInFlight - (inFlightRooms.count - inFlightHead))
         guard room > 0 else { return }
         var batch = context.channel.allocator.buffer(capacity: room * 200)
@@ -160,6 +164,7 @@ public final class Publisher: ChannelInboundHandler {
             }
         }
         received.discardReadBytes()
+        if !ratePerSecond.isFinite { tick(context: context) }
     }
 
     /// Cuts one response (status and body) off `received`.

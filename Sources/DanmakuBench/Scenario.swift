@@ -1,6 +1,7 @@
 // Danmaku — a live-stream bullet-comment service.
 
-/// A named workload: rooms × viewers per room, and a total comment rate.
+/// A named workload: rooms × viewers per room, and a total comment rate (infinite: posts as fast
+/// as the server answers them, a closed loop).
 public struct Scenario: Sendable, Equatable {
     public var name: String
     public var rooms: Int
@@ -21,5 +22,7 @@ public struct Scenario: Sendable, Equatable {
         "many-rooms": Scenario(name: "many-rooms", rooms: 100, viewersPerRoom: 100, commentsPerSecond: 2000),
         "idle": Scenario(name: "idle", rooms: 1, viewersPerRoom: 20_000, commentsPerSecond: 0),
         "big": Scenario(name: "big", rooms: 1, viewersPerRoom: 100_000, commentsPerSecond: 200),
+        // What a post costs: as many posts as the server takes, spread over 10 rooms with one viewer each.
+        "posts": Scenario(name: "posts", rooms: 10, viewersPerRoom: 1, commentsPerSecond: .infinity),
     ]
 }

@@ -53,8 +53,9 @@ public struct HistorySnapshot: Sendable {
     /// Which numbering the seqs belong to: a room forgotten (idle, evicted, or a server without
     /// an archive restarted) starts a new epoch at seq 1. 0 for a room with no comments.
     public var epoch: Int64
-    /// For a read with `since`: the comments at or before `since` (within the history's length
-    /// of it) that the store remembers were retracted or withdrawn, newest first, so a viewer
+    /// For a resume (`snapshot(…, retracted: true)` with `since`): the comments at or before
+    /// `since` (within the history's length of it) that the store remembers were retracted or
+    /// withdrawn, the highest seqs first, at most `RetractedComment.replayed`, so a viewer
     /// resuming from `since` takes them off its screen. A store remembers a room's latest
     /// `RetractedComment.remembered` retractions.
     public var retracted: [RetractedComment]
@@ -80,6 +81,8 @@ public struct RetractedComment: Sendable, Equatable {
 
     /// Retractions remembered per room.
     public static let remembered = 1000
+    /// Retractions a resume brings at most (each is a frame to the resuming viewer).
+    public static let replayed = 100
 
     /// Whether a viewer resuming from `since` may still show the comment: at or before `since`,
     /// and not more than a history's length before it.
@@ -111,10 +114,11 @@ public protocol CommentLog: Sendable {
     func append(room: RoomID, unnumbered: ByteBuffer) async throws -> EncodedComment
 
     /// Comments after `since` (the first `limit`), or the latest `limit` when `since` is nil;
-    /// with `since`, also the comments before it that were taken back (`HistorySnapshot.retracted`).
+    /// with `retracted` and `since` (a viewer's resume), also the comments before it that were
+    /// taken back (`HistorySnapshot.retracted`).
     ///
     /// Future-based so a push loop can read history without leaving its EventLoop.
-    func snapshot(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot>
+    func snapshot(room: RoomID, since: UInt64?, limit: Int, retracted: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot>
 
     /// Comment `id` of the room (a comment, not a notice) if history holds it. Found inside the
     /// store, newest first (the comment asked for is usually recent), without copying history out.
@@ -123,6 +127,13 @@ public protocol CommentLog: Sendable {
     /// Removes comment `id` from the room's history; its seq, or nil when history does not hold it.
     /// The seq is not reused: history has a hole there from now on.
     func retract(room: RoomID, id: String) async throws -> UInt64?
+}
+
+extension CommentLog {
+    /// Comments after `since` (the first `limit`), or the latest `limit` when `since` is nil.
+    public func snapshot(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
+        snapshot(room: room, since: since, limit: limit, retracted: false, on: eventLoop)
+    }
 }
 
 extension EncodedComment {

@@ -171,11 +171,11 @@ public final class MemoryBus: CommentBus, CommentLog {
         state.withLock { $0.rooms[room]?.epoch }
     }
 
-    public func snapshot(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
-        eventLoop.makeSucceededFuture(snapshot(room: room, since: since, limit: limit))
+    public func snapshot(room: RoomID, since: UInt64?, limit: Int, retracted: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
+        eventLoop.makeSucceededFuture(snapshot(room: room, since: since, limit: limit, retracted: retracted))
     }
 
-    private func snapshot(room: RoomID, since: UInt64?, limit: Int) -> HistorySnapshot {
+    private func snapshot(room: RoomID, since: UInt64?, limit: Int, retracted wanted: Bool) -> HistorySnapshot {
         state.withLock { state in
             // A room never posted to (or forgotten) is epoch 0: its first post starts a new one.
             guard let current = state.rooms[room] else {
@@ -190,7 +190,11 @@ public final class MemoryBus: CommentBus, CommentLog {
             } else {
                 selected = Array(current.history.suffix(limit))
             }
-            let retracted = since.map { since in current.retracted.reversed().filter { $0.isBefore(since, within: historyCapacity) } } ?? []
+            var retracted: [RetractedComment] = []
+            if wanted, let since {
+                retracted = current.retracted.filter { $0.isBefore(since, within: historyCapacity) }.sorted { $0.seq > $1.seq }
+                retracted = Array(retracted.prefix(RetractedComment.replayed))
+            }
             return HistorySnapshot(
                 lastSeq: current.lastSeq, firstAvailableSeq: first, comments: selected, epoch: current.epoch, retracted: retracted)
         }

@@ -54,9 +54,9 @@ extension LoopRoom {
         } else {
             let waiting = afterFanOut
             afterFanOut.removeAll()
+            // (Joining viewers noted these retractions when they came: `retract`.)
             for frame in waiting {
                 for subscription in viewers { subscription.viewer.send(frame) }
-                for subscription in joining { subscription.viewer.send(frame) }
             }
         }
         return Flushed(frames: frames, deliveries: deliveries, bytes: bytes)

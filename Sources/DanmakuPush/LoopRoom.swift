@@ -168,6 +168,9 @@ final class LoopRoom {
         pending.removeAll { $0.seq == seq && $0.hasID(id) }
         let released = whileOrdering(now: now) { $0.withdraw(seq: seq, id: id, seqReused: seqReused, into: &$1, now: now) }
         let frame = ViewerMessage.frame(ViewerMessage.Retract(room: self.id.value, seq: seq, id: id))
+        // Joining viewers are told once their history is sent (the history, or what was flushed
+        // to them meanwhile, may hold the comment): told now, they would get it after.
+        for subscription in joining { subscription.noteRetractionWhileJoining(RetractedComment(seq: seq, id: id)) }
         // A viewer the batch carrying it has not reached yet would get the retraction first,
         // and then show the comment: it waits for the batch to reach everyone.
         if let batch = outgoing, batch.first <= seq, seq <= batch.last {
@@ -175,8 +178,14 @@ final class LoopRoom {
             return released
         }
         for subscription in viewers { subscription.viewer.send(frame) }
-        for subscription in joining { subscription.noteRetractionWhileJoining(RetractedComment(seq: seq, id: id)) }
         return released
+    }
+
+    /// `comments` without those `retracted` names (looked up by seq first: the list may be long).
+    private static func leavingOut(_ retracted: [RetractedComment], from comments: [EncodedComment]) -> [EncodedComment] {
+        guard !retracted.isEmpty else { return comments }
+        let seqs = Set(retracted.map(\.seq))
+        return comments.filter { !seqs.contains($0.seq) || !$0.isAmong(retracted) }
     }
 
     /// A joining viewer's history arrived: send it, then make the viewer live.
@@ -190,8 +199,8 @@ final class LoopRoom {
         let becameReady = whileOrdering(now: now) { $0.start(after: snapshot.lastSeq, into: &$1, now: now) }
         // Taken first: `becomeLive` ends the joining phase, and with it the buffer.
         let retractedMeanwhile = viewer.retractedWhileJoining
-        let flushedMeanwhile = viewer.becomeLive().filter { !$0.isAmong(retractedMeanwhile) }
-        let history = snapshot.comments.filter { !$0.isAmong(retractedMeanwhile) }
+        let flushedMeanwhile = Self.leavingOut(retractedMeanwhile, from: viewer.becomeLive())
+        let history = Self.leavingOut(retractedMeanwhile, from: snapshot.comments)
         let connection = viewer.viewer
         connection.sendHello(
             room: id, lastSeq: snapshot.lastSeq, epoch: snapshot.epoch, window: window, online: online, displayPerSecond: displayBudget?.perSecond)

@@ -136,7 +136,7 @@ final class PushShard {
         // Attaching is idempotent; every joiner waits until the room's subscription is live, so
         // whatever is published after its snapshot is read is sure to reach this loop.
         hub.attach(roomID, shard: index).flatMap { [eventLoop] in
-            log.snapshot(room: roomID, since: requestedSince, limit: requestedSince == nil ? 0 : Int.max, on: eventLoop)
+            log.snapshot(room: roomID, since: requestedSince, limit: requestedSince == nil ? 0 : Int.max, retracted: true, on: eventLoop)
         }.flatMap { [eventLoop] snapshot -> EventLoopFuture<(HistorySnapshot, UInt64?)> in
             // Seqs of another numbering say nothing about this one: the viewer gets it from its start.
             // (Epoch 0 is a room that had none yet: its seqs are of the numbering that began next.)

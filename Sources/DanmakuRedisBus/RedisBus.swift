@@ -218,7 +218,7 @@ public final class RedisBus: CommentBus, CommentLog {
         guard let id = try? comment.decoded().id else { return true }
         do {
             _ = try await scripts.run(
-                RedisScripts.withdraw, keys: [keys.log, keys.retractionCount, keys.retractions, keys.seq],
+                RedisScripts.withdraw, keys: [keys.log] + keys.retractionRecord + [keys.seq],
                 arguments: [
                     RESPArgument(String(comment.seq)), RESPArgument(EncodedComment.idMarker(id)), RESPArgument(keys.channel),
                     RESPArgument(id),
@@ -231,12 +231,13 @@ public final class RedisBus: CommentBus, CommentLog {
         }
     }
 
-    public func snapshot(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
+    public func snapshot(room: RoomID, since: UInt64?, limit: Int, retracted: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
         let keys = RedisKeys(room)
         let count = min(limit, historyCapacity + 1000)
         return scripts.run(
             RedisScripts.snapshot, keys: keys.numbering,
-            arguments: [RESPArgument(since.map(String.init) ?? ""), RESPArgument(count), RESPArgument(historyCapacity)], on: redis
+            arguments: [RESPArgument(since.map(String.init) ?? ""), RESPArgument(count), RESPArgument(historyCapacity), RESPArgument(retracted ? "1" : "0")],
+            on: redis
         ).flatMapThrowing { reply in
             guard let parts = reply.array, parts.count == 5, let last = parts[0].integer, let first = parts[1].integer,
                   let epoch = parts[3].integer, let retractedLines = parts[4].array else {
@@ -268,7 +269,7 @@ public final class RedisBus: CommentBus, CommentLog {
     public func retract(room: RoomID, id: String) async throws -> UInt64? {
         let keys = RedisKeys(room)
         let reply = try await scripts.run(
-            RedisScripts.retract, keys: [keys.log, keys.retractionCount, keys.retractions],
+            RedisScripts.retract, keys: [keys.log] + keys.retractionRecord,
             arguments: [
                 RESPArgument(EncodedComment.idMarker(id)), RESPArgument(EncodedComment.noticeIDMarker(id)),
                 RESPArgument(keys.channel), RESPArgument(id),
@@ -305,7 +306,9 @@ public final class RedisBus: CommentBus, CommentLog {
         }
         return redis.mget(keys).map { values in
             stride(from: 0, to: values.count - 1, by: 2).map { index in
-                RoomCounters(lastSeq: UInt64(clamping: values[index].integer ?? 0), retractions: UInt64(clamping: values[index + 1].integer ?? 0))
+                RoomCounters(
+                    lastSeq: min(UInt64(clamping: values[index].integer ?? 0), ClientNumber.maxSeq),
+                    retractions: min(UInt64(clamping: values[index + 1].integer ?? 0), ClientNumber.maxSeq))
             }
         }
     }
@@ -321,16 +324,28 @@ public final class RedisBus: CommentBus, CommentLog {
     /// The room's retractions numbered in `range`, read back from the retraction stream (those
     /// trimmed from it are not there).
     func retractions(room: RoomID, range: ClosedRange<UInt64>) -> EventLoopFuture<[Retraction]> {
-        let keys = RedisKeys(room)
-        return redis.send(RESPCommand("XRANGE", [
-            RESPArgument(keys.retractions), RESPArgument("\(range.lowerBound)-0"), RESPArgument("\(range.upperBound)-0"),
-        ]), key: keys.retractions).flatMapThrowing { reply in
+        readRetractions(room: room, RESPCommand("XRANGE", [
+            RESPArgument(RedisKeys(room).retractions), RESPArgument("\(range.lowerBound)-0"), RESPArgument("\(range.upperBound)-0"),
+        ]))
+    }
+
+    /// The room's latest `count` retractions, oldest first.
+    func latestRetractions(room: RoomID, count: Int) -> EventLoopFuture<[Retraction]> {
+        readRetractions(room: room, RESPCommand("XREVRANGE", [
+            RESPArgument(RedisKeys(room).retractions), RESPArgument("+"), RESPArgument("-"), RESPArgument("COUNT"), RESPArgument(count),
+        ])).map { $0.reversed() }
+    }
+
+    private func readRetractions(room: RoomID, _ command: RESPCommand) -> EventLoopFuture<[Retraction]> {
+        let key = RedisKeys(room).retractions
+        return redis.send(command, key: key).flatMapThrowing { reply in
             guard let entries = reply.array else { throw RedisError.unexpectedReply("retractions: \(reply)") }
-            return try entries.map { entry in
-                guard let parts = entry.array, parts.count == 2, let fields = parts[1].array, fields.count >= 2, let line = fields[1].bytes,
-                      let retraction = Retraction(line: line)
-                else { throw RedisError.unexpectedReply("retraction entry: \(entry)") }
-                return retraction
+            // An entry that is not a retraction is passed over: one bad entry must not stop the rest.
+            return entries.compactMap { entry in
+                guard let parts = entry.array, parts.count == 2, let fields = parts[1].array, fields.count >= 2, let line = fields[1].bytes else {
+                    return nil
+                }
+                return Retraction(line: line)
             }
         }
     }
@@ -402,11 +417,12 @@ public final class RedisBus: CommentBus, CommentLog {
         /// True when another comment holds the seq (see `BusSubscriber.retract`); left out otherwise.
         var reused: Bool?
 
-        /// The retraction a line holds, or nil when the line is not one.
+        /// The retraction a line holds, or nil when the line is not one (numbers past
+        /// `ClientNumber.maxSeq` and implausible ids included: whatever is in Redis is checked).
         init?(line: ByteBuffer) {
-            guard let retraction = try? WireCodec.decoder.decode(Self.self, from: Data(line.readableBytesView)), retraction.type == "retract" else {
-                return nil
-            }
+            guard let retraction = try? WireCodec.decoder.decode(Self.self, from: Data(line.readableBytesView)), retraction.type == "retract",
+                  retraction.seq <= ClientNumber.maxSeq, (retraction.n ?? 0) <= ClientNumber.maxSeq, EncodedComment.isPlausibleID(retraction.id)
+            else { return nil }
             self = retraction
         }
     }

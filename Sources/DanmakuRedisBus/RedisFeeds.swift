@@ -35,6 +35,9 @@ final class RedisFeeds: Sendable {
         /// Which of the room's retractions have been passed on; set with `tracker`.
         var retractions: RetractionLedger?
         var repairingRetractions = false
+        /// Set when the channel was subscribed again: the latest retractions are read back, in
+        /// case a failover numbered some again while the subscription moved.
+        var readBackLatest = false
         var ready: EventLoopPromise<Void>
     }
 
@@ -122,6 +125,7 @@ final class RedisFeeds: Sendable {
                 guard case .success(let node) = result else { return false }
                 state.feeds[room]!.subscribed = true
                 state.feeds[room]!.node = node
+                if state.feeds[room]!.retractions != nil { state.feeds[room]!.readBackLatest = true }
                 return state.feeds[room]!.tracker == nil
             }
             if readCounter { self.readCounter(room, bus: bus) }
@@ -229,13 +233,13 @@ final class RedisFeeds: Sendable {
 
     /// Tells the room's subscribers of retractions not told before (one numbered `n` is told
     /// once, whether it came by pub/sub or was read back; one without a number always).
-    private func tell(_ retractions: [RedisBus.Retraction], room: RoomID) {
+    private func tell(_ retractions: [RedisBus.Retraction], room: RoomID, readBack: Bool = false) {
         let now = NIODeadline.now()
         let (fresh, subscribers) = state.withLock { state -> ([RedisBus.Retraction], [any BusSubscriber]) in
             guard var feed = state.feeds[room] else { return ([], []) }
             let fresh = retractions.filter { retraction in
                 guard let n = retraction.n, feed.retractions != nil else { return true }
-                return feed.retractions!.admit(n, id: retraction.id, now: now)
+                return feed.retractions!.admit(n, id: retraction.id, now: now, readBack: readBack)
             }
             state.feeds[room] = feed
             return (fresh, Array(feed.subscribers.values))
@@ -252,7 +256,7 @@ final class RedisFeeds: Sendable {
     func maintain(bus: RedisBus, poll: Bool) {
         let now = NIODeadline.now()
         let topologyVersion = bus.redis.topologyVersion
-        let (moved, toSubscribe, toRead, repairs, retractionRepairs, pollRooms) = state.withLock { state in
+        let (moved, toSubscribe, toRead, repairs, retractionRepairs, latestReads, pollRooms) = state.withLock { state in
             // Channels whose slot now lives on another master are subscribed there.
             var moved: [(String, RedisNode)] = []
             if state.topologyVersion != topologyVersion {
@@ -273,6 +277,7 @@ final class RedisFeeds: Sendable {
             var toRead: [RoomID] = []
             var repairs: [(RoomID, ClosedRange<UInt64>)] = []
             var retractionRepairs: [(RoomID, ClosedRange<UInt64>)] = []
+            var latestReads: [RoomID] = []
             for (room, feed) in state.feeds {
                 if !feed.subscribed, !feed.subscribing {
                     toSubscribe.append(room)
@@ -283,7 +288,11 @@ final class RedisFeeds: Sendable {
                         state.feeds[room]!.repairing = true
                         repairs.append((room, range))
                     }
-                    if !feed.repairingRetractions, let range = feed.retractions?.missing(now: now, grace: RedisBus.repairGrace) {
+                    if !feed.repairingRetractions, feed.readBackLatest {
+                        state.feeds[room]!.repairingRetractions = true
+                        state.feeds[room]!.readBackLatest = false
+                        latestReads.append(room)
+                    } else if !feed.repairingRetractions, let range = feed.retractions?.missing(now: now, grace: RedisBus.repairGrace) {
                         state.feeds[room]!.repairingRetractions = true
                         retractionRepairs.append((room, range))
                     }
@@ -291,13 +300,14 @@ final class RedisFeeds: Sendable {
             }
             let pollRooms = (poll || state.pollSoon) ? state.feeds.compactMap { $0.value.tracker == nil ? nil : $0.key } : []
             if !pollRooms.isEmpty { state.pollSoon = false }
-            return (moved, toSubscribe, toRead, repairs, retractionRepairs, pollRooms)
+            return (moved, toSubscribe, toRead, repairs, retractionRepairs, latestReads, pollRooms)
         }
         for (channel, node) in moved { unsubscribe(channel, on: node, bus: bus) }
         for room in toSubscribe { _ = subscribeChannel(room, on: nil, bus: bus) }
         for room in toRead { readCounter(room, bus: bus) }
         for (room, range) in repairs { repair(room, range: range, bus: bus) }
         for (room, range) in retractionRepairs { repairRetractions(room, range: range, bus: bus) }
+        for room in latestReads { readBackLatestRetractions(room, bus: bus) }
         if !pollRooms.isEmpty { pollCounters(pollRooms, bus: bus) }
     }
 
@@ -329,6 +339,21 @@ final class RedisFeeds: Sendable {
             }
         }
     }
+
+    /// Reads back the room's latest retractions after a resubscription (told unless told before).
+    private func readBackLatestRetractions(_ room: RoomID, bus: RedisBus) {
+        bus.latestRetractions(room: room, count: Self.latestReadBack).whenComplete { [self] result in
+            if case .success(let retractions) = result { tell(retractions, room: room, readBack: true) }
+            state.withLock { state in
+                guard state.feeds[room] != nil else { return }
+                state.feeds[room]!.repairingRetractions = false
+                if case .failure = result { state.feeds[room]!.readBackLatest = true }
+            }
+        }
+    }
+
+    /// Retractions read back after a resubscription: more than a failover's window renumbers.
+    static let latestReadBack = 100
 
     private func pollCounters(_ rooms: [RoomID], bus: RedisBus) {
         // In chunks, so one answer stays small however many rooms a node has.

@@ -20,10 +20,12 @@ struct RedisKeys {
     /// Counter numbering the room's retractions (and withdrawals) 1, 2, 3…: a push node that
     /// sees it above the last retraction it was told of has missed one.
     let retractionCount: String
-    /// Stream of the room's latest retractions, entry id `n-0` for the counter's `n`, fields `r`
-    /// (the line published for it) and `s` (the comment's seq); trimmed to about
-    /// `RedisScripts.retractionsKept`.
+    /// Stream of the room's latest retractions, entry id `n-0` for the counter's `n`, field `r`
+    /// the line published for it; trimmed to about `RedisScripts.retractionsKept`.
     let retractions: String
+    /// The same lines in a sorted set scored by the comment's seq, for resumes (which want the
+    /// retractions before a seq); the lowest seqs past `RedisScripts.retractionsKept` go.
+    let retractedBySeq: String
 
     init(_ room: RoomID) {
         seq = "danmaku:{\(room.value)}:seq"
@@ -32,12 +34,16 @@ struct RedisKeys {
         epoch = "danmaku:{\(room.value)}:epoch"
         retractionCount = "danmaku:{\(room.value)}:rseq"
         retractions = "danmaku:{\(room.value)}:retracts"
+        retractedBySeq = "danmaku:{\(room.value)}:retracted"
     }
 
     /// The keys that make up the room's numbering and history, which live and expire together
     /// (`RedisScripts.append` gives each the room's idle lifetime; the first three are the
     /// snapshot's).
-    var numbering: [String] { [seq, log, epoch, retractionCount, retractions] }
+    var numbering: [String] { [seq, log, epoch, retractionCount, retractions, retractedBySeq] }
+
+    /// The retraction scripts' keys after the stream: counter, retraction stream, by seq.
+    var retractionRecord: [String] { [retractionCount, retractions, retractedBySeq] }
 
     /// The room of a channel name made by `init`.
     static func room(ofChannel name: String) -> RoomID? {
@@ -146,18 +152,30 @@ enum RedisScripts {
     static let retractionsKept = RetractedComment.remembered
 
     /// The part of the retraction scripts that tells push nodes, in the same step as the
-    /// deletion: numbers the retraction (INCR KEYS[2]), keeps its line in stream KEYS[3] (id
-    /// `n-0`, trimmed to about `retractionsKept`, with the history's lifetime) and publishes it
-    /// on channel `channel`. The line is a `RedisBus.Retraction`. `seq` is a string of digits.
+    /// deletion: numbers the retraction (INCR KEYS[2], above the stream's last entry should the
+    /// counter have been lost), keeps its line in stream KEYS[3] (id `n-0`, trimmed to about
+    /// `retractionsKept`) and sorted set KEYS[4] (scored by seq, the same length), with the
+    /// history's lifetime, and publishes it on channel `channel`. The line is a
+    /// `RedisBus.Retraction`. `seq` is a string of digits.
     private static func record(id: String, seq: String, reused: String, channel: String) -> String {
         """
         local n = redis.call('INCR', KEYS[2])
-        local line = '{"id":' .. cjson.encode(\(id)) .. ',"n":' .. n .. \(reused) .. ',"seq":' .. \(seq) .. ',"type":"retract"}'
-        redis.call('XADD', KEYS[3], 'MAXLEN', '~', \(retractionsKept), n .. '-0', 'r', line, 's', \(seq))
+        local top = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)[1]
+        if top then
+            local last = tonumber(string.match(top[1], '^(%d+)')) or 0
+            if last >= n then
+                n = last + 1
+                redis.call('SET', KEYS[2], string.format('%d', n), 'KEEPTTL')
+            end
+        end
+        local line = '{"id":' .. cjson.encode(\(id)) .. ',"n":' .. string.format('%d', n) .. \(reused) .. ',"seq":' .. \(seq) .. ',"type":"retract"}'
+        redis.call('XADD', KEYS[3], 'MAXLEN', '~', \(retractionsKept), string.format('%d', n) .. '-0', 'r', line)
+        redis.call('ZADD', KEYS[4], \(seq), line)
+        local extra = redis.call('ZCARD', KEYS[4]) - \(retractionsKept)
+        if extra > 0 then redis.call('ZREMRANGEBYRANK', KEYS[4], 0, extra - 1) end
         local lifetime = redis.call('PTTL', KEYS[1])
         if lifetime > 0 then
-            redis.call('PEXPIRE', KEYS[2], lifetime)
-            redis.call('PEXPIRE', KEYS[3], lifetime)
+            for index = 2, 4 do redis.call('PEXPIRE', KEYS[index], lifetime) end
         end
         redis.call('SPUBLISH', \(channel), line)
         """
@@ -165,8 +183,8 @@ enum RedisScripts {
 
     /// Takes the comment or notice marked ARGV[1] or ARGV[2] (`EncodedComment.idMarker`,
     /// `noticeIDMarker`) out of stream KEYS[1], and tells push nodes of its retraction (id
-    /// ARGV[4], on the room's channel ARGV[3]; KEYS[2] and KEYS[3] are the room's retraction
-    /// counter and stream) in the same step: a deletion whose answer is lost on the way back, or
+    /// ARGV[4], on the room's channel ARGV[3]; KEYS[2] to KEYS[4] are the room's
+    /// `RedisKeys.retractionRecord`) in the same step: a deletion whose answer is lost on the way back, or
     /// whose node fails before a publish of its own, still reaches the push nodes, and a push node
     /// that misses the publish reads it back (`RedisFeeds`). Returns its seq, or 0 when the stream
     /// does not hold it.
@@ -183,8 +201,8 @@ enum RedisScripts {
         return 0
         """
 
-    /// Takes back an unconfirmed comment: KEYS are the room's stream, retraction counter,
-    /// retraction stream and seq counter; ARGV[1] the comment's seq, ARGV[2] its
+    /// Takes back an unconfirmed comment: KEYS are the room's stream, its
+    /// `RedisKeys.retractionRecord` and its seq counter; ARGV[1] the comment's seq, ARGV[2] its
     /// `EncodedComment.idMarker`, ARGV[3] the room's channel, ARGV[4] the comment's id. Deletes the
     /// stream entry with that seq if it is this comment. A master promoted in a failover may not
     /// hold the comment: if its counter is below the seq, it is raised to it, so that no later
@@ -203,8 +221,8 @@ enum RedisScripts {
                 reused = 1
             end
         else
-            local last = tonumber(redis.call('GET', KEYS[4]) or '')
-            if last and last < tonumber(ARGV[1]) then redis.call('SET', KEYS[4], ARGV[1], 'KEEPTTL') end
+            local last = tonumber(redis.call('GET', KEYS[5]) or '')
+            if last and last < tonumber(ARGV[1]) then redis.call('SET', KEYS[5], ARGV[1], 'KEEPTTL') end
         end
         local flag = ''
         if reused == 1 then flag = ',"reused":true' end
@@ -213,10 +231,11 @@ enum RedisScripts {
         """
 
     /// A consistent history read: {lastSeq, first seq still held, entries, epoch, retracted}.
-    /// ARGV[1] is `since` ('' for the latest ARGV[2] entries, newest first), ARGV[2] the most
-    /// entries, ARGV[3] the history's length. With `since`, `retracted` holds the lines of the
-    /// latest retractions (KEYS[5]) of comments at or before it, within the history's length
-    /// (`RetractedComment.isBefore`), newest first.
+    /// KEYS are `RedisKeys.numbering`. ARGV[1] is `since` ('' for the latest ARGV[2] entries,
+    /// newest first), ARGV[2] the most entries, ARGV[3] the history's length, ARGV[4] '1' for a
+    /// resume: then `retracted` holds the lines of the retractions (KEYS[6]) of comments at or
+    /// before `since`, within the history's length of it (`RetractedComment.isBefore`), the
+    /// highest seqs first, at most `RetractedComment.replayed`.
     static let snapshot = """
         local epoch = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
         local last = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -230,13 +249,9 @@ enum RedisScripts {
             entries = redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-0', '+', 'COUNT', ARGV[2])
         end
         local retracted = {}
-        if ARGV[1] ~= '' then
-            local since = tonumber(ARGV[1])
-            local floor = since - tonumber(ARGV[3])
-            for _, entry in ipairs(redis.call('XREVRANGE', KEYS[5], '+', '-', 'COUNT', \(retractionsKept))) do
-                local seq = tonumber(entry[2][4] or '')
-                if seq and seq <= since and seq > floor then table.insert(retracted, entry[2][2]) end
-            end
+        if ARGV[1] ~= '' and ARGV[4] == '1' then
+            local floor = tonumber(ARGV[1]) - tonumber(ARGV[3])
+            retracted = redis.call('ZREVRANGEBYSCORE', KEYS[6], ARGV[1], '(' .. string.format('%d', floor), 'LIMIT', 0, \(RetractedComment.replayed))
         end
         return {last, firstSeq, entries, epoch, retracted}
         """

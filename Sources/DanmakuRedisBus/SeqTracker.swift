@@ -69,7 +69,8 @@ struct SeqTracker {
     }
 
     private mutating func absorbContiguous() {
-        while ahead.remove(frontier + 1) != nil { frontier += 1 }
+        // (Bounded: a seq read from Redis may be anything up to UInt64.max.)
+        while frontier < UInt64.max, ahead.remove(frontier + 1) != nil { frontier += 1 }
     }
 
     private mutating func noteGap(now: NIODeadline) {

@@ -54,8 +54,11 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
     @Option(help: "Client EventLoop threads (0 = one per available core).")
     var threads = 0
 
-    @Option(help: "Publisher connections (default: one per 100 comments/s, as many posters would open).")
+    @Option(help: "Publisher connections (default: one per 100 comments/s, as many posters would open; 16 for the posts scenario).")
     var publishers: Int?
+
+    @Option(help: "Posts each publisher connection keeps waiting for an answer, at most (1...256).")
+    var inFlight = 256
 
     @Option(help: "Bytes of text per comment.")
     var textBytes = 40
@@ -102,7 +105,12 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
         }
         if let rooms { workload.rooms = rooms }
         if let viewers { workload.viewersPerRoom = viewers }
-        if let rate { workload.commentsPerSecond = rate }
+        if let rate {
+            guard rate >= 0 else { throw ValidationError("--rate must be 0 or more (inf: as fast as the server answers)") }
+            workload.commentsPerSecond = rate
+        }
+        guard (1...256).contains(inFlight) else { throw ValidationError("--in-flight must be between 1 and 256") }
+        if let publishers, !(1...10_000).contains(publishers) { throw ValidationError("--publishers must be between 1 and 10000") }
         guard let sources = parseSourceAddresses(sourceIps) else { throw ValidationError("bad --source-ips") }
 
         var local: LocalServer?
@@ -126,7 +134,8 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
             host: host, port: port, workload: workload, sources: sources,
             threads: threads > 0 ? threads : ProcessSample.allowedCores(), verifyEvery: max(1, verifyEvery),
             textBytes: textBytes, compression: compression, connectRate: connectRate,
-            publishers: publishers ?? max(1, Int((workload.commentsPerSecond / 100).rounded(.up))))
+            publishers: publishers ?? (workload.commentsPerSecond.isFinite ? max(1, Int(clamping: Int64(min((workload.commentsPerSecond / 100).rounded(.up), 10_000)))) : 16))
+        run.inFlightPerPublisher = inFlight
         guard (0...1).contains(repeatShare) else { throw ValidationError("--repeat-share must be between 0 and 1") }
         run.repeatShare = repeatShare
         run.viewerEndpoints = try viewerUrl.map { text in

@@ -24,6 +24,8 @@ struct LoadRun {
     var roomPrefix = "bench"
     var connectRate: Double
     var publishers: Int
+    /// Posts each publisher connection keeps waiting for an answer, at most.
+    var inFlightPerPublisher = 256
     /// Viewers that stop reading after the handshake, spread over the rooms.
     var slowViewers = 0
     /// Viewers replaced per second while measuring (soak).
@@ -137,7 +139,7 @@ struct LoadRun {
                 let loop = publishing.next()
                 let publisher = Publisher(
                     rooms: roomNames, ratePerSecond: workload.commentsPerSecond / Double(publishers),
-                    textBytes: textBytes, firstRoom: index, repeatShare: repeatShare)
+                    textBytes: textBytes, firstRoom: index, repeatShare: repeatShare, maxInFlight: inFlightPerPublisher)
                 let bound = NIOLoopBoundBox.makeBoxSendingValue(publisher, eventLoop: loop)
                 _ = try await ClientBootstrap(group: loop)
                     .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -229,7 +231,8 @@ struct LoadRun {
 
         var report = Report(
             scenario: workload.name, url: "", batchWindowMs: nil, rooms: workload.rooms,
-            viewersPerRoom: workload.viewersPerRoom, offeredCommentsPerSecond: workload.commentsPerSecond,
+            viewersPerRoom: workload.viewersPerRoom,
+            offeredCommentsPerSecond: workload.commentsPerSecond.isFinite ? workload.commentsPerSecond : nil,
             durationSeconds: elapsed, connectionsOK: counters.joined, connectionsFailed: counters.failed,
             connectionsClosedEarly: counters.closedEarly, connectSeconds: connectSeconds,
             commentsPosted: totals.sent, commentsAccepted: totals.accepted,
@@ -256,8 +259,13 @@ struct LoadRun {
         report.slowViewersJoined = slowCounters.joined
         report.serverSlowConsumerCloses = serverMetrics.flatMap { MetricsScrape.value("danmaku_slow_consumer_closes_total", in: $0) }.map { Int($0) }
         report.serverRSSPeakBytes = peakRSS > 0 ? peakRSS : nil
+        report.publisherConnections = publisherHandlers.count
+        report.inFlightPerPublisher = inFlightPerPublisher
         if let cpuStart, let cpuEnd {
             report.serverCPUPercent = (cpuEnd.cpuSeconds - cpuStart.cpuSeconds) / elapsed * 100
+            if let accepted = report.acceptedPerSecond, accepted > 0 {
+                report.serverMicrosecondsPerPost = (cpuEnd.cpuSeconds - cpuStart.cpuSeconds) / elapsed / accepted * 1e6
+            }
             report.serverRSSBytes = cpuEnd.rssBytes
             report.serverOpenFiles = cpuEnd.openFiles
         }

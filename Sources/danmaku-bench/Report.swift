@@ -12,7 +12,12 @@ struct Report: Codable {
     var compression = false
     var rooms: Int
     var viewersPerRoom: Int
-    var offeredCommentsPerSecond: Double
+    /// Nil: posted as fast as the server answered (the `posts` scenario).
+    var offeredCommentsPerSecond: Double?
+    var publisherConnections = 0
+    var inFlightPerPublisher = 0
+    /// Server CPU per accepted post while measuring (everything the server did, divided by its posts).
+    var serverMicrosecondsPerPost: Double?
     var durationSeconds: Double
     var connectionsOK: Int
     var connectionsFailed: Int
@@ -85,12 +90,15 @@ struct Report: Codable {
         func ms(_ key: String) -> String {
             latencyMicroseconds[key].map { String(format: "%.2f ms", Double($0) / 1000) } ?? "-"
         }
+        let offered = offeredCommentsPerSecond.map { rate($0) + " comments/s" }
+            ?? "posts as fast as answered (\(publisherConnections) connections × \(inFlightPerPublisher) in flight)"
         let rows: [(String, String)] = [
-            ("scenario", "\(scenario): \(rooms) room(s) × \(viewersPerRoom) viewers, \(rate(offeredCommentsPerSecond)) comments/s, window \(batchWindowMs.map { "\($0) ms" } ?? "server's")"),
+            ("scenario", "\(scenario): \(rooms) room(s) × \(viewersPerRoom) viewers, \(offered), window \(batchWindowMs.map { "\($0) ms" } ?? "server's")"),
             ("server", url),
             ("connections", "\(connectionsOK) ok, \(connectionsFailed) failed, \(connectionsClosedEarly) closed early; connected in \(String(format: "%.1f", connectSeconds)) s"),
             ("comments", "\(commentsPosted) posted, \(commentsAccepted) accepted, rejected \(commentsRejected.isEmpty ? "0" : commentsRejected.map { "\($0.key): \($0.value)" }.joined(separator: ", "))"),
-            ("accepted/s", acceptedPerSecond.map { rate($0) + " of \(rate(offeredCommentsPerSecond)) offered" } ?? "-"),
+            ("accepted/s", acceptedPerSecond.map { rate($0) + (offeredCommentsPerSecond.map { " of \(rate($0)) offered" } ?? "") } ?? "-"),
+            ("server µs/post", serverMicrosecondsPerPost.map { String(format: "%.1f µs of server CPU per accepted post", $0) } ?? "-"),
             ("post latency", postLatencyMicroseconds.isEmpty ? "-" : ["p50", "p99", "max"].map { key in "\(key) " + (postLatencyMicroseconds[key].map { String(format: "%.2f ms", Double($0) / 1000) } ?? "-") }.joined(separator: "  ")),
             ("deliveries/s", rate(deliveriesPerSecond)),
             ("frames/s", rate(framesPerSecond)),

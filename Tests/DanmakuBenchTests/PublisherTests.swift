@@ -16,4 +16,28 @@ import Testing
         #expect(publisher.totals.accepted == 0)
         _ = try? channel.finish()
     }
+
+    /// At an infinite rate the publisher keeps exactly its in-flight bound waiting: each answer
+    /// sends the next post at once, without waiting for its pacing tick.
+    @Test func atAnInfiniteRateEachAnswerSendsTheNextPost() throws {
+        let publisher = Publisher(rooms: ["r"], ratePerSecond: .infinity, textBytes: 10, firstRoom: 0, maxInFlight: 4)
+        let channel = EmbeddedChannel(handler: publisher)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1))
+        func postsWritten() throws -> Int {
+            var count = 0
+            while let buffer = try channel.readOutbound(as: ByteBuffer.self) {
+                count += String(buffer: buffer).components(separatedBy: "POST ").count - 1
+            }
+            return count
+        }
+        #expect(try postsWritten() == 4)
+        let body = #"{"seq":1}"#
+        let answer = "HTTP/1.1 201 Created\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        try channel.writeInbound(ByteBuffer(string: answer + answer))
+        #expect(try postsWritten() == 2, "two answers, two more posts, before any tick")
+        #expect(publisher.totals.accepted == 2 && publisher.totals.sent == 6)
+        publisher.stop()
+        _ = try? channel.finish()
+    }
 }

@@ -183,9 +183,9 @@ final class HistoryReadCountingLog: CommentLog {
         try await memory.append(room: room, unnumbered: unnumbered)
     }
 
-    func snapshot(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
+    func snapshot(room: RoomID, since: UInt64?, limit: Int, retracted: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
         historyReads.withLock { $0 += 1 }
-        return memory.snapshot(room: room, since: since, limit: limit, on: eventLoop)
+        return memory.snapshot(room: room, since: since, limit: limit, retracted: retracted, on: eventLoop)
     }
 
     func comment(room: RoomID, id: String) async throws -> EncodedComment? {

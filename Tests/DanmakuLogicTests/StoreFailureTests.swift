@@ -33,8 +33,8 @@ final class FlakyLog: CommentLog {
         throw AppendOutcomeUnknown("the answer was lost")
     }
 
-    func snapshot(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
-        memory.snapshot(room: room, since: since, limit: limit, on: eventLoop)
+    func snapshot(room: RoomID, since: UInt64?, limit: Int, retracted: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
+        memory.snapshot(room: room, since: since, limit: limit, retracted: retracted, on: eventLoop)
     }
 
     func comment(room: RoomID, id: String) async throws -> EncodedComment? {

@@ -493,7 +493,7 @@ func json(_ frame: ParsedFrame) throws -> [String: Any] {
 /// A history log whose snapshots are answered only when the test says so, like a remote store.
 final class DelayedLog: CommentLog, @unchecked Sendable {
     let inner: MemoryBus
-    var pending: [(promise: EventLoopPromise<HistorySnapshot>, room: RoomID, since: UInt64?, limit: Int)] = []
+    var pending: [(promise: EventLoopPromise<HistorySnapshot>, room: RoomID, since: UInt64?, limit: Int, retracted: Bool)] = []
 
     init(inner: MemoryBus) {
         self.inner = inner
@@ -511,16 +511,16 @@ final class DelayedLog: CommentLog, @unchecked Sendable {
         try await inner.retract(room: room, id: id)
     }
 
-    func snapshot(room: RoomID, since: UInt64?, limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
+    func snapshot(room: RoomID, since: UInt64?, limit: Int, retracted: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
         let promise = eventLoop.makePromise(of: HistorySnapshot.self)
-        pending.append((promise, room, since, limit))
+        pending.append((promise, room, since, limit, retracted))
         return promise.futureResult
     }
 
     /// Reads history for the oldest request now; the answer is delivered when `deliver` is called.
     func readOldest(on eventLoop: any EventLoop) throws -> () -> Void {
         let request = pending.removeFirst()
-        let snapshot = try inner.snapshot(room: request.room, since: request.since, limit: request.limit, on: eventLoop).wait()
+        let snapshot = try inner.snapshot(room: request.room, since: request.since, limit: request.limit, retracted: request.retracted, on: eventLoop).wait()
         return { request.promise.succeed(snapshot) }
     }
 }
@@ -575,7 +575,9 @@ final class DelayedLog: CommentLog, @unchecked Sendable {
         let shown = frames.filter { $0["type"] as? String == "comments" }.flatMap { ($0["comments"] as! [[String: Any]]).compactMap { $0["seq"] as? Int } }
         #expect(shown == [1, 3])
         let retractAt = frames.firstIndex { $0["type"] as? String == "retract" && $0["id"] as? String == "2" }
+        let historyAt = frames.firstIndex { $0["type"] as? String == "comments" }
         #expect(retractAt != nil, "the viewer is told, in case it shows the comment from before")
+        #expect(retractAt.flatMap { at in historyAt.map { at > $0 } } == true, "after its history, not ahead of it")
         let live = try harness.frames(first).dropFirst().map(json)
         #expect(live.contains { $0["type"] as? String == "retract" && $0["id"] as? String == "2" }, "live viewers are told at once")
     }

@@ -164,7 +164,7 @@ final class Inbox: BusSubscriber {
                 let stored = try await bus.append(room: room, unnumbered: try unnumbered("recalled"))
                 let keys = RedisKeys(room)
                 let seq = try await server.command([
-                    "EVAL", RedisScripts.retract, "3", keys.log, keys.retractionCount, keys.retractions, EncodedComment.idMarker("recalled"),
+                    "EVAL", RedisScripts.retract, "4", keys.log, keys.retractionCount, keys.retractions, keys.retractedBySeq, EncodedComment.idMarker("recalled"),
                     EncodedComment.noticeIDMarker("recalled"), keys.channel, "recalled",
                 ])
                 #expect(seq == ":\(stored.seq)\r\n")
@@ -192,7 +192,7 @@ final class Inbox: BusSubscriber {
                 let keys = RedisKeys(room)
                 for text in ["second", "third"] {
                     _ = try await server.command([
-                        "EVAL", RedisScripts.retract, "3", keys.log, keys.retractionCount, keys.retractions, EncodedComment.idMarker(text),
+                        "EVAL", RedisScripts.retract, "4", keys.log, keys.retractionCount, keys.retractions, keys.retractedBySeq, EncodedComment.idMarker(text),
                         EncodedComment.noticeIDMarker(text), "danmaku:{elsewhere}:live", text,
                     ])
                 }
@@ -201,7 +201,7 @@ final class Inbox: BusSubscriber {
                 // A withdrawal is numbered and told the same way.
                 let withdrawn = try await bus.append(room: room, unnumbered: try unnumbered("unconfirmed"))
                 _ = try await server.command([
-                    "EVAL", RedisScripts.withdraw, "4", keys.log, keys.retractionCount, keys.retractions, keys.seq, String(withdrawn.seq),
+                    "EVAL", RedisScripts.withdraw, "5", keys.log, keys.retractionCount, keys.retractions, keys.retractedBySeq, keys.seq, String(withdrawn.seq),
                     EncodedComment.idMarker("unconfirmed"), "danmaku:{elsewhere}:live", "unconfirmed",
                 ])
                 try await inbox.retracted.wait(for: "withdrawal read back") { $0.count >= 4 }
@@ -225,6 +225,56 @@ final class Inbox: BusSubscriber {
                 try await inbox.retracted.wait(for: "every retraction") { $0.count >= 20 }
                 try await Task.sleep(for: .milliseconds(1500))
                 #expect(inbox.retracted.value.sorted() == stored.map(\.seq), "each once")
+            }
+        }
+    }
+
+    /// A failover to a replica that had not received the last retractions numbers the next ones
+    /// again, possibly while a push node's subscription moves: the node reads the latest back when
+    /// it subscribes again and tells those it was not told, by id, each once.
+    @Test func retractionsNumberedAgainWhileTheSubscriptionMovedAreReadBack() async throws {
+        try await RedisServer.with { server in
+            try await withBus(server) { bus in
+                let inbox = Inbox()
+                try await bus.subscribe(room, subscriber: inbox, on: MultiThreadedEventLoopGroup.singleton.next()).get()
+                var stored: [EncodedComment] = []
+                for index in 0..<4 { stored.append(try await bus.append(room: room, unnumbered: try unnumbered("c\(index)"))) }
+                _ = try await bus.retract(room: room, id: "c0")
+                _ = try await bus.retract(room: room, id: "c1")
+                try await inbox.retracted.wait { $0.count == 2 }
+                // As a promoted replica that had only the first: its counter and stream end at 1.
+                let keys = RedisKeys(room)
+                _ = try await server.command(["SET", keys.retractionCount, "1"])
+                _ = try await server.command(["XTRIM", keys.retractions, "MAXLEN", "1"])
+                _ = try await server.command(["CLIENT", "KILL", "TYPE", "pubsub"])
+                // Numbered 2 again, published while the node is not subscribed.
+                for text in ["c2"] {
+                    _ = try await server.command([
+                        "EVAL", RedisScripts.retract, "4", keys.log, keys.retractionCount, keys.retractions, keys.retractedBySeq,
+                        EncodedComment.idMarker(text), EncodedComment.noticeIDMarker(text), "danmaku:{elsewhere}:live", text,
+                    ])
+                }
+                try await inbox.retracted.wait(for: "the renumbered retraction") { $0.count >= 3 }
+                _ = try await bus.retract(room: room, id: "c3")
+                try await inbox.retracted.wait(for: "the next one, by pub/sub") { $0.count >= 4 }
+                try await Task.sleep(for: .milliseconds(1500))
+                #expect(inbox.retracted.value == stored.map(\.seq), "each once")
+            }
+        }
+    }
+
+    /// A retraction counter lost (evicted or deleted) while the stream stays: the next retraction
+    /// is numbered past the stream's last, so the script never fails after its deletion.
+    @Test func aLostRetractionCounterDoesNotFailTheNextRetraction() async throws {
+        try await RedisServer.with { server in
+            try await withBus(server) { bus in
+                for index in 0..<3 { _ = try await bus.append(room: room, unnumbered: try unnumbered("c\(index)")) }
+                _ = try await bus.retract(room: room, id: "c0")
+                _ = try await bus.retract(room: room, id: "c1")
+                _ = try await server.command(["DEL", RedisKeys(room).retractionCount])
+                #expect(try await bus.retract(room: room, id: "c2") == 3)
+                let counter = try await server.command(["GET", RedisKeys(room).retractionCount])
+                #expect(counter.contains("\r\n3\r\n"), "numbered past the stream's last: \(counter)")
             }
         }
     }
@@ -257,7 +307,7 @@ final class Inbox: BusSubscriber {
                 let keys = RedisKeys(room)
                 func withdraw(seq: UInt64, id: String) async throws -> String {
                     try await server.command(
-                        ["EVAL", RedisScripts.withdraw, "4", keys.log, keys.retractionCount, keys.retractions, keys.seq]
+                        ["EVAL", RedisScripts.withdraw, "5", keys.log, keys.retractionCount, keys.retractions, keys.retractedBySeq, keys.seq]
                             + [String(seq), EncodedComment.idMarker(id), keys.channel, id])
                 }
                 let accepted = try await bus.append(room: room, unnumbered: try unnumbered("accepted"))

@@ -43,6 +43,18 @@ import Testing
         #expect(ledger.missing(now: start + .seconds(1), grace: .milliseconds(250)) == nil)
     }
 
+    /// Read back after a resubscription: the latest retractions come again; those told and those
+    /// from before the feed started are not told, one numbered again after a failover is.
+    @Test func aReadBackTellsOnlyWhatWasNotTold() {
+        var ledger = RetractionLedger(count: 5)
+        #expect(admit(&ledger, 6, "a", at: start))
+        func readBack(_ n: UInt64, _ id: String) -> Bool { ledger.admit(n, id: id, now: start, readBack: true) }
+        #expect(!readBack(4, "old"), "before the feed started")
+        #expect(!readBack(6, "a"), "told")
+        #expect(readBack(6, "b"), "the number given again, another comment")
+        #expect(readBack(7, "c"), "new")
+    }
+
     @Test func idsAreRememberedForTheStreamsLengthOnly() {
         var ledger = RetractionLedger(count: 0)
         let count = UInt64(RetractionLedger.remembered * 3)
