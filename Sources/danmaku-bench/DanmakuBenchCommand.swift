@@ -57,8 +57,8 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
     @Option(help: "Publisher connections (default: one per 100 comments/s, as many posters would open; 16 for the posts scenario).")
     var publishers: Int?
 
-    @Option(help: "Posts each publisher connection keeps waiting for an answer, at most (1...256).")
-    var inFlight = 256
+    @Option(help: "Posts each publisher connection keeps waiting for an answer, at most, 1...256 (default: 256; 16 for the posts scenario, a server's pipelining bound).")
+    var inFlight: Int?
 
     @Option(help: "Bytes of text per comment.")
     var textBytes = 40
@@ -109,6 +109,7 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
             guard rate >= 0 else { throw ValidationError("--rate must be 0 or more (inf: as fast as the server answers)") }
             workload.commentsPerSecond = rate
         }
+        let inFlight = inFlight ?? (workload.commentsPerSecond.isFinite ? 256 : 16)
         guard (1...256).contains(inFlight) else { throw ValidationError("--in-flight must be between 1 and 256") }
         if let publishers, !(1...10_000).contains(publishers) { throw ValidationError("--publishers must be between 1 and 10000") }
         guard let sources = parseSourceAddresses(sourceIps) else { throw ValidationError("bad --source-ips") }
