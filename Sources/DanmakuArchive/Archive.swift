@@ -182,13 +182,13 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore, Service, Cu
 
     /// Off the disk first, then out of history: a retract that fails leaves both as they were,
     /// and only committed comments can be found (so none is written back after its retract).
-    public func retract(room: RoomID, id: String) async throws -> UInt64? {
+    public func retract(room: RoomID, id: String, reason: RetractReason?) async throws -> UInt64? {
         try await load(room)
         guard let seq = memory.storedSeq(room: room, id: id) else { return nil }
         _ = try await writes.run { [database] in
             try await database.query("DELETE FROM comments WHERE room = ? AND seq = ?", [.text(room.value), .integer(Int(clamping: seq))])
         }
-        return try await memory.retract(room: room, id: id)
+        return try await memory.retract(room: room, id: id, reason: reason)
     }
 
     // MARK: CommentBus
@@ -205,8 +205,8 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore, Service, Cu
         memory.unsubscribe(room, subscriber: subscriber)
     }
 
-    public func publishRetraction(seq: UInt64, id: String, room: RoomID) async throws {
-        try await memory.publishRetraction(seq: seq, id: id, room: room)
+    public func publishRetraction(seq: UInt64, id: String, room: RoomID, reason: RetractReason?) async throws {
+        try await memory.publishRetraction(seq: seq, id: id, room: room, reason: reason)
     }
 
     public func publishLikes(_ likes: [LikeCount], room: RoomID) async throws {

@@ -164,10 +164,10 @@ final class LoopRoom {
     /// Unless `seqReused` (another comment holds the seq), the seq is not waited for any more.
     /// Returns true when comments held behind it became ready to flush.
     @discardableResult
-    func retract(seq: UInt64, id: String, seqReused: Bool = false, now: NIODeadline) -> Bool {
+    func retract(seq: UInt64, id: String, seqReused: Bool = false, reason: RetractReason? = nil, now: NIODeadline) -> Bool {
         pending.removeAll { $0.seq == seq && $0.hasID(id) }
         let released = whileOrdering(now: now) { $0.withdraw(seq: seq, id: id, seqReused: seqReused, into: &$1, now: now) }
-        let frame = ViewerMessage.frame(ViewerMessage.Retract(room: self.id.value, seq: seq, id: id))
+        let frame = ViewerMessage.frame(ViewerMessage.Retract(room: self.id.value, seq: seq, id: id, reason: reason))
         // A viewer the batch carrying it has not reached yet would get the retraction first,
         // and then show the comment: it waits for the batch to reach everyone.
         if let batch = outgoing, batch.first <= seq, seq <= batch.last {

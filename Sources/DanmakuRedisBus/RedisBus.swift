@@ -256,13 +256,13 @@ public final class RedisBus: CommentBus, CommentLog {
     }
 
     /// Takes the comment out of the stream and publishes its retraction, in one script.
-    public func retract(room: RoomID, id: String) async throws -> UInt64? {
+    public func retract(room: RoomID, id: String, reason: RetractReason?) async throws -> UInt64? {
         let keys = RedisKeys(room)
         let reply = try await scripts.run(
             RedisScripts.retract, keys: [keys.log],
             arguments: [
                 RESPArgument(EncodedComment.idMarker(id)), RESPArgument(EncodedComment.noticeIDMarker(id)),
-                RESPArgument(keys.channel), RESPArgument(id),
+                RESPArgument(keys.channel), RESPArgument(id), RESPArgument(reason?.rawValue ?? ""),
             ],
             on: redis
         ).get()
@@ -331,7 +331,7 @@ public final class RedisBus: CommentBus, CommentLog {
     /// Nothing to do: `retract` published the retraction with the deletion (the chaos harness found
     /// retractions lost between the two when they were separate steps: docs/GUARANTEES.md). A push
     /// node whose subscription is down as it is published still misses it.
-    public func publishRetraction(seq: UInt64, id: String, room: RoomID) async throws {}
+    public func publishRetraction(seq: UInt64, id: String, room: RoomID, reason: RetractReason?) async throws {}
 
     func publishRetraction(_ retraction: Retraction, room: RoomID) async throws {
         let line = try WireCodec.encode(retraction)
@@ -360,6 +360,8 @@ public final class RedisBus: CommentBus, CommentLog {
         var id: String
         /// True when another comment holds the seq (see `BusSubscriber.retract`); left out otherwise.
         var reused: Bool?
+        /// Why, when it was not taken back by hand; left out otherwise.
+        var reason: RetractReason?
     }
 
     public func subscribe(_ room: RoomID, subscriber: any BusSubscriber, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {

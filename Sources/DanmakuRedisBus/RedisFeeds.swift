@@ -197,7 +197,7 @@ final class RedisFeeds: Sendable {
                 comments.append(comment)
             } else if let retraction = try? WireCodec.decoder.decode(RedisBus.Retraction.self, from: Data(line.readableBytesView)), retraction.type == "retract" {
                 let subscribers = state.withLock { Array(($0.feeds[room]?.subscribers ?? [:]).values) }
-                for subscriber in subscribers { subscriber.retract(seq: retraction.seq, id: retraction.id, room: room, seqReused: retraction.reused ?? false) }
+                for subscriber in subscribers { subscriber.retract(seq: retraction.seq, id: retraction.id, room: room, seqReused: retraction.reused ?? false, reason: retraction.reason) }
             } else if let counts = try? WireCodec.decoder.decode(RedisBus.LikeCounts.self, from: Data(line.readableBytesView)), counts.type == "likes" {
                 let subscribers = state.withLock { Array(($0.feeds[room]?.subscribers ?? [:]).values) }
                 for subscriber in subscribers { subscriber.liked(counts.likes, room: room) }

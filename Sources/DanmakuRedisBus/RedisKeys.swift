@@ -132,7 +132,8 @@ enum RedisScripts {
 
     /// Takes the comment or notice marked ARGV[1] or ARGV[2] (`EncodedComment.idMarker`,
     /// `noticeIDMarker`) out of stream KEYS[1], and publishes its retraction (a
-    /// `RedisBus.Retraction` for id ARGV[4]) on the room's channel ARGV[3] in the same step: a
+    /// `RedisBus.Retraction` for id ARGV[4], with reason ARGV[5] unless it is empty) on the room's
+    /// channel ARGV[3] in the same step: a
     /// deletion whose answer is lost on the way back, or whose node fails before a publish of its
     /// own, still reaches the push nodes. Returns its seq, or 0 when the stream does not hold it.
     static let retract = """
@@ -141,7 +142,9 @@ enum RedisScripts {
             if string.find(entry[2][2], ARGV[1], 1, true) or string.find(entry[2][2], ARGV[2], 1, true) then
                 redis.call('XDEL', KEYS[1], entry[1])
                 local seq = string.match(entry[1], '^(%d+)')
-                redis.call('SPUBLISH', ARGV[3], '{"id":' .. cjson.encode(ARGV[4]) .. ',"seq":' .. seq .. ',"type":"retract"}')
+                local reason = ''
+                if ARGV[5] ~= '' then reason = ',"reason":' .. cjson.encode(ARGV[5]) end
+                redis.call('SPUBLISH', ARGV[3], '{"id":' .. cjson.encode(ARGV[4]) .. reason .. ',"seq":' .. seq .. ',"type":"retract"}')
                 return tonumber(seq)
             end
         end

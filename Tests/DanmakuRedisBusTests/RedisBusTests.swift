@@ -18,7 +18,7 @@ final class Inbox: BusSubscriber {
 
     let retracted = Observed<[UInt64]>([])
     let likes = Observed<[LikeCount]>([])
-    func retract(seq: UInt64, id: String, room: RoomID, seqReused: Bool) {
+    func retract(seq: UInt64, id: String, room: RoomID, seqReused: Bool, reason: RetractReason?) {
         retracted.update { $0.append(seq) }
     }
 
@@ -139,12 +139,12 @@ final class Inbox: BusSubscriber {
                 let second = try await bus.append(room: room, unnumbered: try unnumbered("oops"))
                 let third = try await bus.append(room: room, unnumbered: try unnumbered("keep too"))
                 // The comment's id is "oops" (see `unnumbered`); the author's id "u" must not match.
-                #expect(try await bus.retract(room: room, id: "u") == nil)
-                #expect(try await bus.retract(room: room, id: "oops") == second.seq)
-                #expect(try await bus.retract(room: room, id: "oops") == nil, "gone")
+                #expect(try await bus.retract(room: room, id: "u", reason: nil) == nil)
+                #expect(try await bus.retract(room: room, id: "oops", reason: nil) == second.seq)
+                #expect(try await bus.retract(room: room, id: "oops", reason: nil) == nil, "gone")
                 // The retraction went out with the deletion; publishing it is nothing more.
                 try await inbox.retracted.wait { $0 == [second.seq] }
-                try await bus.publishRetraction(seq: second.seq, id: "oops", room: room)
+                try await bus.publishRetraction(seq: second.seq, id: "oops", room: room, reason: nil)
                 let history = try await bus.snapshot(room: room, since: 0, limit: 100, on: MultiThreadedEventLoopGroup.singleton.next()).get()
                 #expect(history.comments.map(\.seq) == [first.seq, third.seq])
                 #expect(inbox.retracted.value == [second.seq], "told once")
@@ -187,7 +187,7 @@ final class Inbox: BusSubscriber {
                 #expect(try await bus.comment(room: room, id: "u") == nil, "the author's id is not the comment's")
                 #expect(try await bus.comment(room: room, id: "c250") == nil)
                 #expect(try await bus.comment(room: RoomID("elsewhere")!, id: "c1") == nil)
-                _ = try await bus.retract(room: room, id: "c7")
+                _ = try await bus.retract(room: room, id: "c7", reason: nil)
                 #expect(try await bus.comment(room: room, id: "c7") == nil, "retracted")
             }
         }
