@@ -45,13 +45,17 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore, Service, Cu
     public let videos: ArchivedVideoPools
     /// Who liked which live comment, in `likes.sqlite` beside the archive.
     public let likes: ArchivedLikes
+    /// The queues of reported comments, in `reports.sqlite` beside the archive.
+    public let reports: ArchivedReports
 
     private init(
-        memory: MemoryBus, database: SQLiteConnection, videos: ArchivedVideoPools, likes: ArchivedLikes, historyCapacity: Int, logger: Logger
+        memory: MemoryBus, database: SQLiteConnection, videos: ArchivedVideoPools, likes: ArchivedLikes, reports: ArchivedReports,
+        historyCapacity: Int, logger: Logger
     ) {
         self.memory = memory
         self.videos = videos
         self.likes = likes
+        self.reports = reports
         self.database = database
         self.historyCapacity = historyCapacity
         self.logger = logger
@@ -90,8 +94,10 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore, Service, Cu
         let memory = MemoryBus(historyCapacity: historyCapacity, retention: kept)
         let videos = try await ArchivedVideoPools.open(directory: directory, logger: logger)
         let likes = try await ArchivedLikes.open(directory: directory, logger: logger)
+        let reports = try await ArchivedReports.open(directory: directory, logger: logger)
         logger.info("archive opened", metadata: ["path": "\(path)"])
-        return ArchivedLog(memory: memory, database: database, videos: videos, likes: likes, historyCapacity: historyCapacity, logger: logger)
+        return ArchivedLog(
+            memory: memory, database: database, videos: videos, likes: likes, reports: reports, historyCapacity: historyCapacity, logger: logger)
     }
 
     /// Puts `room` back in memory from the archive unless it is there; whether the archive has it.
@@ -151,6 +157,7 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore, Service, Cu
     public func close() async {
         await videos.close()
         await likes.close()
+        await reports.close()
         try? await database.close()
     }
 
