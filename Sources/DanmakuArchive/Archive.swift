@@ -45,13 +45,17 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore, Service, Cu
     public let videos: ArchivedVideoPools
     /// Who liked which live comment, in `likes.sqlite` beside the archive.
     public let likes: ArchivedLikes
+    /// The queues of reported comments, in `reports.sqlite` beside the archive.
+    public let reports: ArchivedReports
 
     private init(
-        memory: MemoryBus, database: SQLiteConnection, videos: ArchivedVideoPools, likes: ArchivedLikes, historyCapacity: Int, logger: Logger
+        memory: MemoryBus, database: SQLiteConnection, videos: ArchivedVideoPools, likes: ArchivedLikes, reports: ArchivedReports,
+        historyCapacity: Int, logger: Logger
     ) {
         self.memory = memory
         self.videos = videos
         self.likes = likes
+        self.reports = reports
         self.database = database
         self.historyCapacity = historyCapacity
         self.logger = logger
@@ -90,8 +94,10 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore, Service, Cu
         let memory = MemoryBus(historyCapacity: historyCapacity, retention: kept)
         let videos = try await ArchivedVideoPools.open(directory: directory, logger: logger)
         let likes = try await ArchivedLikes.open(directory: directory, logger: logger)
+        let reports = try await ArchivedReports.open(directory: directory, logger: logger)
         logger.info("archive opened", metadata: ["path": "\(path)"])
-        return ArchivedLog(memory: memory, database: database, videos: videos, likes: likes, historyCapacity: historyCapacity, logger: logger)
+        return ArchivedLog(
+            memory: memory, database: database, videos: videos, likes: likes, reports: reports, historyCapacity: historyCapacity, logger: logger)
     }
 
     /// Puts `room` back in memory from the archive unless it is there; whether the archive has it.
@@ -151,6 +157,7 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore, Service, Cu
     public func close() async {
         await videos.close()
         await likes.close()
+        await reports.close()
         try? await database.close()
     }
 
@@ -182,13 +189,13 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore, Service, Cu
 
     /// Off the disk first, then out of history: a retract that fails leaves both as they were,
     /// and only committed comments can be found (so none is written back after its retract).
-    public func retract(room: RoomID, id: String) async throws -> UInt64? {
+    public func retract(room: RoomID, id: String, reason: RetractReason?) async throws -> UInt64? {
         try await load(room)
         guard let seq = memory.storedSeq(room: room, id: id) else { return nil }
         _ = try await writes.run { [database] in
             try await database.query("DELETE FROM comments WHERE room = ? AND seq = ?", [.text(room.value), .integer(Int(clamping: seq))])
         }
-        return try await memory.retract(room: room, id: id)
+        return try await memory.retract(room: room, id: id, reason: reason)
     }
 
     // MARK: CommentBus
@@ -205,8 +212,8 @@ public final class ArchivedLog: CommentBus, CommentLog, ReplayStore, Service, Cu
         memory.unsubscribe(room, subscriber: subscriber)
     }
 
-    public func publishRetraction(seq: UInt64, id: String, room: RoomID) async throws {
-        try await memory.publishRetraction(seq: seq, id: id, room: room)
+    public func publishRetraction(seq: UInt64, id: String, room: RoomID, reason: RetractReason?) async throws {
+        try await memory.publishRetraction(seq: seq, id: id, room: room, reason: reason)
     }
 
     public func publishLikes(_ likes: [LikeCount], room: RoomID) async throws {

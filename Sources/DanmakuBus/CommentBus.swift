@@ -14,8 +14,9 @@ public protocol BusSubscriber: AnyObject, Sendable {
     /// Comment `id` (`seq`) of `room` was taken back (by a moderator, its author, or because the
     /// bus could not confirm it). Usually its seq stays unused from then on; with `seqReused`
     /// another comment holds that seq (a Redis master that lost the comment in a failover numbered
-    /// a new one with it), and only the comment with this `id` goes.
-    func retract(seq: UInt64, id: String, room: RoomID, seqReused: Bool)
+    /// a new one with it), and only the comment with this `id` goes. `reason` says why, when it
+    /// was not taken back by hand (nil: by its author or a moderator).
+    func retract(seq: UInt64, id: String, room: RoomID, seqReused: Bool, reason: RetractReason?)
 
     /// Comments of `room` whose like counts changed.
     func liked(_ likes: [LikeCount], room: RoomID)
@@ -35,8 +36,8 @@ public protocol CommentBus: Sendable {
     /// Stops delivering `room`'s comments to `subscriber`.
     func unsubscribe(_ room: RoomID, subscriber: any BusSubscriber)
 
-    /// Tells the room's subscribers that comment `id` (`seq`) was taken back.
-    func publishRetraction(seq: UInt64, id: String, room: RoomID) async throws
+    /// Tells the room's subscribers that comment `id` (`seq`) was taken back, and why (`reason`).
+    func publishRetraction(seq: UInt64, id: String, room: RoomID, reason: RetractReason?) async throws
 
     /// Tells the room's subscribers the like counts that changed.
     func publishLikes(_ likes: [LikeCount], room: RoomID) async throws
@@ -73,10 +74,13 @@ public struct HistorySnapshot: Sendable {
 public struct RetractedComment: Sendable, Equatable {
     public var seq: UInt64
     public var id: String
+    /// Why it was taken back, when not by hand (`retract`'s `reason`).
+    public var reason: RetractReason?
 
-    public init(seq: UInt64, id: String) {
+    public init(seq: UInt64, id: String, reason: RetractReason? = nil) {
         self.seq = seq
         self.id = id
+        self.reason = reason
     }
 
     /// Retractions remembered per room.
@@ -125,8 +129,9 @@ public protocol CommentLog: Sendable {
     func comment(room: RoomID, id: String) async throws -> EncodedComment?
 
     /// Removes comment `id` from the room's history; its seq, or nil when history does not hold it.
-    /// The seq is not reused: history has a hole there from now on.
-    func retract(room: RoomID, id: String) async throws -> UInt64?
+    /// The seq is not reused: history has a hole there from now on. A store that publishes the
+    /// retraction as it removes the comment (Redis) publishes it with `reason`.
+    func retract(room: RoomID, id: String, reason: RetractReason?) async throws -> UInt64?
 }
 
 extension CommentLog {

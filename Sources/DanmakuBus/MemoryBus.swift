@@ -207,21 +207,21 @@ public final class MemoryBus: CommentBus, CommentLog {
         }
     }
 
-    public func retract(room: RoomID, id: String) async throws -> UInt64? {
+    public func retract(room: RoomID, id: String, reason: RetractReason?) async throws -> UInt64? {
         state.withLock { state in
             guard var current = state.rooms[room], let index = current.history.firstIndex(where: { $0.hasID(id) }) else { return nil }
             let seq = current.history[index].seq
             current.history = CircularBuffer(current.history.filter { $0.seq != seq })
             if current.retracted.count >= RetractedComment.remembered { current.retracted.removeFirst() }
-            current.retracted.append(RetractedComment(seq: seq, id: id))
+            current.retracted.append(RetractedComment(seq: seq, id: id, reason: reason))
             state.rooms[room] = current
             return seq
         }
     }
 
-    public func publishRetraction(seq: UInt64, id: String, room: RoomID) async throws {
+    public func publishRetraction(seq: UInt64, id: String, room: RoomID, reason: RetractReason?) async throws {
         let targets = subscribers.withLock { Array(($0[room] ?? [:]).values) }
-        for subscriber in targets { subscriber.retract(seq: seq, id: id, room: room, seqReused: false) }
+        for subscriber in targets { subscriber.retract(seq: seq, id: id, room: room, seqReused: false, reason: reason) }
     }
 
     public func publishLikes(_ likes: [LikeCount], room: RoomID) async throws {

@@ -21,6 +21,9 @@ public struct RoomSettings: Codable, Sendable, Equatable {
     /// Whether batches send repeated comments ("666" × 48) once, with the seqs of the others
     /// (nil: the node's `--merge-repeats`).
     public var mergeRepeats: Bool?
+    /// How many distinct viewers' reports hide a comment pending review (withdrawn from history
+    /// and retracted from screens with reason `reported`); 0: reports never hide a comment.
+    public var reportsToHide: Int
 
     /// Who may style comments in a room.
     public enum StyleAccess: String, Codable, Sendable {
@@ -31,18 +34,23 @@ public struct RoomSettings: Codable, Sendable, Equatable {
 
     public init(
         slowModeSeconds: Int = 0, rate: String? = nil, displayPerSecond: Int? = nil, stylesFor: StyleAccess = .everyone,
-        mergeRepeats: Bool? = nil
+        mergeRepeats: Bool? = nil, reportsToHide: Int = 0
     ) {
         self.slowModeSeconds = slowModeSeconds
         self.rate = rate
         self.displayPerSecond = displayPerSecond
         self.stylesFor = stylesFor
         self.mergeRepeats = mergeRepeats
+        self.reportsToHide = reportsToHide
     }
 
     private enum CodingKeys: String, CodingKey {
-        case slowModeSeconds, rate, displayPerSecond, stylesFor, mergeRepeats
+        case slowModeSeconds, rate, displayPerSecond, stylesFor, mergeRepeats, reportsToHide
     }
+
+    /// The values `reportsToHide` may take: up to the most reports a comment keeps
+    /// (`ReportBounds.reportsPerComment`), so a threshold can always be reached.
+    public static let reportsToHideRange = 0...ReportBounds.reportsPerComment
 
     /// Any field may be left out: slow mode then is off, no room rate applies, there is no display
     /// budget, and everyone may style comments. Every field is checked as an update's is.
@@ -81,6 +89,7 @@ public struct RoomSettings: Codable, Sendable, Equatable {
         if let display = change.displayPerSecond { merged.displayPerSecond = display }
         if let styles = change.stylesFor { merged.stylesFor = styles }
         if let merge = change.mergeRepeats { merged.mergeRepeats = merge }
+        if let hide = change.reportsToHide { merged.reportsToHide = hide }
         return merged
     }
 
@@ -94,23 +103,25 @@ public struct RoomSettings: Codable, Sendable, Equatable {
         public var displayPerSecond: Int??
         public var stylesFor: StyleAccess?
         public var mergeRepeats: Bool??
+        public var reportsToHide: Int?
 
         public init(
             slowModeSeconds: Int? = nil, rate: RateLimit?? = nil, displayPerSecond: Int?? = nil, stylesFor: StyleAccess? = nil,
-            mergeRepeats: Bool?? = nil
+            mergeRepeats: Bool?? = nil, reportsToHide: Int? = nil
         ) {
             self.slowModeSeconds = slowModeSeconds
             self.rate = rate
             self.displayPerSecond = displayPerSecond
             self.stylesFor = stylesFor
             self.mergeRepeats = mergeRepeats
+            self.reportsToHide = reportsToHide
         }
 
         /// A change that sets every field to `settings`' value (a replacement).
         public init(replacingWith settings: RoomSettings) {
             self.init(
                 slowModeSeconds: settings.slowModeSeconds, rate: .some(settings.rateLimit), displayPerSecond: .some(settings.displayPerSecond),
-                stylesFor: settings.stylesFor, mergeRepeats: .some(settings.mergeRepeats))
+                stylesFor: settings.stylesFor, mergeRepeats: .some(settings.mergeRepeats), reportsToHide: settings.reportsToHide)
         }
 
         /// Whether the change names no field.
@@ -153,6 +164,9 @@ public struct RoomSettings: Codable, Sendable, Equatable {
                     }
                     mergeRepeats = .some(merge)
                 }
+            }
+            if present(.reportsToHide) {
+                reportsToHide = try ClientNumber.decode(container, .reportsToHide, in: RoomSettings.reportsToHideRange)
             }
         }
     }

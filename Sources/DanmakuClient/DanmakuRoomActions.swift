@@ -6,8 +6,9 @@ import FoundationNetworking
 #endif
 
 /// What a viewer does to a live room's comments besides posting: like one (counted once per
-/// user; the new count reaches every viewer as a `likes` event) and take back one's own within
-/// the recall window. Over HTTP, beside a `DanmakuClient` watching the room.
+/// user; the new count reaches every viewer as a `likes` event), report one to the room's staff,
+/// and take back one's own within the recall window. Over HTTP, beside a `DanmakuClient`
+/// watching the room.
 ///
 /// ```swift
 /// let actions = try DanmakuRoomActions(server: "http://127.0.0.1:7000", token: token)
@@ -30,6 +31,15 @@ public struct DanmakuRoomActions: Sendable {
         let path = "/v1/rooms/\(DanmakuHTTP.segment(room))/comments/\(DanmakuHTTP.segment(id))/likes"
         let answer = try await http.send(http.request("POST", path, body: ["seq": seq]))
         return try DanmakuHTTP.decode(CommentLikes.Answer.self, answer.body).likes
+    }
+
+    /// Reports comment `id` (`seq`) of `room` to the room's staff, once per viewer: a second report
+    /// of it throws `DanmakuClientError` with code `already_reported`.
+    @discardableResult
+    public func report(_ id: String, seq: UInt64, in room: String, reason: DanmakuReportReason, text: String? = nil) async throws -> DanmakuReportFiled {
+        let path = "/v1/rooms/\(DanmakuHTTP.segment(room))/comments/\(DanmakuHTTP.segment(id))/reports"
+        let answer = try await http.send(http.request("POST", path, body: reason.body(text: text, seq: seq)))
+        return try DanmakuHTTP.decode(DanmakuReportFiled.self, answer.body)
     }
 
     /// Takes one's own comment `id` back (within the room's recall window; a moderator may take

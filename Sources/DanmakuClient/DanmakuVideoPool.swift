@@ -110,6 +110,14 @@ public final class DanmakuVideoPool: Sendable {
         return try DanmakuHTTP.decode(CommentLikes.Answer.self, answer.body).likes
     }
 
+    /// Reports comment `id` of the pool to the video's staff, once per viewer (a second report
+    /// throws `DanmakuClientError` with code `already_reported`).
+    @discardableResult
+    public func report(_ id: String, reason: DanmakuReportReason, text: String? = nil) async throws -> DanmakuReportFiled {
+        let answer = try await http.send(http.request("POST", "\(path)/comments/\(DanmakuHTTP.segment(id))/reports", body: reason.body(text: text)))
+        return try DanmakuHTTP.decode(DanmakuReportFiled.self, answer.body)
+    }
+
     /// Takes comment `id` out of the pool: one's own within the recall window, or any as a
     /// moderator of the video.
     public func remove(_ id: String) async throws {

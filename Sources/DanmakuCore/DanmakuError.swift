@@ -72,6 +72,14 @@ extension DanmakuError {
     /// The same user posted the same text moments ago.
     public static let duplicate = DanmakuError(
         code: "duplicate", status: 409, message: "the same comment was posted moments ago")
+    /// A user's second report of one comment: each user reports a comment once.
+    public static let alreadyReported = DanmakuError(
+        code: "already_reported", status: 409, message: "you have reported this comment already")
+    /// A report of a comment not yet in the queue, while the queue holds as many comments as it
+    /// may: staff must act on some first.
+    public static func reportQueueFull(max: Int) -> Self {
+        .init(code: "report_queue_full", status: 409, message: "the room's queue of reported comments holds its most (\(max)); try again later")
+    }
     /// A rate limit was exceeded; `scope` is `user`, `ip` or `room`.
     public static func rateLimited(scope: String, retryAfter: Int) -> Self {
         .init(

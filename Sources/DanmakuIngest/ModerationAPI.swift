@@ -104,7 +104,7 @@ struct ModerationAPI: Sendable {
         await authorized(token: token, room: room) {
             let change = try decode(
                 RoomSettings.Change.self, body,
-                expected: #"{"slowModeSeconds": N, "rate": "RATE/BURST", "displayPerSecond": N, "stylesFor": "everyone" or "staff", "mergeRepeats": true or false}"#)
+                expected: #"{"slowModeSeconds": N, "rate": "RATE/BURST", "displayPerSecond": N, "stylesFor": "everyone" or "staff", "mergeRepeats": true or false, "reportsToHide": N}"#)
             return encode(try await moderation.update(change, room: room))
         }
     }

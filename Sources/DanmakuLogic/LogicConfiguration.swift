@@ -28,6 +28,9 @@ public struct LogicConfiguration: Sendable {
     /// Likes per user, `RATE/BURST` (a like is a cheap write, but one per comment on screen at
     /// most makes sense).
     public var likeLimit = RateLimit(perSecond: 5, burst: 20)
+    /// Reports per user, `RATE/BURST`: a viewer reports a few comments in a while, never a stream
+    /// of them (past it `429 rate_limited`, scope `reports`).
+    public var reportLimit = RateLimit(perSecond: 0.2, burst: 5)
     /// The most comments one six-minute segment of a video serves: past it, those kept are the
     /// privileged ones, then the most liked, then the newest.
     public var videoSegmentCap = 3000

@@ -18,6 +18,8 @@ public final class LogicTier: Sendable {
     public let moderationActions: ModerationActions
     /// Likes of live comments.
     public let likes: CommentLikes
+    /// Reports of live and video comments, and the queues staff work through.
+    public let reports: CommentReports
     /// The comment pools of recorded videos.
     public let videos: VideoPools
     /// Video pools' imports and exports in the field's file formats.
@@ -47,6 +49,7 @@ public final class LogicTier: Sendable {
         metrics: LogicMetrics = LogicMetrics(), authenticator: any PostAuthenticator = OpenPosting(),
         moderation: any ModerationStore = MemoryModeration(), online: OnlineDirectory = OnlineDirectory(),
         replay: (any ReplayStore)? = nil, likes: any LikeStore = MemoryLikes(), videos: any VideoPoolStore = MemoryVideoPools(),
+        reports: any ReportStore = MemoryReports(),
         idempotency: any IdempotencyStore = MemoryIdempotency(),
         onPublishFailure: @escaping @Sendable (any Error) -> Void = { _ in }
     ) {
@@ -64,6 +67,9 @@ public final class LogicTier: Sendable {
         self.moderationActions = ModerationActions(
             authenticator: authenticator, publisher: publisher, log: log, reads: reads, recallWindow: recallWindow)
         self.likes = CommentLikes(likers: likers, log: log, likes: likes, publisher: publisher)
+        self.reports = CommentReports(
+            authenticator: authenticator, limit: configuration.reportLimit, log: log, reads: reads, videos: videos, reports: reports,
+            moderation: moderation, publisher: publisher)
         self.videos = VideoPools(
             configuration: configuration, authenticator: authenticator, admission: admission, videos: videos, replay: replay,
             idempotency: idempotentPosts, likers: likers, recallWindow: recallWindow, metrics: metrics)

@@ -6,6 +6,8 @@ import Synchronization
 /// What a comment is counted against.
 public enum RateScope: String, Sendable, CaseIterable {
     case user, ip, room
+    /// A user's reports of comments: a budget apart from their comments and likes.
+    case reports
 }
 
 /// Token buckets per user, per client IP and per room; a comment passes only if all three allow it.

@@ -43,17 +43,18 @@ struct RecordPublisher: Sendable {
 
     /// Takes record `id` back: out of history, and off the screens of the room's viewers.
     /// Returns its seq, or `not_found` when history does not hold it (too old, or unknown).
-    func retract(room: RoomID, id: String) async -> Result<UInt64, DanmakuError> {
+    /// `reason` goes to viewers with the retraction (nil when taken back by hand).
+    func retract(room: RoomID, id: String, reason: RetractReason? = nil) async -> Result<UInt64, DanmakuError> {
         guard EncodedComment.isPlausibleID(id) else { return .failure(.notFound) }
         let seq: UInt64?
         do {
-            seq = try await log.retract(room: room, id: id)
+            seq = try await log.retract(room: room, id: id, reason: reason)
         } catch {
             return .failure(.busUnavailable(String(describing: error)))
         }
         guard let seq else { return .failure(.notFound) }
         do {
-            try await bus.publishRetraction(seq: seq, id: id, room: room)
+            try await bus.publishRetraction(seq: seq, id: id, room: room, reason: reason)
         } catch {
             // History no longer has it, but viewers connected now keep it on screen (a reconnect
             // does not take it back either: docs/GUARANTEES.md). On Redis the deleting script has

@@ -164,13 +164,13 @@ final class LoopRoom {
     /// Unless `seqReused` (another comment holds the seq), the seq is not waited for any more.
     /// Returns true when comments held behind it became ready to flush.
     @discardableResult
-    func retract(seq: UInt64, id: String, seqReused: Bool = false, now: NIODeadline) -> Bool {
+    func retract(seq: UInt64, id: String, seqReused: Bool = false, reason: RetractReason? = nil, now: NIODeadline) -> Bool {
         pending.removeAll { $0.seq == seq && $0.hasID(id) }
         let released = whileOrdering(now: now) { $0.withdraw(seq: seq, id: id, seqReused: seqReused, into: &$1, now: now) }
-        let frame = ViewerMessage.frame(ViewerMessage.Retract(room: self.id.value, seq: seq, id: id))
+        let frame = ViewerMessage.frame(ViewerMessage.Retract(room: self.id.value, seq: seq, id: id, reason: reason))
         // Joining viewers are told once their history is sent (the history, or what was flushed
         // to them meanwhile, may hold the comment): told now, they would get it after.
-        for subscription in joining { subscription.noteRetractionWhileJoining(RetractedComment(seq: seq, id: id)) }
+        for subscription in joining { subscription.noteRetractionWhileJoining(RetractedComment(seq: seq, id: id, reason: reason)) }
         // A viewer the batch carrying it has not reached yet would get the retraction first,
         // and then show the comment: it waits for the batch to reach everyone.
         if let batch = outgoing, batch.first <= seq, seq <= batch.last {
@@ -217,7 +217,7 @@ final class LoopRoom {
         // Comments it may show that were taken back while it was away (their `retract` went out
         // then), or while its history was read (left out above, and maybe shown from before).
         for retracted in (since == nil ? [] : snapshot.retracted) + retractedMeanwhile {
-            connection.send(ViewerMessage.frame(ViewerMessage.Retract(room: id.value, seq: retracted.seq, id: retracted.id)))
+            connection.send(ViewerMessage.frame(ViewerMessage.Retract(room: id.value, seq: retracted.seq, id: retracted.id, reason: retracted.reason)))
         }
         viewer.lastSentSeq = snapshot.lastSeq
         // What was flushed while the snapshot was on its way, past what the snapshot covered.

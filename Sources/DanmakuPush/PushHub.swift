@@ -147,13 +147,13 @@ public final class PushHub: BusSubscriber, Sendable {
     }
 
     /// From the bus: tells each loop that has the room to take the comment back.
-    public func retract(seq: UInt64, id: String, room: RoomID, seqReused: Bool) {
+    public func retract(seq: UInt64, id: String, room: RoomID, seqReused: Bool, reason: RetractReason?) {
         let loops = routes.withLock { $0[room]?.loops }
         guard let loops else { return }
         for index in loops {
             let box = shards[index]
             box.eventLoop.execute {
-                box.value?.retract(seq: seq, id: id, room: room, seqReused: seqReused)
+                box.value?.retract(seq: seq, id: id, room: room, seqReused: seqReused, reason: reason)
             }
         }
     }

@@ -183,10 +183,10 @@ final class PushShard {
     }
 
     /// A comment of `room` was taken back: drop it if not sent yet, and tell the viewers.
-    func retract(seq: UInt64, id: String, room roomID: RoomID, seqReused: Bool) {
+    func retract(seq: UInt64, id: String, room roomID: RoomID, seqReused: Bool, reason: RetractReason? = nil) {
         eventLoop.preconditionInEventLoop()
         guard let room = rooms[roomID] else { return }
-        if room.retract(seq: seq, id: id, seqReused: seqReused, now: eventLoop.now) { markDirty(room) }
+        if room.retract(seq: seq, id: id, seqReused: seqReused, reason: reason, now: eventLoop.now) { markDirty(room) }
     }
 
     /// Like counts of `room` changed: they go to its viewers together, one frame per window.

@@ -58,6 +58,8 @@ enum ViewerMessage {
         let room: String
         let seq: UInt64
         let id: String
+        /// Why, when it was not taken back by hand (`reported`); left out otherwise.
+        let reason: RetractReason?
     }
 
     /// Like counts that changed, in seq order.

@@ -246,7 +246,7 @@ public final class RedisBus: CommentBus, CommentLog {
             var comments = count == 0 ? [] : try parts[2].streamComments(room: room)
             if since == nil { comments.reverse() }
             let retracted = retractedLines.compactMap { line in
-                line.bytes.flatMap(Retraction.init(line:)).map { RetractedComment(seq: $0.seq, id: $0.id) }
+                line.bytes.flatMap(Retraction.init(line:)).map { RetractedComment(seq: $0.seq, id: $0.id, reason: $0.reason) }
             }
             return HistorySnapshot(
                 lastSeq: UInt64(clamping: last), firstAvailableSeq: UInt64(clamping: max(1, first)), comments: comments, epoch: epoch,
@@ -266,13 +266,13 @@ public final class RedisBus: CommentBus, CommentLog {
     }
 
     /// Takes the comment out of the stream and publishes its retraction, in one script.
-    public func retract(room: RoomID, id: String) async throws -> UInt64? {
+    public func retract(room: RoomID, id: String, reason: RetractReason?) async throws -> UInt64? {
         let keys = RedisKeys(room)
         let reply = try await scripts.run(
             RedisScripts.retract, keys: [keys.log] + keys.retractionRecord,
             arguments: [
                 RESPArgument(EncodedComment.idMarker(id)), RESPArgument(EncodedComment.noticeIDMarker(id)),
-                RESPArgument(keys.channel), RESPArgument(id),
+                RESPArgument(keys.channel), RESPArgument(id), RESPArgument(reason?.rawValue ?? ""),
             ],
             on: redis
         ).get()
@@ -389,7 +389,7 @@ public final class RedisBus: CommentBus, CommentLog {
     /// retractions lost between the two when they were separate steps: docs/GUARANTEES.md), and
     /// numbered it, so that a push node whose subscription is down as it is published reads it
     /// back.
-    public func publishRetraction(seq: UInt64, id: String, room: RoomID) async throws {}
+    public func publishRetraction(seq: UInt64, id: String, room: RoomID, reason: RetractReason?) async throws {}
 
     /// Sent at once, as a line of its own on the room's channel; a push node that misses it shows
     /// the old count until the comment's next like.
@@ -416,6 +416,8 @@ public final class RedisBus: CommentBus, CommentLog {
         var n: UInt64?
         /// True when another comment holds the seq (see `BusSubscriber.retract`); left out otherwise.
         var reused: Bool?
+        /// Why, when it was not taken back by hand; left out otherwise.
+        var reason: RetractReason?
 
         /// The retraction a line holds, or nil when the line is not one (numbers past
         /// `ClientNumber.maxSeq` and implausible ids included: whatever is in Redis is checked).

@@ -245,7 +245,9 @@ final class RedisFeeds: Sendable {
             return (fresh, Array(feed.subscribers.values))
         }
         for retraction in fresh {
-            for subscriber in subscribers { subscriber.retract(seq: retraction.seq, id: retraction.id, room: room, seqReused: retraction.reused ?? false) }
+            for subscriber in subscribers {
+                subscriber.retract(seq: retraction.seq, id: retraction.id, room: room, seqReused: retraction.reused ?? false, reason: retraction.reason)
+            }
         }
     }
 

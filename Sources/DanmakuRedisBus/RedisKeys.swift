@@ -156,8 +156,9 @@ enum RedisScripts {
     /// counter have been lost), keeps its line in stream KEYS[3] (id `n-0`, trimmed to about
     /// `retractionsKept`) and sorted set KEYS[4] (scored by seq, the same length), with the
     /// history's lifetime, and publishes it on channel `channel`. The line is a
-    /// `RedisBus.Retraction`. `seq` is a string of digits.
-    private static func record(id: String, seq: String, reused: String, channel: String) -> String {
+    /// `RedisBus.Retraction`; `seq` is a string of digits, `fields` more fields (`,"name":value`
+    /// or empty) in alphabetical order between `n` and `seq`.
+    private static func record(id: String, seq: String, fields: String, channel: String) -> String {
         """
         local n = redis.call('INCR', KEYS[2])
         local top = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)[1]
@@ -168,7 +169,7 @@ enum RedisScripts {
                 redis.call('SET', KEYS[2], string.format('%d', n), 'KEEPTTL')
             end
         end
-        local line = '{"id":' .. cjson.encode(\(id)) .. ',"n":' .. string.format('%d', n) .. \(reused) .. ',"seq":' .. \(seq) .. ',"type":"retract"}'
+        local line = '{"id":' .. cjson.encode(\(id)) .. ',"n":' .. string.format('%d', n) .. \(fields) .. ',"seq":' .. \(seq) .. ',"type":"retract"}'
         redis.call('XADD', KEYS[3], 'MAXLEN', '~', \(retractionsKept), string.format('%d', n) .. '-0', 'r', line)
         redis.call('ZADD', KEYS[4], \(seq), line)
         local extra = redis.call('ZCARD', KEYS[4]) - \(retractionsKept)
@@ -183,18 +184,20 @@ enum RedisScripts {
 
     /// Takes the comment or notice marked ARGV[1] or ARGV[2] (`EncodedComment.idMarker`,
     /// `noticeIDMarker`) out of stream KEYS[1], and tells push nodes of its retraction (id
-    /// ARGV[4], on the room's channel ARGV[3]; KEYS[2] to KEYS[4] are the room's
-    /// `RedisKeys.retractionRecord`) in the same step: a deletion whose answer is lost on the way back, or
-    /// whose node fails before a publish of its own, still reaches the push nodes, and a push node
-    /// that misses the publish reads it back (`RedisFeeds`). Returns its seq, or 0 when the stream
-    /// does not hold it.
+    /// ARGV[4], with reason ARGV[5] unless it is empty, on the room's channel ARGV[3]; KEYS[2] to
+    /// KEYS[4] are the room's `RedisKeys.retractionRecord`) in the same step: a deletion whose
+    /// answer is lost on the way back, or whose node fails before a publish of its own, still
+    /// reaches the push nodes, and a push node that misses the publish reads it back
+    /// (`RedisFeeds`). Returns its seq, or 0 when the stream does not hold it.
     static let retract = """
         local entries = redis.call('XRANGE', KEYS[1], '-', '+')
         for _, entry in ipairs(entries) do
             if string.find(entry[2][2], ARGV[1], 1, true) or string.find(entry[2][2], ARGV[2], 1, true) then
                 redis.call('XDEL', KEYS[1], entry[1])
                 local seq = string.match(entry[1], '^(%d+)')
-        \(record(id: "ARGV[4]", seq: "seq", reused: "''", channel: "ARGV[3]"))
+                local reason = ''
+                if ARGV[5] ~= '' then reason = ',"reason":' .. cjson.encode(ARGV[5]) end
+        \(record(id: "ARGV[4]", seq: "seq", fields: "reason", channel: "ARGV[3]"))
                 return tonumber(seq)
             end
         end
@@ -226,7 +229,7 @@ enum RedisScripts {
         end
         local flag = ''
         if reused == 1 then flag = ',"reused":true' end
-        \(record(id: "ARGV[4]", seq: "ARGV[1]", reused: "flag", channel: "ARGV[3]"))
+        \(record(id: "ARGV[4]", seq: "ARGV[1]", fields: "flag", channel: "ARGV[3]"))
         return 1 - reused
         """
 

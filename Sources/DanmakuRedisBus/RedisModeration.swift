@@ -36,8 +36,8 @@ public final class RedisModeration: ModerationStore {
     /// and a slow mode is clamped to its bounds.
     public func settings(room: RoomID) async throws -> RoomSettings {
         let key = Self.settingsKey(room)
-        let reply: RESPValue = try await bus.redis.send(RESPCommand("HMGET", [RESPArgument(key), "slow", "rate", "burst", "display", "styles", "merge"]), key: key)
-        guard let values = reply.array, values.count == 6 else { throw RedisError.unexpectedReply("settings: \(reply)") }
+        let reply: RESPValue = try await bus.redis.send(RESPCommand("HMGET", [RESPArgument(key), "slow", "rate", "burst", "display", "styles", "merge", "hide"]), key: key)
+        guard let values = reply.array, values.count == 7 else { throw RedisError.unexpectedReply("settings: \(reply)") }
         let rate = values[1].string.flatMap(Double.init).flatMap { perSecond in
             values[2].string.flatMap(Double.init).flatMap { RateLimit(checkedPerSecond: perSecond, burst: $0) }
         }.flatMap { RoomSettings.roomRate($0) }
@@ -46,7 +46,9 @@ public final class RedisModeration: ModerationStore {
         let styles = values[4].string.flatMap(RoomSettings.StyleAccess.init(rawValue:)) ?? .everyone
         // "" for a room whose settings leave it to the node.
         let merge = values[5].string.flatMap { $0.isEmpty ? nil : $0 == "1" }
-        return RoomSettings(slowModeSeconds: slow, rate: rate?.description, displayPerSecond: display, stylesFor: styles, mergeRepeats: merge)
+        let hide = values[6].integer.flatMap { Int(exactly: $0) }.flatMap { RoomSettings.reportsToHideRange.contains($0) ? $0 : nil } ?? 0
+        return RoomSettings(
+            slowModeSeconds: slow, rate: rate?.description, displayPerSecond: display, stylesFor: styles, mergeRepeats: merge, reportsToHide: hide)
     }
 
     /// Writes only the fields `change` names (so concurrent updates of different fields both
@@ -62,6 +64,7 @@ public final class RedisModeration: ModerationStore {
         if let display = change.displayPerSecond { fields += ["display", RESPArgument(display ?? 0)] }
         if let styles = change.stylesFor { fields += ["styles", RESPArgument(styles.rawValue)] }
         if let merge = change.mergeRepeats { fields += ["merge", RESPArgument(merge.map { $0 ? "1" : "0" } ?? "")] }
+        if let hide = change.reportsToHide { fields += ["hide", RESPArgument(hide)] }
         if !fields.isEmpty {
             _ = try await bus.redis.send(RESPCommand("HSET", [RESPArgument(key)] + fields), key: key) as RESPValue
         }

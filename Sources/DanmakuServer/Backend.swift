@@ -21,6 +21,8 @@ struct Backend {
     var replay: (any ReplayStore)?
     var likes: any LikeStore
     var videos: any VideoPoolStore
+    /// Reported comments awaiting the rooms' staff.
+    var reports: any ReportStore
     var idempotency: any IdempotencyStore
     /// Who an anonymous poster is (open mode): per process, or shared through Redis.
     var anonymousIdentity: AnonymousIdentity
@@ -32,7 +34,7 @@ struct Backend {
         Backend(
             bus: archive ?? MemoryBus(historyCapacity: configuration.logic.historyCapacity, retention: configuration.roomRetention),
             moderation: MemoryModeration(), presence: MemoryPresence(), replay: archive,
-            likes: archive?.likes ?? MemoryLikes(), videos: archive?.videos ?? MemoryVideoPools(),
+            likes: archive?.likes ?? MemoryLikes(), videos: archive?.videos ?? MemoryVideoPools(), reports: archive?.reports ?? MemoryReports(),
             // With an archive too, keys live in memory only (a restart forgets them).
             idempotency: MemoryIdempotency(), anonymousIdentity: .processLocal, redis: nil)
     }
@@ -47,6 +49,7 @@ struct Backend {
                 bus: bus, nodeID: "\(configuration.push.nodeName)-\(UUID().uuidString)", lifetime: configuration.presenceInterval * 3,
                 card: card),
             replay: RedisReplay(bus: bus), likes: RedisLikes(bus: bus), videos: RedisVideoPools(bus: bus),
+            reports: RedisReports(bus: bus),
             idempotency: RedisIdempotency(bus: bus),
             // Every node names an address's anonymous author alike.
             anonymousIdentity: AnonymousIdentity(fetchSalt: { try await bus.anonymousSalt() }), redis: bus)

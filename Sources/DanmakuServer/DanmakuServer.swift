@@ -97,7 +97,7 @@ public final class DanmakuServer: Sendable {
         self.logic = LogicTier(
             configuration: configuration.logic, log: backend.bus, bus: backend.bus, metrics: LogicMetrics(factory: factory),
             authenticator: authenticator, moderation: backend.moderation, online: online, replay: backend.replay, likes: backend.likes,
-            videos: backend.videos, idempotency: backend.idempotency,
+            videos: backend.videos, reports: backend.reports, idempotency: backend.idempotency,
             onPublishFailure: { failureLogger.error("stored comment not published live", metadata: ["error": "\($0)"]) })
     }
 

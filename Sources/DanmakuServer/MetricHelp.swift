@@ -27,6 +27,7 @@ enum MetricHelp {
         "danmaku_bus_publish_failures_total": "Cluster mode, logic nodes: publishes Redis did not take (push nodes repair them from the stream).",
         "danmaku_bus_messages_received_total": "Cluster mode, push nodes: bus messages received.",
         "danmaku_bus_comments_repaired_total": "Cluster mode, push nodes: comments read from the stream because pub/sub did not bring them.",
+        "danmaku_bus_retractions_repaired_total": "Cluster mode, push nodes: retractions read back from the room's retraction stream because pub/sub did not bring them.",
         "danmaku_bus_comments_unreplicated_total": "Cluster mode, logic nodes: comments taken back because fewer replicas than --bus-min-replicas confirmed them.",
     ]
 }

@@ -10,7 +10,7 @@ import Testing
 @Suite struct RoomRetentionTests {
     final class Watcher: BusSubscriber {
         func deliver(_ comments: [EncodedComment], room: RoomID) {}
-        func retract(seq: UInt64, id: String, room: RoomID, seqReused: Bool) {}
+        func retract(seq: UInt64, id: String, room: RoomID, seqReused: Bool, reason: RetractReason?) {}
         func liked(_ likes: [LikeCount], room: RoomID) {}
     }
 

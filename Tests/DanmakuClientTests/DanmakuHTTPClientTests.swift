@@ -4,8 +4,8 @@ import Foundation
 import Testing
 
 /// The client library's HTTP side against a real `danmaku` process: a video's pool (segments
-/// revalidated by their tag, posts at an offset, likes, removal) and a live room's likes and
-/// recall.
+/// revalidated by their tag, posts at an offset, likes, removal), a live room's likes and
+/// recall, and reports of both.
 @Suite struct DanmakuHTTPClientTests {
     @Test func aVideoPoolIsFetchedPostedLikedAndTakenBack() async throws {
         let node = try await DanmakuNode.start([])
@@ -49,6 +49,30 @@ import Testing
         #expect(try await actions.recall(receipt.id, in: "live") == receipt.seq)
         try await events.wait(for: "the retraction") { $0.contains { if case .retracted("live", receipt.seq, receipt.id) = $0 { true } else { false } } }
         await #expect(throws: DanmakuClientError.self) { try await actions.recall(receipt.id, in: "live") }
+    }
+
+    @Test func liveAndVideoCommentsAreReportedOncePerViewer() async throws {
+        let node = try await DanmakuNode.start([])
+        defer { Task { await node.stop() } }
+        let server = "http://127.0.0.1:\(node.port)"
+        let client = try DanmakuClient(server: server, rooms: ["reports"])
+        defer { client.close() }
+        let events = Observed<[DanmakuEvent]>([])
+        let reader = Task { for await event in client { events.update { $0.append(event) } } }
+        defer { reader.cancel() }
+        try await events.wait(for: "joined") { $0.contains { if case .joined("reports", _, _, _) = $0 { true } else { false } } }
+        let receipt = try await client.post("buy followers", to: "reports")
+        let actions = try DanmakuRoomActions(server: server)
+        let filed = try await actions.report(receipt.id, seq: receipt.seq, in: "reports", reason: .spam, text: "ads")
+        #expect(filed.id == receipt.id && filed.seq == receipt.seq && filed.reporters == 1 && !filed.hidden)
+        await #expect(throws: DanmakuClientError.refused(code: "already_reported", message: "you have reported this comment already", retryAfter: nil)) {
+            try await actions.report(receipt.id, seq: receipt.seq, in: "reports", reason: .abuse)
+        }
+
+        let pool = try DanmakuVideoPool(server: server, video: "reported-film")
+        let posted = try await pool.post("the twist is", atMs: 0)
+        #expect(try await pool.report(posted.id, reason: .offTopic).reporters == 1)
+        await #expect(throws: DanmakuClientError.self) { try await pool.report("no-such-comment", reason: .spoiler) }
     }
 
     @Test func anAddressItCannotUseIsRefused() {

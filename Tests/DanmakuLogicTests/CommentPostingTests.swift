@@ -192,8 +192,8 @@ final class HistoryReadCountingLog: CommentLog {
         try await memory.comment(room: room, id: id)
     }
 
-    func retract(room: RoomID, id: String) async throws -> UInt64? {
-        try await memory.retract(room: room, id: id)
+    func retract(room: RoomID, id: String, reason: RetractReason?) async throws -> UInt64? {
+        try await memory.retract(room: room, id: id, reason: reason)
     }
 }
 

@@ -134,10 +134,10 @@ func json(_ frame: ParsedFrame) throws -> [String: Any] {
         let harness = ViewerHarness(window: 10)
         let channel = try harness.connect()
         _ = try harness.frames(channel)
-        harness.hub.retract(seq: 1, id: "withdrawn-before", room: harness.room, seqReused: true)
+        harness.hub.retract(seq: 1, id: "withdrawn-before", room: harness.room, seqReused: true, reason: nil)
         harness.loop.run()
         try await harness.post(2)
-        harness.hub.retract(seq: 2, id: "withdrawn-while-waiting", room: harness.room, seqReused: true)
+        harness.hub.retract(seq: 2, id: "withdrawn-while-waiting", room: harness.room, seqReused: true, reason: nil)
         harness.loop.run()
         harness.loop.advanceTime(by: .milliseconds(10))
         let frames = try harness.frames(channel)
@@ -507,8 +507,8 @@ final class DelayedLog: CommentLog, @unchecked Sendable {
         try await inner.comment(room: room, id: id)
     }
 
-    func retract(room: RoomID, id: String) async throws -> UInt64? {
-        try await inner.retract(room: room, id: id)
+    func retract(room: RoomID, id: String, reason: RetractReason?) async throws -> UInt64? {
+        try await inner.retract(room: room, id: id, reason: reason)
     }
 
     func snapshot(room: RoomID, since: UInt64?, limit: Int, retracted: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<HistorySnapshot> {
@@ -564,8 +564,8 @@ final class DelayedLog: CommentLog, @unchecked Sendable {
         loop.advanceTime(by: .milliseconds(10))
         let resuming = try race.connect(since: 0)
         let deliver = try log.readOldest(on: loop)   // its history holds 1 and 2…
-        #expect(try await bus.retract(room: room, id: "2") == 2)
-        try await bus.publishRetraction(seq: 2, id: "2", room: room)
+        #expect(try await bus.retract(room: room, id: "2", reason: nil) == 2)
+        try await bus.publishRetraction(seq: 2, id: "2", room: room, reason: nil)
         loop.run()                                   // …and 2 is retracted before it arrives.
         deliver()
         try await race.post(3)

@@ -18,7 +18,7 @@ final class Inbox: BusSubscriber {
 
     let retracted = Observed<[UInt64]>([])
     let likes = Observed<[LikeCount]>([])
-    func retract(seq: UInt64, id: String, room: RoomID, seqReused: Bool) {
+    func retract(seq: UInt64, id: String, room: RoomID, seqReused: Bool, reason: RetractReason?) {
         retracted.update { $0.append(seq) }
     }
 
@@ -139,12 +139,12 @@ final class Inbox: BusSubscriber {
                 let second = try await bus.append(room: room, unnumbered: try unnumbered("oops"))
                 let third = try await bus.append(room: room, unnumbered: try unnumbered("keep too"))
                 // The comment's id is "oops" (see `unnumbered`); the author's id "u" must not match.
-                #expect(try await bus.retract(room: room, id: "u") == nil)
-                #expect(try await bus.retract(room: room, id: "oops") == second.seq)
-                #expect(try await bus.retract(room: room, id: "oops") == nil, "gone")
+                #expect(try await bus.retract(room: room, id: "u", reason: nil) == nil)
+                #expect(try await bus.retract(room: room, id: "oops", reason: nil) == second.seq)
+                #expect(try await bus.retract(room: room, id: "oops", reason: nil) == nil, "gone")
                 // The retraction went out with the deletion; publishing it is nothing more.
                 try await inbox.retracted.wait { $0 == [second.seq] }
-                try await bus.publishRetraction(seq: second.seq, id: "oops", room: room)
+                try await bus.publishRetraction(seq: second.seq, id: "oops", room: room, reason: nil)
                 let history = try await bus.snapshot(room: room, since: 0, limit: 100, on: MultiThreadedEventLoopGroup.singleton.next()).get()
                 #expect(history.comments.map(\.seq) == [first.seq, third.seq])
                 #expect(inbox.retracted.value == [second.seq], "told once")
@@ -165,7 +165,7 @@ final class Inbox: BusSubscriber {
                 let keys = RedisKeys(room)
                 let seq = try await server.command([
                     "EVAL", RedisScripts.retract, "4", keys.log, keys.retractionCount, keys.retractions, keys.retractedBySeq, EncodedComment.idMarker("recalled"),
-                    EncodedComment.noticeIDMarker("recalled"), keys.channel, "recalled",
+                    EncodedComment.noticeIDMarker("recalled"), keys.channel, "recalled", "",
                 ])
                 #expect(seq == ":\(stored.seq)\r\n")
                 try await inbox.retracted.wait { $0 == [stored.seq] }
@@ -186,14 +186,14 @@ final class Inbox: BusSubscriber {
                 for text in ["first", "second", "third"] { stored.append(try await bus.append(room: room, unnumbered: try unnumbered(text))) }
                 // Told by pub/sub as usual.
                 let firstSeq = stored[0].seq
-                #expect(try await bus.retract(room: room, id: "first") == firstSeq)
+                #expect(try await bus.retract(room: room, id: "first", reason: nil) == firstSeq)
                 try await inbox.retracted.wait { $0 == [firstSeq] }
                 // Published where this node does not listen, as to a subscription that was down.
                 let keys = RedisKeys(room)
                 for text in ["second", "third"] {
                     _ = try await server.command([
                         "EVAL", RedisScripts.retract, "4", keys.log, keys.retractionCount, keys.retractions, keys.retractedBySeq, EncodedComment.idMarker(text),
-                        EncodedComment.noticeIDMarker(text), "danmaku:{elsewhere}:live", text,
+                        EncodedComment.noticeIDMarker(text), "danmaku:{elsewhere}:live", text, "",
                     ])
                 }
                 try await inbox.retracted.wait(for: "read back") { $0.count >= 3 }
@@ -221,7 +221,7 @@ final class Inbox: BusSubscriber {
                 var stored: [EncodedComment] = []
                 for index in 0..<20 { stored.append(try await bus.append(room: room, unnumbered: try unnumbered("c\(index)"))) }
                 _ = try await server.command(["CLIENT", "KILL", "TYPE", "pubsub"])
-                for index in 0..<20 { _ = try await bus.retract(room: room, id: "c\(index)") }
+                for index in 0..<20 { _ = try await bus.retract(room: room, id: "c\(index)", reason: nil) }
                 try await inbox.retracted.wait(for: "every retraction") { $0.count >= 20 }
                 try await Task.sleep(for: .milliseconds(1500))
                 #expect(inbox.retracted.value.sorted() == stored.map(\.seq), "each once")
@@ -239,8 +239,8 @@ final class Inbox: BusSubscriber {
                 try await bus.subscribe(room, subscriber: inbox, on: MultiThreadedEventLoopGroup.singleton.next()).get()
                 var stored: [EncodedComment] = []
                 for index in 0..<4 { stored.append(try await bus.append(room: room, unnumbered: try unnumbered("c\(index)"))) }
-                _ = try await bus.retract(room: room, id: "c0")
-                _ = try await bus.retract(room: room, id: "c1")
+                _ = try await bus.retract(room: room, id: "c0", reason: nil)
+                _ = try await bus.retract(room: room, id: "c1", reason: nil)
                 try await inbox.retracted.wait { $0.count == 2 }
                 // As a promoted replica that had only the first: its counter and stream end at 1.
                 let keys = RedisKeys(room)
@@ -251,11 +251,11 @@ final class Inbox: BusSubscriber {
                 for text in ["c2"] {
                     _ = try await server.command([
                         "EVAL", RedisScripts.retract, "4", keys.log, keys.retractionCount, keys.retractions, keys.retractedBySeq,
-                        EncodedComment.idMarker(text), EncodedComment.noticeIDMarker(text), "danmaku:{elsewhere}:live", text,
+                        EncodedComment.idMarker(text), EncodedComment.noticeIDMarker(text), "danmaku:{elsewhere}:live", text, "",
                     ])
                 }
                 try await inbox.retracted.wait(for: "the renumbered retraction") { $0.count >= 3 }
-                _ = try await bus.retract(room: room, id: "c3")
+                _ = try await bus.retract(room: room, id: "c3", reason: nil)
                 try await inbox.retracted.wait(for: "the next one, by pub/sub") { $0.count >= 4 }
                 try await Task.sleep(for: .milliseconds(1500))
                 #expect(inbox.retracted.value == stored.map(\.seq), "each once")
@@ -269,10 +269,10 @@ final class Inbox: BusSubscriber {
         try await RedisServer.with { server in
             try await withBus(server) { bus in
                 for index in 0..<3 { _ = try await bus.append(room: room, unnumbered: try unnumbered("c\(index)")) }
-                _ = try await bus.retract(room: room, id: "c0")
-                _ = try await bus.retract(room: room, id: "c1")
+                _ = try await bus.retract(room: room, id: "c0", reason: nil)
+                _ = try await bus.retract(room: room, id: "c1", reason: nil)
                 _ = try await server.command(["DEL", RedisKeys(room).retractionCount])
-                #expect(try await bus.retract(room: room, id: "c2") == 3)
+                #expect(try await bus.retract(room: room, id: "c2", reason: nil) == 3)
                 let counter = try await server.command(["GET", RedisKeys(room).retractionCount])
                 #expect(counter.contains("\r\n3\r\n"), "numbered past the stream's last: \(counter)")
             }
@@ -293,7 +293,7 @@ final class Inbox: BusSubscriber {
                 #expect(try await bus.comment(room: room, id: "u") == nil, "the author's id is not the comment's")
                 #expect(try await bus.comment(room: room, id: "c250") == nil)
                 #expect(try await bus.comment(room: RoomID("elsewhere")!, id: "c1") == nil)
-                _ = try await bus.retract(room: room, id: "c7")
+                _ = try await bus.retract(room: room, id: "c7", reason: nil)
                 #expect(try await bus.comment(room: room, id: "c7") == nil, "retracted")
             }
         }

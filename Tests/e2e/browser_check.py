@@ -11,7 +11,9 @@ meanwhile, once; repeats posted at once on a server that merges them show once w
 count; the video mode plays a pool across seeks (Tests/e2e/video_check.py); the browser's EventSource follows the room over Server-Sent Events; a recalled
 comment leaves the page; a like clicked in the log comes back as the comment's count. With tokens: a streamer's notice shows above the video, and the
 dashboard at /admin refuses a non-admin token, draws its charts, lists the busy room and sets its
-display budget, which a viewer then feels. Any JavaScript exception fails the check.
+display budget, which a viewer then feels; a viewer reports a comment from the page's log, the
+dashboard's queue lists it, and removing it there takes it out of history. Any JavaScript
+exception fails the check.
 
 Usage: browser_check.py --binary .build/debug/danmaku [--chromium /usr/bin/chromium]
 """
@@ -436,6 +438,50 @@ async def check_dashboard(server_port, devtools_port, admin_token, refused_token
             await viewer
 
 
+async def check_reports(server_port, devtools_port, viewer_token, author_token, admin_token):
+    """Reports: a viewer reports a comment from the page's log, the dashboard's queue lists it, and
+    removing it there takes it out of history (the check drives one tab: the viewer page first,
+    then the dashboard)."""
+    base = f"http://127.0.0.1:{server_port}"
+    async with open_page(devtools_port, f"{base}/rooms/reported?token={viewer_token}") as viewer:
+        status, posted = http("POST", f"{base}/v1/rooms/reported/comments", {"text": "buy cheap followers"}, author_token)
+        assert status == 201, (status, posted)
+        comment_id = posted["id"]
+        item = f"#log li[data-id=\"{comment_id}\"]"
+        await viewer.wait_for("the comment is in the log", f"!!document.querySelector({json.dumps(item)})")
+        await viewer.evaluate(f"""(() => {{
+            const li = document.querySelector({json.dumps(item)});
+            li.querySelector('button.report').click();
+            const form = li.querySelector('form.report');
+            form.querySelector('select').value = 'spam';
+            form.querySelector('input[name=text]').value = 'ads in chat';
+            form.requestSubmit();
+            return true; }})()""")
+        await viewer.wait_for("the report is filed", f"document.querySelector({json.dumps(item)} + ' button.report').textContent.includes('reported')")
+        print("a viewer reported a comment from the page's log")
+
+    # The tab keeps the dashboard check's admin token in its session storage: the page signs in
+    # again with it; the token is set anyway, so the check does not depend on that.
+    async with open_page(devtools_port, f"{base}/admin", ready="!!document.getElementById('queue-form')") as admin:
+        await admin.evaluate(f"document.getElementById('token').value = {json.dumps(admin_token)}; "
+                             "document.getElementById('login').requestSubmit(); "
+                             "document.getElementById('queue-name').value = 'reported'; "
+                             "document.getElementById('queue-form').requestSubmit(); true")
+        row = f"#reports tr[data-id=\"{comment_id}\"]"
+        await admin.wait_for("the queue lists the reported comment",
+                             f"document.querySelector({json.dumps(row)})?.textContent.includes('buy cheap followers') "
+                             f"&& document.querySelector({json.dumps(row)}).textContent.includes('spam')")
+        reporters = await admin.evaluate(f"document.querySelector({json.dumps(row + ' .reporters')}).textContent")
+        assert reporters == "1", reporters
+        print("the dashboard's queue lists it with its one report")
+        await admin.evaluate(f"document.querySelector({json.dumps(row + ' button.report-remove')}).click(); true")
+        await admin.wait_for("it leaves the queue", f"!document.querySelector({json.dumps(row)}) "
+                             "&& document.getElementById('status').textContent.includes('remove: done')")
+    status, history = http("GET", f"{base}/v1/rooms/reported/comments?since=0")
+    assert status == 200 and all(c["id"] != comment_id for c in history["comments"]), history
+    print("removed from the dashboard's queue: out of history")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
@@ -464,6 +510,7 @@ def main():
         asyncio.run(check_notice(server_port, devtools_port, streamer))
         asyncio.run(check_dashboard(server_port, devtools_port, token("root", "admin"), streamer,
                                     [token(f"fan{index}", "viewer") for index in range(10)], server_started))
+        asyncio.run(check_reports(server_port, devtools_port, token("ann", "viewer"), token("troll", "viewer"), token("root", "admin")))
         print("browser check: PASS")
     finally:
         if browser:

@@ -1,5 +1,6 @@
 // Danmaku — a live-stream bullet-comment service.
 
+import DanmakuBus
 import DanmakuCore
 import DanmakuFormats
 import DanmakuLogic
@@ -9,7 +10,7 @@ import NIOHTTP1
 /// Every endpoint of the HTTP API, declared once: adding an endpoint is one entry here and its
 /// handler. The messages of the WebSocket and of event streams are in docs/PROTOCOL.md.
 public enum APIRoutes {
-    public static let all: [APIEndpoint] = service + pages + rooms + moderation + posts + videos + admin
+    public static let all: [APIEndpoint] = service + pages + rooms + moderation + posts + videos + reports + admin
 
     // MARK: Parameters
 
@@ -333,6 +334,54 @@ public enum APIRoutes {
                      APIErrorSpec(429, "rate_limited"), APIErrorSpec(503, "files_busy"), storeDown],
             action: .run { request in await PoolFilesAPI(transfer: request.node.logic.transfer).importFile(request) }),
     ]
+
+    // MARK: Reports
+
+    /// Reports and the staff's queue, for rooms and videos alike (`{room}` or `{video}`).
+    static let reports: [APIEndpoint] = [
+        reportEndpoint("/v1/rooms/{room}/comments/{id}/reports", "a live comment") { .room($0.room) },
+        reportEndpoint("/v1/videos/{video}/comments/{id}/reports", "a video's comment") { .video($0.video) },
+        queueEndpoint("/v1/rooms/{room}/reports", "room") { .room($0.room) },
+        queueEndpoint("/v1/videos/{video}/reports", "video") { .video($0.video) },
+        actionEndpoint("/v1/rooms/{room}/reports/{id}", "room", remove: "retracted from every screen and out of history") { .room($0.room) },
+        actionEndpoint("/v1/videos/{video}/reports/{id}", "video", remove: "out of the pool") { .video($0.video) },
+    ]
+
+    static func reportEndpoint(_ path: String, _ what: String, queue: @escaping @Sendable (APIRequest) -> ReportQueue) -> APIEndpoint {
+        APIEndpoint(
+            .POST, path, role: .ingest, principal: .poster, summary: "Report \(what) to the room's staff (once per viewer).",
+            body: json(.ref("ReportRequest")), answers: [.json(200, "Filed: the comment's reporters so far.", .ref("ReportFiled"))],
+            errors: staffBodyErrors + [APIErrorSpec(400, "invalid_reason", "invalid_text", "invalid_seq"), tokenErrors, APIErrorSpec(403, "room_not_allowed"),
+                                       APIErrorSpec(404, "not_found"), APIErrorSpec(409, "already_reported", "report_queue_full"),
+                                       APIErrorSpec(429, "rate_limited"), storeDown],
+            action: .run { request in
+                await ReportsAPI(reports: request.node.logic.reports).report(
+                    queue(request), id: request.path.id ?? "", body: request.body, token: request.token, clientAddress: request.clientAddress,
+                    on: request.eventLoop)
+            })
+    }
+
+    static func queueEndpoint(_ path: String, _ scope: String, queue: @escaping @Sendable (APIRequest) -> ReportQueue) -> APIEndpoint {
+        APIEndpoint(
+            .GET, path, role: .logic, principal: .staffOfRoom, summary: "The \(scope)'s reported comments, most reported first (its staff).",
+            query: [APIParameter("limit", .integer(minimum: 1, maximum: Int64(clamping: CommentReports.maxListed)), "At most this many (default \(ReportsAPI.defaultLimit)).")],
+            answers: [.json(200, "The queue.", .ref("ReportQueue"))],
+            errors: [APIErrorSpec(400, "invalid_limit"), tokenErrors, forbidden, storeDown],
+            action: .run { request in
+                await ReportsAPI(reports: request.node.logic.reports).queue(queue(request), target: request.target, token: request.token)
+            })
+    }
+
+    static func actionEndpoint(_ path: String, _ scope: String, remove: String, queue: @escaping @Sendable (APIRequest) -> ReportQueue) -> APIEndpoint {
+        APIEndpoint(
+            .POST, path, role: .logic, principal: .staffOfRoom,
+            summary: "Act on a reported comment of the \(scope) and close its reports: dismiss, remove (\(remove)), or ban its author and remove it.",
+            body: json(.ref("ReportActionRequest")), answers: [.json(200, "Done; the comment left the queue.", .ref("ReportResolved"))],
+            errors: staffBodyErrors + [APIErrorSpec(400, "invalid_action", "invalid_seconds"), tokenErrors, forbidden, APIErrorSpec(404, "not_found"), storeDown],
+            action: .run { request in
+                await ReportsAPI(reports: request.node.logic.reports).act(queue(request), id: request.path.id ?? "", body: request.body, token: request.token)
+            })
+    }
 
     // MARK: Dashboard
 

@@ -2,6 +2,7 @@
 
 import DanmakuBus
 import DanmakuCore
+import DanmakuLogic
 
 /// The named schemas of the API document (`components.schemas`): each body a client sends and each answer it gets, as the handlers decode and encode them.
 ///
@@ -40,6 +41,11 @@ enum APISchemas {
         ("Broadcast", broadcast),
         ("LikeRequest", likeRequest),
         ("Like", like),
+        ("ReportRequest", reportRequest),
+        ("ReportFiled", reportFiled),
+        ("ReportQueue", reportQueue),
+        ("ReportActionRequest", reportActionRequest),
+        ("ReportResolved", reportResolved),
         ("Stream", stream),
         ("Replay", replay),
         ("VideoCommentRequest", videoCommentRequest),
@@ -94,6 +100,8 @@ enum APISchemas {
     private static let writtenRate: JSONSchema = .string(pattern: #"^[0-9]+(\.[0-9]+)?/[0-9]+(\.[0-9]+)?$"#)
     private static let slowModeSeconds: JSONSchema = .integer(minimum: 0, maximum: Int64(clamping: RoomSettings.maxSlowModeSeconds))
     private static let displayPerSecond: JSONSchema = .integer(minimum: 1, maximum: Int64(clamping: RoomSettings.maxDisplayPerSecond))
+    private static let reportsToHide: JSONSchema = .integer(
+        minimum: Int64(clamping: RoomSettings.reportsToHideRange.lowerBound), maximum: Int64(clamping: RoomSettings.reportsToHideRange.upperBound))
     private static let styleAccess: JSONSchema = .enumeration(["everyone", "staff"])
     private static let banSeconds: JSONSchema = .integer(
         minimum: Int64(clamping: BanLength.secondsRange.lowerBound), maximum: Int64(clamping: BanLength.secondsRange.upperBound))
@@ -222,7 +230,8 @@ enum APISchemas {
             ("displayPerSecond", displayPerSecond),
             ("stylesFor", styleAccess),
             ("mergeRepeats", .boolean),
-        ], required: ["slowModeSeconds", "stylesFor"])
+            ("reportsToHide", reportsToHide),
+        ], required: ["slowModeSeconds", "stylesFor", "reportsToHide"])
 
     /// The body of both `PUT` and `PATCH …/settings` (`RoomSettings.Change`: the two are one
     /// handler, and both merge). A field left out keeps its value; `null` clears `rate`,
@@ -237,6 +246,7 @@ enum APISchemas {
             ("displayPerSecond", .nullable(displayPerSecond)),
             ("stylesFor", styleAccess),
             ("mergeRepeats", .nullable(.boolean)),
+            ("reportsToHide", reportsToHide),
         ])
 
     /// `PUT /v1/words`: the node's whole new list, at most `ModerationAPI.maxWords` words (the 4 KiB
@@ -275,6 +285,48 @@ enum APISchemas {
     /// at least 1.
     private static let like: JSONSchema = .object(
         [("id", commentID), ("seq", storedSeq), ("likes", .integer(minimum: 1))], required: ["id", "seq", "likes"])
+
+    // MARK: Reports
+
+    /// `ReportRequest`: a reason from the fixed list, optional text, and a live comment's seq when
+    /// the client has it (found then without a search of history).
+    private static let reportRequest: JSONSchema = .object(
+        [
+            ("reason", .enumeration(ReportReason.allCases.map(\.rawValue))),
+            ("text", .nullable(.string(maxLength: ReportBounds.textBytes))),
+            ("seq", .nullable(.integer(minimum: Int64(clamping: ReportRequest.seqRange.lowerBound), maximum: Int64(clamping: ReportRequest.seqRange.upperBound)))),
+        ], required: ["reason"])
+
+    private static let reporters: JSONSchema = .integer(minimum: 1, maximum: Int64(clamping: ReportBounds.reportsPerComment))
+
+    /// `ReportsAPI.Filed`: distinct reporters so far, and whether the comment is hidden pending review.
+    private static let reportFiled: JSONSchema = .object(
+        [("id", commentID), ("seq", storedSeq), ("reporters", reporters), ("hidden", .boolean)], required: ["id", "seq", "reporters", "hidden"])
+
+    /// `ReportsAPI.Queue`: `room` or `video`, and the comments, most reported first. Each report
+    /// shows its reason, text and time, not who filed it.
+    private static let reportQueue: JSONSchema = .object(
+        [
+            ("room", roomID),
+            ("video", videoID),
+            ("comments", .array(.object(
+                [
+                    ("id", commentID), ("seq", storedSeq), ("user", author), ("text", .string()), ("offsetMs", .integer(minimum: 0)),
+                    ("reporters", reporters), ("hidden", .boolean), ("firstReportedAt", milliseconds),
+                    ("reports", .array(.object(
+                        [("reason", .enumeration(ReportReason.allCases.map(\.rawValue))), ("text", .string(maxLength: ReportBounds.textBytes)), ("ts", milliseconds)],
+                        required: ["reason", "ts"]), maxItems: ReportBounds.reportsPerComment)),
+                ], required: ["id", "seq", "user", "text", "reporters", "hidden", "firstReportedAt", "reports"]), maxItems: CommentReports.maxListed)),
+        ], required: ["comments"])
+
+    /// `ReportsAPI.ActionRequest`: `seconds` is the ban's length for `ban` (default a day).
+    private static let reportActionRequest: JSONSchema = .object(
+        [("action", .enumeration(ReportAction.allCases.map(\.rawValue))), ("seconds", banSeconds)], required: ["action"])
+
+    /// `ReportsAPI.Resolved`: whether this action took the comment out, and whom it banned.
+    private static let reportResolved: JSONSchema = .object(
+        [("id", commentID), ("action", .enumeration(ReportAction.allCases.map(\.rawValue))), ("removed", .boolean), ("banned", bannedUser)],
+        required: ["id", "action", "removed"])
 
     // MARK: Streams and replay
 

@@ -151,6 +151,12 @@ function showRooms(rooms) {
     const ban = cell(row, "");
     ban.innerHTML = `<input class="ban-user" placeholder="user id"><input class="ban-seconds" type="number" min="1" value="600"><button>ban</button>`;
     ban.querySelector("button").onclick = () => banUser(room.room, ban.querySelector(".ban-user").value, Number(ban.querySelector(".ban-seconds").value));
+    const reports = cell(row, "");
+    const open = document.createElement("button");
+    open.textContent = "reports";
+    open.className = "open-reports";
+    open.onclick = () => showQueue("rooms", room.room);
+    reports.append(open);
     const watch = cell(row, "");
     const link = document.createElement("a");
     link.href = `/rooms/${encodeURIComponent(room.room)}`;
@@ -200,6 +206,67 @@ async function act(path, method, body, done) {
   if (response.ok) setStatus("live", done);
   else setStatus("error", `${answer.error?.code ?? response.status}: ${answer.error?.message ?? ""}`);
 }
+
+/// The queue on show: `{kind: "rooms" | "videos", name}`, or null.
+let queue = null;
+
+function showQueue(kind, name) {
+  document.getElementById("queue-kind").value = kind;
+  document.getElementById("queue-name").value = name;
+  queue = name ? { kind, name } : null;
+  refreshQueue();
+}
+
+function queuePath(suffix = "") {
+  return `/v1/${queue.kind}/${encodeURIComponent(queue.name)}/reports${suffix}`;
+}
+
+/// Reads the queue on show and lists it, most reported first, each with dismiss, remove and ban.
+async function refreshQueue() {
+  const body = document.querySelector("#reports tbody"), status = document.getElementById("queue-status");
+  if (!queue) { body.replaceChildren(); status.textContent = ""; return; }
+  const shown = queue;
+  const response = await fetch(queuePath(), { headers: { "Authorization": `Bearer ${sessionStorage.getItem(tokenKey)}` } });
+  const answer = await response.json().catch(() => ({}));
+  if (queue !== shown) return;  // another queue was asked for meanwhile
+  if (!response.ok) {
+    body.replaceChildren();
+    status.textContent = `${answer.error?.code ?? response.status}: ${answer.error?.message ?? ""}`;
+    return;
+  }
+  status.textContent = `${answer.comments.length} reported in ${shown.kind === "rooms" ? "room" : "video"} ${shown.name}`;
+  body.replaceChildren();
+  for (const entry of answer.comments) {
+    const row = document.createElement("tr");
+    row.dataset.id = entry.id;
+    row.dataset.hidden = String(entry.hidden);
+    cell(row, String(entry.reporters)).className = "reporters";
+    cell(row, entry.text).className = "text";
+    cell(row, `${entry.user.name} (${entry.user.id})`);
+    const reasons = {};
+    for (const report of entry.reports) reasons[report.reason] = (reasons[report.reason] ?? 0) + 1;
+    const notes = entry.reports.filter((report) => report.text).map((report) => `“${report.text}”`);
+    cell(row, Object.entries(reasons).map(([reason, count]) => `${reason} ×${count}`).concat(notes).join(", "));
+    cell(row, entry.hidden ? "hidden pending review" : "shown").className = "state";
+    const actions = cell(row, "");
+    for (const action of ["dismiss", "remove", "ban"]) {
+      const button = document.createElement("button");
+      button.textContent = action;
+      button.className = `report-${action}`;
+      button.onclick = async () => {
+        await act(queuePath(`/${encodeURIComponent(entry.id)}`), "POST", { action }, `${action}: done`);
+        refreshQueue();
+      };
+      actions.append(button);
+    }
+    body.append(row);
+  }
+}
+
+document.getElementById("queue-form").onsubmit = (event) => {
+  event.preventDefault();
+  showQueue(document.getElementById("queue-kind").value, document.getElementById("queue-name").value.trim());
+};
 
 function showNodes(nodes) {
   const body = document.querySelector("#nodes tbody");

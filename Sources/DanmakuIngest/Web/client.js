@@ -58,6 +58,13 @@ export class DanmakuConnection {
     return this.#postJSON(`/comments/${encodeURIComponent(id)}/likes`, { seq });
   }
 
+  /// Reports a comment (by its `id` and `seq`) to the room's staff with `reason` (`spam`, `abuse`,
+  /// `spoiler`, `off_topic`, `other`) and optional `text`; resolves to `{status, answer}` (200 and
+  /// `{id, seq, reporters, hidden}`, or the error: `already_reported` for a second report).
+  async report(id, seq, reason, text) {
+    return this.#postJSON(`/comments/${encodeURIComponent(id)}/reports`, { reason, text: text || null, seq });
+  }
+
   async #postJSON(path, body) {
     return postJSON(this.options, `/v1/rooms/${encodeURIComponent(this.room)}${path}`, body);
   }
@@ -144,6 +151,11 @@ export class DanmakuVideo {
   /// Likes comment `id`; resolves to `{status, answer}` (200 and `{id, seq, likes}`, or the error).
   async like(id) {
     return postJSON(this.options, `/v1/videos/${encodeURIComponent(this.video)}/comments/${encodeURIComponent(id)}/likes`, {});
+  }
+
+  /// Reports comment `id` to the video's staff, as `DanmakuConnection.report` does.
+  async report(id, reason, text) {
+    return postJSON(this.options, `/v1/videos/${encodeURIComponent(this.video)}/comments/${encodeURIComponent(id)}/reports`, { reason, text: text || null });
   }
 }
 

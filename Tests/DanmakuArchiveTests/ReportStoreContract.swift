@@ -1,0 +1,1 @@
+../DanmakuBusTests/ReportStoreContract.swift
