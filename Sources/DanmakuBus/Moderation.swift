@@ -196,6 +196,9 @@ public protocol ModerationStore: Sendable {
     ///   room's staff (refused where the room's `stylesFor` is `staff`).
     func admit(user: String, room: RoomID, styled: Bool) async throws -> DanmakuError?
 
+    /// The refusal (`banned`) when `user` is banned from `room` now, or nil; records nothing.
+    func ban(of user: String, room: RoomID) async throws -> DanmakuError?
+
     /// Undoes what an `admit` that answered nil recorded (the slow-mode mark, the room token):
     /// the post was then not stored, and its retry must be admitted as the first try would have.
     func refund(user: String, room: RoomID) async
@@ -257,6 +260,14 @@ public final class MemoryModeration: ModerationStore {
             state.settings[room] = settings == RoomSettings() ? nil : settings
             if change.rate != nil { state.buckets[room] = nil }  // a new rate starts with a full bucket
             return settings
+        }
+    }
+
+    public func ban(of user: String, room: RoomID) async throws -> DanmakuError? {
+        let now = Date()
+        return state.withLock { state in
+            guard let until = state.bans[room]?[user], until > now else { return nil }
+            return .banned(retryAfter: RetryAfter.seconds(until.timeIntervalSince(now)))
         }
     }
 

@@ -107,6 +107,8 @@ extension DanmakuError {
     /// A retraction by someone who neither wrote the comment nor may moderate the room.
     public static let notYourComment = DanmakuError(
         code: "forbidden", status: 403, message: "only the comment's author (within the recall window) or a moderator may take it back")
+    /// A report of the reporter's own comment (a recall takes it back).
+    public static let ownComment = DanmakuError(code: "forbidden", status: 403, message: "you cannot report your own comment; recall it instead")
     /// Unknown path.
     public static let notFound = DanmakuError(code: "not_found", status: 404, message: "no such resource")
     /// Known path, wrong method.

@@ -154,9 +154,12 @@ public struct CommentReports: Sendable {
         }
         if let limited = limiter.acquire(keys: [.reports: reporter.id], now: Date().timeIntervalSince1970) { return .failure(limited) }
         do {
+            // A banned user's reports would still hide comments (`reportsToHide`).
+            if let banned = try await moderation.ban(of: reporter.id, room: queue.scope) { return .failure(banned) }
             var found = try await find()
             if found == nil { found = try await reports.entry(id: id, in: queue)?.comment }
             guard let comment = found else { return .failure(.notFound) }
+            guard comment.user.id != reporter.id else { return .failure(.ownComment) }
             let report = CommentReport(reason: request.reason, text: request.text, ts: currentTimeMillis())
             switch try await reports.file(report, by: reporter.id, of: comment, in: queue) {
             case .alreadyReported:
@@ -164,7 +167,8 @@ public struct CommentReports: Sendable {
             case .queueFull:
                 return .failure(.reportQueueFull(max: ReportBounds.commentsPerQueue))
             case .counted(let reporters, var hidden):
-                if !hidden {
+                // Staff's comments (their author has a role) are queued for review, never hidden by viewers.
+                if !hidden, comment.user.role == nil {
                     var settings = moderation.localSettings(room: queue.scope)
                     if settings == nil { settings = try await moderation.settings(room: queue.scope) }
                     let threshold = settings?.reportsToHide ?? 0

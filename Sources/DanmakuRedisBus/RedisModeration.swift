@@ -26,6 +26,15 @@ public final class RedisModeration: ModerationStore {
         _ = try await bus.redis.send(RESPCommand("SET", [RESPArgument(key), "1", "EX", RESPArgument(seconds)]), key: key) as RESPValue
     }
 
+    public func ban(of user: String, room: RoomID) async throws -> DanmakuError? {
+        let key = Self.banKey(room, user)
+        let reply: RESPValue = try await bus.redis.send(RESPCommand("PTTL", [RESPArgument(key)]), key: key)
+        // -2: no ban; -1: a ban without expiry (written by hand), held to the longest wait.
+        guard let milliseconds = reply.integer, milliseconds != -2 else { return nil }
+        let left = milliseconds < 0 ? Double(RetryAfter.maxSeconds) : Double(milliseconds) / 1000
+        return .banned(retryAfter: RetryAfter.seconds(left))
+    }
+
     public func unban(user: String, room: RoomID) async throws {
         let key = Self.banKey(room, user)
         _ = try await bus.redis.send(RESPCommand("DEL", [RESPArgument(key)]), key: key) as RESPValue

@@ -113,6 +113,29 @@ import Testing
         }
     }
 
+    /// Reports cannot be turned against the room: a banned user's do not count, an author cannot
+    /// report their own comment, and the staff's comments are queued but never hidden by viewers.
+    @Test(arguments: stores) func bannedUsersOwnCommentsAndStaffCommentsAreNotHidingMaterial(archive: Bool) async throws {
+        try await withReportServer(archive: archive) { port in
+            let staff = try await bearer("mod", .moderator, rooms: ["guard"])
+            #expect(try await call(port, "PATCH", "/v1/rooms/guard/settings", staff, #"{"reportsToHide":1}"#).status == 200)
+            let (ann, troll) = (try await bearer("ann"), try await bearer("troll"))
+            let annsComment = try await post(port, "guard", ann, "a fair point")
+            #expect(try await call(port, "POST", "/v1/rooms/guard/bans", staff, #"{"user":"troll","seconds":600}"#).status == 200)
+            let banned = try await call(port, "POST", "/v1/rooms/guard/comments/\(annsComment.id)/reports", troll, #"{"reason":"abuse"}"#)
+            #expect(banned.status == 403 && banned.errorCode == "banned", "\(banned)")
+            let own = try await call(port, "POST", "/v1/rooms/guard/comments/\(annsComment.id)/reports", ann, #"{"reason":"spam"}"#)
+            #expect(own.status == 403 && own.errorCode == "forbidden", "\(own)")
+            let staffComment = try await post(port, "guard", staff, "welcome, be kind")
+            let onStaff = try await call(port, "POST", "/v1/rooms/guard/comments/\(staffComment.id)/reports", ann, #"{"reason":"abuse"}"#)
+            #expect(onStaff.status == 200 && onStaff.json["hidden"] as? Bool == false && onStaff.json["reporters"] as? Int == 1, "\(onStaff)")
+            let history = try await call(port, "GET", "/v1/rooms/guard/comments?since=0", nil)
+            #expect((history.json["comments"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [annsComment.id, staffComment.id])
+            let queue = try await call(port, "GET", "/v1/rooms/guard/reports", staff)
+            #expect((queue.json["comments"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [staffComment.id], "queued for review")
+        }
+    }
+
     @Test func badReportsAreRefusedWithACode() async throws {
         try await withReportServer(archive: false, { $0.logic.reportLimit = .init(perSecond: 0.01, burst: 3) }) { port in
             let ann = try await bearer("ann")

@@ -351,7 +351,7 @@ public enum APIRoutes {
         APIEndpoint(
             .POST, path, role: .ingest, principal: .poster, summary: "Report \(what) to the room's staff (once per viewer).",
             body: json(.ref("ReportRequest")), answers: [.json(200, "Filed: the comment's reporters so far.", .ref("ReportFiled"))],
-            errors: staffBodyErrors + [APIErrorSpec(400, "invalid_reason", "invalid_text", "invalid_seq"), tokenErrors, APIErrorSpec(403, "room_not_allowed"),
+            errors: staffBodyErrors + [APIErrorSpec(400, "invalid_reason", "invalid_text", "invalid_seq"), tokenErrors, APIErrorSpec(403, "room_not_allowed", "banned", "forbidden"),
                                        APIErrorSpec(404, "not_found"), APIErrorSpec(409, "already_reported", "report_queue_full"),
                                        APIErrorSpec(429, "rate_limited"), storeDown],
             action: .run { request in
