@@ -9,6 +9,10 @@ import SQLiteNIO
 /// Reports of comments on a single-process server with `--data-dir`: the queues in
 /// `reports.sqlite` beside the archive, so a restart loses no report and lets no user report a
 /// comment twice. A report is answered once it is on disk.
+///
+/// Each report also prunes a few entries last reported more than `ReportBounds.keptMilliseconds`
+/// before it (in any queue, oldest first, by an index on the time of the last report), so the
+/// work per report is bounded and the file does not keep abandoned queues for ever.
 public final class ArchivedReports: ReportStore {
     private let database: SQLiteConnection
     /// A report is a few statements in one transaction: one at a time.
@@ -24,12 +28,22 @@ public final class ArchivedReports: ReportStore {
         // `comment` is the `ReportedComment` as JSON: the comment as it was when first reported.
         _ = try await database.query("""
             CREATE TABLE IF NOT EXISTS reported (queue TEXT NOT NULL, id TEXT NOT NULL, comment BLOB NOT NULL,
-                hidden INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (queue, id)) WITHOUT ROWID
+                hidden INTEGER NOT NULL DEFAULT 0, last INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (queue, id)) WITHOUT ROWID
             """)
         _ = try await database.query("""
             CREATE TABLE IF NOT EXISTS reports (queue TEXT NOT NULL, id TEXT NOT NULL, user TEXT NOT NULL,
                 reason TEXT NOT NULL, text TEXT, ts INTEGER NOT NULL, PRIMARY KEY (queue, id, user)) WITHOUT ROWID
             """)
+        // `last`: when the comment was last reported (ms), what expiry and eviction go by. Tables
+        // written before it had no such column: it is added and filled from the reports kept.
+        let columns = try await database.query("PRAGMA table_info(reported)").compactMap { $0.column("name")?.string }
+        if !columns.contains("last") {
+            _ = try await database.query("ALTER TABLE reported ADD COLUMN last INTEGER NOT NULL DEFAULT 0")
+            _ = try await database.query("""
+                UPDATE reported SET last = coalesce((SELECT max(ts) FROM reports p WHERE p.queue = reported.queue AND p.id = reported.id), 0)
+                """)
+        }
+        _ = try await database.query("CREATE INDEX IF NOT EXISTS reported_by_last ON reported (last)")
         return ArchivedReports(database: database)
     }
 
@@ -53,28 +67,68 @@ public final class ArchivedReports: ReportStore {
         }
     }
 
+    /// How many expired entries one report prunes at most: more than one, so pruning outpaces the
+    /// entries reports add, and few, so no report pays for a month of them.
+    private static let prunedPerReport = 16
+
     private static func file(
         _ report: CommentReport, by user: String, of comment: ReportedComment, key: [SQLiteData], queue: String, database: SQLiteConnection
     ) async throws -> ReportOutcome {
+        try await pruneExpired(before: ReportBounds.expiryCutoff(now: report.ts), database: database)
         if try await !database.query("SELECT 1 FROM reports WHERE queue = ? AND id = ? AND user = ?", key + [.text(user)]).isEmpty {
             return .alreadyReported
         }
+        let ts = SQLiteData.integer(Int(truncatingIfNeeded: report.ts))
         var hidden = false
         if let row = try await database.query("SELECT hidden FROM reported WHERE queue = ? AND id = ?", key).first {
             hidden = row.column("hidden")?.integer == 1
         } else {
             let queued = try await database.query("SELECT count(*) AS n FROM reported WHERE queue = ?", [.text(queue)]).first?.column("n")?.integer ?? 0
-            guard queued < ReportBounds.commentsPerQueue else { return .queueFull }
-            _ = try await database.query("INSERT INTO reported (queue, id, comment) VALUES (?, ?, ?)", key + [.blob(try WireCodec.encode(comment))])
+            if queued >= ReportBounds.commentsPerQueue {
+                guard try await pushOutLeastReported(queue: queue, database: database) else { return .queueFull }
+            }
+            _ = try await database.query(
+                "INSERT INTO reported (queue, id, comment, last) VALUES (?, ?, ?, ?)", key + [.blob(try WireCodec.encode(comment)), ts])
         }
         var reporters = try await count(key: key, database: database)
         if reporters < ReportBounds.reportsPerComment {
             _ = try await database.query(
                 "INSERT INTO reports (queue, id, user, reason, text, ts) VALUES (?, ?, ?, ?, ?, ?)",
-                key + [.text(user), .text(report.reason.rawValue), report.text.map(SQLiteData.text) ?? .null, .integer(Int(truncatingIfNeeded: report.ts))])
+                key + [.text(user), .text(report.reason.rawValue), report.text.map(SQLiteData.text) ?? .null, ts])
             reporters += 1
         }
+        _ = try await database.query("UPDATE reported SET last = max(last, ?) WHERE queue = ? AND id = ?", [ts] + key)
         return .counted(reporters: reporters, hidden: hidden)
+    }
+
+    /// Makes room in a full queue: deletes the entry with the fewest reporters (ties: the oldest
+    /// last report, then the smallest id), never a hidden one; false when every entry is hidden.
+    private static func pushOutLeastReported(queue: String, database: SQLiteConnection) async throws -> Bool {
+        guard let id = try await database.query("""
+            SELECT r.id AS id FROM reported r WHERE r.queue = ? AND r.hidden = 0
+            ORDER BY (SELECT count(*) FROM reports p WHERE p.queue = r.queue AND p.id = r.id) ASC, r.last ASC, r.id ASC LIMIT 1
+            """, [.text(queue)]).first?.column("id")?.string else { return false }
+        try await delete(key: [.text(queue), .text(id)], database: database)
+        return true
+    }
+
+    /// Deletes up to `prunedPerReport` entries, of any queue, last reported before `cutoff`.
+    private static func pruneExpired(before cutoff: Int64, database: SQLiteConnection) async throws {
+        let expired = try await database.query(
+            "SELECT queue, id FROM reported WHERE last < ? ORDER BY last LIMIT ?",
+            [.integer(Int(truncatingIfNeeded: cutoff)), .integer(prunedPerReport)])
+        for row in expired {
+            guard let queue = row.column("queue")?.string, let id = row.column("id")?.string else { continue }
+            try await delete(key: [.text(queue), .text(id)], database: database)
+        }
+    }
+
+    /// Deletes an entry and its reports; whether it was there.
+    @discardableResult
+    private static func delete(key: [SQLiteData], database: SQLiteConnection) async throws -> Bool {
+        let removed = try await database.query("DELETE FROM reported WHERE queue = ? AND id = ? RETURNING 1", key)
+        _ = try await database.query("DELETE FROM reports WHERE queue = ? AND id = ?", key)
+        return !removed.isEmpty
     }
 
     /// Reports of one comment, clamped as read from disk to what a store may hold.
@@ -126,10 +180,9 @@ public final class ArchivedReports: ReportStore {
             let key: [SQLiteData] = [.text(queue.name), .text(id)]
             _ = try await database.query("BEGIN IMMEDIATE")
             do {
-                let removed = try await database.query("DELETE FROM reported WHERE queue = ? AND id = ? RETURNING 1", key)
-                _ = try await database.query("DELETE FROM reports WHERE queue = ? AND id = ?", key)
+                let removed = try await Self.delete(key: key, database: database)
                 _ = try await database.query("COMMIT")
-                return !removed.isEmpty
+                return removed
             } catch {
                 _ = try? await database.query("ROLLBACK")
                 throw error

@@ -76,9 +76,10 @@ extension DanmakuError {
     public static let alreadyReported = DanmakuError(
         code: "already_reported", status: 409, message: "you have reported this comment already")
     /// A report of a comment not yet in the queue, while the queue holds as many comments as it
-    /// may: staff must act on some first.
+    /// may and every one is hidden pending review (none may be pushed out): staff must act first.
     public static func reportQueueFull(max: Int) -> Self {
-        .init(code: "report_queue_full", status: 409, message: "the room's queue of reported comments holds its most (\(max)); try again later")
+        .init(code: "report_queue_full", status: 409,
+              message: "the room's queue of reported comments holds its most (\(max)), all hidden pending review; try again later")
     }
     /// A rate limit was exceeded; `scope` is `user`, `ip` or `room`.
     public static func rateLimited(scope: String, retryAfter: Int) -> Self {

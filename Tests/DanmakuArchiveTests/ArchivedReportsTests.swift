@@ -32,6 +32,18 @@ import Testing
         try await withArchive { archive, _ in try await ReportStoreContract.reportsAndQueuesAreBounded(archive.reports) }
     }
 
+    @Test func aQueueOfHiddenEntriesRefusesNewComments() async throws {
+        try await withArchive { archive, _ in try await ReportStoreContract.aQueueOfHiddenEntriesRefusesNewComments(archive.reports) }
+    }
+
+    @Test func entriesExpireAMonthAfterTheirLastReport() async throws {
+        try await withArchive { archive, _ in try await ReportStoreContract.entriesExpireAMonthAfterTheirLastReport(archive.reports) }
+    }
+
+    @Test func tiesOrderBySmallestIdAcrossALimit() async throws {
+        try await withArchive { archive, _ in try await ReportStoreContract.tiesOrderBySmallestIdAcrossALimit(archive.reports) }
+    }
+
     @Test func aRestartKeepsTheQueueAndWhoReported() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("danmaku-reports-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }

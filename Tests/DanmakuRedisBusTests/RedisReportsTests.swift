@@ -29,4 +29,28 @@ import Testing
             }
         }
     }
+
+    @Test func aQueueOfHiddenEntriesRefusesNewComments() async throws {
+        try await RedisServer.with { server in
+            try await RedisBusTests().withBus(server) { bus in
+                try await ReportStoreContract.aQueueOfHiddenEntriesRefusesNewComments(RedisReports(bus: bus))
+            }
+        }
+    }
+
+    @Test func entriesExpireAMonthAfterTheirLastReport() async throws {
+        try await RedisServer.with { server in
+            try await RedisBusTests().withBus(server) { bus in
+                try await ReportStoreContract.entriesExpireAMonthAfterTheirLastReport(RedisReports(bus: bus))
+            }
+        }
+    }
+
+    @Test func tiesOrderBySmallestIdAcrossALimit() async throws {
+        try await RedisServer.with { server in
+            try await RedisBusTests().withBus(server) { bus in
+                try await ReportStoreContract.tiesOrderBySmallestIdAcrossALimit(RedisReports(bus: bus))
+            }
+        }
+    }
 }
