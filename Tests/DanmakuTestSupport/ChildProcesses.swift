@@ -173,7 +173,9 @@ public final class RedisServer: Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         running.update { $0 = process }
-        let deadline = ContinuousClock.now + .seconds(10)
+        // Generous: the wait ends at the first PONG (a few ms), but a full parallel run on two busy
+        // cores has kept this loop from running for more than 10 s.
+        let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             if (try? await command(["PING"])) == "+PONG\r\n" { return }
             if !process.isRunning { throw PortTaken() }
