@@ -51,26 +51,37 @@ import Testing
         await #expect(throws: DanmakuClientError.self) { try await actions.recall(receipt.id, in: "live") }
     }
 
+    /// A token of `user` for a node started with `secret`, from `danmaku token`.
+    func token(_ user: String, role: String = "viewer", secret: String) async throws -> String {
+        let minted = try await ChildProcess.run(DanmakuNode.executable, ["token", "--secret", secret, "--user", user, "--name", user, "--role", role])
+        return minted.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     @Test func liveAndVideoCommentsAreReportedOncePerViewer() async throws {
-        let node = try await DanmakuNode.start([])
+        // With tokens: the poster and the reporter must be two users (no one reports their own comment).
+        let secret = "client-reports-secret-of-32-bytes-or-more"
+        let node = try await DanmakuNode.start(["--jwt-secret", secret])
         defer { Task { await node.stop() } }
         let server = "http://127.0.0.1:\(node.port)"
-        let client = try DanmakuClient(server: server, rooms: ["reports"])
+        let (poster, reporter) = (try await token("poster", secret: secret), try await token("reporter", secret: secret))
+        let client = try DanmakuClient(server: server, rooms: ["reports"], token: poster)
         defer { client.close() }
         let events = Observed<[DanmakuEvent]>([])
         let reader = Task { for await event in client { events.update { $0.append(event) } } }
         defer { reader.cancel() }
         try await events.wait(for: "joined") { $0.contains { if case .joined("reports", _, _, _) = $0 { true } else { false } } }
         let receipt = try await client.post("buy followers", to: "reports")
-        let actions = try DanmakuRoomActions(server: server)
+        let actions = try DanmakuRoomActions(server: server, token: reporter)
         let filed = try await actions.report(receipt.id, seq: receipt.seq, in: "reports", reason: .spam, text: "ads")
         #expect(filed.id == receipt.id && filed.seq == receipt.seq && filed.reporters == 1 && !filed.hidden)
         await #expect(throws: DanmakuClientError.refused(code: "already_reported", message: "you have reported this comment already", retryAfter: nil)) {
             try await actions.report(receipt.id, seq: receipt.seq, in: "reports", reason: .abuse)
         }
 
-        let pool = try DanmakuVideoPool(server: server, video: "reported-film")
-        let posted = try await pool.post("the twist is", atMs: 0)
+        // A video's pool is started by its staff.
+        let moderator = try await token("mod", role: "moderator", secret: secret)
+        let posted = try await DanmakuVideoPool(server: server, video: "reported-film", token: moderator).post("the twist is", atMs: 0)
+        let pool = try DanmakuVideoPool(server: server, video: "reported-film", token: reporter)
         #expect(try await pool.report(posted.id, reason: .offTopic).reporters == 1)
         await #expect(throws: DanmakuClientError.self) { try await pool.report("no-such-comment", reason: .spoiler) }
     }
