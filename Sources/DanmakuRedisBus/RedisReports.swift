@@ -78,8 +78,12 @@ public final class RedisReports: ReportStore {
             if let entry = try await entry(id: id, in: queue) {
                 entries.append(entry)
             } else {
-                // Its hash expired or was lost: out of every set, as staff acting would take it.
-                _ = try await resolve(id: id, in: queue)
+                // Its hash expired or was lost: out of every set, unless a report filed since the
+                // read recreated it (then it is listed next time).
+                _ = try await bus.scripts.run(
+                    RedisScripts.forgetLostReported, keys: Self.queueKeys(queue) + [Self.entryKey(queue, id)], arguments: [RESPArgument(id)],
+                    on: bus.redis
+                ).get()
             }
         }
         return entries.sorted(by: ReportEntry.queueOrder)
@@ -194,6 +198,17 @@ extension RedisScripts {
     static let hideReported = """
         if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
         redis.call('HSET', KEYS[2], 'hidden', '1')
+        redis.call('ZREM', KEYS[1], ARGV[1])
+        return 1
+        """
+
+    /// Takes comment ARGV[1] out of the queue's sorted sets KEYS[1..3] when its hash KEYS[4] is
+    /// gone (expired or lost); 1 when it did. A hash that exists again was made by a report filed
+    /// since it was found missing, and stays.
+    static let forgetLostReported = """
+        if redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
+        redis.call('ZREM', KEYS[2], ARGV[1])
+        redis.call('ZREM', KEYS[3], ARGV[1])
         redis.call('ZREM', KEYS[1], ARGV[1])
         return 1
         """

@@ -13,7 +13,7 @@ final class RedisScriptCache: Sendable {
         let scripts = [
             RedisScripts.append, RedisScripts.snapshot, RedisScripts.admit, RedisScripts.retract, RedisScripts.withdraw, RedisScripts.like,
             RedisScripts.addVideoComments, RedisScripts.videoSegment, RedisScripts.videoComment, RedisScripts.likeVideoComment,
-            RedisScripts.removeVideoComment, RedisScripts.fileReport, RedisScripts.hideReported, RedisScripts.resolveReported,
+            RedisScripts.removeVideoComment, RedisScripts.fileReport, RedisScripts.hideReported, RedisScripts.resolveReported, RedisScripts.forgetLostReported,
         ]
         let loads = scripts.map { script in
             connection.send(RESPCommand("SCRIPT", ["LOAD", RESPArgument(script)])).map { [self] reply in

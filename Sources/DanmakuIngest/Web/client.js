@@ -175,7 +175,8 @@ async function postJSON(options, path, body) {
       await new Promise((resolve) => setTimeout(resolve, 500 * (attempt + 1)));
       continue;
     }
-    const answer = await response.json();
+    // An answer that is not JSON (a proxy's 502 page) is told as an error of its status.
+    const answer = await response.json().catch(() => ({ error: { code: String(response.status), message: response.statusText } }));
     const code = answer?.error?.code;
     const again = response.status === 503 || code === "idempotency_in_progress";
     if (!again || attempt >= 2) return { status: response.status, answer };
