@@ -181,6 +181,10 @@ public final class RedisServer: Sendable {
             if !process.isRunning { throw PortTaken() }
             try await Task.sleep(for: .milliseconds(20))
         }
+        // Not left behind: a server the test gives up on would outlive the test run.
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        _ = try? await DanmakuNode.waitForExit(process, timeout: .seconds(5))
+        running.update { $0 = nil }
         throw TimedOut(description: "redis-server on port \(port) did not answer PING")
     }
 
