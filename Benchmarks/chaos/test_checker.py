@@ -34,15 +34,23 @@ def viewer(workload, messages, start=0, name="viewer0", connects=None, drops=Non
     state = {"name": name, "room": "r", "last": None, "epoch": 0, "start": None, "seen": set(), "screen": {},
              "deliveries": [], "duplicates": [], "reorders": [], "after_retract": [], "after_retract_ids": set(),
              "gaps": [], "retracted": {}, "withdrawn_at": {}, "restarts": [],
-             "connects": connects or [{"at": 0.0}], "drops": drops or []}
+             "connects": connects or [{"at": 0.0}], "drops": drops or [], "connection": 1, "delivered_on": {},
+             "retracted_on": {}}
     harness = types.SimpleNamespace(now=lambda: 11.0)
     feeder = chaos.Workload.__new__(chaos.Workload)
     feeder.h = harness
     feeder.on_message(state, {"type": "hello", "lastSeq": start, "epoch": 7}, "push1")
     for message in messages:
+        if message == RECONNECT:
+            state["connection"] += 1
+            continue
         feeder.on_message(state, message, "push1")
     workload.viewers.append(state)
     return state
+
+
+# Between messages: the viewer's connection was replaced by a new one.
+RECONNECT = {"reconnect": True}
 
 
 def batch(*items):
@@ -124,6 +132,20 @@ class CheckerTests(unittest.TestCase):
         harness, workload = make_workload(self.posts, [dict(retraction, sent=5.0, answered=5.1)])
         viewer(workload, [batch((1, "a"), (2, "b"), (3, "c"))], connects=[{"at": 0.0}, {"at": 6.0}])
         # Delivered 5.9 s after the 200 (the viewer reconnected before the retraction).
+        self.assertEqual(self.check(harness, workload, history)[0], {"shown_after_retract": 1})
+
+    def test_a_late_comment_its_retract_follows_on_the_same_connection(self):
+        retraction = {"id": "b", "seq": 2, "room": "r", "sent": 5.0, "answered": 5.1, "status": 200}
+        history = {"r": ({"a": 1, "c": 3}, 3, 7)}
+        # Arrives 5.9 s after the 200 over a held-up link, and its retract right behind it: the
+        # push node sent it before it took the retraction in.
+        harness, workload = make_workload(self.posts, [retraction])
+        viewer(workload, [batch((1, "a"), (2, "b")), {"type": "retract", "seq": 2, "id": "b"}, batch((3, "c"))])
+        self.assertEqual(self.check(harness, workload, history)[0], {})
+        # The retract came on a later connection only: nothing shows the comment was sent before it.
+        harness, workload = make_workload(self.posts, [retraction])
+        viewer(workload, [batch((1, "a"), (2, "b")), RECONNECT, {"type": "hello", "lastSeq": 2, "epoch": 7},
+                          {"type": "retract", "seq": 2, "id": "b"}, batch((3, "c"))])
         self.assertEqual(self.check(harness, workload, history)[0], {"shown_after_retract": 1})
 
 

@@ -20,6 +20,11 @@ public protocol BusSubscriber: AnyObject, Sendable {
 
     /// Comments of `room` whose like counts changed.
     func liked(_ likes: [LikeCount], room: RoomID)
+
+    /// Comments of `room` a failover numbered with seqs this subscriber was already given (to
+    /// other comments, or skipped as withdrawn): they cannot come in seq order any more, so each
+    /// is told to viewers as a `gap` of its seq (history holds it, for a client that asks).
+    func renumbered(_ comments: [EncodedComment], room: RoomID)
 }
 
 /// Fan-out transport from logic nodes to push nodes.

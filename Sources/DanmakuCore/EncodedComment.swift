@@ -67,6 +67,29 @@ public struct EncodedComment: Sendable, Hashable {
         return view.firstRange(ofBytes: Array(Self.idMarker(id).utf8)) != nil || view.firstRange(ofBytes: Array(Self.noticeIDMarker(id).utf8)) != nil
     }
 
+    private static let idKey = Array(#","id":""#.utf8)
+    private static let afterCommentID = Array(#"","mode":"#.utf8)
+    private static let afterNoticeID = Array(#"","kind":"notice","#.utf8)
+
+    /// The comment's (or notice's) own id, read from its JSON without decoding it: the `"id"`
+    /// followed by `mode` (or a notice's `kind`), as `idMarker` finds it; nil when there is none.
+    /// An id is plain (letters, digits, dashes), so it holds no quote and needs no unescaping.
+    public var commentID: String? {
+        let view = json.readableBytesView
+        var rest = view[...]
+        while let key = rest.firstRange(ofBytes: Self.idKey) {
+            let value = rest[key.upperBound...]
+            if let end = value.firstIndex(of: UInt8(ascii: "\"")), end - value.startIndex <= 64 {
+                let after = view[end...]
+                if after.starts(with: Self.afterCommentID) || after.starts(with: Self.afterNoticeID) {
+                    return String(decoding: view[value.startIndex..<end], as: UTF8.self)
+                }
+            }
+            rest = view[key.upperBound...]
+        }
+        return nil
+    }
+
     /// Whether `id` could be a comment id: 1 to 64 letters, digits or dashes.
     public static func isPlausibleID(_ id: String) -> Bool {
         !id.isEmpty && id.utf8.count <= 64 && id.utf8.allSatisfy { $0 == UInt8(ascii: "-") || ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 122) }

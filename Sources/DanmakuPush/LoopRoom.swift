@@ -159,6 +159,22 @@ final class LoopRoom {
         return skip(from...seqs.upperBound, now: now)
     }
 
+    /// Comments a failover numbered with seqs already passed on here (to other comments, or
+    /// skipped): each is told to every live viewer as a `gap` of its seq, since it can no longer
+    /// come in order (a viewer that resumes from before it gets it from history). One whose seq
+    /// is still awaited here takes its place in the order. True when comments became ready.
+    func renumbered(_ comments: [EncodedComment], now: NIODeadline) -> Bool {
+        let next = order.next ?? 0
+        let behind = comments.filter { $0.seq < next }
+        for comment in behind {
+            let frame = ViewerMessage.frame(ViewerMessage.Gap(room: id.value, from: comment.seq, to: comment.seq))
+            // Live viewers only: a joining viewer's snapshot (read after this) holds what history has.
+            for subscription in viewers { subscription.viewer.send(frame) }
+        }
+        let awaited = comments.filter { $0.seq >= next }
+        return awaited.isEmpty ? false : receive(awaited, now: now)
+    }
+
     /// Takes comment `id` (`seq`) back: out of the next batch if it is still waiting, and a
     /// `retract` message (one shared frame) to every viewer, which removes it if already shown.
     /// Unless `seqReused` (another comment holds the seq), the seq is not waited for any more.

@@ -158,6 +158,21 @@ public final class PushHub: BusSubscriber, Sendable {
         }
     }
 
+    /// From the bus: comments numbered again by a failover, told to each loop's viewers as gaps.
+    public func renumbered(_ comments: [EncodedComment], room: RoomID) {
+        let loops = routes.withLock { $0[room]?.loops }
+        guard let loops else { return }
+        logger.warning("a failover numbered comments with seqs already passed; viewers are told a gap", metadata: [
+            "room": "\(room)", "seqs": "\(comments.map(\.seq))",
+        ])
+        for index in loops {
+            let box = shards[index]
+            box.eventLoop.execute {
+                box.value?.renumbered(comments, room: room)
+            }
+        }
+    }
+
     /// From the bus: tells each loop that has the room the like counts that changed.
     public func liked(_ likes: [LikeCount], room: RoomID) {
         let loops = routes.withLock { $0[room]?.loops }

@@ -189,6 +189,13 @@ final class PushShard {
         if room.retract(seq: seq, id: id, seqReused: seqReused, reason: reason, now: eventLoop.now) { markDirty(room) }
     }
 
+    /// Comments of `room` numbered with seqs its viewers were already sent or skipped past.
+    func renumbered(_ comments: [EncodedComment], room roomID: RoomID) {
+        eventLoop.preconditionInEventLoop()
+        guard let room = rooms[roomID] else { return }
+        if room.renumbered(comments, now: eventLoop.now) { markDirty(room) }
+    }
+
     /// Like counts of `room` changed: they go to its viewers together, one frame per window.
     func liked(_ likes: [LikeCount], room roomID: RoomID) {
         eventLoop.preconditionInEventLoop()

@@ -12,6 +12,10 @@ public struct BusMetrics: Sendable {
     public let repaired: Counter
     /// Retractions a push node read back from the retraction stream because pub/sub did not bring them.
     public let retractionsRepaired: Counter
+    /// Comments a failover numbered with a seq a push node had already passed, told as a gap.
+    public let renumbered: Counter
+    /// Times a push node raised a room's counter that a failover had put behind seqs it was given.
+    public let countersRaised: Counter
     /// Bus messages received by a push node.
     public let received: Counter
     /// Comments taken back because fewer replicas than `--bus-min-replicas` confirmed them (503).
@@ -22,6 +26,8 @@ public struct BusMetrics: Sendable {
         publishFailures = Counter(label: "danmaku_bus_publish_failures_total", factory: factory)
         repaired = Counter(label: "danmaku_bus_comments_repaired_total", factory: factory)
         retractionsRepaired = Counter(label: "danmaku_bus_retractions_repaired_total", factory: factory)
+        renumbered = Counter(label: "danmaku_bus_comments_renumbered_total", factory: factory)
+        countersRaised = Counter(label: "danmaku_bus_counters_raised_total", factory: factory)
         received = Counter(label: "danmaku_bus_messages_received_total", factory: factory)
         unreplicated = Counter(label: "danmaku_bus_comments_unreplicated_total", factory: factory)
     }

@@ -314,6 +314,21 @@ public final class RedisBus: CommentBus, CommentLog {
     }
 
     /// Where a room's numberings stand.
+    /// Raises `room`'s counter to `seq` (`RedisScripts.raiseCounter`) when a failover left it
+    /// below a seq this push node was given, so that no new comment is numbered with it.
+    func raiseCounter(of room: RoomID, to seq: UInt64) {
+        // Lua holds numbers as doubles: past 2^53 a comparison would be inexact.
+        guard seq <= 1 << 53 else { return }
+        let key = RedisKeys(room).seq
+        scripts.run(RedisScripts.raiseCounter, keys: [key], arguments: [RESPArgument(String(seq))], on: redis).whenSuccess { [self] reply in
+            guard reply.integer == 1 else { return }
+            metrics.countersRaised.increment()
+            logger.warning("a room's counter was behind seqs already published (a failover); raised", metadata: [
+                "room": "\(room)", "seq": "\(seq)",
+            ])
+        }
+    }
+
     struct RoomCounters {
         /// The room's last seq.
         var lastSeq: UInt64

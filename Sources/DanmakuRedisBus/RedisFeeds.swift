@@ -32,6 +32,8 @@ final class RedisFeeds: Sendable {
         var readingCounter = false
         var repairing = false
         var tracker: SeqTracker?
+        /// Which comment went out at each recent seq, to tell one a failover numbered again.
+        var passed = PassedSeqs()
         /// Which of the room's retractions have been passed on; set with `tracker`.
         var retractions: RetractionLedger?
         var repairingRetractions = false
@@ -217,18 +219,33 @@ final class RedisFeeds: Sendable {
         deliver(comments, room: room)
     }
 
-    /// Hands comments not delivered before to the room's subscribers.
+    /// Hands comments not delivered before to the room's subscribers, and tells them of those a
+    /// failover numbered with a seq already passed (`PassedSeqs`).
     private func deliver(_ comments: [EncodedComment], room: RoomID) {
         let now = NIODeadline.now()
-        let (fresh, subscribers) = state.withLock { state -> ([EncodedComment], [any BusSubscriber]) in
-            guard var feed = state.feeds[room] else { return ([], []) }
-            // Before the counter is read every comment is passed on (the push loop drops the old).
-            let fresh = feed.tracker == nil ? comments : comments.filter { feed.tracker!.see($0.seq, now: now) }
+        let (fresh, renumbered, subscribers) = state.withLock { state -> ([EncodedComment], [EncodedComment], [any BusSubscriber]) in
+            guard var feed = state.feeds[room] else { return ([], [], []) }
+            var fresh: [EncodedComment] = []
+            var renumbered: [EncodedComment] = []
+            for comment in comments {
+                // Before the counter is read every comment is passed on (the push loop drops the old).
+                if feed.tracker?.see(comment.seq, now: now) ?? true {
+                    feed.passed.passed(comment)
+                    fresh.append(comment)
+                } else if feed.passed.isRenumbered(comment) {
+                    renumbered.append(comment)
+                }
+            }
             state.feeds[room] = feed
-            return (fresh, Array(feed.subscribers.values))
+            return (fresh, renumbered, Array(feed.subscribers.values))
         }
-        guard !fresh.isEmpty else { return }
-        for subscriber in subscribers { subscriber.deliver(fresh, room: room) }
+        if !fresh.isEmpty {
+            for subscriber in subscribers { subscriber.deliver(fresh, room: room) }
+        }
+        if !renumbered.isEmpty {
+            metrics.renumbered.increment(by: renumbered.count)
+            for subscriber in subscribers { subscriber.renumbered(renumbered, room: room) }
+        }
     }
 
     /// Tells the room's subscribers of retractions not told before (one numbered `n` is told
@@ -322,7 +339,11 @@ final class RedisFeeds: Sendable {
             state.withLock { state in
                 guard state.feeds[room] != nil else { return }
                 state.feeds[room]!.repairing = false
-                if case .success = result { state.feeds[room]!.tracker?.repaired(range, now: .now()) }
+                guard case .success = result else { return }
+                state.feeds[room]!.tracker?.repaired(range, now: .now())
+                // What the read did not find was withdrawn or retracted: a comment that comes for
+                // one of those seqs later was numbered again by a failover.
+                state.feeds[room]!.passed.skipped(range)
             }
         }
     }
@@ -363,12 +384,20 @@ final class RedisFeeds: Sendable {
             let chunk = Array(rooms[start..<min(start + 1000, rooms.count)])
             bus.counters(of: chunk).whenSuccess { [self] counters in
                 let now = NIODeadline.now()
-                state.withLock { state in
+                let behind = state.withLock { state -> [(RoomID, UInt64)] in
+                    var behind: [(RoomID, UInt64)] = []
                     for (room, counter) in zip(chunk, counters) {
-                        state.feeds[room]?.tracker?.learn(lastSeq: counter.lastSeq, now: now)
-                        state.feeds[room]?.retractions?.learn(count: counter.retractions, now: now)
+                        guard let known = state.feeds[room]?.tracker?.known else { continue }
+                        // A counter below a seq this node was given: a failover promoted a master
+                        // that lacks the last comments (0: the room's keys are gone altogether,
+                        // and its next comment starts a new epoch).
+                        if counter.lastSeq > 0, counter.lastSeq < known { behind.append((room, known)) }
+                        state.feeds[room]!.tracker!.learn(lastSeq: counter.lastSeq, now: now)
+                        state.feeds[room]!.retractions?.learn(count: counter.retractions, now: now)
                     }
+                    return behind
                 }
+                for (room, known) in behind { bus.raiseCounter(of: room, to: known) }
             }
         }
     }

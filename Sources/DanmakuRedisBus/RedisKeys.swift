@@ -233,6 +233,19 @@ enum RedisScripts {
         return 1 - reused
         """
 
+    /// Raises the room's counter KEYS[1] to ARGV[1] if it exists and is below it (a master
+    /// promoted in a failover that lacks the last comments numbered: a push node was given seqs up
+    /// to ARGV[1], and a new comment must not take one of them). A counter that is gone stays gone:
+    /// the room's next comment starts a new epoch. Returns 1 when it was raised.
+    static let raiseCounter = """
+        local last = tonumber(redis.call('GET', KEYS[1]) or '')
+        if last and last < tonumber(ARGV[1]) then
+            redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+            return 1
+        end
+        return 0
+        """
+
     /// A consistent history read: {lastSeq, first seq still held, entries, epoch, retracted}.
     /// KEYS are `RedisKeys.numbering`. ARGV[1] is `since` ('' for the latest ARGV[2] entries,
     /// newest first), ARGV[2] the most entries, ARGV[3] the history's length, ARGV[4] '1' for a

@@ -12,6 +12,7 @@ import Testing
         func deliver(_ comments: [EncodedComment], room: RoomID) {}
         func retract(seq: UInt64, id: String, room: RoomID, seqReused: Bool, reason: RetractReason?) {}
         func liked(_ likes: [LikeCount], room: RoomID) {}
+        func renumbered(_ comments: [EncodedComment], room: RoomID) {}
     }
 
     /// Test time, ms since the Unix epoch.

@@ -196,6 +196,30 @@ func json(_ frame: ParsedFrame) throws -> [String: Any] {
         #expect(delivered == [2, 3, 4, 5, 6])
     }
 
+    /// A comment a failover numbered with a seq the viewers were already sent (to another
+    /// comment): it cannot come in order any more, so they are told a `gap` of its seq, and the
+    /// order goes on; one for a seq still awaited takes its place in the order.
+    @Test func aCommentNumberedAgainBehindTheViewersIsToldAsAGap() async throws {
+        let harness = ViewerHarness(window: 10)
+        let channel = try harness.connect()
+        _ = try harness.frames(channel)
+        try await harness.post(2)
+        harness.loop.advanceTime(by: .milliseconds(10))
+        #expect(try harness.frames(channel).filter { try json($0)["type"] as? String == "comments" }.flatMap(seqs) == [1, 2])
+        let again = try Comment(
+            seq: 2, id: "numbered-again", room: harness.room.value, user: CommentAuthor(id: "u", name: "U"), text: "second holder",
+            color: "#ffffff", mode: .scroll, ts: 0
+        )
+        harness.hub.renumbered([try EncodedComment(again, room: harness.room)], room: harness.room)
+        harness.loop.run()
+        let messages = try harness.frames(channel).map(json)
+        #expect(messages.count == 1 && messages.first?["type"] as? String == "gap", "\(messages)")
+        #expect(messages.first?["from"] as? Int == 2 && messages.first?["to"] as? Int == 2)
+        try await harness.post(1)
+        harness.loop.advanceTime(by: .milliseconds(10))
+        #expect(try harness.frames(channel).filter { try json($0)["type"] as? String == "comments" }.flatMap(seqs) == [3])
+    }
+
     @Test func sameBytesGoToEveryViewer() async throws {
         let harness = ViewerHarness(window: 10)
         let viewers = try (0..<3).map { _ in try harness.connect() }

@@ -25,6 +25,11 @@ final class Inbox: BusSubscriber {
     func liked(_ likes: [LikeCount], room: RoomID) {
         self.likes.update { $0 += likes }
     }
+
+    let renumbered = Observed<[UInt64]>([])
+    func renumbered(_ comments: [EncodedComment], room: RoomID) {
+        renumbered.update { $0 += comments.map(\.seq) }
+    }
 }
 
 @Suite struct RedisBusTests {
@@ -259,6 +264,61 @@ final class Inbox: BusSubscriber {
                 try await inbox.retracted.wait(for: "the next one, by pub/sub") { $0.count >= 4 }
                 try await Task.sleep(for: .milliseconds(1500))
                 #expect(inbox.retracted.value == stored.map(\.seq), "each once")
+            }
+        }
+    }
+
+    /// A master promoted in a failover that never received the last comment numbers the next
+    /// one with its seq: the push node, which passed that seq on already, tells the new holder as
+    /// renumbered (its viewers get a `gap` for it) instead of dropping it as a duplicate.
+    @Test func aCommentAFailoverNumberedWithAPassedSeqIsToldAsRenumbered() async throws {
+        try await RedisServer.with { server in
+            try await withBus(server) { bus in
+                let inbox = Inbox()
+                try await bus.subscribe(room, subscriber: inbox, on: MultiThreadedEventLoopGroup.singleton.next()).get()
+                for index in 0..<3 {
+                    let stored = try await bus.append(room: room, unnumbered: try unnumbered("c\(index)"))
+                    try await bus.publish([stored], room: room)
+                }
+                try await inbox.seqs.wait { $0 == [1, 2, 3] }
+                // As the promoted replica: its stream and counter end at 2, and the next comment
+                // takes seq 3 (in the same step, so no poll raises the counter in between).
+                let keys = RedisKeys(room)
+                let again = try unnumbered("c3")
+                let lost = "redis.call('XDEL', KEYS[2], '3-0') redis.call('XSETID', KEYS[2], '2-0') redis.call('SET', KEYS[1], '2') "
+                let reply = try await server.command(
+                    ["EVAL", lost + RedisScripts.append, "\(keys.numbering.count)"] + keys.numbering + [String(buffer: again), "50", ""])
+                #expect(reply.hasPrefix(":3\r\n"), "\(reply)")
+                try await bus.publish([EncodedComment(numbering: again, seq: 3, room: room)], room: room)
+                try await inbox.renumbered.wait(for: "the second holder of seq 3") { $0 == [3] }
+                #expect(inbox.seqs.value == [1, 2, 3], "not delivered as a new seq")
+            }
+        }
+    }
+
+    /// A counter a failover put below seqs the push node was given is raised back by its next
+    /// poll, so the next comment takes a seq nobody was given.
+    @Test func aCounterAFailoverPutBehindPublishedSeqsIsRaisedBack() async throws {
+        try await RedisServer.with { server in
+            try await withBus(server) { bus in
+                let inbox = Inbox()
+                try await bus.subscribe(room, subscriber: inbox, on: MultiThreadedEventLoopGroup.singleton.next()).get()
+                for index in 0..<3 {
+                    let stored = try await bus.append(room: room, unnumbered: try unnumbered("c\(index)"))
+                    try await bus.publish([stored], room: room)
+                }
+                try await inbox.seqs.wait { $0 == [1, 2, 3] }
+                let keys = RedisKeys(room)
+                _ = try await server.command(["SET", keys.seq, "1"])
+                // Counters are polled each second.
+                var counter = ""
+                for _ in 0..<100 {
+                    counter = try await server.command(["GET", keys.seq])
+                    if counter.contains("\r\n3\r\n") { break }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(counter.contains("\r\n3\r\n"), "\(counter)")
+                #expect(try await bus.append(room: room, unnumbered: try unnumbered("c3")).seq == 4)
             }
         }
     }

@@ -1,0 +1,47 @@
+import DanmakuCore
+@testable import DanmakuRedisBus
+import Testing
+
+/// Telling a comment a failover numbered again from a second copy of the one already passed.
+@Suite struct PassedSeqsTests {
+    let room = RoomID("lobby")!
+
+    func comment(_ seq: UInt64, _ id: String) throws -> EncodedComment {
+        try EncodedComment(
+            Comment(seq: seq, id: id, room: room.value, user: CommentAuthor(id: "id", name: "id"), text: "t", color: "#ffffff", mode: .scroll, ts: 0),
+            room: room)
+    }
+
+    @Test func aSecondCopyIsNotRenumberedAnotherCommentIsOnce() throws {
+        var passed = PassedSeqs()
+        try passed.passed(comment(5, "a"))
+        #expect(try !passed.isRenumbered(comment(5, "a")), "the same comment again (publish and read-back)")
+        #expect(try passed.isRenumbered(comment(5, "b")), "another comment at a seq already passed")
+        #expect(try !passed.isRenumbered(comment(5, "b")), "told once: its next copy is a duplicate")
+        #expect(try !passed.isRenumbered(comment(6, "c")), "a seq never passed here is not judged")
+    }
+
+    @Test func aCommentAtASkippedSeqIsRenumbered() throws {
+        var passed = PassedSeqs()
+        try passed.passed(comment(3, "a"))
+        passed.skipped(1...4)
+        #expect(try !passed.isRenumbered(comment(3, "a")), "a seq passed in the range stays passed")
+        #expect(try passed.isRenumbered(comment(4, "d")), "history held nothing at 4 when it was read")
+        passed.skipped(10...(10 + PassedSeqs.remembered))
+        #expect(try !passed.isRenumbered(comment(10, "e")), "a range longer than what is remembered is left alone")
+    }
+
+    @Test func onlyTheLatestSeqsAreRemembered() throws {
+        var passed = PassedSeqs()
+        try passed.passed(comment(1, "a"))
+        try passed.passed(comment(1 + PassedSeqs.remembered, "z"))
+        #expect(try !passed.isRenumbered(comment(1, "b")), "forgotten: its slot holds a later seq")
+    }
+
+    @Test func theIDIsReadFromTheJSON() throws {
+        #expect(try comment(1, "9f3c-x").commentID == "9f3c-x")
+        let notice = EncodedComment(room: room, seq: 2, json: .init(string: #"{"seq":2,"id":"n-1","kind":"notice","payload":{"id":"x"}}"#))
+        #expect(notice.commentID == "n-1")
+        #expect(EncodedComment(room: room, seq: 3, json: .init(string: #"{"seq":3,"user":{"id":"u","name":"n"}}"#)).commentID == nil)
+    }
+}
