@@ -24,29 +24,20 @@ public struct CommentRequest: Codable, Sendable {
         self.pool = pool
     }
 
-    /// Decodes a request body, turning decoder failures into field-level errors a client can act on.
+    /// Decodes a request body (`CommentRequestDecoder`), with field-level errors a client can act on.
     public static func decode(from body: [UInt8]) -> Result<CommentRequest, DanmakuError> {
         guard let _ = String(validating: body, as: UTF8.self) else {
             return .failure(.invalidJSON("body is not valid UTF-8"))
         }
-        do {
-            return .success(try JSONDecoder().decode(CommentRequest.self, from: Data(body)))
-        } catch let DecodingError.keyNotFound(key, _) {
-            return .failure(.invalidField(key.stringValue, "field '\(key.stringValue)' is required"))
-        } catch let DecodingError.typeMismatch(_, context) {
-            return .failure(fieldError(context, "has the wrong type"))
-        } catch let DecodingError.valueNotFound(_, context) {
-            return .failure(fieldError(context, "must not be null"))
-        } catch {
-            return .failure(.invalidJSON("expected an object like {\"text\": \"...\"}"))
+        return CommentRequestDecoder.decode(body).mapError { failure in
+            switch failure {
+            case .notJSON: .invalidJSON("expected an object like {\"text\": \"...\"}")
+            case .duplicate(let field): .invalidJSON("field '\(field)' is given twice")
+            case .missing(let field): .invalidField(field, "field '\(field)' is required")
+            case .wrongType(let field): .invalidField(field, "field '\(field)' has the wrong type")
+            case .null(let field): .invalidField(field, "field '\(field)' must not be null")
+            }
         }
-    }
-
-    private static func fieldError(_ context: DecodingError.Context, _ problem: String) -> DanmakuError {
-        guard let field = context.codingPath.first?.stringValue else {
-            return .invalidJSON("expected an object like {\"text\": \"...\"}")
-        }
-        return .invalidField(field, "field '\(field)' \(problem)")
     }
 }
 

@@ -6,6 +6,7 @@ import DanmakuIngest
 import DanmakuLogic
 import DanmakuPush
 import Dispatch
+import Foundation
 import Logging
 import NIOCore
 import NIOEmbedded
@@ -56,6 +57,11 @@ enum FuzzTarget: String, CaseIterable {
         case .failure(let error):
             precondition(error.status == 400, "decoding failures are 400s")
         case .success(let request):
+            // The body's own decoder accepts only what Foundation's reads the same way.
+            let foundation = try? JSONDecoder().decode(CommentRequest.self, from: Data(bytes))
+            precondition(
+                foundation.map { [$0.text, $0.color, $0.mode, $0.size] == [request.text, request.color, request.mode, request.size] && $0.pool == request.pool } == true,
+                "read differently from JSONDecoder: \(String(decoding: bytes, as: UTF8.self).debugDescription)")
             guard case .success(let draft) = validator.validate(request) else { return }
             precondition(!draft.text.isEmpty && draft.text.count <= 200, "validated text within bounds")
             if let masked = filter.masked(draft.text) {
