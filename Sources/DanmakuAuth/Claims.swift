@@ -1,5 +1,6 @@
 // Danmaku — a live-stream bullet-comment service.
 
+import DanmakuCore
 import Foundation
 import JWTKit
 
@@ -26,13 +27,18 @@ public struct DanmakuClaims: JWTPayload, Equatable {
     /// Rooms the token may post in and, for a streamer or a moderator, the rooms it is staff of;
     /// nil means posting in every room, a moderator of every room and a streamer of none.
     public var rooms: [String]?
+    /// The user's level on the site (a Bilibili-style LV0–LV6, `CommentWeight.levels`), when the
+    /// site issues one: it raises or lowers the weight of their comments (`CommentWeight`). A token
+    /// with a level outside 0–6 is refused (`invalid_token`).
+    public var level: Int?
 
-    public init(user: String, name: String, role: PosterRole, expires: Date, rooms: [String]? = nil) {
+    public init(user: String, name: String, role: PosterRole, expires: Date, rooms: [String]? = nil, level: Int? = nil) {
         self.sub = SubjectClaim(value: user)
         self.name = name
         self.role = role
         self.exp = ExpirationClaim(value: expires)
         self.rooms = rooms
+        self.level = level
     }
 
     /// Whether these claims may moderate `room` (nil: node-wide settings such as the word list).

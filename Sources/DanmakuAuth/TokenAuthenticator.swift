@@ -9,7 +9,9 @@ import JWTKit
 ///
 /// Only HS256 with this secret is accepted: a token of another algorithm (`none` included) or
 /// signed with another key is `invalid_token`, an expired one `token_expired`, one whose `rooms`
-/// leave this room out `room_not_allowed`, and a post without a token `missing_token`.
+/// leave this room out `room_not_allowed`, and a post without a token `missing_token`. A `level`
+/// claim outside `CommentWeight.levels` (0–6) is `invalid_token` too: a site that sends another
+/// scale would otherwise weigh its users wrongly without anyone noticing.
 public struct TokenAuthenticator: PostAuthenticator {
     /// The key collection, set up once (adding a key is asynchronous in jwt-kit).
     private let keys: Task<JWTKeyCollection, Never>
@@ -51,14 +53,18 @@ public struct TokenAuthenticator: PostAuthenticator {
     /// and posts everywhere else as a viewer.
     static func author(_ claims: DanmakuClaims, in room: RoomID?) -> CommentAuthor {
         let staff = claims.role != .viewer && claims.mayModerate(room: room?.value)
-        return CommentAuthor(id: claims.sub.value, name: claims.name, role: staff ? claims.role.rawValue : nil)
+        return CommentAuthor(id: claims.sub.value, name: claims.name, role: staff ? claims.role.rawValue : nil, level: claims.level)
     }
 
     /// The token's verified claims.
     public func claims(token: String?) async -> Result<DanmakuClaims, DanmakuError> {
         guard let token, !token.isEmpty else { return .failure(.missingToken) }
         do {
-            return .success(try await keys.value.verify(token, as: DanmakuClaims.self))
+            let claims = try await keys.value.verify(token, as: DanmakuClaims.self)
+            if let level = claims.level, !CommentWeight.levels.contains(level) {
+                return .failure(.invalidToken("level must be \(CommentWeight.levels.lowerBound) to \(CommentWeight.levels.upperBound)"))
+            }
+            return .success(claims)
         } catch let error as JWTError where error.errorType == .claimVerificationFailure && error.failedClaim is ExpirationClaim {
             return .failure(.tokenExpired)
         } catch let error as JWTError {

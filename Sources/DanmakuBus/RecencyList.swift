@@ -3,7 +3,7 @@
 /// Keys in the order they were last touched, oldest first: touching, removing and finding the
 /// oldest are O(1), so a store can forget its least recently used item without sorting or
 /// scanning (a doubly linked list kept in a dictionary, by key).
-struct RecencyList<Key: Hashable> {
+public struct RecencyList<Key: Hashable>: Sendable where Key: Sendable {
     private struct Links {
         var older: Key?
         var newer: Key?
@@ -11,16 +11,18 @@ struct RecencyList<Key: Hashable> {
 
     private var links: [Key: Links] = [:]
     /// The least recently touched key.
-    private(set) var oldest: Key?
+    public private(set) var oldest: Key?
     private var newest: Key?
 
-    var count: Int { links.count }
-    var isEmpty: Bool { links.isEmpty }
+    public init() {}
 
-    func contains(_ key: Key) -> Bool { links[key] != nil }
+    public var count: Int { links.count }
+    public var isEmpty: Bool { links.isEmpty }
+
+    public func contains(_ key: Key) -> Bool { links[key] != nil }
 
     /// Makes `key` the most recently touched, adding it when absent.
-    mutating func touch(_ key: Key) {
+    public mutating func touch(_ key: Key) {
         if links[key] != nil {
             if newest == key { return }
             remove(key)
@@ -33,7 +35,7 @@ struct RecencyList<Key: Hashable> {
 
     /// Takes `key` out; whether it was there.
     @discardableResult
-    mutating func remove(_ key: Key) -> Bool {
+    public mutating func remove(_ key: Key) -> Bool {
         guard let removed = links.removeValue(forKey: key) else { return false }
         if let older = removed.older { links[older]?.newer = removed.newer } else { oldest = removed.newer }
         if let newer = removed.newer { links[newer]?.older = removed.older } else { newest = removed.older }

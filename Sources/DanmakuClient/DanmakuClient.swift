@@ -22,7 +22,9 @@ import Synchronization
 /// after the last comment it reported (`since` and `epoch`), so nothing is reported twice and
 /// nothing in history is missed. Events are buffered for the consumer (at most 100,000; past that
 /// the oldest go). A post cut off by a drop is sent again after the reconnect with its
-/// idempotency key, so it is stored once (`post(_:to:color:mode:size:pool:)`).
+/// idempotency key, so it is stored once (`post(_:to:color:mode:size:pool:)`). At a
+/// `shieldingLevel` above 1, comments that weigh less (`DanmakuComment.currentWeight`) are not
+/// reported (notices always are).
 public final class DanmakuClient: AsyncSequence, Sendable {
     public typealias Element = DanmakuEvent
 
@@ -45,6 +47,8 @@ public final class DanmakuClient: AsyncSequence, Sendable {
         var posts: [String: CheckedContinuation<PostReceipt, any Error>] = [:]
         var closed = false
         var task: Task<Void, Never>?
+        /// Comments that weigh less are not reported (1: every comment).
+        var shieldingLevel: Int
     }
 
     /// - Parameters:
@@ -52,8 +56,9 @@ public final class DanmakuClient: AsyncSequence, Sendable {
     ///   - rooms: the rooms to watch (at least one; the server allows 8 per connection by default).
     ///   - token: a token from `danmaku token` for posting (nil: watch only, or post in open mode).
     ///   - since: a resume point per room (the last seq the app already has).
+    ///   - shieldingLevel: 1 (every comment) to 10; comments that weigh less are not reported.
     public init(
-        server: String, rooms: [String], token: String? = nil, since: [String: UInt64] = [:],
+        server: String, rooms: [String], token: String? = nil, since: [String: UInt64] = [:], shieldingLevel: Int = 1,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) throws {
         precondition(!rooms.isEmpty, "watch at least one room")
@@ -61,7 +66,7 @@ public final class DanmakuClient: AsyncSequence, Sendable {
         self.token = token
         self.group = group
         (events, emit) = AsyncStream.makeStream(of: DanmakuEvent.self, bufferingPolicy: .bufferingNewest(100_000))
-        var initial = State(rooms: rooms)
+        var initial = State(rooms: rooms, shieldingLevel: DanmakuShielding.level(shieldingLevel))
         for room in rooms { initial.cursors[room] = RoomCursor(lastSeq: since[room]) }
         state = Mutex(initial)
         let task = Task { [self] in await run() }
@@ -74,6 +79,13 @@ public final class DanmakuClient: AsyncSequence, Sendable {
 
     /// The rooms watched now.
     public var rooms: [String] { state.withLock { $0.rooms } }
+
+    /// The shielding level, 1 to 10 (a value outside is held to that): comments that weigh less
+    /// are not reported from now on. They still count as seen: a resume does not bring them back.
+    public var shieldingLevel: Int {
+        get { state.withLock { $0.shieldingLevel } }
+        set { state.withLock { $0.shieldingLevel = DanmakuShielding.level(newValue) } }
+    }
 
     /// The last seq reported per room: what to pass as `since` to a later client.
     public var lastSeqs: [String: UInt64] { state.withLock { $0.cursors.compactMapValues(\.lastSeq) } }
@@ -310,7 +322,8 @@ public final class DanmakuClient: AsyncSequence, Sendable {
                 let fresh = state.cursors[room]?.fresh(comments) ?? []
                 // Seqs merged into a kept comment (or shed) are accounted for up to the batch's lastSeq.
                 if let lastSeq = message.lastSeq { state.cursors[room]?.passed(lastSeq) }
-                return fresh
+                let level = state.shieldingLevel
+                return level > DanmakuShielding.levels.lowerBound ? fresh.filter { $0.currentWeight >= level } : fresh
             }
             if !fresh.isEmpty { emit.yield(.comments(room: room, fresh)) }
         case "retract":

@@ -25,10 +25,43 @@ public struct DanmakuComment: Sendable, Decodable, Equatable {
     /// In a room that merges repeats: how many identical comments this one stands for, itself
     /// included ("666" × 48); nil when it stands for itself alone.
     public var repeats: Int?
+    /// The weight it was accepted with, 1–10 (likes add to it: `currentWeight`); nil for a comment
+    /// without one (stored before weights were, or sent with one out of range).
+    public var weight: Int?
 
     public struct Author: Sendable, Decodable, Equatable {
         public var id: String
         public var name: String
+        /// `streamer`, `moderator` or `admin` for the room's staff; nil otherwise.
+        public var role: String?
+
+        public init(id: String, name: String, role: String? = nil) {
+            self.id = id
+            self.name = name
+            self.role = role
+        }
+    }
+}
+
+extension DanmakuComment {
+    private enum CodingKeys: String, CodingKey { case seq, id, room, text, color, mode, ts, user, kind, size, pool, repeats, weight }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        seq = try container.decode(UInt64.self, forKey: .seq)
+        id = try container.decode(String.self, forKey: .id)
+        room = try container.decode(String.self, forKey: .room)
+        text = try container.decodeIfPresent(String.self, forKey: .text)
+        color = try container.decodeIfPresent(String.self, forKey: .color)
+        mode = try container.decodeIfPresent(String.self, forKey: .mode)
+        ts = try container.decode(Int64.self, forKey: .ts)
+        user = try container.decode(Author.self, forKey: .user)
+        kind = try container.decodeIfPresent(String.self, forKey: .kind)
+        size = try container.decodeIfPresent(String.self, forKey: .size)
+        pool = try container.decodeIfPresent(Bool.self, forKey: .pool)
+        repeats = try container.decodeIfPresent(Int.self, forKey: .repeats)
+        // A weight out of range, or not an integer, is dropped rather than losing the comment.
+        weight = ((try? container.decodeIfPresent(Int.self, forKey: .weight)) ?? nil).flatMap { DanmakuShielding.levels.contains($0) ? $0 : nil }
     }
 }
 

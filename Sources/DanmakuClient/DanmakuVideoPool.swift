@@ -26,6 +26,29 @@ public struct DanmakuVideoComment: Sendable, Decodable, Equatable {
     public var user: DanmakuComment.Author
     /// How many viewers like it (nil: none yet).
     public var likes: Int?
+    /// The weight it was accepted with, 1–10 (its likes add to it: `currentWeight`); nil for a
+    /// comment without one (stored before weights were, imported, or sent with one out of range).
+    public var weight: Int?
+
+    private enum CodingKeys: String, CodingKey { case seq, id, video, offsetMs, text, color, mode, size, pool, ts, user, likes, weight }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        seq = try container.decode(UInt64.self, forKey: .seq)
+        id = try container.decode(String.self, forKey: .id)
+        video = try container.decode(String.self, forKey: .video)
+        offsetMs = try container.decode(Int64.self, forKey: .offsetMs)
+        text = try container.decode(String.self, forKey: .text)
+        color = try container.decodeIfPresent(String.self, forKey: .color)
+        mode = try container.decodeIfPresent(String.self, forKey: .mode)
+        size = try container.decodeIfPresent(String.self, forKey: .size)
+        pool = try container.decodeIfPresent(Bool.self, forKey: .pool)
+        ts = try container.decode(Int64.self, forKey: .ts)
+        user = try container.decode(DanmakuComment.Author.self, forKey: .user)
+        likes = try container.decodeIfPresent(Int.self, forKey: .likes)
+        // A weight out of range, or not an integer, is dropped rather than losing the segment.
+        weight = ((try? container.decodeIfPresent(Int.self, forKey: .weight)) ?? nil).flatMap { DanmakuShielding.levels.contains($0) ? $0 : nil }
+    }
 }
 
 /// Six minutes of a video's pool: the comments with offsets in `from..<to`, in offset order.
@@ -57,36 +80,48 @@ public struct VideoPostReceipt: Sendable, Decodable, Equatable {
 /// ```
 ///
 /// Posts carry an idempotency key and are sent again with it after a lost answer or a
-/// `bus_unavailable`, so a retry is never stored twice.
+/// `bus_unavailable`, so a retry is never stored twice. At a `shieldingLevel` above 1, segments are
+/// fetched with `?minWeight=`: the comments that weigh less never arrive.
 public final class DanmakuVideoPool: Sendable {
     /// The video's id.
     public let video: String
     private let http: DanmakuHTTP
-    /// Segments fetched, with their tags, to revalidate.
-    private let cache = Mutex<[Int64: (tag: String, segment: DanmakuVideoSegment)]>([:])
+    /// Segments fetched, with their tags and the shielding level they were fetched at, to revalidate.
+    private let cache = Mutex<[Int64: (tag: String, level: Int, segment: DanmakuVideoSegment)]>([:])
+    private let level: Mutex<Int>
 
     /// - Parameters:
     ///   - server: the node's address, `http(s)://host:port` (`ws(s)://` is taken too).
     ///   - token: a token from `danmaku token` for posting and liking (nil: fetch only, or post in
     ///     open mode).
-    public init(server: String, video: String, token: String? = nil, session: URLSession = .shared) throws {
+    ///   - shieldingLevel: 1 (every comment) to 10; segments leave out the comments that weigh less.
+    public init(server: String, video: String, token: String? = nil, shieldingLevel: Int = 1, session: URLSession = .shared) throws {
         self.video = video
         self.http = try DanmakuHTTP(server: server, token: token, session: session)
+        self.level = Mutex(DanmakuShielding.level(shieldingLevel))
+    }
+
+    /// The shielding level segments are fetched at, 1 to 10 (a value outside is held to that).
+    public var shieldingLevel: Int {
+        get { level.withLock { $0 } }
+        set { level.withLock { $0 = DanmakuShielding.level(newValue) } }
     }
 
     private var path: String { "/v1/videos/\(DanmakuHTTP.segment(video))" }
 
-    /// Segment `n` (offsets `n × 360000 ..< (n + 1) × 360000`). A segment fetched before is
-    /// asked for with its tag; the server answers 304 when it has not changed, and the copy held
-    /// here is returned.
+    /// Segment `n` (offsets `n × 360000 ..< (n + 1) × 360000`), without the comments that weigh
+    /// less than the shielding level. A segment fetched before at this level is asked for with its
+    /// tag; the server answers 304 when it has not changed, and the copy held here is returned.
     public func segment(_ n: Int64) async throws -> DanmakuVideoSegment {
-        let held = cache.withLock { $0[n] }
+        let level = shieldingLevel
+        let held = cache.withLock { $0[n] }.flatMap { $0.level == level ? $0 : nil }
         let headers = held.map { ["If-None-Match": $0.tag] } ?? [:]
-        let answer = try await http.send(http.request("GET", "\(path)/segments/\(n)", headers: headers), accepting: [304])
+        let query = level > DanmakuShielding.levels.lowerBound ? "?minWeight=\(level)" : ""
+        let answer = try await http.send(http.request("GET", "\(path)/segments/\(n)\(query)", headers: headers), accepting: [304])
         if answer.status == 304, let held { return held.segment }
         let segment = try DanmakuHTTP.decode(DanmakuVideoSegment.self, answer.body)
         if let tag = answer.headers.first(where: { ($0.key as? String)?.lowercased() == "etag" })?.value as? String {
-            cache.withLock { $0[n] = (tag, segment) }
+            cache.withLock { $0[n] = (tag, level, segment) }
         }
         return segment
     }

@@ -96,8 +96,8 @@ public struct EncodedComment: Sendable, Hashable {
     }
 
     /// The comment's `ts` (acceptance time, ms since the epoch), read from its JSON without
-    /// decoding it. The top-level `"ts":` is the last one: only `user` (with fixed keys) follows
-    /// it, while a notice's `payload`, which may hold any keys, comes before; inside strings a
+    /// decoding it. The top-level `"ts":` is the last one: only `user` (with fixed keys) and
+    /// `weight` (a number) follow it, while a notice's `payload`, which may hold any keys, comes before; inside strings a
     /// quote is escaped, so text never matches.
     public var acceptedAtMilliseconds: Int64? {
         let view = json.readableBytesView
@@ -125,8 +125,8 @@ public struct EncodedComment: Sendable, Hashable {
     private static let nameKey = Array(#","name":"#.utf8)
 
     /// The author's id as it appears in the JSON (a JSON string, quotes included), to compare
-    /// with `encodedAuthorID(_:)` of a user id. `user` is the last key, and its `id` is followed
-    /// by `name`, which cannot appear unescaped inside the id.
+    /// with `encodedAuthorID(_:)` of a user id. `user` is the last object (only `weight`, a number,
+    /// follows it), and its `id` is followed by `name`, which cannot appear unescaped inside the id.
     public var encodedAuthor: [UInt8]? {
         let view = json.readableBytesView
         guard let author = Self.lastRange(of: Self.authorMarker, in: view),
@@ -187,11 +187,14 @@ extension Comment {
         /// Left out when nil (`normal`, not a pool comment).
         var size: CommentSize?
         var pool: Bool?
+        /// After `user`, the last key (left out for a comment without one).
+        var weight: Int?
     }
 
     /// The comment's JSON without `seq` (keys sorted), ready to be numbered by a store.
     public func unnumberedJSON() throws -> ByteBuffer {
-        let unnumbered = Unnumbered(id: id, room: room, user: user, text: text, color: color, mode: mode, ts: ts, size: size, pool: pool)
+        let unnumbered = Unnumbered(
+            id: id, room: room, user: user, text: text, color: color, mode: mode, ts: ts, size: size, pool: pool, weight: weight)
         return ByteBuffer(bytes: try WireCodec.encoder.encode(unnumbered))
     }
 }

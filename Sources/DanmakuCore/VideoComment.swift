@@ -27,10 +27,13 @@ public struct VideoComment: Codable, Hashable, Sendable {
     public var pool: Bool?
     /// How many users like it; absent (zero) until one does. Filled in when served.
     public var likes: Int?
+    /// The weight it was accepted with (`CommentWeight`, 1–10; its likes add to it, see
+    /// `currentWeight`); nil for a comment without one (stored before weights were, or imported).
+    public var weight: Int?
 
     public init(
         seq: UInt64, id: String, video: String, offsetMs: Int64, user: CommentAuthor, text: String, color: String,
-        mode: CommentMode, ts: Int64, size: CommentSize? = nil, pool: Bool? = nil, likes: Int? = nil
+        mode: CommentMode, ts: Int64, size: CommentSize? = nil, pool: Bool? = nil, likes: Int? = nil, weight: Int? = nil
     ) {
         self.seq = seq
         self.id = id
@@ -44,6 +47,23 @@ public struct VideoComment: Codable, Hashable, Sendable {
         self.size = size == .normal ? nil : size
         self.pool = pool == true ? true : nil
         self.likes = likes.flatMap { $0 > 0 ? $0 : nil }
+        self.weight = CommentWeight.checked(weight)
+    }
+
+    private enum CodingKeys: String, CodingKey { case seq, id, video, offsetMs, user, text, color, mode, ts, size, pool, likes, weight }
+
+    /// Decodes as the synthesized decoder would, except `weight`: one out of range or not an
+    /// integer (a stored value someone crafted) is dropped, not trusted and not fatal.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            seq: try container.decode(UInt64.self, forKey: .seq), id: try container.decode(String.self, forKey: .id),
+            video: try container.decode(String.self, forKey: .video), offsetMs: try container.decode(Int64.self, forKey: .offsetMs),
+            user: try container.decode(CommentAuthor.self, forKey: .user), text: try container.decode(String.self, forKey: .text),
+            color: try container.decode(String.self, forKey: .color), mode: try container.decode(CommentMode.self, forKey: .mode),
+            ts: try container.decode(Int64.self, forKey: .ts), size: try container.decodeIfPresent(CommentSize.self, forKey: .size),
+            pool: try container.decodeIfPresent(Bool.self, forKey: .pool), likes: try container.decodeIfPresent(Int.self, forKey: .likes),
+            weight: (try? container.decodeIfPresent(Int.self, forKey: .weight)) ?? nil)
     }
 
     /// Whether a segment over its cap keeps it before any liked comment: a subtitle or special

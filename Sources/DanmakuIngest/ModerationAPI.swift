@@ -15,6 +15,8 @@ struct ModerationAPI: Sendable {
     let words: BlockedWords
     /// Bans and room settings.
     let moderation: any ModerationStore
+    /// Where a ban is noted against the user's standing in the room (`AuthorRecords`).
+    let records: AuthorRecords
 
     /// The most words a list may hold.
     static let maxWords = 100_000
@@ -55,6 +57,7 @@ struct ModerationAPI: Sendable {
             let request = try decode(BanRequest.self, body, expected: #"{"user": "...", "seconds": N}"#)
             guard !request.user.isEmpty, request.user.utf8.count <= 256 else { return .failure(.invalidField("user", "user must be 1 to 256 bytes")) }
             try await moderation.ban(user: request.user, room: room, seconds: request.seconds)
+            records.noteBan(of: request.user, room: room, until: Date().timeIntervalSince1970 + Double(request.seconds))
             return encode(BanAnswer(room: room.value, user: request.user, bannedSeconds: request.seconds))
         }
     }
@@ -62,6 +65,7 @@ struct ModerationAPI: Sendable {
     func unban(room: RoomID, user: String, token: String?) async -> Answer {
         await authorized(token: token, room: room) {
             try await moderation.unban(user: user, room: room)
+            records.noteUnban(of: user, room: room)
             return encode(BanAnswer(room: room.value, user: user, bannedSeconds: 0))
         }
     }

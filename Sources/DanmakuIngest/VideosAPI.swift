@@ -77,7 +77,7 @@ struct VideosAPI: Sendable {
         case .success(let value): n = Int64(value)
         }
         return await videos.videoSegment(video: video, segment: n).map { all in
-            let comments = minWeight > CommentWeight.range.lowerBound ? all.filter { $0.weight >= minWeight } : all
+            let comments = minWeight > CommentWeight.range.lowerBound ? all.filter { $0.currentWeight >= minWeight } : all
             let offsets = VideoSegment.offsets(of: n)
             let body = RoomsAPI.encode(Segment(video: video.value, segment: n, from: offsets.lowerBound, to: offsets.upperBound, comments: comments))
             let tag = Self.entityTag(of: body)

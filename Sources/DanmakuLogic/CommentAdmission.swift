@@ -8,7 +8,8 @@ import Tracing
 /// Admission: every check a post goes through before it is stored, for live and video comments
 /// alike, and what it was charged (given back when the store then fails). Checks in order: who
 /// may use a pool flag, fields, rate limits, the word filter, duplicates, then the store's bans,
-/// style limits and slow mode.
+/// style limits and slow mode. A post it admits is weighed (`CommentWeight`): its author's
+/// standing less their record in the room (`AuthorRecords`).
 struct CommentAdmission: Sendable {
     let configuration: LogicConfiguration
     let validator: CommentValidator
@@ -17,8 +18,10 @@ struct CommentAdmission: Sendable {
     let words: BlockedWords
     /// Bans, slow mode and who may style comments, per room.
     let moderation: any ModerationStore
+    /// Authors' recent removals and bans, per room.
+    let records: AuthorRecords
 
-    init(configuration: LogicConfiguration, words: BlockedWords, moderation: any ModerationStore) {
+    init(configuration: LogicConfiguration, words: BlockedWords, moderation: any ModerationStore, records: AuthorRecords) {
         self.configuration = configuration
         self.validator = CommentValidator(maxTextLength: configuration.maxTextLength)
         self.limiter = RateLimiter(limits: [
@@ -27,6 +30,7 @@ struct CommentAdmission: Sendable {
         self.duplicates = DuplicateSuppressor(window: configuration.duplicateWindowSeconds)
         self.words = words
         self.moderation = moderation
+        self.records = records
     }
 
     /// What the checks in memory made of a post.
@@ -74,6 +78,8 @@ struct CommentAdmission: Sendable {
         var text: String
         /// When it was admitted, seconds since the Unix epoch.
         var now: Double
+        /// The weight it is accepted with (`CommentWeight.accepted`).
+        var weight: Int
         /// Gives back what admitting it counted: for a post the server then fails to store (503),
         /// whose retry must find the buckets, the duplicate window and slow mode as they were.
         /// (A post refused by a check stays charged: that is what keeps a flood of refused posts
@@ -119,7 +125,9 @@ struct CommentAdmission: Sendable {
             duplicates.forget(user: author.id, normalizedText: normalized)
             return .failure(.busUnavailable(String(describing: error)))
         }
+        let weight = CommentWeight.accepted(author: author, penalty: records.penalty(of: author.id, room: room, now: screened.now))
         return .success(Admitted(
-            draft: screened.draft, text: screened.text, now: screened.now, refund: refund, refundKeepingDuplicate: refundKeepingDuplicate))
+            draft: screened.draft, text: screened.text, now: screened.now, weight: weight, refund: refund,
+            refundKeepingDuplicate: refundKeepingDuplicate))
     }
 }

@@ -142,7 +142,7 @@ public struct CommentPosting: Sendable {
         switch await publisher.storeAndPublish(room: room, {
             try Comment(
                 seq: 0, id: id, room: room.value, user: author, text: finalText, color: draft.color, mode: draft.mode, ts: ts,
-                size: draft.size, pool: draft.pool
+                size: draft.size, pool: draft.pool, weight: admitted.weight
             ).unnumberedJSON()
         }) {
         case .success(let value): stored = value
@@ -157,7 +157,7 @@ public struct CommentPosting: Sendable {
         }
         let comment = Comment(
             seq: stored.seq, id: id, room: room.value, user: author, text: finalText,
-            color: draft.color, mode: draft.mode, ts: ts, size: draft.size, pool: draft.pool)
+            color: draft.color, mode: draft.mode, ts: ts, size: draft.size, pool: draft.pool, weight: admitted.weight)
         return .success(AcceptedComment(comment: comment, encoded: stored))
     }
 }

@@ -90,6 +90,8 @@ public struct CommentReports: Sendable {
     let reports: any ReportStore
     /// Bans (the `ban` action) and the rooms' `reportsToHide`.
     let moderation: any ModerationStore
+    /// Where a comment taken out and a ban are noted against its author (`AuthorRecords`).
+    let records: AuthorRecords
     let publisher: RecordPublisher
 
     /// How long the `ban` action bans for, unless staff say.
@@ -99,7 +101,7 @@ public struct CommentReports: Sendable {
 
     init(
         authenticator: any PostAuthenticator, limit: RateLimit, log: any CommentLog, reads: ReadBudget, videos: any VideoPoolStore,
-        reports: any ReportStore, moderation: any ModerationStore, publisher: RecordPublisher
+        reports: any ReportStore, moderation: any ModerationStore, records: AuthorRecords, publisher: RecordPublisher
     ) {
         self.authenticator = authenticator
         self.limiter = RateLimiter(limits: [.reports: limit])
@@ -108,6 +110,7 @@ public struct CommentReports: Sendable {
         self.videos = videos
         self.reports = reports
         self.moderation = moderation
+        self.records = records
         self.publisher = publisher
     }
 
@@ -172,7 +175,10 @@ public struct CommentReports: Sendable {
                     var settings = moderation.localSettings(room: queue.scope)
                     if settings == nil { settings = try await moderation.settings(room: queue.scope) }
                     let threshold = settings?.reportsToHide ?? 0
-                    if threshold > 0, reporters >= threshold { hidden = try await hide(comment.id, in: queue) }
+                    if threshold > 0, reporters >= threshold {
+                        hidden = try await hide(comment.id, in: queue)
+                        if hidden { records.noteRemoval(of: comment.user.id, room: queue.scope, now: Date().timeIntervalSince1970) }
+                    }
                 }
                 return .success(FiledReport(id: comment.id, seq: comment.seq, reporters: reporters, hidden: hidden))
             }
@@ -227,11 +233,16 @@ public struct CommentReports: Sendable {
         do {
             guard let entry = try await reports.entry(id: id, in: queue) else { return .failure(.notFound) }
             var resolved = ResolvedReport(id: id, action: action, removed: false, banned: nil)
+            let author = entry.comment.user.id
+            let now = Date().timeIntervalSince1970
             if action == .ban {
-                try await moderation.ban(user: entry.comment.user.id, room: queue.scope, seconds: banSeconds)
-                resolved.banned = entry.comment.user.id
+                try await moderation.ban(user: author, room: queue.scope, seconds: banSeconds)
+                records.noteBan(of: author, room: queue.scope, until: now + Double(banSeconds))
+                resolved.banned = author
             }
             if action != .dismiss { resolved.removed = try await takeOut(id, in: queue, reason: nil) }
+            // A comment that reports hid was noted then; one taken out now is noted now.
+            if resolved.removed { records.noteRemoval(of: author, room: queue.scope, now: now) }
             // Acted on before it leaves the queue: a failure above leaves it there to act on again.
             _ = try await reports.resolve(id: id, in: queue)
             return .success(resolved)

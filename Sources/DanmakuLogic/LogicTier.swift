@@ -32,6 +32,9 @@ public final class LogicTier: Sendable {
     public let words: BlockedWords
     /// Bans and room settings.
     public let moderation: any ModerationStore
+    /// Authors' recent removals and bans, which lower the weight of their comments (in this
+    /// node's memory; a ban through the moderation API is noted here too).
+    public let records: AuthorRecords
     /// Viewers per room across the deployment (kept up to date by the server's presence loop).
     public let online: OnlineDirectory
     /// Streams and the archive of every comment, for replay; nil without an archive or Redis.
@@ -55,7 +58,8 @@ public final class LogicTier: Sendable {
     ) {
         let words = BlockedWords(configuration.words)
         let reads = ReadBudget(limit: configuration.readLimit)
-        let admission = CommentAdmission(configuration: configuration, words: words, moderation: moderation)
+        let records = AuthorRecords()
+        let admission = CommentAdmission(configuration: configuration, words: words, moderation: moderation, records: records)
         let publisher = RecordPublisher(log: log, bus: bus, onPublishFailure: onPublishFailure)
         let idempotentPosts = IdempotentPosts(store: idempotency, window: .seconds(configuration.idempotencyWindowSeconds), metrics: metrics)
         let likers = Likers(authenticator: authenticator, limit: configuration.likeLimit)
@@ -69,7 +73,7 @@ public final class LogicTier: Sendable {
         self.likes = CommentLikes(likers: likers, log: log, likes: likes, publisher: publisher)
         self.reports = CommentReports(
             authenticator: authenticator, limit: configuration.reportLimit, log: log, reads: reads, videos: videos, reports: reports,
-            moderation: moderation, publisher: publisher)
+            moderation: moderation, records: records, publisher: publisher)
         self.videos = VideoPools(
             configuration: configuration, authenticator: authenticator, admission: admission, videos: videos, replay: replay,
             idempotency: idempotentPosts, likers: likers, recallWindow: recallWindow, metrics: metrics)
@@ -78,6 +82,7 @@ public final class LogicTier: Sendable {
         self.viewers = ViewerGateway(authenticator: authenticator, posts: posts, reads: reads)
         self.words = words
         self.moderation = moderation
+        self.records = records
         self.online = online
         self.replay = replay
         self.reads = reads

@@ -59,7 +59,8 @@ public struct VideoPools: Sendable {
         let draft = admitted.draft
         let comment = VideoComment(
             seq: 0, id: RandomID.make(), video: video.value, offsetMs: offsetMs, user: author, text: admitted.text,
-            color: draft.color, mode: draft.mode, ts: Int64(saturating: admitted.now * 1000), size: draft.size, pool: draft.pool)
+            color: draft.color, mode: draft.mode, ts: Int64(saturating: admitted.now * 1000), size: draft.size, pool: draft.pool,
+            weight: admitted.weight)
         let limit = configuration.maxVideoComments
         do {
             let added: [VideoComment]
@@ -163,7 +164,8 @@ public struct VideoPools: Sendable {
                 guard let comment = try? encoded.decoded() else { return nil }
                 return VideoComment(
                     seq: 0, id: comment.id, video: video.value, offsetMs: max(0, comment.ts - record.startedAt), user: comment.user,
-                    text: comment.text, color: comment.color, mode: comment.mode, ts: comment.ts, size: comment.size, pool: comment.pool)
+                    text: comment.text, color: comment.color, mode: comment.mode, ts: comment.ts, size: comment.size, pool: comment.pool,
+                    weight: comment.weight)
             }
             let added = try await videos.add(comments, video: video, limit: limit, origin: .published)
             return .success((record, added.count))

@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import DanmakuAuth
+import DanmakuCore
 import Foundation
 
 /// `danmaku token`: prints an HS256 token for posting (and, with a moderating role, moderating).
@@ -26,6 +27,9 @@ struct Token: AsyncParsableCommand {
     @Option(help: "Rooms the token may post in and, for a streamer or moderator, moderate; comma-separated (default: every room; a streamer needs them).")
     var rooms: String?
 
+    @Option(help: "The user's level on the site, 0 to 6 (the token's level claim; it weighs their comments). Default: none.")
+    var level: Int?
+
     func run() async throws {
         guard let secret = secret ?? ProcessInfo.processInfo.environment["DANMAKU_JWT_SECRET"], !secret.isEmpty else {
             throw ValidationError("give --secret or set DANMAKU_JWT_SECRET")
@@ -41,10 +45,13 @@ struct Token: AsyncParsableCommand {
         guard role != .streamer || rooms != nil else {
             throw ValidationError("--role streamer needs --rooms: a streamer is staff only of the rooms its token names")
         }
+        if let level, !CommentWeight.levels.contains(level) {
+            throw ValidationError("--level must be \(CommentWeight.levels.lowerBound) to \(CommentWeight.levels.upperBound)")
+        }
         guard let seconds = Self.seconds(ttl), seconds > 0 else { throw ValidationError("--ttl must look like 90s, 30m, 1h or 7d") }
         let claims = DanmakuClaims(
             user: user, name: name, role: role, expires: Date().addingTimeInterval(seconds),
-            rooms: rooms.map { $0.split(separator: ",").map(String.init) })
+            rooms: rooms.map { $0.split(separator: ",").map(String.init) }, level: level)
         print(try await TokenIssuer.sign(claims, secret: secret))
     }
 

@@ -171,6 +171,52 @@ import Testing
         await node.stop()
     }
 
+    /// A shielding level hides the comments that weigh less: live (the token's `level` weighs a
+    /// comment) and in a video's segments (fetched with `?minWeight=`).
+    @Test func aShieldingLevelHidesLighterCommentsLiveAndInSegments() async throws {
+        let secret = "client-shielding-secret-of-32-bytes-or-more"
+        let node = try await DanmakuNode.start(["--jwt-secret", secret])
+        func token(_ user: String, _ extra: [String]) async throws -> String {
+            let minted = try await ChildProcess.run(DanmakuNode.executable, ["token", "--secret", secret, "--user", user, "--name", user] + extra)
+            return minted.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let (veteran, newcomer, plain) = (try await token("vet", ["--level", "6"]), try await token("new", ["--level", "1"]), try await token("plain", []))
+        let client = try DanmakuClient(server: "ws://127.0.0.1:\(node.port)", rooms: ["shield"], shieldingLevel: 5)
+        #expect(client.shieldingLevel == 5)
+        let collector = Collector(client)
+        try await collector.events.wait(for: "joined") { $0.contains { if case .joined = $0 { true } else { false } } }
+        for (text, bearer) in [("from a veteran", veteran), ("from a newcomer", newcomer), ("from a plain viewer", plain)] {
+            let reply = try await jsonRequest(port: node.port, "POST", "/v1/rooms/shield/comments", authorization: "Bearer " + bearer, #"{"text":"\#(text)"}"#)
+            #expect(reply.status == 201, "\(reply)")
+        }
+        try await eventually("seq 3 seen") { client.lastSeqs["shield"] == 3 }
+        client.shieldingLevel = 1
+        _ = try await jsonRequest(port: node.port, "POST", "/v1/rooms/shield/comments", authorization: "Bearer " + newcomer, #"{"text":"now shown"}"#)
+        try await eventually("seq 4 seen") { client.lastSeqs["shield"] == 4 }
+        let reported = collector.events.value.flatMap { event -> [DanmakuComment] in
+            if case .comments(_, let comments) = event { return comments }
+            return []
+        }
+        #expect(reported.map(\.text) == ["from a veteran", "from a plain viewer", "now shown"], "the newcomer's first (weight 2) hidden at level 5")
+        #expect(reported.map(\.weight) == [7, 5, 2] && reported.map(\.currentWeight) == [7, 5, 2])
+        client.shieldingLevel = 42
+        #expect(client.shieldingLevel == 10, "held to 1-10")
+        client.close()
+        await collector.task.value
+
+        let server = "http://127.0.0.1:\(node.port)"
+        let staff = try await token("star", ["--role", "moderator"])
+        _ = try await DanmakuVideoPool(server: server, video: "film", token: staff).post("start", atMs: 3_600_000)
+        _ = try await DanmakuVideoPool(server: server, video: "film", token: veteran).post("heavy", atMs: 1_000)
+        _ = try await DanmakuVideoPool(server: server, video: "film", token: newcomer).post("light", atMs: 2_000)
+        let pool = try DanmakuVideoPool(server: server, video: "film", shieldingLevel: 6)
+        #expect(try await pool.segment(0).comments.map(\.text) == ["heavy"])
+        pool.shieldingLevel = 1
+        let all = try await pool.segment(0).comments
+        #expect(all.map(\.text) == ["heavy", "light"] && all.map(\.currentWeight) == [7, 2], "another level is another fetch")
+        await node.stop()
+    }
+
     @Test func refusesAURLItCannotUse() {
         #expect(throws: DanmakuClientError.invalidURL("ftp://example.com")) { _ = try DanmakuClient(server: "ftp://example.com", rooms: ["a"]) }
     }

@@ -407,7 +407,7 @@ public enum APIRoutes {
 
 extension APIRequest {
     var roomsAPI: RoomsAPI { RoomsAPI(rooms: node.logic.rooms, moderationAPI: moderationAPI, replay: node.logic.replay) }
-    var moderationAPI: ModerationAPI { ModerationAPI(actions: node.logic.moderationActions, words: node.logic.words, moderation: node.logic.moderation) }
+    var moderationAPI: ModerationAPI { ModerationAPI(actions: node.logic.moderationActions, words: node.logic.words, moderation: node.logic.moderation, records: node.logic.records) }
     var videosAPI: VideosAPI { VideosAPI(videos: node.logic.videos) }
 }
 

@@ -162,10 +162,12 @@ enum APISchemas {
     /// out for a normal-sized, non-pool comment (`pool` is only ever `true`). Wire format 2 (`?v=2`
     /// on a socket or stream, never over plain HTTP) further leaves out `room`, and `color` and
     /// `mode` at their defaults.
-    /// What a stored comment carries, live or in a video's pool: its author, text, style and time.
+    /// What a stored comment carries, live or in a video's pool: its author, text, style and time,
+    /// and the weight it was accepted with (`CommentWeight`; absent on one stored before weights were).
     private static let stored: [(String, JSONSchema)] = [
         ("user", author), ("text", storedText), ("color", storedColor), ("mode", modes), ("ts", milliseconds),
         ("size", drawnSizes), ("pool", .boolean),
+        ("weight", .integer(minimum: Int64(clamping: CommentWeight.range.lowerBound), maximum: Int64(clamping: CommentWeight.range.upperBound))),
     ]
 
     private static let comment: JSONSchema = .object(

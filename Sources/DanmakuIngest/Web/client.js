@@ -1,14 +1,35 @@
 // Danmaku viewer client: one room over the viewer WebSocket (docs/PROTOCOL.md).
+
+/// A comment's weight now, 1–10, as the server works it out (`CommentWeight`, docs/PROTOCOL.md,
+/// "Shielding"): the weight it was accepted with (`weight`; for a comment without one, or with one
+/// outside 1–10, its author's standing: 8 for the room's staff, 2 anonymous, 5 anyone else) plus
+/// one per doubling of its likes (up to four more), at most 10.
+export function commentWeight(comment) {
+  const user = comment.user || {};
+  const weight = comment.weight;
+  const accepted = Number.isInteger(weight) && weight >= 1 && weight <= 10
+    ? weight : user.role ? 8 : String(user.id || "").startsWith("anon-") ? 2 : 5;
+  const likes = Math.max(0, Math.min(Number(comment.likes) || 0, 65536));
+  return Math.min(10, accepted + Math.min(4, Math.floor(Math.log2(likes + 1))));
+}
+
+/// `level` as a shielding level: an integer from 1 (everything) to 10; anything else is 1.
+export function shieldingLevel(level) {
+  return Number.isInteger(level) && level >= 1 && level <= 10 ? level : 1;
+}
+
 export class DanmakuConnection {
   /// `room`: the room id. Options: `token` (for post), `server` (default: this page's origin),
-  /// `onHello(message)`, `onComment(comment)` (`comment.repeats`: how many identical comments it
-  /// stands for, when the room merges repeats), `onComments(message)` (after its comments, e.g. for
-  /// `shed`), `onRetract(message)`, `onLikes(likes)` (`[{id, seq, count}]`), `onGap(message)`,
-  /// `onOnline(count)`, `onError(message)`, `onRestart(message)` (the room started a new
-  /// numbering), `onStatus(state)`.
+  /// `shieldingLevel` (1–10, default 1: comments that weigh less, `commentWeight`, are not passed
+  /// to `onComment`; notices always are), `onHello(message)`, `onComment(comment)`
+  /// (`comment.repeats`: how many identical comments it stands for, when the room merges
+  /// repeats), `onComments(message)` (after its comments, e.g. for `shed`), `onRetract(message)`,
+  /// `onLikes(likes)` (`[{id, seq, count}]`), `onGap(message)`, `onOnline(count)`,
+  /// `onError(message)`, `onRestart(message)` (the room started a new numbering), `onStatus(state)`.
   constructor(room, options = {}) {
     this.room = room;
     this.options = options;
+    this.shieldingLevel = shieldingLevel(options.shieldingLevel ?? 1);
     this.lastSeq = options.since ?? null;
     this.epoch = options.epoch ?? null;
     this.backoff = 500;
@@ -38,6 +59,11 @@ export class DanmakuConnection {
       setTimeout(() => this.connect(), this.backoff);
       this.backoff = Math.min(this.backoff * 2, 10000);
     };
+  }
+
+  /// Hides comments that weigh less than `level` (1–10; 1 shows everything) from now on.
+  setShieldingLevel(level) {
+    this.shieldingLevel = shieldingLevel(level);
   }
 
   /// Closes the socket for good.
@@ -100,6 +126,7 @@ export class DanmakuConnection {
         if (comment.kind !== "notice") {
           comment.color ??= "#ffffff";
           comment.mode ??= "scroll";
+          if (this.shieldingLevel > 1 && commentWeight(comment) < this.shieldingLevel) continue;
         }
         on.onComment?.(comment);
       }
@@ -127,17 +154,27 @@ export class DanmakuVideo {
   /// A segment's length, ms: segment `n` holds offsets from `n × 360000` up to the next.
   static segmentMilliseconds = 360000;
 
-  /// `video`: the video id. Options: `token` (for posts and likes), `server` (default: this origin).
+  /// `video`: the video id. Options: `token` (for posts and likes), `server` (default: this origin),
+  /// `shieldingLevel` (1–10, default 1: segments are fetched with `?minWeight=`, so comments that
+  /// weigh less never arrive).
   constructor(video, options = {}) {
     this.video = video;
     this.options = options;
+    this.shieldingLevel = shieldingLevel(options.shieldingLevel ?? 1);
   }
 
-  /// Segment `n`'s comments, in offset order. The browser revalidates its copy with the segment's
-  /// ETag every time (`no-cache`), so an unchanged segment costs a 304.
+  /// Fetches segments without the comments that weigh less than `level` (1–10) from now on.
+  setShieldingLevel(level) {
+    this.shieldingLevel = shieldingLevel(level);
+  }
+
+  /// Segment `n`'s comments that weigh at least the shielding level, in offset order. The browser
+  /// revalidates its copy with the segment's ETag every time (`no-cache`), so an unchanged
+  /// segment costs a 304.
   async segment(n) {
     const origin = this.options.server ?? "";
-    const response = await fetch(`${origin}/v1/videos/${encodeURIComponent(this.video)}/segments/${n}`, { cache: "no-cache" });
+    const query = this.shieldingLevel > 1 ? `?minWeight=${this.shieldingLevel}` : "";
+    const response = await fetch(`${origin}/v1/videos/${encodeURIComponent(this.video)}/segments/${n}${query}`, { cache: "no-cache" });
     if (!response.ok) throw new Error(`segment ${n}: ${response.status}`);
     return (await response.json()).comments;
   }

@@ -1,4 +1,5 @@
 // Danmaku screen: comments flying over a video element (docs/PROTOCOL.md, "Viewer page").
+import { commentWeight } from "/client.js";
 
 /// What a viewer chose to see, kept in the browser (`localStorage`): each field's default, and
 /// the range a stored value is held to (a stored value out of range or of another type is reset).
@@ -55,16 +56,6 @@ export class DisplaySettings {
     const user = comment.user || {};
     return this.blockedUsers.some((blocked) => blocked === user.id || blocked === user.name);
   }
-}
-
-/// A comment's weight, 1–10, as the server works it out (`CommentWeight`, docs/PROTOCOL.md): 8 for
-/// the room's staff, 2 for an anonymous author, 5 for anyone else signed in; one more per doubling
-/// of its likes (up to four more); at most 10.
-export function commentWeight(comment) {
-  const user = comment.user || {};
-  const standing = user.role ? 8 : String(user.id || "").startsWith("anon-") ? 2 : 5;
-  const likes = Math.max(0, Math.min(Number(comment.likes) || 0, 65536));
-  return Math.min(10, standing + Math.min(4, Math.floor(Math.log2(likes + 1))));
 }
 
 export class DanmakuScreen {
