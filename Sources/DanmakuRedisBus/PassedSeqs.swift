@@ -24,7 +24,7 @@ struct PassedSeqs {
     /// Made on the first use: most rooms never see a seq twice.
     private var slots: [Slot] = []
 
-    /// Comment `comment` was passed on at its seq.
+    /// Comment `comment` was passed on at its seq (or told as its new holder).
     mutating func passed(_ comment: EncodedComment) {
         // One whose id cannot be read is not judged later (nothing to compare with).
         guard let id = Self.hash(of: comment) else { return }
@@ -40,15 +40,28 @@ struct PassedSeqs {
         }
     }
 
-    /// Whether `comment`, arriving for a seq already passed, is another comment than the one
-    /// passed (or a comment where the seq was skipped). It is then remembered as the seq's holder,
-    /// so its next copy is a duplicate again. False for a seq no longer remembered.
-    mutating func isRenumbered(_ comment: EncodedComment) -> Bool {
+    /// What a comment arriving for a seq already passed is.
+    enum Arrival: Equatable {
+        /// The comment passed at its seq, again (its publish and a read-back), or a seq no longer
+        /// remembered: dropped.
+        case copy
+        /// Another comment than the one passed at its seq: a failover numbered it again.
+        case anotherComment
+        /// A comment at a seq that was skipped. Read from the stream, history holds it there (a
+        /// failover numbered it again); by pub/sub, it may be a late copy of the comment that was
+        /// taken back, so it is only told once the stream is read.
+        case atSkippedSeq
+    }
+
+    /// Which `Arrival` `comment` is; another comment is remembered as the seq's holder, so its
+    /// next copy is a copy.
+    mutating func classify(_ comment: EncodedComment) -> Arrival {
         guard comment.seq > 0, let held = slot(of: comment.seq), held.seq == comment.seq, let id = Self.hash(of: comment), held.id != id else {
-            return false
+            return .copy
         }
+        if held.id == 0 { return .atSkippedSeq }
         remember(Slot(seq: comment.seq, id: id))
-        return true
+        return .anotherComment
     }
 
     private func slot(of seq: UInt64) -> Slot? {

@@ -288,6 +288,14 @@ public final class RedisBus: CommentBus, CommentLog {
         ]), key: keys.log).flatMapThrowing { try $0.streamComments(room: room) }
     }
 
+    /// The room's latest `count` stream entries, oldest first.
+    func latest(room: RoomID, count: Int) -> EventLoopFuture<[EncodedComment]> {
+        let keys = RedisKeys(room)
+        return redis.send(RESPCommand("XREVRANGE", [
+            RESPArgument(keys.log), RESPArgument("+"), RESPArgument("-"), RESPArgument("COUNT"), RESPArgument(count),
+        ]), key: keys.log).flatMapThrowing { try $0.streamComments(room: room).reversed() }
+    }
+
     /// Renews the keys of the rooms this node watches for another idle period.
     private func renewWatchedRooms() {
         guard let idle = roomIdleMilliseconds else { return }

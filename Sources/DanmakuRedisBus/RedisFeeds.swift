@@ -34,6 +34,13 @@ final class RedisFeeds: Sendable {
         var tracker: SeqTracker?
         /// Which comment went out at each recent seq, to tell one a failover numbered again.
         var passed = PassedSeqs()
+        /// When a comment was last passed on (a room quiet since before a failover lost nothing).
+        var lastPassed: NIODeadline?
+        /// When the room's latest stream entries are to be compared with what was passed on
+        /// (`verifyRecent`): after a resubscription or a counter found behind, at once and again
+        /// a little later, for a comment a failover numbered again whose publish never came.
+        var verifications: [NIODeadline] = []
+        var verifying = false
         /// Which of the room's retractions have been passed on; set with `tracker`.
         var retractions: RetractionLedger?
         var repairingRetractions = false
@@ -127,7 +134,10 @@ final class RedisFeeds: Sendable {
                 guard case .success(let node) = result else { return false }
                 state.feeds[room]!.subscribed = true
                 state.feeds[room]!.node = node
-                if state.feeds[room]!.retractions != nil { state.feeds[room]!.readBackLatest = true }
+                if state.feeds[room]!.retractions != nil {
+                    state.feeds[room]!.readBackLatest = true
+                    Self.scheduleVerifications(&state.feeds[room]!, now: .now())
+                }
                 return state.feeds[room]!.tracker == nil
             }
             if readCounter { self.readCounter(room, bus: bus) }
@@ -220,24 +230,35 @@ final class RedisFeeds: Sendable {
     }
 
     /// Hands comments not delivered before to the room's subscribers, and tells them of those a
-    /// failover numbered with a seq already passed (`PassedSeqs`).
-    private func deliver(_ comments: [EncodedComment], room: RoomID) {
+    /// failover numbered with a seq already passed (`PassedSeqs`). `fromStream`: read from the
+    /// room's stream, so history holds them (else they came by pub/sub).
+    private func deliver(_ comments: [EncodedComment], room: RoomID, fromStream: Bool = false, bus: RedisBus? = nil) {
         let now = NIODeadline.now()
-        let (fresh, renumbered, subscribers) = state.withLock { state -> ([EncodedComment], [EncodedComment], [any BusSubscriber]) in
-            guard var feed = state.feeds[room] else { return ([], [], []) }
+        let (fresh, renumbered, unconfirmed, subscribers) = state.withLock {
+            state -> ([EncodedComment], [EncodedComment], [UInt64], [any BusSubscriber]) in
+            guard var feed = state.feeds[room] else { return ([], [], [], []) }
             var fresh: [EncodedComment] = []
             var renumbered: [EncodedComment] = []
+            var unconfirmed: [UInt64] = []
             for comment in comments {
                 // Before the counter is read every comment is passed on (the push loop drops the old).
                 if feed.tracker?.see(comment.seq, now: now) ?? true {
                     feed.passed.passed(comment)
                     fresh.append(comment)
-                } else if feed.passed.isRenumbered(comment) {
+                    continue
+                }
+                switch feed.passed.classify(comment) {
+                case .copy: break
+                case .anotherComment: renumbered.append(comment)
+                case .atSkippedSeq where fromStream:
+                    feed.passed.passed(comment)
                     renumbered.append(comment)
+                case .atSkippedSeq: unconfirmed.append(comment.seq)
                 }
             }
+            if !fresh.isEmpty { feed.lastPassed = now }
             state.feeds[room] = feed
-            return (fresh, renumbered, Array(feed.subscribers.values))
+            return (fresh, renumbered, unconfirmed, Array(feed.subscribers.values))
         }
         if !fresh.isEmpty {
             for subscriber in subscribers { subscriber.deliver(fresh, room: room) }
@@ -246,6 +267,38 @@ final class RedisFeeds: Sendable {
             metrics.renumbered.increment(by: renumbered.count)
             for subscriber in subscribers { subscriber.renumbered(renumbered, room: room) }
         }
+        // A pub/sub copy at a skipped seq: told only if the stream holds it there.
+        if let bus = bus ?? owner.withLock({ $0 }) {
+            for seq in unconfirmed {
+                bus.read(room: room, range: seq...seq).whenSuccess { [self] found in
+                    deliver(found, room: room, fromStream: true, bus: bus)
+                }
+            }
+        }
+    }
+
+    /// Compares the room's latest stream entries with what was passed on at their seqs: one held
+    /// by another comment than the one passed, or at a seq skipped, was numbered again by a
+    /// failover, and its publish may never come (its logic node died or was cut off after storing
+    /// it). Bounded by `verifiedEntries` per room, and run only for rooms active before the
+    /// failover (`scheduleVerifications`).
+    private func verifyRecent(_ room: RoomID, bus: RedisBus) {
+        bus.latest(room: room, count: Self.verifiedEntries).whenComplete { [self] result in
+            if case .success(let comments) = result { deliver(comments, room: room, fromStream: true, bus: bus) }
+            state.withLock { $0.feeds[room]?.verifying = false }
+        }
+    }
+
+    /// Stream entries compared after a failover: more than one WAIT timeout's worth of a busy room.
+    static let verifiedEntries = 64
+    /// A room that passed nothing on for this long before a failover lost nothing to it.
+    static let activeWithin = TimeAmount.seconds(10)
+    /// The second comparison, for a comment stored on the new master a little after the first.
+    static let verifyAgainAfter = TimeAmount.seconds(2)
+
+    private static func scheduleVerifications(_ feed: inout Feed, now: NIODeadline) {
+        guard let last = feed.lastPassed, now - last < activeWithin else { return }
+        feed.verifications = [now, now + verifyAgainAfter]
     }
 
     /// Tells the room's subscribers of retractions not told before (one numbered `n` is told
@@ -275,7 +328,7 @@ final class RedisFeeds: Sendable {
     func maintain(bus: RedisBus, poll: Bool) {
         let now = NIODeadline.now()
         let topologyVersion = bus.redis.topologyVersion
-        let (moved, toSubscribe, toRead, repairs, retractionRepairs, latestReads, pollRooms) = state.withLock { state in
+        let (moved, toSubscribe, toRead, repairs, retractionRepairs, latestReads, verifications, pollRooms) = state.withLock { state in
             // Channels whose slot now lives on another master are subscribed there.
             var moved: [(String, RedisNode)] = []
             if state.topologyVersion != topologyVersion {
@@ -297,7 +350,13 @@ final class RedisFeeds: Sendable {
             var repairs: [(RoomID, ClosedRange<UInt64>)] = []
             var retractionRepairs: [(RoomID, ClosedRange<UInt64>)] = []
             var latestReads: [RoomID] = []
+            var verifications: [RoomID] = []
             for (room, feed) in state.feeds {
+                if !feed.verifying, feed.subscribed, feed.tracker != nil, let due = feed.verifications.first, due <= now {
+                    state.feeds[room]!.verifications.removeFirst()
+                    state.feeds[room]!.verifying = true
+                    verifications.append(room)
+                }
                 if !feed.subscribed, !feed.subscribing {
                     toSubscribe.append(room)
                 } else if feed.subscribed, feed.tracker == nil, !feed.readingCounter {
@@ -319,7 +378,7 @@ final class RedisFeeds: Sendable {
             }
             let pollRooms = (poll || state.pollSoon) ? state.feeds.compactMap { $0.value.tracker == nil ? nil : $0.key } : []
             if !pollRooms.isEmpty { state.pollSoon = false }
-            return (moved, toSubscribe, toRead, repairs, retractionRepairs, latestReads, pollRooms)
+            return (moved, toSubscribe, toRead, repairs, retractionRepairs, latestReads, verifications, pollRooms)
         }
         for (channel, node) in moved { unsubscribe(channel, on: node, bus: bus) }
         for room in toSubscribe { _ = subscribeChannel(room, on: nil, bus: bus) }
@@ -327,6 +386,7 @@ final class RedisFeeds: Sendable {
         for (room, range) in repairs { repair(room, range: range, bus: bus) }
         for (room, range) in retractionRepairs { repairRetractions(room, range: range, bus: bus) }
         for room in latestReads { readBackLatestRetractions(room, bus: bus) }
+        for room in verifications { verifyRecent(room, bus: bus) }
         if !pollRooms.isEmpty { pollCounters(pollRooms, bus: bus) }
     }
 
@@ -334,7 +394,7 @@ final class RedisFeeds: Sendable {
         bus.read(room: room, range: range).whenComplete { [self] result in
             if case .success(let comments) = result {
                 metrics.repaired.increment(by: comments.count)
-                deliver(comments, room: room)
+                deliver(comments, room: room, fromStream: true, bus: bus)
             }
             state.withLock { state in
                 guard state.feeds[room] != nil else { return }
@@ -391,7 +451,10 @@ final class RedisFeeds: Sendable {
                         // A counter below a seq this node was given: a failover promoted a master
                         // that lacks the last comments (0: the room's keys are gone altogether,
                         // and its next comment starts a new epoch).
-                        if counter.lastSeq > 0, counter.lastSeq < known { behind.append((room, known)) }
+                        if counter.lastSeq > 0, counter.lastSeq < known {
+                            behind.append((room, known))
+                            Self.scheduleVerifications(&state.feeds[room]!, now: now)
+                        }
                         state.feeds[room]!.tracker!.learn(lastSeq: counter.lastSeq, now: now)
                         state.feeds[room]!.retractions?.learn(count: counter.retractions, now: now)
                     }
