@@ -6,4 +6,7 @@
 public enum RetractReason: String, Codable, Sendable, Hashable {
     /// Enough viewers reported it (the room's `reportsToHide`): hidden pending staff review.
     case reported
+    /// A Redis failover lost it: the master promoted had not received it, so history does not
+    /// hold it, and no logic node was left to take it back (its post was never answered 201).
+    case lost
 }

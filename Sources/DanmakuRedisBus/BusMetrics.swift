@@ -14,6 +14,9 @@ public struct BusMetrics: Sendable {
     public let retractionsRepaired: Counter
     /// Comments a failover numbered with a seq a push node had already passed, told as a gap.
     public let renumbered: Counter
+    /// Comments a push node passed on that a failover lost (history does not hold them), taken
+    /// off its viewers' screens.
+    public let lost: Counter
     /// Times a push node raised a room's counter that a failover had put behind seqs it was given.
     public let countersRaised: Counter
     /// Bus messages received by a push node.
@@ -27,6 +30,7 @@ public struct BusMetrics: Sendable {
         repaired = Counter(label: "danmaku_bus_comments_repaired_total", factory: factory)
         retractionsRepaired = Counter(label: "danmaku_bus_retractions_repaired_total", factory: factory)
         renumbered = Counter(label: "danmaku_bus_comments_renumbered_total", factory: factory)
+        lost = Counter(label: "danmaku_bus_comments_lost_retracted_total", factory: factory)
         countersRaised = Counter(label: "danmaku_bus_counters_raised_total", factory: factory)
         received = Counter(label: "danmaku_bus_messages_received_total", factory: factory)
         unreplicated = Counter(label: "danmaku_bus_comments_unreplicated_total", factory: factory)

@@ -9,25 +9,26 @@ import DanmakuCore
 /// After a failover it may be another one: a promoted replica that never received the last few
 /// comments numbers the next ones with their seqs. That comment can no longer come to viewers in
 /// seq order, since they were sent the seq's first holder or moved past it, so the push node tells
-/// them a `gap` for it instead of dropping it in silence (`BusSubscriber.renumbered`).
+/// them a `gap` for it instead of dropping it in silence (`BusSubscriber.renumbered`). And the
+/// comments the failover lost, which viewers were shown, are taken off their screens (`gone`).
 struct PassedSeqs {
-    /// 16 bytes, so a room that remembers 256 seqs holds 4 KB.
     private struct Slot {
         var seq: UInt64
-        /// The id's hash (this process's, never 0), or 0 when the seq was skipped.
-        var id: UInt32
+        /// The comment's id, or nil when the seq was skipped.
+        var id: String?
     }
 
-    /// Seqs remembered: far more than a failover loses (the comments of one WAIT timeout).
-    static let remembered: UInt64 = 256
+    /// Seqs remembered: more than a failover loses of one room (the comments of one WAIT timeout
+    /// in a busy room), and as many as `RedisFeeds` compares with the stream after one.
+    static let remembered: UInt64 = 64
 
-    /// Made on the first use: most rooms never see a seq twice.
+    /// Made on the first use (about 4 KB with the ids): most rooms never see a seq twice.
     private var slots: [Slot] = []
 
     /// Comment `comment` was passed on at its seq (or told as its new holder).
     mutating func passed(_ comment: EncodedComment) {
         // One whose id cannot be read is not judged later (nothing to compare with).
-        guard let id = Self.hash(of: comment) else { return }
+        guard let id = comment.commentID else { return }
         remember(Slot(seq: comment.seq, id: id))
     }
 
@@ -36,7 +37,7 @@ struct PassedSeqs {
     mutating func skipped(_ range: ClosedRange<UInt64>) {
         guard range.upperBound - range.lowerBound < Self.remembered else { return }
         for seq in range where slot(of: seq)?.seq != seq {
-            remember(Slot(seq: seq, id: 0))
+            remember(Slot(seq: seq, id: nil))
         }
     }
 
@@ -45,8 +46,9 @@ struct PassedSeqs {
         /// The comment passed at its seq, again (its publish and a read-back), or a seq no longer
         /// remembered: dropped.
         case copy
-        /// Another comment than the one passed at its seq: a failover numbered it again.
-        case anotherComment
+        /// Another comment than the one passed at its seq (`replacing`, its id): a failover
+        /// numbered it again, and lost the one passed.
+        case anotherComment(replacing: String)
         /// A comment at a seq that was skipped. Read from the stream, history holds it there (a
         /// failover numbered it again); by pub/sub, it may be a late copy of the comment that was
         /// taken back, so it is only told once the stream is read.
@@ -56,12 +58,31 @@ struct PassedSeqs {
     /// Which `Arrival` `comment` is; another comment is remembered as the seq's holder, so its
     /// next copy is a copy.
     mutating func classify(_ comment: EncodedComment) -> Arrival {
-        guard comment.seq > 0, let held = slot(of: comment.seq), held.seq == comment.seq, let id = Self.hash(of: comment), held.id != id else {
+        guard comment.seq > 0, let held = slot(of: comment.seq), held.seq == comment.seq, let id = comment.commentID, held.id != id else {
             return .copy
         }
-        if held.id == 0 { return .atSkippedSeq }
+        guard let replaced = held.id else { return .atSkippedSeq }
         remember(Slot(seq: comment.seq, id: id))
-        return .anotherComment
+        return .anotherComment(replacing: replaced)
+    }
+
+    /// The comments passed on at seqs from the first of `latest` (the room's latest stream
+    /// entries, oldest first, read just now) upwards that the stream does not hold: taken out of
+    /// history since (their retraction told or on its way), or lost with a failover that promoted
+    /// a master without them. Forgotten here, so each is named once. Nothing for an empty stream
+    /// (the room's keys expired or were lost together: a new epoch, not a lost tail).
+    mutating func gone(comparedWith latest: [EncodedComment]) -> [(seq: UInt64, id: String)] {
+        guard let first = latest.first?.seq, !slots.isEmpty else { return [] }
+        var held: [UInt64: EncodedComment] = [:]
+        for comment in latest { held[comment.seq] = comment }
+        var gone: [(seq: UInt64, id: String)] = []
+        for index in slots.indices {
+            let slot = slots[index]
+            guard slot.seq >= first, let id = slot.id, held[slot.seq]?.hasID(id) != true else { continue }
+            gone.append((slot.seq, id))
+            slots[index].id = nil
+        }
+        return gone.sorted { $0.seq < $1.seq }
     }
 
     private func slot(of seq: UInt64) -> Slot? {
@@ -69,16 +90,8 @@ struct PassedSeqs {
     }
 
     private mutating func remember(_ slot: Slot) {
-        if slots.isEmpty { slots = Array(repeating: Slot(seq: 0, id: 0), count: Int(truncatingIfNeeded: Self.remembered)) }
+        if slots.isEmpty { slots = Array(repeating: Slot(seq: 0, id: nil), count: Int(truncatingIfNeeded: Self.remembered)) }
         slots[Self.index(of: slot.seq)] = slot
-    }
-
-    /// The comment's id hashed to 32 bits (1 and up; 0 marks a skipped seq), or nil without one.
-    /// Two ids that collide are taken for the same comment: a renumbered one is then dropped as
-    /// a duplicate, as it was before this check existed (one in four billion).
-    private static func hash(of comment: EncodedComment) -> UInt32? {
-        guard let id = comment.commentID else { return nil }
-        return max(1, UInt32(truncatingIfNeeded: id.hashValue))
     }
 
     private static func index(of seq: UInt64) -> Int {

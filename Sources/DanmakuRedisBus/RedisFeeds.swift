@@ -234,11 +234,12 @@ final class RedisFeeds: Sendable {
     /// room's stream, so history holds them (else they came by pub/sub).
     private func deliver(_ comments: [EncodedComment], room: RoomID, fromStream: Bool = false, bus: RedisBus? = nil) {
         let now = NIODeadline.now()
-        let (fresh, renumbered, unconfirmed, subscribers) = state.withLock {
-            state -> ([EncodedComment], [EncodedComment], [UInt64], [any BusSubscriber]) in
-            guard var feed = state.feeds[room] else { return ([], [], [], []) }
+        let (fresh, renumbered, lost, unconfirmed, subscribers) = state.withLock {
+            state -> ([EncodedComment], [EncodedComment], [(seq: UInt64, id: String)], [UInt64], [any BusSubscriber]) in
+            guard var feed = state.feeds[room] else { return ([], [], [], [], []) }
             var fresh: [EncodedComment] = []
             var renumbered: [EncodedComment] = []
+            var lost: [(seq: UInt64, id: String)] = []
             var unconfirmed: [UInt64] = []
             for comment in comments {
                 // Before the counter is read every comment is passed on (the push loop drops the old).
@@ -249,7 +250,10 @@ final class RedisFeeds: Sendable {
                 }
                 switch feed.passed.classify(comment) {
                 case .copy: break
-                case .anotherComment: renumbered.append(comment)
+                case .anotherComment(let replaced):
+                    renumbered.append(comment)
+                    // The one passed at the seq is not in history there any more.
+                    if feed.retractions?.hasTold(id: replaced) != true { lost.append((comment.seq, replaced)) }
                 case .atSkippedSeq where fromStream:
                     feed.passed.passed(comment)
                     renumbered.append(comment)
@@ -258,8 +262,9 @@ final class RedisFeeds: Sendable {
             }
             if !fresh.isEmpty { feed.lastPassed = now }
             state.feeds[room] = feed
-            return (fresh, renumbered, unconfirmed, Array(feed.subscribers.values))
+            return (fresh, renumbered, lost, unconfirmed, Array(feed.subscribers.values))
         }
+        tellLost(lost, heldAgain: true, room: room, subscribers: subscribers)
         if !fresh.isEmpty {
             for subscriber in subscribers { subscriber.deliver(fresh, room: room) }
         }
@@ -282,10 +287,37 @@ final class RedisFeeds: Sendable {
     /// failover, and its publish may never come (its logic node died or was cut off after storing
     /// it). Bounded by `verifiedEntries` per room, and run only for rooms active before the
     /// failover (`scheduleVerifications`).
+    ///
+    /// The comments passed on that the stream no longer holds, and whose retraction this node was
+    /// not told, were lost with the failover (stored on the old master only, never answered 201):
+    /// they are taken off viewers' screens with a `retract` (reason `lost`).
     private func verifyRecent(_ room: RoomID, bus: RedisBus) {
         bus.latest(room: room, count: Self.verifiedEntries).whenComplete { [self] result in
-            if case .success(let comments) = result { deliver(comments, room: room, fromStream: true, bus: bus) }
-            state.withLock { $0.feeds[room]?.verifying = false }
+            guard case .success(let comments) = result else {
+                state.withLock { $0.feeds[room]?.verifying = false }
+                return
+            }
+            deliver(comments, room: room, fromStream: true, bus: bus)
+            let (lost, subscribers) = state.withLock { state -> ([(seq: UInt64, id: String)], [any BusSubscriber]) in
+                guard var feed = state.feeds[room] else { return ([], []) }
+                feed.verifying = false
+                let lost = feed.passed.gone(comparedWith: comments).filter { feed.retractions?.hasTold(id: $0.id) != true }
+                state.feeds[room] = feed
+                return (lost, Array(feed.subscribers.values))
+            }
+            tellLost(lost, heldAgain: false, room: room, subscribers: subscribers)
+        }
+    }
+
+    /// Takes comments a failover lost off the screens (`retract`, reason `lost`). `heldAgain`:
+    /// another comment holds each one's seq now.
+    private func tellLost(_ lost: [(seq: UInt64, id: String)], heldAgain: Bool, room: RoomID, subscribers: [any BusSubscriber]) {
+        guard !lost.isEmpty else { return }
+        metrics.lost.increment(by: lost.count)
+        for (seq, id) in lost {
+            for subscriber in subscribers {
+                subscriber.retract(seq: seq, id: id, room: room, seqReused: heldAgain, reason: .lost)
+            }
         }
     }
 

@@ -42,6 +42,11 @@ struct RetractionLedger {
         return true
     }
 
+    /// Whether a retraction of comment `id` is among those remembered (told already).
+    func hasTold(id: String) -> Bool {
+        ids.values.contains(id)
+    }
+
     /// Learns the room's retraction counter.
     mutating func learn(count: UInt64, now: NIODeadline) {
         if count < numbers.frontier {

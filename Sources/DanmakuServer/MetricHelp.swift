@@ -29,6 +29,7 @@ enum MetricHelp {
         "danmaku_bus_comments_repaired_total": "Cluster mode, push nodes: comments read from the stream because pub/sub did not bring them.",
         "danmaku_bus_retractions_repaired_total": "Cluster mode, push nodes: retractions read back from the room's retraction stream because pub/sub did not bring them.",
         "danmaku_bus_comments_renumbered_total": "Cluster mode, push nodes: comments a failover numbered with a seq this node had already passed (its viewers were told a gap for it).",
+        "danmaku_bus_comments_lost_retracted_total": "Cluster mode, push nodes: comments this node passed on that a failover lost (history does not hold them), taken off its viewers' screens (retract reason lost).",
         "danmaku_bus_counters_raised_total": "Cluster mode, push nodes: room counters raised back past seqs this node was given, after a failover promoted a master that lacked them.",
         "danmaku_bus_comments_unreplicated_total": "Cluster mode, logic nodes: comments taken back because fewer replicas than --bus-min-replicas confirmed them.",
     ]

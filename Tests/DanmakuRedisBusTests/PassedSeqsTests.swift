@@ -16,7 +16,7 @@ import Testing
         var passed = PassedSeqs()
         try passed.passed(comment(5, "a"))
         #expect(try passed.classify(comment(5, "a")) == .copy, "the same comment again (publish and read-back)")
-        #expect(try passed.classify(comment(5, "b")) == .anotherComment, "another comment at a seq already passed")
+        #expect(try passed.classify(comment(5, "b")) == .anotherComment(replacing: "a"), "another comment at a seq already passed")
         #expect(try passed.classify(comment(5, "b")) == .copy, "told once: its next copy is a copy")
         #expect(try passed.classify(comment(6, "c")) == .copy, "a seq never passed here is not judged")
     }
@@ -39,6 +39,19 @@ import Testing
         try passed.passed(comment(1, "a"))
         try passed.passed(comment(1 + PassedSeqs.remembered, "z"))
         #expect(try passed.classify(comment(1, "b")) == .copy, "forgotten: its slot holds a later seq")
+    }
+
+    /// After a failover: what was passed on that the stream's latest entries do not hold.
+    @Test func theCommentsTheStreamNoLongerHoldsAreNamedOnce() throws {
+        var passed = PassedSeqs()
+        for (seq, id) in [(1, "a"), (2, "b"), (3, "c"), (4, "d"), (5, "e")] { try passed.passed(comment(UInt64(seq), id)) }
+        #expect(passed.gone(comparedWith: []).isEmpty, "an empty stream (the room's keys gone) names nothing")
+        // The stream's latest: 2 and 4 (1 is older than what was read; 3 retracted; 5 lost).
+        let latest = try [comment(2, "b"), comment(4, "d")]
+        let gone = passed.gone(comparedWith: latest)
+        #expect(gone.map(\.seq) == [3, 5] && gone.map(\.id) == ["c", "e"])
+        #expect(passed.gone(comparedWith: latest).isEmpty, "each named once")
+        #expect(try passed.classify(comment(5, "e")) == .atSkippedSeq, "a late copy is checked against the stream")
     }
 
     @Test func theIDIsReadFromTheJSON() throws {
