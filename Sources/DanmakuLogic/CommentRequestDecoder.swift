@@ -244,11 +244,11 @@ struct CommentRequestDecoder {
         case UInt8(ascii: "r"): output.append(0x0D)
         case UInt8(ascii: "t"): output.append(0x09)
         case UInt8(ascii: "u"):
-            var scalar = UInt32(try hex4())
+            var scalar = try hex4()
             if (0xD800...0xDBFF).contains(scalar) {
                 // A high surrogate must be followed by an escaped low one.
                 guard next() == UInt8(ascii: "\\"), next() == UInt8(ascii: "u") else { throw Failure.notJSON }
-                let low = UInt32(try hex4())
+                let low = try hex4()
                 guard (0xDC00...0xDFFF).contains(low) else { throw Failure.notJSON }
                 scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
             }
@@ -260,18 +260,18 @@ struct CommentRequestDecoder {
     }
 
     /// Four hex digits.
-    private mutating func hex4() throws -> UInt16 {
-        var value: UInt16 = 0
+    private mutating func hex4() throws -> UInt32 {
+        var value: UInt32 = 0
         for _ in 0..<4 {
             guard let byte = next() else { throw Failure.notJSON }
-            let digit: UInt16
+            let digit: UInt8
             switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt16(byte - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt16(byte - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt16(byte - UInt8(ascii: "A") + 10)
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
             default: throw Failure.notJSON
             }
-            value = value << 4 | digit
+            value = value << 4 | UInt32(truncatingIfNeeded: digit)
         }
         return value
     }
