@@ -68,7 +68,8 @@ public struct CommentPosting: Sendable {
             case .success(let value): author = value
             case .failure(let error): return .failure(error)
             }
-            let asked = (try? WireCodec.encode(request)).map { Array($0.readableBytesView) } ?? []
+            // The request's fingerprint, only for a post that can be retried (most carry no key).
+            let asked = idempotencyKey == nil ? [] : (try? WireCodec.encode(request)).map { Array($0.readableBytesView) } ?? []
             return await idempotency.perform(idempotencyKey, kind: .comment, scope: room.value, principal: author.id, request: asked) {
                 await process(room: room, request: request, author: author, clientAddress: clientAddress, started: started, span: span)
                     .map { CommentReceipt($0.comment) }
