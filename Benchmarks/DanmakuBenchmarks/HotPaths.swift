@@ -5,6 +5,7 @@ import DanmakuBus
 import DanmakuCore
 import DanmakuLogic
 import DanmakuPush
+import Foundation
 import Logging
 import NIOCore
 import NIOEmbedded
@@ -34,6 +35,20 @@ let benchmarks: @Sendable () -> Void = {
         let allocator = ByteBufferAllocator()
         for _ in benchmark.scaledIterations {
             blackHole(ServerFrame.comments(room: room, comments: fifty, allocator: allocator))
+        }
+    }
+
+    // A post's body as a page sends it: read by the comment's own decoder, and by Foundation's
+    // JSONDecoder as it was before (side by side, the same body).
+    let body = Array(##"{"text":"这个主播太厉害了 amazing play!!! 666","color":"#ffcc00","mode":"scroll","size":"normal"}"##.utf8)
+    Benchmark("decode a comment post's body") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(CommentRequest.decode(from: body))
+        }
+    }
+    Benchmark("decode a comment post's body with JSONDecoder (before)") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try? JSONDecoder().decode(CommentRequest.self, from: Data(body)))
         }
     }
 

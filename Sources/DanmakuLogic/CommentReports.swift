@@ -176,8 +176,9 @@ public struct CommentReports: Sendable {
                     if settings == nil { settings = try await moderation.settings(room: queue.scope) }
                     let threshold = settings?.reportsToHide ?? 0
                     if threshold > 0, reporters >= threshold {
+                        // Not on the author's record until staff confirm it (remove or ban): reports
+                        // alone, from accounts anyone can make, must not lower a victim's weight.
                         hidden = try await hide(comment.id, in: queue)
-                        if hidden { records.noteRemoval(of: comment.user.id, room: queue.scope, now: Date().timeIntervalSince1970) }
                     }
                 }
                 return .success(FiledReport(id: comment.id, seq: comment.seq, reporters: reporters, hidden: hidden))
@@ -241,8 +242,8 @@ public struct CommentReports: Sendable {
                 resolved.banned = author
             }
             if action != .dismiss { resolved.removed = try await takeOut(id, in: queue, reason: nil) }
-            // A comment that reports hid was noted then; one taken out now is noted now.
-            if resolved.removed { records.noteRemoval(of: author, room: queue.scope, now: now) }
+            // Staff confirmed the reports (removed now, or already hidden by them and not dismissed).
+            if action != .dismiss, resolved.removed || entry.hidden { records.noteRemoval(of: author, room: queue.scope, now: now) }
             // Acted on before it leaves the queue: a failure above leaves it there to act on again.
             _ = try await reports.resolve(id: id, in: queue)
             return .success(resolved)

@@ -66,20 +66,28 @@ struct PassedSeqs {
         return .anotherComment(replacing: replaced)
     }
 
-    /// The comments passed on at seqs from the first of `latest` (the room's latest stream
-    /// entries, oldest first, read just now) upwards that the stream does not hold: taken out of
-    /// history since (their retraction told or on its way), or lost with a failover that promoted
-    /// a master without them. Forgotten here, so each is named once. Nothing for an empty stream
-    /// (the room's keys expired or were lost together: a new epoch, not a lost tail).
-    mutating func gone(comparedWith latest: [EncodedComment]) -> [(seq: UInt64, id: String)] {
+    /// The comments passed on, by seq: taken before a read of the stream is sent, so that what
+    /// the read is compared with was in the stream before it (a comment is stored before it is
+    /// published), and one passed while the read is on its way is not judged by it.
+    func passedComments() -> [(seq: UInt64, id: String)] {
+        slots.compactMap { slot in slot.id.map { (slot.seq, $0) } }
+    }
+
+    /// Of `passed` (`passedComments()`, taken before the read), those at seqs from the first of
+    /// `latest` (the room's latest stream entries, oldest first) upwards that the stream does not
+    /// hold: taken out of history since (their retraction told or on its way), or lost with a
+    /// failover that promoted a master without them. Forgotten here (their seqs count as skipped),
+    /// so each is named once. Nothing for an empty stream (the room's keys are gone altogether).
+    mutating func gone(of passed: [(seq: UInt64, id: String)], comparedWith latest: [EncodedComment]) -> [(seq: UInt64, id: String)] {
         guard let first = latest.first?.seq, !slots.isEmpty else { return [] }
         var held: [UInt64: EncodedComment] = [:]
         for comment in latest { held[comment.seq] = comment }
         var gone: [(seq: UInt64, id: String)] = []
-        for index in slots.indices {
-            let slot = slots[index]
-            guard slot.seq >= first, let id = slot.id, held[slot.seq]?.hasID(id) != true else { continue }
-            gone.append((slot.seq, id))
+        for (seq, id) in passed where seq >= first && held[seq]?.hasID(id) != true {
+            // Still the seq's holder here (not told as replaced meanwhile).
+            let index = Self.index(of: seq)
+            guard slots[index].seq == seq, slots[index].id == id else { continue }
+            gone.append((seq, id))
             slots[index].id = nil
         }
         return gone.sorted { $0.seq < $1.seq }

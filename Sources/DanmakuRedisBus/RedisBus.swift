@@ -288,14 +288,6 @@ public final class RedisBus: CommentBus, CommentLog {
         ]), key: keys.log).flatMapThrowing { try $0.streamComments(room: room) }
     }
 
-    /// The room's latest `count` stream entries, oldest first.
-    func latest(room: RoomID, count: Int) -> EventLoopFuture<[EncodedComment]> {
-        let keys = RedisKeys(room)
-        return redis.send(RESPCommand("XREVRANGE", [
-            RESPArgument(keys.log), RESPArgument("+"), RESPArgument("-"), RESPArgument("COUNT"), RESPArgument(count),
-        ]), key: keys.log).flatMapThrowing { try $0.streamComments(room: room).reversed() }
-    }
-
     /// Renews the keys of the rooms this node watches for another idle period.
     private func renewWatchedRooms() {
         guard let idle = roomIdleMilliseconds else { return }
@@ -306,29 +298,43 @@ public final class RedisBus: CommentBus, CommentLog {
         }
     }
 
-    /// The rooms' counters (0 for a room never posted to, or with nothing ever retracted).
+    /// The rooms' counters (0 for a room never posted to, or with nothing ever retracted) and
+    /// the epochs their numberings belong to (0 for none).
     func counters(of rooms: [RoomID]) -> EventLoopFuture<[RoomCounters]> {
         let keys = rooms.flatMap { room -> [String] in
             let keys = RedisKeys(room)
-            return [keys.seq, keys.retractionCount]
+            return [keys.seq, keys.retractionCount, keys.epoch]
         }
         return redis.mget(keys).map { values in
-            stride(from: 0, to: values.count - 1, by: 2).map { index in
+            stride(from: 0, to: values.count - 2, by: 3).map { index in
                 RoomCounters(
                     lastSeq: min(UInt64(clamping: values[index].integer ?? 0), ClientNumber.maxSeq),
-                    retractions: min(UInt64(clamping: values[index + 1].integer ?? 0), ClientNumber.maxSeq))
+                    retractions: min(UInt64(clamping: values[index + 1].integer ?? 0), ClientNumber.maxSeq),
+                    epoch: values[index + 2].integer ?? 0)
             }
         }
     }
 
     /// Where a room's numberings stand.
+    struct RoomCounters {
+        /// The room's last seq.
+        var lastSeq: UInt64
+        /// How many retractions the room has had (the last one's `n`).
+        var retractions: UInt64
+        /// The numbering the seqs belong to (ms when it started; 0 when the room has none).
+        var epoch: Int64
+    }
+
     /// Raises `room`'s counter to `seq` (`RedisScripts.raiseCounter`) when a failover left it
-    /// below a seq this push node was given, so that no new comment is numbered with it.
-    func raiseCounter(of room: RoomID, to seq: UInt64) {
+    /// below a seq this push node was given in numbering `epoch`, so that no new comment is
+    /// numbered with it. A numbering that started over (another epoch) is left alone.
+    func raiseCounter(of room: RoomID, to seq: UInt64, epoch: Int64) {
         // Lua holds numbers as doubles: past 2^53 a comparison would be inexact.
-        guard seq <= 1 << 53 else { return }
-        let key = RedisKeys(room).seq
-        scripts.run(RedisScripts.raiseCounter, keys: [key], arguments: [RESPArgument(String(seq))], on: redis).whenSuccess { [self] reply in
+        guard seq <= 1 << 53, epoch > 0 else { return }
+        let keys = RedisKeys(room)
+        scripts.run(
+            RedisScripts.raiseCounter, keys: [keys.seq, keys.epoch], arguments: [RESPArgument(String(seq)), RESPArgument(String(epoch))], on: redis
+        ).whenSuccess { [self] reply in
             guard reply.integer == 1 else { return }
             metrics.countersRaised.increment()
             logger.warning("a room's counter was behind seqs already published (a failover); raised", metadata: [
@@ -337,11 +343,18 @@ public final class RedisBus: CommentBus, CommentLog {
         }
     }
 
-    struct RoomCounters {
-        /// The room's last seq.
-        var lastSeq: UInt64
-        /// How many retractions the room has had (the last one's `n`).
-        var retractions: UInt64
+    /// The room's latest `count` stream entries, oldest first, and the epoch of its numbering
+    /// (read in the same step, 0 for none).
+    func latestWithEpoch(room: RoomID, count: Int) -> EventLoopFuture<(comments: [EncodedComment], epoch: Int64)> {
+        let keys = RedisKeys(room)
+        return redis.send([
+            RESPCommand("XREVRANGE", [RESPArgument(keys.log), RESPArgument("+"), RESPArgument("-"), RESPArgument("COUNT"), RESPArgument(count)]),
+            RESPCommand("GET", [RESPArgument(keys.epoch)]),
+        ], key: keys.log).flatMapThrowing { answers in
+            guard answers.count == 2 else { throw RedisError.unexpectedReply("latest entries: \(answers.count) answers") }
+            let comments = try answers[0].get().streamComments(room: room).reversed()
+            return (Array(comments), try answers[1].get().integer ?? 0)
+        }
     }
 
     /// The room's retractions numbered in `range`, read back from the retraction stream (those

@@ -41,6 +41,10 @@ final class RedisFeeds: Sendable {
         /// a little later, for a comment a failover numbered again whose publish never came.
         var verifications: [NIODeadline] = []
         var verifying = false
+        /// Seqs whose pub/sub copy is being checked against the stream (`deliver`).
+        var confirming: Set<UInt64> = []
+        /// The numbering the feed's seqs belong to (its epoch; 0 for none yet).
+        var epoch: Int64 = 0
         /// Which of the room's retractions have been passed on; set with `tracker`.
         var retractions: RetractionLedger?
         var repairingRetractions = false
@@ -154,6 +158,7 @@ final class RedisFeeds: Sendable {
                 guard case .success(let counters) = result, let counter = counters.first, state.feeds[room]!.tracker == nil else { return nil }
                 state.feeds[room]!.tracker = SeqTracker(frontier: counter.lastSeq)
                 state.feeds[room]!.retractions = RetractionLedger(count: counter.retractions)
+                state.feeds[room]!.epoch = counter.epoch
                 return state.feeds[room]!.ready
             }
             ready?.succeed()
@@ -257,7 +262,8 @@ final class RedisFeeds: Sendable {
                 case .atSkippedSeq where fromStream:
                     feed.passed.passed(comment)
                     renumbered.append(comment)
-                case .atSkippedSeq: unconfirmed.append(comment.seq)
+                case .atSkippedSeq:
+                    if feed.confirming.insert(comment.seq).inserted { unconfirmed.append(comment.seq) }
                 }
             }
             if !fresh.isEmpty { feed.lastPassed = now }
@@ -275,8 +281,9 @@ final class RedisFeeds: Sendable {
         // A pub/sub copy at a skipped seq: told only if the stream holds it there.
         if let bus = bus ?? owner.withLock({ $0 }) {
             for seq in unconfirmed {
-                bus.read(room: room, range: seq...seq).whenSuccess { [self] found in
-                    deliver(found, room: room, fromStream: true, bus: bus)
+                bus.read(room: room, range: seq...seq).whenComplete { [self] result in
+                    state.withLock { _ = $0.feeds[room]?.confirming.remove(seq) }
+                    if case .success(let found) = result { deliver(found, room: room, fromStream: true, bus: bus) }
                 }
             }
         }
@@ -292,16 +299,19 @@ final class RedisFeeds: Sendable {
     /// not told, were lost with the failover (stored on the old master only, never answered 201):
     /// they are taken off viewers' screens with a `retract` (reason `lost`).
     private func verifyRecent(_ room: RoomID, bus: RedisBus) {
-        bus.latest(room: room, count: Self.verifiedEntries).whenComplete { [self] result in
-            guard case .success(let comments) = result else {
+        // What was passed before the read is sent: only that is judged by it.
+        guard let (passed, epoch) = state.withLock({ state in state.feeds[room].map { ($0.passed.passedComments(), $0.epoch) } }) else { return }
+        bus.latestWithEpoch(room: room, count: Self.verifiedEntries).whenComplete { [self] result in
+            guard case .success(let latest) = result, latest.epoch == epoch, epoch != 0 else {
+                // Unread, or the numbering started over: nothing to compare.
                 state.withLock { $0.feeds[room]?.verifying = false }
                 return
             }
-            deliver(comments, room: room, fromStream: true, bus: bus)
+            deliver(latest.comments, room: room, fromStream: true, bus: bus)
             let (lost, subscribers) = state.withLock { state -> ([(seq: UInt64, id: String)], [any BusSubscriber]) in
                 guard var feed = state.feeds[room] else { return ([], []) }
                 feed.verifying = false
-                let lost = feed.passed.gone(comparedWith: comments).filter { feed.retractions?.hasTold(id: $0.id) != true }
+                let lost = feed.passed.gone(of: passed, comparedWith: latest.comments).filter { feed.retractions?.hasTold(id: $0.id) != true }
                 state.feeds[room] = feed
                 return (lost, Array(feed.subscribers.values))
             }
@@ -384,7 +394,11 @@ final class RedisFeeds: Sendable {
             var latestReads: [RoomID] = []
             var verifications: [RoomID] = []
             for (room, feed) in state.feeds {
-                if !feed.verifying, feed.subscribed, feed.tracker != nil, let due = feed.verifications.first, due <= now {
+                // After the retractions missed are read back: a comment retracted meanwhile is
+                // then known as such, not taken for one the failover lost.
+                if !feed.verifying, feed.subscribed, feed.tracker != nil, !feed.readBackLatest, !feed.repairingRetractions,
+                    feed.retractions?.missing(now: now, grace: .zero) == nil, let due = feed.verifications.first, due <= now
+                {
                     state.feeds[room]!.verifications.removeFirst()
                     state.feeds[room]!.verifying = true
                     verifications.append(room)
@@ -474,17 +488,26 @@ final class RedisFeeds: Sendable {
         // In chunks, so one answer stays small however many rooms a node has.
         for start in stride(from: 0, to: rooms.count, by: 1000) {
             let chunk = Array(rooms[start..<min(start + 1000, rooms.count)])
+            // The seqs known when the poll is sent: one published while it is on its way is not
+            // taken for a counter behind it.
+            let knownAtPoll = state.withLock { state in chunk.map { state.feeds[$0]?.tracker?.known } }
             bus.counters(of: chunk).whenSuccess { [self] counters in
                 let now = NIODeadline.now()
-                let behind = state.withLock { state -> [(RoomID, UInt64)] in
-                    var behind: [(RoomID, UInt64)] = []
-                    for (room, counter) in zip(chunk, counters) {
-                        guard let known = state.feeds[room]?.tracker?.known else { continue }
-                        // A counter below a seq this node was given: a failover promoted a master
-                        // that lacks the last comments (0: the room's keys are gone altogether,
-                        // and its next comment starts a new epoch).
-                        if counter.lastSeq > 0, counter.lastSeq < known {
-                            behind.append((room, known))
+                let behind = state.withLock { state -> [(RoomID, UInt64, Int64)] in
+                    var behind: [(RoomID, UInt64, Int64)] = []
+                    for (index, (room, counter)) in zip(chunk, counters).enumerated() {
+                        guard state.feeds[room]?.tracker != nil else { continue }
+                        let epoch = state.feeds[room]!.epoch
+                        if counter.epoch != 0, counter.epoch != epoch {
+                            // The room's first comment gave it a numbering; or the numbering started
+                            // over, and the seqs passed belong to the old one.
+                            if epoch != 0 { state.feeds[room]!.passed = PassedSeqs() }
+                            state.feeds[room]!.epoch = counter.epoch
+                        } else if let known = knownAtPoll[index], counter.lastSeq > 0, counter.lastSeq < known {
+                            // A counter below a seq this node was given: a failover promoted a
+                            // master that lacks the last comments (0: the room's keys are gone
+                            // altogether, and its next comment starts a new epoch).
+                            behind.append((room, known, counter.epoch))
                             Self.scheduleVerifications(&state.feeds[room]!, now: now)
                         }
                         state.feeds[room]!.tracker!.learn(lastSeq: counter.lastSeq, now: now)
@@ -492,7 +515,7 @@ final class RedisFeeds: Sendable {
                     }
                     return behind
                 }
-                for (room, known) in behind { bus.raiseCounter(of: room, to: known) }
+                for (room, known, epoch) in behind { bus.raiseCounter(of: room, to: known, epoch: epoch) }
             }
         }
     }

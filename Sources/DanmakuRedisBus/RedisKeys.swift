@@ -233,13 +233,14 @@ enum RedisScripts {
         return 1 - reused
         """
 
-    /// Raises the room's counter KEYS[1] to ARGV[1] if it exists and is below it (a master
-    /// promoted in a failover that lacks the last comments numbered: a push node was given seqs up
-    /// to ARGV[1], and a new comment must not take one of them). A counter that is gone stays gone:
-    /// the room's next comment starts a new epoch. Returns 1 when it was raised.
+    /// Raises the room's counter KEYS[1] to ARGV[1] if it exists, is below it, and the room's
+    /// numbering is still epoch ARGV[2] (KEYS[2]): a master promoted in a failover that lacks the
+    /// last comments numbered, while a push node was given seqs up to ARGV[1] in that numbering,
+    /// and a new comment must not take one of them. A counter that is gone stays gone, and a
+    /// numbering that started over is left alone. Returns 1 when it was raised.
     static let raiseCounter = """
         local last = tonumber(redis.call('GET', KEYS[1]) or '')
-        if last and last < tonumber(ARGV[1]) then
+        if last and redis.call('GET', KEYS[2]) == ARGV[2] and last < tonumber(ARGV[1]) then
             redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
             return 1
         end

@@ -345,7 +345,11 @@ final class Inbox: BusSubscriber {
                 ])
                 _ = try await server.command(["CLIENT", "KILL", "TYPE", "pubsub"])
                 try await inbox.retracted.wait(for: "both lost comments") { Set($0) == [3, 4] }
-                // The counter is raised past them, so the next comment takes a fresh seq.
+                // The counter is raised past them (by the poll that follows a resubscription), so
+                // the next comment takes a fresh seq.
+                for _ in 0..<100 where !(try await server.command(["GET", keys.seq])).contains("\r\n4\r\n") {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
                 let next = try await bus.append(room: room, unnumbered: try unnumbered("c4"))
                 #expect(next.seq == 5)
                 try await Task.sleep(for: .milliseconds(2500))
