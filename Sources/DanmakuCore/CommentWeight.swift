@@ -10,7 +10,7 @@
 ///   mode, ids `anon-…`); for anyone else signed in, 1 + the token's `level` claim (0–6, so 1 to
 ///   7) when the site issues one, else 5;
 /// - record: minus what the author's recent record in the room takes off (`AuthorRecords`:
-///   comments removed through reports, a ban), 0 to `maxPenalty`; the accepted weight is the
+///   reported comments staff removed, a ban), 0 to `maxPenalty`; the accepted weight is the
 ///   standing less the record, at least 1;
 /// - reception: 1 more for each doubling of its likes (1 like: +1, 3: +2, 7: +3, 15 or more: +4);
 /// - at most 10.

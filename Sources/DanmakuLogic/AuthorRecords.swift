@@ -5,8 +5,9 @@ import DanmakuCore
 import Synchronization
 
 /// What an author did lately in a room that lowers the weight their next comments there are
-/// accepted with (`CommentWeight`): each comment of theirs taken out through reports (hidden by
-/// viewers' reports, or removed by staff acting on a report) takes 1 off, up to `maxRemovals`,
+/// accepted with (`CommentWeight`): each comment of theirs staff took out acting on reports
+/// (remove or ban from the queue; viewers' reports alone, which anyone's accounts can file, do
+/// not count) takes 1 off, up to `maxRemovals`,
 /// for `window` seconds; a ban from the room takes `banPenalty` off until `window` seconds after
 /// it ends (lifting it early forgives it).
 ///
@@ -48,7 +49,7 @@ public final class AuthorRecords: Sendable {
         self.capacity = capacity
     }
 
-    /// A comment of `user` in `room` was taken out through reports at `now`.
+    /// Staff took a reported comment of `user` in `room` out at `now`.
     public func noteRemoval(of user: String, room: RoomID, now: Double) {
         update(Key(room: room.value, user: user)) { record in
             record.removals.append(now)
