@@ -75,22 +75,25 @@ struct PassedSeqs {
 
     /// Of `passed` (`passedComments()`, taken before the read), those at seqs from the first of
     /// `latest` (the room's latest stream entries, oldest first) upwards that the stream does not
-    /// hold: taken out of history since (their retraction told or on its way), or lost with a
-    /// failover that promoted a master without them. Forgotten here (their seqs count as skipped),
-    /// so each is named once. Nothing for an empty stream (the room's keys are gone altogether).
-    mutating func gone(of passed: [(seq: UInt64, id: String)], comparedWith latest: [EncodedComment]) -> [(seq: UInt64, id: String)] {
+    /// hold and that are still their seq's holder here: taken out of history since (their
+    /// retraction told or on its way), or lost with a failover that promoted a master without
+    /// them. Nothing for an empty stream (the room's keys are gone altogether).
+    func missing(of passed: [(seq: UInt64, id: String)], comparedWith latest: [EncodedComment]) -> [(seq: UInt64, id: String)] {
         guard let first = latest.first?.seq, !slots.isEmpty else { return [] }
         var held: [UInt64: EncodedComment] = [:]
         for comment in latest { held[comment.seq] = comment }
-        var gone: [(seq: UInt64, id: String)] = []
-        for (seq, id) in passed where seq >= first && held[seq]?.hasID(id) != true {
-            // Still the seq's holder here (not told as replaced meanwhile).
+        return passed.filter { seq, id in
+            let slot = slots[Self.index(of: seq)]
+            return seq >= first && held[seq]?.hasID(id) != true && slot.seq == seq && slot.id == id
+        }.sorted { $0.seq < $1.seq }
+    }
+
+    /// Comments named lost: their seqs count as skipped from now on, so each is named once.
+    mutating func forget(_ comments: [(seq: UInt64, id: String)]) {
+        for (seq, id) in comments {
             let index = Self.index(of: seq)
-            guard slots[index].seq == seq, slots[index].id == id else { continue }
-            gone.append((seq, id))
-            slots[index].id = nil
+            if slots[index].seq == seq, slots[index].id == id { slots[index].id = nil }
         }
-        return gone.sorted { $0.seq < $1.seq }
     }
 
     private func slot(of seq: UInt64) -> Slot? {

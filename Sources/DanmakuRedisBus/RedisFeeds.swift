@@ -41,10 +41,18 @@ final class RedisFeeds: Sendable {
         /// a little later, for a comment a failover numbered again whose publish never came.
         var verifications: [NIODeadline] = []
         var verifying = false
-        /// Seqs whose pub/sub copy is being checked against the stream (`deliver`).
-        var confirming: Set<UInt64> = []
+        /// Comments (seq and id) whose pub/sub copy at a skipped seq is being checked against
+        /// the stream (`deliver`): one read each at a time.
+        var confirming: Set<String> = []
         /// The numbering the feed's seqs belong to (its epoch; 0 for none yet).
         var epoch: Int64 = 0
+        /// The room's numbering started over while the feed ran: the seqs it knows are the old
+        /// numbering's, so its counter is never raised to them.
+        var numberingStartedOver = false
+        /// Comments the first comparison after a failover found missing from the stream: named
+        /// lost only if the second still finds them missing, their retraction still untold (a
+        /// retraction's publish may lag behind the comparison's read).
+        var suspects: [(seq: UInt64, id: String)] = []
         /// Which of the room's retractions have been passed on; set with `tracker`.
         var retractions: RetractionLedger?
         var repairingRetractions = false
@@ -239,13 +247,14 @@ final class RedisFeeds: Sendable {
     /// room's stream, so history holds them (else they came by pub/sub).
     private func deliver(_ comments: [EncodedComment], room: RoomID, fromStream: Bool = false, bus: RedisBus? = nil) {
         let now = NIODeadline.now()
+        let bus = bus ?? owner.withLock { $0 }
         let (fresh, renumbered, lost, unconfirmed, subscribers) = state.withLock {
-            state -> ([EncodedComment], [EncodedComment], [(seq: UInt64, id: String)], [UInt64], [any BusSubscriber]) in
+            state -> ([EncodedComment], [EncodedComment], [(seq: UInt64, id: String)], [(seq: UInt64, key: String)], [any BusSubscriber]) in
             guard var feed = state.feeds[room] else { return ([], [], [], [], []) }
             var fresh: [EncodedComment] = []
             var renumbered: [EncodedComment] = []
             var lost: [(seq: UInt64, id: String)] = []
-            var unconfirmed: [UInt64] = []
+            var unconfirmed: [(seq: UInt64, key: String)] = []
             for comment in comments {
                 // Before the counter is read every comment is passed on (the push loop drops the old).
                 if feed.tracker?.see(comment.seq, now: now) ?? true {
@@ -263,7 +272,8 @@ final class RedisFeeds: Sendable {
                     feed.passed.passed(comment)
                     renumbered.append(comment)
                 case .atSkippedSeq:
-                    if feed.confirming.insert(comment.seq).inserted { unconfirmed.append(comment.seq) }
+                    let key = "\(comment.seq) \(comment.commentID ?? "")"
+                    if bus != nil, feed.confirming.insert(key).inserted { unconfirmed.append((comment.seq, key)) }
                 }
             }
             if !fresh.isEmpty { feed.lastPassed = now }
@@ -279,10 +289,10 @@ final class RedisFeeds: Sendable {
             for subscriber in subscribers { subscriber.renumbered(renumbered, room: room) }
         }
         // A pub/sub copy at a skipped seq: told only if the stream holds it there.
-        if let bus = bus ?? owner.withLock({ $0 }) {
-            for seq in unconfirmed {
+        if let bus {
+            for (seq, key) in unconfirmed {
                 bus.read(room: room, range: seq...seq).whenComplete { [self] result in
-                    state.withLock { _ = $0.feeds[room]?.confirming.remove(seq) }
+                    state.withLock { _ = $0.feeds[room]?.confirming.remove(key) }
                     if case .success(let found) = result { deliver(found, room: room, fromStream: true, bus: bus) }
                 }
             }
@@ -311,7 +321,16 @@ final class RedisFeeds: Sendable {
             let (lost, subscribers) = state.withLock { state -> ([(seq: UInt64, id: String)], [any BusSubscriber]) in
                 guard var feed = state.feeds[room] else { return ([], []) }
                 feed.verifying = false
-                let lost = feed.passed.gone(of: passed, comparedWith: latest.comments).filter { feed.retractions?.hasTold(id: $0.id) != true }
+                let missing = feed.passed.missing(of: passed, comparedWith: latest.comments).filter { feed.retractions?.hasTold(id: $0.id) != true }
+                var lost: [(seq: UInt64, id: String)] = []
+                if feed.verifications.isEmpty {
+                    // The second comparison: lost what the first found missing too.
+                    lost = missing.filter { candidate in feed.suspects.contains { $0.seq == candidate.seq && $0.id == candidate.id } }
+                    feed.passed.forget(lost)
+                    feed.suspects = []
+                } else {
+                    feed.suspects = missing
+                }
                 state.feeds[room] = feed
                 return (lost, Array(feed.subscribers.values))
             }
@@ -396,10 +415,14 @@ final class RedisFeeds: Sendable {
             for (room, feed) in state.feeds {
                 // After the retractions missed are read back: a comment retracted meanwhile is
                 // then known as such, not taken for one the failover lost.
-                if !feed.verifying, feed.subscribed, feed.tracker != nil, !feed.readBackLatest, !feed.repairingRetractions,
+                if !feed.verifying, feed.subscribed, feed.tracker != nil, feed.epoch != 0, !feed.readBackLatest, !feed.repairingRetractions,
                     feed.retractions?.missing(now: now, grace: .zero) == nil, let due = feed.verifications.first, due <= now
                 {
                     state.feeds[room]!.verifications.removeFirst()
+                    // The second keeps its distance from the first, however long the first waited.
+                    if let next = state.feeds[room]!.verifications.first {
+                        state.feeds[room]!.verifications[0] = max(next, now + Self.verifyAgainAfter)
+                    }
                     state.feeds[room]!.verifying = true
                     verifications.append(room)
                 }
@@ -490,7 +513,7 @@ final class RedisFeeds: Sendable {
             let chunk = Array(rooms[start..<min(start + 1000, rooms.count)])
             // The seqs known when the poll is sent: one published while it is on its way is not
             // taken for a counter behind it.
-            let knownAtPoll = state.withLock { state in chunk.map { state.feeds[$0]?.tracker?.known } }
+            let knownAtPoll = state.withLock { state in chunk.map { state.feeds[$0].flatMap { feed in feed.tracker.map { ($0.known, feed.epoch) } } } }
             bus.counters(of: chunk).whenSuccess { [self] counters in
                 let now = NIODeadline.now()
                 let behind = state.withLock { state -> [(RoomID, UInt64, Int64)] in
@@ -501,9 +524,14 @@ final class RedisFeeds: Sendable {
                         if counter.epoch != 0, counter.epoch != epoch {
                             // The room's first comment gave it a numbering; or the numbering started
                             // over, and the seqs passed belong to the old one.
-                            if epoch != 0 { state.feeds[room]!.passed = PassedSeqs() }
+                            if epoch != 0 {
+                                state.feeds[room]!.passed = PassedSeqs()
+                                state.feeds[room]!.numberingStartedOver = true
+                            }
                             state.feeds[room]!.epoch = counter.epoch
-                        } else if let known = knownAtPoll[index], counter.lastSeq > 0, counter.lastSeq < known {
+                        } else if let (known, knownEpoch) = knownAtPoll[index], !state.feeds[room]!.numberingStartedOver,
+                            epoch != 0, knownEpoch == epoch, counter.lastSeq > 0, counter.lastSeq < known
+                        {
                             // A counter below a seq this node was given: a failover promoted a
                             // master that lacks the last comments (0: the room's keys are gone
                             // altogether, and its next comment starts a new epoch).

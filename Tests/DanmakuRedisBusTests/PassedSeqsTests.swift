@@ -46,14 +46,15 @@ import Testing
         var passed = PassedSeqs()
         for (seq, id) in [(1, "a"), (2, "b"), (3, "c"), (4, "d"), (5, "e")] { try passed.passed(comment(UInt64(seq), id)) }
         let before = passed.passedComments()
-        #expect(passed.gone(of: before, comparedWith: []).isEmpty, "an empty stream (the room's keys gone) names nothing")
+        #expect(passed.missing(of: before, comparedWith: []).isEmpty, "an empty stream (the room's keys gone) names nothing")
         // Passed while the read was on its way: not judged by it.
         try passed.passed(comment(6, "f"))
         // The stream's latest: 2 and 4 (1 is older than what was read; 3 retracted; 5 lost).
         let latest = try [comment(2, "b"), comment(4, "d")]
-        let gone = passed.gone(of: before, comparedWith: latest)
-        #expect(gone.map(\.seq) == [3, 5] && gone.map(\.id) == ["c", "e"])
-        #expect(passed.gone(of: passed.passedComments(), comparedWith: latest).map(\.seq) == [6], "each named once; 6 when judged by a later read")
+        let missing = passed.missing(of: before, comparedWith: latest)
+        #expect(missing.map(\.seq) == [3, 5] && missing.map(\.id) == ["c", "e"])
+        passed.forget(missing)
+        #expect(passed.missing(of: passed.passedComments(), comparedWith: latest).map(\.seq) == [6], "each named once; 6 when judged by a later read")
         #expect(try passed.classify(comment(5, "e")) == .atSkippedSeq, "a late copy is checked against the stream")
     }
 

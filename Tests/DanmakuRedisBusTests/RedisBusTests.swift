@@ -358,6 +358,30 @@ final class Inbox: BusSubscriber {
         }
     }
 
+    /// A room whose keys were lost starts a new numbering (epoch) at seq 1: that is not a counter
+    /// behind, and the push node leaves it alone.
+    @Test func aNewNumberingIsNotRaisedToTheOldOnesSeqs() async throws {
+        try await RedisServer.with { server in
+            try await withBus(server) { bus in
+                let inbox = Inbox()
+                try await bus.subscribe(room, subscriber: inbox, on: MultiThreadedEventLoopGroup.singleton.next()).get()
+                for index in 0..<3 {
+                    let stored = try await bus.append(room: room, unnumbered: try unnumbered("c\(index)"))
+                    try await bus.publish([stored], room: room)
+                }
+                try await inbox.seqs.wait { $0 == [1, 2, 3] }
+                // Let a poll learn the room's epoch, then lose every key of the room.
+                try await Task.sleep(for: .milliseconds(1200))
+                let keys = RedisKeys(room)
+                _ = try await server.command(["DEL"] + keys.numbering)
+                #expect(try await bus.append(room: room, unnumbered: try unnumbered("n0")).seq == 1, "a new numbering")
+                try await Task.sleep(for: .milliseconds(2500))  // two polls
+                #expect(try await bus.append(room: room, unnumbered: try unnumbered("n1")).seq == 2, "not raised past the old numbering's 3")
+                #expect(inbox.retracted.value.isEmpty, "nothing of the old numbering taken for lost")
+            }
+        }
+    }
+
     /// A comment taken back after its seq was read as empty, whose publish comes late: a copy by
     /// pub/sub at a skipped seq is told only if the stream holds it, and this one it does not.
     @Test func aLatePublishOfACommentTakenBackIsNotTold() async throws {
