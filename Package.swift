@@ -335,6 +335,7 @@ let package = Package(
             name: "DanmakuLogicTests",
             dependencies: [
                 "DanmakuLogic", "DanmakuCore", "DanmakuBus", "DanmakuFormats",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],

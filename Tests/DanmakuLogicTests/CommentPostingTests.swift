@@ -1,3 +1,4 @@
+import Crypto
 import DanmakuBus
 import DanmakuCore
 import DanmakuLogic
@@ -202,5 +203,21 @@ extension Result where Failure == DanmakuError {
     var errorCode: String? {
         if case .failure(let error) = self { return error.code }
         return nil
+    }
+}
+
+/// An anonymous author's id: "anon-" and the first 6 bytes of the address's HMAC in hex, the same
+/// for the same address under one salt.
+@Suite struct AnonymousIdentityTests {
+    @Test func theIDIsTheHMACsFirstSixBytesInHex() async throws {
+        let salt = Array(repeating: UInt8(7), count: 32)
+        let identity = AnonymousIdentity(fetchSalt: { salt })
+        let author = try await identity.author(forAddress: "203.0.113.9")
+        // HMAC-SHA256(key: 32 × 0x07, "203.0.113.9"), its first 6 bytes.
+        let expected = HMAC<SHA256>.authenticationCode(for: Data("203.0.113.9".utf8), using: SymmetricKey(data: salt))
+            .prefix(6).map { String(format: "%02x", $0) }.joined()
+        #expect(author.id == "anon-" + expected && author.name == "anonymous")
+        #expect(try await identity.author(forAddress: "203.0.113.9") == author)
+        #expect(try await identity.author(forAddress: "203.0.113.10") != author)
     }
 }
