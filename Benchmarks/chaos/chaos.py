@@ -1101,8 +1101,9 @@ def check(harness, workload, histories):
             anomaly("lost" if post else "undeclared_gaps", at, viewer=name, seq=seq, id=cid, room=room,
                     detail=None if post else "in history, not answered 201 (outcome unknown to the client)")
         for cid, seq in viewer["screen"].items():
-            if cid in history or cid in viewer["after_retract_ids"] or cid in shown_late:
-                continue  # (one anomaly per comment: shown after its retraction is already counted)
+            if cid in history or cid in viewer["after_retract_ids"]:
+                continue  # (one anomaly per comment: shown after its retract is already counted)
+            # Shown late and still on the screen at the end is a second breach: its retract never came.
             at = next((t for t, s, c in viewer["deliveries"] if c == cid), harness.now())
             # A viewer away when the retract went out is sent it again by its resume.
             reconnected = bool(viewer["drops"] or viewer["connects"][1:])

@@ -131,8 +131,9 @@ class CheckerTests(unittest.TestCase):
         self.assertEqual(self.check(harness, workload, history)[0], {"shown_after_retract": 1})
         harness, workload = make_workload(self.posts, [dict(retraction, sent=5.0, answered=5.1)])
         viewer(workload, [batch((1, "a"), (2, "b"), (3, "c"))], connects=[{"at": 0.0}, {"at": 6.0}])
-        # Delivered 5.9 s after the 200 (the viewer reconnected before the retraction).
-        self.assertEqual(self.check(harness, workload, history)[0], {"shown_after_retract": 1})
+        # Delivered 5.9 s after the 200 (the viewer reconnected before the retraction), and its
+        # retract never came: still on the screen at the end, a second breach.
+        self.assertEqual(self.check(harness, workload, history)[0], {"shown_after_retract": 1, "retract_lost": 1})
 
     def test_a_late_comment_its_retract_follows_on_the_same_connection(self):
         retraction = {"id": "b", "seq": 2, "room": "r", "sent": 5.0, "answered": 5.1, "status": 200}
