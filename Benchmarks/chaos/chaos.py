@@ -331,7 +331,7 @@ async def http(host, port, method, path, body=None, headers=None, timeout=3.0):
 
 NODE_FLAGS = ["--allow-anonymous-posts", "--threads", "1", "--user-rate", "100000/100000",
               "--ip-rate", "100000/100000", "--read-rate", "100000/100000", "--room-rate", "100000/100000",
-              "--history", "100000", "--log-level", "notice"]
+              "--history", "100000"]
 
 
 class Harness:
@@ -489,7 +489,7 @@ class Harness:
         roles = "ingest,logic" if name in self.api else "push"
         host = "0.0.0.0" if self.mode == "netns" else "127.0.0.1"
         argv = [os.path.abspath(self.args.binary), "serve", "--roles", roles, "--bus", self.bus_url(),
-                "--host", host, "--port", str(self.ports[name]), "--node-name", name, *NODE_FLAGS]
+                "--host", host, "--port", str(self.ports[name]), "--node-name", name, *NODE_FLAGS, "--log-level", self.args.node_log_level]
         if self.topology != "single":
             argv += ["--bus-min-replicas", str(self.args.min_replicas or (2 if self.topology == "sentinel" else 1))]
         return argv
@@ -1257,6 +1257,8 @@ def main():
     parser.add_argument("--loopback", action="store_true", help="run on loopback even where namespaces work")
     parser.add_argument("--print-schedule", action="store_true", help="print the schedule for the seed and exit")
     parser.add_argument("--keep-logs", action="store_true", help="keep the processes' logs (their directory is printed)")
+    parser.add_argument("--node-log-level", default="notice", choices=["trace", "debug", "info", "notice", "warning"],
+                        help="the danmaku nodes' --log-level (debug names every comment and retraction a push node takes)")
     args = parser.parse_args()
 
     if args.print_schedule:

@@ -15,7 +15,7 @@ final class LoopRoom {
     /// Viewers waiting for their history snapshot; they collect what is flushed meanwhile.
     private(set) var joining: [RoomSubscription] = []
     /// The room's comments back in seq order, as they come from the bus.
-    private var order = SeqOrder()
+    private(set) var order = SeqOrder()
     /// In-order comments for the next batch.
     var pending: [EncodedComment] = []
     /// When `pending` last went from empty to holding comments (for `danmaku_batch_wait_seconds`).

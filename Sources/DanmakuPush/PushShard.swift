@@ -186,6 +186,12 @@ final class PushShard {
     func retract(seq: UInt64, id: String, room roomID: RoomID, seqReused: Bool, reason: RetractReason? = nil) {
         eventLoop.preconditionInEventLoop()
         guard let room = rooms[roomID] else { return }
+        if hub.logger.logLevel <= .debug {
+            hub.logger.debug("retract on loop", metadata: [
+                "room": "\(roomID)", "seq": "\(seq)", "id": "\(id)", "next": "\(room.order.next.map(String.init) ?? "-")",
+                "viewers": "\(room.viewerCount)", "fanningOut": "\(room.isFanningOut)",
+            ])
+        }
         if room.retract(seq: seq, id: id, seqReused: seqReused, reason: reason, now: eventLoop.now) { markDirty(room) }
     }
 

@@ -80,7 +80,7 @@ public final class RedisBus: CommentBus, CommentLog {
         self.logger = logger
         self.metrics = metrics
         self.withdrawals = Withdrawals(logger: logger)
-        let feeds = RedisFeeds(metrics: metrics)
+        let feeds = RedisFeeds(metrics: metrics, logger: logger)
         self.feeds = feeds
         let scripts = scripts
         self.redis = RedisRouter(

@@ -4,6 +4,7 @@ import DanmakuBus
 import DanmakuCore
 import DanmakuRedis
 import Foundation
+import Logging
 import NIOCore
 import Synchronization
 
@@ -72,8 +73,11 @@ final class RedisFeeds: Sendable {
     private let state = Mutex(State())
     private let metrics: BusMetrics
 
-    init(metrics: BusMetrics) {
+    private let logger: Logger
+
+    init(metrics: BusMetrics, logger: Logger) {
         self.metrics = metrics
+        self.logger = logger
     }
 
     var count: Int { state.withLock { $0.feeds.count } }
@@ -281,6 +285,12 @@ final class RedisFeeds: Sendable {
             return (fresh, renumbered, lost, unconfirmed, Array(feed.subscribers.values))
         }
         tellLost(lost, heldAgain: true, room: room, subscribers: subscribers)
+        if logger.logLevel <= .debug {
+            logger.debug("bus comments", metadata: [
+                "room": "\(room)", "source": "\(fromStream ? "stream" : "pubsub")", "seqs": "\(comments.map(\.seq))",
+                "fresh": "\(fresh.map(\.seq))", "renumbered": "\(renumbered.map(\.seq))", "unconfirmed": "\(unconfirmed.map(\.seq))",
+            ])
+        }
         if !fresh.isEmpty {
             for subscriber in subscribers { subscriber.deliver(fresh, room: room) }
         }
@@ -374,6 +384,12 @@ final class RedisFeeds: Sendable {
             }
             state.feeds[room] = feed
             return (fresh, Array(feed.subscribers.values))
+        }
+        if logger.logLevel <= .debug {
+            logger.debug("bus retractions", metadata: [
+                "room": "\(room)", "readBack": "\(readBack)", "received": "\(retractions.map { "\($0.n.map(String.init) ?? "-")/\($0.seq)/\($0.id)" })",
+                "told": "\(fresh.map(\.seq))", "subscribers": "\(subscribers.count)",
+            ])
         }
         for retraction in fresh {
             for subscriber in subscribers {
