@@ -57,8 +57,8 @@ public final class AnonymousIdentity: Sendable {
         // Hex by table: `String(format:)` per byte cost more than the HMAC itself, on every post.
         var id = Array("anon-".utf8)
         for byte in mac.prefix(6) {
-            id.append(hexDigits[Int(byte >> 4)])
-            id.append(hexDigits[Int(byte & 0x0F)])
+            id.append(hexDigits[Int(truncatingIfNeeded: byte >> 4)])
+            id.append(hexDigits[Int(truncatingIfNeeded: byte & 0x0F)])
         }
         return CommentAuthor(id: String(decoding: id, as: UTF8.self), name: "anonymous")
     }
