@@ -57,6 +57,30 @@ final class Inbox: BusSubscriber {
         }
     }
 
+    /// An `Inbox` subscribed to the room, once it has received `count` comments (c0, c1, …)
+    /// appended and published through `bus`.
+    func subscribedInbox(_ bus: RedisBus, afterPublishing count: Int) async throws -> Inbox {
+        let inbox = Inbox()
+        try await bus.subscribe(room, subscriber: inbox, on: MultiThreadedEventLoopGroup.singleton.next()).get()
+        for index in 0..<count {
+            let stored = try await bus.append(room: room, unnumbered: try unnumbered("c\(index)"))
+            try await bus.publish([stored], room: room)
+        }
+        try await inbox.seqs.wait { $0 == Array(1...UInt64(count)) }
+        return inbox
+    }
+
+    /// As a master promoted in a failover that never received seq 3: its stream and counter end
+    /// at 2, and `comment` is stored as the next one, seq 3 again (in one step, so no poll raises
+    /// the counter in between).
+    func storeAtSeq3AsAPromotedReplicaWould(_ comment: ByteBuffer, on server: RedisServer) async throws {
+        let keys = RedisKeys(room)
+        let lost = "redis.call('XDEL', KEYS[2], '3-0') redis.call('XSETID', KEYS[2], '2-0') redis.call('SET', KEYS[1], '2') "
+        let reply = try await server.command(
+            ["EVAL", lost + RedisScripts.append, "\(keys.numbering.count)"] + keys.numbering + [String(buffer: comment), "50", ""])
+        #expect(reply.hasPrefix(":3\r\n"), "\(reply)")
+    }
+
     func unnumbered(_ text: String) throws -> ByteBuffer {
         try DanmakuCore.Comment(
             seq: 0, id: text, room: room.value, user: CommentAuthor(id: "u", name: "U"), text: text, color: "#ffffff",
@@ -274,21 +298,9 @@ final class Inbox: BusSubscriber {
     @Test func aCommentAFailoverNumberedWithAPassedSeqIsToldAsRenumbered() async throws {
         try await RedisServer.with { server in
             try await withBus(server) { bus in
-                let inbox = Inbox()
-                try await bus.subscribe(room, subscriber: inbox, on: MultiThreadedEventLoopGroup.singleton.next()).get()
-                for index in 0..<3 {
-                    let stored = try await bus.append(room: room, unnumbered: try unnumbered("c\(index)"))
-                    try await bus.publish([stored], room: room)
-                }
-                try await inbox.seqs.wait { $0 == [1, 2, 3] }
-                // As the promoted replica: its stream and counter end at 2, and the next comment
-                // takes seq 3 (in the same step, so no poll raises the counter in between).
-                let keys = RedisKeys(room)
+                let inbox = try await subscribedInbox(bus, afterPublishing: 3)
                 let again = try unnumbered("c3")
-                let lost = "redis.call('XDEL', KEYS[2], '3-0') redis.call('XSETID', KEYS[2], '2-0') redis.call('SET', KEYS[1], '2') "
-                let reply = try await server.command(
-                    ["EVAL", lost + RedisScripts.append, "\(keys.numbering.count)"] + keys.numbering + [String(buffer: again), "50", ""])
-                #expect(reply.hasPrefix(":3\r\n"), "\(reply)")
+                try await storeAtSeq3AsAPromotedReplicaWould(again, on: server)
                 try await bus.publish([EncodedComment(numbering: again, seq: 3, room: room)], room: room)
                 try await inbox.renumbered.wait(for: "the second holder of seq 3") { $0 == [3] }
                 #expect(inbox.seqs.value == [1, 2, 3], "not delivered as a new seq")
@@ -303,18 +315,8 @@ final class Inbox: BusSubscriber {
     @Test func anUnpublishedCommentNumberedAgainIsFoundAfterTheResubscription() async throws {
         try await RedisServer.with { server in
             try await withBus(server) { bus in
-                let inbox = Inbox()
-                try await bus.subscribe(room, subscriber: inbox, on: MultiThreadedEventLoopGroup.singleton.next()).get()
-                for index in 0..<3 {
-                    let stored = try await bus.append(room: room, unnumbered: try unnumbered("c\(index)"))
-                    try await bus.publish([stored], room: room)
-                }
-                try await inbox.seqs.wait { $0 == [1, 2, 3] }
-                let keys = RedisKeys(room)
-                let lost = "redis.call('XDEL', KEYS[2], '3-0') redis.call('XSETID', KEYS[2], '2-0') redis.call('SET', KEYS[1], '2') "
-                let reply = try await server.command(
-                    ["EVAL", lost + RedisScripts.append, "\(keys.numbering.count)"] + keys.numbering + [String(buffer: try unnumbered("c3")), "50", ""])
-                #expect(reply.hasPrefix(":3\r\n"), "\(reply)")
+                let inbox = try await subscribedInbox(bus, afterPublishing: 3)
+                try await storeAtSeq3AsAPromotedReplicaWould(try unnumbered("c3"), on: server)
                 // Never published; the subscription moves, as in a failover.
                 _ = try await server.command(["CLIENT", "KILL", "TYPE", "pubsub"])
                 try await inbox.renumbered.wait(for: "the unpublished holder of seq 3") { $0 == [3] }
@@ -330,13 +332,7 @@ final class Inbox: BusSubscriber {
     @Test func commentsAFailoverLostAreTakenOffTheScreens() async throws {
         try await RedisServer.with { server in
             try await withBus(server) { bus in
-                let inbox = Inbox()
-                try await bus.subscribe(room, subscriber: inbox, on: MultiThreadedEventLoopGroup.singleton.next()).get()
-                for index in 0..<4 {
-                    let stored = try await bus.append(room: room, unnumbered: try unnumbered("c\(index)"))
-                    try await bus.publish([stored], room: room)
-                }
-                try await inbox.seqs.wait { $0 == [1, 2, 3, 4] }
+                let inbox = try await subscribedInbox(bus, afterPublishing: 4)
                 // As the promoted replica: it had up to seq 2.
                 let keys = RedisKeys(room)
                 _ = try await server.command([
@@ -363,13 +359,7 @@ final class Inbox: BusSubscriber {
     @Test func aNewNumberingIsNotRaisedToTheOldOnesSeqs() async throws {
         try await RedisServer.with { server in
             try await withBus(server) { bus in
-                let inbox = Inbox()
-                try await bus.subscribe(room, subscriber: inbox, on: MultiThreadedEventLoopGroup.singleton.next()).get()
-                for index in 0..<3 {
-                    let stored = try await bus.append(room: room, unnumbered: try unnumbered("c\(index)"))
-                    try await bus.publish([stored], room: room)
-                }
-                try await inbox.seqs.wait { $0 == [1, 2, 3] }
+                let inbox = try await subscribedInbox(bus, afterPublishing: 3)
                 // Let a poll learn the room's epoch, then lose every key of the room.
                 try await Task.sleep(for: .milliseconds(1200))
                 let keys = RedisKeys(room)
@@ -412,13 +402,7 @@ final class Inbox: BusSubscriber {
     @Test func aCounterAFailoverPutBehindPublishedSeqsIsRaisedBack() async throws {
         try await RedisServer.with { server in
             try await withBus(server) { bus in
-                let inbox = Inbox()
-                try await bus.subscribe(room, subscriber: inbox, on: MultiThreadedEventLoopGroup.singleton.next()).get()
-                for index in 0..<3 {
-                    let stored = try await bus.append(room: room, unnumbered: try unnumbered("c\(index)"))
-                    try await bus.publish([stored], room: room)
-                }
-                try await inbox.seqs.wait { $0 == [1, 2, 3] }
+                let inbox = try await subscribedInbox(bus, afterPublishing: 3)
                 let keys = RedisKeys(room)
                 _ = try await server.command(["SET", keys.seq, "1"])
                 // Counters are polled each second.
