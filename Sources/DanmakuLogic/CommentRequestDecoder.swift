@@ -59,42 +59,25 @@ struct CommentRequestDecoder {
 
     private mutating func object() throws -> CommentRequest {
         skipWhitespace()
-        try expect(UInt8(ascii: "{"))
+        guard peek() == UInt8(ascii: "{") else { throw Failure.notJSON }
         var text: String?
         var color: String?
         var mode: String?
         var size: String?
         var pool: Bool?
         var seen: UInt8 = 0
-        skipWhitespace()
-        if peek() == UInt8(ascii: "}") {
-            index += 1
-        } else {
-            while true {
-                skipWhitespace()
-                let key = try string()
-                skipWhitespace()
-                try expect(UInt8(ascii: ":"))
-                skipWhitespace()
-                if let field = Field(rawValue: key) {
-                    guard seen & field.bit == 0 else { throw Failure.duplicate(key) }
-                    seen |= field.bit
-                    switch field {
-                    case .text:
-                        guard let value = try optionalString(field) else { throw Failure.null(key) }
-                        text = value
-                    case .color: color = try optionalString(field)
-                    case .mode: mode = try optionalString(field)
-                    case .size: size = try optionalString(field)
-                    case .pool: pool = try optionalBool(field)
-                    }
-                } else {
-                    try skipValue(depth: 1)
-                }
-                skipWhitespace()
-                guard let separator = next() else { throw Failure.notJSON }
-                if separator == UInt8(ascii: "}") { break }
-                guard separator == UInt8(ascii: ",") else { throw Failure.notJSON }
+        try items(closing: UInt8(ascii: "}"), keyed: true) { decoder, key in
+            guard let key, let field = Field(rawValue: key) else { return try decoder.skipValue(depth: 1) }
+            guard seen & field.bit == 0 else { throw Failure.duplicate(key) }
+            seen |= field.bit
+            switch field {
+            case .text:
+                guard let value = try decoder.optionalString(field) else { throw Failure.null(key) }
+                text = value
+            case .color: color = try decoder.optionalString(field)
+            case .mode: mode = try decoder.optionalString(field)
+            case .size: size = try decoder.optionalString(field)
+            case .pool: pool = try decoder.optionalBool(field)
             }
         }
         skipWhitespace()
@@ -146,41 +129,36 @@ struct CommentRequestDecoder {
         case UInt8(ascii: "t"): try literal("true")
         case UInt8(ascii: "f"): try literal("false")
         case UInt8(ascii: "n"): try literal("null")
-        case UInt8(ascii: "{"):
+        case UInt8(ascii: "{"): try items(closing: UInt8(ascii: "}"), keyed: true) { decoder, _ in try decoder.skipValue(depth: depth + 1) }
+        case UInt8(ascii: "["): try items(closing: UInt8(ascii: "]"), keyed: false) { decoder, _ in try decoder.skipValue(depth: depth + 1) }
+        default: try number()
+        }
+    }
+
+    /// The members of an object (`keyed`: each a key, a colon and a value) or the elements of an
+    /// array whose opening bracket is at `index`, up to the `closing` one: `item` reads each value
+    /// (given its key), and the brackets, separators and whitespace around them are checked here.
+    private mutating func items(closing: UInt8, keyed: Bool, _ item: (inout Self, String?) throws -> Void) throws {
+        index += 1
+        skipWhitespace()
+        if peek() == closing {
             index += 1
+            return
+        }
+        while true {
             skipWhitespace()
-            if peek() == UInt8(ascii: "}") {
-                index += 1
-                return
-            }
-            while true {
-                skipWhitespace()
-                _ = try string()
+            var key: String?
+            if keyed {
+                key = try string()
                 skipWhitespace()
                 try expect(UInt8(ascii: ":"))
                 skipWhitespace()
-                try skipValue(depth: depth + 1)
-                skipWhitespace()
-                guard let separator = next() else { throw Failure.notJSON }
-                if separator == UInt8(ascii: "}") { return }
-                guard separator == UInt8(ascii: ",") else { throw Failure.notJSON }
             }
-        case UInt8(ascii: "["):
-            index += 1
+            try item(&self, key)
             skipWhitespace()
-            if peek() == UInt8(ascii: "]") {
-                index += 1
-                return
-            }
-            while true {
-                skipWhitespace()
-                try skipValue(depth: depth + 1)
-                skipWhitespace()
-                guard let separator = next() else { throw Failure.notJSON }
-                if separator == UInt8(ascii: "]") { return }
-                guard separator == UInt8(ascii: ",") else { throw Failure.notJSON }
-            }
-        default: try number()
+            guard let separator = next() else { throw Failure.notJSON }
+            if separator == closing { return }
+            guard separator == UInt8(ascii: ",") else { throw Failure.notJSON }
         }
     }
 
