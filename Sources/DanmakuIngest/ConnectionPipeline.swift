@@ -74,13 +74,18 @@ public enum ConnectionPipeline {
     }
 
     /// Bounded unwritten bytes: past the high mark the channel turns unwritable, and the viewer is
-    /// closed as a slow consumer instead of buffering without limit.
+    /// closed as a slow consumer instead of buffering without limit. And a TCP user timeout of
+    /// the idle timeout, so the kernel closes a viewer that stops acknowledging what it is sent.
     private static func setViewerSocketOptions(_ channel: any Channel, push: PushConfiguration) throws {
         try channel.syncOptions?.setOption(
             .writeBufferWaterMark,
             value: .init(low: push.maxUnwrittenBytes / 2, high: push.maxUnwrittenBytes))
         if let sendBuffer = push.socketSendBufferBytes {
             try channel.syncOptions?.setOption(.socketOption(.so_sndbuf), value: SocketOptionValue(sendBuffer))
+        }
+        // A batch written is then as good as a ping answered (see `ViewerSocketLiveness`).
+        if let (option, milliseconds) = ViewerSocketLiveness.userTimeout(push.idleTimeout) {
+            try channel.syncOptions?.setOption(option, value: milliseconds)
         }
     }
 

@@ -17,9 +17,17 @@ import NIOCore
 /// hot one widens, by itself, on any machine.
 ///
 /// With an explicit budget (`--max-sends-per-second`) the measured cost is not used. The window
-/// never goes below the floor (`--batch-window-ms`) or above the ceiling
-/// (`--max-batch-window-ms`: latency is bounded before packets); a floor of zero is the naive
-/// mode, one frame per comment, and is left alone.
+/// never goes below the floor (`--batch-window-ms`), and goes above the ceiling
+/// (`--max-batch-window-ms`: latency is bounded before packets) only in overload; a floor of
+/// zero is the naive mode, one frame per comment, and is left alone.
+///
+/// **Overload.** A room whose viewers cannot each be written a frame per ceiling window within
+/// its share (a million viewers on a few cores) is not left to fall behind, nor its viewers to be
+/// closed as slow consumers: fan-out may then take up to `overloadBusy` of the loop, and the
+/// room's window widens past the ceiling as far as that needs, up to `maxDelay`
+/// (`--max-delay-ms`, 5 s). Past the maximum delay, and wherever a frame at the widened window
+/// would exceed `maximumFrameBytes`, the room is given a display budget (`RoomWindow.shedTo`)
+/// that keeps the bytes it writes within what the loop can write; its `shed` counts stay exact.
 public struct BatchWindowController: Sendable {
     /// What one room asks of the loop.
     public struct RoomLoad: Sendable, Equatable {
@@ -39,8 +47,10 @@ public struct BatchWindowController: Sendable {
 
     /// The shortest window (`--batch-window-ms`); zero is the naive mode.
     public let floor: TimeAmount
-    /// The longest window the controller may choose (`--max-batch-window-ms`).
+    /// The longest window the controller chooses while the loop keeps up (`--max-batch-window-ms`).
     public let ceiling: TimeAmount
+    /// The longest window an overloaded room may get (`--max-delay-ms`), never below the ceiling.
+    public let maxDelay: TimeAmount
     /// An explicit frames-per-second budget for this loop (`--max-sends-per-second` divided by
     /// the loops), used instead of the measured one.
     public let fixedSendsPerSecond: Double?
@@ -48,6 +58,10 @@ public struct BatchWindowController: Sendable {
     public let targetBusy: Double
     /// The share fan-out keeps however busy the loop is with other work.
     public static let minimumShare = 0.1
+    /// The share of its time the loop may be busy, fan-out included, when a room cannot be
+    /// served within the ceiling: the headroom `targetBusy` keeps for answering at once is spent
+    /// before a window widens past the ceiling.
+    public static let overloadBusy = 0.9
     /// Smoothed nanoseconds per frame written on this loop.
     public private(set) var frameCostNanoseconds: Double
     /// Smoothed share of the loop's time taken by work other than fan-out (posts, joins, pings).
@@ -71,11 +85,12 @@ public struct BatchWindowController: Sendable {
     static let smoothing = 0.3
 
     public init(
-        floor: TimeAmount, ceiling: TimeAmount, fixedSendsPerSecond: Double? = nil, targetBusy: Double = 0.6,
-        assumedFrameCostNanoseconds: Double = Self.assumedFrameCostNanoseconds
+        floor: TimeAmount, ceiling: TimeAmount, maxDelay: TimeAmount = .seconds(5), fixedSendsPerSecond: Double? = nil,
+        targetBusy: Double = 0.6, assumedFrameCostNanoseconds: Double = Self.assumedFrameCostNanoseconds
     ) {
         self.floor = floor
         self.ceiling = max(floor, ceiling)
+        self.maxDelay = max(self.ceiling, maxDelay)
         self.fixedSendsPerSecond = fixedSendsPerSecond
         self.targetBusy = min(1, max(Self.minimumShare, targetBusy))
         self.frameCostNanoseconds = assumedFrameCostNanoseconds
@@ -118,44 +133,102 @@ public struct BatchWindowController: Sendable {
         fixedSendsPerSecond ?? fanOutShare * 1e9 / max(1, frameCostNanoseconds)
     }
 
+    /// How many times its share a room may take in overload: what fan-out may use at
+    /// `overloadBusy` over what it may use at the target. One with an explicit budget, which is
+    /// the operator's limit.
+    public var overloadFactor: Double {
+        guard fixedSendsPerSecond == nil else { return 1 }
+        return max(Self.minimumShare, Self.overloadBusy - otherWorkShare) / fanOutShare
+    }
+
+    /// What the controller chose for one room.
+    public struct RoomWindow: Sendable, Equatable {
+        /// The room's batch window.
+        public var window: TimeAmount
+        /// Comments a second the room's viewers may be sent while it is overloaded past what its
+        /// widest window can carry; nil when it is not.
+        public var shedTo: Int?
+
+        public init(window: TimeAmount, shedTo: Int? = nil) {
+            self.window = window
+            self.shedTo = shedTo
+        }
+    }
+
     /// The window for each room of `loads`, in the same order.
     public func windows(for loads: [RoomLoad]) -> [TimeAmount] {
-        guard isBatching else { return loads.map { _ in floor } }
+        plan(for: loads).map(\.window)
+    }
+
+    /// The window, and in overload the display budget, for each room of `loads`, in the same order.
+    public func plan(for loads: [RoomLoad]) -> [RoomWindow] {
+        guard isBatching else { return loads.map { _ in RoomWindow(window: floor) } }
         let floorSeconds = Double(floor.nanoseconds) / 1e9
         // Frames per second each room would cost at the floor window.
         let demands = loads.map { Double($0.viewers) * min($0.commentsPerSecond, 1 / floorSeconds) }
-        var windows = loads.map { _ in floor }
+        var plans = loads.map { _ in RoomWindow(window: floor) }
         var remaining = sendsPerSecond
         var unserved = loads.count
+        let factor = overloadFactor
         let ceilingSeconds = Double(ceiling.nanoseconds) / 1e9
         for index in demands.indices.sorted(by: { demands[$0] < demands[$1] }) {
-            let share = remaining / Double(unserved)
+            let load = loads[index]
+            let share = max(remaining / Double(unserved), 1)
             unserved -= 1
             // A room too quiet to put a few comments in one frame even at the widest window keeps
-            // the floor: widening would add latency and save few frames (the slices keep the loop
-            // answering whatever it costs).
-            if demands[index] <= share || loads[index].commentsPerSecond * ceilingSeconds < Self.fewestCommentsWorthWaitingFor {
+            // the floor while the loop can afford it: widening would add latency and save few
+            // frames (the slices keep the loop answering meanwhile).
+            let quiet = load.commentsPerSecond * ceilingSeconds < Self.fewestCommentsWorthWaitingFor
+            if demands[index] <= share || (quiet && demands[index] <= share * factor) {
                 remaining -= demands[index]
                 continue
             }
+            remaining -= share
             // The room's flushes per second are `share / viewers`: its window is the inverse, no
             // longer than it takes the room's comments to fill the largest frame worth sending.
-            var seconds = Double(loads[index].viewers) / max(share, 1)
-            if loads[index].bytesPerSecond > 0 {
-                seconds = min(seconds, Double(Self.maximumFrameBytes) / loads[index].bytesPerSecond)
+            let needed = Double(load.viewers) / share
+            if needed <= ceilingSeconds {
+                var seconds = needed
+                if load.bytesPerSecond > 0 {
+                    seconds = min(seconds, Double(Self.maximumFrameBytes) / load.bytesPerSecond)
+                }
+                plans[index] = RoomWindow(window: window(seconds: seconds))
+                continue
             }
-            windows[index] = window(seconds: seconds)
-            remaining -= share
+            plans[index] = overloaded(load, share: share * factor)
         }
-        return windows
+        return plans
     }
 
-    /// `seconds` rounded up to a multiple of the floor, between the floor and the ceiling.
-    private func window(seconds: Double) -> TimeAmount {
+    /// The plan of a room that cannot be written a frame per viewer per ceiling window within
+    /// its share: the ceiling, or past it the window that fits `share` frames a second, up to the
+    /// maximum delay; and a display budget where that window would still write more than the
+    /// loop can. (Never below the ceiling: a bigger room never gets a narrower window.)
+    private func overloaded(_ load: RoomLoad, share: Double) -> RoomWindow {
+        let wanted = Double(load.viewers) / share
+        let maxDelaySeconds = Double(maxDelay.nanoseconds) / 1e9
+        let chosen = max(ceiling, window(seconds: wanted, upTo: maxDelay))
+        let seconds = Double(chosen.nanoseconds) / 1e9
+        // The share of the room's comments (hence of the bytes of each frame) that keeps the
+        // loop within its budget at the maximum delay, and each frame within the largest
+        // worth sending.
+        var keep = min(1, maxDelaySeconds / wanted)
+        if load.bytesPerSecond > 0 {
+            keep = min(keep, Double(Self.maximumFrameBytes) / (load.bytesPerSecond * seconds))
+        }
+        guard keep < 1, load.commentsPerSecond > 0 else { return RoomWindow(window: chosen) }
+        // At least one comment a frame, so a room never goes blank.
+        let perSecond = max(load.commentsPerSecond * keep, 1 / seconds).rounded(.up)
+        return RoomWindow(window: chosen, shedTo: Int(saturating: perSecond))
+    }
+
+    /// `seconds` rounded up to a multiple of the floor, between the floor and `limit` (the
+    /// ceiling unless the room is overloaded).
+    private func window(seconds: Double, upTo limit: TimeAmount? = nil) -> TimeAmount {
         // A microsecond of slack: an estimate a hair above a round figure does not add a step.
         // Saturating (an estimate that is NaN or huge cannot trap), and halved so `+` cannot overflow.
         let wanted = min(Int64(saturating: (seconds * 1e9 - 1_000).rounded(.up)), Int64.max / 2)
         let steps = (wanted + floor.nanoseconds - 1) / floor.nanoseconds
-        return min(ceiling, max(floor, .nanoseconds(steps * floor.nanoseconds)))
+        return min(limit ?? ceiling, max(floor, .nanoseconds(steps * floor.nanoseconds)))
     }
 }

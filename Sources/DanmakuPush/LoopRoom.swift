@@ -22,6 +22,11 @@ final class LoopRoom {
     var pendingSince: NIODeadline?
     /// When the batch on its way (`outgoing`) started out (for `danmaku_room_fanout_seconds`).
     var fanOutStarted = NIODeadline.distantPast
+    /// When the first comment of the batch on its way arrived on this loop.
+    var outgoingSince: NIODeadline?
+    /// From the first comment's arrival to the last viewer's write, for the room's last batch:
+    /// the delay a comment sees on this node (`hello`'s `delayMs`, `danmaku_batch_delay_seconds`).
+    var recentDelay = TimeAmount.zero
     /// `danmaku.push`: from a traced comment's arrival on this loop to its batch's first writes
     /// (one span per batch, for its first traced comment; nil while tracing is off).
     private var traceSpan: (any Span)?
@@ -41,8 +46,13 @@ final class LoopRoom {
     var outgoing: Outgoing?
     /// Frames that must not overtake the batch on its way (retractions of its comments).
     var afterFanOut: [ByteBuffer] = []
-    /// The room's display budget, when it has one.
+    /// The room's display budget, when it has one: its setting's, or the overload's if tighter.
     var displayBudget: DisplayBudget?
+    /// The room's `displayPerSecond` setting.
+    private var settingPerSecond: Int?
+    /// The budget the window controller set while the room is overloaded (see
+    /// `BatchWindowController.RoomWindow.shedTo`).
+    private(set) var overloadPerSecond: Int?
 
     /// The last seq a budgeted flush covered.
     var budgetedThrough: UInt64 = 0
@@ -60,8 +70,30 @@ final class LoopRoom {
 
     /// Applies the room's `displayPerSecond` setting (nil: off).
     func setDisplayPerSecond(_ perSecond: Int?, now: NIODeadline) {
-        guard perSecond != displayBudget?.perSecond else { return }
-        displayBudget = perSecond.map { DisplayBudget(perSecond: $0, now: now) }
+        settingPerSecond = perSecond
+        applyDisplayBudget(now: now)
+    }
+
+    /// Applies the display budget the window controller sets while the room is overloaded past
+    /// what its widest window carries (nil: not overloaded).
+    func setOverloadShedding(_ perSecond: Int?, now: NIODeadline) {
+        guard perSecond != overloadPerSecond else { return }
+        overloadPerSecond = perSecond
+        applyDisplayBudget(now: now)
+    }
+
+    /// The tighter of the setting and the overload budget; the credit saved carries over.
+    private func applyDisplayBudget(now: NIODeadline) {
+        let limits = [settingPerSecond, overloadPerSecond].compactMap { $0 }
+        guard let perSecond = limits.min() else {
+            displayBudget = nil
+            return
+        }
+        if displayBudget == nil {
+            displayBudget = DisplayBudget(perSecond: perSecond, now: now)
+        } else if displayBudget!.perSecond != perSecond {
+            displayBudget!.retarget(perSecond: perSecond)
+        }
     }
 
     init(id: RoomID, window: TimeAmount) {
@@ -219,7 +251,8 @@ final class LoopRoom {
         let history = Self.leavingOut(retractedMeanwhile, from: snapshot.comments)
         let connection = viewer.viewer
         connection.sendHello(
-            room: id, lastSeq: snapshot.lastSeq, epoch: snapshot.epoch, window: window, online: online, displayPerSecond: displayBudget?.perSecond)
+            room: id, lastSeq: snapshot.lastSeq, epoch: snapshot.epoch, window: window, delay: recentDelay, online: online,
+            displayPerSecond: displayBudget?.perSecond)
         if let since, since < snapshot.lastSeq {
             if since + 1 < snapshot.firstAvailableSeq {
                 connection.sendGap(room: id, from: since + 1, to: snapshot.firstAvailableSeq - 1)

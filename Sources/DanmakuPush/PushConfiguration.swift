@@ -11,8 +11,12 @@ public struct PushConfiguration: Sendable {
     /// each room's window widens (between the batch window and `maxBatchWindowMilliseconds`) to
     /// stay under it.
     public var maxSendsPerSecond: Int?
-    /// Longest window the self-tuning window may choose.
+    /// Longest window the self-tuning window chooses while the node keeps up.
     public var maxBatchWindowMilliseconds = 250
+    /// Longest window an overloaded room may get: a node that cannot write each viewer a frame
+    /// per `maxBatchWindowMilliseconds` widens up to this rather than fall behind, and sheds past
+    /// it (see `BatchWindowController`).
+    public var maxDelayMilliseconds = 5_000
     /// The share of its time a loop should be busy at most: each room's window is chosen so that
     /// fan-out takes what posts, joins and heartbeats leave of it (see `BatchWindowController`),
     /// and the rest stays free to answer at once.

@@ -23,6 +23,11 @@ public struct PushMetrics: Sendable {
     let slowConsumerCloses: Counter
     /// Comments a display budget held back, summed over viewers.
     let shed: Counter
+    /// Pings written to viewers (counted once per sweep).
+    let pings: Counter
+    /// Pings not written because a batch written within the ping interval proved the viewer's
+    /// connection instead (counted once per sweep).
+    let pingsSpared: Counter
     /// Comments sent as part of another (merged repeats), counted once per batch.
     let merged: Counter
     /// From a comment's acceptance (its `ts`) to its arrival at this push node, for the first
@@ -39,8 +44,16 @@ public struct PushMetrics: Sendable {
     /// How long a batch's first comment waited on its loop for the batch to start going out: the
     /// window in force, plus whatever the loop was busy with.
     let batchWait: Timer
+    /// From a batch's first comment's arrival on its loop to the batch's write to the room's
+    /// last viewer on the loop: the window, the wait and the fan-out.
+    let batchDelay: Timer
 
     public static let batchWaitLabel = "danmaku_batch_wait_seconds"
+    public static let batchDelayLabel = "danmaku_batch_delay_seconds"
+    public static let batchDelayBuckets: [Duration] = [
+        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+        .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30),
+    ]
     public static let batchWaitBuckets: [Duration] = [
         .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(20), .milliseconds(50), .milliseconds(100),
         .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
@@ -98,9 +111,12 @@ public struct PushMetrics: Sendable {
         flushDuration = Timer(label: Self.flushDurationLabel, factory: factory)
         slowConsumerCloses = Counter(label: "danmaku_slow_consumer_closes_total", factory: factory)
         shed = Counter(label: "danmaku_shed_total", factory: factory)
+        pings = Counter(label: "danmaku_pings_total", factory: factory)
+        pingsSpared = Counter(label: "danmaku_pings_spared_total", factory: factory)
         merged = Counter(label: "danmaku_merged_total", factory: factory)
         busLatency = Timer(label: Self.busLatencyLabel, factory: factory)
         batchWait = Timer(label: Self.batchWaitLabel, factory: factory)
+        batchDelay = Timer(label: Self.batchDelayLabel, factory: factory)
         fanOutBySize = Self.roomSizeClasses.map {
             Timer(label: Self.fanOutDurationLabel, dimensions: [("viewers", Self.roomSizeLabel($0))], factory: factory)
         }
@@ -109,5 +125,17 @@ public struct PushMetrics: Sendable {
     /// The widest batch window in force on loop `index`, in seconds (Prometheus's base unit).
     func windowGauge(loop index: Int) -> Gauge {
         Gauge(label: "danmaku_batch_window_seconds", dimensions: [("loop", String(index))], factory: factory)
+    }
+
+    /// The longest delay of a room on loop `index` (its last batch: first comment's arrival to
+    /// last viewer's write), in seconds.
+    func delayGauge(loop index: Int) -> Gauge {
+        Gauge(label: "danmaku_room_delay_seconds", dimensions: [("loop", String(index))], factory: factory)
+    }
+
+    /// Rooms on loop `index` overloaded past their widest window, whose viewers a display budget
+    /// sheds to.
+    func sheddingGauge(loop index: Int) -> Gauge {
+        Gauge(label: "danmaku_overloaded_rooms", dimensions: [("loop", String(index))], factory: factory)
     }
 }

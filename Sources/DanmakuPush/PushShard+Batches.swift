@@ -65,6 +65,7 @@ extension PushShard {
                 if let since = room.pendingSince, !room.pending.isEmpty {
                     hub.metrics.batchWait.recordNanoseconds(max(0, (now - since).nanoseconds))
                 }
+                room.outgoingSince = room.pending.isEmpty ? nil : room.pendingSince
                 room.pendingSince = nil
                 room.fanOutStarted = NIODeadline.now()
                 let flushed = room.flush(allocator: allocator, framePerComment: false, compressor: compressorOnce, now: now, writeLimit: allowed)
@@ -121,6 +122,11 @@ extension PushShard {
     func recordFanOut(of room: LoopRoom) {
         guard !room.viewers.isEmpty else { return }
         metrics.fanOutDuration(viewers: room.viewers.count).recordNanoseconds((NIODeadline.now() - room.fanOutStarted).nanoseconds)
+        if let since = room.outgoingSince {
+            room.recentDelay = max(.zero, eventLoop.now - since)
+            metrics.batchDelay.recordNanoseconds(room.recentDelay.nanoseconds)
+            room.outgoingSince = nil
+        }
     }
 
     /// Writes between two looks at the clock: a few dozen microseconds of work at most.
@@ -193,11 +199,18 @@ extension PushShard {
             loads.append(.init(viewers: room.viewers.count, commentsPerSecond: room.commentsPerSecond, bytesPerSecond: room.bytesPerSecond))
         }
         var widest = windows.floor
-        for (room, window) in zip(tuned, windows.windows(for: loads)) {
-            room.window = window
-            widest = max(widest, window)
+        var shedding = 0
+        let now = eventLoop.now
+        for (room, plan) in zip(tuned, windows.plan(for: loads)) {
+            room.window = plan.window
+            room.setOverloadShedding(plan.shedTo, now: now)
+            widest = max(widest, plan.window)
+            if plan.shedTo != nil { shedding += 1 }
         }
         windowGauge.record(Double(widest.nanoseconds) / 1_000_000_000)
+        sheddingGauge.record(shedding)
+        let longestDelay = tuned.lazy.map(\.recentDelay).max() ?? .zero
+        delayGauge.record(Double(longestDelay.nanoseconds) / 1_000_000_000)
     }
 
     func record(_ written: Flushed) {

@@ -35,6 +35,10 @@ final class PushShard {
     static let tuningInterval = TimeAmount.milliseconds(100)
     let metrics: PushMetrics
     let windowGauge: Gauge
+    /// Rooms on this loop overloaded past their widest window, hence shedding.
+    let sheddingGauge: Gauge
+    /// The longest `recentDelay` of a room on this loop.
+    let delayGauge: Gauge
     private var sweeper: Scheduled<Void>?
     /// Open viewer connections on this loop, whatever rooms they watch.
     private var connections: [ObjectIdentifier: ViewerHandler] = [:]
@@ -60,10 +64,13 @@ final class PushShard {
         self.origin = eventLoop.now
         self.metrics = hub.metrics
         self.windowGauge = hub.metrics.windowGauge(loop: index)
+        self.sheddingGauge = hub.metrics.sheddingGauge(loop: index)
+        self.delayGauge = hub.metrics.delayGauge(loop: index)
         let configuration = hub.configuration
         self.windows = BatchWindowController(
             floor: .milliseconds(Int64(configuration.batchWindowMilliseconds)),
             ceiling: .milliseconds(Int64(configuration.maxBatchWindowMilliseconds)),
+            maxDelay: .milliseconds(Int64(clamping: configuration.maxDelayMilliseconds)),
             fixedSendsPerSecond: configuration.maxSendsPerSecond.map { Double($0) / Double(hub.shardCount) },
             targetBusy: configuration.targetLoopBusy)
     }
@@ -242,7 +249,17 @@ final class PushShard {
                 repairGap(missing, of: room)
             }
         }
-        for viewer in connections.values where viewer.heartbeat(now: now) == false { expired.append(viewer) }
+        var (pinged, spared) = (0, 0)
+        for viewer in connections.values {
+            switch viewer.heartbeat(now: now) {
+            case .notDue: break
+            case .pinged: pinged += 1
+            case .spared: spared += 1
+            case .expired: expired.append(viewer)
+            }
+        }
+        if pinged > 0 { metrics.pings.increment(by: pinged) }
+        if spared > 0 { metrics.pingsSpared.increment(by: spared) }
         if !windows.isBatching { windowGauge.record(0) }
         for viewer in expired { viewer.close(code: .goingAway, reason: "idle timeout") }
     }

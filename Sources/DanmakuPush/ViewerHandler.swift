@@ -51,6 +51,10 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     var shard: PushShard?
     private var lastInbound = NIODeadline.uptimeNanoseconds(0)
     private var nextPing = NIODeadline.uptimeNanoseconds(0)
+    /// Whether a batch was written since the last heartbeat: a store per batch, not a clock read.
+    private var wroteBatch = false
+    /// The heartbeat that last saw a batch written (see `heartbeat(now:)`).
+    private var lastBatchSeen = NIODeadline.uptimeNanoseconds(0)
     var postsInFlight = 0
     /// The viewer's user id as it appears in comment JSON, once known (from its token, or from
     /// its first accepted post): a display budget never holds back a viewer's own comments.
@@ -172,29 +176,61 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     /// event id), unless the viewer is closing.
     func send(batch frame: ByteBuffer, through seq: UInt64) {
         guard case .open = phase else { return }
+        wroteBatch = true
         outlet?.send(frame, batchThrough: seq, epoch: helloEpoch)
     }
 
-    func sendHello(room: RoomID, lastSeq: UInt64, epoch: Int64, window: TimeAmount, online: Int, displayPerSecond: Int?) {
+    func sendHello(
+        room: RoomID, lastSeq: UInt64, epoch: Int64, window: TimeAmount, delay: TimeAmount, online: Int, displayPerSecond: Int?
+    ) {
         helloEpoch = epoch
         send(ViewerMessage.frame(ViewerMessage.Hello(
             room: room.value, node: hub.configuration.nodeName, lastSeq: lastSeq, epoch: epoch,
             batchWindowMs: Int(window.nanoseconds / 1_000_000), online: online, displayPerSecond: displayPerSecond,
-            v: format.rawValue)))
+            delayMs: Int(clamping: delay.nanoseconds / 1_000_000), v: format.rawValue)))
     }
 
     func sendGap(room: RoomID, from: UInt64, to: UInt64) {
         send(ViewerMessage.frame(ViewerMessage.Gap(room: room.value, from: from, to: to)))
     }
 
-    /// Sends a ping when one is due; false when the viewer has been silent past the idle timeout.
-    func heartbeat(now: NIODeadline) -> Bool {
-        if outlet?.answersPings ?? false, now - lastInbound >= hub.configuration.idleTimeout { return false }
-        if now >= nextPing {
-            nextPing = now + hub.configuration.pingInterval
-            send(ServerFrame.ping)
+    /// Sends a ping when one is due; false when the viewer has shown no sign of life for the idle
+    /// timeout. Called once a second by the shard's sweep.
+    ///
+    /// Any frame from the viewer is a sign of life, and so is a batch written to it where the
+    /// socket has a TCP user timeout (`ViewerSocketLiveness`): the kernel then closes the
+    /// connection when what was written stays unacknowledged for the idle timeout, so a viewer
+    /// that keeps being sent batches needs no ping: a room's viewers cost one write per window,
+    /// not one more per ping interval, and no pong to read.
+    func heartbeat(now: NIODeadline) -> Heartbeat {
+        if wroteBatch {
+            wroteBatch = false
+            if ViewerSocketLiveness.batchesProveLife { lastBatchSeen = now }
         }
-        return true
+        let alive = max(lastInbound, lastBatchSeen)
+        if outlet?.answersPings ?? false, now - alive >= hub.configuration.idleTimeout { return .expired }
+        guard now >= nextPing else { return .notDue }
+        let interval = hub.configuration.pingInterval
+        // Spared: the next ping is due an interval after the last batch, not after this check.
+        guard now - lastBatchSeen >= interval else {
+            nextPing = lastBatchSeen + interval
+            return .spared
+        }
+        nextPing = now + interval
+        send(ServerFrame.ping)
+        return .pinged
+    }
+
+    /// What a heartbeat did for one viewer.
+    enum Heartbeat {
+        /// No ping was due.
+        case notDue
+        /// A ping was written.
+        case pinged
+        /// A ping was due, and a batch written within the interval served instead.
+        case spared
+        /// Nothing came from the viewer, nor was a batch written to it, for the idle timeout.
+        case expired
     }
 
     /// Starts the closing handshake: leaves the room, sends a close frame, and closes the socket

@@ -18,6 +18,9 @@ enum ViewerMessage {
         let online: Int
         /// The room's display budget when it has one: batches then carry a sample and `shed`.
         let displayPerSecond: Int?
+        /// How long the room's last batch took on this node, from its first comment's arrival
+        /// to its last viewer's write: the window and the fan-out (0 before the first batch).
+        let delayMs: Int
         /// The wire format of this connection's batches (`WireFormat`).
         let v: Int
     }

@@ -72,6 +72,7 @@ public final class DanmakuServer: Sendable {
         factory.durationHistogramBuckets[PushMetrics.busLatencyLabel] = PushMetrics.busLatencyBuckets
         factory.durationHistogramBuckets[LogicMetrics.postDurationLabel] = LogicMetrics.postDurationBuckets
         factory.durationHistogramBuckets[PushMetrics.batchWaitLabel] = PushMetrics.batchWaitBuckets
+        factory.durationHistogramBuckets[PushMetrics.batchDelayLabel] = PushMetrics.batchDelayBuckets
         factory.durationHistogramBuckets[PushMetrics.fanOutDurationLabel] = PushMetrics.fanOutDurationBuckets
         self.metricsFactory = factory
         let backend: Backend

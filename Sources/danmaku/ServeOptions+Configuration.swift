@@ -56,6 +56,7 @@ extension ServeOptions {
         guard maxSendsPerSecond.map({ $0 > 0 }) ?? true else { throw ValidationError("--max-sends-per-second must be positive") }
         configuration.push.maxSendsPerSecond = maxSendsPerSecond
         configuration.push.maxBatchWindowMilliseconds = try bounded(maxBatchWindowMilliseconds, 0...Self.maxWindowMilliseconds, "--max-batch-window-ms")
+        configuration.push.maxDelayMilliseconds = try bounded(maxDelayMilliseconds, 0...Self.maxWindowMilliseconds, "--max-delay-ms")
         configuration.push.compression = compression
         configuration.push.viewerPosts = viewerPosts
         configuration.push.maxInboundFrameBytes = maxFrameBytes

@@ -50,8 +50,11 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Frames per second this node may write, instead of the budget each loop measures (default: self-tuning).")
     var maxSendsPerSecond: Int?
 
-    @Option(name: .customLong("max-batch-window-ms"), help: "Longest window a busy room may get, ms (equal to --batch-window-ms: a fixed window).")
+    @Option(name: .customLong("max-batch-window-ms"), help: "Longest window a busy room may get while the node keeps up, ms (equal to --batch-window-ms: a fixed window).")
     var maxBatchWindowMilliseconds = Self.defaults.push.maxBatchWindowMilliseconds
+
+    @Option(name: .customLong("max-delay-ms"), help: "Longest window an overloaded room may get, ms: past --max-batch-window-ms only when the node cannot write every viewer a frame per that window; past this, the room sheds (at least --max-batch-window-ms).")
+    var maxDelayMilliseconds = Self.defaults.push.maxDelayMilliseconds
 
     @Flag(inversion: .prefixedEnableDisable, help: "Accept permessage-deflate (each batch compressed once per loop, shared by every viewer that negotiated it).")
     var compression = Self.defaults.push.compression

@@ -20,9 +20,12 @@ import Testing
         #expect(controller.windows(for: [Load(viewers: 100, commentsPerSecond: 1000)]) == [.milliseconds(10)])
         // One comment per frame: 10,000 viewers × 5/s is 50,000 frames/s, within the budget.
         #expect(controller.windows(for: [Load(viewers: 10_000, commentsPerSecond: 5)]) == [.milliseconds(10)])
-        // Over it (19,000 viewers × 7/s), but too quiet to put three comments in a 250 ms frame:
-        // widening would only add latency.
-        #expect(controller.windows(for: [Load(viewers: 19_000, commentsPerSecond: 7)]) == [.milliseconds(10)])
+        // Over it (12,000 viewers × 7/s, 84,000 frames/s), but too quiet to put three comments in
+        // a 250 ms frame, and within what the loop can write in overload: widening would only add
+        // latency.
+        #expect(controller.windows(for: [Load(viewers: 12_000, commentsPerSecond: 7)]) == [.milliseconds(10)])
+        // 19,000 × 7/s is 133,000 frames/s, more than the loop can write at all: it widens.
+        #expect(controller.windows(for: [Load(viewers: 19_000, commentsPerSecond: 7)]) == [.milliseconds(250)])
         // No comments, no frames: a big room that is silent keeps the floor too.
         #expect(controller.windows(for: [Load(viewers: 19_000, commentsPerSecond: 0)]) == [.milliseconds(10)])
     }
@@ -105,6 +108,50 @@ import Testing
         #expect(controller.sendsPerSecond == 100_000)
         #expect(controller.windows(for: [Load(viewers: 10_000, commentsPerSecond: 1000)]) == [.milliseconds(100)])
         #expect(controller.windows(for: [Load(viewers: 2_345, commentsPerSecond: 1000)]) == [.milliseconds(30)])
+    }
+
+    @Test func anOverloadedRoomWidensPastTheCeilingUpToTheMaximumDelay() {
+        // 8 µs a frame at 60 % of the loop: 75,000 frames/s, 112,500 at the overload's 90 %.
+        let controller = measured(8_000, busy: 0.6)
+        #expect(abs(controller.overloadFactor - 1.5) < 0.001)
+        // 19,000 viewers × 10 comments/s would need 253 ms at the target: past the ceiling, so the
+        // overload's budget decides (169 ms), and the window stays at the ceiling.
+        let node = controller.plan(for: [Load(viewers: 19_000, commentsPerSecond: 10)])
+        #expect(node == [.init(window: .milliseconds(250))], "a quiet room the loop cannot afford at the floor widens")
+        // 200,000 viewers: 1.78 s at the overload's budget, rounded up to the floor's multiple.
+        let huge = controller.plan(for: [Load(viewers: 200_000, commentsPerSecond: 10)])
+        #expect(huge == [.init(window: .milliseconds(1780))])
+        // 1,000,000 viewers would need 8.9 s: the window stops at the maximum delay and the room
+        // sheds to what the loop can write at it (5 / 8.9 of its 10 comments a second).
+        let million = controller.plan(for: [Load(viewers: 1_000_000, commentsPerSecond: 10)])
+        #expect(million == [.init(window: .seconds(5), shedTo: 6)])
+    }
+
+    @Test func anOverloadedRoomShedsToKeepItsFramesWithinTheLargestWorthSending() {
+        let controller = measured(8_000, busy: 0.6)
+        // 200,000 viewers get 1.78 s; 100 comments/s of 200 bytes would make 35 KB frames.
+        let plan = controller.plan(for: [Load(viewers: 200_000, commentsPerSecond: 100, bytesPerSecond: 100 * 200)])
+        #expect(plan[0].window == .milliseconds(1780))
+        #expect(plan[0].shedTo == 93, "32 KiB a frame: 92.06 comments a second, rounded up")
+    }
+
+    @Test func aLoopThatKeepsUpNeverSheds() {
+        let controller = measured(8_000, busy: 0.6)
+        for viewers in [100, 5_000, 19_000] {
+            for rate in [1.0, 10, 100, 1000] {
+                let plan = controller.plan(for: [Load(viewers: viewers, commentsPerSecond: rate, bytesPerSecond: rate * 100)])
+                #expect(plan[0].shedTo == nil, "\(viewers) viewers at \(rate)/s")
+                #expect(plan[0].window <= .milliseconds(250))
+            }
+        }
+    }
+
+    @Test func anExplicitBudgetIsNotExceededInOverload() {
+        let controller = BatchWindowController(
+            floor: .milliseconds(10), ceiling: .milliseconds(250), maxDelay: .seconds(5), fixedSendsPerSecond: 10_000)
+        #expect(controller.overloadFactor == 1)
+        // 50,000 viewers at 10,000 frames/s: one frame each per 5 s, exactly the maximum delay.
+        #expect(controller.plan(for: [Load(viewers: 50_000, commentsPerSecond: 20)]) == [.init(window: .seconds(5))])
     }
 
     @Test func naiveModeStaysNaive() {

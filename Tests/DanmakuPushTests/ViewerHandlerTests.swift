@@ -253,6 +253,59 @@ func json(_ frame: ParsedFrame) throws -> [String: Any] {
         #expect(try harness.frames(viewers[0]).map(seqs) == [[21, 22, 23]])
     }
 
+    @Test func anOverloadedRoomWidensPastTheCeilingThenShedsWithExactAccounting() async throws {
+        // A budget of 100 frames/s for 50 viewers: a frame each per 500 ms, past the 250 ms
+        // ceiling and past a maximum delay of 300 ms. The room widens to 300 ms and sheds to
+        // 3/5 of its comments; every viewer still accounts for every seq.
+        let harness = ViewerHarness(window: 10) {
+            $0.maxSendsPerSecond = 100
+            $0.maxBatchWindowMilliseconds = 250
+            $0.maxDelayMilliseconds = 300
+        }
+        let viewers = try (0..<50).map { _ in try harness.connect() }
+        var received = try viewers.map { try harness.frames($0).dropFirst().map { $0 } }
+        func drain() throws {
+            for (index, viewer) in viewers.enumerated() { received[index] += try harness.frames(viewer) }
+        }
+        // 20 comments/s for 4 s: the room's rate is measured, then its window chosen.
+        for _ in 0..<40 {
+            try await harness.post(2)
+            harness.loop.advanceTime(by: .milliseconds(100))
+            try drain()
+        }
+        let late = try harness.connect()
+        let hello = try json(try #require(try harness.frames(late).first))
+        #expect(hello["batchWindowMs"] as? Int == 300, "widened past the ceiling, up to the maximum delay")
+        #expect((hello["displayPerSecond"] as? Int).map { $0 >= 1 && $0 < 20 } == true, "shedding: \(hello)")
+        #expect((hello["delayMs"] as? Int ?? 0) > 0)
+        for _ in 0..<20 {
+            try await harness.post(2)
+            harness.loop.advanceTime(by: .milliseconds(100))
+            try drain()
+        }
+        harness.loop.advanceTime(by: .seconds(2))
+        try drain()
+        var shedSomewhere = false
+        for frames in received {
+            // Each batch takes the viewer from the previous one's lastSeq to its own: the seqs it
+            // carries plus its `shed` are exactly the seqs in between.
+            var through: UInt64 = 0
+            for frame in frames where frame.opcode == 0x1 {
+                let message = try json(frame)
+                guard message["type"] as? String == "comments" else { continue }
+                let carried = try seqs(frame)
+                let shed = message["shed"] as? Int ?? 0
+                let last = (message["lastSeq"] as? Int).map(UInt64.init) ?? carried.last!
+                #expect(carried.allSatisfy { $0 > through && $0 <= last })
+                #expect(UInt64(carried.count + shed) == last - through, "batch through \(last) after \(through)")
+                shedSomewhere = shedSomewhere || shed > 0
+                through = last
+            }
+            #expect(through == 120, "every viewer is brought to the last seq")
+        }
+        #expect(shedSomewhere)
+    }
+
     @Test func aBatchForManyViewersGoesOutInSlicesAndInOrder() async throws {
         // Slices too short for more than a few writes: a batch for 40 viewers takes several turns
         // of the loop, and the next batch waits until every viewer has the previous one.
@@ -377,6 +430,30 @@ func json(_ frame: ParsedFrame) throws -> [String: Any] {
         #expect(frames.last?.closeCode == 1001)
         harness.loop.advanceTime(by: .seconds(3))
         #expect(!channel.isActive, "closed after the close timeout")
+    }
+
+    @Test func batchesSparePingsAndKeepTheViewerOpen() async throws {
+        let harness = ViewerHarness { $0.pingInterval = .seconds(20); $0.idleTimeout = .seconds(60) }
+        let channel = try harness.connect()
+        _ = try harness.frames(channel)
+        // A comment every 5 s for 90 s, and nothing from the viewer: the batches prove the
+        // connection (the socket's TCP user timeout closes it if they go unacknowledged), so no
+        // ping is written and the viewer stays open past the idle timeout.
+        for _ in 0..<18 {
+            try await harness.post(1)
+            harness.loop.advanceTime(by: .seconds(5))
+        }
+        let opcodes = try harness.frames(channel).map(\.opcode)
+        #expect(opcodes.count == 18 && opcodes.allSatisfy { $0 == 0x1 }, "batches only, no ping: \(opcodes)")
+        #expect(channel.isActive)
+        // Once the room goes quiet, pings resume within the interval, and the idle timeout counts
+        // from the last batch.
+        harness.loop.advanceTime(by: .seconds(21))
+        #expect(try harness.frames(channel).map(\.opcode) == [0x9])
+        harness.loop.advanceTime(by: .seconds(30))
+        #expect(channel.isActive)
+        harness.loop.advanceTime(by: .seconds(10))
+        #expect(try harness.frames(channel).last?.closeCode == 1001)
     }
 
     @Test(arguments: [
