@@ -842,8 +842,11 @@ class Workload:
         elif kind == "retract":
             for cid in [message.get("id")] + list(message.get("ids") or []):
                 if cid:
-                    state["retracted"][cid] = now
-                    state["retracted_on"][cid] = state["connection"]
+                    # The first retract is the one that counts: a resume tells the retractions of
+                    # the room's recent past again, and must not make an earlier one look missing.
+                    if cid not in state["retracted"]:
+                        state["retracted"][cid] = now
+                        state["retracted_on"][cid] = state["connection"]
                     state["screen"].pop(cid, None)
             if message.get("seq") is not None:
                 state["withdrawn_at"][message["seq"]] = now

@@ -148,6 +148,12 @@ class CheckerTests(unittest.TestCase):
         viewer(workload, [batch((1, "a"), (2, "b")), RECONNECT, {"type": "hello", "lastSeq": 2, "epoch": 7},
                           {"type": "retract", "seq": 2, "id": "b"}, batch((3, "c"))])
         self.assertEqual(self.check(harness, workload, history)[0], {"shown_after_retract": 1})
+        # It followed on the same connection, and a later resume told it again (a resume repeats
+        # the room's recent retractions): the first retract is the one that counts (seed 301).
+        harness, workload = make_workload(self.posts, [retraction])
+        viewer(workload, [batch((1, "a"), (2, "b")), {"type": "retract", "seq": 2, "id": "b"}, batch((3, "c")), RECONNECT,
+                          {"type": "hello", "lastSeq": 3, "epoch": 7}, {"type": "retract", "seq": 2, "id": "b"}])
+        self.assertEqual(self.check(harness, workload, history)[0], {})
 
 
 if __name__ == "__main__":
