@@ -18,7 +18,7 @@ import Synchronization
 /// ```
 ///
 /// The client connects by itself and, when the connection drops (a network change, a server
-/// restart), reconnects with backoff (0.1 s doubling to 5 s, with jitter) and resumes every room
+/// restart), reconnects with backoff (0.1 s doubling to 5 s, each wait drawn from its upper half) and resumes every room
 /// after the last comment it reported (`since` and `epoch`), so nothing is reported twice and
 /// nothing in history is missed. Events are buffered for the consumer (at most 100,000; past that
 /// the oldest go). A post cut off by a drop is sent again after the reconnect with its
@@ -381,10 +381,10 @@ extension DanmakuClient {
         return WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: ByteBuffer(bytes: data))
     }
 
-    /// 0.1 s doubling to 5 s, each with up to a fifth added at random (clients that lost the same
-    /// server do not all come back at once).
+    /// 0.1 s doubling to 5 s, each wait drawn from the upper half of that (clients that lost the
+    /// same server do not all come back at once: a node's viewers spread over each step).
     static func backoff(attempt: Int) -> Duration {
         let base = Swift.min(5.0, 0.1 * pow(2.0, Double(Swift.min(attempt, 16))))
-        return .milliseconds(Int64(base * 1000 * Double.random(in: 1...1.2)))
+        return .milliseconds(Int64(base * 1000 * Double.random(in: 0.5...1)))
     }
 }

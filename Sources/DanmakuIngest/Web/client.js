@@ -56,7 +56,9 @@ export class DanmakuConnection {
     socket.onclose = () => {
       if (this.closed || this.socket !== socket) return;
       this.#status("reconnecting");
-      setTimeout(() => this.connect(), this.backoff);
+      // Each wait drawn from the upper half of the backoff: the viewers of a node that went away
+      // come back spread over a quarter second and more, not all in the same millisecond.
+      setTimeout(() => this.connect(), this.backoff * (0.5 + Math.random() / 2));
       this.backoff = Math.min(this.backoff * 2, 10000);
     };
   }
