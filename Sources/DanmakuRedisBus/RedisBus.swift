@@ -64,6 +64,7 @@ public final class RedisBus: CommentBus, CommentLog {
     ///     with viewers in it renew them); nil: never.
     ///   - minReplicas: with N > 0, a comment counts as stored only once `WAIT` says N replicas
     ///     have it (within `replicaTimeout`); otherwise it is taken back out and `append` throws.
+    ///     A retraction likewise counts as done only once N replicas have it (`retract`).
     public init(
         address: RedisAddress, eventLoop: any EventLoop, historyCapacity: Int, publishWindow: TimeAmount = .milliseconds(5),
         commandTimeout: TimeAmount = .seconds(2), roomIdleMilliseconds: Int64? = nil,
@@ -266,18 +267,61 @@ public final class RedisBus: CommentBus, CommentLog {
     }
 
     /// Takes the comment out of the stream and publishes its retraction, in one script.
+    ///
+    /// With `minReplicas` set, the retraction is confirmed like a comment: a retraction only the
+    /// master had is undone by a failover to a replica without it (the comment is back in
+    /// history), so it is answered only once `WAIT` says the replicas have it, and otherwise
+    /// fails as unavailable. It stays done on the master and its viewers were told; a retry finds
+    /// it in the room's retraction record and waits for the replicas again
+    /// (`RedisScripts.retract`).
     public func retract(room: RoomID, id: String, reason: RetractReason?) async throws -> UInt64? {
         let keys = RedisKeys(room)
-        let reply = try await scripts.run(
+        var wait: [RESPCommand] = []
+        if minReplicas > 0 {
+            var command = RESPCommand("WAIT", [RESPArgument(minReplicas), RESPArgument(replicaTimeoutMilliseconds)])
+            command.extraTime = .milliseconds(Int64(replicaTimeoutMilliseconds))
+            wait.append(command)
+        }
+        let answers = try await scripts.run(
             RedisScripts.retract, keys: [keys.log] + keys.retractionRecord,
             arguments: [
                 RESPArgument(EncodedComment.idMarker(id)), RESPArgument(EncodedComment.noticeIDMarker(id)),
-                RESPArgument(keys.channel), RESPArgument(id), RESPArgument(reason?.rawValue ?? ""),
+                RESPArgument(keys.channel), RESPArgument(id), RESPArgument(reason?.rawValue ?? ""), RESPArgument(minReplicas > 0 ? "1" : "0"),
+            ],
+            on: redis, followedBy: wait
+        ).get()
+        let reply = try answers[0].get()
+        guard let seq = reply.integer else { throw RedisError.unexpectedReply("retract: \(reply)") }
+        guard seq > 0 else { return nil }
+        if minReplicas > 0 {
+            let confirmed = (try? answers[1].get())?.integer ?? 0
+            if confirmed < minReplicas {
+                throw RedisError.unavailable("\(confirmed) of \(minReplicas) replicas confirmed the retraction in time")
+            }
+        }
+        return UInt64(clamping: seq)
+    }
+
+    /// Records that a failover lost comment `id` at `seq` of numbering `epoch`, which this push
+    /// node passed on and has just taken off its viewers' screens (`RedisScripts.recordLost`), so
+    /// that the other push nodes and resuming viewers are told too. A failure is logged: the
+    /// comment then stays on the screens of other nodes' viewers that were shown it.
+    func recordLost(room: RoomID, seq: UInt64, id: String, epoch: Int64) {
+        // Lua holds numbers as doubles: past 2^53 a comparison would be inexact.
+        guard seq <= 1 << 53, epoch > 0 else { return }
+        let keys = RedisKeys(room)
+        scripts.run(
+            RedisScripts.recordLost, keys: [keys.log] + keys.retractionRecord + [keys.seq, keys.epoch],
+            arguments: [
+                RESPArgument(String(seq)), RESPArgument(EncodedComment.idMarker(id)), RESPArgument(keys.channel), RESPArgument(id),
+                RESPArgument(String(epoch)),
             ],
             on: redis
-        ).get()
-        guard let seq = reply.integer else { throw RedisError.unexpectedReply("retract: \(reply)") }
-        return seq > 0 ? UInt64(clamping: seq) : nil
+        ).whenFailure { [self] error in
+            logger.warning("could not record a lost comment's retraction; other push nodes may keep it on screen", metadata: [
+                "room": "\(room)", "seq": "\(seq)", "error": "\(error)",
+            ])
+        }
     }
 
     /// Comments of `room` with seqs in `range`, read from the stream.

@@ -54,6 +54,9 @@ final class RedisFeeds: Sendable {
         /// lost only if the second still finds them missing, their retraction still untold (a
         /// retraction's publish may lag behind the comparison's read).
         var suspects: [(seq: UInt64, id: String)] = []
+        /// The comments this node named lost (their ids, the latest `PassedSeqs.remembered`): the
+        /// retraction it records for each comes back by pub/sub, and is not told a second time.
+        var namedLost: [String] = []
         /// Which of the room's retractions have been passed on; set with `tracker`.
         var retractions: RetractionLedger?
         var repairingRetractions = false
@@ -252,9 +255,9 @@ final class RedisFeeds: Sendable {
     private func deliver(_ comments: [EncodedComment], room: RoomID, fromStream: Bool = false, bus: RedisBus? = nil) {
         let now = NIODeadline.now()
         let bus = bus ?? owner.withLock { $0 }
-        let (fresh, renumbered, lost, unconfirmed, subscribers) = state.withLock {
-            state -> ([EncodedComment], [EncodedComment], [(seq: UInt64, id: String)], [(seq: UInt64, key: String)], [any BusSubscriber]) in
-            guard var feed = state.feeds[room] else { return ([], [], [], [], []) }
+        let (fresh, renumbered, lost, unconfirmed, subscribers, epoch) = state.withLock {
+            state -> ([EncodedComment], [EncodedComment], [(seq: UInt64, id: String)], [(seq: UInt64, key: String)], [any BusSubscriber], Int64) in
+            guard var feed = state.feeds[room] else { return ([], [], [], [], [], 0) }
             var fresh: [EncodedComment] = []
             var renumbered: [EncodedComment] = []
             var lost: [(seq: UInt64, id: String)] = []
@@ -281,10 +284,11 @@ final class RedisFeeds: Sendable {
                 }
             }
             if !fresh.isEmpty { feed.lastPassed = now }
+            Self.name(lost, in: &feed)
             state.feeds[room] = feed
-            return (fresh, renumbered, lost, unconfirmed, Array(feed.subscribers.values))
+            return (fresh, renumbered, lost, unconfirmed, Array(feed.subscribers.values), feed.epoch)
         }
-        tellLost(lost, heldAgain: true, room: room, subscribers: subscribers)
+        tellLost(lost, heldAgain: true, room: room, epoch: epoch, subscribers: subscribers, bus: bus)
         if logger.logLevel <= .debug {
             logger.debug("bus comments", metadata: [
                 "room": "\(room)", "source": "\(fromStream ? "stream" : "pubsub")", "seqs": "\(comments.map(\.seq))",
@@ -337,6 +341,7 @@ final class RedisFeeds: Sendable {
                     // The second comparison: lost what the first found missing too.
                     lost = missing.filter { candidate in feed.suspects.contains { $0.seq == candidate.seq && $0.id == candidate.id } }
                     feed.passed.forget(lost)
+                    Self.name(lost, in: &feed)
                     feed.suspects = []
                 } else {
                     feed.suspects = missing
@@ -344,20 +349,34 @@ final class RedisFeeds: Sendable {
                 state.feeds[room] = feed
                 return (lost, Array(feed.subscribers.values))
             }
-            tellLost(lost, heldAgain: false, room: room, subscribers: subscribers)
+            tellLost(lost, heldAgain: false, room: room, epoch: epoch, subscribers: subscribers, bus: bus)
         }
     }
 
-    /// Takes comments a failover lost off the screens (`retract`, reason `lost`). `heldAgain`:
-    /// another comment holds each one's seq now.
-    private func tellLost(_ lost: [(seq: UInt64, id: String)], heldAgain: Bool, room: RoomID, subscribers: [any BusSubscriber]) {
+    /// Takes comments a failover lost off the screens (`retract`, reason `lost`), and records
+    /// their retractions in the room's record (`RedisBus.recordLost`): a viewer of another push
+    /// node may have been shown one (from history when it joined, or by this node before it
+    /// moved), and that node may not have passed it on itself, or may have let the room go and
+    /// forgotten it. `heldAgain`: another comment holds each one's seq now.
+    private func tellLost(
+        _ lost: [(seq: UInt64, id: String)], heldAgain: Bool, room: RoomID, epoch: Int64, subscribers: [any BusSubscriber], bus: RedisBus?
+    ) {
         guard !lost.isEmpty else { return }
         metrics.lost.increment(by: lost.count)
         for (seq, id) in lost {
             for subscriber in subscribers {
                 subscriber.retract(seq: seq, id: id, room: room, seqReused: heldAgain, reason: .lost)
             }
+            bus?.recordLost(room: room, seq: seq, id: id, epoch: epoch)
         }
+    }
+
+    /// Notes the comments `lost` names, so that their recorded retraction is not told again.
+    private static func name(_ lost: [(seq: UInt64, id: String)], in feed: inout Feed) {
+        guard !lost.isEmpty else { return }
+        feed.namedLost.append(contentsOf: lost.map(\.id))
+        let extra = feed.namedLost.count - Int(truncatingIfNeeded: PassedSeqs.remembered)
+        if extra > 0 { feed.namedLost.removeFirst(extra) }
     }
 
     /// Stream entries compared after a failover: more than one WAIT timeout's worth of a busy room.
@@ -380,7 +399,9 @@ final class RedisFeeds: Sendable {
             guard var feed = state.feeds[room] else { return ([], []) }
             let fresh = retractions.filter { retraction in
                 guard let n = retraction.n, feed.retractions != nil else { return true }
-                return feed.retractions!.admit(n, id: retraction.id, now: now, readBack: readBack)
+                let new = feed.retractions!.admit(n, id: retraction.id, now: now, readBack: readBack)
+                // This node named it lost and told its viewers then; this is the record of that.
+                return new && !(retraction.reason == .lost && feed.namedLost.contains(retraction.id))
             }
             state.feeds[room] = feed
             return (fresh, Array(feed.subscribers.values))

@@ -189,6 +189,13 @@ enum RedisScripts {
     /// answer is lost on the way back, or whose node fails before a publish of its own, still
     /// reaches the push nodes, and a push node that misses the publish reads it back
     /// (`RedisFeeds`). Returns its seq, or 0 when the stream does not hold it.
+    ///
+    /// With ARGV[6] '1' (the node waits for replicas, `--bus-min-replicas`), a comment the stream
+    /// no longer holds because the room's record has its retraction (`{"id":ID,…}` in KEYS[4]) is
+    /// answered with that retraction's seq, and the counter KEYS[2] is written again: the retry of
+    /// a retraction whose replicas did not confirm it is confirmed by the `WAIT` behind it (the
+    /// write puts the script in the replication stream, after the first retraction), instead of
+    /// being answered "not found" while the retraction may still be undone by a failover.
     static let retract = """
         local entries = redis.call('XRANGE', KEYS[1], '-', '+')
         for _, entry in ipairs(entries) do
@@ -201,7 +208,48 @@ enum RedisScripts {
                 return tonumber(seq)
             end
         end
+        if ARGV[6] == '1' then
+            local mark = '{"id":' .. cjson.encode(ARGV[4]) .. ','
+            for _, line in ipairs(redis.call('ZRANGE', KEYS[4], 0, -1)) do
+                if string.sub(line, 1, #mark) == mark then
+                    local count = redis.call('GET', KEYS[2])
+                    if count then redis.call('SET', KEYS[2], count, 'KEEPTTL') end
+                    return tonumber(string.match(line, ',"seq":(%d+)')) or 0
+                end
+            end
+        end
         return 0
+        """
+
+    /// Records that a failover lost a comment a push node passed on (`RedisFeeds.verifyRecent`):
+    /// KEYS are the room's stream, its `RedisKeys.retractionRecord` and its counter and epoch;
+    /// ARGV[1] the seq, ARGV[2] the comment's `EncodedComment.idMarker`, ARGV[3] the room's
+    /// channel, ARGV[4] the comment's id, ARGV[5] the epoch the seq belongs to. The node's own
+    /// viewers are told at once; recorded, the retraction (reason `lost`) also reaches the other
+    /// push nodes, whose viewers may have been shown the comment from history or on an earlier
+    /// connection, and viewers that resume with `since` later. Nothing is recorded when the
+    /// numbering is another one, when the stream holds the comment at its seq (it is not lost), or
+    /// when the record already has a retraction of it at that seq (another push node, or its
+    /// author, was first). Like `withdraw`, a counter below the seq is raised to it. Returns 1
+    /// when it was recorded.
+    static let recordLost = """
+        if redis.call('GET', KEYS[6]) ~= ARGV[5] then return 0 end
+        local id = ARGV[1] .. '-0'
+        local entry = redis.call('XRANGE', KEYS[1], id, id)[1]
+        local flag = ',"reason":"lost"'
+        if entry then
+            if string.find(entry[2][2], ARGV[2], 1, true) then return 0 end
+            flag = flag .. ',"reused":true'
+        else
+            local last = tonumber(redis.call('GET', KEYS[5]) or '')
+            if last and last < tonumber(ARGV[1]) then redis.call('SET', KEYS[5], ARGV[1], 'KEEPTTL') end
+        end
+        local mark = '{"id":' .. cjson.encode(ARGV[4]) .. ','
+        for _, line in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], ARGV[1], ARGV[1])) do
+            if string.sub(line, 1, #mark) == mark then return 0 end
+        end
+        \(record(id: "ARGV[4]", seq: "ARGV[1]", fields: "flag", channel: "ARGV[3]"))
+        return 1
         """
 
     /// Takes back an unconfirmed comment: KEYS are the room's stream, its

@@ -1,6 +1,7 @@
 import DanmakuBus
 @testable import DanmakuRedisBus
 import DanmakuCore
+import DanmakuRedis
 import DanmakuTestSupport
 import Logging
 import NIOCore
@@ -37,14 +38,14 @@ final class Inbox: BusSubscriber {
 
     func withBus<T>(
         _ server: RedisServer, commandTimeout: TimeAmount = .seconds(2), publishWindow: TimeAmount = .milliseconds(5),
-        roomIdleMilliseconds: Int64? = nil, historyCapacity: Int = 50, _ body: (RedisBus) async throws -> T
+        roomIdleMilliseconds: Int64? = nil, historyCapacity: Int = 50, minReplicas: Int = 0, _ body: (RedisBus) async throws -> T
     ) async throws -> T {
         var logger = Logger(label: "bus-test")
         logger.logLevel = .critical
         let bus = RedisBus(
             address: .init(host: "127.0.0.1", port: server.port), eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
             historyCapacity: historyCapacity, publishWindow: publishWindow, commandTimeout: commandTimeout,
-            roomIdleMilliseconds: roomIdleMilliseconds, logger: logger)
+            roomIdleMilliseconds: roomIdleMilliseconds, minReplicas: minReplicas, replicaTimeout: .milliseconds(100), logger: logger)
         bus.start()
         do {
             try await bus.waitForConnection()
@@ -351,6 +352,61 @@ final class Inbox: BusSubscriber {
                 try await Task.sleep(for: .milliseconds(2500))
                 #expect(inbox.retracted.value.count == 2, "each once, the second comparison included")
             }
+        }
+    }
+
+    /// A comment a failover lost may be on the screens of another push node's viewers that this
+    /// node's feed never passed on (shown from history when they joined, or by a feed that node
+    /// let go of and started again): the push node that finds it lost records its retraction, so
+    /// the other node tells its viewers, and a viewer resuming from before it is told too.
+    @Test func aLostCommentsRetractionReachesPushNodesThatDidNotPassItOn() async throws {
+        try await RedisServer.with { server in
+            try await withBus(server) { bus in
+                let inbox = try await subscribedInbox(bus, afterPublishing: 4)
+                try await withBus(server) { other in
+                    // Its feed starts at seq 4: 3 and 4 went to its viewers with their history.
+                    let late = Inbox()
+                    try await other.subscribe(room, subscriber: late, on: MultiThreadedEventLoopGroup.singleton.next()).get()
+                    // As the promoted replica: it had up to seq 2.
+                    let keys = RedisKeys(room)
+                    _ = try await server.command([
+                        "EVAL", "redis.call('XDEL', KEYS[2], '3-0', '4-0') redis.call('XSETID', KEYS[2], '2-0') redis.call('SET', KEYS[1], '2')",
+                        "2", keys.seq, keys.log,
+                    ])
+                    _ = try await server.command(["CLIENT", "KILL", "TYPE", "pubsub"])
+                    try await inbox.retracted.wait(for: "both lost comments, where they were passed on") { Set($0) == [3, 4] }
+                    try await late.retracted.wait(for: "both lost comments, on the other node") { Set($0) == [3, 4] }
+                    let resume = try await bus.snapshot(room: room, since: 4, limit: 10, retracted: true, on: MultiThreadedEventLoopGroup.singleton.next()).get()
+                    #expect(Set(resume.retracted.map(\.seq)) == [3, 4] && resume.retracted.allSatisfy { $0.reason == .lost }, "\(resume.retracted)")
+                    try await Task.sleep(for: .milliseconds(2500))
+                    #expect(inbox.retracted.value.count == 2, "each once: the record of its own finding is not told again")
+                    #expect(late.retracted.value.count == 2, "each once")
+                }
+            }
+        }
+    }
+
+    /// `--bus-min-replicas` holds for retractions too: one only the master has is undone by a
+    /// failover to a replica without it (the comment is back in history), so it is not answered
+    /// as done until the replicas confirm it. A retry is not answered "not found" meanwhile; it
+    /// is confirmed once a replica has caught up.
+    @Test func aRetractionIsAnsweredOnlyOnceTheReplicasHaveIt() async throws {
+        try await RedisServer.with { server in
+            let stored = try await withBus(server) { bus in try await bus.append(room: room, unnumbered: try unnumbered("c1")) }
+            try await withBus(server, minReplicas: 1) { bus in
+                await #expect(throws: RedisError.self, "no replica confirmed it") { try await bus.retract(room: room, id: "c1", reason: nil) }
+                #expect(try await bus.comment(room: room, id: "c1") == nil, "done on the master all the same")
+                await #expect(throws: RedisError.self, "the retry waits for the replicas again") {
+                    try await bus.retract(room: room, id: "c1", reason: nil)
+                }
+                try await RedisServer.with(extraArguments: ["--replicaof", "127.0.0.1", String(server.port)]) { _ in
+                    try await eventually("the retry confirmed by the replica") {
+                        (try? await bus.retract(room: room, id: "c1", reason: nil)) == stored.seq
+                    }
+                }
+            }
+            let again = try await withBus(server) { bus in try await bus.retract(room: room, id: "c1", reason: nil) }
+            #expect(again == nil, "without replicas to wait for, not found, as before")
         }
     }
 
