@@ -4,15 +4,68 @@ import DanmakuCore
 import NIOCore
 import Synchronization
 
-/// Open connections per client address, capped: one address cannot take the node's sockets.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Open connections, capped per client address (one address cannot take the node's sockets) and
+/// for the whole node (the node never runs out of file descriptors).
+///
+/// The node-wide cap is what keeps a process alive under a crowd: a process at its open-files
+/// limit cannot open a Redis connection, a file, or the `/proc` entry libdispatch's worker
+/// monitor reads, and libdispatch crashes the process when that open fails. Connections past
+/// the cap are answered `503 node_full` and closed, from the descriptors kept in reserve.
 public final class ConnectionLimiter: Sendable {
     /// Most open connections per address; 0 means no limit.
     public let maxPerAddress: Int
+    /// Most open connections on the node, from all addresses and trusted proxies together.
+    public let maxTotal: Int
     private let open = Mutex<[String: Int]>([:])
+    private let total = Atomic<Int>(0)
 
-    public init(maxPerAddress: Int) {
+    /// Descriptors kept for everything but client connections: Redis connections, the archive's
+    /// files, each event loop's own, libdispatch's reads of `/proc`, and the connection being
+    /// refused.
+    public static let reservedDescriptors = 256
+
+    /// - Parameter maxTotal: nil for the process's open-files limit less `reservedDescriptors`.
+    public init(maxPerAddress: Int, maxTotal: Int? = nil) {
         self.maxPerAddress = maxPerAddress
+        self.maxTotal = maxTotal ?? Self.connectionsTheDescriptorLimitAllows()
     }
+
+    /// The process's open-files limit (its soft limit) less the reserve, at least 1.
+    public static func connectionsTheDescriptorLimitAllows() -> Int {
+        var limit = rlimit()
+        #if canImport(Glibc)
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        #else
+        let resource = RLIMIT_NOFILE
+        #endif
+        // No limit (RLIM_INFINITY, all ones) saturates to Int.max below.
+        guard getrlimit(resource, &limit) == 0 else { return Int.max / 2 }
+        return max(1, Int(clamping: limit.rlim_cur) - reservedDescriptors)
+    }
+
+    /// Counts a new connection on the node; false (and nothing counted) when the node holds its
+    /// most. Checked before the per-address cap, and released with `releaseNodeSlot`.
+    public func acquireNodeSlot() -> Bool {
+        while true {
+            let current = total.load(ordering: .relaxed)
+            guard current < maxTotal else { return false }
+            if total.compareExchange(expected: current, desired: current + 1, ordering: .relaxed).exchanged { return true }
+        }
+    }
+
+    /// Forgets a connection counted by `acquireNodeSlot`.
+    public func releaseNodeSlot() {
+        total.subtract(1, ordering: .relaxed)
+    }
+
+    /// Connections counted on the node (for tests and metrics).
+    public var nodeCount: Int { total.load(ordering: .relaxed) }
 
     /// Counts a new connection from `address`; false (and nothing counted) when it is over the cap.
     public func acquire(_ address: String) -> Bool {
@@ -40,7 +93,8 @@ public final class ConnectionLimiter: Sendable {
     }
 }
 
-/// Answers a connection over the per-address cap with `429 too_many_connections`, then closes it.
+/// Answers a connection over a cap, then closes it: `429 too_many_connections` over the
+/// per-address cap, `503 node_full` over the node's.
 public final class ConnectionRefusal: ChannelInboundHandler {
     public typealias InboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
@@ -48,13 +102,21 @@ public final class ConnectionRefusal: ChannelInboundHandler {
     public static let error = DanmakuError(
         code: "too_many_connections", status: 429, message: "too many open connections from this address",
         retryAfterSeconds: 1)
+    public static let nodeFull = DanmakuError(
+        code: "node_full", status: 503, message: "this node holds as many connections as it can; try again later or another node",
+        retryAfterSeconds: 1)
 
-    public init() {}
+    private let refusal: DanmakuError
+
+    public init(_ refusal: DanmakuError = ConnectionRefusal.error) {
+        self.refusal = refusal
+    }
 
     public func channelActive(context: ChannelHandlerContext) {
         // Written as bytes: this connection never gets an HTTP codec.
-        var body = Self.error.httpBody
-        var response = ByteBuffer(string: "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json; charset=utf-8\r\n"
+        var body = refusal.httpBody
+        let status = refusal.status == 503 ? "503 Service Unavailable" : "429 Too Many Requests"
+        var response = ByteBuffer(string: "HTTP/1.1 \(status)\r\nContent-Type: application/json; charset=utf-8\r\n"
             + "Retry-After: 1\r\nConnection: close\r\nContent-Length: \(body.readableBytes)\r\n\r\n")
         response.writeBuffer(&body)
         let channel = context.channel

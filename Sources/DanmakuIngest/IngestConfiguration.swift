@@ -36,6 +36,9 @@ public struct IngestConfiguration: Sendable {
 
     /// Most open connections (HTTP and WebSocket) per client address; 0 means no limit.
     public var maxConnectionsPerAddress = 1000
+    /// Most open connections (HTTP and WebSocket) on the node; nil for the process's open-files
+    /// limit less `ConnectionLimiter.reservedDescriptors`.
+    public var maxConnections: Int?
 
     /// How a request's client address is found: the peer, or what a trusted proxy
     /// (`--trusted-proxies`) names in the one header the operator chose

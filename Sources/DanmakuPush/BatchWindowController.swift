@@ -25,9 +25,10 @@ import NIOCore
 /// its share (a million viewers on a few cores) is not left to fall behind, nor its viewers to be
 /// closed as slow consumers: fan-out may then take up to `overloadBusy` of the loop, and the
 /// room's window widens past the ceiling as far as that needs, up to `maxDelay`
-/// (`--max-delay-ms`, 5 s). Past the maximum delay, and wherever a frame at the widened window
-/// would exceed `maximumFrameBytes`, the room is given a display budget (`RoomWindow.shedTo`)
-/// that keeps the bytes it writes within what the loop can write; its `shed` counts stay exact.
+/// (`--max-delay-ms`, 5 s). Past the maximum delay nothing is dropped: the room's next batch
+/// waits until the previous one is out to every viewer (the fan-out goes a slice at a time), so
+/// its frames carry more comments and its delay grows past the maximum, measured and reported
+/// (`danmaku_room_delay_seconds`), until the load falls or nodes are added.
 public struct BatchWindowController: Sendable {
     /// What one room asks of the loop.
     public struct RoomLoad: Sendable, Equatable {
@@ -138,20 +139,19 @@ public struct BatchWindowController: Sendable {
     /// the operator's limit.
     public var overloadFactor: Double {
         guard fixedSendsPerSecond == nil else { return 1 }
-        return max(Self.minimumShare, Self.overloadBusy - otherWorkShare) / fanOutShare
+        return max(1, max(Self.minimumShare, Self.overloadBusy - otherWorkShare) / fanOutShare)
     }
 
     /// What the controller chose for one room.
     public struct RoomWindow: Sendable, Equatable {
         /// The room's batch window.
         public var window: TimeAmount
-        /// Comments a second the room's viewers may be sent while it is overloaded past what its
-        /// widest window can carry; nil when it is not.
-        public var shedTo: Int?
+        /// Whether the room is overloaded: it could not be served within the ceiling.
+        public var overloaded: Bool
 
-        public init(window: TimeAmount, shedTo: Int? = nil) {
+        public init(window: TimeAmount, overloaded: Bool = false) {
             self.window = window
-            self.shedTo = shedTo
+            self.overloaded = overloaded
         }
     }
 
@@ -160,7 +160,7 @@ public struct BatchWindowController: Sendable {
         plan(for: loads).map(\.window)
     }
 
-    /// The window, and in overload the display budget, for each room of `loads`, in the same order.
+    /// The window for each room of `loads`, in the same order, and whether it is overloaded.
     public func plan(for loads: [RoomLoad]) -> [RoomWindow] {
         guard isBatching else { return loads.map { _ in RoomWindow(window: floor) } }
         let floorSeconds = Double(floor.nanoseconds) / 1e9
@@ -202,24 +202,10 @@ public struct BatchWindowController: Sendable {
 
     /// The plan of a room that cannot be written a frame per viewer per ceiling window within
     /// its share: the ceiling, or past it the window that fits `share` frames a second, up to the
-    /// maximum delay; and a display budget where that window would still write more than the
-    /// loop can. (Never below the ceiling: a bigger room never gets a narrower window.)
+    /// maximum delay. (Never below the ceiling: a bigger room never gets a narrower window.)
     private func overloaded(_ load: RoomLoad, share: Double) -> RoomWindow {
         let wanted = Double(load.viewers) / share
-        let maxDelaySeconds = Double(maxDelay.nanoseconds) / 1e9
-        let chosen = max(ceiling, window(seconds: wanted, upTo: maxDelay))
-        let seconds = Double(chosen.nanoseconds) / 1e9
-        // The share of the room's comments (hence of the bytes of each frame) that keeps the
-        // loop within its budget at the maximum delay, and each frame within the largest
-        // worth sending.
-        var keep = min(1, maxDelaySeconds / wanted)
-        if load.bytesPerSecond > 0 {
-            keep = min(keep, Double(Self.maximumFrameBytes) / (load.bytesPerSecond * seconds))
-        }
-        guard keep < 1, load.commentsPerSecond > 0 else { return RoomWindow(window: chosen) }
-        // At least one comment a frame, so a room never goes blank.
-        let perSecond = max(load.commentsPerSecond * keep, 1 / seconds).rounded(.up)
-        return RoomWindow(window: chosen, shedTo: Int(saturating: perSecond))
+        return RoomWindow(window: max(ceiling, window(seconds: wanted, upTo: maxDelay)), overloaded: true)
     }
 
     /// `seconds` rounded up to a multiple of the floor, between the floor and `limit` (the

@@ -10,7 +10,7 @@ import NIOCore
 /// `perSecond` (at most one second's worth is saved up) and each comment sent spends one.
 public struct DisplayBudget: Sendable {
     /// Comments a second each viewer is sent (priority ones included).
-    public private(set) var perSecond: Int
+    public let perSecond: Int
     private var credit: Double = 0
     private var updatedAt: NIODeadline
 
@@ -18,13 +18,6 @@ public struct DisplayBudget: Sendable {
     public init(perSecond: Int, now: NIODeadline) {
         self.perSecond = perSecond
         self.updatedAt = now
-    }
-
-    /// Changes the rate, keeping the credit saved so far (at most a second's worth of the new
-    /// rate): an overloaded room's budget is retuned every 100 ms without starting from nothing.
-    public mutating func retarget(perSecond: Int) {
-        self.perSecond = perSecond
-        credit = min(credit, Double(perSecond))
     }
 
     /// Splits a batch into what every viewer is sent and what is held back (shed), both in seq order.

@@ -46,13 +46,8 @@ final class LoopRoom {
     var outgoing: Outgoing?
     /// Frames that must not overtake the batch on its way (retractions of its comments).
     var afterFanOut: [ByteBuffer] = []
-    /// The room's display budget, when it has one: its setting's, or the overload's if tighter.
+    /// The room's display budget, when it has one.
     var displayBudget: DisplayBudget?
-    /// The room's `displayPerSecond` setting.
-    private var settingPerSecond: Int?
-    /// The budget the window controller set while the room is overloaded (see
-    /// `BatchWindowController.RoomWindow.shedTo`).
-    private(set) var overloadPerSecond: Int?
 
     /// The last seq a budgeted flush covered.
     var budgetedThrough: UInt64 = 0
@@ -70,30 +65,8 @@ final class LoopRoom {
 
     /// Applies the room's `displayPerSecond` setting (nil: off).
     func setDisplayPerSecond(_ perSecond: Int?, now: NIODeadline) {
-        settingPerSecond = perSecond
-        applyDisplayBudget(now: now)
-    }
-
-    /// Applies the display budget the window controller sets while the room is overloaded past
-    /// what its widest window carries (nil: not overloaded).
-    func setOverloadShedding(_ perSecond: Int?, now: NIODeadline) {
-        guard perSecond != overloadPerSecond else { return }
-        overloadPerSecond = perSecond
-        applyDisplayBudget(now: now)
-    }
-
-    /// The tighter of the setting and the overload budget; the credit saved carries over.
-    private func applyDisplayBudget(now: NIODeadline) {
-        let limits = [settingPerSecond, overloadPerSecond].compactMap { $0 }
-        guard let perSecond = limits.min() else {
-            displayBudget = nil
-            return
-        }
-        if displayBudget == nil {
-            displayBudget = DisplayBudget(perSecond: perSecond, now: now)
-        } else if displayBudget!.perSecond != perSecond {
-            displayBudget!.retarget(perSecond: perSecond)
-        }
+        guard perSecond != displayBudget?.perSecond else { return }
+        displayBudget = perSecond.map { DisplayBudget(perSecond: $0, now: now) }
     }
 
     init(id: RoomID, window: TimeAmount) {

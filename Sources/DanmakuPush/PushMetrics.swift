@@ -133,9 +133,8 @@ public struct PushMetrics: Sendable {
         Gauge(label: "danmaku_room_delay_seconds", dimensions: [("loop", String(index))], factory: factory)
     }
 
-    /// Rooms on loop `index` overloaded past their widest window, whose viewers a display budget
-    /// sheds to.
-    func sheddingGauge(loop index: Int) -> Gauge {
+    /// Rooms on loop `index` that could not be served within the ceiling window (widened past it).
+    func overloadedGauge(loop index: Int) -> Gauge {
         Gauge(label: "danmaku_overloaded_rooms", dimensions: [("loop", String(index))], factory: factory)
     }
 }

@@ -199,16 +199,14 @@ extension PushShard {
             loads.append(.init(viewers: room.viewers.count, commentsPerSecond: room.commentsPerSecond, bytesPerSecond: room.bytesPerSecond))
         }
         var widest = windows.floor
-        var shedding = 0
-        let now = eventLoop.now
+        var overloaded = 0
         for (room, plan) in zip(tuned, windows.plan(for: loads)) {
             room.window = plan.window
-            room.setOverloadShedding(plan.shedTo, now: now)
             widest = max(widest, plan.window)
-            if plan.shedTo != nil { shedding += 1 }
+            if plan.overloaded { overloaded += 1 }
         }
         windowGauge.record(Double(widest.nanoseconds) / 1_000_000_000)
-        sheddingGauge.record(shedding)
+        overloadedGauge.record(overloaded)
         let longestDelay = tuned.lazy.map(\.recentDelay).max() ?? .zero
         delayGauge.record(Double(longestDelay.nanoseconds) / 1_000_000_000)
     }

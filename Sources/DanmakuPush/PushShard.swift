@@ -35,8 +35,8 @@ final class PushShard {
     static let tuningInterval = TimeAmount.milliseconds(100)
     let metrics: PushMetrics
     let windowGauge: Gauge
-    /// Rooms on this loop overloaded past their widest window, hence shedding.
-    let sheddingGauge: Gauge
+    /// Rooms on this loop that could not be served within the ceiling window.
+    let overloadedGauge: Gauge
     /// The longest `recentDelay` of a room on this loop.
     let delayGauge: Gauge
     private var sweeper: Scheduled<Void>?
@@ -64,7 +64,7 @@ final class PushShard {
         self.origin = eventLoop.now
         self.metrics = hub.metrics
         self.windowGauge = hub.metrics.windowGauge(loop: index)
-        self.sheddingGauge = hub.metrics.sheddingGauge(loop: index)
+        self.overloadedGauge = hub.metrics.overloadedGauge(loop: index)
         self.delayGauge = hub.metrics.delayGauge(loop: index)
         let configuration = hub.configuration
         self.windows = BatchWindowController(

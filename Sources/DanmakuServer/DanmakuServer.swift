@@ -65,7 +65,8 @@ public final class DanmakuServer: Sendable {
         self.archive = archive
         let threads = configuration.threads > 0 ? configuration.threads : CPUAffinity.usableCores()
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads, metricsDelegate: LoopTickRecorder(meter: loopSleep))
-        self.connections = ConnectionLimiter(maxPerAddress: configuration.ingest.maxConnectionsPerAddress)
+        self.connections = ConnectionLimiter(
+            maxPerAddress: configuration.ingest.maxConnectionsPerAddress, maxTotal: configuration.ingest.maxConnections)
         var factory = DescribedMetricsFactory(registry: metrics)
         factory.valueHistogramBuckets[PushMetrics.batchCommentsLabel] = PushMetrics.batchCommentsBuckets
         factory.durationHistogramBuckets[PushMetrics.flushDurationLabel] = PushMetrics.flushDurationBuckets
@@ -247,10 +248,17 @@ extension DanmakuServer {
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536))
             .childChannelInitializer { [configuration, logic, metrics, connections, openConnections, nodeReports, history] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // The node's cap first: a process out of descriptors cannot reach Redis, and
+                    // libdispatch ends it when its own open fails.
+                    guard connections.acquireNodeSlot() else {
+                        try channel.pipeline.syncOperations.addHandler(ConnectionRefusal(ConnectionRefusal.nodeFull))
+                        return
+                    }
                     let addresses = configuration.ingest.clientAddress
                     // A trusted proxy carries many clients: its connections are not capped as one's.
                     let address = addresses.isTrustedProxy(channel.remoteAddress) ? nil : addresses.key(peer: channel.remoteAddress)
                     if let address, !connections.acquire(address) {
+                        connections.releaseNodeSlot()
                         try channel.pipeline.syncOperations.addHandler(ConnectionRefusal())
                         return
                     }
@@ -258,6 +266,7 @@ extension DanmakuServer {
                     openConnections.increment()
                     channel.closeFuture.whenComplete { _ in
                         if let address { connections.release(address) }
+                        connections.releaseNodeSlot()
                         openConnections.decrement()
                     }
                     var api = configuration.ingest

@@ -18,7 +18,7 @@ enum MetricHelp {
         "danmaku_pings_total": "Pings written to viewers.",
         "danmaku_batch_delay_seconds": "From a batch's first comment's arrival on a push loop to its write to the room's last viewer there.",
         "danmaku_room_delay_seconds": "The longest delay of a room's last batch on each push loop.",
-        "danmaku_overloaded_rooms": "Rooms on each push loop overloaded past their widest window, shed by a display budget.",
+        "danmaku_overloaded_rooms": "Rooms on each push loop that could not be served within --max-batch-window-ms, widened up to --max-delay-ms.",
         "danmaku_pings_spared_total": "Pings not written because a batch written within the ping interval proved the viewer's connection.",
         "danmaku_merged_total": "Repeated comments sent as part of another in their batch (merged repeats), once per batch.",
         "danmaku_batch_comments": "Comments per batch frame.",

@@ -79,6 +79,7 @@ extension ServeOptions {
         configuration.ingest.maxHeaderBytes = maxHeaderBytes
         configuration.ingest.idleTimeout = .seconds(Int64(try bounded(httpIdleTimeout, 1...Self.maxTimeoutSeconds, "--http-idle-timeout")))
         configuration.ingest.maxConnectionsPerAddress = maxConnectionsPerAddress
+        configuration.ingest.maxConnections = try maxConnections.map { try bounded($0, 1...100_000_000, "--max-connections") }
         guard history > 0 else { throw ValidationError("--history must be at least 1") }
         guard (0...Self.maxRoomIdleSeconds).contains(roomIdleSeconds) else {
             throw ValidationError("--room-idle-seconds must be 0 (forever) to \(Self.maxRoomIdleSeconds)")

@@ -53,7 +53,7 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("max-batch-window-ms"), help: "Longest window a busy room may get while the node keeps up, ms (equal to --batch-window-ms: a fixed window).")
     var maxBatchWindowMilliseconds = Self.defaults.push.maxBatchWindowMilliseconds
 
-    @Option(name: .customLong("max-delay-ms"), help: "Longest window an overloaded room may get, ms: past --max-batch-window-ms only when the node cannot write every viewer a frame per that window; past this, the room sheds (at least --max-batch-window-ms).")
+    @Option(name: .customLong("max-delay-ms"), help: "Longest window an overloaded room may get, ms: past --max-batch-window-ms only when the node cannot write every viewer a frame per that window (at least --max-batch-window-ms).")
     var maxDelayMilliseconds = Self.defaults.push.maxDelayMilliseconds
 
     @Flag(inversion: .prefixedEnableDisable, help: "Accept permessage-deflate (each batch compressed once per loop, shared by every viewer that negotiated it).")
@@ -115,6 +115,9 @@ struct ServeOptions: ParsableArguments {
 
     @Option(name: .customLong("max-connections-per-ip"), help: "Most open connections per client address (0 = no limit).")
     var maxConnectionsPerAddress = Self.defaults.ingest.maxConnectionsPerAddress
+
+    @Option(help: "Most open connections on the node (default: the open-files limit less 256 kept for Redis, files and the runtime).")
+    var maxConnections: Int?
 
     @Option(help: "Seconds an HTTP connection has to deliver a complete request (from opening or its previous answer).")
     var httpIdleTimeout = Self.seconds(Self.defaults.ingest.idleTimeout)

@@ -117,33 +117,37 @@ import Testing
         // 19,000 viewers × 10 comments/s would need 253 ms at the target: past the ceiling, so the
         // overload's budget decides (169 ms), and the window stays at the ceiling.
         let node = controller.plan(for: [Load(viewers: 19_000, commentsPerSecond: 10)])
-        #expect(node == [.init(window: .milliseconds(250))], "a quiet room the loop cannot afford at the floor widens")
+        #expect(node == [.init(window: .milliseconds(250), overloaded: true)], "a quiet room the loop cannot afford at the floor widens")
         // 200,000 viewers: 1.78 s at the overload's budget, rounded up to the floor's multiple.
         let huge = controller.plan(for: [Load(viewers: 200_000, commentsPerSecond: 10)])
-        #expect(huge == [.init(window: .milliseconds(1780))])
-        // 1,000,000 viewers would need 8.9 s: the window stops at the maximum delay and the room
-        // sheds to what the loop can write at it (5 / 8.9 of its 10 comments a second).
+        #expect(huge == [.init(window: .milliseconds(1780), overloaded: true)])
+        // 1,000,000 viewers would need 8.9 s: the window stops at the maximum delay.
         let million = controller.plan(for: [Load(viewers: 1_000_000, commentsPerSecond: 10)])
-        #expect(million == [.init(window: .seconds(5), shedTo: 6)])
+        #expect(million == [.init(window: .seconds(5), overloaded: true)])
+        // However many comments: in overload the frame count decides, not the frame's size.
+        let heavy = controller.plan(for: [Load(viewers: 200_000, commentsPerSecond: 100, bytesPerSecond: 100 * 200)])
+        #expect(heavy == [.init(window: .milliseconds(1780), overloaded: true)])
     }
 
-    @Test func anOverloadedRoomShedsToKeepItsFramesWithinTheLargestWorthSending() {
+    @Test func aLoopThatKeepsUpStaysWithinTheCeiling() {
         let controller = measured(8_000, busy: 0.6)
-        // 200,000 viewers get 1.78 s; 100 comments/s of 200 bytes would make 35 KB frames.
-        let plan = controller.plan(for: [Load(viewers: 200_000, commentsPerSecond: 100, bytesPerSecond: 100 * 200)])
-        #expect(plan[0].window == .milliseconds(1780))
-        #expect(plan[0].shedTo == 93, "32 KiB a frame: 92.06 comments a second, rounded up")
-    }
-
-    @Test func aLoopThatKeepsUpNeverSheds() {
-        let controller = measured(8_000, busy: 0.6)
-        for viewers in [100, 5_000, 19_000] {
+        for viewers in [100, 5_000, 12_000] {
             for rate in [1.0, 10, 100, 1000] {
                 let plan = controller.plan(for: [Load(viewers: viewers, commentsPerSecond: rate, bytesPerSecond: rate * 100)])
-                #expect(plan[0].shedTo == nil, "\(viewers) viewers at \(rate)/s")
+                #expect(!plan[0].overloaded, "\(viewers) viewers at \(rate)/s")
                 #expect(plan[0].window <= .milliseconds(250))
             }
         }
+    }
+
+    @Test func overloadNeverLeavesARoomLessThanItsShare() {
+        // A target above the overload's 90 %: the overload adds nothing, and takes nothing away.
+        var controller = BatchWindowController(floor: .milliseconds(10), ceiling: .milliseconds(250), targetBusy: 0.95)
+        for _ in 0..<40 {
+            controller.record(nanoseconds: 8_000 * 1000, frames: 1000)
+            controller.update(period: .milliseconds(100))
+        }
+        #expect(controller.overloadFactor == 1)
     }
 
     @Test func anExplicitBudgetIsNotExceededInOverload() {
@@ -151,7 +155,7 @@ import Testing
             floor: .milliseconds(10), ceiling: .milliseconds(250), maxDelay: .seconds(5), fixedSendsPerSecond: 10_000)
         #expect(controller.overloadFactor == 1)
         // 50,000 viewers at 10,000 frames/s: one frame each per 5 s, exactly the maximum delay.
-        #expect(controller.plan(for: [Load(viewers: 50_000, commentsPerSecond: 20)]) == [.init(window: .seconds(5))])
+        #expect(controller.plan(for: [Load(viewers: 50_000, commentsPerSecond: 20)]) == [.init(window: .seconds(5), overloaded: true)])
     }
 
     @Test func naiveModeStaysNaive() {

@@ -1,4 +1,5 @@
 import DanmakuCore
+import DanmakuIngest
 import DanmakuLogic
 import DanmakuServer
 import DanmakuTestSupport
@@ -165,6 +166,40 @@ import Testing
             #expect(try await httpRequest(port: port, method: "GET", path: "/healthz").status == 200)
             for viewer in viewers.dropFirst() { await viewer.close() }
         }
+    }
+
+    @Test func connectionsPastTheNodesCapGet503AndTheNodeKeepsServing() async throws {
+        // The node's cap holds whatever the addresses: past it a connection is answered
+        // `503 node_full` and closed, so the process never runs out of descriptors (a process at
+        // its open-files limit cannot reach Redis, and libdispatch ends it).
+        try await withServer({ $0.ingest.maxConnections = 4; $0.ingest.maxConnectionsPerAddress = 0 }) { server, port in
+            #expect(server.connections.maxTotal == 4)
+            var viewers: [TestViewer] = []
+            for _ in 0..<4 { viewers.append(try await TestViewer.join(port: port, room: "full")) }
+            let refused = try await TestConnection.connect(port: port)
+            try await refused.waitForClose()
+            let reply = try #require(HTTPReply.parse(refused.input.value.bytes)?.reply)
+            #expect(reply.status == 503)
+            #expect(reply.errorCode == "node_full")
+            #expect(reply.headers["retry-after"] == "1")
+            for viewer in viewers { #expect(!viewer.observed.value.closed) }
+            // A closed connection frees its place, and the refused one took none.
+            await viewers[0].close()
+            try await waitUntil { server.connections.nodeCount < 4 }
+            #expect(server.connections.nodeCount == 3)
+            #expect(try await httpRequest(port: port, method: "GET", path: "/healthz").status == 200)
+            for viewer in viewers.dropFirst() { await viewer.close() }
+        }
+    }
+
+    @Test func theNodesDefaultCapLeavesDescriptorsInReserve() {
+        let allowed = ConnectionLimiter.connectionsTheDescriptorLimitAllows()
+        var limit = rlimit()
+        #if canImport(Glibc)
+        _ = getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        #endif
+        #expect(allowed == max(1, Int(clamping: limit.rlim_cur) - ConnectionLimiter.reservedDescriptors))
+        #expect(allowed < Int(clamping: limit.rlim_cur))
     }
 
     /// Waits (bounded) for a server-side condition that has no event to wait on.

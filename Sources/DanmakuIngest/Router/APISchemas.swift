@@ -114,8 +114,8 @@ enum APISchemas {
 
     /// `{"error": {"code", "message", "requestId"}}`. `requestId` (the request's `X-Request-Id`,
     /// given or made) is in every error answering a request; only the `429 too_many_connections`
-    /// written as a connection over the per-address cap opens, before any request is read
-    /// (`ConnectionRefusal`), has none.
+    /// and `503 node_full` written as a connection over the per-address or the node's cap opens,
+    /// before any request is read (`ConnectionRefusal`), have none.
     private static let errorBody: JSONSchema = .object(
         [
             (

@@ -12,7 +12,7 @@ const charts = [
   { id: "viewers", title: "viewers", series: (now) => ({ viewers: value(now, "danmaku_viewers") }) },
   { id: "window", title: "batch window in force (ms) by loop", series: (now) => byLabelValue(now, "danmaku_batch_window_seconds", "loop", 1000) },
   { id: "delay", title: "delay of the slowest room (ms) by loop", series: (now) => byLabelValue(now, "danmaku_room_delay_seconds", "loop", 1000) },
-  { id: "overloaded", title: "overloaded rooms (shedding) by loop", series: (now) => byLabelValue(now, "danmaku_overloaded_rooms", "loop", 1) },
+  { id: "overloaded", title: "overloaded rooms (widened past 250 ms) by loop", series: (now) => byLabelValue(now, "danmaku_overloaded_rooms", "loop", 1) },
   { id: "slow", title: "slow-consumer closes /s", series: (now, before, dt) => ({ closes: rate(now, before, dt, "danmaku_slow_consumer_closes_total") }) },
   { id: "lag", title: "bus publish-to-push lag (ms, mean)", series: (now, before) => ({ lag: mean(now, before, "danmaku_bus_latency_seconds") * 1000 }) },
 ];
