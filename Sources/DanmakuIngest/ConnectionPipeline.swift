@@ -83,7 +83,7 @@ public enum ConnectionPipeline {
         if let sendBuffer = push.socketSendBufferBytes {
             try channel.syncOptions?.setOption(.socketOption(.so_sndbuf), value: SocketOptionValue(sendBuffer))
         }
-        // A batch written is then as good as a ping answered (see `ViewerSocketLiveness`).
+        // A viewer whose TCP stops acknowledging is closed by the kernel (`ViewerSocketLiveness`).
         if let (option, milliseconds) = ViewerSocketLiveness.userTimeout(push.idleTimeout) {
             try channel.syncOptions?.setOption(option, value: milliseconds)
         }

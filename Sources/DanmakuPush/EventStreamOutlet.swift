@@ -45,6 +45,11 @@ final class EventStreamOutlet: ChannelOutboundHandler, RemovableChannelHandler, 
         context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(event))), promise: nil)
     }
 
+    func writeBeforeNext(_ frame: ByteBuffer) {
+        guard let context, let event = EventStream.event(fromFrame: frame, id: nil, allocator: context.channel.allocator) else { return }
+        context.write(wrapOutboundOut(.body(.byteBuffer(event))), promise: nil)
+    }
+
     /// A dead client shows as a failed or stuck write instead.
     var answersPings: Bool { false }
 

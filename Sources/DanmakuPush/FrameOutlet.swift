@@ -10,6 +10,9 @@ protocol ViewerOutlet: AnyObject {
     /// Writes a complete server frame. For a batch, `seq` is the seq it brings the reader to, in
     /// the numbering of `epoch`.
     func send(_ frame: ByteBuffer, batchThrough seq: UInt64?, epoch: Int64)
+    /// Writes a complete server frame without flushing: it leaves with the next `send`, in the
+    /// same system call.
+    func writeBeforeNext(_ frame: ByteBuffer)
     /// Whether the client answers pings, so that its silence past the idle timeout means it is gone.
     var answersPings: Bool { get }
     /// Ends the connection, telling the client `reason`.
@@ -42,6 +45,10 @@ public final class FrameOutlet: ChannelOutboundHandler, RemovableChannelHandler 
 extension FrameOutlet: ViewerOutlet {
     func send(_ frame: ByteBuffer, batchThrough seq: UInt64?, epoch: Int64) {
         context?.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+    }
+
+    func writeBeforeNext(_ frame: ByteBuffer) {
+        context?.write(wrapOutboundOut(frame), promise: nil)
     }
 
     var answersPings: Bool { true }

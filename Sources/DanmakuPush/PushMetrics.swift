@@ -23,11 +23,10 @@ public struct PushMetrics: Sendable {
     let slowConsumerCloses: Counter
     /// Comments a display budget held back, summed over viewers.
     let shed: Counter
-    /// Pings written to viewers (counted once per sweep).
+    /// Pings written to viewers on their own (counted once per sweep).
     let pings: Counter
-    /// Pings not written because a batch written within the ping interval proved the viewer's
-    /// connection instead (counted once per sweep).
-    let pingsSpared: Counter
+    /// Pings written together with a batch, in its system call (counted once per sweep).
+    let pingsCarried: Counter
     /// Comments sent as part of another (merged repeats), counted once per batch.
     let merged: Counter
     /// From a comment's acceptance (its `ts`) to its arrival at this push node, for the first
@@ -112,7 +111,7 @@ public struct PushMetrics: Sendable {
         slowConsumerCloses = Counter(label: "danmaku_slow_consumer_closes_total", factory: factory)
         shed = Counter(label: "danmaku_shed_total", factory: factory)
         pings = Counter(label: "danmaku_pings_total", factory: factory)
-        pingsSpared = Counter(label: "danmaku_pings_spared_total", factory: factory)
+        pingsCarried = Counter(label: "danmaku_pings_with_batches_total", factory: factory)
         merged = Counter(label: "danmaku_merged_total", factory: factory)
         busLatency = Timer(label: Self.busLatencyLabel, factory: factory)
         batchWait = Timer(label: Self.batchWaitLabel, factory: factory)

@@ -55,6 +55,8 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     private var wroteBatch = false
     /// The heartbeat that last saw a batch written (see `heartbeat(now:)`).
     private var lastBatchSeen = NIODeadline.uptimeNanoseconds(0)
+    /// A due ping waiting to leave with the next batch, and when it goes alone if none comes.
+    private var pingRidesUntil: NIODeadline?
     var postsInFlight = 0
     /// The viewer's user id as it appears in comment JSON, once known (from its token, or from
     /// its first accepted post): a display budget never holds back a viewer's own comments.
@@ -177,6 +179,11 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
     func send(batch frame: ByteBuffer, through seq: UInt64) {
         guard case .open = phase else { return }
         wroteBatch = true
+        if pingRidesUntil != nil {
+            pingRidesUntil = nil
+            outlet?.writeBeforeNext(ServerFrame.ping)
+            shard?.pingsCarried += 1
+        }
         outlet?.send(frame, batchThrough: seq, epoch: helloEpoch)
     }
 
@@ -194,42 +201,51 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         send(ViewerMessage.frame(ViewerMessage.Gap(room: room.value, from: from, to: to)))
     }
 
-    /// Sends a ping when one is due; false when the viewer has shown no sign of life for the idle
+    /// Sends a ping when one is due; `.expired` when nothing came from the viewer for the idle
     /// timeout. Called once a second by the shard's sweep.
     ///
-    /// Any frame from the viewer is a sign of life, and so is a batch written to it where the
-    /// socket has a TCP user timeout (`ViewerSocketLiveness`): the kernel then closes the
-    /// connection when what was written stays unacknowledged for the idle timeout, so a viewer
-    /// that keeps being sent batches needs no ping: a room's viewers cost one write per window,
-    /// not one more per ping interval, and no pong to read.
+    /// A viewer of a room with comments is written a batch every window: its due ping rides on the
+    /// next batch's write (one system call for both) instead of costing a write of its own, and
+    /// goes alone only if no batch comes within `pingRideWait`. The pong is still what keeps the
+    /// viewer open: a written batch says nothing about a client behind a proxy, or one whose
+    /// kernel acknowledges while the application has stopped reading.
     func heartbeat(now: NIODeadline) -> Heartbeat {
         if wroteBatch {
             wroteBatch = false
-            if ViewerSocketLiveness.batchesProveLife { lastBatchSeen = now }
+            lastBatchSeen = now
         }
-        let alive = max(lastInbound, lastBatchSeen)
-        if outlet?.answersPings ?? false, now - alive >= hub.configuration.idleTimeout { return .expired }
+        if outlet?.answersPings ?? false, now - lastInbound >= hub.configuration.idleTimeout { return .expired }
+        if let deadline = pingRidesUntil {
+            guard now >= deadline else { return .notDue }
+            pingRidesUntil = nil
+            send(ServerFrame.ping)
+            return .pinged
+        }
         guard now >= nextPing else { return .notDue }
         let interval = hub.configuration.pingInterval
-        // Spared: the next ping is due an interval after the last batch, not after this check.
-        guard now - lastBatchSeen >= interval else {
-            nextPing = lastBatchSeen + interval
-            return .spared
-        }
         nextPing = now + interval
+        // A room that had a batch within the interval will most likely have another soon.
+        if now - lastBatchSeen < interval {
+            pingRidesUntil = now + min(Self.pingRideWait, .nanoseconds(interval.nanoseconds / 2))
+            return .riding
+        }
         send(ServerFrame.ping)
         return .pinged
     }
+
+    /// How long a due ping waits for a batch to ride on: the widest window an overloaded room
+    /// gets by default, so a busy room's pings never go alone.
+    static let pingRideWait = TimeAmount.seconds(5)
 
     /// What a heartbeat did for one viewer.
     enum Heartbeat {
         /// No ping was due.
         case notDue
-        /// A ping was written.
+        /// A ping was written on its own.
         case pinged
-        /// A ping was due, and a batch written within the interval served instead.
-        case spared
-        /// Nothing came from the viewer, nor was a batch written to it, for the idle timeout.
+        /// A ping was due and waits to leave with the next batch.
+        case riding
+        /// Nothing came from the viewer for the idle timeout.
         case expired
     }
 

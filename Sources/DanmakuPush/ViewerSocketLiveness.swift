@@ -6,23 +6,12 @@ import NIOCore
 import Glibc
 #endif
 
-/// How a written batch proves a viewer's connection alive, so that viewers of a busy room need
-/// no pings.
-///
-/// Accepted sockets get a TCP user timeout equal to the idle timeout: when bytes written to a
-/// socket stay unacknowledged that long (the peer gone without a FIN, a cable pulled, a
-/// half-open connection), the kernel closes it. A batch written to a viewer is therefore either
-/// acknowledged by the viewer's TCP stack or ends the connection within the idle timeout, as a
-/// ping that goes unanswered would.
+/// A TCP user timeout on viewer sockets: when bytes written to a viewer stay unacknowledged for
+/// the idle timeout (the peer gone without a FIN, a cable pulled), the kernel closes the socket,
+/// even while batches keep being written to it. It complements the pings (`ViewerHandler`),
+/// which stay what keeps a viewer open: behind a proxy, or with an application that stopped
+/// reading while its kernel acknowledges, only a pong says the viewer is there.
 public enum ViewerSocketLiveness {
-    /// Whether this platform has the TCP user timeout, so a written batch counts as a sign of
-    /// life; elsewhere viewers are pinged as before.
-    #if os(Linux)
-    public static let batchesProveLife = true
-    #else
-    public static let batchesProveLife = false
-    #endif
-
     /// The socket option to set on accepted connections, with its value in milliseconds; nil
     /// where the platform lacks it.
     public static func userTimeout(_ idleTimeout: TimeAmount) -> (option: ChannelOptions.Types.SocketOption, milliseconds: SocketOptionValue)? {

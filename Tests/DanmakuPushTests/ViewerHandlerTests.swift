@@ -417,28 +417,45 @@ func json(_ frame: ParsedFrame) throws -> [String: Any] {
         #expect(!channel.isActive, "closed after the close timeout")
     }
 
-    @Test func batchesSparePingsAndKeepTheViewerOpen() async throws {
+    @Test func pingsRideOnBatchesAndPongsStillKeepTheViewerOpen() async throws {
         let harness = ViewerHarness { $0.pingInterval = .seconds(20); $0.idleTimeout = .seconds(60) }
         let channel = try harness.connect()
         _ = try harness.frames(channel)
-        // A comment every 5 s for 90 s, and nothing from the viewer: the batches prove the
-        // connection (the socket's TCP user timeout closes it if they go unacknowledged), so no
-        // ping is written and the viewer stays open past the idle timeout.
+        // A comment every 5 s for 90 s: each due ping leaves with a batch, in the same write
+        // (written right before it, flushed with it); the viewer answers each ping.
+        var opcodes: [UInt8] = []
         for _ in 0..<18 {
             try await harness.post(1)
             harness.loop.advanceTime(by: .seconds(5))
+            let frames = try harness.frames(channel).map(\.opcode)
+            opcodes += frames
+            if frames.contains(0x9) { try channel.writeInbound(clientFrame(opcode: 0xA, payload: [])) }
         }
-        let opcodes = try harness.frames(channel).map(\.opcode)
-        #expect(opcodes.count == 18 && opcodes.allSatisfy { $0 == 0x1 }, "batches only, no ping: \(opcodes)")
+        let pings = opcodes.indices.filter { opcodes[$0] == 0x9 }
+        #expect(pings.count >= 3, "\(opcodes)")
+        #expect(pings.allSatisfy { $0 + 1 < opcodes.count && opcodes[$0 + 1] == 0x1 }, "every ping right before a batch: \(opcodes)")
         #expect(channel.isActive)
-        // Once the room goes quiet, pings resume within the interval, and the idle timeout counts
-        // from the last batch.
+        // Once the room goes quiet a ping goes alone within the interval; unanswered, the viewer
+        // is closed 60 s after its last pong, batches or not.
         harness.loop.advanceTime(by: .seconds(21))
-        #expect(try harness.frames(channel).map(\.opcode) == [0x9])
-        harness.loop.advanceTime(by: .seconds(30))
-        #expect(channel.isActive)
-        harness.loop.advanceTime(by: .seconds(10))
+        #expect(try harness.frames(channel).map(\.opcode).contains(0x9))
+        harness.loop.advanceTime(by: .seconds(40))
         #expect(try harness.frames(channel).last?.closeCode == 1001)
+    }
+
+    @Test func aViewerThatNeverAnswersIsClosedWhileBatchesFlow() async throws {
+        // A written batch proves nothing past the first TCP hop (a proxy, a stopped application):
+        // only the pong keeps a viewer open.
+        let harness = ViewerHarness { $0.pingInterval = .seconds(20); $0.idleTimeout = .seconds(60) }
+        let channel = try harness.connect()
+        _ = try harness.frames(channel)
+        var closed = false
+        for _ in 0..<14 {
+            try await harness.post(1)
+            harness.loop.advanceTime(by: .seconds(5))
+            if try harness.frames(channel).contains(where: { $0.closeCode == 1001 }) { closed = true }
+        }
+        #expect(closed, "closed by the idle timeout within 70 s")
     }
 
     @Test(arguments: [
