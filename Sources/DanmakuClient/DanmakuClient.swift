@@ -46,6 +46,9 @@ public final class DanmakuClient: AsyncSequence, Sendable {
         /// posts are answered as they complete, not in the order they were sent).
         var posts: [String: CheckedContinuation<PostReceipt, any Error>] = [:]
         var closed = false
+        /// Whether the current connection was said `hello`: only then does the backoff start over
+        /// (a resume refused for its read budget opens, says `error` and closes).
+        var greeted = false
         var task: Task<Void, Never>?
         /// Comments that weigh less are not reported (1: every comment).
         var shieldingLevel: Int
@@ -227,11 +230,12 @@ public final class DanmakuClient: AsyncSequence, Sendable {
                     return (Self.path(room: first, query: query), joins)
                 }
                 let connection = try await ViewerSocket.open(endpoint, path: path, group: group)
-                attempt = 0
+                state.withLock { $0.greeted = false }
                 try await serve(connection, joins: joins)
             } catch {
                 reason = "\(error)"
             }
+            if state.withLock({ $0.greeted }) { attempt = 0 }
             let pending = state.withLock { state in
                 state.outbox?.finish()
                 state.outbox = nil
@@ -308,7 +312,10 @@ public final class DanmakuClient: AsyncSequence, Sendable {
         switch message.type {
         case "hello":
             guard let lastSeq = message.lastSeq, let epoch = message.epoch else { return }
-            let restarted = state.withLock { $0.cursors[room]?.hello(lastSeq: lastSeq, epoch: epoch) }
+            let restarted = state.withLock { state in
+                state.greeted = true
+                return state.cursors[room]?.hello(lastSeq: lastSeq, epoch: epoch)
+            }
             guard let restarted else { return }
             if restarted { emit.yield(.restarted(room: room, epoch: epoch)) }
             emit.yield(.joined(room: room, lastSeq: lastSeq, epoch: epoch, online: message.online ?? 0))
