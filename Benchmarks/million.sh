@@ -50,8 +50,9 @@
 #     past the maximum it drops);
 #   - net.netfilter.nf_conntrack_max ≥ 2 × VIEWERS when connection tracking is on in this network
 #     namespace (a loopback connection is tracked too);
-#   - MemAvailable ≥ VIEWERS × MEMORY_PER_VIEWER_KB + 2 GiB (the push nodes' and the benches' memory
-#     per viewer and the kernel's sockets on both ends, measured at 20,000-40,000 viewers);
+#   - MemAvailable ≥ VIEWERS × MEMORY_PER_VIEWER_KB + PROCESS_KB per push node and bench + 2 GiB
+#     (the push nodes' and the benches' memory per viewer and the kernel's sockets on both ends,
+#     measured at 20,000-40,000 viewers, and each process's own);
 #   - two CPUs, and the ports free.
 set -euo pipefail
 [ -n "${TRACE:-}" ] && set -x
@@ -104,6 +105,8 @@ awk -v r="$CONNECT_RATE" 'BEGIN {exit !(r >= 1)}' || { echo "million.sh: CONNECT
 # and the TCP buffer pages it holds while a batch is in flight; measured at 20,000-40,000
 # viewers (docs/CAPACITY.md), with room to spare.
 MEMORY_PER_VIEWER_KB=${MEMORY_PER_VIEWER_KB:-16}
+# What a push node or a bench takes before its first viewer (debug build: 50 MB and 26 MB).
+PROCESS_KB=${PROCESS_KB:-51200}
 TCP_PAGES_PER_VIEWER=${TCP_PAGES_PER_VIEWER:-1}
 # Sockets and files a push node or a bench holds besides its viewers.
 RESERVE_FILES=500
@@ -185,7 +188,7 @@ preflight() {
     fi
     local available memory_needed
     available=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
-    memory_needed=$(( VIEWERS * MEMORY_PER_VIEWER_KB + 2 * 1024 * 1024 ))
+    memory_needed=$(( VIEWERS * MEMORY_PER_VIEWER_KB + (push_nodes + nodes) * PROCESS_KB + 2 * 1024 * 1024 ))
     need "MemAvailable (KiB)" "$available" "$memory_needed" ""
     local port busy=()
     for port in "$redis_port" $(seq "$ingest_port" $((ingest_port + push_nodes))); do
@@ -341,8 +344,13 @@ while :; do
     fi
     sleep 1
 done
+# A join the server refused is tried again by its bench after the bench said it connected: the
+# push nodes' counts say when every viewer is in, within two minutes more.
+join_deadline=$(( $(date +%s) + 120 ))
+while joined=$(metric_sum danmaku_viewers "${push_ports[@]}"); [ "$joined" -lt "$VIEWERS" ] && [ "$(date +%s)" -le "$join_deadline" ]; do
+    sleep 1
+done
 connect_seconds=$(elapsed_since "$connect_start")
-joined=$(cat "$out"/bench-*.progress | awk '/^connected:/ {split($2, a, "/"); s += a[1]} END {print s + 0}')
 echo "million.sh: $joined of $VIEWERS viewers joined in $connect_seconds s"
 fact connect_seconds "$connect_seconds"
 fact joined "$joined"
