@@ -160,6 +160,17 @@ public final class BenchViewer: ChannelInboundHandler {
         channel?.close(promise: nil)
     }
 
+    /// A first connection that failed (refused, timed out): with a reconnection, tried again on
+    /// the same node like a refused join; without one, a failed viewer.
+    public func connectFailed(on loop: any EventLoop) {
+        guard reconnection != nil, !stopping else {
+            counters.didFail()
+            return
+        }
+        counters.didFailAttempt()
+        scheduleAttempt(on: loop)
+    }
+
     /// Waits the policy's backoff, then connects to the next endpoint with the resume query.
     private func scheduleAttempt(on loop: any EventLoop) {
         guard let reconnection, !stopping else { return }

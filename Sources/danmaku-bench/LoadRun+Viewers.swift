@@ -25,8 +25,13 @@ extension LoadRun {
             path: "/v1/rooms/\(roomNames[room])/ws?v=\(wireFormat)", compression: compression, verifyEveryComment: index % verifyEvery == 0,
             counters: counters, statsForLoop: statsForLoop, reconnection: reconnection, endpoint: first)
         let bound = NIOLoopBoundBox.makeBoxSendingValue(handler, eventLoop: group.next())
-        return BenchViewer.dial(bound, from: source, to: viewerEndpoint(index))
-            .map { _ in ViewerRecord(room: room, handler: bound) }
+        let dialled = BenchViewer.dial(bound, from: source, to: viewerEndpoint(index))
+        guard reconnection != nil else { return dialled.map { _ in ViewerRecord(room: room, handler: bound) } }
+        // A viewer that comes back tries a failed first connection again: it is kept either way.
+        return dialled.map { _ in ViewerRecord(room: room, handler: bound) }.flatMapError { _ in
+            bound.value.connectFailed(on: bound.eventLoop)
+            return bound.eventLoop.makeSucceededFuture(ViewerRecord(room: room, handler: bound))
+        }
     }
 
     /// Replaces `count` viewers: the oldest leave, new ones join rooms chosen round-robin, so

@@ -221,6 +221,18 @@ import Testing
         _ = try? second.finish()
     }
 
+    /// A first connection that failed is tried again on the same node with a reconnection.
+    @Test func triesAFailedFirstConnectionAgain() throws {
+        let harness = try Harness()
+        harness.viewer.connectFailed(on: harness.loop)
+        #expect(harness.counters.failed == 0 && harness.counters.attemptsFailed == 1)
+        harness.loop.advanceTime(by: .milliseconds(400))
+        #expect(harness.dialled.targets.withLockedValue { $0 } == [0])
+        harness.viewer.stop()
+        for channel in harness.dialled.channels.withLockedValue({ $0 }) { _ = try? channel.finish() }
+        _ = try? harness.first.finish()
+    }
+
     /// A viewer that joined a room with no comment yet (epoch 0) takes the numbering that came
     /// next as its own: no restart.
     @Test func aRoomWithNoCommentYetHasNoNumberingToLeave() throws {
