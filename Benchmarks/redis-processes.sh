@@ -1,12 +1,12 @@
 # Helpers for the distributed-mode benchmarks (sourced by Benchmarks/cluster.sh).
 
-# start_redis_single DIR PORT CPUS: one redis-server with the production settings (append-only
-# file, fsync on every write). Sets redis_pids and redis_url.
+# start_redis_single DIR PORT CPUS [FSYNC]: one redis-server with the production settings (append-only
+# file, fsync on every write; FSYNC everysec for once a second). Sets redis_pids and redis_url.
 start_redis_single() {
-    local dir=$1 port=$2 cpus=$3
+    local dir=$1 port=$2 cpus=$3 fsync=${4:-always}
     mkdir -p "$dir/redis"
     taskset -c "$cpus" redis-server --port "$port" --bind 127.0.0.1 --dir "$dir/redis" --save "" \
-        --appendonly yes --appendfsync always >"$dir/redis.log" 2>&1 &
+        --appendonly yes --appendfsync "$fsync" >"$dir/redis.log" 2>&1 &
     redis_pids=($!)
     redis_master_pids=($!)
     for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done

@@ -1,5 +1,10 @@
 // Danmaku — a live-stream bullet-comment service.
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOCore
 
 /// What all viewers report while connecting, shared across loops.
@@ -9,12 +14,34 @@ public final class ConnectionCounters: Sendable {
     public var joined: Int { box.joined.load() }
     public var failed: Int { box.failed.load() }
     public var closedEarly: Int { box.closedEarly.load() }
+    /// Viewers whose socket closed under them and who set out to come back (`--reconnect`).
+    public var dropped: Int { box.dropped.load() }
+    /// Viewers that came back after a drop (a `hello` on a resumed connection).
+    public var rejoined: Int { box.rejoined.load() }
+    /// Attempts to come back that failed (refused, or closed before `hello`) and were tried again.
+    public var attemptsFailed: Int { box.attemptsFailed.load() }
+    /// Resumed connections whose `hello` named another epoch: the room's numbering started over.
+    public var restarted: Int { box.restarted.load() }
+    /// When the latest viewer came back, µs since 1970 (0 when none did).
+    public var lastRejoinMicroseconds: Int { box.lastRejoinMicroseconds.load() }
     /// Viewers that joined and are connected now.
-    public var connected: Int { box.joined.load() - box.closedEarly.load() - box.left.load() }
+    public var connected: Int { box.joined.load() - box.closedEarly.load() - box.left.load() - box.dropped.load() + box.rejoined.load() }
+    /// Viewers on their way back after a drop.
+    public var reconnecting: Int { box.dropped.load() - box.rejoined.load() }
     func didJoin() { box.joined.add() }
     public func didFail() { box.failed.add() }
     func didCloseEarly() { box.closedEarly.add() }
     func didLeave() { box.left.add() }
+    func didDrop() { box.dropped.add() }
+    func didFailAttempt() { box.attemptsFailed.add() }
+    func didRestart() { box.restarted.add() }
+
+    func didRejoin() {
+        box.rejoined.add()
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        box.lastRejoinMicroseconds.raise(to: now.tv_sec * 1_000_000 + now.tv_nsec / 1000)
+    }
 }
 
 /// One bench viewer: sends the upgrade, then reads frames, checking seq continuity of its room.
@@ -22,55 +49,150 @@ public final class ConnectionCounters: Sendable {
 /// Every viewer checks that each batch starts right after the previous one. Viewers with
 /// `verifyEveryComment` also check each comment's seq and record each comment's latency; the
 /// rest count `last - first + 1` comments per batch, which keeps the bench cheap at 20M/s.
+///
+/// With a `reconnection`, a viewer whose socket closes under it connects again to another push
+/// node, resuming after the last seq it saw (`since`, `epoch`); what the resume brings is checked
+/// like any batch, so a seq it misses or gets twice is counted, and only live comments (after the
+/// resumed `hello`'s `lastSeq`) count towards latency.
 public final class BenchViewer: ChannelInboundHandler {
     public typealias InboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
 
+    /// The upgrade's path without a resume query.
     private let path: String
     private let compression: Bool
     private let verifyEveryComment: Bool
     private let counters: ConnectionCounters
     private let statsForLoop: @Sendable (any EventLoop) -> LoopStats
+    private let reconnection: ViewerReconnection?
     private var stats: LoopStats!
     private var handshakeDone = false
     private var cumulation: ByteBuffer?
     /// Highest seq seen; nil until `hello`.
     public private(set) var lastSeq: UInt64?
+    /// The numbering `lastSeq` belongs to, from `hello` (0: the room had no comment yet).
+    public private(set) var epoch: UInt64?
     private var stopping = false
+    /// The socket open now, if any.
+    private var channel: (any Channel)?
+    /// Whether the socket open now has had its `hello`.
+    private var saidHello = false
+    /// Seqs up to this one came from history on a resume: they are checked, but not timed.
+    private var replayedThrough: UInt64 = 0
+    /// The endpoint (as `reconnection` numbers them) of the socket that last said `hello`, and
+    /// of the one being tried.
+    private var endpoint: Int
+    private var trying: Int
+    /// Attempts made since the socket was lost.
+    private var attempt = 0
+    /// The upgrade's path for the next socket (with the resume query after a drop).
+    private var requestPath: String
+    private var pendingAttempt: Scheduled<Void>?
 
-    /// - Parameter compression: offer permessage-deflate and inflate what arrives compressed.
+    /// - Parameters:
+    ///   - compression: offer permessage-deflate and inflate what arrives compressed.
+    ///   - reconnection: come back after a close (nil: a close ends the viewer).
+    ///   - endpoint: the endpoint of `reconnection` this viewer first connects to.
     public init(
         path: String, compression: Bool = false, verifyEveryComment: Bool, counters: ConnectionCounters,
-        statsForLoop: @escaping @Sendable (any EventLoop) -> LoopStats
+        statsForLoop: @escaping @Sendable (any EventLoop) -> LoopStats, reconnection: ViewerReconnection? = nil, endpoint: Int = 0
     ) {
         self.path = path
+        self.requestPath = path
         self.compression = compression
         self.verifyEveryComment = verifyEveryComment
         self.counters = counters
         self.statsForLoop = statsForLoop
+        self.reconnection = reconnection
+        self.endpoint = endpoint
+        self.trying = endpoint
     }
 
     public func channelActive(context: ChannelHandlerContext) {
         stats = statsForLoop(context.eventLoop)
-        let request = "GET \(path) HTTP/1.1\r\nHost: danmaku\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        guard !stopping else {
+            context.close(promise: nil)
+            return
+        }
+        channel = context.channel
+        handshakeDone = false
+        cumulation = nil
+        saidHello = false
+        let request = "GET \(requestPath) HTTP/1.1\r\nHost: danmaku\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
             + (compression ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" : "") + "\r\n"
         context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: request)), promise: nil)
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
+        channel = nil
+        let hadHello = saidHello
+        saidHello = false
         if lastSeq == nil {
-            counters.didFail()
+            // A join the server refused (its history read failed under load, say): a viewer that
+            // comes back tries the same node again, as a client would; others count it as failed.
+            if reconnection == nil || stopping {
+                counters.didFail()
+            } else {
+                counters.didFailAttempt()
+                scheduleAttempt(on: context.eventLoop)
+            }
         } else if stopping {
-            counters.didLeave()
-        } else {
+            if hadHello { counters.didLeave() }
+        } else if reconnection == nil {
             counters.didCloseEarly()
+        } else {
+            if hadHello { counters.didDrop() } else { counters.didFailAttempt() }
+            scheduleAttempt(on: context.eventLoop)
         }
     }
 
     /// Marks the end of the run, so the close that follows is not counted as a failure.
     public func markStopping() {
         stopping = true
+    }
+
+    /// Ends the viewer: no more attempts, and its socket (if one is open) closed.
+    public func stop() {
+        stopping = true
+        pendingAttempt?.cancel()
+        pendingAttempt = nil
+        channel?.close(promise: nil)
+    }
+
+    /// A first connection that failed (refused, timed out): with a reconnection, tried again on
+    /// the same node like a refused join; without one, a failed viewer.
+    public func connectFailed(on loop: any EventLoop) {
+        guard reconnection != nil, !stopping else {
+            counters.didFail()
+            return
+        }
+        counters.didFailAttempt()
+        scheduleAttempt(on: loop)
+    }
+
+    /// Waits the policy's backoff, then connects to the next endpoint with the resume query.
+    private func scheduleAttempt(on loop: any EventLoop) {
+        guard let reconnection, !stopping else { return }
+        let policy = reconnection.policy
+        let delay = policy.delay(attempt: attempt, random: UInt64.random(in: 0...UInt64.max))
+        let target = lastSeq == nil ? endpoint : policy.endpoint(viewer: reconnection.viewer, lost: endpoint, attempt: attempt)
+        attempt += 1
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        pendingAttempt = loop.scheduleTask(in: delay) { bound.value.connect(to: target, on: loop) }
+    }
+
+    private func connect(to target: Int, on loop: any EventLoop) {
+        pendingAttempt = nil
+        guard let reconnection, !stopping else { return }
+        trying = target
+        requestPath = lastSeq.map { ReconnectPolicy.resumePath(path, since: $0, epoch: epoch) } ?? path
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        reconnection.dial(NIOLoopBoundBox(self, eventLoop: loop), target)
+            .whenFailure { _ in
+                bound.value.counters.didFailAttempt()
+                bound.value.scheduleAttempt(on: loop)
+            }
     }
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -91,8 +213,7 @@ public final class BenchViewer: ChannelInboundHandler {
             }
             let statusLine = chunk.getString(at: chunk.readerIndex, length: min(12, chunk.readableBytes)) ?? ""
             guard statusLine.hasSuffix("101") else {
-                counters.didFail()
-                stopping = true
+                // Counted in channelInactive: a failed join, or a failed attempt to come back.
                 context.close(promise: nil)
                 return
             }
@@ -190,8 +311,7 @@ public final class BenchViewer: ChannelInboundHandler {
             switch BatchScanner.kind(payload) {
             case .comments: handleBatch(payload)
             case .hello:
-                lastSeq = BatchScanner.integerField("lastSeq", in: payload) ?? 0
-                counters.didJoin()
+                hello(payload)
             case .gap:
                 let from = BatchScanner.integerField("from", in: payload) ?? 0
                 let to = BatchScanner.integerField("to", in: payload) ?? from
@@ -211,6 +331,32 @@ public final class BenchViewer: ChannelInboundHandler {
         default:
             break
         }
+    }
+
+    /// `hello`: the first joins at the room's latest seq; a resumed connection keeps the viewer's
+    /// own, and what comes up to the hello's `lastSeq` is history.
+    private func hello(_ payload: UnsafeRawBufferPointer) {
+        let roomLastSeq = BatchScanner.integerField("lastSeq", in: payload) ?? 0
+        let roomEpoch = BatchScanner.integerField("epoch", in: payload)
+        saidHello = true
+        if lastSeq == nil {
+            lastSeq = roomLastSeq
+            attempt = 0
+            counters.didJoin()
+        } else {
+            // Epoch 0 is a room with no comment yet, whose seqs belong to the numbering that
+            // comes next: only a known epoch can have been left behind.
+            if let epoch, epoch != 0, roomEpoch != epoch {
+                // The room started over: this numbering comes from seq 1.
+                counters.didRestart()
+                lastSeq = 0
+            }
+            replayedThrough = roomLastSeq
+            endpoint = trying
+            attempt = 0
+            counters.didRejoin()
+        }
+        epoch = roomEpoch ?? epoch
     }
 
     private func handleBatch(_ payload: UnsafeRawBufferPointer) {
@@ -235,7 +381,7 @@ public final class BenchViewer: ChannelInboundHandler {
                     expected = seq + 1
                 }
                 stats.totals.deliveries += 1
-                if let stamp, now >= stamp { stats.totals.latency.record(now - stamp) }
+                if let stamp, now >= stamp, seq > replayedThrough { stats.totals.latency.record(now - stamp) }
             }
             lastSeq = expected - 1
         } else if let (first, last) = BatchScanner.firstAndLastSeq(payload) {
@@ -270,7 +416,7 @@ extension BenchViewer {
             previous = seq
             received += 1
             stats.totals.deliveries += 1
-            if verifyEveryComment, let stamp, now >= stamp { stats.totals.latency.record(now - stamp) }
+            if verifyEveryComment, let stamp, now >= stamp, seq > replayedThrough { stats.totals.latency.record(now - stamp) }
         }
         guard last >= start else { return }
         let covered = last - start + 1

@@ -6,8 +6,9 @@ import NIOPosix
 
 /// Reads one sample from a server's `GET /metrics` (Prometheus text), e.g. a counter's value.
 public enum MetricsScrape {
-    /// The text of `GET /metrics`, or nil when the server does not answer.
-    public static func fetch(host: String, port: Int, group: any EventLoopGroup) async -> String? {
+    /// The body of `GET path` (`/metrics` by default), or nil when the server does not answer
+    /// with 200.
+    public static func fetch(path: String = "/metrics", host: String, port: Int, group: any EventLoopGroup) async -> String? {
         let received = Received()
         let bootstrap = ClientBootstrap(group: group).channelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
@@ -15,10 +16,10 @@ public enum MetricsScrape {
             }
         }
         guard let channel = try? await bootstrap.connect(host: host, port: port).get() else { return nil }
-        try? await channel.writeAndFlush(ByteBuffer(string: "GET /metrics HTTP/1.1\r\nHost: danmaku\r\nConnection: close\r\n\r\n"))
+        try? await channel.writeAndFlush(ByteBuffer(string: "GET \(path) HTTP/1.1\r\nHost: danmaku\r\nConnection: close\r\n\r\n"))
         try? await channel.closeFuture.get()
         let text = received.text
-        guard let bodyStart = text.range(of: "\r\n\r\n") else { return nil }
+        guard text.hasPrefix("HTTP/1.1 200"), let bodyStart = text.range(of: "\r\n\r\n") else { return nil }
         return String(text[bodyStart.upperBound...])
     }
 

@@ -21,6 +21,21 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
     @Option(help: "Push node for viewers (repeatable; viewers are spread round robin); posts still go to --url.")
     var viewerUrl: [String] = []
 
+    @Option(help: "Push node that takes only viewers coming back after a drop (repeatable; with --reconnect).")
+    var reconnectUrl: [String] = []
+
+    @Flag(help: "Viewers whose socket closes come back to another push node (--viewer-url, --reconnect-url) with since and epoch, after a jittered backoff; drops and comebacks are counted.")
+    var reconnect = false
+
+    @Option(name: .customLong("reconnect-delay-ms"), help: "A returning viewer's first wait, doubling per failed attempt to 8 s, each 0.5-1.5 times that at random.")
+    var reconnectDelayMilliseconds = 250
+
+    @Flag(help: "Measure until the process gets SIGUSR1 instead of for --duration (a script ends several benches together).")
+    var untilSignal = false
+
+    @Option(help: "Seconds to wait, after measuring, for every viewer to reach its room's last seq (a bench that posts nothing asks the server, at --url, for it).")
+    var drainSeconds = 10.0
+
     @Option(help: "Named workload whose rooms, viewers and rate are the defaults.")
     var scenario = "one-room"
 
@@ -113,6 +128,11 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
         guard (1...256).contains(inFlight) else { throw ValidationError("--in-flight must be between 1 and 256") }
         if let publishers, !(1...10_000).contains(publishers) { throw ValidationError("--publishers must be between 1 and 10000") }
         guard let sources = parseSourceAddresses(sourceIps) else { throw ValidationError("bad --source-ips") }
+        guard connectRate > 0, connectRate <= 1e7 else { throw ValidationError("--connect-rate must be more than 0 and at most 10000000") }
+        guard (0...86_400).contains(drainSeconds) else { throw ValidationError("--drain-seconds must be between 0 and 86400") }
+        guard (1...60_000).contains(reconnectDelayMilliseconds) else { throw ValidationError("--reconnect-delay-ms must be between 1 and 60000") }
+        // Taken over before anything connects: SIGUSR1's default action would end the process.
+        let finish = untilSignal ? FinishSignal() : nil
 
         var local: LocalServer?
         let host: String
@@ -139,12 +159,20 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
         run.inFlightPerPublisher = inFlight
         guard (0...1).contains(repeatShare) else { throw ValidationError("--repeat-share must be between 0 and 1") }
         run.repeatShare = repeatShare
-        run.viewerEndpoints = try viewerUrl.map { text in
+        func endpoint(_ text: String) throws -> ViewerEndpoint {
             guard let parsed = URL(string: text), let host = parsed.host, let port = parsed.port else {
-                throw ValidationError("--viewer-url must look like http://HOST:PORT")
+                throw ValidationError("--viewer-url and --reconnect-url must look like http://HOST:PORT")
             }
-            return (host, port)
+            return ViewerEndpoint(host: host, port: port)
         }
+        run.viewerEndpoints = viewerUrl.isEmpty ? [ViewerEndpoint(host: host, port: port)] : try viewerUrl.map(endpoint)
+        run.spreadOver = run.viewerEndpoints.count
+        run.viewerEndpoints += try reconnectUrl.map(endpoint)
+        run.reconnect = reconnect ? .milliseconds(Int64(clamping: reconnectDelayMilliseconds)) : nil
+        run.finish = finish
+        run.drainSeconds = drainSeconds
+        let watcher = Task { await finish?.watch() }
+        defer { watcher.cancel() }
         guard (1...2).contains(wireFormat) else { throw ValidationError("--wire-format must be 1 or 2") }
         run.wireFormat = wireFormat
         guard !roomPrefix.isEmpty, roomPrefix.count <= 40, roomPrefix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {

@@ -32,12 +32,22 @@ struct LoadRun {
     var churnPerSecond = 0
     /// Seconds between recorded server samples (RSS, open files).
     var sampleEvery = 60
-    /// Push nodes for the viewers, round robin (empty: `host:port`, which also takes the posts).
-    var viewerEndpoints: [(host: String, port: Int)] = []
+    /// Push nodes for the viewers (`host:port` when the command names none): the first
+    /// `spreadOver` take new viewers round robin, the rest only viewers coming back after a drop.
+    /// One list for every viewer: a viewer's reconnection refers to it, not to a copy.
+    var viewerEndpoints: [ViewerEndpoint] = []
+    var spreadOver = 1
+    /// Viewers come back after their socket closes, the first attempt after about this long
+    /// (nil: a close ends the viewer).
+    var reconnect: TimeAmount?
+    /// Measure until this is raised instead of for the duration.
+    var finish: FinishSignal?
+    /// Seconds the drain waits for every viewer to reach its room's last seq.
+    var drainSeconds = 10.0
 
     /// Where viewer `index` connects.
-    func viewerEndpoint(_ index: Int) -> (host: String, port: Int) {
-        viewerEndpoints.isEmpty ? (host, port) : viewerEndpoints[index % viewerEndpoints.count]
+    func viewerEndpoint(_ index: Int) -> ViewerEndpoint {
+        viewerEndpoints.isEmpty ? ViewerEndpoint(host: host, port: port) : viewerEndpoints[index % max(1, min(spreadOver, viewerEndpoints.count))]
     }
 
     /// The posting node's count of bus messages published (Redis mode only).
@@ -47,11 +57,28 @@ struct LoadRun {
         }
     }
 
+    /// Each room's latest seq as the server at `host:port` tells it (`GET /v1/rooms/{room}`),
+    /// asked a few times; a room it does not tell is left out.
+    private func lastSeqs(of roomNames: [String], group: MultiThreadedEventLoopGroup) async -> [Int: UInt64] {
+        var found: [Int: UInt64] = [:]
+        for (index, name) in roomNames.enumerated() {
+            for attempt in 0..<5 {
+                if attempt > 0 { try? await Task.sleep(for: .seconds(1)) }
+                if let body = await MetricsScrape.fetch(path: "/v1/rooms/\(name)", host: host, port: port, group: group),
+                    let seq = Array(body.utf8).withUnsafeBytes({ BatchScanner.integerField("lastSeq", in: $0) }) {
+                    found[index] = seq
+                    break
+                }
+            }
+            if found[index] == nil { progress("room \(name): the server at \(host):\(port) did not tell its latest seq") }
+        }
+        return found
+    }
+
     /// A viewer's handler and room, kept on its loop.
     struct ViewerRecord {
         var room: Int
         var handler: NIOLoopBoundBox<BenchViewer>
-        var channel: any Channel
     }
 
     func execute(warmup: Double, duration: Double, serverPID: Int32?) async throws -> Report {
@@ -84,6 +111,7 @@ struct LoadRun {
         let counters = ConnectionCounters()
         let roomNames = (0..<workload.rooms).map { "\(roomPrefix)-\($0)" }
         let idle = serverPID.flatMap(ProcessSample.take)
+        let benchIdle = ProcessSample.take(pid: getpid())
 
         // Viewers, paced by the connect rate, spread over the source addresses.
         let total = workload.rooms * workload.viewersPerRoom
@@ -92,7 +120,8 @@ struct LoadRun {
         let perTick = max(1, Int(connectRate / 100))
         for index in 0..<total {
             if index > 0, index % perTick == 0 {
-                try await Task.sleep(for: .milliseconds(10))
+                // By schedule, so that a rate under 100/s (several benches sharing one) holds too.
+                try await Task.sleep(until: connectStart + .seconds(Double(index) / connectRate), clock: .continuous)
                 if index % (perTick * 100) == 0 {
                     progress("connecting: \(counters.joined)/\(total) joined, \(counters.failed) failed")
                 }
@@ -131,6 +160,7 @@ struct LoadRun {
         var viewers: [ViewerRecord] = []
         for future in pending { if let record = try? await future.get() { viewers.append(record) } }
         let connected = serverPID.flatMap(ProcessSample.take)
+        let benchConnected = ProcessSample.take(pid: getpid())
 
         // Publishers.
         var publisherHandlers: [NIOLoopBoundBox<Publisher>] = []
@@ -166,7 +196,7 @@ struct LoadRun {
         var samples: [Report.Sample] = []
         var churnIndex = total
         var second = 0
-        try await tick(seconds: duration, label: "measuring", loops: loops, stats: stats, counters: counters) {
+        try await tick(seconds: finish == nil ? duration : .infinity, label: "measuring", loops: loops, stats: stats, counters: counters, until: finish) {
             second += 1
             if let sample = serverPID.flatMap(ProcessSample.take) {
                 peakRSS = max(peakRSS, sample.rssBytes)
@@ -199,21 +229,30 @@ struct LoadRun {
         for bound in publisherHandlers {
             totals.add(try await bound.eventLoop.submit { bound.value.stop(); return bound.value.totals }.get())
         }
-        let drainDeadline = ContinuousClock.now + .seconds(10)
+        // A bench that only watches learns where its rooms ended from the server: others posted.
+        var roomLastSeqs: [Int: UInt64] = [:]
+        if publisherHandlers.isEmpty, !viewers.isEmpty {
+            roomLastSeqs = await lastSeqs(of: roomNames, group: group)
+            totals.maxSeq = roomLastSeqs
+        }
+        let drainDeadline = ContinuousClock.now + .seconds(drainSeconds)
         var behind = 0
         var tailMissing: UInt64 = 0
         repeat {
             try await Task.sleep(for: .milliseconds(200))
             // Answers still in flight when posting stopped raise the bar: refresh the totals.
-            totals = PublishTotals()
-            for bound in publisherHandlers {
-                totals.add(try await bound.eventLoop.submit { bound.value.totals }.get())
+            if !publisherHandlers.isEmpty {
+                totals = PublishTotals()
+                for bound in publisherHandlers {
+                    totals.add(try await bound.eventLoop.submit { bound.value.totals }.get())
+                }
             }
             behind = 0
             tailMissing = 0
             for record in viewers {
                 let target = totals.maxSeq[record.room] ?? 0
-                let seen = try await record.handler.eventLoop.submit { record.handler.value.lastSeq ?? 0 }.get()
+                // A viewer that never joined is counted as failed, not as behind.
+                guard let seen = try await record.handler.eventLoop.submit({ record.handler.value.lastSeq }).get() else { continue }
                 if seen < target {
                     behind += 1
                     tailMissing += target - seen
@@ -223,9 +262,9 @@ struct LoadRun {
         let final = try await collect(loops: loops, stats: stats, reset: false)
 
         let serverMetrics = await MetricsScrape.fetch(host: host, port: port, group: group)
+        let stillAway = counters.reconnecting
         for record in viewers {
-            try? await record.handler.eventLoop.submit { record.handler.value.markStopping() }.get()
-            record.channel.close(promise: nil)
+            try? await record.handler.eventLoop.submit { record.handler.value.stop() }.get()
         }
         for future in slowChannels { (try? await future.get())?.close(promise: nil) }
 
@@ -244,6 +283,20 @@ struct LoadRun {
             missing: final.missing + tailMissing, duplicated: final.duplicated)
         report.shed = final.shed
         report.merged = final.merged
+        report.deliveries = final.deliveries
+        report.latencyRecorded = final.latency.recordedValues().map { [$0.value, $0.count] }
+        report.roomLastSeqs = Dictionary(uniqueKeysWithValues: totals.maxSeq.map { (roomNames[$0.key], $0.value) })
+        report.roomsWithoutLastSeq = publisherHandlers.isEmpty && !viewers.isEmpty ? workload.rooms - roomLastSeqs.count : 0
+        if reconnect != nil {
+            report.dropped = counters.dropped
+            report.rejoined = counters.rejoined
+            report.reconnectAttemptsFailed = counters.attemptsFailed
+            report.epochRestarts = counters.restarted
+            report.awayAtEnd = stillAway
+            report.lastRejoinUnixMicroseconds = counters.lastRejoinMicroseconds > 0 ? counters.lastRejoinMicroseconds : nil
+        }
+        report.benchRSSBytesIdle = benchIdle?.rssBytes
+        report.benchRSSBytesConnected = benchConnected?.rssBytes
         if !publisherHandlers.isEmpty {
             report.acceptedPerSecond = Double(acceptedAfter - acceptedBefore) / elapsed
             report.postLatencyMicroseconds = Report.latency(postLatency)

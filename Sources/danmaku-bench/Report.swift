@@ -45,6 +45,28 @@ struct Report: Codable {
     /// Seqs viewers got as part of another comment (merged repeats), as the batches said.
     var merged: UInt64 = 0
     var duplicated: UInt64
+    /// Comments viewers received after the warm-up (each seq once per viewer).
+    var deliveries: UInt64 = 0
+    /// The latency histogram's recorded values as `[microseconds, count]` pairs, so that several
+    /// benches' latencies can be merged.
+    var latencyRecorded: [[UInt64]] = []
+    /// Where each room ended: the highest seq posted (a posting bench) or the server's `lastSeq`
+    /// (a bench that only watches), which every viewer must reach.
+    var roomLastSeqs: [String: UInt64] = [:]
+    /// Rooms a watching bench could not learn the end of from the server (their viewers unchecked at the end).
+    var roomsWithoutLastSeq = 0
+    /// `--reconnect`: viewers whose socket closed and who set out to come back, those that did,
+    /// failed attempts, comebacks into a new numbering, viewers still away when the run ended, and
+    /// when the last one came back (µs since 1970).
+    var dropped: Int?
+    var rejoined: Int?
+    var reconnectAttemptsFailed: Int?
+    var epochRestarts: Int?
+    var awayAtEnd: Int?
+    var lastRejoinUnixMicroseconds: Int?
+    /// This bench's RSS before its viewers connected, and once they had joined.
+    var benchRSSBytesIdle: Int?
+    var benchRSSBytesConnected: Int?
     var serverRSSBytes: Int?
     var serverRSSBytesIdleBefore: Int?
     var serverCPUPercent: Double?
@@ -73,7 +95,10 @@ struct Report: Codable {
         return cpu >= 90 * Double(cores)
     }
 
-    var passed: Bool { missing == 0 && duplicated == 0 && connectionsFailed == 0 && connectionsClosedEarly == 0 }
+    var passed: Bool {
+        missing == 0 && duplicated == 0 && connectionsFailed == 0 && connectionsClosedEarly == 0 && roomsWithoutLastSeq == 0
+            && (awayAtEnd ?? 0) == 0 && (epochRestarts ?? 0) == 0
+    }
 
     static func latency(_ histogram: Histogram<UInt64>) -> [String: UInt64] {
         guard histogram.totalCount > 0 else { return [:] }
@@ -113,6 +138,7 @@ struct Report: Codable {
             ("server RSS peak", serverRSSPeakBytes.map { String(format: "%.1f MiB (sampled each second while measuring)", Double($0) / 1_048_576) } ?? "-"),
             ("slow viewers", slowViewers == 0 ? "none" : "\(slowViewersJoined) of \(slowViewers) joined and stopped reading; server closed \(serverSlowConsumerCloses.map(String.init) ?? "?") as slow consumers"),
             ("churn", churnedConnections == 0 ? "none" : "\(churnedConnections) viewers replaced while measuring"),
+            ("reconnects", dropped.map { "\($0) dropped, \(rejoined ?? 0) back (\(reconnectAttemptsFailed ?? 0) attempts failed), \(awayAtEnd ?? 0) still away at the end, \(epochRestarts ?? 0) into a new numbering" } ?? "-"),
             ("samples", samples.isEmpty ? "-" : samples.map { "t=\($0.second)s \($0.rssBytes / 1_048_576) MiB \($0.openFiles) fds" }.joined(separator: "; ")),
             ("server CPU", serverCPUPercent.map { String(format: "%.0f %% of one core", $0) } ?? "-"),
             ("bench CPU", benchCPUPercent.map { String(format: "%.0f %% of one core, %d core(s) allowed", $0, benchCores ?? 0) + (benchSaturated ? " — SATURATED: latency and closes are partly the bench's" : "") } ?? "-"),
@@ -121,6 +147,6 @@ struct Report: Codable {
         for (name, value) in rows {
             print(name.padding(toLength: 16, withPad: " ", startingAt: 0) + value)
         }
-        print(passed ? "result          PASS" : "result          FAIL: comments missing or duplicated, or connections lost")
+        print(passed ? "result          PASS" : "result          FAIL: comments missing or duplicated, connections lost, or rooms' ends unknown")
     }
 }
