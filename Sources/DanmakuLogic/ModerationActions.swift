@@ -44,10 +44,7 @@ public struct ModerationActions: Sendable {
         if let spent = reads.admit(clientAddress: clientAddress) { return .failure(spent) }
         let comment: Comment
         do {
-            // Not in history: perhaps because this recall's own first try took it out, answered
-            // 503 because too few replicas confirmed it. The bus then finds it in the room's
-            // retraction record and waits for the replicas again; otherwise it is not found.
-            guard let found = try await log.comment(room: room, id: id) else { return await retract(room: room, id: id) }
+            guard let found = try await log.comment(room: room, id: id) else { return .failure(.notFound) }
             comment = try found.decoded()
         } catch {
             return .failure(.busUnavailable(String(describing: error)))
