@@ -229,13 +229,14 @@ public final class DanmakuClient: AsyncSequence, Sendable {
                     let joins = state.rooms.dropFirst().map { Self.joinMessage($0, cursor: state.cursors[$0]!) }
                     return (Self.path(room: first, query: query), joins)
                 }
-                let connection = try await ViewerSocket.open(endpoint, path: path, group: group)
                 state.withLock { $0.greeted = false }
+                let connection = try await ViewerSocket.open(endpoint, path: path, group: group)
                 try await serve(connection, joins: joins)
             } catch {
                 reason = "\(error)"
             }
-            if state.withLock({ $0.greeted }) { attempt = 0 }
+            // Read and cleared: a connection that fails to open must not count the last hello.
+            if state.withLock({ state in defer { state.greeted = false }; return state.greeted }) { attempt = 0 }
             let pending = state.withLock { state in
                 state.outbox?.finish()
                 state.outbox = nil

@@ -183,6 +183,9 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
             pingRidesUntil = nil
             outlet?.writeBeforeNext(ServerFrame.ping)
             shard?.pingsCarried += 1
+            // The write may have made the viewer a slow consumer, closed at once: nothing goes
+            // after its close frame.
+            guard case .open = phase else { return }
         }
         outlet?.send(frame, batchThrough: seq, epoch: helloEpoch)
     }
@@ -224,8 +227,11 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         guard now >= nextPing else { return .notDue }
         let interval = hub.configuration.pingInterval
         nextPing = now + interval
-        // A room that had a batch within the interval will most likely have another soon.
-        if now - lastBatchSeen < interval {
+        // A room that had a batch within the interval will most likely have another soon; a
+        // ping waits for it only where the idle timeout leaves room for the wait (the default
+        // 60 s against 20 s does; `--idle-timeout 25 --ping-interval 20` would not).
+        let idle = hub.configuration.idleTimeout
+        if now - lastBatchSeen < interval, idle.nanoseconds >= 2 * interval.nanoseconds {
             pingRidesUntil = now + min(Self.pingRideWait, .nanoseconds(interval.nanoseconds / 2))
             return .riding
         }

@@ -240,6 +240,11 @@ extension DanmakuServer {
         let nodeReports = Self.nodeReports(presence: presence, hub: hub, nodeName: configuration.push.nodeName)
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
+            // Should descriptors run out anyway, accept() failing is retried after a pause rather
+            // than at once, in a loop that would starve the viewers this loop serves.
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler()) }
+            }
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 4)

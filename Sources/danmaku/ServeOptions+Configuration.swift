@@ -79,7 +79,11 @@ extension ServeOptions {
         configuration.ingest.maxHeaderBytes = maxHeaderBytes
         configuration.ingest.idleTimeout = .seconds(Int64(try bounded(httpIdleTimeout, 1...Self.maxTimeoutSeconds, "--http-idle-timeout")))
         configuration.ingest.maxConnectionsPerAddress = maxConnectionsPerAddress
-        configuration.ingest.maxConnections = try maxConnections.map { try bounded($0, 1...100_000_000, "--max-connections") }
+        // Never above what the open-files limit allows: a process out of descriptors is ended by
+        // libdispatch (see `ConnectionLimiter`).
+        configuration.ingest.maxConnections = try maxConnections.map {
+            try bounded($0, 1...ConnectionLimiter.connectionsTheDescriptorLimitAllows(), "--max-connections (the open-files limit less 256)")
+        }
         guard history > 0 else { throw ValidationError("--history must be at least 1") }
         guard (0...Self.maxRoomIdleSeconds).contains(roomIdleSeconds) else {
             throw ValidationError("--room-idle-seconds must be 0 (forever) to \(Self.maxRoomIdleSeconds)")

@@ -138,6 +138,26 @@ import Testing
         await second.stop()
     }
 
+    /// A client that was connected, whose server then refuses connections, backs off: each wait
+    /// longer than the last (a failed open does not count the previous connection's hello).
+    @Test func aClientWhoseServerIsGoneBacksOffLongerEachTime() async throws {
+        let node = try await DanmakuNode.start([])
+        let client = try DanmakuClient(server: "ws://127.0.0.1:\(node.port)", rooms: ["gone"])
+        let collector = Collector(client)
+        try await collector.events.wait(for: "joined") { $0.contains { if case .joined = $0 { true } else { false } } }
+        await node.stop()
+        @Sendable func waits(_ events: [DanmakuEvent]) -> [Duration] {
+            events.compactMap { if case .disconnected(_, let retryIn) = $0 { retryIn } else { nil } }
+        }
+        try await collector.events.wait(for: "five attempts", timeout: .seconds(30)) { waits($0).count >= 5 }
+        let seen = waits(collector.events.value)
+        // Each step doubles, each wait drawn from the upper half of its step: from the third on,
+        // every wait is longer than the first could be.
+        #expect(seen[2...].allSatisfy { $0 > .milliseconds(100) }, "\(seen)")
+        client.close()
+        await collector.task.value
+    }
+
     /// The server stores a post, but the connection is cut before its `ack` arrives: the client
     /// reconnects, sends the post again with its key, and gets the first receipt; history holds
     /// the comment once.
