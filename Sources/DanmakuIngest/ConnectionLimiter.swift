@@ -2,6 +2,7 @@
 
 import DanmakuCore
 import NIOCore
+import NIOHTTP1
 import Synchronization
 
 #if canImport(Glibc)
@@ -115,8 +116,8 @@ public final class ConnectionRefusal: ChannelInboundHandler {
     public func channelActive(context: ChannelHandlerContext) {
         // Written as bytes: this connection never gets an HTTP codec.
         var body = refusal.httpBody
-        let status = refusal.status == 503 ? "503 Service Unavailable" : "429 Too Many Requests"
-        var response = ByteBuffer(string: "HTTP/1.1 \(status)\r\nContent-Type: application/json; charset=utf-8\r\n"
+        let status = HTTPResponseStatus(statusCode: refusal.status)
+        var response = ByteBuffer(string: "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\nContent-Type: application/json; charset=utf-8\r\n"
             + "Retry-After: 1\r\nConnection: close\r\nContent-Length: \(body.readableBytes)\r\n\r\n")
         response.writeBuffer(&body)
         let channel = context.channel
