@@ -22,7 +22,7 @@ public struct EncodedComment: Sendable, Hashable {
 
     /// Encodes `comment`.
     public init(_ comment: Comment, room: RoomID) throws {
-        self.init(numbering: try comment.unnumberedJSON(), seq: comment.seq, room: room)
+        self.init(numbering: comment.unnumberedJSON(), seq: comment.seq, room: room)
     }
 
     /// Numbers an unnumbered comment: `{"seq":N,` followed by `unnumbered` without its `{`.
@@ -175,26 +175,59 @@ public struct EncodedComment: Sendable, Hashable {
 }
 
 extension Comment {
-    /// Every field but `seq`, for `EncodedComment(numbering:seq:room:)`.
-    private struct Unnumbered: Encodable {
-        var id: String
-        var room: String
-        var user: CommentAuthor
-        var text: String
-        var color: String
-        var mode: CommentMode
-        var ts: Int64
-        /// Left out when nil (`normal`, not a pool comment).
-        var size: CommentSize?
-        var pool: Bool?
-        /// After `user`, the last key (left out for a comment without one).
-        var weight: Int?
-    }
-
-    /// The comment's JSON without `seq` (keys sorted), ready to be numbered by a store.
-    public func unnumberedJSON() throws -> ByteBuffer {
-        let unnumbered = Unnumbered(
-            id: id, room: room, user: user, text: text, color: color, mode: mode, ts: ts, size: size, pool: pool, weight: weight)
-        return ByteBuffer(bytes: try WireCodec.encoder.encode(unnumbered))
+    /// The comment's JSON without `seq` (keys sorted), ready to be numbered by a store: the bytes
+    /// `WireCodec.encoder` writes for it, written field by field (a post's hot path).
+    public func unnumberedJSON() -> ByteBuffer {
+        var json = ByteBuffer()
+        json.reserveCapacity(160 + text.utf8.count + user.name.utf8.count)
+        json.writeStaticString("{")
+        JSONWriter.writeKey("color", into: &json)
+        JSONWriter.writeString(color, into: &json)
+        json.writeStaticString(",")
+        JSONWriter.writeKey("id", into: &json)
+        JSONWriter.writeString(id, into: &json)
+        json.writeStaticString(",")
+        JSONWriter.writeKey("mode", into: &json)
+        JSONWriter.writeString(mode.rawValue, into: &json)
+        if let pool {
+            json.writeStaticString(",")
+            JSONWriter.writeKey("pool", into: &json)
+            json.writeStaticString(pool ? "true" : "false")
+        }
+        json.writeStaticString(",")
+        JSONWriter.writeKey("room", into: &json)
+        JSONWriter.writeString(room, into: &json)
+        if let size {
+            json.writeStaticString(",")
+            JSONWriter.writeKey("size", into: &json)
+            JSONWriter.writeString(size.rawValue, into: &json)
+        }
+        json.writeStaticString(",")
+        JSONWriter.writeKey("text", into: &json)
+        JSONWriter.writeString(text, into: &json)
+        json.writeStaticString(",")
+        JSONWriter.writeKey("ts", into: &json)
+        JSONWriter.writeInteger(ts, into: &json)
+        json.writeStaticString(",")
+        JSONWriter.writeKey("user", into: &json)
+        json.writeStaticString("{")
+        JSONWriter.writeKey("id", into: &json)
+        JSONWriter.writeString(user.id, into: &json)
+        json.writeStaticString(",")
+        JSONWriter.writeKey("name", into: &json)
+        JSONWriter.writeString(user.name, into: &json)
+        if let role = user.role {
+            json.writeStaticString(",")
+            JSONWriter.writeKey("role", into: &json)
+            JSONWriter.writeString(role, into: &json)
+        }
+        json.writeStaticString("}")
+        if let weight {
+            json.writeStaticString(",")
+            JSONWriter.writeKey("weight", into: &json)
+            JSONWriter.writeInteger(weight, into: &json)
+        }
+        json.writeStaticString("}")
+        return json
     }
 }

@@ -12,7 +12,7 @@ import Testing
 /// otherwise hand it out again), and a retract is never undone by a write still pending.
 @Suite struct CommitOrderTests {
     func unnumbered(_ index: Int, room: RoomID) throws -> ByteBuffer {
-        try Comment(
+        Comment(
             seq: 0, id: UUID().uuidString.lowercased(), room: room.value, user: CommentAuthor(id: "u", name: "U"),
             text: "comment \(index)", color: "#ffffff", mode: .scroll, ts: 1_700_000_000_000 + Int64(index)
         ).unnumberedJSON()

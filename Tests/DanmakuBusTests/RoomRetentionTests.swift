@@ -34,7 +34,7 @@ import Testing
 
     func post(_ bus: MemoryBus, _ room: String) async throws -> EncodedComment {
         let id = RoomID(room)!
-        let body = try Comment(seq: 0, id: "x", room: room, user: CommentAuthor(id: "u", name: "U"), text: "t", color: "#ffffff", mode: .scroll, ts: 0)
+        let body = Comment(seq: 0, id: "x", room: room, user: CommentAuthor(id: "u", name: "U"), text: "t", color: "#ffffff", mode: .scroll, ts: 0)
             .unnumberedJSON()
         return try await bus.append(room: id, unnumbered: body)
     }

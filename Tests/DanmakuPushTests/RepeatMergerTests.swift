@@ -9,7 +9,7 @@ import Testing
     let room = RoomID("r1")!
 
     func comment(_ seq: UInt64, _ text: String, role: String? = nil) throws -> EncodedComment {
-        let json = try Comment(
+        let json = Comment(
             seq: 0, id: UUID().uuidString, room: room.value, user: CommentAuthor(id: "u\(seq)", name: "U", role: role),
             text: text, color: "#ffffff", mode: .scroll, ts: 0
         ).unnumberedJSON()

@@ -54,7 +54,7 @@ final class ViewerHarness {
     /// Stores and publishes `count` comments, as the logic tier does.
     func post(_ count: Int, text: String = "hello") async throws {
         for _ in 0..<count {
-            let unnumbered = try Comment(
+            let unnumbered = Comment(
                 seq: 0, id: UUID().uuidString, room: room.value, user: CommentAuthor(id: "u", name: "U"),
                 text: text, color: "#ffffff", mode: .scroll, ts: 0
             ).unnumberedJSON()
@@ -152,7 +152,7 @@ func json(_ frame: ParsedFrame) throws -> [String: Any] {
         let harness = ViewerHarness(window: 10)
         let channel = try harness.connect()
         _ = try harness.frames(channel)
-        let lost = try Comment(
+        let lost = Comment(
             seq: 0, id: "lost-publish", room: harness.room.value, user: CommentAuthor(id: "u", name: "U"), text: "stored, never published",
             color: "#ffffff", mode: .scroll, ts: 0
         ).unnumberedJSON()
@@ -177,7 +177,7 @@ func json(_ frame: ParsedFrame) throws -> [String: Any] {
         let harness = ViewerHarness(window: 10, history: 3)
         let channel = try harness.connect()
         _ = try harness.frames(channel)
-        let lost = try Comment(
+        let lost = Comment(
             seq: 0, id: "lost", room: harness.room.value, user: CommentAuthor(id: "u", name: "U"), text: "never published",
             color: "#ffffff", mode: .scroll, ts: 0
         ).unnumberedJSON()
@@ -206,7 +206,7 @@ func json(_ frame: ParsedFrame) throws -> [String: Any] {
         try await harness.post(2)
         harness.loop.advanceTime(by: .milliseconds(10))
         #expect(try harness.frames(channel).filter { try json($0)["type"] as? String == "comments" }.flatMap(seqs) == [1, 2])
-        let again = try Comment(
+        let again = Comment(
             seq: 2, id: "numbered-again", room: harness.room.value, user: CommentAuthor(id: "u", name: "U"), text: "second holder",
             color: "#ffffff", mode: .scroll, ts: 0
         )
@@ -711,7 +711,7 @@ struct JoinRace {
 
     /// Stores and publishes comment `id` with `text`.
     func post(_ id: Int, text: String = "t") async throws {
-        let unnumbered = try Comment(seq: 0, id: "\(id)", room: room.value, user: CommentAuthor(id: "u", name: "U"),
+        let unnumbered = Comment(seq: 0, id: "\(id)", room: room.value, user: CommentAuthor(id: "u", name: "U"),
                                      text: text, color: "#ffffff", mode: .scroll, ts: 0).unnumberedJSON()
         let stored = try await bus.append(room: room, unnumbered: unnumbered)
         try await bus.publish([stored], room: room)

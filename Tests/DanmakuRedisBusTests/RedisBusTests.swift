@@ -83,7 +83,7 @@ final class Inbox: BusSubscriber {
     }
 
     func unnumbered(_ text: String) throws -> ByteBuffer {
-        try DanmakuCore.Comment(
+        DanmakuCore.Comment(
             seq: 0, id: text, room: room.value, user: CommentAuthor(id: "u", name: "U"), text: text, color: "#ffffff",
             mode: .scroll, ts: 0
         ).unnumberedJSON()
