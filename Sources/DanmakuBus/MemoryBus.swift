@@ -12,7 +12,7 @@ import Synchronization
 /// Rooms are bounded (`RoomRetention`): a room without posts for the idle time and without
 /// subscribers is forgotten, and past the most rooms the least recently posted-to unwatched ones
 /// go first. A forgotten room that comes back starts a new `epoch` with seq 1.
-public final class MemoryBus: CommentBus, CommentLog {
+public final class MemoryBus: CommentBus, CommentLog, ImmediateCommentLog, ImmediateCommentBus {
     /// Comments kept per room.
     public let historyCapacity: Int
     /// How long rooms are kept, and how many.
@@ -151,6 +151,10 @@ public final class MemoryBus: CommentBus, CommentLog {
     }
 
     public func append(room: RoomID, unnumbered: ByteBuffer) async throws -> EncodedComment {
+        appendNow(room: room, unnumbered: unnumbered)
+    }
+
+    public func appendNow(room: RoomID, unnumbered: ByteBuffer) -> EncodedComment {
         let now = clock()
         return state.withLock { state in
             holdRoomForPost(room, in: &state, now: now)
@@ -230,6 +234,10 @@ public final class MemoryBus: CommentBus, CommentLog {
     }
 
     public func publish(_ comments: [EncodedComment], room: RoomID) async throws {
+        publishNow(comments, room: room)
+    }
+
+    public func publishNow(_ comments: [EncodedComment], room: RoomID) {
         let targets = subscribers.withLock { Array(($0[room] ?? [:]).values) }
         for subscriber in targets { subscriber.deliver(comments, room: room) }
     }

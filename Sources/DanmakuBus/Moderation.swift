@@ -218,7 +218,7 @@ extension ModerationStore {
 }
 
 /// Moderation state of one process (the in-memory bus's companion).
-public final class MemoryModeration: ModerationStore {
+public final class MemoryModeration: ModerationStore, ImmediateModeration {
     private struct State {
         var bans: [RoomID: [String: Date]] = [:]
         var settings: [RoomID: RoomSettings] = [:]
@@ -272,6 +272,10 @@ public final class MemoryModeration: ModerationStore {
     }
 
     public func admit(user: String, room: RoomID, styled: Bool) async throws -> DanmakuError? {
+        admitNow(user: user, room: room, styled: styled)
+    }
+
+    public func admitNow(user: String, room: RoomID, styled: Bool) -> DanmakuError? {
         let now = Date()
         return state.withLock { state in
             if let until = state.bans[room]?[user] {

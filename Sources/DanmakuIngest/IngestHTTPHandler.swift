@@ -92,13 +92,10 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             eventLoop: context.eventLoop, node: node, requestID: requestID)
         switch endpoint.action {
         case .run(let handler):
-            let principal = endpoint.principal
-            offLoop(context: context, head: head) { () -> APIAnswer in
-                if let refusal = await APIRouter.refusal(of: request, for: principal) { return .failure(refusal) }
-                return await handler(request)
-            }.assumeIsolated().whenSuccess { [self] answer in
-                respond(context: context, answer, keepAlive: keepAlive)
-            }
+            run(handler, request, principal: endpoint.principal, context: context, head: head, keepAlive: keepAlive)
+        case .atOnceWhenItCan(let atOnce, let otherwise):
+            if let answer = atOnce(request) { return respond(context: context, answer, keepAlive: keepAlive) }
+            run(otherwise, request, principal: endpoint.principal, context: context, head: head, keepAlive: keepAlive)
         case .onLoop(let handler):
             handler(request).assumeIsolated().whenSuccess { [self] answer in respond(context: context, answer, keepAlive: keepAlive) }
         case .eventStream:
@@ -111,6 +108,20 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
                 else if case .failure(let error) = target.wireFormat { error }
                 else { RequestHeaders.upgradeProblem(head.headers) }
             respond(context: context, error: problem, keepAlive: keepAlive)
+        }
+    }
+
+    /// Runs `handler` off the loop once the token makes the request `principal`'s, and answers
+    /// with its outcome on the loop.
+    private func run(
+        _ handler: @escaping @Sendable (APIRequest) async -> APIAnswer, _ request: APIRequest, principal: Principal,
+        context: ChannelHandlerContext, head: HTTPRequestHead, keepAlive: Bool
+    ) {
+        offLoop(context: context, head: head) { () -> APIAnswer in
+            if let refusal = await APIRouter.refusal(of: request, for: principal) { return .failure(refusal) }
+            return await handler(request)
+        }.assumeIsolated().whenSuccess { [self] answer in
+            respond(context: context, answer, keepAlive: keepAlive)
         }
     }
 

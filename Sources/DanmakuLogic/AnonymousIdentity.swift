@@ -43,6 +43,31 @@ public final class AnonymousIdentity: Sendable {
         return author(forAddress: address, salt: salt)
     }
 
+    /// The author for a client at `address` when the salt is known and fresh, nil when it must be
+    /// read first (`author(forAddress:)`). Recent addresses' authors are kept (`recent`): the
+    /// HMAC was a twentieth of a post's CPU, and a poster posts again.
+    public func knownAuthor(forAddress address: String) -> CommentAuthor? {
+        let now = ContinuousClock.now
+        guard let known = salt.withLock({ $0 }), now - known.read < refresh else { return nil }
+        let generation = known.read
+        if let kept = recent.withLock({ $0.generation == generation ? $0.authors[address] : nil }) { return kept }
+        let author = Self.author(forAddress: address, salt: known.key)
+        recent.withLock { recent in
+            // A new salt starts afresh; past the bound, so does the next address (an attacker
+            // with many addresses only empties it).
+            if recent.generation != generation || recent.authors.count >= Self.recentCapacity {
+                recent = (generation, [:])
+            }
+            recent.authors[address] = author
+        }
+        return author
+    }
+
+    /// The authors of recent addresses under the salt read at `generation`.
+    private let recent = Mutex<(generation: ContinuousClock.Instant?, authors: [String: CommentAuthor])>((nil, [:]))
+    /// At most this many addresses' authors are kept.
+    public static let recentCapacity = 4096
+
     /// The author for a client at `address`; throws when the salt cannot be had (the bus is down).
     public func author(forAddress address: String) async throws -> CommentAuthor {
         let now = ContinuousClock.now

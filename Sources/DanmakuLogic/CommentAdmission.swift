@@ -94,10 +94,8 @@ struct CommentAdmission: Sendable {
     /// filter, duplicates, then the store's bans, style limits and slow mode for `room` (a
     /// video's scope, for a video's comment).
     func admit(room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String) async -> Result<Admitted, DanmakuError> {
-        // Subtitles and special comments are for the room's staff (checked before anything is charged).
-        if request.pool == true, author.role == nil { return .failure(.poolNotAllowed) }
         let screened: Screened
-        switch withSpan("danmaku.check", { _ in screen(room: room, request: request, author: author, clientAddress: clientAddress) }) {
+        switch withSpan("danmaku.check", { _ in screenPost(room: room, request: request, author: author, clientAddress: clientAddress) }) {
         case .success(let value): screened = value
         case .failure(let error): return .failure(error)
         }
@@ -110,24 +108,64 @@ struct CommentAdmission: Sendable {
             await refundKeepingDuplicate()
             duplicates.forget(user: author.id, normalizedText: normalized)
         }
-        // Last, so that only a post that passed every other check counts towards slow mode.
+        let store: Result<DanmakuError?, any Error>
         do {
-            // Styles beyond the basics from someone who is not the room's staff: the room decides.
-            let styled = author.role == nil && screened.draft.isStyled
-            let refused = try await withSpan("danmaku.admit") { _ in try await moderation.admit(user: author.id, room: room, styled: styled) }
-            if let refused {
-                // The same words without the style are a new post, not a duplicate of this one.
-                if refused == .styleNotAllowed { duplicates.forget(user: author.id, normalizedText: normalized) }
-                return .failure(refused)
-            }
+            let styled = Self.styled(screened, by: author)
+            store = .success(try await withSpan("danmaku.admit") { _ in try await moderation.admit(user: author.id, room: room, styled: styled) })
         } catch {
-            limiter.refund(keys: keys)
-            duplicates.forget(user: author.id, normalizedText: normalized)
-            return .failure(.busUnavailable(String(describing: error)))
+            store = .failure(error)
         }
-        let weight = CommentWeight.accepted(author: author, penalty: records.penalty(of: author.id, room: room, now: screened.now))
-        return .success(Admitted(
-            draft: screened.draft, text: screened.text, now: screened.now, weight: weight, refund: refund,
-            refundKeepingDuplicate: refundKeepingDuplicate))
+        return settle(screened, store: store, room: room, author: author).map { weight in
+            Admitted(
+                draft: screened.draft, text: screened.text, now: screened.now, weight: weight, refund: refund,
+                refundKeepingDuplicate: refundKeepingDuplicate)
+        }
+    }
+
+    /// `admit`, answered before it returns, with moderation state held in this process
+    /// (`ImmediatePosting`); its post is then stored by a log that cannot fail, so nothing it
+    /// counted is ever given back.
+    func admitNow(
+        room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String, moderation: any ImmediateModeration
+    ) -> Result<(screened: Screened, weight: Int), DanmakuError> {
+        let screened: Screened
+        switch screenPost(room: room, request: request, author: author, clientAddress: clientAddress) {
+        case .success(let value): screened = value
+        case .failure(let error): return .failure(error)
+        }
+        let refused = moderation.admitNow(user: author.id, room: room, styled: Self.styled(screened, by: author))
+        return settle(screened, store: .success(refused), room: room, author: author).map { (screened, $0) }
+    }
+
+    /// The checks before the store's: who may use a pool flag, then `screen`.
+    private func screenPost(room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String) -> Result<Screened, DanmakuError> {
+        // Subtitles and special comments are for the room's staff (checked before anything is charged).
+        if request.pool == true, author.role == nil { return .failure(.poolNotAllowed) }
+        return screen(room: room, request: request, author: author, clientAddress: clientAddress)
+    }
+
+    /// Styles beyond the basics from someone who is not the room's staff: the room decides.
+    private static func styled(_ screened: Screened, by author: CommentAuthor) -> Bool {
+        author.role == nil && screened.draft.isStyled
+    }
+
+    /// What the store's checks (`ModerationStore.admit`, last, so that only a post that passed
+    /// every other check counts towards slow mode) make of a screened post: the weight it is
+    /// accepted with, or the refusal.
+    private func settle(
+        _ screened: Screened, store: Result<DanmakuError?, any Error>, room: RoomID, author: CommentAuthor
+    ) -> Result<Int, DanmakuError> {
+        switch store {
+        case .failure(let error):
+            limiter.refund(keys: screened.keys)
+            duplicates.forget(user: author.id, normalizedText: screened.normalized)
+            return .failure(.busUnavailable(String(describing: error)))
+        case .success(let refused?):
+            // The same words without the style are a new post, not a duplicate of this one.
+            if refused == .styleNotAllowed { duplicates.forget(user: author.id, normalizedText: screened.normalized) }
+            return .failure(refused)
+        case .success(nil):
+            return .success(CommentWeight.accepted(author: author, penalty: records.penalty(of: author.id, room: room, now: screened.now)))
+        }
     }
 }

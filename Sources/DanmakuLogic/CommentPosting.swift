@@ -141,7 +141,7 @@ public struct CommentPosting: Sendable {
         let ts = Int64(saturating: admitted.now * 1000)
         let stored: EncodedComment
         switch await publisher.storeAndPublish(room: room, {
-            try Comment(
+            Comment(
                 seq: 0, id: id, room: room.value, user: author, text: finalText, color: draft.color, mode: draft.mode, ts: ts,
                 size: draft.size, pool: draft.pool, weight: admitted.weight
             ).unnumberedJSON()

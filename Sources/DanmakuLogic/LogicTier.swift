@@ -12,6 +12,9 @@ import DanmakuCore
 public final class LogicTier: Sendable {
     /// Live comments, from HTTP and viewers' sockets.
     public let posts: CommentPosting
+    /// Posting answered on the caller's thread, when this node's log, bus and moderation state
+    /// are all in its memory (the embedded bus); nil otherwise.
+    public let immediatePosts: ImmediatePosting?
     /// Notices and broadcasts.
     public let notices: NoticePosting
     /// Retraction, recall, and who moderates a room.
@@ -67,6 +70,8 @@ public final class LogicTier: Sendable {
         let posts = CommentPosting(
             authenticator: authenticator, admission: admission, publisher: publisher, idempotency: idempotentPosts, metrics: metrics)
         self.posts = posts
+        self.immediatePosts = ImmediatePosting(
+            authenticator: authenticator, admission: admission, log: log, bus: bus, moderation: moderation, metrics: metrics)
         self.notices = NoticePosting(authenticator: authenticator, publisher: publisher, idempotency: idempotentPosts, online: online)
         self.moderationActions = ModerationActions(
             authenticator: authenticator, publisher: publisher, log: log, reads: reads, recallWindow: recallWindow)

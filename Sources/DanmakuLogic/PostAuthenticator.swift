@@ -10,6 +10,14 @@ public protocol PostAuthenticator: Sendable {
     /// The user `token` names (with its role) if it may moderate `room` (nil: the whole node,
     /// e.g. the word list), or the 401/403 to answer.
     func moderator(token: String?, room: RoomID?) async -> Result<CommentAuthor, DanmakuError>
+
+    /// `author`, when it can be told without waiting on anything (no store to ask, no actor to
+    /// enter); nil when it cannot, and the caller asks `author`.
+    func authorNow(token: String?, room: RoomID, clientAddress: String) -> Result<CommentAuthor, DanmakuError>?
+}
+
+extension PostAuthenticator {
+    public func authorNow(token: String?, room: RoomID, clientAddress: String) -> Result<CommentAuthor, DanmakuError>? { nil }
 }
 
 /// Open (development) mode: no token needed; one anonymous author per client address. A token,
@@ -29,6 +37,11 @@ public struct OpenPosting: PostAuthenticator {
         } catch {
             return .failure(.busUnavailable("anonymous salt: \(error)"))
         }
+    }
+
+    /// The address's author while the salt read last is fresh (nearly always).
+    public func authorNow(token: String?, room: RoomID, clientAddress: String) -> Result<CommentAuthor, DanmakuError>? {
+        identity.knownAuthor(forAddress: clientAddress).map { .success($0) }
     }
 
     /// Nobody can prove who they are, so nobody moderates.

@@ -46,7 +46,7 @@ import Testing
         func stored(ageSeconds: Int64) async throws -> String {
             let id = UUID().uuidString
             let ts = currentTimeMillis() - ageSeconds * 1000
-            let json = try Comment(seq: 0, id: id, room: room.value, user: me, text: "t", color: "#ffffff", mode: .scroll, ts: ts).unnumberedJSON()
+            let json = Comment(seq: 0, id: id, room: room.value, user: me, text: "t", color: "#ffffff", mode: .scroll, ts: ts).unnumberedJSON()
             _ = try await bus.append(room: room, unnumbered: json)
             return id
         }
@@ -219,5 +219,30 @@ extension Result where Failure == DanmakuError {
         #expect(author.id == "anon-" + expected && author.name == "anonymous")
         #expect(try await identity.author(forAddress: "203.0.113.9") == author)
         #expect(try await identity.author(forAddress: "203.0.113.10") != author)
+    }
+
+    /// The authors kept for recent addresses are those the salt makes, past the bound of what is
+    /// kept, and a new salt's from the moment it is read.
+    @Test func keptAuthorsFollowTheSalt() async throws {
+        let salts = Mutex([UInt8(1), UInt8(2)])
+        let identity = AnonymousIdentity(refresh: .seconds(2), fetchSalt: {
+            Array(repeating: salts.withLock { $0.first ?? 0 }, count: 32)
+        })
+        #expect(identity.knownAuthor(forAddress: "10.0.0.1") == nil, "no salt read yet")
+        _ = try await identity.author(forAddress: "10.0.0.1")
+        let addresses = (0..<(AnonymousIdentity.recentCapacity + 100)).map { "10.\($0 >> 16).\(($0 >> 8) & 255).\($0 & 255)" }
+        for _ in 0..<2 {
+            for address in addresses.prefix(300) + addresses.suffix(300) {
+                #expect(identity.knownAuthor(forAddress: address) == (try await identity.author(forAddress: address)))
+            }
+        }
+        for address in addresses { _ = identity.knownAuthor(forAddress: address) }
+        let first = try #require(identity.knownAuthor(forAddress: "10.0.0.1"))
+        salts.withLock { _ = $0.removeFirst() }
+        try await Task.sleep(for: .milliseconds(2_200))
+        #expect(identity.knownAuthor(forAddress: "10.0.0.1") == nil, "the salt must be read again")
+        let next = try await identity.author(forAddress: "10.0.0.1")
+        #expect(next != first)
+        #expect(identity.knownAuthor(forAddress: "10.0.0.1") == next)
     }
 }

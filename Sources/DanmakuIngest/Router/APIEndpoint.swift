@@ -37,6 +37,11 @@ public enum EndpointAction: Sendable {
     /// Answers on the connection's loop, without a task hop: for what is cheap and for the reads a
     /// reconnecting crowd makes (history).
     case onLoop(@Sendable (APIRequest) -> EventLoopFuture<APIAnswer>)
+    /// Answers on the connection's loop when `atOnce` can (an answer), and otherwise (nil, having
+    /// done nothing) runs `otherwise` as `run` does: for a post the node can store in its own
+    /// memory (`ImmediatePosting`). Only for endpoints whose principal is `anyone` or `poster`,
+    /// whose token the handler itself checks.
+    case atOnceWhenItCan(@Sendable (APIRequest) -> APIAnswer?, otherwise: @Sendable (APIRequest) async -> APIAnswer)
     /// Hands the connection to the push role as a Server-Sent Events stream.
     case eventStream
     /// A WebSocket upgrade, which the pipeline's upgrader takes before the router sees it: a

@@ -11,6 +11,9 @@ public struct APIRouter: Sendable {
 
     /// The endpoints grouped by path pattern, in declaration order.
     let paths: [(pattern: PathPattern, endpoints: [APIEndpoint])]
+    /// `paths` by their number of segments: a request's path is matched only against patterns
+    /// it could match.
+    private let pathsBySegmentCount: [Int: [(pattern: PathPattern, endpoints: [APIEndpoint])]]
 
     public init(endpoints: [APIEndpoint]) {
         for endpoint in endpoints {
@@ -18,6 +21,12 @@ public struct APIRouter: Sendable {
             // loop is one anyone may call.
             if case .onLoop = endpoint.action {
                 precondition(endpoint.principal == .anyone, "\(endpoint.method) \(endpoint.path) runs on the loop but needs a token")
+            }
+            if case .atOnceWhenItCan = endpoint.action {
+                // `refusal(of:for:)` passes these without a token check, so the loop need not wait for one.
+                precondition(
+                    [.anyone, .poster].contains(endpoint.principal),
+                    "\(endpoint.method) \(endpoint.path) may answer on the loop but needs staff")
             }
         }
         self.endpoints = endpoints
@@ -31,6 +40,7 @@ public struct APIRouter: Sendable {
             }
         }
         self.paths = paths
+        self.pathsBySegmentCount = Dictionary(grouping: paths, by: \.pattern.segmentCount)
     }
 
     /// The server's API.
@@ -49,7 +59,7 @@ public struct APIRouter: Sendable {
     public func route(method: HTTPMethod, path: Substring) -> Routing {
         guard path.first == "/" else { return .refused(.notFound, allowed: []) }
         let segments = Array(path.split(separator: "/", omittingEmptySubsequences: false).dropFirst())
-        for (pattern, endpoints) in paths {
+        for (pattern, endpoints) in pathsBySegmentCount[segments.count] ?? [] {
             guard let raw = pattern.match(segments) else { continue }
             let values: PathValues
             switch PathValues.check(raw) {

@@ -218,7 +218,7 @@ public enum APIRoutes {
                 APIErrorSpec(409, "duplicate"), APIErrorSpec(413, "text_too_long"), APIErrorSpec(422, "filtered"),
                 APIErrorSpec(429, "rate_limited", "slow_mode"), storeDown,
             ] + idempotencyErrors,
-            action: .run { request in await PostsAPI(logic: request.node.logic).comment(request) }),
+            action: .atOnceWhenItCan(PostsAPI.commentAtOnce, otherwise: { request in await PostsAPI(logic: request.node.logic).comment(request) })),
         APIEndpoint(
             .POST, "/v1/rooms/{room}/comments/{id}/likes", role: .ingest, principal: .poster, summary: "Like a comment (once per viewer).",
             body: json(.ref("LikeRequest")), answers: [.json(200, "The comment's likes.", .ref("Like"))],

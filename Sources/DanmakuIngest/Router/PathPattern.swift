@@ -49,20 +49,24 @@ public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
     /// leading empty one) has this shape: literals equal, parameters non-empty. The values are
     /// checked afterwards (`PathValues`), so a malformed room still finds its endpoint and is
     /// answered `invalid_room` rather than 404.
-    func match(_ segments: [Substring]) -> [PathParameter: Substring]? {
+    func match(_ segments: [Substring]) -> [(PathParameter, Substring)]? {
         guard segments.count == parts.count else { return nil }
-        var values: [PathParameter: Substring] = [:]
+        var values: [(PathParameter, Substring)] = []
         for (part, segment) in zip(parts, segments) {
             switch part {
             case .literal(let literal):
-                guard segment == literal else { return nil }
+                // Byte for byte: a path is matched as sent (percent-encoding is its parameters').
+                guard segment.utf8.elementsEqual(literal.utf8) else { return nil }
             case .parameter(let parameter):
                 guard !segment.isEmpty else { return nil }
-                values[parameter] = segment
+                values.append((parameter, segment))
             }
         }
         return values
     }
+
+    /// How many segments a path it matches has.
+    var segmentCount: Int { parts.count }
 }
 
 /// The checked values of a matched path's parameters.
@@ -74,7 +78,7 @@ public struct PathValues: Sendable {
     public var segment: String?
 
     /// Checks each raw value; the first malformed one is the error.
-    static func check(_ raw: [PathParameter: Substring]) -> Result<PathValues, DanmakuError> {
+    static func check(_ raw: [(PathParameter, Substring)]) -> Result<PathValues, DanmakuError> {
         var values = PathValues()
         for (parameter, text) in raw {
             switch parameter {

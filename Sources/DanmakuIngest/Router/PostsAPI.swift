@@ -23,8 +23,23 @@ struct PostsAPI: Sendable {
             case .failure(let error): return .failure(error)
             }
             return await posts.post(room: request.room, request: comment, token: request.token, clientAddress: request.clientAddress, idempotencyKey: key)
-                .map { .json(RoomsAPI.encode($0), status: .created) }
+                .map { .json($0.json, status: .created) }
         }
+    }
+
+    /// `comment`, answered on the connection's loop when the node can post at once
+    /// (`ImmediatePosting`); nil when it cannot, and `comment` runs off the loop.
+    static func commentAtOnce(_ request: APIRequest) -> APIAnswer? {
+        guard let immediate = request.node.logic.immediatePosts else { return nil }
+        let key: IdempotencyKey?
+        switch jsonBodyAndKey(request.head) {
+        case .success(let value): key = value
+        case .failure(let error): return .failure(error)
+        }
+        let posted = immediate.post(
+            room: request.room, body: Array(request.body.readableBytesView), token: request.token, clientAddress: request.clientAddress,
+            idempotencyKey: key)
+        return posted.map { outcome in outcome.map { .json($0.json, status: .created) } }
     }
 
     /// `POST /v1/rooms/{room}/notices`: a notice from a backend or a streamer's tool.
