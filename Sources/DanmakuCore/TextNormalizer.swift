@@ -53,7 +53,7 @@ public enum TextNormalizer {
     /// without bridging to `NSString`.
     public static func trimmingWhitespace(_ text: String) -> String {
         let scalars = text.unicodeScalars
-        let isSpace = { (scalar: Unicode.Scalar) in scalar.properties.isWhitespace || scalar.value == 0x200B }
+        let isSpace = { (scalar: Unicode.Scalar) in isWhitespace(scalar) || scalar.value == 0x200B }
         guard let first = scalars.firstIndex(where: { !isSpace($0) }),
               let last = scalars.lastIndex(where: { !isSpace($0) }) else { return "" }
         if first == scalars.startIndex, scalars.index(after: last) == scalars.endIndex { return text }
@@ -63,8 +63,21 @@ public enum TextNormalizer {
     /// The normalized text as a string, used as the duplicate-suppression key.
     public static func key(_ text: String) -> String {
         var result = String.UnicodeScalarView()
-        result.append(contentsOf: normalize(text).scalars.filter { !$0.properties.isWhitespace })
+        result.append(contentsOf: normalize(text).scalars.filter { !isWhitespace($0) })
         return String(result)
+    }
+
+    /// The Unicode White_Space property, answered for ASCII without the property tables (most
+    /// scalars of most comments; the lookup was a twentieth of a post's CPU).
+    @inline(__always)
+    public static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.isASCII ? scalar.value == 0x20 || (0x09...0x0D).contains(scalar.value) : scalar.properties.isWhitespace
+    }
+
+    /// General category Cc (control), which is exactly U+0000–U+001F and U+007F–U+009F: no table.
+    @inline(__always)
+    public static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 
     /// Characters that render as nothing (or only decorate a neighbour) and so must not split a word.

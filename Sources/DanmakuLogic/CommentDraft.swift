@@ -75,7 +75,7 @@ public struct CommentValidator: Sendable {
         if text.isEmpty {
             return .failure(.invalidField("text", "text must not be empty"))
         }
-        if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        if text.unicodeScalars.contains(where: TextNormalizer.isControl) {
             return .failure(.invalidField("text", "text must not contain control characters"))
         }
         // In characters, and in bytes too: one character may carry any number of combining marks.

@@ -35,6 +35,19 @@ import Testing
         #expect(TextNormalizer.trimmingWhitespace(text) == text.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
+    /// The ASCII short cuts answer as the property tables do, for every scalar there is.
+    @Test func whiteSpaceAndControlAreTheirUnicodeProperties() {
+        var wrong: [UInt32] = []
+        for value in UInt32(0)...0x10FFFF {
+            guard let scalar = Unicode.Scalar(value) else { continue }
+            if TextNormalizer.isWhitespace(scalar) != scalar.properties.isWhitespace
+                || TextNormalizer.isControl(scalar) != (scalar.properties.generalCategory == .control) {
+                wrong.append(value)
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(10).map { String($0, radix: 16) })")
+    }
+
     @Test func trimsExactlyTheScalarsFoundationTrims() {
         for value in 0...0xFFFF {
             guard let scalar = Unicode.Scalar(UInt32(value)) else { continue }
