@@ -31,7 +31,7 @@ public struct SensitiveWordFilter: Sendable {
     /// Builds the automaton; each word is normalized the same way as the text it is matched against.
     public init(words: some Sequence<String>) {
         for word in words {
-            let scalars = TextNormalizer.normalize(word).scalars.filter { !$0.properties.isWhitespace }
+            let scalars = TextNormalizer.normalize(word).scalars.filter { !TextNormalizer.isWhitespace($0) }
             guard !scalars.isEmpty else { continue }
             var state = 0
             for scalar in scalars {
@@ -87,7 +87,7 @@ public struct SensitiveWordFilter: Sendable {
         var result: [Range<Int>] = []
         var state = 0
         for (position, scalar) in scalars.enumerated() {
-            if scalar.properties.isWhitespace { continue }
+            if TextNormalizer.isWhitespace(scalar) { continue }
             while state != 0, nodes[state].next[scalar.value] == nil {
                 state = Int(nodes[state].fail)
             }
@@ -105,7 +105,7 @@ public struct SensitiveWordFilter: Sendable {
         var remaining = length
         var index = end
         while index >= 0 {
-            if !scalars[index].properties.isWhitespace {
+            if !TextNormalizer.isWhitespace(scalars[index]) {
                 remaining -= 1
                 if remaining == 0 { return index }
             }
