@@ -142,10 +142,11 @@ public struct EncodedComment: Sendable, Hashable {
 
     /// The last occurrence of `pattern` in `view`.
     static func lastRange(of pattern: [UInt8], in view: ByteBufferView) -> Range<ByteBufferView.Index>? {
-        guard view.count >= pattern.count else { return nil }
+        guard let first = pattern.first, view.count >= pattern.count else { return nil }
         var start = view.endIndex - pattern.count
         while start >= view.startIndex {
-            if view[start..<start + pattern.count].elementsEqual(pattern) { return start..<start + pattern.count }
+            // The first byte alone rules out nearly every place, without a slice.
+            if view[start] == first, view[start..<start + pattern.count].elementsEqual(pattern) { return start..<start + pattern.count }
             start -= 1
         }
         return nil
