@@ -17,6 +17,17 @@ public protocol ViewerServices: Sendable {
     func post(
         _ body: [UInt8], room: RoomID, token: String?, clientAddress: String, idempotencyKey: IdempotencyKey?
     ) async -> Result<(receipt: CommentReceipt, authorID: String), DanmakuError>
+    /// `post`, answered before it returns when the node can (its log, bus and moderation state
+    /// in its memory); nil when it cannot, having done nothing, and the caller uses `post`.
+    func postNow(
+        _ body: [UInt8], room: RoomID, token: String?, clientAddress: String, idempotencyKey: IdempotencyKey?
+    ) -> Result<(receipt: CommentReceipt, authorID: String), DanmakuError>?
     /// Charges one expensive read to `clientAddress`; the refusal when its budget is spent.
     func admitRead(clientAddress: String) -> DanmakuError?
+}
+
+extension ViewerServices {
+    public func postNow(
+        _ body: [UInt8], room: RoomID, token: String?, clientAddress: String, idempotencyKey: IdempotencyKey?
+    ) -> Result<(receipt: CommentReceipt, authorID: String), DanmakuError>? { nil }
 }

@@ -43,6 +43,14 @@ public struct ImmediatePosting: Sendable {
     public func post(
         room: RoomID, body: [UInt8], token: String?, clientAddress: String, idempotencyKey: IdempotencyKey?
     ) -> Result<CommentReceipt, DanmakuError>? {
+        postNamingAuthor(room: room, body: body, token: token, clientAddress: clientAddress, idempotencyKey: idempotencyKey)
+            .map { outcome in outcome.map(\.receipt) }
+    }
+
+    /// `post`, also naming the author (a viewer's socket learns its own id from its first post).
+    func postNamingAuthor(
+        room: RoomID, body: [UInt8], token: String?, clientAddress: String, idempotencyKey: IdempotencyKey?
+    ) -> Result<(receipt: CommentReceipt, author: CommentAuthor), DanmakuError>? {
         guard idempotencyKey == nil, InstrumentationSystem.tracer is NoOpTracer,
               let authored = authenticator.authorNow(token: token, room: room, clientAddress: clientAddress) else { return nil }
         // The body is read before the author is told, as `CommentPosting`'s callers do.
@@ -75,6 +83,6 @@ public struct ImmediatePosting: Sendable {
         bus.publishNow([stored], room: room)
         comment.seq = stored.seq
         metrics.didAccept(after: .now - started)
-        return .success(CommentReceipt(comment))
+        return .success((CommentReceipt(comment), author))
     }
 }

@@ -84,7 +84,7 @@ public final class LogicTier: Sendable {
             idempotency: idempotentPosts, likers: likers, recallWindow: recallWindow, metrics: metrics)
         self.transfer = VideoPoolTransfer(videos: videos, authenticator: authenticator, configuration: configuration)
         self.rooms = RoomQueries(log: log, online: online)
-        self.viewers = ViewerGateway(authenticator: authenticator, posts: posts, reads: reads)
+        self.viewers = ViewerGateway(authenticator: authenticator, posts: posts, immediatePosts: immediatePosts, reads: reads)
         self.words = words
         self.moderation = moderation
         self.records = records

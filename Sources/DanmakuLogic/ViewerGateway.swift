@@ -7,6 +7,8 @@ import DanmakuCore
 public struct ViewerGateway: ViewerServices {
     let authenticator: any PostAuthenticator
     let posts: CommentPosting
+    /// Posting on the caller's thread, when the node can (`ImmediatePosting`).
+    let immediatePosts: ImmediatePosting?
     let reads: ReadBudget
 
     /// The author a viewer's token names, when it is valid for `room` and proves someone (not in
@@ -27,6 +29,13 @@ public struct ViewerGateway: ViewerServices {
         }
         return await posts.post(room: room, request: request, token: token, clientAddress: clientAddress, idempotencyKey: idempotencyKey, started: .now)
             .map { (receipt: $0.receipt, authorID: $0.author.id) }
+    }
+
+    public func postNow(
+        _ body: [UInt8], room: RoomID, token: String?, clientAddress: String, idempotencyKey: IdempotencyKey?
+    ) -> Result<(receipt: CommentReceipt, authorID: String), DanmakuError>? {
+        immediatePosts?.postNamingAuthor(room: room, body: body, token: token, clientAddress: clientAddress, idempotencyKey: idempotencyKey)
+            .map { outcome in outcome.map { (receipt: $0.receipt, authorID: $0.author.id) } }
     }
 
     public func admitRead(clientAddress: String) -> DanmakuError? {

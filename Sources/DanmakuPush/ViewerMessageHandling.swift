@@ -108,25 +108,34 @@ extension ViewerHandler {
         guard postsInFlight < Self.maxPostsInFlight else {
             return send(ViewerMessage.error(.rateLimited(scope: "connection", retryAfter: 1), idempotencyKey: echo))
         }
-        postsInFlight += 1
         // The author is derived when posting rather than stored: most viewers never post, and
         // every byte of an idle viewer is multiplied by the connections a node holds.
         let (services, address, token) = (hub.services, clientAddress, token)
+        // On the loop when the node can store it at once; otherwise off it, counted in flight.
+        if let answered = services.postNow(bytes, room: room, token: token, clientAddress: address, idempotencyKey: idempotencyKey) {
+            return answer(answered, echo: echo)
+        }
+        postsInFlight += 1
         context.eventLoop.makeFutureWithTask {
             await services.post(bytes, room: room, token: token, clientAddress: address, idempotencyKey: idempotencyKey)
         }.assumeIsolated().whenSuccess { [self] result in
             postsInFlight -= 1
-            switch result {
-            case .success(let (receipt, author)):
-                if authorID == nil { authorID = EncodedComment.encodedAuthorID(author) }
-                send(ViewerMessage.frame(ViewerMessage.Ack(
-                    id: receipt.id, room: receipt.room, seq: receipt.seq, ts: receipt.ts, idempotencyKey: echo)))
-            case .failure(let error):
-                if let detail = error.internalDetail {
-                    hub.logger.warning("post failed", metadata: ["code": "\(error.code)", "detail": "\(detail)"])
-                }
-                send(ViewerMessage.error(error, idempotencyKey: echo))
+            answer(result, echo: echo)
+        }
+    }
+
+    /// A post's `ack`, or its `error`.
+    private func answer(_ result: Result<(receipt: CommentReceipt, authorID: String), DanmakuError>, echo: String?) {
+        switch result {
+        case .success(let (receipt, author)):
+            if authorID == nil { authorID = EncodedComment.encodedAuthorID(author) }
+            send(ViewerMessage.frame(ViewerMessage.Ack(
+                id: receipt.id, room: receipt.room, seq: receipt.seq, ts: receipt.ts, idempotencyKey: echo)))
+        case .failure(let error):
+            if let detail = error.internalDetail {
+                hub.logger.warning("post failed", metadata: ["code": "\(error.code)", "detail": "\(detail)"])
             }
+            send(ViewerMessage.error(error, idempotencyKey: echo))
         }
     }
 }
