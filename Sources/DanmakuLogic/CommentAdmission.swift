@@ -95,7 +95,7 @@ struct CommentAdmission: Sendable {
     /// video's scope, for a video's comment).
     func admit(room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String) async -> Result<Admitted, DanmakuError> {
         let screened: Screened
-        switch withSpan("danmaku.check", { _ in screenPost(room: room, request: request, author: author, clientAddress: clientAddress) }) {
+        switch TracedSteps.step("danmaku.check", { _ in screenPost(room: room, request: request, author: author, clientAddress: clientAddress) }) {
         case .success(let value): screened = value
         case .failure(let error): return .failure(error)
         }
@@ -111,7 +111,7 @@ struct CommentAdmission: Sendable {
         let store: Result<DanmakuError?, any Error>
         do {
             let styled = Self.styled(screened, by: author)
-            store = .success(try await withSpan("danmaku.admit") { _ in try await moderation.admit(user: author.id, room: room, styled: styled) })
+            store = .success(try await TracedSteps.step("danmaku.admit") { _ in try await moderation.admit(user: author.id, room: room, styled: styled) })
         } catch {
             store = .failure(error)
         }

@@ -30,7 +30,7 @@ public struct CommentPosting: Sendable {
         room: RoomID, request: CommentRequest, token: String?, clientAddress: String
     ) async -> Result<AcceptedComment, DanmakuError> {
         let started = ContinuousClock.now
-        return await withSpan("danmaku.post", ofKind: .server) { span in
+        return await TracedSteps.step("danmaku.post", ofKind: .server) { span in
             span.attributes["danmaku.room"] = room.value
             // Links the trace to the request's `X-Request-Id` (and so to its answer and log lines).
             if let id = ServiceContext.current?.requestID { span.attributes["danmaku.request_id"] = id }
@@ -59,7 +59,7 @@ public struct CommentPosting: Sendable {
         room: RoomID, request: CommentRequest, token: String?, clientAddress: String, idempotencyKey: IdempotencyKey?,
         started: ContinuousClock.Instant
     ) async -> Result<(receipt: CommentReceipt, author: CommentAuthor), DanmakuError> {
-        await withSpan("danmaku.post", ofKind: .server) { span in
+        await TracedSteps.step("danmaku.post", ofKind: .server) { span in
             span.attributes["danmaku.room"] = room.value
             // Links the trace to the request's `X-Request-Id` (and so to its answer and log lines).
             if let id = ServiceContext.current?.requestID { span.attributes["danmaku.request_id"] = id }
@@ -81,7 +81,7 @@ public struct CommentPosting: Sendable {
     public func submit(
         room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String, started: ContinuousClock.Instant = .now
     ) async -> Result<AcceptedComment, DanmakuError> {
-        await withSpan("danmaku.post", ofKind: .server) { span in
+        await TracedSteps.step("danmaku.post", ofKind: .server) { span in
             span.attributes["danmaku.room"] = room.value
             // Links the trace to the request's `X-Request-Id` (and so to its answer and log lines).
             if let id = ServiceContext.current?.requestID { span.attributes["danmaku.request_id"] = id }

@@ -3,7 +3,6 @@
 import DanmakuBus
 import DanmakuCore
 import Foundation
-import Tracing
 
 /// Posting a live comment on the caller's thread, answered before it returns: for a node whose
 /// log, bus and moderation state are all in its own memory (the embedded bus), where no step has
@@ -51,7 +50,7 @@ public struct ImmediatePosting: Sendable {
     func postNamingAuthor(
         room: RoomID, body: [UInt8], token: String?, clientAddress: String, idempotencyKey: IdempotencyKey?
     ) -> Result<(receipt: CommentReceipt, author: CommentAuthor), DanmakuError>? {
-        guard idempotencyKey == nil, InstrumentationSystem.tracer is NoOpTracer,
+        guard idempotencyKey == nil, !TracedSteps.areTraced,
               let authored = authenticator.authorNow(token: token, room: room, clientAddress: clientAddress) else { return nil }
         // The body is read before the author is told, as `CommentPosting`'s callers do.
         let request: CommentRequest

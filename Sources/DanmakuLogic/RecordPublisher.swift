@@ -21,7 +21,7 @@ struct RecordPublisher: Sendable {
         let stored: EncodedComment
         do {
             let record = try unnumbered()
-            stored = try await withSpan("danmaku.store") { span in
+            stored = try await TracedSteps.step("danmaku.store") { span in
                 let stored = try await log.append(room: room, unnumbered: record)
                 span.attributes["danmaku.seq"] = Int(clamping: stored.seq)
                 return stored
@@ -34,7 +34,7 @@ struct RecordPublisher: Sendable {
         // In process, the push hub hands this span's context on to the batch that carries the
         // comment (`danmaku.push`).
         do {
-            try await withSpan("danmaku.publish", ofKind: .producer) { _ in try await bus.publish([stored], room: room) }
+            try await TracedSteps.step("danmaku.publish", ofKind: .producer) { _ in try await bus.publish([stored], room: room) }
         } catch {
             onPublishFailure(error)
         }
