@@ -46,6 +46,8 @@ public final class Publisher: ChannelInboundHandler {
     private var phraseCursor: Int
     private let maxInFlight: Int
     private var roomCursor: Int
+    /// Whether `stop` was called: no post is sent after it.
+    private var stopped = false
     private var inFlightRooms: [Int] = []
     /// When each post in flight was written (µs, the same clock as `microsecondsNow`), in order.
     private var inFlightSent: [UInt64] = []
@@ -89,12 +91,14 @@ public final class Publisher: ChannelInboundHandler {
 
     /// Stops posting (answers still in flight are still counted).
     public func stop() {
+        stopped = true
         ticker?.cancel()
         ticker = nil
     }
 
     private func tick(context: ChannelHandlerContext) {
-        guard let started, context.channel.isActive else { return }
+        // A closed loop ticks on every answer too: stopped, it must not post again.
+        guard !stopped, let started, context.channel.isActive else { return }
         let elapsed = Double((context.eventLoop.now - started).nanoseconds) / 1e9
         let due = ratePerSecond.isFinite ? Int(clamping: Int64(min(elapsed * ratePerSecond, 1e15))) - totals.sent : Int.max
         let room = min(due, maxInFlight - (inFlightRooms.count - inFlightHead))

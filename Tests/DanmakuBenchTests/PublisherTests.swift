@@ -37,7 +37,11 @@ import Testing
         try channel.writeInbound(ByteBuffer(string: answer + answer))
         #expect(try postsWritten() == 2, "two answers, two more posts, before any tick")
         #expect(publisher.totals.accepted == 2 && publisher.totals.sent == 6)
+        // Stopped, its answers still count and send nothing more: the drain's target holds still.
         publisher.stop()
+        try channel.writeInbound(ByteBuffer(string: answer + answer))
+        #expect(try postsWritten() == 0, "no post after stop")
+        #expect(publisher.totals.accepted == 4 && publisher.totals.sent == 6)
         _ = try? channel.finish()
     }
 }
