@@ -30,7 +30,7 @@ public struct ImmediatePosting: Sendable {
         authenticator: any PostAuthenticator, admission: CommentAdmission, log: any CommentLog, bus: any CommentBus,
         moderation: any ModerationStore, metrics: LogicMetrics
     ) {
-        guard let log = log as? any ImmediateCommentLog, let bus = bus as? any ImmediateCommentBus,
+        guard authenticator.answersAtOnce, let log = log as? any ImmediateCommentLog, let bus = bus as? any ImmediateCommentBus,
               let moderation = moderation as? any ImmediateModeration else { return nil }
         (self.authenticator, self.admission, self.log, self.bus, self.moderation, self.metrics) =
             (authenticator, admission, log, bus, moderation, metrics)
@@ -39,22 +39,24 @@ public struct ImmediatePosting: Sendable {
     /// Reads the comment's body (`CommentRequest.decode`), checks, stores and publishes it, and
     /// answers its receipt or the refusal, in `CommentPosting`'s order; nil when it cannot be
     /// answered at once (nothing was read or counted, and `CommentPosting.post` takes it).
+    ///
+    /// - Parameter body: read only when it posts (a post it declines is not copied).
     public func post(
-        room: RoomID, body: [UInt8], token: String?, clientAddress: String, idempotencyKey: IdempotencyKey?
+        room: RoomID, body: @autoclosure () -> [UInt8], token: String?, clientAddress: String, idempotencyKey: IdempotencyKey?
     ) -> Result<CommentReceipt, DanmakuError>? {
-        postNamingAuthor(room: room, body: body, token: token, clientAddress: clientAddress, idempotencyKey: idempotencyKey)
+        postNamingAuthor(room: room, body: body(), token: token, clientAddress: clientAddress, idempotencyKey: idempotencyKey)
             .map { outcome in outcome.map(\.receipt) }
     }
 
     /// `post`, also naming the author (a viewer's socket learns its own id from its first post).
     func postNamingAuthor(
-        room: RoomID, body: [UInt8], token: String?, clientAddress: String, idempotencyKey: IdempotencyKey?
+        room: RoomID, body: @autoclosure () -> [UInt8], token: String?, clientAddress: String, idempotencyKey: IdempotencyKey?
     ) -> Result<(receipt: CommentReceipt, author: CommentAuthor), DanmakuError>? {
         guard idempotencyKey == nil, !TracedSteps.areTraced,
               let authored = authenticator.authorNow(token: token, room: room, clientAddress: clientAddress) else { return nil }
         // The body is read before the author is told, as `CommentPosting`'s callers do.
         let request: CommentRequest
-        switch CommentRequest.decode(from: body) {
+        switch CommentRequest.decode(from: body()) {
         case .success(let decoded): request = decoded
         case .failure(let error): return .failure(error)
         }

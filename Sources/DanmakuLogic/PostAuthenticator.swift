@@ -14,10 +14,15 @@ public protocol PostAuthenticator: Sendable {
     /// `author`, when it can be told without waiting on anything (no store to ask, no actor to
     /// enter); nil when it cannot, and the caller asks `author`.
     func authorNow(token: String?, room: RoomID, clientAddress: String) -> Result<CommentAuthor, DanmakuError>?
+
+    /// Whether `authorNow` answers (nearly) every post: a node posts on its event loop only with
+    /// such an authenticator, and does not try one that never does before every post.
+    var answersAtOnce: Bool { get }
 }
 
 extension PostAuthenticator {
     public func authorNow(token: String?, room: RoomID, clientAddress: String) -> Result<CommentAuthor, DanmakuError>? { nil }
+    public var answersAtOnce: Bool { false }
 }
 
 /// Open (development) mode: no token needed; one anonymous author per client address. A token,
@@ -38,6 +43,9 @@ public struct OpenPosting: PostAuthenticator {
             return .failure(.busUnavailable("anonymous salt: \(error)"))
         }
     }
+
+    /// Every post but the first after the salt's refresh (which reads it again).
+    public var answersAtOnce: Bool { true }
 
     /// The address's author while the salt read last is fresh (nearly always).
     public func authorNow(token: String?, room: RoomID, clientAddress: String) -> Result<CommentAuthor, DanmakuError>? {

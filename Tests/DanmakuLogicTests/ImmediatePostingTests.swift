@@ -84,13 +84,18 @@ import Testing
         let waiting = HistoryReadCountingLog()
         #expect(LogicTier(configuration: LogicConfiguration(), log: waiting, bus: waiting.memory).immediatePosts == nil)
 
-        let tokens = LogicTier(configuration: LogicConfiguration(), log: bus, bus: bus, authenticator: AsksAStore())
-        let declined = try #require(tokens.immediatePosts).post(room: rooms[0], body: body, token: "t", clientAddress: "1.1.1.1", idempotencyKey: nil)
+        // A node whose authenticator never answers at once (a token's check) does not try.
+        #expect(LogicTier(configuration: LogicConfiguration(), log: bus, bus: bus, authenticator: AsksAStore()).immediatePosts == nil)
+        // One that answers at once but not this time (a salt to read again) declines the post.
+        let refreshing = LogicTier(configuration: LogicConfiguration(), log: bus, bus: bus, authenticator: AsksAStore(answersAtOnce: true))
+        let declined = try #require(refreshing.immediatePosts).post(room: rooms[0], body: body, token: nil, clientAddress: "1.1.1.1", idempotencyKey: nil)
         #expect(declined == nil)
+        #expect(try await bus.snapshot(room: rooms[0], since: 0, limit: 10, on: EmbeddedEventLoop()).get().comments.isEmpty, "nothing stored")
     }
 
     /// An authenticator that must ask something else (as a token's check does).
     struct AsksAStore: PostAuthenticator {
+        var answersAtOnce = false
         func author(token: String?, room: RoomID, clientAddress: String) async -> Result<CommentAuthor, DanmakuError> {
             .success(CommentAuthor(id: "u1", name: "Ann"))
         }
