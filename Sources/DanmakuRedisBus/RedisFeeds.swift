@@ -35,13 +35,9 @@ final class RedisFeeds: Sendable {
         var tracker: SeqTracker?
         /// Which comment went out at each recent seq, to tell one a failover numbered again.
         var passed = PassedSeqs()
-        /// When a comment was last passed on (a room quiet since before a failover lost nothing).
-        var lastPassed: NIODeadline?
-        /// When the room's latest stream entries are to be compared with what was passed on
-        /// (`verifyRecent`): after a resubscription or a counter found behind, at once and again
-        /// a little later, for a comment a failover numbered again whose publish never came.
-        var verifications: [NIODeadline] = []
-        var verifying = false
+        /// When the room's latest stream entries are compared with what was passed on
+        /// (`verifyRecent`), and the comments those comparisons named lost.
+        var comparison = FailoverComparison()
         /// Comments (seq and id) whose pub/sub copy at a skipped seq is being checked against
         /// the stream (`deliver`): one read each at a time.
         var confirming: Set<String> = []
@@ -50,13 +46,6 @@ final class RedisFeeds: Sendable {
         /// The room's numbering started over while the feed ran: the seqs it knows are the old
         /// numbering's, so its counter is never raised to them.
         var numberingStartedOver = false
-        /// Comments the first comparison after a failover found missing from the stream: named
-        /// lost only if the second still finds them missing, their retraction still untold (a
-        /// retraction's publish may lag behind the comparison's read).
-        var suspects: [(seq: UInt64, id: String)] = []
-        /// The comments this node named lost (their ids, the latest `PassedSeqs.remembered`): the
-        /// retraction it records for each comes back by pub/sub, and is not told a second time.
-        var namedLost: [String] = []
         /// Which of the room's retractions have been passed on; set with `tracker`.
         var retractions: RetractionLedger?
         var repairingRetractions = false
@@ -155,7 +144,7 @@ final class RedisFeeds: Sendable {
                 state.feeds[room]!.node = node
                 if state.feeds[room]!.retractions != nil {
                     state.feeds[room]!.readBackLatest = true
-                    Self.scheduleVerifications(&state.feeds[room]!, now: .now())
+                    state.feeds[room]!.comparison.schedule(now: .now())
                 }
                 return state.feeds[room]!.tracker == nil
             }
@@ -283,8 +272,8 @@ final class RedisFeeds: Sendable {
                     if bus != nil, feed.confirming.insert(key).inserted { unconfirmed.append((comment.seq, key)) }
                 }
             }
-            if !fresh.isEmpty { feed.lastPassed = now }
-            Self.name(lost, in: &feed)
+            if !fresh.isEmpty { feed.comparison.passedOn(now: now) }
+            feed.comparison.name(lost)
             state.feeds[room] = feed
             return (fresh, renumbered, lost, unconfirmed, Array(feed.subscribers.values), feed.epoch)
         }
@@ -316,8 +305,8 @@ final class RedisFeeds: Sendable {
     /// Compares the room's latest stream entries with what was passed on at their seqs: one held
     /// by another comment than the one passed, or at a seq skipped, was numbered again by a
     /// failover, and its publish may never come (its logic node died or was cut off after storing
-    /// it). Bounded by `verifiedEntries` per room, and run only for rooms active before the
-    /// failover (`scheduleVerifications`).
+    /// it). Bounded by `FailoverComparison.verifiedEntries` per room, and run only for rooms active
+    /// before the failover (`FailoverComparison.schedule`).
     ///
     /// The comments passed on that the stream no longer holds, and whose retraction this node was
     /// not told, were lost with the failover (stored on the old master only, never answered 201):
@@ -325,27 +314,18 @@ final class RedisFeeds: Sendable {
     private func verifyRecent(_ room: RoomID, bus: RedisBus) {
         // What was passed before the read is sent: only that is judged by it.
         guard let (passed, epoch) = state.withLock({ state in state.feeds[room].map { ($0.passed.passedComments(), $0.epoch) } }) else { return }
-        bus.latestWithEpoch(room: room, count: Self.verifiedEntries).whenComplete { [self] result in
+        bus.latestWithEpoch(room: room, count: FailoverComparison.verifiedEntries).whenComplete { [self] result in
             guard case .success(let latest) = result, latest.epoch == epoch, epoch != 0 else {
                 // Unread, or the numbering started over: nothing to compare.
-                state.withLock { $0.feeds[room]?.verifying = false }
+                state.withLock { $0.feeds[room]?.comparison.abandon() }
                 return
             }
             deliver(latest.comments, room: room, fromStream: true, bus: bus)
             let (lost, subscribers) = state.withLock { state -> ([(seq: UInt64, id: String)], [any BusSubscriber]) in
                 guard var feed = state.feeds[room] else { return ([], []) }
-                feed.verifying = false
                 let missing = feed.passed.missing(of: passed, comparedWith: latest.comments).filter { feed.retractions?.hasTold(id: $0.id) != true }
-                var lost: [(seq: UInt64, id: String)] = []
-                if feed.verifications.isEmpty {
-                    // The second comparison: lost what the first found missing too.
-                    lost = missing.filter { candidate in feed.suspects.contains { $0.seq == candidate.seq && $0.id == candidate.id } }
-                    feed.passed.forget(lost)
-                    Self.name(lost, in: &feed)
-                    feed.suspects = []
-                } else {
-                    feed.suspects = missing
-                }
+                let lost = feed.comparison.finish(missing: missing)
+                feed.passed.forget(lost)
                 state.feeds[room] = feed
                 return (lost, Array(feed.subscribers.values))
             }
@@ -371,26 +351,6 @@ final class RedisFeeds: Sendable {
         }
     }
 
-    /// Notes the comments `lost` names, so that their recorded retraction is not told again.
-    private static func name(_ lost: [(seq: UInt64, id: String)], in feed: inout Feed) {
-        guard !lost.isEmpty else { return }
-        feed.namedLost.append(contentsOf: lost.map(\.id))
-        let extra = feed.namedLost.count - Int(truncatingIfNeeded: PassedSeqs.remembered)
-        if extra > 0 { feed.namedLost.removeFirst(extra) }
-    }
-
-    /// Stream entries compared after a failover: more than one WAIT timeout's worth of a busy room.
-    static let verifiedEntries = 64
-    /// A room that passed nothing on for this long before a failover lost nothing to it.
-    static let activeWithin = TimeAmount.seconds(10)
-    /// The second comparison, for a comment stored on the new master a little after the first.
-    static let verifyAgainAfter = TimeAmount.seconds(2)
-
-    private static func scheduleVerifications(_ feed: inout Feed, now: NIODeadline) {
-        guard let last = feed.lastPassed, now - last < activeWithin else { return }
-        feed.verifications = [now, now + verifyAgainAfter]
-    }
-
     /// Tells the room's subscribers of retractions not told before (one numbered `n` is told
     /// once, whether it came by pub/sub or was read back; one without a number always).
     private func tell(_ retractions: [RedisBus.Retraction], room: RoomID, readBack: Bool = false) {
@@ -401,7 +361,7 @@ final class RedisFeeds: Sendable {
                 guard let n = retraction.n, feed.retractions != nil else { return true }
                 let new = feed.retractions!.admit(n, id: retraction.id, now: now, readBack: readBack)
                 // This node named it lost and told its viewers then; this is the record of that.
-                return new && !(retraction.reason == .lost && feed.namedLost.contains(retraction.id))
+                return new && !(retraction.reason == .lost && feed.comparison.named(retraction.id))
             }
             state.feeds[room] = feed
             return (fresh, Array(feed.subscribers.values))
@@ -452,15 +412,9 @@ final class RedisFeeds: Sendable {
             for (room, feed) in state.feeds {
                 // After the retractions missed are read back: a comment retracted meanwhile is
                 // then known as such, not taken for one the failover lost.
-                if !feed.verifying, feed.subscribed, feed.tracker != nil, feed.epoch != 0, !feed.readBackLatest, !feed.repairingRetractions,
-                    feed.retractions?.missing(now: now, grace: .zero) == nil, let due = feed.verifications.first, due <= now
+                if feed.subscribed, feed.tracker != nil, feed.epoch != 0, !feed.readBackLatest, !feed.repairingRetractions,
+                    feed.retractions?.missing(now: now, grace: .zero) == nil, state.feeds[room]!.comparison.start(now: now)
                 {
-                    state.feeds[room]!.verifications.removeFirst()
-                    // The second keeps its distance from the first, however long the first waited.
-                    if let next = state.feeds[room]!.verifications.first {
-                        state.feeds[room]!.verifications[0] = max(next, now + Self.verifyAgainAfter)
-                    }
-                    state.feeds[room]!.verifying = true
                     verifications.append(room)
                 }
                 if !feed.subscribed, !feed.subscribing {
@@ -573,7 +527,7 @@ final class RedisFeeds: Sendable {
                             // master that lacks the last comments (0: the room's keys are gone
                             // altogether, and its next comment starts a new epoch).
                             behind.append((room, known, counter.epoch))
-                            Self.scheduleVerifications(&state.feeds[room]!, now: now)
+                            state.feeds[room]!.comparison.schedule(now: now)
                         }
                         state.feeds[room]!.tracker!.learn(lastSeq: counter.lastSeq, now: now)
                         state.feeds[room]!.retractions?.learn(count: counter.retractions, now: now)
