@@ -46,12 +46,9 @@ final class RedisFeeds: Sendable {
         /// The room's numbering started over while the feed ran: the seqs it knows are the old
         /// numbering's, so its counter is never raised to them.
         var numberingStartedOver = false
-        /// Which of the room's retractions have been passed on; set with `tracker`.
-        var retractions: RetractionLedger?
-        var repairingRetractions = false
-        /// Set when the channel was subscribed again: the latest retractions are read back, in
-        /// case a failover numbered some again while the subscription moved.
-        var readBackLatest = false
+        /// Which of the room's retractions have been passed on (counted from when `tracker` is
+        /// set), and the reads that bring back those missed.
+        var retractions = RetractionReadBack()
         var ready: EventLoopPromise<Void>
     }
 
@@ -142,8 +139,8 @@ final class RedisFeeds: Sendable {
                 guard case .success(let node) = result else { return false }
                 state.feeds[room]!.subscribed = true
                 state.feeds[room]!.node = node
-                if state.feeds[room]!.retractions != nil {
-                    state.feeds[room]!.readBackLatest = true
+                if state.feeds[room]!.retractions.hasStarted {
+                    state.feeds[room]!.retractions.readLatestSoon()
                     state.feeds[room]!.comparison.schedule(now: .now())
                 }
                 return state.feeds[room]!.tracker == nil
@@ -161,7 +158,7 @@ final class RedisFeeds: Sendable {
                 state.feeds[room]!.readingCounter = false
                 guard case .success(let counters) = result, let counter = counters.first, state.feeds[room]!.tracker == nil else { return nil }
                 state.feeds[room]!.tracker = SeqTracker(frontier: counter.lastSeq)
-                state.feeds[room]!.retractions = RetractionLedger(count: counter.retractions)
+                state.feeds[room]!.retractions.start(count: counter.retractions)
                 state.feeds[room]!.epoch = counter.epoch
                 return state.feeds[room]!.ready
             }
@@ -263,7 +260,7 @@ final class RedisFeeds: Sendable {
                 case .anotherComment(let replaced):
                     renumbered.append(comment)
                     // The one passed at the seq is not in history there any more.
-                    if feed.retractions?.hasTold(id: replaced) != true { lost.append((comment.seq, replaced)) }
+                    if !feed.retractions.hasTold(id: replaced) { lost.append((comment.seq, replaced)) }
                 case .atSkippedSeq where fromStream:
                     feed.passed.passed(comment)
                     renumbered.append(comment)
@@ -323,7 +320,7 @@ final class RedisFeeds: Sendable {
             deliver(latest.comments, room: room, fromStream: true, bus: bus)
             let (lost, subscribers) = state.withLock { state -> ([(seq: UInt64, id: String)], [any BusSubscriber]) in
                 guard var feed = state.feeds[room] else { return ([], []) }
-                let missing = feed.passed.missing(of: passed, comparedWith: latest.comments).filter { feed.retractions?.hasTold(id: $0.id) != true }
+                let missing = feed.passed.missing(of: passed, comparedWith: latest.comments).filter { !feed.retractions.hasTold(id: $0.id) }
                 let lost = feed.comparison.finish(missing: missing)
                 feed.passed.forget(lost)
                 state.feeds[room] = feed
@@ -358,8 +355,8 @@ final class RedisFeeds: Sendable {
         let (fresh, subscribers) = state.withLock { state -> ([RedisBus.Retraction], [any BusSubscriber]) in
             guard var feed = state.feeds[room] else { return ([], []) }
             let fresh = retractions.filter { retraction in
-                guard let n = retraction.n, feed.retractions != nil else { return true }
-                let new = feed.retractions!.admit(n, id: retraction.id, now: now, readBack: readBack)
+                guard let n = retraction.n, feed.retractions.hasStarted else { return true }
+                let new = feed.retractions.admit(n, id: retraction.id, now: now, readBack: readBack)
                 // This node named it lost and told its viewers then; this is the record of that.
                 return new && !(retraction.reason == .lost && feed.comparison.named(retraction.id))
             }
@@ -412,8 +409,8 @@ final class RedisFeeds: Sendable {
             for (room, feed) in state.feeds {
                 // After the retractions missed are read back: a comment retracted meanwhile is
                 // then known as such, not taken for one the failover lost.
-                if feed.subscribed, feed.tracker != nil, feed.epoch != 0, !feed.readBackLatest, !feed.repairingRetractions,
-                    feed.retractions?.missing(now: now, grace: .zero) == nil, state.feeds[room]!.comparison.start(now: now)
+                if feed.subscribed, feed.tracker != nil, feed.epoch != 0, feed.retractions.isCaughtUp(now: now),
+                    state.feeds[room]!.comparison.start(now: now)
                 {
                     verifications.append(room)
                 }
@@ -426,13 +423,10 @@ final class RedisFeeds: Sendable {
                         state.feeds[room]!.repairing = true
                         repairs.append((room, range))
                     }
-                    if !feed.repairingRetractions, feed.readBackLatest {
-                        state.feeds[room]!.repairingRetractions = true
-                        state.feeds[room]!.readBackLatest = false
-                        latestReads.append(room)
-                    } else if !feed.repairingRetractions, let range = feed.retractions?.missing(now: now, grace: RedisBus.repairGrace) {
-                        state.feeds[room]!.repairingRetractions = true
-                        retractionRepairs.append((room, range))
+                    switch state.feeds[room]!.retractions.nextRead(now: now, grace: RedisBus.repairGrace) {
+                    case .latest: latestReads.append(room)
+                    case .numbered(let range): retractionRepairs.append((room, range))
+                    case nil: break
                     }
                 }
             }
@@ -475,28 +469,25 @@ final class RedisFeeds: Sendable {
                 metrics.retractionsRepaired.increment(by: retractions.count)
                 tell(retractions, room: room)
             }
+            let succeeded = if case .success = result { true } else { false }
             state.withLock { state in
                 guard state.feeds[room] != nil else { return }
-                state.feeds[room]!.repairingRetractions = false
-                if case .success = result { state.feeds[room]!.retractions?.readBack(range, now: .now()) }
+                state.feeds[room]!.retractions.finished(.numbered(range), succeeded: succeeded, now: .now())
             }
         }
     }
 
     /// Reads back the room's latest retractions after a resubscription (told unless told before).
     private func readBackLatestRetractions(_ room: RoomID, bus: RedisBus) {
-        bus.latestRetractions(room: room, count: Self.latestReadBack).whenComplete { [self] result in
+        bus.latestRetractions(room: room, count: RetractionReadBack.latestCount).whenComplete { [self] result in
             if case .success(let retractions) = result { tell(retractions, room: room, readBack: true) }
+            let succeeded = if case .success = result { true } else { false }
             state.withLock { state in
                 guard state.feeds[room] != nil else { return }
-                state.feeds[room]!.repairingRetractions = false
-                if case .failure = result { state.feeds[room]!.readBackLatest = true }
+                state.feeds[room]!.retractions.finished(.latest, succeeded: succeeded, now: .now())
             }
         }
     }
-
-    /// Retractions read back after a resubscription: more than a failover's window renumbers.
-    static let latestReadBack = 100
 
     private func pollCounters(_ rooms: [RoomID], bus: RedisBus) {
         // In chunks, so one answer stays small however many rooms a node has.
@@ -530,7 +521,7 @@ final class RedisFeeds: Sendable {
                             state.feeds[room]!.comparison.schedule(now: now)
                         }
                         state.feeds[room]!.tracker!.learn(lastSeq: counter.lastSeq, now: now)
-                        state.feeds[room]!.retractions?.learn(count: counter.retractions, now: now)
+                        state.feeds[room]!.retractions.learn(count: counter.retractions, now: now)
                     }
                     return behind
                 }
