@@ -28,15 +28,13 @@ public final class RedisBus: CommentBus, CommentLog {
     let logger: Logger
     let metrics: BusMetrics
     let scripts = RedisScriptCache()
-    private let outbox = Mutex(Outbox())
+    /// Each room's accepted comments, published as one message per `publishWindow`.
+    private let publisher: RoomBatchPublisher
+    /// Rooms' counters, for the feeds' polls.
+    let roomCounters: RoomCounterReader
     /// Unconfirmed comments being taken back out.
     let withdrawals: Withdrawals
     private let maintenance = Mutex<RepeatedTask?>(nil)
-
-    private struct Outbox {
-        var rooms: [RoomID: [EncodedComment]] = [:]
-        var flushScheduled = false
-    }
 
     /// How long a room's keys outlive its last post; nil: forever.
     let roomIdleMilliseconds: Int64?
@@ -84,13 +82,16 @@ public final class RedisBus: CommentBus, CommentLog {
         let feeds = RedisFeeds(metrics: metrics, logger: logger)
         self.feeds = feeds
         let scripts = scripts
-        self.redis = RedisRouter(
+        let redis = RedisRouter(
             seed: address, eventLoop: eventLoop, commandTimeout: commandTimeout, logger: logger,
             onConnect: { connection in scripts.load(on: connection) },
             subscriber: RedisRouter.Subscriber(
                 onMessage: { channel, payload in feeds.receive(channel: channel, payload: payload) },
                 onUnsubscribed: { channel in feeds.unsubscribedByServer(channel: channel) },
                 onConnect: { connection, node in feeds.resubscribe(on: connection, node: node) }))
+        self.redis = redis
+        self.publisher = RoomBatchPublisher(window: publishWindow, redis: redis, eventLoop: eventLoop, metrics: metrics)
+        self.roomCounters = RoomCounterReader(redis: redis, scripts: scripts, metrics: metrics, logger: logger)
         feeds.owner.withLock { $0 = self }
     }
 
@@ -131,7 +132,7 @@ public final class RedisBus: CommentBus, CommentLog {
     /// Publishes what is waiting, stops the timer and closes the connections.
     public func shutdown() async {
         maintenance.withLock { $0?.cancel() }
-        try? await eventLoop.submit { self.flushOutbox() }.get()
+        try? await eventLoop.submit { self.publisher.flush() }.get()
         await redis.close()
         feeds.owner.withLock { $0 = nil }
     }
@@ -342,51 +343,6 @@ public final class RedisBus: CommentBus, CommentLog {
         }
     }
 
-    /// The rooms' counters (0 for a room never posted to, or with nothing ever retracted) and
-    /// the epochs their numberings belong to (0 for none).
-    func counters(of rooms: [RoomID]) -> EventLoopFuture<[RoomCounters]> {
-        let keys = rooms.flatMap { room -> [String] in
-            let keys = RedisKeys(room)
-            return [keys.seq, keys.retractionCount, keys.epoch]
-        }
-        return redis.mget(keys).map { values in
-            stride(from: 0, to: values.count - 2, by: 3).map { index in
-                RoomCounters(
-                    lastSeq: min(UInt64(clamping: values[index].integer ?? 0), ClientNumber.maxSeq),
-                    retractions: min(UInt64(clamping: values[index + 1].integer ?? 0), ClientNumber.maxSeq),
-                    epoch: values[index + 2].integer ?? 0)
-            }
-        }
-    }
-
-    /// Where a room's numberings stand.
-    struct RoomCounters {
-        /// The room's last seq.
-        var lastSeq: UInt64
-        /// How many retractions the room has had (the last one's `n`).
-        var retractions: UInt64
-        /// The numbering the seqs belong to (ms when it started; 0 when the room has none).
-        var epoch: Int64
-    }
-
-    /// Raises `room`'s counter to `seq` (`RedisScripts.raiseCounter`) when a failover left it
-    /// below a seq this push node was given in numbering `epoch`, so that no new comment is
-    /// numbered with it. A numbering that started over (another epoch) is left alone.
-    func raiseCounter(of room: RoomID, to seq: UInt64, epoch: Int64) {
-        // Lua holds numbers as doubles: past 2^53 a comparison would be inexact.
-        guard seq <= 1 << 53, epoch > 0 else { return }
-        let keys = RedisKeys(room)
-        scripts.run(
-            RedisScripts.raiseCounter, keys: [keys.seq, keys.epoch], arguments: [RESPArgument(String(seq)), RESPArgument(String(epoch))], on: redis
-        ).whenSuccess { [self] reply in
-            guard reply.integer == 1 else { return }
-            metrics.countersRaised.increment()
-            logger.warning("a room's counter was behind seqs already published (a failover); raised", metadata: [
-                "room": "\(room)", "seq": "\(seq)",
-            ])
-        }
-    }
-
     /// The room's latest `count` stream entries, oldest first, and the epoch of its numbering
     /// (read in the same step, 0 for none).
     func latestWithEpoch(room: RoomID, count: Int) -> EventLoopFuture<(comments: [EncodedComment], epoch: Int64)> {
@@ -434,35 +390,7 @@ public final class RedisBus: CommentBus, CommentLog {
 
     public func publish(_ comments: [EncodedComment], room: RoomID) async throws {
         // The comments are already in the stream: a lost publish is repaired by the push nodes.
-        let schedule = outbox.withLock { outbox -> Bool in
-            outbox.rooms[room, default: []].append(contentsOf: comments)
-            defer { outbox.flushScheduled = true }
-            return !outbox.flushScheduled
-        }
-        if schedule {
-            eventLoop.scheduleTask(in: publishWindow) { [self] in flushOutbox() }
-        }
-    }
-
-    /// Publishes each room's waiting comments as one message: their JSON, one per line.
-    private func flushOutbox() {
-        let rooms = outbox.withLock { outbox -> [RoomID: [EncodedComment]] in
-            outbox.flushScheduled = false
-            defer { outbox.rooms.removeAll(keepingCapacity: true) }
-            return outbox.rooms
-        }
-        for (room, comments) in rooms {
-            var payload = ByteBuffer()
-            payload.reserveCapacity(comments.reduce(0) { $0 + $1.json.readableBytes + 1 })
-            for (index, comment) in comments.enumerated() {
-                if index > 0 { payload.writeStaticString("\n") }
-                payload.writeImmutableBuffer(comment.json)
-            }
-            metrics.published.increment()
-            let channel = RedisKeys(room).channel
-            redis.send(RESPCommand("SPUBLISH", [RESPArgument(channel), RESPArgument(bytes: payload)]), key: channel)
-                .whenFailure { [metrics] _ in metrics.publishFailures.increment() }
-        }
+        publisher.publish(comments, room: room)
     }
 
     /// Nothing to do: `retract` published the retraction with the deletion (the chaos harness found

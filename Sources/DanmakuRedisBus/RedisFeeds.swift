@@ -152,7 +152,7 @@ final class RedisFeeds: Sendable {
     /// First read of a room's counter: where its feed starts. Completes `ready`.
     private func readCounter(_ room: RoomID, bus: RedisBus) {
         state.withLock { $0.feeds[room]?.readingCounter = true }
-        bus.counters(of: [room]).whenComplete { [self] result in
+        bus.roomCounters.read([room]).whenComplete { [self] result in
             let ready = state.withLock { state -> EventLoopPromise<Void>? in
                 guard state.feeds[room] != nil else { return nil }
                 state.feeds[room]!.readingCounter = false
@@ -496,7 +496,7 @@ final class RedisFeeds: Sendable {
             // The seqs known when the poll is sent: one published while it is on its way is not
             // taken for a counter behind it.
             let knownAtPoll = state.withLock { state in chunk.map { state.feeds[$0].flatMap { feed in feed.tracker.map { ($0.known, feed.epoch) } } } }
-            bus.counters(of: chunk).whenSuccess { [self] counters in
+            bus.roomCounters.read(chunk).whenSuccess { [self] counters in
                 let now = NIODeadline.now()
                 let behind = state.withLock { state -> [(RoomID, UInt64, Int64)] in
                     var behind: [(RoomID, UInt64, Int64)] = []
@@ -525,7 +525,7 @@ final class RedisFeeds: Sendable {
                     }
                     return behind
                 }
-                for (room, known, epoch) in behind { bus.raiseCounter(of: room, to: known, epoch: epoch) }
+                for (room, known, epoch) in behind { bus.roomCounters.raise(room, to: known, epoch: epoch) }
             }
         }
     }
