@@ -32,6 +32,8 @@ public final class RedisBus: CommentBus, CommentLog {
     private let publisher: RoomBatchPublisher
     /// Rooms' counters, for the feeds' polls.
     let roomCounters: RoomCounterReader
+    /// Rooms' streams, for what the feeds did not get by pub/sub.
+    let roomStreams: RoomStreamReader
     /// Unconfirmed comments being taken back out.
     let withdrawals: Withdrawals
     private let maintenance = Mutex<RepeatedTask?>(nil)
@@ -92,6 +94,7 @@ public final class RedisBus: CommentBus, CommentLog {
         self.redis = redis
         self.publisher = RoomBatchPublisher(window: publishWindow, redis: redis, eventLoop: eventLoop, metrics: metrics)
         self.roomCounters = RoomCounterReader(redis: redis, scripts: scripts, metrics: metrics, logger: logger)
+        self.roomStreams = RoomStreamReader(redis: redis)
         feeds.owner.withLock { $0 = self }
     }
 
@@ -325,63 +328,12 @@ public final class RedisBus: CommentBus, CommentLog {
         }
     }
 
-    /// Comments of `room` with seqs in `range`, read from the stream.
-    func read(room: RoomID, range: ClosedRange<UInt64>) -> EventLoopFuture<[EncodedComment]> {
-        let keys = RedisKeys(room)
-        return redis.send(RESPCommand("XRANGE", [
-            RESPArgument(keys.log), RESPArgument("\(range.lowerBound)-0"), RESPArgument("\(range.upperBound)-0"),
-        ]), key: keys.log).flatMapThrowing { try $0.streamComments(room: room) }
-    }
-
     /// Renews the keys of the rooms this node watches for another idle period.
     private func renewWatchedRooms() {
         guard let idle = roomIdleMilliseconds else { return }
         for room in feeds.rooms {
             for key in RedisKeys(room).numbering {
                 _ = redis.send(RESPCommand("PEXPIRE", [RESPArgument(key), RESPArgument(String(idle))]), key: key)
-            }
-        }
-    }
-
-    /// The room's latest `count` stream entries, oldest first, and the epoch of its numbering
-    /// (read in the same step, 0 for none).
-    func latestWithEpoch(room: RoomID, count: Int) -> EventLoopFuture<(comments: [EncodedComment], epoch: Int64)> {
-        let keys = RedisKeys(room)
-        return redis.send([
-            RESPCommand("XREVRANGE", [RESPArgument(keys.log), RESPArgument("+"), RESPArgument("-"), RESPArgument("COUNT"), RESPArgument(count)]),
-            RESPCommand("GET", [RESPArgument(keys.epoch)]),
-        ], key: keys.log).flatMapThrowing { answers in
-            guard answers.count == 2 else { throw RedisError.unexpectedReply("latest entries: \(answers.count) answers") }
-            let comments = try answers[0].get().streamComments(room: room).reversed()
-            return (Array(comments), try answers[1].get().integer ?? 0)
-        }
-    }
-
-    /// The room's retractions numbered in `range`, read back from the retraction stream (those
-    /// trimmed from it are not there).
-    func retractions(room: RoomID, range: ClosedRange<UInt64>) -> EventLoopFuture<[Retraction]> {
-        readRetractions(room: room, RESPCommand("XRANGE", [
-            RESPArgument(RedisKeys(room).retractions), RESPArgument("\(range.lowerBound)-0"), RESPArgument("\(range.upperBound)-0"),
-        ]))
-    }
-
-    /// The room's latest `count` retractions, oldest first.
-    func latestRetractions(room: RoomID, count: Int) -> EventLoopFuture<[Retraction]> {
-        readRetractions(room: room, RESPCommand("XREVRANGE", [
-            RESPArgument(RedisKeys(room).retractions), RESPArgument("+"), RESPArgument("-"), RESPArgument("COUNT"), RESPArgument(count),
-        ])).map { $0.reversed() }
-    }
-
-    private func readRetractions(room: RoomID, _ command: RESPCommand) -> EventLoopFuture<[Retraction]> {
-        let key = RedisKeys(room).retractions
-        return redis.send(command, key: key).flatMapThrowing { reply in
-            guard let entries = reply.array else { throw RedisError.unexpectedReply("retractions: \(reply)") }
-            // An entry that is not a retraction is passed over: one bad entry must not stop the rest.
-            return entries.compactMap { entry in
-                guard let parts = entry.array, parts.count == 2, let fields = parts[1].array, fields.count >= 2, let line = fields[1].bytes else {
-                    return nil
-                }
-                return Retraction(line: line)
             }
         }
     }

@@ -291,7 +291,7 @@ final class RedisFeeds: Sendable {
         // A pub/sub copy at a skipped seq: told only if the stream holds it there.
         if let bus {
             for (seq, key) in unconfirmed {
-                bus.read(room: room, range: seq...seq).whenComplete { [self] result in
+                bus.roomStreams.comments(room: room, range: seq...seq).whenComplete { [self] result in
                     state.withLock { _ = $0.feeds[room]?.confirming.remove(key) }
                     if case .success(let found) = result { deliver(found, room: room, fromStream: true, bus: bus) }
                 }
@@ -311,7 +311,7 @@ final class RedisFeeds: Sendable {
     private func verifyRecent(_ room: RoomID, bus: RedisBus) {
         // What was passed before the read is sent: only that is judged by it.
         guard let (passed, epoch) = state.withLock({ state in state.feeds[room].map { ($0.passed.passedComments(), $0.epoch) } }) else { return }
-        bus.latestWithEpoch(room: room, count: FailoverComparison.verifiedEntries).whenComplete { [self] result in
+        bus.roomStreams.latestWithEpoch(room: room, count: FailoverComparison.verifiedEntries).whenComplete { [self] result in
             guard case .success(let latest) = result, latest.epoch == epoch, epoch != 0 else {
                 // Unread, or the numbering started over: nothing to compare.
                 state.withLock { $0.feeds[room]?.comparison.abandon() }
@@ -445,7 +445,7 @@ final class RedisFeeds: Sendable {
     }
 
     private func repair(_ room: RoomID, range: ClosedRange<UInt64>, bus: RedisBus) {
-        bus.read(room: room, range: range).whenComplete { [self] result in
+        bus.roomStreams.comments(room: room, range: range).whenComplete { [self] result in
             if case .success(let comments) = result {
                 metrics.repaired.increment(by: comments.count)
                 deliver(comments, room: room, fromStream: true, bus: bus)
@@ -464,7 +464,7 @@ final class RedisFeeds: Sendable {
 
     /// Reads back retractions the room's subscription missed.
     private func repairRetractions(_ room: RoomID, range: ClosedRange<UInt64>, bus: RedisBus) {
-        bus.retractions(room: room, range: range).whenComplete { [self] result in
+        bus.roomStreams.retractions(room: room, range: range).whenComplete { [self] result in
             if case .success(let retractions) = result {
                 metrics.retractionsRepaired.increment(by: retractions.count)
                 tell(retractions, room: room)
@@ -479,7 +479,7 @@ final class RedisFeeds: Sendable {
 
     /// Reads back the room's latest retractions after a resubscription (told unless told before).
     private func readBackLatestRetractions(_ room: RoomID, bus: RedisBus) {
-        bus.latestRetractions(room: room, count: RetractionReadBack.latestCount).whenComplete { [self] result in
+        bus.roomStreams.latestRetractions(room: room, count: RetractionReadBack.latestCount).whenComplete { [self] result in
             if case .success(let retractions) = result { tell(retractions, room: room, readBack: true) }
             let succeeded = if case .success = result { true } else { false }
             state.withLock { state in
