@@ -41,11 +41,8 @@ final class PushShard {
     let delayGauge: Gauge
     private var sweeper: Scheduled<Void>?
     /// Open viewer connections on this loop, whatever rooms they watch.
-    private var connections: [ObjectIdentifier: ViewerHandler] = [:]
+    let connections: LoopConnections
     var viewerCount: Int { connections.count }
-    /// Pings written with a batch since the last sweep (`ViewerHandler.send(batch:through:)`),
-    /// added to the metric once a sweep rather than once a viewer.
-    var pingsCarried = 0
     let allocator = ByteBufferAllocator()
     /// Created on first use: zlib state is only worth its memory once a viewer negotiates it.
     private var compressorStorage: FrameCompressor?
@@ -69,6 +66,7 @@ final class PushShard {
         self.windowGauge = hub.metrics.windowGauge(loop: index)
         self.overloadedGauge = hub.metrics.overloadedGauge(loop: index)
         self.delayGauge = hub.metrics.delayGauge(loop: index)
+        self.connections = LoopConnections(metrics: hub.metrics)
         let configuration = hub.configuration
         self.windows = BatchWindowController(
             floor: .milliseconds(Int64(configuration.batchWindowMilliseconds)),
@@ -117,15 +115,13 @@ final class PushShard {
     /// Counts a new viewer connection (for heartbeats, draining and the connection gauge).
     func open(_ viewer: ViewerHandler) {
         eventLoop.preconditionInEventLoop()
-        guard connections.updateValue(viewer, forKey: ObjectIdentifier(viewer)) == nil else { return }
-        metrics.viewers.increment()
+        connections.open(viewer)
     }
 
     /// Forgets a viewer connection; its rooms are left separately (`leave`).
     func close(_ viewer: ViewerHandler) {
         eventLoop.preconditionInEventLoop()
-        guard connections.removeValue(forKey: ObjectIdentifier(viewer)) != nil else { return }
-        metrics.viewers.decrement()
+        connections.close(viewer)
     }
 
     /// Adds a viewer to a room, subscribes the room if needed, then activates it with its history.
@@ -244,7 +240,6 @@ final class PushShard {
     // MARK: Heartbeats
 
     private func sweep(now: NIODeadline) {
-        var expired: [ViewerHandler] = []
         for room in rooms.values {
             if !room.receivedRecently { record(room.settleShed(allocator: allocator)) }
             room.receivedRecently = false
@@ -252,19 +247,7 @@ final class PushShard {
                 repairGap(missing, of: room)
             }
         }
-        var pinged = 0
-        for viewer in connections.values {
-            switch viewer.heartbeat(now: now) {
-            case .notDue, .riding: break
-            case .pinged: pinged += 1
-            case .expired: expired.append(viewer)
-            }
-        }
-        if pinged > 0 { metrics.pings.increment(by: pinged) }
-        if pingsCarried > 0 {
-            metrics.pingsCarried.increment(by: pingsCarried)
-            pingsCarried = 0
-        }
+        let expired = connections.heartbeat(now: now)
         if !windows.isBatching { windowGauge.record(0) }
         for viewer in expired { viewer.close(code: .goingAway, reason: "idle timeout") }
     }
@@ -322,11 +305,6 @@ final class PushShard {
     /// Sends every viewer close 1001; the future completes when all their channels are closed.
     func drain() -> EventLoopFuture<Void> {
         eventLoop.preconditionInEventLoop()
-        var closed: [EventLoopFuture<Void>] = []
-        for viewer in connections.values {
-            if let future = viewer.closeFuture { closed.append(future) }
-            viewer.close(code: .goingAway, reason: "server shutting down")
-        }
-        return EventLoopFuture.andAllComplete(closed, on: eventLoop)
+        return connections.drain(on: eventLoop)
     }
 }
