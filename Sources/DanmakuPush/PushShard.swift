@@ -252,53 +252,17 @@ final class PushShard {
         for viewer in expired { viewer.close(code: .goingAway, reason: "idle timeout") }
     }
 
-    /// How long a gap may wait for a history that cannot be read (the node cut off from Redis)
-    /// before its viewers are told `gap` and the comments behind it go out.
-    static let maxGapWait = TimeAmount.seconds(30)
-    /// The most seqs one read of a gap asks history for.
-    static let maxGapRead = 500
-
-    /// Reads seqs that have been missing for the reorder timeout from history: the bus lost their
-    /// publish (a subscription moving in a failover, a partition), not the comments, which were
-    /// stored before their 201. What history holds is passed on in order; what it does not hold
-    /// (retracted or withdrawn) is skipped. A history that cannot be read is asked again at the
-    /// next sweep, and past `maxGapWait` the viewers are told `gap` instead of waiting for ever.
+    /// Reads seqs that have been missing for the reorder timeout from history (`GapRead`), one
+    /// read at a time per room.
     private func repairGap(_ missing: ClosedRange<UInt64>, of room: LoopRoom) {
         room.repairingGap = true
-        // At most `maxGapRead` seqs a read (a longer gap takes a read per sweep).
-        let count = Int(clamping: min(missing.upperBound - missing.lowerBound + 1, UInt64(clamping: Self.maxGapRead)))
-        hub.log.snapshot(room: room.id, since: max(missing.lowerBound, 1) - 1, limit: count, on: eventLoop).assumeIsolated().whenComplete { [weak self] result in
+        let read = GapRead(missing)
+        hub.log.snapshot(room: room.id, since: read.since, limit: read.limit, on: eventLoop).assumeIsolated().whenComplete { [weak self] result in
             guard let self else { return }
             room.repairingGap = false
             // The room may have closed meanwhile (its last viewer left).
             guard self.rooms[room.id] === room else { return }
-            let now = self.eventLoop.now
-            var ready = false
-            switch result {
-            case .success(let snapshot):
-                // Seqs history no longer holds (trimmed while this node was cut off): told as a
-                // gap, never skipped in silence.
-                if snapshot.firstAvailableSeq > missing.lowerBound {
-                    let trimmed = missing.lowerBound...min(snapshot.firstAvailableSeq - 1, missing.upperBound)
-                    if room.declareGap(trimmed, now: now) { ready = true }
-                }
-                let found = snapshot.comments.filter { missing.contains($0.seq) }
-                if room.receive(found, now: now) { ready = true }
-                // History has nothing else up to where this read reached: a full read reached its
-                // last comment, a short one the end of the gap.
-                let reached = snapshot.comments.count < count ? missing.upperBound : min(snapshot.comments.last?.seq ?? 0, missing.upperBound)
-                if reached >= missing.lowerBound, room.skip(missing.lowerBound...reached, now: now) { ready = true }
-                self.hub.logger.notice("missing seqs read from history", metadata: [
-                    "room": "\(room.id)", "from": "\(missing.lowerBound)", "to": "\(missing.upperBound)", "found": "\(found.count)",
-                ])
-            case .failure(let error):
-                guard room.heldFor(now: now) >= Self.maxGapWait else { return }
-                ready = room.declareGap(missing, now: now)
-                self.hub.logger.warning("missing seqs declared a gap: history unreadable", metadata: [
-                    "room": "\(room.id)", "from": "\(missing.lowerBound)", "to": "\(missing.upperBound)", "error": "\(error)",
-                ])
-            }
-            if ready { self.markDirty(room) }
+            if read.apply(result, to: room, now: self.eventLoop.now, logger: self.hub.logger) { self.markDirty(room) }
         }
     }
 
