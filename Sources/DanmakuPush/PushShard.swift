@@ -3,7 +3,6 @@
 import DanmakuBus
 import DanmakuCore
 import Logging
-import CoreMetrics
 import NIOCore
 import Tracing
 
@@ -20,8 +19,9 @@ final class PushShard {
     var scheduledFlush: (deadline: NIODeadline, task: Scheduled<Void>)?
     /// Batches are cut at origin + k × window, so the period never stretches with flush time.
     let origin: NIODeadline
-    /// Chooses each room's window from what this loop's frames cost.
-    var windows: BatchWindowController
+    /// Chooses each room's window from what this loop's frames cost, every
+    /// `WindowTuner.interval`.
+    let windows: WindowTuner
     /// Rooms whose batch is still on its way to their viewers, continued a slice at a time.
     var fanningOut: [LoopRoom] = []
     /// Whether `flushDue` runs again after the loop's next look at its sockets.
@@ -29,16 +29,7 @@ final class PushShard {
     /// How the shard waits for that look (see `NextIOTurn`); nil until made, and in tests.
     var ioTurn: NextIOTurn?
     var tuner: Scheduled<Void>?
-    /// The loop's total sleep when windows were last tuned (see `LoopSleepMeter`).
-    var sleptAtLastTuning: Int64?
-    /// How often windows are chosen anew: a room that turns hot is at its floor at most this long.
-    static let tuningInterval = TimeAmount.milliseconds(100)
     let metrics: PushMetrics
-    let windowGauge: Gauge
-    /// Rooms on this loop that could not be served within the ceiling window.
-    let overloadedGauge: Gauge
-    /// The longest `recentDelay` of a room on this loop.
-    let delayGauge: Gauge
     private var sweeper: Scheduled<Void>?
     /// Open viewer connections on this loop, whatever rooms they watch.
     let connections: LoopConnections
@@ -63,17 +54,15 @@ final class PushShard {
         self.hub = hub
         self.origin = eventLoop.now
         self.metrics = hub.metrics
-        self.windowGauge = hub.metrics.windowGauge(loop: index)
-        self.overloadedGauge = hub.metrics.overloadedGauge(loop: index)
-        self.delayGauge = hub.metrics.delayGauge(loop: index)
         self.connections = LoopConnections(metrics: hub.metrics)
         let configuration = hub.configuration
-        self.windows = BatchWindowController(
+        let controller = BatchWindowController(
             floor: .milliseconds(Int64(configuration.batchWindowMilliseconds)),
             ceiling: .milliseconds(Int64(configuration.maxBatchWindowMilliseconds)),
             maxDelay: .milliseconds(Int64(clamping: configuration.maxDelayMilliseconds)),
             fixedSendsPerSecond: configuration.maxSendsPerSecond.map { Double($0) / Double(hub.shardCount) },
             targetBusy: configuration.targetLoopBusy)
+        self.windows = WindowTuner(controller: controller, metrics: hub.metrics, loop: index)
     }
 
     /// Starts the once-a-second heartbeat and reorder sweep, and the window tuning.
@@ -248,7 +237,7 @@ final class PushShard {
             }
         }
         let expired = connections.heartbeat(now: now)
-        if !windows.isBatching { windowGauge.record(0) }
+        if !windows.isBatching { windows.recordNaive() }
         for viewer in expired { viewer.close(code: .goingAway, reason: "idle timeout") }
     }
 
