@@ -46,11 +46,8 @@ final class LoopRoom {
     var outgoing: Outgoing?
     /// Frames that must not overtake the batch on its way (retractions of its comments).
     var afterFanOut: [ByteBuffer] = []
-    /// The room's display budget, when it has one.
-    var displayBudget: DisplayBudget?
-
-    /// The last seq a budgeted flush covered.
-    var budgetedThrough: UInt64 = 0
+    /// The room's display budget, when it has one, and the batches it thins.
+    let budgeted: BudgetedBatches
     /// Whether batches send repeated comments once (`RepeatMerger`): the room's setting, or the
     /// node's `--merge-repeats`. Off under a display budget, which already thins the batch.
     var mergesRepeats = false
@@ -59,19 +56,14 @@ final class LoopRoom {
 
     /// Applies the room's settings as the push role reads them.
     func apply(_ policy: RoomPolicy, now: NIODeadline) {
-        setDisplayPerSecond(policy.displayPerSecond, now: now)
+        budgeted.setPerSecond(policy.displayPerSecond, now: now)
         mergesRepeats = policy.mergesRepeats
-    }
-
-    /// Applies the room's `displayPerSecond` setting (nil: off).
-    func setDisplayPerSecond(_ perSecond: Int?, now: NIODeadline) {
-        guard perSecond != displayBudget?.perSecond else { return }
-        displayBudget = perSecond.map { DisplayBudget(perSecond: $0, now: now) }
     }
 
     init(id: RoomID, window: TimeAmount) {
         self.id = id
         self.window = window
+        self.budgeted = BudgetedBatches(room: id)
     }
 
     var isEmpty: Bool { viewers.isEmpty && joining.isEmpty }
@@ -225,7 +217,7 @@ final class LoopRoom {
         let connection = viewer.viewer
         connection.sendHello(
             room: id, lastSeq: snapshot.lastSeq, epoch: snapshot.epoch, window: window, delay: recentDelay, online: online,
-            displayPerSecond: displayBudget?.perSecond)
+            displayPerSecond: budgeted.perSecond)
         if let since, since < snapshot.lastSeq {
             if since + 1 < snapshot.firstAvailableSeq {
                 connection.sendGap(room: id, from: since + 1, to: snapshot.firstAvailableSeq - 1)
@@ -285,8 +277,11 @@ final class LoopRoom {
             }
             return total
         }
-        if displayBudget != nil, !pending.isEmpty {
-            return flushWithinBudget(allocator: allocator, compressor: compressor, now: now)
+        if budgeted.isOn, !pending.isEmpty {
+            let flushed = budgeted.flush(pending, to: viewers, allocator: allocator, compressor: compressor, now: now)
+            bufferForJoiners()
+            pending.removeAll(keepingCapacity: true)
+            return flushed
         }
         guard let first = pending.first?.seq, let last = pending.last?.seq else { return Flushed() }
         precondition(outgoing == nil, "a room's batches go out one at a time")

@@ -230,7 +230,7 @@ final class PushShard {
 
     private func sweep(now: NIODeadline) {
         for room in rooms.values {
-            if !room.receivedRecently { record(room.settleShed(allocator: allocator)) }
+            if !room.receivedRecently { record(room.budgeted.settleShed(room.viewers, allocator: allocator)) }
             room.receivedRecently = false
             if !room.repairingGap, let missing = room.stalledGap(now: now, timeout: hub.configuration.reorderTimeout) {
                 repairGap(missing, of: room)
