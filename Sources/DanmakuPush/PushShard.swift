@@ -124,7 +124,7 @@ final class PushShard {
             rooms[viewer.room] = room
             metrics.rooms.increment()
         }
-        room.addJoining(viewer)
+        room.joiners.add(viewer)
         let roomID = viewer.room
         let (requestedSince, epoch) = (viewer.since, viewer.epoch)
         let log = hub.log
