@@ -101,13 +101,8 @@ struct LoadRun {
     private func execute(
         group: MultiThreadedEventLoopGroup, publishing: MultiThreadedEventLoopGroup, warmup: Double, duration: Double, serverPID: Int32?
     ) async throws -> Report {
-        let loops = Array(group.makeIterator())
-        var table: [ObjectIdentifier: NIOLoopBound<LoopStats>] = [:]
-        for loop in loops {
-            table[ObjectIdentifier(loop)] = try await loop.submit { NIOLoopBound(LoopStats(), eventLoop: loop) }.get()
-        }
-        let stats = table
-        let statsForLoop: @Sendable (any EventLoop) -> LoopStats = { stats[ObjectIdentifier($0)]!.value }
+        let stats = try await ViewerStats(group: group)
+        let statsForLoop = stats.forLoop
         let counters = ConnectionCounters()
         let roomNames = (0..<workload.rooms).map { "\(roomPrefix)-\($0)" }
         let idle = serverPID.flatMap(ProcessSample.take)
@@ -182,8 +177,8 @@ struct LoadRun {
         }
 
         // Warm-up, then measure.
-        try await tick(seconds: warmup, label: "warm-up", loops: loops, stats: stats, counters: counters)
-        _ = try await collect(loops: loops, stats: stats, reset: true)
+        try await stats.tick(seconds: warmup, label: "warm-up", counters: counters)
+        _ = try await stats.collect(reset: true)
         var acceptedBefore = 0
         for bound in publisherHandlers {
             acceptedBefore += try await bound.eventLoop.submit { bound.value.resetLatency(); return bound.value.totals.accepted }.get()
@@ -196,7 +191,7 @@ struct LoadRun {
         var samples: [Report.Sample] = []
         var churnIndex = total
         var second = 0
-        try await tick(seconds: finish == nil ? duration : .infinity, label: "measuring", loops: loops, stats: stats, counters: counters, until: finish) {
+        try await stats.tick(seconds: finish == nil ? duration : .infinity, label: "measuring", counters: counters, until: finish) {
             second += 1
             if let sample = serverPID.flatMap(ProcessSample.take) {
                 peakRSS = max(peakRSS, sample.rssBytes)
@@ -211,7 +206,7 @@ struct LoadRun {
                     counters: counters, statsForLoop: statsForLoop)
             }
         }
-        let measured = try await collect(loops: loops, stats: stats, reset: false)
+        let measured = try await stats.collect(reset: false)
         let elapsed = seconds(ContinuousClock.now - measureStart)
         let busPublishedEnd = await busMessagesPublished(group: group)
         let cpuEnd = serverPID.flatMap(ProcessSample.take)
@@ -259,7 +254,7 @@ struct LoadRun {
                 }
             }
         } while behind > 0 && ContinuousClock.now < drainDeadline
-        let final = try await collect(loops: loops, stats: stats, reset: false)
+        let final = try await stats.collect(reset: false)
 
         let serverMetrics = await MetricsScrape.fetch(host: host, port: port, group: group)
         let stillAway = counters.reconnecting
