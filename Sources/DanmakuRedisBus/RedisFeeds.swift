@@ -24,12 +24,8 @@ import Synchronization
 final class RedisFeeds: Sendable {
     private struct Feed {
         var subscribers: [ObjectIdentifier: any BusSubscriber] = [:]
-        /// Bumped on each (re)subscription, so a stale acknowledgement is not taken for a new one.
-        var generation = 0
-        var subscribed = false
-        var subscribing = false
-        /// The node the channel is subscribed on (or being subscribed on).
-        var node: RedisNode?
+        /// The room channel's subscription.
+        var channel = ChannelSubscription()
         var readingCounter = false
         var repairing = false
         var tracker: SeqTracker?
@@ -106,7 +102,7 @@ final class RedisFeeds: Sendable {
         }
         guard let emptied else { return }
         emptied.ready.fail(RedisError.unavailable("unsubscribed"))
-        if let node = emptied.node { unsubscribe(RedisKeys(room).channel, on: node, bus: bus) }
+        if let node = emptied.channel.node { unsubscribe(RedisKeys(room).channel, on: node, bus: bus) }
     }
 
     private func unsubscribe(_ channel: String, on node: RedisNode, bus: RedisBus) {
@@ -116,14 +112,7 @@ final class RedisFeeds: Sendable {
     /// Sends SSUBSCRIBE for `room` (on `connection` to `node` during a reconnect, else to the
     /// node serving the channel now).
     private func subscribeChannel(_ room: RoomID, on connection: (RedisConnection, RedisNode)?, bus: RedisBus) -> EventLoopFuture<Void> {
-        let generation = state.withLock { state -> Int? in
-            guard state.feeds[room] != nil else { return nil }
-            state.feeds[room]!.generation += 1
-            state.feeds[room]!.subscribing = true
-            state.feeds[room]!.subscribed = false
-            state.feeds[room]!.node = connection?.1
-            return state.feeds[room]!.generation
-        }
+        let generation = state.withLock { $0.feeds[room]?.channel.send(on: connection?.1) }
         guard let generation else { return bus.eventLoop.makeSucceededVoidFuture() }
         let channel = RedisKeys(room).channel
         let command = RESPCommand("SSUBSCRIBE", [RESPArgument(channel)])
@@ -134,11 +123,7 @@ final class RedisFeeds: Sendable {
         }
         return sent.always { [self] result in
             let readCounter = state.withLock { state -> Bool in
-                guard state.feeds[room]?.generation == generation else { return false }
-                state.feeds[room]!.subscribing = false
-                guard case .success(let node) = result else { return false }
-                state.feeds[room]!.subscribed = true
-                state.feeds[room]!.node = node
+                guard state.feeds[room]?.channel.answered(generation, by: try? result.get()) == true else { return false }
                 if state.feeds[room]!.retractions.hasStarted {
                     state.feeds[room]!.retractions.readLatestSoon()
                     state.feeds[room]!.comparison.schedule(now: .now())
@@ -174,11 +159,8 @@ final class RedisFeeds: Sendable {
         guard let bus = owner.withLock({ $0 }) else { return connection.eventLoop.makeSucceededVoidFuture() }
         let rooms = state.withLock { state -> [RoomID] in
             state.pollSoon = true
-            let rooms = state.feeds.keys.filter { bus.redis.owner(ofKey: RedisKeys($0).channel) == node || state.feeds[$0]!.node == node }
-            for room in rooms {
-                state.feeds[room]!.subscribed = false
-                state.feeds[room]!.node = nil
-            }
+            let rooms = state.feeds.keys.filter { bus.redis.owner(ofKey: RedisKeys($0).channel) == node || state.feeds[$0]!.channel.node == node }
+            for room in rooms { state.feeds[room]!.channel.reconnected() }
             return rooms
         }
         let sent = rooms.compactMap { room -> EventLoopFuture<Void>? in
@@ -195,10 +177,7 @@ final class RedisFeeds: Sendable {
         owner.withLock { $0 }?.redis.wantSlotMap()
         state.withLock { state in
             guard state.feeds[room] != nil else { return }
-            state.feeds[room]!.generation += 1
-            state.feeds[room]!.subscribed = false
-            state.feeds[room]!.subscribing = false
-            state.feeds[room]!.node = nil
+            state.feeds[room]!.channel.drop()
             state.pollSoon = true
         }
     }
@@ -389,14 +368,11 @@ final class RedisFeeds: Sendable {
             if state.topologyVersion != topologyVersion {
                 state.topologyVersion = topologyVersion
                 for (room, feed) in state.feeds {
-                    guard let node = feed.node, feed.subscribed || feed.subscribing else { continue }
+                    guard let node = feed.channel.node, feed.channel.subscribed || feed.channel.subscribing else { continue }
                     let channel = RedisKeys(room).channel
                     guard let owner = bus.redis.owner(ofKey: channel), owner != node else { continue }
                     moved.append((channel, node))
-                    state.feeds[room]!.generation += 1
-                    state.feeds[room]!.subscribed = false
-                    state.feeds[room]!.subscribing = false
-                    state.feeds[room]!.node = nil
+                    state.feeds[room]!.channel.drop()
                     state.pollSoon = true
                 }
             }
@@ -409,14 +385,14 @@ final class RedisFeeds: Sendable {
             for (room, feed) in state.feeds {
                 // After the retractions missed are read back: a comment retracted meanwhile is
                 // then known as such, not taken for one the failover lost.
-                if feed.subscribed, feed.tracker != nil, feed.epoch != 0, feed.retractions.isCaughtUp(now: now),
+                if feed.channel.subscribed, feed.tracker != nil, feed.epoch != 0, feed.retractions.isCaughtUp(now: now),
                     state.feeds[room]!.comparison.start(now: now)
                 {
                     verifications.append(room)
                 }
-                if !feed.subscribed, !feed.subscribing {
+                if !feed.channel.subscribed, !feed.channel.subscribing {
                     toSubscribe.append(room)
-                } else if feed.subscribed, feed.tracker == nil, !feed.readingCounter {
+                } else if feed.channel.subscribed, feed.tracker == nil, !feed.readingCounter {
                     toRead.append(room)
                 } else {
                     if !feed.repairing, let range = feed.tracker?.repairRange(now: now, grace: RedisBus.repairGrace) {
