@@ -158,31 +158,17 @@ struct LoadRun {
         let benchConnected = ProcessSample.take(pid: getpid())
 
         // Publishers.
-        var publisherHandlers: [NIOLoopBoundBox<Publisher>] = []
+        var posting = Publishers()
         if workload.commentsPerSecond > 0 {
-            for index in 0..<publishers {
-                let loop = publishing.next()
-                let publisher = Publisher(
-                    rooms: roomNames, ratePerSecond: workload.commentsPerSecond / Double(publishers),
-                    textBytes: textBytes, firstRoom: index, repeatShare: repeatShare, maxInFlight: inFlightPerPublisher)
-                let bound = NIOLoopBoundBox.makeBoxSendingValue(publisher, eventLoop: loop)
-                _ = try await ClientBootstrap(group: loop)
-                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                    .channelInitializer { channel in
-                        channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(bound.value) }
-                    }
-                    .connect(host: host, port: port).get()
-                publisherHandlers.append(bound)
-            }
+            posting = try await Publishers.connect(
+                publishers, group: publishing, host: host, port: port, rooms: roomNames, commentsPerSecond: workload.commentsPerSecond,
+                textBytes: textBytes, repeatShare: repeatShare, maxInFlight: inFlightPerPublisher)
         }
 
         // Warm-up, then measure.
         try await stats.tick(seconds: warmup, label: "warm-up", counters: counters)
         _ = try await stats.collect(reset: true)
-        var acceptedBefore = 0
-        for bound in publisherHandlers {
-            acceptedBefore += try await bound.eventLoop.submit { bound.value.resetLatency(); return bound.value.totals.accepted }.get()
-        }
+        let acceptedBefore = try await posting.resetLatency()
         let benchStart = ProcessSample.take(pid: getpid())
         let measureStart = ContinuousClock.now
         let busPublishedStart = await busMessagesPublished(group: group)
@@ -211,22 +197,15 @@ struct LoadRun {
         let busPublishedEnd = await busMessagesPublished(group: group)
         let cpuEnd = serverPID.flatMap(ProcessSample.take)
         let benchEnd = ProcessSample.take(pid: getpid())
-        var acceptedAfter = 0
-        var postLatency = PublishTotals().postLatency
-        for bound in publisherHandlers {
-            let totals = try await bound.eventLoop.submit { bound.value.totals }.get()
-            acceptedAfter += totals.accepted
-            postLatency.add(totals.postLatency)
-        }
+        let measuredPosts = try await posting.totals()
+        let acceptedAfter = measuredPosts.accepted
+        let postLatency = measuredPosts.postLatency
 
         // Stop posting, then wait until every viewer has its room's last accepted seq.
-        var totals = PublishTotals()
-        for bound in publisherHandlers {
-            totals.add(try await bound.eventLoop.submit { bound.value.stop(); return bound.value.totals }.get())
-        }
+        var totals = try await posting.stop()
         // A bench that only watches learns where its rooms ended from the server: others posted.
         var roomLastSeqs: [Int: UInt64] = [:]
-        if publisherHandlers.isEmpty, !viewers.isEmpty {
+        if posting.isEmpty, !viewers.isEmpty {
             roomLastSeqs = await lastSeqs(of: roomNames, group: group)
             totals.maxSeq = roomLastSeqs
         }
@@ -236,11 +215,8 @@ struct LoadRun {
         repeat {
             try await Task.sleep(for: .milliseconds(200))
             // Answers still in flight when posting stopped raise the bar: refresh the totals.
-            if !publisherHandlers.isEmpty {
-                totals = PublishTotals()
-                for bound in publisherHandlers {
-                    totals.add(try await bound.eventLoop.submit { bound.value.totals }.get())
-                }
+            if !posting.isEmpty {
+                totals = try await posting.totals()
             }
             behind = 0
             tailMissing = 0
@@ -281,7 +257,7 @@ struct LoadRun {
         report.deliveries = final.deliveries
         report.latencyRecorded = final.latency.recordedValues().map { [$0.value, $0.count] }
         report.roomLastSeqs = Dictionary(uniqueKeysWithValues: totals.maxSeq.map { (roomNames[$0.key], $0.value) })
-        report.roomsWithoutLastSeq = publisherHandlers.isEmpty && !viewers.isEmpty ? workload.rooms - roomLastSeqs.count : 0
+        report.roomsWithoutLastSeq = posting.isEmpty && !viewers.isEmpty ? workload.rooms - roomLastSeqs.count : 0
         if reconnect != nil {
             report.dropped = counters.dropped
             report.rejoined = counters.rejoined
@@ -292,7 +268,7 @@ struct LoadRun {
         }
         report.benchRSSBytesIdle = benchIdle?.rssBytes
         report.benchRSSBytesConnected = benchConnected?.rssBytes
-        if !publisherHandlers.isEmpty {
+        if !posting.isEmpty {
             report.acceptedPerSecond = Double(acceptedAfter - acceptedBefore) / elapsed
             report.postLatencyMicroseconds = Report.latency(postLatency)
         }
@@ -307,7 +283,7 @@ struct LoadRun {
         report.slowViewersJoined = slowCounters.joined
         report.serverSlowConsumerCloses = serverMetrics.flatMap { MetricsScrape.value("danmaku_slow_consumer_closes_total", in: $0) }.map { Int($0) }
         report.serverRSSPeakBytes = peakRSS > 0 ? peakRSS : nil
-        report.publisherConnections = publisherHandlers.count
+        report.publisherConnections = posting.count
         report.inFlightPerPublisher = inFlightPerPublisher
         if let cpuStart, let cpuEnd {
             report.serverCPUPercent = (cpuEnd.cpuSeconds - cpuStart.cpuSeconds) / elapsed * 100
