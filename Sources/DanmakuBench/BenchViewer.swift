@@ -44,11 +44,8 @@ public final class ConnectionCounters: Sendable {
     }
 }
 
-/// One bench viewer: sends the upgrade, then reads frames, checking seq continuity of its room.
-///
-/// Every viewer checks that each batch starts right after the previous one. Viewers with
-/// `verifyEveryComment` also check each comment's seq and record each comment's latency; the
-/// rest count `last - first + 1` comments per batch, which keeps the bench cheap at 20M/s.
+/// One bench viewer: sends the upgrade, then reads frames, checking seq continuity of its room
+/// (`SeqCheck`).
 ///
 /// With a `reconnection`, a viewer whose socket closes under it connects again to another push
 /// node, resuming after the last seq it saw (`since`, `epoch`); what the resume brings is checked
@@ -61,24 +58,23 @@ public final class BenchViewer: ChannelInboundHandler {
     /// The upgrade's path without a resume query.
     private let path: String
     private let compression: Bool
-    private let verifyEveryComment: Bool
     private let counters: ConnectionCounters
     private let statsForLoop: @Sendable (any EventLoop) -> LoopStats
     private let reconnection: ViewerReconnection?
     private var stats: LoopStats!
     private var handshakeDone = false
     private var cumulation: ByteBuffer?
+    /// The room's seqs as they arrive.
+    private var seqs: SeqCheck
     /// Highest seq seen; nil until `hello`.
-    public private(set) var lastSeq: UInt64?
+    public var lastSeq: UInt64? { seqs.lastSeq }
     /// The numbering `lastSeq` belongs to, from `hello` (0: the room had no comment yet).
-    public private(set) var epoch: UInt64?
+    public var epoch: UInt64? { seqs.epoch }
     private var stopping = false
     /// The socket open now, if any.
     private var channel: (any Channel)?
     /// Whether the socket open now has had its `hello`.
     private var saidHello = false
-    /// Seqs up to this one came from history on a resume: they are checked, but not timed.
-    private var replayedThrough: UInt64 = 0
     /// The endpoint (as `reconnection` numbers them) of the socket that last said `hello`, and
     /// of the one being tried.
     private var endpoint: Int
@@ -91,6 +87,8 @@ public final class BenchViewer: ChannelInboundHandler {
 
     /// - Parameters:
     ///   - compression: offer permessage-deflate and inflate what arrives compressed.
+    ///   - verifyEveryComment: check each comment's seq and time it; else count each batch by its
+    ///     first and last seq (`SeqCheck`).
     ///   - reconnection: come back after a close (nil: a close ends the viewer).
     ///   - endpoint: the endpoint of `reconnection` this viewer first connects to.
     public init(
@@ -100,7 +98,7 @@ public final class BenchViewer: ChannelInboundHandler {
         self.path = path
         self.requestPath = path
         self.compression = compression
-        self.verifyEveryComment = verifyEveryComment
+        self.seqs = SeqCheck(verifyEveryComment: verifyEveryComment)
         self.counters = counters
         self.statsForLoop = statsForLoop
         self.reconnection = reconnection
@@ -309,14 +307,13 @@ public final class BenchViewer: ChannelInboundHandler {
         case 0x1:
             if countBytes { stats.totals.bytes += UInt64(payload.count) }
             switch BatchScanner.kind(payload) {
-            case .comments: handleBatch(payload)
+            case .comments: seqs.batch(payload, stats: stats)
             case .hello:
                 hello(payload)
             case .gap:
                 let from = BatchScanner.integerField("from", in: payload) ?? 0
                 let to = BatchScanner.integerField("to", in: payload) ?? from
-                stats.totals.missing += to - from + 1
-                lastSeq = max(lastSeq ?? 0, to)
+                seqs.gap(from: from, to: to, stats: stats)
             case .other:
                 break
             }
@@ -333,96 +330,21 @@ public final class BenchViewer: ChannelInboundHandler {
         }
     }
 
-    /// `hello`: the first joins at the room's latest seq; a resumed connection keeps the viewer's
-    /// own, and what comes up to the hello's `lastSeq` is history.
+    /// `hello`: counted as a join, or as a viewer come back after a drop.
     private func hello(_ payload: UnsafeRawBufferPointer) {
         let roomLastSeq = BatchScanner.integerField("lastSeq", in: payload) ?? 0
         let roomEpoch = BatchScanner.integerField("epoch", in: payload)
         saidHello = true
-        if lastSeq == nil {
-            lastSeq = roomLastSeq
+        switch seqs.hello(roomLastSeq: roomLastSeq, roomEpoch: roomEpoch) {
+        case .joined:
             attempt = 0
             counters.didJoin()
-        } else {
-            // Epoch 0 is a room with no comment yet, whose seqs belong to the numbering that
-            // comes next: only a known epoch can have been left behind.
-            if let epoch, epoch != 0, roomEpoch != epoch {
-                // The room started over: this numbering comes from seq 1.
-                counters.didRestart()
-                lastSeq = 0
-            }
-            replayedThrough = roomLastSeq
+        case .resumed(let restarted):
+            if restarted { counters.didRestart() }
             endpoint = trying
             attempt = 0
             counters.didRejoin()
         }
-        epoch = roomEpoch ?? epoch
-    }
-
-    private func handleBatch(_ payload: UnsafeRawBufferPointer) {
-        stats.totals.frames += 1
-        guard var expected = lastSeq.map({ $0 + 1 }) else { return }
-        if let shed = BatchScanner.shed(payload) {
-            return handleAccountedBatch(payload, expected: expected, explained: shed.count, lastSeq: shed.lastSeq, shed: true)
-        }
-        if let merged = BatchScanner.merged(payload) {
-            return handleAccountedBatch(payload, expected: expected, explained: merged.count, lastSeq: merged.lastSeq, shed: false)
-        }
-        if verifyEveryComment {
-            let now = microsecondsNow()
-            BatchScanner.forEachComment(payload) { seq, stamp in
-                if seq == expected {
-                    expected += 1
-                } else if seq < expected {
-                    stats.totals.duplicated += 1
-                    return
-                } else {
-                    stats.totals.missing += seq - expected
-                    expected = seq + 1
-                }
-                stats.totals.deliveries += 1
-                if let stamp, now >= stamp, seq > replayedThrough { stats.totals.latency.record(now - stamp) }
-            }
-            lastSeq = expected - 1
-        } else if let (first, last) = BatchScanner.firstAndLastSeq(payload) {
-            if first > expected {
-                stats.totals.missing += first - expected
-            } else if first < expected {
-                stats.totals.duplicated += min(last, expected - 1) - first + 1
-            }
-            if last >= expected {
-                stats.totals.deliveries += last - max(first, expected) + 1
-                lastSeq = last
-            }
-        }
-    }
-}
-
-extension BenchViewer {
-    /// A batch that accounts for seqs it does not carry (shed by a display budget, or merged into
-    /// a repeated comment): it covers the seqs up to its `lastSeq`, of which it carries some and
-    /// explains `explained` (as `shed`, or merged); only what neither covers is missing.
-    fileprivate func handleAccountedBatch(
-        _ payload: UnsafeRawBufferPointer, expected start: UInt64, explained: UInt64, lastSeq last: UInt64, shed: Bool
-    ) {
-        var received: UInt64 = 0
-        var previous = start - 1
-        let now = microsecondsNow()
-        BatchScanner.forEachComment(payload) { seq, stamp in
-            guard seq > previous else {
-                stats.totals.duplicated += 1
-                return
-            }
-            previous = seq
-            received += 1
-            stats.totals.deliveries += 1
-            if verifyEveryComment, let stamp, now >= stamp, seq > replayedThrough { stats.totals.latency.record(now - stamp) }
-        }
-        guard last >= start else { return }
-        let covered = last - start + 1
-        if shed { stats.totals.shed += explained } else { stats.totals.merged += explained }
-        if covered > received + explained { stats.totals.missing += covered - received - explained }
-        lastSeq = last
     }
 }
 

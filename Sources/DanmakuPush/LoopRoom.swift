@@ -13,7 +13,7 @@ final class LoopRoom {
     /// Viewers receiving batches, in a dense array for the fan-out loop.
     private(set) var viewers: [RoomSubscription] = []
     /// Viewers waiting for their history snapshot; they collect what is flushed meanwhile.
-    private(set) var joining: [RoomSubscription] = []
+    let joiners: Joiners
     /// The room's comments back in seq order, as they come from the bus.
     private(set) var order = SeqOrder()
     /// In-order comments for the next batch.
@@ -46,11 +46,8 @@ final class LoopRoom {
     var outgoing: Outgoing?
     /// Frames that must not overtake the batch on its way (retractions of its comments).
     var afterFanOut: [ByteBuffer] = []
-    /// The room's display budget, when it has one.
-    var displayBudget: DisplayBudget?
-
-    /// The last seq a budgeted flush covered.
-    var budgetedThrough: UInt64 = 0
+    /// The room's display budget, when it has one, and the batches it thins.
+    let budgeted: BudgetedBatches
     /// Whether batches send repeated comments once (`RepeatMerger`): the room's setting, or the
     /// node's `--merge-repeats`. Off under a display budget, which already thins the batch.
     var mergesRepeats = false
@@ -59,25 +56,21 @@ final class LoopRoom {
 
     /// Applies the room's settings as the push role reads them.
     func apply(_ policy: RoomPolicy, now: NIODeadline) {
-        setDisplayPerSecond(policy.displayPerSecond, now: now)
+        budgeted.setPerSecond(policy.displayPerSecond, now: now)
         mergesRepeats = policy.mergesRepeats
-    }
-
-    /// Applies the room's `displayPerSecond` setting (nil: off).
-    func setDisplayPerSecond(_ perSecond: Int?, now: NIODeadline) {
-        guard perSecond != displayBudget?.perSecond else { return }
-        displayBudget = perSecond.map { DisplayBudget(perSecond: $0, now: now) }
     }
 
     init(id: RoomID, window: TimeAmount) {
         self.id = id
         self.window = window
+        self.budgeted = BudgetedBatches(room: id)
+        self.joiners = Joiners(room: id)
     }
 
-    var isEmpty: Bool { viewers.isEmpty && joining.isEmpty }
+    var isEmpty: Bool { viewers.isEmpty && joiners.isEmpty }
 
     /// Viewers of the room on this loop, those still joining included.
-    var viewerCount: Int { viewers.count + joining.count }
+    var viewerCount: Int { viewers.count + joiners.count }
 
     /// The online count last sent to this room's viewers (in `hello` or `online`).
     private var announcedOnline: Int?
@@ -90,10 +83,6 @@ final class LoopRoom {
         for subscription in viewers { subscription.viewer.send(frame) }
     }
 
-    func addJoining(_ viewer: RoomSubscription) {
-        joining.append(viewer)
-    }
-
     /// Removes `viewer` wherever it is; O(1) for live viewers.
     func remove(_ viewer: RoomSubscription) {
         if let slot = viewer.slot, slot < viewers.count, viewers[slot] === viewer {
@@ -103,8 +92,8 @@ final class LoopRoom {
                 last.slot = slot
             }
             viewer.slot = nil
-        } else if let index = joining.firstIndex(where: { $0 === viewer }) {
-            joining.remove(at: index)
+        } else {
+            joiners.remove(viewer)
         }
     }
 
@@ -189,9 +178,8 @@ final class LoopRoom {
         pending.removeAll { $0.seq == seq && $0.hasID(id) }
         let released = whileOrdering(now: now) { $0.withdraw(seq: seq, id: id, seqReused: seqReused, into: &$1, now: now) }
         let frame = ViewerMessage.frame(ViewerMessage.Retract(room: self.id.value, seq: seq, id: id, reason: reason))
-        // Joining viewers are told once their history is sent (the history, or what was flushed
-        // to them meanwhile, may hold the comment): told now, they would get it after.
-        for subscription in joining { subscription.noteRetractionWhileJoining(RetractedComment(seq: seq, id: id, reason: reason)) }
+        // Joining viewers are told once their history is sent (`Joiners.noteRetraction`).
+        joiners.noteRetraction(RetractedComment(seq: seq, id: id, reason: reason))
         // A viewer the batch carrying it has not reached yet would get the retraction first,
         // and then show the comment: it waits for the batch to reach everyone.
         if let batch = outgoing, batch.first <= seq, seq <= batch.last {
@@ -202,52 +190,17 @@ final class LoopRoom {
         return released
     }
 
-    /// `comments` without those `retracted` names (looked up by seq first: the list may be long).
-    private static func leavingOut(_ retracted: [RetractedComment], from comments: [EncodedComment]) -> [EncodedComment] {
-        guard !retracted.isEmpty else { return comments }
-        let seqs = Set(retracted.map(\.seq))
-        return comments.filter { !seqs.contains($0.seq) || !$0.isAmong(retracted) }
-    }
-
     /// A joining viewer's history arrived: send it, then make the viewer live.
     func activate(
         _ viewer: RoomSubscription, snapshot: HistorySnapshot, since: UInt64?, window: TimeAmount, online: Int, now: NIODeadline,
         allocator: ByteBufferAllocator
     ) -> Bool {
-        guard let index = joining.firstIndex(where: { $0 === viewer }) else { return false }
-        joining.remove(at: index)
+        guard joiners.remove(viewer) else { return false }
         // The first snapshot fixes where this loop's copy of the room starts.
         let becameReady = whileOrdering(now: now) { $0.start(after: snapshot.lastSeq, into: &$1, now: now) }
-        // Taken first: `becomeLive` ends the joining phase, and with it the buffer.
-        let retractedMeanwhile = viewer.retractedWhileJoining
-        let flushedMeanwhile = Self.leavingOut(retractedMeanwhile, from: viewer.becomeLive())
-        let history = Self.leavingOut(retractedMeanwhile, from: snapshot.comments)
-        let connection = viewer.viewer
-        connection.sendHello(
-            room: id, lastSeq: snapshot.lastSeq, epoch: snapshot.epoch, window: window, delay: recentDelay, online: online,
-            displayPerSecond: displayBudget?.perSecond)
-        if let since, since < snapshot.lastSeq {
-            if since + 1 < snapshot.firstAvailableSeq {
-                connection.sendGap(room: id, from: since + 1, to: snapshot.firstAvailableSeq - 1)
-            }
-            if let last = history.last {
-                connection.send(
-                    batch: ViewerMessage.batch(room: id, comments: history, format: connection.format, allocator: allocator),
-                    through: last.seq)
-            }
-        }
-        // Comments it may show that were taken back while it was away (their `retract` went out
-        // then), or while its history was read (left out above, and maybe shown from before).
-        for retracted in (since == nil ? [] : snapshot.retracted) + retractedMeanwhile {
-            connection.send(ViewerMessage.frame(ViewerMessage.Retract(room: id.value, seq: retracted.seq, id: retracted.id, reason: retracted.reason)))
-        }
-        viewer.lastSentSeq = snapshot.lastSeq
-        // What was flushed while the snapshot was on its way, past what the snapshot covered.
-        let missed = flushedMeanwhile.filter { $0.seq > snapshot.lastSeq }
-        if let last = missed.last {
-            connection.send(batch: ViewerMessage.batch(room: id, comments: missed, format: connection.format, allocator: allocator), through: last.seq)
-            viewer.lastSentSeq = last.seq
-        }
+        joiners.catchUp(
+            viewer, snapshot: snapshot, since: since, window: window, delay: recentDelay, online: online,
+            displayPerSecond: budgeted.perSecond, allocator: allocator)
         viewer.slot = viewers.count
         viewers.append(viewer)
         return becameReady
@@ -285,8 +238,11 @@ final class LoopRoom {
             }
             return total
         }
-        if displayBudget != nil, !pending.isEmpty {
-            return flushWithinBudget(allocator: allocator, compressor: compressor, now: now)
+        if budgeted.isOn, !pending.isEmpty {
+            let flushed = budgeted.flush(pending, to: viewers, allocator: allocator, compressor: compressor, now: now)
+            joiners.buffer(pending)
+            pending.removeAll(keepingCapacity: true)
+            return flushed
         }
         guard let first = pending.first?.seq, let last = pending.last?.seq else { return Flushed() }
         precondition(outgoing == nil, "a room's batches go out one at a time")
@@ -302,19 +258,11 @@ final class LoopRoom {
             }
         }
         outgoing = batch
-        bufferForJoiners()
+        joiners.buffer(pending)
         pending.removeAll(keepingCapacity: true)
         var flushed = continueFanOut(writeLimit: writeLimit, allocator: allocator, compressor: compressor)
         flushed.merged = mergedAway
         return flushed
-    }
-
-    /// Viewers still joining keep the whole batch (their history catch-up is not budgeted).
-    func bufferForJoiners() {
-        for subscription in joining where !subscription.bufferWhileJoining(pending) {
-            // A snapshot this late means the history store is in trouble; let the viewer resume.
-            subscription.viewer.close(code: .unexpectedServerError, reason: "history too slow")
-        }
     }
 
     /// The compressed form of a plain batch frame; the plain frame itself if compression fails
@@ -346,6 +294,6 @@ extension LoopRoom {
         let frame = ViewerMessage.frame(ViewerMessage.Likes(room: id.value, likes: pendingLikes.values.sorted { $0.seq < $1.seq }))
         pendingLikes.removeAll(keepingCapacity: true)
         for subscription in viewers { subscription.viewer.send(frame) }
-        for subscription in joining { subscription.viewer.send(frame) }
+        joiners.send(frame)
     }
 }

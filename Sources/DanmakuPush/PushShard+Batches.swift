@@ -6,11 +6,11 @@ import NIOCore
 /// Batches: when each room's batch is cut (its window, tuned every 100 ms), and how it goes out
 /// to the room's viewers, a slice at a time between the loop's polls of its sockets.
 extension PushShard {
-    /// Tunes the windows every `tuningInterval` until the shard stops.
+    /// Tunes the windows every `WindowTuner.interval` until the shard stops.
     func startTuning() {
-        tuner = eventLoop.assumeIsolated().scheduleTask(in: Self.tuningInterval) { [weak self] in
+        tuner = eventLoop.assumeIsolated().scheduleTask(in: WindowTuner.interval) { [weak self] in
             guard let self else { return }
-            self.tuneWindows()
+            self.windows.tune(self.rooms.values, sleptTotal: self.hub.loopSleep?.total(of: self.eventLoop))
             self.startTuning()
         }
     }
@@ -170,45 +170,6 @@ extension PushShard {
     func resume() {
         resumeRequested = false
         flushDue()
-    }
-
-    /// Chooses every room's window anew from the loop's measured cost per frame and each room's
-    /// recent comment rate.
-    func tuneWindows() {
-        var slept: TimeAmount?
-        if let total = hub.loopSleep?.total(of: eventLoop) {
-            if let previous = sleptAtLastTuning { slept = .nanoseconds(total - previous) }
-            sleptAtLastTuning = total
-        }
-        windows.update(period: Self.tuningInterval, loopSlept: slept)
-        let seconds = Double(Self.tuningInterval.nanoseconds) / 1e9
-        var tuned: [LoopRoom] = []
-        var loads: [BatchWindowController.RoomLoad] = []
-        for room in rooms.values {
-            // Smoothed over most of a second: a few comments arriving together do not make a
-            // quiet room look busy, and a room that turns hot is seen within a second (its slices
-            // keep the loop answering meanwhile).
-            func smoothed(_ previous: Double, _ count: Int) -> Double {
-                previous + (Double(count) / seconds - previous) * 0.15
-            }
-            room.commentsPerSecond = smoothed(room.commentsPerSecond, room.receivedSinceTuning)
-            room.bytesPerSecond = smoothed(room.bytesPerSecond, room.receivedBytesSinceTuning)
-            room.receivedSinceTuning = 0
-            room.receivedBytesSinceTuning = 0
-            tuned.append(room)
-            loads.append(.init(viewers: room.viewers.count, commentsPerSecond: room.commentsPerSecond, bytesPerSecond: room.bytesPerSecond))
-        }
-        var widest = windows.floor
-        var overloaded = 0
-        for (room, plan) in zip(tuned, windows.plan(for: loads)) {
-            room.window = plan.window
-            widest = max(widest, plan.window)
-            if plan.overloaded { overloaded += 1 }
-        }
-        windowGauge.record(Double(widest.nanoseconds) / 1_000_000_000)
-        overloadedGauge.record(overloaded)
-        let longestDelay = tuned.lazy.map(\.recentDelay).max() ?? .zero
-        delayGauge.record(Double(longestDelay.nanoseconds) / 1_000_000_000)
     }
 
     func record(_ written: Flushed) {

@@ -3,7 +3,6 @@
 import DanmakuBus
 import DanmakuCore
 import Logging
-import CoreMetrics
 import NIOCore
 import Tracing
 
@@ -20,8 +19,9 @@ final class PushShard {
     var scheduledFlush: (deadline: NIODeadline, task: Scheduled<Void>)?
     /// Batches are cut at origin + k × window, so the period never stretches with flush time.
     let origin: NIODeadline
-    /// Chooses each room's window from what this loop's frames cost.
-    var windows: BatchWindowController
+    /// Chooses each room's window from what this loop's frames cost, every
+    /// `WindowTuner.interval`.
+    let windows: WindowTuner
     /// Rooms whose batch is still on its way to their viewers, continued a slice at a time.
     var fanningOut: [LoopRoom] = []
     /// Whether `flushDue` runs again after the loop's next look at its sockets.
@@ -29,23 +29,11 @@ final class PushShard {
     /// How the shard waits for that look (see `NextIOTurn`); nil until made, and in tests.
     var ioTurn: NextIOTurn?
     var tuner: Scheduled<Void>?
-    /// The loop's total sleep when windows were last tuned (see `LoopSleepMeter`).
-    var sleptAtLastTuning: Int64?
-    /// How often windows are chosen anew: a room that turns hot is at its floor at most this long.
-    static let tuningInterval = TimeAmount.milliseconds(100)
     let metrics: PushMetrics
-    let windowGauge: Gauge
-    /// Rooms on this loop that could not be served within the ceiling window.
-    let overloadedGauge: Gauge
-    /// The longest `recentDelay` of a room on this loop.
-    let delayGauge: Gauge
     private var sweeper: Scheduled<Void>?
     /// Open viewer connections on this loop, whatever rooms they watch.
-    private var connections: [ObjectIdentifier: ViewerHandler] = [:]
+    let connections: LoopConnections
     var viewerCount: Int { connections.count }
-    /// Pings written with a batch since the last sweep (`ViewerHandler.send(batch:through:)`),
-    /// added to the metric once a sweep rather than once a viewer.
-    var pingsCarried = 0
     let allocator = ByteBufferAllocator()
     /// Created on first use: zlib state is only worth its memory once a viewer negotiates it.
     private var compressorStorage: FrameCompressor?
@@ -66,16 +54,15 @@ final class PushShard {
         self.hub = hub
         self.origin = eventLoop.now
         self.metrics = hub.metrics
-        self.windowGauge = hub.metrics.windowGauge(loop: index)
-        self.overloadedGauge = hub.metrics.overloadedGauge(loop: index)
-        self.delayGauge = hub.metrics.delayGauge(loop: index)
+        self.connections = LoopConnections(metrics: hub.metrics)
         let configuration = hub.configuration
-        self.windows = BatchWindowController(
+        let controller = BatchWindowController(
             floor: .milliseconds(Int64(configuration.batchWindowMilliseconds)),
             ceiling: .milliseconds(Int64(configuration.maxBatchWindowMilliseconds)),
             maxDelay: .milliseconds(Int64(clamping: configuration.maxDelayMilliseconds)),
             fixedSendsPerSecond: configuration.maxSendsPerSecond.map { Double($0) / Double(hub.shardCount) },
             targetBusy: configuration.targetLoopBusy)
+        self.windows = WindowTuner(controller: controller, metrics: hub.metrics, loop: index)
     }
 
     /// Starts the once-a-second heartbeat and reorder sweep, and the window tuning.
@@ -117,15 +104,13 @@ final class PushShard {
     /// Counts a new viewer connection (for heartbeats, draining and the connection gauge).
     func open(_ viewer: ViewerHandler) {
         eventLoop.preconditionInEventLoop()
-        guard connections.updateValue(viewer, forKey: ObjectIdentifier(viewer)) == nil else { return }
-        metrics.viewers.increment()
+        connections.open(viewer)
     }
 
     /// Forgets a viewer connection; its rooms are left separately (`leave`).
     func close(_ viewer: ViewerHandler) {
         eventLoop.preconditionInEventLoop()
-        guard connections.removeValue(forKey: ObjectIdentifier(viewer)) != nil else { return }
-        metrics.viewers.decrement()
+        connections.close(viewer)
     }
 
     /// Adds a viewer to a room, subscribes the room if needed, then activates it with its history.
@@ -139,7 +124,7 @@ final class PushShard {
             rooms[viewer.room] = room
             metrics.rooms.increment()
         }
-        room.addJoining(viewer)
+        room.joiners.add(viewer)
         let roomID = viewer.room
         let (requestedSince, epoch) = (viewer.since, viewer.epoch)
         let log = hub.log
@@ -244,89 +229,35 @@ final class PushShard {
     // MARK: Heartbeats
 
     private func sweep(now: NIODeadline) {
-        var expired: [ViewerHandler] = []
         for room in rooms.values {
-            if !room.receivedRecently { record(room.settleShed(allocator: allocator)) }
+            if !room.receivedRecently { record(room.budgeted.settleShed(room.viewers, allocator: allocator)) }
             room.receivedRecently = false
             if !room.repairingGap, let missing = room.stalledGap(now: now, timeout: hub.configuration.reorderTimeout) {
                 repairGap(missing, of: room)
             }
         }
-        var pinged = 0
-        for viewer in connections.values {
-            switch viewer.heartbeat(now: now) {
-            case .notDue, .riding: break
-            case .pinged: pinged += 1
-            case .expired: expired.append(viewer)
-            }
-        }
-        if pinged > 0 { metrics.pings.increment(by: pinged) }
-        if pingsCarried > 0 {
-            metrics.pingsCarried.increment(by: pingsCarried)
-            pingsCarried = 0
-        }
-        if !windows.isBatching { windowGauge.record(0) }
+        let expired = connections.heartbeat(now: now)
+        if !windows.isBatching { windows.recordNaive() }
         for viewer in expired { viewer.close(code: .goingAway, reason: "idle timeout") }
     }
 
-    /// How long a gap may wait for a history that cannot be read (the node cut off from Redis)
-    /// before its viewers are told `gap` and the comments behind it go out.
-    static let maxGapWait = TimeAmount.seconds(30)
-    /// The most seqs one read of a gap asks history for.
-    static let maxGapRead = 500
-
-    /// Reads seqs that have been missing for the reorder timeout from history: the bus lost their
-    /// publish (a subscription moving in a failover, a partition), not the comments, which were
-    /// stored before their 201. What history holds is passed on in order; what it does not hold
-    /// (retracted or withdrawn) is skipped. A history that cannot be read is asked again at the
-    /// next sweep, and past `maxGapWait` the viewers are told `gap` instead of waiting for ever.
+    /// Reads seqs that have been missing for the reorder timeout from history (`GapRead`), one
+    /// read at a time per room.
     private func repairGap(_ missing: ClosedRange<UInt64>, of room: LoopRoom) {
         room.repairingGap = true
-        // At most `maxGapRead` seqs a read (a longer gap takes a read per sweep).
-        let count = Int(clamping: min(missing.upperBound - missing.lowerBound + 1, UInt64(clamping: Self.maxGapRead)))
-        hub.log.snapshot(room: room.id, since: max(missing.lowerBound, 1) - 1, limit: count, on: eventLoop).assumeIsolated().whenComplete { [weak self] result in
+        let read = GapRead(missing)
+        hub.log.snapshot(room: room.id, since: read.since, limit: read.limit, on: eventLoop).assumeIsolated().whenComplete { [weak self] result in
             guard let self else { return }
             room.repairingGap = false
             // The room may have closed meanwhile (its last viewer left).
             guard self.rooms[room.id] === room else { return }
-            let now = self.eventLoop.now
-            var ready = false
-            switch result {
-            case .success(let snapshot):
-                // Seqs history no longer holds (trimmed while this node was cut off): told as a
-                // gap, never skipped in silence.
-                if snapshot.firstAvailableSeq > missing.lowerBound {
-                    let trimmed = missing.lowerBound...min(snapshot.firstAvailableSeq - 1, missing.upperBound)
-                    if room.declareGap(trimmed, now: now) { ready = true }
-                }
-                let found = snapshot.comments.filter { missing.contains($0.seq) }
-                if room.receive(found, now: now) { ready = true }
-                // History has nothing else up to where this read reached: a full read reached its
-                // last comment, a short one the end of the gap.
-                let reached = snapshot.comments.count < count ? missing.upperBound : min(snapshot.comments.last?.seq ?? 0, missing.upperBound)
-                if reached >= missing.lowerBound, room.skip(missing.lowerBound...reached, now: now) { ready = true }
-                self.hub.logger.notice("missing seqs read from history", metadata: [
-                    "room": "\(room.id)", "from": "\(missing.lowerBound)", "to": "\(missing.upperBound)", "found": "\(found.count)",
-                ])
-            case .failure(let error):
-                guard room.heldFor(now: now) >= Self.maxGapWait else { return }
-                ready = room.declareGap(missing, now: now)
-                self.hub.logger.warning("missing seqs declared a gap: history unreadable", metadata: [
-                    "room": "\(room.id)", "from": "\(missing.lowerBound)", "to": "\(missing.upperBound)", "error": "\(error)",
-                ])
-            }
-            if ready { self.markDirty(room) }
+            if read.apply(result, to: room, now: self.eventLoop.now, logger: self.hub.logger) { self.markDirty(room) }
         }
     }
 
     /// Sends every viewer close 1001; the future completes when all their channels are closed.
     func drain() -> EventLoopFuture<Void> {
         eventLoop.preconditionInEventLoop()
-        var closed: [EventLoopFuture<Void>] = []
-        for viewer in connections.values {
-            if let future = viewer.closeFuture { closed.append(future) }
-            viewer.close(code: .goingAway, reason: "server shutting down")
-        }
-        return EventLoopFuture.andAllComplete(closed, on: eventLoop)
+        return connections.drain(on: eventLoop)
     }
 }

@@ -182,7 +182,7 @@ public final class ViewerHandler: ChannelInboundHandler, RemovableChannelHandler
         if pingRidesUntil != nil {
             pingRidesUntil = nil
             outlet?.writeBeforeNext(ServerFrame.ping)
-            shard?.pingsCarried += 1
+            shard?.connections.pingsCarried += 1
             // The write may have made the viewer a slow consumer, closed at once: nothing goes
             // after its close frame.
             guard case .open = phase else { return }

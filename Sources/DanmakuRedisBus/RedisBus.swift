@@ -28,15 +28,15 @@ public final class RedisBus: CommentBus, CommentLog {
     let logger: Logger
     let metrics: BusMetrics
     let scripts = RedisScriptCache()
-    private let outbox = Mutex(Outbox())
+    /// Each room's accepted comments, published as one message per `publishWindow`.
+    private let publisher: RoomBatchPublisher
+    /// Rooms' counters, for the feeds' polls.
+    let roomCounters: RoomCounterReader
+    /// Rooms' streams, for what the feeds did not get by pub/sub.
+    let roomStreams: RoomStreamReader
     /// Unconfirmed comments being taken back out.
     let withdrawals: Withdrawals
     private let maintenance = Mutex<RepeatedTask?>(nil)
-
-    private struct Outbox {
-        var rooms: [RoomID: [EncodedComment]] = [:]
-        var flushScheduled = false
-    }
 
     /// How long a room's keys outlive its last post; nil: forever.
     let roomIdleMilliseconds: Int64?
@@ -84,13 +84,17 @@ public final class RedisBus: CommentBus, CommentLog {
         let feeds = RedisFeeds(metrics: metrics, logger: logger)
         self.feeds = feeds
         let scripts = scripts
-        self.redis = RedisRouter(
+        let redis = RedisRouter(
             seed: address, eventLoop: eventLoop, commandTimeout: commandTimeout, logger: logger,
             onConnect: { connection in scripts.load(on: connection) },
             subscriber: RedisRouter.Subscriber(
                 onMessage: { channel, payload in feeds.receive(channel: channel, payload: payload) },
                 onUnsubscribed: { channel in feeds.unsubscribedByServer(channel: channel) },
                 onConnect: { connection, node in feeds.resubscribe(on: connection, node: node) }))
+        self.redis = redis
+        self.publisher = RoomBatchPublisher(window: publishWindow, redis: redis, eventLoop: eventLoop, metrics: metrics)
+        self.roomCounters = RoomCounterReader(redis: redis, scripts: scripts, metrics: metrics, logger: logger)
+        self.roomStreams = RoomStreamReader(redis: redis)
         feeds.owner.withLock { $0 = self }
     }
 
@@ -131,7 +135,7 @@ public final class RedisBus: CommentBus, CommentLog {
     /// Publishes what is waiting, stops the timer and closes the connections.
     public func shutdown() async {
         maintenance.withLock { $0?.cancel() }
-        try? await eventLoop.submit { self.flushOutbox() }.get()
+        try? await eventLoop.submit { self.publisher.flush() }.get()
         await redis.close()
         feeds.owner.withLock { $0 = nil }
     }
@@ -324,14 +328,6 @@ public final class RedisBus: CommentBus, CommentLog {
         }
     }
 
-    /// Comments of `room` with seqs in `range`, read from the stream.
-    func read(room: RoomID, range: ClosedRange<UInt64>) -> EventLoopFuture<[EncodedComment]> {
-        let keys = RedisKeys(room)
-        return redis.send(RESPCommand("XRANGE", [
-            RESPArgument(keys.log), RESPArgument("\(range.lowerBound)-0"), RESPArgument("\(range.upperBound)-0"),
-        ]), key: keys.log).flatMapThrowing { try $0.streamComments(room: room) }
-    }
-
     /// Renews the keys of the rooms this node watches for another idle period.
     private func renewWatchedRooms() {
         guard let idle = roomIdleMilliseconds else { return }
@@ -342,127 +338,11 @@ public final class RedisBus: CommentBus, CommentLog {
         }
     }
 
-    /// The rooms' counters (0 for a room never posted to, or with nothing ever retracted) and
-    /// the epochs their numberings belong to (0 for none).
-    func counters(of rooms: [RoomID]) -> EventLoopFuture<[RoomCounters]> {
-        let keys = rooms.flatMap { room -> [String] in
-            let keys = RedisKeys(room)
-            return [keys.seq, keys.retractionCount, keys.epoch]
-        }
-        return redis.mget(keys).map { values in
-            stride(from: 0, to: values.count - 2, by: 3).map { index in
-                RoomCounters(
-                    lastSeq: min(UInt64(clamping: values[index].integer ?? 0), ClientNumber.maxSeq),
-                    retractions: min(UInt64(clamping: values[index + 1].integer ?? 0), ClientNumber.maxSeq),
-                    epoch: values[index + 2].integer ?? 0)
-            }
-        }
-    }
-
-    /// Where a room's numberings stand.
-    struct RoomCounters {
-        /// The room's last seq.
-        var lastSeq: UInt64
-        /// How many retractions the room has had (the last one's `n`).
-        var retractions: UInt64
-        /// The numbering the seqs belong to (ms when it started; 0 when the room has none).
-        var epoch: Int64
-    }
-
-    /// Raises `room`'s counter to `seq` (`RedisScripts.raiseCounter`) when a failover left it
-    /// below a seq this push node was given in numbering `epoch`, so that no new comment is
-    /// numbered with it. A numbering that started over (another epoch) is left alone.
-    func raiseCounter(of room: RoomID, to seq: UInt64, epoch: Int64) {
-        // Lua holds numbers as doubles: past 2^53 a comparison would be inexact.
-        guard seq <= 1 << 53, epoch > 0 else { return }
-        let keys = RedisKeys(room)
-        scripts.run(
-            RedisScripts.raiseCounter, keys: [keys.seq, keys.epoch], arguments: [RESPArgument(String(seq)), RESPArgument(String(epoch))], on: redis
-        ).whenSuccess { [self] reply in
-            guard reply.integer == 1 else { return }
-            metrics.countersRaised.increment()
-            logger.warning("a room's counter was behind seqs already published (a failover); raised", metadata: [
-                "room": "\(room)", "seq": "\(seq)",
-            ])
-        }
-    }
-
-    /// The room's latest `count` stream entries, oldest first, and the epoch of its numbering
-    /// (read in the same step, 0 for none).
-    func latestWithEpoch(room: RoomID, count: Int) -> EventLoopFuture<(comments: [EncodedComment], epoch: Int64)> {
-        let keys = RedisKeys(room)
-        return redis.send([
-            RESPCommand("XREVRANGE", [RESPArgument(keys.log), RESPArgument("+"), RESPArgument("-"), RESPArgument("COUNT"), RESPArgument(count)]),
-            RESPCommand("GET", [RESPArgument(keys.epoch)]),
-        ], key: keys.log).flatMapThrowing { answers in
-            guard answers.count == 2 else { throw RedisError.unexpectedReply("latest entries: \(answers.count) answers") }
-            let comments = try answers[0].get().streamComments(room: room).reversed()
-            return (Array(comments), try answers[1].get().integer ?? 0)
-        }
-    }
-
-    /// The room's retractions numbered in `range`, read back from the retraction stream (those
-    /// trimmed from it are not there).
-    func retractions(room: RoomID, range: ClosedRange<UInt64>) -> EventLoopFuture<[Retraction]> {
-        readRetractions(room: room, RESPCommand("XRANGE", [
-            RESPArgument(RedisKeys(room).retractions), RESPArgument("\(range.lowerBound)-0"), RESPArgument("\(range.upperBound)-0"),
-        ]))
-    }
-
-    /// The room's latest `count` retractions, oldest first.
-    func latestRetractions(room: RoomID, count: Int) -> EventLoopFuture<[Retraction]> {
-        readRetractions(room: room, RESPCommand("XREVRANGE", [
-            RESPArgument(RedisKeys(room).retractions), RESPArgument("+"), RESPArgument("-"), RESPArgument("COUNT"), RESPArgument(count),
-        ])).map { $0.reversed() }
-    }
-
-    private func readRetractions(room: RoomID, _ command: RESPCommand) -> EventLoopFuture<[Retraction]> {
-        let key = RedisKeys(room).retractions
-        return redis.send(command, key: key).flatMapThrowing { reply in
-            guard let entries = reply.array else { throw RedisError.unexpectedReply("retractions: \(reply)") }
-            // An entry that is not a retraction is passed over: one bad entry must not stop the rest.
-            return entries.compactMap { entry in
-                guard let parts = entry.array, parts.count == 2, let fields = parts[1].array, fields.count >= 2, let line = fields[1].bytes else {
-                    return nil
-                }
-                return Retraction(line: line)
-            }
-        }
-    }
-
     // MARK: CommentBus
 
     public func publish(_ comments: [EncodedComment], room: RoomID) async throws {
         // The comments are already in the stream: a lost publish is repaired by the push nodes.
-        let schedule = outbox.withLock { outbox -> Bool in
-            outbox.rooms[room, default: []].append(contentsOf: comments)
-            defer { outbox.flushScheduled = true }
-            return !outbox.flushScheduled
-        }
-        if schedule {
-            eventLoop.scheduleTask(in: publishWindow) { [self] in flushOutbox() }
-        }
-    }
-
-    /// Publishes each room's waiting comments as one message: their JSON, one per line.
-    private func flushOutbox() {
-        let rooms = outbox.withLock { outbox -> [RoomID: [EncodedComment]] in
-            outbox.flushScheduled = false
-            defer { outbox.rooms.removeAll(keepingCapacity: true) }
-            return outbox.rooms
-        }
-        for (room, comments) in rooms {
-            var payload = ByteBuffer()
-            payload.reserveCapacity(comments.reduce(0) { $0 + $1.json.readableBytes + 1 })
-            for (index, comment) in comments.enumerated() {
-                if index > 0 { payload.writeStaticString("\n") }
-                payload.writeImmutableBuffer(comment.json)
-            }
-            metrics.published.increment()
-            let channel = RedisKeys(room).channel
-            redis.send(RESPCommand("SPUBLISH", [RESPArgument(channel), RESPArgument(bytes: payload)]), key: channel)
-                .whenFailure { [metrics] _ in metrics.publishFailures.increment() }
-        }
+        publisher.publish(comments, room: room)
     }
 
     /// Nothing to do: `retract` published the retraction with the deletion (the chaos harness found

@@ -24,24 +24,16 @@ import Synchronization
 final class RedisFeeds: Sendable {
     private struct Feed {
         var subscribers: [ObjectIdentifier: any BusSubscriber] = [:]
-        /// Bumped on each (re)subscription, so a stale acknowledgement is not taken for a new one.
-        var generation = 0
-        var subscribed = false
-        var subscribing = false
-        /// The node the channel is subscribed on (or being subscribed on).
-        var node: RedisNode?
+        /// The room channel's subscription.
+        var channel = ChannelSubscription()
         var readingCounter = false
         var repairing = false
         var tracker: SeqTracker?
         /// Which comment went out at each recent seq, to tell one a failover numbered again.
         var passed = PassedSeqs()
-        /// When a comment was last passed on (a room quiet since before a failover lost nothing).
-        var lastPassed: NIODeadline?
-        /// When the room's latest stream entries are to be compared with what was passed on
-        /// (`verifyRecent`): after a resubscription or a counter found behind, at once and again
-        /// a little later, for a comment a failover numbered again whose publish never came.
-        var verifications: [NIODeadline] = []
-        var verifying = false
+        /// When the room's latest stream entries are compared with what was passed on
+        /// (`verifyRecent`), and the comments those comparisons named lost.
+        var comparison = FailoverComparison()
         /// Comments (seq and id) whose pub/sub copy at a skipped seq is being checked against
         /// the stream (`deliver`): one read each at a time.
         var confirming: Set<String> = []
@@ -50,19 +42,9 @@ final class RedisFeeds: Sendable {
         /// The room's numbering started over while the feed ran: the seqs it knows are the old
         /// numbering's, so its counter is never raised to them.
         var numberingStartedOver = false
-        /// Comments the first comparison after a failover found missing from the stream: named
-        /// lost only if the second still finds them missing, their retraction still untold (a
-        /// retraction's publish may lag behind the comparison's read).
-        var suspects: [(seq: UInt64, id: String)] = []
-        /// The comments this node named lost (their ids, the latest `PassedSeqs.remembered`): the
-        /// retraction it records for each comes back by pub/sub, and is not told a second time.
-        var namedLost: [String] = []
-        /// Which of the room's retractions have been passed on; set with `tracker`.
-        var retractions: RetractionLedger?
-        var repairingRetractions = false
-        /// Set when the channel was subscribed again: the latest retractions are read back, in
-        /// case a failover numbered some again while the subscription moved.
-        var readBackLatest = false
+        /// Which of the room's retractions have been passed on (counted from when `tracker` is
+        /// set), and the reads that bring back those missed.
+        var retractions = RetractionReadBack()
         var ready: EventLoopPromise<Void>
     }
 
@@ -120,7 +102,7 @@ final class RedisFeeds: Sendable {
         }
         guard let emptied else { return }
         emptied.ready.fail(RedisError.unavailable("unsubscribed"))
-        if let node = emptied.node { unsubscribe(RedisKeys(room).channel, on: node, bus: bus) }
+        if let node = emptied.channel.node { unsubscribe(RedisKeys(room).channel, on: node, bus: bus) }
     }
 
     private func unsubscribe(_ channel: String, on node: RedisNode, bus: RedisBus) {
@@ -130,14 +112,7 @@ final class RedisFeeds: Sendable {
     /// Sends SSUBSCRIBE for `room` (on `connection` to `node` during a reconnect, else to the
     /// node serving the channel now).
     private func subscribeChannel(_ room: RoomID, on connection: (RedisConnection, RedisNode)?, bus: RedisBus) -> EventLoopFuture<Void> {
-        let generation = state.withLock { state -> Int? in
-            guard state.feeds[room] != nil else { return nil }
-            state.feeds[room]!.generation += 1
-            state.feeds[room]!.subscribing = true
-            state.feeds[room]!.subscribed = false
-            state.feeds[room]!.node = connection?.1
-            return state.feeds[room]!.generation
-        }
+        let generation = state.withLock { $0.feeds[room]?.channel.send(on: connection?.1) }
         guard let generation else { return bus.eventLoop.makeSucceededVoidFuture() }
         let channel = RedisKeys(room).channel
         let command = RESPCommand("SSUBSCRIBE", [RESPArgument(channel)])
@@ -148,14 +123,10 @@ final class RedisFeeds: Sendable {
         }
         return sent.always { [self] result in
             let readCounter = state.withLock { state -> Bool in
-                guard state.feeds[room]?.generation == generation else { return false }
-                state.feeds[room]!.subscribing = false
-                guard case .success(let node) = result else { return false }
-                state.feeds[room]!.subscribed = true
-                state.feeds[room]!.node = node
-                if state.feeds[room]!.retractions != nil {
-                    state.feeds[room]!.readBackLatest = true
-                    Self.scheduleVerifications(&state.feeds[room]!, now: .now())
+                guard state.feeds[room]?.channel.answered(generation, by: try? result.get()) == true else { return false }
+                if state.feeds[room]!.retractions.hasStarted {
+                    state.feeds[room]!.retractions.readLatestSoon()
+                    state.feeds[room]!.comparison.schedule(now: .now())
                 }
                 return state.feeds[room]!.tracker == nil
             }
@@ -166,13 +137,13 @@ final class RedisFeeds: Sendable {
     /// First read of a room's counter: where its feed starts. Completes `ready`.
     private func readCounter(_ room: RoomID, bus: RedisBus) {
         state.withLock { $0.feeds[room]?.readingCounter = true }
-        bus.counters(of: [room]).whenComplete { [self] result in
+        bus.roomCounters.read([room]).whenComplete { [self] result in
             let ready = state.withLock { state -> EventLoopPromise<Void>? in
                 guard state.feeds[room] != nil else { return nil }
                 state.feeds[room]!.readingCounter = false
                 guard case .success(let counters) = result, let counter = counters.first, state.feeds[room]!.tracker == nil else { return nil }
                 state.feeds[room]!.tracker = SeqTracker(frontier: counter.lastSeq)
-                state.feeds[room]!.retractions = RetractionLedger(count: counter.retractions)
+                state.feeds[room]!.retractions.start(count: counter.retractions)
                 state.feeds[room]!.epoch = counter.epoch
                 return state.feeds[room]!.ready
             }
@@ -188,11 +159,8 @@ final class RedisFeeds: Sendable {
         guard let bus = owner.withLock({ $0 }) else { return connection.eventLoop.makeSucceededVoidFuture() }
         let rooms = state.withLock { state -> [RoomID] in
             state.pollSoon = true
-            let rooms = state.feeds.keys.filter { bus.redis.owner(ofKey: RedisKeys($0).channel) == node || state.feeds[$0]!.node == node }
-            for room in rooms {
-                state.feeds[room]!.subscribed = false
-                state.feeds[room]!.node = nil
-            }
+            let rooms = state.feeds.keys.filter { bus.redis.owner(ofKey: RedisKeys($0).channel) == node || state.feeds[$0]!.channel.node == node }
+            for room in rooms { state.feeds[room]!.channel.reconnected() }
             return rooms
         }
         let sent = rooms.compactMap { room -> EventLoopFuture<Void>? in
@@ -209,10 +177,7 @@ final class RedisFeeds: Sendable {
         owner.withLock { $0 }?.redis.wantSlotMap()
         state.withLock { state in
             guard state.feeds[room] != nil else { return }
-            state.feeds[room]!.generation += 1
-            state.feeds[room]!.subscribed = false
-            state.feeds[room]!.subscribing = false
-            state.feeds[room]!.node = nil
+            state.feeds[room]!.channel.drop()
             state.pollSoon = true
         }
     }
@@ -274,7 +239,7 @@ final class RedisFeeds: Sendable {
                 case .anotherComment(let replaced):
                     renumbered.append(comment)
                     // The one passed at the seq is not in history there any more.
-                    if feed.retractions?.hasTold(id: replaced) != true { lost.append((comment.seq, replaced)) }
+                    if !feed.retractions.hasTold(id: replaced) { lost.append((comment.seq, replaced)) }
                 case .atSkippedSeq where fromStream:
                     feed.passed.passed(comment)
                     renumbered.append(comment)
@@ -283,8 +248,8 @@ final class RedisFeeds: Sendable {
                     if bus != nil, feed.confirming.insert(key).inserted { unconfirmed.append((comment.seq, key)) }
                 }
             }
-            if !fresh.isEmpty { feed.lastPassed = now }
-            Self.name(lost, in: &feed)
+            if !fresh.isEmpty { feed.comparison.passedOn(now: now) }
+            feed.comparison.name(lost)
             state.feeds[room] = feed
             return (fresh, renumbered, lost, unconfirmed, Array(feed.subscribers.values), feed.epoch)
         }
@@ -305,7 +270,7 @@ final class RedisFeeds: Sendable {
         // A pub/sub copy at a skipped seq: told only if the stream holds it there.
         if let bus {
             for (seq, key) in unconfirmed {
-                bus.read(room: room, range: seq...seq).whenComplete { [self] result in
+                bus.roomStreams.comments(room: room, range: seq...seq).whenComplete { [self] result in
                     state.withLock { _ = $0.feeds[room]?.confirming.remove(key) }
                     if case .success(let found) = result { deliver(found, room: room, fromStream: true, bus: bus) }
                 }
@@ -316,8 +281,8 @@ final class RedisFeeds: Sendable {
     /// Compares the room's latest stream entries with what was passed on at their seqs: one held
     /// by another comment than the one passed, or at a seq skipped, was numbered again by a
     /// failover, and its publish may never come (its logic node died or was cut off after storing
-    /// it). Bounded by `verifiedEntries` per room, and run only for rooms active before the
-    /// failover (`scheduleVerifications`).
+    /// it). Bounded by `FailoverComparison.verifiedEntries` per room, and run only for rooms active
+    /// before the failover (`FailoverComparison.schedule`).
     ///
     /// The comments passed on that the stream no longer holds, and whose retraction this node was
     /// not told, were lost with the failover (stored on the old master only, never answered 201):
@@ -325,27 +290,18 @@ final class RedisFeeds: Sendable {
     private func verifyRecent(_ room: RoomID, bus: RedisBus) {
         // What was passed before the read is sent: only that is judged by it.
         guard let (passed, epoch) = state.withLock({ state in state.feeds[room].map { ($0.passed.passedComments(), $0.epoch) } }) else { return }
-        bus.latestWithEpoch(room: room, count: Self.verifiedEntries).whenComplete { [self] result in
+        bus.roomStreams.latestWithEpoch(room: room, count: FailoverComparison.verifiedEntries).whenComplete { [self] result in
             guard case .success(let latest) = result, latest.epoch == epoch, epoch != 0 else {
                 // Unread, or the numbering started over: nothing to compare.
-                state.withLock { $0.feeds[room]?.verifying = false }
+                state.withLock { $0.feeds[room]?.comparison.abandon() }
                 return
             }
             deliver(latest.comments, room: room, fromStream: true, bus: bus)
             let (lost, subscribers) = state.withLock { state -> ([(seq: UInt64, id: String)], [any BusSubscriber]) in
                 guard var feed = state.feeds[room] else { return ([], []) }
-                feed.verifying = false
-                let missing = feed.passed.missing(of: passed, comparedWith: latest.comments).filter { feed.retractions?.hasTold(id: $0.id) != true }
-                var lost: [(seq: UInt64, id: String)] = []
-                if feed.verifications.isEmpty {
-                    // The second comparison: lost what the first found missing too.
-                    lost = missing.filter { candidate in feed.suspects.contains { $0.seq == candidate.seq && $0.id == candidate.id } }
-                    feed.passed.forget(lost)
-                    Self.name(lost, in: &feed)
-                    feed.suspects = []
-                } else {
-                    feed.suspects = missing
-                }
+                let missing = feed.passed.missing(of: passed, comparedWith: latest.comments).filter { !feed.retractions.hasTold(id: $0.id) }
+                let lost = feed.comparison.finish(missing: missing)
+                feed.passed.forget(lost)
                 state.feeds[room] = feed
                 return (lost, Array(feed.subscribers.values))
             }
@@ -371,26 +327,6 @@ final class RedisFeeds: Sendable {
         }
     }
 
-    /// Notes the comments `lost` names, so that their recorded retraction is not told again.
-    private static func name(_ lost: [(seq: UInt64, id: String)], in feed: inout Feed) {
-        guard !lost.isEmpty else { return }
-        feed.namedLost.append(contentsOf: lost.map(\.id))
-        let extra = feed.namedLost.count - Int(truncatingIfNeeded: PassedSeqs.remembered)
-        if extra > 0 { feed.namedLost.removeFirst(extra) }
-    }
-
-    /// Stream entries compared after a failover: more than one WAIT timeout's worth of a busy room.
-    static let verifiedEntries = 64
-    /// A room that passed nothing on for this long before a failover lost nothing to it.
-    static let activeWithin = TimeAmount.seconds(10)
-    /// The second comparison, for a comment stored on the new master a little after the first.
-    static let verifyAgainAfter = TimeAmount.seconds(2)
-
-    private static func scheduleVerifications(_ feed: inout Feed, now: NIODeadline) {
-        guard let last = feed.lastPassed, now - last < activeWithin else { return }
-        feed.verifications = [now, now + verifyAgainAfter]
-    }
-
     /// Tells the room's subscribers of retractions not told before (one numbered `n` is told
     /// once, whether it came by pub/sub or was read back; one without a number always).
     private func tell(_ retractions: [RedisBus.Retraction], room: RoomID, readBack: Bool = false) {
@@ -398,10 +334,10 @@ final class RedisFeeds: Sendable {
         let (fresh, subscribers) = state.withLock { state -> ([RedisBus.Retraction], [any BusSubscriber]) in
             guard var feed = state.feeds[room] else { return ([], []) }
             let fresh = retractions.filter { retraction in
-                guard let n = retraction.n, feed.retractions != nil else { return true }
-                let new = feed.retractions!.admit(n, id: retraction.id, now: now, readBack: readBack)
+                guard let n = retraction.n, feed.retractions.hasStarted else { return true }
+                let new = feed.retractions.admit(n, id: retraction.id, now: now, readBack: readBack)
                 // This node named it lost and told its viewers then; this is the record of that.
-                return new && !(retraction.reason == .lost && feed.namedLost.contains(retraction.id))
+                return new && !(retraction.reason == .lost && feed.comparison.named(retraction.id))
             }
             state.feeds[room] = feed
             return (fresh, Array(feed.subscribers.values))
@@ -432,14 +368,11 @@ final class RedisFeeds: Sendable {
             if state.topologyVersion != topologyVersion {
                 state.topologyVersion = topologyVersion
                 for (room, feed) in state.feeds {
-                    guard let node = feed.node, feed.subscribed || feed.subscribing else { continue }
+                    guard let node = feed.channel.node, feed.channel.subscribed || feed.channel.subscribing else { continue }
                     let channel = RedisKeys(room).channel
                     guard let owner = bus.redis.owner(ofKey: channel), owner != node else { continue }
                     moved.append((channel, node))
-                    state.feeds[room]!.generation += 1
-                    state.feeds[room]!.subscribed = false
-                    state.feeds[room]!.subscribing = false
-                    state.feeds[room]!.node = nil
+                    state.feeds[room]!.channel.drop()
                     state.pollSoon = true
                 }
             }
@@ -452,33 +385,24 @@ final class RedisFeeds: Sendable {
             for (room, feed) in state.feeds {
                 // After the retractions missed are read back: a comment retracted meanwhile is
                 // then known as such, not taken for one the failover lost.
-                if !feed.verifying, feed.subscribed, feed.tracker != nil, feed.epoch != 0, !feed.readBackLatest, !feed.repairingRetractions,
-                    feed.retractions?.missing(now: now, grace: .zero) == nil, let due = feed.verifications.first, due <= now
+                if feed.channel.subscribed, feed.tracker != nil, feed.epoch != 0, feed.retractions.isCaughtUp(now: now),
+                    state.feeds[room]!.comparison.start(now: now)
                 {
-                    state.feeds[room]!.verifications.removeFirst()
-                    // The second keeps its distance from the first, however long the first waited.
-                    if let next = state.feeds[room]!.verifications.first {
-                        state.feeds[room]!.verifications[0] = max(next, now + Self.verifyAgainAfter)
-                    }
-                    state.feeds[room]!.verifying = true
                     verifications.append(room)
                 }
-                if !feed.subscribed, !feed.subscribing {
+                if !feed.channel.subscribed, !feed.channel.subscribing {
                     toSubscribe.append(room)
-                } else if feed.subscribed, feed.tracker == nil, !feed.readingCounter {
+                } else if feed.channel.subscribed, feed.tracker == nil, !feed.readingCounter {
                     toRead.append(room)
                 } else {
                     if !feed.repairing, let range = feed.tracker?.repairRange(now: now, grace: RedisBus.repairGrace) {
                         state.feeds[room]!.repairing = true
                         repairs.append((room, range))
                     }
-                    if !feed.repairingRetractions, feed.readBackLatest {
-                        state.feeds[room]!.repairingRetractions = true
-                        state.feeds[room]!.readBackLatest = false
-                        latestReads.append(room)
-                    } else if !feed.repairingRetractions, let range = feed.retractions?.missing(now: now, grace: RedisBus.repairGrace) {
-                        state.feeds[room]!.repairingRetractions = true
-                        retractionRepairs.append((room, range))
+                    switch state.feeds[room]!.retractions.nextRead(now: now, grace: RedisBus.repairGrace) {
+                    case .latest: latestReads.append(room)
+                    case .numbered(let range): retractionRepairs.append((room, range))
+                    case nil: break
                     }
                 }
             }
@@ -497,7 +421,7 @@ final class RedisFeeds: Sendable {
     }
 
     private func repair(_ room: RoomID, range: ClosedRange<UInt64>, bus: RedisBus) {
-        bus.read(room: room, range: range).whenComplete { [self] result in
+        bus.roomStreams.comments(room: room, range: range).whenComplete { [self] result in
             if case .success(let comments) = result {
                 metrics.repaired.increment(by: comments.count)
                 deliver(comments, room: room, fromStream: true, bus: bus)
@@ -516,33 +440,30 @@ final class RedisFeeds: Sendable {
 
     /// Reads back retractions the room's subscription missed.
     private func repairRetractions(_ room: RoomID, range: ClosedRange<UInt64>, bus: RedisBus) {
-        bus.retractions(room: room, range: range).whenComplete { [self] result in
+        bus.roomStreams.retractions(room: room, range: range).whenComplete { [self] result in
             if case .success(let retractions) = result {
                 metrics.retractionsRepaired.increment(by: retractions.count)
                 tell(retractions, room: room)
             }
+            let succeeded = if case .success = result { true } else { false }
             state.withLock { state in
                 guard state.feeds[room] != nil else { return }
-                state.feeds[room]!.repairingRetractions = false
-                if case .success = result { state.feeds[room]!.retractions?.readBack(range, now: .now()) }
+                state.feeds[room]!.retractions.finished(.numbered(range), succeeded: succeeded, now: .now())
             }
         }
     }
 
     /// Reads back the room's latest retractions after a resubscription (told unless told before).
     private func readBackLatestRetractions(_ room: RoomID, bus: RedisBus) {
-        bus.latestRetractions(room: room, count: Self.latestReadBack).whenComplete { [self] result in
+        bus.roomStreams.latestRetractions(room: room, count: RetractionReadBack.latestCount).whenComplete { [self] result in
             if case .success(let retractions) = result { tell(retractions, room: room, readBack: true) }
+            let succeeded = if case .success = result { true } else { false }
             state.withLock { state in
                 guard state.feeds[room] != nil else { return }
-                state.feeds[room]!.repairingRetractions = false
-                if case .failure = result { state.feeds[room]!.readBackLatest = true }
+                state.feeds[room]!.retractions.finished(.latest, succeeded: succeeded, now: .now())
             }
         }
     }
-
-    /// Retractions read back after a resubscription: more than a failover's window renumbers.
-    static let latestReadBack = 100
 
     private func pollCounters(_ rooms: [RoomID], bus: RedisBus) {
         // In chunks, so one answer stays small however many rooms a node has.
@@ -551,7 +472,7 @@ final class RedisFeeds: Sendable {
             // The seqs known when the poll is sent: one published while it is on its way is not
             // taken for a counter behind it.
             let knownAtPoll = state.withLock { state in chunk.map { state.feeds[$0].flatMap { feed in feed.tracker.map { ($0.known, feed.epoch) } } } }
-            bus.counters(of: chunk).whenSuccess { [self] counters in
+            bus.roomCounters.read(chunk).whenSuccess { [self] counters in
                 let now = NIODeadline.now()
                 let behind = state.withLock { state -> [(RoomID, UInt64, Int64)] in
                     var behind: [(RoomID, UInt64, Int64)] = []
@@ -573,14 +494,14 @@ final class RedisFeeds: Sendable {
                             // master that lacks the last comments (0: the room's keys are gone
                             // altogether, and its next comment starts a new epoch).
                             behind.append((room, known, counter.epoch))
-                            Self.scheduleVerifications(&state.feeds[room]!, now: now)
+                            state.feeds[room]!.comparison.schedule(now: now)
                         }
                         state.feeds[room]!.tracker!.learn(lastSeq: counter.lastSeq, now: now)
-                        state.feeds[room]!.retractions?.learn(count: counter.retractions, now: now)
+                        state.feeds[room]!.retractions.learn(count: counter.retractions, now: now)
                     }
                     return behind
                 }
-                for (room, known, epoch) in behind { bus.raiseCounter(of: room, to: known, epoch: epoch) }
+                for (room, known, epoch) in behind { bus.roomCounters.raise(room, to: known, epoch: epoch) }
             }
         }
     }

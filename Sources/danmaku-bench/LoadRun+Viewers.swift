@@ -5,8 +5,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 
-/// The viewers of a load run: connecting them, replacing them (churn), and totting up what
-/// each loop's viewers received.
+/// The viewers of a load run: connecting them, and replacing them (churn).
 extension LoadRun {
     /// Connects one viewer to `roomNames[room]` from the `index`-th source address; with
     /// `reconnect`, the viewer comes back to another push node when its socket closes.
@@ -57,34 +56,5 @@ extension LoadRun {
             joining.append(future)
         }
         for future in joining { if let record = try? await future.get() { viewers.append(record) } }
-    }
-
-    /// Sleeps `seconds`, printing a progress line each second.
-    func tick(
-        seconds total: Double, label: String, loops: [any EventLoop], stats: [ObjectIdentifier: NIOLoopBound<LoopStats>],
-        counters: ConnectionCounters, until finish: FinishSignal? = nil, everySecond: () async throws -> Void = {}
-    ) async throws {
-        var previous = try await collect(loops: loops, stats: stats, reset: false).deliveries
-        var remaining = total
-        while remaining > 0, !(finish?.raised ?? false) {
-            let step = min(1, remaining)
-            try await Task.sleep(for: .milliseconds(Int(step * 1000)))
-            remaining -= step
-            try await everySecond()
-            let now = try await collect(loops: loops, stats: stats, reset: false)
-            let p99 = now.latency.totalCount > 0 ? String(format: "%.1f ms", Double(now.latency.valueAtPercentile(99)) / 1000) : "-"
-            let back = counters.dropped > 0 ? ", back \(counters.rejoined)/\(counters.dropped) dropped" : ""
-            progress("\(label): \(counters.connected) viewers, \(format(Double(now.deliveries &- previous) / step)) deliveries/s, p99 \(p99), missing \(now.missing), dup \(now.duplicated)\(back)")
-            previous = now.deliveries
-        }
-    }
-
-    func collect(loops: [any EventLoop], stats: [ObjectIdentifier: NIOLoopBound<LoopStats>], reset: Bool) async throws -> ViewerTotals {
-        var merged = ViewerTotals()
-        for loop in loops {
-            let bound = stats[ObjectIdentifier(loop)]!
-            merged.add(try await loop.submit { bound.value.snapshot(reset: reset) }.get())
-        }
-        return merged
     }
 }

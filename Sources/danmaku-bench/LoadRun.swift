@@ -101,13 +101,8 @@ struct LoadRun {
     private func execute(
         group: MultiThreadedEventLoopGroup, publishing: MultiThreadedEventLoopGroup, warmup: Double, duration: Double, serverPID: Int32?
     ) async throws -> Report {
-        let loops = Array(group.makeIterator())
-        var table: [ObjectIdentifier: NIOLoopBound<LoopStats>] = [:]
-        for loop in loops {
-            table[ObjectIdentifier(loop)] = try await loop.submit { NIOLoopBound(LoopStats(), eventLoop: loop) }.get()
-        }
-        let stats = table
-        let statsForLoop: @Sendable (any EventLoop) -> LoopStats = { stats[ObjectIdentifier($0)]!.value }
+        let stats = try await ViewerStats(group: group)
+        let statsForLoop = stats.forLoop
         let counters = ConnectionCounters()
         let roomNames = (0..<workload.rooms).map { "\(roomPrefix)-\($0)" }
         let idle = serverPID.flatMap(ProcessSample.take)
@@ -163,31 +158,17 @@ struct LoadRun {
         let benchConnected = ProcessSample.take(pid: getpid())
 
         // Publishers.
-        var publisherHandlers: [NIOLoopBoundBox<Publisher>] = []
+        var posting = Publishers()
         if workload.commentsPerSecond > 0 {
-            for index in 0..<publishers {
-                let loop = publishing.next()
-                let publisher = Publisher(
-                    rooms: roomNames, ratePerSecond: workload.commentsPerSecond / Double(publishers),
-                    textBytes: textBytes, firstRoom: index, repeatShare: repeatShare, maxInFlight: inFlightPerPublisher)
-                let bound = NIOLoopBoundBox.makeBoxSendingValue(publisher, eventLoop: loop)
-                _ = try await ClientBootstrap(group: loop)
-                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                    .channelInitializer { channel in
-                        channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(bound.value) }
-                    }
-                    .connect(host: host, port: port).get()
-                publisherHandlers.append(bound)
-            }
+            posting = try await Publishers.connect(
+                publishers, group: publishing, host: host, port: port, rooms: roomNames, commentsPerSecond: workload.commentsPerSecond,
+                textBytes: textBytes, repeatShare: repeatShare, maxInFlight: inFlightPerPublisher)
         }
 
         // Warm-up, then measure.
-        try await tick(seconds: warmup, label: "warm-up", loops: loops, stats: stats, counters: counters)
-        _ = try await collect(loops: loops, stats: stats, reset: true)
-        var acceptedBefore = 0
-        for bound in publisherHandlers {
-            acceptedBefore += try await bound.eventLoop.submit { bound.value.resetLatency(); return bound.value.totals.accepted }.get()
-        }
+        try await stats.tick(seconds: warmup, label: "warm-up", counters: counters)
+        _ = try await stats.collect(reset: true)
+        let acceptedBefore = try await posting.resetLatency()
         let benchStart = ProcessSample.take(pid: getpid())
         let measureStart = ContinuousClock.now
         let busPublishedStart = await busMessagesPublished(group: group)
@@ -196,7 +177,7 @@ struct LoadRun {
         var samples: [Report.Sample] = []
         var churnIndex = total
         var second = 0
-        try await tick(seconds: finish == nil ? duration : .infinity, label: "measuring", loops: loops, stats: stats, counters: counters, until: finish) {
+        try await stats.tick(seconds: finish == nil ? duration : .infinity, label: "measuring", counters: counters, until: finish) {
             second += 1
             if let sample = serverPID.flatMap(ProcessSample.take) {
                 peakRSS = max(peakRSS, sample.rssBytes)
@@ -211,27 +192,20 @@ struct LoadRun {
                     counters: counters, statsForLoop: statsForLoop)
             }
         }
-        let measured = try await collect(loops: loops, stats: stats, reset: false)
+        let measured = try await stats.collect(reset: false)
         let elapsed = seconds(ContinuousClock.now - measureStart)
         let busPublishedEnd = await busMessagesPublished(group: group)
         let cpuEnd = serverPID.flatMap(ProcessSample.take)
         let benchEnd = ProcessSample.take(pid: getpid())
-        var acceptedAfter = 0
-        var postLatency = PublishTotals().postLatency
-        for bound in publisherHandlers {
-            let totals = try await bound.eventLoop.submit { bound.value.totals }.get()
-            acceptedAfter += totals.accepted
-            postLatency.add(totals.postLatency)
-        }
+        let measuredPosts = try await posting.totals()
+        let acceptedAfter = measuredPosts.accepted
+        let postLatency = measuredPosts.postLatency
 
         // Stop posting, then wait until every viewer has its room's last accepted seq.
-        var totals = PublishTotals()
-        for bound in publisherHandlers {
-            totals.add(try await bound.eventLoop.submit { bound.value.stop(); return bound.value.totals }.get())
-        }
+        var totals = try await posting.stop()
         // A bench that only watches learns where its rooms ended from the server: others posted.
         var roomLastSeqs: [Int: UInt64] = [:]
-        if publisherHandlers.isEmpty, !viewers.isEmpty {
+        if posting.isEmpty, !viewers.isEmpty {
             roomLastSeqs = await lastSeqs(of: roomNames, group: group)
             totals.maxSeq = roomLastSeqs
         }
@@ -241,11 +215,8 @@ struct LoadRun {
         repeat {
             try await Task.sleep(for: .milliseconds(200))
             // Answers still in flight when posting stopped raise the bar: refresh the totals.
-            if !publisherHandlers.isEmpty {
-                totals = PublishTotals()
-                for bound in publisherHandlers {
-                    totals.add(try await bound.eventLoop.submit { bound.value.totals }.get())
-                }
+            if !posting.isEmpty {
+                totals = try await posting.totals()
             }
             behind = 0
             tailMissing = 0
@@ -259,7 +230,7 @@ struct LoadRun {
                 }
             }
         } while behind > 0 && ContinuousClock.now < drainDeadline
-        let final = try await collect(loops: loops, stats: stats, reset: false)
+        let final = try await stats.collect(reset: false)
 
         let serverMetrics = await MetricsScrape.fetch(host: host, port: port, group: group)
         let stillAway = counters.reconnecting
@@ -286,7 +257,7 @@ struct LoadRun {
         report.deliveries = final.deliveries
         report.latencyRecorded = final.latency.recordedValues().map { [$0.value, $0.count] }
         report.roomLastSeqs = Dictionary(uniqueKeysWithValues: totals.maxSeq.map { (roomNames[$0.key], $0.value) })
-        report.roomsWithoutLastSeq = publisherHandlers.isEmpty && !viewers.isEmpty ? workload.rooms - roomLastSeqs.count : 0
+        report.roomsWithoutLastSeq = posting.isEmpty && !viewers.isEmpty ? workload.rooms - roomLastSeqs.count : 0
         if reconnect != nil {
             report.dropped = counters.dropped
             report.rejoined = counters.rejoined
@@ -297,7 +268,7 @@ struct LoadRun {
         }
         report.benchRSSBytesIdle = benchIdle?.rssBytes
         report.benchRSSBytesConnected = benchConnected?.rssBytes
-        if !publisherHandlers.isEmpty {
+        if !posting.isEmpty {
             report.acceptedPerSecond = Double(acceptedAfter - acceptedBefore) / elapsed
             report.postLatencyMicroseconds = Report.latency(postLatency)
         }
@@ -312,7 +283,7 @@ struct LoadRun {
         report.slowViewersJoined = slowCounters.joined
         report.serverSlowConsumerCloses = serverMetrics.flatMap { MetricsScrape.value("danmaku_slow_consumer_closes_total", in: $0) }.map { Int($0) }
         report.serverRSSPeakBytes = peakRSS > 0 ? peakRSS : nil
-        report.publisherConnections = publisherHandlers.count
+        report.publisherConnections = posting.count
         report.inFlightPerPublisher = inFlightPerPublisher
         if let cpuStart, let cpuEnd {
             report.serverCPUPercent = (cpuEnd.cpuSeconds - cpuStart.cpuSeconds) / elapsed * 100

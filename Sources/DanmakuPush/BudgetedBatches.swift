@@ -3,14 +3,39 @@
 import DanmakuCore
 import NIOCore
 
-/// The flush of a room with a display budget (`displayPerSecond`): each viewer gets the budget's
-/// selection plus its own comments, and a `shed` count that keeps its seq accounting exact.
-extension LoopRoom {
+/// The batches of a room with a display budget (`displayPerSecond`) on one loop: each viewer
+/// gets the budget's selection plus its own comments, and a `shed` count that keeps its seq
+/// accounting exact.
+///
+/// Owned by a `LoopRoom`, touched only on its shard's loop, never locked.
+final class BudgetedBatches {
+    private let room: RoomID
+    /// The room's display budget, when it has one.
+    private var budget: DisplayBudget?
+    /// The last seq a budgeted flush covered.
+    private var budgetedThrough: UInt64 = 0
+
+    init(room: RoomID) {
+        self.room = room
+    }
+
+    /// Comments a second each viewer is sent; nil when the room has no budget.
+    var perSecond: Int? { budget?.perSecond }
+
+    /// Whether the room's batches go out within the budget (`flush`).
+    var isOn: Bool { budget != nil }
+
+    /// Applies the room's `displayPerSecond` setting (nil: off).
+    func setPerSecond(_ perSecond: Int?, now: NIODeadline) {
+        guard perSecond != budget?.perSecond else { return }
+        budget = perSecond.map { DisplayBudget(perSecond: $0, now: now) }
+    }
+
     /// Tells viewers of a quiet budgeted room about the seqs they were never sent: an empty batch
     /// whose `shed` covers them, so a viewer's count is complete without waiting for the next
     /// comment. Called once a second for rooms that received nothing in that second.
-    func settleShed(allocator: ByteBufferAllocator) -> Flushed {
-        guard displayBudget != nil || budgetedThrough > 0 else { return Flushed() }
+    func settleShed(_ viewers: [RoomSubscription], allocator: ByteBufferAllocator) -> Flushed {
+        guard budget != nil || budgetedThrough > 0 else { return Flushed() }
         var total = Flushed()
         // An empty batch reads the same in every wire format.
         var frames: [UInt64: ByteBuffer] = [:]
@@ -18,7 +43,7 @@ extension LoopRoom {
             let sent = subscription.lastSentSeq
             let shed = Int(budgetedThrough - sent)
             if frames[sent] == nil {
-                frames[sent] = ViewerMessage.batch(room: id, comments: [], shed: (shed, budgetedThrough), allocator: allocator)
+                frames[sent] = ViewerMessage.batch(room: room, comments: [], shed: (shed, budgetedThrough), allocator: allocator)
             }
             let frame = frames[sent]!
             subscription.viewer.send(batch: frame, through: budgetedThrough)
@@ -36,16 +61,19 @@ extension LoopRoom {
         return SharedBatch(items: items, last: last, count: items.count, shed: Int(last - sent) - items.count)
     }
 
-    /// The flush of a room with a display budget: every viewer is sent the budget's selection
+    /// Sends `pending` (not empty) within the budget: every viewer is sent the budget's selection
     /// plus its own held-back comments, and told how many seqs up to the batch's last were shed.
     ///
     /// Viewers that stand at the same seq and have none of their own held back share one frame;
     /// a viewer for whom nothing is selected is sent nothing, and its next frame's `shed` covers
     /// these seqs too.
-    func flushWithinBudget(allocator: ByteBufferAllocator, compressor: () -> FrameCompressor?, now: NIODeadline) -> Flushed {
+    func flush(
+        _ pending: [EncodedComment], to viewers: [RoomSubscription], allocator: ByteBufferAllocator, compressor: () -> FrameCompressor?,
+        now: NIODeadline
+    ) -> Flushed {
         let last = pending[pending.count - 1].seq
         budgetedThrough = last
-        let (selected, held) = displayBudget!.select(pending, now: now)
+        let (selected, held) = budget!.select(pending, now: now)
         var total = Flushed()
         // Frames shared by the viewers that stand at one seq (usually all of them); nil where
         // the selection has nothing past that seq.
@@ -74,9 +102,9 @@ extension LoopRoom {
                 // Nothing selected past this seq: the viewer's next frame will count these as shed.
                 guard var batch = current!.batch else { continue }
                 frame = batch.frames.frame(format: viewer.format, compressed: viewer.compressesBatches) {
-                    ViewerMessage.batch(room: id, comments: batch.items, shed: (batch.shed, batch.last), format: viewer.format, allocator: allocator)
+                    ViewerMessage.batch(room: room, comments: batch.items, shed: (batch.shed, batch.last), format: viewer.format, allocator: allocator)
                 } compress: {
-                    Self.compressed($0, compressor: compressor(), allocator: allocator)
+                    LoopRoom.compressed($0, compressor: compressor(), allocator: allocator)
                 }
                 current!.batch = batch
                 (count, shed) = (batch.count, batch.shed)
@@ -85,15 +113,13 @@ extension LoopRoom {
                 items.sort { $0.seq < $1.seq }
                 count = items.count
                 shed = Int(last - sent) - count
-                frame = ViewerMessage.batch(room: id, comments: items, shed: (shed, last), format: viewer.format, allocator: allocator)
-                if viewer.compressesBatches { frame = Self.compressed(frame, compressor: compressor(), allocator: allocator) }
+                frame = ViewerMessage.batch(room: room, comments: items, shed: (shed, last), format: viewer.format, allocator: allocator)
+                if viewer.compressesBatches { frame = LoopRoom.compressed(frame, compressor: compressor(), allocator: allocator) }
             }
             viewer.send(batch: frame, through: last)
             subscription.lastSentSeq = last
             total.add(Flushed(frames: 1, deliveries: count, shed: shed, bytes: frame.readableBytes))
         }
-        bufferForJoiners()
-        pending.removeAll(keepingCapacity: true)
         return total
     }
 }
