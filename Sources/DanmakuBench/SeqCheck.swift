@@ -53,7 +53,8 @@ struct SeqCheck {
 
     /// A `gap` message: seqs `from...to` will not come.
     mutating func gap(from: UInt64, to: UInt64, stats: LoopStats) {
-        stats.totals.missing += to - from + 1
+        // A server's numbers, not trusted: `to` below `from` counts nothing, and the count cannot overflow.
+        if to >= from { stats.totals.missing &+= (to - from).addingReportingOverflow(1).partialValue }
         lastSeq = max(lastSeq ?? 0, to)
     }
 
@@ -76,7 +77,7 @@ struct SeqCheck {
                     stats.totals.duplicated += 1
                     return
                 } else {
-                    stats.totals.missing += seq - expected
+                    stats.totals.missing &+= seq - expected
                     expected = seq + 1
                 }
                 stats.totals.deliveries += 1
@@ -85,7 +86,7 @@ struct SeqCheck {
             lastSeq = expected - 1
         } else if let (first, last) = BatchScanner.firstAndLastSeq(payload) {
             if first > expected {
-                stats.totals.missing += first - expected
+                stats.totals.missing &+= first - expected
             } else if first < expected {
                 stats.totals.duplicated += min(last, expected - 1) - first + 1
             }
@@ -117,8 +118,10 @@ struct SeqCheck {
         }
         guard last >= start else { return }
         let covered = last - start + 1
-        if shed { stats.totals.shed += explained } else { stats.totals.merged += explained }
-        if covered > received + explained { stats.totals.missing += covered - received - explained }
+        // `explained` is the server's number: counted wrapping, compared without overflow.
+        if shed { stats.totals.shed &+= explained } else { stats.totals.merged &+= explained }
+        let accounted = received.addingReportingOverflow(explained)
+        if !accounted.overflow, covered > accounted.partialValue { stats.totals.missing &+= covered - accounted.partialValue }
         lastSeq = last
     }
 }

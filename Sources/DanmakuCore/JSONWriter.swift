@@ -30,8 +30,8 @@ public enum JSONWriter {
                 case 0x09: buffer.writeInteger(UInt8(ascii: "t"))
                 default:
                     buffer.writeStaticString("u00")
-                    buffer.writeInteger(hexDigits[Int(byte >> 4)])
-                    buffer.writeInteger(hexDigits[Int(byte & 0x0F)])
+                    buffer.writeInteger(RandomID.hexDigit(byte >> 4))
+                    buffer.writeInteger(RandomID.hexDigit(byte & 0x0F))
                 }
             }
             buffer.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[start...]))
@@ -50,6 +50,4 @@ public enum JSONWriter {
     public static func writeInteger(_ value: some BinaryInteger, into buffer: inout ByteBuffer) {
         buffer.writeString(String(value))
     }
-
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 }

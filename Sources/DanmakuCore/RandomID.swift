@@ -31,9 +31,9 @@ public enum RandomID {
         }
     }
 
-    /// The lowercase hex digit of `nibble` (0–15).
+    /// The lowercase hex digit of `nibble` (0–15), by arithmetic (no table to index).
     @inline(__always)
-    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
+    static func hexDigit(_ nibble: UInt8) -> UInt8 {
         nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") - 10 + nibble
     }
 }
