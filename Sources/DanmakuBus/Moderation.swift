@@ -1,6 +1,7 @@
 // Danmaku — a live-stream bullet-comment service.
 
 import DanmakuCore
+import NIOCore
 import Foundation
 import Synchronization
 
@@ -206,6 +207,19 @@ public protocol ModerationStore: Sendable {
     /// The room's settings when the store holds them in this process and can answer at once;
     /// nil when they must be fetched (`settings(room:)`).
     func localSettings(room: RoomID) -> RoomSettings?
+}
+
+/// Moderation kept in the same store as a comment log, which checks a post and appends it in one
+/// step: on Redis one script call a post, not two (the admission's, then the append's).
+public protocol AppendingModeration: ModerationStore {
+    /// Whether this moderation's state is kept with `log` (the same Redis), so that one step can
+    /// check a post against it and append the post to `log`.
+    func isKept(with log: any CommentLog) -> Bool
+
+    /// `admit`, and when it admits the post, `CommentLog.append` of `unnumbered` in the same step:
+    /// the refusal (nothing recorded), or the stored comment. Throws as `append` does
+    /// (`AppendOutcomeUnknown` when the step may have run).
+    func admitAndAppend(user: String, room: RoomID, styled: Bool, unnumbered: ByteBuffer) async throws -> Result<EncodedComment, DanmakuError>
 }
 
 extension ModerationStore {

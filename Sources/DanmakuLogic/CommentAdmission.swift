@@ -3,6 +3,7 @@
 import DanmakuBus
 import DanmakuCore
 import Foundation
+import NIOCore
 import Tracing
 
 /// Admission: every check a post goes through before it is stored, for live and video comments
@@ -119,6 +120,65 @@ struct CommentAdmission: Sendable {
             Admitted(
                 draft: screened.draft, text: screened.text, now: screened.now, weight: weight, refund: refund,
                 refundKeepingDuplicate: refundKeepingDuplicate)
+        }
+    }
+
+    /// The moderation store, when it checks a post and appends it to `log` in one step
+    /// (`AppendingModeration`: Redis, one script call a post instead of two).
+    func appending(with log: any CommentLog) -> (any AppendingModeration)? {
+        guard let appending = moderation as? any AppendingModeration, appending.isKept(with: log) else { return nil }
+        return appending
+    }
+
+    /// `admit` with the store's checks and the append in one step (`appending`): the checks in
+    /// memory and the weight first, then `record` of what they made, appended if the store admits
+    /// it. Answers what was stored, or why not (with what admitting it counted given back as
+    /// `CommentPosting` gives it back when a separate append fails).
+    func admitAndAppend(
+        room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String, appending: any AppendingModeration,
+        record: (Admitted) -> ByteBuffer
+    ) async -> Result<(admitted: Admitted, stored: EncodedComment), StoreFailure> {
+        let screened: Screened
+        switch TracedSteps.step("danmaku.check", { _ in screenPost(room: room, request: request, author: author, clientAddress: clientAddress) }) {
+        case .success(let value): screened = value
+        case .failure(let error): return .failure(.notStored(error))
+        }
+        let (keys, normalized) = (screened.keys, screened.normalized)
+        let refundKeepingDuplicate: @Sendable () async -> Void = { [limiter, moderation] in
+            limiter.refund(keys: keys)
+            await moderation.refund(user: author.id, room: room)
+        }
+        let refund: @Sendable () async -> Void = { [duplicates] in
+            await refundKeepingDuplicate()
+            duplicates.forget(user: author.id, normalizedText: normalized)
+        }
+        // Weighed before the store admits it (`settle` weighs after): the record carries its weight.
+        let weight = CommentWeight.accepted(author: author, penalty: records.penalty(of: author.id, room: room, now: screened.now))
+        let admitted = Admitted(
+            draft: screened.draft, text: screened.text, now: screened.now, weight: weight, refund: refund,
+            refundKeepingDuplicate: refundKeepingDuplicate)
+        let unnumbered = record(admitted)
+        let styled = Self.styled(screened, by: author)
+        do {
+            let outcome = try await TracedSteps.step("danmaku.store") { _ in
+                try await appending.admitAndAppend(user: author.id, room: room, styled: styled, unnumbered: unnumbered)
+            }
+            switch outcome {
+            case .success(let stored):
+                return .success((admitted, stored))
+            case .failure(let refused):
+                // The same words without the style are a new post, not a duplicate of this one.
+                if refused == .styleNotAllowed { duplicates.forget(user: author.id, normalizedText: normalized) }
+                return .failure(.notStored(refused))
+            }
+        } catch let error as AppendOutcomeUnknown {
+            await refundKeepingDuplicate()
+            return .failure(.mayBeStored(.storeOutcomeUnknown(error.description)))
+        } catch {
+            // The step failed before or after its admission was recorded; given back as if after
+            // (at worst a slow-mode mark lifted early and a room token returned that was not taken).
+            await refund()
+            return .failure(.notStored(.busUnavailable(String(describing: error))))
         }
     }
 

@@ -131,6 +131,9 @@ public struct CommentPosting: Sendable {
     private func check(
         room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String
     ) async -> Result<AcceptedComment, StoreFailure> {
+        if let appending = admission.appending(with: publisher.log) {
+            return await checkAndStoreInOneStep(room: room, request: request, author: author, clientAddress: clientAddress, appending: appending)
+        }
         let admitted: CommentAdmission.Admitted
         switch await admission.admit(room: room, request: request, author: author, clientAddress: clientAddress) {
         case .success(let value): admitted = value
@@ -160,5 +163,29 @@ public struct CommentPosting: Sendable {
             seq: stored.seq, id: id, room: room.value, user: author, text: finalText,
             color: draft.color, mode: draft.mode, ts: ts, size: draft.size, pool: draft.pool, weight: admitted.weight)
         return .success(AcceptedComment(comment: comment, encoded: stored))
+    }
+
+    /// `check` where the store checks its part and appends in one step (`CommentAdmission.appending`),
+    /// then the stored comment is published.
+    private func checkAndStoreInOneStep(
+        room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String, appending: any AppendingModeration
+    ) async -> Result<AcceptedComment, StoreFailure> {
+        let id = RandomID.make()
+        func comment(_ admitted: CommentAdmission.Admitted, seq: UInt64) -> Comment {
+            Comment(
+                seq: seq, id: id, room: room.value, user: author, text: admitted.text, color: admitted.draft.color,
+                mode: admitted.draft.mode, ts: Int64(saturating: admitted.now * 1000), size: admitted.draft.size, pool: admitted.draft.pool,
+                weight: admitted.weight)
+        }
+        let outcome = await admission.admitAndAppend(
+            room: room, request: request, author: author, clientAddress: clientAddress, appending: appending,
+            record: { comment($0, seq: 0).unnumberedJSON() })
+        switch outcome {
+        case .failure(let error):
+            return .failure(error)
+        case .success(let (admitted, stored)):
+            await publisher.publish(stored, room: room)
+            return .success(AcceptedComment(comment: comment(admitted, seq: stored.seq), encoded: stored))
+        }
     }
 }

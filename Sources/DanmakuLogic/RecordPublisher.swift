@@ -31,6 +31,13 @@ struct RecordPublisher: Sendable {
         } catch {
             return .failure(.notStored(.busUnavailable(String(describing: error))))
         }
+        await publish(stored, room: room)
+        return .success(stored)
+    }
+
+    /// Publishes a stored record to the room's viewers (a failure is told, not thrown: the record
+    /// is in history, and resuming viewers get it).
+    func publish(_ stored: EncodedComment, room: RoomID) async {
         // In process, the push hub hands this span's context on to the batch that carries the
         // comment (`danmaku.push`).
         do {
@@ -38,7 +45,6 @@ struct RecordPublisher: Sendable {
         } catch {
             onPublishFailure(error)
         }
-        return .success(stored)
     }
 
     /// Takes record `id` back: out of history, and off the screens of the room's viewers.

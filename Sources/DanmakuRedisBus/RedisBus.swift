@@ -160,12 +160,44 @@ public final class RedisBus: CommentBus, CommentLog {
     // MARK: CommentLog
 
     public func append(room: RoomID, unnumbered: ByteBuffer) async throws -> EncodedComment {
+        let outcome = try await store(
+            room: room, unnumbered: unnumbered, script: RedisScripts.append, keys: RedisKeys(room).numbering,
+            arguments: [RESPArgument(bytes: unnumbered), RESPArgument(historyCapacity), RESPArgument(roomIdleMilliseconds.map(String.init) ?? "")]
+        ) { reply in
+            guard let seq = reply.integer else { throw RedisError.unexpectedReply("append: \(reply)") }
+            return .admitted(seq)
+        }
+        // `append` refuses nothing.
+        guard case .success(let comment) = outcome else { throw RedisError.unexpectedReply("append refused a comment") }
+        return comment
+    }
+
+    /// `RedisModeration.admit` for `user`'s post and, when it admits it, `append`, in one script
+    /// call (`RedisScripts.admitAndAppend`): the refusal (nothing recorded), or the stored comment.
+    /// Throws as `append` does.
+    func admitAndAppend(room: RoomID, unnumbered: ByteBuffer, user: String, styled: Bool) async throws -> Result<EncodedComment, DanmakuError> {
+        try await store(
+            room: room, unnumbered: unnumbered, script: RedisScripts.admitAndAppend,
+            keys: RedisKeys.admission(room, user: user) + RedisKeys(room).numbering,
+            arguments: [
+                styled ? "1" : "0", RESPArgument(bytes: unnumbered), RESPArgument(historyCapacity),
+                RESPArgument(roomIdleMilliseconds.map(String.init) ?? ""),
+            ],
+            read: AdmissionVerdict.init)
+    }
+
+    /// Runs `script`, which numbers and stores `unnumbered` or refuses it (`read` tells its reply:
+    /// the seq, or the refusal), with `WAIT` for `--bus-min-replicas` right behind it; a comment
+    /// the replicas did not confirm in time is withdrawn and the post fails.
+    private func store(
+        room: RoomID, unnumbered: ByteBuffer, script: String, keys: [String], arguments: [RESPArgument],
+        read: (RESPValue) throws -> AdmissionVerdict
+    ) async throws -> Result<EncodedComment, DanmakuError> {
         // A master promoted in a failover may lack a withdrawn comment and be behind on the room's
         // counter: the withdrawal raises it, and until it has, a new comment could take that seq.
         if withdrawals.arePending(in: room) {
             throw RedisError.unavailable("a comment of this room is still being withdrawn")
         }
-        let keys = RedisKeys(room)
         // WAIT right behind the script, on its connection: it counts the replicas that have
         // everything this connection wrote so far, this comment included.
         var wait: [RESPCommand] = []
@@ -176,11 +208,7 @@ public final class RedisBus: CommentBus, CommentLog {
         }
         let answers: [Result<RESPValue, any Error>]
         do {
-            answers = try await scripts.run(
-                RedisScripts.append, keys: keys.numbering,
-                arguments: [RESPArgument(bytes: unnumbered), RESPArgument(historyCapacity), RESPArgument(roomIdleMilliseconds.map(String.init) ?? "")],
-                on: redis, followedBy: wait
-            ).get()
+            answers = try await scripts.run(script, keys: keys, arguments: arguments, on: redis, followedBy: wait).get()
         } catch let error as RedisError where error.mayHaveRun {
             throw AppendOutcomeUnknown(error.description)
         }
@@ -190,7 +218,12 @@ public final class RedisBus: CommentBus, CommentLog {
         } catch let error as RedisError where error.mayHaveRun {
             throw AppendOutcomeUnknown(error.description)
         }
-        guard let seq = reply.integer, seq > 0 else { throw RedisError.unexpectedReply("append: \(reply)") }
+        let seq: Int64
+        switch try read(reply) {
+        case .refused(let refusal): return .failure(refusal)
+        case .admitted(let value): seq = value
+        }
+        guard seq > 0 else { throw RedisError.unexpectedReply("append: \(reply)") }
         let comment = EncodedComment(numbering: unnumbered, seq: UInt64(clamping: seq), room: room)
         if minReplicas > 0 {
             let confirmed = (try? answers[1].get())?.integer ?? 0
@@ -200,7 +233,7 @@ public final class RedisBus: CommentBus, CommentLog {
                 throw RedisError.unavailable("\(confirmed) of \(minReplicas) replicas confirmed the comment in time")
             }
         }
-        return comment
+        return .success(comment)
     }
 
     /// The bus's background work, as long as the bus runs (`RedisPart`, a `Service` of the

@@ -42,6 +42,17 @@ struct RedisKeys {
     /// snapshot's).
     var numbering: [String] { [seq, log, epoch, retractionCount, retractions, retractedBySeq] }
 
+    /// `RedisScripts.admit`'s keys for `user`'s post: the ban, the room's settings, the user's
+    /// last-post mark (slow mode), the room's token bucket.
+    static func admission(_ room: RoomID, user: String) -> [String] {
+        [ban(room, user: user), settings(room), lastPost(room, user: user), bucket(room)]
+    }
+
+    static func ban(_ room: RoomID, user: String) -> String { "danmaku:{\(room.value)}:ban:\(user)" }
+    static func settings(_ room: RoomID) -> String { "danmaku:{\(room.value)}:settings" }
+    static func lastPost(_ room: RoomID, user: String) -> String { "danmaku:{\(room.value)}:last:\(user)" }
+    static func bucket(_ room: RoomID) -> String { "danmaku:{\(room.value)}:bucket" }
+
     /// The retraction scripts' keys after the stream: counter, retraction stream, by seq.
     var retractionRecord: [String] { [retractionCount, retractions, retractedBySeq] }
 
@@ -58,20 +69,29 @@ enum RedisScripts {
     /// with id `seq-0` (so ids follow seqs) trimming to about ARGV[2] entries. A numbering that
     /// starts (seq 1, or a room from before epochs) gets an epoch, never the previous one; with
     /// ARGV[3] (ms) the room's keys expire that long after its last post. Returns the seq.
-    static let append = """
-        local seq = redis.call('INCR', KEYS[1])
-        if seq == 1 or redis.call('EXISTS', KEYS[3]) == 0 then
-            local time = redis.call('TIME')
-            local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-            local previous = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
-            redis.call('SET', KEYS[3], string.format('%d', math.max(now, previous + 1)))
+    static let append = appendFunction + "\n" + """
+        return append(KEYS, ARGV[1], ARGV[2], ARGV[3])
+        """
+
+    /// `append`'s body as a Lua function of the numbering's keys (`RedisKeys.numbering`), the
+    /// unnumbered JSON, the history's length and the idle lifetime: shared by `append` and
+    /// `admitAndAppend`.
+    static let appendFunction = """
+        local function append(keys, unnumbered, capacity, idle)
+            local seq = redis.call('INCR', keys[1])
+            if seq == 1 or redis.call('EXISTS', keys[3]) == 0 then
+                local time = redis.call('TIME')
+                local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+                local previous = tonumber(redis.call('GET', keys[3]) or '0') or 0
+                redis.call('SET', keys[3], string.format('%d', math.max(now, previous + 1)))
+            end
+            local json = '{"seq":' .. seq .. ',' .. string.sub(unnumbered, 2)
+            redis.call('XADD', keys[2], 'MAXLEN', '~', capacity, seq .. '-0', 'c', json)
+            if idle ~= '' then
+                for _, key in ipairs(keys) do redis.call('PEXPIRE', key, idle) end
+            end
+            return seq
         end
-        local json = '{"seq":' .. seq .. ',' .. string.sub(ARGV[1], 2)
-        redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'c', json)
-        if ARGV[3] ~= '' then
-            for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, ARGV[3]) end
-        end
-        return seq
         """
 
     /// May a user post? KEYS: ban key, settings hash, the user's last-post key, the room's token
@@ -83,41 +103,60 @@ enum RedisScripts {
     /// The settings are read with the bounds `RoomSettings` checks on the way in (a value outside
     /// them, NaN included, counts as unset, a slow mode is clamped), and every wait and lifetime
     /// is clamped to 30 days (`RetryAfter.maxSeconds`), so no answer or `PX` argument can overflow.
-    static let admit = """
-        local longest = \(RetryAfter.maxSeconds * 1000)
-        local ban = redis.call('PTTL', KEYS[1])
-        if ban > 0 then return {'banned', math.min(ban, longest)} end
-        local settings = redis.call('HMGET', KEYS[2], 'slow', 'rate', 'burst', 'styles')
-        if ARGV[1] == '1' and settings[4] == 'staff' then return {'style', 0} end
-        local slow = tonumber(settings[1] or '0') or 0
-        local rate = tonumber(settings[2] or '0') or 0
-        local burst = tonumber(settings[3] or '0') or 0
-        if not (slow > 0) then slow = 0 else slow = math.min(math.floor(slow), \(RoomSettings.maxSlowModeSeconds)) end
-        if not (rate >= \(RateLimit.minPerSecond) and rate <= \(RoomSettings.maxRoomRate.perSecond) and burst >= 1 and burst <= \(RoomSettings.maxRoomRate.burst)) then
-            rate = 0
+    static let admit = admitFunction + "\n" + """
+        return admit(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1])
+        """
+
+    /// `admit`'s body as a Lua function of its four keys and the styled flag: shared by `admit`
+    /// and `admitAndAppend`.
+    static let admitFunction = """
+        local function admit(banKey, settingsKey, lastKey, bucketKey, styled)
+            local longest = \(RetryAfter.maxSeconds * 1000)
+            local ban = redis.call('PTTL', banKey)
+            if ban > 0 then return {'banned', math.min(ban, longest)} end
+            local settings = redis.call('HMGET', settingsKey, 'slow', 'rate', 'burst', 'styles')
+            if styled == '1' and settings[4] == 'staff' then return {'style', 0} end
+            local slow = tonumber(settings[1] or '0') or 0
+            local rate = tonumber(settings[2] or '0') or 0
+            local burst = tonumber(settings[3] or '0') or 0
+            if not (slow > 0) then slow = 0 else slow = math.min(math.floor(slow), \(RoomSettings.maxSlowModeSeconds)) end
+            if not (rate >= \(RateLimit.minPerSecond) and rate <= \(RoomSettings.maxRoomRate.perSecond) and burst >= 1 and burst <= \(RoomSettings.maxRoomRate.burst)) then
+                rate = 0
+            end
+            if slow > 0 then
+                local left = redis.call('PTTL', lastKey)
+                if left > 0 then return {'slow', math.min(left, longest)} end
+            end
+            local tokens, now
+            if rate > 0 then
+                local time = redis.call('TIME')
+                now = tonumber(time[1]) + tonumber(time[2]) / 1000000
+                local bucket = redis.call('HMGET', bucketKey, 'tokens', 'ts')
+                tokens = tonumber(bucket[1] or '') or burst
+                if not (tokens >= 0) then tokens = 0 end
+                local since = tonumber(bucket[2] or '') or now
+                if not (since <= now) then since = now end
+                tokens = math.min(burst, tokens + (now - since) * rate)
+                if tokens < 1 then return {'rate', math.min(math.ceil((1 - tokens) / rate * 1000), longest)} end
+            end
+            if slow > 0 then redis.call('SET', lastKey, '1', 'PX', slow * 1000) end
+            if rate > 0 then
+                redis.call('HSET', bucketKey, 'tokens', tostring(tokens - 1), 'ts', tostring(now))
+                redis.call('PEXPIRE', bucketKey, math.min(math.ceil(burst / rate * 1000) + 1000, longest))
+            end
+            return {'ok', 0}
         end
-        if slow > 0 then
-            local left = redis.call('PTTL', KEYS[3])
-            if left > 0 then return {'slow', math.min(left, longest)} end
-        end
-        local tokens, now
-        if rate > 0 then
-            local time = redis.call('TIME')
-            now = tonumber(time[1]) + tonumber(time[2]) / 1000000
-            local bucket = redis.call('HMGET', KEYS[4], 'tokens', 'ts')
-            tokens = tonumber(bucket[1] or '') or burst
-            if not (tokens >= 0) then tokens = 0 end
-            local since = tonumber(bucket[2] or '') or now
-            if not (since <= now) then since = now end
-            tokens = math.min(burst, tokens + (now - since) * rate)
-            if tokens < 1 then return {'rate', math.min(math.ceil((1 - tokens) / rate * 1000), longest)} end
-        end
-        if slow > 0 then redis.call('SET', KEYS[3], '1', 'PX', slow * 1000) end
-        if rate > 0 then
-            redis.call('HSET', KEYS[4], 'tokens', tostring(tokens - 1), 'ts', tostring(now))
-            redis.call('PEXPIRE', KEYS[4], math.min(math.ceil(burst / rate * 1000) + 1000, longest))
-        end
-        return {'ok', 0}
+        """
+
+    /// `admit` and, when it says ok, `append`, in one call (one round trip a post instead of
+    /// two): KEYS[1...4] are admit's, the rest the numbering's (`RedisKeys.numbering`); ARGV[1] is
+    /// admit's, ARGV[2...4] append's. Returns admit's refusal (nothing recorded), or {'ok', seq}.
+    static let admitAndAppend = admitFunction + "\n" + appendFunction + "\n" + """
+        local verdict = admit(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1])
+        if verdict[1] ~= 'ok' then return verdict end
+        local numbering = {}
+        for index = 5, #KEYS do numbering[#numbering + 1] = KEYS[index] end
+        return {'ok', append(numbering, ARGV[2], ARGV[3], ARGV[4])}
         """
 
     /// Undoes an `admit` that said ok: KEYS are the settings hash, the user's last-post key and

@@ -3,6 +3,7 @@
 import DanmakuBus
 import DanmakuCore
 import DanmakuRedis
+import NIOCore
 
 /// Bans and room settings in Redis, so that every logic node enforces the same ones.
 ///
@@ -15,10 +16,10 @@ public final class RedisModeration: ModerationStore {
         self.bus = bus
     }
 
-    private static func banKey(_ room: RoomID, _ user: String) -> String { "danmaku:{\(room.value)}:ban:\(user)" }
-    private static func settingsKey(_ room: RoomID) -> String { "danmaku:{\(room.value)}:settings" }
-    private static func lastPostKey(_ room: RoomID, _ user: String) -> String { "danmaku:{\(room.value)}:last:\(user)" }
-    private static func bucketKey(_ room: RoomID) -> String { "danmaku:{\(room.value)}:bucket" }
+    private static func banKey(_ room: RoomID, _ user: String) -> String { RedisKeys.ban(room, user: user) }
+    private static func settingsKey(_ room: RoomID) -> String { RedisKeys.settings(room) }
+    private static func lastPostKey(_ room: RoomID, _ user: String) -> String { RedisKeys.lastPost(room, user: user) }
+    private static func bucketKey(_ room: RoomID) -> String { RedisKeys.bucket(room) }
 
     public func ban(user: String, room: RoomID, seconds: Int) async throws {
         let key = Self.banKey(room, user)
@@ -95,19 +96,43 @@ public final class RedisModeration: ModerationStore {
 
     public func admit(user: String, room: RoomID, styled: Bool) async throws -> DanmakuError? {
         let reply = try await bus.scripts.run(
-            RedisScripts.admit, keys: [Self.banKey(room, user), Self.settingsKey(room), Self.lastPostKey(room, user), Self.bucketKey(room)],
-            arguments: [styled ? "1" : "0"], on: bus.redis
+            RedisScripts.admit, keys: RedisKeys.admission(room, user: user), arguments: [styled ? "1" : "0"], on: bus.redis
         ).get()
-        guard let parts = reply.array, parts.count == 2, let verdict = parts[0].string, let milliseconds = parts[1].integer else {
+        switch try AdmissionVerdict(reply) {
+        case .admitted: return nil
+        case .refused(let refusal): return refusal
+        }
+    }
+}
+
+extension RedisModeration: AppendingModeration {
+    public func isKept(with log: any CommentLog) -> Bool {
+        (log as? RedisBus) === bus
+    }
+
+    public func admitAndAppend(user: String, room: RoomID, styled: Bool, unnumbered: ByteBuffer) async throws -> Result<EncodedComment, DanmakuError> {
+        try await bus.admitAndAppend(room: room, unnumbered: unnumbered, user: user, styled: styled)
+    }
+}
+
+/// What `RedisScripts.admit` answers (`{verdict, ms}`), and `admitAndAppend` when it refuses.
+enum AdmissionVerdict {
+    case admitted(Int64)
+    case refused(DanmakuError)
+
+    /// Reads `{'ok', value}` or a refusal with its wait in ms; throws on anything else.
+    init(_ reply: RESPValue) throws {
+        guard let parts = reply.array, parts.count == 2, let verdict = parts[0].string, let value = parts[1].integer else {
             throw RedisError.unexpectedReply("admit: \(reply)")
         }
-        let seconds = RetryAfter.seconds(milliseconds: milliseconds)
+        let seconds = RetryAfter.seconds(milliseconds: value)
         switch verdict {
-        case "banned": return .banned(retryAfter: seconds)
-        case "style": return .styleNotAllowed
-        case "slow": return .slowMode(retryAfter: seconds)
-        case "rate": return .rateLimited(scope: "room", retryAfter: seconds)
-        default: return nil
+        case "ok": self = .admitted(value)
+        case "banned": self = .refused(.banned(retryAfter: seconds))
+        case "style": self = .refused(.styleNotAllowed)
+        case "slow": self = .refused(.slowMode(retryAfter: seconds))
+        case "rate": self = .refused(.rateLimited(scope: "room", retryAfter: seconds))
+        default: throw RedisError.unexpectedReply("admit: \(reply)")
         }
     }
 }

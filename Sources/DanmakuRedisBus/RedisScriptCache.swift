@@ -11,7 +11,7 @@ final class RedisScriptCache: Sendable {
 
     func load(on connection: RedisConnection) -> EventLoopFuture<Void> {
         let scripts = [
-            RedisScripts.append, RedisScripts.snapshot, RedisScripts.admit, RedisScripts.retract, RedisScripts.withdraw, RedisScripts.recordLost, RedisScripts.like,
+            RedisScripts.append, RedisScripts.snapshot, RedisScripts.admit, RedisScripts.admitAndAppend, RedisScripts.retract, RedisScripts.withdraw, RedisScripts.recordLost, RedisScripts.like,
             RedisScripts.addVideoComments, RedisScripts.videoSegment, RedisScripts.videoComment, RedisScripts.likeVideoComment,
             RedisScripts.removeVideoComment, RedisScripts.fileReport, RedisScripts.hideReported, RedisScripts.resolveReported, RedisScripts.forgetLostReported,
         ]
