@@ -103,6 +103,19 @@ public struct RetractedComment: Sendable, Equatable {
 /// An append whose outcome is unknown: the store may have run it (its answer was lost or came
 /// too late). The comment may be in history; whoever asked must not take back what admitting it
 /// counted against a retry (the duplicate window), or a retry would store it twice.
+/// A step that admitted a post and stored it, then took it back (its replicas did not confirm it
+/// in time: `AppendingModeration.admitAndAppend`): what admitting it counted was counted, and may
+/// be given back; the post was not kept.
+public struct AdmittedThenWithdrawn: Error, CustomStringConvertible {
+    public let reason: String
+
+    public init(_ reason: String) {
+        self.reason = reason
+    }
+
+    public var description: String { reason }
+}
+
 public struct AppendOutcomeUnknown: Error, CustomStringConvertible {
     /// What went wrong, for the log.
     public var reason: String

@@ -132,8 +132,9 @@ struct CommentAdmission: Sendable {
 
     /// `admit` with the store's checks and the append in one step (`appending`): the checks in
     /// memory and the weight first, then `record` of what they made, appended if the store admits
-    /// it. Answers what was stored, or why not (with what admitting it counted given back as
-    /// `CommentPosting` gives it back when a separate append fails).
+    /// it. Answers what was stored, or why not; the store's counts are given back only for a post
+    /// it admitted and then withdrew (`AdmittedThenWithdrawn`), as after a separate append that
+    /// failed, never when whether it admitted the post is not known.
     func admitAndAppend(
         room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String, appending: any AppendingModeration,
         record: (Admitted) -> ByteBuffer
@@ -160,8 +161,11 @@ struct CommentAdmission: Sendable {
         let unnumbered = record(admitted)
         let styled = Self.styled(screened, by: author)
         do {
-            let outcome = try await TracedSteps.step("danmaku.store") { _ in
-                try await appending.admitAndAppend(user: author.id, room: room, styled: styled, unnumbered: unnumbered)
+            // One span for the one step (on Redis `danmaku.admit` and `danmaku.store` are one call).
+            let outcome = try await TracedSteps.step("danmaku.store") { span in
+                let outcome = try await appending.admitAndAppend(user: author.id, room: room, styled: styled, unnumbered: unnumbered)
+                if case .success(let stored) = outcome { span.attributes["danmaku.seq"] = Int(clamping: stored.seq) }
+                return outcome
             }
             switch outcome {
             case .success(let stored):
@@ -171,13 +175,22 @@ struct CommentAdmission: Sendable {
                 if refused == .styleNotAllowed { duplicates.forget(user: author.id, normalizedText: normalized) }
                 return .failure(.notStored(refused))
             }
+        } catch let error as AdmittedThenWithdrawn {
+            // Admitted, stored, then taken back: what admitting it counted is given back, as after
+            // a separate append that failed.
+            await refund()
+            return .failure(.notStored(.busUnavailable(error.description)))
         } catch let error as AppendOutcomeUnknown {
-            await refundKeepingDuplicate()
+            // Whether the store admitted it (and counted it) or refused it is not known: its marks
+            // stay (a slow-mode mark of an earlier post must not be lifted by a refusal whose
+            // answer was lost), and so does the duplicate mark of a post that may be stored.
+            limiter.refund(keys: keys)
             return .failure(.mayBeStored(.storeOutcomeUnknown(error.description)))
         } catch {
-            // The step failed before or after its admission was recorded; given back as if after
-            // (at worst a slow-mode mark lifted early and a room token returned that was not taken).
-            await refund()
+            // Not run, or failed before it answered: nothing of the store's is given back, as when
+            // a separate admission failed.
+            limiter.refund(keys: keys)
+            duplicates.forget(user: author.id, normalizedText: normalized)
             return .failure(.notStored(.busUnavailable(String(describing: error))))
         }
     }

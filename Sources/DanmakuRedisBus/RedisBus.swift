@@ -183,7 +183,7 @@ public final class RedisBus: CommentBus, CommentLog {
                 styled ? "1" : "0", RESPArgument(bytes: unnumbered), RESPArgument(historyCapacity),
                 RESPArgument(roomIdleMilliseconds.map(String.init) ?? ""),
             ],
-            read: AdmissionVerdict.init)
+            read: AdmissionVerdict.init, withdrawn: { AdmittedThenWithdrawn($0) })
     }
 
     /// Runs `script`, which numbers and stores `unnumbered` or refuses it (`read` tells its reply:
@@ -191,7 +191,7 @@ public final class RedisBus: CommentBus, CommentLog {
     /// the replicas did not confirm in time is withdrawn and the post fails.
     private func store(
         room: RoomID, unnumbered: ByteBuffer, script: String, keys: [String], arguments: [RESPArgument],
-        read: (RESPValue) throws -> AdmissionVerdict
+        read: (RESPValue) throws -> AdmissionVerdict, withdrawn: (String) -> any Error = { RedisError.unavailable($0) }
     ) async throws -> Result<EncodedComment, DanmakuError> {
         // A master promoted in a failover may lack a withdrawn comment and be behind on the room's
         // counter: the withdrawal raises it, and until it has, a new comment could take that seq.
@@ -230,7 +230,7 @@ public final class RedisBus: CommentBus, CommentLog {
             if confirmed < minReplicas {
                 metrics.unreplicated.increment()
                 await withdrawals.withdraw(comment, attempt: tryToWithdraw)
-                throw RedisError.unavailable("\(confirmed) of \(minReplicas) replicas confirmed the comment in time")
+                throw withdrawn("\(confirmed) of \(minReplicas) replicas confirmed the comment in time")
             }
         }
         return .success(comment)
