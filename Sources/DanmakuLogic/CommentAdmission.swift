@@ -100,6 +100,20 @@ struct CommentAdmission: Sendable {
         case .success(let value): screened = value
         case .failure(let error): return .failure(error)
         }
+        let store: Result<DanmakuError?, any Error>
+        do {
+            let styled = Self.styled(screened, by: author)
+            store = .success(try await TracedSteps.step("danmaku.admit") { _ in try await moderation.admit(user: author.id, room: room, styled: styled) })
+        } catch {
+            store = .failure(error)
+        }
+        return settle(screened, store: store, room: room, author: author).map { weight in
+            makeAdmitted(screened, weight: weight, room: room, author: author)
+        }
+    }
+
+    /// A screened post as admitted with `weight`, with what giving back its counts takes.
+    private func makeAdmitted(_ screened: Screened, weight: Int, room: RoomID, author: CommentAuthor) -> Admitted {
         let (keys, normalized) = (screened.keys, screened.normalized)
         let refundKeepingDuplicate: @Sendable () async -> Void = { [limiter, moderation] in
             limiter.refund(keys: keys)
@@ -109,18 +123,9 @@ struct CommentAdmission: Sendable {
             await refundKeepingDuplicate()
             duplicates.forget(user: author.id, normalizedText: normalized)
         }
-        let store: Result<DanmakuError?, any Error>
-        do {
-            let styled = Self.styled(screened, by: author)
-            store = .success(try await TracedSteps.step("danmaku.admit") { _ in try await moderation.admit(user: author.id, room: room, styled: styled) })
-        } catch {
-            store = .failure(error)
-        }
-        return settle(screened, store: store, room: room, author: author).map { weight in
-            Admitted(
-                draft: screened.draft, text: screened.text, now: screened.now, weight: weight, refund: refund,
-                refundKeepingDuplicate: refundKeepingDuplicate)
-        }
+        return Admitted(
+            draft: screened.draft, text: screened.text, now: screened.now, weight: weight, refund: refund,
+            refundKeepingDuplicate: refundKeepingDuplicate)
     }
 
     /// The moderation store, when it checks a post and appends it to `log` in one step
@@ -145,19 +150,9 @@ struct CommentAdmission: Sendable {
         case .failure(let error): return .failure(.notStored(error))
         }
         let (keys, normalized) = (screened.keys, screened.normalized)
-        let refundKeepingDuplicate: @Sendable () async -> Void = { [limiter, moderation] in
-            limiter.refund(keys: keys)
-            await moderation.refund(user: author.id, room: room)
-        }
-        let refund: @Sendable () async -> Void = { [duplicates] in
-            await refundKeepingDuplicate()
-            duplicates.forget(user: author.id, normalizedText: normalized)
-        }
         // Weighed before the store admits it (`settle` weighs after): the record carries its weight.
         let weight = CommentWeight.accepted(author: author, penalty: records.penalty(of: author.id, room: room, now: screened.now))
-        let admitted = Admitted(
-            draft: screened.draft, text: screened.text, now: screened.now, weight: weight, refund: refund,
-            refundKeepingDuplicate: refundKeepingDuplicate)
+        let admitted = makeAdmitted(screened, weight: weight, room: room, author: author)
         let unnumbered = record(admitted)
         let styled = Self.styled(screened, by: author)
         do {
@@ -178,7 +173,7 @@ struct CommentAdmission: Sendable {
         } catch let error as AdmittedThenWithdrawn {
             // Admitted, stored, then taken back: what admitting it counted is given back, as after
             // a separate append that failed.
-            await refund()
+            await admitted.refund()
             return .failure(.notStored(.busUnavailable(error.description)))
         } catch let error as AppendOutcomeUnknown {
             // Whether the store admitted it (and counted it) or refused it is not known: its marks
