@@ -9,11 +9,22 @@ import NIOCore
 /// Meanwhile they keep whatever the room flushes, and note the retractions it tells; once the
 /// snapshot arrives, each is sent what it missed (`catchUp`) before it goes live.
 ///
+/// Viewers that would read the same history (`HistoryRead`: the same `since` and epoch) share
+/// one read: a connect storm, or a killed node's viewers coming back at once, asks the history
+/// store once per resume point rather than once per viewer, which a remote store could not
+/// answer within its timeout. A read serves only viewers that were waiting when it was issued
+/// (`startRead`): one that came later may have missed a flush the read does not cover, so it
+/// waits for the next read of its kind, issued as the one in flight ends.
+///
 /// Owned by a `LoopRoom`, touched only on its shard's loop, never locked.
 final class Joiners {
     private let room: RoomID
-    /// The viewers waiting, in the order they came.
-    private var waiting: [RoomSubscription] = []
+    /// The viewers waiting, by identity (a storm's worth come and go: O(1) either way).
+    private var waiting: [ObjectIdentifier: RoomSubscription] = [:]
+    /// Viewers waiting for a read of their kind to be issued; some may have left since.
+    private var unread: [HistoryRead: [RoomSubscription]] = [:]
+    /// The kinds of read on their way.
+    private var reading: Set<HistoryRead> = []
 
     init(room: RoomID) {
         self.room = room
@@ -23,20 +34,34 @@ final class Joiners {
     var isEmpty: Bool { waiting.isEmpty }
 
     func add(_ viewer: RoomSubscription) {
-        waiting.append(viewer)
+        waiting[ObjectIdentifier(viewer)] = viewer
+        unread[viewer.historyRead, default: []].append(viewer)
     }
 
     /// Takes `viewer` out; false when it was not waiting.
     @discardableResult
     func remove(_ viewer: RoomSubscription) -> Bool {
-        guard let index = waiting.firstIndex(where: { $0 === viewer }) else { return false }
-        waiting.remove(at: index)
-        return true
+        waiting.removeValue(forKey: ObjectIdentifier(viewer)) != nil
+    }
+
+    /// The viewers a read of `kind` issued now serves, and that read marked as on its way; nil
+    /// when one of that kind is already on its way (they wait for it to end) or none waits.
+    func startRead(_ kind: HistoryRead) -> [RoomSubscription]? {
+        guard !reading.contains(kind), let group = unread.removeValue(forKey: kind) else { return nil }
+        let stillWaiting = group.filter { waiting[ObjectIdentifier($0)] != nil }
+        guard !stillWaiting.isEmpty else { return nil }
+        reading.insert(kind)
+        return stillWaiting
+    }
+
+    /// The read of `kind` ended (answered or failed): the next of that kind may be issued.
+    func endRead(_ kind: HistoryRead) {
+        reading.remove(kind)
     }
 
     /// Each keeps the whole batch (their history catch-up is not budgeted).
     func buffer(_ pending: [EncodedComment]) {
-        for subscription in waiting where !subscription.bufferWhileJoining(pending) {
+        for subscription in waiting.values where !subscription.bufferWhileJoining(pending) {
             // A snapshot this late means the history store is in trouble; let the viewer resume.
             subscription.viewer.close(code: .unexpectedServerError, reason: "history too slow")
         }
@@ -45,12 +70,12 @@ final class Joiners {
     /// A comment was taken back: each is told once its history is sent (the history, or what was
     /// flushed to it meanwhile, may hold the comment): told now, it would get the comment after.
     func noteRetraction(_ retracted: RetractedComment) {
-        for subscription in waiting { subscription.noteRetractionWhileJoining(retracted) }
+        for subscription in waiting.values { subscription.noteRetractionWhileJoining(retracted) }
     }
 
     /// Sends `frame` to every viewer waiting.
     func send(_ frame: ByteBuffer) {
-        for subscription in waiting { subscription.viewer.send(frame) }
+        for subscription in waiting.values { subscription.viewer.send(frame) }
     }
 
     /// Sends `viewer`, whose `snapshot` arrived (read after `since`), its `hello`, the history it
@@ -98,4 +123,13 @@ final class Joiners {
         let seqs = Set(retracted.map(\.seq))
         return comments.filter { !seqs.contains($0.seq) || !$0.isAmong(retracted) }
     }
+}
+
+/// What a joining viewer's history read asks for: the viewers of a room on one loop that ask
+/// the same share one read (`Joiners.startRead`).
+struct HistoryRead: Hashable {
+    /// The viewer's resume point (nil: a first join, which needs only where the room stands).
+    var since: UInt64?
+    /// The epoch `since` belongs to, as the viewer said.
+    var epoch: Int64?
 }

@@ -125,10 +125,18 @@ final class PushShard {
             metrics.rooms.increment()
         }
         room.joiners.add(viewer)
-        let roomID = viewer.room
-        let (requestedSince, epoch) = (viewer.since, viewer.epoch)
+        readHistory(viewer.historyRead, for: room)
+    }
+
+    /// Reads the history the room's joiners of `kind` wait for, once for all of them, and
+    /// activates each with it; when a read of that kind is already on its way, the newcomers
+    /// wait for it to end and get the next (`Joiners.startRead`).
+    private func readHistory(_ kind: HistoryRead, for room: LoopRoom) {
+        guard let group = room.joiners.startRead(kind) else { return }
+        let roomID = room.id
+        let (requestedSince, epoch) = (kind.since, kind.epoch)
         let log = hub.log
-        // Attaching is idempotent; every joiner waits until the room's subscription is live, so
+        // Attaching is idempotent; every read waits until the room's subscription is live, so
         // whatever is published after its snapshot is read is sure to reach this loop.
         hub.attach(roomID, shard: index).flatMap { [eventLoop] in
             log.snapshot(room: roomID, since: requestedSince, limit: requestedSince == nil ? 0 : Int.max, retracted: true, on: eventLoop)
@@ -138,20 +146,30 @@ final class PushShard {
             guard let epoch, epoch != 0, requestedSince != nil, epoch != snapshot.epoch else { return eventLoop.makeSucceededFuture((snapshot, requestedSince)) }
             return log.snapshot(room: roomID, since: 0, limit: Int.max, on: eventLoop).map { ($0, 0) }
         }.assumeIsolated().whenComplete { [self] result in
-            guard rooms[roomID] === room, viewer.isJoining else { return }
+            room.joiners.endRead(kind)
+            guard rooms[roomID] === room else { return }
             // The settings as read when the room was attached (another loop may have attached it).
             room.apply(hub.policy(roomID), now: eventLoop.now)
             switch result {
             case .success(let (snapshot, since)):
                 let window = room.window
                 let online = max(hub.online.count(roomID), room.viewerCount)
-                if room.activate(viewer, snapshot: snapshot, since: since, window: window, online: online, now: eventLoop.now, allocator: allocator) {
-                    markDirty(room)
+                var becameReady = false
+                for viewer in group where viewer.isJoining {
+                    if room.activate(viewer, snapshot: snapshot, since: since, window: window, online: online, now: eventLoop.now, allocator: allocator) {
+                        becameReady = true
+                    }
                 }
+                if becameReady { markDirty(room) }
             case .failure(let error):
-                hub.logger.warning("history unavailable", metadata: ["room": "\(roomID)", "error": "\(error)"])
-                viewer.viewer.close(code: .unexpectedServerError, reason: "history unavailable")
+                let joining = group.filter(\.isJoining)
+                if !joining.isEmpty {
+                    hub.logger.warning("history unavailable", metadata: ["room": "\(roomID)", "viewers": "\(joining.count)", "error": "\(error)"])
+                }
+                for viewer in joining { viewer.viewer.close(code: .unexpectedServerError, reason: "history unavailable") }
             }
+            // Those that came while this read was on its way.
+            readHistory(kind, for: room)
         }
     }
 

@@ -38,6 +38,9 @@ final class RoomSubscription {
 
     var isJoining: Bool { joiningBuffer != nil }
 
+    /// The history read this viewer joins with; viewers asking the same share one.
+    var historyRead: HistoryRead { HistoryRead(since: since, epoch: epoch) }
+
     /// Keeps comments flushed while the snapshot is read, so none fall between snapshot and live.
     /// False when the buffer grew past reason (the history store is in trouble).
     func bufferWhileJoining(_ comments: [EncodedComment]) -> Bool {

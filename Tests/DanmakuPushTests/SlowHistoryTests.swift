@@ -31,7 +31,8 @@ extension SlowHistoryTests {
         loop.run()
         let room = RoomID("slow")!
         let staying = try ViewerHarness.viewerChannel(loop: loop, room: room, hub: hub)
-        var leaving: EmbeddedChannel? = try ViewerHarness.viewerChannel(loop: loop, room: room, hub: hub)
+        // A resume: a read of its own, on its way beside the first one.
+        var leaving: EmbeddedChannel? = try ViewerHarness.viewerChannel(loop: loop, room: room, since: 0, hub: hub)
         loop.run()
         #expect(log.pending.count == 2)
         weak var leftHandler = try leaving?.pipeline.syncOperations.handler(type: ViewerHandler.self)
@@ -49,5 +50,65 @@ extension SlowHistoryTests {
         }
         #expect(sawClose)
         _ = try? staying.finish()
+    }
+}
+
+extension SlowHistoryTests {
+    /// A connect storm asks the history store once per resume point, not once per viewer. A
+    /// viewer that comes while a read is on its way waits for the next read of its kind: the
+    /// read on its way may not cover a comment flushed before the viewer came (here seq 4), which
+    /// the viewer never buffered. Every viewer gets exactly what it missed, once.
+    @Test func viewersJoiningTogetherShareOneHistoryRead() async throws {
+        let race = JoinRace()
+        let (loop, log, harness) = (race.loop, race.log, ViewerHarness())
+        for id in 1...3 { try await race.post(id) }
+
+        let first = try race.connect(since: 1)
+        let deliverFirst = try log.readOldest(on: loop)        // read at lastSeq 3…
+        try await race.post(4)
+        loop.advanceTime(by: .milliseconds(10))                // …4 is flushed, the first buffers it…
+        let resuming = try (0..<20).map { _ in try race.connect(since: 1) }
+        #expect(log.pending.isEmpty, "the resumes that came later wait for the read on its way")
+        let fresh = try (0..<5).map { _ in try race.connect() }
+        #expect(log.pending.count == 1, "one read for the first of the first joins; the four after it wait")
+        deliverFirst()
+        #expect(log.pending.count == 2, "then one read for the twenty resumes")
+        try log.readOldest(on: loop)()
+        #expect(log.pending.count == 2, "and one for the four first joins")
+        try log.readOldest(on: loop)()
+        try log.readOldest(on: loop)()
+        #expect(log.pending.isEmpty, "four reads for 26 viewers")
+        try await race.post(5)
+        loop.advanceTime(by: .milliseconds(10))
+
+        func shown(_ channel: EmbeddedChannel) throws -> [UInt64] {
+            try harness.frames(channel).filter { try json($0)["type"] as? String == "comments" }.flatMap(seqs)
+        }
+        #expect(try shown(first) == [2, 3, 4, 5])
+        for viewer in resuming { #expect(try shown(viewer) == [2, 3, 4, 5]) }
+        for viewer in fresh { #expect(try shown(viewer) == [5]) }
+    }
+
+    /// A viewer that left while waiting for a shared read is not activated by it, and the others
+    /// are; a failed shared read closes every viewer it served, and the next waits its turn.
+    @Test func aSharedReadSkipsViewersThatLeftAndAFailedOneClosesThoseItServed() async throws {
+        let race = JoinRace()
+        let (loop, log, harness) = (race.loop, race.log, ViewerHarness())
+        try await race.post(1)
+        let opener = try race.connect(since: 0)
+        let deliverOpener = try log.readOldest(on: loop)
+        let staying = try race.connect(since: 0)
+        let leaving = try race.connect(since: 0)
+        _ = try leaving.finish()
+        deliverOpener()
+        #expect(log.pending.count == 1, "one read for the viewer still waiting")
+        log.failAll()
+        loop.run()
+        let closed = try harness.frames(staying).contains { $0.opcode == 0x8 }
+        #expect(closed, "its history could not be read: it is closed to resume elsewhere")
+        #expect(try harness.frames(opener).contains { try $0.opcode == 0x1 && json($0)["type"] as? String == "comments" })
+        let again = try race.connect(since: 0)
+        try log.readOldest(on: loop)()
+        #expect(try harness.frames(again).contains { try $0.opcode == 0x1 && json($0)["type"] as? String == "comments" })
     }
 }
