@@ -18,6 +18,10 @@ import Darwin
 /// limit cannot open a Redis connection, a file, or the `/proc` entry libdispatch's worker
 /// monitor reads, and libdispatch crashes the process when that open fails. Connections past
 /// the cap are answered `503 node_full` and closed, from the descriptors kept in reserve.
+///
+/// A few of those reserved descriptors serve operators: a full node still answers its health
+/// checks and metrics scrapes (`acquireOperatorSlot`), which is when they matter most: a probe
+/// refused would restart a healthy node, and a scrape refused would hide why it is full.
 public final class ConnectionLimiter: Sendable {
     /// Most open connections per address; 0 means no limit.
     public let maxPerAddress: Int
@@ -25,11 +29,16 @@ public final class ConnectionLimiter: Sendable {
     public let maxTotal: Int
     private let open = Mutex<[String: Int]>([:])
     private let total = Atomic<Int>(0)
+    private let operatorTotal = Atomic<Int>(0)
 
     /// Descriptors kept for everything but client connections: Redis connections, the archive's
     /// files, each event loop's own, libdispatch's reads of `/proc`, and the connection being
     /// refused.
     public static let reservedDescriptors = 256
+
+    /// Connections a full node still takes, out of `reservedDescriptors`, for operators'
+    /// requests only (`/healthz`, `/readyz`, `/metrics`; anything else gets `503 node_full`).
+    public static let operatorConnections = 16
 
     /// - Parameter maxTotal: nil for the process's open-files limit less `reservedDescriptors`.
     public init(maxPerAddress: Int, maxTotal: Int? = nil) {
@@ -65,8 +74,27 @@ public final class ConnectionLimiter: Sendable {
         total.subtract(1, ordering: .relaxed)
     }
 
+    /// Counts a connection of a full node (`acquireNodeSlot` refused it) that may serve operators'
+    /// requests only; false when the operators' few are taken too. Released with
+    /// `releaseOperatorSlot`.
+    public func acquireOperatorSlot() -> Bool {
+        while true {
+            let current = operatorTotal.load(ordering: .relaxed)
+            guard current < Self.operatorConnections else { return false }
+            if operatorTotal.compareExchange(expected: current, desired: current + 1, ordering: .relaxed).exchanged { return true }
+        }
+    }
+
+    /// Forgets a connection counted by `acquireOperatorSlot`.
+    public func releaseOperatorSlot() {
+        operatorTotal.subtract(1, ordering: .relaxed)
+    }
+
     /// Connections counted on the node (for tests and metrics).
     public var nodeCount: Int { total.load(ordering: .relaxed) }
+
+    /// Connections of a full node kept for operators (for tests).
+    public var operatorCount: Int { operatorTotal.load(ordering: .relaxed) }
 
     /// Counts a new connection from `address`; false (and nothing counted) when it is over the cap.
     public func acquire(_ address: String) -> Bool {

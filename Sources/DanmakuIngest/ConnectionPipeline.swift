@@ -38,7 +38,7 @@ public enum ConnectionPipeline {
             shouldUpgrade: { channel, head in
                 // Refusing (nil) passes the request on to the HTTP handler, which explains why.
                 let target = RequestTarget(uri: head.uri)
-                guard hub != nil, APIRouter.standard.webSocketRoom(method: head.method, path: target.path) != nil, case .success = target.since, case .success = target.epoch,
+                guard hub != nil, !api.operatorRequestsOnly, APIRouter.standard.webSocketRoom(method: head.method, path: target.path) != nil, case .success = target.since, case .success = target.epoch,
                       case .success = target.wireFormat,
                       RequestHeaders.isValidWebSocketKey(head.headers) else {
                     return channel.eventLoop.makeSucceededFuture(nil)

@@ -51,6 +51,10 @@ public struct IngestConfiguration: Sendable {
     public var servesViewers = true
     /// This node's name, as the dashboard shows it.
     public var nodeName = ""
+    /// Whether this connection came past the node's cap, from the few kept for operators
+    /// (`ConnectionLimiter.acquireOperatorSlot`): it is answered health checks and metrics only,
+    /// anything else `503 node_full`, and never becomes a viewer's.
+    public var operatorRequestsOnly = false
 
     public init() {}
 }

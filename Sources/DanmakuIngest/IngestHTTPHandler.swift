@@ -83,6 +83,9 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             (endpoint, path) = (found, values)
         }
         if let missing = missingRole(endpoint.role) { return respond(context: context, error: .roleNotServed(missing), keepAlive: keepAlive) }
+        if configuration.operatorRequestsOnly, !endpoint.servesFullNodes {
+            return respond(context: context, error: ConnectionRefusal.nodeFull, keepAlive: false)
+        }
         let address = clientAddress(context: context, head: head)
         if endpoint.readsStore, let spent = node.logic.reads.admit(clientAddress: address) {
             return respond(context: context, error: spent, keepAlive: keepAlive)

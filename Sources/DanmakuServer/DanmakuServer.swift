@@ -255,15 +255,22 @@ extension DanmakuServer {
                 channel.eventLoop.makeCompletedFuture {
                     // The node's cap first: a process out of descriptors cannot reach Redis, and
                     // libdispatch ends it when its own open fails.
-                    guard connections.acquireNodeSlot() else {
+                    // A full node keeps a few connections for health checks and metrics scrapes.
+                    let operatorsOnly: Bool
+                    if connections.acquireNodeSlot() {
+                        operatorsOnly = false
+                    } else if connections.acquireOperatorSlot() {
+                        operatorsOnly = true
+                    } else {
                         try channel.pipeline.syncOperations.addHandler(ConnectionRefusal(ConnectionRefusal.nodeFull))
                         return
                     }
+                    let releaseSlot = operatorsOnly ? connections.releaseOperatorSlot : connections.releaseNodeSlot
                     let addresses = configuration.ingest.clientAddress
                     // A trusted proxy carries many clients: its connections are not capped as one's.
                     let address = addresses.isTrustedProxy(channel.remoteAddress) ? nil : addresses.key(peer: channel.remoteAddress)
                     if let address, !connections.acquire(address) {
-                        connections.releaseNodeSlot()
+                        releaseSlot()
                         try channel.pipeline.syncOperations.addHandler(ConnectionRefusal())
                         return
                     }
@@ -271,10 +278,11 @@ extension DanmakuServer {
                     openConnections.increment()
                     channel.closeFuture.whenComplete { _ in
                         if let address { connections.release(address) }
-                        connections.releaseNodeSlot()
+                        releaseSlot()
                         openConnections.decrement()
                     }
                     var api = configuration.ingest
+                    api.operatorRequestsOnly = operatorsOnly
                     api.acceptsPosts = configuration.roles.contains(.api)
                     api.servesViewers = hub != nil
                     api.nodeName = configuration.push.nodeName

@@ -171,23 +171,50 @@ import Testing
     @Test func connectionsPastTheNodesCapGet503AndTheNodeKeepsServing() async throws {
         // The node's cap holds whatever the addresses: past it a connection is answered
         // `503 node_full` and closed, so the process never runs out of descriptors (a process at
-        // its open-files limit cannot reach Redis, and libdispatch ends it).
+        // its open-files limit cannot reach Redis, and libdispatch ends it). A few connections
+        // past the cap serve health checks and metrics only.
         try await withServer({ $0.ingest.maxConnections = 4; $0.ingest.maxConnectionsPerAddress = 0 }) { server, port in
             #expect(server.connections.maxTotal == 4)
             var viewers: [TestViewer] = []
             for _ in 0..<4 { viewers.append(try await TestViewer.join(port: port, room: "full")) }
+            // A full node still answers its probes and scrapes…
+            #expect(try await httpRequest(port: port, method: "GET", path: "/healthz").status == 200)
+            #expect(try await httpRequest(port: port, method: "GET", path: "/readyz").status == 200)
+            let metrics = try await httpRequest(port: port, method: "GET", path: "/metrics")
+            #expect(metrics.status == 200)
+            #expect(String(decoding: metrics.body, as: UTF8.self).contains("danmaku_connections"))
+            // …and nothing else: not a viewer, not a post.
+            for request in [
+                "GET /v1/rooms/full/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+                "POST /v1/rooms/full/comments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{\"text\":\"a\"}",
+                "GET /v1/rooms/full/events HTTP/1.1\r\nHost: x\r\n\r\n",
+            ] {
+                let turnedAway = try await TestConnection.connect(port: port)
+                try await turnedAway.send(request)
+                try await turnedAway.waitForClose()
+                let reply = try #require(HTTPReply.parse(turnedAway.input.value.bytes)?.reply)
+                #expect(reply.status == 503)
+                #expect(reply.errorCode == "node_full")
+            }
+            // The operators' connections are few: held open, the next is refused as it opens.
+            var held: [TestConnection] = []
+            for _ in 0..<ConnectionLimiter.operatorConnections { held.append(try await TestConnection.connect(port: port)) }
+            try await waitUntil { server.connections.operatorCount == ConnectionLimiter.operatorConnections }
             let refused = try await TestConnection.connect(port: port)
             try await refused.waitForClose()
             let reply = try #require(HTTPReply.parse(refused.input.value.bytes)?.reply)
             #expect(reply.status == 503)
             #expect(reply.errorCode == "node_full")
             #expect(reply.headers["retry-after"] == "1")
+            for connection in held { await connection.close() }
             for viewer in viewers { #expect(!viewer.observed.value.closed) }
             // A closed connection frees its place, and the refused one took none.
             await viewers[0].close()
             try await waitUntil { server.connections.nodeCount < 4 }
             #expect(server.connections.nodeCount == 3)
-            #expect(try await httpRequest(port: port, method: "GET", path: "/healthz").status == 200)
+            try await waitUntil { server.connections.operatorCount == 0 }
+            let newcomer = try await TestViewer.join(port: port, room: "full")
+            await newcomer.close()
             for viewer in viewers.dropFirst() { await viewer.close() }
         }
     }

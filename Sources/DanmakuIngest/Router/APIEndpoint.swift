@@ -73,12 +73,16 @@ public struct APIEndpoint: Sendable {
     public var errors: [APIErrorSpec]
     /// What may follow its success (the API document's links).
     public var links: [APILink]
+    /// Whether a full node answers it on a connection kept for operators (health checks and
+    /// metrics: `ConnectionLimiter.acquireOperatorSlot`); others get `503 node_full` there.
+    public var servesFullNodes: Bool
     public var action: EndpointAction
 
     public init(
         _ method: HTTPMethod, _ path: String, role: ServingRole = .anyNode, principal: Principal = .anyone, readsStore: Bool = false,
         summary: String, query: [APIParameter] = [], headers: [APIParameter] = [], body: APIBody? = nil,
-        answers: [APIAnswerSpec], links: [APILink] = [], errors: [APIErrorSpec] = [], action: EndpointAction
+        answers: [APIAnswerSpec], links: [APILink] = [], errors: [APIErrorSpec] = [], servesFullNodes: Bool = false,
+        action: EndpointAction
     ) {
         self.method = method
         self.path = PathPattern(path)
@@ -92,6 +96,7 @@ public struct APIEndpoint: Sendable {
         self.answers = answers
         self.errors = errors
         self.links = links
+        self.servesFullNodes = servesFullNodes
         self.action = action
     }
 }

@@ -39,10 +39,10 @@ public enum APIRoutes {
     static let service: [APIEndpoint] = [
         APIEndpoint(
             .GET, "/healthz", summary: "Whether the process serves.", answers: [.json(200, "Serving.", .ref("Status"))],
-            action: .onLoop { request in request.eventLoop.makeSucceededFuture(.success(.json(ByteBuffer(string: #"{"status":"ok"}"#)))) }),
+            servesFullNodes: true, action: .onLoop { request in request.eventLoop.makeSucceededFuture(.success(.json(ByteBuffer(string: #"{"status":"ok"}"#)))) }),
         APIEndpoint(
             .GET, "/readyz", summary: "Whether the node should get traffic now.", answers: [.json(200, "Ready.", .ref("Status"))],
-            errors: [APIErrorSpec(503, "not_ready")],
+            errors: [APIErrorSpec(503, "not_ready")], servesFullNodes: true,
             action: .onLoop { request in
                 let answer: APIAnswer = request.node.figures.unreadiness().map { .failure(.notReady($0)) }
                     ?? .success(.json(ByteBuffer(string: #"{"status":"ready"}"#)))
@@ -53,7 +53,7 @@ public enum APIRoutes {
             action: .onLoop { request in request.eventLoop.makeSucceededFuture(.success(.json(OpenAPIDocument.served))) }),
         APIEndpoint(
             .GET, "/metrics", summary: "Prometheus metrics.", answers: [.other(200, "The text exposition.", mediaType: "text/plain")],
-            action: .onLoop { request in
+            servesFullNodes: true, action: .onLoop { request in
                 request.eventLoop.makeSucceededFuture(.success(APIResponse(
                     body: ByteBuffer(bytes: request.node.figures.metricsText()), contentType: "text/plain; version=0.0.4; charset=utf-8")))
             }),

@@ -132,6 +132,8 @@ public enum OpenAPIDocument {
         if endpoint.path.parameters.contains(.video) { add(400, ["invalid_video"]) }
         if endpoint.role != .anyNode { add(404, ["role_not_served"]) }
         if endpoint.readsStore { add(429, ["rate_limited"]) }
+        // A full node's connections kept for operators answer nothing else.
+        if !endpoint.servesFullNodes { add(503, ["node_full"]) }
         // Any request: a body past the limit, headers past theirs, HTTP the parser refuses.
         add(400, ["malformed_request"])
         add(413, ["body_too_large"])
