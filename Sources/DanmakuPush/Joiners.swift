@@ -54,6 +54,12 @@ final class Joiners {
         return stillWaiting
     }
 
+    /// `viewers`, served by a read of `kind` that failed, wait for the next read of that kind
+    /// ahead of those that came meanwhile.
+    func waitAgain(_ viewers: [RoomSubscription], for kind: HistoryRead) {
+        unread[kind] = viewers + (unread[kind] ?? [])
+    }
+
     /// The read of `kind` ended (answered or failed): the next of that kind may be issued.
     func endRead(_ kind: HistoryRead) {
         reading.remove(kind)
@@ -132,4 +138,17 @@ struct HistoryRead: Hashable {
     var since: UInt64?
     /// The epoch `since` belongs to, as the viewer said.
     var epoch: Int64?
+}
+
+/// How a joining viewer's failed history read is tried again (`PushShard.join`).
+public enum HistoryRetry {
+    /// How long a joining viewer waits while its history read fails and is tried again, before
+    /// it is closed (`history unavailable`) to come back later or elsewhere: a store that blinks
+    /// (a Redis reconnect, a timeout under a storm) costs a wait, not a crowd reconnecting at once.
+    public static let patience = TimeAmount.seconds(10)
+
+    /// The wait before read `attempt + 1`: 250 ms, doubling, at most 2 s.
+    public static func delay(attempt: Int) -> TimeAmount {
+        .milliseconds(250 << min(max(attempt - 1, 0), 3))
+    }
 }

@@ -74,11 +74,23 @@ final class LoopRoom {
 
     /// The online count last sent to this room's viewers (in `hello` or `online`).
     private var announcedOnline: Int?
+    /// When the next `online` frame may go out (`onlineSpacingPerViewer`).
+    private var nextOnlineAnnouncement = NIODeadline.uptimeNanoseconds(0)
 
-    /// Sends `{"type":"online",…}` (one shared frame) when `count` differs from the last one sent.
-    func announceOnline(_ count: Int) {
-        guard count != announcedOnline, !viewers.isEmpty else { return }
+    /// How far apart a room's `online` frames are kept, per viewer on the loop: a loop spends at
+    /// most 1,000 writes a second on a room's counts. A crowd joining changes the count on every
+    /// presence tick, and a frame to each of 19,000 viewers every 2 s is a tenth of what a core
+    /// writes; such a room is told its count every 19 s instead, and a small one on every tick.
+    static let onlineSpacingPerViewer = TimeAmount.milliseconds(1)
+
+    /// Sends `{"type":"online",…}` (one shared frame) when `count` differs from the last one sent
+    /// and the room's spacing since the last has passed (a later tick sends it otherwise).
+    func announceOnline(_ count: Int, now: NIODeadline) {
+        guard count != announcedOnline, !viewers.isEmpty, now >= nextOnlineAnnouncement else { return }
         announcedOnline = count
+        // At most an hour apart, whatever the count: no arithmetic here can overflow.
+        let spacing = Self.onlineSpacingPerViewer.nanoseconds.multipliedReportingOverflow(by: Int64(clamping: viewers.count))
+        nextOnlineAnnouncement = now + .nanoseconds(spacing.overflow ? TimeAmount.hours(1).nanoseconds : min(spacing.partialValue, TimeAmount.hours(1).nanoseconds))
         let frame = ViewerMessage.frame(ViewerMessage.Online(room: id.value, count: count))
         for subscription in viewers { subscription.viewer.send(frame) }
     }

@@ -124,14 +124,16 @@ final class PushShard {
             rooms[viewer.room] = room
             metrics.rooms.increment()
         }
+        viewer.joinedAt = eventLoop.now
         room.joiners.add(viewer)
         readHistory(viewer.historyRead, for: room)
     }
 
+
     /// Reads the history the room's joiners of `kind` wait for, once for all of them, and
     /// activates each with it; when a read of that kind is already on its way, the newcomers
     /// wait for it to end and get the next (`Joiners.startRead`).
-    private func readHistory(_ kind: HistoryRead, for room: LoopRoom) {
+    private func readHistory(_ kind: HistoryRead, for room: LoopRoom, attempt: Int = 1) {
         guard let group = room.joiners.startRead(kind) else { return }
         let roomID = room.id
         let (requestedSince, epoch) = (kind.since, kind.epoch)
@@ -146,8 +148,9 @@ final class PushShard {
             guard let epoch, epoch != 0, requestedSince != nil, epoch != snapshot.epoch else { return eventLoop.makeSucceededFuture((snapshot, requestedSince)) }
             return log.snapshot(room: roomID, since: 0, limit: Int.max, on: eventLoop).map { ($0, 0) }
         }.assumeIsolated().whenComplete { [self] result in
-            room.joiners.endRead(kind)
             guard rooms[roomID] === room else { return }
+            if case .failure(let error) = result, retryHistory(kind, for: room, group: group, attempt: attempt, error: error) { return }
+            room.joiners.endRead(kind)
             // The settings as read when the room was attached (another loop may have attached it).
             room.apply(hub.policy(roomID), now: eventLoop.now)
             switch result {
@@ -171,6 +174,31 @@ final class PushShard {
             // Those that came while this read was on its way.
             readHistory(kind, for: room)
         }
+    }
+
+    /// After a failed read: keeps the viewers still within `HistoryRetry.patience` of their join
+    /// waiting, and reads again for them (and whoever comes meanwhile) after a backoff. False
+    /// when none is within it: the caller closes them.
+    private func retryHistory(_ kind: HistoryRead, for room: LoopRoom, group: [RoomSubscription], attempt: Int, error: any Error) -> Bool {
+        let now = eventLoop.now
+        let patient = group.filter { $0.isJoining && now - $0.joinedAt < HistoryRetry.patience }
+        guard !patient.isEmpty else { return false }
+        let expired = group.filter { $0.isJoining && now - $0.joinedAt >= HistoryRetry.patience }
+        if !expired.isEmpty {
+            hub.logger.warning("history unavailable", metadata: ["room": "\(room.id)", "viewers": "\(expired.count)", "error": "\(error)"])
+            for viewer in expired { viewer.viewer.close(code: .unexpectedServerError, reason: "history unavailable") }
+        }
+        if attempt == 1 {
+            hub.logger.info("history read failed; trying again", metadata: ["room": "\(room.id)", "viewers": "\(patient.count)", "error": "\(error)"])
+        }
+        // The read stays marked on its way: whoever comes meanwhile waits for the retry.
+        room.joiners.waitAgain(patient, for: kind)
+        eventLoop.assumeIsolated().scheduleTask(in: HistoryRetry.delay(attempt: attempt)) { [weak self] in
+            guard let self, rooms[room.id] === room else { return }
+            room.joiners.endRead(kind)
+            readHistory(kind, for: room, attempt: attempt + 1)
+        }
+        return true
     }
 
     /// Takes a viewer out of a room; the last one out releases the room's subscription.
@@ -236,11 +264,12 @@ final class PushShard {
     }
 
     /// Sends `online` to each room whose count (the deployment's, or this loop's own when that is
-    /// more recent and larger) changed since it was last sent.
+    /// more recent and larger) changed since it was last sent, as often as its size allows
+    /// (`LoopRoom.onlineSpacingPerViewer`).
     func announceOnline() {
         eventLoop.preconditionInEventLoop()
         for room in rooms.values {
-            room.announceOnline(max(hub.online.count(room.id), room.viewerCount))
+            room.announceOnline(max(hub.online.count(room.id), room.viewerCount), now: eventLoop.now)
         }
     }
 

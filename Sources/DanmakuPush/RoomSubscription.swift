@@ -2,6 +2,7 @@
 
 import DanmakuBus
 import DanmakuCore
+import NIOCore
 
 /// One room watched over one connection: where the viewer stands in that room's sequence.
 ///
@@ -20,6 +21,8 @@ final class RoomSubscription {
     let viewer: ViewerHandler
     /// Highest seq this viewer has been sent or told about (with `shed`) in this room.
     var lastSentSeq: UInt64 = 0
+    /// When it joined the room on its loop (how long its history reads may keep failing).
+    var joinedAt = NIODeadline.uptimeNanoseconds(0)
     /// Position in its `LoopRoom`'s array of live subscriptions.
     var slot: Int?
     /// Comments flushed to the room while this subscription's history snapshot was on its way;

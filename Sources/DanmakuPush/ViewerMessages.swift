@@ -25,7 +25,8 @@ enum ViewerMessage {
         let v: Int
     }
 
-    /// The room's online count changed (sent at most once per presence interval).
+    /// The room's online count changed (sent at most once per presence interval, less often in a
+    /// big room: `LoopRoom.onlineSpacingPerViewer`).
     struct Online: Encodable {
         let type = "online"
         let room: String

@@ -41,7 +41,13 @@ extension SlowHistoryTests {
         log.failAll()
         loop.run()
         #expect(leftHandler == nil, "a subscription that left holds nothing of its connection")
-        // The viewer that stayed is closed with a reason: its history could not be read.
+        // The viewer that stayed is read for again until its patience runs out, then closed with
+        // a reason: its history could not be read.
+        for _ in 0..<12 {
+            loop.advanceTime(by: .seconds(1))
+            log.failAll()
+            loop.run()
+        }
         var output = try staying.readOutbound(as: ByteBuffer.self)
         var sawClose = false
         while let buffer = output {
@@ -90,8 +96,9 @@ extension SlowHistoryTests {
     }
 
     /// A viewer that left while waiting for a shared read is not activated by it, and the others
-    /// are; a failed shared read closes every viewer it served, and the next waits its turn.
-    @Test func aSharedReadSkipsViewersThatLeftAndAFailedOneClosesThoseItServed() async throws {
+    /// are; a failed shared read is tried again after a backoff for the viewers it served and
+    /// whoever came meanwhile, who keep waiting rather than being closed.
+    @Test func aSharedReadSkipsViewersThatLeftAndAFailedOneIsTriedAgain() async throws {
         let race = JoinRace()
         let (loop, log, harness) = (race.loop, race.log, ViewerHarness())
         try await race.post(1)
@@ -104,11 +111,35 @@ extension SlowHistoryTests {
         #expect(log.pending.count == 1, "one read for the viewer still waiting")
         log.failAll()
         loop.run()
-        let closed = try harness.frames(staying).contains { $0.opcode == 0x8 }
-        #expect(closed, "its history could not be read: it is closed to resume elsewhere")
-        #expect(try harness.frames(opener).contains { try $0.opcode == 0x1 && json($0)["type"] as? String == "comments" })
-        let again = try race.connect(since: 0)
+        let latecomer = try race.connect(since: 0)
+        #expect(log.pending.isEmpty, "the latecomer waits for the retry")
+        loop.advanceTime(by: HistoryRetry.delay(attempt: 1))
+        #expect(log.pending.count == 1, "one read again, for both")
         try log.readOldest(on: loop)()
-        #expect(try harness.frames(again).contains { try $0.opcode == 0x1 && json($0)["type"] as? String == "comments" })
+        for viewer in [opener, staying, latecomer] {
+            let frames = try harness.frames(viewer)
+            #expect(!frames.contains { $0.opcode == 0x8 }, "not closed")
+            #expect(try frames.filter { try $0.opcode == 0x1 && json($0)["type"] as? String == "comments" }.flatMap(seqs) == [1])
+        }
+    }
+
+    /// A history read that keeps failing closes its viewers once `HistoryRetry.patience` has passed
+    /// since they joined (they come back later, or to another node), not before.
+    @Test func aHistoryReadThatKeepsFailingClosesItsViewersAfterThePatience() async throws {
+        let race = JoinRace()
+        let (loop, log, harness) = (race.loop, race.log, ViewerHarness())
+        let viewer = try race.connect(since: 0)
+        var waited = TimeAmount.zero
+        var closedAfter: TimeAmount?
+        while closedAfter == nil, waited < .seconds(30) {
+            log.failAll()
+            loop.run()
+            if try harness.frames(viewer).contains(where: { $0.opcode == 0x8 }) { closedAfter = waited }
+            loop.advanceTime(by: .milliseconds(250))
+            waited = waited + .milliseconds(250)
+        }
+        let closed = try #require(closedAfter)
+        #expect(closed >= HistoryRetry.patience)
+        #expect(closed <= HistoryRetry.patience + .seconds(2), "within a retry's wait of it")
     }
 }
