@@ -78,10 +78,11 @@ final class LoopRoom {
     private var nextOnlineAnnouncement = NIODeadline.uptimeNanoseconds(0)
 
     /// How far apart a room's `online` frames are kept, per viewer on the loop: a loop spends at
-    /// most 1,000 writes a second on a room's counts. A crowd joining changes the count on every
+    /// most 100 writes a second on a room's counts. A crowd joining changes the count on every
     /// presence tick, and a frame to each of 19,000 viewers every 2 s is a tenth of what a core
-    /// writes; such a room is told its count every 19 s instead, and a small one on every tick.
-    static let onlineSpacingPerViewer = TimeAmount.milliseconds(1)
+    /// writes; such a room is told its count every 190 s instead, and one of up to 200 viewers
+    /// on every tick.
+    static let onlineSpacingPerViewer = TimeAmount.milliseconds(10)
 
     /// Sends `{"type":"online",…}` (one shared frame) when `count` differs from the last one sent
     /// and the room's spacing since the last has passed (a later tick sends it otherwise).
