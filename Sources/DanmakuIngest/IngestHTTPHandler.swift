@@ -71,7 +71,9 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         let target = RequestTarget(uri: head.uri)
         // NIO's parser reads no further request after one that may switch protocols: it is
         // answered and the connection closed, so the client knows to open another.
-        let keepAlive = RequestHeaders.keepsAlive(head)
+        // A connection kept for operators answers one request: held open, a few of them would
+        // keep the real probes out.
+        let keepAlive = RequestHeaders.keepsAlive(head) && !configuration.operatorRequestsOnly
         let endpoint: APIEndpoint
         let path: PathValues
         switch router.route(method: head.method, path: target.path) {

@@ -19,7 +19,7 @@ import NIOCore
 /// Owned by a `LoopRoom`, touched only on its shard's loop, never locked.
 final class Joiners {
     private let room: RoomID
-    /// The viewers waiting, by identity (a storm's worth come and go: O(1) either way).
+    /// The viewers waiting, by identity (a storm's worth come and go: O(1) to add and remove).
     private var waiting: [ObjectIdentifier: RoomSubscription] = [:]
     /// Viewers waiting for a read of their kind to be issued; some may have left since.
     private var unread: [HistoryRead: [RoomSubscription]] = [:]
@@ -140,14 +140,15 @@ struct HistoryRead: Hashable {
     var epoch: Int64?
 }
 
-/// How a joining viewer's failed history read is tried again (`PushShard.join`).
+/// How a joining viewer's failed history read is tried again (`PushShard.readHistory`).
 public enum HistoryRetry {
     /// How long a joining viewer waits while its history read fails and is tried again, before
     /// it is closed (`history unavailable`) to come back later or elsewhere: a store that blinks
     /// (a Redis reconnect, a timeout under a storm) costs a wait, not a crowd reconnecting at once.
     public static let patience = TimeAmount.seconds(10)
 
-    /// The wait before read `attempt + 1`: 250 ms, doubling, at most 2 s.
+    /// The longest wait before read `attempt + 1`: 250 ms, doubling, at most 2 s (the shard waits
+    /// between half of it and all of it, at random).
     public static func delay(attempt: Int) -> TimeAmount {
         .milliseconds(250 << min(max(attempt - 1, 0), 3))
     }

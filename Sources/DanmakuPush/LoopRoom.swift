@@ -74,8 +74,8 @@ final class LoopRoom {
 
     /// The online count last sent to this room's viewers (in `hello` or `online`).
     private var announcedOnline: Int?
-    /// When the next `online` frame may go out (`onlineSpacingPerViewer`).
-    private var nextOnlineAnnouncement = NIODeadline.uptimeNanoseconds(0)
+    /// When the last `online` frame went out (nil: none yet).
+    private var lastOnlineAnnouncement: NIODeadline?
 
     /// How far apart a room's `online` frames are kept, per viewer on the loop: a loop spends at
     /// most 100 writes a second on a room's counts. A crowd joining changes the count on every
@@ -87,11 +87,16 @@ final class LoopRoom {
     /// Sends `{"type":"online",…}` (one shared frame) when `count` differs from the last one sent
     /// and the room's spacing since the last has passed (a later tick sends it otherwise).
     func announceOnline(_ count: Int, now: NIODeadline) {
-        guard count != announcedOnline, !viewers.isEmpty, now >= nextOnlineAnnouncement else { return }
+        guard count != announcedOnline, !viewers.isEmpty else { return }
+        if let last = lastOnlineAnnouncement {
+            // Spaced by the viewers there are now (a room that emptied waits no longer), at most
+            // an hour apart: no arithmetic here can overflow.
+            let spacing = Self.onlineSpacingPerViewer.nanoseconds.multipliedReportingOverflow(by: Int64(clamping: viewers.count))
+            let wait = spacing.overflow ? TimeAmount.hours(1).nanoseconds : min(spacing.partialValue, TimeAmount.hours(1).nanoseconds)
+            guard now >= last + .nanoseconds(wait) else { return }
+        }
         announcedOnline = count
-        // At most an hour apart, whatever the count: no arithmetic here can overflow.
-        let spacing = Self.onlineSpacingPerViewer.nanoseconds.multipliedReportingOverflow(by: Int64(clamping: viewers.count))
-        nextOnlineAnnouncement = now + .nanoseconds(spacing.overflow ? TimeAmount.hours(1).nanoseconds : min(spacing.partialValue, TimeAmount.hours(1).nanoseconds))
+        lastOnlineAnnouncement = now
         let frame = ViewerMessage.frame(ViewerMessage.Online(room: id.value, count: count))
         for subscription in viewers { subscription.viewer.send(frame) }
     }
@@ -214,6 +219,9 @@ final class LoopRoom {
         joiners.catchUp(
             viewer, snapshot: snapshot, since: since, window: window, delay: recentDelay, online: online,
             displayPerSecond: budgeted.perSecond, allocator: allocator)
+        // What it was sent may have passed its connection's bound, which closes it at once (and
+        // it left the room then): live, it would keep the room from ever emptying.
+        guard !viewer.hasLeft else { return becameReady }
         viewer.slot = viewers.count
         viewers.append(viewer)
         return becameReady

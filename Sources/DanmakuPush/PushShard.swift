@@ -163,7 +163,8 @@ final class PushShard {
                         becameReady = true
                     }
                 }
-                if becameReady { markDirty(room) }
+                // (A viewer its catch-up closed may have been the room's last: the room is gone.)
+                if becameReady, rooms[roomID] === room { markDirty(room) }
             case .failure(let error):
                 let joining = group.filter(\.isJoining)
                 if !joining.isEmpty {
@@ -193,7 +194,10 @@ final class PushShard {
         }
         // The read stays marked on its way: whoever comes meanwhile waits for the retry.
         room.joiners.waitAgain(patient, for: kind)
-        eventLoop.assumeIsolated().scheduleTask(in: HistoryRetry.delay(attempt: attempt)) { [weak self] in
+        // Between half the delay and all of it, at random: groups that failed together (every
+        // resume point of a storm) do not come back together.
+        let delay = HistoryRetry.delay(attempt: attempt).nanoseconds
+        eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(delay / 2 + Int64.random(in: 0...delay / 2))) { [weak self] in
             guard let self, rooms[room.id] === room else { return }
             room.joiners.endRead(kind)
             readHistory(kind, for: room, attempt: attempt + 1)
@@ -204,7 +208,7 @@ final class PushShard {
     /// Takes a viewer out of a room; the last one out releases the room's subscription.
     func leave(_ viewer: RoomSubscription) {
         eventLoop.preconditionInEventLoop()
-        viewer.endJoining()
+        viewer.leave()
         guard let room = rooms[viewer.room] else { return }
         room.remove(viewer)
         if room.isEmpty {

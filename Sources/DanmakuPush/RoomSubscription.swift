@@ -60,9 +60,14 @@ final class RoomSubscription {
         retractedWhileJoining.append(retracted)
     }
 
-    /// The viewer left the room: a history read still on its way must not activate it.
-    func endJoining() {
+    /// Whether the viewer left the room (or its connection closed): nothing may add it back.
+    private(set) var hasLeft = false
+
+    /// The viewer left the room: a history read still on its way must not activate it, and a
+    /// catch-up that closed it (a write past its bound closes at once) must not make it live.
+    func leave() {
         joiningBuffer = nil
+        hasLeft = true
     }
 
     /// Ends the joining phase; returns what was flushed to the room meanwhile.

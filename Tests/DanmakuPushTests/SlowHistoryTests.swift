@@ -143,3 +143,49 @@ extension SlowHistoryTests {
         #expect(closed <= HistoryRetry.patience + .seconds(2), "within a retry's wait of it")
     }
 }
+
+/// Closes the channel, as a slow-consumer close does, when a write larger than `limit` passes:
+/// the close happens inside the write, as it does for a write past a socket's bound.
+private final class CloseOnLargeWrite: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    let limit: Int
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard unwrapOutboundIn(data).readableBytes <= limit else {
+            promise?.fail(ChannelError.outputClosed)
+            context.close(promise: nil)
+            return
+        }
+        context.write(data, promise: promise)
+    }
+}
+
+extension SlowHistoryTests {
+    /// A resuming viewer closed by its own catch-up (what it missed passed its connection's
+    /// bound) has left the room by the time the catch-up returns: it is not made live after, or
+    /// the room would keep it for good (never emptied, its subscription never let go).
+    @Test func aViewerClosedByItsOwnCatchUpIsNotMadeLive() async throws {
+        let race = JoinRace()
+        let (loop, log) = (race.loop, race.log)
+        let live = try race.connect()
+        try log.readOldest(on: loop)()
+        for id in 1...30 { try await race.post(id, text: String(repeating: "x", count: 100)) }
+        loop.advanceTime(by: .milliseconds(10))
+        let resuming = EmbeddedChannel(loop: loop)
+        try ViewerPipeline.addHandlers(
+            to: resuming, room: race.room, since: 0, clientAddress: "10.0.0.2", compression: false, hub: race.hub, format: .full)
+        try resuming.pipeline.syncOperations.addHandler(CloseOnLargeWrite(limit: 1_000), position: .first)
+        try resuming.connect(to: SocketAddress(ipAddress: "10.0.0.2", port: 5000)).wait()
+        try log.readOldest(on: loop)()
+        loop.run()
+        #expect(!resuming.isActive, "its history (30 comments) passed the bound")
+        _ = try live.finish()
+        loop.run()
+        #expect(race.hub.subscribedRooms == 0, "the room emptied and let go of its subscription")
+    }
+}
