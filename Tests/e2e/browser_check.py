@@ -411,7 +411,10 @@ async def check_dashboard(server_port, devtools_port, admin_token, refused_token
             for chart in ["accepted", "deliveries", "frames", "bytes", "viewers", "window"]:
                 await page.wait_for(f"the {chart} chart gets points", f"Number(document.getElementById('chart-{chart}').dataset.points) >= 3")
             accepted = await page.evaluate("document.querySelector('#chart-accepted').previousElementSibling.querySelector('b').textContent")
-            assert float(accepted) > 5, f"about 25 comments/s are posted; the chart says {accepted}"
+            # A post answered other than 201 ends the poster: say why, not just that the rate fell.
+            if poster.done() and poster.exception() is not None:
+                raise poster.exception()
+            assert float(accepted) > 5, f"about 25 comments/s are posted ({len(received)} received so far); the chart says {accepted}"
             await page.wait_for("the busy room is listed with its viewer", "document.querySelector('#rooms tr[data-room=\"hot\"] .online')?.textContent === '1'")
             await page.wait_for("the node is listed", "document.querySelectorAll('#nodes tbody tr').length === 1")
             print(f"the dashboard draws its charts ({accepted} comments/s accepted) and lists room hot with 1 viewer")
