@@ -102,11 +102,15 @@ function format(v) {
   return v >= 10 ? v.toFixed(0) : v.toFixed(1);
 }
 
+/// Reads closer together than this are not a point: the live read that follows the history's
+/// newest sample may come milliseconds after it, and a rate over so short a span reads 0 or a
+/// spike (the chart would open on it).
+const shortestSpanMs = 500;
+
 /// Adds one read of the figures (`{at, metrics}`) to the charts' points, without drawing.
 function plot(figures) {
-  // A read no newer than the last one (the newest sample of the history and the live read may
-  // share a millisecond) would divide by nothing.
-  if (previous && figures.at <= previous.at) return;
+  // A read no newer than the last one would divide by nothing; one only just after it, by a sliver.
+  if (previous && figures.at - previous.at < shortestSpanMs) return;
   if (previous) {
     const dt = (figures.at - previous.at) / 1000;
     for (const chart of charts) {
