@@ -62,11 +62,7 @@ public final class ConnectionLimiter: Sendable {
     /// Counts a new connection on the node; false (and nothing counted) when the node holds its
     /// most. Checked before the per-address cap, and released with `releaseNodeSlot`.
     public func acquireNodeSlot() -> Bool {
-        while true {
-            let current = total.load(ordering: .relaxed)
-            guard current < maxTotal else { return false }
-            if total.compareExchange(expected: current, desired: current + 1, ordering: .relaxed).exchanged { return true }
-        }
+        Self.increment(total, below: maxTotal)
     }
 
     /// Forgets a connection counted by `acquireNodeSlot`.
@@ -78,10 +74,15 @@ public final class ConnectionLimiter: Sendable {
     /// requests only; false when the operators' few are taken too. Released with
     /// `releaseOperatorSlot`.
     public func acquireOperatorSlot() -> Bool {
+        Self.increment(operatorTotal, below: Self.operatorConnections)
+    }
+
+    /// Adds one to `counter` unless that would reach `limit`; false (and nothing added) then.
+    private static func increment(_ counter: borrowing Atomic<Int>, below limit: Int) -> Bool {
         while true {
-            let current = operatorTotal.load(ordering: .relaxed)
-            guard current < Self.operatorConnections else { return false }
-            if operatorTotal.compareExchange(expected: current, desired: current + 1, ordering: .relaxed).exchanged { return true }
+            let current = counter.load(ordering: .relaxed)
+            guard current < limit else { return false }
+            if counter.compareExchange(expected: current, desired: current + 1, ordering: .relaxed).exchanged { return true }
         }
     }
 

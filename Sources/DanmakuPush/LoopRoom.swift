@@ -91,9 +91,9 @@ final class LoopRoom {
         if let last = lastOnlineAnnouncement {
             // Spaced by the viewers there are now (a room that emptied waits no longer), at most
             // an hour apart: no arithmetic here can overflow.
+            let longest = TimeAmount.hours(1).nanoseconds
             let spacing = Self.onlineSpacingPerViewer.nanoseconds.multipliedReportingOverflow(by: Int64(clamping: viewers.count))
-            let wait = spacing.overflow ? TimeAmount.hours(1).nanoseconds : min(spacing.partialValue, TimeAmount.hours(1).nanoseconds)
-            guard now >= last + .nanoseconds(wait) else { return }
+            guard now >= last + .nanoseconds(spacing.overflow ? longest : min(spacing.partialValue, longest)) else { return }
         }
         announcedOnline = count
         lastOnlineAnnouncement = now

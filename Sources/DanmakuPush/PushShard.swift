@@ -182,9 +182,12 @@ final class PushShard {
     /// when none is within it: the caller closes them.
     private func retryHistory(_ kind: HistoryRead, for room: LoopRoom, group: [RoomSubscription], attempt: Int, error: any Error) -> Bool {
         let now = eventLoop.now
-        let patient = group.filter { $0.isJoining && now - $0.joinedAt < HistoryRetry.patience }
+        var patient: [RoomSubscription] = []
+        var expired: [RoomSubscription] = []
+        for viewer in group where viewer.isJoining {
+            if now - viewer.joinedAt < HistoryRetry.patience { patient.append(viewer) } else { expired.append(viewer) }
+        }
         guard !patient.isEmpty else { return false }
-        let expired = group.filter { $0.isJoining && now - $0.joinedAt >= HistoryRetry.patience }
         if !expired.isEmpty {
             hub.logger.warning("history unavailable", metadata: ["room": "\(room.id)", "viewers": "\(expired.count)", "error": "\(error)"])
             for viewer in expired { viewer.viewer.close(code: .unexpectedServerError, reason: "history unavailable") }
