@@ -184,3 +184,28 @@ public enum BatchScanner {
         index(of: pattern, in: payload, from: 0) != nil
     }
 }
+
+extension BatchScanner {
+    /// Where the first comment's `"seq":` starts in `payload` at or after `start`.
+    static func firstCommentKey(in payload: UnsafeRawBufferPointer, from start: Int = 0) -> Int? {
+        index(of: seqKey, in: payload, from: start)
+    }
+
+    /// Where the last comment's `"seq":` starts in `payload`.
+    static func lastCommentKey(in payload: UnsafeRawBufferPointer) -> Int? {
+        lastIndex(of: seqKey, in: payload)
+    }
+
+    /// For the start of a `comments` batch that is plain (neither `shed` nor `merged`, whose
+    /// accounting needs every comment), the length of its head up to the end of the first
+    /// comment's seq; nil when it is not plain, or that much has not arrived.
+    static func plainBatchHeadLength(_ payload: UnsafeRawBufferPointer) -> Int? {
+        guard kind(payload) == .comments, let list = index(of: commentsKey, in: payload, from: 0) else { return nil }
+        let head = UnsafeRawBufferPointer(rebasing: payload[..<list])
+        guard !contains(head, Needle(#""shed":"#)), !contains(head, Needle(#""merged":"#)),
+            let key = index(of: seqKey, in: payload, from: list), let seq = number(in: payload, at: key + seqKey.count),
+            seq.end < payload.count
+        else { return nil }
+        return seq.end
+    }
+}

@@ -61,9 +61,15 @@ public final class BenchViewer: ChannelInboundHandler {
     private let counters: ConnectionCounters
     private let statsForLoop: @Sendable (any EventLoop) -> LoopStats
     private let reconnection: ViewerReconnection?
+    /// Whether the server says `hello` (Danmaku); else the answered upgrade is the join, at seq 0
+    /// (Nchan, whose rooms the bench numbers from 1).
+    private let saysHello: Bool
     private var stats: LoopStats!
     private var handshakeDone = false
     private var cumulation: ByteBuffer?
+    /// A large plain batch being read across reads without gathering it.
+    private var skimming: SkimmedFrame?
+    private let verifyEveryComment: Bool
     /// The room's seqs as they arrive.
     private var seqs: SeqCheck
     /// Highest seq seen; nil until `hello`.
@@ -91,14 +97,18 @@ public final class BenchViewer: ChannelInboundHandler {
     ///     first and last seq (`SeqCheck`).
     ///   - reconnection: come back after a close (nil: a close ends the viewer).
     ///   - endpoint: the endpoint of `reconnection` this viewer first connects to.
+    ///   - saysHello: false for a server that greets no viewer (`BenchTarget.saysHello`).
     public init(
         path: String, compression: Bool = false, verifyEveryComment: Bool, counters: ConnectionCounters,
-        statsForLoop: @escaping @Sendable (any EventLoop) -> LoopStats, reconnection: ViewerReconnection? = nil, endpoint: Int = 0
+        statsForLoop: @escaping @Sendable (any EventLoop) -> LoopStats, reconnection: ViewerReconnection? = nil, endpoint: Int = 0,
+        saysHello: Bool = true
     ) {
+        self.saysHello = saysHello
         self.path = path
         self.requestPath = path
         self.compression = compression
         self.seqs = SeqCheck(verifyEveryComment: verifyEveryComment)
+        self.verifyEveryComment = verifyEveryComment
         self.counters = counters
         self.statsForLoop = statsForLoop
         self.reconnection = reconnection
@@ -115,6 +125,7 @@ public final class BenchViewer: ChannelInboundHandler {
         channel = context.channel
         handshakeDone = false
         cumulation = nil
+        skimming = nil
         saidHello = false
         let request = "GET \(requestPath) HTTP/1.1\r\nHost: danmaku\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
@@ -217,11 +228,15 @@ public final class BenchViewer: ChannelInboundHandler {
             }
             handshakeDone = true
             chunk.moveReaderIndex(to: end.upperBound)
+            if !saysHello { joined(roomLastSeq: 0, roomEpoch: nil) }
+        } else if skimming != nil, !continueSkimming(&chunk) {
+            return
         } else if cumulation != nil, !completePendingFrame(from: &chunk, context: context) {
             return
         }
         while readFrame(from: &chunk, context: context) {}
         guard chunk.readableBytes > 0 else { return }
+        if startSkimming(&chunk) { return }
         // Keep only the partial frame, in a buffer the size of the whole frame when its header
         // says it: the next read completes it without growing it.
         var pending = context.channel.allocator.buffer(capacity: max(Self.frameExtent(chunk).bytes, chunk.readableBytes))
@@ -248,6 +263,42 @@ public final class BenchViewer: ChannelInboundHandler {
             var needed = chunk.readSlice(length: min(extent.bytes - pending.readableBytes, chunk.readableBytes))!
             pending.writeBuffer(&needed)
         }
+    }
+
+    /// Reads the partial frame at the front of `chunk` (all of `chunk`) where it lies when it is
+    /// a plain batch whose head is here (`SkimmedFrame`); false when it must be gathered whole.
+    private func startSkimming(_ chunk: inout ByteBuffer) -> Bool {
+        let extent = Self.frameExtent(chunk)
+        guard extent.complete, let first = chunk.getInteger(at: chunk.readerIndex, as: UInt8.self), first & 0x4F == 0x01,
+            let second = chunk.getInteger(at: chunk.readerIndex + 1, as: UInt8.self)
+        else { return false }
+        let length = Int(second & 0x7F)
+        let headerLength = length == 127 ? 10 : length == 126 ? 4 : 2
+        let frame = chunk.withUnsafeReadableBytes { bytes in
+            SkimmedFrame(
+                payloadLength: extent.bytes - headerLength, payloadStart: UnsafeRawBufferPointer(rebasing: bytes[headerLength...]),
+                everyComment: verifyEveryComment, seqs: &seqs, stats: stats)
+        }
+        guard let frame else { return false }
+        skimming = frame
+        chunk.moveReaderIndex(to: chunk.writerIndex)
+        return true
+    }
+
+    /// Feeds the frame being read what it still needs of `chunk`; true once it is complete and
+    /// counted (the rest of `chunk` is then parsed where it lies).
+    private func continueSkimming(_ chunk: inout ByteBuffer) -> Bool {
+        guard var frame = skimming else { return true }
+        let taken = min(frame.remaining, chunk.readableBytes)
+        chunk.withUnsafeReadableBytes { frame.take(UnsafeRawBufferPointer(rebasing: $0[..<taken]), seqs: &seqs, stats: stats) }
+        chunk.moveReaderIndex(forwardBy: taken)
+        guard frame.remaining == 0 else {
+            skimming = frame
+            return false
+        }
+        skimming = nil
+        frame.finish(seqs: &seqs, stats: stats)
+        return true
     }
 
     /// The bytes the frame at the front of `buffer` spans (`complete`), or, while its header is
@@ -304,7 +355,7 @@ public final class BenchViewer: ChannelInboundHandler {
     /// One message; `countBytes` is false for inflated payloads (the wire bytes were counted).
     private func handle(opcode: UInt8, payload: UnsafeRawBufferPointer, context: ChannelHandlerContext, countBytes: Bool = true) {
         switch opcode {
-        case 0x1:
+        case 0x1, 0x2:
             if countBytes { stats.totals.bytes += UInt64(payload.count) }
             switch BatchScanner.kind(payload) {
             case .comments: seqs.batch(payload, stats: stats)
@@ -332,8 +383,10 @@ public final class BenchViewer: ChannelInboundHandler {
 
     /// `hello`: counted as a join, or as a viewer come back after a drop.
     private func hello(_ payload: UnsafeRawBufferPointer) {
-        let roomLastSeq = BatchScanner.integerField("lastSeq", in: payload) ?? 0
-        let roomEpoch = BatchScanner.integerField("epoch", in: payload)
+        joined(roomLastSeq: BatchScanner.integerField("lastSeq", in: payload) ?? 0, roomEpoch: BatchScanner.integerField("epoch", in: payload))
+    }
+
+    private func joined(roomLastSeq: UInt64, roomEpoch: UInt64?) {
         saidHello = true
         switch seqs.hello(roomLastSeq: roomLastSeq, roomEpoch: roomEpoch) {
         case .joined:

@@ -38,6 +38,11 @@ public final class Publisher: ChannelInboundHandler {
     public typealias OutboundOut = ByteBuffer
 
     private let rooms: [String]
+    /// The room indexes this connection posts to, in turn.
+    private let roomOrder: [Int]
+    private let target: BenchTarget
+    /// Against Nchan, the seq the next comment of each room gets (the bench numbers them).
+    private var nextSeq: [UInt64]
     private let ratePerSecond: Double
     private let textBytes: Int
     /// Share of posts that say the same thing ("666"), for merged repeats; they carry no stamp.
@@ -45,10 +50,12 @@ public final class Publisher: ChannelInboundHandler {
     private var repeatCredit = 0.0
     private var phraseCursor: Int
     private let maxInFlight: Int
-    private var roomCursor: Int
+    private var roomCursor = 0
     /// Whether `stop` was called: no post is sent after it.
     private var stopped = false
     private var inFlightRooms: [Int] = []
+    /// The seq each post in flight carries (against Nchan; 0 against Danmaku, which answers it).
+    private var inFlightSeqs: [UInt64] = []
     /// When each post in flight was written (µs, the same clock as `microsecondsNow`), in order.
     private var inFlightSent: [UInt64] = []
     private var inFlightHead = 0
@@ -58,14 +65,28 @@ public final class Publisher: ChannelInboundHandler {
     /// Totals so far (read on this handler's loop).
     public private(set) var totals = PublishTotals()
 
-    /// - Parameter maxInFlight: posts that may wait for an answer at once (1 or more).
-    public init(rooms: [String], ratePerSecond: Double, textBytes: Int, firstRoom: Int, repeatShare: Double = 0, maxInFlight: Int = 256) {
+    /// - Parameters:
+    ///   - maxInFlight: posts that may wait for an answer at once (1 or more).
+    ///   - roomStride: 1 posts to every room in turn from `firstRoom`; N posts only to rooms
+    ///     `firstRoom`, `firstRoom + N`, …, so that N connections each own their rooms (against
+    ///     Nchan a room's seqs must arrive in the order this connection numbers them).
+    public init(
+        rooms: [String], ratePerSecond: Double, textBytes: Int, firstRoom: Int, repeatShare: Double = 0, maxInFlight: Int = 256,
+        target: BenchTarget = .danmaku, roomStride: Int = 1
+    ) {
         self.maxInFlight = max(1, maxInFlight)
         self.rooms = rooms
+        self.target = target
+        self.nextSeq = Array(repeating: 1, count: rooms.count)
+        let first = firstRoom % max(1, rooms.count)
+        if roomStride > 1 {
+            roomOrder = Array(stride(from: first, to: rooms.count, by: roomStride))
+        } else {
+            roomOrder = (0..<rooms.count).map { (first + $0) % rooms.count }
+        }
         self.ratePerSecond = ratePerSecond
         self.textBytes = textBytes
         self.repeatShare = repeatShare
-        self.roomCursor = firstRoom % max(1, rooms.count)
         self.phraseCursor = firstRoom * 7
     }
 
@@ -102,20 +123,31 @@ public final class Publisher: ChannelInboundHandler {
         let elapsed = Double((context.eventLoop.now - started).nanoseconds) / 1e9
         let due = ratePerSecond.isFinite ? Int(clamping: Int64(min(elapsed * ratePerSecond, 1e15))) - totals.sent : Int.max
         let room = min(due, maxInFlight - (inFlightRooms.count - inFlightHead))
-        guard room > 0 else { return }
+        guard room > 0, !roomOrder.isEmpty else { return }
         var batch = context.channel.allocator.buffer(capacity: room * 200)
         let sentAt = microsecondsNow()
         for _ in 0..<room {
-            let index = roomCursor
-            roomCursor = (roomCursor + 1) % rooms.count
+            let index = roomOrder[roomCursor]
+            roomCursor = (roomCursor + 1) % roomOrder.count
             // Evenly spread: every post adds the share, and a whole credit makes the post a repeat.
             repeatCredit += repeatShare
             let repeats = repeatCredit >= 1
             if repeats { repeatCredit -= 1 }
-            let body = repeats ? #"{"text":"666"}"# : #"{"text":"b\#(sentAt) \#(nextText())"}"#
-            batch.writeString("POST /v1/rooms/\(rooms[index])/comments HTTP/1.1\r\nHost: danmaku\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n")
+            let text = repeats ? "666" : "b\(sentAt) \(nextText())"
+            var seq: UInt64 = 0
+            let body: String
+            switch target {
+            case .danmaku:
+                body = #"{"text":"\#(text)"}"#
+            case .nchan:
+                seq = nextSeq[index]
+                nextSeq[index] += 1
+                body = BenchTarget.nchanFrame(room: rooms[index], seq: seq, text: text, sentAtMicroseconds: sentAt)
+            }
+            batch.writeString("POST \(target.postPath(room: rooms[index])) HTTP/1.1\r\nHost: danmaku\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n")
             batch.writeString(body)
             inFlightRooms.append(index)
+            inFlightSeqs.append(seq)
             inFlightSent.append(sentAt)
             totals.sent += 1
         }
@@ -151,16 +183,19 @@ public final class Publisher: ChannelInboundHandler {
                 continue
             }
             let room = inFlightRooms[inFlightHead]
+            let sentSeq = inFlightSeqs[inFlightHead]
             _ = totals.postLatency.record(answeredAt &- min(answeredAt, inFlightSent[inFlightHead]))
             inFlightHead += 1
             if inFlightHead > 1024 {
                 inFlightRooms.removeFirst(inFlightHead)
                 inFlightSent.removeFirst(inFlightHead)
+                inFlightSeqs.removeFirst(inFlightHead)
                 inFlightHead = 0
             }
-            if status == 201 {
+            if target.accepted(status: status) {
                 totals.accepted += 1
-                if let seq = body.withUnsafeReadableBytes({ BatchScanner.integerField("seq", in: $0) }) {
+                let seq: UInt64? = target == .nchan ? sentSeq : body.withUnsafeReadableBytes { BatchScanner.integerField("seq", in: $0) }
+                if let seq {
                     totals.maxSeq[room] = max(totals.maxSeq[room] ?? 0, seq)
                 }
             } else {

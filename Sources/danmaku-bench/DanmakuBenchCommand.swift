@@ -111,6 +111,9 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
     @Option(help: "Wire format viewers ask for: 2 leaves out what every comment repeats, 1 is the full comment.")
     var wireFormat = 2
 
+    @Option(help: "The kind of server at --url: danmaku, or nchan (an Nginx configured as Benchmarks/nchan/nginx.conf, loaded by the same viewers and posters).")
+    var target = "danmaku"
+
     @Option(help: "The danmaku binary to start as the local server (default: the one next to danmaku-bench).")
     var serverBinary: String?
 
@@ -175,6 +178,14 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
         defer { watcher.cancel() }
         guard (1...2).contains(wireFormat) else { throw ValidationError("--wire-format must be 1 or 2") }
         run.wireFormat = wireFormat
+        guard let kind = BenchTarget(rawValue: target) else { throw ValidationError("--target must be danmaku or nchan") }
+        if kind == .nchan {
+            guard url != nil else { throw ValidationError("--target nchan needs --url (the Nginx to load)") }
+            guard !reconnect, !compression, repeatShare == 0 else {
+                throw ValidationError("--target nchan runs without --reconnect, --compression and --repeat-share")
+            }
+        }
+        run.target = kind
         guard !roomPrefix.isEmpty, roomPrefix.count <= 40, roomPrefix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
             throw ValidationError("--room-prefix: up to 40 letters, digits, - and _")
         }

@@ -21,8 +21,9 @@ extension LoadRun {
                 endpoints: viewerEndpoints, source: source)
         }
         let handler = BenchViewer(
-            path: "/v1/rooms/\(roomNames[room])/ws?v=\(wireFormat)", compression: compression, verifyEveryComment: index % verifyEvery == 0,
-            counters: counters, statsForLoop: statsForLoop, reconnection: reconnection, endpoint: first)
+            path: target.viewerPath(room: roomNames[room], wireFormat: wireFormat), compression: compression,
+            verifyEveryComment: index % verifyEvery == 0, counters: counters, statsForLoop: statsForLoop, reconnection: reconnection,
+            endpoint: first, saysHello: target.saysHello)
         let bound = NIOLoopBoundBox.makeBoxSendingValue(handler, eventLoop: group.next())
         let dialled = BenchViewer.dial(bound, from: source, to: viewerEndpoint(index))
         guard reconnection != nil else { return dialled.map { _ in ViewerRecord(room: room, handler: bound) } }

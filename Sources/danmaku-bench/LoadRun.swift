@@ -20,6 +20,8 @@ struct LoadRun {
     var compression: Bool
     /// The wire format viewers ask for (`?v=`).
     var wireFormat = 2
+    /// The kind of server loaded.
+    var target = BenchTarget.danmaku
     /// Rooms are `roomPrefix-N`.
     var roomPrefix = "bench"
     var connectRate: Double
@@ -134,7 +136,7 @@ struct LoadRun {
             if index > 0, index % perTick == 0 { try await Task.sleep(for: .milliseconds(10)) }
             let loop = group.next()
             let handler = NIOLoopBoundBox.makeBoxSendingValue(
-                SlowViewer(path: "/v1/rooms/\(roomNames[index % workload.rooms])/ws", counters: slowCounters), eventLoop: loop)
+                SlowViewer(path: target.viewerPath(room: roomNames[index % workload.rooms], wireFormat: wireFormat), counters: slowCounters), eventLoop: loop)
             let connected = ClientBootstrap(group: loop)
                 .bind(to: try SocketAddress(ipAddress: sources[(index + total) % sources.count], port: 0))
                 .channelOption(.socketOption(.so_rcvbuf), value: 4096)
@@ -162,7 +164,7 @@ struct LoadRun {
         if workload.commentsPerSecond > 0 {
             posting = try await Publishers.connect(
                 publishers, group: publishing, host: host, port: port, rooms: roomNames, commentsPerSecond: workload.commentsPerSecond,
-                textBytes: textBytes, repeatShare: repeatShare, maxInFlight: inFlightPerPublisher)
+                textBytes: textBytes, repeatShare: repeatShare, maxInFlight: inFlightPerPublisher, target: target)
         }
 
         // Warm-up, then measure.

@@ -13,17 +13,20 @@ struct Publishers {
     var count: Int { handlers.count }
 
     /// Connects `count` publishers to `host:port`, sharing `commentsPerSecond`; the `index`-th
-    /// starts at room `index`.
+    /// starts at room `index`. Against Nchan each room has one publisher, which numbers its
+    /// comments: at most one publisher per room, the `index`-th owning every `count`-th room.
     static func connect(
         _ count: Int, group: MultiThreadedEventLoopGroup, host: String, port: Int, rooms: [String], commentsPerSecond: Double,
-        textBytes: Int, repeatShare: Double, maxInFlight: Int
+        textBytes: Int, repeatShare: Double, maxInFlight: Int, target: BenchTarget
     ) async throws -> Publishers {
         var publishers = Publishers()
+        let count = target == .nchan ? min(count, rooms.count) : count
         for index in 0..<count {
             let loop = group.next()
             let publisher = Publisher(
                 rooms: rooms, ratePerSecond: commentsPerSecond / Double(count),
-                textBytes: textBytes, firstRoom: index, repeatShare: repeatShare, maxInFlight: maxInFlight)
+                textBytes: textBytes, firstRoom: index, repeatShare: repeatShare, maxInFlight: maxInFlight,
+                target: target, roomStride: target == .nchan ? count : 1)
             let bound = NIOLoopBoundBox.makeBoxSendingValue(publisher, eventLoop: loop)
             _ = try await ClientBootstrap(group: loop)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)

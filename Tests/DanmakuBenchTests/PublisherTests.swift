@@ -44,4 +44,29 @@ import Testing
         #expect(publisher.totals.accepted == 4 && publisher.totals.sent == 6)
         _ = try? channel.finish()
     }
+
+    /// Against Nchan the publisher posts, to its own rooms only, the frame a viewer should see,
+    /// numbering each room's comments itself; Nchan's 202 (no subscriber yet) counts as taken,
+    /// and the seqs it took are where the rooms end.
+    @Test func againstNchanItNumbersItsOwnRoomsAndPostsTheirFrames() throws {
+        let publisher = Publisher(
+            rooms: ["a", "b", "c", "d"], ratePerSecond: .infinity, textBytes: 10, firstRoom: 1, maxInFlight: 4, target: .nchan,
+            roomStride: 2)
+        let channel = EmbeddedChannel(handler: publisher)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1))
+        var written = ""
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { written += String(buffer: buffer) }
+        let requests = written.components(separatedBy: "POST ").dropFirst()
+        #expect(requests.map { String($0.prefix(7)) } == ["/pub/b ", "/pub/d ", "/pub/b ", "/pub/d "])
+        #expect(requests.map { $0.contains(#"{"type":"comments","room":"#) && $0.contains(#""text":"b"#) } == [true, true, true, true])
+        #expect(requests.map { $0.components(separatedBy: #""seq":"#)[1].prefix { $0.isNumber } } == ["1", "1", "2", "2"])
+        let answers = ["202 Accepted", "201 Created", "201 Created", "500 Internal Server Error"]
+            .map { "HTTP/1.1 \($0)\r\nContent-Length: 0\r\n\r\n" }.joined()
+        try channel.writeInbound(ByteBuffer(string: answers))
+        #expect(publisher.totals.accepted == 3 && publisher.totals.rejected == [500: 1])
+        #expect(publisher.totals.maxSeq == [1: 2, 3: 1], "room d's second post was refused")
+        publisher.stop()
+        _ = try? channel.finish()
+    }
 }

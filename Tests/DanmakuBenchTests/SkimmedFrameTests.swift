@@ -1,0 +1,106 @@
+import DanmakuBench
+import NIOCore
+import NIOEmbedded
+import NIOPosix
+import Testing
+
+/// A batch that spans reads is read where each read lies (`SkimmedFrame`): whatever the reads'
+/// sizes, a viewer counts exactly what it counts when each frame arrives whole.
+@Suite struct SkimmedFrameTests {
+    /// What one viewer counted from `stream`, cut into reads by `sizes` (cycled).
+    func totals(of stream: ByteBuffer, reads sizes: [Int], verifyEveryComment: Bool) throws -> ViewerTotals {
+        let loop = EmbeddedEventLoop()
+        let stats = LoopStats()
+        let bound = NIOLoopBound(stats, eventLoop: loop)
+        let viewer = BenchViewer(
+            path: "/v1/rooms/r/ws?v=2", verifyEveryComment: verifyEveryComment, counters: ConnectionCounters(),
+            statsForLoop: { _ in bound.value })
+        let channel = EmbeddedChannel(handler: viewer, loop: loop)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 7000)).wait()
+        var rest = stream
+        var index = 0
+        while rest.readableBytes > 0 {
+            let size = min(sizes[index % sizes.count], rest.readableBytes)
+            index += 1
+            try channel.writeInbound(rest.readSlice(length: size)!)
+        }
+        _ = try? channel.finish()
+        return stats.totals
+    }
+
+    /// An unmasked server text frame, with the 16- or 64-bit length its size needs.
+    static func frame(_ text: String) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        let bytes = Array(text.utf8)
+        buffer.writeInteger(UInt8(0x81))
+        if bytes.count < 126 {
+            buffer.writeInteger(UInt8(bytes.count))
+        } else if bytes.count <= 0xFFFF {
+            buffer.writeInteger(UInt8(126))
+            buffer.writeInteger(UInt16(bytes.count))
+        } else {
+            buffer.writeInteger(UInt8(127))
+            buffer.writeInteger(UInt64(bytes.count))
+        }
+        buffer.writeBytes(bytes)
+        return buffer
+    }
+
+    static func batch(_ seqs: [UInt64], stamp: UInt64, head: String = "") -> ByteBuffer {
+        frame(
+            #"{"type":"comments","room":"r",\#(head)"comments":["#
+                + seqs.map { #"{"seq":\#($0),"id":"c\#($0)","text":"b\#(stamp) 主播太强了 \"seq\":1","ts":1,"user":{"id":"u","name":"n"}}"# }
+                .joined(separator: ",") + "]}")
+    }
+
+    /// The upgrade, `hello`, then batches large and small: in order, with a seq missing inside a
+    /// large batch, one seen twice, a budget's `shed` batch, and one larger than 64 KiB.
+    static func stream() -> ByteBuffer {
+        let stamp = microsecondsNow()
+        var stream = ByteBuffer(string: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n")
+        var frames = [frame(#"{"batchWindowMs":10,"epoch":3,"lastSeq":0,"room":"r","type":"hello"}"#)]
+        frames.append(batch(Array(1...300), stamp: stamp))
+        frames.append(batch([301], stamp: stamp))
+        frames.append(batch(Array(302...400) + Array(402...700), stamp: stamp))
+        frames.append(batch(Array(700...720), stamp: stamp))
+        frames.append(batch([730, 731], stamp: stamp, head: #""shed":9,"lastSeq":731,"#))
+        frames.append(batch(Array(732...1400), stamp: stamp))
+        frames.append(batch(Array(1401...1402), stamp: stamp))
+        for var frame in frames { stream.writeBuffer(&frame) }
+        return stream
+    }
+
+    @Test(arguments: [true, false])
+    func readsCutAnywhereCountWhatWholeFramesCount(verifyEveryComment: Bool) throws {
+        let stream = Self.stream()
+        let whole = try totals(of: stream, reads: [stream.readableBytes], verifyEveryComment: verifyEveryComment)
+        #expect(whole.deliveries > 1_000 && whole.shed == 9)
+        if verifyEveryComment {
+            #expect(whole.missing == 1 && whole.duplicated == 1)
+        }
+        var random = SplitMix(seed: 29)
+        let cuts: [[Int]] = [[1], [7], [4096], [65_536], [100, 3, 20_000, 1, 513]] + (0..<20).map { _ in
+            (0..<50).map { _ in Int(random.next() % 9_000) + 1 }
+        }
+        for sizes in cuts {
+            let cut = try totals(of: stream, reads: sizes, verifyEveryComment: verifyEveryComment)
+            #expect(cut.deliveries == whole.deliveries, "reads of \(sizes.prefix(5))")
+            #expect(cut.missing == whole.missing && cut.duplicated == whole.duplicated && cut.shed == whole.shed)
+            #expect(cut.frames == whole.frames && cut.bytes == whole.bytes)
+            #expect(cut.latency.totalCount == whole.latency.totalCount)
+        }
+    }
+
+    /// A seeded generator, so a failure names reads that can be replayed.
+    struct SplitMix {
+        var state: UInt64
+        init(seed: UInt64) { state = seed }
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+}
