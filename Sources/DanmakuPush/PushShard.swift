@@ -199,7 +199,7 @@ final class PushShard {
 
     /// Sends `online` to each room whose count (the deployment's, or this loop's own when that is
     /// more recent and larger) changed since it was last sent, as often as its size allows
-    /// (`LoopRoom.onlineSpacingPerViewer`).
+    /// (`OnlineAnnouncements.spacingPerViewer`).
     func announceOnline() {
         eventLoop.preconditionInEventLoop()
         for room in rooms.values {
