@@ -204,9 +204,9 @@ final class RedisFeeds: Sendable {
             }
             if let comment = EncodedComment(numberedJSON: line, room: room) {
                 comments.append(comment)
-            } else if let retraction = RedisBus.Retraction(line: line) {
+            } else if let retraction = RetractionLine(line: line) {
                 tell([retraction], room: room)
-            } else if let counts = try? WireCodec.decoder.decode(RedisBus.LikeCounts.self, from: Data(line.readableBytesView)), counts.type == "likes" {
+            } else if let counts = try? WireCodec.decoder.decode(LikeCountsLine.self, from: Data(line.readableBytesView)), counts.type == "likes" {
                 let subscribers = state.withLock { Array(($0.feeds[room]?.subscribers ?? [:]).values) }
                 for subscriber in subscribers { subscriber.liked(counts.likes, room: room) }
             }
@@ -329,9 +329,9 @@ final class RedisFeeds: Sendable {
 
     /// Tells the room's subscribers of retractions not told before (one numbered `n` is told
     /// once, whether it came by pub/sub or was read back; one without a number always).
-    private func tell(_ retractions: [RedisBus.Retraction], room: RoomID, readBack: Bool = false) {
+    private func tell(_ retractions: [RetractionLine], room: RoomID, readBack: Bool = false) {
         let now = NIODeadline.now()
-        let (fresh, subscribers) = state.withLock { state -> ([RedisBus.Retraction], [any BusSubscriber]) in
+        let (fresh, subscribers) = state.withLock { state -> ([RetractionLine], [any BusSubscriber]) in
             guard var feed = state.feeds[room] else { return ([], []) }
             let fresh = retractions.filter { retraction in
                 guard let n = retraction.n, feed.retractions.hasStarted else { return true }
