@@ -5,9 +5,35 @@ import DanmakuCore
 import Foundation
 import NIOCore
 
-// The lines a room channel carries besides comments (one JSON per line; comments start
-// `{"seq":`), as `RedisBus.publishLikes` and the scripts write them and `RedisFeeds.receive`
-// reads them.
+/// One line of a message on a room channel: a message is one JSON per line, a batch's comments
+/// (`RoomBatchPublisher`), a retraction (the scripts) or like counts (`RedisBus.publishLikes`).
+enum ChannelLine {
+    case comment(EncodedComment)
+    case retraction(RetractionLine)
+    case likes([LikeCount])
+
+    /// Hands each line of `payload`, a message on `room`'s channel, to `body` in order; a line that
+    /// is none of these is skipped.
+    static func read(_ payload: ByteBuffer, room: RoomID, _ body: (ChannelLine) -> Void) {
+        var rest = payload
+        while rest.readableBytes > 0 {
+            let line: ByteBuffer
+            if let newline = rest.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
+                line = rest.readSlice(length: newline - rest.readerIndex)!
+                rest.moveReaderIndex(forwardBy: 1)
+            } else {
+                line = rest.readSlice(length: rest.readableBytes)!
+            }
+            if let comment = EncodedComment(numberedJSON: line, room: room) {
+                body(.comment(comment))
+            } else if let retraction = RetractionLine(line: line) {
+                body(.retraction(retraction))
+            } else if let counts = try? WireCodec.decoder.decode(LikeCountsLine.self, from: Data(line.readableBytesView)), counts.type == "likes" {
+                body(.likes(counts.likes))
+            }
+        }
+    }
+}
 
 /// Like counts on a room channel: `{"type":"likes","likes":[…]}`.
 struct LikeCountsLine: Codable {

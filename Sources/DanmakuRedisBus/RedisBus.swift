@@ -86,13 +86,13 @@ public final class RedisBus: CommentBus, CommentLog {
             onConnect: { connection in scripts.load(on: connection) },
             subscriber: RedisRouter.Subscriber(
                 onMessage: { channel, payload in feeds.receive(channel: channel, payload: payload) },
-                onUnsubscribed: { channel in feeds.unsubscribedByServer(channel: channel) },
-                onConnect: { connection, node in feeds.resubscribe(on: connection, node: node) }))
+                onUnsubscribed: { channel in feeds.channels.unsubscribedByServer(channel: channel) },
+                onConnect: { connection, node in feeds.channels.resubscribe(on: connection, node: node) }))
         self.redis = redis
         self.publisher = RoomBatchPublisher(window: publishWindow, redis: redis, eventLoop: eventLoop, metrics: metrics)
         self.roomCounters = RoomCounterReader(redis: redis, scripts: scripts, metrics: metrics, logger: logger)
         self.roomStreams = RoomStreamReader(redis: redis)
-        feeds.owner.withLock { $0 = self }
+        feeds.table.owner.withLock { $0 = self }
     }
 
     /// Connects (to every master, on a cluster) and starts the repair and poll timer.
@@ -134,7 +134,7 @@ public final class RedisBus: CommentBus, CommentLog {
         maintenance.withLock { $0?.cancel() }
         try? await eventLoop.submit { self.publisher.flush() }.get()
         await redis.close()
-        feeds.owner.withLock { $0 = nil }
+        feeds.table.owner.withLock { $0 = nil }
     }
 
     /// Whether every connection (commands and subscriptions, to each master) is up.
