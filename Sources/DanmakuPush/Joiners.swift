@@ -139,17 +139,3 @@ struct HistoryRead: Hashable {
     /// The epoch `since` belongs to, as the viewer said.
     var epoch: Int64?
 }
-
-/// How a joining viewer's failed history read is tried again (`PushShard.readHistory`).
-public enum HistoryRetry {
-    /// How long a joining viewer waits while its history read fails and is tried again, before
-    /// it is closed (`history unavailable`) to come back later or elsewhere: a store that blinks
-    /// (a Redis reconnect, a timeout under a storm) costs a wait, not a crowd reconnecting at once.
-    public static let patience = TimeAmount.seconds(10)
-
-    /// The longest wait before read `attempt + 1`: 250 ms, doubling, at most 2 s (the shard waits
-    /// between half of it and all of it, at random).
-    public static func delay(attempt: Int) -> TimeAmount {
-        .milliseconds(250 << min(max(attempt - 1, 0), 3))
-    }
-}

@@ -52,8 +52,7 @@ extension LoopRoom {
         if batch.cursor < batch.targets.count {
             outgoing = batch
         } else {
-            let waiting = afterFanOut
-            afterFanOut.removeAll()
+            let waiting = afterFanOut.release()
             // (Joining viewers noted these retractions when they came: `retract`.)
             for frame in waiting {
                 for subscription in viewers { subscription.viewer.send(frame) }

@@ -45,14 +45,14 @@ final class LoopRoom {
     /// The batch on its way to the viewers, a slice at a time.
     var outgoing: Outgoing?
     /// Frames that must not overtake the batch on its way (retractions of its comments).
-    var afterFanOut: [ByteBuffer] = []
+    var afterFanOut = HeldRetractions()
     /// The room's display budget, when it has one, and the batches it thins.
     let budgeted: BudgetedBatches
     /// Whether batches send repeated comments once (`RepeatMerger`): the room's setting, or the
     /// node's `--merge-repeats`. Off under a display budget, which already thins the batch.
     var mergesRepeats = false
-    /// Like counts waiting to go out, by comment id (see `collectLikes`).
-    var pendingLikes: [String: LikeCount] = [:]
+    /// Like counts waiting to go out (see `collectLikes`).
+    private var pendingLikes = PendingLikes()
 
     /// Applies the room's settings as the push role reads them.
     func apply(_ policy: RoomPolicy, now: NIODeadline) {
@@ -72,31 +72,13 @@ final class LoopRoom {
     /// Viewers of the room on this loop, those still joining included.
     var viewerCount: Int { viewers.count + joiners.count }
 
-    /// The online count last sent to this room's viewers (in `hello` or `online`).
-    private var announcedOnline: Int?
-    /// When the last `online` frame went out (nil: none yet).
-    private var lastOnlineAnnouncement: NIODeadline?
-
-    /// How far apart a room's `online` frames are kept, per viewer on the loop: a loop spends at
-    /// most 100 writes a second on a room's counts. A crowd joining changes the count on every
-    /// presence tick, and a frame to each of 19,000 viewers every 2 s is a tenth of what a core
-    /// writes; such a room is told its count every 190 s instead, and one of up to 200 viewers
-    /// on every tick.
-    static let onlineSpacingPerViewer = TimeAmount.milliseconds(10)
+    /// Which online counts go out to the room's viewers, and when.
+    private var onlineAnnouncements = OnlineAnnouncements()
 
     /// Sends `{"type":"online",…}` (one shared frame) when `count` differs from the last one sent
-    /// and the room's spacing since the last has passed (a later tick sends it otherwise).
+    /// and the room's spacing since the last has passed (`OnlineAnnouncements`).
     func announceOnline(_ count: Int, now: NIODeadline) {
-        guard count != announcedOnline, !viewers.isEmpty else { return }
-        if let last = lastOnlineAnnouncement {
-            // Spaced by the viewers there are now (a room that emptied waits no longer), at most
-            // an hour apart: no arithmetic here can overflow.
-            let longest = TimeAmount.hours(1).nanoseconds
-            let spacing = Self.onlineSpacingPerViewer.nanoseconds.multipliedReportingOverflow(by: Int64(clamping: viewers.count))
-            guard now >= last + .nanoseconds(spacing.overflow ? longest : min(spacing.partialValue, longest)) else { return }
-        }
-        announcedOnline = count
-        lastOnlineAnnouncement = now
+        guard onlineAnnouncements.announces(count, viewers: viewers.count, now: now) else { return }
         let frame = ViewerMessage.frame(ViewerMessage.Online(room: id.value, count: count))
         for subscription in viewers { subscription.viewer.send(frame) }
     }
@@ -200,10 +182,7 @@ final class LoopRoom {
         joiners.noteRetraction(RetractedComment(seq: seq, id: id, reason: reason))
         // A viewer the batch carrying it has not reached yet would get the retraction first,
         // and then show the comment: it waits for the batch to reach everyone.
-        if let batch = outgoing, batch.first <= seq, seq <= batch.last {
-            afterFanOut.append(frame)
-            return released
-        }
+        if afterFanOut.hold(frame, seq: seq, behind: outgoing.map { $0.first...$0.last }) { return released }
         for subscription in viewers { subscription.viewer.send(frame) }
         return released
     }
@@ -299,21 +278,13 @@ final class LoopRoom {
 extension LoopRoom {
     /// Keeps the latest count of each comment until the room's likes go out; true when none were
     /// waiting (the caller schedules `sendLikes` one window ahead).
-    ///
-    /// A hot room's likes then cost one frame per window, however many arrive.
     func collectLikes(_ likes: [LikeCount]) -> Bool {
-        let wasEmpty = pendingLikes.isEmpty
-        for like in likes where like.count > (pendingLikes[like.id]?.count ?? 0) {
-            pendingLikes[like.id] = like
-        }
-        return wasEmpty && !pendingLikes.isEmpty
+        pendingLikes.collect(likes)
     }
 
     /// Sends the collected counts to every viewer of the room, in one shared frame.
     func sendLikes() {
-        guard !pendingLikes.isEmpty else { return }
-        let frame = ViewerMessage.frame(ViewerMessage.Likes(room: id.value, likes: pendingLikes.values.sorted { $0.seq < $1.seq }))
-        pendingLikes.removeAll(keepingCapacity: true)
+        guard let frame = pendingLikes.takeFrame(room: id) else { return }
         for subscription in viewers { subscription.viewer.send(frame) }
         joiners.send(frame)
     }

@@ -38,6 +38,12 @@ final class PushShard {
     /// Created on first use: zlib state is only worth its memory once a viewer negotiates it.
     private var compressorStorage: FrameCompressor?
 
+    /// The history reads of this loop's joining viewers, which find their rooms again in `rooms`.
+    lazy var history = HistoryReads(
+        eventLoop: eventLoop, log: hub.log, logger: hub.logger, allocator: allocator, online: hub.online,
+        attach: { [unowned hub, index] room in hub.attach(room, shard: index) }, policy: { [unowned hub] room in hub.policy(room) },
+        room: { [unowned self] id in self.rooms[id] }, markDirty: { [unowned self] room in self.markDirty(room) })
+
     /// `compressor` as a closure made once: a method passed as a function value is a new closure
     /// (an allocation) each time, and fan-out passes it once per few writes.
     lazy var compressorOnce: () -> FrameCompressor? = { [unowned self] in self.compressor() }
@@ -126,86 +132,7 @@ final class PushShard {
         }
         viewer.joinedAt = eventLoop.now
         room.joiners.add(viewer)
-        readHistory(viewer.historyRead, for: room)
-    }
-
-
-    /// Reads the history the room's joiners of `kind` wait for, once for all of them, and
-    /// activates each with it; when a read of that kind is already on its way, the newcomers
-    /// wait for it to end and get the next (`Joiners.startRead`).
-    private func readHistory(_ kind: HistoryRead, for room: LoopRoom, attempt: Int = 1) {
-        guard let group = room.joiners.startRead(kind) else { return }
-        let roomID = room.id
-        let (requestedSince, epoch) = (kind.since, kind.epoch)
-        let log = hub.log
-        // Attaching is idempotent; every read waits until the room's subscription is live, so
-        // whatever is published after its snapshot is read is sure to reach this loop.
-        hub.attach(roomID, shard: index).flatMap { [eventLoop] in
-            log.snapshot(room: roomID, since: requestedSince, limit: requestedSince == nil ? 0 : Int.max, retracted: true, on: eventLoop)
-        }.flatMap { [eventLoop] snapshot -> EventLoopFuture<(HistorySnapshot, UInt64?)> in
-            // Seqs of another numbering say nothing about this one: the viewer gets it from its start.
-            // (Epoch 0 is a room that had none yet: its seqs are of the numbering that began next.)
-            guard let epoch, epoch != 0, requestedSince != nil, epoch != snapshot.epoch else { return eventLoop.makeSucceededFuture((snapshot, requestedSince)) }
-            return log.snapshot(room: roomID, since: 0, limit: Int.max, on: eventLoop).map { ($0, 0) }
-        }.assumeIsolated().whenComplete { [self] result in
-            guard rooms[roomID] === room else { return }
-            if case .failure(let error) = result, retryHistory(kind, for: room, group: group, attempt: attempt, error: error) { return }
-            room.joiners.endRead(kind)
-            // The settings as read when the room was attached (another loop may have attached it).
-            room.apply(hub.policy(roomID), now: eventLoop.now)
-            switch result {
-            case .success(let (snapshot, since)):
-                let window = room.window
-                let online = max(hub.online.count(roomID), room.viewerCount)
-                var becameReady = false
-                for viewer in group where viewer.isJoining {
-                    if room.activate(viewer, snapshot: snapshot, since: since, window: window, online: online, now: eventLoop.now, allocator: allocator) {
-                        becameReady = true
-                    }
-                }
-                // (A viewer its catch-up closed may have been the room's last: the room is gone.)
-                if becameReady, rooms[roomID] === room { markDirty(room) }
-            case .failure(let error):
-                let joining = group.filter(\.isJoining)
-                if !joining.isEmpty {
-                    hub.logger.warning("history unavailable", metadata: ["room": "\(roomID)", "viewers": "\(joining.count)", "error": "\(error)"])
-                }
-                for viewer in joining { viewer.viewer.close(code: .unexpectedServerError, reason: "history unavailable") }
-            }
-            // Those that came while this read was on its way.
-            readHistory(kind, for: room)
-        }
-    }
-
-    /// After a failed read: keeps the viewers still within `HistoryRetry.patience` of their join
-    /// waiting, and reads again for them (and whoever comes meanwhile) after a backoff. False
-    /// when none is within it: the caller closes them.
-    private func retryHistory(_ kind: HistoryRead, for room: LoopRoom, group: [RoomSubscription], attempt: Int, error: any Error) -> Bool {
-        let now = eventLoop.now
-        var patient: [RoomSubscription] = []
-        var expired: [RoomSubscription] = []
-        for viewer in group where viewer.isJoining {
-            if now - viewer.joinedAt < HistoryRetry.patience { patient.append(viewer) } else { expired.append(viewer) }
-        }
-        guard !patient.isEmpty else { return false }
-        if !expired.isEmpty {
-            hub.logger.warning("history unavailable", metadata: ["room": "\(room.id)", "viewers": "\(expired.count)", "error": "\(error)"])
-            for viewer in expired { viewer.viewer.close(code: .unexpectedServerError, reason: "history unavailable") }
-        }
-        if attempt == 1 {
-            hub.logger.info("history read failed; trying again", metadata: ["room": "\(room.id)", "viewers": "\(patient.count)", "error": "\(error)"])
-        }
-        // The read stays marked on its way: whoever comes meanwhile waits for the retry.
-        room.joiners.waitAgain(patient, for: kind)
-        // Between half the delay and all of it, at random: groups that failed together (every
-        // resume point of a storm) do not come back together.
-        let delay = HistoryRetry.delay(attempt: attempt).nanoseconds
-        eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(delay / 2 + Int64.random(in: 0...delay / 2))) { [weak self] in
-            guard let self, rooms[room.id] === room else { return }
-            room.joiners.endRead(kind)
-            readHistory(kind, for: room, attempt: attempt + 1)
-        }
-        return true
+        history.read(viewer.historyRead, for: room)
     }
 
     /// Takes a viewer out of a room; the last one out releases the room's subscription.
@@ -272,7 +199,7 @@ final class PushShard {
 
     /// Sends `online` to each room whose count (the deployment's, or this loop's own when that is
     /// more recent and larger) changed since it was last sent, as often as its size allows
-    /// (`LoopRoom.onlineSpacingPerViewer`).
+    /// (`OnlineAnnouncements.spacingPerViewer`).
     func announceOnline() {
         eventLoop.preconditionInEventLoop()
         for room in rooms.values {

@@ -26,7 +26,7 @@ enum ViewerMessage {
     }
 
     /// The room's online count changed (sent at most once per presence interval, less often in a
-    /// big room: `LoopRoom.onlineSpacingPerViewer`).
+    /// big room: `OnlineAnnouncements.spacingPerViewer`).
     struct Online: Encodable {
         let type = "online"
         let room: String

@@ -44,10 +44,8 @@ public final class RedisBus: CommentBus, CommentLog {
     /// viewers is never forgotten under them.
     static let renewEvery = 600
 
-    /// Replicas that must confirm a comment before it is answered 201 (0: do not wait).
-    let minReplicas: Int
-    /// How long to wait for them.
-    let replicaTimeoutMilliseconds: Int
+    /// The replicas that must confirm a comment or a retraction before it is answered.
+    let replicas: ReplicaConfirmation
     /// Whether every master has `minReplicas` replicas in sync now.
     let replicaSync: ReplicaSyncWatch
     /// Replicas are checked this often (maintenance ticks of 100 ms).
@@ -71,9 +69,8 @@ public final class RedisBus: CommentBus, CommentLog {
         minReplicas: Int = 0, replicaTimeout: TimeAmount = .milliseconds(500),
         logger: Logger, metrics: BusMetrics = BusMetrics()
     ) {
-        self.minReplicas = minReplicas
+        self.replicas = ReplicaConfirmation(needed: minReplicas, timeoutMilliseconds: Int(replicaTimeout.nanoseconds / 1_000_000))
         self.replicaSync = ReplicaSyncWatch(needed: minReplicas, logger: logger)
-        self.replicaTimeoutMilliseconds = Int(replicaTimeout.nanoseconds / 1_000_000)
         self.historyCapacity = historyCapacity
         self.roomIdleMilliseconds = roomIdleMilliseconds
         self.publishWindow = publishWindow
@@ -89,13 +86,13 @@ public final class RedisBus: CommentBus, CommentLog {
             onConnect: { connection in scripts.load(on: connection) },
             subscriber: RedisRouter.Subscriber(
                 onMessage: { channel, payload in feeds.receive(channel: channel, payload: payload) },
-                onUnsubscribed: { channel in feeds.unsubscribedByServer(channel: channel) },
-                onConnect: { connection, node in feeds.resubscribe(on: connection, node: node) }))
+                onUnsubscribed: { channel in feeds.channels.unsubscribedByServer(channel: channel) },
+                onConnect: { connection, node in feeds.channels.resubscribe(on: connection, node: node) }))
         self.redis = redis
         self.publisher = RoomBatchPublisher(window: publishWindow, redis: redis, eventLoop: eventLoop, metrics: metrics)
         self.roomCounters = RoomCounterReader(redis: redis, scripts: scripts, metrics: metrics, logger: logger)
         self.roomStreams = RoomStreamReader(redis: redis)
-        feeds.owner.withLock { $0 = self }
+        feeds.table.owner.withLock { $0 = self }
     }
 
     /// Connects (to every master, on a cluster) and starts the repair and poll timer.
@@ -137,7 +134,7 @@ public final class RedisBus: CommentBus, CommentLog {
         maintenance.withLock { $0?.cancel() }
         try? await eventLoop.submit { self.publisher.flush() }.get()
         await redis.close()
-        feeds.owner.withLock { $0 = nil }
+        feeds.table.owner.withLock { $0 = nil }
     }
 
     /// Whether every connection (commands and subscriptions, to each master) is up.
@@ -198,17 +195,9 @@ public final class RedisBus: CommentBus, CommentLog {
         if withdrawals.arePending(in: room) {
             throw RedisError.unavailable("a comment of this room is still being withdrawn")
         }
-        // WAIT right behind the script, on its connection: it counts the replicas that have
-        // everything this connection wrote so far, this comment included.
-        var wait: [RESPCommand] = []
-        if minReplicas > 0 {
-            var command = RESPCommand("WAIT", [RESPArgument(minReplicas), RESPArgument(replicaTimeoutMilliseconds)])
-            command.extraTime = .milliseconds(Int64(replicaTimeoutMilliseconds))
-            wait.append(command)
-        }
         let answers: [Result<RESPValue, any Error>]
         do {
-            answers = try await scripts.run(script, keys: keys, arguments: arguments, on: redis, followedBy: wait).get()
+            answers = try await scripts.run(script, keys: keys, arguments: arguments, on: redis, followedBy: replicas.commands).get()
         } catch let error as RedisError where error.mayHaveRun {
             throw AppendOutcomeUnknown(error.description)
         }
@@ -225,13 +214,10 @@ public final class RedisBus: CommentBus, CommentLog {
         }
         guard seq > 0 else { throw RedisError.unexpectedReply("append: \(reply)") }
         let comment = EncodedComment(numbering: unnumbered, seq: UInt64(clamping: seq), room: room)
-        if minReplicas > 0 {
-            let confirmed = (try? answers[1].get())?.integer ?? 0
-            if confirmed < minReplicas {
-                metrics.unreplicated.increment()
-                await withdrawals.withdraw(comment, attempt: tryToWithdraw)
-                throw withdrawn("\(confirmed) of \(minReplicas) replicas confirmed the comment in time")
-            }
+        if let shortfall = replicas.shortfall(in: answers, of: "comment") {
+            metrics.unreplicated.increment()
+            await withdrawals.withdraw(comment, attempt: tryToWithdraw)
+            throw withdrawn(shortfall)
         }
         return .success(comment)
     }
@@ -284,7 +270,7 @@ public final class RedisBus: CommentBus, CommentLog {
             var comments = count == 0 ? [] : try parts[2].streamComments(room: room)
             if since == nil { comments.reverse() }
             let retracted = retractedLines.compactMap { line in
-                line.bytes.flatMap(Retraction.init(line:)).map { RetractedComment(seq: $0.seq, id: $0.id, reason: $0.reason) }
+                line.bytes.flatMap(RetractionLine.init(line:)).map { RetractedComment(seq: $0.seq, id: $0.id, reason: $0.reason) }
             }
             return HistorySnapshot(
                 lastSeq: UInt64(clamping: last), firstAvailableSeq: UInt64(clamping: max(1, first)), comments: comments, epoch: epoch,
@@ -313,29 +299,18 @@ public final class RedisBus: CommentBus, CommentLog {
     /// (`RedisScripts.retract`).
     public func retract(room: RoomID, id: String, reason: RetractReason?) async throws -> UInt64? {
         let keys = RedisKeys(room)
-        var wait: [RESPCommand] = []
-        if minReplicas > 0 {
-            var command = RESPCommand("WAIT", [RESPArgument(minReplicas), RESPArgument(replicaTimeoutMilliseconds)])
-            command.extraTime = .milliseconds(Int64(replicaTimeoutMilliseconds))
-            wait.append(command)
-        }
         let answers = try await scripts.run(
             RedisScripts.retract, keys: [keys.log] + keys.retractionRecord,
             arguments: [
                 RESPArgument(EncodedComment.idMarker(id)), RESPArgument(EncodedComment.noticeIDMarker(id)),
-                RESPArgument(keys.channel), RESPArgument(id), RESPArgument(reason?.rawValue ?? ""), RESPArgument(minReplicas > 0 ? "1" : "0"),
+                RESPArgument(keys.channel), RESPArgument(id), RESPArgument(reason?.rawValue ?? ""), RESPArgument(replicas.isOn ? "1" : "0"),
             ],
-            on: redis, followedBy: wait
+            on: redis, followedBy: replicas.commands
         ).get()
         let reply = try answers[0].get()
         guard let seq = reply.integer else { throw RedisError.unexpectedReply("retract: \(reply)") }
         guard seq > 0 else { return nil }
-        if minReplicas > 0 {
-            let confirmed = (try? answers[1].get())?.integer ?? 0
-            if confirmed < minReplicas {
-                throw RedisError.unavailable("\(confirmed) of \(minReplicas) replicas confirmed the retraction in time")
-            }
-        }
+        if let shortfall = replicas.shortfall(in: answers, of: "retraction") { throw RedisError.unavailable(shortfall) }
         return UInt64(clamping: seq)
     }
 
@@ -387,39 +362,9 @@ public final class RedisBus: CommentBus, CommentLog {
     /// Sent at once, as a line of its own on the room's channel; a push node that misses it shows
     /// the old count until the comment's next like.
     public func publishLikes(_ likes: [LikeCount], room: RoomID) async throws {
-        let line = try WireCodec.encode(LikeCounts(likes: likes))
+        let line = try WireCodec.encode(LikeCountsLine(likes: likes))
         let channel = RedisKeys(room).channel
         _ = try await redis.send(RESPCommand("SPUBLISH", [RESPArgument(channel), RESPArgument(bytes: line)]), key: channel).get()
-    }
-
-    /// Like counts on a room channel: `{"type":"likes","likes":[…]}`.
-    struct LikeCounts: Codable {
-        var type = "likes"
-        var likes: [LikeCount]
-    }
-
-    /// A retraction on a room channel: `{"type":"retract",…}` (comments start `{"seq":`), as the
-    /// scripts write it (`RedisScripts.retract`, `withdraw`).
-    struct Retraction: Codable {
-        var type = "retract"
-        var seq: UInt64
-        var id: String
-        /// Its number among the room's retractions (1, 2, 3…; nil from a node before they were
-        /// numbered).
-        var n: UInt64?
-        /// True when another comment holds the seq (see `BusSubscriber.retract`); left out otherwise.
-        var reused: Bool?
-        /// Why, when it was not taken back by hand; left out otherwise.
-        var reason: RetractReason?
-
-        /// The retraction a line holds, or nil when the line is not one (numbers past
-        /// `ClientNumber.maxSeq` and implausible ids included: whatever is in Redis is checked).
-        init?(line: ByteBuffer) {
-            guard let retraction = try? WireCodec.decoder.decode(Self.self, from: Data(line.readableBytesView)), retraction.type == "retract",
-                  retraction.seq <= ClientNumber.maxSeq, (retraction.n ?? 0) <= ClientNumber.maxSeq, EncodedComment.isPlausibleID(retraction.id)
-            else { return nil }
-            self = retraction
-        }
     }
 
     public func subscribe(_ room: RoomID, subscriber: any BusSubscriber, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {

@@ -8,54 +8,22 @@ import Logging
 import NIOCore
 import Synchronization
 
-/// A push node's room subscriptions on the distributed bus, and what each has received.
+/// A push node's room feeds on the distributed bus: who subscribes to each room, and handing them
+/// what arrives on its channel, once each and in order, with what the channel missed read back
+/// from the room's stream (`FeedChannels` keeps the channels subscribed).
 ///
-/// A room's feed exists while any local subscriber wants it. It is live once its channel is
-/// subscribed on the current connection and its counter has been read; `ready` completes then.
-/// After a reconnect every channel of that node is subscribed again, and the counters are polled
-/// at once so that whatever was published during the outage is read from the streams. On a Redis
-/// Cluster a channel is subscribed on the master serving its slot; when the slot map changes (a
-/// failover, a resharding) or the server drops the channel, it is subscribed where it now lives,
-/// and the counters polled the same way.
+/// A room's feed exists while any local subscriber wants it. After a reconnect or a move of its
+/// channel the counters are polled at once, so that whatever was published meanwhile is read from
+/// the streams.
 ///
 /// Retractions are numbered per room as well (`RedisScripts.retract`), so one published while a
 /// feed's subscription was down is noticed by the same poll and read back from the room's
 /// retraction stream: a viewer that stays connected is told of every retraction.
 final class RedisFeeds: Sendable {
-    private struct Feed {
-        var subscribers: [ObjectIdentifier: any BusSubscriber] = [:]
-        /// The room channel's subscription.
-        var channel = ChannelSubscription()
-        var readingCounter = false
-        var repairing = false
-        var tracker: SeqTracker?
-        /// Which comment went out at each recent seq, to tell one a failover numbered again.
-        var passed = PassedSeqs()
-        /// When the room's latest stream entries are compared with what was passed on
-        /// (`verifyRecent`), and the comments those comparisons named lost.
-        var comparison = FailoverComparison()
-        /// Comments (seq and id) whose pub/sub copy at a skipped seq is being checked against
-        /// the stream (`deliver`): one read each at a time.
-        var confirming: Set<String> = []
-        /// The numbering the feed's seqs belong to (its epoch; 0 for none yet).
-        var epoch: Int64 = 0
-        /// The room's numbering started over while the feed ran: the seqs it knows are the old
-        /// numbering's, so its counter is never raised to them.
-        var numberingStartedOver = false
-        /// Which of the room's retractions have been passed on (counted from when `tracker` is
-        /// set), and the reads that bring back those missed.
-        var retractions = RetractionReadBack()
-        var ready: EventLoopPromise<Void>
-    }
-
-    private struct State {
-        var feeds: [RoomID: Feed] = [:]
-        var pollSoon = false
-        /// The router's slot map version the feeds' nodes were last checked against.
-        var topologyVersion = -1
-    }
-
-    private let state = Mutex(State())
+    /// The feeds, shared with `channels`.
+    let table = FeedTable()
+    /// Keeps the feeds' channels subscribed.
+    let channels: FeedChannels
     private let metrics: BusMetrics
 
     private let logger: Logger
@@ -63,34 +31,35 @@ final class RedisFeeds: Sendable {
     init(metrics: BusMetrics, logger: Logger) {
         self.metrics = metrics
         self.logger = logger
+        self.channels = FeedChannels(table: table)
     }
 
-    var count: Int { state.withLock { $0.feeds.count } }
+    var count: Int { table.state.withLock { $0.feeds.count } }
 
     /// The rooms with a feed (watched on this node).
-    var rooms: [RoomID] { state.withLock { Array($0.feeds.keys) } }
+    var rooms: [RoomID] { table.state.withLock { Array($0.feeds.keys) } }
 
     // MARK: Subscribers
 
     /// Adds `subscriber` to `room`; the future completes once the room's feed is live.
     func add(_ room: RoomID, subscriber: any BusSubscriber, bus: RedisBus) -> EventLoopFuture<Void> {
-        let (ready, isNew) = state.withLock { state -> (EventLoopFuture<Void>, Bool) in
+        let (ready, isNew) = table.state.withLock { state -> (EventLoopFuture<Void>, Bool) in
             if state.feeds[room] != nil {
                 state.feeds[room]!.subscribers[ObjectIdentifier(subscriber)] = subscriber
                 return (state.feeds[room]!.ready.futureResult, false)
             }
-            var feed = Feed(ready: bus.eventLoop.makePromise())
+            var feed = FeedTable.Feed(ready: bus.eventLoop.makePromise())
             feed.subscribers[ObjectIdentifier(subscriber)] = subscriber
             state.feeds[room] = feed
             return (feed.ready.futureResult, true)
         }
-        if isNew { _ = subscribeChannel(room, on: nil, bus: bus) }
+        if isNew { _ = channels.subscribe(room, on: nil, bus: bus) }
         return ready
     }
 
     /// Removes `subscriber`; the last one out unsubscribes the channel.
     func remove(_ room: RoomID, subscriber: any BusSubscriber, bus: RedisBus) {
-        let emptied = state.withLock { state -> Feed? in
+        let emptied = table.state.withLock { state -> FeedTable.Feed? in
             guard var feed = state.feeds[room] else { return nil }
             feed.subscribers[ObjectIdentifier(subscriber)] = nil
             guard feed.subscribers.isEmpty else {
@@ -102,89 +71,9 @@ final class RedisFeeds: Sendable {
         }
         guard let emptied else { return }
         emptied.ready.fail(RedisError.unavailable("unsubscribed"))
-        if let node = emptied.channel.node { unsubscribe(RedisKeys(room).channel, on: node, bus: bus) }
+        if let node = emptied.channel.node { channels.unsubscribe(RedisKeys(room).channel, on: node, bus: bus) }
     }
 
-    private func unsubscribe(_ channel: String, on node: RedisNode, bus: RedisBus) {
-        bus.redis.subscription(RESPCommand("SUNSUBSCRIBE", [RESPArgument(channel)]), channel: channel, on: node).whenFailure { _ in }
-    }
-
-    /// Sends SSUBSCRIBE for `room` (on `connection` to `node` during a reconnect, else to the
-    /// node serving the channel now).
-    private func subscribeChannel(_ room: RoomID, on connection: (RedisConnection, RedisNode)?, bus: RedisBus) -> EventLoopFuture<Void> {
-        let generation = state.withLock { $0.feeds[room]?.channel.send(on: connection?.1) }
-        guard let generation else { return bus.eventLoop.makeSucceededVoidFuture() }
-        let channel = RedisKeys(room).channel
-        let command = RESPCommand("SSUBSCRIBE", [RESPArgument(channel)])
-        let sent: EventLoopFuture<RedisNode> = if let (connection, node) = connection {
-            connection.send(command).map { _ in node }
-        } else {
-            bus.redis.subscription(command, channel: channel).map { $0.1 }
-        }
-        return sent.always { [self] result in
-            let readCounter = state.withLock { state -> Bool in
-                guard state.feeds[room]?.channel.answered(generation, by: try? result.get()) == true else { return false }
-                if state.feeds[room]!.retractions.hasStarted {
-                    state.feeds[room]!.retractions.readLatestSoon()
-                    state.feeds[room]!.comparison.schedule(now: .now())
-                }
-                return state.feeds[room]!.tracker == nil
-            }
-            if readCounter { self.readCounter(room, bus: bus) }
-        }.map { _ in () }
-    }
-
-    /// First read of a room's counter: where its feed starts. Completes `ready`.
-    private func readCounter(_ room: RoomID, bus: RedisBus) {
-        state.withLock { $0.feeds[room]?.readingCounter = true }
-        bus.roomCounters.read([room]).whenComplete { [self] result in
-            let ready = state.withLock { state -> EventLoopPromise<Void>? in
-                guard state.feeds[room] != nil else { return nil }
-                state.feeds[room]!.readingCounter = false
-                guard case .success(let counters) = result, let counter = counters.first, state.feeds[room]!.tracker == nil else { return nil }
-                state.feeds[room]!.tracker = SeqTracker(frontier: counter.lastSeq)
-                state.feeds[room]!.retractions.start(count: counter.retractions)
-                state.feeds[room]!.epoch = counter.epoch
-                return state.feeds[room]!.ready
-            }
-            ready?.succeed()
-        }
-    }
-
-    /// On a new subscription connection to `node`: subscribes the rooms it serves again, then has
-    /// the counters polled.
-    func resubscribe(on connection: RedisConnection, node: RedisNode) -> EventLoopFuture<Void> {
-        // Called by the client before the connection takes other commands; whatever fails here is
-        // retried by the next maintenance tick.
-        guard let bus = owner.withLock({ $0 }) else { return connection.eventLoop.makeSucceededVoidFuture() }
-        let rooms = state.withLock { state -> [RoomID] in
-            state.pollSoon = true
-            let rooms = state.feeds.keys.filter { bus.redis.owner(ofKey: RedisKeys($0).channel) == node || state.feeds[$0]!.channel.node == node }
-            for room in rooms { state.feeds[room]!.channel.reconnected() }
-            return rooms
-        }
-        let sent = rooms.compactMap { room -> EventLoopFuture<Void>? in
-            guard bus.redis.owner(ofKey: RedisKeys(room).channel) == node else { return nil }
-            return subscribeChannel(room, on: (connection, node), bus: bus)
-        }
-        return EventLoopFuture.andAllComplete(sent, on: connection.eventLoop)
-    }
-
-    /// The server dropped a channel by itself (its slot moved to another master): the next
-    /// maintenance tick subscribes it where it now lives and polls the counters.
-    func unsubscribedByServer(channel: ByteBuffer) {
-        guard let room = RedisKeys.room(ofChannel: String(buffer: channel)) else { return }
-        owner.withLock { $0 }?.redis.wantSlotMap()
-        state.withLock { state in
-            guard state.feeds[room] != nil else { return }
-            state.feeds[room]!.channel.drop()
-            state.pollSoon = true
-        }
-    }
-
-    /// The bus, set once it exists (its subscriber client, which calls `resubscribe`, is made
-    /// before it); cleared at shutdown.
-    let owner = Mutex<RedisBus?>(nil)
 
     // MARK: Messages
 
@@ -193,22 +82,15 @@ final class RedisFeeds: Sendable {
         guard let room = RedisKeys.room(ofChannel: String(buffer: channel)) else { return }
         metrics.received.increment()
         var comments: [EncodedComment] = []
-        var rest = payload
-        while rest.readableBytes > 0 {
-            let line: ByteBuffer
-            if let newline = rest.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
-                line = rest.readSlice(length: newline - rest.readerIndex)!
-                rest.moveReaderIndex(forwardBy: 1)
-            } else {
-                line = rest.readSlice(length: rest.readableBytes)!
-            }
-            if let comment = EncodedComment(numberedJSON: line, room: room) {
+        ChannelLine.read(payload, room: room) { line in
+            switch line {
+            case .comment(let comment):
                 comments.append(comment)
-            } else if let retraction = RedisBus.Retraction(line: line) {
+            case .retraction(let retraction):
                 tell([retraction], room: room)
-            } else if let counts = try? WireCodec.decoder.decode(RedisBus.LikeCounts.self, from: Data(line.readableBytesView)), counts.type == "likes" {
-                let subscribers = state.withLock { Array(($0.feeds[room]?.subscribers ?? [:]).values) }
-                for subscriber in subscribers { subscriber.liked(counts.likes, room: room) }
+            case .likes(let likes):
+                let subscribers = table.state.withLock { Array(($0.feeds[room]?.subscribers ?? [:]).values) }
+                for subscriber in subscribers { subscriber.liked(likes, room: room) }
             }
         }
         deliver(comments, room: room)
@@ -219,8 +101,8 @@ final class RedisFeeds: Sendable {
     /// room's stream, so history holds them (else they came by pub/sub).
     private func deliver(_ comments: [EncodedComment], room: RoomID, fromStream: Bool = false, bus: RedisBus? = nil) {
         let now = NIODeadline.now()
-        let bus = bus ?? owner.withLock { $0 }
-        let (fresh, renumbered, lost, unconfirmed, subscribers, epoch) = state.withLock {
+        let bus = bus ?? table.owner.withLock { $0 }
+        let (fresh, renumbered, lost, unconfirmed, subscribers, epoch) = table.state.withLock {
             state -> ([EncodedComment], [EncodedComment], [(seq: UInt64, id: String)], [(seq: UInt64, key: String)], [any BusSubscriber], Int64) in
             guard var feed = state.feeds[room] else { return ([], [], [], [], [], 0) }
             var fresh: [EncodedComment] = []
@@ -271,7 +153,7 @@ final class RedisFeeds: Sendable {
         if let bus {
             for (seq, key) in unconfirmed {
                 bus.roomStreams.comments(room: room, range: seq...seq).whenComplete { [self] result in
-                    state.withLock { _ = $0.feeds[room]?.confirming.remove(key) }
+                    table.state.withLock { _ = $0.feeds[room]?.confirming.remove(key) }
                     if case .success(let found) = result { deliver(found, room: room, fromStream: true, bus: bus) }
                 }
             }
@@ -289,15 +171,15 @@ final class RedisFeeds: Sendable {
     /// they are taken off viewers' screens with a `retract` (reason `lost`).
     private func verifyRecent(_ room: RoomID, bus: RedisBus) {
         // What was passed before the read is sent: only that is judged by it.
-        guard let (passed, epoch) = state.withLock({ state in state.feeds[room].map { ($0.passed.passedComments(), $0.epoch) } }) else { return }
+        guard let (passed, epoch) = table.state.withLock({ state in state.feeds[room].map { ($0.passed.passedComments(), $0.epoch) } }) else { return }
         bus.roomStreams.latestWithEpoch(room: room, count: FailoverComparison.verifiedEntries).whenComplete { [self] result in
             guard case .success(let latest) = result, latest.epoch == epoch, epoch != 0 else {
                 // Unread, or the numbering started over: nothing to compare.
-                state.withLock { $0.feeds[room]?.comparison.abandon() }
+                table.state.withLock { $0.feeds[room]?.comparison.abandon() }
                 return
             }
             deliver(latest.comments, room: room, fromStream: true, bus: bus)
-            let (lost, subscribers) = state.withLock { state -> ([(seq: UInt64, id: String)], [any BusSubscriber]) in
+            let (lost, subscribers) = table.state.withLock { state -> ([(seq: UInt64, id: String)], [any BusSubscriber]) in
                 guard var feed = state.feeds[room] else { return ([], []) }
                 let missing = feed.passed.missing(of: passed, comparedWith: latest.comments).filter { !feed.retractions.hasTold(id: $0.id) }
                 let lost = feed.comparison.finish(missing: missing)
@@ -329,9 +211,9 @@ final class RedisFeeds: Sendable {
 
     /// Tells the room's subscribers of retractions not told before (one numbered `n` is told
     /// once, whether it came by pub/sub or was read back; one without a number always).
-    private func tell(_ retractions: [RedisBus.Retraction], room: RoomID, readBack: Bool = false) {
+    private func tell(_ retractions: [RetractionLine], room: RoomID, readBack: Bool = false) {
         let now = NIODeadline.now()
-        let (fresh, subscribers) = state.withLock { state -> ([RedisBus.Retraction], [any BusSubscriber]) in
+        let (fresh, subscribers) = table.state.withLock { state -> ([RetractionLine], [any BusSubscriber]) in
             guard var feed = state.feeds[room] else { return ([], []) }
             let fresh = retractions.filter { retraction in
                 guard let n = retraction.n, feed.retractions.hasStarted else { return true }
@@ -362,20 +244,9 @@ final class RedisFeeds: Sendable {
     func maintain(bus: RedisBus, poll: Bool) {
         let now = NIODeadline.now()
         let topologyVersion = bus.redis.topologyVersion
-        let (moved, toSubscribe, toRead, repairs, retractionRepairs, latestReads, verifications, pollRooms) = state.withLock { state in
+        let (moved, toSubscribe, toRead, repairs, retractionRepairs, latestReads, verifications, pollRooms) = table.state.withLock { state in
             // Channels whose slot now lives on another master are subscribed there.
-            var moved: [(String, RedisNode)] = []
-            if state.topologyVersion != topologyVersion {
-                state.topologyVersion = topologyVersion
-                for (room, feed) in state.feeds {
-                    guard let node = feed.channel.node, feed.channel.subscribed || feed.channel.subscribing else { continue }
-                    let channel = RedisKeys(room).channel
-                    guard let owner = bus.redis.owner(ofKey: channel), owner != node else { continue }
-                    moved.append((channel, node))
-                    state.feeds[room]!.channel.drop()
-                    state.pollSoon = true
-                }
-            }
+            let moved = channels.dropMoved(in: &state, topologyVersion: topologyVersion, bus: bus)
             var toSubscribe: [RoomID] = []
             var toRead: [RoomID] = []
             var repairs: [(RoomID, ClosedRange<UInt64>)] = []
@@ -410,9 +281,9 @@ final class RedisFeeds: Sendable {
             if !pollRooms.isEmpty { state.pollSoon = false }
             return (moved, toSubscribe, toRead, repairs, retractionRepairs, latestReads, verifications, pollRooms)
         }
-        for (channel, node) in moved { unsubscribe(channel, on: node, bus: bus) }
-        for room in toSubscribe { _ = subscribeChannel(room, on: nil, bus: bus) }
-        for room in toRead { readCounter(room, bus: bus) }
+        for (channel, node) in moved { channels.unsubscribe(channel, on: node, bus: bus) }
+        for room in toSubscribe { _ = channels.subscribe(room, on: nil, bus: bus) }
+        for room in toRead { channels.readCounter(room, bus: bus) }
         for (room, range) in repairs { repair(room, range: range, bus: bus) }
         for (room, range) in retractionRepairs { repairRetractions(room, range: range, bus: bus) }
         for room in latestReads { readBackLatestRetractions(room, bus: bus) }
@@ -426,7 +297,7 @@ final class RedisFeeds: Sendable {
                 metrics.repaired.increment(by: comments.count)
                 deliver(comments, room: room, fromStream: true, bus: bus)
             }
-            state.withLock { state in
+            table.state.withLock { state in
                 guard state.feeds[room] != nil else { return }
                 state.feeds[room]!.repairing = false
                 guard case .success = result else { return }
@@ -446,7 +317,7 @@ final class RedisFeeds: Sendable {
                 tell(retractions, room: room)
             }
             let succeeded = if case .success = result { true } else { false }
-            state.withLock { state in
+            table.state.withLock { state in
                 guard state.feeds[room] != nil else { return }
                 state.feeds[room]!.retractions.finished(.numbered(range), succeeded: succeeded, now: .now())
             }
@@ -458,7 +329,7 @@ final class RedisFeeds: Sendable {
         bus.roomStreams.latestRetractions(room: room, count: RetractionReadBack.latestCount).whenComplete { [self] result in
             if case .success(let retractions) = result { tell(retractions, room: room, readBack: true) }
             let succeeded = if case .success = result { true } else { false }
-            state.withLock { state in
+            table.state.withLock { state in
                 guard state.feeds[room] != nil else { return }
                 state.feeds[room]!.retractions.finished(.latest, succeeded: succeeded, now: .now())
             }
@@ -471,10 +342,10 @@ final class RedisFeeds: Sendable {
             let chunk = Array(rooms[start..<min(start + 1000, rooms.count)])
             // The seqs known when the poll is sent: one published while it is on its way is not
             // taken for a counter behind it.
-            let knownAtPoll = state.withLock { state in chunk.map { state.feeds[$0].flatMap { feed in feed.tracker.map { ($0.known, feed.epoch) } } } }
+            let knownAtPoll = table.state.withLock { state in chunk.map { state.feeds[$0].flatMap { feed in feed.tracker.map { ($0.known, feed.epoch) } } } }
             bus.roomCounters.read(chunk).whenSuccess { [self] counters in
                 let now = NIODeadline.now()
-                let behind = state.withLock { state -> [(RoomID, UInt64, Int64)] in
+                let behind = table.state.withLock { state -> [(RoomID, UInt64, Int64)] in
                     var behind: [(RoomID, UInt64, Int64)] = []
                     for (index, (room, counter)) in zip(chunk, counters).enumerated() {
                         guard state.feeds[room]?.tracker != nil else { continue }

@@ -195,7 +195,7 @@ enum RedisScripts {
     /// counter have been lost), keeps its line in stream KEYS[3] (id `n-0`, trimmed to about
     /// `retractionsKept`) and sorted set KEYS[4] (scored by seq, the same length), with the
     /// history's lifetime, and publishes it on channel `channel`. The line is a
-    /// `RedisBus.Retraction`; `seq` is a string of digits, `fields` more fields (`,"name":value`
+    /// `RetractionLine`; `seq` is a string of digits, `fields` more fields (`,"name":value`
     /// or empty) in alphabetical order between `n` and `seq`.
     private static func record(id: String, seq: String, fields: String, channel: String) -> String {
         """

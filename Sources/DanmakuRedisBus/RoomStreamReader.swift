@@ -33,20 +33,20 @@ struct RoomStreamReader: Sendable {
 
     /// The room's retractions numbered in `range`, read back from the retraction stream (those
     /// trimmed from it are not there).
-    func retractions(room: RoomID, range: ClosedRange<UInt64>) -> EventLoopFuture<[RedisBus.Retraction]> {
+    func retractions(room: RoomID, range: ClosedRange<UInt64>) -> EventLoopFuture<[RetractionLine]> {
         readRetractions(room: room, RESPCommand("XRANGE", [
             RESPArgument(RedisKeys(room).retractions), RESPArgument("\(range.lowerBound)-0"), RESPArgument("\(range.upperBound)-0"),
         ]))
     }
 
     /// The room's latest `count` retractions, oldest first.
-    func latestRetractions(room: RoomID, count: Int) -> EventLoopFuture<[RedisBus.Retraction]> {
+    func latestRetractions(room: RoomID, count: Int) -> EventLoopFuture<[RetractionLine]> {
         readRetractions(room: room, RESPCommand("XREVRANGE", [
             RESPArgument(RedisKeys(room).retractions), RESPArgument("+"), RESPArgument("-"), RESPArgument("COUNT"), RESPArgument(count),
         ])).map { $0.reversed() }
     }
 
-    private func readRetractions(room: RoomID, _ command: RESPCommand) -> EventLoopFuture<[RedisBus.Retraction]> {
+    private func readRetractions(room: RoomID, _ command: RESPCommand) -> EventLoopFuture<[RetractionLine]> {
         let key = RedisKeys(room).retractions
         return redis.send(command, key: key).flatMapThrowing { reply in
             guard let entries = reply.array else { throw RedisError.unexpectedReply("retractions: \(reply)") }
@@ -55,7 +55,7 @@ struct RoomStreamReader: Sendable {
                 guard let parts = entry.array, parts.count == 2, let fields = parts[1].array, fields.count >= 2, let line = fields[1].bytes else {
                     return nil
                 }
-                return RedisBus.Retraction(line: line)
+                return RetractionLine(line: line)
             }
         }
     }

@@ -48,10 +48,10 @@ public enum OpenAPIDocument {
         let description: String
         switch parameter {
         case .room:
-            schema = APISchemas.roomID
+            schema = FieldSchemas.roomID
             description = "A room id: 1–64 of A–Z, a–z, 0–9, _ and - (else 400 invalid_room)."
         case .video:
-            schema = APISchemas.videoID
+            schema = FieldSchemas.videoID
             description = "A video id, written as a room id is (else 400 invalid_video)."
         case .id:
             schema = .string(minLength: 1)
