@@ -13,8 +13,9 @@ struct HeldRetractions {
 
     /// Holds `frame`, the retraction of `seq`, when the batch on its way (its seqs `batch`) carries
     /// that seq; false when it may go out now.
-    mutating func hold(_ frame: ByteBuffer, seq: UInt64, behind batch: ClosedRange<UInt64>?) -> Bool {
-        guard let batch, batch.contains(seq) else { return false }
+    mutating func hold(_ frame: ByteBuffer, seq: UInt64, behind batch: (first: UInt64, last: UInt64)?) -> Bool {
+        // Compared, not made a range: a range whose bounds were ever out of order would trap.
+        guard let batch, batch.first <= seq, seq <= batch.last else { return false }
         frames.append(frame)
         return true
     }

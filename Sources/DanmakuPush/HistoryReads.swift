@@ -45,6 +45,7 @@ final class HistoryReads {
         self.markDirty = markDirty
     }
 
+    /// Reads the history the room's joiners of `kind` wait for, once for all of them, and
     /// activates each with it; when a read of that kind is already on its way, the newcomers
     /// wait for it to end and get the next (`Joiners.startRead`).
     func read(_ kind: HistoryRead, for room: LoopRoom, attempt: Int = 1) {

@@ -182,7 +182,7 @@ final class LoopRoom {
         joiners.noteRetraction(RetractedComment(seq: seq, id: id, reason: reason))
         // A viewer the batch carrying it has not reached yet would get the retraction first,
         // and then show the comment: it waits for the batch to reach everyone.
-        if afterFanOut.hold(frame, seq: seq, behind: outgoing.map { $0.first...$0.last }) { return released }
+        if afterFanOut.hold(frame, seq: seq, behind: outgoing.map { ($0.first, $0.last) }) { return released }
         for subscription in viewers { subscription.viewer.send(frame) }
         return released
     }

@@ -42,7 +42,7 @@ final class PushShard {
     lazy var history = HistoryReads(
         eventLoop: eventLoop, log: hub.log, logger: hub.logger, allocator: allocator, online: hub.online,
         attach: { [unowned hub, index] room in hub.attach(room, shard: index) }, policy: { [unowned hub] room in hub.policy(room) },
-        room: { [unowned self] id in self.rooms[id] }, markDirty: { [unowned self] room in self.markDirty(room) })
+        room: { [weak self] id in self?.rooms[id] }, markDirty: { [weak self] room in self?.markDirty(room) })
 
     /// `compressor` as a closure made once: a method passed as a function value is a new closure
     /// (an allocation) each time, and fan-out passes it once per few writes.
