@@ -236,6 +236,11 @@ public final class BenchViewer: ChannelInboundHandler {
         }
         while readFrame(from: &chunk, context: context) {}
         guard chunk.readableBytes > 0 else { return }
+        guard Self.frameExtent(chunk).bytes <= Self.maxFrameBytes else {
+            // A length no server of ours sends: the stream is not what the bench reads.
+            context.close(promise: nil)
+            return
+        }
         if startSkimming(&chunk) { return }
         // Keep only the partial frame, in a buffer the size of the whole frame when its header
         // says it: the next read completes it without growing it.
@@ -301,8 +306,13 @@ public final class BenchViewer: ChannelInboundHandler {
         return true
     }
 
+    /// The largest frame a viewer reads (header and payload): far above a batch of the widest
+    /// window; a longer one closes the connection.
+    static let maxFrameBytes = 64 << 20
+
     /// The bytes the frame at the front of `buffer` spans (`complete`), or, while its header is
-    /// not all there, the bytes needed to know that.
+    /// not all there, the bytes needed to know that; a length past `maxFrameBytes` reads as one
+    /// byte more than that.
     static func frameExtent(_ buffer: ByteBuffer) -> (bytes: Int, complete: Bool) {
         guard let second = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt8.self) else { return (2, false) }
         let length = Int(second & 0x7F)
@@ -310,7 +320,9 @@ public final class BenchViewer: ChannelInboundHandler {
         guard buffer.readableBytes >= headerLength else { return (headerLength, false) }
         switch length {
         case 126: return (headerLength + Int(buffer.getInteger(at: buffer.readerIndex + 2, as: UInt16.self)!), true)
-        case 127: return (headerLength + Int(clamping: buffer.getInteger(at: buffer.readerIndex + 2, as: UInt64.self)!), true)
+        case 127:
+            let length = buffer.getInteger(at: buffer.readerIndex + 2, as: UInt64.self)!
+            return (headerLength + Int(min(length, UInt64(maxFrameBytes))), true)
         default: return (headerLength + length, true)
         }
     }
@@ -329,7 +341,7 @@ public final class BenchViewer: ChannelInboundHandler {
             headerLength = 4
         } else if length == 127 {
             // A length from the wire: bounded before it is an Int, so `headerLength + length` cannot overflow.
-            guard let extended = buffer.getInteger(at: start + 2, as: UInt64.self), extended < 1 << 40,
+            guard let extended = buffer.getInteger(at: start + 2, as: UInt64.self), extended <= UInt64(Self.maxFrameBytes - 10),
                 let exact = Int(exactly: extended)
             else { return false }
             length = exact

@@ -61,7 +61,7 @@ struct SeqCheck {
     /// A `comments` frame's payload.
     mutating func batch(_ payload: UnsafeRawBufferPointer, stats: LoopStats) {
         stats.totals.frames += 1
-        guard let expected = lastSeq.map({ $0 + 1 }) else { return }
+        guard let expected = lastSeq.map({ $0 &+ 1 }) else { return }
         if let shed = BatchScanner.shed(payload) {
             return accountedBatch(payload, expected: expected, explained: shed.count, lastSeq: shed.lastSeq, shed: true, stats: stats)
         }
@@ -74,11 +74,11 @@ struct SeqCheck {
             if first > expected {
                 stats.totals.missing &+= first - expected
             } else if first < expected, min(last, expected - 1) >= first {
-                stats.totals.duplicated += min(last, expected - 1) - first + 1
+                stats.totals.duplicated &+= min(last, expected - 1) - first + 1
             }
             // A server's numbers: a batch whose last seq is below its first counts nothing.
             if last >= expected, last >= first {
-                stats.totals.deliveries += last - max(first, expected) + 1
+                stats.totals.deliveries &+= last - max(first, expected) + 1
                 lastSeq = last
             }
         }
@@ -88,7 +88,7 @@ struct SeqCheck {
     /// records its latency: a batch at once, or one read at a time when it spans several
     /// (`SkimmedFrame`).
     mutating func comments(_ region: UnsafeRawBufferPointer, stats: LoopStats) {
-        guard var expected = lastSeq.map({ $0 + 1 }) else { return }
+        guard var expected = lastSeq.map({ $0 &+ 1 }) else { return }
         let now = microsecondsNow()
         BatchScanner.forEachComment(region) { seq, stamp in
             // A server's numbers: counted wrapping, so that none can trap the bench.

@@ -7,18 +7,15 @@
 /// the zeroed pages of each new buffer) cost the bench more than the kernel's own copy, and a
 /// bench that falls behind gets ever larger batches. Now:
 /// - a viewer that checks only batch boundaries keeps the batch's head (up to its first seq) and
-///   its last `tailBytes`, and drops the bytes between;
+///   its end from the last `"seq":` a read held, and drops the bytes between;
 /// - a viewer that checks every comment checks the whole comments of each read in place, and
 ///   carries only the one a read cuts, until the next read completes it.
 /// Batches that need all their comments at once (a budget's `shed`, merged repeats) are gathered
 /// as before.
 struct SkimmedFrame {
-    /// The bytes kept from the end of a batch: one comment's worth many times over (a comment's
-    /// text is at most a few hundred bytes escaped), so the last `"seq":` is in them.
-    static let tailBytes = 16_384
-
     private enum Check {
-        /// The payload up to and including the first comment's seq, and its last bytes so far.
+        /// The payload up to and including the first comment's seq, and the bytes since the last
+        /// `"seq":` a read held (with any key a read cut, whole once the next read comes).
         case boundaries(head: [UInt8], tail: [UInt8])
         /// The bytes from the last `"seq":` seen on: a comment that a read cut.
         case everyComment(carry: [UInt8])
@@ -49,8 +46,12 @@ struct SkimmedFrame {
     mutating func take(_ bytes: UnsafeRawBufferPointer, seqs: inout SeqCheck, stats: LoopStats) {
         switch check {
         case .boundaries(let head, var tail):
-            let from = max(0, payloadLength - Self.tailBytes - seen)
-            if from < bytes.count { tail.append(contentsOf: bytes[from...]) }
+            check = .boundaries(head: head, tail: [])
+            if let lastKey = BatchScanner.lastCommentKey(in: bytes) {
+                tail = Array(bytes[lastKey...])
+            } else {
+                tail.append(contentsOf: bytes)
+            }
             check = .boundaries(head: head, tail: tail)
         case .everyComment(var carry):
             check = .everyComment(carry: [])
@@ -65,7 +66,7 @@ struct SkimmedFrame {
         stats.totals.bytes += UInt64(payloadLength)
         switch check {
         case .boundaries(let head, let tail):
-            // A space between: a tail that starts inside a number must not lengthen the first seq.
+            // A space between: the head's first seq ends where the tail begins.
             (head + [UInt8(ascii: " ")] + tail).withUnsafeBytes { seqs.batch($0, stats: stats) }
         case .everyComment(let carry):
             stats.totals.frames += 1

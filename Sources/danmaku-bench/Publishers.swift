@@ -23,8 +23,10 @@ struct Publishers {
         let count = target == .nchan ? min(count, rooms.count) : count
         for index in 0..<count {
             let loop = group.next()
+            // Against Nchan a publisher's share follows the rooms it owns, so every room gets the same rate.
+            let share = target == .nchan ? Double((rooms.count - index + count - 1) / count) / Double(rooms.count) : 1 / Double(count)
             let publisher = Publisher(
-                rooms: rooms, ratePerSecond: commentsPerSecond / Double(count),
+                rooms: rooms, ratePerSecond: commentsPerSecond * share,
                 textBytes: textBytes, firstRoom: index, repeatShare: repeatShare, maxInFlight: maxInFlight,
                 target: target, roomStride: target == .nchan ? count : 1)
             let bound = NIOLoopBoundBox.makeBoxSendingValue(publisher, eventLoop: loop)

@@ -91,6 +91,24 @@ import Testing
         }
     }
 
+    /// A server's hostile numbers end the viewer's count of them, not the bench: a frame length
+    /// near 2^63, a seq of twenty digits, a batch whose last seq is below its first.
+    @Test(arguments: [true, false])
+    func hostileNumbersNeitherTrapNorCount(verifyEveryComment: Bool) throws {
+        var stream = ByteBuffer(string: "HTTP/1.1 101 Switching Protocols\r\n\r\n")
+        var hello = Self.frame(#"{"lastSeq":18446744073709551615,"type":"hello"}"#)
+        stream.writeBuffer(&hello)
+        var huge = Self.batch([18_446_744_073_709_551_615, 5], stamp: 1)
+        stream.writeBuffer(&huge)
+        var backwards = Self.batch([9, 3], stamp: 1)
+        stream.writeBuffer(&backwards)
+        stream.writeBytes([0x81, 0x7F, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7B])
+        for sizes in [[stream.readableBytes], [5], [300]] {
+            let totals = try totals(of: stream, reads: sizes, verifyEveryComment: verifyEveryComment)
+            #expect(totals.deliveries <= 3)
+        }
+    }
+
     /// A seeded generator, so a failure names reads that can be replayed.
     struct SplitMix {
         var state: UInt64
