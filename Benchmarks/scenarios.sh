@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the danmaku-bench scenarios of BENCHMARKS.md: the server pinned to CPU 0, the bench to CPU 1.
 # Usage: [SERVER_BINARY=path/to/danmaku] Benchmarks/scenarios.sh OUTDIR [LABEL...]
-#   labels: w1 w1-fixed w1-naive hot-5000 hot-5000-fixed hot-5000-naive hot-10000 w3 w3-fixed w3-naive
+#   labels: w1 w1-fixed w1-naive hot-5000 hot-5000-fixed hot-5000-naive hot-10000 hot-10000-naive w3 w3-fixed w3-naive
 #           quiet quiet-fixed w4; earlier rows: w1-adaptive w2 w2-naive w2-8000 w2-8000-naive hot-8000
 #           hot-8000-fixed-budget60 hot-8000-budget60 hot-19000-budget60 w3-adaptive slow-readers soak
 # Defaults are what users run; "-fixed" pins the window to 10 ms (--max-batch-window-ms 10), as the
@@ -36,6 +36,7 @@ for label in $labels; do
     hot-5000-fixed) run hot-5000-fixed --scenario hot-room --viewers 5000 --duration 15 --warmup 3 $fixed ;;
     hot-5000-naive) run hot-5000-naive --scenario hot-room --viewers 5000 --duration 15 --warmup 3 --batch-window-ms 0 ;;
     hot-10000) run hot-10000 --scenario hot-room --viewers 10000 --duration 15 --warmup 3 ;;
+    hot-10000-naive) run hot-10000-naive --scenario hot-room --viewers 10000 --duration 15 --warmup 3 --batch-window-ms 0 ;;
     w3-fixed) run w3-fixed --scenario many-rooms --duration 15 $fixed ;;
     # A quiet room: one comment per frame.
     quiet) run quiet --scenario one-room --rate 5 --duration 15 ;;

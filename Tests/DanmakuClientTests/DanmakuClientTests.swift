@@ -212,11 +212,15 @@ import Testing
         try await eventually("seq 3 seen") { client.lastSeqs["shield"] == 3 }
         client.shieldingLevel = 1
         _ = try await jsonRequest(port: node.port, "POST", "/v1/rooms/shield/comments", authorization: "Bearer " + newcomer, #"{"text":"now shown"}"#)
-        try await eventually("seq 4 seen") { client.lastSeqs["shield"] == 4 }
-        let reported = collector.events.value.flatMap { event -> [DanmakuComment] in
-            if case .comments(_, let comments) = event { return comments }
-            return []
+        func reported() -> [DanmakuComment] {
+            collector.events.value.flatMap { event -> [DanmakuComment] in
+                if case .comments(_, let comments) = event { return comments }
+                return []
+            }
         }
+        // The client's cursor moves before its events reach the collector: wait for the events.
+        try await eventually("seq 4 seen and reported") { client.lastSeqs["shield"] == 4 && reported().contains { $0.seq == 4 } }
+        let reported = reported()
         #expect(reported.map(\.text) == ["from a veteran", "from a plain viewer", "now shown"], "the newcomer's first (weight 2) hidden at level 5")
         #expect(reported.map(\.weight) == [7, 5, 2] && reported.map(\.currentWeight) == [7, 5, 2])
         client.shieldingLevel = 42
