@@ -309,6 +309,8 @@ public final class BenchViewer: ChannelInboundHandler {
     /// The largest frame a viewer reads (header and payload): far above a batch of the widest
     /// window; a longer one closes the connection.
     static let maxFrameBytes = 64 << 20
+    /// `maxFrameBytes` as a wire length is compared.
+    private static let maxWireLength = UInt64(clamping: maxFrameBytes)
 
     /// The bytes the frame at the front of `buffer` spans (`complete`), or, while its header is
     /// not all there, the bytes needed to know that; a length past `maxFrameBytes` reads as one
@@ -322,7 +324,7 @@ public final class BenchViewer: ChannelInboundHandler {
         case 126: return (headerLength + Int(buffer.getInteger(at: buffer.readerIndex + 2, as: UInt16.self)!), true)
         case 127:
             let length = buffer.getInteger(at: buffer.readerIndex + 2, as: UInt64.self)!
-            return (headerLength + Int(min(length, UInt64(maxFrameBytes))), true)
+            return (headerLength + Int(clamping: min(length, maxWireLength)), true)
         default: return (headerLength + length, true)
         }
     }
@@ -341,7 +343,7 @@ public final class BenchViewer: ChannelInboundHandler {
             headerLength = 4
         } else if length == 127 {
             // A length from the wire: bounded before it is an Int, so `headerLength + length` cannot overflow.
-            guard let extended = buffer.getInteger(at: start + 2, as: UInt64.self), extended <= UInt64(Self.maxFrameBytes - 10),
+            guard let extended = buffer.getInteger(at: start + 2, as: UInt64.self), extended <= Self.maxWireLength - 10,
                 let exact = Int(exactly: extended)
             else { return false }
             length = exact

@@ -63,7 +63,7 @@ struct SkimmedFrame {
 
     /// Counts the batch once every byte has come.
     func finish(seqs: inout SeqCheck, stats: LoopStats) {
-        stats.totals.bytes += UInt64(payloadLength)
+        stats.totals.bytes += UInt64(clamping: payloadLength)
         switch check {
         case .boundaries(let head, let tail):
             // A space between: the head's first seq ends where the tail begins.
