@@ -284,6 +284,7 @@ let package = Package(
             name: "DanmakuBenchTests",
             dependencies: [
                 "DanmakuBench",
+                "DanmakuTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],

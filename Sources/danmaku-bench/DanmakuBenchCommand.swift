@@ -111,6 +111,15 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
     @Option(help: "Wire format viewers ask for: 2 leaves out what every comment repeats, 1 is the full comment.")
     var wireFormat = 2
 
+    @Option(help: "Bench processes for the viewers, 1...64: this one posts and holds a share; the others (this executable again) hold the rest and their reports are added to this one's. One process holds at most ~19,900 sockets.")
+    var procs = 1
+
+    @Flag(help: .hidden)
+    var startOnSignal = false
+
+    @Option(help: .hidden)
+    var viewerIndexOffset = 0
+
     @Option(help: "The kind of server at --url: danmaku, or nchan (an Nginx configured as Benchmarks/nchan/nginx.conf, loaded by the same viewers and posters).")
     var target = "danmaku"
 
@@ -154,6 +163,37 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
         defer { local?.stop() }
         let pid = serverPid ?? local?.pid
 
+        // Other processes for a share of the viewers, connected before this one's join and post.
+        guard (1...64).contains(procs) else { throw ValidationError("--procs must be between 1 and 64") }
+        if startOnSignal, !untilSignal { throw ValidationError("--start-on-signal needs --until-signal") }
+        guard (0...100_000_000).contains(viewerIndexOffset) else { throw ValidationError("--viewer-index-offset must be between 0 and 100000000") }
+        var others: ViewerProcesses?
+        if procs > 1 {
+            guard target == BenchTarget.danmaku.rawValue, !untilSignal, churn == 0, slowViewers == 0 else {
+                throw ValidationError("--procs runs against danmaku, without --until-signal, --churn and --slow-viewers")
+            }
+            let perRoom = workload.viewersPerRoom
+            let serverURL = "http://\(host):\(port)"
+            others = try ViewerProcesses(count: procs, viewersPerRoom: perRoom) { _, share, offset, report in
+                var arguments = [
+                    "--url", serverURL, "--scenario", scenario, "--rooms", String(workload.rooms), "--viewers", String(share),
+                    "--rate", "0", "--until-signal", "--start-on-signal", "--viewer-index-offset", String(offset),
+                    "--json", report, "--drain-seconds", String(drainSeconds), "--connect-rate", String(connectRate / Double(procs)),
+                    "--source-ips", sourceIps, "--threads", String(threads), "--verify-every", String(verifyEvery),
+                    "--wire-format", String(wireFormat), "--room-prefix", roomPrefix,
+                    "--reconnect-delay-ms", String(reconnectDelayMilliseconds),
+                ]
+                arguments += viewerUrl.flatMap { ["--viewer-url", $0] } + reconnectUrl.flatMap { ["--reconnect-url", $0] }
+                if reconnect { arguments.append("--reconnect") }
+                if compression { arguments.append("--compression") }
+                return arguments
+            }
+            let total = Double(workload.rooms * perRoom)
+            try await others?.waitUntilConnected(timeout: .seconds(60 + 2 * total / connectRate))
+            workload.viewersPerRoom = ViewerProcesses.share(of: perRoom, process: 0, of: procs)
+        }
+        defer { others?.stop() }
+
         var run = LoadRun(
             host: host, port: port, workload: workload, sources: sources,
             threads: threads > 0 ? threads : ProcessSample.allowedCores(), verifyEvery: max(1, verifyEvery),
@@ -173,6 +213,12 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
         run.viewerEndpoints += try reconnectUrl.map(endpoint)
         run.reconnect = reconnect ? .milliseconds(Int64(clamping: reconnectDelayMilliseconds)) : nil
         run.finish = finish
+        run.startsOnSignal = startOnSignal
+        run.viewerIndexOffset = viewerIndexOffset
+        if let others {
+            run.onMeasureStart = { others.signal() }
+            run.onMeasureEnd = { others.signal() }
+        }
         run.drainSeconds = drainSeconds
         let watcher = Task { await finish?.watch() }
         defer { watcher.cancel() }
@@ -194,6 +240,7 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
         run.churnPerSecond = churn
         run.sampleEvery = max(1, sampleEvery)
         var report = try await run.execute(warmup: warmup, duration: duration, serverPID: pid)
+        try await others?.addReports(to: &report, timeout: .seconds(drainSeconds + 60))
         report.url = url ?? "local danmaku serve on :\(port)\(serverCpus.map { " (taskset -c \($0))" } ?? "")"
         report.batchWindowMs = url == nil ? batchWindowMilliseconds : nil
         report.compression = compression

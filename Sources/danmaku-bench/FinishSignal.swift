@@ -5,12 +5,13 @@ import Synchronization
 import UnixSignals
 
 /// Raised when the process gets SIGUSR1 (`--until-signal`): a script that runs several benches
-/// ends their measurement together, when its own timeline says so.
+/// ends their measurement together, when its own timeline says so. A bench run by another
+/// (`--procs`) also starts measuring on one (`--start-on-signal`): it counts them.
 final class FinishSignal: Sendable {
-    private let flag = Atomic<Bool>(false)
+    private let received = Atomic<Int>(0)
 
-    /// Whether SIGUSR1 has come.
-    var raised: Bool { flag.load(ordering: .relaxed) }
+    /// How many SIGUSR1s have come.
+    var count: Int { received.load(ordering: .relaxed) }
 
     /// Takes SIGUSR1 over from its default action (which would end the process) at once, and
     /// raises the flag when it comes.
@@ -18,11 +19,10 @@ final class FinishSignal: Sendable {
         signal(SIGUSR1, SIG_IGN)
     }
 
-    /// Waits for SIGUSR1 (run in a task of its own).
+    /// Counts SIGUSR1s (run in a task of its own).
     func watch() async {
         for await _ in await UnixSignalsSequence(trapping: .sigusr1) {
-            flag.store(true, ordering: .relaxed)
-            return
+            received.add(1, ordering: .relaxed)
         }
     }
 }

@@ -44,6 +44,15 @@ struct LoadRun {
     var reconnect: TimeAmount?
     /// Measure until this is raised instead of for the duration.
     var finish: FinishSignal?
+    /// With `finish`: warm up until its first signal, and measure until its second (a bench run
+    /// by another's `--procs`, whose timeline it follows).
+    var startsOnSignal = false
+    /// Added to each viewer's index (its source address, whether it checks every comment): the
+    /// viewers of several processes are numbered as one crowd.
+    var viewerIndexOffset = 0
+    /// Called as measurement starts and as it ends (to start and end other processes' with it).
+    var onMeasureStart: @Sendable () -> Void = {}
+    var onMeasureEnd: @Sendable () -> Void = {}
     /// Seconds the drain waits for every viewer to reach its room's last seq.
     var drainSeconds = 10.0
 
@@ -124,7 +133,7 @@ struct LoadRun {
                 }
             }
             let connected = try connectViewer(
-                index: index, room: index % workload.rooms, roomNames: roomNames, group: group, counters: counters,
+                index: index + viewerIndexOffset, room: index % workload.rooms, roomNames: roomNames, group: group, counters: counters,
                 statsForLoop: statsForLoop)
             connected.whenFailure { _ in counters.didFail() }
             pending.append(connected)
@@ -168,8 +177,15 @@ struct LoadRun {
         }
 
         // Warm-up, then measure.
-        try await stats.tick(seconds: warmup, label: "warm-up", counters: counters)
+        let finish = self.finish
+        let startsOnSignal = self.startsOnSignal
+        if let finish, startsOnSignal {
+            try await stats.tick(seconds: .infinity, label: "warm-up", counters: counters, until: { finish.count >= 1 })
+        } else {
+            try await stats.tick(seconds: warmup, label: "warm-up", counters: counters)
+        }
         _ = try await stats.collect(reset: true)
+        onMeasureStart()
         let acceptedBefore = try await posting.resetLatency()
         let benchStart = ProcessSample.take(pid: getpid())
         let measureStart = ContinuousClock.now
@@ -179,7 +195,8 @@ struct LoadRun {
         var samples: [Report.Sample] = []
         var churnIndex = total
         var second = 0
-        try await stats.tick(seconds: finish == nil ? duration : .infinity, label: "measuring", counters: counters, until: finish) {
+        let measuredUntil = finish.map { finish in { @Sendable in finish.count >= (startsOnSignal ? 2 : 1) } }
+        try await stats.tick(seconds: finish == nil ? duration : .infinity, label: "measuring", counters: counters, until: measuredUntil) {
             second += 1
             if let sample = serverPID.flatMap(ProcessSample.take) {
                 peakRSS = max(peakRSS, sample.rssBytes)
@@ -194,8 +211,9 @@ struct LoadRun {
                     counters: counters, statsForLoop: statsForLoop)
             }
         }
-        let measured = try await stats.collect(reset: false)
+        let totalsMeasured = try await stats.collect(reset: false)
         let elapsed = seconds(ContinuousClock.now - measureStart)
+        onMeasureEnd()
         let busPublishedEnd = await busMessagesPublished(group: group)
         let cpuEnd = serverPID.flatMap(ProcessSample.take)
         let benchEnd = ProcessSample.take(pid: getpid())
@@ -249,8 +267,8 @@ struct LoadRun {
             connectionsClosedEarly: counters.closedEarly, connectSeconds: connectSeconds,
             commentsPosted: totals.sent, commentsAccepted: totals.accepted,
             commentsRejected: Dictionary(uniqueKeysWithValues: totals.rejected.map { (String($0.key), $0.value) }),
-            deliveriesPerSecond: Double(measured.deliveries) / elapsed,
-            framesPerSecond: Double(measured.frames) / elapsed, bytesPerSecond: Double(measured.bytes) / elapsed,
+            deliveriesPerSecond: Double(totalsMeasured.deliveries) / elapsed,
+            framesPerSecond: Double(totalsMeasured.frames) / elapsed, bytesPerSecond: Double(totalsMeasured.bytes) / elapsed,
             latencyMicroseconds: Report.latency(final.latency), latencySamples: final.latency.totalCount,
             verifiedViewers: (total + verifyEvery - 1) / verifyEvery,
             missing: final.missing + tailMissing, duplicated: final.duplicated)

@@ -78,6 +78,8 @@ struct Report: Codable {
     var serverSlowConsumerCloses: Int?
     /// Bus messages the posting node published per second while measuring (Redis mode).
     var busMessagesPerSecond: Double?
+    /// Bench processes whose viewers this report adds up (`--procs`; nil: this one alone).
+    var processes: Int?
     var churnedConnections = 0
     /// Server RSS and open files over time (soak runs).
     var samples: [Sample] = []
@@ -118,7 +120,8 @@ struct Report: Codable {
         let offered = offeredCommentsPerSecond.map { rate($0) + " comments/s" }
             ?? "posts as fast as answered (\(publisherConnections) connections × \(inFlightPerPublisher) in flight)"
         let rows: [(String, String)] = [
-            ("scenario", "\(scenario): \(rooms) room(s) × \(viewersPerRoom) viewers, \(offered), window \(batchWindowMs.map { "\($0) ms" } ?? "server's")"),
+            ("scenario", "\(scenario): \(rooms) room(s) × \(viewersPerRoom) viewers, \(offered), window \(batchWindowMs.map { "\($0) ms" } ?? "server's")"
+                + (processes.map { ", viewers in \($0) bench processes" } ?? "")),
             ("server", url),
             ("connections", "\(connectionsOK) ok, \(connectionsFailed) failed, \(connectionsClosedEarly) closed early; connected in \(String(format: "%.1f", connectSeconds)) s"),
             ("comments", "\(commentsPosted) posted, \(commentsAccepted) accepted, rejected \(commentsRejected.isEmpty ? "0" : commentsRejected.map { "\($0.key): \($0.value)" }.joined(separator: ", "))"),

@@ -31,14 +31,20 @@ struct ViewerStats: Sendable {
 
     /// Sleeps `seconds`, printing a progress line each second.
     func tick(
-        seconds total: Double, label: String, counters: ConnectionCounters, until finish: FinishSignal? = nil,
+        seconds total: Double, label: String, counters: ConnectionCounters, until done: (@Sendable () -> Bool)? = nil,
         everySecond: () async throws -> Void = {}
     ) async throws {
         var previous = try await collect(reset: false).deliveries
         var remaining = total
-        while remaining > 0, !(finish?.raised ?? false) {
-            let step = min(1, remaining)
-            try await Task.sleep(for: .milliseconds(Int(step * 1000)))
+        while remaining > 0, !(done?() ?? false) {
+            var step = 0.0
+            // A signal ends the wait within 50 ms: processes that measure together end together.
+            while step < min(1, remaining), !(done?() ?? false) {
+                let slice = min(0.05, min(1, remaining) - step)
+                try await Task.sleep(for: .milliseconds(Int(slice * 1000)))
+                step += slice
+            }
+            guard step > 0 else { break }
             remaining -= step
             try await everySecond()
             let now = try await collect(reset: false)
