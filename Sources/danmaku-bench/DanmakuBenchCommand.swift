@@ -120,6 +120,9 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
     @Option(help: .hidden)
     var viewerIndexOffset = 0
 
+    @Option(help: .hidden)
+    var lastSeqsFrom: String?
+
     @Option(help: "The kind of server at --url: danmaku, or nchan (an Nginx configured as Benchmarks/nchan/nginx.conf, loaded by the same viewers and posters).")
     var target = "danmaku"
 
@@ -143,8 +146,36 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
         guard connectRate > 0, connectRate <= 1e7 else { throw ValidationError("--connect-rate must be more than 0 and at most 10000000") }
         guard (0...86_400).contains(drainSeconds) else { throw ValidationError("--drain-seconds must be between 0 and 86400") }
         guard (1...60_000).contains(reconnectDelayMilliseconds) else { throw ValidationError("--reconnect-delay-ms must be between 1 and 60000") }
-        // Taken over before anything connects: SIGUSR1's default action would end the process.
+        guard (1...2).contains(wireFormat) else { throw ValidationError("--wire-format must be 1 or 2") }
+        guard let kind = BenchTarget(rawValue: target) else { throw ValidationError("--target must be danmaku or nchan") }
+        if kind == .nchan {
+            guard url != nil else { throw ValidationError("--target nchan needs --url (the Nginx to load)") }
+            guard !reconnect, !compression, repeatShare == 0 else {
+                throw ValidationError("--target nchan runs without --reconnect, --compression and --repeat-share")
+            }
+        }
+        guard !roomPrefix.isEmpty, roomPrefix.count <= 40, roomPrefix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            throw ValidationError("--room-prefix: up to 40 letters, digits, - and _")
+        }
+        guard (0...1).contains(repeatShare) else { throw ValidationError("--repeat-share must be between 0 and 1") }
+        guard (1...64).contains(procs) else { throw ValidationError("--procs must be between 1 and 64") }
+        if startOnSignal, !untilSignal { throw ValidationError("--start-on-signal needs --until-signal") }
+        guard (0...100_000_000).contains(viewerIndexOffset) else { throw ValidationError("--viewer-index-offset must be between 0 and 100000000") }
+        guard workload.rooms.multipliedReportingOverflow(by: workload.viewersPerRoom).partialValue <= 10_000_000,
+            !workload.rooms.multipliedReportingOverflow(by: workload.viewersPerRoom).overflow
+        else { throw ValidationError("--rooms × --viewers must be at most 10000000") }
+        if procs > 1 {
+            guard kind == .danmaku, !untilSignal, churn == 0, slowViewers == 0 else {
+                throw ValidationError("--procs runs against danmaku, without --until-signal, --churn and --slow-viewers")
+            }
+        }
+        // Taken over before anything connects: SIGUSR1's default action would end the process,
+        // and a signal that came before its listener would be lost.
         let finish = untilSignal ? FinishSignal() : nil
+        let watcher = Task { await finish?.watch() }
+        defer { watcher.cancel() }
+        // A process run by another's `--procs` ends when that one does, whatever ended it.
+        if startOnSignal { ViewerProcesses.endWithParent() }
 
         var local: LocalServer?
         let host: String
@@ -164,20 +195,18 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
         let pid = serverPid ?? local?.pid
 
         // Other processes for a share of the viewers, connected before this one's join and post.
-        guard (1...64).contains(procs) else { throw ValidationError("--procs must be between 1 and 64") }
-        if startOnSignal, !untilSignal { throw ValidationError("--start-on-signal needs --until-signal") }
-        guard (0...100_000_000).contains(viewerIndexOffset) else { throw ValidationError("--viewer-index-offset must be between 0 and 100000000") }
         var others: ViewerProcesses?
+        defer { others?.stop() }
         if procs > 1 {
-            guard target == BenchTarget.danmaku.rawValue, !untilSignal, churn == 0, slowViewers == 0 else {
-                throw ValidationError("--procs runs against danmaku, without --until-signal, --churn and --slow-viewers")
-            }
             let perRoom = workload.viewersPerRoom
+            let rooms = workload.rooms
             let serverURL = "http://\(host):\(port)"
-            others = try ViewerProcesses(count: procs, viewersPerRoom: perRoom) { _, share, offset, report in
+            others = try ViewerProcesses(count: procs, viewersPerRoom: perRoom) { share, before, report, lastSeqs in
+                // Viewers are numbered across rooms: the processes before this one hold `before` of each room's.
                 var arguments = [
-                    "--url", serverURL, "--scenario", scenario, "--rooms", String(workload.rooms), "--viewers", String(share),
-                    "--rate", "0", "--until-signal", "--start-on-signal", "--viewer-index-offset", String(offset),
+                    "--url", serverURL, "--scenario", scenario, "--rooms", String(rooms), "--viewers", String(share),
+                    "--rate", "0", "--until-signal", "--start-on-signal", "--viewer-index-offset", String(before * rooms),
+                    "--last-seqs-from", lastSeqs,
                     "--json", report, "--drain-seconds", String(drainSeconds), "--connect-rate", String(connectRate / Double(procs)),
                     "--source-ips", sourceIps, "--threads", String(threads), "--verify-every", String(verifyEvery),
                     "--wire-format", String(wireFormat), "--room-prefix", roomPrefix,
@@ -188,11 +217,9 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
                 if compression { arguments.append("--compression") }
                 return arguments
             }
-            let total = Double(workload.rooms * perRoom)
-            try await others?.waitUntilConnected(timeout: .seconds(60 + 2 * total / connectRate))
+            try await others?.waitUntilConnected(timeout: .seconds(90 + 2 * Double(rooms * perRoom) / connectRate))
             workload.viewersPerRoom = ViewerProcesses.share(of: perRoom, process: 0, of: procs)
         }
-        defer { others?.stop() }
 
         var run = LoadRun(
             host: host, port: port, workload: workload, sources: sources,
@@ -200,7 +227,6 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
             textBytes: textBytes, compression: compression, connectRate: connectRate,
             publishers: publishers ?? (workload.commentsPerSecond.isFinite ? max(1, Int(clamping: Int64(min((workload.commentsPerSecond / 100).rounded(.up), 10_000)))) : 16))
         run.inFlightPerPublisher = inFlight
-        guard (0...1).contains(repeatShare) else { throw ValidationError("--repeat-share must be between 0 and 1") }
         run.repeatShare = repeatShare
         func endpoint(_ text: String) throws -> ViewerEndpoint {
             guard let parsed = URL(string: text), let host = parsed.host, let port = parsed.port else {
@@ -218,29 +244,18 @@ struct DanmakuBenchCommand: AsyncParsableCommand {
         if let others {
             run.onMeasureStart = { others.signal() }
             run.onMeasureEnd = { others.signal() }
+            run.onDrained = { others.tellLastSeqs($0) }
         }
+        run.lastSeqsFile = lastSeqsFrom
         run.drainSeconds = drainSeconds
-        let watcher = Task { await finish?.watch() }
-        defer { watcher.cancel() }
-        guard (1...2).contains(wireFormat) else { throw ValidationError("--wire-format must be 1 or 2") }
         run.wireFormat = wireFormat
-        guard let kind = BenchTarget(rawValue: target) else { throw ValidationError("--target must be danmaku or nchan") }
-        if kind == .nchan {
-            guard url != nil else { throw ValidationError("--target nchan needs --url (the Nginx to load)") }
-            guard !reconnect, !compression, repeatShare == 0 else {
-                throw ValidationError("--target nchan runs without --reconnect, --compression and --repeat-share")
-            }
-        }
         run.target = kind
-        guard !roomPrefix.isEmpty, roomPrefix.count <= 40, roomPrefix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
-            throw ValidationError("--room-prefix: up to 40 letters, digits, - and _")
-        }
         run.roomPrefix = roomPrefix
         run.slowViewers = slowViewers
         run.churnPerSecond = churn
         run.sampleEvery = max(1, sampleEvery)
         var report = try await run.execute(warmup: warmup, duration: duration, serverPID: pid)
-        try await others?.addReports(to: &report, timeout: .seconds(drainSeconds + 60))
+        try await others?.addReports(to: &report, timeout: .seconds(2 * drainSeconds + 90))
         report.url = url ?? "local danmaku serve on :\(port)\(serverCpus.map { " (taskset -c \($0))" } ?? "")"
         report.batchWindowMs = url == nil ? batchWindowMilliseconds : nil
         report.compression = compression

@@ -53,6 +53,11 @@ struct LoadRun {
     /// Called as measurement starts and as it ends (to start and end other processes' with it).
     var onMeasureStart: @Sendable () -> Void = {}
     var onMeasureEnd: @Sendable () -> Void = {}
+    /// Called once the drain is over with where each room ended (room name → last seq).
+    var onDrained: @Sendable ([String: UInt64]) -> Void = { _ in }
+    /// A bench that posts nothing learns where its rooms ended from this file (written by the
+    /// bench that posted, `--procs`) rather than from the server.
+    var lastSeqsFile: String?
     /// Seconds the drain waits for every viewer to reach its room's last seq.
     var drainSeconds = 10.0
 
@@ -226,7 +231,12 @@ struct LoadRun {
         // A bench that only watches learns where its rooms ended from the server: others posted.
         var roomLastSeqs: [Int: UInt64] = [:]
         if posting.isEmpty, !viewers.isEmpty {
-            roomLastSeqs = await lastSeqs(of: roomNames, group: group)
+            if let lastSeqsFile {
+                let told = await ViewerProcesses.lastSeqs(from: lastSeqsFile, timeout: .seconds(drainSeconds + 60)) ?? [:]
+                for (index, name) in roomNames.enumerated() { roomLastSeqs[index] = told[name] }
+            } else {
+                roomLastSeqs = await lastSeqs(of: roomNames, group: group)
+            }
             totals.maxSeq = roomLastSeqs
         }
         let drainDeadline = ContinuousClock.now + .seconds(drainSeconds)
@@ -251,6 +261,7 @@ struct LoadRun {
             }
         } while behind > 0 && ContinuousClock.now < drainDeadline
         let final = try await stats.collect(reset: false)
+        onDrained(Dictionary(uniqueKeysWithValues: totals.maxSeq.map { (roomNames[$0.key], $0.value) }))
 
         let serverMetrics = await MetricsScrape.fetch(host: host, port: port, group: group)
         let stillAway = counters.reconnecting
@@ -270,7 +281,7 @@ struct LoadRun {
             deliveriesPerSecond: Double(totalsMeasured.deliveries) / elapsed,
             framesPerSecond: Double(totalsMeasured.frames) / elapsed, bytesPerSecond: Double(totalsMeasured.bytes) / elapsed,
             latencyMicroseconds: Report.latency(final.latency), latencySamples: final.latency.totalCount,
-            verifiedViewers: (total + verifyEvery - 1) / verifyEvery,
+            verifiedViewers: Self.multiples(of: verifyEvery, in: viewerIndexOffset..<(viewerIndexOffset + total)),
             missing: final.missing + tailMissing, duplicated: final.duplicated)
         report.shed = final.shed
         report.merged = final.merged
@@ -318,6 +329,15 @@ struct LoadRun {
             report.serverRSSPerConnectionBytes = Double(connected.rssBytes - idle.rssBytes) / Double(counters.joined)
         }
         return report
+    }
+}
+
+extension LoadRun {
+    /// How many numbers in `range` (from 0 up) are multiples of `step`: the viewers that check
+    /// every comment (one in `step`, by index).
+    static func multiples(of step: Int, in range: Range<Int>) -> Int {
+        func below(_ bound: Int) -> Int { bound <= 0 ? 0 : (bound - 1) / step + 1 }
+        return below(range.upperBound) - below(range.lowerBound)
     }
 }
 
