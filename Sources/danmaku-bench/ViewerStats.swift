@@ -41,7 +41,7 @@ struct ViewerStats: Sendable {
             // A signal ends the wait within 50 ms: processes that measure together end together.
             while step < min(1, remaining), !(done?() ?? false) {
                 let slice = min(0.05, min(1, remaining) - step)
-                try await Task.sleep(for: .milliseconds(Int(slice * 1000)))
+                try await Task.sleep(for: .seconds(slice))
                 step += slice
             }
             guard step > 0 else { break }
