@@ -330,13 +330,13 @@ let package = Package(
         ),
         .testTarget(
             name: "DanmakuCoreTests",
-            dependencies: ["DanmakuCore", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["DanmakuCore", "DanmakuTestSupport", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "DanmakuLogicTests",
             dependencies: [
-                "DanmakuLogic", "DanmakuCore", "DanmakuBus", "DanmakuFormats",
+                "DanmakuLogic", "DanmakuCore", "DanmakuBus", "DanmakuFormats", "DanmakuTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

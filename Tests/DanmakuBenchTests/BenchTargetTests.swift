@@ -29,7 +29,7 @@ import Testing
         #expect(counters.joined == 1 && viewer.lastSeq == 0)
         for seq: UInt64 in [1, 2, 4, 4] {
             let text = BenchTarget.nchanFrame(room: "r", seq: seq, text: "b\(microsecondsNow()) hi", sentAtMicroseconds: microsecondsNow())
-            try channel.writeInbound(SkimmedFrameTests.frame(text))
+            try channel.writeInbound(ServerFrame.text(text))
         }
         #expect(stats.totals.deliveries == 3 && stats.totals.missing == 1 && stats.totals.duplicated == 1)
         #expect(stats.totals.latency.totalCount == 3)

@@ -99,27 +99,12 @@ import Testing
 
         func upgrade(_ channel: EmbeddedChannel, hello: String) throws {
             try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"))
-            try channel.writeInbound(Self.frame(hello))
+            try channel.writeInbound(ServerFrame.text(hello))
         }
 
         /// A comments batch with `seqs`, each stamped `stamp` µs (the bench's send time).
         static func batch(_ seqs: [UInt64], stamp: UInt64) -> ByteBuffer {
-            frame(#"{"type":"comments","room":"r","comments":["# + seqs.map { #"{"seq":\#($0),"id":"c\#($0)","text":"b\#(stamp) hi","ts":1}"# }.joined(separator: ",") + "]}")
-        }
-
-        /// An unmasked server text frame.
-        static func frame(_ text: String) -> ByteBuffer {
-            var buffer = ByteBuffer()
-            let bytes = Array(text.utf8)
-            buffer.writeInteger(UInt8(0x81))
-            if bytes.count < 126 {
-                buffer.writeInteger(UInt8(bytes.count))
-            } else {
-                buffer.writeInteger(UInt8(126))
-                buffer.writeInteger(UInt16(bytes.count))
-            }
-            buffer.writeBytes(bytes)
-            return buffer
+            ServerFrame.text(#"{"type":"comments","room":"r","comments":["# + seqs.map { #"{"seq":\#($0),"id":"c\#($0)","text":"b\#(stamp) hi","ts":1}"# }.joined(separator: ",") + "]}")
         }
     }
 
@@ -265,7 +250,7 @@ import Testing
         let channel = EmbeddedChannel(handler: viewer, loop: loop)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 7000)).wait()
         try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 101 Switching Protocols\r\n\r\n"))
-        try channel.writeInbound(Harness.frame(#"{"lastSeq":0,"type":"hello"}"#))
+        try channel.writeInbound(ServerFrame.text(#"{"lastSeq":0,"type":"hello"}"#))
         _ = try? channel.finish()
         #expect(counters.closedEarly == 1 && counters.dropped == 0)
 

@@ -1,4 +1,5 @@
 import DanmakuBench
+import DanmakuTestSupport
 import NIOCore
 import NIOEmbedded
 import NIOPosix
@@ -28,26 +29,8 @@ import Testing
         return stats.totals
     }
 
-    /// An unmasked server text frame, with the 16- or 64-bit length its size needs.
-    static func frame(_ text: String) -> ByteBuffer {
-        var buffer = ByteBuffer()
-        let bytes = Array(text.utf8)
-        buffer.writeInteger(UInt8(0x81))
-        if bytes.count < 126 {
-            buffer.writeInteger(UInt8(bytes.count))
-        } else if bytes.count <= 0xFFFF {
-            buffer.writeInteger(UInt8(126))
-            buffer.writeInteger(UInt16(bytes.count))
-        } else {
-            buffer.writeInteger(UInt8(127))
-            buffer.writeInteger(UInt64(bytes.count))
-        }
-        buffer.writeBytes(bytes)
-        return buffer
-    }
-
     static func batch(_ seqs: [UInt64], stamp: UInt64, head: String = "") -> ByteBuffer {
-        frame(
+        ServerFrame.text(
             #"{"type":"comments","room":"r",\#(head)"comments":["#
                 + seqs.map { #"{"seq":\#($0),"id":"c\#($0)","text":"b\#(stamp) 主播太强了 \"seq\":1","ts":1,"user":{"id":"u","name":"n"}}"# }
                 .joined(separator: ",") + "]}")
@@ -58,7 +41,7 @@ import Testing
     static func stream() -> ByteBuffer {
         let stamp = microsecondsNow()
         var stream = ByteBuffer(string: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n")
-        var frames = [frame(#"{"batchWindowMs":10,"epoch":3,"lastSeq":0,"room":"r","type":"hello"}"#)]
+        var frames = [ServerFrame.text(#"{"batchWindowMs":10,"epoch":3,"lastSeq":0,"room":"r","type":"hello"}"#)]
         frames.append(batch(Array(1...300), stamp: stamp))
         frames.append(batch([301], stamp: stamp))
         frames.append(batch(Array(302...400) + Array(402...700), stamp: stamp))
@@ -78,7 +61,7 @@ import Testing
         if verifyEveryComment {
             #expect(whole.missing == 1 && whole.duplicated == 1)
         }
-        var random = SplitMix(seed: 29)
+        var random = SeededRandom(seed: 29)
         let cuts: [[Int]] = [[1], [7], [4096], [65_536], [100, 3, 20_000, 1, 513]] + (0..<20).map { _ in
             (0..<50).map { _ in Int(random.next() % 9_000) + 1 }
         }
@@ -96,7 +79,7 @@ import Testing
     @Test(arguments: [true, false])
     func hostileNumbersNeitherTrapNorCount(verifyEveryComment: Bool) throws {
         var stream = ByteBuffer(string: "HTTP/1.1 101 Switching Protocols\r\n\r\n")
-        var hello = Self.frame(#"{"lastSeq":18446744073709551615,"type":"hello"}"#)
+        var hello = ServerFrame.text(#"{"lastSeq":18446744073709551615,"type":"hello"}"#)
         stream.writeBuffer(&hello)
         var huge = Self.batch([18_446_744_073_709_551_615, 5], stamp: 1)
         stream.writeBuffer(&huge)
@@ -106,19 +89,6 @@ import Testing
         for sizes in [[stream.readableBytes], [5], [300]] {
             let totals = try totals(of: stream, reads: sizes, verifyEveryComment: verifyEveryComment)
             #expect(totals.deliveries <= 3)
-        }
-    }
-
-    /// A seeded generator, so a failure names reads that can be replayed.
-    struct SplitMix {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
         }
     }
 }

@@ -1,4 +1,5 @@
 import DanmakuCore
+import DanmakuTestSupport
 import Foundation
 import NIOCore
 import Testing
@@ -27,12 +28,12 @@ import Testing
         (0..<0x20).map { String(UnicodeScalar(UInt8($0))) }
         + ["\"", "\\", "/", "<", ">", "&", "'", "\u{7F}", "\u{2028}", "\u{2029}", "\u{FEFF}", "👍🏽", "你好", "e\u{301}", "\u{10FFFF}", "a", "Z", "0", " "]
 
-    private static func text(_ random: inout SplitMix) -> String {
+    private static func text(_ random: inout SeededRandom) -> String {
         (0..<Int(random.next() % 24)).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] }.joined()
     }
 
     @Test func aCommentsJSONIsTheEncodersByteForByte() throws {
-        var random = SplitMix(state: 4711)
+        var random = SeededRandom(seed: 4711)
         for _ in 0..<3_000 {
             let author = CommentAuthor(
                 id: Self.text(&random), name: Self.text(&random), role: random.next() % 3 == 0 ? Self.text(&random) : nil)
@@ -50,7 +51,7 @@ import Testing
     }
 
     @Test func aReceiptsJSONIsTheEncodersByteForByte() throws {
-        var random = SplitMix(state: 815)
+        var random = SeededRandom(seed: 815)
         for _ in 0..<1_000 {
             let comment = Comment(
                 seq: random.next(), id: Self.text(&random), room: Self.text(&random), user: CommentAuthor(id: "u", name: "n"), text: "t",
@@ -68,17 +69,5 @@ import Testing
             #expect(Array(receipt.json.readableBytesView) == Array(try WireCodec.encoder.encode(receipt)))
             #expect(try WireCodec.decoder.decode(CommentReceipt.self, from: Data(receipt.json.readableBytesView)) == receipt)
         }
-    }
-}
-
-/// A reproducible generator (SplitMix64): a failing case comes back on every run.
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,6 @@
 import DanmakuCore
 import DanmakuLogic
+import DanmakuTestSupport
 import Foundation
 import Testing
 
@@ -144,18 +145,5 @@ import Testing
         members.shuffle(using: &random)
         let space = [" ", "", "\n", "\t", "\r\n"]
         return space[Int(random.next() % 5)] + "{" + members.joined(separator: "," + space[Int(random.next() % 5)]) + "}" + space[Int(random.next() % 5)]
-    }
-}
-
-/// A reproducible generator (SplitMix64), so a failing body comes back on every run.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,6 +1,7 @@
 import DanmakuBus
 import DanmakuCore
 import DanmakuLogic
+import DanmakuTestSupport
 import Foundation
 import NIOCore
 import NIOEmbedded
