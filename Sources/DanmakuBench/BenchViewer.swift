@@ -274,14 +274,10 @@ public final class BenchViewer: ChannelInboundHandler {
     /// a plain batch whose head is here (`SkimmedFrame`); false when it must be gathered whole.
     private func startSkimming(_ chunk: inout ByteBuffer) -> Bool {
         let extent = Self.frameExtent(chunk)
-        guard extent.complete, let first = chunk.getInteger(at: chunk.readerIndex, as: UInt8.self), first & 0x4F == 0x01,
-            let second = chunk.getInteger(at: chunk.readerIndex + 1, as: UInt8.self)
-        else { return false }
-        let length = Int(second & 0x7F)
-        let headerLength = length == 127 ? 10 : length == 126 ? 4 : 2
+        guard extent.complete, let first = chunk.getInteger(at: chunk.readerIndex, as: UInt8.self), first & 0x4F == 0x01 else { return false }
         let frame = chunk.withUnsafeReadableBytes { bytes in
             SkimmedFrame(
-                payloadLength: extent.bytes - headerLength, payloadStart: UnsafeRawBufferPointer(rebasing: bytes[headerLength...]),
+                payloadLength: extent.bytes - extent.header, payloadStart: UnsafeRawBufferPointer(rebasing: bytes[extent.header...]),
                 everyComment: verifyEveryComment, seqs: &seqs, stats: stats)
         }
         guard let frame else { return false }
@@ -312,44 +308,32 @@ public final class BenchViewer: ChannelInboundHandler {
     /// `maxFrameBytes` as a wire length is compared.
     private static let maxWireLength = UInt64(clamping: maxFrameBytes)
 
-    /// The bytes the frame at the front of `buffer` spans (`complete`), or, while its header is
-    /// not all there, the bytes needed to know that; a length past `maxFrameBytes` reads as one
-    /// byte more than that.
-    static func frameExtent(_ buffer: ByteBuffer) -> (bytes: Int, complete: Bool) {
-        guard let second = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt8.self) else { return (2, false) }
+    /// The bytes the frame at the front of `buffer` spans (`complete`) and how many of them are
+    /// its header, or, while its header is not all there, the bytes needed to know that; a length
+    /// past `maxFrameBytes` reads as `maxFrameBytes` of payload (more than a frame may span).
+    static func frameExtent(_ buffer: ByteBuffer) -> (bytes: Int, header: Int, complete: Bool) {
+        guard let second = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt8.self) else { return (2, 2, false) }
         let length = Int(second & 0x7F)
-        let headerLength = length == 127 ? 10 : length == 126 ? 4 : 2
-        guard buffer.readableBytes >= headerLength else { return (headerLength, false) }
+        let header = length == 127 ? 10 : length == 126 ? 4 : 2
+        guard buffer.readableBytes >= header else { return (header, header, false) }
         switch length {
-        case 126: return (headerLength + Int(buffer.getInteger(at: buffer.readerIndex + 2, as: UInt16.self)!), true)
+        case 126: return (header + Int(buffer.getInteger(at: buffer.readerIndex + 2, as: UInt16.self)!), header, true)
         case 127:
+            // A length from the wire: bounded before it is an Int, so `header + length` cannot overflow.
             let length = buffer.getInteger(at: buffer.readerIndex + 2, as: UInt64.self)!
-            return (headerLength + Int(clamping: min(length, maxWireLength)), true)
-        default: return (headerLength + length, true)
+            return (header + Int(clamping: min(length, maxWireLength)), header, true)
+        default: return (header + length, header, true)
         }
     }
 
-    /// Parses one frame off the front of `buffer`; false when it is incomplete.
+    /// Parses one frame off the front of `buffer`; false when it is incomplete (or longer than
+    /// `maxFrameBytes`, which `channelRead` then refuses).
     private func readFrame(from buffer: inout ByteBuffer, context: ChannelHandlerContext) -> Bool {
-        let start = buffer.readerIndex
-        guard let first = buffer.getInteger(at: start, as: UInt8.self),
-            let second = buffer.getInteger(at: start + 1, as: UInt8.self)
+        let extent = Self.frameExtent(buffer)
+        guard extent.complete, extent.bytes <= Self.maxFrameBytes, buffer.readableBytes >= extent.bytes,
+            let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self)
         else { return false }
-        var headerLength = 2
-        var length = Int(second & 0x7F)
-        if length == 126 {
-            guard let extended = buffer.getInteger(at: start + 2, as: UInt16.self) else { return false }
-            length = Int(extended)
-            headerLength = 4
-        } else if length == 127 {
-            // A length from the wire: bounded before it is an Int, so `headerLength + length` cannot overflow.
-            guard let extended = buffer.getInteger(at: start + 2, as: UInt64.self), extended <= Self.maxWireLength - 10,
-                let exact = Int(exactly: extended)
-            else { return false }
-            length = exact
-            headerLength = 10
-        }
-        guard buffer.readableBytes >= headerLength + length else { return false }
+        let (headerLength, length) = (extent.header, extent.bytes - extent.header)
         let opcode = first & 0x0F
         let compressed = first & 0x40 != 0
         buffer.withUnsafeReadableBytes { bytes in
