@@ -222,6 +222,19 @@ public protocol AppendingModeration: ModerationStore {
     func admitAndAppend(user: String, room: RoomID, styled: Bool, unnumbered: ByteBuffer) async throws -> Result<EncodedComment, DanmakuError>
 }
 
+/// Moderation whose one step (`AppendingModeration.admitAndAppend`) is a single call whose answer
+/// a future brings (Redis): a post can then wait on its connection's loop for that answer, with no
+/// task and no hop to the concurrency pool (`LoopPosting`).
+public protocol LoopAppendingModeration: AppendingModeration {
+    /// Whether the step is one call whose answer is the whole outcome. Not so when writes wait
+    /// for replicas (`--bus-min-replicas`): a comment they did not confirm is withdrawn first,
+    /// which is work of its own, and such posts take `admitAndAppend`.
+    var appendsInOneCall: Bool { get }
+
+    /// `admitAndAppend` as a future, failed as it throws; only when `appendsInOneCall`.
+    func admitAndAppendOnLoop(user: String, room: RoomID, styled: Bool, unnumbered: ByteBuffer) -> EventLoopFuture<Result<EncodedComment, DanmakuError>>
+}
+
 extension ModerationStore {
     public func localSettings(room: RoomID) -> RoomSettings? { nil }
 

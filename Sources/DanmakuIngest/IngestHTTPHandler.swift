@@ -99,8 +99,14 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
         case .run(let handler):
             run(handler, request, principal: endpoint.principal, context: context, head: head, keepAlive: keepAlive)
         case .atOnceWhenItCan(let atOnce, let otherwise):
-            if let answer = atOnce(request) { return respond(context: context, answer, keepAlive: keepAlive) }
-            run(otherwise, request, principal: endpoint.principal, context: context, head: head, keepAlive: keepAlive)
+            switch atOnce(request) {
+            case .now(let answer):
+                respond(context: context, answer, keepAlive: keepAlive)
+            case .later(let answer):
+                answer.assumeIsolated().whenSuccess { [self] answer in respond(context: context, answer, keepAlive: keepAlive) }
+            case nil:
+                run(otherwise, request, principal: endpoint.principal, context: context, head: head, keepAlive: keepAlive)
+            }
         case .onLoop(let handler):
             handler(request).assumeIsolated().whenSuccess { [self] answer in respond(context: context, answer, keepAlive: keepAlive) }
         case .eventStream:
@@ -191,8 +197,9 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
     func offLoop<Outcome: Sendable>(
         context: ChannelHandlerContext, head: HTTPRequestHead, _ work: @escaping @Sendable () async -> Outcome
     ) -> EventLoopFuture<Outcome> {
-        var requestContext = TraceHeaders.context(of: head.headers)
-        requestContext.requestID = requestID
+        var traced = TraceHeaders.context(of: head.headers)
+        traced.requestID = requestID
+        let requestContext = traced
         return context.eventLoop.makeFutureWithTask { await ServiceContext.withValue(requestContext) { await work() } }
     }
 

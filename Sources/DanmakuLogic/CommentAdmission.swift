@@ -190,6 +190,50 @@ struct CommentAdmission: Sendable {
         }
     }
 
+    /// `admitAndAppend` on the caller's loop, its outcome through a future on `eventLoop`: the
+    /// checks in memory and the weight now, then the store's one call (`LoopAppendingModeration`,
+    /// only when `appendsInOneCall`), with the same refusals and the same counts given back.
+    func admitAndAppendOnLoop(
+        room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String, appending: any LoopAppendingModeration,
+        on eventLoop: any EventLoop, record: (Admitted) -> ByteBuffer
+    ) -> EventLoopFuture<Result<(admitted: Admitted, stored: EncodedComment), StoreFailure>> {
+        let screened: Screened
+        switch screenPost(room: room, request: request, author: author, clientAddress: clientAddress) {
+        case .success(let value): screened = value
+        case .failure(let error): return eventLoop.makeSucceededFuture(.failure(.notStored(error)))
+        }
+        let (keys, normalized) = (screened.keys, screened.normalized)
+        let weight = CommentWeight.accepted(author: author, penalty: records.penalty(of: author.id, room: room, now: screened.now))
+        let admitted = makeAdmitted(screened, weight: weight, room: room, author: author)
+        let unnumbered = record(admitted)
+        let styled = Self.styled(screened, by: author)
+        let (limiter, duplicates) = (limiter, duplicates)
+        return appending.admitAndAppendOnLoop(user: author.id, room: room, styled: styled, unnumbered: unnumbered)
+            .hop(to: eventLoop)
+            .map { outcome -> Result<(admitted: Admitted, stored: EncodedComment), StoreFailure> in
+                switch outcome {
+                case .success(let stored):
+                    return .success((admitted, stored))
+                case .failure(let refused):
+                    // The same words without the style are a new post, not a duplicate of this one.
+                    if refused == .styleNotAllowed { duplicates.forget(user: author.id, normalizedText: normalized) }
+                    return .failure(.notStored(refused))
+                }
+            }
+            .recover { error in
+                // As `admitAndAppend`: an outcome not known keeps the marks a stored post would
+                // have; a call that did not run gives back the buckets and the duplicate mark.
+                // (A withdrawn comment, which gives back the store's marks too, needs replicas:
+                // such a store does not append in one call.)
+                limiter.refund(keys: keys)
+                if let unknown = error as? AppendOutcomeUnknown {
+                    return .failure(.mayBeStored(.storeOutcomeUnknown(unknown.description)))
+                }
+                duplicates.forget(user: author.id, normalizedText: normalized)
+                return .failure(.notStored(.busUnavailable(String(describing: error))))
+            }
+    }
+
     /// `admit`, answered before it returns, with moderation state held in this process
     /// (`ImmediatePosting`); its post is then stored by a log that cannot fail, so nothing it
     /// counted is ever given back.

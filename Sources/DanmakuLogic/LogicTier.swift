@@ -15,6 +15,9 @@ public final class LogicTier: Sendable {
     /// Posting answered on the caller's thread, when this node's log, bus and moderation state
     /// are all in its memory (the embedded bus); nil otherwise.
     public let immediatePosts: ImmediatePosting?
+    /// Posting answered on the connection's loop through the store's one call, when the store
+    /// checks and appends a post in one call (Redis without replicas to confirm); nil otherwise.
+    public let loopPosts: LoopPosting?
     /// Notices and broadcasts.
     public let notices: NoticePosting
     /// Retraction, recall, and who moderates a room.
@@ -72,6 +75,7 @@ public final class LogicTier: Sendable {
         self.posts = posts
         self.immediatePosts = ImmediatePosting(
             authenticator: authenticator, admission: admission, log: log, bus: bus, moderation: moderation, metrics: metrics)
+        self.loopPosts = LoopPosting(authenticator: authenticator, admission: admission, log: log, bus: bus, metrics: metrics)
         self.notices = NoticePosting(authenticator: authenticator, publisher: publisher, idempotency: idempotentPosts, online: online)
         self.moderationActions = ModerationActions(
             authenticator: authenticator, publisher: publisher, log: log, reads: reads, recallWindow: recallWindow)

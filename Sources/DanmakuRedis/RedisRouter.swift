@@ -192,11 +192,17 @@ public final class RedisRouter: Sendable {
             return eventLoop.makeFailedFuture(RedisError.unavailable(why))
         }
         let sent = (asking ? [RESPCommand("ASKING")] : []) + commands
-        let answers = sent.map { connection.send($0) }
-        let outcomes = answers.map { answer in
-            answer.map { Result<RESPValue, any Error>.success($0) }.recover { .failure($0) }
+        let outcomes: EventLoopFuture<[Result<RESPValue, any Error>]>
+        if sent.count == 1 {
+            // Most calls are one command (a post's script): no gathering of futures.
+            outcomes = connection.send(sent[0]).map { [.success($0)] }.recover { [.failure($0)] }
+        } else {
+            let answers = sent.map { connection.send($0) }.map { answer in
+                answer.map { Result<RESPValue, any Error>.success($0) }.recover { .failure($0) }
+            }
+            outcomes = EventLoopFuture.whenAllSucceed(answers, on: connection.eventLoop)
         }
-        return EventLoopFuture.whenAllSucceed(outcomes, on: connection.eventLoop).flatMap { [self] outcomes in
+        return outcomes.flatMap { [self] outcomes in
             let results = Array(outcomes.dropFirst(asking ? 1 : 0))
             if case .failure(let error) = results[0], let next = redirection(for: error) {
                 switch next {

@@ -201,6 +201,45 @@ public final class RedisBus: CommentBus, CommentLog {
         } catch let error as RedisError where error.mayHaveRun {
             throw AppendOutcomeUnknown(error.description)
         }
+        let outcome = try Self.outcome(of: answers, unnumbered: unnumbered, room: room, read: read)
+        guard case .success(let comment) = outcome else { return outcome }
+        if let shortfall = replicas.shortfall(in: answers, of: "comment") {
+            metrics.unreplicated.increment()
+            await withdrawals.withdraw(comment, attempt: tryToWithdraw)
+            throw withdrawn(shortfall)
+        }
+        return outcome
+    }
+
+    /// `admitAndAppend` as one script call whose answer is the outcome, through a future (on the
+    /// bus's loop): for a post waiting on its connection's loop (`LoopPosting`). Only when no
+    /// replica must confirm the comment (`RedisModeration.appendsInOneCall`); a failure is what
+    /// `admitAndAppend` throws.
+    func admitAndAppendInOneCall(room: RoomID, unnumbered: ByteBuffer, user: String, styled: Bool) -> EventLoopFuture<Result<EncodedComment, DanmakuError>> {
+        if withdrawals.arePending(in: room) {
+            return eventLoop.makeFailedFuture(RedisError.unavailable("a comment of this room is still being withdrawn"))
+        }
+        return scripts.run(
+            RedisScripts.admitAndAppend, keys: RedisKeys.admission(room, user: user) + RedisKeys(room).numbering,
+            arguments: [
+                styled ? "1" : "0", RESPArgument(bytes: unnumbered), RESPArgument(historyCapacity),
+                RESPArgument(roomIdleMilliseconds.map(String.init) ?? ""),
+            ],
+            on: redis, followedBy: []
+        ).flatMapErrorThrowing { error in
+            if let error = error as? RedisError, error.mayHaveRun { throw AppendOutcomeUnknown(error.description) }
+            throw error
+        }.flatMapThrowing { answers in
+            try Self.outcome(of: answers, unnumbered: unnumbered, room: room, read: AdmissionVerdict.init)
+        }
+    }
+
+    /// The outcome a numbering script's answer (the first of `answers`) tells: the refusal, or
+    /// the comment stored with its seq. Throws `AppendOutcomeUnknown` when the script may have
+    /// run but its answer was lost, and on an answer that is neither.
+    private static func outcome(
+        of answers: [Result<RESPValue, any Error>], unnumbered: ByteBuffer, room: RoomID, read: (RESPValue) throws -> AdmissionVerdict
+    ) throws -> Result<EncodedComment, DanmakuError> {
         let reply: RESPValue
         do {
             reply = try answers[0].get()
@@ -213,13 +252,7 @@ public final class RedisBus: CommentBus, CommentLog {
         case .admitted(let value): seq = value
         }
         guard seq > 0 else { throw RedisError.unexpectedReply("append: \(reply)") }
-        let comment = EncodedComment(numbering: unnumbered, seq: UInt64(clamping: seq), room: room)
-        if let shortfall = replicas.shortfall(in: answers, of: "comment") {
-            metrics.unreplicated.increment()
-            await withdrawals.withdraw(comment, attempt: tryToWithdraw)
-            throw withdrawn(shortfall)
-        }
-        return .success(comment)
+        return .success(EncodedComment(numbering: unnumbered, seq: UInt64(clamping: seq), room: room))
     }
 
     /// The bus's background work, as long as the bus runs (`RedisPart`, a `Service` of the
@@ -349,8 +382,7 @@ public final class RedisBus: CommentBus, CommentLog {
     // MARK: CommentBus
 
     public func publish(_ comments: [EncodedComment], room: RoomID) async throws {
-        // The comments are already in the stream: a lost publish is repaired by the push nodes.
-        publisher.publish(comments, room: room)
+        publishNow(comments, room: room)
     }
 
     /// Nothing to do: `retract` published the retraction with the deletion (the chaos harness found
@@ -373,5 +405,15 @@ public final class RedisBus: CommentBus, CommentLog {
 
     public func unsubscribe(_ room: RoomID, subscriber: any BusSubscriber) {
         feeds.remove(room, subscriber: subscriber, bus: self)
+    }
+}
+
+extension RedisBus: ImmediateCommentBus {
+    /// Adds the comments to their room's next published batch (`RoomBatchPublisher`): a publish
+    /// waits for nothing, so a post on its connection's loop publishes without a task
+    /// (`LoopPosting`). The comments are already in the stream: a lost publish is repaired by the
+    /// push nodes.
+    public func publishNow(_ comments: [EncodedComment], room: RoomID) {
+        publisher.publish(comments, room: room)
     }
 }

@@ -115,6 +115,14 @@ extension RedisModeration: AppendingModeration {
     }
 }
 
+extension RedisModeration: LoopAppendingModeration {
+    public var appendsInOneCall: Bool { !bus.replicas.isOn }
+
+    public func admitAndAppendOnLoop(user: String, room: RoomID, styled: Bool, unnumbered: ByteBuffer) -> EventLoopFuture<Result<EncodedComment, DanmakuError>> {
+        bus.admitAndAppendInOneCall(room: room, unnumbered: unnumbered, user: user, styled: styled)
+    }
+}
+
 /// What `RedisScripts.admit` answers (`{verdict, ms}`), and `admitAndAppend` when it refuses.
 enum AdmissionVerdict {
     case admitted(Int64)

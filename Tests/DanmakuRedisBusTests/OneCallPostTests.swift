@@ -12,8 +12,18 @@ import Testing
 @Suite struct OneCallPostTests {
     let room = RoomID("lobby")!
 
-    func post(_ tier: LogicTier, _ body: CommentRequest, from address: String = "10.0.0.1") async -> Result<CommentReceipt, DanmakuError> {
-        await tier.posts.post(room: room, request: body, token: nil, clientAddress: address, idempotencyKey: nil)
+    /// Posts `body` through `CommentPosting`, or with `onLoop` through `LoopPosting` (the way an
+    /// HTTP post on a Redis node goes), which must then take it.
+    func post(
+        _ tier: LogicTier, _ body: CommentRequest, from address: String = "10.0.0.1", onLoop: Bool = false
+    ) async -> Result<CommentReceipt, DanmakuError> {
+        guard onLoop else { return await tier.posts.post(room: room, request: body, token: nil, clientAddress: address, idempotencyKey: nil) }
+        let bytes = Array(try! WireCodec.encode(body).readableBytesView)
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        guard let posted = tier.loopPosts?.post(room: room, body: bytes, token: nil, clientAddress: address, idempotencyKey: nil, on: loop) else {
+            return .failure(.busUnavailable("the loop declined a plain post"))
+        }
+        return try! await posted.get()
     }
 
     /// How many scripts the server has run (`EVALSHA` and `EVAL`).
@@ -25,7 +35,7 @@ import Testing
         }
     }
 
-    @Test func aPostIsOneScriptCallAndItsRefusalsAreTheStores() async throws {
+    @Test(arguments: [false, true]) func aPostIsOneScriptCallAndItsRefusalsAreTheStores(onLoop: Bool) async throws {
         try await RedisServer.with { server in
             try await RedisBusTests().withBus(server) { bus in
                 var configuration = LogicConfiguration()
@@ -34,28 +44,28 @@ import Testing
                 let moderation = RedisModeration(bus: bus)
                 let tier = LogicTier(configuration: configuration, log: bus, bus: bus, moderation: moderation)
                 // Loads the scripts' hashes, so that each call below is one EVALSHA.
-                _ = try await post(tier, CommentRequest(text: "warm")).get()
+                _ = try await post(tier, CommentRequest(text: "warm"), onLoop: onLoop).get()
                 let before = try await scriptCalls(server)
                 for index in 0..<20 {
-                    let receipt = try await post(tier, CommentRequest(text: "hello \(index)"), from: "10.0.1.\(index)").get()
+                    let receipt = try await post(tier, CommentRequest(text: "hello \(index)"), from: "10.0.1.\(index)", onLoop: onLoop).get()
                     #expect(receipt.seq == UInt64(index + 2))
                 }
                 #expect(try await scriptCalls(server) - before == 20, "one script call a post")
 
                 // Slow mode: the second post within it is refused and not stored.
                 _ = try await moderation.update(RoomSettings.Change(slowModeSeconds: 60), room: room)
-                _ = try await post(tier, CommentRequest(text: "first")).get()
-                let slow = await post(tier, CommentRequest(text: "second"))
+                _ = try await post(tier, CommentRequest(text: "first"), onLoop: onLoop).get()
+                let slow = await post(tier, CommentRequest(text: "second"), onLoop: onLoop)
                 #expect(slow.errorCode == "slow_mode")
                 // A room that keeps styles for its staff refuses a red comment, and the same words
                 // without the style are not a duplicate of it.
                 _ = try await moderation.update(RoomSettings.Change(slowModeSeconds: 0, stylesFor: .staff), room: room)
-                #expect(await post(tier, CommentRequest(text: "styled", color: "#ff0000"), from: "10.0.2.1").errorCode == "style_not_allowed")
-                #expect(try await post(tier, CommentRequest(text: "styled"), from: "10.0.2.1").get().seq > 0)
+                #expect(await post(tier, CommentRequest(text: "styled", color: "#ff0000"), from: "10.0.2.1", onLoop: onLoop).errorCode == "style_not_allowed")
+                #expect(try await post(tier, CommentRequest(text: "styled"), from: "10.0.2.1", onLoop: onLoop).get().seq > 0)
                 // A ban.
                 let banned = AnonymousIdentity.author(forAddress: "10.0.3.1")
                 try await moderation.ban(user: banned.id, room: room, seconds: 60)
-                #expect(await post(tier, CommentRequest(text: "let me in"), from: "10.0.3.1").errorCode == "banned")
+                #expect(await post(tier, CommentRequest(text: "let me in"), from: "10.0.3.1", onLoop: onLoop).errorCode == "banned")
 
                 let history = try await bus.snapshot(
                     room: room, since: 0, limit: 100, on: MultiThreadedEventLoopGroup.singleton.next()).get()
@@ -81,9 +91,54 @@ import Testing
     }
 }
 
+/// A post on the connection's loop (`LoopPosting`): taken only where the store's one call is the
+/// whole outcome, and giving back what it counted when that call fails.
+@Suite struct LoopPostTests {
+    let room = RoomID("lobby")!
+
+    @Test func onlyAStoreThatAppendsInOneCallPostsOnTheLoop() async throws {
+        try await RedisServer.with { server in
+            try await RedisBusTests().withBus(server) { bus in
+                #expect(LogicTier(configuration: LogicConfiguration(), log: bus, bus: bus, moderation: RedisModeration(bus: bus)).loopPosts != nil)
+                // Moderation kept elsewhere is asked on its own: two steps, not one call.
+                #expect(LogicTier(configuration: LogicConfiguration(), log: bus, bus: bus, moderation: MemoryModeration()).loopPosts == nil)
+            }
+            // With replicas to confirm, a comment they miss is withdrawn before the answer.
+            try await RedisBusTests().withBus(server, minReplicas: 1) { bus in
+                #expect(LogicTier(configuration: LogicConfiguration(), log: bus, bus: bus, moderation: RedisModeration(bus: bus)).loopPosts == nil)
+            }
+        }
+        let memory = MemoryBus(historyCapacity: 10)
+        let embedded = LogicTier(configuration: LogicConfiguration(), log: memory, bus: memory, moderation: MemoryModeration())
+        #expect(embedded.loopPosts == nil && embedded.immediatePosts != nil)
+    }
+
+    @Test func aPostWhoseCallFailsIsAnswered503AndItsCountsGivenBack() async throws {
+        try await RedisServer.with { server in
+            try await RedisBusTests().withBus(server) { bus in
+                var configuration = LogicConfiguration()
+                // One post a user, for good: a second is refused unless the first was given back.
+                configuration.userLimit = RateLimit(perSecond: 0.001, burst: 1)
+                let tier = LogicTier(configuration: configuration, log: bus, bus: bus, moderation: RedisModeration(bus: bus))
+                let posts = OneCallPostTests()
+                await server.stop()
+                let failed = await posts.post(tier, CommentRequest(text: "hello"), onLoop: true)
+                #expect(failed.errorCode == "bus_unavailable")
+                try await server.start()
+                try await bus.waitForConnection()
+                // The same words from the same user: neither the bucket nor the duplicate window
+                // holds the failed post against them.
+                let receipt = try await posts.post(tier, CommentRequest(text: "hello"), onLoop: true).get()
+                #expect(receipt.seq == 1)
+                #expect(await posts.post(tier, CommentRequest(text: "again"), onLoop: true).errorCode == "rate_limited")
+            }
+        }
+    }
+}
+
 extension Result where Failure == DanmakuError {
     /// The error's code, nil for a success.
-    fileprivate var errorCode: String? {
+    var errorCode: String? {
         if case .failure(let error) = self { return error.code }
         return nil
     }

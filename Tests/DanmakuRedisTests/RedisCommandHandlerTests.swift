@@ -24,8 +24,25 @@ import Testing
 
     func send(_ channel: EmbeddedChannel, _ command: RESPCommand) throws -> EventLoopFuture<RESPValue> {
         let promise = channel.eventLoop.makePromise(of: RESPValue.self)
-        try channel.writeOutbound(RedisRequest(command: command, promise: promise, deadline: .now() + .seconds(60)))
+        // Not `writeOutbound`, which waits for the write: the flush waits for the end of the loop's turn.
+        channel.writeAndFlush(RedisRequest(command: command, promise: promise, deadline: .now() + .seconds(60)), promise: nil)
+        channel.embeddedEventLoop.run()
         return promise.futureResult
+    }
+
+    @Test func commandsWrittenInOneTurnOfTheLoopLeaveWithOneFlush() throws {
+        let (channel, _) = try channel()
+        let promises = (0..<3).map { _ in channel.eventLoop.makePromise(of: RESPValue.self) }
+        for promise in promises {
+            channel.writeAndFlush(RedisRequest(command: RESPCommand("PING"), promise: promise, deadline: .now() + .seconds(60)), promise: nil)
+        }
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil, "nothing leaves before the turn ends")
+        channel.embeddedEventLoop.run()
+        var written = ""
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { written += String(buffer: buffer) }
+        #expect(written == String(repeating: "*1\r\n$4\r\nPING\r\n", count: 3))
+        for _ in promises { try channel.writeInbound(RESPValue.simpleString("PONG")) }
+        for promise in promises { #expect(try promise.futureResult.wait() == .simpleString("PONG")) }
     }
 
     func reply(_ kind: String, _ channelName: String, _ count: Int64) -> RESPValue {

@@ -37,16 +37,24 @@ public enum EndpointAction: Sendable {
     /// Answers on the connection's loop, without a task hop: for what is cheap and for the reads a
     /// reconnecting crowd makes (history).
     case onLoop(@Sendable (APIRequest) -> EventLoopFuture<APIAnswer>)
-    /// Answers on the connection's loop when `atOnce` can (an answer), and otherwise (nil, having
-    /// done nothing) runs `otherwise` as `run` does: for a post the node can store in its own
-    /// memory (`ImmediatePosting`). Only for endpoints whose principal is `anyone` or `poster`,
-    /// whose token the handler itself checks.
-    case atOnceWhenItCan(@Sendable (APIRequest) -> APIAnswer?, otherwise: @Sendable (APIRequest) async -> APIAnswer)
+    /// Answers on the connection's loop when `atOnce` can (an answer now, or a future one), and
+    /// otherwise (nil, having done nothing) runs `otherwise` as `run` does: for a post the node
+    /// can store in its own memory (`ImmediatePosting`) or with one Redis call (`LoopPosting`).
+    /// Only for endpoints whose principal is `anyone` or `poster`, whose token the handler itself
+    /// checks.
+    case atOnceWhenItCan(@Sendable (APIRequest) -> LoopAnswer?, otherwise: @Sendable (APIRequest) async -> APIAnswer)
     /// Hands the connection to the push role as a Server-Sent Events stream.
     case eventStream
     /// A WebSocket upgrade, which the pipeline's upgrader takes before the router sees it: a
     /// request that reaches the router is not a valid upgrade, and is told why.
     case webSocket
+}
+
+/// An answer made on the connection's loop: ready now, or when a future on that loop completes
+/// (it never fails).
+public enum LoopAnswer: Sendable {
+    case now(APIAnswer)
+    case later(EventLoopFuture<APIAnswer>)
 }
 
 /// One method of one path: everything the server and the API document know about it, declared

@@ -27,19 +27,27 @@ struct PostsAPI: Sendable {
         }
     }
 
-    /// `comment`, answered on the connection's loop when the node can post at once
-    /// (`ImmediatePosting`); nil when it cannot, and `comment` runs off the loop.
-    static func commentAtOnce(_ request: APIRequest) -> APIAnswer? {
-        guard let immediate = request.node.logic.immediatePosts else { return nil }
+    /// `comment`, answered on the connection's loop when the node can post from there: at once
+    /// (`ImmediatePosting`, the embedded bus) or with the store's one call (`LoopPosting`, Redis);
+    /// nil when it cannot, and `comment` runs off the loop.
+    static func commentAtOnce(_ request: APIRequest) -> LoopAnswer? {
+        let logic = request.node.logic
+        guard logic.immediatePosts != nil || logic.loopPosts != nil else { return nil }
         let key: IdempotencyKey?
         switch jsonBodyAndKey(request.head) {
         case .success(let value): key = value
-        case .failure(let error): return .failure(error)
+        case .failure(let error): return .now(.failure(error))
         }
-        let posted = immediate.post(
+        if let immediate = logic.immediatePosts {
+            let posted = immediate.post(
+                room: request.room, body: Array(request.body.readableBytesView), token: request.token, clientAddress: request.clientAddress,
+                idempotencyKey: key)
+            return posted.map { outcome in .now(outcome.map { .json($0.json, status: .created) }) }
+        }
+        let posted = logic.loopPosts?.post(
             room: request.room, body: Array(request.body.readableBytesView), token: request.token, clientAddress: request.clientAddress,
-            idempotencyKey: key)
-        return posted.map { outcome in outcome.map { .json($0.json, status: .created) } }
+            idempotencyKey: key, on: request.eventLoop)
+        return posted.map { future in .later(future.map { outcome in outcome.map { .json($0.json, status: .created) } }) }
     }
 
     /// `POST /v1/rooms/{room}/notices`: a notice from a backend or a streamer's tool.
