@@ -44,8 +44,8 @@ public final class ConnectionCounters: Sendable {
     }
 }
 
-/// One bench viewer: sends the upgrade, then reads frames, checking seq continuity of its room
-/// (`SeqCheck`).
+/// One bench viewer: sends the upgrade, then feeds what arrives to its `FrameReader`, which
+/// checks seq continuity of its room (`SeqCheck`), and answers what concerns the connection.
 ///
 /// With a `reconnection`, a viewer whose socket closes under it connects again to another push
 /// node, resuming after the last seq it saw (`since`, `epoch`); what the resume brings is checked
@@ -64,18 +64,15 @@ public final class BenchViewer: ChannelInboundHandler {
     /// Whether the server says `hello` (Danmaku); else the answered upgrade is the join, at seq 0
     /// (Nchan, whose rooms the bench numbers from 1).
     private let saysHello: Bool
-    private var stats: LoopStats!
     private var handshakeDone = false
-    private var cumulation: ByteBuffer?
-    /// A large plain batch being read across reads without gathering it.
-    private var skimming: SkimmedFrame?
-    private let verifyEveryComment: Bool
-    /// The room's seqs as they arrive.
-    private var seqs: SeqCheck
+    /// The upgrade's answer while it spans reads.
+    private var response: ByteBuffer?
+    /// The frames after the upgrade, and the room's seqs they bring.
+    private let reader: FrameReader
     /// Highest seq seen; nil until `hello`.
-    public var lastSeq: UInt64? { seqs.lastSeq }
+    public var lastSeq: UInt64? { reader.lastSeq }
     /// The numbering `lastSeq` belongs to, from `hello` (0: the room had no comment yet).
-    public var epoch: UInt64? { seqs.epoch }
+    public var epoch: UInt64? { reader.epoch }
     private var stopping = false
     /// The socket open now, if any.
     private var channel: (any Channel)?
@@ -107,8 +104,7 @@ public final class BenchViewer: ChannelInboundHandler {
         self.path = path
         self.requestPath = path
         self.compression = compression
-        self.seqs = SeqCheck(verifyEveryComment: verifyEveryComment)
-        self.verifyEveryComment = verifyEveryComment
+        self.reader = FrameReader(verifyEveryComment: verifyEveryComment)
         self.counters = counters
         self.statsForLoop = statsForLoop
         self.reconnection = reconnection
@@ -117,15 +113,15 @@ public final class BenchViewer: ChannelInboundHandler {
     }
 
     public func channelActive(context: ChannelHandlerContext) {
-        stats = statsForLoop(context.eventLoop)
+        reader.stats = statsForLoop(context.eventLoop)
         guard !stopping else {
             context.close(promise: nil)
             return
         }
         channel = context.channel
         handshakeDone = false
-        cumulation = nil
-        skimming = nil
+        response = nil
+        reader.reset()
         saidHello = false
         let request = "GET \(requestPath) HTTP/1.1\r\nHost: danmaku\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
@@ -211,13 +207,13 @@ public final class BenchViewer: ChannelInboundHandler {
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var chunk = unwrapInboundIn(data)
         if !handshakeDone {
-            if var pending = cumulation {
+            if var pending = response {
                 pending.writeBuffer(&chunk)
                 chunk = pending
-                cumulation = nil
+                response = nil
             }
             guard let end = chunk.readableBytesView.firstRange(of: [13, 10, 13, 10]) else {
-                cumulation = chunk
+                response = chunk
                 return
             }
             let statusLine = chunk.getString(at: chunk.readerIndex, length: min(12, chunk.readableBytes)) ?? ""
@@ -229,153 +225,23 @@ public final class BenchViewer: ChannelInboundHandler {
             handshakeDone = true
             chunk.moveReaderIndex(to: end.upperBound)
             if !saysHello { joined(roomLastSeq: 0, roomEpoch: nil) }
-        } else if skimming != nil, !continueSkimming(&chunk) {
-            return
-        } else if cumulation != nil, !completePendingFrame(from: &chunk, context: context) {
-            return
         }
-        while readFrame(from: &chunk, context: context) {}
-        guard chunk.readableBytes > 0 else { return }
-        guard Self.frameExtent(chunk).bytes <= Self.maxFrameBytes else {
-            // A length no server of ours sends: the stream is not what the bench reads.
-            context.close(promise: nil)
-            return
-        }
-        if startSkimming(&chunk) { return }
-        // Keep only the partial frame, in a buffer the size of the whole frame when its header
-        // says it: the next read completes it without growing it.
-        var pending = context.channel.allocator.buffer(capacity: max(Self.frameExtent(chunk).bytes, chunk.readableBytes))
-        pending.writeBuffer(&chunk)
-        cumulation = pending
+        reader.read(&chunk, allocator: context.channel.allocator) { receive($0, context: context) }
     }
 
-    /// Completes the frame a previous read left partial, taking from `chunk` only the bytes it
-    /// still needs (the rest of the read is parsed where it lies, not copied). False when
-    /// `chunk` ran out first.
-    private func completePendingFrame(from chunk: inout ByteBuffer, context: ChannelHandlerContext) -> Bool {
-        guard var pending = cumulation else { return true }
-        cumulation = nil
-        while true {
-            let extent = Self.frameExtent(pending)
-            if extent.complete, pending.readableBytes >= extent.bytes {
-                _ = readFrame(from: &pending, context: context)
-                return true
-            }
-            guard chunk.readableBytes > 0 else {
-                cumulation = pending
-                return false
-            }
-            var needed = chunk.readSlice(length: min(extent.bytes - pending.readableBytes, chunk.readableBytes))!
-            pending.writeBuffer(&needed)
-        }
-    }
-
-    /// Reads the partial frame at the front of `chunk` (all of `chunk`) where it lies when it is
-    /// a plain batch whose head is here (`SkimmedFrame`); false when it must be gathered whole.
-    private func startSkimming(_ chunk: inout ByteBuffer) -> Bool {
-        let extent = Self.frameExtent(chunk)
-        guard extent.complete, let first = chunk.getInteger(at: chunk.readerIndex, as: UInt8.self), first & 0x4F == 0x01 else { return false }
-        let frame = chunk.withUnsafeReadableBytes { bytes in
-            SkimmedFrame(
-                payloadLength: extent.bytes - extent.header, payloadStart: UnsafeRawBufferPointer(rebasing: bytes[extent.header...]),
-                everyComment: verifyEveryComment, seqs: &seqs, stats: stats)
-        }
-        guard let frame else { return false }
-        skimming = frame
-        chunk.moveReaderIndex(to: chunk.writerIndex)
-        return true
-    }
-
-    /// Feeds the frame being read what it still needs of `chunk`; true once it is complete and
-    /// counted (the rest of `chunk` is then parsed where it lies).
-    private func continueSkimming(_ chunk: inout ByteBuffer) -> Bool {
-        guard var frame = skimming else { return true }
-        let taken = min(frame.remaining, chunk.readableBytes)
-        chunk.withUnsafeReadableBytes { frame.take(UnsafeRawBufferPointer(rebasing: $0[..<taken]), seqs: &seqs, stats: stats) }
-        chunk.moveReaderIndex(forwardBy: taken)
-        guard frame.remaining == 0 else {
-            skimming = frame
-            return false
-        }
-        skimming = nil
-        frame.finish(seqs: &seqs, stats: stats)
-        return true
-    }
-
-    /// The largest frame a viewer reads (header and payload): far above a batch of the widest
-    /// window; a longer one closes the connection.
-    static let maxFrameBytes = 64 << 20
-    /// `maxFrameBytes` as a wire length is compared.
-    private static let maxWireLength = UInt64(clamping: maxFrameBytes)
-
-    /// The bytes the frame at the front of `buffer` spans (`complete`) and how many of them are
-    /// its header, or, while its header is not all there, the bytes needed to know that; a length
-    /// past `maxFrameBytes` reads as `maxFrameBytes` of payload (more than a frame may span).
-    static func frameExtent(_ buffer: ByteBuffer) -> (bytes: Int, header: Int, complete: Bool) {
-        guard let second = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt8.self) else { return (2, 2, false) }
-        let length = Int(second & 0x7F)
-        let header = length == 127 ? 10 : length == 126 ? 4 : 2
-        guard buffer.readableBytes >= header else { return (header, header, false) }
-        switch length {
-        case 126: return (header + Int(buffer.getInteger(at: buffer.readerIndex + 2, as: UInt16.self)!), header, true)
-        case 127:
-            // A length from the wire: bounded before it is an Int, so `header + length` cannot overflow.
-            let length = buffer.getInteger(at: buffer.readerIndex + 2, as: UInt64.self)!
-            return (header + Int(clamping: min(length, maxWireLength)), header, true)
-        default: return (header + length, header, true)
-        }
-    }
-
-    /// Parses one frame off the front of `buffer`; false when it is incomplete (or longer than
-    /// `maxFrameBytes`, which `channelRead` then refuses).
-    private func readFrame(from buffer: inout ByteBuffer, context: ChannelHandlerContext) -> Bool {
-        let extent = Self.frameExtent(buffer)
-        guard extent.complete, extent.bytes <= Self.maxFrameBytes, buffer.readableBytes >= extent.bytes,
-            let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self)
-        else { return false }
-        let (headerLength, length) = (extent.header, extent.bytes - extent.header)
-        let opcode = first & 0x0F
-        let compressed = first & 0x40 != 0
-        buffer.withUnsafeReadableBytes { bytes in
-            let payload = UnsafeRawBufferPointer(rebasing: bytes[headerLength..<(headerLength + length)])
-            guard compressed else { return handle(opcode: opcode, payload: payload, context: context) }
-            stats.totals.bytes += UInt64(payload.count)
-            do {
-                try stats.withInflated(payload) { handle(opcode: opcode, payload: $0, context: context, countBytes: false) }
-            } catch {
-                context.close(promise: nil)
-            }
-        }
-        buffer.moveReaderIndex(forwardBy: headerLength + length)
-        return true
-    }
-
-    /// One message; `countBytes` is false for inflated payloads (the wire bytes were counted).
-    private func handle(opcode: UInt8, payload: UnsafeRawBufferPointer, context: ChannelHandlerContext, countBytes: Bool = true) {
-        switch opcode {
-        case 0x1, 0x2:
-            if countBytes { stats.totals.bytes += UInt64(payload.count) }
-            switch BatchScanner.kind(payload) {
-            case .comments: seqs.batch(payload, stats: stats)
-            case .hello:
-                hello(payload)
-            case .gap:
-                let from = BatchScanner.integerField("from", in: payload) ?? 0
-                let to = BatchScanner.integerField("to", in: payload) ?? from
-                seqs.gap(from: from, to: to, stats: stats)
-            case .other:
-                break
-            }
-        case 0x9:
+    /// What a frame asks of the connection (`FrameReader.Message`).
+    private func receive(_ message: FrameReader.Message, context: ChannelHandlerContext) {
+        switch message {
+        case .hello(let payload):
+            hello(payload)
+        case .ping(let payload):
             // Answer pings: a client's frames are masked (an all-zero mask keeps the bytes as they are).
             var pong = ByteBuffer()
             pong.writeBytes([0x8A, 0x80 | UInt8(min(payload.count, 125)), 0, 0, 0, 0])
             pong.writeBytes(payload.prefix(125))
             context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
-        case 0x8:
+        case .close:
             context.close(promise: nil)
-        default:
-            break
         }
     }
 
@@ -386,7 +252,7 @@ public final class BenchViewer: ChannelInboundHandler {
 
     private func joined(roomLastSeq: UInt64, roomEpoch: UInt64?) {
         saidHello = true
-        switch seqs.hello(roomLastSeq: roomLastSeq, roomEpoch: roomEpoch) {
+        switch reader.hello(roomLastSeq: roomLastSeq, roomEpoch: roomEpoch) {
         case .joined:
             attempt = 0
             counters.didJoin()

@@ -26,7 +26,7 @@ final class HistoryReads {
     private let policy: (RoomID) -> RoomPolicy
     /// The shard's room of that id, if it still has one.
     private let room: (RoomID) -> LoopRoom?
-    /// Gives a room whose viewers went live their next batch (`PushShard.markDirty`).
+    /// Gives a room whose viewers went live their next batch (`BatchScheduler.markDirty`).
     private let markDirty: (LoopRoom) -> Void
 
     init(

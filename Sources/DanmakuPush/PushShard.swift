@@ -6,7 +6,8 @@ import Logging
 import NIOCore
 import Tracing
 
-/// Everything the push role keeps for one EventLoop: its rooms, its viewers and its batch clock.
+/// Everything the push role keeps for one EventLoop: its rooms and its viewers, whose batches
+/// its `BatchScheduler` cuts and sends.
 ///
 /// Connections are sharded by the loop that accepted them, so the fan-out loop runs without
 /// locks; comments reach a shard as one task per bus message.
@@ -15,20 +16,6 @@ final class PushShard {
     let index: Int
     unowned let hub: PushHub
     var rooms: [RoomID: LoopRoom] = [:]
-    var dirty: [LoopRoom] = []
-    var scheduledFlush: (deadline: NIODeadline, task: Scheduled<Void>)?
-    /// Batches are cut at origin + k × window, so the period never stretches with flush time.
-    let origin: NIODeadline
-    /// Chooses each room's window from what this loop's frames cost, every
-    /// `WindowTuner.interval`.
-    let windows: WindowTuner
-    /// Rooms whose batch is still on its way to their viewers, continued a slice at a time.
-    var fanningOut: [LoopRoom] = []
-    /// Whether `flushDue` runs again after the loop's next look at its sockets.
-    var resumeRequested = false
-    /// How the shard waits for that look (see `NextIOTurn`); nil until made, and in tests.
-    var ioTurn: NextIOTurn?
-    var tuner: Scheduled<Void>?
     let metrics: PushMetrics
     private var sweeper: Scheduled<Void>?
     /// Open viewer connections on this loop, whatever rooms they watch.
@@ -42,11 +29,14 @@ final class PushShard {
     lazy var history = HistoryReads(
         eventLoop: eventLoop, log: hub.log, logger: hub.logger, allocator: allocator, online: hub.online,
         attach: { [unowned hub, index] room in hub.attach(room, shard: index) }, policy: { [unowned hub] room in hub.policy(room) },
-        room: { [weak self] id in self?.rooms[id] }, markDirty: { [weak self] room in self?.markDirty(room) })
+        room: { [weak self] id in self?.rooms[id] }, markDirty: { [weak self] room in self?.batches.markDirty(room) })
 
-    /// `compressor` as a closure made once: a method passed as a function value is a new closure
-    /// (an allocation) each time, and fan-out passes it once per few writes.
-    lazy var compressorOnce: () -> FrameCompressor? = { [unowned self] in self.compressor() }
+    /// When each room's batch is cut and how it goes out to the room's viewers. Lazy only so that
+    /// it can borrow this shard's compressor and rooms (which it uses while the shard lives: it is
+    /// the shard's alone, and its timers hold it weakly); `init` makes it at once.
+    private(set) lazy var batches = BatchScheduler(
+        eventLoop: eventLoop, index: index, hub: hub, allocator: allocator, compressor: { [unowned self] in self.compressor() },
+        rooms: { [unowned self] in self.rooms.values })
 
     /// This loop's permessage-deflate compressor (nil if zlib could not be set up).
     func compressor() -> FrameCompressor? {
@@ -58,29 +48,18 @@ final class PushShard {
         self.eventLoop = eventLoop
         self.index = index
         self.hub = hub
-        self.origin = eventLoop.now
         self.metrics = hub.metrics
         self.connections = LoopConnections(metrics: hub.metrics)
-        let configuration = hub.configuration
-        let controller = BatchWindowController(
-            floor: .milliseconds(Int64(configuration.batchWindowMilliseconds)),
-            ceiling: .milliseconds(Int64(configuration.maxBatchWindowMilliseconds)),
-            maxDelay: .milliseconds(Int64(clamping: configuration.maxDelayMilliseconds)),
-            fixedSendsPerSecond: configuration.maxSendsPerSecond.map { Double($0) / Double(hub.shardCount) },
-            targetBusy: configuration.targetLoopBusy)
-        self.windows = WindowTuner(controller: controller, metrics: hub.metrics, loop: index)
+        // Now, not on first use: batches are cut from this moment on (its origin), and the loop's
+        // window gauges exist as soon as the shard does.
+        _ = batches
     }
 
     /// Starts the once-a-second heartbeat and reorder sweep, and the window tuning.
     func start() {
         eventLoop.preconditionInEventLoop()
         startSweeping()
-        guard windows.isBatching else { return }
-        startTuning()
-        NextIOTurn.make(on: eventLoop, { [weak self] in self?.resume() }) { [weak self] turn in
-            guard let self, self.sweeper != nil else { return turn?.close() ?? () }
-            self.ioTurn = turn
-        }
+        batches.start()
     }
 
     private func startSweeping() {
@@ -93,16 +72,11 @@ final class PushShard {
         }
     }
 
-    /// Cancels the shard's timers: the sweep and a pending flush (the shard may be released next).
+    /// Cancels the shard's timers: the sweep and its batches' (the shard may be released next).
     func stop() {
         sweeper?.cancel()
         sweeper = nil
-        tuner?.cancel()
-        tuner = nil
-        ioTurn?.close()
-        ioTurn = nil
-        scheduledFlush?.task.cancel()
-        scheduledFlush = nil
+        batches.stop()
     }
 
     // MARK: Viewers
@@ -126,7 +100,7 @@ final class PushShard {
         if let existing = rooms[viewer.room] {
             room = existing
         } else {
-            room = LoopRoom(id: viewer.room, window: windows.floor)
+            room = LoopRoom(id: viewer.room, window: batches.windows.floor)
             rooms[viewer.room] = room
             metrics.rooms.increment()
         }
@@ -154,7 +128,7 @@ final class PushShard {
     func receive(_ comments: [EncodedComment], room id: RoomID, trace: ServiceContext? = nil) {
         eventLoop.preconditionInEventLoop()
         guard let room = rooms[id] else { return }
-        if room.receive(comments, now: eventLoop.now, trace: trace) { markDirty(room) }
+        if room.receive(comments, now: eventLoop.now, trace: trace) { batches.markDirty(room) }
     }
 
     /// A comment of `room` was taken back: drop it if not sent yet, and tell the viewers.
@@ -167,14 +141,14 @@ final class PushShard {
                 "viewers": "\(room.viewerCount)", "fanningOut": "\(room.isFanningOut)",
             ])
         }
-        if room.retract(seq: seq, id: id, seqReused: seqReused, reason: reason, now: eventLoop.now) { markDirty(room) }
+        if room.retract(seq: seq, id: id, seqReused: seqReused, reason: reason, now: eventLoop.now) { batches.markDirty(room) }
     }
 
     /// Comments of `room` numbered with seqs its viewers were already sent or skipped past.
     func renumbered(_ comments: [EncodedComment], room roomID: RoomID) {
         eventLoop.preconditionInEventLoop()
         guard let room = rooms[roomID] else { return }
-        if room.renumbered(comments, now: eventLoop.now) { markDirty(room) }
+        if room.renumbered(comments, now: eventLoop.now) { batches.markDirty(room) }
     }
 
     /// Like counts of `room` changed: they go to its viewers together, one frame per window.
@@ -211,14 +185,14 @@ final class PushShard {
 
     private func sweep(now: NIODeadline) {
         for room in rooms.values {
-            if !room.receivedRecently { record(room.budgeted.settleShed(room.viewers, allocator: allocator)) }
+            if !room.receivedRecently { batches.record(room.budgeted.settleShed(room.viewers, allocator: allocator)) }
             room.receivedRecently = false
             if !room.repairingGap, let missing = room.stalledGap(now: now, timeout: hub.configuration.reorderTimeout) {
                 repairGap(missing, of: room)
             }
         }
         let expired = connections.heartbeat(now: now)
-        if !windows.isBatching { windows.recordNaive() }
+        if !batches.windows.isBatching { batches.windows.recordNaive() }
         for viewer in expired { viewer.close(code: .goingAway, reason: "idle timeout") }
     }
 
@@ -232,7 +206,7 @@ final class PushShard {
             room.repairingGap = false
             // The room may have closed meanwhile (its last viewer left).
             guard self.rooms[room.id] === room else { return }
-            if read.apply(result, to: room, now: self.eventLoop.now, logger: self.hub.logger) { self.markDirty(room) }
+            if read.apply(result, to: room, now: self.eventLoop.now, logger: self.hub.logger) { self.batches.markDirty(room) }
         }
     }
 

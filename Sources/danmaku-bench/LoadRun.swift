@@ -2,11 +2,11 @@
 
 import DanmakuBench
 import Foundation
-import Histogram
 import NIOCore
 import NIOPosix
 
-/// One load run: connect viewers, post at the rate, measure, drain, check.
+/// One load run: connect viewers, post at the rate, measure, then drain (`Drain`) and report
+/// (`RunMeasurements`).
 struct LoadRun {
     var host: String
     var port: Int
@@ -71,24 +71,6 @@ struct LoadRun {
         await MetricsScrape.fetch(host: host, port: port, group: group).flatMap {
             MetricsScrape.value("danmaku_bus_messages_published_total", in: $0)
         }
-    }
-
-    /// Each room's latest seq as the server at `host:port` tells it (`GET /v1/rooms/{room}`),
-    /// asked a few times; a room it does not tell is left out.
-    private func lastSeqs(of roomNames: [String], group: MultiThreadedEventLoopGroup) async -> [Int: UInt64] {
-        var found: [Int: UInt64] = [:]
-        for (index, name) in roomNames.enumerated() {
-            for attempt in 0..<5 {
-                if attempt > 0 { try? await Task.sleep(for: .seconds(1)) }
-                if let body = await MetricsScrape.fetch(path: "/v1/rooms/\(name)", host: host, port: port, group: group),
-                    let seq = Array(body.utf8).withUnsafeBytes({ BatchScanner.integerField("lastSeq", in: $0) }) {
-                    found[index] = seq
-                    break
-                }
-            }
-            if found[index] == nil { progress("room \(name): the server at \(host):\(port) did not tell its latest seq") }
-        }
-        return found
     }
 
     /// A viewer's handler and room, kept on its loop.
@@ -227,41 +209,11 @@ struct LoadRun {
         let postLatency = measuredPosts.postLatency
 
         // Stop posting, then wait until every viewer has its room's last accepted seq.
-        var totals = try await posting.stop()
-        // A bench that only watches learns where its rooms ended from the server: others posted.
-        var roomLastSeqs: [Int: UInt64] = [:]
-        if posting.isEmpty, !viewers.isEmpty {
-            if let lastSeqsFile {
-                let told = await ViewerProcesses.lastSeqs(from: lastSeqsFile, timeout: .seconds(drainSeconds + 60)) ?? [:]
-                for (index, name) in roomNames.enumerated() { roomLastSeqs[index] = told[name] }
-            } else {
-                roomLastSeqs = await lastSeqs(of: roomNames, group: group)
-            }
-            totals.maxSeq = roomLastSeqs
-        }
-        let drainDeadline = ContinuousClock.now + .seconds(drainSeconds)
-        var behind = 0
-        var tailMissing: UInt64 = 0
-        repeat {
-            try await Task.sleep(for: .milliseconds(200))
-            // Answers still in flight when posting stopped raise the bar: refresh the totals.
-            if !posting.isEmpty {
-                totals = try await posting.totals()
-            }
-            behind = 0
-            tailMissing = 0
-            for record in viewers {
-                let target = totals.maxSeq[record.room] ?? 0
-                // A viewer that never joined is counted as failed, not as behind.
-                guard let seen = try await record.handler.eventLoop.submit({ record.handler.value.lastSeq }).get() else { continue }
-                if seen < target {
-                    behind += 1
-                    tailMissing += target - seen
-                }
-            }
-        } while behind > 0 && ContinuousClock.now < drainDeadline
+        let stopped = try await posting.stop()
+        let drain = Drain(host: host, port: port, roomNames: roomNames, lastSeqsFile: lastSeqsFile, seconds: drainSeconds)
+        let drained = try await drain.run(posting: posting, stopped: stopped, viewers: viewers, group: group)
         let final = try await stats.collect(reset: false)
-        onDrained(Dictionary(uniqueKeysWithValues: totals.maxSeq.map { (roomNames[$0.key], $0.value) }))
+        onDrained(Dictionary(uniqueKeysWithValues: drained.totals.maxSeq.map { (roomNames[$0.key], $0.value) }))
 
         let serverMetrics = await MetricsScrape.fetch(host: host, port: port, group: group)
         let stillAway = counters.reconnecting
@@ -270,74 +222,14 @@ struct LoadRun {
         }
         for future in slowChannels { (try? await future.get())?.close(promise: nil) }
 
-        var report = Report(
-            scenario: workload.name, url: "", batchWindowMs: nil, rooms: workload.rooms,
-            viewersPerRoom: workload.viewersPerRoom,
-            offeredCommentsPerSecond: workload.commentsPerSecond.isFinite ? workload.commentsPerSecond : nil,
-            durationSeconds: elapsed, connectionsOK: counters.joined, connectionsFailed: counters.failed,
-            connectionsClosedEarly: counters.closedEarly, connectSeconds: connectSeconds,
-            commentsPosted: totals.sent, commentsAccepted: totals.accepted,
-            commentsRejected: Dictionary(uniqueKeysWithValues: totals.rejected.map { (String($0.key), $0.value) }),
-            deliveriesPerSecond: Double(totalsMeasured.deliveries) / elapsed,
-            framesPerSecond: Double(totalsMeasured.frames) / elapsed, bytesPerSecond: Double(totalsMeasured.bytes) / elapsed,
-            latencyMicroseconds: Report.latency(final.latency), latencySamples: final.latency.totalCount,
-            verifiedViewers: Self.multiples(of: verifyEvery, in: viewerIndexOffset..<(viewerIndexOffset + total)),
-            missing: final.missing + tailMissing, duplicated: final.duplicated)
-        report.shed = final.shed
-        report.merged = final.merged
-        report.deliveries = final.deliveries
-        report.latencyRecorded = final.latency.recordedValues().map { [$0.value, $0.count] }
-        report.roomLastSeqs = Dictionary(uniqueKeysWithValues: totals.maxSeq.map { (roomNames[$0.key], $0.value) })
-        report.roomsWithoutLastSeq = posting.isEmpty && !viewers.isEmpty ? workload.rooms - roomLastSeqs.count : 0
-        if reconnect != nil {
-            report.dropped = counters.dropped
-            report.rejoined = counters.rejoined
-            report.reconnectAttemptsFailed = counters.attemptsFailed
-            report.epochRestarts = counters.restarted
-            report.awayAtEnd = stillAway
-            report.lastRejoinUnixMicroseconds = counters.lastRejoinMicroseconds > 0 ? counters.lastRejoinMicroseconds : nil
-        }
-        report.benchRSSBytesIdle = benchIdle?.rssBytes
-        report.benchRSSBytesConnected = benchConnected?.rssBytes
-        if !posting.isEmpty {
-            report.acceptedPerSecond = Double(acceptedAfter - acceptedBefore) / elapsed
-            report.postLatencyMicroseconds = Report.latency(postLatency)
-        }
-        if let benchStart, let benchEnd {
-            report.benchCPUPercent = (benchEnd.cpuSeconds - benchStart.cpuSeconds) / elapsed * 100
-            report.benchCores = ProcessSample.allowedCores()
-        }
-        report.samples = samples
-        if let start = busPublishedStart, let end = busPublishedEnd { report.busMessagesPerSecond = (end - start) / elapsed }
-        report.churnedConnections = churnIndex - total
-        report.slowViewers = slowViewers
-        report.slowViewersJoined = slowCounters.joined
-        report.serverSlowConsumerCloses = serverMetrics.flatMap { MetricsScrape.value("danmaku_slow_consumer_closes_total", in: $0) }.map { Int($0) }
-        report.serverRSSPeakBytes = peakRSS > 0 ? peakRSS : nil
-        report.publisherConnections = posting.count
-        report.inFlightPerPublisher = inFlightPerPublisher
-        if let cpuStart, let cpuEnd {
-            report.serverCPUPercent = (cpuEnd.cpuSeconds - cpuStart.cpuSeconds) / elapsed * 100
-            if let accepted = report.acceptedPerSecond, accepted > 0 {
-                report.serverMicrosecondsPerPost = (cpuEnd.cpuSeconds - cpuStart.cpuSeconds) / elapsed / accepted * 1e6
-            }
-            report.serverRSSBytes = cpuEnd.rssBytes
-            report.serverOpenFiles = cpuEnd.openFiles
-        }
-        if let idle, let connected, counters.joined > 0 {
-            report.serverRSSBytesIdleBefore = idle.rssBytes
-            report.serverRSSPerConnectionBytes = Double(connected.rssBytes - idle.rssBytes) / Double(counters.joined)
-        }
-        return report
-    }
-}
-
-extension LoadRun {
-    /// How many numbers in `range` (from 0 up) are multiples of `step`: the viewers that check
-    /// every comment (one in `step`, by index).
-    static func multiples(of step: Int, in range: Range<Int>) -> Int {
-        func below(_ bound: Int) -> Int { bound <= 0 ? 0 : (bound - 1) / step + 1 }
-        return below(range.upperBound) - below(range.lowerBound)
+        return RunMeasurements(
+            run: self, roomNames: roomNames, viewers: total, counters: counters, slowCounters: slowCounters, stillAway: stillAway,
+            connectSeconds: connectSeconds, elapsed: elapsed, posting: posting, acceptedBefore: acceptedBefore,
+            acceptedAfter: acceptedAfter, postLatency: postLatency, measured: totalsMeasured, final: final, drained: drained,
+            churned: churnIndex - total, samples: samples, busPublishedStart: busPublishedStart, busPublishedEnd: busPublishedEnd,
+            serverMetrics: serverMetrics, serverIdle: idle, serverConnected: connected, serverStart: cpuStart, serverEnd: cpuEnd,
+            serverPeakRSS: peakRSS, benchIdle: benchIdle, benchConnected: benchConnected, benchStart: benchStart, benchEnd: benchEnd
+        ).report()
     }
 }
 
