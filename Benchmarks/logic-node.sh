@@ -26,9 +26,12 @@ stop_nodes() {
 trap 'stop_nodes; [ -z "$redis_pid" ] || { kill "$redis_pid"; wait "$redis_pid"; } 2>/dev/null || true' EXIT
 wait_for() { for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$1/healthz" && return; sleep 0.05; done; echo "port $1 never answered" >&2; exit 1; }
 
+# FLUSHALL below: never against a Redis this script did not start.
+if redis-cli -p $redis_port ping >/dev/null 2>&1; then echo "logic-node.sh: port $redis_port is taken" >&2; exit 1; fi
 taskset -c 1 redis-server --port $redis_port --bind 127.0.0.1 --save "" --appendonly no >"$out/redis.log" 2>&1 &
 redis_pid=$!
 for _ in $(seq 100); do redis-cli -p $redis_port ping >/dev/null 2>&1 && break; sleep 0.05; done
+kill -0 "$redis_pid" 2>/dev/null && redis-cli -p $redis_port ping >/dev/null 2>&1 || { echo "logic-node.sh: redis-server did not start (see $out/redis.log)" >&2; exit 1; }
 
 block=0
 for run in $(seq "$runs"); do

@@ -103,12 +103,12 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             case .now(let answer):
                 respond(context: context, answer, keepAlive: keepAlive)
             case .later(let answer):
-                answer.assumeIsolated().whenSuccess { [self] answer in respond(context: context, answer, keepAlive: keepAlive) }
+                answerWhenComplete(answer, context: context, keepAlive: keepAlive)
             case nil:
                 run(otherwise, request, principal: endpoint.principal, context: context, head: head, keepAlive: keepAlive)
             }
         case .onLoop(let handler):
-            handler(request).assumeIsolated().whenSuccess { [self] answer in respond(context: context, answer, keepAlive: keepAlive) }
+            answerWhenComplete(handler(request), context: context, keepAlive: keepAlive)
         case .eventStream:
             openEventStream(context: context, room: request.room, head: head, target: target, clientAddress: address)
         case .webSocket:
@@ -133,6 +133,18 @@ public final class IngestHTTPHandler: ChannelInboundHandler, RemovableChannelHan
             return await handler(request)
         }.assumeIsolated().whenSuccess { [self] answer in
             respond(context: context, answer, keepAlive: keepAlive)
+        }
+    }
+
+    /// Answers with `answer` once it completes. Its makers never fail it (their refusals are
+    /// answers), but a failure must not leave the request unanswered, holding its connection and
+    /// the next request behind it: it is answered 503.
+    private func answerWhenComplete(_ answer: EventLoopFuture<APIAnswer>, context: ChannelHandlerContext, keepAlive: Bool) {
+        answer.assumeIsolated().whenComplete { [self] outcome in
+            switch outcome {
+            case .success(let answer): respond(context: context, answer, keepAlive: keepAlive)
+            case .failure(let error): respond(context: context, error: .busUnavailable(String(describing: error)), keepAlive: keepAlive)
+            }
         }
     }
 

@@ -122,6 +122,10 @@ import Testing
                 let tier = LogicTier(configuration: configuration, log: bus, bus: bus, moderation: RedisModeration(bus: bus))
                 let posts = OneCallPostTests()
                 await server.stop()
+                // Posted once the bus knows: into a closing socket the outcome would be unknown
+                // (its duplicate mark kept), which is not this test's case.
+                let deadline = ContinuousClock.now + .seconds(10)
+                while bus.isConnected, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
                 let failed = await posts.post(tier, CommentRequest(text: "hello"), onLoop: true)
                 #expect(failed.errorCode == "bus_unavailable")
                 try await server.start()
@@ -131,6 +135,34 @@ import Testing
                 let receipt = try await posts.post(tier, CommentRequest(text: "hello"), onLoop: true).get()
                 #expect(receipt.seq == 1)
                 #expect(await posts.post(tier, CommentRequest(text: "again"), onLoop: true).errorCode == "rate_limited")
+            }
+        }
+    }
+
+    @Test func aPostWhoseAnswerIsLostKeepsItsDuplicateMarkAndGivesItsBucketBack() async throws {
+        try await RedisServer.with { server in
+            try await RedisBusTests().withBus(server, commandTimeout: .milliseconds(300)) { bus in
+                var configuration = LogicConfiguration()
+                // Two posts a user, for good: one more than the lost post, if its token is given back.
+                configuration.userLimit = RateLimit(perSecond: 0.001, burst: 2)
+                let tier = LogicTier(configuration: configuration, log: bus, bus: bus, moderation: RedisModeration(bus: bus))
+                let posts = OneCallPostTests()
+                // Redis stalls past the command timeout, then runs the script it was sent.
+                let stall = Task { try await server.command(["DEBUG", "SLEEP", "1"]) }
+                try await Task.sleep(for: .milliseconds(100))
+                let lost = await posts.post(tier, CommentRequest(text: "hello"), onLoop: true)
+                guard case .failure(let error) = lost else {
+                    Issue.record("the post was answered through the stall")
+                    return
+                }
+                #expect(error.code == "bus_unavailable" && error.message.contains("may have been stored"))
+                _ = try await stall.value
+                try await bus.waitForConnection()
+                // Its token was given back: a new post of the same user is taken (the stalled script
+                // ran once Redis woke, and took seq 1)...
+                #expect(try await posts.post(tier, CommentRequest(text: "something else"), onLoop: true).get().seq == 2)
+                // ...and it may be stored (it is): its retry is refused, never stored twice.
+                #expect(await posts.post(tier, CommentRequest(text: "hello"), onLoop: true).errorCode == "duplicate")
             }
         }
     }

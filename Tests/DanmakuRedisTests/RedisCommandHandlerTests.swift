@@ -32,6 +32,8 @@ import Testing
 
     @Test func commandsWrittenInOneTurnOfTheLoopLeaveWithOneFlush() throws {
         let (channel, _) = try channel()
+        let flushes = FlushCounter()
+        try channel.pipeline.syncOperations.addHandler(flushes, position: .first)
         let promises = (0..<3).map { _ in channel.eventLoop.makePromise(of: RESPValue.self) }
         for promise in promises {
             channel.writeAndFlush(RedisRequest(command: RESPCommand("PING"), promise: promise, deadline: .now() + .seconds(60)), promise: nil)
@@ -41,6 +43,7 @@ import Testing
         var written = ""
         while let buffer = try channel.readOutbound(as: ByteBuffer.self) { written += String(buffer: buffer) }
         #expect(written == String(repeating: "*1\r\n$4\r\nPING\r\n", count: 3))
+        #expect(flushes.count == 1, "one flush for the three commands")
         for _ in promises { try channel.writeInbound(RESPValue.simpleString("PONG")) }
         for promise in promises { #expect(try promise.futureResult.wait() == .simpleString("PONG")) }
     }
@@ -75,5 +78,16 @@ import Testing
         try channel.writeInbound(RESPValue.simpleString("PONG"))
         #expect(try pinged.wait() == .simpleString("PONG"))
         #expect(seen.all == ["message c p"])
+    }
+}
+
+/// Counts the flushes that reach the socket.
+private final class FlushCounter: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
+    var count = 0
+
+    func flush(context: ChannelHandlerContext) {
+        count += 1
+        context.flush()
     }
 }
