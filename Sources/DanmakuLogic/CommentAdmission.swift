@@ -190,9 +190,11 @@ struct CommentAdmission: Sendable {
         }
     }
 
-    /// `admitAndAppend` on the caller's loop, its outcome through a future on `eventLoop`: the
-    /// checks in memory and the weight now, then the store's one call (`LoopAppendingModeration`,
-    /// only when `appendsInOneCall`), with the same refusals and the same counts given back.
+    /// `admitAndAppend` on the caller's loop, its outcome through a future: the checks in memory
+    /// and the weight now, then the store's one call (`LoopAppendingModeration`, only when
+    /// `appendsInOneCall`), with the same refusals and the same counts given back. The future
+    /// completes on the store's loop once the call was made (on `eventLoop` when refused before
+    /// it): the caller publishes there, in the order the store numbered, then hops.
     func admitAndAppendOnLoop(
         room: RoomID, request: CommentRequest, author: CommentAuthor, clientAddress: String, appending: any LoopAppendingModeration,
         on eventLoop: any EventLoop, record: (Admitted) -> ByteBuffer
@@ -209,7 +211,6 @@ struct CommentAdmission: Sendable {
         let styled = Self.styled(screened, by: author)
         let (limiter, duplicates) = (limiter, duplicates)
         return appending.admitAndAppendOnLoop(user: author.id, room: room, styled: styled, unnumbered: unnumbered)
-            .hop(to: eventLoop)
             .map { outcome -> Result<(admitted: Admitted, stored: EncodedComment), StoreFailure> in
                 switch outcome {
                 case .success(let stored):

@@ -61,6 +61,9 @@ public struct LoopPosting: Sendable {
             room: room, request: request, author: author, clientAddress: clientAddress, appending: appending, on: eventLoop,
             record: { Self.comment($0, id: id, seq: 0, room: room, author: author).unnumberedJSON() }
         ).map { outcome in
+            // Still on the store's loop, where its answers arrive in the order it numbered them:
+            // published from here, a room's comments reach its batches in seq order, whichever
+            // loops their posts came in on (a push node repairs a comment out of order as a gap).
             switch outcome {
             case .success(let (admitted, stored)):
                 bus.publishNow([stored], room: room)
@@ -70,7 +73,7 @@ public struct LoopPosting: Sendable {
                 metrics.didReject(failure.answer, after: .now - started)
                 return .failure(failure.answer)
             }
-        }
+        }.hop(to: eventLoop)
     }
 
     /// The comment an admitted post makes, numbered `seq` (0 before the store numbers it).

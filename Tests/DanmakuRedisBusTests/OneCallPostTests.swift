@@ -4,6 +4,9 @@ import DanmakuLogic
 @testable import DanmakuRedisBus
 import DanmakuTestSupport
 import Foundation
+import Logging
+import DanmakuRedis
+import NIOCore
 import NIOPosix
 import Testing
 
@@ -163,6 +166,51 @@ import Testing
                 #expect(try await posts.post(tier, CommentRequest(text: "something else"), onLoop: true).get().seq == 2)
                 // ...and it may be stored (it is): its retry is refused, never stored twice.
                 #expect(await posts.post(tier, CommentRequest(text: "hello"), onLoop: true).errorCode == "duplicate")
+            }
+        }
+    }
+
+    @Test func commentsPostedOnSeveralLoopsArePublishedInTheOrderTheyWereNumbered() async throws {
+        try await RedisServer.with { server in
+            try await RedisBusTests().withBus(server) { bus in
+                var configuration = LogicConfiguration()
+                configuration.userLimit = RateLimit(perSecond: 100_000, burst: 100_000)
+                configuration.ipLimit = RateLimit(perSecond: 100_000, burst: 100_000)
+                configuration.roomLimit = RateLimit(perSecond: 100_000, burst: 100_000)
+                let tier = LogicTier(configuration: configuration, log: bus, bus: bus, moderation: RedisModeration(bus: bus))
+                // What the push nodes read: the room's channel, every line's seq in order.
+                let published = Observed<[UInt64]>([])
+                var logger = Logger(label: "order-test")
+                logger.logLevel = .critical
+                let channel = RedisKeys(room).channel
+                let listener = RedisClient(
+                    address: RedisAddress(host: "127.0.0.1", port: server.port), eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
+                    logger: logger,
+                    onMessage: { _, payload in
+                        let seqs = String(buffer: payload).split(separator: "\n").compactMap { line in
+                            line.firstRange(of: "\"seq\":").flatMap { UInt64(line[$0.upperBound...].prefix { $0.isNumber }) }
+                        }
+                        published.update { $0 += seqs }
+                    },
+                    onConnect: { connection in connection.send(RESPCommand("SSUBSCRIBE", [RESPArgument(channel)])).map { _ in () } })
+                listener.start()
+                defer { Task { await listener.close() } }
+                try await listener.waitForConnection()
+                // Four loops post at once, each from its own addresses (so no post is a duplicate).
+                let loops = MultiThreadedEventLoopGroup(numberOfThreads: 4)
+                let body = Array(try WireCodec.encode(CommentRequest(text: "hello")).readableBytesView)
+                var posts: [EventLoopFuture<Result<CommentReceipt, DanmakuError>>] = []
+                for index in 0..<200 {
+                    let loop = loops.next()
+                    let post = try await loop.submit {
+                        tier.loopPosts?.post(room: room, body: body, token: nil, clientAddress: "10.1.\(index / 250).\(index % 250)", idempotencyKey: nil, on: loop)
+                    }.get()
+                    posts.append(try #require(post))
+                }
+                for post in posts { _ = try await post.get().get() }
+                try await published.wait { $0.count >= 200 }
+                #expect(published.value == Array(1...200))
+                try await loops.shutdownGracefully()
             }
         }
     }
