@@ -15,6 +15,8 @@ import JWTKit
 public struct TokenAuthenticator: PostAuthenticator {
     /// The key collection, set up once (adding a key is asynchronous in jwt-kit).
     private let keys: Task<JWTKeyCollection, Never>
+    /// Tokens verified before, told at once (`authorNow`).
+    let verified = VerifiedTokens()
 
     /// The shortest secret accepted: HS256 keys must be at least as long as the hash (RFC 7518 §3.2).
     public static let minimumSecretBytes = 32
@@ -37,6 +39,18 @@ public struct TokenAuthenticator: PostAuthenticator {
             return .success(Self.author(claims, in: room))
         }
     }
+
+    /// `author` for a token this node verified before and that has not expired: its room scope is
+    /// checked as `author` checks it. Nil for a token not seen yet (or expired, or none), which
+    /// `author` then verifies.
+    public func authorNow(token: String?, room: RoomID, clientAddress: String) -> Result<CommentAuthor, DanmakuError>? {
+        guard let token, let claims = verified.claims(of: token) else { return nil }
+        if let rooms = claims.rooms, !rooms.contains(room.value) { return .failure(.roomNotAllowed) }
+        return .success(Self.author(claims, in: room))
+    }
+
+    /// A viewer's posts after its first are told at once.
+    public var answersAtOnce: Bool { true }
 
     public func moderator(token: String?, room: RoomID?) async -> Result<CommentAuthor, DanmakuError> {
         switch await claims(token: token) {
@@ -64,6 +78,7 @@ public struct TokenAuthenticator: PostAuthenticator {
             if let level = claims.level, !CommentWeight.levels.contains(level) {
                 return .failure(.invalidToken("level must be \(CommentWeight.levels.lowerBound) to \(CommentWeight.levels.upperBound)"))
             }
+            verified.keep(claims, of: token)
             return .success(claims)
         } catch let error as JWTError where error.errorType == .claimVerificationFailure && error.failedClaim is ExpirationClaim {
             return .failure(.tokenExpired)

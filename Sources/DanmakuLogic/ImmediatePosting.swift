@@ -14,8 +14,9 @@ import Foundation
 /// declines a post (nil, before anything is counted) that needs something it cannot have at once,
 /// and the caller then posts it through `CommentPosting`:
 /// - a post with an `Idempotency-Key` (its reservation is the idempotency store's);
-/// - an author a token names (its check is `jwt-kit`'s, behind an actor), or an anonymous one
-///   whose salt must be read again;
+/// - an author a token names that this node has not verified before (its check is `jwt-kit`'s,
+///   behind an actor; later posts with the token are told at once), or an anonymous one whose salt
+///   must be read again;
 /// - a node with tracing on (every post is a trace of spans).
 public struct ImmediatePosting: Sendable {
     let authenticator: any PostAuthenticator

@@ -13,8 +13,8 @@ import NIOCore
 /// It does what `CommentPosting` does for such a store, in the same order, with the same answers,
 /// metrics and counts given back; like `ImmediatePosting` it declines (nil, before anything is read
 /// or counted) a post with an `Idempotency-Key`, one whose author needs a check that cannot answer
-/// at once (a token), and every post while tracing is on; the caller then posts it through
-/// `CommentPosting`.
+/// at once (a token this node has not verified before), and every post while tracing is on; the
+/// caller then posts it through `CommentPosting`.
 public struct LoopPosting: Sendable {
     let authenticator: any PostAuthenticator
     let admission: CommentAdmission

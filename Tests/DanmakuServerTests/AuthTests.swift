@@ -1,5 +1,6 @@
 import DanmakuAuth
 import DanmakuCore
+import DanmakuRedis
 import DanmakuTestSupport
 import Foundation
 import Testing
@@ -32,6 +33,39 @@ import Testing
         try await jsonRequest(
             port: port, "POST", "/v1/rooms/\(room)/comments", authorization: authorization,
             #"{"text":"with a token \#(UUID().uuidString.prefix(8))"}"#)
+    }
+
+    /// A token verified once is told at once on its later posts (`VerifiedTokens`), on either
+    /// bus: with the same answers, its room scope and its expiry included.
+    @Test(arguments: [false, true]) func aTokensLaterPostsAreToldAtOnceWithTheSameAnswers(redis: Bool) async throws {
+        if redis {
+            try await RedisServer.with { server in try await postWithTokens(bus: RedisAddress(host: "127.0.0.1", port: server.port)) }
+        } else {
+            try await postWithTokens(bus: nil)
+        }
+    }
+
+    private func postWithTokens(bus: RedisAddress?) async throws {
+        try await withServer({ configuration in
+            configuration.jwtSecret = Self.secret
+            if let bus { configuration.bus = .redis(bus) }
+        }) { _, port in
+            let scoped = "Bearer " + (try await token(user: "u9", name: "Cy", rooms: ["r"]))
+            for _ in 0..<3 {
+                #expect(try await post(port, authorization: scoped).status == 201)
+                #expect(try await post(port, room: "elsewhere", authorization: scoped).errorCode == "room_not_allowed")
+            }
+            let history = try await httpRequest(port: port, method: "GET", path: "/v1/rooms/r/comments?since=0").json
+            let users = (history["comments"] as? [[String: Any]] ?? []).compactMap { ($0["user"] as? [String: Any])?["id"] as? String }
+            #expect(users == ["u9", "u9", "u9"])
+
+            // Kept while valid, never past its expiry.
+            let brief = "Bearer " + (try await token(user: "u10", expires: 2))
+            #expect(try await post(port, authorization: brief).status == 201)
+            #expect(try await post(port, authorization: brief).status == 201)
+            try await Task.sleep(for: .seconds(3))
+            #expect(try await post(port, authorization: brief).errorCode == "token_expired")
+        }
     }
 
     @Test func everyBadTokenHasItsOwnAnswerAndNothingIsStored() async throws {
