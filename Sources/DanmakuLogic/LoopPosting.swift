@@ -62,8 +62,9 @@ public struct LoopPosting: Sendable {
             record: { Self.comment($0, id: id, seq: 0, room: room, author: author).unnumberedJSON() }
         ).map { outcome in
             // Still on the store's loop, where its answers arrive in the order it numbered them:
-            // published from here, a room's comments reach its batches in seq order, whichever
-            // loops their posts came in on (a push node repairs a comment out of order as a gap).
+            // published from here, the comments this path posts reach a room's batches in seq
+            // order, whichever loops their posts came in on (a push node repairs a comment out of
+            // order as a gap; posts `CommentPosting` takes still publish from their tasks).
             switch outcome {
             case .success(let (admitted, stored)):
                 bus.publishNow([stored], room: room)

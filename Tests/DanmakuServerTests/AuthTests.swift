@@ -60,10 +60,10 @@ import Testing
             #expect(users == ["u9", "u9", "u9"])
 
             // Kept while valid, never past its expiry.
-            let brief = "Bearer " + (try await token(user: "u10", expires: 2))
+            let brief = "Bearer " + (try await token(user: "u10", expires: 4))
             #expect(try await post(port, authorization: brief).status == 201)
             #expect(try await post(port, authorization: brief).status == 201)
-            try await Task.sleep(for: .seconds(3))
+            try await Task.sleep(for: .seconds(5))
             #expect(try await post(port, authorization: brief).errorCode == "token_expired")
         }
     }

@@ -40,11 +40,36 @@ import Testing
         #expect(tokens.count == 0)
     }
 
-    @Test func theNumberKeptIsBounded() {
+    @Test func theNumberKeptIsBoundedAndTheTokensInUseStay() {
         let tokens = VerifiedTokens(capacity: 100)
         for index in 0..<1_000 { tokens.keep(claims("u\(index)"), of: "t\(index)") }
         #expect(tokens.count <= 100)
         #expect(tokens.claims(of: "t999") != nil, "the newest are kept")
         #expect(tokens.claims(of: "t0") == nil, "the oldest go")
+
+        let used = VerifiedTokens(capacity: 100)
+        for index in 0..<50 { used.keep(claims("u\(index)"), of: "t\(index)") }
+        // t0 is posted with while the others only watch; two generations later it is still kept.
+        for index in 50..<150 {
+            _ = used.claims(of: "t0")
+            used.keep(claims("u\(index)"), of: "t\(index)")
+        }
+        #expect(used.claims(of: "t0")?.sub.value == "u0")
+        #expect(used.claims(of: "t1") == nil)
+    }
+
+    @Test func aTokenOutOfBoundsIsVerifiedEveryTimeNeverKept() async throws {
+        let authenticator = TokenAuthenticator(secret: Self.secret)
+        let room = RoomID("r")!
+        let badLevel = try await TokenIssuer.sign(
+            DanmakuClaims(user: "u1", name: "u1", role: .viewer, expires: Date().addingTimeInterval(3600), level: 9), secret: Self.secret)
+        if case .success = await authenticator.author(token: badLevel, room: room, clientAddress: "a") { Issue.record("level 9 is refused") }
+        #expect(authenticator.authorNow(token: badLevel, room: room, clientAddress: "a") == nil)
+        let manyRooms = try await TokenIssuer.sign(
+            DanmakuClaims(user: "u2", name: "u2", role: .viewer, expires: Date().addingTimeInterval(3600),
+                          rooms: (0...VerifiedTokens.mostRooms).map { "r\($0)" } + ["r"]), secret: Self.secret)
+        #expect(try await authenticator.author(token: manyRooms, room: room, clientAddress: "a").get().id == "u2")
+        #expect(authenticator.authorNow(token: manyRooms, room: room, clientAddress: "a") == nil)
+        #expect(authenticator.verified.count == 0)
     }
 }
