@@ -162,14 +162,7 @@ struct CommentAdmission: Sendable {
                 if case .success(let stored) = outcome { span.attributes["danmaku.seq"] = Int(clamping: stored.seq) }
                 return outcome
             }
-            switch outcome {
-            case .success(let stored):
-                return .success((admitted, stored))
-            case .failure(let refused):
-                // The same words without the style are a new post, not a duplicate of this one.
-                if refused == .styleNotAllowed { duplicates.forget(user: author.id, normalizedText: normalized) }
-                return .failure(.notStored(refused))
-            }
+            return settled(outcome, admitted: admitted, user: author.id, normalized: normalized)
         } catch let error as AdmittedThenWithdrawn {
             // Admitted, stored, then taken back: what admitting it counted is given back, as after
             // a separate append that failed.
@@ -211,16 +204,7 @@ struct CommentAdmission: Sendable {
         let styled = Self.styled(screened, by: author)
         let (limiter, duplicates) = (limiter, duplicates)
         return appending.admitAndAppendOnLoop(user: author.id, room: room, styled: styled, unnumbered: unnumbered)
-            .map { outcome -> Result<(admitted: Admitted, stored: EncodedComment), StoreFailure> in
-                switch outcome {
-                case .success(let stored):
-                    return .success((admitted, stored))
-                case .failure(let refused):
-                    // The same words without the style are a new post, not a duplicate of this one.
-                    if refused == .styleNotAllowed { duplicates.forget(user: author.id, normalizedText: normalized) }
-                    return .failure(.notStored(refused))
-                }
-            }
+            .map { [self] outcome in settled(outcome, admitted: admitted, user: author.id, normalized: normalized) }
             .recover { error in
                 // As `admitAndAppend`: an outcome not known keeps the marks a stored post would
                 // have; a call that did not run gives back the buckets and the duplicate mark.
@@ -233,6 +217,20 @@ struct CommentAdmission: Sendable {
                 duplicates.forget(user: author.id, normalizedText: normalized)
                 return .failure(.notStored(.busUnavailable(String(describing: error))))
             }
+    }
+
+    /// What the store answered a post admitted in one step: stored, or its refusal.
+    private func settled(
+        _ outcome: Result<EncodedComment, DanmakuError>, admitted: Admitted, user: String, normalized: String
+    ) -> Result<(admitted: Admitted, stored: EncodedComment), StoreFailure> {
+        switch outcome {
+        case .success(let stored):
+            return .success((admitted, stored))
+        case .failure(let refused):
+            // The same words without the style are a new post, not a duplicate of this one.
+            if refused == .styleNotAllowed { duplicates.forget(user: user, normalizedText: normalized) }
+            return .failure(.notStored(refused))
+        }
     }
 
     /// `admit`, answered before it returns, with moderation state held in this process
