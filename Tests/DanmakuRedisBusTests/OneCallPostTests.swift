@@ -150,15 +150,17 @@ import Testing
                 configuration.userLimit = RateLimit(perSecond: 0.001, burst: 2)
                 let tier = LogicTier(configuration: configuration, log: bus, bus: bus, moderation: RedisModeration(bus: bus))
                 let posts = OneCallPostTests()
-                // Redis holds every client's commands past the command timeout.
-                _ = try await server.command(["CLIENT", "PAUSE", "1000", "ALL"])
+                // Redis holds every client's commands far past the command timeout (300 ms): long
+                // enough that a busy machine still posts inside the pause.
+                let paused = ContinuousClock.now
+                _ = try await server.command(["CLIENT", "PAUSE", "5000", "ALL"])
                 let lost = await posts.post(tier, CommentRequest(text: "hello"), onLoop: true)
                 guard case .failure(let error) = lost else {
                     Issue.record("the post was answered through the stall")
                     return
                 }
                 #expect(error.code == "bus_unavailable" && error.message.contains("may have been stored"))
-                try await Task.sleep(for: .milliseconds(1100))
+                try await Task.sleep(until: paused + .milliseconds(5200))
                 try await bus.waitForConnection()
                 // Its token was given back: a new post of the same user is taken...
                 #expect(try await posts.post(tier, CommentRequest(text: "something else"), onLoop: true).get().seq >= 1)
